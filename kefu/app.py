@@ -1,0 +1,97 @@
+"""create_app(): routers, middleware, error handlers, the event dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kefu.core.config import Settings, get_settings
+from kefu.core.db import Database
+from kefu.core.errors import KefuError
+from kefu.core.events import Dispatcher, bus
+
+log = logging.getLogger("kefu")
+
+API_PREFIX = "/api/v1"
+
+
+def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": details or {}}},
+                        status_code=status)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KefuError)
+    async def _kefu_error(_request: Request, exc: KefuError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = []
+        for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                return _error(422, "malformed_json", "the request body is not valid JSON",
+                              {"position": err.get("ctx", {}).get("error")})
+            fields.append({"field": _field_name(tuple(err.get("loc", ()))), "problem": err.get("msg")})
+        names = ", ".join(f["field"] for f in fields)
+        return _error(422, "validation_error", f"invalid or missing field(s): {names}", {"fields": fields})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None, *,
+               start_dispatcher: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    db = db or Database(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = None
+        if start_dispatcher and settings.dispatch_events_inline:
+            # Events a dead process left undispatched go out now; then the thread follows commits.
+            bus.dispatch_pending(db)
+            dispatcher = Dispatcher(db, bus)
+            dispatcher.start()
+            app.state.dispatcher = dispatcher
+        try:
+            yield
+        finally:
+            if dispatcher:
+                dispatcher.stop()
+
+    app = FastAPI(title="kefu 客服", version="0.1.0", lifespan=lifespan,
+                  description="Omnichannel customer service and complaint management for telecom operators.",
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.dispatcher = None
+    install_error_handlers(app)
+
+    from kefu.customers import api as customers_api
+    from kefu.interactions import api as interactions_api
+    from kefu.knowledge import api as knowledge_api
+    from kefu.org import api as org_api
+    from kefu.tickets import api as tickets_api
+    from kefu.web import views
+    from kefu.workforce import api as workforce_api
+
+    for router in (org_api.router, customers_api.router, interactions_api.router, tickets_api.router,
+                   knowledge_api.router, workforce_api.router):
+        app.include_router(router, prefix=API_PREFIX)
+    views.mount(app)
+    return app

@@ -1,0 +1,79 @@
+"""FastAPI dependencies shared by every domain's api.py: the session, the principal, permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from kefu.core.auth import Principal
+from kefu.core.config import Settings
+from kefu.core.db import Database
+from kefu.core.errors import Forbidden, Unauthorized
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    db: Database = request.app.state.db
+    with db.unit_of_work() as s:
+        yield s
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None and s.info.get("kefu_has_events"):
+        dispatcher.wake()
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def current_principal(request: Request, session: DbSession) -> Principal:
+    from kefu.org import service as org
+
+    principal = org.principal_from_request(session, request)
+    if principal is None:
+        raise Unauthorized("authentication required: log in or send 'Authorization: Bearer <token>'")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: str) -> Any:
+    """`principal: Principal = require("tickets.read")` in an endpoint signature."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(f"role '{principal.role}' may not do this (needs '{permission}')",
+                            details={"permission": permission})
+        return principal
+
+    return Depends(check)
+
+
+class Page(BaseModel):
+    limit: int
+    offset: int
+
+
+def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50,
+               offset: Annotated[int, Query(ge=0)] = 0) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+Paging = Annotated[Page, Depends(pagination)]
+
+__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "Paging", "get_db", "require"]

@@ -1,0 +1,211 @@
+"""Domain events through a transactional outbox.
+
+`record(session, name, payload)` writes the event in the same transaction as the change it
+describes; a rolled-back change records nothing. After commit the dispatcher hands each pending
+event to every consumer subscribed to its name. Each (consumer, event) delivery runs in its own
+transaction together with a row in `event_consumptions`, whose primary key makes a second delivery
+to the same consumer impossible, even with several processes dispatching at once. Events still
+pending when a process dies are dispatched when the next one starts (`dispatch_pending`).
+
+Event names are past facts: `ticket.created`, `ticket.transitioned`, `message.received`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kefu.core.clock import utcnow
+from kefu.core.db import Base, BigId, Database, UTCDateTime
+
+log = logging.getLogger(__name__)
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80))
+    aggregate_type: Mapped[str | None] = mapped_column(String(40))
+    aggregate_id: Mapped[int | None] = mapped_column(BigId)
+    org_unit_id: Mapped[int | None] = mapped_column(BigId)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "dispatched_at", "id"),
+        Index("ix_outbox_events_aggregate", "aggregate_type", "aggregate_id"),
+    )
+
+
+class EventConsumption(Base):
+    __tablename__ = "event_consumptions"
+
+    consumer: Mapped[str] = mapped_column(String(80), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("outbox_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    name: str
+    aggregate_type: str | None
+    aggregate_id: int | None
+    org_unit_id: int | None
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+Handler = Callable[[Session, Event], None]
+
+
+@dataclass
+class Consumer:
+    name: str
+    events: frozenset[str]  # names, or "*" for all
+    handler: Handler
+
+    def wants(self, event_name: str) -> bool:
+        if "*" in self.events or event_name in self.events:
+            return True
+        return any(p.endswith(".*") and event_name.startswith(p[:-1]) for p in self.events)
+
+
+def record(session: Session, name: str, payload: dict[str, Any] | None = None, *,
+           aggregate_type: str | None = None, aggregate_id: int | None = None,
+           org_unit_id: int | None = None, at: datetime | None = None) -> OutboxEvent:
+    """Write a domain event in the caller's transaction."""
+    ev = OutboxEvent(name=name, aggregate_type=aggregate_type, aggregate_id=aggregate_id,
+                     org_unit_id=org_unit_id, payload=payload or {}, occurred_at=at or utcnow(),
+                     attempts=0)
+    session.add(ev)
+    session.info["kefu_has_events"] = True
+    return ev
+
+
+MAX_ATTEMPTS = 10
+
+
+@dataclass
+class EventBus:
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+
+    def subscribe(self, name: str, events: Iterable[str], handler: Handler) -> None:
+        self.consumers[name] = Consumer(name, frozenset(events), handler)
+
+    def consumer(self, name: str, *events: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.subscribe(name, events, fn)
+            return fn
+
+        return deco
+
+    def unsubscribe(self, name: str) -> None:
+        self.consumers.pop(name, None)
+
+    def dispatch_pending(self, db: Database, *, limit: int = 500) -> int:
+        """Deliver every pending event once to each subscribed consumer. Returns events completed."""
+        done = 0
+        while True:
+            with db.session() as s:
+                rows = s.scalars(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.dispatched_at.is_(None), OutboxEvent.attempts < MAX_ATTEMPTS)
+                    .order_by(OutboxEvent.id)
+                    .limit(limit)
+                ).all()
+                batch = [_to_event(r) for r in rows]
+            if not batch:
+                return done
+            progressed = False
+            for ev in batch:
+                if self._deliver(db, ev):
+                    done += 1
+                    progressed = True
+            if not progressed or len(batch) < limit:
+                return done
+
+    def _deliver(self, db: Database, ev: Event) -> bool:
+        failed: str | None = None
+        for c in list(self.consumers.values()):
+            if not c.wants(ev.name):
+                continue
+            with db.session() as s:
+                try:
+                    s.add(EventConsumption(consumer=c.name, event_id=ev.id, handled_at=utcnow()))
+                    s.flush()
+                except IntegrityError:
+                    s.rollback()  # this consumer already handled it (another process, or before a crash)
+                    continue
+                try:
+                    c.handler(s, ev)
+                    s.commit()
+                except Exception as exc:  # a consumer failing must not lose the event
+                    s.rollback()
+                    log.exception("consumer %s failed on event %s", c.name, ev.id)
+                    failed = f"{c.name}: {exc!r}"[:2000]
+        with db.session() as s:
+            if failed is None:
+                s.execute(update(OutboxEvent).where(OutboxEvent.id == ev.id)
+                          .values(dispatched_at=utcnow()))
+            else:
+                s.execute(update(OutboxEvent).where(OutboxEvent.id == ev.id)
+                          .values(attempts=OutboxEvent.attempts + 1, last_error=failed))
+            s.commit()
+        return failed is None
+
+
+def _to_event(r: OutboxEvent) -> Event:
+    return Event(r.id, r.name, r.aggregate_type, r.aggregate_id, r.org_unit_id, dict(r.payload or {}),
+                 r.occurred_at)
+
+
+bus = EventBus()
+
+
+class Dispatcher:
+    """Background thread of the embedded shape: wakes after each commit that recorded events."""
+
+    def __init__(self, db: Database, event_bus: EventBus = bus, *, idle_seconds: float = 2.0) -> None:
+        self.db = db
+        self.bus = event_bus
+        self.idle = idle_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="kefu-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.bus.dispatch_pending(self.db)
+            except Exception:
+                log.exception("event dispatch failed")
+            self._wake.wait(self.idle)
+            self._wake.clear()

@@ -1,0 +1,7 @@
+"""HTTP endpoints of the customers domain (thin: parse, check permission, call the service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["customers"])

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginIn(Schema):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class OrgUnitCreate(Schema):
+    kind: str
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=100)
+    name_en: str | None = None
+    parent_id: int | None = None
+
+
+class OrgUnitRead(Schema):
+    id: int
+    kind: str
+    code: str
+    name: str
+    name_en: str | None
+    parent_id: int | None
+    path: str
+
+
+class SkillLevel(Schema):
+    key: str
+    level: int = Field(ge=1, le=5)
+
+
+class UserCreate(Schema):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    role: str
+    org_unit_id: int
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    authority_limit: Decimal = Field(default=Decimal("0"), ge=0)
+    skills: list[SkillLevel] = []
+    locale: str = "zh-CN"
+
+
+class UserRead(Schema):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    org_unit_id: int
+    authority_limit: Decimal
+    locale: str
+    active: bool
+    skills: dict[str, int]
+
+
+class Me(UserRead):
+    permissions: list[str]
+
+
+class TokenCreate(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    user_id: int | None = None
+
+
+class TokenCreated(Schema):
+    id: int
+    name: str
+    token: str
+    created_at: datetime

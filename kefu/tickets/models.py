@@ -1,0 +1,84 @@
+"""Tickets, the category tree and the recorded lifecycle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kefu.core.db import Base, BigId, UTCDateTime
+
+TICKET_TYPES = ("inquiry", "complaint", "request", "suggestion", "appeal")
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("categories.id", ondelete="RESTRICT"))
+    key: Mapped[str] = mapped_column(String(60), unique=True)  # "billing", "billing.refund"
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24), default="new")
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    category_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("categories.id", ondelete="RESTRICT"))
+    customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="RESTRICT"))
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
+    assignee_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="SET NULL"))
+    # Tier of the customer when the ticket was opened (inbox filter without a join).
+    customer_tier: Mapped[str | None] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Legal reply deadline for complaints (opened + 15 days, Order No. 35 of 2016).
+    reply_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic concurrency: bumped on every change; a stale write is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    transitions: Mapped[list[TicketTransition]] = relationship(
+        back_populates="ticket", lazy="raise", order_by="TicketTransition.id")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    __table_args__ = (
+        CheckConstraint("type in ('inquiry','complaint','request','suggestion','appeal')", name="type"),
+        CheckConstraint("priority in ('low','normal','high','urgent')", name="priority"),
+        CheckConstraint("status in ('new','assigned','in_progress','waiting_customer','waiting_support',"
+                        "'resolved','closed','merged')", name="status"),
+        Index("ix_tickets_org_updated", "org_unit_id", "updated_at"),
+        Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_customer", "customer_id", "opened_at"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_updated", "updated_at", "id"),
+    )
+
+
+class TicketTransition(Base):
+    __tablename__ = "ticket_transitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="transitions")

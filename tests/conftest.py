@@ -1,0 +1,145 @@
+"""Test harness: every test gets a fresh, migrated database of its own.
+
+SQLite (default): the schema is migrated once into a template file, copied per test.
+PostgreSQL (KEFU_TEST_DATABASE_URL=postgresql+psycopg://.../anything): migrated once into a template
+database, and each test gets `CREATE DATABASE ... TEMPLATE ...`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from kefu.core.config import Settings
+from kefu.core.db import Database
+from kefu.core.migrate import upgrade
+
+PG_URL = os.environ.get("KEFU_TEST_DATABASE_URL")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _pg_admin_engine():  # type: ignore[no-untyped-def]
+    url = make_url(PG_URL).set(database="postgres")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if PG_URL:
+        name = f"kefu_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        eng = _pg_admin_engine()
+        with eng.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield name
+        with eng.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+    else:
+        path = tmp_path_factory.mktemp("tpl") / "template.sqlite3"
+        upgrade(f"sqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+def db_url(template_db: str, tmp_path: Path) -> Iterator[str]:
+    if PG_URL:
+        name = f"kefu_t_{uuid.uuid4().hex[:12]}"
+        eng = _pg_admin_engine()
+        with eng.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with eng.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+    else:
+        path = tmp_path / "kefu.sqlite3"
+        shutil.copy(template_db, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(env="test", data_dir=tmp_path, database_url=db_url)
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database):  # type: ignore[no-untyped-def]
+    from kefu.app import create_app
+
+    return create_app(settings, db, start_dispatcher=False)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+@dataclass
+class World:
+    """A small operator: group → province → two cities, with people in each, and their API tokens."""
+
+    db: Database
+    units: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+PASSWORD = "secret-pass-1"
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    from kefu.org import service as org
+
+    w = World(db)
+    with db.unit_of_work() as s:
+        g = org.create_org_unit(s, kind="group", code="G", name="集团")
+        p = org.create_org_unit(s, kind="province", code="GD", name="广东", parent_id=g.id)
+        gz = org.create_org_unit(s, kind="city", code="GZ", name="广州", parent_id=p.id)
+        sz = org.create_org_unit(s, kind="city", code="SZ", name="深圳", parent_id=p.id)
+        w.units = {"group": g.id, "province": p.id, "gz": gz.id, "sz": sz.id}
+        people = [
+            ("admin", "管理员", "admin", g.id, 100000),
+            ("sup_gd", "值班长", "supervisor", p.id, 500),
+            ("agent_gz", "广州坐席", "agent", gz.id, 50),
+            ("agent_sz", "深圳坐席", "agent", sz.id, 50),
+            ("analyst", "分析员", "analyst", g.id, 0),
+            ("support_gd", "计费支撑", "support", p.id, 0),
+        ]
+        for username, name, role, unit, limit in people:
+            u = org.create_user(s, username=username, display_name=name, role=role, org_unit_id=unit,
+                                password=PASSWORD, authority_limit=limit,
+                                skills={"billing": 3} if role == "agent" else None)
+            w.users[username] = u.id
+            w.tokens[username] = org.create_api_token(s, u.id, "tests")[0]
+    return w
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test cleanly when the data is absent."""
+    p = SHARED_DATA.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"real data not available: {p}")
+    return p
