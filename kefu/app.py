@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.state.dispatcher = None
     install_error_handlers(app)
 
+    from kefu.channels import api as channels_api
     from kefu.customers import api as customers_api
     from kefu.interactions import api as interactions_api
     from kefu.knowledge import api as knowledge_api
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     from kefu.web import views
     from kefu.workforce import api as workforce_api
 
-    for router in (org_api.router, customers_api.router, interactions_api.router, tickets_api.router,
+    for router in (org_api.router, channels_api.router, customers_api.router, interactions_api.router, tickets_api.router,
                    knowledge_api.router, workforce_api.router):
         app.include_router(router, prefix=API_PREFIX)
     views.mount(app)
