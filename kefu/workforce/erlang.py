@@ -26,6 +26,10 @@ gamma(x, y) the lower incomplete gamma function:
         u = e^{-theta t}, P the regularised lower incomplete gamma (integral of theta e^{-theta s} P(V > s))
     P(answered within t) = 1 - P(abandon within t) - e^{-theta t} P(V > t)
     occupancy = lambda (1 - P(Ab)) aht / n
+    ASA (mean wait of answered calls): a call finding j others queued has V = -log(U)/theta with
+    U ~ Beta(x, j+1) and is answered with probability U, so
+    E[V; answered | j] = x/(x+j+1) * sum_{k=1}^{j+1} 1/(x+k) / theta; summed over the queue seen on arrival,
+    p_j / S with p_j = y^j Gamma(x+1) / Gamma(x+j+1), times P(W > 0), divided by 1 - P(Ab).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
 from scipy import special
 
 from kefu.workforce.errors import WorkforceInputError
@@ -69,6 +74,7 @@ class ErlangAMetrics:
     service_level: float  # answered within T over all calls, unless a policy says otherwise
     mean_wait: float  # mean time in queue over all calls (answered and abandoned), seconds
     occupancy: float
+    asa: float | None = None  # mean wait of answered calls, seconds; computed when asked (with_asa)
 
 
 # ---------------------------------------------------------------- input checks
@@ -241,11 +247,13 @@ def erlang_a(
     *,
     policy: AbandonPolicy = AbandonPolicy.AGAINST,
     short_abandon_time: float = 0.0,
+    with_asa: bool = False,
 ) -> ErlangAMetrics:
     """Erlang A (M/M/n+M) measures; ``patience`` is the mean patience in seconds.
 
     The service level follows ``policy`` (see :func:`service_level_from_counts`); the default counts
     abandons against it: answered within T / all calls, as pyworkforce and the Mandelbaum-Zeltyn summary.
+    ``with_asa`` also computes the ASA of answered calls (a sum over queue lengths; see :func:`erlang_a_asa`).
     """
     check_positive("arrival_rate", arrival_rate)
     check_positive("aht", aht)
@@ -262,7 +270,33 @@ def erlang_a(
         service_level=level,
         mean_wait=terms.p_abandon * patience,
         occupancy=min(1.0, arrival_rate * (1.0 - terms.p_abandon) * aht / agents),
+        asa=_asa(terms) if with_asa else None,
     )
+
+
+def erlang_a_asa(agents: int, arrival_rate: float, aht: float, patience: float) -> float:
+    """Average speed of answer under Erlang A: mean wait of the answered calls, seconds."""
+    check_positive("arrival_rate", arrival_rate)
+    check_positive("aht", aht)
+    check_positive("patience", patience)
+    _check_agents(agents)
+    return _asa(_palm_terms(agents, arrival_rate, aht, patience))
+
+
+def _asa(terms: _PalmTerms) -> float:
+    if terms.p_wait == 0.0:
+        return 0.0
+    x, y = terms.x, terms.y
+    # queue lengths seen on arrival: the weights p_j peak near max(0, y - x) and fall off like a Gaussian
+    last = int(max(0.0, y - x) + 40 * math.sqrt(max(y, 1.0)) + 100)
+    j = np.arange(last + 1, dtype=float)
+    log_p = j * math.log(y) + math.lgamma(x + 1) - special.gammaln(x + j + 1)
+    weights = np.exp(log_p - log_p.max())
+    weights /= weights.sum()
+    answered = x / (x + j + 1)
+    harmonic = np.cumsum(1.0 / (x + j + 1))  # sum_{k=1}^{j+1} 1/(x+k)
+    wait_answered = float(np.sum(weights * answered * harmonic)) / terms.theta
+    return terms.p_wait * wait_answered / (1.0 - terms.p_abandon)
 
 
 def _erlang_a_service_level(

@@ -37,7 +37,7 @@ Metrics = ErlangCMetrics | ErlangAMetrics
 class StaffingTarget:
     """Combined constraints; every one given must hold. Times in seconds, shares in (0, 1).
 
-    ``max_asa`` bounds the mean wait over all calls (Erlang C ASA; Erlang A mean wait incl. abandons).
+    ``max_asa`` bounds the average speed of answer (mean wait of answered calls; under Erlang C all are).
     ``max_abandon`` needs a patience (Erlang A).
     """
 
@@ -71,8 +71,7 @@ class StaffingTarget:
         """True when the measures ``m`` satisfy every constraint."""
         if self.service_level is not None and m.service_level < self.service_level:
             return False
-        wait = m.asa if isinstance(m, ErlangCMetrics) else m.mean_wait
-        if self.max_asa is not None and wait > self.max_asa:
+        if self.max_asa is not None and (m.asa is None or m.asa > self.max_asa):
             return False
         if self.max_abandon is not None and isinstance(m, ErlangAMetrics) and m.p_abandon > self.max_abandon:
             return False
@@ -90,7 +89,8 @@ def _evaluator(arrival_rate: float, aht: float, target: StaffingTarget,
     if patience is None:
         return lambda n: erlang_c(n, arrival_rate, aht, target.target_time)
     return lambda n: erlang_a(n, arrival_rate, aht, patience, target.target_time,
-                              policy=target.policy, short_abandon_time=target.short_abandon_time)
+                              policy=target.policy, short_abandon_time=target.short_abandon_time,
+                              with_asa=target.max_asa is not None)
 
 
 # ---------------------------------------------------------------- square-root estimates
@@ -126,7 +126,11 @@ def square_root_estimate(load: float, aht: float, target: StaffingTarget, patien
     betas = [lowest]
     if target.service_level is not None:
         need = 1.0 - target.service_level
-        sl_excess = lambda b: p_wait(b) * math.exp(-b * root * target.target_time / aht) - need  # noqa: E731
+        time_ratio = target.target_time / aht
+
+        def sl_excess(b: float) -> float:
+            return p_wait(b) * math.exp(min(700.0, -b * root * time_ratio)) - need
+
         betas.append(_solve_beta(sl_excess, lowest))
     if target.max_asa is not None:
         asa = target.max_asa
@@ -189,7 +193,8 @@ def required_agents(
         if ok(high):
             break
         if high >= ceiling:
-            raise WorkforceInputError(f"target not reachable with up to {ceiling} agents at {load:.6g} Erlangs")
+            raise WorkforceInputError(
+                f"target not reachable with up to {ceiling} agents at {load:.6g} Erlangs")
         low, step = high, step * 2
     while high - low > 1:
         mid = (low + high) // 2

@@ -1,0 +1,312 @@
+"""Call-by-call history: parse the Technion "Anonymous Bank" log format and estimate from it.
+
+Format (tab-separated, header line, one row per call; SOURCE.txt of the data set):
+    vru+line call_id customer_id priority type date(yymmdd) vru_entry vru_exit vru_time q_start q_exit
+    q_time outcome(AGENT|HANG|PHANTOM) ser_start ser_exit ser_time server
+Times are h:mm:ss within the day; 0:00:00 means "did not happen".
+
+Estimates: arrivals per interval, handle time (mean; lognormal fit by the MLE on log times, as Brown et al.
+2005 found service times lognormal), and patience from abandonment as a censored sample: abandons (HANG
+after queueing) are events at their queue time, answered calls are censored at their queue time.
+Kaplan-Meier gives the survival curve; the exponential MLE gives mean patience = total exposure / abandons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from pathlib import Path
+
+from kefu.workforce.errors import WorkforceInputError
+
+COLUMNS = 17
+DAY_SECONDS = 86_400
+
+
+class Outcome(Enum):
+    AGENT = "AGENT"
+    HANG = "HANG"
+    PHANTOM = "PHANTOM"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call. Clock times are seconds after midnight of ``day``; None where the step did not happen."""
+
+    line: int
+    call_id: int
+    customer_id: int | None  # None where the export mangled it (spreadsheet notation '6.02E+11')
+    priority: int
+    call_type: str
+    day: date
+    vru_entry: int | None
+    vru_exit: int | None
+    q_start: int | None
+    q_time: int
+    outcome: Outcome
+    ser_start: int | None
+    ser_time: int
+    server: str | None
+
+    @property
+    def queue_arrival(self) -> int | None:
+        """When the call asked for an agent: queue entry, or service start for a call served at once."""
+        if self.q_start is not None:
+            return self.q_start
+        if self.outcome is Outcome.AGENT and self.ser_start is not None:
+            return self.ser_start
+        return None
+
+    @property
+    def abandoned(self) -> bool:
+        """Hung up while waiting in the queue."""
+        return self.outcome is Outcome.HANG and self.q_start is not None and self.ser_start is None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome is Outcome.AGENT and self.ser_start is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ParseIssue:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLog:
+    records: list[CallRecord]
+    issues: list[ParseIssue]
+
+
+def parse_clock(text: str) -> int | None:
+    """'h:mm:ss' -> seconds after midnight; '0:00:00' -> None (did not happen). Raises ValueError."""
+    parts = text.strip().split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"bad time {text!r}")
+    h, m, s = (int(p) for p in parts)
+    if h > 23 or m > 59 or s > 59:
+        raise ValueError(f"bad time {text!r}")
+    seconds = h * 3600 + m * 60 + s
+    return seconds or None
+
+
+def _parse_date(text: str) -> date:
+    t = text.strip()
+    if len(t) != 6 or not t.isdigit():
+        raise ValueError(f"bad date {text!r}")
+    year = int(t[:2])
+    return date(1900 + year if year >= 50 else 2000 + year, int(t[2:4]), int(t[4:6]))
+
+
+def _parse_int(name: str, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"bad {name} {text!r}") from None
+    if value < 0:
+        raise ValueError(f"negative {name} {text!r}")
+    return value
+
+
+def parse_row(line_number: int, row: str) -> CallRecord:
+    """One tab-separated row -> a record. Raises ValueError with the reason."""
+    f = row.rstrip("\r\n").split("\t")
+    if len(f) != COLUMNS:
+        raise ValueError(f"expected {COLUMNS} tab-separated fields, got {len(f)}")
+    try:
+        outcome = Outcome(f[12].strip())
+    except ValueError:
+        raise ValueError(f"bad outcome {f[12]!r}") from None
+    server = f[16].strip()
+    return CallRecord(
+        line=line_number,
+        call_id=_parse_int("call_id", f[1]),
+        customer_id=int(f[2]) if f[2].strip().isdigit() else None,
+        priority=_parse_int("priority", f[3]),
+        call_type=f[4].strip(),
+        day=_parse_date(f[5]),
+        vru_entry=parse_clock(f[6]),
+        vru_exit=parse_clock(f[7]),
+        q_start=parse_clock(f[9]),
+        q_time=_parse_int("q_time", f[11]),
+        outcome=outcome,
+        ser_start=parse_clock(f[13]),
+        ser_time=_parse_int("ser_time", f[15]),
+        server=None if server in ("", "NO_SERVER") else server,
+    )
+
+
+def parse_call_log(lines: Iterable[str], *, first_line: int = 1) -> ParsedLog:
+    """Parse a whole file's lines (header included); bad rows are reported by line number and skipped."""
+    records: list[CallRecord] = []
+    issues: list[ParseIssue] = []
+    for number, row in enumerate(lines, start=first_line):
+        if number == first_line and row.startswith("vru+line"):
+            continue
+        if not row.strip():
+            continue
+        try:
+            records.append(parse_row(number, row))
+        except ValueError as exc:
+            issues.append(ParseIssue(number, str(exc)))
+    return ParsedLog(records, issues)
+
+
+def read_call_log(paths: Sequence[Path]) -> ParsedLog:
+    """Parse several files; an issue keeps its line number within its file and names the file."""
+    records: list[CallRecord] = []
+    issues: list[ParseIssue] = []
+    for path in paths:
+        with path.open(encoding="ascii", errors="replace") as handle:
+            parsed = parse_call_log(handle)
+        records.extend(parsed.records)
+        issues.extend(ParseIssue(i.line, f"{path.name}: {i.reason}") for i in parsed.issues)
+    return ParsedLog(records, issues)
+
+
+# ---------------------------------------------------------------- arrivals
+
+
+def _check_interval(interval_minutes: int) -> None:
+    if interval_minutes not in (15, 30, 60):
+        raise WorkforceInputError(f"interval_minutes must be 15, 30 or 60, got {interval_minutes!r}")
+
+
+def offered_calls(records: Iterable[CallRecord]) -> list[CallRecord]:
+    """Calls that asked for an agent (answered or abandoned), phantom calls left out."""
+    return [r for r in records if r.queue_arrival is not None and r.outcome is not Outcome.PHANTOM]
+
+
+def arrivals_per_interval(records: Iterable[CallRecord], interval_minutes: int = 30) -> dict[date, list[int]]:
+    """Offered calls per day and interval of the day (queue arrival time), days with any call only."""
+    _check_interval(interval_minutes)
+    width = interval_minutes * 60
+    days: dict[date, list[int]] = defaultdict(lambda: [0] * (DAY_SECONDS // width))
+    for r in offered_calls(records):
+        arrival = r.queue_arrival
+        assert arrival is not None
+        days[r.day][arrival // width] += 1
+    return dict(sorted(days.items()))
+
+
+def agents_per_interval(records: Iterable[CallRecord], interval_minutes: int = 30) -> dict[date, list[int]]:
+    """Distinct agents that served during each interval (a service overlapping it), per day."""
+    _check_interval(interval_minutes)
+    width = interval_minutes * 60
+    seen: dict[date, list[set[str]]] = defaultdict(lambda: [set() for _ in range(DAY_SECONDS // width)])
+    for r in records:
+        if r.answered and r.server is not None and r.ser_start is not None:
+            end = min(DAY_SECONDS - 1, r.ser_start + max(r.ser_time - 1, 0))
+            for k in range(r.ser_start // width, end // width + 1):
+                seen[r.day][k].add(r.server)
+    return {d: [len(s) for s in slots] for d, slots in sorted(seen.items())}
+
+
+def busy_agents_per_interval(records: Iterable[CallRecord],
+                             interval_minutes: int = 30) -> dict[date, list[int]]:
+    """ceil(agent seconds in service during the interval / interval seconds): the fewest agents that
+    could have done the observed work, a lower bound on staffing (agents_per_interval is an upper one).
+    """
+    _check_interval(interval_minutes)
+    width = interval_minutes * 60
+    busy: dict[date, list[float]] = defaultdict(lambda: [0.0] * (DAY_SECONDS // width))
+    for r in records:
+        if r.answered and r.ser_start is not None and r.ser_time > 0:
+            start, end = r.ser_start, min(DAY_SECONDS, r.ser_start + r.ser_time)
+            for k in range(start // width, (end - 1) // width + 1):
+                busy[r.day][k] += min(end, (k + 1) * width) - max(start, k * width)
+    return {d: [math.ceil(b / width - 1e-9) for b in slots] for d, slots in sorted(busy.items())}
+
+
+# ---------------------------------------------------------------- handle time
+
+
+@dataclass(frozen=True, slots=True)
+class HandleTimeFit:
+    count: int
+    mean: float
+    lognormal_mu: float  # mean of log(time)
+    lognormal_sigma: float  # standard deviation of log(time), MLE
+    lognormal_mean: float  # exp(mu + sigma^2/2)
+
+
+def handle_time_fit(records: Iterable[CallRecord]) -> HandleTimeFit:
+    """Mean and lognormal MLE of the service time of answered calls with a positive service time."""
+    times = [r.ser_time for r in records if r.answered and r.ser_time > 0]
+    if not times:
+        raise WorkforceInputError("no answered call with a service time to fit")
+    logs = [math.log(t) for t in times]
+    mu = math.fsum(logs) / len(logs)
+    sigma = math.sqrt(math.fsum((v - mu) ** 2 for v in logs) / len(logs))
+    return HandleTimeFit(len(times), math.fsum(times) / len(times), mu, sigma, math.exp(mu + sigma**2 / 2))
+
+
+# ---------------------------------------------------------------- patience
+
+
+@dataclass(frozen=True, slots=True)
+class PatienceFit:
+    abandons: int
+    censored: int
+    exposure: float  # total seconds waited by all queued calls
+    exponential_mean: float  # exposure / abandons (MLE of an exponential patience)
+    km_times: list[float]  # Kaplan-Meier: distinct abandonment times ...
+    km_survival: list[float]  # ... and the survival just after each
+
+    def km_at(self, t: float) -> float:
+        """Kaplan-Meier estimate of P(patience > t)."""
+        s = 1.0
+        for time, value in zip(self.km_times, self.km_survival, strict=True):
+            if time > t:
+                break
+            s = value
+        return s
+
+
+def patience_sample(records: Iterable[CallRecord]) -> list[tuple[float, bool]]:
+    """(queue time, abandoned?) for every call that waited in the queue or was answered from it."""
+    sample: list[tuple[float, bool]] = []
+    for r in offered_calls(records):
+        if r.abandoned:
+            sample.append((float(r.q_time), True))
+        elif r.answered:
+            sample.append((float(r.q_time), False))
+    return sample
+
+
+def patience_fit(sample: Sequence[tuple[float, bool]]) -> PatienceFit:
+    """Kaplan-Meier and exponential MLE from (time, is_event) pairs; events are abandons."""
+    abandons = sum(1 for _, event in sample if event)
+    if abandons == 0:
+        raise WorkforceInputError("no abandoned call: patience cannot be estimated")
+    exposure = math.fsum(t for t, _ in sample)
+    times, survival = kaplan_meier(sample)
+    return PatienceFit(abandons, len(sample) - abandons, exposure, exposure / abandons, times, survival)
+
+
+def kaplan_meier(sample: Sequence[tuple[float, bool]]) -> tuple[list[float], list[float]]:
+    """S(t) = prod_{t_i <= t} (1 - d_i / n_i); ties: events before censorings at the same time."""
+    ordered = sorted(sample, key=lambda p: (p[0], not p[1]))
+    at_risk = len(ordered)
+    s = 1.0
+    times: list[float] = []
+    survival: list[float] = []
+    i = 0
+    while i < len(ordered):
+        t = ordered[i][0]
+        deaths = removed = 0
+        while i < len(ordered) and ordered[i][0] == t:
+            deaths += ordered[i][1]
+            removed += 1
+            i += 1
+        if deaths:
+            s *= 1.0 - deaths / at_risk
+            times.append(t)
+            survival.append(s)
+        at_risk -= removed
+    return times, survival
