@@ -5,13 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kefu.core.db import Base, BigId, UTCDateTime
 
 TIERS = ("diamond", "gold", "silver", "standard")
-IDENTITY_KINDS = ("phone", "wechat_openid", "wechat_unionid", "email", "weibo_id", "app_user_id", "qq", "webchat")
+IDENTITY_KINDS = ("phone", "wechat_openid", "wechat_unionid", "email", "weibo_id", "app_user_id", "qq",
+                  "webchat")
 
 
 class Customer(Base):
@@ -21,7 +32,8 @@ class Customer(Base):
     # Primary identity, E.164 ("+8613800138000"). NULL only for a customer known so far by another channel.
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
-    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"),
+                                             index=True)
     plan: Mapped[str | None] = mapped_column(String(100))
     arpu: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     tenure_months: Mapped[int] = mapped_column(Integer, default=0)
@@ -41,6 +53,8 @@ class Customer(Base):
         CheckConstraint("tier in ('diamond','gold','silver','standard')", name="tier"),
         CheckConstraint("arpu >= 0", name="arpu_nonneg"),
         CheckConstraint("tenure_months >= 0", name="tenure_nonneg"),
+        # customer_ids_of(): the customers merged into one (migration 0002_customers).
+        Index("ix_customers_merged_into_id", "merged_into_id"),
     )
 
 
@@ -50,7 +64,8 @@ class CustomerIdentity(Base):
     __tablename__ = "customer_identities"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

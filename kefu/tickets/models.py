@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -67,6 +67,15 @@ class Ticket(Base):
         Index("ix_tickets_customer", "customer_id", "opened_at"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_updated", "updated_at", "id"),
+        # Migration 0003_tickets: one index per inbox filter, continuing in inbox order.
+        Index("ix_tickets_channel_updated", "channel", "updated_at", "id"),
+        Index("ix_tickets_type_updated", "type", "updated_at", "id"),
+        Index("ix_tickets_tier_updated", "customer_tier", "updated_at", "id"),
+        Index("ix_tickets_category_updated", "category_id", "updated_at", "id"),
+        Index("ix_tickets_assignee_updated", "assignee_id", "updated_at", "id"),
+        Index("ix_tickets_org_status_updated", "org_unit_id", "status", "updated_at", "id"),
+        Index("ix_tickets_reply_open", "reply_due_at", sqlite_where=text("first_reply_at IS NULL"),
+              postgresql_where=text("first_reply_at IS NULL")),
     )
 
 

@@ -1,7 +1,167 @@
-"""HTTP endpoints of the workforce domain (thin: parse, check permission, call the service)."""
+"""HTTP endpoints of the workforce domain (thin: parse, check permission, call the service).
+
+    POST /workforce/erlang      Erlang C and Erlang A measures for one interval, side by side
+    POST /workforce/staffing    fewest agents for a target (C and A) and the shrinkage-scheduled count
+    GET  /workforce/history     arrivals per interval, handle-time fit, patience fit (Kaplan-Meier points)
+    POST /workforce/forecast    the coming days: seasonal model and seasonal naive, holdout WAPE
+    POST /workforce/plan        compute a day's plan (not saved): required, shifts, coverage report
+    POST /workforce/plans       compute and save a plan; GET /workforce/plans, GET /workforce/plans/{id}
+    POST /workforce/what-if     a plan and the same plan with volume, AHT and/or target changed
+    POST /workforce/simulate    replications of a saved plan or given calls/agents, with 95 % CIs
+    GET|PUT /workforce/rules/{org_unit_id}   shift rules (PUT: administrators)
+Bad values answer 422 with the workforce module's message (code workforce_invalid_input).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from kefu.core.auth import Principal
+from kefu.core.deps import DbSession, Paging, require
+from kefu.core.errors import Forbidden
+from kefu.workforce import service
+from kefu.workforce.schemas import (
+    ErlangIn,
+    ForecastIn,
+    PlanIn,
+    PlanRead,
+    PlanSummary,
+    RulesRead,
+    RulesSpec,
+    SimulateIn,
+    StaffingIn,
+    WhatIfIn,
+)
 
 router = APIRouter(tags=["workforce"])
+
+
+@router.post("/workforce/erlang")
+def erlang_metrics(body: ErlangIn, principal: Principal = require("workforce.read")) -> dict[str, Any]:
+    return service.erlang_metrics(
+        body.calls,
+        body.interval_minutes,
+        body.aht,
+        body.agents,
+        patience=body.patience,
+        target_time=body.target_time,
+    )
+
+
+@router.post("/workforce/staffing")
+def staffing(body: StaffingIn, principal: Principal = require("workforce.read")) -> dict[str, Any]:
+    return service.required_staff(body)
+
+
+@router.get("/workforce/history")
+def history(
+    session: DbSession,
+    org_unit_id: int,
+    start: date,
+    end: date,
+    channel: str = "voice",
+    interval_minutes: Annotated[int, Query()] = 30,
+    tz: str = "UTC",
+    principal: Principal = require("workforce.read"),
+) -> dict[str, Any]:
+    return service.history_summary(
+        session,
+        principal,
+        org_unit_id=org_unit_id,
+        channel=channel,
+        first=start,
+        last=end,
+        interval_minutes=interval_minutes,
+        tz=tz,
+    )
+
+
+@router.post("/workforce/forecast")
+def forecast(
+    body: ForecastIn, session: DbSession, principal: Principal = require("workforce.read")
+) -> dict[str, Any]:
+    return service.forecast_days(
+        session,
+        principal,
+        org_unit_id=body.org_unit_id,
+        channel=body.channel,
+        start_day=body.start_day,
+        days=body.days,
+        interval_minutes=body.interval_minutes,
+        tz=body.tz,
+        history_weeks=body.history_weeks,
+        holdout_days=body.holdout_days,
+    )
+
+
+@router.post("/workforce/plan")
+def plan(
+    body: PlanIn, session: DbSession, principal: Principal = require("workforce.read")
+) -> dict[str, Any]:
+    return service.compute_plan(session, principal, body)
+
+
+@router.post("/workforce/plans", response_model=PlanRead, status_code=201)
+def save_plan(
+    body: PlanIn, session: DbSession, principal: Principal = require("workforce.write")
+) -> PlanRead:
+    return PlanRead.model_validate(service.save_plan(session, principal, body))
+
+
+@router.get("/workforce/plans")
+def list_plans(
+    session: DbSession,
+    page: Paging,
+    org_unit_id: int | None = None,
+    principal: Principal = require("workforce.read"),
+) -> dict[str, Any]:
+    rows, total = service.list_plans(
+        session, principal, limit=page.limit, offset=page.offset, org_unit_id=org_unit_id
+    )
+    return {
+        "items": [PlanSummary.model_validate(r).model_dump(mode="json") for r in rows],
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+@router.get("/workforce/plans/{plan_id}", response_model=PlanRead)
+def get_plan(plan_id: int, session: DbSession, principal: Principal = require("workforce.read")) -> PlanRead:
+    return PlanRead.model_validate(service.get_plan(session, principal, plan_id))
+
+
+@router.post("/workforce/what-if")
+def what_if(
+    body: WhatIfIn, session: DbSession, principal: Principal = require("workforce.read")
+) -> dict[str, Any]:
+    return service.what_if(session, principal, body)
+
+
+@router.post("/workforce/simulate")
+def simulate(
+    body: SimulateIn, session: DbSession, principal: Principal = require("workforce.read")
+) -> dict[str, Any]:
+    return service.simulate(session, principal, body)
+
+
+@router.get("/workforce/rules/{org_unit_id}", response_model=RulesRead)
+def get_rules(
+    org_unit_id: int, session: DbSession, principal: Principal = require("workforce.read")
+) -> RulesRead:
+    service.unit_subtree(session, principal, org_unit_id)
+    return service.effective_rules(session, org_unit_id)
+
+
+@router.put("/workforce/rules/{org_unit_id}", response_model=RulesRead)
+def put_rules(
+    org_unit_id: int, body: RulesSpec, session: DbSession, principal: Principal = require("workforce.write")
+) -> RulesRead:
+    if not principal.can("org.admin"):
+        raise Forbidden(
+            "shift rules are set by an administrator (needs 'org.admin')", details={"permission": "org.admin"}
+        )
+    return service.set_rules(session, principal, org_unit_id, body)

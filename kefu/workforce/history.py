@@ -51,6 +51,7 @@ class CallRecord:
     ser_start: int | None
     ser_time: int
     server: str | None
+    vru_line: str = ""  # 'vru+line' column: call_id is unique per (vru_line, day), not per day
 
     @property
     def queue_arrival(self) -> int | None:
@@ -138,6 +139,7 @@ def parse_row(line_number: int, row: str) -> CallRecord:
         ser_start=parse_clock(f[13]),
         ser_time=_parse_int("ser_time", f[15]),
         server=None if server in ("", "NO_SERVER") else server,
+        vru_line=f[0].strip(),
     )
 
 

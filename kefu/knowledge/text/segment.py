@@ -32,6 +32,7 @@ __all__ = [
     "char_bigrams",
     "cut",
     "domain_terms",
+    "domain_vocab",
     "fts5_query",
     "fts_pieces",
     "index_tokens",
@@ -143,7 +144,8 @@ def _user_words() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
-def _domain_vocab() -> frozenset[str]:
+def domain_vocab() -> frozenset[str]:
+    """The telecom dictionary's words, normalised."""
     return frozenset(_user_words())
 
 
@@ -197,7 +199,7 @@ def index_tokens(text: str) -> list[str]:
 
 def domain_terms(text: str) -> set[str]:
     """Telecom dictionary terms (and numbers) found among the words of ``text``."""
-    vocab = _domain_vocab()
+    vocab = domain_vocab()
     found = {w for w in cut(text) if w in vocab}
     found.update(_NUMBER_RE.findall(normalize(text, keep_punct=True)))
     return found

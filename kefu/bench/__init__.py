@@ -1,0 +1,1 @@
+"""Benchmarks that print figures: `kefu bench ingest`, `kefu bench inbox`."""

@@ -1,0 +1,67 @@
+"""`kefu bench ingest` and `kefu bench inbox`: print figures, never assert them."""
+
+from __future__ import annotations
+
+import typer
+
+from kefu.bench.common import DB_KINDS
+
+_registered: set[int] = set()
+
+
+def _check_db(db: str) -> str:
+    if db not in DB_KINDS:
+        raise typer.BadParameter(f"--db is one of {', '.join(DB_KINDS)}")
+    return db
+
+
+def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) -> None:
+    if id(bench_app) in _registered:  # registered from kefu.demo.cli and, later, from kefu/cli.py itself
+        return
+    _registered.add(id(bench_app))
+
+    @bench_app.command("ingest")
+    def ingest(
+        db: str = typer.Option(
+            "sqlite",
+            help="sqlite (a temporary file) or postgres (a throwaway database "
+            "on postgresql+psycopg://postgres@127.0.0.1:5432)",
+        ),
+        clients: int = typer.Option(8, min=1, max=64, help="concurrent client threads"),
+        messages: int = typer.Option(20000, min=1, max=1_000_000, help="messages to post in all"),
+        workers: int = typer.Option(1, min=1, max=16, help="uvicorn worker processes"),
+        max_seconds: float = typer.Option(600, min=1, max=3600, help="stop posting after this long"),
+    ) -> None:
+        """Inbound messages per second through POST /api/v1/inbound/{channel} on a live local server."""
+        from kefu.bench import ingest as bench
+
+        result = bench.run(
+            db=_check_db(db),
+            clients=clients,
+            messages=messages,
+            workers=workers,
+            max_seconds=max_seconds,
+            echo=typer.echo,
+        )
+        if result.accepted == 0:
+            raise typer.Exit(1)
+
+    @bench_app.command("inbox")
+    def inbox(
+        db: str = typer.Option("sqlite", help="sqlite or postgres (throwaway database, as for ingest)"),
+        tickets: int = typer.Option(100_000, min=100, max=5_000_000, help="tickets to bulk-insert"),
+        runs: int = typer.Option(200, min=10, max=100_000, help="runs per (role, filters) case"),
+        http_runs: int = typer.Option(200, min=0, max=100_000, help="HTTP GET /api/v1/tickets runs per case"),
+        workers: int = typer.Option(1, min=1, max=16, help="uvicorn worker processes for the HTTP part"),
+    ) -> None:
+        """Inbox list latency (tickets.service.list_inbox and GET /api/v1/tickets) over many tickets."""
+        from kefu.bench import inbox as bench
+
+        bench.run(
+            db=_check_db(db),
+            tickets=tickets,
+            runs=runs,
+            http_runs=http_runs,
+            workers=workers,
+            echo=typer.echo,
+        )

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CustomerBase(Schema):
+    name: str | None = Field(default=None, max_length=100)
+    plan: str | None = Field(default=None, max_length=100)
+
+
+class CustomerCreate(CustomerBase):
+    phone: str = Field(min_length=1, max_length=64)
+    org_unit_id: int
+    arpu: Decimal = Decimal("0")
+    tenure_months: int = 0
+    share_voice: float = 0.0
+    share_data: float = 0.0
+    share_sms: float = 0.0
+    share_vas: float = 0.0
+
+
+class CustomerUpdate(CustomerBase):
+    """Only the fields sent are changed; `null` clears name, plan or phone."""
+
+    phone: str | None = Field(default=None, max_length=64)
+    org_unit_id: int | None = None
+    arpu: Decimal | None = None
+    tenure_months: int | None = None
+    share_voice: float | None = None
+    share_data: float | None = None
+    share_sms: float | None = None
+    share_vas: float | None = None
+
+
+class IdentityCreate(Schema):
+    kind: str
+    value: str = Field(min_length=1, max_length=255)
+
+
+class IdentityRead(Schema):
+    id: int
+    kind: str
+    value: str
+    created_at: datetime
+
+
+class MergeIn(Schema):
+    merge_id: int
+
+
+class CustomerRead(CustomerBase):
+    id: int
+    phone: str | None
+    # True when phone, name and identities are masked (the reader's role lacks the `pii` permission).
+    masked: bool
+    region: str | None  # where the number was issued and its carrier (号码归属地), from phonenumbers
+    org_unit_id: int
+    arpu: Decimal
+    tenure_months: int
+    share_voice: float
+    share_data: float
+    share_sms: float
+    share_vas: float
+    tier: str
+    vip: bool
+    merged_into_id: int | None
+    identities: list[IdentityRead]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(Schema):
+    items: list[CustomerRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class TierRuleIO(Schema):
+    tier: str
+    min_arpu: Decimal
+    min_tenure_months: int
+
+
+class TierRulesIn(Schema):
+    rules: list[TierRuleIO]
+
+
+class TierRulesRead(Schema):
+    rules: list[TierRuleIO]
+    vip_min_arpu: Decimal
+
+
+class TierRecomputeRead(Schema):
+    rules: list[TierRuleIO]
+    total: int
+    changed: int
+    transitions: dict[str, int]
+
+
+class VipThresholdIO(Schema):
+    vip_min_arpu: Decimal
+
+
+class VipThresholdSet(Schema):
+    vip_min_arpu: Decimal
+    changed: int
+
+
+class RejectionRead(Schema):
+    line: int
+    reason: str
+
+
+class ImportReportRead(Schema):
+    imported: int
+    updated: int
+    rejected: list[RejectionRead]

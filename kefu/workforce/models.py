@@ -1,0 +1,44 @@
+"""Workforce tables: saved plans and the shift rules an administrator sets per org unit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core.db import Base, BigId, UTCDateTime
+
+
+class WorkforcePlan(Base):
+    """A plan a manager saved: its inputs (what-if knobs included) and the computed result."""
+
+    __tablename__ = "workforce_plans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
+    channel: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date)
+    interval_minutes: Mapped[int] = mapped_column(Integer)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_workforce_plans_org_day", "org_unit_id", "day"),)
+
+
+class WorkforceRules(Base):
+    """Shift rules of one org unit (in minutes); units without a row inherit their nearest ancestor's."""
+
+    __tablename__ = "workforce_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("org_unit_id", name="uq_workforce_rules_org_unit_id"),)

@@ -1,0 +1,688 @@
+"""Workforce rules: history, forecasts, plans, what-if and simulation for an org unit's calls.
+
+The hard parts live in the pure modules (erlang, staffing, history, forecast, schedule, simulator); this
+module reads the unit's call history (kefu.interactions.calls), stores saved plans and shift rules, and
+turns results into plain dicts (JSON-ready: an infinite or undefined figure becomes None).
+Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kefu.core import events
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
+from kefu.core.errors import NotFound
+from kefu.interactions import calls as call_log
+from kefu.org import service as org
+from kefu.org.models import OrgUnit
+from kefu.workforce import erlang, forecast, history, schedule, simulator, staffing
+from kefu.workforce.errors import WorkforceInputError
+from kefu.workforce.models import WorkforcePlan, WorkforceRules
+from kefu.workforce.schemas import PlanIn, RulesRead, RulesSpec, SimulateIn, StaffingIn, WhatIfIn
+
+
+def num(value: float | None, digits: int = 6) -> float | None:
+    """A finite float rounded for JSON; None for None, inf and NaN."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def clock(index: int, interval_minutes: int) -> str:
+    minutes = index * interval_minutes
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+# ---------------------------------------------------------------- scope
+
+
+def unit_subtree(session: Session, principal: Principal, org_unit_id: int) -> list[int]:
+    """The unit and every unit below it; NotFound outside the principal's scope."""
+    unit = org.check_visible(session, principal, org_unit_id)
+    return list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path))))
+
+
+# ---------------------------------------------------------------- Erlang and staffing
+
+
+def erlang_metrics(
+    calls: float,
+    interval_minutes: float,
+    aht: float,
+    agents: int,
+    *,
+    patience: float | None,
+    target_time: float,
+) -> dict[str, Any]:
+    """Erlang C and (with a patience) Erlang A measures for one interval, side by side."""
+    rate = erlang.arrival_rate_per_second(calls, interval_minutes * 60)
+    c = erlang.erlang_c(agents, rate, aht, target_time)
+    out: dict[str, Any] = {
+        "load": num(c.load),
+        "erlang_c": {
+            "agents": agents,
+            "p_wait": num(c.p_wait),
+            "service_level": num(c.service_level),
+            "asa": num(c.asa),
+            "occupancy": num(c.occupancy),
+        },
+        "erlang_a": None,
+    }
+    if patience is not None:
+        a = erlang.erlang_a(agents, rate, aht, patience, target_time, with_asa=True)
+        out["erlang_a"] = {
+            "agents": agents,
+            "p_wait": num(a.p_wait),
+            "service_level": num(a.service_level),
+            "p_abandon": num(a.p_abandon),
+            "answer_rate": num(1 - a.p_abandon),
+            "asa": num(a.asa),
+            "mean_wait": num(a.mean_wait),
+            "occupancy": num(a.occupancy),
+        }
+    return out
+
+
+def required_staff(body: StaffingIn) -> dict[str, Any]:
+    """Fewest agents for the target under Erlang C and (with a patience) Erlang A, and with shrinkage."""
+    rate = erlang.arrival_rate_per_second(body.calls, body.interval_minutes * 60)
+    target = staffing.StaffingTarget(
+        service_level=body.service_level,
+        target_time=body.target_time,
+        max_asa=body.max_asa,
+        max_abandon=body.max_abandon,
+    )
+    if body.model == "a" and body.patience is None:
+        raise WorkforceInputError(
+            "model 'a' (Erlang A) needs a patience in seconds; give one or use model 'c'"
+        )
+    results: dict[str, Any] = {}
+    target_c = staffing.StaffingTarget(
+        service_level=body.service_level, target_time=body.target_time, max_asa=body.max_asa
+    )
+    if body.max_abandon is None or body.model == "c":
+        c = staffing.required_agents(rate, body.aht, target_c)
+        results["c"] = {
+            "agents": c.agents,
+            "service_level": num(c.metrics.service_level),
+            "asa": num(c.metrics.asa),
+            "occupancy": num(c.metrics.occupancy),
+        }
+    if body.patience is not None:
+        a = staffing.required_agents(rate, body.aht, target, patience=body.patience)
+        m = a.metrics
+        assert isinstance(m, erlang.ErlangAMetrics)
+        results["a"] = {
+            "agents": a.agents,
+            "service_level": num(m.service_level),
+            "p_abandon": num(m.p_abandon),
+            "occupancy": num(m.occupancy),
+        }
+    required = results[body.model]["agents"]
+    return {
+        "model": body.model,
+        "load": num(rate * body.aht),
+        "required": required,
+        "scheduled": staffing.scheduled_agents(required, body.shrinkage),
+        "shrinkage": body.shrinkage,
+        "erlang_c": results.get("c"),
+        "erlang_a": results.get("a"),
+    }
+
+
+# ---------------------------------------------------------------- history
+
+
+def unit_history(
+    session: Session,
+    principal: Principal,
+    *,
+    org_unit_id: int,
+    channel: str,
+    first: date,
+    last: date,
+    tz: str,
+) -> list[history.CallRecord]:
+    ids = unit_subtree(session, principal, org_unit_id)
+    start, end = call_log.local_day_bounds(first, last, tz)
+    return call_log.call_history(session, org_unit_ids=ids, channel=channel, start=start, end=end, tz=tz)
+
+
+def summarize_history(records: list[history.CallRecord], interval_minutes: int) -> dict[str, Any]:
+    """Arrivals per interval, the handle-time fit and the patience fit (with Kaplan-Meier points)."""
+    arrivals = history.arrivals_per_interval(records, interval_minutes)
+    out: dict[str, Any] = {
+        "calls": len(records),
+        "offered": sum(sum(v) for v in arrivals.values()),
+        "answered": sum(1 for r in records if r.answered),
+        "abandoned": sum(1 for r in records if r.abandoned),
+        "interval_minutes": interval_minutes,
+        "days": [{"day": d.isoformat(), "arrivals": v} for d, v in arrivals.items()],
+        "handle_time": None,
+        "patience": None,
+    }
+    try:
+        fit = history.handle_time_fit(records)
+        out["handle_time"] = {
+            "count": fit.count,
+            "mean": num(fit.mean),
+            "lognormal_mu": num(fit.lognormal_mu),
+            "lognormal_sigma": num(fit.lognormal_sigma),
+            "lognormal_mean": num(fit.lognormal_mean),
+        }
+    except WorkforceInputError:
+        pass
+    try:
+        pf = history.patience_fit(history.patience_sample(records))
+        step = max(1, len(pf.km_times) // 200)  # at most ~200 points for a chart
+        km = [
+            {"t": num(t), "survival": num(s)}
+            for t, s in list(zip(pf.km_times, pf.km_survival, strict=True))[::step]
+        ]
+        out["patience"] = {
+            "abandons": pf.abandons,
+            "censored": pf.censored,
+            "exposure": num(pf.exposure),
+            "exponential_mean": num(pf.exponential_mean),
+            "km": km,
+        }
+    except WorkforceInputError:
+        pass
+    return out
+
+
+def history_summary(
+    session: Session,
+    principal: Principal,
+    *,
+    org_unit_id: int,
+    channel: str,
+    first: date,
+    last: date,
+    interval_minutes: int = 30,
+    tz: str = "UTC",
+) -> dict[str, Any]:
+    if last < first:
+        raise WorkforceInputError("the end day comes before the start day")
+    records = unit_history(
+        session, principal, org_unit_id=org_unit_id, channel=channel, first=first, last=last, tz=tz
+    )
+    return {
+        "org_unit_id": org_unit_id,
+        "channel": channel,
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+        "tz": tz,
+        **summarize_history(records, interval_minutes),
+    }
+
+
+def last_call_day(
+    session: Session, principal: Principal, org_unit_id: int, channel: str, tz: str
+) -> date | None:
+    """The local day of the unit's newest call, if any."""
+    latest = call_log.last_offered_at(
+        session, org_unit_ids=unit_subtree(session, principal, org_unit_id), channel=channel
+    )
+    return latest.astimezone(call_log.zone(tz)).date() if latest is not None else None
+
+
+# ---------------------------------------------------------------- forecast
+
+
+def forecast_days(
+    session: Session,
+    principal: Principal,
+    *,
+    org_unit_id: int,
+    channel: str,
+    start_day: date,
+    days: int,
+    interval_minutes: int = 30,
+    tz: str = "UTC",
+    history_weeks: int = 8,
+    holdout_days: int = 7,
+) -> dict[str, Any]:
+    """Seasonal (weekday level x intraday profile) and seasonal-naive forecasts of the coming days, with
+    both methods' WAPE on the last ``holdout_days`` history days; actuals where the days have passed."""
+    first = start_day - timedelta(weeks=history_weeks)
+    records = unit_history(
+        session,
+        principal,
+        org_unit_id=org_unit_id,
+        channel=channel,
+        first=first,
+        last=start_day + timedelta(days=days - 1),
+        tz=tz,
+    )
+    counts = history.arrivals_per_interval(records, interval_minutes)
+    past = {d: v for d, v in counts.items() if d < start_day}
+    if not past:
+        raise WorkforceInputError(f"no call history in the {history_weeks} weeks before {start_day}")
+    wanted = [start_day + timedelta(days=k) for k in range(days)]
+    model = forecast.seasonal_forecast(past, wanted)
+    naive = forecast.seasonal_naive(past, wanted)
+    score = None
+    if len(past) > holdout_days:
+        s = forecast.evaluate_holdout(past, holdout_days)
+        score = {"days": s.days, "model_wape": num(s.model_wape), "naive_wape": num(s.naive_wape)}
+    return {
+        "org_unit_id": org_unit_id,
+        "channel": channel,
+        "interval_minutes": interval_minutes,
+        "tz": tz,
+        "history_days": len(past),
+        "holdout": score,
+        "days": [
+            {
+                "day": d.isoformat(),
+                "forecast": [num(v, 3) for v in model[d]],
+                "naive": [num(v, 3) for v in naive[d]],
+                "actual": counts.get(d),
+            }
+            for d in wanted
+        ],
+    }
+
+
+# ---------------------------------------------------------------- rules
+
+
+def default_rules() -> RulesSpec:
+    return RulesSpec()
+
+
+def effective_rules(session: Session, org_unit_id: int) -> RulesRead:
+    """The nearest stored rules on the unit's path up to the root, else the built-in default."""
+    unit = session.get(OrgUnit, org_unit_id)
+    if unit is None:
+        raise NotFound(f"org unit {org_unit_id} not found", code="org_unit_not_found")
+    ancestors = [int(p) for p in unit.path.strip("/").split("/") if p]
+    rows = {
+        r.org_unit_id: r
+        for r in session.scalars(select(WorkforceRules).where(WorkforceRules.org_unit_id.in_(ancestors)))
+    }
+    for uid in reversed(ancestors):
+        if uid in rows:
+            return RulesRead(
+                **RulesSpec.model_validate(rows[uid].rules).model_dump(),
+                org_unit_id=org_unit_id,
+                source_org_unit_id=uid,
+            )
+    return RulesRead(**default_rules().model_dump(), org_unit_id=org_unit_id, source_org_unit_id=None)
+
+
+def set_rules(session: Session, principal: Principal, org_unit_id: int, spec: RulesSpec) -> RulesRead:
+    """Store the unit's shift rules (checked on their grid first); event workforce.rules_changed."""
+    org.check_visible(session, principal, org_unit_id)
+    to_shift_rules(spec, 30 if all(m % 30 == 0 for m in _minutes(spec)) else 15)
+    row = session.scalar(select(WorkforceRules).where(WorkforceRules.org_unit_id == org_unit_id))
+    if row is None:
+        row = WorkforceRules(org_unit_id=org_unit_id)
+        session.add(row)
+    row.rules = spec.model_dump()
+    row.updated_by = principal.user_id or None
+    row.updated_at = utcnow()
+    session.flush()
+    events.record(
+        session,
+        "workforce.rules_changed",
+        {"rules": row.rules},
+        aggregate_type="workforce_rules",
+        aggregate_id=row.id,
+        org_unit_id=org_unit_id,
+    )
+    return effective_rules(session, org_unit_id)
+
+
+def _minutes(spec: RulesSpec) -> list[int]:
+    return [
+        *spec.shift_minutes,
+        spec.start_every_minutes,
+        spec.break_minutes,
+        spec.break_earliest_minutes,
+        spec.break_latest_minutes,
+    ]
+
+
+def to_shift_rules(spec: RulesSpec, interval_minutes: int) -> schedule.ShiftRules:
+    """Minutes -> intervals; every duration must be a whole number of intervals."""
+    for name, value in (
+        ("shift_minutes", min(spec.shift_minutes)),
+        ("start_every_minutes", spec.start_every_minutes),
+    ):
+        if value <= 0:
+            raise WorkforceInputError(f"{name} must be > 0 minutes, got {value}")
+    for value in _minutes(spec):
+        if value < 0 or value % interval_minutes:
+            raise WorkforceInputError(
+                f"shift rule durations must be whole multiples of the {interval_minutes}-"
+                f"minute interval, got {value} minutes"
+            )
+    if spec.break_minutes and spec.break_latest_minutes < spec.break_earliest_minutes:
+        raise WorkforceInputError("break_latest_minutes comes before break_earliest_minutes")
+    if spec.min_hours > spec.max_hours:
+        raise WorkforceInputError("min_hours exceeds max_hours")
+    if spec.max_agents is not None and spec.max_agents < 0:
+        raise WorkforceInputError("max_agents must be >= 0")
+    return schedule.ShiftRules(
+        interval_minutes=interval_minutes,
+        shift_lengths=sorted({m // interval_minutes for m in spec.shift_minutes}),
+        start_step=spec.start_every_minutes // interval_minutes,
+        break_length=spec.break_minutes // interval_minutes,
+        break_earliest=spec.break_earliest_minutes // interval_minutes,
+        break_latest=spec.break_latest_minutes // interval_minutes,
+        min_hours=spec.min_hours,
+        max_hours=spec.max_hours,
+        max_agents=spec.max_agents,
+    )
+
+
+# ---------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    calls: list[float]
+    actual: list[int] | None
+    aht: float
+    patience: float | None
+    source: str  # "inputs" or "history"
+    history_days: int = 0
+
+
+def workload_for(session: Session, principal: Principal, body: PlanIn) -> Workload:
+    """The day's calls per interval: as given, or forecast from up to 8 weeks of the unit's history."""
+    per_day = 24 * 60 // body.interval_minutes
+    if body.calls is not None:
+        if len(body.calls) != per_day:
+            raise WorkforceInputError(
+                f"calls must have {per_day} entries ({body.interval_minutes}-minute "
+                f"intervals of a day), got {len(body.calls)}"
+            )
+        if body.aht is None:
+            raise WorkforceInputError("give aht (seconds) with the calls")
+        unit_subtree(session, principal, body.org_unit_id)
+        return Workload(list(body.calls), None, body.aht, body.patience, "inputs")
+    records = unit_history(
+        session,
+        principal,
+        org_unit_id=body.org_unit_id,
+        channel=body.channel,
+        first=body.day - timedelta(weeks=8),
+        last=body.day,
+        tz=body.tz,
+    )
+    before = [r for r in records if r.day < body.day]
+    counts = history.arrivals_per_interval(before, body.interval_minutes)
+    if not counts:
+        raise WorkforceInputError(
+            f"no call history in the 8 weeks before {body.day}: import a call log or give calls per interval"
+        )
+    predicted = forecast.seasonal_forecast(counts, [body.day])[body.day]
+    actual = history.arrivals_per_interval([r for r in records if r.day == body.day], body.interval_minutes)
+    aht = body.aht if body.aht is not None else history.handle_time_fit(before).mean
+    patience = body.patience
+    if patience is None:
+        try:
+            patience = history.patience_fit(history.patience_sample(before)).exponential_mean
+        except WorkforceInputError:
+            patience = None
+    return Workload(predicted, actual.get(body.day), aht, patience, "history", len(counts))
+
+
+def compute_plan(session: Session, principal: Principal, body: PlanIn) -> dict[str, Any]:
+    """Forecast -> required agents (Erlang A and C side by side) -> CP-SAT shifts -> coverage report."""
+    work = workload_for(session, principal, body)
+    spec = body.rules or RulesSpec.model_validate(
+        effective_rules(session, body.org_unit_id).model_dump(exclude={"org_unit_id", "source_org_unit_id"})
+    )
+    return plan_from_workload(work, body, spec)
+
+
+def plan_from_workload(work: Workload, body: PlanIn, spec: RulesSpec) -> dict[str, Any]:
+    erlang.check_fraction("service_level target", body.service_level)
+    if not (body.volume_scale >= 0 and math.isfinite(body.volume_scale)):
+        raise WorkforceInputError(f"volume_scale must be >= 0, got {body.volume_scale!r}")
+    erlang.check_positive("aht_scale", body.aht_scale)
+    erlang.check_positive("aht", work.aht)
+    if body.patience is not None:
+        erlang.check_positive("patience", body.patience)
+    patience = work.patience
+    if patience is None:
+        raise WorkforceInputError(
+            "patience unknown: the history has no abandoned call; give patience (seconds)"
+        )
+    if any(not (math.isfinite(c) and c >= 0) for c in work.calls):
+        raise WorkforceInputError("calls per interval must be finite numbers >= 0")
+    shrink = staffing._exact_fraction(body.shrinkage)
+    if not 0 <= shrink < 1:
+        raise WorkforceInputError(f"shrinkage must lie in [0, 1), got {body.shrinkage!r}")
+    rules = to_shift_rules(spec, body.interval_minutes)
+    seconds = body.interval_minutes * 60
+    aht = work.aht * body.aht_scale
+    calls = [c * body.volume_scale for c in work.calls]
+    workload = [(c, aht) for c in calls]
+    target = staffing.StaffingTarget(service_level=body.service_level, target_time=body.target_time)
+    required_a = staffing.staff_day(workload, seconds, target, patience=patience)
+    required_c = staffing.staff_day(workload, seconds, target)
+    required = required_a if body.model == "a" else required_c
+    rostered = [staffing.scheduled_agents(r, body.shrinkage) for r in required]
+    built = schedule.build_schedule(rostered, rules, time_limit=body.time_limit, workers=2)
+    available = [math.floor(c * (1 - shrink)) for c in built.coverage]
+    report = schedule.coverage_report(
+        workload, seconds, required, available, patience=patience, target_time=body.target_time
+    )
+    im = body.interval_minutes
+    intervals = [
+        {
+            "start": clock(i, im),
+            "calls": num(calls[i], 3),
+            "forecast": num(work.calls[i], 3),
+            "actual": work.actual[i] if work.actual is not None else None,
+            "required_a": required_a[i],
+            "required_c": required_c[i],
+            "required": required[i],
+            "rostered": rostered[i],
+            "scheduled": built.coverage[i],
+            "available": available[i],
+            "service_level": num(row.service_level),
+            "answer_rate": num(row.answer_rate),
+            "abandon_rate": num(row.abandon_rate),
+        }
+        for i, row in enumerate(report.intervals)
+    ]
+    shifts = [
+        {
+            "start": clock(sh.start, im),
+            "end": clock(sh.start + sh.length, im),
+            "break_start": clock(sh.break_start, im) if sh.break_start is not None else None,
+            "break_end": clock(sh.break_start + sh.break_length, im) if sh.break_start is not None else None,
+            "paid_hours": num(sh.length * im / 60, 2),
+            "agents": sh.agents,
+        }
+        for sh in sorted(built.shifts, key=lambda s: (s.start, s.length, s.break_start or 0))
+    ]
+    return {
+        "day": body.day.isoformat(),
+        "org_unit_id": body.org_unit_id,
+        "channel": body.channel,
+        "interval_minutes": im,
+        "model": body.model,
+        "source": work.source,
+        "history_days": work.history_days,
+        "service_level_target": body.service_level,
+        "target_time": body.target_time,
+        "aht": num(aht, 3),
+        "patience": num(patience, 3),
+        "shrinkage": body.shrinkage,
+        "volume_scale": body.volume_scale,
+        "aht_scale": body.aht_scale,
+        "rules": spec.model_dump(),
+        "intervals": intervals,
+        "shifts": shifts,
+        "summary": {
+            "calls": num(report.calls, 3),
+            "service_level": num(report.service_level),
+            "answer_rate": num(report.answer_rate),
+            "abandon_rate": num(report.abandon_rate),
+            "required_agent_hours_a": num(sum(required_a) * im / 60, 2),
+            "required_agent_hours_c": num(sum(required_c) * im / 60, 2),
+            "paid_hours": num(built.paid_intervals * im / 60, 2),
+            "agents": sum(sh.agents for sh in built.shifts),
+            "under_intervals": sum(1 for u in built.under if u > 0),
+            "solver_status": built.status,
+        },
+    }
+
+
+def what_if(session: Session, principal: Principal, body: WhatIfIn) -> dict[str, Any]:
+    """The plan as given, and the same plan with volume scaled, another AHT and/or another SL target."""
+    work = workload_for(session, principal, body)
+    spec = body.rules or RulesSpec.model_validate(
+        effective_rules(session, body.org_unit_id).model_dump(exclude={"org_unit_id", "source_org_unit_id"})
+    )
+    base = plan_from_workload(work, body, spec)
+    erlang.check_positive("what_if_volume_scale", body.what_if_volume_scale)
+    if body.what_if_aht is not None:
+        erlang.check_positive("what_if_aht", body.what_if_aht)
+    changed = body.model_copy(
+        update={
+            "volume_scale": body.volume_scale * body.what_if_volume_scale,
+            "aht_scale": body.aht_scale
+            * (body.what_if_aht / work.aht if body.what_if_aht is not None else 1.0),
+            "service_level": body.what_if_service_level
+            if body.what_if_service_level is not None
+            else body.service_level,
+        }
+    )
+    return {"base": base, "scenario": plan_from_workload(work, changed, spec)}
+
+
+def save_plan(session: Session, principal: Principal, body: PlanIn) -> WorkforcePlan:
+    result = compute_plan(session, principal, body)
+    plan = WorkforcePlan(
+        name=body.name or f"{body.day} {body.channel}",
+        org_unit_id=body.org_unit_id,
+        channel=body.channel,
+        day=body.day,
+        interval_minutes=body.interval_minutes,
+        inputs=body.model_dump(mode="json"),
+        result=result,
+        created_by=principal.user_id or None,
+        created_at=utcnow(),
+    )
+    session.add(plan)
+    session.flush()
+    events.record(
+        session,
+        "workforce.plan_saved",
+        {
+            "name": plan.name,
+            "day": plan.day.isoformat(),
+            "channel": plan.channel,
+            "service_level": result["summary"]["service_level"],
+            "agents": result["summary"]["agents"],
+        },
+        aggregate_type="workforce_plan",
+        aggregate_id=plan.id,
+        org_unit_id=plan.org_unit_id,
+    )
+    return plan
+
+
+def list_plans(
+    session: Session, principal: Principal, *, limit: int, offset: int, org_unit_id: int | None = None
+) -> tuple[list[WorkforcePlan], int]:
+    ids = org.visible_unit_ids(session, principal)
+    if org_unit_id is not None:
+        ids = unit_subtree(session, principal, org_unit_id)
+    where = WorkforcePlan.org_unit_id.in_(ids)
+    total = session.scalar(select(func.count()).select_from(WorkforcePlan).where(where)) or 0
+    rows = session.scalars(
+        select(WorkforcePlan)
+        .where(where)
+        .order_by(WorkforcePlan.day.desc(), WorkforcePlan.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total
+
+
+def get_plan(session: Session, principal: Principal, plan_id: int) -> WorkforcePlan:
+    plan = session.get(WorkforcePlan, plan_id)
+    if plan is None or plan.org_unit_id not in set(org.visible_unit_ids(session, principal)):
+        raise NotFound(f"plan {plan_id} not found", code="workforce_plan_not_found")
+    return plan
+
+
+# ---------------------------------------------------------------- simulation
+
+
+def simulate(session: Session | None, principal: Principal | None, body: SimulateIn) -> dict[str, Any]:
+    """Replications of a day (Poisson arrivals, exponential service and patience) with 95 % CIs."""
+    calls, agents = body.calls, body.agents
+    interval_minutes, aht, patience = body.interval_minutes, body.aht, body.patience
+    if body.plan_id is not None:
+        assert session is not None
+        assert principal is not None
+        plan = get_plan(session, principal, body.plan_id)
+        rows = plan.result["intervals"]
+        calls = [float(r["calls"] or 0) for r in rows]
+        agents = [int(r["available"]) for r in rows]
+        interval_minutes = plan.interval_minutes
+        aht = aht or plan.result["aht"]
+        patience = patience or plan.result["patience"]
+    if calls is None or agents is None or aht is None:
+        raise WorkforceInputError("give plan_id, or calls, agents and aht")
+    if len(calls) != len(agents):
+        raise WorkforceInputError(
+            f"calls and agents need one entry per interval ({len(calls)} vs {len(agents)})"
+        )
+    erlang.check_positive("aht", aht)
+    erlang.check_positive("interval_minutes", interval_minutes)
+    if patience is not None:
+        erlang.check_positive("patience", patience)
+    if not calls or any(not (math.isfinite(c) and c >= 0) for c in calls) or sum(calls) <= 0:
+        raise WorkforceInputError("calls per interval must be finite numbers >= 0, with some calls")
+    if sum(calls) * body.replications > 5_000_000:
+        raise WorkforceInputError("too much to simulate: calls x replications must stay under 5,000,000")
+    seconds = interval_minutes * 60
+    classes = [simulator.CallClass("calls", simulator.ServiceTime(aht), patience)]
+    staff = simulator.Staffing(list(agents), seconds)
+    rates = [[c / seconds for c in calls]]
+
+    def make(rng: np.random.Generator) -> simulator.Calls:
+        return simulator.poisson_arrivals(rng, classes, rates, seconds)
+
+    s = simulator.replicate(
+        make, staff, classes, replications=body.replications, seed=body.seed, target_time=body.target_time
+    )
+
+    def est(e: simulator.Estimate) -> dict[str, float | None]:
+        return {"mean": num(e.mean), "low": num(e.low), "high": num(e.high)}
+
+    return {
+        "replications": s.replications,
+        "target_time": body.target_time,
+        "aht": aht,
+        "patience": patience,
+        "arrived": est(s.arrived),
+        "served": est(s.served),
+        "abandoned": est(s.abandoned),
+        "service_level": est(s.service_level),
+        "service_level_g1": est(s.service_level_g1),
+        "answer_rate": est(s.answer_rate),
+        "speed_of_answer": est(s.speed_of_answer),
+        "mean_wait": est(s.mean_wait),
+        "occupancy": est(s.occupancy),
+    }

@@ -1,0 +1,163 @@
+"""The console's workforce page: a day's plan for an org unit, charts, what-if, shifts, saved plans.
+
+    GET  /console/workforce          form (unit, channel, day, target, model, zone) + what-if knobs; the plan,
+                                     charts (forecast vs actual, required vs scheduled, predicted SL), shifts
+    GET  /console/workforce/data     the same plan (and what-if scenario) as JSON: the page redraws with it
+    POST /console/workforce/plans    save the plan shown (CSRF); then back to the page
+Everything needs `workforce.read` (saving: `workforce.write`); agents are refused with 403.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
+from kefu.core.deps import DbSession
+from kefu.core.errors import Forbidden, KefuError
+from kefu.org import service as org
+from kefu.web.i18n import translator
+from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
+from kefu.workforce import service
+from kefu.workforce.schemas import WhatIfIn
+
+router = APIRouter(include_in_schema=False)
+CONSOLE_TIME_LIMIT = 5.0
+
+
+def _allowed(request: Request, principal: Principal, permission: str) -> None:
+    if not principal.can(permission):
+        raise Forbidden(
+            translator(request_locale(request, principal))("error.forbidden"),
+            details={"permission": permission},
+        )
+
+
+def _float(value: str | None, default: float | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _form(request: Request, session: Any, principal: Principal) -> dict[str, Any]:
+    """The page's inputs from the query string (or the save form), with defaults."""
+    q = request.query_params
+    units = org.list_units(session, principal)
+    unit_id = int(q["org_unit"]) if q.get("org_unit", "").isdigit() else (units[0].id if units else 0)
+    channel = q.get("channel") or "voice"
+    tz = q.get("tz") or "UTC"
+    day_text = q.get("day") or ""
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        last = service.last_call_day(session, principal, unit_id, channel, tz) if unit_id else None
+        day = last + timedelta(days=1) if last is not None else utcnow().date()
+    return {
+        "org_unit": unit_id,
+        "channel": channel,
+        "tz": tz,
+        "day": day,
+        "sl": _float(q.get("sl"), 0.8),
+        "target": _float(q.get("target"), 20.0),
+        "model": "c" if q.get("model") == "c" else "a",
+        "interval": 30,
+        "volume_pct": _float(q.get("volume_pct"), 100.0),
+        "aht": _float(q.get("aht"), None),
+        "wi_sl": _float(q.get("wi_sl"), None),
+        "units": units,
+    }
+
+
+def _body(f: dict[str, Any]) -> WhatIfIn:
+    return WhatIfIn(
+        org_unit_id=f["org_unit"],
+        channel=f["channel"],
+        day=f["day"],
+        tz=f["tz"],
+        interval_minutes=f["interval"],
+        service_level=f["sl"],
+        target_time=f["target"],
+        model=f["model"],
+        what_if_volume_scale=(f["volume_pct"] or 0) / 100,
+        what_if_aht=f["aht"],
+        what_if_service_level=f["wi_sl"],
+        time_limit=CONSOLE_TIME_LIMIT,
+    )
+
+
+def _compute(
+    session: Any, principal: Principal, f: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        return service.what_if(session, principal, _body(f)), None
+    except KefuError as exc:
+        session.rollback()
+        return None, exc.message
+    except ValidationError as exc:
+        return None, "; ".join(str(e["msg"]) for e in exc.errors())
+
+
+@router.get("/console/workforce")
+def workforce_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal, "workforce.read")
+    f = _form(request, session, principal)
+    result, error = _compute(session, principal, f) if f["org_unit"] else (None, None)
+    plans, _ = service.list_plans(session, principal, limit=20, offset=0)
+    chart = json.dumps(result, ensure_ascii=False).replace("</", "<\\/") if result else "null"
+    return render(
+        request,
+        "workforce/plan.html",
+        {
+            "f": f,
+            "result": result,
+            "error": error,
+            "chart_json": chart,
+            "plans": plans,
+            "channels": ("voice",),
+            "can_save": principal.can("workforce.write"),
+        },
+        active="workforce",
+        status_code=200,
+    )
+
+
+@router.get("/console/workforce/data")
+def workforce_data(request: Request, session: DbSession, principal: PagePrincipal) -> JSONResponse:
+    _allowed(request, principal, "workforce.read")
+    result, error = _compute(session, principal, _form(request, session, principal))
+    if error is not None:
+        return JSONResponse({"error": {"code": "workforce_invalid_input", "message": error}}, status_code=422)
+    return JSONResponse(result)
+
+
+@router.post("/console/workforce/plans", dependencies=[CsrfProtect])
+def workforce_save(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    name: Annotated[str, Form(max_length=200)] = "",
+    query: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    _allowed(request, principal, "workforce.write")
+    from starlette.datastructures import QueryParams
+
+    request.scope["query_string"] = str(QueryParams(query)).encode()
+    f = _form(Request(request.scope), session, principal)
+    body = _body(f).model_copy(update={"name": name.strip() or None})
+    scenario = body.model_copy(
+        update={
+            "volume_scale": body.what_if_volume_scale,
+            "service_level": body.what_if_service_level or body.service_level,
+        }
+    )
+    if body.what_if_aht is not None:
+        scenario = scenario.model_copy(update={"aht": body.what_if_aht})
+    plan = service.save_plan(session, principal, scenario)
+    return RedirectResponse(f"/console/workforce?{query}&saved={plan.id}", status_code=303)

@@ -1,0 +1,144 @@
+"""The transactional outbox: recorded with the change, delivered once per consumer, survives a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from kefu.core import events
+from kefu.core.db import Database
+from kefu.core.events import Event, EventConsumption, OutboxEvent, bus
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, str]] = []
+
+    def handler(self, name: str, *, fail_on: set[int] | None = None):  # type: ignore[no-untyped-def]
+        def handle(_session, ev: Event) -> None:  # type: ignore[no-untyped-def]
+            if fail_on and ev.id in fail_on:
+                raise RuntimeError(f"{name} cannot handle {ev.id}")
+            self.calls.append((name, ev.id, ev.name))
+
+        return handle
+
+
+@pytest.fixture
+def seen() -> Iterator[Seen]:
+    s = Seen()
+    yield s
+    for name in ("test_a", "test_b", "test_flaky"):
+        bus.unsubscribe(name)
+
+
+def _record(db: Database, *names: str) -> list[int]:
+    with db.unit_of_work() as s:
+        evs = [events.record(s, n, {"n": i}, aggregate_type="thing", aggregate_id=i, at=T0)
+               for i, n in enumerate(names)]
+        s.flush()
+        return [e.id for e in evs]
+
+
+def _pending(db: Database) -> list[int]:
+    with db.session() as s:
+        return list(s.scalars(select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None))
+                              .order_by(OutboxEvent.id)))
+
+
+def test_event_recorded_in_a_rolled_back_transaction_is_never_stored(db: Database) -> None:
+    def failing_change() -> None:
+        with db.unit_of_work() as s:
+            events.record(s, "test.thing_happened", {"x": 1})
+            s.flush()
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        failing_change()
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+def test_each_event_is_delivered_once_to_each_subscribed_consumer(db: Database, seen: Seen) -> None:
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+    bus.subscribe("test_b", ["test.second_happened"], seen.handler("test_b"))
+    first, second = _record(db, "test.first_happened", "test.second_happened")
+
+    assert bus.dispatch_pending(db) == 2
+    assert bus.dispatch_pending(db) == 0
+
+    assert sorted(seen.calls) == [("test_a", first, "test.first_happened"),
+                                  ("test_a", second, "test.second_happened"),
+                                  ("test_b", second, "test.second_happened")]
+    assert _pending(db) == []
+    with db.session() as s:
+        rows = s.execute(select(EventConsumption.consumer, EventConsumption.event_id)
+                         .where(EventConsumption.consumer.in_(["test_a", "test_b"]))).all()
+    assert sorted(rows) == [("test_a", first), ("test_a", second), ("test_b", second)]
+
+
+def test_events_committed_before_a_crash_are_dispatched_by_the_next_process(db_url: str, seen: Seen) -> None:
+    crashed = Database(db_url)
+    ids = _record(crashed, "test.first_happened", "test.second_happened")
+    crashed.dispose()  # the process died after commit, before dispatching
+    assert _pending_with(db_url) == ids
+
+    restarted = Database(db_url)
+    try:
+        bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+        assert bus.dispatch_pending(restarted) == 2
+        assert bus.dispatch_pending(restarted) == 0
+        assert _pending(restarted) == []
+    finally:
+        restarted.dispose()
+    assert seen.calls == [("test_a", ids[0], "test.first_happened"),
+                          ("test_a", ids[1], "test.second_happened")]
+
+
+def test_a_consumer_that_handled_an_event_before_a_crash_does_not_handle_it_again(db: Database,
+                                                                                  seen: Seen) -> None:
+    (ev_id,) = _record(db, "test.first_happened")
+    # Consumer a handled it and committed; the process died before the event was marked dispatched.
+    with db.unit_of_work() as s:
+        s.add(EventConsumption(consumer="test_a", event_id=ev_id, handled_at=T0))
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+    bus.subscribe("test_b", ["test.*"], seen.handler("test_b"))
+
+    assert bus.dispatch_pending(db) == 1
+
+    assert seen.calls == [("test_b", ev_id, "test.first_happened")]
+    assert _pending(db) == []
+
+
+def test_a_failing_consumer_leaves_the_event_pending_and_others_are_not_run_twice(db: Database,
+                                                                                   seen: Seen) -> None:
+    (ev_id,) = _record(db, "test.first_happened")
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+    bus.subscribe("test_flaky", ["test.*"], seen.handler("test_flaky", fail_on={ev_id}))
+
+    assert bus.dispatch_pending(db) == 0
+    assert _pending(db) == [ev_id]
+    with db.session() as s:
+        ev = s.get(OutboxEvent, ev_id)
+        assert ev is not None
+        assert ev.attempts == 1
+        assert ev.last_error == f"test_flaky: RuntimeError('test_flaky cannot handle {ev_id}')"
+
+    bus.subscribe("test_flaky", ["test.*"], seen.handler("test_flaky"))  # fixed and redeployed
+    assert bus.dispatch_pending(db) == 1
+
+    assert seen.calls == [("test_a", ev_id, "test.first_happened"),
+                          ("test_flaky", ev_id, "test.first_happened")]
+    assert _pending(db) == []
+
+
+def _pending_with(url: str) -> list[int]:
+    other = Database(url)
+    try:
+        return _pending(other)
+    finally:
+        other.dispose()

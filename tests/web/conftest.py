@@ -1,0 +1,232 @@
+"""Console fixtures: a small operator with customers, tickets and conversations; logging in as a person
+does (the login form); and a real uvicorn server in a thread for the browser tests."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kefu.core.clock import utcnow
+from kefu.core.config import Settings
+from kefu.core.db import Database
+from tests.conftest import PASSWORD, World
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@dataclass
+class Console:
+    """Ids of what `console` seeded, by name."""
+
+    world: World
+    tickets: dict[str, int] = field(default_factory=dict)
+    customers: dict[str, int] = field(default_factory=dict)
+    interactions: dict[str, int] = field(default_factory=dict)
+
+
+def seed(db: Database, world: World, settings: Settings) -> Console:
+    """Three cases in Guangdong:
+
+    - `bill_sms` (广州): an SMS from +86 138 0013 8001 asking about a deduction → a new inquiry;
+    - `broadband_wx` (深圳): a WeChat message about broadband → a new inquiry;
+    - `complaint` (广州): a gold customer (+86 139 0013 9002) complained 13 days ago about an unexplained
+      deduction (at risk of missing the 15-day reply deadline) and wrote again by SMS today.
+    """
+    from kefu.channels import inbound
+    from kefu.customers import service as customers
+    from kefu.tickets import service as tickets
+
+    c = Console(world)
+    now = utcnow()
+    with db.unit_of_work() as s:
+        r = inbound.receive(
+            s,
+            settings,
+            "sms",
+            inbound.InboundMessage(
+                message_id="sms-1",
+                sender="13800138001",
+                text="我的话费怎么多扣了20元？",
+                org_unit_code="GZ",
+                customer_name="王芳",
+            ),
+            at=now - timedelta(hours=3),
+        )
+        c.tickets["bill_sms"], c.customers["bill_sms"], c.interactions["bill_sms"] = (
+            r.ticket_id,
+            r.customer_id,
+            r.interaction_id,
+        )
+        r = inbound.receive(
+            s,
+            settings,
+            "wechat",
+            inbound.InboundMessage(
+                message_id="wx-1",
+                sender="o_wx_1001",
+                text="家里宽带又断了，什么时候能修好？",
+                org_unit_code="SZ",
+            ),
+            at=now - timedelta(hours=2),
+        )
+        c.tickets["broadband_wx"], c.customers["broadband_wx"], c.interactions["broadband_wx"] = (
+            r.ticket_id,
+            r.customer_id,
+            r.interaction_id,
+        )
+        gold = customers.create_customer(
+            s,
+            phone="13900139002",
+            org_unit_id=world.units["gz"],
+            name="李雷",
+            plan="5G畅享199元套餐",
+            arpu=199,
+            tenure_months=40,
+            at=now - timedelta(days=400),
+        )
+        t = tickets.create_ticket(
+            s,
+            type="complaint",
+            subject="不明扣费：增值业务被订购",
+            org_unit_id=world.units["gz"],
+            customer_id=gold.id,
+            channel="voice",
+            category_key="billing.unexplained_deduction",
+            description="客户称未订购任何增值业务，本月被扣费15元。",
+            at=now - timedelta(days=13),
+        )
+        r = inbound.receive(
+            s,
+            settings,
+            "sms",
+            inbound.InboundMessage(
+                message_id="sms-2",
+                sender="+8613900139002",
+                text="投诉已经快两周了，还没有人联系我。",
+                org_unit_code="GZ",
+            ),
+            at=now - timedelta(minutes=30),
+        )
+        assert r.ticket_id == t.id
+        c.tickets["complaint"], c.customers["complaint"], c.interactions["complaint"] = (
+            t.id,
+            gold.id,
+            r.interaction_id,
+        )
+    return c
+
+
+@pytest.fixture
+def console(db: Database, world: World, settings: Settings) -> Console:
+    return seed(db, world, settings)
+
+
+LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    """Log in through the form, as a person does."""
+    page = client.get("/login")
+    token = LOGIN_CSRF.search(page.text)
+    assert token, "login form has no token"
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "login_csrf": token.group(1)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+# ---- a real server for the browser ----------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    db: Database
+    settings: Settings
+
+
+@pytest.fixture
+def live_server(db: Database, settings: Settings) -> Iterator[LiveServer]:
+    """The whole app (with its event dispatcher, so live updates flow) under uvicorn on a free port."""
+    import uvicorn
+
+    from kefu.app import create_app
+
+    app = create_app(settings, db, start_dispatcher=True)
+    port = _free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="kefu-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", db, settings)
+    finally:
+        from kefu.web import live
+
+        live.broadcaster.close_all()  # end open SSE streams so the server can stop
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian's chromium is not installed (/usr/bin/chromium): apt-get install chromium "
+            "fonts-wqy-microhei"
+        )
+    if shutil.which("chromium") is None and not CHROMIUM.exists():  # pragma: no cover
+        pytest.skip("chromium not on PATH")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        pytest.skip("the playwright Python package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

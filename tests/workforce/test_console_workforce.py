@@ -1,0 +1,117 @@
+"""The console's workforce page: supervisors see the plan and its charts, agents are refused."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from kefu.core.db import Database
+from kefu.interactions import calls
+from kefu.workforce import history
+from kefu.workforce.models import WorkforcePlan
+from tests.conftest import PASSWORD, World
+from tests.workforce.support import make_log
+
+LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+DAY = date(1999, 3, 1)
+
+
+def login(client: TestClient, username: str) -> None:
+    token = LOGIN_CSRF.search(client.get("/login").text)
+    assert token
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "login_csrf": token.group(1)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+
+
+def _import(db: Database, world: World) -> None:
+    with db.unit_of_work() as s:
+        calls.import_call_records(
+            s, history.parse_call_log(make_log(DAY, 21)).records, org_unit_id=world.units["gz"], source="bank"
+        )
+
+
+def test_supervisor_sees_plan_charts_and_shifts(client: TestClient, db: Database, world: World) -> None:
+    _import(db, world)
+    login(client, "sup_gd")
+    r = client.get("/console/workforce", params={"org_unit": world.units["province"]})
+    assert r.status_code == 200, r.text
+    page = r.text
+    for canvas in ("chart-volume", "chart-staff", "chart-sl"):
+        assert f'<canvas id="{canvas}"' in page
+    assert '<script src="/static/vendor/chart.umd.min.js"></script>' in page
+    assert 'value="1999-03-22"' in page  # the day after the newest call
+    assert "所需与排班坐席" in page
+    assert "no call history" not in page
+    assert re.search(r"<td>\d\d:\d\d</td><td>\d\d:\d\d</td>", page)  # a shift row
+
+
+def test_data_endpoint_redraws_with_what_if(client: TestClient, db: Database, world: World) -> None:
+    _import(db, world)
+    login(client, "sup_gd")
+    params = {"org_unit": world.units["gz"], "day": "1999-03-22", "volume_pct": "120"}
+    r = client.get("/console/workforce/data", params=params)
+    assert r.status_code == 200, r.text
+    base, more = r.json()["base"], r.json()["scenario"]
+    assert sum(i["required"] for i in more["intervals"]) > sum(i["required"] for i in base["intervals"])
+    bad = client.get("/console/workforce/data", params={**params, "sl": "1.5"})
+    assert bad.status_code == 422
+    assert "strictly between 0 and 1" in bad.json()["error"]["message"]
+
+
+def test_page_shows_a_clear_error_without_history(client: TestClient, world: World) -> None:
+    login(client, "sup_gd")
+    r = client.get("/console/workforce", params={"org_unit": world.units["gz"], "day": "2026-11-24"})
+    assert r.status_code == 200
+    assert "no call history in the 8 weeks before 2026-11-24" in r.text
+    assert '<canvas id="chart-staff"' in r.text
+
+
+def test_english_page(client: TestClient, world: World) -> None:
+    login(client, "sup_gd")
+    client.cookies.set("lang", "en")
+    r = client.get("/console/workforce", params={"org_unit": world.units["gz"], "day": "2026-11-24"})
+    assert "Required vs scheduled agents per interval" in r.text
+
+
+def test_saving_a_plan_from_the_console(client: TestClient, db: Database, world: World) -> None:
+    _import(db, world)
+    login(client, "sup_gd")
+    query = f"org_unit={world.units['gz']}&day=1999-03-22"
+    page = client.get(f"/console/workforce?{query}").text
+    token = CSRF.search(page)
+    assert token
+    r = client.post(
+        "/console/workforce/plans",
+        data={"csrf_token": token.group(1), "name": "周一方案", "query": query},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert "周一方案" in client.get(r.headers["location"]).text
+    refused = client.post(
+        "/console/workforce/plans", data={"name": "x", "query": query}, follow_redirects=False
+    )
+    assert refused.status_code == 403
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(WorkforcePlan)) == 1
+
+
+def test_agent_is_refused(client: TestClient, world: World) -> None:
+    login(client, "agent_gz")
+    r = client.get("/console/workforce")
+    assert r.status_code == 403
+    assert "chart-staff" not in r.text
+    assert client.get("/console/workforce/data").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client: TestClient, world: World) -> None:
+    r = client.get("/console/workforce", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")
