@@ -269,7 +269,7 @@ _unit_cache: dict[tuple[str, str], int] = {}
 
 def _org_unit_id(session: Session, settings: Settings, code: str | None) -> int:
     url = str(session.get_bind().engine.url)
-    code = code or getattr(settings, "default_org_unit", None) or None
+    code = code or settings.default_org_unit
     key = (url, code or "")
     if key in _unit_cache:
         return _unit_cache[key]

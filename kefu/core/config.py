@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # In-process event dispatch after each commit (the embedded shape). Workers can turn it off.
     dispatch_events_inline: bool = True
     page_size_max: int = 200
+    # Org unit code (a city) for messages from senders we cannot place; default: the first city.
+    default_org_unit: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
