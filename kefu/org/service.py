@@ -51,6 +51,21 @@ def org_unit(session: Session, unit_id: int) -> OrgUnit:
     return unit
 
 
+def unit_by_code(session: Session, code: str) -> OrgUnit:
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        raise NotFound(f"org unit '{code}' not found", code="org_unit_not_found")
+    return unit
+
+
+def units(session: Session, ids: list[int] | None = None) -> list[OrgUnit]:
+    """Units by id (all units when ids is None), in tree order. Not scoped: for system jobs."""
+    stmt = select(OrgUnit).order_by(OrgUnit.path)
+    if ids is not None:
+        stmt = stmt.where(OrgUnit.id.in_(ids))
+    return list(session.scalars(stmt))
+
+
 def visible_unit_ids(session: Session, principal: Principal) -> list[int]:
     """The principal's own unit and every unit below it."""
     return list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(principal.org_path))))
