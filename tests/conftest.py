@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from kefu.core import auth as _auth
 from kefu.core.config import Settings
 from kefu.core.db import Database
 from kefu.core.migrate import upgrade
 
 PG_URL = os.environ.get("KEFU_TEST_DATABASE_URL")
+
+# Argon2 at its cheapest in tests: the hashing is the same code, only the work factors are lower.
+_auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
 from kefu.core.deps import DbSession, Paging, require
+from kefu.customers import service as customers
 from kefu.org import service as org
 from kefu.tickets import service
 from kefu.tickets.models import Category, Ticket
@@ -80,6 +81,8 @@ def create(body: TicketCreate, session: DbSession,
            principal: Principal = require("tickets.write")) -> TicketDetail:
     unit_id = body.org_unit_id if body.org_unit_id is not None else principal.org_unit_id
     org.check_visible(session, principal, unit_id)
+    if body.customer_id is not None:
+        customers.get_visible(session, principal, body.customer_id)
     t = service.create_ticket(session, type=body.type, subject=body.subject, org_unit_id=unit_id,
                               customer_id=body.customer_id, channel=body.channel,
                               description=body.description, category_key=body.category,

@@ -457,8 +457,12 @@ def _one_of(col: Any, values: list[Any]) -> tuple[ColumnElement[bool], ColumnEle
         eq: ColumnElement[bool] = col == values[0]
         return eq, eq
     plain: ColumnElement[bool] = col.in_(values)
-    unindexed = type_coerce(literal_column(f"+{col.table.name}.{col.name}"), col.type)
-    return unindexed.in_(values), plain
+    return _unindexed(col).in_(values), plain
+
+
+def _unindexed(col: Any) -> Any:
+    """`+tickets.col`: the same value, but SQLite will not drive an index with the term."""
+    return type_coerce(literal_column(f"+{col.table.name}.{col.name}"), col.type)
 
 
 @dataclass
@@ -474,6 +478,7 @@ class _Conditions:
 
 def _inbox_conditions(session: Session, principal: Principal, f: InboxFilters, at: datetime) -> _Conditions:
     conds = _Conditions()
+    sqlite = session.get_bind().dialect.name == "sqlite"
     if f.org_unit_id is not None:
         unit = org.check_visible(session, principal, f.org_unit_id)
         unit_ids = list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path))))
@@ -518,9 +523,13 @@ def _inbox_conditions(session: Session, principal: Principal, f: InboxFilters, a
         # The redundant bound on reply_due_at lets the partial index ix_tickets_reply_open do the work.
         conds.add(Ticket.first_reply_at.is_(None))
         conds.add(Ticket.reply_due_at <= at + max(warn.values()))
-        conds.add(_one_of(Ticket.status, sorted(lifecycle.OPEN_STATUSES)))
-        conds.add(or_(*(and_(Ticket.type == typ, Ticket.reply_due_at <= at + w) for typ, w in warn.items())))
-    if session.get_bind().dialect.name != "sqlite":
+        # On SQLite the status and type terms must not drive an index (it would collect every open
+        # ticket, or every complaint and appeal, through one), so the partial index is used.
+        status, type_ = (_unindexed(Ticket.status), _unindexed(Ticket.type)) if sqlite else (Ticket.status,
+                                                                                              Ticket.type)
+        conds.add(status.in_(sorted(lifecycle.OPEN_STATUSES)))
+        conds.add(or_(*(and_(type_ == typ, Ticket.reply_due_at <= at + w) for typ, w in warn.items())))
+    if not sqlite:
         conds.page = conds.count
     return conds
 

@@ -160,3 +160,19 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_written(
             tickets.create_ticket(s, org_unit_id=world.units["gz"], at=T0, **args)  # type: ignore[arg-type]
         assert (e.value.status, e.value.code, e.value.message) == (422, code, message)
         assert s.scalars(select(TicketTransition)).all() == []
+
+
+def test_creating_a_ticket_for_a_customer_outside_scope_is_404_and_writes_nothing(client, world) -> None:
+    from sqlalchemy import func, select
+
+    from kefu.tickets.models import Ticket
+    from tests.tickets.helpers import add_customer
+
+    with world.db.unit_of_work() as s:
+        gz_customer = add_customer(s, org_unit_id=world.units["gz"]).id
+        before = s.scalar(select(func.count()).select_from(Ticket))
+    r = client.post("/api/v1/tickets", headers=world.auth("agent_sz"),
+                    json={"type": "inquiry", "subject": "查话费", "customer_id": gz_customer})
+    assert r.status_code == 404
+    with world.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == before
