@@ -32,6 +32,7 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kefu.core.auth import Principal
@@ -333,20 +334,27 @@ def _customers_by_id(session: Session, principal: Principal, ids: list[int | Non
 @router.get("/console/stream")
 async def stream(request: Request) -> StreamingResponse:
     """Server-Sent Events: `inbox` and `ticket-<id>` notices for what this user may see."""
-    from kefu.org import service as org
-
-    db = request.app.state.db
-    with db.session() as session:  # no session is held open for the life of the stream
-        principal = org.principal_from_request(session, request)
-        if principal is None:
-            raise LoginRequired()
-        units = frozenset(org.visible_unit_ids(session, principal))
+    units = await run_in_threadpool(_stream_units, request)
+    if units is None:
+        raise LoginRequired()
     sub = live.broadcaster.subscribe(units)
     return StreamingResponse(
         live.stream(sub, request.is_disconnected),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _stream_units(request: Request) -> frozenset[int] | None:
+    """The org units the stream's user sees (None: not logged in). No session stays open for the stream."""
+    from kefu.org import service as org
+
+    db = request.app.state.db
+    with db.session() as session:
+        principal = org.principal_from_request(session, request)
+        if principal is None:
+            return None
+        return frozenset(org.visible_unit_ids(session, principal))
 
 
 # ---- the ticket page ------------------------------------------------------------------------
@@ -487,6 +495,7 @@ def ticket_reply(
     if not principal.can("interactions.write"):
         raise Forbidden(t("error.forbidden"))
     error: str | None = None
+    error_status = 422
     message = None
     if not body.strip():
         error = t("reply.empty")
@@ -503,23 +512,20 @@ def ticket_reply(
                     raise NotFound("interaction not on this ticket", code="interaction_not_found")
                 message = interactions.reply(session, it.id, body=body, actor=principal)
             except KefuError as exc:
-                session.rollback()
-                error = _friendly(t, exc)
+                session.rollback()  # a refused reply leaves nothing behind
+                error, error_status = _friendly(t, exc), exc.status
+    status_code = error_status if error is not None else 200
     if not is_htmx(request):
         if error is not None:
             ctx = _ticket_context(session, principal, ticket_id)
             ctx.update(reply_error=error, reply_body=body)
-            return render(request, "ticket.html", ctx, active="inbox", status_code=_status_of(error, message))
+            return render(request, "ticket.html", ctx, active="inbox", status_code=status_code)
         return RedirectResponse(
             f"/console/tickets/{ticket_id}#m{message.id if message else ''}", status_code=303
         )
     ctx = _ticket_context(session, principal, ticket_id)
     ctx.update(reply_error=error, reply_body=body if error else "", just_sent=message.id if message else None)
-    return render(request, "partials/ticket_live.html", ctx, status_code=422 if error else 200)
-
-
-def _status_of(error: str | None, message: Any) -> int:
-    return 422 if error is not None and message is None else 200
+    return render(request, "partials/ticket_live.html", ctx, status_code=status_code)
 
 
 @router.post("/console/tickets/{ticket_id}/status", dependencies=[CsrfProtect])

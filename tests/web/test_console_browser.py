@@ -207,7 +207,7 @@ def test_agent_works_the_inbox_and_a_ticket_in_the_browser(
     assert page.input_value("#reply-body") == ""
     page.click("button[name=to][value=in_progress]")
     page.wait_for_selector("#ticket-head[data-status=in_progress]")
-    assert page.locator("#ticket-actions .alert.ok").inner_text() == "状态已更新为“处理中”。"
+    assert page.locator("#status-flash .alert.ok").inner_text() == "状态已更新为“处理中”。"
     assert page.evaluate("window.__kefu_marker") == "ticket page"
 
     # The customer answers while the ticket is open: the conversation grows by itself.
@@ -223,8 +223,8 @@ def test_agent_works_the_inbox_and_a_ticket_in_the_browser(
 
     # A move that needs a reason, without one: refused, explained, nothing changes.
     page.click("button[name=to][value=resolved]")
-    page.wait_for_selector("#ticket-actions .alert.error")
-    assert page.locator("#ticket-actions .alert.error").inner_text() == "此操作需要填写原因。"
+    page.wait_for_selector("#status-flash .alert.error")
+    assert page.locator("#status-flash .alert.error").inner_text() == "此操作需要填写原因。"
     assert page.get_attribute("#ticket-head", "data-status") == "in_progress"
 
     # Switch to English.
