@@ -458,6 +458,16 @@ def get_visible(session: Session, principal: Principal, customer_id: int) -> Cus
     return c
 
 
+def get_many_visible(session: Session, principal: Principal, ids: Iterable[int]) -> dict[int, Customer]:
+    """The customers among ``ids`` that the principal may see, by id, in one query (lists and inboxes)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    scope = org.visible_unit_ids(session, principal)
+    rows = session.scalars(select(Customer).where(Customer.id.in_(wanted), Customer.org_unit_id.in_(scope)))
+    return {c.id: c for c in rows}
+
+
 def customer_ids_of(session: Session, customer_id: int) -> list[int]:
     """The customer and every customer merged into it (directly or through a chain), customer first."""
     family, frontier = [customer_id], [customer_id]

@@ -311,21 +311,9 @@ def _customers_by_id(session: Session, principal: Principal, ids: list[int | Non
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    try:
-        from kefu.customers import service as customers
+    from kefu.customers import service as customers
 
-        many = getattr(customers, "get_many_visible", None)
-        if many is not None:
-            return dict(many(session, principal, wanted))
-        out: dict[int, Any] = {}
-        for cid in wanted:
-            try:
-                out[cid] = customers.get_visible(session, principal, cid)
-            except NotFound:
-                continue
-        return out
-    except ImportError:  # the customers service is not there yet: show ids only
-        return {}
+    return customers.get_many_visible(session, principal, wanted)
 
 
 # ---- the live stream ------------------------------------------------------------------------

@@ -184,3 +184,20 @@ def test_shares_adding_up_to_more_than_one_are_refused(db: Database, world: Worl
         service.create_customer(s, phone="13812345678", org_unit_id=world.units["gz"], share_voice=0.6,
                                 share_data=0.5)
     assert exc.value.message == "the consumption shares add up to 1.1000, more than 1"
+
+
+def test_get_many_visible_returns_only_customers_in_scope(db, world) -> None:
+    from kefu.customers import service
+    from kefu.org import service as org
+    from kefu.org.models import User
+
+    with db.unit_of_work() as s:
+        gz, _ = service.identify(s, kind="phone", value="13800138000", org_unit_id=world.units["gz"])
+        sz, _ = service.identify(s, kind="phone", value="13900139000", org_unit_id=world.units["sz"])
+        ids = (gz.id, sz.id)
+    with db.session() as s:
+        agent_sz = org.principal_for(s, s.get(User, world.users["agent_sz"]))
+        sup = org.principal_for(s, s.get(User, world.users["sup_gd"]))
+        assert set(service.get_many_visible(s, agent_sz, [*ids, 999999])) == {ids[1]}
+        assert set(service.get_many_visible(s, sup, ids)) == set(ids)
+        assert service.get_many_visible(s, sup, []) == {}
