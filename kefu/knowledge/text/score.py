@@ -39,6 +39,7 @@ __all__ = [
     "PairModel",
     "Ranked",
     "analyse",
+    "interaction",
     "lexical_similarity",
     "load_pair_model",
     "pair_features",
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 K = TypeVar("K", bound=Hashable)
-Method = Literal["fulltext", "semantic", "rrf", "combined"]
+Method = Literal["fulltext", "semantic", "rrf", "model", "combined"]
 
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 _NEGATIONS = ("不", "没", "未", "无", "别", "非", "否")
@@ -144,7 +145,9 @@ def _background_idf() -> tuple[dict[str, float], dict[str, float], float]:
     return word_idf, char_idf, math.log(total)
 
 
-def _weighted_overlap(a: frozenset[str], b: frozenset[str], weights: dict[str, float], default: float) -> float:
+def _weighted_overlap(
+    a: frozenset[str], b: frozenset[str], weights: dict[str, float], default: float
+) -> float:
     union = a | b
     if not union:
         return 0.0
@@ -244,7 +247,8 @@ class PairModel:
     """A fitted pair model read from JSON: logistic regression or gradient-boosted trees.
 
     The JSON holds one model per embedder name (features depend on the cosine's scale), each with
-    ``kind`` ``"logistic"`` (``mean``, ``scale``, ``coef``, ``intercept``) or ``"gbdt"``
+    ``kind`` ``"logistic"`` (``mean``, ``scale``, ``coef``, ``intercept``, and optionally
+    ``vector_coef`` over the embedding interaction ``[u * v, |u - v|]``) or ``"gbdt"``
     (``init``, ``learning_rate``, ``trees`` of ``feature``/``threshold``/``left``/``right``/``value``
     arrays, sklearn's layout).
     """
@@ -255,14 +259,28 @@ class PairModel:
         self.spec = spec
         self.embedder: str = spec["embedder"]
         self.kind: str = spec["kind"]
+        self.uses_vectors: bool = "vector_coef" in spec
 
-    def predict(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Probability that each row of ``features`` is a matching pair."""
+    def predict(
+        self,
+        features: npt.ArrayLike,
+        vectors_a: npt.ArrayLike | None = None,
+        vectors_b: npt.ArrayLike | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Probability that each row of ``features`` is a matching pair.
+
+        Models with ``uses_vectors`` also need both sides' embeddings (rows aligned with
+        ``features``).
+        """
         x = np.atleast_2d(np.asarray(features, dtype=np.float64))
         if self.kind == "logistic":
             z = ((x - np.asarray(self.spec["mean"])) / np.asarray(self.spec["scale"])) @ np.asarray(
                 self.spec["coef"]
             ) + float(self.spec["intercept"])
+            if self.uses_vectors:
+                if vectors_a is None or vectors_b is None:
+                    raise ValueError("this pair model needs the embeddings of both sides")
+                z = z + interaction(vectors_a, vectors_b) @ np.asarray(self.spec["vector_coef"])
         elif self.kind == "gbdt":
             z = np.full(x.shape[0], float(self.spec["init"]))
             rate = float(self.spec["learning_rate"])
@@ -281,7 +299,14 @@ class PairModel:
                 z += rate * np.asarray(tree["value"])[node]
         else:
             raise ValueError(f"unknown pair model kind {self.kind!r}")
-        return 1.0 / (1.0 + np.exp(-z))
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+def interaction(vectors_a: npt.ArrayLike, vectors_b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The embedding interaction ``[u * v, |u - v|]`` of aligned rows (what the model weighs)."""
+    a = np.atleast_2d(np.asarray(vectors_a, dtype=np.float64))
+    b = np.atleast_2d(np.asarray(vectors_b, dtype=np.float64))
+    return np.hstack([a * b, np.abs(a - b)])
 
 
 _MODEL_RESOURCE = "pair_model.json"
@@ -298,27 +323,23 @@ def load_pair_model(embedder_name: str = "usem3") -> PairModel:
     return PairModel(spec)
 
 
-def _cosines(embedder: Embedder, left: Sequence[str], right: Sequence[str]) -> npt.NDArray[np.float32]:
-    va = embedder.encode(list(left))
-    vb = embedder.encode(list(right))
-    return np.einsum("ij,ij->i", va, vb)
-
-
 def pair_scores(
     pairs: Sequence[tuple[str, str]],
     *,
     embedder: Embedder | None = None,
-    cosines: npt.ArrayLike | None = None,
+    vectors: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Match probabilities for many pairs; pass ``cosines`` if the vectors are already known."""
+    """Match probabilities for many pairs; pass ``vectors`` (left rows, right rows) if the texts
+    are already embedded by ``embedder``."""
     if not pairs:
         return np.zeros(0)
     emb = embedder or get_embedder()
-    cos = (
-        np.asarray(cosines, dtype=np.float64)
-        if cosines is not None
-        else _cosines(emb, [a for a, _ in pairs], [b for _, b in pairs])
-    )
+    if vectors is None:
+        va = emb.encode([a for a, _ in pairs])
+        vb = emb.encode([b for _, b in pairs])
+    else:
+        va, vb = np.asarray(vectors[0], dtype=np.float32), np.asarray(vectors[1], dtype=np.float32)
+    cos = np.einsum("ij,ij->i", va, vb)
     cache: dict[str, Analysed] = {}
 
     def get(text: str) -> Analysed:
@@ -328,7 +349,7 @@ def pair_scores(
         return found
 
     feats = [pair_features(get(a), get(b), float(c)) for (a, b), c in zip(pairs, cos, strict=True)]
-    return load_pair_model(emb.name).predict(feats)
+    return load_pair_model(emb.name).predict(feats, va, vb)
 
 
 def pair_score(a: str, b: str, *, embedder: Embedder | None = None) -> float:
@@ -433,8 +454,9 @@ class HybridIndex:
         """Top ``k`` texts for ``query``, best first.
 
         ``fulltext``: BM25 only. ``semantic``: cosine only. ``rrf``: reciprocal-rank fusion of the
-        two. ``combined`` (default): the pair model re-scores the RRF shortlist; what the
-        benchmark measured best. Pass ``query_vector`` if the query is already embedded.
+        two. ``model``: the pair model re-scores the RRF shortlist. ``combined`` (default):
+        reciprocal-rank fusion of BM25, cosine and the pair model's order of the shortlist.
+        Pass ``query_vector`` if the query is already embedded.
         """
         if not self.texts or k <= 0:
             return []
@@ -458,9 +480,14 @@ class HybridIndex:
         ids = [int(i) for i, _ in fused]
         qa = analyse(query)
         feats = [pair_features(qa, self._analysed_text(i), float(cos[i])) for i in ids]
-        probs = load_pair_model(self.embedder.name).predict(feats)
-        order = sorted(range(len(ids)), key=lambda j: (-probs[j], ids[j]))[:k]
-        return [Ranked(ids[j], float(probs[j]), float(bm[ids[j]]), float(cos[ids[j]])) for j in order]
+        qmat = np.broadcast_to(qvec, (len(ids), qvec.shape[0]))
+        probs = load_pair_model(self.embedder.name).predict(feats, qmat, self.vectors[ids])
+        order = sorted(range(len(ids)), key=lambda j: (-probs[j], ids[j]))
+        if method == "model":
+            return [Ranked(ids[j], float(probs[j]), float(bm[ids[j]]), float(cos[ids[j]])) for j in order[:k]]
+        # combined: fuse the three orders (BM25, cosine, pair model) by reciprocal rank
+        final = rrf([_top(bm, depth, positive=True), _top(cos, depth), [ids[j] for j in order]])
+        return [Ranked(int(i), s, float(bm[i]), float(cos[i])) for i, s in final[:k]]
 
 
 def _top(scores: npt.NDArray[Any], k: int, *, positive: bool = False) -> list[int]:
