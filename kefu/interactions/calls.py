@@ -12,8 +12,9 @@ A logged call becomes one closed, inbound voice interaction:
 PHANTOM rows (virtual calls the log says to ignore) are not imported; they are counted as ``ignored``.
 
 Times in the log are local clock times without a zone: ``tz`` names the zone they were taken in (default
-UTC; the Technion "Anonymous Bank" log is Israeli, ``Asia/Jerusalem``). A step whose clock is earlier than
-the step before it happened after midnight and is moved to the next day.
+UTC; the Technion "Anonymous Bank" log is Israeli, ``Asia/Jerusalem``). A step whose clock is more than
+12 hours earlier than the step before it happened after midnight and is moved to the next day; a step a
+few seconds early (the log's clocks jitter: service may start before the queue exit) stays on its day.
 
 Reading back (:func:`call_history`) gives :class:`kefu.workforce.history.CallRecord` rows, clock times as
 seconds after local midnight of the offered day, so the workforce estimators run on the database as on the
@@ -38,6 +39,7 @@ from kefu.workforce.history import CallRecord, Outcome
 
 BATCH = 5_000
 DAY = timedelta(days=1)
+MIDNIGHT_JUMP = timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +77,8 @@ def _row(record: CallRecord, *, org_unit_id: int, source: str, tz: tzinfo) -> di
         if seconds is None:
             return None
         local = midnight + timedelta(seconds=seconds)
-        if previous is not None and local < previous:
-            local += DAY  # the clock passed midnight
+        if previous is not None and local < previous - MIDNIGHT_JUMP:
+            local += DAY  # the clock passed midnight (a step a few seconds early is the log's jitter)
         previous = local
         return local
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -464,8 +465,7 @@ def plan_from_workload(work: Workload, body: PlanIn, spec: RulesSpec) -> dict[st
         )
     if any(not (math.isfinite(c) and c >= 0) for c in work.calls):
         raise WorkforceInputError("calls per interval must be finite numbers >= 0")
-    shrink = staffing._exact_fraction(body.shrinkage)
-    if not 0 <= shrink < 1:
+    if not (math.isfinite(body.shrinkage) and 0 <= body.shrinkage < 1):
         raise WorkforceInputError(f"shrinkage must lie in [0, 1), got {body.shrinkage!r}")
     rules = to_shift_rules(spec, body.interval_minutes)
     seconds = body.interval_minutes * 60
@@ -478,7 +478,8 @@ def plan_from_workload(work: Workload, body: PlanIn, spec: RulesSpec) -> dict[st
     required = required_a if body.model == "a" else required_c
     rostered = [staffing.scheduled_agents(r, body.shrinkage) for r in required]
     built = schedule.build_schedule(rostered, rules, time_limit=body.time_limit, workers=2)
-    available = [math.floor(c * (1 - shrink)) for c in built.coverage]
+    shrink = Fraction(repr(float(body.shrinkage)))  # exact, as staffing.scheduled_agents reads it
+    available = [math.floor(c * (1 - shrink)) for c in built.coverage]  # on shift and not lost to shrinkage
     report = schedule.coverage_report(
         workload, seconds, required, available, patience=patience, target_time=body.target_time
     )

@@ -298,3 +298,18 @@ def test_rules_are_set_by_an_administrator_and_inherited(client: TestClient, wor
     assert {s["paid_hours"] for s in plan["shifts"]} == {8.0}
     bad = client.put(f"{API}/rules/{gz}", json={**RULES, "shift_minutes": [0]}, headers=world.auth("admin"))
     assert bad.status_code == 422
+
+
+def test_plan_with_shrinkage_rosters_more_and_keeps_the_service(client: TestClient, world: World) -> None:
+    r = client.post(
+        f"{API}/plan", json=_plan_body(world, shrinkage=0.3, rules=RULES), headers=world.auth("sup_gd")
+    )
+    assert r.status_code == 200, r.text
+    rows = r.json()["intervals"]
+    assert all(row["rostered"] == math.ceil(row["required"] / 0.7 - 1e-9) for row in rows)
+    assert all(row["scheduled"] >= row["rostered"] for row in rows)
+    assert all(row["available"] >= row["required"] for row in rows)
+    assert r.json()["summary"]["service_level"] >= 0.8
+    bad = client.post(f"{API}/plan", json=_plan_body(world, shrinkage=1.0), headers=world.auth("sup_gd"))
+    assert bad.status_code == 422
+    assert "shrinkage must lie in [0, 1)" in bad.json()["error"]["message"]

@@ -161,3 +161,42 @@ def test_history_end_before_start_is_refused(db: Database, world: World) -> None
         service.history_summary(
             s, principal, org_unit_id=world.units["gz"], channel="voice", first=DAY, last=date(1999, 2, 1)
         )
+
+
+def test_clock_jitter_is_not_taken_for_midnight(db: Database, world: World) -> None:
+    # Anonymous Bank, January line 11698: service starts 40 s before the queue entry is logged
+    jitter = "\t".join(
+        [
+            "AA0110",
+            "27538",
+            "0",
+            "0",
+            "NW",
+            "990103",
+            "8:54:01",
+            "8:54:54",
+            "53",
+            "8:54:54",
+            "8:55:06",
+            "12",
+            "AGENT",
+            "8:54:14",
+            "8:55:57",
+            "103",
+            "TOVA",
+        ]
+    )
+    records = history.parse_call_log([HEADER, jitter]).records
+    with db.unit_of_work() as s:
+        calls.import_call_records(s, records, org_unit_id=world.units["gz"], source="bank")
+    with db.session() as s:
+        it = s.scalar(select(Interaction))
+        back = calls.call_history(
+            s,
+            org_unit_ids=[world.units["gz"]],
+            start=datetime(1999, 1, 3, tzinfo=UTC),
+            end=datetime(1999, 1, 4, tzinfo=UTC),
+        )
+    assert it is not None
+    assert it.answered_at == datetime(1999, 1, 3, 8, 54, 14, tzinfo=UTC)
+    assert [(r.ser_start, r.ser_time, r.q_time) for r in back] == [(8 * 3600 + 54 * 60 + 14, 103, 0)]
