@@ -517,3 +517,13 @@ def test_api_errors_stay_json(client: TestClient, console: Console) -> None:
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"
     assert client.get("/api/v1/nothing-here").json()["error"]["code"] == "not_found"
+
+
+def test_nav_offers_only_the_pages_the_role_may_open(client: TestClient, console: Console) -> None:
+    login(client, "agent_gz")
+    html = client.get("/console/inbox").text
+    assert 'href="/console/inbox"' in html
+    assert 'href="/console/workforce"' not in html
+    client.post("/logout", data={"csrf_token": csrf_of(client.get("/console/inbox").text)})
+    login(client, "sup_gd")
+    assert 'href="/console/workforce"' in client.get("/console/inbox").text
