@@ -13,6 +13,7 @@ from kefu.knowledge.models import Article
 from kefu.knowledge.schemas import (
     AnswerCreate,
     AnswerRead,
+    ArticleBase,
     ArticleCreate,
     ArticleRead,
     ArticleUpdate,
@@ -36,11 +37,18 @@ from kefu.knowledge.schemas import (
 router = APIRouter(tags=["knowledge"])
 
 
-def _content(body: ArticleCreate) -> service.Content:
-    return service.Content(title=body.title, body=body.body, kind=body.kind, department=body.department,
-                           org_unit_id=body.org_unit_id, tags=tuple(body.tags),
-                           category_keys=tuple(body.category_keys), valid_from=body.valid_from,
-                           valid_until=body.valid_until)
+def _content(body: ArticleBase) -> service.Content:
+    return service.Content(
+        title=body.title,
+        body=body.body,
+        kind=body.kind,
+        department=body.department,
+        org_unit_id=body.org_unit_id,
+        tags=tuple(body.tags),
+        category_keys=tuple(body.category_keys),
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+    )
 
 
 def article_read(session: DbSession, principal: Principal, a: Article) -> ArticleRead:
@@ -55,64 +63,106 @@ def hit_read(h: search.Hit) -> HitRead:
 
 # ---- articles -------------------------------------------------------------------------------
 
+
 @router.get("/knowledge/articles")
-def list_articles(session: DbSession, page: Paging, status: str | None = None, kind: str | None = None,
-                  q: str | None = None, principal: Principal = require("knowledge.read")) -> dict[str, Any]:
-    rows, total = service.list_articles(session, principal, service.ArticleFilters(status=status, kind=kind, q=q),
-                                        limit=page.limit, offset=page.offset)
-    return {"items": [ArticleRead.model_validate(a) for a in rows], "total": total, "limit": page.limit,
-            "offset": page.offset}
+def list_articles(
+    session: DbSession,
+    page: Paging,
+    status: str | None = None,
+    kind: str | None = None,
+    q: str | None = None,
+    principal: Principal = require("knowledge.read"),
+) -> dict[str, Any]:
+    rows, total = service.list_articles(
+        session,
+        principal,
+        service.ArticleFilters(status=status, kind=kind, q=q),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return {
+        "items": [ArticleRead.model_validate(a) for a in rows],
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
 
 
 @router.post("/knowledge/articles", response_model=ArticleRead, status_code=201)
-def create_article(body: ArticleCreate, session: DbSession,
-                   principal: Principal = require("knowledge.write")) -> ArticleRead:
+def create_article(
+    body: ArticleCreate, session: DbSession, principal: Principal = require("knowledge.write")
+) -> ArticleRead:
     a = service.create_article(session, principal, _content(body), note=body.note)
     return article_read(session, principal, a)
 
 
 @router.get("/knowledge/articles/{article_id}", response_model=ArticleRead)
-def get_article(article_id: int, session: DbSession, search_id: int | None = None,
-                principal: Principal = require("knowledge.read")) -> ArticleRead:
+def get_article(
+    article_id: int,
+    session: DbSession,
+    search_id: int | None = None,
+    principal: Principal = require("knowledge.read"),
+) -> ArticleRead:
     a = service.get_article(session, principal, article_id)
     search.mark_useful(session, principal, search_id)
     return article_read(session, principal, a)
 
 
 @router.put("/knowledge/articles/{article_id}", response_model=ArticleRead)
-def update_article(article_id: int, body: ArticleUpdate, session: DbSession,
-                   principal: Principal = require("knowledge.write")) -> ArticleRead:
-    service.save_version(session, principal, article_id, _content(body), base_version=body.base_version,
-                         note=body.note)
+def update_article(
+    article_id: int,
+    body: ArticleUpdate,
+    session: DbSession,
+    principal: Principal = require("knowledge.write"),
+) -> ArticleRead:
+    service.save_version(
+        session, principal, article_id, _content(body), base_version=body.base_version, note=body.note
+    )
     return article_read(session, principal, service.get_article(session, principal, article_id))
 
 
 @router.post("/knowledge/articles/{article_id}/transitions", response_model=ArticleRead)
-def transition_article(article_id: int, body: TransitionCreate, session: DbSession,
-                       principal: Principal = require("knowledge.write")) -> ArticleRead:
+def transition_article(
+    article_id: int,
+    body: TransitionCreate,
+    session: DbSession,
+    principal: Principal = require("knowledge.write"),
+) -> ArticleRead:
     a = service.transition(session, principal, article_id, body.to, version=body.version, reason=body.reason)
     return article_read(session, principal, a)
 
 
 @router.get("/knowledge/articles/{article_id}/transitions")
-def article_transitions(article_id: int, session: DbSession,
-                        principal: Principal = require("knowledge.read")) -> dict[str, Any]:
+def article_transitions(
+    article_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+) -> dict[str, Any]:
     a = service.get_article(session, principal, article_id)
-    items = [{"from": t.from_status, "to": t.to_status, "version": t.version, "actor_id": t.actor_id,
-              "reason": t.reason, "at": t.at} for t in service.transitions_of(session, a.id)]
+    items = [
+        {
+            "from": t.from_status,
+            "to": t.to_status,
+            "version": t.version,
+            "actor_id": t.actor_id,
+            "reason": t.reason,
+            "at": t.at,
+        }
+        for t in service.transitions_of(session, a.id)
+    ]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
 @router.get("/knowledge/articles/{article_id}/versions")
-def list_versions(article_id: int, session: DbSession,
-                  principal: Principal = require("knowledge.read")) -> dict[str, Any]:
+def list_versions(
+    article_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+) -> dict[str, Any]:
     items = [VersionRead.model_validate(v) for v in service.list_versions(session, principal, article_id)]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
 @router.get("/knowledge/articles/{article_id}/versions/{number}", response_model=VersionRead)
-def get_version(article_id: int, number: int, session: DbSession,
-                principal: Principal = require("knowledge.read")) -> VersionRead:
+def get_version(
+    article_id: int, number: int, session: DbSession, principal: Principal = require("knowledge.read")
+) -> VersionRead:
     versions = {v.number: v for v in service.list_versions(session, principal, article_id)}
     if number not in versions:
         from kefu.knowledge.errors import VersionNotFound
@@ -122,69 +172,127 @@ def get_version(article_id: int, number: int, session: DbSession,
 
 
 @router.get("/knowledge/articles/{article_id}/diff")
-def diff_versions(article_id: int, session: DbSession, from_: Annotated[int, Query(alias="from", ge=1)],
-                  to: Annotated[int, Query(ge=1)], principal: Principal = require("knowledge.read")) -> dict[str, Any]:
+def diff_versions(
+    article_id: int,
+    session: DbSession,
+    from_: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int, Query(ge=1)],
+    principal: Principal = require("knowledge.read"),
+) -> dict[str, Any]:
     return service.diff(session, principal, article_id, from_, to)
 
 
 # ---- search, suggestions, feedback, gaps ------------------------------------------------------
 
+
 @router.get("/knowledge/search", response_model=SearchRead)
-def search_articles(session: DbSession, q: str | None = None, kind: str | None = None, scope: str | None = None,
-                    category: str | None = None, valid_today: bool = False,
-                    limit: Annotated[int, Query(ge=1, le=50)] = 10, offset: Annotated[int, Query(ge=0)] = 0,
-                    principal: Principal = require("knowledge.read")) -> SearchRead:
-    r = search.search(session, principal, q, search.Filters(kind=kind, scope=scope, category=category,
-                                                            valid_today=valid_today), limit=limit, offset=offset)
-    return SearchRead(search_id=r.search_id, query=r.query, items=[hit_read(h) for h in r.hits], total=r.total,
-                      limit=limit, offset=offset, gap=r.gap)
+def search_articles(
+    session: DbSession,
+    q: str | None = None,
+    kind: str | None = None,
+    scope: str | None = None,
+    category: str | None = None,
+    valid_today: bool = False,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    principal: Principal = require("knowledge.read"),
+) -> SearchRead:
+    r = search.search(
+        session,
+        principal,
+        q,
+        search.Filters(kind=kind, scope=scope, category=category, valid_today=valid_today),
+        limit=limit,
+        offset=offset,
+    )
+    return SearchRead(
+        search_id=r.search_id,
+        query=r.query,
+        items=[hit_read(h) for h in r.hits],
+        total=r.total,
+        limit=limit,
+        offset=offset,
+        gap=r.gap,
+    )
 
 
 @router.post("/knowledge/searches/{search_id}/click", status_code=204)
-def click(search_id: int, body: ClickCreate, session: DbSession,
-          principal: Principal = require("knowledge.read")) -> None:
+def click(
+    search_id: int, body: ClickCreate, session: DbSession, principal: Principal = require("knowledge.read")
+) -> None:
     service.get_article(session, principal, body.article_id)
     search.mark_useful(session, principal, search_id)
 
 
 @router.get("/knowledge/suggestions", response_model=SuggestionsRead)
-def suggestions(ticket_id: int, session: DbSession, limit: Annotated[int, Query(ge=1, le=20)] = 5,
-                principal: Principal = require("knowledge.read")) -> SuggestionsRead:
+def suggestions(
+    ticket_id: int,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+    principal: Principal = require("knowledge.read"),
+) -> SuggestionsRead:
     s = search.suggest_for_ticket(session, principal, ticket_id, k=limit)
-    return SuggestionsRead(ticket_id=s.ticket_id, category_key=s.category_key,
-                           articles=[hit_read(h) for h in s.articles],
-                           script=hit_read(s.script) if s.script else None, search_id=s.search_id)
+    return SuggestionsRead(
+        ticket_id=s.ticket_id,
+        category_key=s.category_key,
+        articles=[hit_read(h) for h in s.articles],
+        script=hit_read(s.script) if s.script else None,
+        search_id=s.search_id,
+    )
 
 
 @router.post("/knowledge/feedback", status_code=201)
-def feedback(body: FeedbackCreate, session: DbSession,
-             principal: Principal = require("knowledge.read")) -> dict[str, Any]:
-    f = search.give_feedback(session, principal, body.article_id, helpful=body.helpful, query=body.query,
-                             category_key=body.category_key, ticket_id=body.ticket_id, search_id=body.search_id)
+def feedback(
+    body: FeedbackCreate, session: DbSession, principal: Principal = require("knowledge.read")
+) -> dict[str, Any]:
+    f = search.give_feedback(
+        session,
+        principal,
+        body.article_id,
+        helpful=body.helpful,
+        query=body.query,
+        category_key=body.category_key,
+        ticket_id=body.ticket_id,
+        search_id=body.search_id,
+    )
     return {"id": f.id, "article_id": f.article_id, "helpful": f.helpful, "context": f.context_key}
 
 
 @router.get("/knowledge/gaps")
-def knowledge_gaps(session: DbSession, days: Annotated[int, Query(ge=1, le=365)] = 30,
-                   principal: Principal = require("knowledge.write")) -> dict[str, Any]:
+def knowledge_gaps(
+    session: DbSession,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    principal: Principal = require("knowledge.write"),
+) -> dict[str, Any]:
     items = [TopicRead.model_validate(t) for t in gaps.topics(session, principal, days=days)]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
 # ---- FAQ push ---------------------------------------------------------------------------------
 
+
 @router.post("/knowledge/pushes", response_model=PushRead, status_code=201)
-def create_push(body: PushCreate, session: DbSession, principal: Principal = require("knowledge.write")) -> PushRead:
-    topic, n = push.publish(session, principal, title=body.title, message=body.message,
-                            faq_article_id=body.faq_article_id, plan_article_id=body.plan_article_id,
-                            targets=push.Targets(tuple(body.unit_ids), tuple(body.skills), tuple(body.queues)))
+def create_push(
+    body: PushCreate, session: DbSession, principal: Principal = require("knowledge.write")
+) -> PushRead:
+    topic, n = push.publish(
+        session,
+        principal,
+        title=body.title,
+        message=body.message,
+        faq_article_id=body.faq_article_id,
+        plan_article_id=body.plan_article_id,
+        targets=push.Targets(tuple(body.unit_ids), tuple(body.skills), tuple(body.queues)),
+    )
     out = PushRead.model_validate(topic)
     out.delivered, out.acknowledged = n, 0
     return out
 
 
 @router.get("/knowledge/pushes")
-def list_pushes(session: DbSession, page: Paging, principal: Principal = require("knowledge.write")) -> dict[str, Any]:
+def list_pushes(
+    session: DbSession, page: Paging, principal: Principal = require("knowledge.write")
+) -> dict[str, Any]:
     rows, total = push.list_topics(session, principal, limit=page.limit, offset=page.offset)
     items = []
     for t, n, acked in rows:
@@ -195,8 +303,11 @@ def list_pushes(session: DbSession, page: Paging, principal: Principal = require
 
 
 @router.get("/knowledge/pushes/inbox")
-def push_inbox(session: DbSession, all: bool = False,  # noqa: A002
-               principal: Principal = require("knowledge.read")) -> dict[str, Any]:
+def push_inbox(
+    session: DbSession,
+    all: bool = False,
+    principal: Principal = require("knowledge.read"),
+) -> dict[str, Any]:
     """The principal's pushes (unacknowledged only unless all=true): what the console polls."""
     items = []
     for t, d in push.inbox(session, principal, unacknowledged=not all):
@@ -207,7 +318,9 @@ def push_inbox(session: DbSession, all: bool = False,  # noqa: A002
 
 
 @router.post("/knowledge/pushes/{topic_id}/acknowledge", response_model=PushRead)
-def acknowledge_push(topic_id: int, session: DbSession, principal: Principal = require("knowledge.read")) -> PushRead:
+def acknowledge_push(
+    topic_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+) -> PushRead:
     d = push.acknowledge(session, principal, topic_id)
     out = PushRead.model_validate(push.get_topic(session, principal, topic_id))
     out.acknowledged_at = d.acknowledged_at
@@ -215,7 +328,9 @@ def acknowledge_push(topic_id: int, session: DbSession, principal: Principal = r
 
 
 @router.get("/knowledge/pushes/{topic_id}/reads")
-def push_reads(topic_id: int, session: DbSession, principal: Principal = require("knowledge.write")) -> dict[str, Any]:
+def push_reads(
+    topic_id: int, session: DbSession, principal: Principal = require("knowledge.write")
+) -> dict[str, Any]:
     rows = [ReadStatusRow.model_validate(r) for r in push.read_status(session, principal, topic_id)]
     acked = sum(1 for r in rows if r.acknowledged_at is not None)
     return {"items": rows, "total": len(rows), "acknowledged": acked, "limit": len(rows), "offset": 0}
@@ -223,10 +338,17 @@ def push_reads(topic_id: int, session: DbSession, principal: Principal = require
 
 # ---- Q&A --------------------------------------------------------------------------------------
 
+
 @router.get("/knowledge/questions")
-def list_questions(session: DbSession, page: Paging, open_only: bool = False,
-                   principal: Principal = require("knowledge.read")) -> dict[str, Any]:
-    rows, total = qa.list_questions(session, principal, open_only=open_only, limit=page.limit, offset=page.offset)
+def list_questions(
+    session: DbSession,
+    page: Paging,
+    open_only: bool = False,
+    principal: Principal = require("knowledge.read"),
+) -> dict[str, Any]:
+    rows, total = qa.list_questions(
+        session, principal, open_only=open_only, limit=page.limit, offset=page.offset
+    )
     items = []
     for q, n in rows:
         r = QuestionRead.model_validate(q)
@@ -236,15 +358,24 @@ def list_questions(session: DbSession, page: Paging, open_only: bool = False,
 
 
 @router.post("/knowledge/questions", response_model=QuestionRead, status_code=201)
-def ask(body: QuestionCreate, session: DbSession, principal: Principal = require("knowledge.read")) -> QuestionRead:
-    q = qa.ask(session, principal, title=body.title, body=body.body, category_key=body.category_key,
-               skill_key=body.skill_key)
+def ask(
+    body: QuestionCreate, session: DbSession, principal: Principal = require("knowledge.read")
+) -> QuestionRead:
+    q = qa.ask(
+        session,
+        principal,
+        title=body.title,
+        body=body.body,
+        category_key=body.category_key,
+        skill_key=body.skill_key,
+    )
     return QuestionRead.model_validate(q)
 
 
 @router.get("/knowledge/questions/{question_id}", response_model=QuestionRead)
-def get_question(question_id: int, session: DbSession,
-                 principal: Principal = require("knowledge.read")) -> QuestionRead:
+def get_question(
+    question_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+) -> QuestionRead:
     q = qa.get_question(session, principal, question_id)
     out = QuestionRead.model_validate(q)
     out.answers = [AnswerRead.model_validate(a) for a in qa.answers_of(session, q.id)]
@@ -253,34 +384,52 @@ def get_question(question_id: int, session: DbSession,
 
 
 @router.post("/knowledge/questions/{question_id}/answers", response_model=AnswerRead, status_code=201)
-def answer(question_id: int, body: AnswerCreate, session: DbSession,
-           principal: Principal = require("knowledge.read")) -> AnswerRead:
+def answer(
+    question_id: int, body: AnswerCreate, session: DbSession, principal: Principal = require("knowledge.read")
+) -> AnswerRead:
     return AnswerRead.model_validate(qa.answer(session, principal, question_id, body=body.body))
 
 
 @router.post("/knowledge/answers/{answer_id}/accept", response_model=AnswerRead)
-def accept(answer_id: int, session: DbSession, principal: Principal = require("knowledge.read")) -> AnswerRead:
+def accept(
+    answer_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+) -> AnswerRead:
     return AnswerRead.model_validate(qa.accept(session, principal, answer_id))
 
 
 @router.post("/knowledge/answers/{answer_id}/helpful", response_model=AnswerRead)
-def helpful(answer_id: int, session: DbSession, principal: Principal = require("knowledge.read")) -> AnswerRead:
+def helpful(
+    answer_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+) -> AnswerRead:
     return AnswerRead.model_validate(qa.vote_helpful(session, principal, answer_id))
 
 
 @router.post("/knowledge/answers/{answer_id}/article", response_model=ArticleRead, status_code=201)
-def answer_to_article(answer_id: int, session: DbSession, body: ToArticleCreate | None = None,
-                      principal: Principal = require("knowledge.write")) -> ArticleRead:
+def answer_to_article(
+    answer_id: int,
+    session: DbSession,
+    body: ToArticleCreate | None = None,
+    principal: Principal = require("knowledge.write"),
+) -> ArticleRead:
     body = body or ToArticleCreate()
     a = qa.to_article(session, principal, answer_id, kind=body.kind, department=body.department)
     return article_read(session, principal, a)
 
 
 @router.get("/knowledge/leaderboard")
-def leaderboard(session: DbSession, level: str = "city", unit_id: int | None = None,
-                limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                principal: Principal = require("knowledge.read")) -> dict[str, Any]:
+def leaderboard(
+    session: DbSession,
+    level: str = "city",
+    unit_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    principal: Principal = require("knowledge.read"),
+) -> dict[str, Any]:
     unit, rows = qa.leaderboard(session, principal, level=level, unit_id=unit_id, limit=limit)
     items = [LeaderRowRead.model_validate(r) for r in rows]
-    return {"unit": {"id": unit.id, "kind": unit.kind, "name": unit.name}, "items": items, "total": len(items),
-            "limit": limit, "offset": 0}
+    return {
+        "unit": {"id": unit.id, "kind": unit.kind, "name": unit.name},
+        "items": items,
+        "total": len(items),
+        "limit": limit,
+        "offset": 0,
+    }

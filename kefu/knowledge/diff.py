@@ -17,8 +17,11 @@ def _plain(value: Any) -> Any:
 
 
 def field_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f: {"from": _plain(old.get(f)), "to": _plain(new.get(f))}
-            for f in FIELDS if _plain(old.get(f)) != _plain(new.get(f))}
+    return {
+        f: {"from": _plain(old.get(f)), "to": _plain(new.get(f))}
+        for f in FIELDS
+        if _plain(old.get(f)) != _plain(new.get(f))
+    }
 
 
 def body_changes(old: str, new: str) -> list[dict[str, str]]:

@@ -2,8 +2,9 @@
 
 A logged search is a gap when it returned nothing, when its best score stayed under
 `search.GAP_SCORE`, or when the agent neither opened a result nor marked one helpful within
-SESSION_MINUTES. Gap queries are grouped by average-linkage agglomerative clustering over a
-similarity of half embedding cosine, half shared search terms (cut at TOPIC_SIMILARITY); each topic is named by its most central query.
+SESSION_MINUTES. Gap queries are grouped by average-linkage agglomerative clustering over
+a similarity of half embedding cosine, half shared search terms (cut at TOPIC_SIMILARITY);
+each topic is named by its most central query.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
@@ -38,20 +39,33 @@ class Topic:
     search_ids: list[int]
 
 
-def gap_condition(at: datetime) -> object:
-    return or_(SearchLog.result_count == 0, SearchLog.top_score < GAP_SCORE,
-               (SearchLog.useful_at.is_(None)) & (SearchLog.at <= at - timedelta(minutes=SESSION_MINUTES)))
+def gap_condition(at: datetime) -> ColumnElement[bool]:
+    return or_(
+        SearchLog.result_count == 0,
+        SearchLog.top_score < GAP_SCORE,
+        (SearchLog.useful_at.is_(None)) & (SearchLog.at <= at - timedelta(minutes=SESSION_MINUTES)),
+    )
 
 
 def gap_searches(session: Session, principal: Principal, *, since: datetime, at: datetime) -> list[SearchLog]:
     from kefu.org import service as org
 
     units = org.visible_unit_ids(session, principal)
-    return list(session.scalars(
-        select(SearchLog).where(SearchLog.at >= since, SearchLog.at <= at, SearchLog.source == "search",
-                                SearchLog.useful_at.is_(None), gap_condition(at),
-                                SearchLog.org_unit_id.in_(units))
-        .order_by(SearchLog.at.desc(), SearchLog.id.desc()).limit(MAX_QUERIES)))
+    return list(
+        session.scalars(
+            select(SearchLog)
+            .where(
+                SearchLog.at >= since,
+                SearchLog.at <= at,
+                SearchLog.source == "search",
+                SearchLog.useful_at.is_(None),
+                gap_condition(at),
+                SearchLog.org_unit_id.in_(units),
+            )
+            .order_by(SearchLog.at.desc(), SearchLog.id.desc())
+            .limit(MAX_QUERIES)
+        )
+    )
 
 
 def similarity(vectors: np.ndarray, queries: list[str]) -> np.ndarray:
@@ -79,7 +93,7 @@ def similarity(vectors: np.ndarray, queries: list[str]) -> np.ndarray:
     smaller = np.minimum.outer(sums, sums)
     contain = np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
     cos = vectors.astype(np.float64) @ vectors.T.astype(np.float64)
-    return 0.5 * cos + 0.5 * contain
+    return np.asarray(0.5 * cos + 0.5 * contain, dtype=np.float64)
 
 
 def cluster(sim: np.ndarray, threshold: float) -> list[int]:
@@ -96,14 +110,16 @@ def cluster(sim: np.ndarray, threshold: float) -> list[int]:
     dist = np.clip(1.0 - sim, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
     dist = (dist + dist.T) / 2
-    raw = fcluster(linkage(squareform(dist, checks=False), method="average"), t=1.0 - threshold,
-                   criterion="distance")
+    raw = fcluster(
+        linkage(squareform(dist, checks=False), method="average"), t=1.0 - threshold, criterion="distance"
+    )
     relabel: dict[int, int] = {}
     return [relabel.setdefault(int(c), len(relabel)) for c in raw]
 
 
-def topics(session: Session, principal: Principal, *, days: int = 30, at: datetime | None = None,
-           limit: int = 50) -> list[Topic]:
+def topics(
+    session: Session, principal: Principal, *, days: int = 30, at: datetime | None = None, limit: int = 50
+) -> list[Topic]:
     at = at or utcnow()
     rows = gap_searches(session, principal, since=at - timedelta(days=days), at=at)
     if not rows:
@@ -112,8 +128,9 @@ def topics(session: Session, principal: Principal, *, days: int = 30, at: dateti
     missing = [r for r in rows if r.vector is None or r.embedder != emb.name]
     fresh = emb.encode([r.query for r in missing]) if missing else np.zeros((0, emb.dim), np.float32)
     by_id = {r.id: v for r, v in zip(missing, fresh, strict=True)}
-    vectors = np.vstack([by_id[r.id] if r.id in by_id else embed.from_bytes(r.vector or b"", emb.dim)
-                         for r in rows])
+    vectors = np.vstack(
+        [by_id[r.id] if r.id in by_id else embed.from_bytes(r.vector or b"", emb.dim) for r in rows]
+    )
     labels = cluster(similarity(vectors, [r.query for r in rows]), TOPIC_SIMILARITY)
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
@@ -124,8 +141,15 @@ def topics(session: Session, principal: Principal, *, days: int = 30, at: dateti
         centre = sub.mean(axis=0)
         medoid = members[int(np.argmax(sub @ centre))]
         examples = list(dict.fromkeys(rows[i].query for i in members))
-        out.append(Topic(label=rows[medoid].query, count=len(members),
-                         users=len({rows[i].user_id for i in members}), examples=examples[:5],
-                         last_at=max(rows[i].at for i in members), search_ids=[rows[i].id for i in members]))
+        out.append(
+            Topic(
+                label=rows[medoid].query,
+                count=len(members),
+                users=len({rows[i].user_id for i in members}),
+                examples=examples[:5],
+                last_at=max(rows[i].at for i in members),
+                search_ids=[rows[i].id for i in members],
+            )
+        )
     out.sort(key=lambda t: (-t.count, -t.last_at.timestamp(), t.label))
     return out[:limit]

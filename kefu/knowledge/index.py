@@ -14,7 +14,9 @@ search first reads that counter (one primary-key read) and loads only the rows c
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,30 +53,45 @@ def dialect(session: Session) -> str:
 
 
 def bump_seq(session: Session) -> int:
-    return int(session.execute(update(IndexState).where(IndexState.id == 1)
-                               .values(seq=IndexState.seq + 1).returning(IndexState.seq)).scalar_one())
+    return int(
+        session.execute(
+            update(IndexState)
+            .where(IndexState.id == 1)
+            .values(seq=IndexState.seq + 1)
+            .returning(IndexState.seq)
+        ).scalar_one()
+    )
 
 
 def write_fulltext(session: Session, article_id: int, title_pieces: str, body_pieces: str) -> None:
     if dialect(session) == "sqlite":
         session.execute(text("DELETE FROM knowledge_fts WHERE rowid = :id"), {"id": article_id})
-        session.execute(text("INSERT INTO knowledge_fts(rowid, title, body) VALUES (:id, :t, :b)"),
-                        {"id": article_id, "t": title_pieces, "b": body_pieces})
+        session.execute(
+            text("INSERT INTO knowledge_fts(rowid, title, body) VALUES (:id, :t, :b)"),
+            {"id": article_id, "t": title_pieces, "b": body_pieces},
+        )
     elif dialect(session) == "postgresql":
-        session.execute(text("UPDATE knowledge_index SET tsv = setweight(to_tsvector('simple', :t), 'A') || "
-                             "setweight(to_tsvector('simple', :b), 'B') WHERE article_id = :id"),
-                        {"id": article_id, "t": title_pieces, "b": body_pieces})
+        session.execute(
+            text(
+                "UPDATE knowledge_index SET tsv = setweight(to_tsvector('simple', :t), 'A') || "
+                "setweight(to_tsvector('simple', :b), 'B') WHERE article_id = :id"
+            ),
+            {"id": article_id, "t": title_pieces, "b": body_pieces},
+        )
 
 
 def remove_fulltext(session: Session, article_id: int) -> None:
     if dialect(session) == "sqlite":
         session.execute(text("DELETE FROM knowledge_fts WHERE rowid = :id"), {"id": article_id})
     elif dialect(session) == "postgresql":
-        session.execute(text("UPDATE knowledge_index SET tsv = NULL WHERE article_id = :id"), {"id": article_id})
+        session.execute(
+            text("UPDATE knowledge_index SET tsv = NULL WHERE article_id = :id"), {"id": article_id}
+        )
 
 
-def index_version(session: Session, article: Article, v: ArticleVersion, *, at: datetime,
-                  vector: bytes | None = None) -> IndexEntry:
+def index_version(
+    session: Session, article: Article, v: ArticleVersion, *, at: datetime, vector: bytes | None = None
+) -> IndexEntry:
     """Make `v` the searchable version of `article` (both full text and embedding)."""
     emb = embedder()
     if vector is None:
@@ -83,11 +100,24 @@ def index_version(session: Session, article: Article, v: ArticleVersion, *, at: 
     seq = bump_seq(session)
     entry = session.get(IndexEntry, article.id)
     values: dict[str, Any] = dict(
-        version=v.number, seq=seq, live=True, kind=v.kind, org_unit_id=v.org_unit_id,
-        scope_path=article.scope_path, scope_kind=unit_kind or "group",
-        categories=categories_field(v.category_keys), tags=list(v.tags), valid_from=v.valid_from,
-        valid_until=v.valid_until, title=v.title, title_pieces=segment.fts_pieces(" ".join([v.title, *v.tags])),
-        body_pieces=segment.fts_pieces(v.body), embedding=vector, embedder=emb.name, indexed_at=at)
+        version=v.number,
+        seq=seq,
+        live=True,
+        kind=v.kind,
+        org_unit_id=v.org_unit_id,
+        scope_path=article.scope_path,
+        scope_kind=unit_kind or "group",
+        categories=categories_field(v.category_keys),
+        tags=list(v.tags),
+        valid_from=v.valid_from,
+        valid_until=v.valid_until,
+        title=v.title,
+        title_pieces=segment.fts_pieces(" ".join([v.title, *v.tags])),
+        body_pieces=segment.fts_pieces(v.body),
+        embedding=vector,
+        embedder=emb.name,
+        indexed_at=at,
+    )
     if entry is None:
         entry = IndexEntry(article_id=article.id, **values)
         session.add(entry)
@@ -143,21 +173,37 @@ def fulltext_candidates(session: Session, query: str, limit: int) -> list[int]:
     if not sqlite and dialect(session) != "postgresql":
         raise NotImplementedError(dialect(session))
     if sqlite:
-        count_sql = ("SELECT count(*) FROM (SELECT 1 FROM knowledge_fts WHERE knowledge_fts MATCH :q "
-                     "LIMIT :cap)")
-        ranked_sql = ("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :q "
-                      "ORDER BY bm25(knowledge_fts, 4.0, 1.0), rowid LIMIT :n")
+        count_sql = (
+            "SELECT count(*) FROM (SELECT 1 FROM knowledge_fts WHERE knowledge_fts MATCH :q LIMIT :cap)"
+        )
+        ranked_sql = (
+            "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :q "
+            "ORDER BY bm25(knowledge_fts, 4.0, 1.0), rowid LIMIT :n"
+        )
         plain_sql = "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :q ORDER BY rowid LIMIT :n"
     else:
-        count_sql = ("SELECT count(*) FROM (SELECT 1 FROM knowledge_index "
-                     "WHERE tsv @@ to_tsquery('simple', :q) LIMIT :cap) AS m")
-        ranked_sql = ("SELECT article_id FROM knowledge_index, to_tsquery('simple', :q) AS q "
-                      "WHERE tsv @@ q ORDER BY ts_rank(tsv, q) DESC, article_id LIMIT :n")
-        plain_sql = ("SELECT article_id FROM knowledge_index WHERE tsv @@ to_tsquery('simple', :q) "
-                     "ORDER BY article_id LIMIT :n")
+        count_sql = (
+            "SELECT count(*) FROM (SELECT 1 FROM knowledge_index "
+            "WHERE tsv @@ to_tsquery('simple', :q) LIMIT :cap) AS m"
+        )
+        ranked_sql = (
+            "SELECT article_id FROM knowledge_index, to_tsquery('simple', :q) AS q "
+            "WHERE tsv @@ q ORDER BY ts_rank(tsv, q) DESC, article_id LIMIT :n"
+        )
+        # No ORDER BY: the heap scan stops after :n rows (physical order, close to id order).
+        plain_sql = "SELECT article_id FROM knowledge_index WHERE tsv @@ to_tsquery('simple', :q) LIMIT :n"
     pick = 0 if sqlite else 1
-    selective, common = [], []
+    selective: list[str] = []
+    common: list[str] = []
+    stats = None if sqlite else _pg_lexeme_stats(session)
     for ph in phrases:
+        if stats is not None:
+            # PostgreSQL: a GIN bitmap scan collects every match before any LIMIT, so counting a common
+            # term costs 20-40 ms at 100k rows; the planner's lexeme statistics say the same for free.
+            rows, freq = stats
+            est = min(freq.get(p, 0.0) for p in _tsquery_lexemes(ph[1])) * rows
+            (selective if est <= COMMON_DF else common).append(ph[pick])
+            continue
         n = session.execute(text(count_sql), {"q": ph[pick], "cap": COMMON_DF + 1}).scalar_one()
         if n == 0:
             continue
@@ -168,13 +214,60 @@ def fulltext_candidates(session: Session, query: str, limit: int) -> list[int]:
         for (aid,) in session.execute(text(ranked_sql), {"q": joined, "n": limit}):
             out[int(aid)] = None
     if common:
-        joined = (" AND " if sqlite else " & ").join(common if sqlite else [f"({p})" for p in common])
+        if sqlite:
+            joined = " AND ".join(common)
+        else:
+            # Pieces without their phrase order: GIN answers that from the index alone (a phrase needs
+            # every matching row read back to check positions); Python checks the phrase afterwards.
+            lexemes = dict.fromkeys(x for p in common for x in _tsquery_lexemes(p))
+            joined = " & ".join("'" + x.replace("\\", "\\\\").replace("'", "''") + "'" for x in lexemes)
         for (aid,) in session.execute(text(plain_sql), {"q": joined, "n": limit}):
             out[int(aid)] = None
     return list(out)
 
 
+_LEXEME_RE = re.compile(r"'((?:[^']|'')*)'")
+_pg_stats: dict[str, tuple[float, float, dict[str, float]]] = {}
+#: Seconds the planner's lexeme frequencies are reused before being read again.
+PG_STATS_TTL = 300.0
+#: Below this many rows exact counts are cheap (and keep SQLite and PostgreSQL candidates identical).
+PG_STATS_MIN_ROWS = 10 * COMMON_DF
+
+
+def _tsquery_lexemes(tsq: str) -> list[str]:
+    return [m.replace("''", "'") for m in _LEXEME_RE.findall(tsq)]
+
+
+def _pg_lexeme_stats(session: Session) -> tuple[float, dict[str, float]] | None:
+    """(rows, lexeme -> share of rows) from pg_stats for knowledge_index.tsv, or None when the table is
+    small or has not been analysed (then exact counts are used)."""
+    key = repr(getattr(session.get_bind(), "url", ""))
+    now = time.monotonic()
+    cached = _pg_stats.get(key)
+    if cached is not None and now - cached[0] < PG_STATS_TTL:
+        rows, freq = cached[1], cached[2]
+    else:
+        rows = float(
+            session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'knowledge_index'")).scalar()
+            or 0.0
+        )
+        freq = {}
+        row = session.execute(
+            text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                "WHERE tablename = 'knowledge_index' AND attname = 'tsv'"
+            )
+        ).first()
+        if row is not None and row[0] is not None:
+            freq = {str(e): float(f) for e, f in zip(row[0], row[1], strict=False)}
+        _pg_stats[key] = (now, rows, freq)
+    if rows < PG_STATS_MIN_ROWS or not freq:
+        return None
+    return rows, freq
+
+
 # ---- vectors ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -224,8 +317,14 @@ class VectorCache:
         self.seq = -1
         self._lock = threading.Lock()
         self._rows: dict[int, int] = {}
-        self._snap = _Snapshot(np.zeros(0, np.int64), np.zeros((0, dim), np.float32), np.zeros(0, bool),
-                               np.zeros(0, np.int8), np.zeros(0), np.zeros(0))
+        self._snap = _Snapshot(
+            np.zeros(0, np.int64),
+            np.zeros((0, dim), np.float32),
+            np.zeros(0, bool),
+            np.zeros(0, np.int8),
+            np.zeros(0),
+            np.zeros(0),
+        )
 
     def refresh(self, session: Session) -> None:
         current = session.scalar(select(IndexState.seq).where(IndexState.id == 1)) or 0
@@ -237,13 +336,27 @@ class VectorCache:
             if current < self.seq:  # a different database behind the same URL: start over
                 self.seq = -1
                 self._rows = {}
-                self._snap = _Snapshot(np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32),
-                                       np.zeros(0, bool), np.zeros(0, np.int8), np.zeros(0), np.zeros(0))
+                self._snap = _Snapshot(
+                    np.zeros(0, np.int64),
+                    np.zeros((0, self.dim), np.float32),
+                    np.zeros(0, bool),
+                    np.zeros(0, np.int8),
+                    np.zeros(0),
+                    np.zeros(0),
+                )
             self._load(session, self.seq)
 
     def _load(self, session: Session, after: int) -> None:
-        cols = (IndexEntry.article_id, IndexEntry.seq, IndexEntry.live, IndexEntry.kind, IndexEntry.valid_from,
-                IndexEntry.valid_until, IndexEntry.embedding, IndexEntry.embedder)
+        cols = (
+            IndexEntry.article_id,
+            IndexEntry.seq,
+            IndexEntry.live,
+            IndexEntry.kind,
+            IndexEntry.valid_from,
+            IndexEntry.valid_until,
+            IndexEntry.embedding,
+            IndexEntry.embedder,
+        )
         q = select(*cols).where(IndexEntry.seq > after).order_by(IndexEntry.seq)
         snap = self._snap
         ids, live, kind = list(snap.ids), list(snap.live), list(snap.kind)
@@ -252,8 +365,11 @@ class VectorCache:
         top = after
         for aid, seq, is_live, k, vf, vu, blob, emb_name in session.execute(q):
             top = max(top, seq)
-            vec = (embed.from_bytes(blob, self.dim) if blob is not None and emb_name == self.embedder_name
-                   else np.zeros(self.dim, np.float32))
+            vec = (
+                embed.from_bytes(blob, self.dim)
+                if blob is not None and emb_name == self.embedder_name
+                else np.zeros(self.dim, np.float32)
+            )
             row = self._rows.get(aid)
             if row is None:
                 row = self._rows[aid] = len(ids)
@@ -292,16 +408,31 @@ class VectorCache:
                     reduced[row] = vec @ basis
         else:
             basis = reduced = None
-        self._snap = _Snapshot(np.asarray(ids, np.int64), matrix, np.asarray(live, bool), np.asarray(kind, np.int8),
-                               np.asarray(until, np.float64), np.asarray(since, np.float64), basis, reduced)
+        self._snap = _Snapshot(
+            np.asarray(ids, np.int64),
+            matrix,
+            np.asarray(live, bool),
+            np.asarray(kind, np.int8),
+            np.asarray(until, np.float64),
+            np.asarray(since, np.float64),
+            basis,
+            reduced,
+        )
         self.seq = top
 
     def vectors_of(self, article_ids: Sequence[int]) -> dict[int, np.ndarray]:
         snap = self._snap
         return {a: snap.matrix[self._rows[a]] for a in article_ids if a in self._rows}
 
-    def top_k(self, qvec: np.ndarray, k: int, *, at: datetime, kinds: Sequence[str] | None = None,
-              current_only: bool = False) -> list[tuple[int, float]]:
+    def top_k(
+        self,
+        qvec: np.ndarray,
+        k: int,
+        *,
+        at: datetime,
+        kinds: Sequence[str] | None = None,
+        current_only: bool = False,
+    ) -> list[tuple[int, float]]:
         snap = self._snap
         if snap.ids.size == 0:
             return []
@@ -331,7 +462,7 @@ _caches_lock = threading.Lock()
 
 def cache_for(session: Session) -> VectorCache:
     emb = embedder()
-    key = f"{session.get_bind().url!r}|{emb.name}"
+    key = f"{getattr(session.get_bind(), 'url', '')!r}|{emb.name}"
     cache = _caches.get(key)
     if cache is None:
         with _caches_lock:

@@ -36,7 +36,8 @@ def check_transition(src: str, dst: str) -> None:
         allowed = sorted(TRANSITIONS.get(src, frozenset()))
         raise IllegalTransition(
             f"an article in status '{src}' cannot become '{dst}' (allowed: {', '.join(allowed) or 'none'})",
-            details={"from": src, "to": dst, "allowed": allowed})
+            details={"from": src, "to": dst, "allowed": allowed},
+        )
 
 
 def check_publishable(valid_until: datetime | None, at: datetime) -> None:
@@ -44,7 +45,8 @@ def check_publishable(valid_until: datetime | None, at: datetime) -> None:
     if valid_until is not None and valid_until < at:
         raise CampaignEnded(
             f"the article's end date {valid_until.isoformat()} has passed; change the dates to publish it",
-            details={"valid_until": valid_until.isoformat()})
+            details={"valid_until": valid_until.isoformat()},
+        )
 
 
 def is_current(valid_from: datetime | None, valid_until: datetime | None, at: datetime) -> bool:

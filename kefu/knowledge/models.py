@@ -51,7 +51,9 @@ class Article(Base):
     department: Mapped[str] = mapped_column(String(100))
     owner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     # Org scope: the unit (group, province or city) whose agents the article is for.
-    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
+    )
     scope_path: Mapped[str] = mapped_column(String(400))
     # Number of the newest version; an edit must name it as its base (optimistic concurrency).
     latest_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -103,8 +105,9 @@ class ArticleTransition(Base):
     __tablename__ = "knowledge_article_transitions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    article_id: Mapped[int] = mapped_column(BigId, ForeignKey("knowledge_articles.id", ondelete="CASCADE"),
-                                            index=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("knowledge_articles.id", ondelete="CASCADE"), index=True
+    )
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
@@ -118,8 +121,9 @@ class IndexEntry(Base):
 
     __tablename__ = "knowledge_index"
 
-    article_id: Mapped[int] = mapped_column(BigId, ForeignKey("knowledge_articles.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("knowledge_articles.id", ondelete="CASCADE"), primary_key=True
+    )
     version: Mapped[int] = mapped_column(Integer)
     # Change sequence (from IndexState): per-process vector caches load rows newer than they hold.
     seq: Mapped[int] = mapped_column(Integer, index=True)
@@ -141,7 +145,6 @@ class IndexEntry(Base):
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-
 class IndexState(Base):
     """One row: the index change counter (bumped in the transaction that changes the index)."""
 
@@ -157,8 +160,9 @@ class Feedback(Base):
     __tablename__ = "knowledge_feedback"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    article_id: Mapped[int] = mapped_column(BigId, ForeignKey("knowledge_articles.id", ondelete="CASCADE"),
-                                            index=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("knowledge_articles.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
     # The context the answer was for: "q:<normalised query terms>" or "c:<category key>".
     context_key: Mapped[str] = mapped_column(String(300))
@@ -167,8 +171,9 @@ class Feedback(Base):
     search_id: Mapped[int | None] = mapped_column(BigId)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("article_id", "user_id", "context_key",
-                                       name="uq_knowledge_feedback_vote"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "user_id", "context_key", name="uq_knowledge_feedback_vote"),
+    )
 
 
 class SearchLog(Base):
@@ -202,10 +207,12 @@ class HotTopic(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     title: Mapped[str] = mapped_column(String(200))
     message: Mapped[str] = mapped_column(Text)
-    faq_article_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("knowledge_articles.id",
-                                                                         ondelete="SET NULL"))
-    plan_article_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("knowledge_articles.id",
-                                                                          ondelete="SET NULL"))
+    faq_article_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("knowledge_articles.id", ondelete="SET NULL")
+    )
+    plan_article_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("knowledge_articles.id", ondelete="SET NULL")
+    )
     # {"skills": [...], "unit_ids": [...], "queues": [...]}
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
@@ -216,8 +223,9 @@ class HotTopic(Base):
 class PushDelivery(Base):
     __tablename__ = "knowledge_push_deliveries"
 
-    topic_id: Mapped[int] = mapped_column(BigId, ForeignKey("knowledge_hot_topics.id", ondelete="CASCADE"),
-                                          primary_key=True)
+    topic_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("knowledge_hot_topics.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     delivered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -247,8 +255,9 @@ class Answer(Base):
     __tablename__ = "knowledge_answers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    question_id: Mapped[int] = mapped_column(BigId, ForeignKey("knowledge_questions.id", ondelete="CASCADE"),
-                                             index=True)
+    question_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("knowledge_questions.id", ondelete="CASCADE"), index=True
+    )
     author_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="RESTRICT"))
     body: Mapped[str] = mapped_column(Text)
     is_expert: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -261,8 +270,9 @@ class Answer(Base):
 class AnswerVote(Base):
     __tablename__ = "knowledge_answer_votes"
 
-    answer_id: Mapped[int] = mapped_column(BigId, ForeignKey("knowledge_answers.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    answer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("knowledge_answers.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -40,68 +40,120 @@ class Targets:
 
 def recipients(session: Session, principal: Principal, targets: Targets) -> list[int]:
     """User ids of the active agents the targets name (within the sender's org subtree)."""
-    paths = [org.check_visible(session, principal, uid).path for uid in targets.unit_ids] or [principal.org_path]
+    paths = [org.check_visible(session, principal, uid).path for uid in targets.unit_ids] or [
+        principal.org_path
+    ]
     unit_cond = [OrgUnit.path.startswith(p) for p in paths]
     from sqlalchemy import or_
 
-    q = (select(User.id).join(OrgUnit, OrgUnit.id == User.org_unit_id)
-         .where(User.active.is_(True), User.role.in_(RECIPIENT_ROLES), or_(*unit_cond)))
+    q = (
+        select(User.id)
+        .join(OrgUnit, OrgUnit.id == User.org_unit_id)
+        .where(User.active.is_(True), User.role.in_(RECIPIENT_ROLES), or_(*unit_cond))
+    )
     skill_keys = list(targets.skills) + [f"queue.{name}" for name in targets.queues]
     if skill_keys:
-        q = q.where(User.id.in_(select(UserSkill.user_id).join(Skill, Skill.id == UserSkill.skill_id)
-                                .where(Skill.key.in_(skill_keys))))
+        q = q.where(
+            User.id.in_(
+                select(UserSkill.user_id)
+                .join(Skill, Skill.id == UserSkill.skill_id)
+                .where(Skill.key.in_(skill_keys))
+            )
+        )
     return list(session.scalars(q.order_by(User.id)))
 
 
-def publish(session: Session, principal: Principal, *, title: str, message: str, targets: Targets,
-            faq_article_id: int | None = None, plan_article_id: int | None = None,
-            at: datetime | None = None) -> tuple[HotTopic, int]:
+def publish(
+    session: Session,
+    principal: Principal,
+    *,
+    title: str,
+    message: str,
+    targets: Targets,
+    faq_article_id: int | None = None,
+    plan_article_id: int | None = None,
+    at: datetime | None = None,
+) -> tuple[HotTopic, int]:
     at = at or utcnow()
     if not title.strip():
         raise InvalidInput("a hot topic needs a title", code="invalid_push", details={"field": "title"})
     for aid, what in ((faq_article_id, "faq"), (plan_article_id, "pre-handling plan")):
         if aid is not None:
             a = session.get(Article, aid)
-            if a is None or a.live_version is None or not principal.sees_path(a.scope_path) and \
-                    not principal.org_path.startswith(a.scope_path):
+            if (
+                a is None
+                or a.live_version is None
+                or (not principal.sees_path(a.scope_path)
+                and not principal.org_path.startswith(a.scope_path))
+            ):
                 raise ArticleNotFound(f"the {what} article {aid} is not a published article you can see")
     users = recipients(session, principal, targets)
     if not users:
-        raise InvalidInput("no agent matches these targets; nothing was sent", code="no_recipients",
-                           details={"targets": targets.as_dict()})
-    topic = HotTopic(title=title.strip(), message=message, faq_article_id=faq_article_id,
-                     plan_article_id=plan_article_id, targets=targets.as_dict(), org_unit_id=principal.org_unit_id,
-                     created_by_id=principal.user_id, created_at=at)
+        raise InvalidInput(
+            "no agent matches these targets; nothing was sent",
+            code="no_recipients",
+            details={"targets": targets.as_dict()},
+        )
+    topic = HotTopic(
+        title=title.strip(),
+        message=message,
+        faq_article_id=faq_article_id,
+        plan_article_id=plan_article_id,
+        targets=targets.as_dict(),
+        org_unit_id=principal.org_unit_id,
+        created_by_id=principal.user_id,
+        created_at=at,
+    )
     session.add(topic)
     session.flush()
     session.add_all([PushDelivery(topic_id=topic.id, user_id=u, delivered_at=at) for u in users])
     unit_ids = sorted(set(session.scalars(select(User.org_unit_id).where(User.id.in_(users)))))
-    events.record(session, "knowledge.push_published", {"topic_id": topic.id, "title": topic.title,
-                                                        "user_ids": users, "unit_ids": unit_ids},
-                  aggregate_type="knowledge_push", aggregate_id=topic.id, org_unit_id=principal.org_unit_id, at=at)
+    events.record(
+        session,
+        "knowledge.push_published",
+        {"topic_id": topic.id, "title": topic.title, "user_ids": users, "unit_ids": unit_ids},
+        aggregate_type="knowledge_push",
+        aggregate_id=topic.id,
+        org_unit_id=principal.org_unit_id,
+        at=at,
+    )
     session.flush()
     return topic, len(users)
 
 
-def inbox(session: Session, principal: Principal, *, unacknowledged: bool = True,
-          limit: int = 20) -> list[tuple[HotTopic, PushDelivery]]:
-    q = (select(HotTopic, PushDelivery).join(PushDelivery, PushDelivery.topic_id == HotTopic.id)
-         .where(PushDelivery.user_id == principal.user_id))
+def inbox(
+    session: Session, principal: Principal, *, unacknowledged: bool = True, limit: int = 20
+) -> list[tuple[HotTopic, PushDelivery]]:
+    q = (
+        select(HotTopic, PushDelivery)
+        .join(PushDelivery, PushDelivery.topic_id == HotTopic.id)
+        .where(PushDelivery.user_id == principal.user_id)
+    )
     if unacknowledged:
         q = q.where(PushDelivery.acknowledged_at.is_(None))
-    return [(t, d) for t, d in session.execute(q.order_by(HotTopic.created_at.desc(), HotTopic.id.desc())
-                                               .limit(limit))]
+    return [
+        (t, d)
+        for t, d in session.execute(q.order_by(HotTopic.created_at.desc(), HotTopic.id.desc()).limit(limit))
+    ]
 
 
-def acknowledge(session: Session, principal: Principal, topic_id: int, *, at: datetime | None = None) -> PushDelivery:
+def acknowledge(
+    session: Session, principal: Principal, topic_id: int, *, at: datetime | None = None
+) -> PushDelivery:
     d = session.get(PushDelivery, (topic_id, principal.user_id))
     if d is None:
         raise TopicNotFound(f"push {topic_id} not found")
     if d.acknowledged_at is None:  # acknowledging twice keeps the first time
         d.acknowledged_at = at or utcnow()
-        events.record(session, "knowledge.push_acknowledged", {"topic_id": topic_id, "user_id": principal.user_id},
-                      aggregate_type="knowledge_push", aggregate_id=topic_id, org_unit_id=principal.org_unit_id,
-                      at=d.acknowledged_at)
+        events.record(
+            session,
+            "knowledge.push_acknowledged",
+            {"topic_id": topic_id, "user_id": principal.user_id},
+            aggregate_type="knowledge_push",
+            aggregate_id=topic_id,
+            org_unit_id=principal.org_unit_id,
+            at=d.acknowledged_at,
+        )
         session.flush()
     return d
 
@@ -131,20 +183,38 @@ def read_status(session: Session, principal: Principal, topic_id: int) -> list[R
     t = session.get(HotTopic, topic_id)
     if t is None or not principal.sees_path(org.org_unit(session, t.org_unit_id).path):
         raise TopicNotFound(f"push {topic_id} not found")
-    rows = session.execute(select(PushDelivery, User).join(User, User.id == PushDelivery.user_id)
-                           .where(PushDelivery.topic_id == topic_id).order_by(User.id))
-    return [ReadRow(u.id, u.username, u.display_name, u.org_unit_id, d.delivered_at, d.acknowledged_at)
-            for d, u in rows]
+    rows = session.execute(
+        select(PushDelivery, User)
+        .join(User, User.id == PushDelivery.user_id)
+        .where(PushDelivery.topic_id == topic_id)
+        .order_by(User.id)
+    )
+    return [
+        ReadRow(u.id, u.username, u.display_name, u.org_unit_id, d.delivered_at, d.acknowledged_at)
+        for d, u in rows
+    ]
 
 
-def list_topics(session: Session, principal: Principal, *, limit: int, offset: int) -> tuple[list[tuple[HotTopic, int, int]], int]:
+def list_topics(
+    session: Session, principal: Principal, *, limit: int, offset: int
+) -> tuple[list[tuple[HotTopic, int, int]], int]:
     """Topics sent from the principal's subtree, with (delivered, acknowledged) counts."""
     units = org.visible_unit_ids(session, principal)
     cond = HotTopic.org_unit_id.in_(units)
     total = session.scalar(select(func.count()).select_from(HotTopic).where(cond)) or 0
-    topics = session.scalars(select(HotTopic).where(cond).order_by(HotTopic.created_at.desc(), HotTopic.id.desc())
-                             .limit(limit).offset(offset)).all()
-    counts = {tid: (n, acked) for tid, n, acked in session.execute(
-        select(PushDelivery.topic_id, func.count(), func.count(PushDelivery.acknowledged_at))
-        .where(PushDelivery.topic_id.in_([t.id for t in topics])).group_by(PushDelivery.topic_id))}
+    topics = session.scalars(
+        select(HotTopic)
+        .where(cond)
+        .order_by(HotTopic.created_at.desc(), HotTopic.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    counts = {
+        tid: (n, acked)
+        for tid, n, acked in session.execute(
+            select(PushDelivery.topic_id, func.count(), func.count(PushDelivery.acknowledged_at))
+            .where(PushDelivery.topic_id.in_([t.id for t in topics]))
+            .group_by(PushDelivery.topic_id)
+        )
+    }
     return [(t, *counts.get(t.id, (0, 0))) for t in topics], total

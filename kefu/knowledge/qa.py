@@ -34,13 +34,24 @@ def _text(value: str, field: str, max_len: int) -> str:
     if not value or not value.strip():
         raise InvalidInput(f"{field} must not be empty", code="invalid_qa", details={"field": field})
     if len(value) > max_len:
-        raise InvalidInput(f"{field} has {len(value)} characters; at most {max_len} are allowed",
-                           code="invalid_qa", details={"field": field})
+        raise InvalidInput(
+            f"{field} has {len(value)} characters; at most {max_len} are allowed",
+            code="invalid_qa",
+            details={"field": field},
+        )
     return value
 
 
-def ask(session: Session, principal: Principal, *, title: str, body: str, category_key: str | None = None,
-        skill_key: str | None = None, at: datetime | None = None) -> Question:
+def ask(
+    session: Session,
+    principal: Principal,
+    *,
+    title: str,
+    body: str,
+    category_key: str | None = None,
+    skill_key: str | None = None,
+    at: datetime | None = None,
+) -> Question:
     at = at or utcnow()
     title = _text(title, "title", 200).strip()
     body = _text(body, "body", MAX_TEXT)
@@ -48,9 +59,16 @@ def ask(session: Session, principal: Principal, *, title: str, body: str, catego
         from kefu.tickets import service as tickets
 
         tickets.category_by_key(session, category_key)
-    q = Question(title=title, body=body, asker_id=principal.user_id, org_unit_id=principal.org_unit_id,
-                 category_key=category_key, skill_key=skill_key or (category_key.split(".")[0] if category_key else None),
-                 created_at=at, updated_at=at)
+    q = Question(
+        title=title,
+        body=body,
+        asker_id=principal.user_id,
+        org_unit_id=principal.org_unit_id,
+        category_key=category_key,
+        skill_key=skill_key or (category_key.split(".")[0] if category_key else None),
+        created_at=at,
+        updated_at=at,
+    )
     session.add(q)
     session.flush()
     return q
@@ -65,24 +83,35 @@ def get_question(session: Session, principal: Principal, question_id: int) -> Qu
     return q
 
 
-def list_questions(session: Session, principal: Principal, *, open_only: bool = False, limit: int,
-                   offset: int) -> tuple[list[tuple[Question, int]], int]:
+def list_questions(
+    session: Session, principal: Principal, *, open_only: bool = False, limit: int, offset: int
+) -> tuple[list[tuple[Question, int]], int]:
     cond = []
     if open_only:
         cond.append(Question.accepted_answer_id.is_(None))
     base = select(Question).where(*cond)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.scalars(base.order_by(Question.created_at.desc(), Question.id.desc()).limit(limit)
-                           .offset(offset)).all()
-    counts = dict(session.execute(select(Answer.question_id, func.count()).where(
-        Answer.question_id.in_([q.id for q in rows])).group_by(Answer.question_id)).all())
+    rows = session.scalars(
+        base.order_by(Question.created_at.desc(), Question.id.desc()).limit(limit).offset(offset)
+    ).all()
+    counts = dict(
+        session.execute(
+            select(Answer.question_id, func.count())
+            .where(Answer.question_id.in_([q.id for q in rows]))
+            .group_by(Answer.question_id)
+        ).all()
+    )
     return [(q, int(counts.get(q.id, 0))) for q in rows], total
 
 
 def answers_of(session: Session, question_id: int) -> list[Answer]:
-    return list(session.scalars(select(Answer).where(Answer.question_id == question_id)
-                                .order_by(Answer.accepted.desc(), Answer.is_expert.desc(),
-                                          Answer.helpful_count.desc(), Answer.id)))
+    return list(
+        session.scalars(
+            select(Answer)
+            .where(Answer.question_id == question_id)
+            .order_by(Answer.accepted.desc(), Answer.is_expert.desc(), Answer.helpful_count.desc(), Answer.id)
+        )
+    )
 
 
 def is_expert(session: Session, user_id: int, skill_key: str | None) -> bool:
@@ -91,17 +120,25 @@ def is_expert(session: Session, user_id: int, skill_key: str | None) -> bool:
         return False
     if user.role == "expert":
         return True
-    return skill_key is not None and any(us.skill.key == skill_key and us.level >= EXPERT_SKILL_LEVEL
-                                         for us in user.skills)
+    return skill_key is not None and any(
+        us.skill.key == skill_key and us.level >= EXPERT_SKILL_LEVEL for us in user.skills
+    )
 
 
-def answer(session: Session, principal: Principal, question_id: int, *, body: str,
-           at: datetime | None = None) -> Answer:
+def answer(
+    session: Session, principal: Principal, question_id: int, *, body: str, at: datetime | None = None
+) -> Answer:
     at = at or utcnow()
     q = get_question(session, principal, question_id)
-    a = Answer(question_id=q.id, author_id=principal.user_id, body=_text(body, "body", MAX_TEXT),
-               is_expert=is_expert(session, principal.user_id, q.skill_key), accepted=False, helpful_count=0,
-               created_at=at)
+    a = Answer(
+        question_id=q.id,
+        author_id=principal.user_id,
+        body=_text(body, "body", MAX_TEXT),
+        is_expert=is_expert(session, principal.user_id, q.skill_key),
+        accepted=False,
+        helpful_count=0,
+        created_at=at,
+    )
     session.add(a)
     q.updated_at = at
     session.flush()
@@ -123,7 +160,9 @@ def _award(session: Session, user_id: int, points: int, reason: str, answer_id: 
     user = session.get(User, user_id)
     assert user is not None
     path = org.org_unit(session, user.org_unit_id).path
-    session.add(PointsEntry(user_id=user_id, org_path=path, points=points, reason=reason, answer_id=answer_id, at=at))
+    session.add(
+        PointsEntry(user_id=user_id, org_path=path, points=points, reason=reason, answer_id=answer_id, at=at)
+    )
 
 
 def accept(session: Session, principal: Principal, answer_id: int, *, at: datetime | None = None) -> Answer:
@@ -132,8 +171,11 @@ def accept(session: Session, principal: Principal, answer_id: int, *, at: dateti
     if q.asker_id != principal.user_id:
         raise QAConflict("only the asker can accept an answer", code="not_asker")
     if q.accepted_answer_id is not None:
-        raise QAConflict(f"answer {q.accepted_answer_id} is already accepted for this question",
-                         code="already_accepted", details={"accepted_answer_id": q.accepted_answer_id})
+        raise QAConflict(
+            f"answer {q.accepted_answer_id} is already accepted for this question",
+            code="already_accepted",
+            details={"accepted_answer_id": q.accepted_answer_id},
+        )
     a.accepted = True
     q.accepted_answer_id = a.id
     q.updated_at = at
@@ -143,7 +185,9 @@ def accept(session: Session, principal: Principal, answer_id: int, *, at: dateti
     return a
 
 
-def vote_helpful(session: Session, principal: Principal, answer_id: int, *, at: datetime | None = None) -> Answer:
+def vote_helpful(
+    session: Session, principal: Principal, answer_id: int, *, at: datetime | None = None
+) -> Answer:
     at = at or utcnow()
     a, _ = _answer(session, principal, answer_id)
     if a.author_id == principal.user_id:
@@ -161,21 +205,36 @@ def vote_helpful(session: Session, principal: Principal, answer_id: int, *, at: 
     return a
 
 
-def to_article(session: Session, principal: Principal, answer_id: int, *, kind: str = "faq",
-               department: str | None = None, at: datetime | None = None) -> Article:
+def to_article(
+    session: Session,
+    principal: Principal,
+    answer_id: int,
+    *,
+    kind: str = "faq",
+    department: str | None = None,
+    at: datetime | None = None,
+) -> Article:
     """Turn an accepted answer into a draft article (question as title, answer as body)."""
     a, q = _answer(session, principal, answer_id)
     if not a.accepted:
         raise QAConflict("only an accepted answer can become an article", code="answer_not_accepted")
     if a.article_id is not None:
-        raise QAConflict(f"this answer is already article {a.article_id}", code="already_article",
-                         details={"article_id": a.article_id})
-    content = service.Content(title=q.title[:200], body=f"{q.body}\n\n{a.body}" if q.body.strip() != q.title.strip()
-                              else a.body, kind=kind, department=department or "Q&A",
-                              org_unit_id=principal.org_unit_id,
-                              category_keys=(q.category_key,) if q.category_key else ())
-    art = service.create_article(session, principal, content, note=f"from Q&A answer {a.id}",
-                                 source_answer_id=a.id, at=at)
+        raise QAConflict(
+            f"this answer is already article {a.article_id}",
+            code="already_article",
+            details={"article_id": a.article_id},
+        )
+    content = service.Content(
+        title=q.title[:200],
+        body=f"{q.body}\n\n{a.body}" if q.body.strip() != q.title.strip() else a.body,
+        kind=kind,
+        department=department or "Q&A",
+        org_unit_id=principal.org_unit_id,
+        category_keys=(q.category_key,) if q.category_key else (),
+    )
+    art = service.create_article(
+        session, principal, content, note=f"from Q&A answer {a.id}", source_answer_id=a.id, at=at
+    )
     a.article_id = art.id
     session.flush()
     return art
@@ -190,8 +249,15 @@ class LeaderRow:
     points: int
 
 
-def leaderboard(session: Session, principal: Principal, *, level: str = "city", unit_id: int | None = None,
-                since: datetime | None = None, limit: int = 20) -> tuple[OrgUnit, list[LeaderRow]]:
+def leaderboard(
+    session: Session,
+    principal: Principal,
+    *,
+    level: str = "city",
+    unit_id: int | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+) -> tuple[OrgUnit, list[LeaderRow]]:
     """Points summed over the people of one unit's subtree: the principal's city / province / group,
     or `unit_id` (which the principal must be able to see or sit under)."""
     if unit_id is not None:
@@ -213,8 +279,13 @@ def leaderboard(session: Session, principal: Principal, *, level: str = "city", 
     if since is not None:
         cond.append(PointsEntry.at >= since)
     total = func.sum(PointsEntry.points).label("points")
-    rows = session.execute(select(PointsEntry.user_id, total).where(*cond).group_by(PointsEntry.user_id)
-                           .order_by(total.desc(), PointsEntry.user_id).limit(limit)).all()
+    rows = session.execute(
+        select(PointsEntry.user_id, total)
+        .where(*cond)
+        .group_by(PointsEntry.user_id)
+        .order_by(total.desc(), PointsEntry.user_id)
+        .limit(limit)
+    ).all()
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([r[0] for r in rows])))}
     out = []
     for i, (uid, pts) in enumerate(rows, 1):

@@ -27,7 +27,9 @@ class ArticleCreate(ArticleBase):
 
 
 class ArticleUpdate(ArticleBase):
-    base_version: int = Field(ge=1, description="the version this edit started from (must still be the latest)")
+    base_version: int = Field(
+        ge=1, description="the version this edit started from (must still be the latest)"
+    )
 
 
 class TransitionCreate(Schema):

@@ -92,15 +92,19 @@ class SearchResult:
 
 # ---- query analysis -------------------------------------------------------------------------
 
+
 def check_query(q: str | None) -> str:
     """The query, or a clear 422: empty, punctuation only, or longer than MAX_QUERY_CHARS."""
     q = (q or "").strip()
     if len(q) > MAX_QUERY_CHARS:
-        raise QueryTooLong(f"the query has {len(q)} characters; at most {MAX_QUERY_CHARS} are allowed",
-                           details={"max_chars": MAX_QUERY_CHARS, "length": len(q)})
+        raise QueryTooLong(
+            f"the query has {len(q)} characters; at most {MAX_QUERY_CHARS} are allowed",
+            details={"max_chars": MAX_QUERY_CHARS, "length": len(q)},
+        )
     if not segment.normalize(q):
-        raise EmptyQuery("the query is empty or has only punctuation; type a few words to search",
-                         details={"query": q})
+        raise EmptyQuery(
+            "the query is empty or has only punctuation; type a few words to search", details={"query": q}
+        )
     return q
 
 
@@ -174,6 +178,7 @@ def char_overlap(query: _Query, title: str) -> float:
 
 # ---- highlights -----------------------------------------------------------------------------
 
+
 def _spans(text: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
     lower = text.lower()
     if len(lower) != len(text):
@@ -189,7 +194,7 @@ def _spans(text: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
                 start = lower.find(variant, start + len(variant))
         if not found and len(term) > 2 and _CJK.match(term):
             for i in range(len(term) - 1):
-                piece = term[i:i + 2]
+                piece = term[i : i + 2]
                 start = lower.find(piece)
                 while start != -1:
                     spans.append((start, start + 2))
@@ -221,19 +226,26 @@ def snippet(body: str, terms: tuple[str, ...], width: int = 120) -> str:
     flat = " ".join(body.split())
     spans = _spans(flat, terms)
     start = max(0, spans[0][0] - width // 3) if spans else 0
-    cut = flat[start:start + width]
+    cut = flat[start : start + width]
     return ("…" if start > 0 else "") + cut + ("…" if start + width < len(flat) else "")
 
 
 # ---- ranking --------------------------------------------------------------------------------
 
+
 def _filter_conditions(principal: Principal, filters: Filters, at: datetime) -> list[Any]:
-    conds: list[Any] = [IndexEntry.live.is_(True), or_(IndexEntry.valid_until.is_(None), IndexEntry.valid_until >= at),
-                        scope_condition(IndexEntry.scope_path, principal)]
+    conds: list[Any] = [
+        IndexEntry.live.is_(True),
+        or_(IndexEntry.valid_until.is_(None), IndexEntry.valid_until >= at),
+        scope_condition(IndexEntry.scope_path, principal),
+    ]
     if filters.kind:
         if filters.kind not in ARTICLE_KINDS:
-            raise InvalidArticle(f"unknown kind '{filters.kind}' (one of {', '.join(ARTICLE_KINDS)})",
-                                 code="invalid_filter", details={"field": "kind"})
+            raise InvalidArticle(
+                f"unknown kind '{filters.kind}' (one of {', '.join(ARTICLE_KINDS)})",
+                code="invalid_filter",
+                details={"field": "kind"},
+            )
         conds.append(IndexEntry.kind == filters.kind)
     if filters.scope:
         if filters.scope in SCOPE_KINDS:
@@ -241,25 +253,36 @@ def _filter_conditions(principal: Principal, filters: Filters, at: datetime) -> 
         elif filters.scope.isdigit():
             conds.append(IndexEntry.org_unit_id == int(filters.scope))
         else:
-            raise InvalidArticle(f"unknown scope '{filters.scope}' (group, province, city or an org unit id)",
-                                 code="invalid_filter", details={"field": "scope"})
+            raise InvalidArticle(
+                f"unknown scope '{filters.scope}' (group, province, city or an org unit id)",
+                code="invalid_filter",
+                details={"field": "scope"},
+            )
     if filters.category:
         key = filters.category.strip()
-        conds.append(or_(IndexEntry.categories.contains(f" {key} "), IndexEntry.categories.contains(f" {key}.")))
+        conds.append(
+            or_(IndexEntry.categories.contains(f" {key} "), IndexEntry.categories.contains(f" {key}."))
+        )
     if filters.valid_today:
         conds.append(or_(IndexEntry.valid_from.is_(None), IndexEntry.valid_from <= at))
     return conds
 
 
-def priors(session: Session, article_ids: list[int], qkey: str | None,
-           category_key: str | None) -> dict[int, float]:
+def priors(
+    session: Session, article_ids: list[int], qkey: str | None, category_key: str | None
+) -> dict[int, float]:
     if not article_ids:
         return {}
     rows = session.execute(
-        select(Feedback.article_id, Feedback.context_key,
-               func.sum(case((Feedback.helpful.is_(True), 1), else_=0)),
-               func.sum(case((Feedback.helpful.is_(False), 1), else_=0)))
-        .where(Feedback.article_id.in_(article_ids)).group_by(Feedback.article_id, Feedback.context_key))
+        select(
+            Feedback.article_id,
+            Feedback.context_key,
+            func.sum(case((Feedback.helpful.is_(True), 1), else_=0)),
+            func.sum(case((Feedback.helpful.is_(False), 1), else_=0)),
+        )
+        .where(Feedback.article_id.in_(article_ids))
+        .group_by(Feedback.article_id, Feedback.context_key)
+    )
     tallies: dict[int, dict[str, float]] = {}
     for aid, ctx, up, down in rows:
         t = tallies.setdefault(aid, {"q": 0.0, "c": 0.0, "all": 0.0})
@@ -269,8 +292,9 @@ def priors(session: Session, article_ids: list[int], qkey: str | None,
             t["q"] += net
         if category_key and ctx == f"c:{category_key}":
             t["c"] += net
-    return {aid: sum(PRIOR[k][0] * math.tanh(v / PRIOR[k][1]) for k, v in t.items())
-            for aid, t in tallies.items()}
+    return {
+        aid: sum(PRIOR[k][0] * math.tanh(v / PRIOR[k][1]) for k, v in t.items()) for aid, t in tallies.items()
+    }
 
 
 def _category_boost(categories: list[str], category_key: str | None) -> float:
@@ -284,9 +308,17 @@ def _category_boost(categories: list[str], category_key: str | None) -> float:
     return 0.0
 
 
-def rank(session: Session, principal: Principal, q: str, filters: Filters, *, at: datetime,
-         category_key: str | None = None, extra_ids: list[int] | None = None,
-         qvec: np.ndarray | None = None) -> tuple[list[Hit], np.ndarray | None]:
+def rank(
+    session: Session,
+    principal: Principal,
+    q: str,
+    filters: Filters,
+    *,
+    at: datetime,
+    category_key: str | None = None,
+    extra_ids: list[int] | None = None,
+    qvec: np.ndarray | None = None,
+) -> tuple[list[Hit], np.ndarray | None]:
     """Every matching article for `q` (may be empty for a category-only suggestion), best first."""
     cache = index.cache_for(session)
     query = analyse_query(q) if q else None
@@ -304,10 +336,20 @@ def rank(session: Session, principal: Principal, q: str, filters: Filters, *, at
     if not candidates:
         return [], qvec
     conds = _filter_conditions(principal, filters, at)
-    rows = session.execute(select(IndexEntry.article_id, IndexEntry.version, IndexEntry.kind, IndexEntry.title,
-                                  IndexEntry.title_pieces, IndexEntry.body_pieces, IndexEntry.categories,
-                                  IndexEntry.tags, IndexEntry.valid_until, IndexEntry.scope_kind)
-                           .where(IndexEntry.article_id.in_(list(candidates)), *conds)).all()
+    rows = session.execute(
+        select(
+            IndexEntry.article_id,
+            IndexEntry.version,
+            IndexEntry.kind,
+            IndexEntry.title,
+            IndexEntry.title_pieces,
+            IndexEntry.body_pieces,
+            IndexEntry.categories,
+            IndexEntry.tags,
+            IndexEntry.valid_until,
+            IndexEntry.scope_kind,
+        ).where(IndexEntry.article_id.in_(list(candidates)), *conds)
+    ).all()
     vectors = cache.vectors_of([r[0] for r in rows])
     qk = query_key(q) if q else None
     prior = priors(session, [r[0] for r in rows], qk, category_key)
@@ -320,7 +362,7 @@ def rank(session: Session, principal: Principal, q: str, filters: Filters, *, at
             cos = float(vec @ qvec) if vec is not None else 0.0
             lex = term_coverage(query, tp, bp)
             chars = char_overlap(query, title + " " + " ".join(tags or []))
-            if lex == 0 and cos < floor and chars < 0.6:
+            if lex == 0 and cos < floor and chars < 0.6 and not _category_boost(categories, category_key):
                 continue
             base = W_COSINE * cos + W_TERMS * lex + W_CHARS * chars
         else:
@@ -328,8 +370,23 @@ def rank(session: Session, principal: Principal, q: str, filters: Filters, *, at
             base = 0.0
         p = prior.get(aid, 0.0)
         score = base + p + _category_boost(categories, category_key)
-        hits.append(Hit(aid, version, kind, title, round(score, 6), round(lex, 6), round(cos, 6), round(chars, 6),
-                        round(p, 6), categories, list(tags or []), until, scope_kind))
+        hits.append(
+            Hit(
+                aid,
+                version,
+                kind,
+                title,
+                round(score, 6),
+                round(lex, 6),
+                round(cos, 6),
+                round(chars, 6),
+                round(p, 6),
+                categories,
+                list(tags or []),
+                until,
+                scope_kind,
+            )
+        )
     hits.sort(key=lambda h: (-h.score, h.article_id))
     return hits, qvec
 
@@ -339,10 +396,15 @@ def _decorate(session: Session, hits: list[Hit], q: str) -> None:
         return
     terms = tuple(segment.query_terms(q)) if q else ()
     keys = [(h.article_id, h.version) for h in hits]
-    bodies = {(a, n): b for a, n, b in session.execute(
-        select(ArticleVersion.article_id, ArticleVersion.number, ArticleVersion.body)
-        .where(ArticleVersion.article_id.in_([k[0] for k in keys])))
-        if (a, n) in set(keys)}
+    bodies = {
+        (a, n): b
+        for a, n, b in session.execute(
+            select(ArticleVersion.article_id, ArticleVersion.number, ArticleVersion.body).where(
+                ArticleVersion.article_id.in_([k[0] for k in keys])
+            )
+        )
+        if (a, n) in set(keys)
+    }
     for h in hits:
         body = bodies.get((h.article_id, h.version), "")
         h.snippet = snippet(body, terms)
@@ -350,13 +412,22 @@ def _decorate(session: Session, hits: list[Hit], q: str) -> None:
         h.snippet_html = str(highlight(h.snippet, terms))
 
 
-def search(session: Session, principal: Principal, q: str | None, filters: Filters | None = None, *,
-           limit: int = 10, offset: int = 0, at: datetime | None = None, log: bool = True) -> SearchResult:
+def search(
+    session: Session,
+    principal: Principal,
+    q: str | None,
+    filters: Filters | None = None,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+    at: datetime | None = None,
+    log: bool = True,
+) -> SearchResult:
     at = at or utcnow()
     q = check_query(q)
     filters = filters or Filters()
     hits, qvec = rank(session, principal, q, filters, at=at)
-    page = hits[offset:offset + limit]
+    page = hits[offset : offset + limit]
     _decorate(session, page, q)
     top = hits[0].score if hits else None
     gap = not hits or (top is not None and top < GAP_SCORE)
@@ -366,20 +437,37 @@ def search(session: Session, principal: Principal, q: str | None, filters: Filte
     return SearchResult(search_id, q, len(hits), page, gap)
 
 
-def log_search(session: Session, principal: Principal, q: str, hits: list[Hit], qvec: np.ndarray | None, *,
-               source: str, at: datetime) -> int:
-    entry = SearchLog(query=q[:300], query_key=query_key(q), user_id=principal.user_id,
-                      org_unit_id=principal.org_unit_id, source=source, result_count=len(hits),
-                      top_article_id=hits[0].article_id if hits else None,
-                      top_score=hits[0].score if hits else None,
-                      vector=embed.to_bytes(qvec) if qvec is not None else None,
-                      embedder=index.embedder().name if qvec is not None else None, at=at)
+def log_search(
+    session: Session,
+    principal: Principal,
+    q: str,
+    hits: list[Hit],
+    qvec: np.ndarray | None,
+    *,
+    source: str,
+    at: datetime,
+) -> int:
+    entry = SearchLog(
+        query=q[:300],
+        query_key=query_key(q),
+        user_id=principal.user_id,
+        org_unit_id=principal.org_unit_id,
+        source=source,
+        result_count=len(hits),
+        top_article_id=hits[0].article_id if hits else None,
+        top_score=hits[0].score if hits else None,
+        vector=embed.to_bytes(qvec) if qvec is not None else None,
+        embedder=index.embedder().name if qvec is not None else None,
+        at=at,
+    )
     session.add(entry)
     session.flush()
     return entry.id
 
 
-def mark_useful(session: Session, principal: Principal, search_id: int | None, *, at: datetime | None = None) -> None:
+def mark_useful(
+    session: Session, principal: Principal, search_id: int | None, *, at: datetime | None = None
+) -> None:
     """The agent opened a result of this search or found one helpful: it was not a gap."""
     if search_id is None:
         return
@@ -391,6 +479,7 @@ def mark_useful(session: Session, principal: Principal, search_id: int | None, *
 
 # ---- suggestions for a ticket -----------------------------------------------------------------
 
+
 @dataclass
 class Suggestions:
     ticket_id: int | None
@@ -400,8 +489,17 @@ class Suggestions:
     search_id: int | None
 
 
-def suggest(session: Session, principal: Principal, *, text: str, category_key: str | None, k: int = 5,
-            ticket_id: int | None = None, at: datetime | None = None, log: bool = True) -> Suggestions:
+def suggest(
+    session: Session,
+    principal: Principal,
+    *,
+    text: str,
+    category_key: str | None,
+    k: int = 5,
+    ticket_id: int | None = None,
+    at: datetime | None = None,
+    log: bool = True,
+) -> Suggestions:
     """The best articles and the script for a ticket's text and category (category matches are boosted)."""
     at = at or utcnow()
     q = " ".join(text.split())[:MAX_QUERY_CHARS]
@@ -410,22 +508,34 @@ def suggest(session: Session, principal: Principal, *, text: str, category_key: 
     extra: list[int] = []
     if category_key:
         parent = category_key.split(".")[0]
-        extra = list(session.scalars(
-            select(IndexEntry.article_id).where(
-                IndexEntry.live.is_(True),
-                or_(IndexEntry.categories.contains(f" {category_key} "), IndexEntry.categories.contains(f" {parent} ")))
-            .order_by(IndexEntry.article_id).limit(50)))
+        extra = list(
+            session.scalars(
+                select(IndexEntry.article_id)
+                .where(
+                    IndexEntry.live.is_(True),
+                    or_(
+                        IndexEntry.categories.contains(f" {category_key} "),
+                        IndexEntry.categories.contains(f" {parent} "),
+                    ),
+                )
+                .order_by(IndexEntry.article_id)
+                .limit(50)
+            )
+        )
     hits, qvec = rank(session, principal, q, Filters(), at=at, category_key=category_key, extra_ids=extra)
     scripts = [h for h in hits if h.kind == "script"]
     articles = [h for h in hits if h.kind != "script"][:k]
     script = scripts[0] if scripts else None
     _decorate(session, articles + ([script] if script else []), q)
-    search_id = log_search(session, principal, q, hits, qvec, source="suggestion", at=at) if (log and q) else None
+    search_id = (
+        log_search(session, principal, q, hits, qvec, source="suggestion", at=at) if (log and q) else None
+    )
     return Suggestions(ticket_id, category_key, articles, script, search_id)
 
 
-def suggest_for_ticket(session: Session, principal: Principal, ticket_id: int, *, k: int = 5,
-                       at: datetime | None = None) -> Suggestions:
+def suggest_for_ticket(
+    session: Session, principal: Principal, ticket_id: int, *, k: int = 5, at: datetime | None = None
+) -> Suggestions:
     from kefu.tickets import service as tickets
 
     t = tickets.get_visible(session, principal, ticket_id)
@@ -438,9 +548,19 @@ def suggest_for_ticket(session: Session, principal: Principal, ticket_id: int, *
 
 # ---- feedback ---------------------------------------------------------------------------------
 
-def give_feedback(session: Session, principal: Principal, article_id: int, *, helpful: bool,
-                  query: str | None = None, category_key: str | None = None, ticket_id: int | None = None,
-                  search_id: int | None = None, at: datetime | None = None) -> Feedback:
+
+def give_feedback(
+    session: Session,
+    principal: Principal,
+    article_id: int,
+    *,
+    helpful: bool,
+    query: str | None = None,
+    category_key: str | None = None,
+    ticket_id: int | None = None,
+    search_id: int | None = None,
+    at: datetime | None = None,
+) -> Feedback:
     """Helpful / not helpful for an article in a context (a query, or a ticket's category); a user's
     second vote in the same context replaces the first."""
     at = at or utcnow()
@@ -461,12 +581,23 @@ def give_feedback(session: Session, principal: Principal, article_id: int, *, he
         context = f"c:{category_key}"
     else:
         context = "all"
-    row = session.scalar(select(Feedback).where(Feedback.article_id == article_id,
-                                                Feedback.user_id == principal.user_id,
-                                                Feedback.context_key == context))
+    row = session.scalar(
+        select(Feedback).where(
+            Feedback.article_id == article_id,
+            Feedback.user_id == principal.user_id,
+            Feedback.context_key == context,
+        )
+    )
     if row is None:
-        row = Feedback(article_id=article_id, user_id=principal.user_id, context_key=context, helpful=helpful,
-                       ticket_id=ticket_id, search_id=search_id, at=at)
+        row = Feedback(
+            article_id=article_id,
+            user_id=principal.user_id,
+            context_key=context,
+            helpful=helpful,
+            ticket_id=ticket_id,
+            search_id=search_id,
+            at=at,
+        )
         session.add(row)
     else:
         row.helpful, row.at, row.ticket_id, row.search_id = helpful, at, ticket_id, search_id

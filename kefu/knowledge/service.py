@@ -37,8 +37,9 @@ MAX_TAGS = 20
 
 # ---- scope ----------------------------------------------------------------------------------
 
+
 def ancestor_paths(path: str) -> list[str]:
-    """"/1/4/9/" -> ["/1/", "/1/4/", "/1/4/9/"]."""
+    """ "/1/4/9/" -> ["/1/", "/1/4/", "/1/4/9/"]."""
     ids = [p for p in path.strip("/").split("/") if p]
     return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
 
@@ -55,11 +56,14 @@ def can_read_scope(principal: Principal, scope_path: str) -> bool:
 
 def _check_write_scope(principal: Principal, scope_path: str) -> None:
     if not principal.sees_path(scope_path):
-        raise OutOfScope("this article belongs to an org unit above yours; ask its owners to change it",
-                         details={"scope_path": scope_path})
+        raise OutOfScope(
+            "this article belongs to an org unit above yours; ask its owners to change it",
+            details={"scope_path": scope_path},
+        )
 
 
 # ---- reading --------------------------------------------------------------------------------
+
 
 def get_article(session: Session, principal: Principal, article_id: int) -> Article:
     """The article if the principal may see it: readers see live articles in scope, writers also
@@ -73,8 +77,9 @@ def get_article(session: Session, principal: Principal, article_id: int) -> Arti
 
 
 def get_version(session: Session, article_id: int, number: int) -> ArticleVersion:
-    v = session.scalar(select(ArticleVersion).where(ArticleVersion.article_id == article_id,
-                                                    ArticleVersion.number == number))
+    v = session.scalar(
+        select(ArticleVersion).where(ArticleVersion.article_id == article_id, ArticleVersion.number == number)
+    )
     if v is None:
         raise VersionNotFound(f"article {article_id} has no version {number}")
     return v
@@ -96,8 +101,13 @@ def list_versions(session: Session, principal: Principal, article_id: int) -> li
 
 
 def transitions_of(session: Session, article_id: int) -> list[ArticleTransition]:
-    return list(session.scalars(select(ArticleTransition).where(ArticleTransition.article_id == article_id)
-                                .order_by(ArticleTransition.id)))
+    return list(
+        session.scalars(
+            select(ArticleTransition)
+            .where(ArticleTransition.article_id == article_id)
+            .order_by(ArticleTransition.id)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -107,8 +117,9 @@ class ArticleFilters:
     q: str | None = None
 
 
-def list_articles(session: Session, principal: Principal, filters: ArticleFilters, *, limit: int,
-                  offset: int) -> tuple[list[Article], int]:
+def list_articles(
+    session: Session, principal: Principal, filters: ArticleFilters, *, limit: int, offset: int
+) -> tuple[list[Article], int]:
     conds = [scope_condition(Article.scope_path, principal)]
     if not principal.can("knowledge.write"):
         conds.append(Article.live_version.is_not(None))
@@ -120,12 +131,18 @@ def list_articles(session: Session, principal: Principal, filters: ArticleFilter
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(Article.title.like(pattern, escape="\\"))
     total = session.scalar(select(func.count()).select_from(Article).where(*conds)) or 0
-    rows = session.scalars(select(Article).where(*conds).order_by(Article.updated_at.desc(), Article.id.desc())
-                           .limit(limit).offset(offset)).all()
+    rows = session.scalars(
+        select(Article)
+        .where(*conds)
+        .order_by(Article.updated_at.desc(), Article.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
     return list(rows), total
 
 
 # ---- writing --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Content:
@@ -144,15 +161,19 @@ class Content:
 
 def _validate(session: Session, principal: Principal, c: Content) -> tuple[int, str, list[str], list[str]]:
     if c.kind not in ARTICLE_KINDS:
-        raise InvalidArticle(f"unknown article kind '{c.kind}' (one of {', '.join(ARTICLE_KINDS)})",
-                             details={"field": "kind", "allowed": list(ARTICLE_KINDS)})
+        raise InvalidArticle(
+            f"unknown article kind '{c.kind}' (one of {', '.join(ARTICLE_KINDS)})",
+            details={"field": "kind", "allowed": list(ARTICLE_KINDS)},
+        )
     if not c.title.strip():
         raise InvalidArticle("an article needs a title", details={"field": "title"})
     if not c.body.strip():
         raise InvalidArticle("an article needs a body", details={"field": "body"})
     if len(c.body) > MAX_BODY_CHARS:
-        raise InvalidArticle(f"the body has {len(c.body)} characters; at most {MAX_BODY_CHARS} are allowed",
-                             details={"field": "body"})
+        raise InvalidArticle(
+            f"the body has {len(c.body)} characters; at most {MAX_BODY_CHARS} are allowed",
+            details={"field": "body"},
+        )
     if c.valid_from and c.valid_until and c.valid_from > c.valid_until:
         raise InvalidArticle("valid_from is after valid_until", details={"field": "valid_until"})
     if c.kind == "business" and c.valid_until is None and "campaign" in c.tags:
@@ -165,40 +186,108 @@ def _validate(session: Session, principal: Principal, c: Content) -> tuple[int, 
         known = set(session.scalars(select(Category.key).where(Category.key.in_(keys))))
         unknown = [k for k in keys if k not in known]
         if unknown:
-            raise InvalidArticle(f"unknown categor{'y' if len(unknown) == 1 else 'ies'}: {', '.join(unknown)}",
-                                 code="unknown_category", details={"field": "category_keys", "unknown": unknown})
+            raise InvalidArticle(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'}: {', '.join(unknown)}",
+                code="unknown_category",
+                details={"field": "category_keys", "unknown": unknown},
+            )
     return unit.id, unit.path, tags, keys
 
 
-def create_article(session: Session, principal: Principal, content: Content, *, note: str | None = None,
-                   source_answer_id: int | None = None, at: datetime | None = None) -> Article:
+def create_article(
+    session: Session,
+    principal: Principal,
+    content: Content,
+    *,
+    note: str | None = None,
+    source_answer_id: int | None = None,
+    at: datetime | None = None,
+) -> Article:
     at = at or utcnow()
     unit_id, path, tags, keys = _validate(session, principal, content)
-    a = Article(kind=content.kind, status="draft", title=content.title.strip(), department=content.department,
-                owner_id=principal.user_id, org_unit_id=unit_id, scope_path=path, latest_version=1,
-                live_version=None, created_by_id=principal.user_id, source_answer_id=source_answer_id,
-                created_at=at, updated_at=at)
+    a = Article(
+        kind=content.kind,
+        status="draft",
+        title=content.title.strip(),
+        department=content.department,
+        owner_id=principal.user_id,
+        org_unit_id=unit_id,
+        scope_path=path,
+        latest_version=1,
+        live_version=None,
+        created_by_id=principal.user_id,
+        source_answer_id=source_answer_id,
+        created_at=at,
+        updated_at=at,
+    )
     session.add(a)
     session.flush()
     session.add(_version(a.id, 1, None, content, unit_id, tags, keys, note, principal.user_id, at))
-    session.add(ArticleTransition(article_id=a.id, from_status=None, to_status="draft", version=1,
-                                  actor_id=principal.user_id, reason=note, at=at))
-    events.record(session, "knowledge.article_created", {"kind": a.kind, "title": a.title},
-                  aggregate_type="knowledge_article", aggregate_id=a.id, org_unit_id=unit_id, at=at)
+    session.add(
+        ArticleTransition(
+            article_id=a.id,
+            from_status=None,
+            to_status="draft",
+            version=1,
+            actor_id=principal.user_id,
+            reason=note,
+            at=at,
+        )
+    )
+    events.record(
+        session,
+        "knowledge.article_created",
+        {"kind": a.kind, "title": a.title},
+        aggregate_type="knowledge_article",
+        aggregate_id=a.id,
+        org_unit_id=unit_id,
+        at=at,
+    )
     session.flush()
     return a
 
 
-def _version(article_id: int, number: int, base: int | None, c: Content, unit_id: int, tags: list[str],
-             keys: list[str], note: str | None, author_id: int, at: datetime) -> ArticleVersion:
-    return ArticleVersion(article_id=article_id, number=number, base_number=base, title=c.title.strip(),
-                          body=c.body, kind=c.kind, department=c.department, org_unit_id=unit_id, tags=tags,
-                          category_keys=keys, valid_from=c.valid_from, valid_until=c.valid_until, note=note,
-                          author_id=author_id, created_at=at)
+def _version(
+    article_id: int,
+    number: int,
+    base: int | None,
+    c: Content,
+    unit_id: int,
+    tags: list[str],
+    keys: list[str],
+    note: str | None,
+    author_id: int,
+    at: datetime,
+) -> ArticleVersion:
+    return ArticleVersion(
+        article_id=article_id,
+        number=number,
+        base_number=base,
+        title=c.title.strip(),
+        body=c.body,
+        kind=c.kind,
+        department=c.department,
+        org_unit_id=unit_id,
+        tags=tags,
+        category_keys=keys,
+        valid_from=c.valid_from,
+        valid_until=c.valid_until,
+        note=note,
+        author_id=author_id,
+        created_at=at,
+    )
 
 
-def save_version(session: Session, principal: Principal, article_id: int, content: Content, *,
-                 base_version: int, note: str | None = None, at: datetime | None = None) -> ArticleVersion:
+def save_version(
+    session: Session,
+    principal: Principal,
+    article_id: int,
+    content: Content,
+    *,
+    base_version: int,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> ArticleVersion:
     """Save an edit as version latest+1. `base_version` must be the latest version, else 409."""
     at = at or utcnow()
     a = get_article(session, principal, article_id)
@@ -208,23 +297,51 @@ def save_version(session: Session, principal: Principal, article_id: int, conten
         raise _conflict(a, base_version)
     new_status = "draft"
     # Compare-and-set: only one of two concurrent saves on the same base can move latest_version.
-    res = session.execute(update(Article).where(Article.id == a.id, Article.latest_version == base_version)
-                          .values(latest_version=base_version + 1, status=new_status, title=content.title.strip(),
-                                  kind=content.kind, department=content.department, org_unit_id=unit_id,
-                                  scope_path=path, updated_at=at)
-                          .execution_options(synchronize_session=False))
+    res = session.execute(
+        update(Article)
+        .where(Article.id == a.id, Article.latest_version == base_version)
+        .values(
+            latest_version=base_version + 1,
+            status=new_status,
+            title=content.title.strip(),
+            kind=content.kind,
+            department=content.department,
+            org_unit_id=unit_id,
+            scope_path=path,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
     if res.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(a)
         raise _conflict(a, base_version)
     old_status = a.status
     session.refresh(a)
-    v = _version(a.id, base_version + 1, base_version, content, unit_id, tags, keys, note, principal.user_id, at)
+    v = _version(
+        a.id, base_version + 1, base_version, content, unit_id, tags, keys, note, principal.user_id, at
+    )
     session.add(v)
     if old_status != new_status:
-        session.add(ArticleTransition(article_id=a.id, from_status=old_status, to_status=new_status,
-                                      version=v.number, actor_id=principal.user_id, reason="edited", at=at))
-    events.record(session, "knowledge.article_edited", {"version": v.number},
-                  aggregate_type="knowledge_article", aggregate_id=a.id, org_unit_id=unit_id, at=at)
+        session.add(
+            ArticleTransition(
+                article_id=a.id,
+                from_status=old_status,
+                to_status=new_status,
+                version=v.number,
+                actor_id=principal.user_id,
+                reason="edited",
+                at=at,
+            )
+        )
+    events.record(
+        session,
+        "knowledge.article_edited",
+        {"version": v.number},
+        aggregate_type="knowledge_article",
+        aggregate_id=a.id,
+        org_unit_id=unit_id,
+        at=at,
+    )
     session.flush()
     return v
 
@@ -233,11 +350,20 @@ def _conflict(a: Article, base_version: int) -> VersionConflict:
     return VersionConflict(
         f"version {base_version} is no longer the latest (version {a.latest_version} was saved since); "
         "reload the article, reapply your changes and save again",
-        details={"base_version": base_version, "latest_version": a.latest_version})
+        details={"base_version": base_version, "latest_version": a.latest_version},
+    )
 
 
-def transition(session: Session, principal: Principal, article_id: int, to_status: str, *,
-               version: int | None = None, reason: str | None = None, at: datetime | None = None) -> Article:
+def transition(
+    session: Session,
+    principal: Principal,
+    article_id: int,
+    to_status: str,
+    *,
+    version: int | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> Article:
     """Move the article along its lifecycle. `version`, when given, must be the latest (so a reviewer
     publishes exactly what they read)."""
     at = at or utcnow()
@@ -249,38 +375,74 @@ def transition(session: Session, principal: Principal, article_id: int, to_statu
     if not principal.can(needed):
         from kefu.core.errors import Forbidden
 
-        raise Forbidden(f"role '{principal.role}' may not do this (needs '{needed}')",
-                        details={"permission": needed})
+        raise Forbidden(
+            f"role '{principal.role}' may not do this (needs '{needed}')", details={"permission": needed}
+        )
     if version is not None and version != a.latest_version:
         raise _conflict(a, version)
     latest = get_version(session, a.id, a.latest_version)
     if to_status == "published":
         lifecycle.check_publishable(latest.valid_until, at)
-    res = session.execute(update(Article).where(Article.id == a.id, Article.status == src,
-                                                Article.latest_version == latest.number)
-                          .values(status=to_status, updated_at=at).execution_options(synchronize_session=False))
+    res = session.execute(
+        update(Article)
+        .where(Article.id == a.id, Article.status == src, Article.latest_version == latest.number)
+        .values(status=to_status, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
     if res.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(a)
-        raise IllegalTransition(f"the article changed meanwhile (now '{a.status}', version {a.latest_version})",
-                                details={"from": src, "to": to_status})
+        raise IllegalTransition(
+            f"the article changed meanwhile (now '{a.status}', version {a.latest_version})",
+            details={"from": src, "to": to_status},
+        )
     session.refresh(a)
-    session.add(ArticleTransition(article_id=a.id, from_status=src, to_status=to_status, version=latest.number,
-                                  actor_id=principal.user_id, reason=reason, at=at))
+    session.add(
+        ArticleTransition(
+            article_id=a.id,
+            from_status=src,
+            to_status=to_status,
+            version=latest.number,
+            actor_id=principal.user_id,
+            reason=reason,
+            at=at,
+        )
+    )
     if to_status == "published":
         latest.published_at = at
         a.live_version = latest.number
         a.published_at = at
         index.index_version(session, a, latest, at=at)
-        events.record(session, "knowledge.article_published", {"version": latest.number, "kind": a.kind},
-                      aggregate_type="knowledge_article", aggregate_id=a.id, org_unit_id=a.org_unit_id, at=at)
+        events.record(
+            session,
+            "knowledge.article_published",
+            {"version": latest.number, "kind": a.kind},
+            aggregate_type="knowledge_article",
+            aggregate_id=a.id,
+            org_unit_id=a.org_unit_id,
+            at=at,
+        )
     elif to_status in ("expired", "withdrawn"):
         a.live_version = None
         index.unindex(session, a.id, at=at)
-        events.record(session, f"knowledge.article_{to_status}", {"version": latest.number},
-                      aggregate_type="knowledge_article", aggregate_id=a.id, org_unit_id=a.org_unit_id, at=at)
+        events.record(
+            session,
+            f"knowledge.article_{to_status}",
+            {"version": latest.number},
+            aggregate_type="knowledge_article",
+            aggregate_id=a.id,
+            org_unit_id=a.org_unit_id,
+            at=at,
+        )
     else:
-        events.record(session, "knowledge.article_transitioned", {"from": src, "to": to_status},
-                      aggregate_type="knowledge_article", aggregate_id=a.id, org_unit_id=a.org_unit_id, at=at)
+        events.record(
+            session,
+            "knowledge.article_transitioned",
+            {"from": src, "to": to_status},
+            aggregate_type="knowledge_article",
+            aggregate_id=a.id,
+            org_unit_id=a.org_unit_id,
+            at=at,
+        )
     session.flush()
     return a
 
@@ -289,8 +451,11 @@ def expire_due(session: Session, *, at: datetime | None = None) -> list[int]:
     """Expire every published article whose live version's end date has passed (a daily job; search
     hides them from that instant anyway)."""
     at = at or utcnow()
-    ids = list(session.scalars(select(IndexEntry.article_id).where(IndexEntry.live.is_(True),
-                                                                   IndexEntry.valid_until < at)))
+    ids = list(
+        session.scalars(
+            select(IndexEntry.article_id).where(IndexEntry.live.is_(True), IndexEntry.valid_until < at)
+        )
+    )
     done = []
     for article_id in ids:
         a = session.get(Article, article_id)
@@ -302,16 +467,33 @@ def expire_due(session: Session, *, at: datetime | None = None) -> list[int]:
         a.live_version = None
         a.updated_at = at
         index.unindex(session, a.id, at=at)
-        session.add(ArticleTransition(article_id=a.id, from_status=src, to_status=a.status,
-                                      version=a.latest_version, actor_id=None, reason="end date passed", at=at))
-        events.record(session, "knowledge.article_expired", {"version": a.latest_version},
-                      aggregate_type="knowledge_article", aggregate_id=a.id, org_unit_id=a.org_unit_id, at=at)
+        session.add(
+            ArticleTransition(
+                article_id=a.id,
+                from_status=src,
+                to_status=a.status,
+                version=a.latest_version,
+                actor_id=None,
+                reason="end date passed",
+                at=at,
+            )
+        )
+        events.record(
+            session,
+            "knowledge.article_expired",
+            {"version": a.latest_version},
+            aggregate_type="knowledge_article",
+            aggregate_id=a.id,
+            org_unit_id=a.org_unit_id,
+            at=at,
+        )
         done.append(a.id)
     session.flush()
     return done
 
 
 # ---- versions and diffs ---------------------------------------------------------------------
+
 
 def version_dict(v: ArticleVersion) -> dict[str, Any]:
     return {f: getattr(v, f) for f in diffs.FIELDS} | {"body": v.body}

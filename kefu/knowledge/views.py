@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from kefu.core.auth import Principal
 from kefu.core.deps import DbSession
 from kefu.core.errors import Forbidden, InvalidInput, KefuError
-from kefu.knowledge import gaps, push, qa, search, service
+from kefu.knowledge import gaps, lifecycle, push, qa, search, service
 from kefu.knowledge.errors import VersionConflict
 from kefu.knowledge.models import ARTICLE_KINDS
 from kefu.web.render import CsrfProtect, PagePrincipal, render, safe_next
@@ -54,8 +54,13 @@ def _tr(request: Request) -> Any:
 
 
 def _page(request: Request, template: str, ctx: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    return render(request, template, {"tr": _tr(request), "kinds": ARTICLE_KINDS, "kbase": BASE} | ctx,
-                  active="knowledge", status_code=status_code)
+    return render(
+        request,
+        template,
+        {"tr": _tr(request), "kinds": ARTICLE_KINDS, "kbase": BASE} | ctx,
+        active="knowledge",
+        status_code=status_code,
+    )
 
 
 def suggestions_context(session: Session, principal: Principal, ticket_id: int) -> dict[str, Any]:
@@ -70,41 +75,81 @@ def push_banner_context(session: Session, principal: Principal) -> dict[str, Any
 
 # ---- search ---------------------------------------------------------------------------------
 
+
 @router.get(BASE, response_class=HTMLResponse)
-def search_page(request: Request, session: DbSession, principal: PagePrincipal, q: str | None = None,
-                kind: str | None = None, scope: str | None = None, category: str | None = None,
-                valid_today: bool = False) -> HTMLResponse:
+def search_page(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    q: str | None = None,
+    kind: str | None = None,
+    scope: str | None = None,
+    category: str | None = None,
+    valid_today: bool = False,
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
     result, error = None, None
-    filters = search.Filters(kind=kind or None, scope=scope or None, category=category or None,
-                             valid_today=valid_today)
+    filters = search.Filters(
+        kind=kind or None, scope=scope or None, category=category or None, valid_today=valid_today
+    )
     if q is not None:
         try:
             result = search.search(session, principal, q, filters, limit=20)
         except InvalidInput as exc:
             error = exc.message
-    return _page(request, "knowledge/search.html", {
-        "q": q or "", "filters": filters, "result": result, "error": error,
-        **push_banner_context(session, principal)}, status_code=422 if error else 200)
+    return _page(
+        request,
+        "knowledge/search.html",
+        {
+            "q": q or "",
+            "filters": filters,
+            "result": result,
+            "error": error,
+            **push_banner_context(session, principal),
+        },
+        status_code=422 if error else 200,
+    )
 
 
 # ---- articles -------------------------------------------------------------------------------
 
+
 @router.get(f"{BASE}/articles", response_class=HTMLResponse)
-def articles_page(request: Request, session: DbSession, principal: PagePrincipal, status: str | None = None,
-                  kind: str | None = None, offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+def articles_page(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    status: str | None = None,
+    kind: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
-    rows, total = service.list_articles(session, principal, service.ArticleFilters(status=status or None,
-                                                                                   kind=kind or None),
-                                        limit=50, offset=offset)
-    return _page(request, "knowledge/articles.html", {"articles": rows, "total": total, "status": status,
-                                                      "kind": kind, "offset": offset})
+    rows, total = service.list_articles(
+        session,
+        principal,
+        service.ArticleFilters(status=status or None, kind=kind or None),
+        limit=50,
+        offset=offset,
+    )
+    return _page(
+        request,
+        "knowledge/articles.html",
+        {"articles": rows, "total": total, "status": status, "kind": kind, "offset": offset},
+    )
 
 
 @router.get(f"{BASE}/articles/new", response_class=HTMLResponse)
 def new_article_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
     _need(principal, "knowledge.write")
     return _page(request, "knowledge/editor.html", {"article": None, "form": {"kind": "faq"}, "error": None})
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(x for x in (value or "").replace("，", ",").replace(" ", ",").split(",") if x)
 
 
 def _form_content(form: dict[str, Any]) -> service.Content:
@@ -117,130 +162,225 @@ def _form_content(form: dict[str, Any]) -> service.Content:
             raise InvalidInput(f"'{value}' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
         return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
-    split = lambda s: tuple(x for x in (s or "").replace("，", ",").replace(" ", ",").split(",") if x)  # noqa: E731
-    return service.Content(title=form.get("title") or "", body=form.get("body") or "", kind=form.get("kind") or "faq",
-                           department=form.get("department") or "", tags=split(form.get("tags")),
-                           category_keys=split(form.get("category_keys")),
-                           org_unit_id=int(form["org_unit_id"]) if form.get("org_unit_id") else None,
-                           valid_from=when(form.get("valid_from")), valid_until=when(form.get("valid_until")))
+    return service.Content(
+        title=form.get("title") or "",
+        body=form.get("body") or "",
+        kind=form.get("kind") or "faq",
+        department=form.get("department") or "",
+        tags=_split(form.get("tags")),
+        category_keys=_split(form.get("category_keys")),
+        org_unit_id=int(form["org_unit_id"]) if form.get("org_unit_id") else None,
+        valid_from=when(form.get("valid_from")),
+        valid_until=when(form.get("valid_until")),
+    )
 
 
 @router.post(f"{BASE}/articles", response_class=HTMLResponse, dependencies=[CsrfProtect])
 async def create_article(request: Request, session: DbSession, principal: PagePrincipal) -> Any:
     _need(principal, "knowledge.write")
-    form = dict((await request.form()).items())
+    form = await _form(request)
     try:
         a = service.create_article(session, principal, _form_content(form), note=form.get("note") or None)
     except InvalidInput as exc:
-        return _page(request, "knowledge/editor.html", {"article": None, "form": form, "error": exc.message},
-                     status_code=422)
+        return _page(
+            request,
+            "knowledge/editor.html",
+            {"article": None, "form": form, "error": exc.message},
+            status_code=422,
+        )
     return RedirectResponse(f"{BASE}/articles/{a.id}", status_code=303)
 
 
 @router.get(f"{BASE}/articles/{{article_id}}", response_class=HTMLResponse)
-def article_page(request: Request, article_id: int, session: DbSession, principal: PagePrincipal,
-                 search_id: int | None = None, q: str | None = None) -> HTMLResponse:
+def article_page(
+    request: Request,
+    article_id: int,
+    session: DbSession,
+    principal: PagePrincipal,
+    search_id: int | None = None,
+    q: str | None = None,
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
     a = service.get_article(session, principal, article_id)
     search.mark_useful(session, principal, search_id)
     version = service.shown_version(session, principal, a)
     live = service.get_version(session, a.id, a.live_version) if a.live_version else None
-    return _page(request, "knowledge/article.html", {
-        "article": a, "version": version, "live": live, "versions": service.list_versions(session, principal, a.id),
-        "transitions": service.transitions_of(session, a.id), "search_id": search_id, "q": q or "",
-        "allowed": sorted(service.lifecycle.TRANSITIONS.get(a.status, ()))})
+    return _page(
+        request,
+        "knowledge/article.html",
+        {
+            "article": a,
+            "version": version,
+            "live": live,
+            "versions": service.list_versions(session, principal, a.id),
+            "transitions": service.transitions_of(session, a.id),
+            "search_id": search_id,
+            "q": q or "",
+            "allowed": sorted(lifecycle.TRANSITIONS.get(a.status, ())),
+        },
+    )
 
 
 @router.get(f"{BASE}/articles/{{article_id}}/edit", response_class=HTMLResponse)
-def edit_page(request: Request, article_id: int, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+def edit_page(
+    request: Request, article_id: int, session: DbSession, principal: PagePrincipal
+) -> HTMLResponse:
     _need(principal, "knowledge.write")
     a = service.get_article(session, principal, article_id)
     v = service.get_version(session, a.id, a.latest_version)
-    form = {"title": v.title, "body": v.body, "kind": v.kind, "department": v.department, "tags": ", ".join(v.tags),
-            "category_keys": ", ".join(v.category_keys), "org_unit_id": v.org_unit_id,
-            "valid_from": v.valid_from.isoformat()[:16] if v.valid_from else "",
-            "valid_until": v.valid_until.isoformat()[:16] if v.valid_until else "", "base_version": v.number}
+    form = {
+        "title": v.title,
+        "body": v.body,
+        "kind": v.kind,
+        "department": v.department,
+        "tags": ", ".join(v.tags),
+        "category_keys": ", ".join(v.category_keys),
+        "org_unit_id": v.org_unit_id,
+        "valid_from": v.valid_from.isoformat()[:16] if v.valid_from else "",
+        "valid_until": v.valid_until.isoformat()[:16] if v.valid_until else "",
+        "base_version": v.number,
+    }
     return _page(request, "knowledge/editor.html", {"article": a, "form": form, "error": None})
 
 
 @router.post(f"{BASE}/articles/{{article_id}}/edit", response_class=HTMLResponse, dependencies=[CsrfProtect])
 async def save_edit(request: Request, article_id: int, session: DbSession, principal: PagePrincipal) -> Any:
     _need(principal, "knowledge.write")
-    form = dict((await request.form()).items())
+    form = await _form(request)
     a = service.get_article(session, principal, article_id)
     try:
         base = int(form.get("base_version") or 0)
-        service.save_version(session, principal, article_id, _form_content(form), base_version=base,
-                             note=form.get("note") or None)
+        service.save_version(
+            session,
+            principal,
+            article_id,
+            _form_content(form),
+            base_version=base,
+            note=form.get("note") or None,
+        )
     except VersionConflict as exc:
         # The user's text stays in the form: nothing typed is lost; they see what changed meanwhile.
-        return _page(request, "knowledge/editor.html", {"article": a, "form": form, "error": exc.message,
-                                                        "conflict": exc.details}, status_code=409)
+        return _page(
+            request,
+            "knowledge/editor.html",
+            {"article": a, "form": form, "error": exc.message, "conflict": exc.details},
+            status_code=409,
+        )
     except InvalidInput as exc:
-        return _page(request, "knowledge/editor.html", {"article": a, "form": form, "error": exc.message},
-                     status_code=422)
+        return _page(
+            request,
+            "knowledge/editor.html",
+            {"article": a, "form": form, "error": exc.message},
+            status_code=422,
+        )
     return RedirectResponse(f"{BASE}/articles/{article_id}", status_code=303)
 
 
 @router.post(f"{BASE}/articles/{{article_id}}/transition", dependencies=[CsrfProtect])
-def transition(article_id: int, session: DbSession, principal: PagePrincipal, to: Annotated[str, Form()],
-               version: Annotated[int | None, Form()] = None) -> RedirectResponse:
+def transition(
+    article_id: int,
+    session: DbSession,
+    principal: PagePrincipal,
+    to: Annotated[str, Form()],
+    version: Annotated[int | None, Form()] = None,
+) -> RedirectResponse:
     _need(principal, "knowledge.write")
     service.transition(session, principal, article_id, to, version=version)
     return RedirectResponse(f"{BASE}/articles/{article_id}", status_code=303)
 
 
 @router.get(f"{BASE}/articles/{{article_id}}/diff", response_class=HTMLResponse)
-def diff_page(request: Request, article_id: int, session: DbSession, principal: PagePrincipal,
-              from_: Annotated[int, Query(alias="from", ge=1)], to: Annotated[int, Query(ge=1)]) -> HTMLResponse:
+def diff_page(
+    request: Request,
+    article_id: int,
+    session: DbSession,
+    principal: PagePrincipal,
+    from_: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int, Query(ge=1)],
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
     a = service.get_article(session, principal, article_id)
-    return _page(request, "knowledge/diff.html", {"article": a, "diff": service.diff(session, principal, a.id,
-                                                                                       from_, to)})
+    return _page(
+        request,
+        "knowledge/diff.html",
+        {"article": a, "diff": service.diff(session, principal, a.id, from_, to)},
+    )
 
 
 @router.post(f"{BASE}/feedback", dependencies=[CsrfProtect])
-def feedback(session: DbSession, principal: PagePrincipal, article_id: Annotated[int, Form()],
-             helpful: Annotated[bool, Form()], query: Annotated[str | None, Form()] = None,
-             ticket_id: Annotated[int | None, Form()] = None, search_id: Annotated[int | None, Form()] = None,
-             next: Annotated[str | None, Form()] = None) -> RedirectResponse:  # noqa: A002
+def feedback(
+    session: DbSession,
+    principal: PagePrincipal,
+    article_id: Annotated[int, Form()],
+    helpful: Annotated[bool, Form()],
+    query: Annotated[str | None, Form()] = None,
+    ticket_id: Annotated[int | None, Form()] = None,
+    search_id: Annotated[int | None, Form()] = None,
+    next: Annotated[str | None, Form()] = None,
+) -> RedirectResponse:
     _need(principal, "knowledge.read")
-    search.give_feedback(session, principal, article_id, helpful=helpful, query=query or None,
-                         ticket_id=ticket_id, search_id=search_id)
+    search.give_feedback(
+        session,
+        principal,
+        article_id,
+        helpful=helpful,
+        query=query or None,
+        ticket_id=ticket_id,
+        search_id=search_id,
+    )
     return RedirectResponse(safe_next(next, f"{BASE}/articles/{article_id}"), status_code=303)
 
 
 # ---- pushes ---------------------------------------------------------------------------------
 
+
 @router.get(f"{BASE}/pushes", response_class=HTMLResponse)
 def pushes_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
     _need(principal, "knowledge.read")
-    sent = push.list_topics(session, principal, limit=50, offset=0)[0] if principal.can("knowledge.write") else []
-    return _page(request, "knowledge/pushes.html", {"inbox": push.inbox(session, principal, unacknowledged=False),
-                                                    "sent": sent, "error": None})
+    sent = (
+        push.list_topics(session, principal, limit=50, offset=0)[0]
+        if principal.can("knowledge.write")
+        else []
+    )
+    return _page(
+        request,
+        "knowledge/pushes.html",
+        {"inbox": push.inbox(session, principal, unacknowledged=False), "sent": sent, "error": None},
+    )
 
 
 @router.post(f"{BASE}/pushes", response_class=HTMLResponse, dependencies=[CsrfProtect])
 async def create_push(request: Request, session: DbSession, principal: PagePrincipal) -> Any:
     _need(principal, "knowledge.write")
-    form = dict((await request.form()).items())
+    form = await _form(request)
 
     def items(name: str) -> tuple[str, ...]:
         return tuple(x.strip() for x in str(form.get(name) or "").replace("，", ",").split(",") if x.strip())
 
     try:
         units = tuple(int(x) for x in items("unit_ids"))
-        topic, _ = push.publish(session, principal, title=str(form.get("title") or ""),
-                                message=str(form.get("message") or ""),
-                                faq_article_id=int(form["faq_article_id"]) if form.get("faq_article_id") else None,
-                                plan_article_id=int(form["plan_article_id"]) if form.get("plan_article_id") else None,
-                                targets=push.Targets(units, items("skills"), items("queues")))
+        topic, _ = push.publish(
+            session,
+            principal,
+            title=str(form.get("title") or ""),
+            message=str(form.get("message") or ""),
+            faq_article_id=int(form["faq_article_id"]) if form.get("faq_article_id") else None,
+            plan_article_id=int(form["plan_article_id"]) if form.get("plan_article_id") else None,
+            targets=push.Targets(units, items("skills"), items("queues")),
+        )
     except (KefuError, ValueError) as exc:
         msg = exc.message if isinstance(exc, KefuError) else str(exc)
-        return _page(request, "knowledge/pushes.html", {
-            "inbox": push.inbox(session, principal, unacknowledged=False),
-            "sent": push.list_topics(session, principal, limit=50, offset=0)[0], "error": msg, "form": form},
-            status_code=422)
+        return _page(
+            request,
+            "knowledge/pushes.html",
+            {
+                "inbox": push.inbox(session, principal, unacknowledged=False),
+                "sent": push.list_topics(session, principal, limit=50, offset=0)[0],
+                "error": msg,
+                "form": form,
+            },
+            status_code=422,
+        )
     return RedirectResponse(f"{BASE}/pushes/{topic.id}", status_code=303)
 
 
@@ -253,8 +393,9 @@ def push_page(request: Request, topic_id: int, session: DbSession, principal: Pa
 
 
 @router.post(f"{BASE}/pushes/{{topic_id}}/ack", dependencies=[CsrfProtect])
-def ack_push(topic_id: int, session: DbSession, principal: PagePrincipal,
-             next: Annotated[str | None, Form()] = None) -> RedirectResponse:  # noqa: A002
+def ack_push(
+    topic_id: int, session: DbSession, principal: PagePrincipal, next: Annotated[str | None, Form()] = None
+) -> RedirectResponse:
     push.acknowledge(session, principal, topic_id)
     return RedirectResponse(safe_next(next, f"{BASE}/pushes"), status_code=303)
 
@@ -265,46 +406,68 @@ def push_banner(request: Request, session: DbSession, principal: PagePrincipal) 
 
 
 @router.get(f"{BASE}/_suggestions", response_class=HTMLResponse)
-def suggestions_fragment(request: Request, ticket_id: int, session: DbSession,
-                         principal: PagePrincipal) -> HTMLResponse:
+def suggestions_fragment(
+    request: Request, ticket_id: int, session: DbSession, principal: PagePrincipal
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
-    return _page(request, "knowledge/_suggestions.html", suggestions_context(session, principal, ticket_id))
+    # Feedback buttons return to the page that embeds the fragment, not to the fragment itself.
+    from urllib.parse import urlsplit
+
+    source = request.headers.get("HX-Current-URL") or request.headers.get("referer") or ""
+    parts = urlsplit(source)
+    back = parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else ""
+    ctx = suggestions_context(session, principal, ticket_id)
+    ctx["return_to"] = safe_next(back, f"/console/tickets/{ticket_id}")
+    return _page(request, "knowledge/_suggestions.html", ctx)
 
 
 # ---- Q&A, leaderboard, gaps -------------------------------------------------------------------
 
+
 @router.get(f"{BASE}/qa", response_class=HTMLResponse)
-def qa_page(request: Request, session: DbSession, principal: PagePrincipal, open_only: bool = False) -> HTMLResponse:
+def qa_page(
+    request: Request, session: DbSession, principal: PagePrincipal, open_only: bool = False
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
     rows, total = qa.list_questions(session, principal, open_only=open_only, limit=50, offset=0)
     return _page(request, "knowledge/qa.html", {"questions": rows, "total": total, "open_only": open_only})
 
 
 @router.post(f"{BASE}/qa", dependencies=[CsrfProtect])
-def ask(session: DbSession, principal: PagePrincipal, title: Annotated[str, Form()], body: Annotated[str, Form()],
-        category_key: Annotated[str | None, Form()] = None) -> RedirectResponse:
+def ask(
+    session: DbSession,
+    principal: PagePrincipal,
+    title: Annotated[str, Form()],
+    body: Annotated[str, Form()],
+    category_key: Annotated[str | None, Form()] = None,
+) -> RedirectResponse:
     _need(principal, "knowledge.read")
     q = qa.ask(session, principal, title=title, body=body, category_key=category_key or None)
     return RedirectResponse(f"{BASE}/qa/{q.id}", status_code=303)
 
 
 @router.get(f"{BASE}/qa/{{question_id}}", response_class=HTMLResponse)
-def question_page(request: Request, question_id: int, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+def question_page(
+    request: Request, question_id: int, session: DbSession, principal: PagePrincipal
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
     q = qa.get_question(session, principal, question_id)
     return _page(request, "knowledge/question.html", {"question": q, "answers": qa.answers_of(session, q.id)})
 
 
 @router.post(f"{BASE}/qa/{{question_id}}/answers", dependencies=[CsrfProtect])
-def answer(question_id: int, session: DbSession, principal: PagePrincipal,
-           body: Annotated[str, Form()]) -> RedirectResponse:
+def answer(
+    question_id: int, session: DbSession, principal: PagePrincipal, body: Annotated[str, Form()]
+) -> RedirectResponse:
     _need(principal, "knowledge.read")
     qa.answer(session, principal, question_id, body=body)
     return RedirectResponse(f"{BASE}/qa/{question_id}", status_code=303)
 
 
 @router.post(f"{BASE}/answers/{{answer_id}}/{{action}}", dependencies=[CsrfProtect])
-def answer_action(answer_id: int, action: str, session: DbSession, principal: PagePrincipal) -> RedirectResponse:
+def answer_action(
+    answer_id: int, action: str, session: DbSession, principal: PagePrincipal
+) -> RedirectResponse:
     _need(principal, "knowledge.read")
     if action == "accept":
         a = qa.accept(session, principal, answer_id)
@@ -322,15 +485,22 @@ def answer_action(answer_id: int, action: str, session: DbSession, principal: Pa
 
 
 @router.get(f"{BASE}/leaderboard", response_class=HTMLResponse)
-def leaderboard_page(request: Request, session: DbSession, principal: PagePrincipal,
-                     level: str = "city") -> HTMLResponse:
+def leaderboard_page(
+    request: Request, session: DbSession, principal: PagePrincipal, level: str = "city"
+) -> HTMLResponse:
     _need(principal, "knowledge.read")
     unit, rows = qa.leaderboard(session, principal, level=level)
     return _page(request, "knowledge/leaderboard.html", {"unit": unit, "rows": rows, "level": level})
 
 
 @router.get(f"{BASE}/gaps", response_class=HTMLResponse)
-def gaps_page(request: Request, session: DbSession, principal: PagePrincipal,
-              days: Annotated[int, Query(ge=1, le=365)] = 30) -> HTMLResponse:
+def gaps_page(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> HTMLResponse:
     _need(principal, "knowledge.write")
-    return _page(request, "knowledge/gaps.html", {"topics": gaps.topics(session, principal, days=days), "days": days})
+    return _page(
+        request, "knowledge/gaps.html", {"topics": gaps.topics(session, principal, days=days), "days": days}
+    )

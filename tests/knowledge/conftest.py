@@ -30,17 +30,34 @@ def as_user(db: Database, world: World) -> Callable[[str], Principal]:
     return lambda username: principal_of(db, username)
 
 
-def publish(db: Database, principal: Principal, entry: dict[str, object], *, at: datetime = NOW,
-            org_unit_id: int | None = None) -> int:
+def publish(
+    db: Database,
+    principal: Principal,
+    entry: dict[str, object],
+    *,
+    at: datetime = NOW,
+    org_unit_id: int | None = None,
+) -> int:
     from kefu.knowledge import service
     from kefu.knowledge.service import Content
 
     with db.unit_of_work() as s:
-        a = service.create_article(s, principal, Content(
-            title=str(entry["title"]), body=str(entry["body"]), kind=str(entry["kind"]), department="知识管理",
-            org_unit_id=org_unit_id, tags=tuple(entry.get("tags", ())),  # type: ignore[arg-type]
-            category_keys=tuple(entry.get("cats", ())),  # type: ignore[arg-type]
-            valid_from=entry.get("valid_from"), valid_until=entry.get("valid_until")), at=at)  # type: ignore[arg-type]
+        a = service.create_article(
+            s,
+            principal,
+            Content(
+                title=str(entry["title"]),
+                body=str(entry["body"]),
+                kind=str(entry["kind"]),
+                department="知识管理",
+                org_unit_id=org_unit_id,
+                tags=tuple(entry.get("tags", ())),  # type: ignore[arg-type]
+                category_keys=tuple(entry.get("cats", ())),  # type: ignore[arg-type]
+                valid_from=entry.get("valid_from"),
+                valid_until=entry.get("valid_until"),
+            ),
+            at=at,
+        )  # type: ignore[arg-type]
         service.transition(s, principal, a.id, "in_review", at=at)
         service.transition(s, principal, a.id, "published", at=at)
         return a.id
