@@ -20,8 +20,10 @@ _hasher = PasswordHasher()
 PERMISSIONS: dict[str, frozenset[str]] = {
     "agent": frozenset({"tickets.read", "tickets.write", "customers.read", "interactions.read",
                         "interactions.write", "knowledge.read", "pii"}),
+    # Back-office support writes and publishes knowledge (review stays mandatory: published is only
+    # reachable from in_review).
     "support": frozenset({"tickets.read", "tickets.write", "customers.read", "interactions.read",
-                          "knowledge.read", "knowledge.write"}),
+                          "knowledge.read", "knowledge.write", "knowledge.publish"}),
     "expert": frozenset({"tickets.read", "tickets.write", "customers.read", "interactions.read",
                          "knowledge.read", "knowledge.write"}),
     "supervisor": frozenset({"tickets.read", "tickets.write", "tickets.merge", "customers.read",

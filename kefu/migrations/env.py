@@ -3,9 +3,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from kefu.core.migrate import include_object
 from kefu.models import metadata
 
 config = context.config
+
 
 
 def run_migrations_offline() -> None:
@@ -24,7 +26,7 @@ def run_migrations_online() -> None:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             connection.commit()
         context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -33,7 +33,7 @@ from kefu.core.events import Event, bus
 log = logging.getLogger("kefu.web.live")
 
 CONSUMER = "web.live"
-EVENTS = ("ticket.*", "message.*", "interaction.*")
+EVENTS = ("ticket.*", "message.*", "interaction.*", "knowledge.push_published")
 HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 100
 
@@ -105,6 +105,9 @@ broadcaster = Broadcaster()
 def notices_for(event: Event) -> list[Notice]:
     """What the console is told about a domain event: the inbox changed, and which ticket did."""
     data = {"event": event.name}
+    if event.name == "knowledge.push_published":
+        # Every open console re-reads its own user's unacknowledged pushes (a cheap, per-user query).
+        return [Notice("knowledge-push", event.name, None, data)]
     ticket_id = event.aggregate_id if event.aggregate_type == "ticket" else event.payload.get("ticket_id")
     out = [Notice("inbox", event.name, event.org_unit_id, data)]
     if isinstance(ticket_id, int):

@@ -420,7 +420,13 @@ def _ticket_context(session: Session, principal: Principal, ticket_id: int) -> d
     users = {
         i: u for i in sorted(x for x in user_ids if x is not None) if (u := session.get(User, i)) is not None
     }
+    suggestions: dict[str, Any] = {}
+    if principal.can("knowledge.read"):
+        from kefu.knowledge import views as knowledge_views
+
+        suggestions = knowledge_views.suggestions_context(session, principal, ticket.id)
     return {
+        **suggestions,
         "ticket": ticket,
         "category": category,
         "category_parent": parent,

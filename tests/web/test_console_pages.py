@@ -527,3 +527,17 @@ def test_nav_offers_only_the_pages_the_role_may_open(client: TestClient, console
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/console/inbox").text)})
     login(client, "sup_gd")
     assert 'href="/console/workforce"' in client.get("/console/inbox").text
+
+
+def test_ticket_page_suggests_knowledge_for_the_ticket_before_any_search(
+    client: TestClient, console: Console, db: Database
+) -> None:
+    from tests.knowledge.conftest import principal_of, publish
+
+    article = publish(db, principal_of(db, "admin"), {
+        "title": "增值业务被订购如何退订和退费", "kind": "faq", "cats": ("vas.unrequested_subscription",),
+        "body": "客户反映增值业务被订购、不明扣费时：核实订购记录，发送0000退订，未经确认的订购全额退费。"})
+    login(client, "agent_gz")
+    html = client.get(f"/console/tickets/{console.tickets['complaint']}").text
+    assert 'id="kb-suggestions"' in html
+    assert f'href="/console/knowledge/articles/{article}' in html

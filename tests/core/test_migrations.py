@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from kefu.core.migrate import current_heads, schema_drift
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) -> None:
+    assert schema_drift(db_url) == []
+
+
+def test_the_database_is_at_every_head_after_upgrade(db_url: str) -> None:
+    assert current_heads(db_url) == {"0002_customers", "0003_tickets", "0101_knowledge", "0201_workforce"}
