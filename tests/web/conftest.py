@@ -3,8 +3,10 @@ does (the login form); and a real uvicorn server in a thread for the browser tes
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +23,13 @@ from kefu.core.db import Database
 from tests.conftest import PASSWORD, World
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's pictures are refreshed only on request (KEFU_SCREENSHOTS=1); otherwise into a scratch folder.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("KEFU_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "kefu-screenshots"
+)
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @dataclass
