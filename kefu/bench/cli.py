@@ -6,7 +6,13 @@ import typer
 
 from kefu.bench.common import DB_KINDS
 
-_registered: set[int] = set()
+
+def _exit_cleanly_on_sigterm() -> None:
+    """A terminated bench still stops its server and drops its throwaway database (finally blocks run)."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def _check_db(db: str) -> str:
@@ -16,10 +22,6 @@ def _check_db(db: str) -> str:
 
 
 def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) -> None:
-    if id(bench_app) in _registered:  # registered from kefu.demo.cli and, later, from kefu/cli.py itself
-        return
-    _registered.add(id(bench_app))
-
     @bench_app.command("ingest")
     def ingest(
         db: str = typer.Option(
@@ -34,6 +36,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
     ) -> None:
         """Inbound messages per second through POST /api/v1/inbound/{channel} on a live local server."""
         from kefu.bench import ingest as bench
+
+        _exit_cleanly_on_sigterm()
 
         result = bench.run(
             db=_check_db(db),
@@ -53,9 +57,13 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         runs: int = typer.Option(200, min=10, max=100_000, help="runs per (role, filters) case"),
         http_runs: int = typer.Option(200, min=0, max=100_000, help="HTTP GET /api/v1/tickets runs per case"),
         workers: int = typer.Option(1, min=1, max=16, help="uvicorn worker processes for the HTTP part"),
+        cases: int = typer.Option(9, min=1, max=9, help="filter combinations per role (the first N)"),
+        http_cases: int = typer.Option(9, min=0, max=9, help="filter combinations per role over HTTP"),
     ) -> None:
         """Inbox list latency (tickets.service.list_inbox and GET /api/v1/tickets) over many tickets."""
         from kefu.bench import inbox as bench
+
+        _exit_cleanly_on_sigterm()
 
         bench.run(
             db=_check_db(db),
@@ -63,5 +71,7 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
             runs=runs,
             http_runs=http_runs,
             workers=workers,
+            cases=cases,
+            http_cases=http_cases,
             echo=typer.echo,
         )

@@ -117,8 +117,3 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         import uvicorn
 
         uvicorn.run("kefu.asgi:app", host=host, port=port, log_level="warning")
-
-    # kefu/cli.py does not list kefu.bench.cli yet; the benches register from here until it does.
-    from kefu.bench import cli as bench_cli
-
-    bench_cli.register(app, import_app, bench_app)
