@@ -80,13 +80,21 @@ def test_illegal_transitions_are_refused_with_409_and_change_nothing(
 
 
 def test_publishing_needs_the_publish_permission(client: TestClient, world: World) -> None:
-    a = new_article(client, world)
-    move(client, world, a["id"], "in_review", who="support_gd")
-    r = move(client, world, a["id"], "published", who="support_gd")
+    from kefu.org import service as org
+
+    with world.db.unit_of_work() as s:  # an expert writes knowledge but does not publish it
+        expert = org.create_user(s, username="expert_gd", display_name="网络专家", role="expert",
+                                 org_unit_id=world.units["province"])
+        world.tokens["expert_gd"] = org.create_api_token(s, expert.id, "tests")[0]
+    a = new_article(client, world, who="expert_gd")
+    move(client, world, a["id"], "in_review", who="expert_gd")
+    r = move(client, world, a["id"], "published", who="expert_gd")
     assert r.status_code == 403
     assert (
         client.get(f"{API}/articles/{a['id']}", headers=world.auth("admin")).json()["status"] == "in_review"
     )
+    # back-office support publishes what is in review
+    assert move(client, world, a["id"], "published", who="support_gd").json()["status"] == "published"
     assert (
         client.post(
             f"{API}/articles",
