@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import select
@@ -198,13 +200,31 @@ def user_for_api_token(session: Session, secret: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def _principal_row(session: Session, where: Any) -> Principal | None:
+    """One joined query: the active user behind a credential, as a Principal (no ORM objects)."""
+    row = session.execute(
+        select(User.id, User.username, User.display_name, User.role, User.org_unit_id, OrgUnit.path,
+               User.authority_limit, User.locale)
+        .join(OrgUnit, OrgUnit.id == User.org_unit_id)
+        .where(User.active.is_(True), where)
+    ).first()
+    if row is None:
+        return None
+    return Principal(user_id=row[0], username=row[1], display_name=row[2], role=row[3], org_unit_id=row[4],
+                     org_path=row[5], authority_limit=Decimal(row[6]), locale=row[7])
+
+
 def principal_from_request(session: Session, request: Request) -> Principal | None:
+    """The principal behind the request's bearer token or console session cookie, in one query."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user = user_for_api_token(session, auth[7:].strip())
-        return principal_for(session, user, via_token=True) if user else None
+        token = select(ApiToken.user_id).where(ApiToken.token_hash == digest(auth[7:].strip()),
+                                               ApiToken.revoked_at.is_(None))
+        p = _principal_row(session, User.id == token.scalar_subquery())
+        return replace(p, via_token=True) if p else None
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        user = user_for_session(session, cookie)
-        return principal_for(session, user) if user else None
+        live = select(AuthSession.user_id).where(AuthSession.token_hash == digest(cookie),
+                                                 AuthSession.expires_at > utcnow())
+        return _principal_row(session, User.id == live.scalar_subquery())
     return None

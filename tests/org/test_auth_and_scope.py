@@ -82,3 +82,28 @@ def test_malformed_json_is_422_malformed(client: TestClient, world: World) -> No
                     content=b"{not json")
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "malformed_json"
+
+
+def test_an_expired_session_is_no_longer_accepted(client: TestClient, world: World) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kefu.core.clock import utcnow
+    from kefu.org.models import AuthSession
+
+    client.post("/api/v1/auth/login", json={"username": "agent_gz", "password": PASSWORD})
+    assert client.get("/api/v1/me").status_code == 200
+    with world.db.unit_of_work() as s:
+        s.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_deactivated_user_is_refused_on_every_credential(client: TestClient, world: World) -> None:
+    from kefu.org.models import User
+
+    client.post("/api/v1/auth/login", json={"username": "agent_gz", "password": PASSWORD})
+    with world.db.unit_of_work() as s:
+        s.get(User, world.users["agent_gz"]).active = False
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me", headers=world.auth("agent_gz")).status_code == 401
