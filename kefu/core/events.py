@@ -118,7 +118,11 @@ class EventBus:
         self.consumers.pop(name, None)
 
     def dispatch_pending(self, db: Database, *, limit: int = 500) -> int:
-        """Deliver every pending event once to each subscribed consumer. Returns events completed."""
+        """Deliver every pending event once to each subscribed consumer. Returns events completed.
+
+        Each consumer gets a batch of events in one transaction (its consumption rows and whatever its
+        handler writes commit together). If anything in the batch fails, the batch is rolled back and
+        delivered one event at a time, so one bad event holds back only itself."""
         done = 0
         while True:
             with db.session() as s:
@@ -131,42 +135,52 @@ class EventBus:
                 batch = [_to_event(r) for r in rows]
             if not batch:
                 return done
-            progressed = False
-            for ev in batch:
-                if self._deliver(db, ev):
-                    done += 1
-                    progressed = True
-            if not progressed or len(batch) < limit:
+            failures: dict[int, str] = {}
+            for c in list(self.consumers.values()):
+                wanted = [ev for ev in batch if c.wants(ev.name)]
+                if wanted:
+                    for event_id, error in self._deliver(db, c, wanted).items():
+                        failures.setdefault(event_id, error)
+            ok = [ev.id for ev in batch if ev.id not in failures]
+            with db.session() as s:
+                if ok:
+                    s.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ok)).values(dispatched_at=utcnow()))
+                for event_id, error in failures.items():
+                    s.execute(update(OutboxEvent).where(OutboxEvent.id == event_id)
+                              .values(attempts=OutboxEvent.attempts + 1, last_error=error))
+                s.commit()
+            done += len(ok)
+            if not ok or len(batch) < limit:
                 return done
 
-    def _deliver(self, db: Database, ev: Event) -> bool:
-        failed: str | None = None
-        for c in list(self.consumers.values()):
-            if not c.wants(ev.name):
-                continue
-            with db.session() as s:
+    def _deliver(self, db: Database, c: Consumer, events: list[Event]) -> dict[int, str]:
+        """Hand ``events`` to ``c`` in one transaction, each event in a savepoint with its consumption
+        row: a failing handler is rolled back alone and reported; the others commit together.
+        Returns the errors by event id."""
+        failures: dict[int, str] = {}
+        with db.session() as s:
+            handled = set(s.scalars(select(EventConsumption.event_id).where(
+                EventConsumption.consumer == c.name, EventConsumption.event_id.in_([ev.id for ev in events]))))
+            for ev in events:
+                if ev.id in handled:
+                    continue
+                sp = s.begin_nested()
                 try:
                     s.add(EventConsumption(consumer=c.name, event_id=ev.id, handled_at=utcnow()))
                     s.flush()
                 except IntegrityError:
-                    s.rollback()  # this consumer already handled it (another process, or before a crash)
+                    sp.rollback()  # another process handled it meanwhile
                     continue
                 try:
                     c.handler(s, ev)
-                    s.commit()
+                    s.flush()
+                    sp.commit()
                 except Exception as exc:  # a consumer failing must not lose the event
-                    s.rollback()
+                    sp.rollback()
                     log.exception("consumer %s failed on event %s", c.name, ev.id)
-                    failed = f"{c.name}: {exc!r}"[:2000]
-        with db.session() as s:
-            if failed is None:
-                s.execute(update(OutboxEvent).where(OutboxEvent.id == ev.id)
-                          .values(dispatched_at=utcnow()))
-            else:
-                s.execute(update(OutboxEvent).where(OutboxEvent.id == ev.id)
-                          .values(attempts=OutboxEvent.attempts + 1, last_error=failed))
+                    failures[ev.id] = f"{c.name}: {exc!r}"[:2000]
             s.commit()
-        return failed is None
+        return failures
 
 
 def _to_event(r: OutboxEvent) -> Event:

@@ -142,3 +142,20 @@ def _pending_with(url: str) -> list[int]:
         return _pending(other)
     finally:
         other.dispose()
+
+
+def test_one_failing_event_in_a_batch_holds_back_only_itself(db: Database, seen: Seen) -> None:
+    ids = _record(db, "test.one", "test.two", "test.three")
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+    bus.subscribe("test_flaky", ["test.*"], seen.handler("test_flaky", fail_on={ids[1]}))
+
+    assert bus.dispatch_pending(db) == 2
+    assert _pending(db) == [ids[1]]
+    # every handler ran exactly once per event, the failing one included (its work rolled back)
+    assert seen.calls == [("test_a", ids[0], "test.one"), ("test_a", ids[1], "test.two"),
+                          ("test_a", ids[2], "test.three"),
+                          ("test_flaky", ids[0], "test.one"), ("test_flaky", ids[2], "test.three")]
+    with db.session() as s:
+        assert sorted(s.execute(select(EventConsumption.consumer, EventConsumption.event_id)).all()) == sorted(
+            [("test_a", ids[0]), ("test_a", ids[1]), ("test_a", ids[2]),
+             ("test_flaky", ids[0]), ("test_flaky", ids[2])])
