@@ -91,8 +91,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     from kefu.web import views
     from kefu.workforce import api as workforce_api
 
-    for router in (org_api.router, channels_api.router, customers_api.router, interactions_api.router, tickets_api.router,
-                   knowledge_api.router, workforce_api.router):
+    routers = (org_api.router, channels_api.router, customers_api.router, interactions_api.router,
+               tickets_api.router, knowledge_api.router, workforce_api.router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     views.mount(app)
     return app

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """A hand-written telecom knowledge corpus (written for kefu's tests; not real operator data).
 
 Each entry: (key, kind, title, body, category keys, tags, dates). Inserted in this order, so on a
