@@ -139,7 +139,7 @@ def import_call_records(
     def flush() -> None:
         nonlocal batch, consumed
         if batch:
-            session.execute(insert(Interaction.__table__), batch)  # Core executemany
+            session.execute(insert(Interaction), batch)  # bulk INSERT (executemany)
         if progress is not None and consumed:
             progress(consumed)
         batch, consumed = [], 0

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kefu.core.auth import Principal
+    from kefu.core.db import Database
+
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -21,7 +27,7 @@ staff_app = typer.Typer(
 )
 
 
-def _system_principal():  # type: ignore[no-untyped-def]
+def _system_principal() -> Principal:
     """The operator running the CLI holds the database URL: they act over the whole organisation."""
     from kefu.core.auth import Principal
 
@@ -75,7 +81,7 @@ def _unit_id(session: Any, code: str) -> int:
     return int(uid)
 
 
-def _db():  # type: ignore[no-untyped-def]
+def _db() -> Database:
     import kefu.models  # noqa: F401  (every mapper, so foreign keys resolve)
     from kefu.core.config import Settings
     from kefu.core.db import Database
@@ -269,7 +275,7 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                     shrinkage=shrinkage,
                     model=model,
                 )
-            )  # type: ignore[arg-type]
+            )
         except (KefuError, ValidationError) as exc:
             raise _fail(_message(exc)) from None
         rows = []
@@ -320,10 +326,10 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                     day=the_day,
                     interval_minutes=interval,
                     tz=tz,
-                    service_level=sl,  # type: ignore[arg-type]
+                    service_level=sl,
                     target_time=target,
                     model=model,
-                    volume_scale=volume,  # type: ignore[arg-type]
+                    volume_scale=volume,
                     aht_scale=aht_scale,
                     shrinkage=shrinkage,
                     time_limit=time_limit,
