@@ -23,7 +23,7 @@ from kefu.core.errors import InvalidInput
 from kefu.knowledge.errors import ArticleNotFound, TopicNotFound
 from kefu.knowledge.models import Article, HotTopic, PushDelivery
 from kefu.org import service as org
-from kefu.org.models import OrgUnit, Skill, User, UserSkill
+from kefu.org.models import User
 
 RECIPIENT_ROLES = ("agent", "supervisor", "expert")
 
@@ -43,24 +43,8 @@ def recipients(session: Session, principal: Principal, targets: Targets) -> list
     paths = [org.check_visible(session, principal, uid).path for uid in targets.unit_ids] or [
         principal.org_path
     ]
-    unit_cond = [OrgUnit.path.startswith(p) for p in paths]
-    from sqlalchemy import or_
-
-    q = (
-        select(User.id)
-        .join(OrgUnit, OrgUnit.id == User.org_unit_id)
-        .where(User.active.is_(True), User.role.in_(RECIPIENT_ROLES), or_(*unit_cond))
-    )
     skill_keys = list(targets.skills) + [f"queue.{name}" for name in targets.queues]
-    if skill_keys:
-        q = q.where(
-            User.id.in_(
-                select(UserSkill.user_id)
-                .join(Skill, Skill.id == UserSkill.skill_id)
-                .where(Skill.key.in_(skill_keys))
-            )
-        )
-    return list(session.scalars(q.order_by(User.id)))
+    return org.active_user_ids(session, unit_paths=paths, roles=RECIPIENT_ROLES, skill_keys=skill_keys)
 
 
 def publish(

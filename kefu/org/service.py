@@ -110,6 +110,23 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     return user
 
 
+def active_user_ids(session: Session, *, unit_paths: list[str], roles: tuple[str, ...],
+                    skill_keys: list[str] | None = None) -> list[int]:
+    """Active users with one of ``roles`` in the subtrees of ``unit_paths``, holding any of ``skill_keys``
+    (all when none are given), in id order."""
+    from sqlalchemy import or_
+
+    q = (
+        select(User.id)
+        .join(OrgUnit, OrgUnit.id == User.org_unit_id)
+        .where(User.active.is_(True), User.role.in_(roles), or_(*[OrgUnit.path.startswith(p) for p in unit_paths]))
+    )
+    if skill_keys:
+        q = q.where(User.id.in_(select(UserSkill.user_id).join(Skill, Skill.id == UserSkill.skill_id)
+                                .where(Skill.key.in_(skill_keys))))
+    return list(session.scalars(q.order_by(User.id)))
+
+
 def ensure_skill(session: Session, key: str, name: str | None = None, name_en: str | None = None) -> Skill:
     skill = session.scalar(select(Skill).where(Skill.key == key))
     if skill is None:
