@@ -65,6 +65,12 @@ def _check_write_scope(principal: Principal, scope_path: str) -> None:
 # ---- reading --------------------------------------------------------------------------------
 
 
+def _record_transition(session: Session, article_id: int, *, src: str | None, dst: str, version: int,
+                       actor_id: int | None, reason: str | None, at: datetime) -> None:
+    session.add(ArticleTransition(article_id=article_id, from_status=src, to_status=dst, version=version,
+                                  actor_id=actor_id, reason=reason, at=at))
+
+
 def get_article(session: Session, principal: Principal, article_id: int) -> Article:
     """The article if the principal may see it: readers see live articles in scope, writers also
     drafts in scope. Anything else is 404."""
@@ -223,17 +229,8 @@ def create_article(
     session.add(a)
     session.flush()
     session.add(_version(a.id, 1, None, content, unit_id, tags, keys, note, principal.user_id, at))
-    session.add(
-        ArticleTransition(
-            article_id=a.id,
-            from_status=None,
-            to_status="draft",
-            version=1,
-            actor_id=principal.user_id,
-            reason=note,
-            at=at,
-        )
-    )
+    _record_transition(session, a.id, src=None, dst="draft", version=1,
+                       actor_id=principal.user_id, reason=note, at=at)
     events.record(
         session,
         "knowledge.article_created",
@@ -322,17 +319,8 @@ def save_version(
     )
     session.add(v)
     if old_status != new_status:
-        session.add(
-            ArticleTransition(
-                article_id=a.id,
-                from_status=old_status,
-                to_status=new_status,
-                version=v.number,
-                actor_id=principal.user_id,
-                reason="edited",
-                at=at,
-            )
-        )
+        _record_transition(session, a.id, src=old_status, dst=new_status, version=v.number,
+                           actor_id=principal.user_id, reason="edited", at=at)
     events.record(
         session,
         "knowledge.article_edited",
@@ -396,17 +384,8 @@ def transition(
             details={"from": src, "to": to_status},
         )
     session.refresh(a)
-    session.add(
-        ArticleTransition(
-            article_id=a.id,
-            from_status=src,
-            to_status=to_status,
-            version=latest.number,
-            actor_id=principal.user_id,
-            reason=reason,
-            at=at,
-        )
-    )
+    _record_transition(session, a.id, src=src, dst=to_status, version=latest.number,
+                       actor_id=principal.user_id, reason=reason, at=at)
     if to_status == "published":
         latest.published_at = at
         a.live_version = latest.number
@@ -467,17 +446,8 @@ def expire_due(session: Session, *, at: datetime | None = None) -> list[int]:
         a.live_version = None
         a.updated_at = at
         index.unindex(session, a.id, at=at)
-        session.add(
-            ArticleTransition(
-                article_id=a.id,
-                from_status=src,
-                to_status=a.status,
-                version=a.latest_version,
-                actor_id=None,
-                reason="end date passed",
-                at=at,
-            )
-        )
+        _record_transition(session, a.id, src=src, dst=a.status, version=a.latest_version,
+                           actor_id=None, reason="end date passed", at=at)
         events.record(
             session,
             "knowledge.article_expired",
