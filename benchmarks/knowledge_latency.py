@@ -167,7 +167,9 @@ def drop_database(pg: str, name: str) -> None:
     eng.dispose()
 
 
-def load(db: Database, docs: list[tuple[str, str, list[str], str]], vecs: np.ndarray, emb_name: str) -> float:
+def load(
+    db: Database, docs: list[tuple[str, str, list[str], str]], vecs: np.ndarray, tvecs: np.ndarray, emb_name: str
+) -> float:
     from kefu.org import service as org
 
     now = datetime.now(UTC)
@@ -238,6 +240,7 @@ def load(db: Database, docs: list[tuple[str, str, list[str], str]], vecs: np.nda
                         title_pieces=segment.fts_pieces(" ".join([t, *tags])),
                         body_pieces=segment.fts_pieces(b),
                         embedding=embed.to_bytes(vecs[i - 1]),
+                        title_embedding=embed.to_bytes(tvecs[i - 1]),
                         embedder=emb_name,
                         indexed_at=now,
                     )
@@ -273,6 +276,7 @@ def run(
     url: str,
     docs: list[tuple[str, str, list[str], str]],
     vecs: np.ndarray,
+    tvecs: np.ndarray,
     emb_name: str,
     n_queries: int,
     *,
@@ -282,7 +286,7 @@ def run(
     load_s = 0.0
     if not loaded:
         upgrade(url)
-        load_s = load(db, docs, vecs, emb_name)
+        load_s = load(db, docs, vecs, tvecs, emb_name)
     from sqlalchemy import select
 
     from kefu.org import service as org
@@ -339,12 +343,14 @@ def main() -> None:
     args = ap.parse_args()
     docs = generate(args.n)
     vecs, emb_name, enc_s = vectors_for(docs, args.vectors)
+    # the title's own vector (what the pair model compares with); the same matrix unless --vectors full
+    tvecs = vectors_for(docs, "title")[0] if args.vectors == "full" else vecs
     print(
         f"{args.n} articles, vectors: {args.vectors} via {emb_name}"
         + (f" (encoded in {enc_s:.0f} s)" if enc_s else " (cached)")
     )
     if args.url:
-        r = run(args.url, docs, vecs, emb_name, args.queries, loaded=True)
+        r = run(args.url, docs, vecs, tvecs, emb_name, args.queries, loaded=True)
         print(
             f"{args.url.split(':')[0]:10s} {args.queries} queries: p50 {r['p50']:.1f} ms, "
             f"p95 {r['p95']:.1f} ms, max {r['max']:.1f} ms; CPU of this process p50 {r['cpu_p50']:.1f} ms, "
@@ -358,7 +364,7 @@ def main() -> None:
     for pg in targets:
         url, name = fresh_database(pg)
         try:
-            r = run(url, docs, vecs, emb_name, args.queries)
+            r = run(url, docs, vecs, tvecs, emb_name, args.queries)
         finally:
             if args.keep:
                 print("kept", url)

@@ -89,13 +89,12 @@ def remove_fulltext(session: Session, article_id: int) -> None:
         )
 
 
-def index_version(
-    session: Session, article: Article, v: ArticleVersion, *, at: datetime, vector: bytes | None = None
-) -> IndexEntry:
-    """Make `v` the searchable version of `article` (both full text and embedding)."""
+def index_version(session: Session, article: Article, v: ArticleVersion, *, at: datetime) -> IndexEntry:
+    """Make `v` the searchable version of `article`: full text, the article's embedding and the
+    title's own embedding (what the pair model compares a question with)."""
     emb = embedder()
-    if vector is None:
-        vector = embed.to_bytes(emb.encode([embed_text(v.title, v.tags, v.body)])[0])
+    vectors = emb.encode([embed_text(v.title, v.tags, v.body), v.title])
+    vector, title_vector = embed.to_bytes(vectors[0]), embed.to_bytes(vectors[1])
     unit_kind = session.scalar(text("SELECT kind FROM org_units WHERE id = :id"), {"id": v.org_unit_id})
     seq = bump_seq(session)
     entry = session.get(IndexEntry, article.id)
@@ -115,6 +114,7 @@ def index_version(
         title_pieces=segment.fts_pieces(" ".join([v.title, *v.tags])),
         body_pieces=segment.fts_pieces(v.body),
         embedding=vector,
+        title_embedding=title_vector,
         embedder=emb.name,
         indexed_at=at,
     )

@@ -141,6 +141,8 @@ class IndexEntry(Base):
     title_pieces: Mapped[str] = mapped_column(Text)
     body_pieces: Mapped[str] = mapped_column(Text)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The title alone (an FAQ's question), for the pair model; NULL for rows indexed before 0102.
+    title_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedder: Mapped[str | None] = mapped_column(String(40))
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -82,6 +82,7 @@ class HitRead(Schema):
     lexical: float
     semantic: float
     prior: float
+    match: float
     categories: list[str]
     tags: list[str]
     valid_until: datetime | None

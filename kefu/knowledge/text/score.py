@@ -39,14 +39,17 @@ __all__ = [
     "PairModel",
     "Ranked",
     "analyse",
+    "background_idf",
     "interaction",
     "lexical_similarity",
     "load_pair_model",
+    "match_scores",
     "pair_features",
     "pair_score",
     "pair_scores",
     "rank",
     "rrf",
+    "word_tokens",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -125,7 +128,7 @@ def analyse(text: str) -> Analysed:
 
 
 @lru_cache(maxsize=1)
-def _background_idf() -> tuple[dict[str, float], dict[str, float], float]:
+def background_idf() -> tuple[dict[str, float], dict[str, float], float]:
     """Word and character IDF-like weights from jieba's own dictionary frequencies.
 
     jieba ships word counts from a large general corpus; log(total / count) is a fair stand-in
@@ -195,7 +198,7 @@ def _bm25_norm(q: Analysed, d: Analysed, idf: dict[str, float], default: float) 
 
 def pair_features(a: Analysed, b: Analysed, cosine: float) -> list[float]:
     """The features of a pair, in :data:`FEATURE_NAMES` order (symmetric in ``a`` and ``b``)."""
-    word_idf, char_idf, max_idf = _background_idf()
+    word_idf, char_idf, max_idf = background_idf()
     la, lb = len(a.chars), len(b.chars)
     longest = max(la, lb)
     if a.chars and b.chars:
@@ -238,7 +241,7 @@ def lexical_similarity(a: str | Analysed, b: str | Analysed) -> float:
     two-character pieces (the lexical baseline the benchmarks report as "full text")."""
     x = a if isinstance(a, Analysed) else analyse(a)
     y = b if isinstance(b, Analysed) else analyse(b)
-    _, char_idf, max_idf = _background_idf()
+    _, char_idf, max_idf = background_idf()
     bigram = _jaccard(x.bigram_set, y.bigram_set)
     return 0.5 * (_weighted_overlap(x.char_set, y.char_set, char_idf, max_idf) + bigram)
 
@@ -248,9 +251,11 @@ class PairModel:
 
     The JSON holds one model per embedder name (features depend on the cosine's scale), each with
     ``kind`` ``"logistic"`` (``mean``, ``scale``, ``coef``, ``intercept``, and optionally
-    ``vector_coef`` over the embedding interaction ``[u * v, |u - v|]``) or ``"gbdt"``
-    (``init``, ``learning_rate``, ``trees`` of ``feature``/``threshold``/``left``/``right``/``value``
-    arrays, sklearn's layout).
+    ``vector_coef`` over the embedding interaction ``[u * v, |u - v|]``, ``word_coef`` over the
+    words of the pair (:func:`word_tokens`: ``d:`` a word only one side has, ``s:`` a word both
+    have) and ``cosine_boost``, an extra weight on the standardised cosine chosen on validation
+    data) or ``"gbdt"`` (``init``, ``learning_rate``, ``trees`` of
+    ``feature``/``threshold``/``left``/``right``/``value`` arrays, sklearn's layout).
     """
 
     def __init__(self, spec: dict[str, Any]) -> None:
@@ -260,17 +265,24 @@ class PairModel:
         self.embedder: str = spec["embedder"]
         self.kind: str = spec["kind"]
         self.uses_vectors: bool = "vector_coef" in spec
+        self.uses_words: bool = "word_coef" in spec
+        self._word_coef: dict[str, float] = dict(spec.get("word_coef") or {})
+
+    def word_logit(self, tokens: Iterable[str]) -> float:
+        """The words' part of the logit (0 for words the model never saw)."""
+        return sum(self._word_coef.get(t, 0.0) for t in set(tokens))
 
     def predict(
         self,
         features: npt.ArrayLike,
         vectors_a: npt.ArrayLike | None = None,
         vectors_b: npt.ArrayLike | None = None,
+        words: Sequence[Iterable[str]] | None = None,
     ) -> npt.NDArray[np.float64]:
         """Probability that each row of ``features`` is a matching pair.
 
         Models with ``uses_vectors`` also need both sides' embeddings (rows aligned with
-        ``features``).
+        ``features``); models with ``uses_words`` the pair's :func:`word_tokens` per row.
         """
         x = np.atleast_2d(np.asarray(features, dtype=np.float64))
         if self.kind == "logistic":
@@ -281,6 +293,14 @@ class PairModel:
                 if vectors_a is None or vectors_b is None:
                     raise ValueError("this pair model needs the embeddings of both sides")
                 z = z + interaction(vectors_a, vectors_b) @ np.asarray(self.spec["vector_coef"])
+            if self.uses_words:
+                if words is None or len(words) != x.shape[0]:
+                    raise ValueError("this pair model needs the word tokens of every pair")
+                z = z + np.array([self.word_logit(w) for w in words])
+            boost = self.spec.get("cosine_boost")
+            if boost:
+                cos_mean, cos_scale = self.spec["mean"][0], self.spec["scale"][0]
+                z = z + float(boost) * (x[:, 0] - cos_mean) / cos_scale
         elif self.kind == "gbdt":
             z = np.full(x.shape[0], float(self.spec["init"]))
             rate = float(self.spec["learning_rate"])
@@ -300,6 +320,12 @@ class PairModel:
         else:
             raise ValueError(f"unknown pair model kind {self.kind!r}")
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+def word_tokens(a: Analysed, b: Analysed) -> list[str]:
+    """The pair's words for the model: ``d:<word>`` for a word only one side has, ``s:<word>`` for
+    a word both have (the model learns which differences change the question: 借款 vs 还款)."""
+    return [f"d:{w}" for w in sorted(a.word_set ^ b.word_set)] + [f"s:{w}" for w in sorted(a.word_set & b.word_set)]
 
 
 def interaction(vectors_a: npt.ArrayLike, vectors_b: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -349,7 +375,37 @@ def pair_scores(
         return found
 
     feats = [pair_features(get(a), get(b), float(c)) for (a, b), c in zip(pairs, cos, strict=True)]
-    return load_pair_model(emb.name).predict(feats, va, vb)
+    words = [word_tokens(get(a), get(b)) for a, b in pairs]
+    probs = load_pair_model(emb.name).predict(feats, va, vb, words)
+    # The same text (after normalisation) asks the same thing; the model never saw such pairs.
+    same = [bool(get(a).chars) and get(a).chars == get(b).chars for a, b in pairs]
+    return np.where(same, 1.0, probs)
+
+
+def match_scores(
+    query: str | Analysed,
+    query_vector: npt.ArrayLike,
+    candidates: Sequence[str | Analysed],
+    candidate_vectors: npt.ArrayLike,
+    *,
+    embedder_name: str,
+) -> npt.NDArray[np.float64]:
+    """Probability that ``query`` asks what each candidate (an FAQ question, an article title, an
+    earlier ticket) asks, from vectors already computed by the embedder ``embedder_name``: the
+    pair score of :func:`pair_scores` for one query against many texts."""
+    if not candidates:
+        return np.zeros(0)
+    qa = query if isinstance(query, Analysed) else analyse(query)
+    qv = np.asarray(query_vector, dtype=np.float32)
+    cv = np.atleast_2d(np.asarray(candidate_vectors, dtype=np.float32))
+    cos = cv @ qv
+    analysed_candidates = [c if isinstance(c, Analysed) else analyse(c) for c in candidates]
+    feats = [pair_features(qa, c, float(x)) for c, x in zip(analysed_candidates, cos, strict=True)]
+    words = [word_tokens(qa, c) for c in analysed_candidates]
+    qmat = np.broadcast_to(qv, cv.shape)
+    probs = load_pair_model(embedder_name).predict(feats, qmat, cv, words)
+    same = [bool(qa.chars) and qa.chars == c.chars for c in analysed_candidates]  # see pair_scores
+    return np.where(same, 1.0, probs)
 
 
 def pair_score(a: str, b: str, *, embedder: Embedder | None = None) -> float:
@@ -478,10 +534,9 @@ class HybridIndex:
         if method == "rrf":
             return [Ranked(int(i), s, float(bm[i]), float(cos[i])) for i, s in fused[:k]]
         ids = [int(i) for i, _ in fused]
-        qa = analyse(query)
-        feats = [pair_features(qa, self._analysed_text(i), float(cos[i])) for i in ids]
-        qmat = np.broadcast_to(qvec, (len(ids), qvec.shape[0]))
-        probs = load_pair_model(self.embedder.name).predict(feats, qmat, self.vectors[ids])
+        probs = match_scores(
+            query, qvec, [self._analysed_text(i) for i in ids], self.vectors[ids], embedder_name=self.embedder.name
+        )
         order = sorted(range(len(ids)), key=lambda j: (-probs[j], ids[j]))
         if method == "model":
             return [Ranked(ids[j], float(probs[j]), float(bm[ids[j]]), float(cos[ids[j]])) for j in order[:k]]

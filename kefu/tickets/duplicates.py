@@ -1,0 +1,89 @@
+"""Possible duplicates of a ticket, scored by the pair score that matches a question to an FAQ.
+
+A customer who reports the same fault by SMS and then on the hotline leaves two tickets; the agent
+should merge them, not work both. Candidates are the open tickets the merge rules would accept
+(`service.merge`): the same customer or a customer merged into it; for a ticket without a customer,
+open tickets of the same category (or, without a category, of the same org unit) opened within
+DUPLICATE_WINDOW. Each candidate's subject and description are compared with this ticket's by
+`kefu.knowledge.text.score.match_scores` (the learned pair score, a probability that both texts ask
+the same thing); those at or above DUPLICATE_THRESHOLD are returned, best first.
+
+Decisions the issue left open: the threshold is the model's own decision boundary (probability 0.5,
+"more likely the same than not"), not a number tuned on data; at most MAX_CANDIDATES candidates are
+scored (newest first), which bounds the work to one embedding batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.core.auth import Principal
+from kefu.customers import service as customers
+from kefu.knowledge.text import embed, score, segment
+from kefu.org import service as org
+from kefu.tickets import lifecycle
+from kefu.tickets.models import Ticket
+
+DUPLICATE_THRESHOLD = 0.5
+DUPLICATE_WINDOW = timedelta(days=7)
+MAX_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    ticket: Ticket
+    score: float
+
+
+def ticket_text(t: Ticket) -> str:
+    """What a ticket asks: its subject and the start of its description."""
+    text = " ".join(f"{t.subject} {t.description or ''}".split())
+    return text[: segment.MAX_QUERY_CHARS]
+
+
+def _candidates(session: Session, principal: Principal, t: Ticket) -> list[Ticket]:
+    conds = [Ticket.id != t.id, Ticket.status.in_(lifecycle.OPEN_STATUSES)]
+    if t.customer_id is not None:
+        conds.append(Ticket.customer_id.in_(customers.customer_ids_of(session, t.customer_id)))
+    else:
+        conds.append(Ticket.opened_at >= t.opened_at - DUPLICATE_WINDOW)
+        conds.append(Ticket.opened_at <= t.opened_at + DUPLICATE_WINDOW)
+        if t.category_id is not None:
+            conds.append(Ticket.category_id == t.category_id)
+        else:
+            conds.append(Ticket.org_unit_id == t.org_unit_id)
+    if t.type in ("complaint", "appeal"):  # the merge rules keep a legal clock within its type
+        conds.append(Ticket.type == t.type)
+    rows = session.scalars(
+        select(Ticket).where(*conds).order_by(Ticket.opened_at.desc(), Ticket.id.desc()).limit(MAX_CANDIDATES)
+    )
+    return [c for c in rows if principal.sees_path(org.org_unit(session, c.org_unit_id).path)]
+
+
+def possible_duplicates(
+    session: Session,
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    threshold: float = DUPLICATE_THRESHOLD,
+    limit: int = 5,
+) -> list[PossibleDuplicate]:
+    """Open tickets that probably report what ``ticket`` reports, best first (the caller has
+    already checked that the principal sees ``ticket``)."""
+    if not lifecycle.is_open(ticket.status):  # only an open ticket can still be merged
+        return []
+    others = _candidates(session, principal, ticket)
+    text = ticket_text(ticket)
+    if not others or not segment.normalize(text):
+        return []
+    texts = [ticket_text(o) for o in others]
+    emb = embed.get_embedder()
+    vectors = emb.encode([text, *texts])
+    probs = score.match_scores(text, vectors[0], texts, vectors[1:], embedder_name=emb.name)
+    found = [PossibleDuplicate(o, round(float(p), 4)) for o, p in zip(others, probs, strict=True) if p >= threshold]
+    found.sort(key=lambda d: (-d.score, -d.ticket.id))
+    return found[:limit]
