@@ -49,6 +49,7 @@ __all__ = [
     "pair_scores",
     "rank",
     "rrf",
+    "unseen_word_features",
     "word_tokens",
 ]
 
@@ -267,10 +268,24 @@ class PairModel:
         self.uses_vectors: bool = "vector_coef" in spec
         self.uses_words: bool = "word_coef" in spec
         self._word_coef: dict[str, float] = dict(spec.get("word_coef") or {})
+        self._unseen: dict[str, Any] | None = spec.get("unseen")
 
     def word_logit(self, tokens: Iterable[str]) -> float:
         """The words' part of the logit (0 for words the model never saw)."""
         return sum(self._word_coef.get(t, 0.0) for t in set(tokens))
+
+    def unseen_features(self, tokens: Iterable[str]) -> list[float]:
+        """Background IDF summed over the pair's words the model has no weight for: words only one
+        side has, and words both have. A telecom term the training pairs never had (断网, 移机) still
+        counts: a rare word that differs is a strong "different question" signal."""
+        return unseen_word_features(tokens, self._word_coef)
+
+    def unseen_logit(self, words: Sequence[Iterable[str]]) -> npt.NDArray[np.float64]:
+        if self._unseen is None:
+            return np.zeros(len(words))
+        u = np.array([self.unseen_features(w) for w in words], dtype=np.float64).reshape(len(words), -1)
+        z = (u - np.asarray(self._unseen["mean"])) / np.asarray(self._unseen["scale"])
+        return np.asarray(z @ np.asarray(self._unseen["coef"]), dtype=np.float64)
 
     def predict(
         self,
@@ -296,7 +311,7 @@ class PairModel:
             if self.uses_words:
                 if words is None or len(words) != x.shape[0]:
                     raise ValueError("this pair model needs the word tokens of every pair")
-                z = z + np.array([self.word_logit(w) for w in words])
+                z = z + np.array([self.word_logit(w) for w in words]) + self.unseen_logit(words)
             boost = self.spec.get("cosine_boost")
             if boost:
                 cos_mean, cos_scale = self.spec["mean"][0], self.spec["scale"][0]
@@ -326,6 +341,21 @@ def word_tokens(a: Analysed, b: Analysed) -> list[str]:
     """The pair's words for the model: ``d:<word>`` for a word only one side has, ``s:<word>`` for
     a word both have (the model learns which differences change the question: 借款 vs 还款)."""
     return [f"d:{w}" for w in sorted(a.word_set ^ b.word_set)] + [f"s:{w}" for w in sorted(a.word_set & b.word_set)]
+
+
+def unseen_word_features(tokens: Iterable[str], known: dict[str, float] | set[str]) -> list[float]:
+    """``[differing, shared]``: background IDF summed over ``d:`` and ``s:`` tokens not in ``known``."""
+    word_idf, _, max_idf = background_idf()
+    diff = shared = 0.0
+    for t in set(tokens):
+        if t in known:
+            continue
+        weight = min(word_idf.get(t[2:], max_idf), max_idf)
+        if t.startswith("d:"):
+            diff += weight
+        else:
+            shared += weight
+    return [diff, shared]
 
 
 def interaction(vectors_a: npt.ArrayLike, vectors_b: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -46,5 +46,8 @@ def test_cosine_top_k_orders_best_first() -> None:
     assert embed.cosine_top_k([1, 0], np.zeros((0, 2)), k=3) == []
 
 
-def test_get_embedder_names_the_active_model() -> None:
+def test_get_embedder_names_the_active_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # get_embedder("hash") switches the whole process; put the default back for the tests after this one
+    monkeypatch.setattr(embed, "_default", None)
     assert embed.get_embedder("hash").name == "hash-char13-512"
+    assert embed.get_embedder().name == "hash-char13-512"  # the process keeps the choice

@@ -82,3 +82,29 @@ def test_pair_features_are_symmetric() -> None:
 def test_shipped_model_matches_feature_names() -> None:
     assert score.load_pair_model("usem3").embedder == "usem3"
     assert score.load_pair_model("hash-char13-512").embedder == "hash-char13-512"
+
+
+def test_the_shipped_model_keeps_its_sign_bounds() -> None:
+    """More overlap never makes two questions less alike; a word only one side has never makes them
+    more alike (the prior that keeps the model from learning how the training sets were built)."""
+    for name in ("usem3", "hash-char13-512"):
+        spec = score.load_pair_model(name).spec
+        coef = dict(zip(score.FEATURE_NAMES, spec["coef"], strict=True))
+        for feature in ("cosine", "bm25_norm", "word_idf_overlap", "char_jaccard", "edit_ratio", "domain_jaccard"):
+            assert coef[feature] >= 0, (name, feature)
+        for feature in ("number_mismatch", "domain_mismatch", "negation_mismatch", "qtype_mismatch"):
+            assert coef[feature] <= 0, (name, feature)
+        words = spec["word_coef"]
+        assert all(v <= 0 for t, v in words.items() if t.startswith("d:"))
+        assert all(v >= 0 for t, v in words.items() if t.startswith("s:"))
+        assert spec["unseen"]["coef"][0] <= 0 <= spec["unseen"]["coef"][1]
+
+
+def test_a_differing_telecom_term_outweighs_the_same_question_frame() -> None:
+    emb = embed.UseEmbedder()
+    same_fault, other_service = score.pair_scores(
+        [("宽带断网了怎么办", "宽带断网怎么处理"), ("宽带断网了怎么办", "宽带移机怎么办理")], embedder=emb
+    )
+    assert same_fault > 0.5 > other_service
+    # near-identical wording scores high, whatever the training sets' habits
+    assert score.pair_scores([("什么是刷屏", "什么叫刷屏？")], embedder=emb)[0] > 0.5
