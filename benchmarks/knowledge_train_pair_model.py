@@ -35,36 +35,15 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from kefu.knowledge.text.embed import HashingEmbedder, UseEmbedder
-from kefu.knowledge.text.score import FEATURE_NAMES, interaction, unseen_word_features, word_tokens
+from kefu.knowledge.text.score import FEATURE_NAMES, FEATURE_SIGNS, interaction, unseen_word_features, word_tokens
 
 N_UNSEEN = 2  # unseen_word_features: [differing, shared]; bounded <= 0 and >= 0 like the words
-_SIMILAR: tuple[float | None, float | None] = (0.0, None)
-_DIFFERENT: tuple[float | None, float | None] = (None, 0.0)
-#: The prior every bound carries: all else equal, more overlap never makes two questions less alike
-#: and a mismatch never makes them more alike. The training sets build their negatives from pairs
-#: with high overlap, so an unbounded fit learns negative weights for overlap (bm25_norm < 0), which
-#: fails on FAQ retrieval where the competitors are not built that way. log_length stays free.
-SIGNS: dict[str, tuple[float | None, float | None]] = {
-    **{
-        name: _SIMILAR
-        for name in (
-            "cosine",
-            "char_jaccard",
-            "char_containment",
-            "bigram_jaccard",
-            "bigram_containment",
-            "word_jaccard",
-            "word_idf_overlap",
-            "char_idf_overlap",
-            "bm25_norm",
-            "edit_ratio",
-            "longest_common_ratio",
-            "length_ratio",
-            "domain_jaccard",
-        )
-    },
-    **{name: _DIFFERENT for name in ("number_mismatch", "domain_mismatch", "negation_mismatch", "qtype_mismatch")},
-}
+#: FEATURE_SIGNS as bounds: the prior that, all else equal, more overlap never makes two questions
+#: less alike and a mismatch never makes them more alike. The training sets build their negatives
+#: from pairs with high overlap, so an unbounded fit learns negative weights for overlap
+#: (bm25_norm < 0), which fails on FAQ retrieval where the competitors are not built that way.
+_BOUND: dict[int, tuple[float | None, float | None]] = {1: (0.0, None), -1: (None, 0.0), 0: (None, None)}
+SIGNS: dict[str, tuple[float | None, float | None]] = {n: _BOUND[v] for n, v in FEATURE_SIGNS.items()}
 MODEL_PATH = ROOT / "kefu" / "knowledge" / "text" / "pair_model.json"
 
 

@@ -34,6 +34,7 @@ from kefu.knowledge.text.embed import Embedder, Vectors, get_embedder
 
 __all__ = [
     "FEATURE_NAMES",
+    "FEATURE_SIGNS",
     "Analysed",
     "HybridIndex",
     "PairModel",
@@ -89,6 +90,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "negation_mismatch",
     "qtype_mismatch",
 )
+
+#: The sign each feature's weight may take (+1 >= 0, -1 <= 0, 0 free): more overlap never makes two
+#: questions less alike, a mismatch never more alike. The training script fits under these bounds.
+FEATURE_SIGNS: dict[str, int] = {
+    name: (-1 if name.endswith("_mismatch") else 0 if name == "log_length" else 1) for name in FEATURE_NAMES
+}
 
 
 @dataclass(frozen=True, slots=True)

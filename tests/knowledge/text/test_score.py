@@ -91,8 +91,10 @@ def test_the_shipped_model_keeps_its_sign_bounds() -> None:
         spec = score.load_pair_model(name).spec
         coef = dict(zip(score.FEATURE_NAMES, spec["coef"], strict=True))
         for feature in ("cosine", "bm25_norm", "word_idf_overlap", "char_jaccard", "edit_ratio", "domain_jaccard"):
+            assert score.FEATURE_SIGNS[feature] == 1
             assert coef[feature] >= 0, (name, feature)
         for feature in ("number_mismatch", "domain_mismatch", "negation_mismatch", "qtype_mismatch"):
+            assert score.FEATURE_SIGNS[feature] == -1
             assert coef[feature] <= 0, (name, feature)
         words = spec["word_coef"]
         assert all(v <= 0 for t, v in words.items() if t.startswith("d:"))
