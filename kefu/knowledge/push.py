@@ -23,7 +23,6 @@ from kefu.core.errors import InvalidInput
 from kefu.knowledge.errors import ArticleNotFound, TopicNotFound
 from kefu.knowledge.models import Article, HotTopic, PushDelivery
 from kefu.org import service as org
-from kefu.org.models import User
 
 RECIPIENT_ROLES = ("agent", "supervisor", "expert")
 
@@ -91,7 +90,7 @@ def publish(
     session.add(topic)
     session.flush()
     session.add_all([PushDelivery(topic_id=topic.id, user_id=u, delivered_at=at) for u in users])
-    unit_ids = sorted(set(session.scalars(select(User.org_unit_id).where(User.id.in_(users)))))
+    unit_ids = sorted({u.org_unit_id for u in org.users(session, users).values()})
     events.record(
         session,
         "knowledge.push_published",
@@ -167,15 +166,16 @@ def read_status(session: Session, principal: Principal, topic_id: int) -> list[R
     t = session.get(HotTopic, topic_id)
     if t is None or not principal.sees_path(org.org_unit(session, t.org_unit_id).path):
         raise TopicNotFound(f"push {topic_id} not found")
-    rows = session.execute(
-        select(PushDelivery, User)
-        .join(User, User.id == PushDelivery.user_id)
-        .where(PushDelivery.topic_id == topic_id)
-        .order_by(User.id)
+    deliveries = list(
+        session.scalars(
+            select(PushDelivery).where(PushDelivery.topic_id == topic_id).order_by(PushDelivery.user_id)
+        )
     )
+    people = org.users(session, (d.user_id for d in deliveries))
     return [
         ReadRow(u.id, u.username, u.display_name, u.org_unit_id, d.delivered_at, d.acknowledged_at)
-        for d, u in rows
+        for d in deliveries
+        if (u := people.get(d.user_id)) is not None
     ]
 
 

@@ -22,7 +22,7 @@ from kefu.knowledge import service
 from kefu.knowledge.errors import AnswerNotFound, QAConflict, QuestionNotFound
 from kefu.knowledge.models import Answer, AnswerVote, Article, PointsEntry, Question
 from kefu.org import service as org
-from kefu.org.models import OrgUnit, User
+from kefu.org.models import OrgUnit
 
 ACCEPTED_POINTS = 20
 HELPFUL_POINTS = 2
@@ -115,7 +115,7 @@ def answers_of(session: Session, question_id: int) -> list[Answer]:
 
 
 def is_expert(session: Session, user_id: int, skill_key: str | None) -> bool:
-    user = session.get(User, user_id)
+    user = org.user(session, user_id)
     if user is None:
         return False
     if user.role == "expert":
@@ -157,7 +157,7 @@ def _answer(session: Session, principal: Principal, answer_id: int) -> tuple[Ans
 
 
 def _award(session: Session, user_id: int, points: int, reason: str, answer_id: int, at: datetime) -> None:
-    user = session.get(User, user_id)
+    user = org.user(session, user_id)
     assert user is not None
     path = org.org_unit(session, user.org_unit_id).path
     session.add(
@@ -271,7 +271,7 @@ def leaderboard(
             raise InvalidInput(f"unknown level '{level}' (city, province or group)", code="invalid_level")
         unit = org.org_unit(session, principal.org_unit_id)
         for path in reversed(service.ancestor_paths(principal.org_path)):
-            candidate = session.scalar(select(OrgUnit).where(OrgUnit.path == path))
+            candidate = org.unit_by_path(session, path)
             if candidate is not None and candidate.kind == level:
                 unit = candidate
                 break
@@ -286,7 +286,7 @@ def leaderboard(
         .order_by(total.desc(), PointsEntry.user_id)
         .limit(limit)
     ).all()
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([r[0] for r in rows])))}
+    users = org.users(session, (r[0] for r in rows))
     out = []
     for i, (uid, pts) in enumerate(rows, 1):
         u = users[uid]

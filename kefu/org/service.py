@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -58,6 +59,23 @@ def unit_by_code(session: Session, code: str) -> OrgUnit:
     if unit is None:
         raise NotFound(f"org unit '{code}' not found", code="org_unit_not_found")
     return unit
+
+
+def unit_by_path(session: Session, path: str) -> OrgUnit | None:
+    """The unit at this materialised path, or None."""
+    return session.scalar(select(OrgUnit).where(OrgUnit.path == path))
+
+
+def users(session: Session, ids: Iterable[int]) -> dict[int, User]:
+    """Users by id, in one query (missing ids are absent). Not scoped: callers check scope."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
 
 
 def units(session: Session, ids: list[int] | None = None) -> list[OrgUnit]:
