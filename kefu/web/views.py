@@ -397,7 +397,12 @@ def _reply_target(conversation: list[Any]) -> Any | None:
     return open_[-1] if open_ else None
 
 
-def _ticket_context(session: Session, principal: Principal, ticket_id: int) -> dict[str, Any]:
+def _ticket_context(
+    session: Session, principal: Principal, ticket_id: int, *, page: bool = False
+) -> dict[str, Any]:
+    """What the ticket page shows. The knowledge suggestions and possible duplicates (each embeds
+    text, and a suggestion is logged as a search) only for the whole page (`page=True`), not for
+    the fragments htmx swaps in after a reply, a status change or a live update."""
     from kefu.org import service as org
     from kefu.org.models import User
     from kefu.tickets import service as tickets
@@ -420,16 +425,17 @@ def _ticket_context(session: Session, principal: Principal, ticket_id: int) -> d
     users = {
         i: u for i in sorted(x for x in user_ids if x is not None) if (u := session.get(User, i)) is not None
     }
-    suggestions: dict[str, Any] = {}
-    if principal.can("knowledge.read"):
-        from kefu.knowledge import views as knowledge_views
+    extra: dict[str, Any] = {}
+    if page:
+        from kefu.tickets.duplicates import possible_duplicates
 
-        suggestions = knowledge_views.suggestions_context(session, principal, ticket.id)
-    from kefu.tickets.duplicates import possible_duplicates
+        if principal.can("knowledge.read"):
+            from kefu.knowledge import views as knowledge_views
 
+            extra.update(knowledge_views.suggestions_context(session, principal, ticket.id))
+        extra["duplicates"] = possible_duplicates(session, principal, ticket)
     return {
-        **suggestions,
-        "duplicates": possible_duplicates(session, principal, ticket),
+        **extra,
         "ticket": ticket,
         "category": category,
         "category_parent": parent,
@@ -462,7 +468,7 @@ def _customer_and_timeline(session: Session, principal: Principal, customer_id: 
 def ticket_page(
     request: Request, ticket_id: int, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
-    ctx = _ticket_context(session, principal, ticket_id)
+    ctx = _ticket_context(session, principal, ticket_id, page=True)
     return render(request, "ticket.html", ctx, active="inbox")
 
 
@@ -514,7 +520,7 @@ def ticket_reply(
     status_code = error_status if error is not None else 200
     if not is_htmx(request):
         if error is not None:
-            ctx = _ticket_context(session, principal, ticket_id)
+            ctx = _ticket_context(session, principal, ticket_id, page=True)
             ctx.update(reply_error=error, reply_body=body)
             return render(request, "ticket.html", ctx, active="inbox", status_code=status_code)
         return RedirectResponse(
@@ -555,7 +561,7 @@ def ticket_status(
     except KefuError as exc:
         session.rollback()  # a refused change leaves nothing behind
         error, status_code = _friendly(t, exc), exc.status
-    ctx = _ticket_context(session, principal, ticket_id)
+    ctx = _ticket_context(session, principal, ticket_id, page=not is_htmx(request))
     ctx.update(status_error=error, status_done=moved, reason=reason if error else "")
     if is_htmx(request):
         return render(request, "partials/ticket_live.html", ctx, status_code=status_code)

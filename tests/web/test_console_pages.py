@@ -541,3 +541,25 @@ def test_ticket_page_suggests_knowledge_for_the_ticket_before_any_search(
     html = client.get(f"/console/tickets/{console.tickets['complaint']}").text
     assert 'id="kb-suggestions"' in html
     assert f'href="/console/knowledge/articles/{article}' in html
+
+
+def test_live_refreshes_of_the_ticket_page_do_not_log_knowledge_searches(
+    db: Database, client: TestClient, console: Console
+) -> None:
+    """The suggestions panel is computed (and logged as a search) for the page, not for each htmx fragment."""
+    from kefu.knowledge.models import SearchLog
+
+    def logged() -> int:
+        with db.session() as s:
+            return s.scalar(select(func.count()).select_from(SearchLog).where(SearchLog.source == "suggestion")) or 0
+
+    login(client, "agent_gz")
+    tid = console.tickets["complaint"]
+    before = logged()
+    assert client.get(f"/console/tickets/{tid}").status_code == 200
+    assert logged() == before + 1
+    for _ in range(3):
+        r = client.get(f"/console/tickets/{tid}/conversation", headers={"HX-Request": "true"})
+        assert r.status_code == 200
+        assert 'id="kb-suggestions"' not in r.text
+    assert logged() == before + 1
