@@ -8,8 +8,9 @@ give the same results for the same corpus:
     first stage = 0.45 cosine + 0.35 term coverage (title x2, body) + 0.20 character overlap with the title
     match       = the learned pair score (text.score.match_scores: the same score that matches a
                   question to an FAQ and spots duplicate tickets) of the query against the title,
-                  for the RERANK_DEPTH best FAQ candidates of the first stage, floored at their
-                  first stage (0 for FAQs beyond the depth); other
+                  for the RERANK_DEPTH best FAQ candidates of the first stage (0 for FAQs beyond
+                  the depth); for a query with no question cue (a keyword search) it is floored at
+                  the first stage, so the model can lift an FAQ but not sink it; other
                   kinds (their titles name a topic, not a question) and a query without Chinese (the
                   model learned from Chinese pairs) use the first stage here
     score       = (first stage + match) / 2 + feedback prior (bounded, +-0.21) + category boost
@@ -427,10 +428,11 @@ def rank(
                 np.vstack(chosen_vectors),
                 embedder_name=emb_name,
             )
+            # A question (怎么, 为什么, 吗, 多少 ...) is what the model compares; a keyword query such as
+            # 宽带 is none, and the model only lifts an FAQ for it, never sinks one below its first stage.
+            question = bool(score.analyse(q[:MAX_QUERY_CHARS]).qtypes)
             for j, pr in zip(chosen, probs, strict=True):
-                # The model lifts an FAQ that asks what the query asks; it never sinks one below its
-                # first stage (a keyword query such as 宽带 is no question, and every FAQ would sink).
-                match[j] = max(float(pr), first[j])
+                match[j] = float(pr) if question else max(float(pr), first[j])
     for j, h in enumerate(hits):
         h.match = round(match[j], 6)
         h.score = round(0.5 * (first[j] + match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
