@@ -10,7 +10,7 @@ the same thing); those at or above DUPLICATE_THRESHOLD are returned, best first.
 
 Decisions the issue left open: the threshold is the model's own decision boundary (probability 0.5,
 "more likely the same than not"), not a number tuned on data; at most MAX_CANDIDATES candidates are
-scored (newest first), which bounds the work to one embedding batch.
+scored (newest first, within the caller's scope), which bounds the work to one embedding batch.
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ def ticket_text(t: Ticket) -> str:
 
 
 def _candidates(session: Session, principal: Principal, t: Ticket) -> list[Ticket]:
-    conds = [Ticket.id != t.id, Ticket.status.in_(lifecycle.OPEN_STATUSES)]
+    conds = [
+        Ticket.id != t.id,
+        Ticket.status.in_(lifecycle.OPEN_STATUSES),
+        Ticket.org_unit_id.in_(org.visible_unit_ids(session, principal)),
+    ]
     if t.customer_id is not None:
         conds.append(Ticket.customer_id.in_(customers.customer_ids_of(session, t.customer_id)))
     else:
@@ -58,10 +62,11 @@ def _candidates(session: Session, principal: Principal, t: Ticket) -> list[Ticke
             conds.append(Ticket.org_unit_id == t.org_unit_id)
     if t.type in ("complaint", "appeal"):  # the merge rules keep a legal clock within its type
         conds.append(Ticket.type == t.type)
-    rows = session.scalars(
-        select(Ticket).where(*conds).order_by(Ticket.opened_at.desc(), Ticket.id.desc()).limit(MAX_CANDIDATES)
+    return list(
+        session.scalars(
+            select(Ticket).where(*conds).order_by(Ticket.opened_at.desc(), Ticket.id.desc()).limit(MAX_CANDIDATES)
+        )
     )
-    return [c for c in rows if principal.sees_path(org.org_unit(session, c.org_unit_id).path)]
 
 
 def possible_duplicates(

@@ -58,6 +58,19 @@ def test_a_merged_customer_s_tickets_count_and_closed_tickets_do_not(
     assert _dups(client, world, done_id) == []  # a closed ticket can no longer be merged
 
 
+def test_a_duplicate_in_a_unit_the_agent_cannot_see_is_not_listed(
+    db: Database, client: TestClient, world: World
+) -> None:
+    with db.unit_of_work() as s:
+        c = add_customer(s, org_unit_id=world.units["gz"])
+        here = add_ticket(s, org_unit_id=world.units["gz"], customer_id=c.id, subject="家里宽带断网了，一直连不上")
+        there = add_ticket(s, org_unit_id=world.units["sz"], customer_id=c.id, subject="宽带连不上网，断网了")
+        here_id, there_id = here.id, there.id
+    assert _dups(client, world, here_id, who="agent_gz") == []
+    # the province supervisor sees both cities, so the Shenzhen report is listed for them
+    assert [tid for tid, _ in _dups(client, world, here_id, who="sup_gd")] == [there_id]
+
+
 def test_duplicates_of_a_ticket_outside_scope_are_404(db: Database, client: TestClient, world: World) -> None:
     with db.unit_of_work() as s:
         c = add_customer(s, org_unit_id=world.units["gz"])
