@@ -407,37 +407,44 @@ def rank(
                 scope_kind,
             )
         )
-    match = [0.0] * len(hits)
-    if q and qvec is not None and not _CJK.search(q):
-        # The pair model learned from Chinese question pairs; an English query is ranked by the first stage.
-        match = list(first)
-    elif q and qvec is not None:
-        order = sorted(range(len(hits)), key=lambda j: (-first[j], hits[j].article_id))
-        # The pair model compares questions: an FAQ's title is one; other kinds' titles name a topic
-        # ("宽带断网：光猫LOS红灯闪烁的处理") and keep their first-stage score as their match.
-        for j, h in enumerate(hits):
-            if h.kind != "faq":
-                match[j] = first[j]
-        chosen = [j for j in order if hits[j].kind == "faq" and title_vectors[j] is not None][:RERANK_DEPTH]
-        chosen_vectors = [v for j in chosen if (v := title_vectors[j]) is not None]
-        if chosen:
-            probs = score.match_scores(
-                q[:MAX_QUERY_CHARS],
-                qvec,
-                [hits[j].title for j in chosen],
-                np.vstack(chosen_vectors),
-                embedder_name=emb_name,
-            )
-            # A question (怎么, 为什么, 吗, 多少 ...) is what the model compares; a keyword query such as
-            # 宽带 is none, and the model only lifts an FAQ for it, never sinks one below its first stage.
-            question = bool(score.analyse(q[:MAX_QUERY_CHARS]).qtypes)
-            for j, pr in zip(chosen, probs, strict=True):
-                match[j] = float(pr) if question else max(float(pr), first[j])
+    match = _matches(q, qvec, hits, first, title_vectors, emb_name)
     for j, h in enumerate(hits):
         h.match = round(match[j], 6)
         h.score = round(0.5 * (first[j] + match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
     hits.sort(key=lambda h: (-h.score, h.article_id))
     return hits, qvec
+
+
+def _matches(
+    q: str,
+    qvec: np.ndarray | None,
+    hits: list[Hit],
+    first: list[float],
+    title_vectors: list[np.ndarray | None],
+    embedder_name: str,
+) -> list[float]:
+    """Each hit's match (see the module docstring), aligned with `hits` and `first`."""
+    if not q or qvec is None:
+        return [0.0] * len(hits)
+    if not _CJK.search(q):  # the pair model learned from Chinese question pairs
+        return list(first)
+    # An FAQ's title is a question, what the model compares; other kinds' titles name a topic
+    # ("宽带断网：光猫LOS红灯闪烁的处理") and keep their first-stage score.
+    match = [0.0 if h.kind == "faq" else f for h, f in zip(hits, first, strict=True)]
+    faqs = [j for j, h in enumerate(hits) if h.kind == "faq" and title_vectors[j] is not None]
+    chosen = sorted(faqs, key=lambda j: (-first[j], hits[j].article_id))[:RERANK_DEPTH]
+    vectors = [v for j in chosen if (v := title_vectors[j]) is not None]
+    if not chosen:
+        return match
+    probs = score.match_scores(
+        q[:MAX_QUERY_CHARS], qvec, [hits[j].title for j in chosen], np.vstack(vectors), embedder_name=embedder_name
+    )
+    # A question (怎么, 为什么, 吗, 多少 ...) may be told an FAQ asks something else; a keyword query
+    # such as 宽带 is no question, and the model only lifts an FAQ for it, never below its first stage.
+    question = bool(score.analyse(q[:MAX_QUERY_CHARS]).qtypes)
+    for j, pr in zip(chosen, probs, strict=True):
+        match[j] = float(pr) if question else max(float(pr), first[j])
+    return match
 
 
 def _decorate(session: Session, hits: list[Hit], q: str) -> None:
