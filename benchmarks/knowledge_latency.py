@@ -287,13 +287,13 @@ def run(
     if not loaded:
         upgrade(url)
         load_s = load(db, docs, vecs, tvecs, emb_name)
-    from sqlalchemy import select
 
     from kefu.org import service as org
-    from kefu.org.models import User
 
     with db.session() as s:
-        principal = org.principal_for(s, s.scalar(select(User).where(User.username == "bench")))
+        user = org.user_by_username(s, "bench")
+        assert user is not None
+        principal = org.principal_for(s, user)
     rnd = random.Random(7)
     queries = [
         rnd.choice(QUERIES) if i % 2 == 0 else docs[rnd.randrange(len(docs))][0][2:10]

@@ -80,14 +80,12 @@ def retrieval(embedder: Embedder, ps, methods: tuple[Method, ...]) -> dict[str, 
 def product_retrieval(embedder: Embedder, ps) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
     """R@1, R@5, MRR@10 of kefu's own search (database candidates, first stage, pair model)."""
     from knowledge_latency import fresh_database, load
-    from sqlalchemy import select
 
     from kefu.core.db import Database
     from kefu.core.errors import KefuError
     from kefu.core.migrate import upgrade
     from kefu.knowledge import search
     from kefu.org import service as org
-    from kefu.org.models import User
 
     entries = sorted(set(ps.right))
     vectors = embed_cached(embedder, entries, ps.name + "-faq")
@@ -96,7 +94,9 @@ def product_retrieval(embedder: Embedder, ps) -> tuple[float, float, float]:  # 
     db = Database(url)
     load(db, [(t, t, [], "faq") for t in entries], vectors, vectors, embedder.name)  # article id = index + 1
     with db.session() as s:
-        principal = org.principal_for(s, s.scalar(select(User).where(User.username == "bench")))
+        user = org.user_by_username(s, "bench")
+        assert user is not None
+        principal = org.principal_for(s, user)
     queries = [(a, b) for a, b, y in zip(ps.left, ps.right, ps.labels, strict=True) if y == 1]
     pos = {t: i + 1 for i, t in enumerate(entries)}
     t0 = time.perf_counter()

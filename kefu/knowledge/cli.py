@@ -56,11 +56,8 @@ def import_articles(
     valid_until}; each becomes a draft (or a published article with --publish)."""
     from datetime import datetime
 
-    from sqlalchemy import select
-
     from kefu.knowledge import service
     from kefu.org import service as org
-    from kefu.org.models import User
 
     rows = json.loads(path.read_text(encoding="utf-8"))
 
@@ -69,7 +66,7 @@ def import_articles(
 
     db = _db()
     with db.unit_of_work() as s:
-        user = s.scalar(select(User).where(User.username == username))
+        user = org.user_by_username(s, username)
         if user is None:
             raise typer.BadParameter(f"no user '{username}'")
         principal = org.principal_for(s, user)

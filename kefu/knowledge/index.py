@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from kefu.knowledge.models import ARTICLE_KINDS, Article, ArticleVersion, IndexEntry, IndexState
 from kefu.knowledge.text import embed, segment
+from kefu.org import service as org
 
 #: Characters of the body that go into an article's embedding (with title and tags): a sentence
 #: encoder blurs long texts, and the opening of an article says what it is about.
@@ -95,7 +96,7 @@ def index_version(session: Session, article: Article, v: ArticleVersion, *, at: 
     emb = embedder()
     vectors = emb.encode([embed_text(v.title, v.tags, v.body), v.title])
     vector, title_vector = embed.to_bytes(vectors[0]), embed.to_bytes(vectors[1])
-    unit_kind = session.scalar(text("SELECT kind FROM org_units WHERE id = :id"), {"id": v.org_unit_id})
+    unit_kind = org.org_unit(session, v.org_unit_id).kind
     seq = bump_seq(session)
     entry = session.get(IndexEntry, article.id)
     values: dict[str, Any] = dict(
@@ -105,7 +106,7 @@ def index_version(session: Session, article: Article, v: ArticleVersion, *, at: 
         kind=v.kind,
         org_unit_id=v.org_unit_id,
         scope_path=article.scope_path,
-        scope_kind=unit_kind or "group",
+        scope_kind=unit_kind,
         categories=categories_field(v.category_keys),
         tags=list(v.tags),
         valid_from=v.valid_from,

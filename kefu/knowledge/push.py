@@ -20,8 +20,9 @@ from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.errors import InvalidInput
+from kefu.knowledge import service
 from kefu.knowledge.errors import ArticleNotFound, TopicNotFound
-from kefu.knowledge.models import Article, HotTopic, PushDelivery
+from kefu.knowledge.models import HotTopic, PushDelivery
 from kefu.org import service as org
 
 RECIPIENT_ROLES = ("agent", "supervisor", "expert")
@@ -62,14 +63,12 @@ def publish(
         raise InvalidInput("a hot topic needs a title", code="invalid_push", details={"field": "title"})
     for aid, what in ((faq_article_id, "faq"), (plan_article_id, "pre-handling plan")):
         if aid is not None:
-            a = session.get(Article, aid)
-            if (
-                a is None
-                or a.live_version is None
-                or (not principal.sees_path(a.scope_path)
-                and not principal.org_path.startswith(a.scope_path))
-            ):
-                raise ArticleNotFound(f"the {what} article {aid} is not a published article you can see")
+            try:
+                service.get_live_article(session, principal, aid)
+            except ArticleNotFound:
+                raise ArticleNotFound(
+                    f"the {what} article {aid} is not a published article you can see"
+                ) from None
     users = recipients(session, principal, targets)
     if not users:
         raise InvalidInput(

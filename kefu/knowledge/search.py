@@ -38,9 +38,9 @@ from sqlalchemy.orm import Session
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.knowledge import index
-from kefu.knowledge.errors import ArticleNotFound, EmptyQuery, InvalidArticle, QueryTooLong
-from kefu.knowledge.models import ARTICLE_KINDS, Article, ArticleVersion, Feedback, IndexEntry, SearchLog
-from kefu.knowledge.service import scope_condition
+from kefu.knowledge.errors import EmptyQuery, InvalidArticle, QueryTooLong
+from kefu.knowledge.models import ARTICLE_KINDS, ArticleVersion, Feedback, IndexEntry, SearchLog
+from kefu.knowledge.service import get_live_article, scope_condition
 from kefu.knowledge.text import embed, score, segment
 
 MAX_QUERY_CHARS = segment.MAX_QUERY_CHARS
@@ -620,11 +620,7 @@ def give_feedback(
     """Helpful / not helpful for an article in a context (a query, or a ticket's category); a user's
     second vote in the same context replaces the first."""
     at = at or utcnow()
-    a = session.get(Article, article_id)
-    from kefu.knowledge.service import can_read_scope
-
-    if a is None or a.live_version is None or not can_read_scope(principal, a.scope_path):
-        raise ArticleNotFound(f"article {article_id} not found")
+    get_live_article(session, principal, article_id)
     if ticket_id is not None and category_key is None and not query:
         from kefu.tickets import service as tickets
 

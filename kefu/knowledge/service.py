@@ -29,7 +29,7 @@ from kefu.knowledge.errors import (
 )
 from kefu.knowledge.models import ARTICLE_KINDS, Article, ArticleTransition, ArticleVersion, IndexEntry
 from kefu.org import service as org
-from kefu.tickets.models import Category
+from kefu.tickets import service as tickets
 
 MAX_BODY_CHARS = 100_000
 MAX_TAGS = 20
@@ -78,6 +78,14 @@ def get_article(session: Session, principal: Principal, article_id: int) -> Arti
     if a is None or not can_read_scope(principal, a.scope_path):
         raise ArticleNotFound(f"article {article_id} not found")
     if a.live_version is None and not principal.can("knowledge.write"):
+        raise ArticleNotFound(f"article {article_id} not found")
+    return a
+
+
+def get_live_article(session: Session, principal: Principal, article_id: int) -> Article:
+    """A published article in the principal's reading scope (whatever its role); 404 otherwise."""
+    a = session.get(Article, article_id)
+    if a is None or a.live_version is None or not can_read_scope(principal, a.scope_path):
         raise ArticleNotFound(f"article {article_id} not found")
     return a
 
@@ -189,7 +197,7 @@ def _validate(session: Session, principal: Principal, c: Content) -> tuple[int, 
     tags = list(dict.fromkeys(t.strip() for t in c.tags if t.strip()))[:MAX_TAGS]
     keys = list(dict.fromkeys(k.strip() for k in c.category_keys if k.strip()))
     if keys:
-        known = set(session.scalars(select(Category.key).where(Category.key.in_(keys))))
+        known = tickets.known_category_keys(session, keys)
         unknown = [k for k in keys if k not in known]
         if unknown:
             raise InvalidArticle(

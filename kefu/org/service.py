@@ -78,6 +78,10 @@ def user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
 def units(session: Session, ids: list[int] | None = None) -> list[OrgUnit]:
     """Units by id (all units when ids is None), in tree order. Not scoped: for system jobs."""
     stmt = select(OrgUnit).order_by(OrgUnit.path)
@@ -177,7 +181,7 @@ def principal_for(session: Session, user: User, *, via_token: bool = False) -> P
 # ---- login sessions -------------------------------------------------------------------------
 
 def login(session: Session, username: str, password: str, *, hours: int = 12) -> tuple[str, User]:
-    user = session.scalar(select(User).where(User.username == username))
+    user = user_by_username(session, username)
     if user is None or not user.active or not verify_password(user.password_hash, password):
         raise Unauthorized("wrong username or password", code="login_failed")
     token = new_secret()

@@ -113,6 +113,13 @@ def category_by_key(session: Session, key: str) -> Category:
     return cat
 
 
+def known_category_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of these category keys exist."""
+    if not keys:
+        return set()
+    return set(session.scalars(select(Category.key).where(Category.key.in_(keys))))
+
+
 def _get(session: Session, ticket_id: int) -> Ticket:
     t = session.get(Ticket, ticket_id)
     if t is None:

@@ -14,13 +14,10 @@ from tests.knowledge.corpus import ARTICLES, NOW
 
 
 def principal_of(db: Database, username: str) -> Principal:
-    from sqlalchemy import select
-
     from kefu.org import service as org
-    from kefu.org.models import User
 
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
+        user = org.user_by_username(s, username)
         assert user is not None
         return org.principal_for(s, user)
 

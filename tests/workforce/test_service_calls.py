@@ -22,10 +22,8 @@ DAY = date(1999, 3, 1)  # a Monday
 
 
 def _principal(db: Database, username: str) -> Principal:
-    from kefu.org.models import User
-
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
+        user = org.user_by_username(s, username)
         assert user is not None
         return org.principal_for(s, user)
 
