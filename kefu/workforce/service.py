@@ -553,10 +553,15 @@ def what_if(session: Session, principal: Principal, body: WhatIfIn) -> dict[str,
         effective_rules(session, body.org_unit_id).model_dump(exclude={"org_unit_id", "source_org_unit_id"})
     )
     base = plan_from_workload(work, body, spec)
+    return {"base": base, "scenario": plan_from_workload(work, scenario_of(body, work), spec)}
+
+
+def scenario_of(body: WhatIfIn, work: Workload) -> PlanIn:
+    """The plan with the what-if applied: volume scaled, another AHT, another SL target."""
     erlang.check_positive("what_if_volume_scale", body.what_if_volume_scale)
     if body.what_if_aht is not None:
         erlang.check_positive("what_if_aht", body.what_if_aht)
-    changed = body.model_copy(
+    return body.model_copy(
         update={
             "volume_scale": body.volume_scale * body.what_if_volume_scale,
             "aht_scale": body.aht_scale
@@ -566,7 +571,11 @@ def what_if(session: Session, principal: Principal, body: WhatIfIn) -> dict[str,
             else body.service_level,
         }
     )
-    return {"base": base, "scenario": plan_from_workload(work, changed, spec)}
+
+
+def save_what_if(session: Session, principal: Principal, body: WhatIfIn) -> WorkforcePlan:
+    """Save the scenario of a what-if (the plan itself when nothing is changed)."""
+    return save_plan(session, principal, scenario_of(body, workload_for(session, principal, body)))
 
 
 def save_plan(session: Session, principal: Principal, body: PlanIn) -> WorkforcePlan:

@@ -10,6 +10,7 @@ Everything needs `workforce.read` (saving: `workforce.write`); agents are refuse
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -46,9 +47,8 @@ def _float(value: str | None, default: float | None) -> float | None:
         return default
 
 
-def _form(request: Request, session: Any, principal: Principal) -> dict[str, Any]:
-    """The page's inputs from the query string (or the save form), with defaults."""
-    q = request.query_params
+def _form(q: Mapping[str, str], session: Any, principal: Principal) -> dict[str, Any]:
+    """The page's inputs from the query string (or the save form's copy of it), with defaults."""
     units = org.list_units(session, principal)
     unit_id = int(q["org_unit"]) if q.get("org_unit", "").isdigit() else (units[0].id if units else 0)
     channel = q.get("channel") or "voice"
@@ -107,7 +107,7 @@ def _compute(
 @router.get("/console/workforce")
 def workforce_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
     _allowed(request, principal, "workforce.read")
-    f = _form(request, session, principal)
+    f = _form(request.query_params, session, principal)
     result, error = _compute(session, principal, f) if f["org_unit"] else (None, None)
     plans, _ = service.list_plans(session, principal, limit=20, offset=0)
     chart = json.dumps(result, ensure_ascii=False).replace("</", "<\\/") if result else "null"
@@ -131,7 +131,7 @@ def workforce_page(request: Request, session: DbSession, principal: PagePrincipa
 @router.get("/console/workforce/data")
 def workforce_data(request: Request, session: DbSession, principal: PagePrincipal) -> JSONResponse:
     _allowed(request, principal, "workforce.read")
-    result, error = _compute(session, principal, _form(request, session, principal))
+    result, error = _compute(session, principal, _form(request.query_params, session, principal))
     if error is not None:
         return JSONResponse({"error": {"code": "workforce_invalid_input", "message": error}}, status_code=422)
     return JSONResponse(result)
@@ -148,16 +148,6 @@ def workforce_save(
     _allowed(request, principal, "workforce.write")
     from starlette.datastructures import QueryParams
 
-    request.scope["query_string"] = str(QueryParams(query)).encode()
-    f = _form(Request(request.scope), session, principal)
-    body = _body(f).model_copy(update={"name": name.strip() or None})
-    scenario = body.model_copy(
-        update={
-            "volume_scale": body.what_if_volume_scale,
-            "service_level": body.what_if_service_level or body.service_level,
-        }
-    )
-    if body.what_if_aht is not None:
-        scenario = scenario.model_copy(update={"aht": body.what_if_aht})
-    plan = service.save_plan(session, principal, scenario)
+    body = _body(_form(QueryParams(query), session, principal)).model_copy(update={"name": name.strip() or None})
+    plan = service.save_what_if(session, principal, body)
     return RedirectResponse(f"/console/workforce?{query}&saved={plan.id}", status_code=303)

@@ -12,23 +12,11 @@ from kefu.core.db import Database
 from kefu.interactions import calls
 from kefu.workforce import history
 from kefu.workforce.models import WorkforcePlan
-from tests.conftest import PASSWORD, World
+from tests.conftest import World
+from tests.web.conftest import CSRF, login
 from tests.workforce.support import make_log
 
-LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 DAY = date(1999, 3, 1)
-
-
-def login(client: TestClient, username: str) -> None:
-    token = LOGIN_CSRF.search(client.get("/login").text)
-    assert token
-    r = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "login_csrf": token.group(1)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
 
 
 def _import(db: Database, world: World) -> None:
@@ -101,6 +89,30 @@ def test_saving_a_plan_from_the_console(client: TestClient, db: Database, world:
     assert refused.status_code == 403
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(WorkforcePlan)) == 1
+
+
+def test_saving_a_what_if_saves_the_scenario_the_page_shows(client: TestClient, db: Database, world: World) -> None:
+    _import(db, world)
+    login(client, "sup_gd")
+    base = f"org_unit={world.units['gz']}&day=1999-03-22"
+    token = CSRF.search(client.get(f"/console/workforce?{base}").text)
+    assert token
+    saved = client.post(
+        "/console/workforce/plans",
+        data={"csrf_token": token.group(1), "name": "旺季", "query": f"{base}&volume_pct=150&wi_sl=0.9"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    # a volume of 0 % is refused on the page, and so it is when saving: nothing is stored
+    refused = client.post(
+        "/console/workforce/plans",
+        data={"csrf_token": token.group(1), "name": "空", "query": f"{base}&volume_pct=0"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422
+    with db.session() as s:
+        plans = list(s.scalars(select(WorkforcePlan)))
+    assert [(p.name, p.inputs["volume_scale"], p.inputs["service_level"]) for p in plans] == [("旺季", 1.5, 0.9)]
 
 
 def test_agent_is_refused(client: TestClient, world: World) -> None:
