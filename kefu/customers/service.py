@@ -468,6 +468,17 @@ def get_many_visible(session: Session, principal: Principal, ids: Iterable[int])
     return {c.id: c for c in rows}
 
 
+def lineage_ids(session: Session, customer_id: int) -> list[int]:
+    """The customer, every customer merged into it, and every customer it was merged into: the
+    records whose tickets may be merged with this customer's."""
+    ids = customer_ids_of(session, customer_id)
+    c = session.get(Customer, customer_id)
+    while c is not None and c.merged_into_id is not None and c.merged_into_id not in ids:
+        ids.append(c.merged_into_id)
+        c = session.get(Customer, c.merged_into_id)
+    return ids
+
+
 def customer_ids_of(session: Session, customer_id: int) -> list[int]:
     """The customer and every customer merged into it (directly or through a chain), customer first."""
     family, frontier = [customer_id], [customer_id]

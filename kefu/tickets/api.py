@@ -137,7 +137,7 @@ def merge(ticket_id: int, body: MergeIn, session: DbSession,
 @router.get("/tickets/{ticket_id}/duplicates", response_model=list[PossibleDuplicateRead])
 def duplicates(ticket_id: int, session: DbSession,
                principal: Principal = require("tickets.read")) -> list[PossibleDuplicateRead]:
-    """Open tickets that probably report the same thing (same customer), best first, with the pair score."""
+    """Open tickets a merge would accept that probably report the same thing, best first, with the pair score."""
     from kefu.tickets.duplicates import possible_duplicates
 
     t = service.get_visible(session, principal, ticket_id)

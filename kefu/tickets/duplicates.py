@@ -2,7 +2,8 @@
 
 A customer who reports the same fault by SMS and then on the hotline leaves two tickets; the agent
 should merge them, not work both. Candidates are the open tickets the merge rules would accept
-(`service.merge`): the same customer or a customer merged into it; for a ticket without a customer,
+(`service.merge`): the same customer, a customer merged into it or one it was merged into; for a
+ticket without a customer,
 open tickets of the same category (or, without a category, of the same org unit) opened within
 DUPLICATE_WINDOW. Each candidate's subject and description are compared with this ticket's by
 `kefu.knowledge.text.score.match_scores` (the learned pair score, a probability that both texts ask
@@ -25,7 +26,7 @@ from kefu.core.auth import Principal
 from kefu.customers import service as customers
 from kefu.knowledge.text import embed, score, segment
 from kefu.org import service as org
-from kefu.tickets import lifecycle
+from kefu.tickets import lifecycle, service
 from kefu.tickets.models import Ticket
 
 DUPLICATE_THRESHOLD = 0.5
@@ -52,7 +53,7 @@ def _candidates(session: Session, principal: Principal, t: Ticket) -> list[Ticke
         Ticket.org_unit_id.in_(org.visible_unit_ids(session, principal)),
     ]
     if t.customer_id is not None:
-        conds.append(Ticket.customer_id.in_(customers.customer_ids_of(session, t.customer_id)))
+        conds.append(Ticket.customer_id.in_(customers.lineage_ids(session, t.customer_id)))
     else:
         conds.append(Ticket.opened_at >= t.opened_at - DUPLICATE_WINDOW)
         conds.append(Ticket.opened_at <= t.opened_at + DUPLICATE_WINDOW)
@@ -60,7 +61,7 @@ def _candidates(session: Session, principal: Principal, t: Ticket) -> list[Ticke
             conds.append(Ticket.category_id == t.category_id)
         else:
             conds.append(Ticket.org_unit_id == t.org_unit_id)
-    if t.type in ("complaint", "appeal"):  # the merge rules keep a legal clock within its type
+    if t.type in service.CLOCKED_TYPES:  # the merge rules keep a legal clock within its type
         conds.append(Ticket.type == t.type)
     return list(
         session.scalars(

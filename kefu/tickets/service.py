@@ -359,12 +359,9 @@ def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: s
 
 
 def _related_customers(session: Session, a: int, b: int) -> bool:
-    try:
-        from kefu.customers import service as customers
+    from kefu.customers import service as customers
 
-        return b in customers.customer_ids_of(session, a) or a in customers.customer_ids_of(session, b)
-    except (ImportError, AttributeError):  # customers service not there yet: only identical ids match
-        return False
+    return b in customers.lineage_ids(session, a)
 
 
 def merge(session: Session, source_id: int, target_id: int, *, actor_id: int | None, reason: str | None,

@@ -55,7 +55,27 @@ def test_a_merged_customer_s_tickets_count_and_closed_tickets_do_not(
         tickets.change_status(s, done.id, "closed", actor_id=world.users["sup_gd"], reason="已处理", at=T0 + days(1))
         a_id, b_id, done_id = a.id, b.id, done.id
     assert [tid for tid, _ in _dups(client, world, a_id)] == [b_id]
+    assert [tid for tid, _ in _dups(client, world, b_id)] == [a_id]  # and from the merged record's side
     assert _dups(client, world, done_id) == []  # a closed ticket can no longer be merged
+
+
+def test_without_a_customer_the_same_category_within_a_week_counts_and_a_complaint_stays_with_complaints(
+    db: Database, client: TestClient, world: World
+) -> None:
+    gz, cat = world.units["gz"], "billing.unexplained_deduction"
+    with db.unit_of_work() as s:
+        x = add_ticket(s, org_unit_id=gz, category_key=cat, subject="副卡每月扣费是怎么回事", at=T0)
+        y = add_ticket(s, org_unit_id=gz, category_key=cat, subject="为什么副卡每个月都扣费", at=T0 + days(1))
+        late = add_ticket(s, org_unit_id=gz, category_key=cat, subject="副卡每个月扣费怎么回事", at=T0 + days(10))
+        add_ticket(s, org_unit_id=gz, category_key="billing", subject="副卡每个月扣费怎么回事", at=T0)
+        c = add_customer(s, org_unit_id=gz)
+        complaint = add_ticket(s, org_unit_id=gz, customer_id=c.id, type="complaint", subject="宽带断网一直连不上")
+        add_ticket(s, org_unit_id=gz, customer_id=c.id, subject="宽带断网了，一直连不上")
+        ids = x.id, y.id, late.id, complaint.id
+    x_id, y_id, late_id, complaint_id = ids
+    assert [tid for tid, _ in _dups(client, world, x_id)] == [y_id]  # not 10 days later, not another category
+    assert late_id not in [tid for tid, _ in _dups(client, world, y_id)]  # 9 days apart
+    assert _dups(client, world, complaint_id) == []  # the inquiry cannot take a complaint's legal clock
 
 
 def test_a_duplicate_in_a_unit_the_agent_cannot_see_is_not_listed(
