@@ -37,8 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                         "workforce.write", "org.read", "org.admin", "users.admin", "tiers.admin",
                         "tokens.admin", "inbound.post", "pii"}),
 }
-# Integrations (a channel gateway's token) post inbound messages; that is an admin-granted token.
-PERMISSIONS["admin"] = PERMISSIONS["admin"] | {"inbound.post"}
+# "inbound.post": integrations (a channel gateway's token) post inbound messages; an admin grants that token.
 
 
 @dataclass(frozen=True)

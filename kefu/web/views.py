@@ -404,7 +404,6 @@ def _ticket_context(
     text, and a suggestion is logged as a search) only for the whole page (`page=True`), not for
     the fragments htmx swaps in after a reply, a status change or a live update."""
     from kefu.org import service as org
-    from kefu.org.models import User
     from kefu.tickets import service as tickets
 
     ticket = tickets.get_visible(session, principal, ticket_id)
@@ -422,9 +421,7 @@ def _ticket_context(
         *(tr.actor_id for tr in transitions),
         *(m.author_id for it in conversation for m in it.messages),
     }
-    users = {
-        i: u for i in sorted(x for x in user_ids if x is not None) if (u := session.get(User, i)) is not None
-    }
+    users = org.users(session, (x for x in user_ids if x is not None))
     extra: dict[str, Any] = {}
     if page:
         from kefu.tickets.duplicates import possible_duplicates

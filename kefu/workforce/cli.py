@@ -71,14 +71,13 @@ def _f(v: float | None, digits: int = 1) -> str:
 
 
 def _unit_id(session: Any, code: str) -> int:
-    from sqlalchemy import select
+    from kefu.core.errors import NotFound
+    from kefu.org import service as org
 
-    from kefu.org.models import OrgUnit
-
-    uid = session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
-    if uid is None:
-        raise _fail(f"unknown org unit code '{code}'")
-    return int(uid)
+    try:
+        return org.unit_by_code(session, code).id
+    except NotFound:
+        raise _fail(f"unknown org unit code '{code}'") from None
 
 
 def _db() -> Database:

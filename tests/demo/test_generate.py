@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -91,6 +92,10 @@ def test_value_is_right_skewed_and_every_tier_appears_with_diamond_rare(full) ->
 
 
 def test_tier_mirror_agrees_with_the_customers_domain_rules(full) -> None:  # type: ignore[no-untyped-def]
+    import importlib
+
+    seeded = importlib.import_module("kefu.migrations.versions.0001_core").TIER_RULES  # what a fresh database has
+    assert [(t, Decimal(a), m) for t, a, m in seeded] == list(DEFAULT_TIER_RULES)
     rules = [Rule(t, a, m) for t, a, m in DEFAULT_TIER_RULES]
     assert all(c.tier == compute_tier(c.arpu, c.tenure_months, rules) for c in full.customers)
 
