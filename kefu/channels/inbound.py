@@ -27,24 +27,12 @@ from kefu.core.config import Settings
 from kefu.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from kefu.customers import service as customers
 from kefu.interactions import service as interactions
-from kefu.interactions.models import CHANNELS, InboundRejection, Interaction, Message
+from kefu.interactions.models import CHANNELS, IDENTITY_KIND, InboundRejection, Interaction, Message
 from kefu.org.models import OrgUnit
 from kefu.tickets import service as tickets
 from kefu.tickets.models import Ticket
 
 # How a sender is addressed on each channel: the customers domain's identity kind.
-IDENTITY_KIND: dict[str, str] = {
-    "sms": "phone",
-    "voice": "phone",
-    "web": "phone",  # 网厅: the web portal's users are logged in with their number
-    "email": "email",
-    "wechat": "wechat_openid",
-    "weibo": "weibo_id",
-    "app": "app_user_id",
-    "im": "qq",
-    "webchat": "webchat",
-}
-assert set(IDENTITY_KIND) == set(CHANNELS)
 
 SUBJECT_CHARS = 40
 EXCERPT_CHARS = 2000

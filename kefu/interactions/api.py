@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from kefu.core.auth import Principal
 from kefu.core.deps import DbSession, Paging, require
 from kefu.interactions import service, timeline
-from kefu.interactions.models import Interaction, Message
+from kefu.interactions.models import IDENTITY_KIND, Interaction, Message
 from kefu.interactions.schemas import (
     CloseRequest,
     InteractionDetail,
@@ -23,16 +23,13 @@ from kefu.interactions.schemas import (
 
 router = APIRouter(tags=["interactions"])
 
-# Channels whose sender address is a phone number (masked for roles without `pii`).
-_PHONE_CHANNELS = frozenset({"sms", "voice", "web"})
-
-
 def message_read(m: Message, principal: Principal) -> MessageRead:
+    """A message; the sender's number or e-mail address masked for roles without `pii`."""
     out = MessageRead.model_validate(m)
-    if out.sender and m.channel in _PHONE_CHANNELS and not principal.can("pii"):
-        from kefu.customers.phone import mask_phone
+    if out.sender and not principal.can("pii"):
+        from kefu.customers.pii import mask_identity
 
-        out.sender = mask_phone(out.sender)
+        out.sender = mask_identity(IDENTITY_KIND[m.channel], out.sender)
     return out
 
 

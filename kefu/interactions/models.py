@@ -10,6 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kefu.core.db import Base, BigId, UTCDateTime
 
 CHANNELS = ("voice", "sms", "email", "wechat", "im", "weibo", "app", "web", "webchat")
+#: The customer identity kind a channel's sender address is (customers.models.IDENTITY_KINDS).
+IDENTITY_KIND: dict[str, str] = {
+    "sms": "phone",
+    "voice": "phone",
+    "web": "phone",  # 网厅: the web portal's users are logged in with their number
+    "email": "email",
+    "wechat": "wechat_openid",
+    "weibo": "weibo_id",
+    "app": "app_user_id",
+    "im": "qq",
+    "webchat": "webchat",
+}
+assert set(IDENTITY_KIND) == set(CHANNELS)
 DIRECTIONS = ("inbound", "outbound")
 OUTCOMES = ("answered", "abandoned", "self_served", "replied", "transferred", "no_reply")
 

@@ -46,6 +46,7 @@ from markupsafe import Markup
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.deps import DbSession
+from kefu.interactions.models import IDENTITY_KIND
 from kefu.web.i18n import DEFAULT_LOCALE, LANG_COOKIE, LOCALES, pick_locale, translator
 
 log = logging.getLogger("kefu.web")
@@ -251,6 +252,7 @@ def context(
         "phone": phone,
         "person": person,
         "ident": ident,
+        "identity_kind": IDENTITY_KIND,
         "pii": pii,
         "csrf_token": csrf_token(request),
         "vendor": vendor_installed(),

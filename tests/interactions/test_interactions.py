@@ -103,6 +103,16 @@ def test_roles_without_pii_see_the_sender_number_masked(client: TestClient, worl
     assert [m["sender"] for m in r.json()["messages"]] == ["138****5678"]
 
 
+def test_roles_without_pii_see_an_email_sender_masked(client: TestClient, world: World) -> None:
+    got = post_inbound(client, world, "email", message_id="<m1@mail.example>", sender="zhang.san@example.com")
+    assert got.status_code == 201, got.text
+    iid = got.json()["interaction_id"]
+    analyst = client.get(f"/api/v1/interactions/{iid}", headers=world.auth("analyst")).json()
+    agent = client.get(f"/api/v1/interactions/{iid}", headers=world.auth("agent_gz")).json()
+    assert [m["sender"] for m in analyst["messages"]] == ["z***@example.com"]
+    assert [m["sender"] for m in agent["messages"]] == ["zhang.san@example.com"]
+
+
 def test_agent_in_shenzhen_cannot_read_or_answer_a_guangzhou_interaction(client: TestClient,
                                                                          world: World) -> None:
     got = _sms(client, world, org_unit_code="GZ")
