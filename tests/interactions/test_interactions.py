@@ -229,13 +229,16 @@ def test_update_times_refuses_an_unknown_outcome_before_changing_anything(db: Da
     with db.unit_of_work() as s:
         got = inbound.receive(s, settings, "voice", InboundMessage(message_id="c/1", sender="13812345678",
                                                                    text="来电", thread_ref="c"), at=T0)
-    with pytest.raises(KefuError) as exc, db.unit_of_work() as s:
-        service.update_times(s, got.interaction_id, queued_at=T0, ended_at=T0, outcome="lost")
-    assert exc.value.code == "invalid_outcome"
     with db.session() as s:
+        with pytest.raises(KefuError) as exc:
+            service.update_times(s, got.interaction_id, queued_at=T0, ended_at=T0, outcome="lost")
+        # checked before any write: in this very session, before any rollback, nothing has changed
         it = s.get(Interaction, got.interaction_id)
         assert it is not None
-        assert (it.queued_at, it.status) == (None, "open")
+        assert (it.queued_at, it.ended_at, it.status) == (None, None, "open")
+        assert not s.dirty
+        assert not s.new
+    assert exc.value.code == "invalid_outcome"
 
 
 def test_inbox_lists_interactions_in_scope_latest_activity_first_with_filters(client: TestClient,

@@ -72,15 +72,15 @@ def test_merged_is_reached_only_through_a_merge_from_an_open_status(src: str, ds
 
 
 @given(st.lists(st.integers(min_value=0, max_value=100), max_size=40))
-def test_a_random_walk_over_allowed_moves_never_raises(choices: list[int]) -> None:
+def test_a_random_walk_from_new_only_ever_stops_in_a_terminal_status(choices: list[int]) -> None:
     s = lc.NEW
     for c in choices:
-        targets = sorted(lc.allowed_targets(s))
+        targets = sorted(lc.allowed_targets(s) | lc.allowed_targets(s, via_merge=True))
         if not targets:
+            assert s in lc.TERMINAL_STATUSES  # no dead end but merged
             break
-        nxt = targets[c % len(targets)]
-        lc.check_transition(s, nxt)
-        s = nxt
+        s = targets[c % len(targets)]
+        assert s in lc.STATUSES
 
 
 def test_illegal_transition_names_the_allowed_targets() -> None:

@@ -174,6 +174,21 @@ def test_assign_requires_an_active_user_above_or_at_the_tickets_unit(db: Databas
             tickets.assign(s, tid, assignee_id=world.users["agent_sz"], actor_id=None, at=T0)
         assert e.value.code == "invalid_assignee"
         assert snapshot(s, tid) == before
+        # above the unit but in a role that takes no tickets
+        with pytest.raises(InvalidInput) as e:
+            tickets.assign(s, tid, assignee_id=world.users["analyst"], actor_id=None, at=T0)
+        assert e.value.code == "invalid_assignee"
+    with db.unit_of_work() as s:  # an inactive user, even in the ticket's own unit
+        from kefu.org import service as org
+
+        agent = org.user(s, world.users["agent_gz"])
+        assert agent is not None
+        agent.active = False
+        s.flush()
+        with pytest.raises(InvalidInput) as e:
+            tickets.assign(s, tid, assignee_id=agent.id, actor_id=None, at=T0)
+        assert e.value.code == "invalid_assignee"
+        s.rollback()
     with db.unit_of_work() as s:
         t = tickets.assign(s, tid, assignee_id=world.users["support_gd"], actor_id=None, at=T0)
         assert (t.status, t.assignee_id) == ("assigned", world.users["support_gd"])
