@@ -46,18 +46,11 @@ def _need(principal: Principal, permission: str) -> None:
         raise Forbidden(f"role '{principal.role}' may not do this (needs '{permission}')")
 
 
-def _tr(request: Request) -> Any:
-    from kefu.web.render import request_locale
-
-    zh = request_locale(request).startswith("zh")
-    return lambda zh_text, en_text: zh_text if zh else en_text
-
-
 def _page(request: Request, template: str, ctx: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     return render(
         request,
         template,
-        {"tr": _tr(request), "kinds": ARTICLE_KINDS, "kbase": BASE} | ctx,
+        {"kinds": ARTICLE_KINDS, "kbase": BASE} | ctx,
         active="knowledge",
         status_code=status_code,
     )

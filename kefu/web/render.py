@@ -248,6 +248,8 @@ def context(
         "principal": principal,
         "locale": locale,
         "t": t,
+        # an inline pair for pages whose strings are not in the catalogues (the knowledge pages)
+        "tr": lambda zh_text, en_text: zh_text if locale.startswith("zh") else en_text,
         "label": label,
         "phone": phone,
         "person": person,

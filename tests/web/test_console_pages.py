@@ -563,3 +563,13 @@ def test_live_refreshes_of_the_ticket_page_do_not_log_knowledge_searches(
         assert r.status_code == 200
         assert 'id="kb-suggestions"' not in r.text
     assert logged() == before + 1
+
+
+def test_the_ticket_page_s_knowledge_box_speaks_english_to_an_english_user(
+    client: TestClient, console: Console
+) -> None:
+    login(client, "agent_gz")
+    client.cookies.set("lang", "en")
+    html = client.get(f"/console/tickets/{console.tickets['complaint']}").text
+    assert "Suggested knowledge" in html
+    assert "推荐知识" not in html
