@@ -258,11 +258,19 @@ def test_saved_plans_are_listed_scoped_and_simulated(client: TestClient, db: Dat
     listed = client.get(f"{API}/plans", headers=world.auth("sup_gd")).json()
     assert (listed["total"], listed["items"][0]["name"]) == (1, "周一基准")
     assert client.get(f"{API}/plans/{plan_id}", headers=world.auth("analyst")).status_code == 200
+    # a group-level plan saved by the admin is outside the province supervisor's scope
+    group_body = _plan_body(world, name="集团", org_unit_id=world.units["group"])
+    group_plan = client.post(f"{API}/plans", json=group_body, headers=world.auth("admin"))
+    assert group_plan.status_code == 201, group_plan.text
+    assert client.get(f"{API}/plans", headers=world.auth("sup_gd")).json()["total"] == 1
+    hidden = client.get(f"{API}/plans/{group_plan.json()['id']}", headers=world.auth("sup_gd"))
+    assert (hidden.status_code, hidden.json()["error"]["code"]) == (404, "workforce_plan_not_found")
+    assert client.get(f"{API}/plans", headers=world.auth("admin")).json()["total"] == 2
     with db.session() as s:
         names = list(
             s.scalars(select(OutboxEvent.name).where(OutboxEvent.aggregate_type == "workforce_plan"))
         )
-    assert names == ["workforce.plan_saved"]
+    assert names == ["workforce.plan_saved", "workforce.plan_saved"]
     sim = client.post(
         f"{API}/simulate", json={"plan_id": plan_id, "replications": 5}, headers=world.auth("sup_gd")
     )
