@@ -163,12 +163,8 @@ def list_versions(
 def get_version(
     article_id: int, number: int, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> VersionRead:
-    versions = {v.number: v for v in service.list_versions(session, principal, article_id)}
-    if number not in versions:
-        from kefu.knowledge.errors import VersionNotFound
-
-        raise VersionNotFound(f"article {article_id} has no version {number}")
-    return VersionRead.model_validate(versions[number])
+    article = service.get_article(session, principal, article_id)
+    return VersionRead.model_validate(service.visible_version(session, principal, article, number))
 
 
 @router.get("/knowledge/articles/{article_id}/diff")

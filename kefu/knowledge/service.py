@@ -477,13 +477,18 @@ def version_dict(v: ArticleVersion) -> dict[str, Any]:
     return {f: getattr(v, f) for f in diffs.FIELDS} | {"body": v.body}
 
 
+def visible_version(session: Session, principal: Principal, article: Article, number: int) -> ArticleVersion:
+    """Version `number` of an article the principal sees: writers every version, readers the
+    published ones (as `list_versions`); 404 otherwise."""
+    v = get_version(session, article.id, number)
+    if v.published_at is None and not principal.can("knowledge.write"):
+        raise VersionNotFound(f"article {article.id} has no published version {number}")
+    return v
+
+
 def diff(session: Session, principal: Principal, article_id: int, old: int, new: int) -> dict[str, Any]:
     a = get_article(session, principal, article_id)
-    if not principal.can("knowledge.write") and a.live_version is None:
-        raise ArticleNotFound(f"article {article_id} not found")
-    va, vb = get_version(session, a.id, old), get_version(session, a.id, new)
-    if not principal.can("knowledge.write") and (va.published_at is None or vb.published_at is None):
-        raise VersionNotFound("only published versions can be compared")
+    va, vb = visible_version(session, principal, a, old), visible_version(session, principal, a, new)
     da, db_ = version_dict(va), version_dict(vb)
     return {
         "article_id": a.id,

@@ -166,8 +166,14 @@ def test_editing_a_published_article_keeps_the_live_version_until_the_new_one_is
     agent_view = client.get(f"{API}/articles/{a['id']}", headers=world.auth("agent_gz")).json()
     assert (agent_view["status"], agent_view["live_version"]) == ("draft", 1)
     assert agent_view["version"]["body"] == "副卡月功能费10元。"
+    # the draft is not the agent's to read, alone or in a diff; the writer sees it
+    agent, writer = world.auth("agent_gz"), world.auth("support_gd")
+    assert client.get(f"{API}/articles/{a['id']}/versions/2", headers=agent).status_code == 404
+    assert client.get(f"{API}/articles/{a['id']}/versions/2", headers=writer).json()["number"] == 2
+    assert client.get(f"{API}/articles/{a['id']}/diff", params={"from": 1, "to": 2}, headers=agent).status_code == 404
     move(client, world, a["id"], "in_review")
     move(client, world, a["id"], "published")
+    assert client.get(f"{API}/articles/{a['id']}/diff", params={"from": 1, "to": 2}, headers=agent).status_code == 200
     assert (
         client.get(f"{API}/articles/{a['id']}", headers=world.auth("agent_gz")).json()["version"]["body"]
         == "新版正文：副卡月功能费5元。"
