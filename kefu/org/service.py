@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -90,9 +90,18 @@ def units(session: Session, ids: list[int] | None = None) -> list[OrgUnit]:
     return list(session.scalars(stmt))
 
 
+def subtree_ids(session: Session, path: str) -> list[int]:
+    """The unit at `path` and every unit below it. Not scoped: callers check scope."""
+    return list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(path))))
+
+
+def unit_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OrgUnit)) or 0
+
+
 def visible_unit_ids(session: Session, principal: Principal) -> list[int]:
     """The principal's own unit and every unit below it."""
-    return list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(principal.org_path))))
+    return subtree_ids(session, principal.org_path)
 
 
 def list_units(session: Session, principal: Principal) -> list[OrgUnit]:

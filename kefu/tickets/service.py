@@ -37,7 +37,6 @@ from kefu.core.config import get_settings
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.interactions.models import CHANNELS
 from kefu.org import service as org
-from kefu.org.models import OrgUnit, User
 from kefu.tickets import lifecycle, sla
 from kefu.tickets.lifecycle import CLOSED, IN_PROGRESS, MERGED, NEW, RESOLVED
 from kefu.tickets.models import PRIORITIES, TICKET_TYPES, Category, Ticket, TicketTransition
@@ -189,15 +188,20 @@ def create_ticket(session: Session, *, type: str, subject: str, org_unit_id: int
     subject = subject.strip()
     if not subject:
         raise InvalidInput("a ticket needs a subject", code="subject_required", details={"field": "subject"})
-    if session.get(OrgUnit, org_unit_id) is None:
+    try:
+        org.org_unit(session, org_unit_id)
+    except NotFound:
         raise InvalidInput(f"org unit {org_unit_id} does not exist", code="unknown_org_unit",
-                           details={"field": "org_unit_id"})
+                           details={"field": "org_unit_id"}) from None
     category_id = category_by_key(session, category_key).id if category_key else None
     tier = None
     if customer_id is not None:
-        from kefu.customers.models import Customer  # the tier snapshot only; no customer logic here
+        from kefu.customers import service as customers  # the tier snapshot only; no customer logic here
 
-        tier = session.scalar(select(Customer.tier).where(Customer.id == customer_id))
+        try:
+            tier = customers.get(session, customer_id).tier
+        except customers.CustomerNotFound:
+            tier = None
         if tier is None:
             raise InvalidInput(f"customer {customer_id} does not exist", code="unknown_customer",
                                details={"field": "customer_id"})
@@ -293,7 +297,7 @@ def assign(session: Session, ticket_id: int, *, assignee_id: int, actor_id: int 
     if not lifecycle.is_open(t.status):
         raise Conflict(f"a {t.status} ticket cannot be assigned", code="ticket_not_open",
                        details={"status": t.status})
-    user = session.get(User, assignee_id)
+    user = org.user(session, assignee_id)
     unit = org.org_unit(session, t.org_unit_id)
     if (user is None or not user.active or user.role not in ASSIGNING_ROLES
             or not unit.path.startswith(org.org_unit(session, user.org_unit_id).path)):
@@ -485,11 +489,11 @@ def _inbox_conditions(session: Session, principal: Principal, f: InboxFilters, a
     sqlite = session.get_bind().dialect.name == "sqlite"
     if f.org_unit_id is not None:
         unit = org.check_visible(session, principal, f.org_unit_id)
-        unit_ids = list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path))))
+        unit_ids = org.subtree_ids(session, unit.path)
         conds.add(_one_of(Ticket.org_unit_id, unit_ids))
     else:
         unit_ids = org.visible_unit_ids(session, principal)
-        if len(unit_ids) < (session.scalar(select(func.count()).select_from(OrgUnit)) or 0):
+        if len(unit_ids) < org.unit_count(session):
             conds.add(_one_of(Ticket.org_unit_id, unit_ids))  # (who sees every unit needs no filter)
     if f.channel is not None:
         _check_choice(f.channel, CHANNELS, "channel", "unknown_channel")
