@@ -108,13 +108,16 @@ def inbox_query(session: Session, principal: Principal, f: InteractionFilters) -
 
 
 def list_interactions(session: Session, principal: Principal, filters: InteractionFilters, *, limit: int = 50,
-                      offset: int = 0) -> tuple[list[Interaction], int]:
-    """The unified inbox: interactions in scope matching the filters, latest activity first, and the total."""
+                      offset: int = 0, with_messages: bool = False) -> tuple[list[Interaction], int]:
+    """The unified inbox: interactions in scope matching the filters, latest activity first, and the total.
+    With `with_messages`, each interaction's messages are (re)loaded in one more query."""
     q = inbox_query(session, principal, filters)
     total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     activity = func.coalesce(Interaction.last_message_at, Interaction.offered_at)
-    rows = session.scalars(q.order_by(activity.desc(), Interaction.id.desc()).limit(limit).offset(offset))
-    return list(rows), total
+    q = q.order_by(activity.desc(), Interaction.id.desc()).limit(limit).offset(offset)
+    if with_messages:  # fresh, also for interactions already in the session (a reply was just added)
+        q = q.options(selectinload(Interaction.messages)).execution_options(populate_existing=True)
+    return list(session.scalars(q)), total
 
 
 # ---- write ------------------------------------------------------------------------------------

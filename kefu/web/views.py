@@ -382,13 +382,9 @@ def _conversation(session: Session, principal: Principal, ticket_id: int) -> lis
     from kefu.interactions import service as interactions
 
     rows, _total = interactions.list_interactions(
-        session, principal, interactions.InteractionFilters(ticket_id=ticket_id), limit=200
+        session, principal, interactions.InteractionFilters(ticket_id=ticket_id), limit=200, with_messages=True
     )
-    ids = [it.id for it in reversed(rows)]
-    for it in rows:
-        # get_visible(with_messages=True) loads messages only for an interaction not yet in the session.
-        session.expunge(it)
-    return [interactions.get_visible(session, principal, i, with_messages=True) for i in ids]
+    return list(reversed(rows))
 
 
 def _reply_target(conversation: list[Any]) -> Any | None:
