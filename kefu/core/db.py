@@ -2,17 +2,27 @@
 
 Services flush, never commit: the request (or job) owns the transaction through `unit_of_work`.
 SQLite runs in WAL mode with foreign keys on; PostgreSQL is selected with KEFU_DATABASE_URL.
+
+Transactions on SQLite: SQLAlchemy emits BEGIN itself (the driver's own implicit transactions are off,
+the SQLAlchemy recipe for pysqlite), so savepoints behave and a transaction that will write can say so
+up front: `unit_of_work(write=True)` begins with BEGIN IMMEDIATE and takes SQLite's one write lock at
+once. Writers then queue on the busy timeout instead of failing: a deferred transaction that read first
+and writes later cannot upgrade its lock once another writer has committed (SQLITE_BUSY_SNAPSHOT), and
+no timeout helps it. Readers are never blocked (WAL). On PostgreSQL `write` changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -48,17 +58,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def insert_unless_exists(dialect: str, table: Any, *conflict: str) -> Any:
+    """INSERT ... ON CONFLICT (conflict columns) DO NOTHING for the dialect ("postgresql", "sqlite"):
+    with RETURNING, no row comes back when the row existed (or a concurrent transaction committed it
+    first). Build it once and execute it with parameters: building costs more than running."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # no implicit BEGIN from the driver: _sqlite_begin emits it
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+# Execution option naming how a SQLite transaction begins: "DEFERRED" (default) or "IMMEDIATE".
+SQLITE_BEGIN = "kefu_sqlite_begin"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -71,6 +104,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
                                pool_size=kw.pop("pool_size", 8), max_overflow=kw.pop("max_overflow", 16), **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_size=kw.pop("pool_size", 10), max_overflow=kw.pop("max_overflow", 20),
                          pool_pre_ping=True, **kw)
@@ -83,24 +117,31 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kw)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # The same pool; on SQLite its transactions begin IMMEDIATE (they will write).
+        self.write_engine = self.engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        self.write_sessionmaker = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=True)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A bare session (caller commits)."""
-        s = self.sessionmaker()
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A bare session (caller commits); `write` as for `unit_of_work`."""
+        s = (self.write_sessionmaker if write else self.sessionmaker)()
         try:
             yield s
         finally:
             s.close()
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: commit on success, roll back on error. Events are dispatched after commit."""
-        s = self.sessionmaker()
+    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction: commit on success, roll back on error. Events are dispatched after commit.
+
+        A unit of work is a writer's: on SQLite it takes the write lock when it begins, so concurrent
+        writers wait their turn instead of failing (see the module docstring). `write=False` for one
+        that only reads (a GET request), which then never waits for a writer."""
+        s = (self.write_sessionmaker if write else self.sessionmaker)()
         try:
             yield s
             s.commit()
@@ -112,3 +153,40 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# ---- lost races -----------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+# SQLSTATEs of PostgreSQL errors that say "run the transaction again": serialization failure, deadlock.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that a fresh run of the same transaction can get past: a deadlock or
+    serialization failure on PostgreSQL, a busy database on SQLite. (A unique violation is not: the
+    caller decides whether its work can see the winner on a second run.)"""
+    if not isinstance(exc, DBAPIError) or isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    return "database is locked" in str(orig) or "database table is locked" in str(orig)
+
+
+def retrying(session: Session, work: Callable[[], _T], *, lost_race: Callable[[BaseException], bool],
+                attempts: int = 5) -> _T:
+    """Run `work` in the session's transaction; when it fails with an error that `lost_race` says a
+    fresh run can get past (another transaction committed first), roll the whole transaction back and
+    run it again, up to `attempts` times, with a short random pause so racers do not meet again.
+
+    For the owner of the transaction (a request, a job): the session must hold no other work."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except Exception as exc:
+            if attempt == attempts or not (lost_race(exc) or is_transient(exc)):
+                raise
+            session.rollback()
+            time.sleep(random.uniform(0, 0.005 * attempt))
+    raise AssertionError("unreachable")

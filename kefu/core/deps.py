@@ -25,10 +25,14 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+# Requests that may change something: their transaction is a writer's (see kefu.core.db).
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
     db: Database = request.app.state.db
-    with db.unit_of_work() as s:
+    with db.unit_of_work(write=request.method not in _SAFE_METHODS) as s:
         yield s
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None and s.info.get("kefu_has_events"):

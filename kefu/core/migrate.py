@@ -68,3 +68,10 @@ def current_heads(url: str) -> set[str]:
             return set(MigrationContext.configure(conn).get_current_heads())
     finally:
         eng.dispose()
+
+
+def script_heads() -> set[str]:
+    """The heads the migrations in the package define (one per domain branch)."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
