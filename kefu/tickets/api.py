@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
+from kefu.core.db import retrying
 from kefu.core.deps import DbSession, Paging, require
 from kefu.customers import service as customers
 from kefu.org import service as org
@@ -96,13 +98,21 @@ def read(ticket_id: int, session: DbSession, principal: Principal = require("tic
     return ticket_detail(session, service.get_visible(session, principal, ticket_id))
 
 
+def _unless_versioned(session: Session, expected_version: int | None, change: Callable[[], Ticket]) -> Ticket:
+    """A change made without an expected version does not care what it overwrites: when another
+    request changed the ticket first it is made again on the fresh ticket. With a version it is 409."""
+    if expected_version is not None:
+        return change()
+    return retrying(session, change, lost_race=service.lost_race)
+
+
 @router.patch("/tickets/{ticket_id}", response_model=TicketDetail)
 def edit(ticket_id: int, body: TicketUpdate, session: DbSession,
          principal: Principal = require("tickets.write")) -> TicketDetail:
     service.get_visible(session, principal, ticket_id)
-    t = service.update(session, ticket_id, actor_id=principal.user_id, subject=body.subject,
-                       category_key=body.category, priority=body.priority, type=body.type,
-                       expected_version=body.expected_version)
+    t = _unless_versioned(session, body.expected_version, lambda: service.update(
+        session, ticket_id, actor_id=principal.user_id, subject=body.subject, category_key=body.category,
+        priority=body.priority, type=body.type, expected_version=body.expected_version))
     return ticket_detail(session, t)
 
 
@@ -110,8 +120,9 @@ def edit(ticket_id: int, body: TicketUpdate, session: DbSession,
 def transition(ticket_id: int, body: TransitionCreate, session: DbSession,
                principal: Principal = require("tickets.write")) -> TicketDetail:
     service.get_visible(session, principal, ticket_id)
-    t = service.change_status(session, ticket_id, body.to, actor_id=principal.user_id, reason=body.reason,
-                              expected_version=body.expected_version)
+    t = _unless_versioned(session, body.expected_version, lambda: service.change_status(
+        session, ticket_id, body.to, actor_id=principal.user_id, reason=body.reason,
+        expected_version=body.expected_version))
     return ticket_detail(session, t)
 
 
@@ -119,8 +130,9 @@ def transition(ticket_id: int, body: TransitionCreate, session: DbSession,
 def assign(ticket_id: int, body: AssignIn, session: DbSession,
            principal: Principal = require("tickets.write")) -> TicketDetail:
     service.get_visible(session, principal, ticket_id)
-    t = service.assign(session, ticket_id, assignee_id=body.assignee_id, actor_id=principal.user_id,
-                       expected_version=body.expected_version)
+    t = _unless_versioned(session, body.expected_version, lambda: service.assign(
+        session, ticket_id, assignee_id=body.assignee_id, actor_id=principal.user_id,
+        expected_version=body.expected_version))
     return ticket_detail(session, t)
 
 

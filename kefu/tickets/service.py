@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, literal_column, or_, select, type_coerce
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -120,7 +121,10 @@ def known_category_keys(session: Session, keys: list[str]) -> set[str]:
 
 
 def _get(session: Session, ticket_id: int) -> Ticket:
-    t = session.get(Ticket, ticket_id)
+    """The ticket, locked for the rest of the transaction (PostgreSQL: SELECT ... FOR UPDATE; SQLite's
+    writers hold the database lock already), read fresh: changes to one ticket queue up instead of
+    failing on each other's versions, and the version checked is the latest committed one."""
+    t = session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
     if t is None:
         raise TicketNotFound(f"ticket {ticket_id} not found")
     return t
@@ -134,10 +138,17 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
 
 
 def _flush(session: Session, ticket: Ticket) -> None:
+    ticket_id = ticket.id  # read first: after a failed flush the session refuses to load attributes
     try:
         session.flush()
     except StaleDataError as exc:  # a concurrent writer bumped the version between our read and write
-        raise StaleTicket(f"ticket {ticket.id} was changed by someone else; reload it") from exc
+        raise StaleTicket(f"ticket {ticket_id} was changed by someone else; reload it",
+                          details={"ticket_id": ticket_id}) from exc
+
+
+def lost_race(exc: BaseException) -> bool:
+    """The error a ticket change fails with when another transaction changed the ticket first."""
+    return isinstance(exc, StaleTicket)
 
 
 def _record_transition(session: Session, ticket: Ticket, src: str | None, dst: str, *, actor_id: int | None,
@@ -280,6 +291,81 @@ def on_customer_message(session: Session, ticket: Ticket, *, at: datetime | None
     return ticket
 
 
+# ---- the inbound hot path (Core statements; kefu.channels.inbound) -----------------------------
+
+# What a customer's message does to a ticket in each status (see on_customer_message): None = stays.
+_CUSTOMER_MESSAGE_MOVES: dict[str, tuple[str, str] | None] = {
+    lifecycle.WAITING_CUSTOMER: (IN_PROGRESS, "customer replied"),
+    RESOLVED: (IN_PROGRESS, "customer wrote after resolution"),
+    **{st: None for st in lifecycle.OPEN_STATUSES if st != lifecycle.WAITING_CUSTOMER},
+}
+
+
+_INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+_INSERT_TRANSITION = insert(TicketTransition)
+# A customer's message on a ticket that is still in the status read: bump, or move (`new_status`).
+_CUSTOMER_TOUCH = (sql_update(Ticket)
+                   .where(Ticket.id == bindparam("tid"), Ticket.status == bindparam("was"))
+                   .values(updated_at=bindparam("at"), version=Ticket.version + 1))
+_CUSTOMER_MOVE = _CUSTOMER_TOUCH.values(status=bindparam("new_status"))
+_CUSTOMER_REOPEN = _CUSTOMER_MOVE.values(resolved_at=None, closed_at=None)
+
+
+def create_for_inbound(session: Session, *, type: str, subject: str, description: str, channel: str,
+                       customer_id: int, customer_tier: str, org_unit_id: int, at: datetime) -> Ticket:
+    """`create_ticket` for a customer's first message, in Core statements: the same default priority and
+    reply deadline, the `new` transition and `ticket.created` (deferred). Returns the new row as a
+    transient Ticket (not in the session): id, type, status, priority, org unit and times."""
+    _check_choice(type, TICKET_TYPES, "type", "unknown_ticket_type")
+    terms = _reply_terms(type)
+    row = {"type": type, "status": NEW, "priority": default_priority(type, customer_tier),
+           "subject": (subject.strip() or "（无内容）")[:200], "description": description, "channel": channel,
+           "category_id": None, "customer_id": customer_id, "org_unit_id": org_unit_id, "assignee_id": None,
+           "created_by_id": None, "merged_into_id": None, "customer_tier": customer_tier, "opened_at": at,
+           "updated_at": at, "reply_due_at": sla.reply_due_at(at, terms[0]) if terms else None,
+           "first_reply_at": None, "resolved_at": None, "closed_at": None, "version": 1}
+    conn = session.connection()
+    tid = conn.execute(_INSERT_TICKET, row).scalar_one()
+    conn.execute(_INSERT_TRANSITION, {"ticket_id": tid, "from_status": None, "to_status": NEW, "actor_id": None,
+                                      "reason": None, "at": at})
+    events.defer(session, "ticket.created",
+                 {"type": type, "priority": row["priority"], "channel": channel, "customer_id": customer_id,
+                  "category": None, "actor_id": None},
+                 aggregate_type="ticket", aggregate_id=tid, org_unit_id=org_unit_id, at=at)
+    return Ticket(id=tid, **row)
+
+
+def customer_wrote(session: Session, *, ticket_id: int, status: str, closed_at: datetime | None,
+                   org_unit_id: int, at: datetime) -> str:
+    """`on_customer_message` in Core statements, for a ticket the caller read in `status`: waiting on
+    the customer or resolved → in_progress (recorded as a transition with its reason); any other open
+    status only bumps updated_at and the version. The change applies only if the ticket is still in
+    `status`; otherwise another transaction changed it first and StaleTicket is raised (the caller runs
+    again on fresh data). Returns the new status."""
+    if status not in _CUSTOMER_MESSAGE_MOVES:
+        raise Conflict(f"a {status} ticket takes no customer messages", code="ticket_not_open",
+                       details={"status": status})
+    move = _CUSTOMER_MESSAGE_MOVES[status]
+    params: dict[str, Any] = {"tid": ticket_id, "was": status, "at": at}
+    stmt = _CUSTOMER_TOUCH
+    if move is not None:
+        lifecycle.check_transition(status, move[0], closed_at=closed_at, at=at)
+        params["new_status"] = move[0]
+        stmt = _CUSTOMER_REOPEN if lifecycle.is_reopen(status, move[0]) else _CUSTOMER_MOVE
+    conn = session.connection()
+    if conn.execute(stmt, params).rowcount != 1:
+        raise StaleTicket(f"ticket {ticket_id} was changed by someone else meanwhile",
+                          details={"ticket_id": ticket_id})
+    if move is None:
+        return status
+    conn.execute(_INSERT_TRANSITION, {"ticket_id": ticket_id, "from_status": status, "to_status": move[0],
+                                      "actor_id": None, "reason": move[1], "at": at})
+    events.defer(session, "ticket.transitioned", {"from": status, "to": move[0], "actor_id": None,
+                                                  "reason": move[1]},
+                 aggregate_type="ticket", aggregate_id=ticket_id, org_unit_id=org_unit_id, at=at)
+    return move[0]
+
+
 def on_agent_reply(session: Session, ticket: Ticket, *, actor_id: int, at: datetime | None = None) -> None:
     """An agent answered the customer: the first answer stops the complaint reply clock."""
     at = at or utcnow()
@@ -374,7 +460,9 @@ def merge(session: Session, source_id: int, target_id: int, *, actor_id: int | N
     at = at or utcnow()
     if source_id == target_id:
         raise Conflict("a ticket cannot be merged into itself", code="merge_into_self")
-    source, target = _get(session, source_id), _get(session, target_id)
+    # Locked in id order, so two merges of the same pair in opposite directions cannot deadlock.
+    locked = {i: _get(session, i) for i in sorted((source_id, target_id))}
+    source, target = locked[source_id], locked[target_id]
     if target.status in (CLOSED, MERGED):
         raise Conflict(f"ticket {target.id} is {target.status}; merge into an open ticket",
                        code="merge_target_closed", details={"status": target.status})
