@@ -26,6 +26,7 @@ class RejectionRead(Schema):
     payload_excerpt: str | None
     payload_bytes: int
     received_at: datetime
+    org_unit_id: int | None
 
 
 class RejectionPage(Schema):

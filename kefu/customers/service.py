@@ -16,15 +16,32 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Numeric, and_, case, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
+from kefu.core.db import insert_unless_exists
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.customers.models import IDENTITY_KINDS, Customer, CustomerIdentity, CustomerSetting, TierRule
 from kefu.customers.phone import InvalidPhone, normalize_phone
@@ -251,6 +268,110 @@ def identify(session: Session, *, kind: str, value: str, org_unit_id: int, name:
         return resolve(session, found), False
     _record_created(session, c, source="identify", at=at, identity_kind=kind)
     return c, True
+
+
+# ---- the inbound hot path (Core statements; kefu.channels.inbound) -----------------------------
+
+@dataclass(frozen=True)
+class Known:
+    """A customer as the inbound path needs it, read without loading the ORM object."""
+
+    id: int
+    org_unit_id: int
+    tier: str
+    merged_into_id: int | None
+    name: str | None
+
+
+KNOWN_COLUMNS = (Customer.id, Customer.org_unit_id, Customer.tier, Customer.merged_into_id, Customer.name)
+
+
+def owner_select(is_phone: bool) -> Any:
+    """One SELECT of the customer holding an identity, before following merges, with bind parameters
+    `kind` and `value` (normalised): for a phone the primary number first, then a secondary number among
+    the identities. At most one row. Built once per shape (constructing it costs more than running it)."""
+    return _owner_select(is_phone)
+
+
+@lru_cache(maxsize=2)
+def _owner_select(is_phone: bool) -> Any:
+    by_identity = (select(*KNOWN_COLUMNS, literal(1).label("rank"))
+                   .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
+                   .where(CustomerIdentity.kind == bindparam("kind"), CustomerIdentity.value == bindparam("value")))
+    if not is_phone:
+        return by_identity.limit(1)
+    by_phone = select(*KNOWN_COLUMNS, literal(0).label("rank")).where(Customer.phone == bindparam("value"))
+    both = union_all(by_phone, by_identity).subquery()
+    return select(*[both.c[c.key] for c in KNOWN_COLUMNS], both.c.rank).order_by(both.c.rank).limit(1)
+
+
+@lru_cache(maxsize=4)
+def _insert_identified(dialect: str, is_phone: bool) -> Any:
+    """INSERT of a new customer with the tier and VIP flag of a customer with no ARPU and no tenure,
+    computed from the rules in the same statement; for a phone, nothing when the number is taken."""
+    entry_tier = func.coalesce(
+        select(TierRule.tier).where(TierRule.min_arpu <= 0, TierRule.min_tenure_months <= 0)
+        .order_by(TierRule.position, TierRule.id).limit(1).scalar_subquery(), "standard")
+    threshold = select(CustomerSetting.value).where(CustomerSetting.key == VIP_SETTING).scalar_subquery()
+    entry_vip = func.coalesce(cast(threshold, Numeric(10, 2)), DEFAULT_VIP_MIN_ARPU) <= 0
+    stmt = insert_unless_exists(dialect, Customer, "phone") if is_phone else insert(Customer)
+    values: dict[str, Any] = {c: bindparam(c) for c in ("phone", "name", "org_unit_id", "created_at", "updated_at")}
+    return stmt.values(plan=None, arpu=Decimal("0.00"), tenure_months=0, share_voice=0.0, share_data=0.0,
+                       share_sms=0.0, share_vas=0.0, tier=entry_tier, vip=entry_vip, **values
+                       ).returning(Customer.id, Customer.tier, Customer.vip)
+
+
+@lru_cache(maxsize=2)
+def _claim_identity(dialect: str) -> Any:
+    return insert_unless_exists(dialect, CustomerIdentity, "kind", "value").returning(CustomerIdentity.id)
+
+
+def create_identified(session: Session, *, kind: str, value: str, org_unit_id: int, name: str | None,
+                      at: datetime) -> Known | None:
+    """`identify`'s creating half for a normalised value nobody holds, in Core statements: the new
+    customer and, for other channels than the phone, its identity. None when a concurrent transaction
+    took the value first: the caller rolls back and runs again (it will find the owner). Records
+    `customer.created` (deferred)."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    clean_name = _text(name, "name", strict=False)
+    row = conn.execute(_insert_identified(dialect, kind == "phone"),
+                       {"phone": value if kind == "phone" else None, "name": clean_name,
+                        "org_unit_id": org_unit_id, "created_at": at, "updated_at": at}).first()
+    if row is None:
+        return None
+    if kind != "phone":
+        claimed = conn.execute(_claim_identity(dialect), {"customer_id": row.id, "kind": kind, "value": value,
+                                                          "created_at": at}).first()
+        if claimed is None:
+            return None
+    events.defer(session, "customer.created",
+                 {"source": "identify", "tier": row.tier, "vip": bool(row.vip), "has_phone": kind == "phone",
+                  "identity_kind": kind},
+                 aggregate_type="customer", aggregate_id=row.id, org_unit_id=org_unit_id, at=at)
+    return Known(row.id, org_unit_id, row.tier, None, clean_name)
+
+
+def fill_name(session: Session, customer_id: int, name: str, *, at: datetime) -> bool:
+    """Give a customer known only by an address the name a channel tells us; never overwrites one.
+    True when the name was set (and `customer.updated` recorded)."""
+    clean = _text(name, "name", strict=False)
+    if not clean:
+        return False
+    done = session.connection().execute(
+        update(Customer).where(Customer.id == customer_id, Customer.name.is_(None))
+        .values(name=clean, updated_at=at)).rowcount
+    if done:
+        unit = session.connection().execute(select(Customer.org_unit_id).where(Customer.id == customer_id)).scalar()
+        events.defer(session, "customer.updated", {"fields": ["name"], "actor_id": None},
+                     aggregate_type="customer", aggregate_id=customer_id, org_unit_id=unit, at=at)
+    return bool(done)
+
+
+def lock(session: Session, customer_id: int) -> None:
+    """Hold the customer's row until the transaction ends (PostgreSQL: FOR UPDATE; SQLite's writers
+    hold the database already): for work that must not happen twice at once for one customer."""
+    session.connection().execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
 
 
 def _fill_name(session: Session, c: Customer, name: str | None, at: datetime) -> Customer:

@@ -75,7 +75,10 @@ class Message(Base):
     # The sender's (provider's) message id: the idempotency key for inbound messages.
     external_id: Mapped[str | None] = mapped_column(String(255))
     author_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    # When kefu received (inbound) or wrote (outbound) it.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the provider says it was sent (the gateway's own time; migration 0015_channels_inbound).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     interaction: Mapped[Interaction] = relationship(back_populates="messages")
 
@@ -97,3 +100,7 @@ class InboundRejection(Base):
     payload_excerpt: Mapped[str | None] = mapped_column(Text)
     payload_bytes: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The refused gateway's org unit: an administrator sees the refusals of their subtree.
+    org_unit_id: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (Index("ix_inbound_rejections_org_unit", "org_unit_id", "id"),)

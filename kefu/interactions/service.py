@@ -15,13 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
+from kefu.core.db import insert_unless_exists
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.interactions.models import CHANNELS, OUTCOMES, Interaction, Message
 from kefu.org import service as org
@@ -157,6 +160,55 @@ def reply(session: Session, interaction_id: int, *, body: str, actor: Principal,
                    "customer_id": it.customer_id, "ticket_id": it.ticket_id, "author_id": actor.user_id},
                   aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
     return msg
+
+
+# ---- the inbound hot path (Core statements; kefu.channels.inbound) -----------------------------
+
+_OPEN_INBOUND = insert(Interaction).values(direction="inbound", status="open").returning(Interaction.id)
+_TOUCH = (update(Interaction).where(Interaction.id == bindparam("iid"))
+          .values(last_message_at=bindparam("at")))
+
+
+@lru_cache(maxsize=2)
+def _add_message(dialect: str) -> Any:
+    return insert_unless_exists(dialect, Message, "channel", "external_id").values(
+        direction="inbound", author_id=None).returning(Message.id)
+
+
+def open_inbound(session: Session, *, customer_id: int, org_unit_id: int, channel: str, subject: str | None,
+                 ticket_id: int, external_ref: str, at: datetime) -> int:
+    """A new inbound interaction (a contact the customer started); records `interaction.opened`."""
+    iid = session.connection().execute(_OPEN_INBOUND, {
+        "customer_id": customer_id, "org_unit_id": org_unit_id, "channel": channel, "subject": subject,
+        "offered_at": at, "last_message_at": at, "ticket_id": ticket_id, "external_ref": external_ref,
+    }).scalar_one()
+    events.defer(session, "interaction.opened",
+                 {"customer_id": customer_id, "channel": channel, "direction": "inbound", "ticket_id": ticket_id},
+                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
+    return int(iid)
+
+
+def add_inbound_message(session: Session, *, interaction_id: int, org_unit_id: int, customer_id: int,
+                        ticket_id: int | None, channel: str, body: str, sender: str, external_id: str,
+                        sent_at: datetime | None, at: datetime, touch: bool) -> int | None:
+    """Store a customer's message on the interaction, unless the channel has stored this message id
+    already (committed by a concurrent request): then None, and nothing is written. `touch` moves
+    the interaction's last activity (an interaction opened in the same transaction has it already).
+    Records `message.received`."""
+    conn = session.connection()
+    mid = conn.execute(_add_message(conn.dialect.name), {
+        "interaction_id": interaction_id, "channel": channel, "body": body, "sender": sender,
+        "external_id": external_id, "created_at": at, "sent_at": sent_at,
+    }).scalar()
+    if mid is None:
+        return None
+    if touch:
+        conn.execute(_TOUCH, {"iid": interaction_id, "at": at})
+    events.defer(session, "message.received",
+                 {"interaction_id": interaction_id, "message_id": mid, "customer_id": customer_id,
+                  "channel": channel, "ticket_id": ticket_id, "external_id": external_id},
+                 aggregate_type="interaction", aggregate_id=interaction_id, org_unit_id=org_unit_id, at=at)
+    return int(mid)
 
 
 def close(session: Session, interaction_id: int, *, outcome: str, actor_id: int | None = None,

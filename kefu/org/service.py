@@ -61,6 +61,20 @@ def unit_by_code(session: Session, code: str) -> OrgUnit:
     return unit
 
 
+def unit_by_code_or_none(session: Session, code: str) -> OrgUnit | None:
+    return session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
+def default_city(session: Session) -> OrgUnit | None:
+    """Where a sender nobody can place goes: the first city under the first province (by creation),
+    else the top of the tree; None in an empty organisation."""
+    first_province = (select(OrgUnit.id).where(OrgUnit.kind == "province")
+                      .order_by(OrgUnit.id).limit(1).scalar_subquery())
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.parent_id == first_province)
+                          .order_by(OrgUnit.id).limit(1))
+    return unit if unit is not None else session.scalar(select(OrgUnit).order_by(OrgUnit.id).limit(1))
+
+
 def unit_by_path(session: Session, path: str) -> OrgUnit | None:
     """The unit at this materialised path, or None."""
     return session.scalar(select(OrgUnit).where(OrgUnit.path == path))
