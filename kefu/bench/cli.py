@@ -33,8 +33,12 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         messages: int = typer.Option(20000, min=1, max=1_000_000, help="messages to post in all"),
         workers: int = typer.Option(1, min=1, max=16, help="uvicorn worker processes"),
         max_seconds: float = typer.Option(600, min=1, max=3600, help="stop posting after this long"),
+        reference_seconds: int = typer.Option(
+            10, min=0, max=600, help="PostgreSQL: run pgbench -N -c 8 -j 2 this long before and after (0: not)"
+        ),
     ) -> None:
-        """Inbound messages per second through POST /api/v1/inbound/{channel} on a live local server."""
+        """Inbound messages per second through POST /api/v1/inbound/{channel} on a live local server,
+        beside pgbench's commit rate on the same PostgreSQL."""
         from kefu.bench import ingest as bench
 
         _exit_cleanly_on_sigterm()
@@ -46,6 +50,7 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
             workers=workers,
             max_seconds=max_seconds,
             echo=typer.echo,
+            reference_seconds=reference_seconds,
         )
         if result.accepted == 0:
             raise typer.Exit(1)

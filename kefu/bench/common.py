@@ -29,15 +29,17 @@ DB_KINDS = ("sqlite", "postgres")
 
 
 @contextmanager
-def fresh_database(kind: str, *, pg_admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
-    """A new, empty, migrated database for one run; removed afterwards. Yields its URL."""
+def fresh_database(kind: str, *, pg_admin_url: str = PG_ADMIN_URL, migrate: bool = True) -> Iterator[str]:
+    """A new, empty, migrated (unless `migrate=False`) database for one run; removed afterwards.
+    Yields its URL."""
     from kefu.core.migrate import upgrade
 
     if kind == "sqlite":
         tmp = tempfile.mkdtemp(prefix="kefu_bench_")
         try:
             url = f"sqlite:///{tmp}/bench.sqlite3"
-            upgrade(url)
+            if migrate:
+                upgrade(url)
             yield url
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -49,7 +51,8 @@ def fresh_database(kind: str, *, pg_admin_url: str = PG_ADMIN_URL) -> Iterator[s
                 c.execute(text(f'CREATE DATABASE "{name}"'))
             url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
             try:
-                upgrade(url)
+                if migrate:
+                    upgrade(url)
                 yield url
             finally:
                 with admin.connect() as c:
@@ -75,6 +78,26 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the server and its worker processes."""
         return tree_cpu_seconds(self.process.pid)
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds used so far by the PostgreSQL server processes on this machine (those
+    whose command is `postgres`), from /proc: the database's share of a bench. 0 where unreadable."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                head, _, rest = f.read().rpartition(")")
+            if head.split("(", 1)[1] != "postgres":
+                continue
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -121,6 +144,7 @@ def live_server(url: str, *, workers: int = 1, startup_seconds: float = 90.0) ->
         "--log-level",
         "warning",
         "--no-access-log",
+        *server_flags(),
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -148,6 +172,18 @@ def live_server(url: str, *, workers: int = 1, startup_seconds: float = 90.0) ->
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+def server_flags() -> list[str]:
+    """uvicorn's fast event loop and HTTP parser when they are installed (they are dependencies)."""
+    import importlib.util
+
+    flags = []
+    if importlib.util.find_spec("uvloop") is not None:
+        flags += ["--loop", "uvloop"]
+    if importlib.util.find_spec("httptools") is not None:
+        flags += ["--http", "httptools"]
+    return flags
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:

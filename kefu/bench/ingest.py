@@ -1,24 +1,35 @@
 """`kefu bench ingest`: inbound messages per second through the real HTTP API.
 
 A real server (uvicorn, N worker processes) over a fresh database; an org and an API token with
-`inbound.post` are seeded; then C client threads, each with a keep-alive httpx client, post messages
-(`POST /api/v1/inbound/{channel}`) as fast as the server answers: a mix of new senders and returning
-ones (who continue their open interaction and ticket) across channels. Prints throughput, latency
-percentiles and errors. Bounded by a message count and a time limit; loopback only.
+`inbound.post` are seeded; then C keep-alive connections from a load process (kefu/bench/load.py) post
+messages (`POST /api/v1/inbound/{channel}`) as fast as the server answers: a mix of new senders and
+returning ones (who continue their open interaction and ticket) across channels. Prints throughput,
+latency percentiles, errors and the CPU the server (and PostgreSQL) spent per message. Bounded by a
+message count and a time limit; loopback only.
+
+On PostgreSQL the reference is pgbench's own commit rate on the same server (`pgbench -N -c 8 -j 2`,
+run before and after the load, each on a throwaway database): the machine is shared and noisy, so the
+bench prints its throughput as a share of the database's in the same run.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
-import threading
-import time
+import re
+import shutil
+import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
-from kefu.bench.common import PG_ADMIN_URL, fresh_database, live_server, percentile, safe_url
+from kefu.bench.common import PG_ADMIN_URL, fresh_database, live_server, percentile, postgres_cpu_seconds, safe_url
+from kefu.bench.load import Post, run_load
 from kefu.demo.generate import PREFIXES, TEMPLATES
 
 # Channel mix of gateway traffic (voice is CTI, not posted here as text).
@@ -48,7 +59,10 @@ class IngestResult:
     statuses: Counter[str] = field(default_factory=Counter)
     first_errors: list[str] = field(default_factory=list)
     stopped_by_time: bool = False
-    server_cpu_s: float = 0.0  # CPU of the server processes while posting (PostgreSQL's own not included)
+    server_cpu_s: float = 0.0  # CPU of the server processes while posting
+    database_cpu_s: float = 0.0  # CPU of the database server's processes meanwhile (PostgreSQL only)
+    client_cpu_s: float = 0.0
+    reference: list[PgbenchRun] = field(default_factory=list)  # pgbench before and after, same run
 
     @property
     def server_cpu_ms_per_message(self) -> float:
@@ -58,20 +72,41 @@ class IngestResult:
     def per_second(self) -> float:
         return self.accepted / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def reference_tps(self) -> float:
+        runs = [r.tps for r in self.reference if r.tps > 0]
+        return sum(runs) / len(runs) if runs else 0.0
+
     def pct(self, p: float) -> float:
         return percentile(sorted(self.latencies_ms), p)
 
     def summary(self) -> str:
         cpu = self.server_cpu_ms_per_message
+        db_cpu = self.database_cpu_s * 1000 / self.sent if self.sent else 0.0
+        ref = self.reference_tps
         return (
-            f"ingest on {self.db}, {self.workers} worker(s), {self.clients} clients: "
+            f"ingest on {self.db}, {self.workers} worker(s), {self.clients} connections: "
             f"{self.accepted}/{self.sent} messages accepted in {self.seconds:.1f} s = "
             f"{self.per_second:.0f} msg/s; latency p50 {self.pct(50):.1f} ms, p95 {self.pct(95):.1f} ms, "
             f"p99 {self.pct(99):.1f} ms; errors {self.errors}"
             + (" (stopped by the time limit)" if self.stopped_by_time else "")
-            + (f"; server CPU {cpu:.1f} ms/message (~{1000 / cpu:.0f} msg/s per core)" if cpu else "")
+            + (f"; server CPU {cpu:.2f} ms/message (~{1000 / cpu:.0f} msg/s per core)" if cpu else "")
+            + (f", database CPU {db_cpu:.2f} ms/message" if self.database_cpu_s else "")
             + (f"; statuses {dict(sorted(self.statuses.items()))}" if self.errors else "")
+            + (f"\n  reference: pgbench -N -c 8 -j 2 {', '.join(r.label for r in self.reference)}; "
+               f"kefu = {100 * self.per_second / ref:.1f} % of pgbench's mean {ref:.0f} tps" if ref else "")
         )
+
+
+@dataclass(frozen=True)
+class PgbenchRun:
+    when: str  # "before" or "after"
+    tps: float
+    latency_ms: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.when} {self.tps:.0f} tps"
 
 
 def seed(url: str) -> str:
@@ -95,7 +130,7 @@ def seed(url: str) -> str:
 
 
 class _Senders:
-    """One client's senders: new ones are made up as needed, returning ones drawn from those it used."""
+    """One connection's senders: new ones are made up as needed, returning ones drawn from those it used."""
 
     def __init__(self, rng: random.Random, client: int) -> None:
         self.rng = rng
@@ -127,96 +162,65 @@ class _Senders:
         return sender
 
 
-def _client(
-    base_url: str,
-    token: str,
-    client: int,
-    count: int,
-    seed_: int,
-    deadline: float,
-    result: IngestResult,
-    lock: threading.Lock,
-    start: threading.Barrier,
-) -> None:
+def _stream(client: int, count: int, seed_: int) -> Iterator[Post]:
+    """One connection's messages: the channel mix, new and returning senders, texts from the demo."""
     rng = random.Random(seed_ * 1000 + client)
     senders = _Senders(rng, client)
     channels, weights = zip(*CHANNELS, strict=True)
-    texts = [t for _, ts in TEMPLATES.values() for t in ts]
-    lat: list[float] = []
-    statuses: Counter[str] = Counter()
-    errors: list[str] = []
-    sent = 0
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60.0) as http:
-        start.wait()
-        for i in range(count):
-            if time.monotonic() > deadline:
-                break
-            channel = rng.choices(channels, weights=weights)[0]
-            sender, city = senders.pick(channel)
-            body: dict[str, Any] = {
-                "message_id": f"bench-{seed_}-{client}-{i}",
-                "sender": sender,
-                "text": rng.choice(texts).replace("{", "").replace("}", ""),
-                "org_unit_code": city,
-            }
-            if channel == "email":
-                body["subject"] = "咨询"
-            t0 = time.perf_counter()
-            try:
-                r = http.post(f"/api/v1/inbound/{channel}", json=body)
-                code = str(r.status_code)
-                if r.status_code not in (200, 201) and len(errors) < 3:
-                    errors.append(f"{channel} {r.status_code}: {r.text[:200]}")
-            except httpx.HTTPError as exc:
-                code = type(exc).__name__
-                if len(errors) < 3:
-                    errors.append(f"{channel}: {exc!r}")
-            lat.append((time.perf_counter() - t0) * 1000)
-            statuses[code] += 1
-            sent += 1
-    with lock:
-        result.sent += sent
-        result.latencies_ms.extend(lat)
-        result.statuses.update(statuses)
-        result.accepted += statuses["200"] + statuses["201"]
-        result.errors += sent - statuses["200"] - statuses["201"]
-        result.first_errors.extend(errors[: max(0, 5 - len(result.first_errors))])
+    texts = [t.replace("{", "").replace("}", "") for _, ts in TEMPLATES.values() for t in ts]
+    for i in range(count):
+        channel = rng.choices(channels, weights=weights)[0]
+        sender, city = senders.pick(channel)
+        body: dict[str, Any] = {"message_id": f"bench-{seed_}-{client}-{i}", "sender": sender,
+                                "text": rng.choice(texts), "org_unit_code": city}
+        if channel == "email":
+            body["subject"] = "咨询"
+        yield Post(f"/api/v1/inbound/{channel}", json.dumps(body, ensure_ascii=False).encode())
 
 
-def post_messages(
-    base_url: str,
-    token: str,
-    *,
-    clients: int,
-    messages: int,
-    max_seconds: float,
-    seed_: int = 1,
-    result: IngestResult,
-) -> IngestResult:
-    """C client threads share `messages` posts; stops at `max_seconds`. Fills and returns `result`."""
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
-    per = [messages // clients + (1 if i < messages % clients else 0) for i in range(clients)]
-    t_start = time.monotonic()
-    deadline = t_start + max_seconds + 5  # + time to open connections
-    threads = [
-        threading.Thread(
-            target=_client,
-            args=(base_url, token, i, per[i], seed_, deadline, result, lock, start),
-            daemon=True,
-        )
-        for i in range(clients)
-    ]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    result.seconds = time.perf_counter() - t0
+def streams(*, connections: int, messages: int, seed_: int = 1) -> list[Iterator[Post]]:
+    """`messages` posts shared by `connections` streams (the load generator's factory)."""
+    per = [messages // connections + (1 if i < messages % connections else 0) for i in range(connections)]
+    return [_stream(i, per[i], seed_) for i in range(connections)]
+
+
+def post_messages(base_url: str, token: str, *, clients: int, messages: int, max_seconds: float,
+                  seed_: int = 1, result: IngestResult) -> IngestResult:
+    """`messages` posts over `clients` keep-alive connections from a load process; stops at `max_seconds`.
+    Fills and returns `result`."""
+    url = httpx.URL(base_url)
+    load = run_load(url.host, url.port or 80, token, factory="kefu.bench.ingest.streams",
+                    args={"messages": messages, "seed_": seed_}, connections=clients, seconds=max_seconds)
+    result.sent += load.sent
+    result.latencies_ms.extend(load.latencies_ms)
+    result.statuses.update(load.statuses)
+    result.accepted += load.statuses["200"] + load.statuses["201"]
+    result.errors += load.sent - load.statuses["200"] - load.statuses["201"]
+    result.first_errors.extend(load.first_errors[: max(0, 5 - len(result.first_errors))])
+    result.seconds = load.seconds
+    result.client_cpu_s = load.client_cpu_s
     result.stopped_by_time = result.sent < messages
     return result
+
+
+def pgbench(pg_admin_url: str, *, seconds: int, when: str, scale: int = 10) -> PgbenchRun | None:
+    """`pgbench -N -c 8 -j 2` on a throwaway database of this server: its commit rate is the reference a
+    write path is compared with, measured beside it. None when pgbench is not installed."""
+    exe = shutil.which("pgbench")
+    if exe is None:
+        return None
+    u = make_url(pg_admin_url)
+    with fresh_database("postgres", pg_admin_url=pg_admin_url, migrate=False) as url:
+        name = make_url(url).database or ""
+        conn = ["-h", u.host or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
+        env = {**os.environ, **({"PGPASSWORD": u.password} if u.password else {})}
+        subprocess.run([exe, *conn, "-i", "-s", str(scale), "-q", name], check=True, env=env,
+                       capture_output=True)
+        out = subprocess.run([exe, *conn, "-N", "-c", "8", "-j", "2", "-T", str(seconds), name], check=True,
+                             env=env, capture_output=True, text=True).stdout
+    tps = re.search(r"tps = ([0-9.]+)", out)
+    lat = re.search(r"latency average = ([0-9.]+) ms", out)
+    return PgbenchRun(when, float(tps.group(1)) if tps else 0.0, float(lat.group(1)) if lat else 0.0)
 
 
 def run(
@@ -228,24 +232,33 @@ def run(
     max_seconds: float = 600.0,
     echo: Any = print,
     pg_admin_url: str = PG_ADMIN_URL,
+    reference_seconds: int = 10,
 ) -> IngestResult:
-    """The whole bench: fresh database, seed, server, clients. Returns the figures (also echoed)."""
+    """The whole bench: pgbench (PostgreSQL), fresh database, seed, server, load, pgbench again.
+    Returns the figures (also echoed). `reference_seconds=0` skips pgbench."""
     result = IngestResult(db=db, workers=workers, clients=clients)
+    if db == "postgres" and reference_seconds > 0:
+        before = pgbench(pg_admin_url, seconds=reference_seconds, when="before")
+        if before is None:
+            echo("pgbench is not installed: no reference figure (apt install postgresql-client)")
+        else:
+            result.reference.append(before)
+            echo(f"reference before: pgbench -N -c 8 -j 2 -T {reference_seconds}: {before.tps:.0f} tps")
     with fresh_database(db, pg_admin_url=pg_admin_url) as url:
         token = seed(url)
         echo(f"database {safe_url(url)}; starting {workers} server worker(s)")
         with live_server(url, workers=workers) as server:
-            echo(f"server {server.base_url}; {clients} clients posting {messages} messages")
-            cpu0 = server.cpu_seconds()
-            post_messages(
-                server.base_url,
-                token,
-                clients=clients,
-                messages=messages,
-                max_seconds=max_seconds,
-                result=result,
-            )
+            echo(f"server {server.base_url}; {clients} connections posting {messages} messages")
+            cpu0, db0 = server.cpu_seconds(), postgres_cpu_seconds() if db == "postgres" else 0.0
+            post_messages(server.base_url, token, clients=clients, messages=messages, max_seconds=max_seconds,
+                          result=result)
             result.server_cpu_s = server.cpu_seconds() - cpu0
+            if db == "postgres":
+                result.database_cpu_s = postgres_cpu_seconds() - db0
+    if result.reference:
+        after = pgbench(pg_admin_url, seconds=reference_seconds, when="after")
+        if after is not None:
+            result.reference.append(after)
     echo(result.summary())
     for e in result.first_errors:
         echo(f"  error: {e}")
