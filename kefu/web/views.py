@@ -76,7 +76,7 @@ ACTION_ORDER = ("in_progress", "waiting_customer", "waiting_support", "resolved"
 def home(request: Request, session: DbSession) -> RedirectResponse:
     from kefu.org import service as org
 
-    target = "/console/inbox" if org.principal_from_request(session, request) else "/login"
+    target = "/console/inbox" if org.console_principal(session, request) else "/login"
     return RedirectResponse(target, status_code=303)
 
 
@@ -339,7 +339,7 @@ def _stream_units(request: Request) -> frozenset[int] | None:
 
     db = request.app.state.db
     with db.session() as session:
-        principal = org.principal_from_request(session, request)
+        principal = org.console_principal(session, request)
         if principal is None:
             return None
         return frozenset(org.visible_unit_ids(session, principal))
