@@ -148,7 +148,8 @@ def get_tier_rules(session: DbSession, principal: Principal = require("customers
 
 @router.put("/tier-rules", response_model=TierRecomputeRead)
 def set_tier_rules(body: TierRulesIn, session: DbSession,
-                   principal: Principal = require("tiers.admin")) -> TierRecomputeRead:
+                   principal: Principal = require("tiers.admin", group_level=True)) -> TierRecomputeRead:
+    """Replace the group-wide tier rules: only an administrator at the group level (403 below it)."""
     rules = [Rule(r.tier, r.min_arpu, r.min_tenure_months) for r in body.rules]
     result = service.set_tier_rules(session, rules, actor_id=principal.user_id)
     return TierRecomputeRead(rules=_rules_io(service.get_tier_rules(session)), total=result.total,
@@ -162,6 +163,7 @@ def get_vip_threshold(session: DbSession, principal: Principal = require("custom
 
 @router.put("/tier-rules/vip-threshold", response_model=VipThresholdSet)
 def set_vip_threshold(body: VipThresholdIO, session: DbSession,
-                      principal: Principal = require("tiers.admin")) -> VipThresholdSet:
+                      principal: Principal = require("tiers.admin", group_level=True)) -> VipThresholdSet:
+    """Set the group-wide VIP threshold: only an administrator at the group level (403 below it)."""
     changed = service.set_vip_threshold(session, body.vip_min_arpu, actor_id=principal.user_id)
     return VipThresholdSet(vip_min_arpu=service.get_vip_threshold(session), changed=changed)
