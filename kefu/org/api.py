@@ -10,6 +10,7 @@ from sqlalchemy import select
 from kefu.core.auth import PERMISSIONS, Principal
 from kefu.core.clock import utcnow
 from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, Paging, require
+from kefu.org import login as login_guard
 from kefu.org import service
 from kefu.org.models import User
 from kefu.org.schemas import (
@@ -43,9 +44,12 @@ def user_read(user: User) -> UserRead:
     )
 
 
-@router.post("/auth/login", response_model=Me)
-def login(body: LoginIn, response: Response, session: DbSession, settings: AppSettings) -> Me:
-    token, user = service.login(session, body.username, body.password, hours=settings.session_hours)
+@router.post("/auth/login", response_model=Me,
+             responses={429: {"description": "too many attempts from this address, or the account is locked"},
+                        503: {"description": "too many logins at once"}})
+def login(body: LoginIn, request: Request, response: Response, session: DbSession, settings: AppSettings) -> Me:
+    """Start a console session (cookie). Rate-limited and locked out after repeated failures (kefu.org.login)."""
+    token, user = login_guard.attempt_login(request, session, settings, body.username, body.password)
     response.set_cookie(
         service.SESSION_COOKIE,
         token,

@@ -133,12 +133,20 @@ def login_submit(
         return _login_page(
             request, error=t("login.expired"), username=username, next_url=safe_next(next), status_code=403
         )
+    from kefu.org import login as login_guard
+
     try:
-        token, _user = org.login(session, username.strip(), password, hours=settings.session_hours)
+        token, _user = login_guard.attempt_login(request, session, settings, username.strip(), password)
     except Unauthorized:
         return _login_page(
             request, error=t("login.failed"), username=username, next_url=safe_next(next), status_code=401
         )
+    except login_guard.AccountLocked as exc:
+        error = t("login.locked", minutes=exc.details["minutes"])
+        return _login_page(request, error=error, username=username, next_url=safe_next(next), status_code=429)
+    except (login_guard.TooManyAttempts, login_guard.LoginBusy) as exc:
+        error = t(f"login.{exc.code}")
+        return _login_page(request, error=error, username=username, next_url=safe_next(next), status_code=exc.status)
     resp = RedirectResponse(safe_next(next), status_code=303)
     resp.set_cookie(
         org.SESSION_COOKIE,
