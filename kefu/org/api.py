@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from kefu.core.auth import PERMISSIONS, Principal
 from kefu.core.clock import utcnow
 from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, Paging, require
+from kefu.core.errors import InvalidInput
+from kefu.org import audit, service
 from kefu.org import login as login_guard
-from kefu.org import service
 from kefu.org.models import User
 from kefu.org.schemas import (
+    AuditPage,
+    AuditRead,
     LoginIn,
     Me,
     OrgUnitCreate,
@@ -174,3 +178,27 @@ def revoke_token(token_id: int, session: DbSession, principal: Principal = requi
     """Revoke a token of a user in the caller's subtree (404 for any other)."""
     service.token_visible(session, principal, token_id)
     service.revoke_api_token(session, token_id, actor_id=principal.user_id)
+
+
+@router.get("/audit", response_model=AuditPage)
+def search_audit(
+    session: DbSession,
+    page: Paging,
+    actor_id: int | None = None,
+    action: Annotated[str | None, Query(max_length=40, description="an action, or a family: 'login.'")] = None,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    principal: Principal = require("audit.read"),
+) -> AuditPage:
+    """The audit log of the caller's subtree, newest first, filtered by actor, action, object and time."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone (e.g. 2026-01-31T00:00:00+08:00)", code="invalid_time")
+    filters = audit.AuditFilters(actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,
+                                 since=since, until=until)
+    rows, total = audit.search(session, principal, service.visible_unit_ids(session, principal), filters,
+                               limit=page.limit, offset=page.offset)
+    return AuditPage(items=[AuditRead.model_validate(r) for r in rows], total=total, limit=page.limit,
+                     offset=page.offset)

@@ -117,6 +117,16 @@ def personal_data_read(
         record(session, action, object_id=object_id, org_unit_id=org_unit_id, details=details, actor=principal)
 
 
+def customers_listed(session: Session, principal: Principal, ids: list[int], total: int, *,
+                     phone: str | None = None, q: str | None = None) -> None:
+    """Record a customer list or search whose answer showed personal data unmasked (not an empty one).
+    The log keeps the searched number's last four digits and whether a text query was given, not the text."""
+    if ids:
+        personal_data_read(session, principal, "customer.searched",
+                           details={"phone": masked_query(phone), "text_query": bool(q), "total": total,
+                                    "customer_ids": ids[:50]})
+
+
 def masked_query(value: str | None) -> str | None:
     """A searched phone number as the log keeps it: its last four digits only."""
     if not value:

@@ -40,6 +40,7 @@ from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.deps import AppSettings, DbSession
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
+from kefu.org import audit
 from kefu.web import live
 from kefu.web.i18n import LANG_COOKIE, Translate, normalize_locale, translator
 from kefu.web.render import (
@@ -613,6 +614,7 @@ def customer_search(
     if searched:
         try:
             results, total = customers.search(session, principal, phone=phone.strip(), limit=50)
+            audit.customers_listed(session, principal, [c.id for c in results], total, phone=phone.strip())
         except KefuError as exc:
             session.rollback()
             error = _friendly(t, exc)
@@ -631,6 +633,8 @@ def customer_page(
     from kefu.tickets import service as tickets
 
     customer = customers.get_visible(session, principal, customer_id)
+    audit.personal_data_read(session, principal, "customer.viewed", object_id=customer.id,
+                             org_unit_id=customer.org_unit_id)
     timeline = customer_timeline(session, principal, customer_id, limit=TIMELINE_LIMIT)
     ids = customers.customer_ids_of(session, customer_id)
     visible = set(_visible_unit_ids(session, principal))
