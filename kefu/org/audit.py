@@ -45,6 +45,8 @@ ACTIONS: dict[str, str | None] = {
     "customer.searched": "customer",
 }
 OBJECT_TYPES = tuple(sorted({v for v in ACTIONS.values() if v}))
+# Families of actions a search may ask for at once ("login." is every login.* action).
+FAMILIES = tuple(sorted({a.split(".")[0] + "." for a in ACTIONS if "." in a}))
 _REQUEST_KEY = "kefu_audit_request"
 
 
