@@ -55,26 +55,27 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 @dataclass(frozen=True)
 class Requirement:
-    """The dependency `require` builds. Kept as an object so the permission a route needs can be read
+    """The dependency `require` builds. Kept as an object so the permissions a route needs can be read
     from the route table (tests/test_authorization_matrix.py walks every route's dependencies)."""
 
-    permission: str
+    permissions: tuple[str, ...]
     group_level: bool = False
 
     def __call__(self, principal: CurrentPrincipal) -> Principal:
-        if not principal.can(self.permission):
-            raise Forbidden(f"role '{principal.role}' may not do this (needs '{self.permission}')",
-                            details={"permission": self.permission})
+        for permission in self.permissions:
+            if not principal.can(permission):
+                raise Forbidden(f"role '{principal.role}' may not do this (needs '{permission}')",
+                                details={"permission": permission})
         if self.group_level and not principal.at_group_level:
             raise Forbidden("only an administrator at the group level may change this",
-                            code="group_level_required", details={"permission": self.permission})
+                            code="group_level_required", details={"permission": self.permissions[0]})
         return principal
 
 
-def require(permission: str, *, group_level: bool = False) -> Any:
-    """`principal: Principal = require("tickets.read")` in an endpoint signature. `group_level=True`:
-    also only for principals at the top of the org tree (group-wide settings)."""
-    return Depends(Requirement(permission, group_level))
+def require(permission: str, *more: str, group_level: bool = False) -> Any:
+    """`principal: Principal = require("tickets.read")` in an endpoint signature: the principal must hold
+    every permission named. `group_level=True`: and sit at the top of the org tree (group-wide settings)."""
+    return Depends(Requirement((permission, *more), group_level))
 
 
 class Page(BaseModel):
