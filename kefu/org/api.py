@@ -69,7 +69,7 @@ def login(body: LoginIn, request: Request, response: Response, session: DbSessio
 def logout(request: Request, response: Response, session: DbSession) -> None:
     token = request.cookies.get(service.SESSION_COOKIE)
     if token:
-        service.logout(session, token)
+        service.logout(session, token, ip=service.client_ip(request))
     response.delete_cookie(service.SESSION_COOKIE)
 
 

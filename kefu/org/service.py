@@ -309,7 +309,7 @@ def login(session: Session, username: str, password: str, *, hours: int = 12) ->
     return start_session(session, user, hours=hours), user
 
 
-def logout(session: Session, token: str) -> None:
+def logout(session: Session, token: str, *, ip: str | None = None) -> None:
     row = session.get(AuthSession, digest(token))
     if row is not None:
         user = session.get(User, row.user_id)
@@ -317,7 +317,7 @@ def logout(session: Session, token: str) -> None:
         session.flush()
         if user is not None:
             audit.record(session, "logout", object_id=user.id, org_unit_id=user.org_unit_id,
-                         actor_id=user.id, actor_name=user.username)
+                         actor_id=user.id, actor_name=user.username, ip=ip)
 
 
 def user_for_session(session: Session, token: str) -> User | None:

@@ -168,7 +168,7 @@ def logout(request: Request, session: DbSession) -> RedirectResponse:
 
     token = request.cookies.get(org.SESSION_COOKIE)
     if token:
-        org.logout(session, token)
+        org.logout(session, token, ip=org.client_ip(request))
     resp = RedirectResponse("/login?msg=logged_out", status_code=303)
     resp.delete_cookie(org.SESSION_COOKIE)
     return resp

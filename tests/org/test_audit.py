@@ -80,6 +80,7 @@ def test_tokens_users_and_logout_are_audited(client: TestClient, world: World) -
     assert rows[0].object_id == rows[1].object_id == str(made["id"])
     assert rows[3].details["changes"] == {"role": "expert", "password": "changed"}
     assert rows[2].org_unit_id == world.units["sz"]
+    assert {e.ip for e in rows} == {"testclient"}
 
 
 def test_inbound_gateway_posts_write_no_audit_entries(client: TestClient, world: World) -> None:
