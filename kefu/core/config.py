@@ -30,6 +30,23 @@ class Settings(BaseSettings):
     page_size_max: int = 200
     # Org unit code (a city) for messages from senders we cannot place; default: the first city.
     default_org_unit: str | None = None
+    # Redis for state shared by several processes (the per-address login limit); None: process memory.
+    redis_url: str | None = None
+    # Login hardening. A username (known or not) is locked for `login_lockout_minutes` after
+    # `login_max_failures` failed logins within `login_failure_window_minutes` (kept in the database, so
+    # every process agrees). One client address may try `login_per_ip_per_minute` logins a minute.
+    login_max_failures: int = Field(5, ge=1)
+    login_failure_window_minutes: int = Field(15, ge=1)
+    login_lockout_minutes: int = Field(15, ge=1)
+    login_per_ip_per_minute: int = Field(20, ge=1)
+    # Password hashes computed at once per process (Argon2 takes 64 MiB each), and how long a login
+    # waits for a free slot before it is answered 503.
+    password_hash_concurrency: int = Field(2, ge=1)
+    password_hash_wait_seconds: float = Field(5.0, gt=0)
+    # API tokens: lifetime of a new token when none is given; how long a process trusts its cached
+    # copy of a token's principal (the bound on how late another process sees a revocation).
+    token_days: int = Field(365, ge=1)
+    token_cache_seconds: float = Field(10.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -56,16 +57,29 @@ def current_principal(request: Request, session: DbSession) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: str) -> Any:
-    """`principal: Principal = require("tickets.read")` in an endpoint signature."""
+@dataclass(frozen=True)
+class Requirement:
+    """The dependency `require` builds. Kept as an object so the permissions a route needs can be read
+    from the route table (tests/test_authorization_matrix.py walks every route's dependencies)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.can(permission):
-            raise Forbidden(f"role '{principal.role}' may not do this (needs '{permission}')",
-                            details={"permission": permission})
+    permissions: tuple[str, ...]
+    group_level: bool = False
+
+    def __call__(self, principal: CurrentPrincipal) -> Principal:
+        for permission in self.permissions:
+            if not principal.can(permission):
+                raise Forbidden(f"role '{principal.role}' may not do this (needs '{permission}')",
+                                details={"permission": permission})
+        if self.group_level and not principal.at_group_level:
+            raise Forbidden("only an administrator at the group level may change this",
+                            code="group_level_required", details={"permission": self.permissions[0]})
         return principal
 
-    return Depends(check)
+
+def require(permission: str, *more: str, group_level: bool = False) -> Any:
+    """`principal: Principal = require("tickets.read")` in an endpoint signature: the principal must hold
+    every permission named. `group_level=True`: and sit at the top of the org tree (group-wide settings)."""
+    return Depends(Requirement((permission, *more), group_level))
 
 
 class Page(BaseModel):
@@ -80,4 +94,4 @@ def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50,
 
 Paging = Annotated[Page, Depends(pagination)]
 
-__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "Paging", "get_db", "require"]
+__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "Paging", "Requirement", "get_db", "require"]

@@ -31,6 +31,7 @@ from kefu.customers.schemas import (
     VipThresholdSet,
 )
 from kefu.customers.tiers import Rule
+from kefu.org import audit
 from kefu.org import service as org
 
 router = APIRouter(tags=["customers"])
@@ -73,6 +74,7 @@ def list_customers(
 ) -> CustomerPage:
     items, total = service.search(session, principal, phone=phone, q=q, tier=tier, org_unit_id=org_unit_id,
                                   include_merged=include_merged, limit=page.limit, offset=page.offset)
+    audit.customers_listed(session, principal, [c.id for c in items], total, phone=phone, q=q)
     return CustomerPage(items=[customer_read(c, principal) for c in items], total=total, limit=page.limit,
                         offset=page.offset)
 
@@ -89,7 +91,9 @@ def create_customer(
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
 def get_customer(customer_id: int, session: DbSession,
                  principal: Principal = require("customers.read")) -> CustomerRead:
-    return customer_read(service.get_visible(session, principal, customer_id), principal)
+    c = service.get_visible(session, principal, customer_id)
+    audit.personal_data_read(session, principal, "customer.viewed", object_id=c.id, org_unit_id=c.org_unit_id)
+    return customer_read(c, principal)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)
@@ -148,7 +152,8 @@ def get_tier_rules(session: DbSession, principal: Principal = require("customers
 
 @router.put("/tier-rules", response_model=TierRecomputeRead)
 def set_tier_rules(body: TierRulesIn, session: DbSession,
-                   principal: Principal = require("tiers.admin")) -> TierRecomputeRead:
+                   principal: Principal = require("tiers.admin", group_level=True)) -> TierRecomputeRead:
+    """Replace the group-wide tier rules: only an administrator at the group level (403 below it)."""
     rules = [Rule(r.tier, r.min_arpu, r.min_tenure_months) for r in body.rules]
     result = service.set_tier_rules(session, rules, actor_id=principal.user_id)
     return TierRecomputeRead(rules=_rules_io(service.get_tier_rules(session)), total=result.total,
@@ -162,6 +167,7 @@ def get_vip_threshold(session: DbSession, principal: Principal = require("custom
 
 @router.put("/tier-rules/vip-threshold", response_model=VipThresholdSet)
 def set_vip_threshold(body: VipThresholdIO, session: DbSession,
-                      principal: Principal = require("tiers.admin")) -> VipThresholdSet:
+                      principal: Principal = require("tiers.admin", group_level=True)) -> VipThresholdSet:
+    """Set the group-wide VIP threshold: only an administrator at the group level (403 below it)."""
     changed = service.set_vip_threshold(session, body.vip_min_arpu, actor_id=principal.user_id)
     return VipThresholdSet(vip_min_arpu=service.get_vip_threshold(session), changed=changed)

@@ -46,6 +46,7 @@ from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.customers.models import IDENTITY_KINDS, Customer, CustomerIdentity, CustomerSetting, TierRule
 from kefu.customers.phone import InvalidPhone, normalize_phone
 from kefu.customers.tiers import MAX_ARPU, TIERS, Rule, compute_tier, is_vip, money, validate_rules
+from kefu.org import audit
 from kefu.org import service as org
 
 VIP_SETTING = "vip_min_arpu"
@@ -134,6 +135,7 @@ def set_tier_rules(session: Session, rules: Sequence[Rule], *, actor_id: int | N
     """
     at = at or utcnow()
     valid = validate_rules(rules)
+    old_rules = get_tier_rules(session)
     for old in session.scalars(select(TierRule)):
         session.delete(old)
     session.flush()
@@ -163,6 +165,9 @@ def set_tier_rules(session: Session, rules: Sequence[Rule], *, actor_id: int | N
                    "transitions": report.transitions, "per_customer_events": per_customer,
                    "actor_id": actor_id},
                   aggregate_type="tier_rules", at=at)
+    audit.record(session, "tier_rules.changed", at=at,
+                 details={"from": [_rule_dict(r) for r in old_rules], "to": [_rule_dict(r) for r in valid],
+                          "changed": len(changed)})
     return report
 
 
@@ -191,6 +196,8 @@ def set_vip_threshold(session: Session, value: Decimal | int | str, *, actor_id:
     events.record(session, "customer.vip_threshold_changed",
                   {"from": str(old), "to": str(threshold), "changed": changed, "actor_id": actor_id},
                   aggregate_type="tier_rules", at=at)
+    audit.record(session, "vip_threshold.changed", at=at,
+                 details={"from": str(old), "to": str(threshold), "changed": changed})
     return changed
 
 

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from kefu.core.auth import PERMISSIONS, Principal
-from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, require
-from kefu.core.errors import NotFound
-from kefu.org import service
+from kefu.core.clock import utcnow
+from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, Paging, require
+from kefu.core.errors import InvalidInput
+from kefu.org import audit, service
+from kefu.org import login as login_guard
 from kefu.org.models import User
 from kefu.org.schemas import (
+    AuditPage,
+    AuditRead,
     LoginIn,
     Me,
     OrgUnitCreate,
     OrgUnitRead,
     TokenCreate,
     TokenCreated,
+    TokenPage,
+    TokenRead,
     UserCreate,
     UserRead,
+    UserUpdate,
 )
 
 router = APIRouter(tags=["org"])
@@ -38,9 +48,12 @@ def user_read(user: User) -> UserRead:
     )
 
 
-@router.post("/auth/login", response_model=Me)
-def login(body: LoginIn, response: Response, session: DbSession, settings: AppSettings) -> Me:
-    token, user = service.login(session, body.username, body.password, hours=settings.session_hours)
+@router.post("/auth/login", response_model=Me,
+             responses={429: {"description": "too many attempts from this address, or the account is locked"},
+                        503: {"description": "too many logins at once"}})
+def login(body: LoginIn, request: Request, response: Response, session: DbSession, settings: AppSettings) -> Me:
+    """Start a console session (cookie). Rate-limited and locked out after repeated failures (kefu.org.login)."""
+    token, user = login_guard.attempt_login(request, session, settings, body.username, body.password)
     response.set_cookie(
         service.SESSION_COOKIE,
         token,
@@ -56,15 +69,16 @@ def login(body: LoginIn, response: Response, session: DbSession, settings: AppSe
 def logout(request: Request, response: Response, session: DbSession) -> None:
     token = request.cookies.get(service.SESSION_COOKIE)
     if token:
-        service.logout(session, token)
+        service.logout(session, token, ip=service.client_ip(request))
     response.delete_cookie(service.SESSION_COOKIE)
 
 
 @router.get("/me", response_model=Me)
 def me(principal: CurrentPrincipal, session: DbSession) -> Me:
+    """Who is calling and what they may do (for a scoped token: the role narrowed by its scopes)."""
     user = session.get(User, principal.user_id)
     assert user is not None
-    return Me(**user_read(user).model_dump(), permissions=sorted(PERMISSIONS[user.role]))
+    return Me(**user_read(user).model_dump(), permissions=sorted(principal.permissions))
 
 
 @router.get("/org-units", response_model=list[OrgUnitRead])
@@ -96,6 +110,18 @@ def list_users(session: DbSession, principal: Principal = require("org.read")) -
     return [user_read(u) for u in users]
 
 
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(
+    user_id: int, body: UserUpdate, session: DbSession, principal: Principal = require("users.admin")
+) -> UserRead:
+    """Change a user of the caller's subtree (role, unit, active, ...); audited."""
+    user = service.user_visible(session, principal, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("org_unit_id") is not None:
+        service.check_visible(session, principal, changes["org_unit_id"])
+    return user_read(service.update_user(session, user, changes))
+
+
 @router.post("/users", response_model=UserRead, status_code=201)
 def create_user(
     body: UserCreate, session: DbSession, principal: Principal = require("users.admin")
@@ -115,18 +141,64 @@ def create_user(
     return user_read(user)
 
 
+def token_read(row: service.TokenRow, now: datetime) -> TokenRead:
+    t = row.token
+    live = t.revoked_at is None and (t.expires_at is None or t.expires_at > now)
+    return TokenRead(id=t.id, name=t.name, prefix=t.prefix, user_id=t.user_id, username=row.owner.username,
+                     user_display_name=row.owner.display_name, org_unit_id=row.owner.org_unit_id, scopes=t.scopes,
+                     created_at=t.created_at, created_by=t.created_by, last_used_at=t.last_used_at,
+                     expires_at=t.expires_at, revoked_at=t.revoked_at, active=live and row.owner.active)
+
+
+@router.get("/tokens", response_model=TokenPage)
+def list_tokens(session: DbSession, page: Paging, user_id: int | None = None, include_revoked: bool = True,
+                principal: Principal = require("tokens.admin")) -> TokenPage:
+    """API tokens of the users in the caller's subtree, newest first (never the secrets)."""
+    rows, total = service.list_tokens(session, principal, user_id=user_id, include_revoked=include_revoked,
+                                      limit=page.limit, offset=page.offset)
+    now = utcnow()
+    return TokenPage(items=[token_read(r, now) for r in rows], total=total, limit=page.limit, offset=page.offset)
+
+
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
 def create_token(
-    body: TokenCreate, session: DbSession, principal: Principal = require("tokens.admin")
+    body: TokenCreate, session: DbSession, settings: AppSettings, principal: Principal = require("tokens.admin")
 ) -> TokenCreated:
-    user_id = body.user_id or principal.user_id
-    owner = session.get(User, user_id)
-    if owner is None or not principal.sees_path(service.org_unit(session, owner.org_unit_id).path):
-        raise NotFound(f"user {user_id} not found", code="user_not_found")
-    secret, tok = service.create_api_token(session, user_id, body.name)
-    return TokenCreated(id=tok.id, name=tok.name, token=secret, created_at=tok.created_at)
+    """A token for a user of the caller's subtree (default: the caller). The secret is in this answer only."""
+    owner = service.user_visible(session, principal, body.user_id or principal.user_id)
+    secret, tok = service.create_api_token(session, owner.id, body.name, scopes=body.scopes,
+                                           expires_at=body.expires_at, days=settings.token_days,
+                                           created_by=principal.user_id)
+    return TokenCreated(id=tok.id, name=tok.name, token=secret, created_at=tok.created_at, scopes=tok.scopes,
+                        expires_at=tok.expires_at)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: int, session: DbSession, principal: Principal = require("tokens.admin")) -> None:
-    service.revoke_api_token(session, token_id)
+    """Revoke a token of a user in the caller's subtree (404 for any other)."""
+    service.token_visible(session, principal, token_id)
+    service.revoke_api_token(session, token_id, actor_id=principal.user_id)
+
+
+@router.get("/audit", response_model=AuditPage)
+def search_audit(
+    session: DbSession,
+    page: Paging,
+    actor_id: int | None = None,
+    action: Annotated[str | None, Query(max_length=40, description="an action, or a family: 'login.'")] = None,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    principal: Principal = require("audit.read"),
+) -> AuditPage:
+    """The audit log of the caller's subtree, newest first, filtered by actor, action, object and time."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone (e.g. 2026-01-31T00:00:00+08:00)", code="invalid_time")
+    filters = audit.AuditFilters(actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,
+                                 since=since, until=until)
+    rows, total = audit.search(session, principal, service.visible_unit_ids(session, principal), filters,
+                               limit=page.limit, offset=page.offset)
+    return AuditPage(items=[AuditRead.model_validate(r) for r in rows], total=total, limit=page.limit,
+                     offset=page.offset)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kefu.core.db import Base, BigId, UTCDateTime
 
 ORG_KINDS = ("group", "province", "city")
-ROLES = ("agent", "support", "expert", "supervisor", "analyst", "admin")
+ROLES = ("agent", "support", "expert", "supervisor", "analyst", "admin", "gateway")
 
 
 class OrgUnit(Base):
@@ -50,7 +51,7 @@ class User(Base):
                                                    cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint("role in ('agent','support','expert','supervisor','analyst','admin')", name="role"),
+        CheckConstraint("role in ('agent','support','expert','supervisor','analyst','admin','gateway')", name="role"),
     )
 
 
@@ -88,7 +89,8 @@ class AuthSession(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for integrations; acts with its owner's role and scope."""
+    """A bearer token for integrations; acts with its owner's role and org scope, narrowed by `scopes`
+    (None: the whole role). Tokens made before expiry existed have `expires_at` None (never)."""
 
     __tablename__ = "api_tokens"
 
@@ -100,6 +102,46 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
 
     __table_args__ = (UniqueConstraint("user_id", "name", name="uq_api_tokens_user_name"),
                       Index("ix_api_tokens_prefix", "prefix"))
+
+
+class LoginFailure(Base):
+    """Recent failed logins of one username (known or not, so a lockout reveals nothing), shared by every
+    process: after `login_max_failures` within the window the name is locked until `locked_until`."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where, to which object. `org_unit_id` is the unit the entry belongs to
+    (the object's, else the actor's) and decides which administrators see it; None: group level only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(BigId)
+    actor_name: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    org_unit_id: Mapped[int | None] = mapped_column(BigId)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),
+                      Index("ix_audit_log_actor_at", "actor_id", "at"),
+                      Index("ix_audit_log_action_at", "action", "at"),
+                      Index("ix_audit_log_object", "object_type", "object_id"),
+                      Index("ix_audit_log_unit_at", "org_unit_id", "at"))

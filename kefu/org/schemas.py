@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,9 +66,24 @@ class Me(UserRead):
     permissions: list[str]
 
 
+class UserUpdate(Schema):
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    role: str | None = None
+    org_unit_id: int | None = None
+    active: bool | None = None
+    authority_limit: Decimal | None = Field(default=None, ge=0)
+    locale: str | None = Field(default=None, max_length=8)
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
 class TokenCreate(Schema):
     name: str = Field(min_length=1, max_length=100)
     user_id: int | None = None
+    # Narrow the token to part of its owner's role: permission names or "inbound:<channel>".
+    # Left out: the owner's whole role.
+    scopes: list[str] | None = Field(default=None, max_length=64)
+    # When the token stops working; default: KEFU_TOKEN_DAYS (365) days from now.
+    expires_at: datetime | None = None
 
 
 class TokenCreated(Schema):
@@ -75,3 +91,49 @@ class TokenCreated(Schema):
     name: str
     token: str
     created_at: datetime
+    scopes: list[str] | None
+    expires_at: datetime | None
+
+
+class TokenRead(Schema):
+    id: int
+    name: str
+    prefix: str
+    user_id: int
+    username: str
+    user_display_name: str
+    org_unit_id: int
+    scopes: list[str] | None
+    created_at: datetime
+    created_by: int | None
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class TokenPage(Schema):
+    items: list[TokenRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class AuditRead(Schema):
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    org_unit_id: int | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(Schema):
+    items: list[AuditRead]
+    total: int
+    limit: int
+    offset: int

@@ -126,7 +126,7 @@ class CsrfFailed(Exception):
 def page_principal(request: Request, session: DbSession) -> Principal:
     from kefu.org import service as org
 
-    principal = org.principal_from_request(session, request)
+    principal = org.console_principal(session, request)
     if principal is None:
         raise LoginRequired()
     request.state.principal = principal

@@ -40,6 +40,7 @@ from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.deps import AppSettings, DbSession
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
+from kefu.org import audit
 from kefu.web import live
 from kefu.web.i18n import LANG_COOKIE, Translate, normalize_locale, translator
 from kefu.web.render import (
@@ -62,7 +63,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 TIMELINE_LIMIT = 30
 # Other domains' console pages: included by mount() when the module exists.
-DOMAIN_VIEWS = ("kefu.knowledge.views", "kefu.workforce.views")
+DOMAIN_VIEWS = ("kefu.knowledge.views", "kefu.workforce.views", "kefu.org.views")
 PLACEHOLDERS = {"knowledge": "/console/knowledge", "workforce": "/console/workforce"}
 
 # Status buttons offered on the ticket page, in this order (assigning and merging have their own flows).
@@ -76,7 +77,7 @@ ACTION_ORDER = ("in_progress", "waiting_customer", "waiting_support", "resolved"
 def home(request: Request, session: DbSession) -> RedirectResponse:
     from kefu.org import service as org
 
-    target = "/console/inbox" if org.principal_from_request(session, request) else "/login"
+    target = "/console/inbox" if org.console_principal(session, request) else "/login"
     return RedirectResponse(target, status_code=303)
 
 
@@ -133,12 +134,20 @@ def login_submit(
         return _login_page(
             request, error=t("login.expired"), username=username, next_url=safe_next(next), status_code=403
         )
+    from kefu.org import login as login_guard
+
     try:
-        token, _user = org.login(session, username.strip(), password, hours=settings.session_hours)
+        token, _user = login_guard.attempt_login(request, session, settings, username.strip(), password)
     except Unauthorized:
         return _login_page(
             request, error=t("login.failed"), username=username, next_url=safe_next(next), status_code=401
         )
+    except login_guard.AccountLocked as exc:
+        error = t("login.locked", minutes=exc.details["minutes"])
+        return _login_page(request, error=error, username=username, next_url=safe_next(next), status_code=429)
+    except (login_guard.TooManyAttempts, login_guard.LoginBusy) as exc:
+        error = t(f"login.{exc.code}")
+        return _login_page(request, error=error, username=username, next_url=safe_next(next), status_code=exc.status)
     resp = RedirectResponse(safe_next(next), status_code=303)
     resp.set_cookie(
         org.SESSION_COOKIE,
@@ -159,7 +168,7 @@ def logout(request: Request, session: DbSession) -> RedirectResponse:
 
     token = request.cookies.get(org.SESSION_COOKIE)
     if token:
-        org.logout(session, token)
+        org.logout(session, token, ip=org.client_ip(request))
     resp = RedirectResponse("/login?msg=logged_out", status_code=303)
     resp.delete_cookie(org.SESSION_COOKIE)
     return resp
@@ -339,7 +348,7 @@ def _stream_units(request: Request) -> frozenset[int] | None:
 
     db = request.app.state.db
     with db.session() as session:
-        principal = org.principal_from_request(session, request)
+        principal = org.console_principal(session, request)
         if principal is None:
             return None
         return frozenset(org.visible_unit_ids(session, principal))
@@ -605,6 +614,7 @@ def customer_search(
     if searched:
         try:
             results, total = customers.search(session, principal, phone=phone.strip(), limit=50)
+            audit.customers_listed(session, principal, [c.id for c in results], total, phone=phone.strip())
         except KefuError as exc:
             session.rollback()
             error = _friendly(t, exc)
@@ -623,6 +633,8 @@ def customer_page(
     from kefu.tickets import service as tickets
 
     customer = customers.get_visible(session, principal, customer_id)
+    audit.personal_data_read(session, principal, "customer.viewed", object_id=customer.id,
+                             org_unit_id=customer.org_unit_id)
     timeline = customer_timeline(session, principal, customer_id, limit=TIMELINE_LIMIT)
     ids = customers.customer_ids_of(session, customer_id)
     visible = set(_visible_unit_ids(session, principal))
