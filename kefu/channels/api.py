@@ -26,8 +26,9 @@ from kefu.channels.schemas import InboundAccepted, RejectionPage, RejectionRead
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.db import Database
-from kefu.core.deps import DbSession, Paging, require
-from kefu.core.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
+from kefu.core.deps import DbSession, Paging, require, require_token
+from kefu.core.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from kefu.interactions.models import CHANNELS
 
 router = APIRouter(tags=["channels"])
 
@@ -45,33 +46,21 @@ def body_limit(settings: Settings) -> int:
 @router.post("/inbound/{channel}", response_model=InboundAccepted, status_code=201,
              responses={200: {"model": InboundAccepted, "description": "the same message, received before"}},
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": inbound.InboundMessage.model_json_schema()}}},
-                 "x-kefu-permission": PERMISSION})
-async def post_inbound(channel: str, request: Request) -> JSONResponse:
-    """Receive one message from a channel gateway: 201 when stored, 200 when it was stored before."""
-    db: Database = request.app.state.db
+                 "application/json": {"schema": inbound.InboundMessage.model_json_schema()}}}})
+async def post_inbound(channel: str, request: Request,
+                       principal: Principal = require_token(PERMISSION)) -> JSONResponse:
+    """Receive one message from a channel gateway: 201 when stored, 200 when it was stored before.
+    A gateway token scoped to channels (`inbound:sms`) may post on those only (403 channel_not_allowed)."""
     settings: Settings = request.app.state.settings
-    principal = await run_in_threadpool(_gateway, db, request)
+    if channel in CHANNELS and not principal.can_post_inbound(channel):
+        raise Forbidden(f"this token may not post on channel '{channel}'", code="channel_not_allowed",
+                        details={"channel": channel})
     limit = body_limit(settings)
     raw, size = await _read_limited(request, limit)
     result = await run_in_threadpool(_store, request, channel, raw, size, limit, principal)
     body = {"customer_id": result.customer_id, "interaction_id": result.interaction_id,
             "message_id": result.message_id, "ticket_id": result.ticket_id}
     return JSONResponse(body, status_code=200 if result.duplicate else 201)
-
-
-def _gateway(db: Database, request: Request) -> Principal:
-    """The principal behind the request's credentials, if it may post inbound messages (401 / 403)."""
-    from kefu.org import service as org
-
-    with db.session() as s:
-        principal = org.principal_from_request(s, request)
-    if principal is None:
-        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
-    if not principal.can(PERMISSION):
-        raise Forbidden(f"role '{principal.role}' may not do this (needs '{PERMISSION}')",
-                        details={"permission": PERMISSION})
-    return principal
 
 
 async def _read_limited(request: Request, limit: int) -> tuple[bytes, int]:

@@ -13,6 +13,7 @@ no timeout helps it. Readers are never blocked (WAL). On PostgreSQL `write` chan
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -153,6 +154,48 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# ---- bookkeeping after commit -----------------------------------------------------------------
+
+_AFTER_COMMIT = "kefu_after_commit"
+log = logging.getLogger("kefu.db")
+
+
+def after_commit(session: Session, work: Callable[[Session], None]) -> None:
+    """Run `work` in a short write transaction of its own once the session's transaction has committed
+    (dropped if it rolls back): bookkeeping (a token's last use, an audit line for a read) that must not
+    make a reading transaction write. On SQLite a reader cannot write once another writer committed
+    after it began, and taking the write lock inside a request that already holds one would wait on
+    itself; on PostgreSQL it keeps read requests free of writes."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(work)
+
+
+def is_reader(session: Session) -> bool:
+    """Whether the session's transactions are a reader's, which must not write on SQLite (see
+    `after_commit`). PostgreSQL transactions may always write."""
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite" and bind.get_execution_options().get(SQLITE_BEGIN) != "IMMEDIATE"
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    works: list[Callable[[Session], None]] = session.info.pop(_AFTER_COMMIT, [])
+    if not works:
+        return
+    bind = session.get_bind()
+    writer = bind.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+    try:
+        with Session(writer) as s, s.begin():
+            for work in works:
+                work(s)
+    except DBAPIError:  # the request has committed: report, do not fail it
+        log.exception("could not write the bookkeeping of a committed transaction")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 # ---- lost races -----------------------------------------------------------------------------

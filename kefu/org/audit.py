@@ -5,7 +5,9 @@ and changed, tier-rule changes, and reads of personal data seen unmasked (a cust
 search). Not written for inbound gateway posts.
 
 `record(session, action, ...)` adds one row to the caller's transaction (no flush of its own: it goes out
-with the request's commit, one INSERT, and is rolled back with it). The actor and client address come
+with the request's commit, one INSERT, and is rolled back with it); in a reading transaction on
+SQLite, which may not write, the row is written right after that transaction commits
+(kefu.core.db.after_commit). The actor and client address come
 from the session: `org.principal_from_request` binds them to the request's session (`bind_request`),
 so services record without being handed the request. Actions whose request fails (a refused login)
 are written by the caller in a transaction of their own.
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
+from kefu.core.db import after_commit, is_reader
 from kefu.org.models import AuditEntry
 
 # Every action written, with the kind of object it concerns.
@@ -101,7 +104,10 @@ def record(
         ip=(ip or bound.ip or None),
         details=dict(details or {}),
     )
-    session.add(entry)
+    if is_reader(session):  # a read's audit line (SQLite readers may not write): right after commit
+        after_commit(session, lambda s: s.add(entry))
+    else:
+        session.add(entry)
     return entry
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -26,7 +25,7 @@ from kefu.core.auth import (
     verify_password_or_dummy,
 )
 from kefu.core.clock import utcnow
-from kefu.core.db import Database
+from kefu.core.db import Database, after_commit
 from kefu.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from kefu.org import audit
 from kefu.org.models import ORG_KINDS, ROLES, ApiToken, AuthSession, OrgUnit, Skill, User, UserSkill
@@ -499,17 +498,36 @@ def principal_for_token(session: Session, secret: str, *, cache_seconds: float =
 
 
 def _touch_token(db: Database | None, session: Session, token_id: int | None, now: datetime) -> None:
+    """Record the token's use once the request's transaction has committed (a read request does not
+    become a writer; on SQLite a second writer inside a writing request would wait on itself)."""
     stmt = (update(ApiToken).where(ApiToken.id == token_id,
                                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_EVERY))
             .values(last_used_at=now))
-    if db is None:
-        session.execute(stmt)
-        return
-    try:
-        with db.unit_of_work() as s:
-            s.execute(stmt)
-    except SQLAlchemyError as exc:  # bookkeeping only: never fail the request for it
-        log.warning("could not record the use of API token %s: %s", token_id, exc)
+
+    def touch(s: Session) -> None:
+        s.execute(stmt)
+
+    after_commit(session, touch)
+
+
+def cached_token_principal(request: Request) -> Principal | None:
+    """The principal behind the request's bearer token when the cache holds it, unexpired, and nothing is
+    due to be written (its last use was recorded within the minute): no database at all. None otherwise;
+    the caller then resolves it with `principal_from_request`."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    settings = getattr(request.app.state, "settings", None)
+    entry = cache.get(digest(auth[7:].strip()), getattr(settings, "token_cache_seconds",
+                                                        DEFAULT_TOKEN_CACHE_SECONDS))
+    if entry is None:
+        return None
+    now = utcnow()
+    if entry.expires_at is not None and entry.expires_at <= now:
+        return None
+    if entry.last_used_at is None or now - entry.last_used_at >= LAST_USED_EVERY:
+        return None
+    return entry.principal
 
 
 def client_ip(request: Request) -> str | None:

@@ -138,12 +138,17 @@ def test_last_used_is_written_at_most_once_a_minute(world: World) -> None:
         with world.db.session() as s:
             return s.scalar(select(ApiToken.last_used_at).where(ApiToken.token_hash == org.digest(secret)))
 
+    # Each call as a request: its transaction commits, then the token's use is written.
     with world.db.session() as s:
         org.principal_for_token(s, secret, db=world.db, at=t0)
+        assert last_used() is None  # not inside the request's own transaction
+        s.commit()
         assert last_used() == t0
         org.principal_for_token(s, secret, db=world.db, at=t0 + timedelta(seconds=59))
+        s.commit()
         assert last_used() == t0
         org.principal_for_token(s, secret, db=world.db, at=t0 + timedelta(seconds=61))
+        s.commit()
         assert last_used() == t0 + timedelta(seconds=61)
 
 
@@ -152,20 +157,25 @@ def test_a_hot_token_is_served_from_the_cache_without_a_query(world: World) -> N
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_a) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
 
     event.listen(world.db.engine, "before_cursor_execute", count)
     try:
         with world.db.session() as s:
             first = org.principal_for_token(s, secret, db=world.db)
             loaded = len(statements)
+            s.commit()  # then the first use is written
+            written = len(statements)
             again = [org.principal_for_token(s, secret, db=world.db) for _ in range(50)]
+            s.commit()
     finally:
         event.remove(world.db.engine, "before_cursor_execute", count)
     assert first is not None
     assert first.username == "agent_gz"
-    assert loaded == 2  # the joined lookup and the first last_used_at
-    assert len(statements) == loaded
+    assert (loaded, written) == (1, 2)  # the joined lookup; after commit, last_used_at
+    assert statements[1].startswith("UPDATE api_tokens SET last_used_at")
+    assert len(statements) == written
     assert all(p is first for p in again)
 
 
