@@ -151,3 +151,21 @@ def test_administrators_see_the_refusals_of_their_own_provinces_gateways_only(cl
     assert (bj.status_code, bj.json()["total"], bj.json()["items"]) == (200, 0, [])
     assert [(x["channel"], x["org_unit_id"]) for x in group.json()["items"]] == [
         ("sms", world.units["group"]), ("fax", world.units["province"])]
+
+
+def test_a_gateway_token_scoped_to_sms_posts_sms_and_nothing_else(client: TestClient, world: World) -> None:
+    with world.db.unit_of_work() as s:
+        gw = org.create_user(s, username="sms_gw", display_name="短信网关", role="gateway",
+                             org_unit_id=world.units["province"])
+        secret = org.create_api_token(s, gw.id, "sms", scopes=["inbound:sms"])[0]
+    auth = {"Authorization": f"Bearer {secret}"}
+    body = {"message_id": "m-1", "sender": "13812345678", "text": "查话费"}
+    assert client.post("/api/v1/inbound/sms", json=body, headers=auth).status_code == 201
+    r = client.post("/api/v1/inbound/wechat", json={**body, "sender": "oWx-1"}, headers=auth)
+    assert r.status_code == 403
+    assert r.json()["error"] == {"code": "channel_not_allowed", "message": "this token may not post on channel "
+                                 "'wechat'", "details": {"channel": "wechat"}}
+    # Nothing else: no reading, no tickets, not even the list of its own refusals.
+    assert client.get("/api/v1/tickets", headers=auth).status_code == 403
+    assert client.get("/api/v1/inbound/rejections", headers=auth).status_code == 403
+    assert counts(world.db) == {"customers": 1, "interactions": 1, "messages": 1, "tickets": 1, "rejections": 0}
