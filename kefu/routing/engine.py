@@ -80,6 +80,8 @@ from kefu.routing.model import (
     PresenceChanged,
     QueueConfig,
     QueueStateChanged,
+    Reach,
+    Ring,
     Snapshot,
     TimeAdvanced,
     Waiting,
@@ -106,8 +108,11 @@ class _Sig(NamedTuple):
     weight: int
 
 
+_Place = tuple[int, str | None]  # (ring, the items' city where the ring looks at cities, else None)
+
+
 class _Queue:
-    __slots__ = ("buckets", "cfg", "items", "key", "open", "rate")
+    __slots__ = ("buckets", "cfg", "items", "key", "lightest", "open", "places", "rate")
 
     def __init__(self, cfg: QueueConfig) -> None:
         self.cfg = cfg
@@ -115,6 +120,8 @@ class _Queue:
         self.open = cfg.open
         self.rate = cfg.aging_per_minute
         self.buckets: dict[int, _Bucket] = {}  # the non-empty ones
+        self.places: dict[_Place, dict[int, _Bucket]] = {}  # the non-empty ones by (ring, city or None)
+        self.lightest = math.inf  # the smallest weight an item of this queue ever had
         self.items: dict[int, _Item] = {}  # waiting here (in a bucket or parked with an agent)
 
 
@@ -153,18 +160,19 @@ class _Bucket:
     (a, id, slot, item), items at the ceiling. Aging never reorders either (kefu/routing/priority.py).
     """
 
-    __slots__ = ("cap60", "channel", "city", "live", "need", "province", "queue", "rate", "ring", "rising",
+    __slots__ = ("cap60", "channel", "city", "live", "need", "place", "province", "queue", "rate", "ring", "rising",
                  "top", "uid", "weight")
 
-    def __init__(self, uid: int, queue: _Queue, sig: _Sig, ring: int, cap60: float) -> None:
+    def __init__(self, uid: int, queue: _Queue, key: _Sig, ring: int, cap60: float) -> None:
         self.uid = uid
         self.queue = queue
-        self.need = sig.need
-        self.city = sig.city
-        self.province = sig.province
-        self.channel = sig.channel
-        self.weight = sig.weight
+        self.need = key.need  # already lowered by the ring's level drop
+        self.city = key.city
+        self.province = key.province
+        self.channel = key.channel
+        self.weight = key.weight
         self.ring = ring
+        self.place: _Place = (ring, key.city)
         self.rate = queue.rate
         self.cap60 = cap60
         self.rising: list[tuple[float, float, int, int, _Item]] = []
@@ -203,7 +211,7 @@ class _Bucket:
 
 class _Agent:
     __slots__ = ("acw_epoch", "acw_until", "agent", "counts", "elig", "held", "id", "idle_since", "listed",
-                 "load", "offers", "parked", "presence", "reason")
+                 "load", "offers", "parked", "places", "presence", "reason")
 
     def __init__(self, agent: Agent, presence: Presence, idle_since: float) -> None:
         self.agent = agent
@@ -219,7 +227,8 @@ class _Agent:
         self.held: dict[int, _Item] = {}
         self.parked: dict[int, _Item] = {}  # items waiting for this agent as their preferred one
         self.elig: dict[int, bool] = {}  # bucket uid -> eligible (profile rules only)
-        self.listed = False  # in the available index of its queues
+        self.listed: set[str] = set()  # queues whose index of available agents with room lists it
+        self.places: dict[str, list[_Place]] = {}  # per queue: the places of buckets it may take from
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,9 +281,15 @@ class Engine:
             self._queues[cfg.key] = _Queue(cfg)
         _check_overflows(self._queues)
         self._buckets: dict[tuple[_Sig, int], _Bucket] = {}
+        self._near: dict[str, list[str]] = {}  # city -> the cities that count it among their neighbours
+        for city, around in config.neighbours.items():
+            for other in around:
+                if other != city:
+                    self._near.setdefault(other, []).append(city)
         self._items: dict[int, _Item] = {}
         self._agents: dict[int, _Agent] = {}
         self._avail: dict[str, dict[int, _Agent]] = {key: {} for key in self._queues}
+        self._avail_at: dict[tuple[str, str | None], dict[int, _Agent]] = {}  # the same by (queue, agent's city)
         self._offers: dict[int, _Item] = {}
         self._timers: list[tuple[float, int, int, int, int]] = []
         self._timer_seq = 0
@@ -452,6 +467,7 @@ class Engine:
         self._unlist(st)
         st.agent = event.agent
         st.elig.clear()
+        st.places.clear()
         for it in list(st.parked.values()):
             if it.queue.key not in event.agent.queues:
                 self._unpark(it)
@@ -526,6 +542,11 @@ class Engine:
         it.sig = _Sig(q.key, pool.requirement(item, cfg), item.city, item.province, item.channel, item.weight)
         it.ring = pool.ring_index(cfg.rings, self.now - it.a)
         q.items[it.id] = it
+        if item.weight < q.lightest:  # agents with less room may now fit this queue's items
+            q.lightest = item.weight
+            for st in self._agents.values():
+                if q.key in st.agent.queues:
+                    self._refresh(st)
         if it.ring + 1 < len(cfg.rings):
             self._push(it.a + cfg.rings[it.ring + 1].after, _RING, it.id, it.epoch)
         if cfg.overflow_after is not None:
@@ -554,16 +575,21 @@ class Engine:
         return st if ok else None
 
     def _insert(self, it: _Item) -> None:
-        key = (it.sig, it.ring)
+        key = (_bucket_sig(it.sig, it.queue.cfg.rings[it.ring]), it.ring)
         b = self._buckets.get(key)
         if b is None:
-            b = self._buckets[key] = _Bucket(len(self._buckets), it.queue, it.sig, it.ring, self._cap60)
+            b = self._buckets[key] = _Bucket(len(self._buckets), it.queue, key[0], it.ring, self._cap60)
         it.slot += 1
         it.bucket = b
         heapq.heappush(b.rising, (-it.u, it.a, it.id, it.slot, it))
         b.live += 1
         if b.live == 1:
-            it.queue.buckets[b.uid] = b
+            q = it.queue
+            q.buckets[b.uid] = b
+            place = q.places.get(b.place)
+            if place is None:
+                place = q.places[b.place] = {}
+            place[b.uid] = b
 
     def _remove(self, it: _Item) -> None:
         """Out of its bucket or its preferred agent's list (still counted as waiting in its queue)."""
@@ -578,7 +604,12 @@ class Engine:
         it.bucket = None
         b.live -= 1
         if b.live == 0:
-            del it.queue.buckets[b.uid]
+            q = it.queue
+            del q.buckets[b.uid]
+            place = q.places[b.place]
+            del place[b.uid]
+            if not place:
+                del q.places[b.place]
             b.rising.clear()
             b.top.clear()
         elif len(b.rising) + len(b.top) > 2 * b.live + _COMPACT_SLACK:
@@ -611,27 +642,39 @@ class Engine:
         return st
 
     def _refresh(self, st: _Agent) -> None:
-        """Keep the per-queue index of agents that are available with room in step."""
-        should = st.presence is _AVAILABLE and st.load < st.agent.capacity
-        if should == st.listed:
-            return
-        st.listed = should
-        for key in st.agent.queues:
-            index = self._avail.get(key)
-            if index is None:
+        """Keep the per-queue index of available agents with room for one more item of the queue (its channel
+        below the limit, and room for the lightest weight the queue has seen)."""
+        agent = st.agent
+        ready = st.presence is _AVAILABLE and st.load < agent.capacity
+        counts, limits = st.counts, agent.channels
+        for key in agent.queues:
+            q = self._queues.get(key)
+            if q is None:
                 continue
+            channel = q.cfg.channel
+            lightest = q.lightest if q.lightest < agent.capacity else agent.capacity
+            should = (ready and counts.get(channel, 0) < limits.get(channel, 0)
+                      and st.load + lightest <= agent.capacity)
+            if should == (key in st.listed):
+                continue
+            at = (key, agent.city)
             if should:
+                st.listed.add(key)
+                self._avail[key][st.id] = st
+                index = self._avail_at.get(at)
+                if index is None:
+                    index = self._avail_at[at] = {}
                 index[st.id] = st
             else:
-                index.pop(st.id, None)
+                st.listed.discard(key)
+                del self._avail[key][st.id]
+                del self._avail_at[at][st.id]
 
     def _unlist(self, st: _Agent) -> None:
-        if st.listed:
-            for key in st.agent.queues:
-                index = self._avail.get(key)
-                if index is not None:
-                    index.pop(st.id, None)
-            st.listed = False
+        for key in st.listed:
+            del self._avail[key][st.id]
+            del self._avail_at[(key, st.agent.city)][st.id]
+        st.listed.clear()
 
     def _make_dirty(self, st: _Agent) -> None:
         if st.presence is _AVAILABLE:
@@ -858,8 +901,9 @@ class Engine:
         ok = st.elig.get(b.uid)
         if ok is None:
             q = b.queue
+            ring = q.cfg.rings[b.ring]
             ok = st.elig[b.uid] = pool.eligible(st.agent, q.key, b.channel, b.need, b.city, b.province,
-                                                q.cfg.rings[b.ring], self.config.neighbours)
+                                                Ring(ring.after, 0, ring.reach), self.config.neighbours)
         return ok
 
     def _pick_for(self, st: _Agent) -> bool:
@@ -876,22 +920,32 @@ class Engine:
             q = self._queues.get(key)
             if q is None or not q.open or not q.buckets:
                 continue
-            for b in q.buckets.values():
-                ok = elig.get(b.uid)
-                if ok is None:
-                    ok = self._eligible(st, b)
-                if not ok:
+            channel = q.cfg.channel
+            if counts.get(channel, 0) >= limits.get(channel, 0):
+                continue
+            places = st.places.get(key)
+            if places is None:
+                places = st.places[key] = self._places_for(agent, q)
+            for place in places:
+                buckets = q.places.get(place)
+                if buckets is None:
                     continue
-                w = b.weight if b.weight < capacity else capacity
-                if load + w > capacity or counts.get(b.channel, 0) >= limits.get(b.channel, 0):
-                    continue
-                head = b.head(t)
-                if head is None:
-                    continue
-                score, it = head
-                if score > best_score or (score == best_score and (it.a < best_a or (it.a == best_a
-                                                                                   and it.id < best_id))):
-                    best, best_score, best_a, best_id = it, score, it.a, it.id
+                for b in buckets.values():
+                    ok = elig.get(b.uid)
+                    if ok is None:
+                        ok = self._eligible(st, b)
+                    if not ok:
+                        continue
+                    w = b.weight if b.weight < capacity else capacity
+                    if load + w > capacity:
+                        continue
+                    head = b.head(t)
+                    if head is None:
+                        continue
+                    score, it = head
+                    if score > best_score or (score == best_score and (it.a < best_a or (it.a == best_a
+                                                                                       and it.id < best_id))):
+                        best, best_score, best_a, best_id = it, score, it.a, it.id
         for it in st.parked.values():
             if not it.queue.open or not pool.fits(agent, load, counts.get(it.item.channel, 0), it.item.channel,
                                                   it.item.weight):
@@ -904,6 +958,20 @@ class Engine:
             return False
         self._offer(best, st)
         return True
+
+    def _places_for(self, agent: Agent, q: _Queue) -> list[_Place]:
+        """Where in queue q the agent may find items: per ring, its own city, the cities it neighbours
+        (where the ring reaches neighbours) and the items without a city (or any, from the province on)."""
+        places: list[_Place] = []
+        city = agent.city
+        for r, ring in enumerate(q.cfg.rings):
+            places.append((r, None))
+            if ring.reach >= Reach.PROVINCE or city is None:
+                continue
+            places.append((r, city))
+            if ring.reach is Reach.NEIGHBOURS:
+                places.extend((r, c) for c in self._near.get(city, ()))
+        return places
 
     def _place(self, it: _Item) -> None:
         """Offer a waiting item to the longest-idle available agent eligible for it with room."""
@@ -919,16 +987,27 @@ class Engine:
         b = it.bucket
         assert b is not None
         best: _Agent | None = None
-        for st in self._avail[it.queue.key].values():
-            ok = st.elig.get(b.uid)
-            if ok is None:
-                ok = self._eligible(st, b)
-            if not ok or not pool.fits(st.agent, st.load, st.counts.get(channel, 0), channel, weight):
-                continue
-            if best is None or (st.load, st.idle_since, st.id) < (best.load, best.idle_since, best.id):
-                best = st
+        for candidates in self._candidates(it.queue, b):
+            for st in candidates.values():
+                ok = st.elig.get(b.uid)
+                if ok is None:
+                    ok = self._eligible(st, b)
+                if not ok or not pool.fits(st.agent, st.load, st.counts.get(channel, 0), channel, weight):
+                    continue
+                if best is None or (st.load, st.idle_since, st.id) < (best.load, best.idle_since, best.id):
+                    best = st
         if best is not None:
             self._offer(it, best)
+
+    def _candidates(self, q: _Queue, b: _Bucket) -> list[dict[int, _Agent]]:
+        """The available agents of the queue who sit where the bucket's ring looks: its city (and the
+        cities around it where the ring reaches neighbours), or everywhere when it looks at no city."""
+        if b.city is None:
+            return [self._avail[q.key]]
+        cities = [b.city]
+        if q.cfg.rings[b.ring].reach is Reach.NEIGHBOURS:
+            cities.extend(self.config.neighbours.get(b.city, ()))
+        return [index for c in cities if (index := self._avail_at.get((q.key, c)))]
 
     # ------------------------------------------------------------ supervisor moves
 
@@ -972,6 +1051,17 @@ class Engine:
         r = q.cfg.rings[ring]
         return (pool.skills_met(agent, sig.need, r.level_drop)
                 and pool.place_met(agent, sig.city, sig.province, r.reach, self.config.neighbours))
+
+
+def _bucket_sig(sig: _Sig, ring: Ring) -> _Sig:
+    """What the ring still looks at: skill levels lowered by its drop, the city only below the province
+    reach, the province only below anywhere. Items alike under the ring share a bucket."""
+    need = sig.need
+    if ring.level_drop:
+        need = tuple((skill, level - ring.level_drop) for skill, level in need if level > ring.level_drop)
+    city = sig.city if ring.reach < Reach.PROVINCE else None
+    province = sig.province if ring.reach < Reach.ANYWHERE else None
+    return _Sig(sig.queue, need, city, province, sig.channel, sig.weight)
 
 
 def _no_op(event: Event) -> None:

@@ -459,8 +459,9 @@ def simulate_day_routed(calls: Calls, staffing: Staffing, target_time: float, cl
                         router: AgentRouter) -> DayResult:
     """Event loop where ``router`` decides which agent takes which call, and when.
 
-    Same events and statistics as :func:`simulate_day`; at equal times: service ends, schedule changes
-    and abandons first, then the router's timers, then arrivals. A call no agent may ever take stays
+    Same events and statistics as :func:`simulate_day`; at equal times: service ends and schedule
+    changes first, then the router's timers, then abandons (a call answered at the moment its patience
+    runs out is answered, as in the other loops), then arrivals. A call no agent may ever take stays
     waiting and is counted in ``unrouted``.
     """
     res = _new_result(len(classes))
@@ -496,6 +497,8 @@ def simulate_day_routed(calls: Calls, staffing: Staffing, target_time: float, cl
         t = min(t_heap, t_timer, t_arrival)
         if t == INF:
             break
+        if t_heap == t and heap[0][1] == _ABANDON and t_timer == t:
+            t_heap = INF  # the router's timers at this moment come before abandons
         if now < horizon:
             span = min(t, horizon) - now
             present_area += max(staffed, busy) * span

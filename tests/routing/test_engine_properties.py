@@ -45,7 +45,7 @@ from kefu.routing.model import (
 )
 from kefu.routing.priority import initial_priority
 
-NEIGHBOURS = {"gz": frozenset({"fs"}), "fs": frozenset({"gz"})}
+NEIGHBOURS = {"gz": frozenset({"fs"}), "fs": frozenset({"gz", "sz"})}  # sz is near fs, not fs near sz
 PROVINCE_OF = {"gz": "gd", "fs": "gd", "sz": "gd", "hz": "zj"}
 CONFIG = EngineConfig(max_priority=100.0, neighbours=NEIGHBOURS, move_check_every=1e12)
 QUEUES = {
@@ -455,3 +455,119 @@ def test_the_pool_widens_exactly_when_the_rings_say(profiles: list[Agent], field
         if machine.engine.item_state(1) != "waiting":
             break
         machine.time_passes(dt)
+
+
+@settings(max_examples=200, deadline=None)
+@given(queue=st.sampled_from(["v1", "c"]), billing=st.integers(0, 3), agent_city=st.sampled_from(CITIES),
+       fields=st.lists(item_fields, min_size=1, max_size=4), wait=st.integers(0, 40))
+def test_an_agent_coming_free_finds_items_at_every_ring(queue: str, billing: int, agent_city: str,
+                                                        fields: list[dict[str, object]], wait: int) -> None:
+    """Items of one queue wait while nobody is free and their rings widen; then an agent of the queue
+    comes free: it takes one if and only if one has reached a ring that lets it."""
+    machine = RoutingMachine()
+    profile = Agent(1, frozenset({queue}), {"billing": billing}, {QUEUES[queue].channel: 1}, 100, agent_city,
+                    PROVINCE_OF[agent_city])
+    machine.apply(AgentUpdated(profile, 0.0))
+    for f in fields:
+        machine.enqueue({**f, "queue": queue, "preferred": None})
+    if wait:
+        machine.time_passes(wait)
+    machine.apply(AgentPresenceChanged(1, Presence.AVAILABLE, float(machine.now)))
+    machine.no_eligible_agent_idles_while_an_eligible_item_waits()
+    machine.one_place_per_item_and_loads_add_up()
+
+
+def test_rings_reach_exactly_the_agents_they_say_in_every_combination() -> None:
+    """Every place, skill level and ring of two queues: an idle agent gets the item exactly when its ring
+    first lets it, and an agent coming free later gets it exactly if the ring reached by then lets it."""
+    checked = 0
+    for queue in ("v1", "c"):
+        q = QUEUES[queue]
+        channel = q.channel
+        for agent_city in CITIES:
+            for item_city in (None, *CITIES):
+                for agent_level in range(4):
+                    for item_level in range(4):
+                        profile = Agent(1, frozenset({queue}), {"billing": agent_level}, {channel: 1}, 100,
+                                        agent_city, PROVINCE_OF[agent_city])
+                        it = WorkItem(1, queue, channel, 0.0, {"billing": item_level} if item_level else {},
+                                      WEIGHT[channel], city=item_city,
+                                      province=None if item_city is None else PROVINCE_OF[item_city])
+                        starts = [r.after for r in q.rings]
+                        allowed = [pool.item_eligible(profile, it, q, after, NEIGHBOURS) for after in starts]
+                        expected = next((after for after, ok in zip(starts, allowed, strict=True) if ok), None)
+                        # an idle agent: offered at the first ring that lets it
+                        engine = Engine(CONFIG, QUEUES.values())
+                        engine.handle(AgentUpdated(profile, 0.0))
+                        engine.handle(AgentPresenceChanged(1, Presence.AVAILABLE, 0.0))
+                        offered = [d.at for d in engine.handle(ItemEnqueued(it, 0.0)) if isinstance(d, Offer)]
+                        while not offered and (due := engine.next_timer()) is not None and due <= 60:
+                            offered = [d.at for d in engine.advance(due) if isinstance(d, Offer)]
+                        assert (offered[0] if offered else None) == expected, (queue, profile, it)
+                        # an agent coming free at w: offered if the ring reached by w lets it
+                        for w in range(0, 45, 5):
+                            engine = Engine(CONFIG, QUEUES.values())
+                            engine.handle(AgentUpdated(profile, 0.0))
+                            engine.handle(ItemEnqueued(it, 0.0))
+                            engine.advance(float(w))
+                            got = [d for d in engine.handle(AgentPresenceChanged(1, Presence.AVAILABLE, float(w)))
+                                   if isinstance(d, Offer)]
+                            expect = pool.item_eligible(profile, it, q, float(w), NEIGHBOURS)
+                            assert bool(got) == expect, (w, profile, it)
+                            checked += 1
+    assert checked == 2 * 4 * 5 * 4 * 4 * 9
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrivals=st.lists(st.tuples(st.integers(0, 60), st.sampled_from([0, 0, 50, 80, 90, 95])), min_size=2,
+                         max_size=10),
+       free_at=st.integers(60, 200), queue=st.sampled_from(["v1", "v2", "t2"]))
+def test_items_at_the_ceiling_go_in_arrival_order_and_the_rest_by_priority(
+        arrivals: list[tuple[int, int]], free_at: int, queue: str) -> None:
+    """One agent serves a line in which many items have reached the ceiling, some by waiting and some
+    from the start: every pick is the oracle's best (the checks of every offer)."""
+    machine = RoutingMachine()
+    q = QUEUES[queue]
+    machine.apply(AgentUpdated(Agent(1, frozenset({queue}), {"billing": 3}, {q.channel: 1}, 100, "gz", "gd"), 0.0))
+    for n, (at, extra) in enumerate(sorted(arrivals)):
+        it = WorkItem(n + 1, queue, q.channel, float(at), weight=100, extra_priority=float(extra), city="gz",
+                      province="gd")
+        machine.items[it.id] = it
+        machine.now = at
+        machine.apply(ItemEnqueued(it, float(at)))
+    machine.time_passes(free_at - machine.now)
+    machine.apply(AgentPresenceChanged(1, Presence.AVAILABLE, float(machine.now)))
+    served = 0
+    while served < len(arrivals):
+        open_offers = machine.engine.open_offers()
+        if not open_offers:  # wrap-up
+            machine.time_passes(1)
+            continue
+        (offer,) = open_offers
+        machine.apply(OfferAccepted(offer.offer_id, float(machine.now)))
+        machine.time_passes(1)
+        machine.apply(WorkCompleted(offer.item_id, float(machine.now)))
+        served += 1
+    assert machine.engine.waiting() == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(capacity=st.sampled_from([50, 100]), limits=st.tuples(st.integers(0, 1), st.integers(0, 3), st.integers(0, 5)),
+       stream=st.lists(st.tuples(st.sampled_from(["v2", "c", "t2"]), st.booleans()), min_size=1, max_size=12),
+       agent_first=st.booleans())
+def test_an_agent_never_takes_more_than_its_capacity_or_channel_limits(
+        capacity: int, limits: tuple[int, int, int], stream: list[tuple[str, bool]], agent_first: bool) -> None:
+    machine = RoutingMachine()
+    voice, chat, email = limits
+    profile = Agent(1, frozenset({"v2", "c", "t2"}), {}, {"voice": voice, "webchat": chat, "email": email}, capacity,
+                    "gz", "gd")
+    machine.apply(AgentUpdated(profile, 0.0))
+    if agent_first:
+        machine.apply(AgentPresenceChanged(1, Presence.AVAILABLE, 0.0))
+    for queue, heavy in stream:
+        machine.enqueue({"queue": queue, "billing": 0, "vip": 0, "tier": None, "kind": None, "at_risk": False,
+                         "repeat": False, "city": "gz", "preferred": None, "heavy": heavy, "late": 0, "extra": 0})
+        machine.one_place_per_item_and_loads_add_up()
+    machine.apply(AgentPresenceChanged(1, Presence.AVAILABLE, 0.0))
+    machine.one_place_per_item_and_loads_add_up()
+    machine.no_eligible_agent_idles_while_an_eligible_item_waits()

@@ -16,6 +16,7 @@ from kefu.workforce.simulator import (
     CallClass,
     Calls,
     Distribution,
+    FifoRouter,
     PriorityRouter,
     ServiceTime,
     Staffing,
@@ -54,7 +55,7 @@ schedules = st.lists(st.integers(min_value=0, max_value=12), min_size=4, max_siz
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), agents=schedules, patience=st.one_of(st.none(), st.floats(5, 2_000)),
        lognormal=st.booleans(), ivr=st.sampled_from([0.0, 0.3]), aging=st.sampled_from([0.0, 1.0, 60.0]))
-def test_one_queue_through_the_engine_is_the_fifo_path_call_for_call(seed: int, agents: list[int],
+def test_one_queue_through_the_engine_is_the_fifo_loop_call_for_call(seed: int, agents: list[int],
                                                                      patience: float | None, lognormal: bool,
                                                                      ivr: float, aging: float) -> None:
     calls, classes = _random_day(seed, patience, lognormal, ivr)
@@ -62,9 +63,22 @@ def test_one_queue_through_the_engine_is_the_fifo_path_call_for_call(seed: int, 
     staffing = Staffing(agents, 1800)
     routed = simulate_day_routed(calls, staffing, 20, classes,
                                  one_queue_router(aging_per_minute=aging)(classes, staffing))
-    _same_day(routed, simulate_day_fifo(calls, staffing, 20, len(classes)))
+    _same_day(routed, simulate_day(calls, staffing, 20, classes, FifoRouter(classes)))
     assert routed.unrouted == 0
     assert routed.queue_area == pytest.approx(routed.wait_all, rel=1e-9, abs=1e-6)  # Little's law
+
+
+def test_the_engine_keeps_busy_agents_who_were_to_leave_when_the_schedule_rises_again() -> None:
+    """Schedule 8, 7, 0, 1: at the rise to one agent, a busy agent due to leave stays and no fresh agent
+    comes, as in the general loop (the fast FIFO path brings a fresh agent: the two loops differ here)."""
+    calls, classes = _random_day(5946, 219.95491777907517, True, 0.0)
+    classes = [CallClass(c.name, c.service, c.patience_mean, 0, c.ivr_share) for c in classes]
+    staffing = Staffing([8, 7, 0, 1], 1800)
+    routed = simulate_day_routed(calls, staffing, 20, classes, one_queue_router()(classes, staffing))
+    general = simulate_day(calls, staffing, 20, classes, FifoRouter(classes))
+    _same_day(routed, general)
+    assert (general.served, general.abandoned) == (134, 145)
+    assert (simulate_day_fifo(calls, staffing, 20, len(classes)).served, general.served) == (149, 134)
 
 
 @settings(max_examples=40, deadline=None)
