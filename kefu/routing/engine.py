@@ -308,7 +308,12 @@ class Engine:
     # ------------------------------------------------------------ public
 
     def handle(self, event: Event) -> list[Decision]:
-        """Apply one event (after the timers due before it) and return the decisions it caused."""
+        """Apply one event (after the timers due before it) and return the decisions it caused.
+
+        An event the configuration cannot take (an item for an unknown queue or on another channel than
+        its queue) raises RoutingConfigError before anything changes.
+        """
+        self._check(event)
         out = self._out = []
         self._run_timers(event.at)
         if event.at > self.now:
@@ -418,6 +423,15 @@ class Engine:
 
     # ------------------------------------------------------------ events
 
+    def _check(self, event: Event) -> None:
+        if isinstance(event, ItemEnqueued | ItemUpdated):
+            q = self._queue(event.item.queue)
+            if event.item.channel != q.cfg.channel:
+                raise RoutingConfigError(f"item {event.item.id} is a {event.item.channel} item; queue {q.key} "
+                                         f"takes {q.cfg.channel}")
+        elif isinstance(event, QueueStateChanged):
+            self._queue(event.queue)
+
     def _on_enqueued(self, event: ItemEnqueued) -> None:
         item = event.item
         if item.id in self._items:
@@ -469,7 +483,7 @@ class Engine:
         st.elig.clear()
         st.places.clear()
         for it in list(st.parked.values()):
-            if it.queue.key not in event.agent.queues:
+            if not self._may_wait_for(st, it):
                 self._unpark(it)
         self._refresh(st)
         self._make_dirty(st)
@@ -569,10 +583,13 @@ class Engine:
         st = self._agents.get(agent_id)
         if st is None or st.presence not in (_AVAILABLE, _ACW):
             return None
-        sig = it.sig
-        ok = pool.eligible(st.agent, cfg.key, sig.channel, sig.need, sig.city, sig.province, cfg.rings[-1],
-                           self.config.neighbours)
-        return st if ok else None
+        return st if self._may_wait_for(st, it) else None
+
+    def _may_wait_for(self, st: _Agent, it: _Item) -> bool:
+        """The preferred agent may take the item once its widest ring is reached (skills, place, queue)."""
+        sig, cfg = it.sig, it.queue.cfg
+        return pool.eligible(st.agent, cfg.key, sig.channel, sig.need, sig.city, sig.province, cfg.rings[-1],
+                             self.config.neighbours)
 
     def _insert(self, it: _Item) -> None:
         key = (_bucket_sig(it.sig, it.queue.cfg.rings[it.ring]), it.ring)

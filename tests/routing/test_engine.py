@@ -421,12 +421,19 @@ def test_a_queue_that_cannot_run_is_refused(fields: dict[str, object], message: 
         QueueConfig("q", "voice", **fields)  # type: ignore[arg-type]
 
 
-def test_an_item_for_an_unknown_queue_is_refused_and_changes_nothing() -> None:
-    e = engine_with([VOICE], [agent(1, "voice")])
+@pytest.mark.parametrize(("event", "message"), [
+    (ItemEnqueued(item(9, "nope", 30.0), 30.0), "unknown queue"),
+    (ItemEnqueued(item(9, "voice", 30.0, channel="email", weight=20), 30.0), "email item; queue voice takes voice"),
+    (ItemUpdated(item(2, "nope", 1.0), 30.0), "unknown queue"),
+    (QueueStateChanged("nope", False, 30.0), "unknown queue"),
+])
+def test_an_event_the_configuration_cannot_take_is_refused_and_changes_nothing(event: Event, message: str) -> None:
+    e, offer = _two_waiting_then_offer()  # an offer due to time out at 22 s: the refusal comes first
     before = e.snapshot()
-    with pytest.raises(RoutingConfigError, match="unknown queue"):
-        e.handle(ItemEnqueued(item(1, "nope", 0.0), 0.0))
+    with pytest.raises(RoutingConfigError, match=message):
+        e.handle(event)
     assert e.snapshot() == before
+    assert e.open_offers() == [offer]
 
 
 # ---------------------------------------------------------------- supervisor moves

@@ -11,6 +11,7 @@ exactly (fractions) from the published rule, not from the engine's internals.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
@@ -230,7 +231,9 @@ class RoutingMachine(RuleBasedStateMachine):
             assert load + pool.weight_on(agent, chosen.weight) <= agent.capacity
             preferred_here = (chosen.preferred_agent == agent.id
                               and t < chosen.enqueued_at + queue.preferred_window)
-            assert preferred_here or pool.item_eligible(agent, chosen, queue, t - chosen.enqueued_at, NEIGHBOURS)
+            # the preferred agent, within the window, may take it once its widest ring would let it
+            assert pool.item_eligible(agent, chosen, queue, math.inf if preferred_here else t - chosen.enqueued_at,
+                                      NEIGHBOURS)
             best = key(chosen, queue, t)
             for other, queue_key, parked in line.values():
                 q = QUEUES[queue_key]
