@@ -108,6 +108,7 @@ class LatencyResult:
     heap_ms: list[float]  # reference: a FIFO heap pop + push on the same line length
     scan_ms: list[float]  # reference: a linear scan of the line for one agent's best item
     setup_seconds: float
+    holding: int  # agents holding work when the timing starts
 
 
 class _World:
@@ -181,6 +182,7 @@ def latency(*, agents: int = 2_000, waiting: int = 20_000, decisions: int = 5_00
     setup = time.perf_counter() - started
     rnd = random.Random(seed + 1)
     holders = [a for a in engine.agent_ids() if (v := engine.agent(a)) is not None and v.held]
+    holding = len(holders)
     freed_ms: list[float] = []
     arrive_ms: list[float] = []
     accept_ms: list[float] = []
@@ -216,7 +218,7 @@ def latency(*, agents: int = 2_000, waiting: int = 20_000, decisions: int = 5_00
     loop_seconds = clock() - loop_started
     return LatencyResult(agents, len(engine.waiting()), len(world.queues), freed_ms, arrive_ms, accept_ms,
                          freed_cpu, arrive_cpu, offers, loop_seconds, _fifo_heap_ms(waiting, decisions, seed),
-                         _scan_ms(engine, world, scans, now), setup)
+                         _scan_ms(engine, world, scans, now), setup, holding)
 
 
 def _fifo_heap_ms(waiting: int, operations: int, seed: int) -> list[float]:
@@ -266,7 +268,8 @@ def print_latency(r: LatencyResult, echo: Echo) -> None:
         return (f"  {label:<34} {percentile(values, 50):9.3f} {percentile(values, 99):9.3f} "
                 f"{max(values):9.3f} {len(values):8,}")
 
-    echo(f"routing engine in process: {r.agents:,} agents (all full), {r.waiting:,} waiting items, "
+    echo(f"routing engine in process: {r.agents:,} agents ({r.holding:,} holding work, none with room for a "
+         f"waiting item it may take), {r.waiting:,} waiting items, "
          f"{r.queues} queues; set up in {r.setup_seconds:.1f} s")
     echo(f"  {'decision':<34} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'count':>8}")
     echo(row("agent frees up -> next offer", r.freed_ms))
