@@ -1,4 +1,4 @@
-"""Erlang B, Erlang C and Erlang A (M/M/n+M) queueing formulas, computed in log space.
+"""Erlang B, Erlang C and Erlang A (M/M/n+M) queueing formulas in log space; Cobham's priority-class waits.
 
 Units: rates per second, times in seconds. ``load`` a = arrival_rate x aht, in Erlangs.
 
@@ -35,6 +35,7 @@ gamma(x, y) the lower incomplete gamma function:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -314,6 +315,44 @@ def _erlang_a_service_level(
     _check_time("short_abandon_time", short_abandon_time)
     short = _tail_and_abandon_within(terms, min(short_abandon_time, target_time))[1]
     return answered_within / (1.0 - short)
+
+
+# ---------------------------------------------------------------- non-preemptive priority classes (Cobham)
+
+
+def cobham_waits(agents: int, arrival_rates: Sequence[float], aht: float) -> list[float]:
+    """Mean wait in queue of each priority class in an M/M/n queue with non-preemptive priorities.
+
+    Cobham (1954), "Priority assignment in waiting line problems", JORSA 2(1), for n servers with one
+    exponential service law (mean ``aht``) for all classes; class 0 is served first, FIFO within a
+    class. With W0 = P(wait) aht / n (Erlang C: the mean time until some agent frees, for an arrival)
+    and sigma_k = sum_{i<=k} lambda_i aht / n,
+
+        W_k = W0 / ((1 - sigma_{k-1}) (1 - sigma_k)),      sigma_{-1} = 0.
+
+    The arrival-weighted mean of the W_k is Erlang C's ASA (the conservation law). When the total
+    load reaches n every agent is always busy (P(wait) = 1); the classes with sigma_k < 1 still have
+    finite waits and the others get ``math.inf``.
+    """
+    _check_agents(agents)
+    check_positive("aht", aht)
+    if not arrival_rates:
+        raise WorkforceInputError("give at least one class's arrival rate")
+    for rate in arrival_rates:
+        if not (isinstance(rate, int | float) and math.isfinite(rate) and rate >= 0):
+            raise WorkforceInputError(f"arrival rates must be finite numbers >= 0, got {rate!r}")
+    load = math.fsum(arrival_rates) * aht
+    if load == 0:
+        return [0.0] * len(arrival_rates)
+    p_wait = 1.0 if load >= agents else math.exp(log_erlang_c(agents, load))
+    w0 = p_wait * aht / agents
+    waits: list[float] = []
+    below = 0.0  # sigma_{k-1}
+    for rate in arrival_rates:
+        upto = below + rate * aht / agents
+        waits.append(w0 / ((1.0 - below) * (1.0 - upto)) if upto < 1.0 else math.inf)
+        below = upto
+    return waits
 
 
 # ---------------------------------------------------------------- service level over counts

@@ -13,6 +13,11 @@ free); a call whose patience is shorter than its wait abandons without touching 
 non-decreasing under FIFO, so schedule changes are applied when the next start passes them, removing
 the agents that free up first. The two agree on every path (tested).
 
+A third loop, :func:`simulate_day_routed`, hands routing to an :class:`AgentRouter` that knows the
+agents one by one (kefu.routing.simulation.EngineRouter runs the routing engine itself: skills, rings,
+priorities with aging, capacity, wrap-up). The simulator tells it what happens (arrivals, abandons,
+service ends, schedule changes, the router's own timers) and starts the calls it answers with.
+
 Statistics per day follow ContactCenters: service level = served within T / served; g1 = served
 within T / (served + abandoned after T); speed of answer = wait of served / served; occupancy = busy
 agent time / present agent time within the horizon. Ratios get delta-method CIs, means Student-t CIs.
@@ -246,6 +251,9 @@ class DayResult:
     class_served: list[int] = field(default_factory=list)
     class_abandoned: list[int] = field(default_factory=list)
     class_wait: list[float] = field(default_factory=list)  # waits of served and abandoned, per class
+    class_served_within: list[int] = field(default_factory=list)
+    class_wait_served: list[float] = field(default_factory=list)
+    unrouted: int = 0  # calls still waiting at the end: no agent could ever take them (routed loop only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +281,8 @@ class Staffing:
 
 def _new_result(n_classes: int) -> DayResult:
     return DayResult(class_served=[0] * n_classes, class_abandoned=[0] * n_classes,
-                     class_wait=[0.0] * n_classes)
+                     class_wait=[0.0] * n_classes, class_served_within=[0] * n_classes,
+                     class_wait_served=[0.0] * n_classes)
 
 
 def _record_outcome(res: DayResult, klass: int, wait: float, served: bool, target: float) -> None:
@@ -283,8 +292,10 @@ def _record_outcome(res: DayResult, klass: int, wait: float, served: bool, targe
         res.served += 1
         res.class_served[klass] += 1
         res.wait_served += wait
+        res.class_wait_served[klass] += wait
         if wait < target:
             res.served_within += 1
+            res.class_served_within[klass] += 1
     else:
         res.abandoned += 1
         res.class_abandoned[klass] += 1
@@ -417,6 +428,117 @@ def simulate_day(calls: Calls, staffing: Staffing, target_time: float, classes: 
     return res
 
 
+# ---------------------------------------------------------------- routing agent by agent
+
+Start = tuple[int, int]  # (call, agent): the router started this call with this agent
+
+
+class AgentRouter(Protocol):
+    """Routes calls to individual agents; every method returns the calls it starts now."""
+
+    def staff(self, interval: int, agents: int, t: float) -> list[Start]:
+        """Interval ``interval`` of the schedule begins (``agents`` wanted; after the horizon the last
+        count, at least one)."""
+
+    def arrive(self, call: int, klass: int, t: float) -> list[Start]: ...
+
+    def abandon(self, call: int, t: float) -> list[Start]: ...
+
+    def finish(self, call: int, t: float) -> list[Start]: ...
+
+    def advance(self, t: float) -> list[Start]:
+        """The router's own timer (``next_timer``) is due."""
+
+    def next_timer(self) -> float | None: ...
+
+
+AgentRouterFactory = Callable[[Sequence[CallClass], Staffing], AgentRouter]
+
+
+def simulate_day_routed(calls: Calls, staffing: Staffing, target_time: float, classes: Sequence[CallClass],
+                        router: AgentRouter) -> DayResult:
+    """Event loop where ``router`` decides which agent takes which call, and when.
+
+    Same events and statistics as :func:`simulate_day`; at equal times: service ends and schedule
+    changes first, then the router's timers, then abandons (a call answered at the moment its patience
+    runs out is answered, as in the other loops), then arrivals. A call no agent may ever take stays
+    waiting and is counted in ``unrouted``.
+    """
+    res = _new_result(len(classes))
+    horizon, width = staffing.horizon, staffing.interval_seconds
+    counts = staffing.extended()
+    heap: list[tuple[float, int, int]] = [(k * width, _STAFF, k) for k in range(1, len(counts))]
+    heapq.heapify(heap)
+    times, services, patiences = calls.time.tolist(), calls.service.tolist(), calls.patience.tolist()
+    klass, ivr = calls.klass.tolist(), calls.ivr.tolist()
+    waiting = bytearray(len(times))
+    staffed, busy, queued = counts[0], 0, 0
+    now = 0.0
+    present_area = busy_area = queue_area = 0.0
+    i, n = 0, len(times)
+
+    def begin(starts: list[Start], t: float) -> None:
+        nonlocal busy, queued
+        for call, _ in starts:
+            if not waiting[call]:
+                raise WorkforceInputError(f"the router started call {call}, which is not waiting")
+            waiting[call] = 0
+            queued -= 1
+            busy += 1
+            heapq.heappush(heap, (t + services[call], _END, call))
+            _record_outcome(res, klass[call], t - times[call], True, target_time)
+
+    begin(router.staff(0, counts[0], 0.0), 0.0)
+    while True:
+        timer = router.next_timer()
+        t_heap = heap[0][0] if heap else INF
+        t_timer = INF if timer is None else timer
+        t_arrival = times[i] if i < n else INF
+        t = min(t_heap, t_timer, t_arrival)
+        if t == INF:
+            break
+        if t_heap == t and heap[0][1] == _ABANDON and t_timer == t:
+            t_heap = INF  # the router's timers at this moment come before abandons
+        if now < horizon:
+            span = min(t, horizon) - now
+            present_area += max(staffed, busy) * span
+            busy_area += busy * span
+        queue_area += queued * (t - now)
+        now = t
+        if t_heap == t:
+            _, kind, ref = heapq.heappop(heap)
+            if kind == _END:
+                busy -= 1
+                res.end_time = t
+                begin(router.finish(ref, t), t)
+            elif kind == _STAFF:
+                staffed = counts[ref]
+                begin(router.staff(ref, staffed, t), t)
+            elif waiting[ref]:  # _ABANDON
+                waiting[ref] = 0
+                queued -= 1
+                res.end_time = t
+                _record_outcome(res, klass[ref], patiences[ref], False, target_time)
+                begin(router.abandon(ref, t), t)
+        elif t_timer == t:
+            begin(router.advance(t), t)
+        else:
+            call = i
+            i += 1
+            if ivr[call]:
+                res.ivr += 1
+                continue
+            waiting[call] = 1
+            queued += 1
+            if patiences[call] < INF:
+                heapq.heappush(heap, (t + patiences[call], _ABANDON, call))
+            begin(router.arrive(call, klass[call], t), t)
+    res.arrived = n
+    res.unrouted = queued
+    res.busy_time, res.agent_time, res.queue_area = busy_area, present_area, queue_area
+    return res
+
+
 # ---------------------------------------------------------------- replications
 
 
@@ -445,6 +567,9 @@ class Summary:
     occupancy: Estimate
     class_mean_wait: list[Estimate]
     days: list[DayResult]
+    class_service_level: list[Estimate] = field(default_factory=list)  # served within T / served
+    class_speed_of_answer: list[Estimate] = field(default_factory=list)  # mean wait of served, seconds
+    class_abandon_rate: list[Estimate] = field(default_factory=list)  # abandoned / offered
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> Estimate:
@@ -495,6 +620,13 @@ def summarise(days: Sequence[DayResult]) -> Summary:
         occupancy=ratio_ci(col("busy_time"), col("agent_time")),
         class_mean_wait=class_wait,
         days=list(days),
+        class_service_level=[ratio_ci([d.class_served_within[c] for d in days], [d.class_served[c] for d in days])
+                             for c in range(n_classes)],
+        class_speed_of_answer=[ratio_ci([d.class_wait_served[c] for d in days], [d.class_served[c] for d in days])
+                               for c in range(n_classes)],
+        class_abandon_rate=[ratio_ci([d.class_abandoned[c] for d in days],
+                                     [d.class_served[c] + d.class_abandoned[c] for d in days])
+                            for c in range(n_classes)],
     )
 
 
@@ -507,15 +639,23 @@ def replicate(
     seed: int = 0,
     target_time: float = 20.0,
     router: RouterFactory | None = None,
+    agent_router: AgentRouterFactory | None = None,
 ) -> Summary:
-    """Run ``replications`` independent days; FIFO (``router`` None) uses the fast path."""
+    """Run ``replications`` independent days; FIFO (``router`` None) uses the fast path.
+
+    ``agent_router`` routes agent by agent instead (:func:`simulate_day_routed`), a fresh router per day.
+    """
+    if router is not None and agent_router is not None:
+        raise WorkforceInputError("give a router or an agent router, not both")
     if replications < 2:
         raise WorkforceInputError("at least 2 replications are needed for a confidence interval")
     _validate_classes(classes)
     days: list[DayResult] = []
     for stream in np.random.SeedSequence(seed).spawn(replications):
         calls = make_calls(np.random.default_rng(stream))
-        if router is None:
+        if agent_router is not None:
+            days.append(simulate_day_routed(calls, staffing, target_time, classes, agent_router(classes, staffing)))
+        elif router is None:
             days.append(simulate_day_fifo(calls, staffing, target_time, len(classes)))
         else:
             days.append(simulate_day(calls, staffing, target_time, classes, router(classes)))

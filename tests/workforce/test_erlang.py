@@ -12,6 +12,7 @@ from scipy.optimize import brentq
 from kefu.workforce.erlang import (
     AbandonPolicy,
     WorkforceInputError,
+    cobham_waits,
     erlang_a,
     erlang_a_asa,
     erlang_b,
@@ -272,3 +273,56 @@ def test_erlang_a_asa_is_below_the_wait_of_those_who_wait() -> None:
     assert 0 < m.asa < erlang_c(13, C1_RATE, C1_AHT, 0).asa
     assert m.asa == erlang_a_asa(13, C1_RATE, C1_AHT, 300)
     assert erlang_a(13, C1_RATE, C1_AHT, 300, 20).asa is None
+
+
+# ---------------------------------------------------------------- Cobham: non-preemptive priority classes
+
+# Hillier & Lieberman, "Introduction to Operations Research", the County Hospital emergency room with
+# nonpreemptive priorities: 2 patients an hour, 20 min of a doctor each, 10 % critical, 30 % serious,
+# 60 % stable. Published W_k - 1/mu, hours, for s = 1 and s = 2 doctors (three decimals).
+HOUR = 3600.0
+COUNTY_HOSPITAL = {1: (0.238, 0.325, 0.909), 2: (0.029, 0.033, 0.048)}
+
+
+@pytest.mark.parametrize("doctors", [1, 2])
+def test_cobham_waits_match_the_county_hospital_example(doctors: int) -> None:
+    rates = [share * 2 / HOUR for share in (0.1, 0.3, 0.6)]
+    waits = cobham_waits(doctors, rates, 20 * 60)
+    assert [round(w / HOUR, 3) for w in waits] == list(COUNTY_HOSPITAL[doctors])
+
+
+def test_cobham_on_one_server_is_the_closed_form() -> None:
+    # M/M/1, two classes of 0.25 load each: W0 = rho/mu, W1 = W0/0.75, W2 = W0/(0.75 x 0.5)
+    mu = 1 / 100.0
+    waits = cobham_waits(1, [0.25 * mu, 0.25 * mu], 100.0)
+    assert waits == pytest.approx([50.0 / 0.75, 50.0 / 0.375], rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(agents=st.integers(min_value=1, max_value=200), utilisation=st.floats(min_value=0.01, max_value=0.99),
+       shares=st.lists(st.floats(min_value=0.01, max_value=1), min_size=1, max_size=5), aht=ahts)
+def test_cobham_conserves_the_erlang_c_mean_wait(agents: int, utilisation: float, shares: list[float],
+                                                 aht: float) -> None:
+    total = utilisation * agents / aht
+    rates = [total * s / sum(shares) for s in shares]
+    waits = cobham_waits(agents, rates, aht)
+    fifo = erlang_c(agents, total, aht, 0).asa
+    assert math.fsum(r * w for r, w in zip(rates, waits, strict=True)) / total == pytest.approx(fifo, rel=1e-9)
+    assert waits == sorted(waits)  # a higher class never waits longer
+    assert cobham_waits(agents, [total], aht)[0] == pytest.approx(fifo, rel=1e-12)
+
+
+def test_cobham_keeps_the_high_classes_finite_when_the_low_ones_overload() -> None:
+    waits = cobham_waits(2, [0.5 / 100, 2.0 / 100], 100.0)
+    assert waits == [pytest.approx(50.0 / 0.75), math.inf]
+
+
+@pytest.mark.parametrize(("agents", "rates", "aht", "message"), [
+    (0, [0.1], 100.0, "agents"),
+    (2, [], 100.0, "at least one"),
+    (2, [-0.1], 100.0, "arrival rates"),
+    (2, [0.1], 0.0, "aht"),
+])
+def test_cobham_refuses_bad_input(agents: int, rates: list[float], aht: float, message: str) -> None:
+    with pytest.raises(WorkforceInputError, match=message):
+        cobham_waits(agents, rates, aht)

@@ -189,3 +189,23 @@ def test_long_run_agrees_with_the_erlang_a_formulas() -> None:
     assert abandon.contains(m.p_abandon)
     assert answered_within.contains(m.service_level)
     assert s.speed_of_answer.contains(m.asa or 0.0)
+
+
+def test_a_router_and_an_agent_router_are_not_both_given() -> None:
+    classes = [CallClass("x", ServiceTime(1.0))]
+    with pytest.raises(WorkforceInputError, match="not both"):
+        replicate(lambda rng: poisson_arrivals(rng, classes, [[0.1]], 60), Staffing([1], 60), classes,
+                  router=FifoRouter, agent_router=lambda classes, staffing: None)  # type: ignore[arg-type,return-value]
+
+
+def test_per_class_service_level_speed_and_abandonment_add_up_to_the_totals() -> None:
+    _, classes = _random_day(5, 300.0, False, 0.0)
+    s = replicate(lambda rng: _random_day(int(rng.integers(10_000)), 300.0, False, 0.0)[0], Staffing([4] * 4, 1800),
+                  classes, replications=5, seed=3)
+    for d in s.days:
+        assert sum(d.class_served_within) == d.served_within
+        assert sum(d.class_wait_served) == pytest.approx(d.wait_served)
+    served = sum(sum(d.class_served) for d in s.days)
+    level = sum(e.mean * sum(d.class_served[c] for d in s.days) for c, e in enumerate(s.class_service_level))
+    assert level / served == pytest.approx(s.service_level.mean)
+    assert len(s.class_speed_of_answer) == len(s.class_abandon_rate) == 2

@@ -1,0 +1,1 @@
+"""Routing (ACD): work items, queues, priority with aging, bullseye rings, presence, capacity, offers."""
