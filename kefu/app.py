@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +17,7 @@ from kefu.core.config import Settings, get_settings
 from kefu.core.db import Database
 from kefu.core.errors import KefuError
 from kefu.core.events import Dispatcher, bus
+from kefu.core.guards import UPLOAD_ENVELOPE_BYTES, BodyLimits, InputGuard
 
 log = logging.getLogger("kefu")
 
@@ -54,6 +56,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(exc.status_code, code, str(exc.detail))
 
 
+def install_input_guard(app: FastAPI, settings: Settings) -> None:
+    """Body size, NUL characters, 64-bit integers: refused before any endpoint runs (kefu/core/guards.py).
+
+    POST /inbound/{channel} is left out: it records every refused payload itself, with its own limit.
+    """
+    upload = settings.max_upload_bytes + UPLOAD_ENVELOPE_BYTES
+    limits = BodyLimits(default=settings.max_body_bytes,
+                        larger=(("POST", re.compile(f"{API_PREFIX}/customers/import"), upload),))
+    app.add_middleware(InputGuard, limits=limits, skip=(("POST", re.compile(f"{API_PREFIX}/inbound/[^/]+")),))
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
                start_dispatcher: bool = True) -> FastAPI:
     settings = settings or get_settings()
@@ -81,6 +94,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.state.db = db
     app.state.dispatcher = None
     install_error_handlers(app)
+    install_input_guard(app, settings)
 
     from kefu.channels import api as channels_api
     from kefu.customers import api as customers_api

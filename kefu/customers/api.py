@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Paging, require
+from kefu.core.deps import AppSettings, DbSession, Paging, require
 from kefu.core.errors import PayloadTooLarge
 from kefu.customers import service
 from kefu.customers.models import Customer
@@ -34,9 +34,6 @@ from kefu.customers.tiers import Rule
 from kefu.org import service as org
 
 router = APIRouter(tags=["customers"])
-
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
-
 
 def customer_read(c: Customer, principal: Principal) -> CustomerRead:
     """The customer as this principal may see it: phone, name and addresses masked without `pii`."""
@@ -128,12 +125,14 @@ def merge_customers(
 @router.post("/customers/import", response_model=ImportReportRead)
 def import_customers(
     session: DbSession,
+    settings: AppSettings,
     file: Annotated[UploadFile, File(description="CSV: phone,name,city,plan,arpu,tenure_months,share_*")],
     principal: Principal = require("customers.import"),
 ) -> ImportReportRead:
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    limit = settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes", details={"limit": limit})
     units = org.visible_unit_ids(session, principal)
     report = service.import_customers_csv(session, data, actor_org_unit_ids=units, actor_id=principal.user_id)
     return ImportReportRead(imported=report.imported, updated=report.updated,
