@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Form, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -69,11 +69,21 @@ class Page(BaseModel):
     offset: int
 
 
-def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Page:
+# Ids are positive and stored as 64-bit integers: a larger one is answered 422, never passed to the database.
+INT64_MAX = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=INT64_MAX)]
+QueryId = Annotated[int, Query(ge=1, le=INT64_MAX)]
+OptionalId = Annotated[int | None, Query(ge=1, le=INT64_MAX)]
+FormId = Annotated[int, Form(ge=1, le=INT64_MAX)]
+OptionalFormId = Annotated[int | None, Form(ge=1, le=INT64_MAX)]
+Offset = Annotated[int, Query(ge=0, le=INT64_MAX)]
+
+
+def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0) -> Page:
     return Page(limit=limit, offset=offset)
 
 
 Paging = Annotated[Page, Depends(pagination)]
 
-__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "Paging", "get_db", "require"]
+__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "FormId", "Id", "Offset", "OptionalFormId", "OptionalId",
+           "Paging", "QueryId", "get_db", "require"]

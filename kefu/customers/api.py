@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 
 from kefu.core.auth import Principal
-from kefu.core.deps import AppSettings, DbSession, Paging, require
+from kefu.core.deps import AppSettings, DbSession, Id, OptionalId, Paging, require
 from kefu.core.errors import PayloadTooLarge
 from kefu.customers import service
 from kefu.customers.models import Customer
@@ -64,7 +64,7 @@ def list_customers(
     phone: Annotated[str | None, Query(max_length=64, description="full number or its last 4 digits")] = None,
     q: Annotated[str | None, Query(max_length=255, description="part of the name, or an identity")] = None,
     tier: str | None = None,
-    org_unit_id: int | None = None,
+    org_unit_id: OptionalId = None,
     include_merged: bool = False,
     principal: Principal = require("customers.read"),
 ) -> CustomerPage:
@@ -84,14 +84,14 @@ def create_customer(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
-def get_customer(customer_id: int, session: DbSession,
+def get_customer(customer_id: Id, session: DbSession,
                  principal: Principal = require("customers.read")) -> CustomerRead:
     return customer_read(service.get_visible(session, principal, customer_id), principal)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)
 def update_customer(
-    customer_id: int, body: CustomerUpdate, session: DbSession,
+    customer_id: Id, body: CustomerUpdate, session: DbSession,
     principal: Principal = require("customers.write"),
 ) -> CustomerRead:
     c = service.get_visible(session, principal, customer_id)
@@ -104,7 +104,7 @@ def update_customer(
 
 @router.post("/customers/{customer_id}/identities", response_model=CustomerRead, status_code=201)
 def attach_identity(
-    customer_id: int, body: IdentityCreate, session: DbSession,
+    customer_id: Id, body: IdentityCreate, session: DbSession,
     principal: Principal = require("customers.write"),
 ) -> CustomerRead:
     c = service.get_visible(session, principal, customer_id)
@@ -114,7 +114,7 @@ def attach_identity(
 
 @router.post("/customers/{customer_id}/merge", response_model=CustomerRead)
 def merge_customers(
-    customer_id: int, body: MergeIn, session: DbSession, principal: Principal = require("customers.merge")
+    customer_id: Id, body: MergeIn, session: DbSession, principal: Principal = require("customers.merge")
 ) -> CustomerRead:
     service.get_visible(session, principal, customer_id)
     service.get_visible(session, principal, body.merge_id)

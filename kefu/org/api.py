@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from kefu.core.auth import PERMISSIONS, Principal
-from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, require
+from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, Id, require
 from kefu.core.errors import NotFound
 from kefu.org import service
 from kefu.org.models import User
@@ -128,5 +128,5 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, session: DbSession, principal: Principal = require("tokens.admin")) -> None:
+def revoke_token(token_id: Id, session: DbSession, principal: Principal = require("tokens.admin")) -> None:
     service.revoke_api_token(session, token_id)

@@ -38,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
-from kefu.core.deps import AppSettings, DbSession
+from kefu.core.deps import AppSettings, DbSession, Id, Offset, OptionalFormId
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.web import live
 from kefu.web.i18n import LANG_COOKIE, Translate, normalize_locale, translator
@@ -229,7 +229,7 @@ def inbox(
     assignee: str = "",
     q: Annotated[str, Query(max_length=100)] = "",
     at_risk: bool = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     from kefu.core.deps import Page
     from kefu.interactions import service as interactions
@@ -459,7 +459,7 @@ def _customer_and_timeline(session: Session, principal: Principal, customer_id: 
 
 @router.get("/console/tickets/{ticket_id}")
 def ticket_page(
-    request: Request, ticket_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     ctx = _ticket_context(session, principal, ticket_id, page=True)
     return render(request, "ticket.html", ctx, active="inbox")
@@ -467,7 +467,7 @@ def ticket_page(
 
 @router.get("/console/tickets/{ticket_id}/conversation")
 def ticket_conversation(
-    request: Request, ticket_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     """The parts of the ticket page that change while it is open (swapped out-of-band by htmx)."""
     ctx = _ticket_context(session, principal, ticket_id)
@@ -477,11 +477,11 @@ def ticket_conversation(
 @router.post("/console/tickets/{ticket_id}/reply", dependencies=[CsrfProtect])
 def ticket_reply(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: DbSession,
     principal: PagePrincipal,
     body: Annotated[str, Form(max_length=20_000)] = "",
-    interaction_id: Annotated[int | None, Form()] = None,
+    interaction_id: OptionalFormId = None,
 ) -> Response:
     from kefu.interactions import service as interactions
     from kefu.tickets import service as tickets
@@ -527,12 +527,12 @@ def ticket_reply(
 @router.post("/console/tickets/{ticket_id}/status", dependencies=[CsrfProtect])
 def ticket_status(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: DbSession,
     principal: PagePrincipal,
     to: Annotated[str, Form(max_length=24)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    version: Annotated[int | None, Form()] = None,
+    version: OptionalFormId = None,
 ) -> Response:
     from kefu.tickets import service as tickets
 
@@ -616,7 +616,7 @@ def customer_search(
 
 @router.get("/console/customers/{customer_id}")
 def customer_page(
-    request: Request, customer_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, customer_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     from kefu.customers import service as customers
     from kefu.interactions.timeline import customer_timeline
