@@ -24,6 +24,8 @@ from kefu.core.deps import DbSession, Id, OptionalId, Paging, QueryId, require
 from kefu.core.errors import Forbidden
 from kefu.workforce import service
 from kefu.workforce.schemas import (
+    FIRST_DAY,
+    LAST_DAY,
     ErlangIn,
     ForecastIn,
     PlanIn,
@@ -60,11 +62,11 @@ def staffing(body: StaffingIn, principal: Principal = require("workforce.read"))
 def history(
     session: DbSession,
     org_unit_id: QueryId,
-    start: date,
-    end: date,
-    channel: str = "voice",
+    start: Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY)],
+    end: Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY)],
+    channel: Annotated[str, Query(max_length=32)] = "voice",
     interval_minutes: Annotated[int, Query()] = 30,
-    tz: str = "UTC",
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
     principal: Principal = require("workforce.read"),
 ) -> dict[str, Any]:
     return service.history_summary(
