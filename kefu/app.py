@@ -18,6 +18,7 @@ from kefu.core.db import Database
 from kefu.core.errors import KefuError
 from kefu.core.events import Dispatcher, bus
 from kefu.core.guards import UPLOAD_ENVELOPE_BYTES, BodyLimits, InputGuard
+from kefu.core.privacy import ViewerScope
 
 log = logging.getLogger("kefu")
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.state.dispatcher = None
     install_error_handlers(app)
     install_input_guard(app, settings)
+    app.add_middleware(ViewerScope)  # who is looking, for masking personal data in responses
 
     from kefu.channels import api as channels_api
     from kefu.customers import api as customers_api

@@ -13,6 +13,7 @@ from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.db import Database
 from kefu.core.errors import Forbidden, Unauthorized
+from kefu.core.privacy import record_viewer
 
 
 def get_db(request: Request) -> Database:
@@ -46,6 +47,7 @@ def current_principal(request: Request, session: DbSession) -> Principal:
     if principal is None:
         raise Unauthorized("authentication required: log in or send 'Authorization: Bearer <token>'")
     request.state.principal = principal
+    record_viewer(principal.can("pii"))
     return principal
 
 
@@ -76,6 +78,8 @@ QueryId = Annotated[int, Query(ge=1, le=INT64_MAX)]
 OptionalId = Annotated[int | None, Query(ge=1, le=INT64_MAX)]
 FormId = Annotated[int, Form(ge=1, le=INT64_MAX)]
 OptionalFormId = Annotated[int | None, Form(ge=1, le=INT64_MAX)]
+# an expected version (optimistic locking): 0 is allowed, it is only stale
+OptionalFormVersion = Annotated[int | None, Form(ge=0, le=INT64_MAX)]
 Offset = Annotated[int, Query(ge=0, le=INT64_MAX)]
 
 
@@ -85,5 +89,5 @@ def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset =
 
 Paging = Annotated[Page, Depends(pagination)]
 
-__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "FormId", "Id", "Offset", "OptionalFormId", "OptionalId",
-           "Paging", "QueryId", "get_db", "require"]
+__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "FormId", "Id", "Offset", "OptionalFormId",
+           "OptionalFormVersion", "OptionalId", "Paging", "QueryId", "get_db", "require"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import overload
+from typing import Annotated, overload
 
 import phonenumbers
+from pydantic import PlainSerializer
 
+from kefu.core.privacy import must_mask
 from kefu.customers.phone import mask_phone
 
 
@@ -128,3 +130,12 @@ def mask_pii_text(text: str | None) -> str | None:
     if not text or not any(ch.isdigit() for ch in text):
         return text
     return _PHONE_RE.sub(_masked_phone, _ID_RE.sub(_masked_id, text))
+
+
+def _serialize_free_text(text: str) -> str:
+    return mask_pii_text(text) if must_mask() else text
+
+
+# A response field of free text (a message, a ticket's subject, a question): in a request by a principal
+# without `pii`, ID and phone numbers in it are masked when it is sent (kefu/core/privacy.py).
+FreeText = Annotated[str, PlainSerializer(_serialize_free_text, return_type=str, when_used="json")]

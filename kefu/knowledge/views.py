@@ -30,7 +30,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
-from kefu.core.deps import INT64_MAX, DbSession, FormId, Id, Offset, OptionalFormId, OptionalId, QueryId
+from kefu.core.deps import (
+    INT64_MAX,
+    DbSession,
+    FormId,
+    Id,
+    Offset,
+    OptionalFormId,
+    OptionalFormVersion,
+    OptionalId,
+    QueryId,
+)
 from kefu.core.errors import Forbidden, InvalidInput, KefuError
 from kefu.knowledge import gaps, lifecycle, push, qa, search, service
 from kefu.knowledge.errors import VersionConflict
@@ -275,7 +285,7 @@ def transition(
     session: DbSession,
     principal: PagePrincipal,
     to: Annotated[str, Form()],
-    version: OptionalFormId = None,
+    version: OptionalFormVersion = None,
 ) -> RedirectResponse:
     _need(principal, "knowledge.write")
     service.transition(session, principal, article_id, to, version=version)

@@ -38,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
-from kefu.core.deps import AppSettings, DbSession, Id, Offset, OptionalFormId
+from kefu.core.deps import AppSettings, DbSession, Id, Offset, OptionalFormId, OptionalFormVersion
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.web import live
 from kefu.web.i18n import LANG_COOKIE, Translate, normalize_locale, translator
@@ -532,7 +532,7 @@ def ticket_status(
     principal: PagePrincipal,
     to: Annotated[str, Form(max_length=24)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    version: OptionalFormId = None,
+    version: OptionalFormVersion = None,
 ) -> Response:
     from kefu.tickets import service as tickets
 
