@@ -61,7 +61,8 @@ def _rules_io(rules: list[Rule]) -> list[TierRuleIO]:
 def list_customers(
     session: DbSession,
     page: Paging,
-    phone: Annotated[str | None, Query(max_length=64, description="full number or its last 4 digits")] = None,
+    phone: Annotated[str | None, Query(max_length=64, description="full number or its last 4 digits; needs the "
+                                        "pii permission (403 pii_required without it)")] = None,
     q: Annotated[str | None, Query(max_length=255, description="part of the name, or an identity")] = None,
     tier: str | None = None,
     org_unit_id: OptionalId = None,

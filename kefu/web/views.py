@@ -572,7 +572,7 @@ def _friendly(t: Translate, exc: KefuError) -> str:
             "error.illegal_transition",
             **{"from": t(f"status.{d.get('from')}"), "to": t(f"status.{d.get('to')}"), "allowed": allowed},
         )
-    if exc.code in ("stale_ticket", "reason_required"):
+    if exc.code in ("stale_ticket", "reason_required", "pii_required"):
         return t(f"error.{exc.code}")
     if isinstance(exc, NotFound):
         return t("error.not_found")
