@@ -40,6 +40,7 @@ from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.deps import AppSettings, DbSession, Id, Offset, OptionalFormId, OptionalFormVersion
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
+from kefu.core.headers import allowed_methods
 from kefu.web import live
 from kefu.web.i18n import LANG_COOKIE, Translate, normalize_locale, translator
 from kefu.web.render import (
@@ -708,7 +709,10 @@ def install_handlers(app: FastAPI) -> None:
             return await result if inspect.isawaitable(result) else result
         t = translator(request_locale(request))
         msg = t("error.not_found") if exc.status_code == 404 else t("error.generic", message=str(exc.detail))
-        return _error_page(request, exc.status_code, msg)
+        page = _error_page(request, exc.status_code, msg)
+        if exc.status_code == 405:
+            page.headers["Allow"] = ", ".join(allowed_methods(request))
+        return page
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfFailed, csrf_failed)
