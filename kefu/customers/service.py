@@ -26,6 +26,7 @@ from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.core.text import strip_bidi
 from kefu.customers.models import IDENTITY_KINDS, Customer, CustomerIdentity, CustomerSetting, TierRule
 from kefu.customers.phone import InvalidPhone, normalize_phone
 from kefu.customers.tiers import MAX_ARPU, TIERS, Rule, compute_tier, is_vip, money, validate_rules
@@ -306,7 +307,7 @@ def attach_identity(session: Session, customer: Customer, *, kind: str, value: s
 def _text(value: Any, what: str, *, strict: bool = True) -> str | None:
     if value is None:
         return None
-    s = str(value).strip()
+    s = strip_bidi(str(value)).strip()  # names and plans: no bidi controls (kefu/core/text.py)
     if len(s) > 100:
         if not strict:
             return s[:100]

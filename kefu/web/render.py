@@ -48,6 +48,7 @@ from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.deps import DbSession
 from kefu.core.privacy import record_viewer
+from kefu.core.text import BIDI_CONTROLS, strip_bidi
 from kefu.interactions.models import IDENTITY_KIND
 from kefu.web.i18n import DEFAULT_LOCALE, LANG_COOKIE, LOCALES, pick_locale, translator
 
@@ -92,6 +93,17 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters["dt"] = _dt
+
+
+def _finalize(value: Any) -> Any:
+    """Every value a template prints: bidirectional controls removed (kefu/core/text.py), so a name cannot
+    reorder the line it is shown on."""
+    if isinstance(value, str) and not BIDI_CONTROLS.isdisjoint(value):
+        return type(value)(strip_bidi(value)) if isinstance(value, Markup) else strip_bidi(value)
+    return value
+
+
+env.finalize = _finalize
 env.globals["LOCALES"] = LOCALES
 
 
