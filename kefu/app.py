@@ -106,7 +106,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     install_input_guard(app, settings)
     app.add_middleware(ViewerScope)  # who is looking, for masking personal data in responses
     app.add_middleware(SecurityHeaders, docs_path=app.docs_url)
-    openapi.install(app, current_principal)
+    # The login takes credentials without needing a principal: a wrong password is its 401.
+    openapi.install(app, current_principal, extra={(f"{API_PREFIX}/auth/login", "post"): [401]})
 
     from kefu.channels import api as channels_api
     from kefu.customers import api as customers_api

@@ -40,6 +40,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 DESCRIPTIONS = {
+    429: "Too many attempts",
     400: "The body could not be read",
     401: "Authentication required, or the credentials are not valid",
     403: "The caller's role may not do this",
@@ -81,7 +82,8 @@ def error_statuses(method: str, operation: dict[str, Any], authenticated: bool) 
     return sorted(statuses)
 
 
-def document_errors(schema: dict[str, Any], authenticated: set[tuple[str, str]]) -> dict[str, Any]:
+def document_errors(schema: dict[str, Any], authenticated: set[tuple[str, str]],
+                    extra: dict[tuple[str, str], list[int]] | None = None) -> dict[str, Any]:
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     ref = {"$ref": "#/components/schemas/Error"}
     for path, item in schema.get("paths", {}).items():
@@ -89,7 +91,8 @@ def document_errors(schema: dict[str, Any], authenticated: set[tuple[str, str]])
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            for status in error_statuses(method, operation, (path, method) in authenticated):
+            statuses = error_statuses(method, operation, (path, method) in authenticated)
+            for status in sorted({*statuses, *(extra or {}).get((path, method), [])}):
                 declared = responses.get(str(status), {})
                 if status == 422:  # FastAPI's own 422 ({"detail": [...]}) is not what kefu sends
                     declared = {}
@@ -101,13 +104,16 @@ def document_errors(schema: dict[str, Any], authenticated: set[tuple[str, str]])
     return schema
 
 
-def install(app: FastAPI, principal_dependency: Callable[..., Any]) -> None:
-    """Replace app.openapi with one that documents the errors (built once, like FastAPI's)."""
+def install(app: FastAPI, principal_dependency: Callable[..., Any],
+            extra: dict[tuple[str, str], list[int]] | None = None) -> None:
+    """Replace app.openapi with one that documents the errors (built once, like FastAPI's). `extra` adds
+    statuses to operations the rules above cannot tell, {(path, method): [status, ...]}."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(original(), _authenticated_operations(app, principal_dependency))
+            app.openapi_schema = document_errors(original(), _authenticated_operations(app, principal_dependency),
+                                                 extra)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
