@@ -81,6 +81,13 @@ OptionalFormId = Annotated[int | None, Form(ge=1, le=INT64_MAX)]
 # an expected version (optimistic locking): 0 is allowed, it is only stale
 OptionalFormVersion = Annotated[int | None, Form(ge=0, le=INT64_MAX)]
 Offset = Annotated[int, Query(ge=0, le=INT64_MAX)]
+# A filter that takes words or a user id ("me", "unassigned", "42"): ids of at most 18 digits fit 64 bits.
+ID_TEXT = r"[1-9][0-9]{0,17}"
+
+
+def is_id_text(text: str) -> bool:
+    """A query value that is an id a 64-bit column can hold (for filters read as text)."""
+    return text.isdigit() and 1 <= int(text) <= INT64_MAX
 
 
 def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0) -> Page:
@@ -89,5 +96,5 @@ def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset =
 
 Paging = Annotated[Page, Depends(pagination)]
 
-__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "FormId", "Id", "Offset", "OptionalFormId",
-           "OptionalFormVersion", "OptionalId", "Paging", "QueryId", "get_db", "require"]
+__all__ = ["ID_TEXT", "AppSettings", "CurrentPrincipal", "DbSession", "FormId", "Id", "Offset", "OptionalFormId",
+           "OptionalFormVersion", "OptionalId", "Paging", "QueryId", "get_db", "is_id_text", "require"]

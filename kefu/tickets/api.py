@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Id, OptionalId, Paging, require
+from kefu.core.deps import ID_TEXT, DbSession, Id, OptionalId, Paging, require
 from kefu.customers import service as customers
 from kefu.org import service as org
 from kefu.tickets import service
@@ -63,7 +63,8 @@ def inbox(
     tier: str | None = None,
     category: str | None = None,
     org_unit_id: OptionalId = None,
-    assignee: Annotated[str | None, Query(description="'me', 'unassigned' or a user id")] = None,
+    assignee: Annotated[str | None, Query(description="'me', 'unassigned' or a user id",
+                                          pattern=f"^(me|unassigned|{ID_TEXT})$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     at_risk: bool = False,
     principal: Principal = require("tickets.read"),

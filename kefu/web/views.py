@@ -38,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
-from kefu.core.deps import AppSettings, DbSession, Id, Offset, OptionalFormId, OptionalFormVersion
+from kefu.core.deps import AppSettings, DbSession, Id, Offset, OptionalFormId, OptionalFormVersion, is_id_text
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
 from kefu.core.headers import allowed_methods
 from kefu.web import live
@@ -242,8 +242,10 @@ def inbox(
     rows: list[Any] = []
     total, capped = 0, False
     extra: dict[str, Any] = {}
-    unit_id = int(org_unit) if org_unit.isdigit() else None
+    unit_id = int(org_unit) if is_id_text(org_unit) else None
     try:
+        if assignee.isdigit() and not is_id_text(assignee):
+            raise InvalidInput(f"no user has the id {assignee}")
         if view == "tickets":
             filters = tickets.InboxFilters(
                 channel=_opt(channel),

@@ -67,3 +67,17 @@ def test_ids_beyond_64_bits_are_422_and_the_largest_id_is_not_found(client: Test
         if r.status_code >= 500 or (method == "GET" and r.status_code != 404):
             wrong.append((method, path, 2**63 - 1, r.status_code))
     assert wrong == []
+
+
+def test_ids_given_as_text_in_filters_are_bounded_too(client: TestClient, world: World) -> None:
+    from tests.web.conftest import login
+
+    big = "9" * 23
+    r = client.get(f"/api/v1/tickets?assignee={big}", headers=world.auth("admin"))
+    assert (r.status_code, r.json()["error"]["details"]["fields"][0]["field"]) == (422, "assignee")
+    assert client.get("/api/v1/tickets?assignee=me", headers=world.auth("admin")).status_code == 200
+    login(client, "admin")
+    r = client.get(f"/console/inbox?assignee={big}&org_unit={big}")
+    assert r.status_code == 200
+    assert f"no user has the id {big}" in r.text
+    assert client.get(f"/console/workforce?org_unit={big}&day=2026-01-01").status_code == 200
