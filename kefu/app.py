@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,10 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kefu.core import openapi
 from kefu.core.config import Settings, get_settings
 from kefu.core.db import Database
+from kefu.core.deps import current_principal
 from kefu.core.errors import KefuError
 from kefu.core.events import Dispatcher, bus
+from kefu.core.guards import UPLOAD_ENVELOPE_BYTES, BodyLimits, InputGuard
+from kefu.core.headers import SecurityHeaders, allowed_methods
+from kefu.core.privacy import ViewerScope
 
 log = logging.getLogger("kefu")
 
@@ -49,9 +55,25 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(422, "validation_error", f"invalid or missing field(s): {names}", {"fields": fields})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        response = _error(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
+
+
+
+def install_input_guard(app: FastAPI, settings: Settings) -> None:
+    """Body size, NUL characters, 64-bit integers: refused before any endpoint runs (kefu/core/guards.py).
+
+    POST /inbound/{channel} is left out: it records every refused payload itself, with its own limit.
+    """
+    upload = settings.max_upload_bytes + UPLOAD_ENVELOPE_BYTES
+    limits = BodyLimits(default=settings.max_body_bytes,
+                        larger=(("POST", re.compile(f"{API_PREFIX}/customers/import"), upload),))
+    app.add_middleware(InputGuard, limits=limits, skip=(("POST", re.compile(f"{API_PREFIX}/inbound/[^/]+")),))
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
@@ -81,6 +103,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.state.db = db
     app.state.dispatcher = None
     install_error_handlers(app)
+    install_input_guard(app, settings)
+    app.add_middleware(ViewerScope)  # who is looking, for masking personal data in responses
+    app.add_middleware(SecurityHeaders, docs_path=app.docs_url)
+    # The login takes credentials without needing a principal: a wrong password is its 401.
+    openapi.install(app, current_principal, extra={(f"{API_PREFIX}/auth/login", "post"): [401]})
 
     from kefu.channels import api as channels_api
     from kefu.customers import api as customers_api

@@ -5,10 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "dev-insecure-change-me"
+ENVIRONMENTS = ("development", "test", "production")
+# What people type for the three environments; anything else is refused at start-up.
+_ENV_ALIASES = {"dev": "development", "develop": "development", "testing": "test", "prod": "production"}
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -48,10 +52,31 @@ class Settings(BaseSettings):
     token_days: int = Field(365, ge=1)
     token_cache_seconds: float = Field(10.0, ge=0)
 
+    # Every request body is bounded while it streams in (413 past it); the inbound channel endpoint keeps
+    # its own limit (max_message_bytes). Routes that take uploads (customer CSV import) have the larger one.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _normalise_env(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        env = value.strip().lower()
+        env = _ENV_ALIASES.get(env, env)
+        if env not in ENVIRONMENTS:
+            raise ValueError(f"KEFU_ENV must be one of {', '.join(ENVIRONMENTS)} (got {value!r})")
+        return env
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
-        if self.env == "production" and self.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+        secret = self.secret_key.get_secret_value()
+        if self.env == "production" and (secret == PLACEHOLDER_SECRET or PLACEHOLDER_SECRET in secret):
             raise ValueError("KEFU_SECRET_KEY must be set to a real secret in production")
+        if self.env == "production" and (len(secret) < MIN_SECRET_CHARS or len(set(secret)) < 8):
+            raise ValueError(f"KEFU_SECRET_KEY must have at least {MIN_SECRET_CHARS} characters, "
+                             "not mostly the same few, in production "
+                             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
         return self
 
     @property

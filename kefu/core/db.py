@@ -3,12 +3,14 @@
 Services flush, never commit: the request (or job) owns the transaction through `unit_of_work`.
 SQLite runs in WAL mode with foreign keys on; PostgreSQL is selected with KEFU_DATABASE_URL.
 
-Transactions on SQLite: SQLAlchemy emits BEGIN itself (the driver's own implicit transactions are off,
-the SQLAlchemy recipe for pysqlite), so savepoints behave and a transaction that will write can say so
-up front: `unit_of_work(write=True)` begins with BEGIN IMMEDIATE and takes SQLite's one write lock at
-once. Writers then queue on the busy timeout instead of failing: a deferred transaction that read first
-and writes later cannot upgrade its lock once another writer has committed (SQLITE_BUSY_SNAPSHOT), and
-no timeout helps it. Readers are never blocked (WAL). On PostgreSQL `write` changes nothing.
+Transactions on SQLite: kefu emits BEGIN itself (the driver's own implicit transactions are off, the
+SQLAlchemy recipe for pysqlite), so savepoints behave and a transaction that will write can say so up
+front: `unit_of_work(write=True)` begins with BEGIN IMMEDIATE and takes SQLite's one write lock at once,
+so its reads and writes are one consistent step. Writers then queue on the busy timeout instead of
+failing: a deferred transaction that read first and writes later cannot upgrade its lock once another
+writer has committed (SQLITE_BUSY_SNAPSHOT), and no timeout helps it. A reader (a GET request) holds no
+transaction while it only reads, so it never waits and never goes stale; if it writes after all (a search
+log line), BEGIN IMMEDIATE is emitted just before that first write. On PostgreSQL `write` changes nothing.
 """
 
 from __future__ import annotations
@@ -91,8 +93,20 @@ SQLITE_BEGIN = "kefu_sqlite_begin"
 
 
 def _sqlite_begin(conn: Any) -> None:
-    mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if conn.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reader begins nothing: its reads run on their own until a first write (_sqlite_write_begins).
+
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER"})
+
+
+def _sqlite_write_begins(conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+    """Before a reader's first write, take the write lock (BEGIN IMMEDIATE): the write and what follows
+    are one transaction, which the session's commit or rollback ends."""
+    dbapi = cursor.connection
+    if not dbapi.in_transaction and statement.lstrip()[:10].partition(" ")[0].upper() in _WRITES:
+        dbapi.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -106,6 +120,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
                                pool_size=kw.pop("pool_size", 8), max_overflow=kw.pop("max_overflow", 16), **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_write_begins)
         return engine
     return create_engine(url, pool_size=kw.pop("pool_size", 10), max_overflow=kw.pop("max_overflow", 20),
                          pool_pre_ping=True, **kw)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Form, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +15,7 @@ from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.db import Database
 from kefu.core.errors import Forbidden, Unauthorized
+from kefu.core.privacy import record_viewer
 
 
 def get_db(request: Request) -> Database:
@@ -52,6 +53,7 @@ def current_principal(request: Request, session: DbSession) -> Principal:
     if principal is None:
         raise Unauthorized("authentication required: log in or send 'Authorization: Bearer <token>'")
     request.state.principal = principal
+    record_viewer(principal.can("pii"))
     return principal
 
 
@@ -124,12 +126,31 @@ class Page(BaseModel):
     offset: int
 
 
-def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Page:
+# Ids are positive and stored as 64-bit integers: a larger one is answered 422, never passed to the database.
+INT64_MAX = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=INT64_MAX)]
+QueryId = Annotated[int, Query(ge=1, le=INT64_MAX)]
+OptionalId = Annotated[int | None, Query(ge=1, le=INT64_MAX)]
+FormId = Annotated[int, Form(ge=1, le=INT64_MAX)]
+OptionalFormId = Annotated[int | None, Form(ge=1, le=INT64_MAX)]
+# an expected version (optimistic locking): 0 is allowed, it is only stale
+OptionalFormVersion = Annotated[int | None, Form(ge=0, le=INT64_MAX)]
+Offset = Annotated[int, Query(ge=0, le=INT64_MAX)]
+# A filter that takes words or a user id ("me", "unassigned", "42"): ids of at most 18 digits fit 64 bits.
+ID_TEXT = r"[1-9][0-9]{0,17}"
+
+
+def is_id_text(text: str) -> bool:
+    """A query value that is an id a 64-bit column can hold (for filters read as text)."""
+    return text.isdigit() and 1 <= int(text) <= INT64_MAX
+
+
+def pagination(limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0) -> Page:
     return Page(limit=limit, offset=offset)
 
 
 Paging = Annotated[Page, Depends(pagination)]
 
-__all__ = ["AppSettings", "CurrentPrincipal", "DbSession", "Paging", "Requirement", "TokenRequirement", "get_db",
-           "require", "require_token"]
+__all__ = ["ID_TEXT", "AppSettings", "CurrentPrincipal", "DbSession", "FormId", "Id", "Offset", "OptionalFormId",
+           "OptionalFormVersion", "OptionalId", "Paging", "QueryId", "Requirement", "TokenRequirement", "get_db",
+           "is_id_text", "require", "require_token"]

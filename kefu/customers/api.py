@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Paging, require
+from kefu.core.deps import AppSettings, DbSession, Id, OptionalId, Paging, require
 from kefu.core.errors import PayloadTooLarge
 from kefu.customers import service
 from kefu.customers.models import Customer
@@ -36,9 +36,6 @@ from kefu.org import service as org
 
 router = APIRouter(tags=["customers"])
 
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
-
-
 def customer_read(c: Customer, principal: Principal) -> CustomerRead:
     """The customer as this principal may see it: phone, name and addresses masked without `pii`."""
     clear = principal.can("pii")
@@ -65,10 +62,11 @@ def _rules_io(rules: list[Rule]) -> list[TierRuleIO]:
 def list_customers(
     session: DbSession,
     page: Paging,
-    phone: Annotated[str | None, Query(max_length=64, description="full number or its last 4 digits")] = None,
+    phone: Annotated[str | None, Query(max_length=64, description="full number or its last 4 digits; needs the "
+                                        "pii permission (403 pii_required without it)")] = None,
     q: Annotated[str | None, Query(max_length=255, description="part of the name, or an identity")] = None,
     tier: str | None = None,
-    org_unit_id: int | None = None,
+    org_unit_id: OptionalId = None,
     include_merged: bool = False,
     principal: Principal = require("customers.read"),
 ) -> CustomerPage:
@@ -89,7 +87,7 @@ def create_customer(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
-def get_customer(customer_id: int, session: DbSession,
+def get_customer(customer_id: Id, session: DbSession,
                  principal: Principal = require("customers.read")) -> CustomerRead:
     c = service.get_visible(session, principal, customer_id)
     audit.personal_data_read(session, principal, "customer.viewed", object_id=c.id, org_unit_id=c.org_unit_id)
@@ -98,7 +96,7 @@ def get_customer(customer_id: int, session: DbSession,
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)
 def update_customer(
-    customer_id: int, body: CustomerUpdate, session: DbSession,
+    customer_id: Id, body: CustomerUpdate, session: DbSession,
     principal: Principal = require("customers.write"),
 ) -> CustomerRead:
     c = service.get_visible(session, principal, customer_id)
@@ -111,7 +109,7 @@ def update_customer(
 
 @router.post("/customers/{customer_id}/identities", response_model=CustomerRead, status_code=201)
 def attach_identity(
-    customer_id: int, body: IdentityCreate, session: DbSession,
+    customer_id: Id, body: IdentityCreate, session: DbSession,
     principal: Principal = require("customers.write"),
 ) -> CustomerRead:
     c = service.get_visible(session, principal, customer_id)
@@ -121,7 +119,7 @@ def attach_identity(
 
 @router.post("/customers/{customer_id}/merge", response_model=CustomerRead)
 def merge_customers(
-    customer_id: int, body: MergeIn, session: DbSession, principal: Principal = require("customers.merge")
+    customer_id: Id, body: MergeIn, session: DbSession, principal: Principal = require("customers.merge")
 ) -> CustomerRead:
     service.get_visible(session, principal, customer_id)
     service.get_visible(session, principal, body.merge_id)
@@ -132,12 +130,14 @@ def merge_customers(
 @router.post("/customers/import", response_model=ImportReportRead)
 def import_customers(
     session: DbSession,
+    settings: AppSettings,
     file: Annotated[UploadFile, File(description="CSV: phone,name,city,plan,arpu,tenure_months,share_*")],
     principal: Principal = require("customers.import"),
 ) -> ImportReportRead:
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    limit = settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes", details={"limit": limit})
     units = org.visible_unit_ids(session, principal)
     report = service.import_customers_csv(session, data, actor_org_unit_ids=units, actor_id=principal.user_id)
     return ImportReportRead(imported=report.imported, updated=report.updated,

@@ -32,6 +32,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
     update,
 )
@@ -42,7 +43,8 @@ from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.db import insert_unless_exists
-from kefu.core.errors import Conflict, InvalidInput, NotFound
+from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.core.text import strip_bidi
 from kefu.customers.models import IDENTITY_KINDS, Customer, CustomerIdentity, CustomerSetting, TierRule
 from kefu.customers.phone import InvalidPhone, normalize_phone
 from kefu.customers.tiers import MAX_ARPU, TIERS, Rule, compute_tier, is_vip, money, validate_rules
@@ -79,6 +81,14 @@ class CustomerMerged(Conflict):
 
 class InvalidMerge(Conflict):
     code = "invalid_merge"
+
+
+class PiiRequired(Forbidden):
+    code = "pii_required"
+
+
+# identity kinds whose values are shown masked to roles without `pii` (kefu/customers/pii.py mask_identity)
+MASKED_KINDS = ("phone", "email")
 
 
 class InvalidCsv(InvalidInput):
@@ -426,7 +436,7 @@ def attach_identity(session: Session, customer: Customer, *, kind: str, value: s
 def _text(value: Any, what: str, *, strict: bool = True) -> str | None:
     if value is None:
         return None
-    s = str(value).strip()
+    s = strip_bidi(str(value)).strip()  # names and plans: no bidi controls (kefu/core/text.py)
     if len(s) > 100:
         if not strict:
             return s[:100]
@@ -621,7 +631,11 @@ def customer_ids_of(session: Session, customer_id: int) -> list[int]:
 def search(session: Session, principal: Principal, *, phone: str | None = None, q: str | None = None,
            tier: str | None = None, org_unit_id: int | None = None, include_merged: bool = False,
            limit: int = 50, offset: int = 0) -> tuple[list[Customer], int]:
-    """Customers in scope by phone (full number or its last 4 digits), name or identity value."""
+    """Customers in scope by phone (full number or its last 4 digits), name or identity value.
+
+    Without `pii` there is no search by phone, and `q` does not match the identities shown masked (phone,
+    e-mail): a lookup by a guessed value must not confirm what the mask hides.
+    """
     units = org.list_units(session, principal)
     if org_unit_id is not None:
         top = org.check_visible(session, principal, org_unit_id)
@@ -633,12 +647,19 @@ def search(session: Session, principal: Principal, *, phone: str | None = None, 
         if tier not in TIERS:
             raise InvalidInput(f"unknown tier '{tier}' (one of {', '.join(TIERS)})")
         stmt = stmt.where(Customer.tier == tier)
+    clear = principal.can("pii")
     if phone is not None and phone.strip():
+        if not clear:
+            # Masked numbers (139****1234) would be recovered by trying the hidden digits (issue 8): a role
+            # that may not see numbers may not look them up either, whole or in part.
+            raise PiiRequired("searching by phone number needs the 'pii' permission (numbers are masked for "
+                              "this role)", details={"permission": "pii"})
         stmt = stmt.where(_phone_filter(phone.strip()))
     if q is not None and q.strip():
         term = q.strip()
         ident = exists().where(CustomerIdentity.customer_id == Customer.id,
-                               CustomerIdentity.value.in_(list(dict.fromkeys([term, term.lower()]))))
+                               CustomerIdentity.value.in_(list(dict.fromkeys([term, term.lower()]))),
+                               true() if clear else CustomerIdentity.kind.not_in(MASKED_KINDS))
         stmt = stmt.where(or_(Customer.name.icontains(term, autoescape=True), ident))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = list(session.scalars(stmt.order_by(Customer.id).limit(limit).offset(offset)))

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Paging, require
+from kefu.core.deps import DbSession, Id, OptionalId, Paging, require
 from kefu.interactions import service, timeline
 from kefu.interactions.models import IDENTITY_KIND, Interaction, Message
 from kefu.interactions.schemas import (
@@ -40,8 +40,8 @@ def interaction_detail(it: Interaction, principal: Principal) -> InteractionDeta
 
 @router.get("/interactions", response_model=InteractionPage)
 def list_interactions(session: DbSession, page: Paging, channel: str | None = None,
-                      status: str | None = None, outcome: str | None = None, org_unit_id: int | None = None,
-                      customer_id: int | None = None, ticket_id: int | None = None,
+                      status: str | None = None, outcome: str | None = None, org_unit_id: OptionalId = None,
+                      customer_id: OptionalId = None, ticket_id: OptionalId = None,
                       principal: Principal = require("interactions.read")) -> InteractionPage:
     """The unified inbox across channels, latest activity first."""
     filters = service.InteractionFilters(channel=channel, status=status, outcome=outcome,
@@ -58,20 +58,20 @@ def list_interactions(session: DbSession, page: Paging, channel: str | None = No
 
 
 @router.get("/interactions/{interaction_id}", response_model=InteractionDetail)
-def get_interaction(interaction_id: int, session: DbSession,
+def get_interaction(interaction_id: Id, session: DbSession,
                     principal: Principal = require("interactions.read")) -> InteractionDetail:
     return interaction_detail(service.get_visible(session, principal, interaction_id), principal)
 
 
 @router.post("/interactions/{interaction_id}/messages", response_model=MessageRead, status_code=201)
-def reply(interaction_id: int, body: ReplyCreate, session: DbSession,
+def reply(interaction_id: Id, body: ReplyCreate, session: DbSession,
           principal: Principal = require("interactions.write")) -> MessageRead:
     """The agent's reply, sent on the interaction's own channel."""
     return message_read(service.reply(session, interaction_id, body=body.body, actor=principal), principal)
 
 
 @router.post("/interactions/{interaction_id}/close", response_model=InteractionRead)
-def close(interaction_id: int, body: CloseRequest, session: DbSession,
+def close(interaction_id: Id, body: CloseRequest, session: DbSession,
           principal: Principal = require("interactions.write")) -> InteractionRead:
     it = service.get_visible(session, principal, interaction_id, with_messages=False)
     return InteractionRead.model_validate(
@@ -79,7 +79,7 @@ def close(interaction_id: int, body: CloseRequest, session: DbSession,
 
 
 @router.get("/customers/{customer_id}/timeline", response_model=TimelinePage)
-def customer_timeline(customer_id: int, session: DbSession, page: Paging, before: datetime | None = None,
+def customer_timeline(customer_id: Id, session: DbSession, page: Paging, before: datetime | None = None,
                       principal: Principal = require("interactions.read")) -> TimelinePage:
     """The customer's interactions and tickets on every channel, newest first."""
     entries = timeline.customer_timeline(session, principal, customer_id, limit=page.limit,

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.customers.pii import FreeText
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -14,7 +16,7 @@ class MessageRead(Schema):
     interaction_id: int
     channel: str
     direction: str
-    body: str
+    body: FreeText
     sender: str | None
     external_id: str | None
     author_id: int | None
@@ -28,7 +30,7 @@ class InteractionRead(Schema):
     channel: str
     direction: str
     status: str
-    subject: str | None
+    subject: FreeText | None
     offered_at: datetime
     queued_at: datetime | None
     answered_at: datetime | None
@@ -38,7 +40,7 @@ class InteractionRead(Schema):
     agent_id: int | None
     ticket_id: int | None
     external_ref: str | None
-    last_message: str | None = None
+    last_message: FreeText | None = None
 
 
 class InteractionDetail(InteractionRead):
@@ -64,7 +66,7 @@ class TimelineEntryRead(Schema):
     kind: str
     at: datetime
     channel: str | None
-    summary: str
+    summary: FreeText
     status: str
     customer_id: int | None
     interaction_id: int | None

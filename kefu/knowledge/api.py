@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Paging, require
+from kefu.core.deps import INT64_MAX, DbSession, Id, Offset, OptionalId, Paging, QueryId, require
 from kefu.knowledge import gaps, push, qa, search, service
 from kefu.knowledge.models import Article
 from kefu.knowledge.schemas import (
@@ -98,9 +98,9 @@ def create_article(
 
 @router.get("/knowledge/articles/{article_id}", response_model=ArticleRead)
 def get_article(
-    article_id: int,
+    article_id: Id,
     session: DbSession,
-    search_id: int | None = None,
+    search_id: OptionalId = None,
     principal: Principal = require("knowledge.read"),
 ) -> ArticleRead:
     a = service.get_article(session, principal, article_id)
@@ -110,7 +110,7 @@ def get_article(
 
 @router.put("/knowledge/articles/{article_id}", response_model=ArticleRead)
 def update_article(
-    article_id: int,
+    article_id: Id,
     body: ArticleUpdate,
     session: DbSession,
     principal: Principal = require("knowledge.write"),
@@ -123,7 +123,7 @@ def update_article(
 
 @router.post("/knowledge/articles/{article_id}/transitions", response_model=ArticleRead)
 def transition_article(
-    article_id: int,
+    article_id: Id,
     body: TransitionCreate,
     session: DbSession,
     principal: Principal = require("knowledge.write"),
@@ -134,7 +134,7 @@ def transition_article(
 
 @router.get("/knowledge/articles/{article_id}/transitions")
 def article_transitions(
-    article_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+    article_id: Id, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> dict[str, Any]:
     a = service.get_article(session, principal, article_id)
     items = [
@@ -153,7 +153,7 @@ def article_transitions(
 
 @router.get("/knowledge/articles/{article_id}/versions")
 def list_versions(
-    article_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+    article_id: Id, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> dict[str, Any]:
     items = [VersionRead.model_validate(v) for v in service.list_versions(session, principal, article_id)]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
@@ -161,7 +161,7 @@ def list_versions(
 
 @router.get("/knowledge/articles/{article_id}/versions/{number}", response_model=VersionRead)
 def get_version(
-    article_id: int, number: int, session: DbSession, principal: Principal = require("knowledge.read")
+    article_id: Id, number: Id, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> VersionRead:
     article = service.get_article(session, principal, article_id)
     return VersionRead.model_validate(service.visible_version(session, principal, article, number))
@@ -169,10 +169,10 @@ def get_version(
 
 @router.get("/knowledge/articles/{article_id}/diff")
 def diff_versions(
-    article_id: int,
+    article_id: Id,
     session: DbSession,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=INT64_MAX)],
+    to: Annotated[int, Query(ge=1, le=INT64_MAX)],
     principal: Principal = require("knowledge.read"),
 ) -> dict[str, Any]:
     return service.diff(session, principal, article_id, from_, to)
@@ -190,7 +190,7 @@ def search_articles(
     category: str | None = None,
     valid_today: bool = False,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     principal: Principal = require("knowledge.read"),
 ) -> SearchRead:
     r = search.search(
@@ -214,7 +214,7 @@ def search_articles(
 
 @router.post("/knowledge/searches/{search_id}/click", status_code=204)
 def click(
-    search_id: int, body: ClickCreate, session: DbSession, principal: Principal = require("knowledge.read")
+    search_id: Id, body: ClickCreate, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> None:
     service.get_article(session, principal, body.article_id)
     search.mark_useful(session, principal, search_id)
@@ -222,7 +222,7 @@ def click(
 
 @router.get("/knowledge/suggestions", response_model=SuggestionsRead)
 def suggestions(
-    ticket_id: int,
+    ticket_id: QueryId,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
     principal: Principal = require("knowledge.read"),
@@ -315,7 +315,7 @@ def push_inbox(
 
 @router.post("/knowledge/pushes/{topic_id}/acknowledge", response_model=PushRead)
 def acknowledge_push(
-    topic_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+    topic_id: Id, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> PushRead:
     d = push.acknowledge(session, principal, topic_id)
     out = PushRead.model_validate(push.get_topic(session, principal, topic_id))
@@ -325,7 +325,7 @@ def acknowledge_push(
 
 @router.get("/knowledge/pushes/{topic_id}/reads")
 def push_reads(
-    topic_id: int, session: DbSession, principal: Principal = require("knowledge.write")
+    topic_id: Id, session: DbSession, principal: Principal = require("knowledge.write")
 ) -> dict[str, Any]:
     rows = [ReadStatusRow.model_validate(r) for r in push.read_status(session, principal, topic_id)]
     acked = sum(1 for r in rows if r.acknowledged_at is not None)
@@ -370,7 +370,7 @@ def ask(
 
 @router.get("/knowledge/questions/{question_id}", response_model=QuestionRead)
 def get_question(
-    question_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+    question_id: Id, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> QuestionRead:
     q = qa.get_question(session, principal, question_id)
     out = QuestionRead.model_validate(q)
@@ -381,28 +381,28 @@ def get_question(
 
 @router.post("/knowledge/questions/{question_id}/answers", response_model=AnswerRead, status_code=201)
 def answer(
-    question_id: int, body: AnswerCreate, session: DbSession, principal: Principal = require("knowledge.read")
+    question_id: Id, body: AnswerCreate, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> AnswerRead:
     return AnswerRead.model_validate(qa.answer(session, principal, question_id, body=body.body))
 
 
 @router.post("/knowledge/answers/{answer_id}/accept", response_model=AnswerRead)
 def accept(
-    answer_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+    answer_id: Id, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> AnswerRead:
     return AnswerRead.model_validate(qa.accept(session, principal, answer_id))
 
 
 @router.post("/knowledge/answers/{answer_id}/helpful", response_model=AnswerRead)
 def helpful(
-    answer_id: int, session: DbSession, principal: Principal = require("knowledge.read")
+    answer_id: Id, session: DbSession, principal: Principal = require("knowledge.read")
 ) -> AnswerRead:
     return AnswerRead.model_validate(qa.vote_helpful(session, principal, answer_id))
 
 
 @router.post("/knowledge/answers/{answer_id}/article", response_model=ArticleRead, status_code=201)
 def answer_to_article(
-    answer_id: int,
+    answer_id: Id,
     session: DbSession,
     body: ToArticleCreate | None = None,
     principal: Principal = require("knowledge.write"),
@@ -416,7 +416,7 @@ def answer_to_article(
 def leaderboard(
     session: DbSession,
     level: str = "city",
-    unit_id: int | None = None,
+    unit_id: OptionalId = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     principal: Principal = require("knowledge.read"),
 ) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.customers.pii import FreeText
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -124,10 +126,10 @@ class ClickCreate(Schema):
 
 
 class TopicRead(Schema):
-    label: str
+    label: FreeText
     count: int
     users: int
-    examples: list[str]
+    examples: list[FreeText]
     last_at: datetime
 
 
@@ -180,7 +182,7 @@ class AnswerRead(Schema):
     id: int
     question_id: int
     author_id: int
-    body: str
+    body: FreeText
     is_expert: bool
     accepted: bool
     helpful_count: int
@@ -190,8 +192,8 @@ class AnswerRead(Schema):
 
 class QuestionRead(Schema):
     id: int
-    title: str
-    body: str
+    title: FreeText
+    body: FreeText
     asker_id: int
     org_unit_id: int
     category_key: str | None

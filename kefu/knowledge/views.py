@@ -30,7 +30,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession
+from kefu.core.deps import (
+    INT64_MAX,
+    DbSession,
+    FormId,
+    Id,
+    Offset,
+    OptionalFormId,
+    OptionalFormVersion,
+    OptionalId,
+    QueryId,
+)
 from kefu.core.errors import Forbidden, InvalidInput, KefuError
 from kefu.knowledge import gaps, lifecycle, push, qa, search, service
 from kefu.knowledge.errors import VersionConflict
@@ -114,7 +124,7 @@ def articles_page(
     principal: PagePrincipal,
     status: str | None = None,
     kind: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
     rows, total = service.list_articles(
@@ -187,10 +197,10 @@ async def create_article(request: Request, session: DbSession, principal: PagePr
 @router.get(f"{BASE}/articles/{{article_id}}", response_class=HTMLResponse)
 def article_page(
     request: Request,
-    article_id: int,
+    article_id: Id,
     session: DbSession,
     principal: PagePrincipal,
-    search_id: int | None = None,
+    search_id: OptionalId = None,
     q: str | None = None,
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
@@ -216,7 +226,7 @@ def article_page(
 
 @router.get(f"{BASE}/articles/{{article_id}}/edit", response_class=HTMLResponse)
 def edit_page(
-    request: Request, article_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, article_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     _need(principal, "knowledge.write")
     a = service.get_article(session, principal, article_id)
@@ -237,7 +247,7 @@ def edit_page(
 
 
 @router.post(f"{BASE}/articles/{{article_id}}/edit", response_class=HTMLResponse, dependencies=[CsrfProtect])
-async def save_edit(request: Request, article_id: int, session: DbSession, principal: PagePrincipal) -> Any:
+async def save_edit(request: Request, article_id: Id, session: DbSession, principal: PagePrincipal) -> Any:
     _need(principal, "knowledge.write")
     form = await _form(request)
     a = service.get_article(session, principal, article_id)
@@ -271,11 +281,11 @@ async def save_edit(request: Request, article_id: int, session: DbSession, princ
 
 @router.post(f"{BASE}/articles/{{article_id}}/transition", dependencies=[CsrfProtect])
 def transition(
-    article_id: int,
+    article_id: Id,
     session: DbSession,
     principal: PagePrincipal,
     to: Annotated[str, Form()],
-    version: Annotated[int | None, Form()] = None,
+    version: OptionalFormVersion = None,
 ) -> RedirectResponse:
     _need(principal, "knowledge.write")
     service.transition(session, principal, article_id, to, version=version)
@@ -285,11 +295,11 @@ def transition(
 @router.get(f"{BASE}/articles/{{article_id}}/diff", response_class=HTMLResponse)
 def diff_page(
     request: Request,
-    article_id: int,
+    article_id: Id,
     session: DbSession,
     principal: PagePrincipal,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=INT64_MAX)],
+    to: Annotated[int, Query(ge=1, le=INT64_MAX)],
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
     a = service.get_article(session, principal, article_id)
@@ -304,11 +314,11 @@ def diff_page(
 def feedback(
     session: DbSession,
     principal: PagePrincipal,
-    article_id: Annotated[int, Form()],
+    article_id: FormId,
     helpful: Annotated[bool, Form()],
     query: Annotated[str | None, Form()] = None,
-    ticket_id: Annotated[int | None, Form()] = None,
-    search_id: Annotated[int | None, Form()] = None,
+    ticket_id: OptionalFormId = None,
+    search_id: OptionalFormId = None,
     next: Annotated[str | None, Form()] = None,
 ) -> RedirectResponse:
     _need(principal, "knowledge.read")
@@ -378,7 +388,7 @@ async def create_push(request: Request, session: DbSession, principal: PagePrinc
 
 
 @router.get(f"{BASE}/pushes/{{topic_id}}", response_class=HTMLResponse)
-def push_page(request: Request, topic_id: int, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+def push_page(request: Request, topic_id: Id, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
     _need(principal, "knowledge.read")
     topic = push.get_topic(session, principal, topic_id)
     reads = push.read_status(session, principal, topic_id) if principal.can("knowledge.write") else None
@@ -387,7 +397,7 @@ def push_page(request: Request, topic_id: int, session: DbSession, principal: Pa
 
 @router.post(f"{BASE}/pushes/{{topic_id}}/ack", dependencies=[CsrfProtect])
 def ack_push(
-    topic_id: int, session: DbSession, principal: PagePrincipal, next: Annotated[str | None, Form()] = None
+    topic_id: Id, session: DbSession, principal: PagePrincipal, next: Annotated[str | None, Form()] = None
 ) -> RedirectResponse:
     push.acknowledge(session, principal, topic_id)
     return RedirectResponse(safe_next(next, f"{BASE}/pushes"), status_code=303)
@@ -400,7 +410,7 @@ def push_banner(request: Request, session: DbSession, principal: PagePrincipal) 
 
 @router.get(f"{BASE}/_suggestions", response_class=HTMLResponse)
 def suggestions_fragment(
-    request: Request, ticket_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, ticket_id: QueryId, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
     # Feedback buttons return to the page that embeds the fragment, not to the fragment itself.
@@ -441,7 +451,7 @@ def ask(
 
 @router.get(f"{BASE}/qa/{{question_id}}", response_class=HTMLResponse)
 def question_page(
-    request: Request, question_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, question_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
     q = qa.get_question(session, principal, question_id)
@@ -450,7 +460,7 @@ def question_page(
 
 @router.post(f"{BASE}/qa/{{question_id}}/answers", dependencies=[CsrfProtect])
 def answer(
-    question_id: int, session: DbSession, principal: PagePrincipal, body: Annotated[str, Form()]
+    question_id: Id, session: DbSession, principal: PagePrincipal, body: Annotated[str, Form()]
 ) -> RedirectResponse:
     _need(principal, "knowledge.read")
     qa.answer(session, principal, question_id, body=body)
@@ -459,7 +469,7 @@ def answer(
 
 @router.post(f"{BASE}/answers/{{answer_id}}/{{action}}", dependencies=[CsrfProtect])
 def answer_action(
-    answer_id: int, action: str, session: DbSession, principal: PagePrincipal
+    answer_id: Id, action: str, session: DbSession, principal: PagePrincipal
 ) -> RedirectResponse:
     _need(principal, "knowledge.read")
     if action == "accept":

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kefu.core.auth import PERMISSIONS, Principal
 from kefu.core.clock import utcnow
-from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, Paging, require
+from kefu.core.deps import AppSettings, CurrentPrincipal, DbSession, Id, OptionalId, Paging, require
 from kefu.core.errors import InvalidInput
 from kefu.org import audit, service
 from kefu.org import login as login_guard
@@ -112,7 +112,7 @@ def list_users(session: DbSession, principal: Principal = require("org.read")) -
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 def update_user(
-    user_id: int, body: UserUpdate, session: DbSession, principal: Principal = require("users.admin")
+    user_id: Id, body: UserUpdate, session: DbSession, principal: Principal = require("users.admin")
 ) -> UserRead:
     """Change a user of the caller's subtree (role, unit, active, ...); audited."""
     user = service.user_visible(session, principal, user_id)
@@ -151,7 +151,7 @@ def token_read(row: service.TokenRow, now: datetime) -> TokenRead:
 
 
 @router.get("/tokens", response_model=TokenPage)
-def list_tokens(session: DbSession, page: Paging, user_id: int | None = None, include_revoked: bool = True,
+def list_tokens(session: DbSession, page: Paging, user_id: OptionalId = None, include_revoked: bool = True,
                 principal: Principal = require("tokens.admin")) -> TokenPage:
     """API tokens of the users in the caller's subtree, newest first (never the secrets)."""
     rows, total = service.list_tokens(session, principal, user_id=user_id, include_revoked=include_revoked,
@@ -174,7 +174,7 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, session: DbSession, principal: Principal = require("tokens.admin")) -> None:
+def revoke_token(token_id: Id, session: DbSession, principal: Principal = require("tokens.admin")) -> None:
     """Revoke a token of a user in the caller's subtree (404 for any other)."""
     service.token_visible(session, principal, token_id)
     service.revoke_api_token(session, token_id, actor_id=principal.user_id)
@@ -184,7 +184,7 @@ def revoke_token(token_id: int, session: DbSession, principal: Principal = requi
 def search_audit(
     session: DbSession,
     page: Paging,
-    actor_id: int | None = None,
+    actor_id: OptionalId = None,
     action: Annotated[str | None, Query(max_length=40, description="an action, or a family: 'login.'")] = None,
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,

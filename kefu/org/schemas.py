@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.text import Name
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -19,8 +21,8 @@ class LoginIn(Schema):
 class OrgUnitCreate(Schema):
     kind: str
     code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=100)
-    name_en: str | None = None
+    name: Name = Field(min_length=1, max_length=100)
+    name_en: Name | None = None
     parent_id: int | None = None
 
 
@@ -41,7 +43,7 @@ class SkillLevel(Schema):
 
 class UserCreate(Schema):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: Name = Field(min_length=1, max_length=100)
     role: str
     org_unit_id: int
     password: str | None = Field(default=None, min_length=8, max_length=200)

@@ -17,13 +17,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal, grantable_scopes
 from kefu.core.clock import utcnow
-from kefu.core.deps import AppSettings, DbSession
+from kefu.core.deps import AppSettings, DbSession, Id
 from kefu.core.errors import Forbidden, KefuError
 from kefu.interactions.models import CHANNELS
 from kefu.org import audit
@@ -152,7 +152,7 @@ def create_token(
 
 
 @router.get(f"{BASE}/tokens/{{token_id}}/revoke")
-def confirm_revoke(request: Request, token_id: Annotated[int, Path(ge=1, le=2**62)], session: DbSession,
+def confirm_revoke(request: Request, token_id: Id, session: DbSession,
                    principal: PagePrincipal) -> HTMLResponse:
     _allowed(request, principal, "tokens.admin")
     tok = org.token_visible(session, principal, token_id)
@@ -161,7 +161,7 @@ def confirm_revoke(request: Request, token_id: Annotated[int, Path(ge=1, le=2**6
 
 
 @router.post(f"{BASE}/tokens/{{token_id}}/revoke", dependencies=[CsrfProtect])
-def revoke_token(request: Request, token_id: Annotated[int, Path(ge=1, le=2**62)], session: DbSession,
+def revoke_token(request: Request, token_id: Id, session: DbSession,
                  principal: PagePrincipal) -> Response:
     _allowed(request, principal, "tokens.admin")
     org.token_visible(session, principal, token_id)

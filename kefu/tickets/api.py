@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
 from kefu.core.db import retrying
-from kefu.core.deps import DbSession, Paging, require
+from kefu.core.deps import ID_TEXT, DbSession, Id, OptionalId, Paging, require
 from kefu.customers import service as customers
 from kefu.org import service as org
 from kefu.tickets import service
@@ -64,8 +64,9 @@ def inbox(
     status: Annotated[list[str] | None, Query(description="repeat or comma-separate for several")] = None,
     tier: str | None = None,
     category: str | None = None,
-    org_unit_id: int | None = None,
-    assignee: Annotated[str | None, Query(description="'me', 'unassigned' or a user id")] = None,
+    org_unit_id: OptionalId = None,
+    assignee: Annotated[str | None, Query(description="'me', 'unassigned' or a user id",
+                                          pattern=f"^(me|unassigned|{ID_TEXT})$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     at_risk: bool = False,
     principal: Principal = require("tickets.read"),
@@ -94,7 +95,7 @@ def create(body: TicketCreate, session: DbSession,
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
-def read(ticket_id: int, session: DbSession, principal: Principal = require("tickets.read")) -> TicketDetail:
+def read(ticket_id: Id, session: DbSession, principal: Principal = require("tickets.read")) -> TicketDetail:
     return ticket_detail(session, service.get_visible(session, principal, ticket_id))
 
 
@@ -107,7 +108,7 @@ def _unless_versioned(session: Session, expected_version: int | None, change: Ca
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketDetail)
-def edit(ticket_id: int, body: TicketUpdate, session: DbSession,
+def edit(ticket_id: Id, body: TicketUpdate, session: DbSession,
          principal: Principal = require("tickets.write")) -> TicketDetail:
     service.get_visible(session, principal, ticket_id)
     t = _unless_versioned(session, body.expected_version, lambda: service.update(
@@ -117,7 +118,7 @@ def edit(ticket_id: int, body: TicketUpdate, session: DbSession,
 
 
 @router.post("/tickets/{ticket_id}/transitions", response_model=TicketDetail)
-def transition(ticket_id: int, body: TransitionCreate, session: DbSession,
+def transition(ticket_id: Id, body: TransitionCreate, session: DbSession,
                principal: Principal = require("tickets.write")) -> TicketDetail:
     service.get_visible(session, principal, ticket_id)
     t = _unless_versioned(session, body.expected_version, lambda: service.change_status(
@@ -127,7 +128,7 @@ def transition(ticket_id: int, body: TransitionCreate, session: DbSession,
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=TicketDetail)
-def assign(ticket_id: int, body: AssignIn, session: DbSession,
+def assign(ticket_id: Id, body: AssignIn, session: DbSession,
            principal: Principal = require("tickets.write")) -> TicketDetail:
     service.get_visible(session, principal, ticket_id)
     t = _unless_versioned(session, body.expected_version, lambda: service.assign(
@@ -137,7 +138,7 @@ def assign(ticket_id: int, body: AssignIn, session: DbSession,
 
 
 @router.post("/tickets/{ticket_id}/merge", response_model=TicketDetail)
-def merge(ticket_id: int, body: MergeIn, session: DbSession,
+def merge(ticket_id: Id, body: MergeIn, session: DbSession,
           principal: Principal = require("tickets.merge")) -> TicketDetail:
     """Merge this ticket (a duplicate) into `into_id`; returns the ticket that carries on."""
     service.get_visible(session, principal, ticket_id)
@@ -147,7 +148,7 @@ def merge(ticket_id: int, body: MergeIn, session: DbSession,
 
 
 @router.get("/tickets/{ticket_id}/duplicates", response_model=list[PossibleDuplicateRead])
-def duplicates(ticket_id: int, session: DbSession,
+def duplicates(ticket_id: Id, session: DbSession,
                principal: Principal = require("tickets.read")) -> list[PossibleDuplicateRead]:
     """Open tickets a merge would accept that probably report the same thing, best first, with the pair score."""
     from kefu.tickets.duplicates import possible_duplicates

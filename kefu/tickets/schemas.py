@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.customers.pii import FreeText
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -61,7 +63,7 @@ class TransitionRead(Schema):
     from_status: str | None
     to_status: str
     actor_id: int | None
-    reason: str | None
+    reason: FreeText | None
     at: datetime
 
 
@@ -70,7 +72,7 @@ class TicketRead(Schema):
     type: str
     status: str
     priority: str
-    subject: str
+    subject: FreeText
     channel: str | None
     category: CategoryRef | None
     customer_id: int | None
@@ -89,7 +91,7 @@ class TicketRead(Schema):
 
 
 class TicketDetail(TicketRead):
-    description: str | None
+    description: FreeText | None
     transitions: list[TransitionRead]
 
 

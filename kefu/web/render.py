@@ -17,7 +17,8 @@ Templates are looked up in kefu/web/templates/ first, then `<domain>/<name>` in 
 listed at its top. Every template gets `t(key, **fields)` (translated UI text), `principal`, `locale`,
 `csrf_token`, `vendor` (front-end assets installed?), `active` (nav key) and the filters `dt`,
 `label('status', 'new')` (a translated value name), and the PIPL masks, which show the value as it is only
-to principals holding `pii`: `phone(e164)`, `person(name)`, `ident(kind, value)` (an identity or a sender).
+to principals holding `pii`: `phone(e164)`, `person(name)`, `ident(kind, value)` (an identity or a sender),
+`redact(text)` (free text: the ID and phone numbers in it).
 
 Security: pages are authenticated by the session cookie (`kefu_session`, HttpOnly, SameSite=strict, set
 by the same login as the API). Every state-changing console request (POST) must also carry the
@@ -46,6 +47,8 @@ from markupsafe import Markup
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.deps import DbSession
+from kefu.core.privacy import record_viewer
+from kefu.core.text import BIDI_CONTROLS, strip_bidi
 from kefu.interactions.models import IDENTITY_KIND
 from kefu.web.i18n import DEFAULT_LOCALE, LANG_COOKIE, LOCALES, pick_locale, translator
 
@@ -90,6 +93,17 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters["dt"] = _dt
+
+
+def _finalize(value: Any) -> Any:
+    """Every value a template prints: bidirectional controls removed (kefu/core/text.py), so a name cannot
+    reorder the line it is shown on."""
+    if isinstance(value, str) and not BIDI_CONTROLS.isdisjoint(value):
+        return type(value)(strip_bidi(value)) if isinstance(value, Markup) else strip_bidi(value)
+    return value
+
+
+env.finalize = _finalize
 env.globals["LOCALES"] = LOCALES
 
 
@@ -130,6 +144,7 @@ def page_principal(request: Request, session: DbSession) -> Principal:
     if principal is None:
         raise LoginRequired()
     request.state.principal = principal
+    record_viewer(principal.can("pii"))
     return principal
 
 
@@ -235,6 +250,12 @@ def context(
             return ""
         return value if pii else (pii_masks.mask_name(value) or "")
 
+    def redact(value: str | None) -> str:
+        """Free text (a message, a subject, a note): ID and phone numbers masked without `pii`."""
+        if not value:
+            return ""
+        return value if pii else pii_masks.mask_pii_text(value)
+
     def ident(kind: str, value: str | None) -> str:
         if not value:
             return ""
@@ -254,6 +275,7 @@ def context(
         "phone": phone,
         "person": person,
         "ident": ident,
+        "redact": redact,
         "identity_kind": IDENTITY_KIND,
         "pii": pii,
         "csrf_token": csrf_token(request),

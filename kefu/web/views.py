@@ -38,8 +38,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
-from kefu.core.deps import AppSettings, DbSession
+from kefu.core.deps import AppSettings, DbSession, Id, Offset, OptionalFormId, OptionalFormVersion, is_id_text
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound, Unauthorized
+from kefu.core.headers import allowed_methods
 from kefu.org import audit
 from kefu.web import live
 from kefu.web.i18n import LANG_COOKIE, Translate, normalize_locale, translator
@@ -238,7 +239,7 @@ def inbox(
     assignee: str = "",
     q: Annotated[str, Query(max_length=100)] = "",
     at_risk: bool = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     from kefu.core.deps import Page
     from kefu.interactions import service as interactions
@@ -250,8 +251,10 @@ def inbox(
     rows: list[Any] = []
     total, capped = 0, False
     extra: dict[str, Any] = {}
-    unit_id = int(org_unit) if org_unit.isdigit() else None
+    unit_id = int(org_unit) if is_id_text(org_unit) else None
     try:
+        if assignee.isdigit() and not is_id_text(assignee):
+            raise InvalidInput(f"no user has the id {assignee}")
         if view == "tickets":
             filters = tickets.InboxFilters(
                 channel=_opt(channel),
@@ -468,7 +471,7 @@ def _customer_and_timeline(session: Session, principal: Principal, customer_id: 
 
 @router.get("/console/tickets/{ticket_id}")
 def ticket_page(
-    request: Request, ticket_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     ctx = _ticket_context(session, principal, ticket_id, page=True)
     return render(request, "ticket.html", ctx, active="inbox")
@@ -476,7 +479,7 @@ def ticket_page(
 
 @router.get("/console/tickets/{ticket_id}/conversation")
 def ticket_conversation(
-    request: Request, ticket_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     """The parts of the ticket page that change while it is open (swapped out-of-band by htmx)."""
     ctx = _ticket_context(session, principal, ticket_id)
@@ -486,11 +489,11 @@ def ticket_conversation(
 @router.post("/console/tickets/{ticket_id}/reply", dependencies=[CsrfProtect])
 def ticket_reply(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: DbSession,
     principal: PagePrincipal,
     body: Annotated[str, Form(max_length=20_000)] = "",
-    interaction_id: Annotated[int | None, Form()] = None,
+    interaction_id: OptionalFormId = None,
 ) -> Response:
     from kefu.interactions import service as interactions
     from kefu.tickets import service as tickets
@@ -536,12 +539,12 @@ def ticket_reply(
 @router.post("/console/tickets/{ticket_id}/status", dependencies=[CsrfProtect])
 def ticket_status(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: DbSession,
     principal: PagePrincipal,
     to: Annotated[str, Form(max_length=24)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    version: Annotated[int | None, Form()] = None,
+    version: OptionalFormVersion = None,
 ) -> Response:
     from kefu.tickets import service as tickets
 
@@ -581,7 +584,7 @@ def _friendly(t: Translate, exc: KefuError) -> str:
             "error.illegal_transition",
             **{"from": t(f"status.{d.get('from')}"), "to": t(f"status.{d.get('to')}"), "allowed": allowed},
         )
-    if exc.code in ("stale_ticket", "reason_required"):
+    if exc.code in ("stale_ticket", "reason_required", "pii_required"):
         return t(f"error.{exc.code}")
     if isinstance(exc, NotFound):
         return t("error.not_found")
@@ -626,7 +629,7 @@ def customer_search(
 
 @router.get("/console/customers/{customer_id}")
 def customer_page(
-    request: Request, customer_id: int, session: DbSession, principal: PagePrincipal
+    request: Request, customer_id: Id, session: DbSession, principal: PagePrincipal
 ) -> HTMLResponse:
     from kefu.customers import service as customers
     from kefu.interactions.timeline import customer_timeline
@@ -720,7 +723,10 @@ def install_handlers(app: FastAPI) -> None:
             return await result if inspect.isawaitable(result) else result
         t = translator(request_locale(request))
         msg = t("error.not_found") if exc.status_code == 404 else t("error.generic", message=str(exc.detail))
-        return _error_page(request, exc.status_code, msg)
+        page = _error_page(request, exc.status_code, msg)
+        if exc.status_code == 405:
+            page.headers["Allow"] = ", ".join(allowed_methods(request))
+        return page
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfFailed, csrf_failed)

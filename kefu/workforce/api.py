@@ -20,10 +20,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Paging, require
+from kefu.core.deps import DbSession, Id, OptionalId, Paging, QueryId, require
 from kefu.core.errors import Forbidden
 from kefu.workforce import service
 from kefu.workforce.schemas import (
+    FIRST_DAY,
+    LAST_DAY,
     ErlangIn,
     ForecastIn,
     PlanIn,
@@ -59,12 +61,12 @@ def staffing(body: StaffingIn, principal: Principal = require("workforce.read"))
 @router.get("/workforce/history")
 def history(
     session: DbSession,
-    org_unit_id: int,
-    start: date,
-    end: date,
-    channel: str = "voice",
+    org_unit_id: QueryId,
+    start: Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY)],
+    end: Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY)],
+    channel: Annotated[str, Query(max_length=32)] = "voice",
     interval_minutes: Annotated[int, Query()] = 30,
-    tz: str = "UTC",
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
     principal: Principal = require("workforce.read"),
 ) -> dict[str, Any]:
     return service.history_summary(
@@ -115,7 +117,7 @@ def save_plan(
 def list_plans(
     session: DbSession,
     page: Paging,
-    org_unit_id: int | None = None,
+    org_unit_id: OptionalId = None,
     principal: Principal = require("workforce.read"),
 ) -> dict[str, Any]:
     rows, total = service.list_plans(
@@ -130,7 +132,7 @@ def list_plans(
 
 
 @router.get("/workforce/plans/{plan_id}", response_model=PlanRead)
-def get_plan(plan_id: int, session: DbSession, principal: Principal = require("workforce.read")) -> PlanRead:
+def get_plan(plan_id: Id, session: DbSession, principal: Principal = require("workforce.read")) -> PlanRead:
     return PlanRead.model_validate(service.get_plan(session, principal, plan_id))
 
 
@@ -150,7 +152,7 @@ def simulate(
 
 @router.get("/workforce/rules/{org_unit_id}", response_model=RulesRead)
 def get_rules(
-    org_unit_id: int, session: DbSession, principal: Principal = require("workforce.read")
+    org_unit_id: Id, session: DbSession, principal: Principal = require("workforce.read")
 ) -> RulesRead:
     service.unit_subtree(session, principal, org_unit_id)
     return service.effective_rules(session, org_unit_id)
@@ -158,7 +160,7 @@ def get_rules(
 
 @router.put("/workforce/rules/{org_unit_id}", response_model=RulesRead)
 def put_rules(
-    org_unit_id: int, body: RulesSpec, session: DbSession, principal: Principal = require("workforce.write")
+    org_unit_id: Id, body: RulesSpec, session: DbSession, principal: Principal = require("workforce.write")
 ) -> RulesRead:
     if not principal.can("org.admin"):
         raise Forbidden(

@@ -4,46 +4,110 @@ the values (a zero rate, a target outside (0, 1), an impossible target) and say 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Model = Literal["a", "c"]
 
+# What a real contact centre can have, with room to spare: the largest operators' provincial centres run a few
+# thousand seats on one queue. Past these bounds a request is refused with 422 before anything is computed, so
+# no input can keep the staffing search, the scheduler or the simulator busy for minutes (issue 8).
+MAX_CALLS = 100_000.0  # calls offered in one interval
+MAX_AGENTS = 20_000  # agents in one interval
+MAX_SECONDS = 7_200.0  # handle time, patience, thresholds: two hours
+MAX_INTERVAL_MINUTES = 1_440.0
+MAX_LOAD_ERLANGS = 10_000.0  # calls x AHT / interval length: about 10,000 agents busy at once
+MAX_INTERVALS = 288  # a day in 5-minute intervals
+MAX_SCALE = 10.0  # volume and handle-time factors of a what-if
+MAX_SIMULATED_CALLS = 2_000_000.0  # calls x replications (about 3 s of simulation)
+
+MAX_SHRINKAGE = 0.95  # beyond it the roster is more than 20 times the required agents
+
+
+def _shrinkage(value: float) -> float:
+    # [0, 1) is the workforce modules' rule and message; this only adds the realistic ceiling below 1.
+    if MAX_SHRINKAGE < value < 1:
+        raise ValueError(f"shrinkage above {MAX_SHRINKAGE} is not realistic (it rosters more than 20 times "
+                         "the required agents)")
+    return value
+
+
+# Only ceilings here: the lower bounds and the domain rules (a positive AHT, a target in (0, 1)) are checked by
+# the workforce modules, which say in their own words what is wrong.
+Calls = Annotated[float, Field(le=MAX_CALLS)]
+Agents = Annotated[int, Field(le=MAX_AGENTS)]
+Seconds = Annotated[float, Field(le=MAX_SECONDS)]
+Threshold = Seconds
+IntervalMinutes = Annotated[float, Field(le=MAX_INTERVAL_MINUTES)]
+Share = float
+Scale = Annotated[float, Field(le=MAX_SCALE)]
+Shrinkage = Annotated[float, AfterValidator(_shrinkage)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64)]
+Channel = Annotated[str, Field(min_length=1, max_length=32)]
+Minutes = Annotated[int, Field(le=1_440)]
+# Days a centre plans for or has history of; past them date arithmetic overflows (date.max + 1 day).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+MAX_HISTORY_DAYS = 731
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+
+
+def check_load(calls: float, aht: float | None, interval_minutes: float, where: str = "calls") -> None:
+    """Refuse an offered load (Erlangs) no centre has: the staffing search grows with it."""
+    if aht is None:
+        return
+    if not (calls > 0 and aht > 0 and interval_minutes > 0):
+        return  # the workforce modules refuse these in their own words
+    load = calls * aht / (interval_minutes * 60)
+    if load > MAX_LOAD_ERLANGS:
+        raise ValueError(f"{where}: the offered load is {load:,.0f} Erlangs in one interval "
+                         f"(calls x AHT / interval length); at most {MAX_LOAD_ERLANGS:,.0f} is accepted")
+
 
 class ErlangIn(BaseModel):
-    calls: float = Field(description="calls offered in one interval")
-    interval_minutes: float = 30
-    aht: float = Field(description="average handle time, seconds")
-    agents: int
-    patience: float | None = Field(None, description="mean patience, seconds (Erlang A); none: Erlang C only")
-    target_time: float = Field(20, description="service level threshold T, seconds")
+    calls: Calls = Field(description="calls offered in one interval")
+    interval_minutes: IntervalMinutes = 30
+    aht: Seconds = Field(description="average handle time, seconds")
+    agents: Agents
+    patience: Seconds | None = Field(None, description="mean patience, seconds (Erlang A); none: Erlang C only")
+    target_time: Threshold = Field(20, description="service level threshold T, seconds")
+
+    @model_validator(mode="after")
+    def _load(self) -> ErlangIn:
+        check_load(self.calls, self.aht, self.interval_minutes)
+        return self
 
 
 class StaffingIn(BaseModel):
-    calls: float
-    interval_minutes: float = 30
-    aht: float
-    service_level: float | None = 0.8
-    target_time: float = 20
-    max_asa: float | None = None
-    max_abandon: float | None = None
-    patience: float | None = None
-    shrinkage: float = 0.0
+    calls: Calls
+    interval_minutes: IntervalMinutes = 30
+    aht: Seconds
+    service_level: Share | None = 0.8
+    target_time: Threshold = 20
+    max_asa: Threshold | None = None
+    max_abandon: Share | None = None
+    patience: Seconds | None = None
+    shrinkage: Shrinkage = 0.0
     model: Model = "a"
+
+    @model_validator(mode="after")
+    def _load(self) -> StaffingIn:
+        check_load(self.calls, self.aht, self.interval_minutes)
+        return self
 
 
 class RulesSpec(BaseModel):
     """Shift rules in minutes, as an administrator thinks of them; converted to intervals when planning."""
 
-    shift_minutes: list[int] = Field(default_factory=lambda: [240, 480], min_length=1)
-    start_every_minutes: int = 30
-    break_minutes: int = 30
-    break_earliest_minutes: int = 120
-    break_latest_minutes: int = 300
-    min_hours: float = 4.0
-    max_hours: float = 9.0
-    max_agents: int | None = None
+    shift_minutes: list[Minutes] = Field(default_factory=lambda: [240, 480], min_length=1, max_length=12)
+    start_every_minutes: Minutes = 30
+    break_minutes: Minutes = 30
+    break_earliest_minutes: Minutes = 120
+    break_latest_minutes: Minutes = 300
+    min_hours: Annotated[float, Field(le=24)] = 4.0
+    max_hours: Annotated[float, Field(le=24)] = 9.0
+    max_agents: Agents | None = None
 
 
 class RulesRead(RulesSpec):
@@ -55,39 +119,53 @@ class PlanIn(BaseModel):
     """A day's plan. With ``calls`` the workload is given; without, it is forecast from the unit's history."""
 
     org_unit_id: int
-    channel: str = "voice"
-    day: date
+    channel: Channel = "voice"
+    day: Day
     interval_minutes: Literal[15, 30, 60] = 30
-    tz: str = "UTC"
-    service_level: float = 0.8
-    target_time: float = 20
+    tz: TimeZone = "UTC"
+    service_level: Share = 0.8
+    target_time: Threshold = 20
     model: Model = "a"
-    calls: list[float] | None = Field(None, description="calls per interval (the whole day)")
-    aht: float | None = Field(None, description="seconds; default the history's mean handle time")
-    patience: float | None = Field(None, description="seconds; default the history's exponential fit")
-    shrinkage: float = 0.0
-    volume_scale: float = 1.0
-    aht_scale: float = 1.0
+    calls: list[Calls] | None = Field(None, max_length=MAX_INTERVALS, description="calls per interval (the whole day)")
+    aht: Seconds | None = Field(None, description="seconds; default the history's mean handle time")
+    patience: Seconds | None = Field(None, description="seconds; default the history's exponential fit")
+    shrinkage: Shrinkage = 0.0
+    volume_scale: Scale = 1.0
+    aht_scale: Scale = 1.0
     rules: RulesSpec | None = Field(None, description="default: the unit's stored rules")
     time_limit: float = Field(10.0, gt=0, le=60)
     name: str | None = Field(None, max_length=200, description="POST /workforce/plans: the saved plan's name")
+
+    @model_validator(mode="after")
+    def _load(self) -> PlanIn:
+        for i, c in enumerate(self.calls or []):
+            check_load(c * self.volume_scale, self.aht and self.aht * self.aht_scale, self.interval_minutes,
+                       f"calls.{i}")
+        return self
 
 
 class WhatIfIn(PlanIn):
     """The plan as given, and again with volume, handle time and/or target changed."""
 
-    what_if_volume_scale: float = 1.0
-    what_if_aht: float | None = None
-    what_if_service_level: float | None = None
+    what_if_volume_scale: Scale = 1.0
+    what_if_aht: Seconds | None = None
+    what_if_service_level: Share | None = None
+
+    @model_validator(mode="after")
+    def _what_if_load(self) -> WhatIfIn:
+        aht = self.what_if_aht or (self.aht and self.aht * self.aht_scale)
+        for i, c in enumerate(self.calls or []):
+            check_load(c * self.volume_scale * self.what_if_volume_scale, aht, self.interval_minutes, f"calls.{i}")
+        return self
 
 
 class ForecastIn(BaseModel):
     org_unit_id: int
-    channel: str = "voice"
-    start_day: date
+    channel: Channel = "voice"
+    start_day: Day
     days: int = Field(7, ge=1, le=62)
     interval_minutes: Literal[15, 30, 60] = 30
-    tz: str = "UTC"
+    tz: TimeZone = "UTC"
     history_weeks: int = Field(8, ge=1, le=104)
     holdout_days: int = Field(7, ge=1, le=62)
 
@@ -96,14 +174,27 @@ class SimulateIn(BaseModel):
     """A saved plan (``plan_id``), or calls and agents per interval."""
 
     plan_id: int | None = None
-    calls: list[float] | None = None
-    agents: list[int] | None = None
-    interval_minutes: float = 30
-    aht: float | None = None
-    patience: float | None = None
-    target_time: float = 20
+    calls: list[Calls] | None = Field(None, max_length=MAX_INTERVALS)
+    agents: list[Agents] | None = Field(None, max_length=MAX_INTERVALS)
+    interval_minutes: Annotated[float, Field(le=240)] = 30
+    aht: Seconds | None = None
+    patience: Seconds | None = None
+    target_time: Threshold = 20
     replications: int = Field(30, ge=2, le=1000)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+
+    @model_validator(mode="after")
+    def _size(self) -> SimulateIn:
+        if self.calls is not None and self.interval_minutes > 0:
+            if len(self.calls) * self.interval_minutes > 1_440:
+                raise ValueError("calls: a simulation covers at most one day (intervals x interval_minutes)")
+            simulated = sum(self.calls) * self.replications
+            if simulated > MAX_SIMULATED_CALLS:
+                raise ValueError(f"calls x replications is {simulated:,.0f}; at most {MAX_SIMULATED_CALLS:,.0f} "
+                                 "calls are simulated in one request (fewer replications or a shorter day)")
+            for i, c in enumerate(self.calls):
+                check_load(c, self.aht, self.interval_minutes, f"calls.{i}")
+        return self
 
 
 class PlanSummary(BaseModel):

@@ -28,7 +28,15 @@ from kefu.org.models import OrgUnit
 from kefu.workforce import erlang, forecast, history, schedule, simulator, staffing
 from kefu.workforce.errors import WorkforceInputError
 from kefu.workforce.models import WorkforcePlan, WorkforceRules
-from kefu.workforce.schemas import PlanIn, RulesRead, RulesSpec, SimulateIn, StaffingIn, WhatIfIn
+from kefu.workforce.schemas import (
+    MAX_HISTORY_DAYS,
+    PlanIn,
+    RulesRead,
+    RulesSpec,
+    SimulateIn,
+    StaffingIn,
+    WhatIfIn,
+)
 
 
 def num(value: float | None, digits: int = 6) -> float | None:
@@ -214,6 +222,8 @@ def history_summary(
 ) -> dict[str, Any]:
     if last < first:
         raise WorkforceInputError("the end day comes before the start day")
+    if (last - first).days >= MAX_HISTORY_DAYS:
+        raise WorkforceInputError(f"at most {MAX_HISTORY_DAYS} days of history are summarised at once")
     records = unit_history(
         session, principal, org_unit_id=org_unit_id, channel=channel, first=first, last=last, tz=tz
     )

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
-from kefu.core.deps import DbSession
+from kefu.core.deps import DbSession, is_id_text
 from kefu.core.errors import Forbidden, KefuError
 from kefu.org import service as org
 from kefu.web.i18n import translator
@@ -50,7 +50,7 @@ def _float(value: str | None, default: float | None) -> float | None:
 def _form(q: Mapping[str, str], session: Any, principal: Principal) -> dict[str, Any]:
     """The page's inputs from the query string (or the save form's copy of it), with defaults."""
     units = org.list_units(session, principal)
-    unit_id = int(q["org_unit"]) if q.get("org_unit", "").isdigit() else (units[0].id if units else 0)
+    unit_id = int(q["org_unit"]) if is_id_text(q.get("org_unit", "")) else (units[0].id if units else 0)
     channel = q.get("channel") or "voice"
     tz = q.get("tz") or "UTC"
     day_text = q.get("day") or ""

@@ -61,8 +61,7 @@ def test_personal_data_is_masked_for_roles_without_pii(client: TestClient, world
                                                        zhang: dict[str, Any], who: str, phone: str, name: str,
                                                        email: str) -> None:
     one = client.get(f"/api/v1/customers/{zhang['id']}", headers=world.auth(who)).json()
-    listed = client.get("/api/v1/customers", params={"phone": "5678"},
-                        headers=world.auth(who)).json()["items"]
+    listed = client.get("/api/v1/customers", headers=world.auth(who)).json()["items"]
     for c in (one, listed[0]):
         assert (c["phone"], c["name"], c["identities"][0]["value"], c["masked"]) == (
             phone, name, email, who in ("analyst", "support_gd"))
@@ -215,3 +214,24 @@ def test_vip_threshold_change_reflags_customers(client: TestClient, world: World
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_vip_threshold")
     assert client.get("/api/v1/tier-rules/vip-threshold", headers=world.auth("admin")).json() == {
         "vip_min_arpu": "99.50"}
+
+
+def test_roles_without_pii_cannot_recover_a_masked_number_by_searching(client: TestClient, world: World,
+                                                                      zhang: dict[str, Any], db: Database) -> None:
+    """An analyst sees 138****5678; trying the hidden digits through ?phone= or ?q= must tell nothing."""
+    h = world.auth("analyst")
+    listed = client.get("/api/v1/customers", headers=h).json()["items"]
+    assert [c["phone"] for c in listed] == ["138****5678"]
+    for phone in ("5678", "13812345678", "+86 138 1234 5678", "138"):
+        r = client.get("/api/v1/customers", params={"phone": phone}, headers=h)
+        assert r.status_code == 403
+        assert r.json()["error"] == {
+            "code": "pii_required",
+            "message": "searching by phone number needs the 'pii' permission (numbers are masked for this role)",
+            "details": {"permission": "pii"},
+        }
+    for q in ("+8613812345678", "zhang.san@example.com"):  # identities shown masked are not matched either
+        assert client.get("/api/v1/customers", params={"q": q}, headers=h).json()["items"] == []
+    # the agent (with pii) keeps the full-number and last-four search
+    assert [c["id"] for c in client.get("/api/v1/customers", params={"phone": "5678"},
+                                        headers=world.auth("agent_gz")).json()["items"]] == [zhang["id"]]

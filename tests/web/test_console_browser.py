@@ -170,13 +170,13 @@ def test_agent_works_the_inbox_and_a_ticket_in_the_browser(
     page.evaluate("window.__kefu_marker = 'same page'")
     page.select_option("select[name=channel]", "sms")
     page.wait_for_url(f"{base}/console/inbox?channel=sms")
-    page.wait_for_function("document.querySelectorAll('tr[data-ticket]').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('tr[data-ticket]').length === 2")
     assert page.evaluate("window.__kefu_marker") == "same page"
     page.select_option("select[name=channel]", "")
-    page.wait_for_function(f"document.querySelectorAll('tr[data-ticket]').length === {2 + len(MORE)}")
+    page.wait_for_function(f"() => document.querySelectorAll('tr[data-ticket]').length === {2 + len(MORE)}")
 
     # A new message from a customer appears without pressing reload (SSE → htmx refresh).
-    page.wait_for_function("document.querySelector('#inbox-live') !== null")
+    page.wait_for_function("() => document.querySelector('#inbox-live') !== null")
     r = httpx.post(
         f"{base}/api/v1/inbound/sms",
         headers={"Authorization": f"Bearer {seeded.world.tokens['admin']}"},
