@@ -248,10 +248,14 @@ class Dispatcher:
         if self._thread:
             self._thread.join(timeout=10)
 
+    def tick(self) -> None:
+        """One round of the thread: dispatch what is pending."""
+        self.bus.dispatch_pending(self.db)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.bus.dispatch_pending(self.db)
+                self.tick()
             except Exception:
                 log.exception("event dispatch failed")
             self._wake.wait(self.idle)

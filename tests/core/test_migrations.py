@@ -8,7 +8,8 @@ def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) ->
 
 
 def test_the_database_is_at_every_head_after_upgrade(db_url: str) -> None:
-    assert current_heads(db_url) == {"0002_customers", "0003_tickets", "0102_knowledge_title_vector", "0201_workforce"}
+    assert current_heads(db_url) == {"0002_customers", "0003_tickets", "0102_knowledge_title_vector", "0201_workforce",
+                                     "0014_jobs"}
 
 
 def test_upgrade_creates_the_data_folder_of_a_fresh_sqlite_install(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -18,4 +19,4 @@ def test_upgrade_creates_the_data_folder_of_a_fresh_sqlite_install(tmp_path) -> 
     upgrade(f"sqlite:///{target}")
     assert target.exists()
     assert current_heads(f"sqlite:///{target}") == {"0002_customers", "0003_tickets", "0102_knowledge_title_vector",
-                                                     "0201_workforce"}
+                                                     "0201_workforce", "0014_jobs"}
