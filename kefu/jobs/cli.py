@@ -26,6 +26,7 @@ def worker(
     from kefu.jobs import queue
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job is too much by default
     settings = get_settings()
     if settings.job_queue != "procrastinate":
         typer.echo("note: KEFU_JOB_QUEUE is not 'procrastinate': servers of this environment run their jobs "

@@ -79,9 +79,19 @@ class PostgresCluster:
                 "shared_buffers = 128MB\nfsync = on\nsynchronous_commit = on\n"
             )
 
+    @property
+    def running(self) -> bool:
+        if not self.initialised:
+            return False
+        done = subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "status"]),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        return done.returncode == 0
+
     def start(self) -> None:
         if not self.initialised:
             self.init()
+        elif self.running:
+            return
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", f"-p {self.port}", "-w", "-t", "60",
                   "start")
 
