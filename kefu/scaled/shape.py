@@ -17,9 +17,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-import httpx
-
-from kefu.bench.common import free_port
+from kefu.bench.common import free_port, wait_serving
 from kefu.scaled.local import PostgresCluster, RedisServer
 
 WORKER_CMD = [sys.executable, "-c", "from kefu.cli import main; main()", "worker"]
@@ -154,18 +152,8 @@ class ScaledShape:
         return dead
 
     def wait_ready(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            if self.api is not None and self.api.poll() is not None:
-                raise RuntimeError(f"the API exited with {self.api.returncode}; see {self.logs / 'api.log'}")
-            try:
-                if httpx.get(f"{self.base_url}/api/v1/me", timeout=2).status_code == 401:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the API did not start within {seconds:.0f} s; see {self.logs / 'api.log'}")
-            time.sleep(0.2)
+        assert self.api is not None
+        wait_serving(self.base_url, self.api, str(self.logs / "api.log"), seconds)
         if self.api_processes > 1:  # one process answered; let the others finish starting
             time.sleep(min(10.0, 2.0 * self.api_processes))
 
