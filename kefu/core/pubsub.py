@@ -245,7 +245,7 @@ class RedisHub(Hub):
                 ps.close()
             if failed:
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 2.0)
 
     def _resubscribe(self, ps: Any, subscribed: set[str]) -> None:
         with self._lock:

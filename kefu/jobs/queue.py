@@ -220,7 +220,7 @@ async def supervise(app: Any, *, concurrency: int, queues: list[str] | None, nam
             async with app.open_async():
                 run = asyncio.create_task(app.run_worker_async(
                     concurrency=concurrency, queues=queues, name=name, install_signal_handlers=False,
-                    delete_jobs="successful", fetch_job_polling_interval=5.0))
+                    delete_jobs="successful", fetch_job_polling_interval=1.0))
                 stopping = asyncio.create_task(stop.wait())
                 await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if not run.done():
