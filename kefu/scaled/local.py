@@ -60,8 +60,11 @@ class PostgresCluster:
         self.log = self.directory / "postgres.log"
 
     def _run(self, *args: str, timeout: float = 120) -> None:
-        subprocess.run(_as_postgres([str(self.bin / args[0]), *args[1:]]), check=True, timeout=timeout,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(_as_postgres([str(self.bin / args[0]), *args[1:]]), timeout=timeout,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        if done.returncode:
+            raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}"
+                               f" (log: {self.log})")
 
     @property
     def initialised(self) -> bool:
@@ -96,7 +99,7 @@ class PostgresCluster:
                   "start")
 
     def stop(self, mode: str = "fast") -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
+        with contextlib.suppress(RuntimeError):
             self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
 
     def restart(self, mode: str = "fast") -> None:
