@@ -69,3 +69,10 @@ def current_heads(url: str) -> set[str]:
             return set(MigrationContext.configure(conn).get_current_heads())
     finally:
         eng.dispose()
+
+
+def is_current(url: str) -> bool:
+    """Whether the database is at every head of the migrations this code ships."""
+    from alembic.script import ScriptDirectory
+
+    return current_heads(url) == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())

@@ -19,10 +19,11 @@ def worker(
 ) -> None:
     """Run background jobs and outbox consumers from the queue until SIGTERM / Ctrl-C.
 
-    Needs KEFU_DATABASE_URL on PostgreSQL (the schema upgraded first) and, for live updates to reach
-    the console, KEFU_REDIS_URL. The API processes must run with KEFU_JOB_QUEUE=procrastinate."""
+    Needs KEFU_DATABASE_URL on PostgreSQL with the schema upgraded (`kefu db upgrade`: once per release,
+    not by each of several processes at once) and, for live updates to reach the console,
+    KEFU_REDIS_URL. The API processes must run with KEFU_JOB_QUEUE=procrastinate."""
     from kefu.core.config import get_settings
-    from kefu.core.migrate import upgrade
+    from kefu.core.migrate import is_current
     from kefu.jobs import queue
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -32,7 +33,8 @@ def worker(
         typer.echo("note: KEFU_JOB_QUEUE is not 'procrastinate': servers of this environment run their jobs "
                    "themselves", err=True)
     try:
-        upgrade(settings.effective_database_url)
+        if not is_current(settings.effective_database_url):
+            raise typer.BadParameter("the database schema is not current: run `kefu db upgrade` first")
         queue.run_worker(settings, concurrency=concurrency,
                          queues=[q.strip() for q in queues.split(",") if q.strip()] or None,
                          name=name, imports=import_)

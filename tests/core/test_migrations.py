@@ -20,3 +20,13 @@ def test_upgrade_creates_the_data_folder_of_a_fresh_sqlite_install(tmp_path) -> 
     assert target.exists()
     assert current_heads(f"sqlite:///{target}") == {"0002_customers", "0003_tickets", "0102_knowledge_title_vector",
                                                      "0201_workforce", "0014_jobs"}
+
+
+def test_a_database_is_current_only_at_every_head(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kefu.core.migrate import downgrade, is_current, upgrade
+
+    url = f"sqlite:///{tmp_path}/k.sqlite3"
+    upgrade(url)
+    assert is_current(url)
+    downgrade(url, "0014_jobs-1")
+    assert not is_current(url)
