@@ -1,11 +1,15 @@
 """Domain events through a transactional outbox.
 
 `record(session, name, payload)` writes the event in the same transaction as the change it
-describes; a rolled-back change records nothing. After commit the dispatcher hands each pending
+describes; a rolled-back change records nothing. After commit a dispatcher hands each pending
 event to every consumer subscribed to its name. Each (consumer, event) delivery runs in its own
 transaction together with a row in `event_consumptions`, whose primary key makes a second delivery
-to the same consumer impossible, even with several processes dispatching at once. Events still
-pending when a process dies are dispatched when the next one starts (`dispatch_pending`).
+to the same consumer impossible, even with several processes dispatching at once; on PostgreSQL
+dispatchers also claim disjoint batches (SKIP LOCKED), so they share the work instead of racing for
+it. Events still pending when a process dies are dispatched by the next dispatch (`dispatch_pending`).
+
+Who dispatches depends on the shape (kefu/jobs/runtime.py): the server's own thread (`Dispatcher`,
+extended by kefu.jobs.inline.InlineRunner) when embedded, `kefu worker` processes when scaled out.
 
 Event names are past facts: `ticket.created`, `ticket.transitioned`, `message.received`.
 """

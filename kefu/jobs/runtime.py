@@ -60,6 +60,10 @@ def start_in_server(settings: Settings, db: Database, *, dispatch: bool = True) 
     if settings.job_queue == "procrastinate":
         from kefu.jobs.queue import Kicker
 
+        if db.dialect != "postgresql":
+            raise RuntimeError("KEFU_JOB_QUEUE=procrastinate needs PostgreSQL (KEFU_DATABASE_URL); "
+                               "the embedded shape runs its jobs inline")
+
         kicker = Kicker(db)
         kicker.start()
         rt.dispatcher = kicker

@@ -177,3 +177,16 @@ def test_live_notices_from_the_workers_dispatch_reach_every_api_process_through_
     finally:
         api.close()
     assert {m["unit"] for m in got.messages} == {world.units["gz"]}
+
+
+def test_a_server_refuses_the_job_queue_without_postgresql(tmp_path: Path) -> None:
+    from kefu.jobs.runtime import start_in_server
+
+    settings = Settings(env="test", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/k.sqlite3",
+                        job_queue="procrastinate")
+    db = Database(settings.effective_database_url)
+    try:
+        with pytest.raises(RuntimeError, match="KEFU_JOB_QUEUE=procrastinate needs PostgreSQL"):
+            start_in_server(settings, db)
+    finally:
+        db.dispose()
