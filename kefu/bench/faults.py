@@ -47,6 +47,7 @@ PHASES = ("warm-up", *FAULTS)
 CONSUMER = "bench.faults"
 PROBE_EVERY = 0.25
 PROBE_TIMEOUT = 20.0
+RECOVERY_GRACE = 30.0  # how long probing goes on after the load, waiting for the service to come back
 
 
 # ---- the counting consumer, run by the workers ----
@@ -275,15 +276,19 @@ def _client(base_url: str, token: str, phase: str, idx: int, stop_at: float, giv
 
 
 def _prober(base_url: str, token: str, phase: str, stop_at: float, result: PhaseResult,
-            tickets: list[tuple[Probe, int]]) -> None:
+            tickets: list[tuple[Probe, int]], watcher: StreamWatcher) -> None:
     """Every PROBE_EVERY seconds a message from a new sender (so a new ticket); what the page was told is
-    matched afterwards (`resolve_probes`)."""
+    matched afterwards (`resolve_probes`). After the load it goes on, up to RECOVERY_GRACE seconds, until
+    a probe posted after the repair has made the whole trip."""
     lock = threading.Lock()
     scratch = PhaseResult(phase)  # the probes' own posts are not the load's figures
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=5.0) as http:
         k = 0
-        while time.monotonic() < stop_at:
-            probe = Probe(time.monotonic())
+        while True:
+            now = time.monotonic()
+            if now >= stop_at and (now >= stop_at + RECOVERY_GRACE or _recovered(result, tickets, watcher)):
+                return
+            probe = Probe(now)
             result.probes.append(probe)
             body = {"message_id": f"p-{phase}-{k}", "sender": f"oPROBE{phase}{k}", "text": "探针",
                     "org_unit_code": "GZ"}
@@ -292,6 +297,14 @@ def _prober(base_url: str, token: str, phase: str, stop_at: float, result: Phase
                 tickets.append((probe, ack["ticket_id"]))
             k += 1
             time.sleep(max(0.0, probe.posted_at + PROBE_EVERY - time.monotonic()))
+
+
+def _recovered(result: PhaseResult, tickets: list[tuple[Probe, int]], watcher: StreamWatcher) -> bool:
+    """No fault, or a probe posted after the repair has reached the page."""
+    repaired = result.repaired_at if result.faulted_at is not None else 0.0
+    if repaired is None:
+        return False
+    return any(p.posted_at >= repaired and watcher.told(t, p.posted_at) is not None for p, t in tickets)
 
 
 def resolve_probes(tickets: list[tuple[Probe, int]], watcher: StreamWatcher) -> None:
@@ -362,15 +375,16 @@ def run_phase(shape: Any, token: str, fault: str, *, clients: int, seconds: floa
     threads = [threading.Thread(target=_client, args=(shape.base_url, token, fault, i, stop_at, give_up_at, result,
                                                       lock), daemon=True) for i in range(clients)]
     tickets: list[tuple[Probe, int]] = []
-    threads.append(threading.Thread(target=_prober, args=(shape.base_url, token, fault, stop_at, result, tickets),
-                                    daemon=True))
+    threads.append(threading.Thread(target=_prober, args=(shape.base_url, token, fault, stop_at, result, tickets,
+                                                          watcher), daemon=True))
     for t in threads:
         t.start()
     time.sleep(seconds / 3)
     _inject(shape, fault, outage, result, echo)
-    for t in threads:
+    for t in threads[:-1]:  # the clients
         t.join()
     result.seconds = time.monotonic() - t0
+    threads[-1].join()  # the prober, which may wait for the service to come back
     shape.supervise()
     result.drain_s = _drain(shape.database_url, drain_seconds)
     db = Database(shape.database_url)

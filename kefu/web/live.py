@@ -131,8 +131,14 @@ class Broadcaster:
 
 
 def _offer(queue: asyncio.Queue[Notice | None], notice: Notice | None) -> None:
-    with contextlib.suppress(asyncio.QueueFull):  # a stalled page misses notices; it refreshes on the next
+    """Queue a notice for a page (in the page's event loop). A page that cannot keep up (a burst of
+    events, a slow connection) gets one `hello` instead of what is queued: it refreshes everything."""
+    try:
         queue.put_nowait(notice)
+    except asyncio.QueueFull:
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(None if notice is None else HELLO)
 
 
 broadcaster = Broadcaster()

@@ -125,3 +125,22 @@ def test_an_open_stream_is_present_in_every_process_until_it_closes(
     finally:
         api_1.close()
         api_2.close()
+
+
+def test_a_page_that_cannot_keep_up_gets_one_refresh_instead_of_the_notices_it_missed() -> None:
+    async def run() -> list[live.Notice | None]:
+        b = live.Broadcaster()
+        sub = b.subscribe(frozenset({3}))
+        for i in range(live.QUEUE_SIZE + 5):  # a burst while the page is not reading
+            b.publish(live.Notice("inbox", "message.received", 3, {"n": i}))
+        await asyncio.sleep(0)  # the loop runs the hand-overs
+        await asyncio.sleep(0)
+        got = []
+        while not sub.queue.empty():
+            got.append(sub.queue.get_nowait())
+        return got
+
+    got = asyncio.run(run())
+    # the notice that did not fit and all before it: one refresh; then what came after
+    assert got == [live.HELLO] + [live.Notice("inbox", "message.received", 3, {"n": i})
+                                  for i in range(live.QUEUE_SIZE + 1, live.QUEUE_SIZE + 5)]
