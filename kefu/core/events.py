@@ -229,7 +229,9 @@ bus = EventBus()
 
 
 class Dispatcher:
-    """Background thread of the embedded shape: wakes after each commit that recorded events."""
+    """A thread woken after each commit that recorded events (and every `idle_seconds`); each round it
+    runs `tick()`: here, dispatch what is pending. The embedded shape's job runner and the scaled shape's
+    queue kicker (kefu.jobs) are this thread with another `tick()`."""
 
     def __init__(self, db: Database, event_bus: EventBus = bus, *, idle_seconds: float = 2.0) -> None:
         self.db = db
