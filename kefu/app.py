@@ -1,4 +1,4 @@
-"""create_app(): routers, middleware, error handlers, the event dispatcher."""
+"""create_app(): routers, middleware, error handlers, the job runner and live-update hub."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from kefu.core.config import Settings, get_settings
 from kefu.core.db import Database
 from kefu.core.deps import current_principal
 from kefu.core.errors import KefuError
-from kefu.core.events import Dispatcher, bus
 from kefu.core.guards import UPLOAD_ENVELOPE_BYTES, BodyLimits, InputGuard
 from kefu.core.headers import SecurityHeaders, allowed_methods
 from kefu.core.privacy import ViewerScope
+from kefu.jobs.runtime import start_in_server
 
 log = logging.getLogger("kefu")
 
@@ -83,18 +83,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        dispatcher = None
-        if start_dispatcher and settings.dispatch_events_inline:
-            # Events a dead process left undispatched go out now; then the thread follows commits.
-            bus.dispatch_pending(db)
-            dispatcher = Dispatcher(db, bus)
-            dispatcher.start()
-            app.state.dispatcher = dispatcher
+        # The job runner or queue kicker and the live-update hub, by shape (kefu/jobs/runtime.py).
+        runtime = start_in_server(settings, db, dispatch=start_dispatcher)
+        app.state.dispatcher = runtime.dispatcher
         try:
             yield
         finally:
-            if dispatcher:
-                dispatcher.stop()
+            runtime.stop()
 
     app = FastAPI(title="kefu 客服", version="0.1.0", lifespan=lifespan,
                   description="Omnichannel customer service and complaint management for telecom operators.",

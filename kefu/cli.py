@@ -47,7 +47,8 @@ def _register_domain_commands() -> None:
     import importlib
 
     for mod in ("kefu.customers.cli", "kefu.org.cli", "kefu.workforce.cli", "kefu.knowledge.cli",
-                "kefu.demo.cli", "kefu.interactions.cli", "kefu.bench.cli", "kefu.routing.cli"):
+                "kefu.demo.cli", "kefu.interactions.cli", "kefu.bench.cli", "kefu.routing.cli", "kefu.jobs.cli",
+                "kefu.scaled.cli"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

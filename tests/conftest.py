@@ -26,6 +26,8 @@ from kefu.core.db import Database
 from kefu.core.migrate import upgrade
 
 PG_URL = os.environ.get("KEFU_TEST_DATABASE_URL")
+# The Redis of the scaled-shape tests (shared is fine: each test uses its own key prefix).
+REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # Argon2 at its cheapest in tests: the hashing is the same code, only the work factors are lower.
 _auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -148,3 +150,34 @@ def shared_data(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"real data not available: {p}")
     return p
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The tests' Redis; a test that needs it is skipped, with the reason, when it is unreachable."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"redis is not reachable at {REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix / channel namespace of this test's own; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"kefu-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -80,3 +80,24 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
             http_cases=http_cases,
             echo=typer.echo,
         )
+
+    @bench_app.command("faults")
+    def faults(
+        faults: str = typer.Option(",".join(("none", "worker", "postgres", "redis")),
+                                   help="phases to run, in order: none (the reference), worker, postgres, redis"),
+        api: int = typer.Option(2, min=1, max=8, help="API processes"),
+        workers: int = typer.Option(2, min=1, max=8, help="`kefu worker` processes"),
+        clients: int = typer.Option(4, min=1, max=32, help="client threads posting messages"),
+        seconds: float = typer.Option(20, min=3, max=600, help="load per phase; the fault comes at a third"),
+        outage: float = typer.Option(3, min=0, max=60, help="seconds a killed worker or Redis stays down"),
+    ) -> None:
+        """Kill a worker, restart PostgreSQL, drop Redis under load: counts, duplicates, recovery time.
+
+        Runs on a private PostgreSQL cluster and redis-server (own ports, own data), never on shared ones."""
+        from kefu.bench import faults as bench
+
+        _exit_cleanly_on_sigterm()
+        results = bench.run(faults=tuple(f.strip() for f in faults.split(",") if f.strip()), api=api,
+                            workers=workers, clients=clients, seconds=seconds, outage=outage, echo=typer.echo)
+        if not all(r.ok for r in results):
+            raise typer.Exit(1)

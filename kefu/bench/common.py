@@ -149,20 +149,9 @@ def live_server(url: str, *, workers: int = 1, startup_seconds: float = 90.0) ->
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_seconds
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"{base}/api/v1/me", timeout=2).status_code == 401:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start within {startup_seconds:.0f} s; see {log.name}")
-            time.sleep(0.2)
+        took = wait_serving(base, proc, log.name, startup_seconds)
         if workers > 1:  # one worker answered; give the others as long again to finish starting
-            time.sleep(min(30.0, startup_seconds - (deadline - time.monotonic())))
+            time.sleep(min(30.0, took))
         yield Server(base, proc, log.name)
     finally:
         proc.terminate()
@@ -184,6 +173,22 @@ def server_flags() -> list[str]:
     if importlib.util.find_spec("httptools") is not None:
         flags += ["--http", "httptools"]
     return flags
+
+
+def wait_serving(base_url: str, proc: subprocess.Popen[bytes], log_name: str, seconds: float) -> float:
+    """Wait until the server at `base_url` answers (401 on /api/v1/me); returns the seconds it took."""
+    t0 = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}; see {log_name}")
+        try:
+            if httpx.get(f"{base_url}/api/v1/me", timeout=2).status_code == 401:
+                return time.monotonic() - t0
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() - t0 > seconds:
+            raise RuntimeError(f"the server did not start within {seconds:.0f} s; see {log_name}")
+        time.sleep(0.2)
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,11 +32,17 @@ class Settings(BaseSettings):
     complaint_risk_after_days: int = 12
     # In-process event dispatch after each commit (the embedded shape). Workers can turn it off.
     dispatch_events_inline: bool = True
+    # Live updates, presence and the per-address login limit across processes: a Redis URL
+    # (redis://host:6379/0) selects Redis; unset, they stay in the process (the embedded shape).
+    redis_url: str | None = None
+    # Prefix of every Redis key and channel, so that several kefu installations can share one Redis.
+    redis_prefix: str = "kefu"
+    # Where background jobs run: "inline" (a thread of the server process, the embedded shape) or
+    # "procrastinate" (a job queue in PostgreSQL, run by `kefu worker` processes: the scaled shape).
+    job_queue: Literal["inline", "procrastinate"] = "inline"
     page_size_max: int = 200
     # Org unit code (a city) for messages from senders we cannot place; default: the first city.
     default_org_unit: str | None = None
-    # Redis for state shared by several processes (the per-address login limit); None: process memory.
-    redis_url: str | None = None
     # Login hardening. A username (known or not) is locked for `login_lockout_minutes` after
     # `login_max_failures` failed logins within `login_failure_window_minutes` (kept in the database, so
     # every process agrees). One client address may try `login_per_ip_per_minute` logins a minute.

@@ -1,11 +1,15 @@
 """Domain events through a transactional outbox.
 
 `record(session, name, payload)` writes the event in the same transaction as the change it
-describes; a rolled-back change records nothing. After commit the dispatcher hands each pending
+describes; a rolled-back change records nothing. After commit a dispatcher hands each pending
 event to every consumer subscribed to its name. Each (consumer, event) delivery runs in its own
 transaction together with a row in `event_consumptions`, whose primary key makes a second delivery
-to the same consumer impossible, even with several processes dispatching at once. Events still
-pending when a process dies are dispatched when the next one starts (`dispatch_pending`).
+to the same consumer impossible, even with several processes dispatching at once; on PostgreSQL
+dispatchers also claim disjoint batches (SKIP LOCKED), so they share the work instead of racing for
+it. Events still pending when a process dies are dispatched by the next dispatch (`dispatch_pending`).
+
+Who dispatches depends on the shape (kefu/jobs/runtime.py): the server's own thread (`Dispatcher`,
+extended by kefu.jobs.inline.InlineRunner) when embedded, `kefu worker` processes when scaled out.
 
 Event names are past facts: `ticket.created`, `ticket.transitioned`, `message.received`.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -156,40 +161,72 @@ class EventBus:
         self.consumers.pop(name, None)
 
     def dispatch_pending(self, db: Database, *, limit: int = 500) -> int:
-        """Deliver every pending event once to each subscribed consumer. Returns events completed.
+        """Deliver every pending event once to each subscribed consumer. Returns events completed."""
+        return self.dispatch(db, limit=limit)[0]
+
+    def dispatch(self, db: Database, *, limit: int = 500, max_seconds: float | None = None) -> tuple[int, bool]:
+        """Deliver pending events in batches until none is left (or `max_seconds` passed). Returns the
+        events completed and whether it stopped for time with events left.
 
         Each consumer gets a batch of events in one transaction (its consumption rows and whatever its
-        handler writes commit together). If anything in the batch fails, the batch is rolled back and
-        delivered one event at a time, so one bad event holds back only itself."""
+        handler writes commit together); a failing handler is rolled back alone (see `_deliver`).
+
+        Several processes may dispatch at once and share the work. On PostgreSQL each claims its batch
+        with `SELECT ... FOR NO KEY UPDATE SKIP LOCKED` in a transaction that stays open while the batch
+        is delivered: the others skip those rows and take the next ones, and since the lock ends with
+        the claiming connection, a dispatcher that dies mid-batch hands its events over at once. (NO KEY:
+        the consumption rows' foreign key takes KEY SHARE on the same rows, which must not wait.) On
+        SQLite writers take turns anyway; there the primary key of `event_consumptions` alone keeps two
+        processes from handling an event twice."""
         done = 0
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
         while True:
-            with db.session() as s:
-                rows = s.scalars(
-                    select(OutboxEvent)
-                    .where(OutboxEvent.dispatched_at.is_(None), OutboxEvent.attempts < MAX_ATTEMPTS)
-                    .order_by(OutboxEvent.id)
-                    .limit(limit)
-                ).all()
-                batch = [_to_event(r) for r in rows]
-            if not batch:
-                return done
-            failures: dict[int, str] = {}
-            for c in list(self.consumers.values()):
-                wanted = [ev for ev in batch if c.wants(ev.name)]
-                if wanted:
-                    for event_id, error in self._deliver(db, c, wanted).items():
-                        failures.setdefault(event_id, error)
-            ok = [ev.id for ev in batch if ev.id not in failures]
-            with db.session(write=True) as s:
-                if ok:
-                    s.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ok)).values(dispatched_at=utcnow()))
-                for event_id, error in failures.items():
-                    s.execute(update(OutboxEvent).where(OutboxEvent.id == event_id)
-                              .values(attempts=OutboxEvent.attempts + 1, last_error=error))
-                s.commit()
-            done += len(ok)
-            if not ok or len(batch) < limit:
-                return done
+            completed, claimed = self._dispatch_batch(db, limit)
+            done += completed
+            if completed == 0 or claimed < limit:
+                return done, False
+            if deadline is not None and time.monotonic() >= deadline:
+                return done, True
+
+    def _dispatch_batch(self, db: Database, limit: int) -> tuple[int, int]:
+        pending = (select(OutboxEvent)
+                   .where(OutboxEvent.dispatched_at.is_(None), OutboxEvent.attempts < MAX_ATTEMPTS)
+                   .order_by(OutboxEvent.id).limit(limit))
+        if db.dialect == "postgresql":
+            with db.session() as claim:
+                batch = [_to_event(r) for r in claim.scalars(pending.with_for_update(skip_locked=True,
+                                                                                     key_share=True))]
+                return self._deliver_batch(db, batch, claim), len(batch)
+        with db.session() as s:
+            batch = [_to_event(r) for r in s.scalars(pending)]
+        with db.session() as s:
+            return self._deliver_batch(db, batch, s), len(batch)
+
+    def _deliver_batch(self, db: Database, batch: list[Event], outcome: Session) -> int:
+        """Hand `batch` to every consumer that wants its events, then record the outcome through the
+        session `outcome` and commit: dispatched, or one more attempt with the error. Returns events done."""
+        if not batch:
+            return 0
+        failures: dict[int, str] = {}
+        for c in list(self.consumers.values()):
+            wanted = [ev for ev in batch if c.wants(ev.name)]
+            if wanted:
+                for event_id, error in self._deliver(db, c, wanted).items():
+                    failures.setdefault(event_id, error)
+        ok = [ev.id for ev in batch if ev.id not in failures]
+        if ok:
+            outcome.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ok)).values(dispatched_at=utcnow()))
+        for event_id, error in failures.items():
+            outcome.execute(update(OutboxEvent).where(OutboxEvent.id == event_id)
+                            .values(attempts=OutboxEvent.attempts + 1, last_error=error))
+        outcome.commit()
+        return len(ok)
+
+    def has_pending(self, db: Database) -> bool:
+        """Whether any event still waits for dispatch (the periodic sweep's question)."""
+        with db.session() as s:
+            return s.scalar(select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None),
+                                                         OutboxEvent.attempts < MAX_ATTEMPTS).limit(1)) is not None
 
     def _deliver(self, db: Database, c: Consumer, events: list[Event]) -> dict[int, str]:
         """Hand ``events`` to ``c`` in one transaction, each event in a savepoint with its consumption
@@ -230,7 +267,9 @@ bus = EventBus()
 
 
 class Dispatcher:
-    """Background thread of the embedded shape: wakes after each commit that recorded events."""
+    """A thread woken after each commit that recorded events (and every `idle_seconds`); each round it
+    runs `tick()`: here, dispatch what is pending. The embedded shape's job runner and the scaled shape's
+    queue kicker (kefu.jobs) are this thread with another `tick()`."""
 
     def __init__(self, db: Database, event_bus: EventBus = bus, *, idle_seconds: float = 2.0) -> None:
         self.db = db
@@ -253,10 +292,14 @@ class Dispatcher:
         if self._thread:
             self._thread.join(timeout=10)
 
+    def tick(self) -> None:
+        """One round of the thread: dispatch what is pending."""
+        self.bus.dispatch_pending(self.db)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.bus.dispatch_pending(self.db)
+                self.tick()
             except Exception:
                 log.exception("event dispatch failed")
             self._wake.wait(self.idle)

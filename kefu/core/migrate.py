@@ -12,8 +12,9 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Objects made by hand in migrations that no model describes: the knowledge full-text index
-    (an FTS5 virtual table and its shadow tables on SQLite, a tsvector column on PostgreSQL)."""
-    if type_ == "table" and name and name.startswith("knowledge_fts"):
+    (an FTS5 virtual table and its shadow tables on SQLite, a tsvector column on PostgreSQL), and the
+    job queue's tables on PostgreSQL (procrastinate's own schema, 0014_jobs)."""
+    if type_ == "table" and name and name.startswith(("knowledge_fts", "procrastinate_")):
         return False
     if type_ == "index" and name == "ix_knowledge_index_tsv":
         return False
@@ -75,3 +76,8 @@ def script_heads() -> set[str]:
     from alembic.script import ScriptDirectory
 
     return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def is_current(url: str) -> bool:
+    """Whether the database is at every head of the migrations this code ships."""
+    return current_heads(url) == script_heads()

@@ -32,18 +32,12 @@ def expire() -> None:
 @knowledge_app.command("reindex")
 def reindex() -> None:
     """Rebuild the full-text index and embeddings of every live article (after a model change)."""
-    from sqlalchemy import select
-
     from kefu.core.clock import utcnow
-    from kefu.knowledge import index, service
-    from kefu.knowledge.models import Article
+    from kefu.knowledge.jobs import reindex_all
 
     db = _db()
-    n = 0
     with db.unit_of_work() as s:
-        for a in s.scalars(select(Article).where(Article.live_version.is_not(None))):
-            index.index_version(s, a, service.get_version(s, a.id, a.live_version or 0), at=utcnow())
-            n += 1
+        n = reindex_all(s, at=utcnow())
     typer.echo(f"reindexed {n} article(s)")
 
 

@@ -334,10 +334,10 @@ def _customers_by_id(session: Session, principal: Principal, ids: list[int | Non
 @router.get("/console/stream")
 async def stream(request: Request) -> StreamingResponse:
     """Server-Sent Events: `inbox` and `ticket-<id>` notices for what this user may see."""
-    units = await run_in_threadpool(_stream_units, request)
-    if units is None:
+    who = await run_in_threadpool(_stream_units, request)
+    if who is None:
         raise LoginRequired()
-    sub = live.broadcaster.subscribe(units)
+    sub = live.broadcaster.subscribe(who[1], user_id=who[0])
     return StreamingResponse(
         live.stream(sub, request.is_disconnected),
         media_type="text/event-stream",
@@ -345,8 +345,9 @@ async def stream(request: Request) -> StreamingResponse:
     )
 
 
-def _stream_units(request: Request) -> frozenset[int] | None:
-    """The org units the stream's user sees (None: not logged in). No session stays open for the stream."""
+def _stream_units(request: Request) -> tuple[int, frozenset[int]] | None:
+    """The stream's user and the org units they see (None: not logged in). No session stays open for the
+    stream."""
     from kefu.org import service as org
 
     db = request.app.state.db
@@ -354,7 +355,7 @@ def _stream_units(request: Request) -> frozenset[int] | None:
         principal = org.console_principal(session, request)
         if principal is None:
             return None
-        return frozenset(org.visible_unit_ids(session, principal))
+        return principal.user_id, frozenset(org.visible_unit_ids(session, principal))
 
 
 # ---- the ticket page ------------------------------------------------------------------------

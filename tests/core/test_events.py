@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -159,3 +161,62 @@ def test_one_failing_event_in_a_batch_holds_back_only_itself(db: Database, seen:
         assert sorted(s.execute(select(EventConsumption.consumer, EventConsumption.event_id)).all()) == sorted(
             [("test_a", ids[0]), ("test_a", ids[1]), ("test_a", ids[2]),
              ("test_flaky", ids[0]), ("test_flaky", ids[2])])
+
+
+needs_postgres = pytest.mark.skipif(not os.environ.get("KEFU_TEST_DATABASE_URL"),
+                                    reason="claiming with SKIP LOCKED is PostgreSQL's (SQLite has one writer)")
+
+
+@needs_postgres
+def test_two_dispatchers_at_once_share_the_events_and_neither_handles_one_twice(db: Database) -> None:
+    ids = _record(db, *(f"test.n{i}" for i in range(6)))
+    both_busy = threading.Barrier(2, timeout=20)
+    first_of_batch = threading.local()
+    handled: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def handler(_session, ev: Event) -> None:  # type: ignore[no-untyped-def]
+        if not getattr(first_of_batch, "met", False):
+            first_of_batch.met = True
+            # Each dispatcher holds its claimed batch here until the other is inside its own batch too:
+            # only possible if the second one skipped the first one's rows instead of waiting for them.
+            both_busy.wait()
+        with lock:
+            handled.append((threading.current_thread().name, ev.id))
+
+    bus.subscribe("test_a", ["test.*"], handler)
+    try:
+        results: dict[str, int] = {}
+
+        def run(name: str) -> None:
+            results[name] = bus.dispatch_pending(db, limit=3)
+
+        threads = [threading.Thread(target=run, args=(n,), name=n) for n in ("one", "two")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        bus.unsubscribe("test_a")
+
+    assert sorted(ev for _, ev in handled) == ids  # every event once
+    assert {name for name, _ in handled} == {"one", "two"}
+    assert sorted(results.values()) == [3, 3]
+    assert _pending(db) == []
+
+
+@needs_postgres
+def test_events_claimed_by_a_dispatcher_that_dies_go_to_the_next_one_at_once(db: Database, seen: Seen) -> None:
+    ids = _record(db, "test.first_happened", "test.second_happened")
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+    dying = db.engine.connect()
+    claim = dying.begin()
+    dying.execute(select(OutboxEvent.id).with_for_update(key_share=True))  # claimed, being delivered
+
+    assert bus.dispatch_pending(db) == 0  # skipped, not waited for
+    assert seen.calls == []
+
+    claim.rollback()  # the process died: its connection and locks are gone
+    dying.close()
+    assert bus.dispatch_pending(db) == 2
+    assert seen.calls == [("test_a", ids[0], "test.first_happened"), ("test_a", ids[1], "test.second_happened")]

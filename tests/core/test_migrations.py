@@ -4,7 +4,7 @@ from kefu.core.migrate import current_heads, schema_drift, script_heads
 
 # Every domain's branch ends in a head; these are among them (other domains add theirs).
 KNOWN_HEADS = {"0002_customers", "0003_tickets", "0102_knowledge_title_vector", "0201_workforce",
-               "0015_channels_inbound", "0011_access"}
+               "0015_channels_inbound", "0011_access", "0014_jobs"}
 
 
 def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) -> None:
@@ -23,3 +23,13 @@ def test_upgrade_creates_the_data_folder_of_a_fresh_sqlite_install(tmp_path) -> 
     upgrade(f"sqlite:///{target}")
     assert target.exists()
     assert current_heads(f"sqlite:///{target}") == script_heads()
+
+
+def test_a_database_is_current_only_at_every_head(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kefu.core.migrate import downgrade, is_current, upgrade
+
+    url = f"sqlite:///{tmp_path}/k.sqlite3"
+    upgrade(url)
+    assert is_current(url)
+    downgrade(url, "0014_jobs-1")
+    assert not is_current(url)

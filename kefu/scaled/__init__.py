@@ -1,0 +1,1 @@
+"""The scaled-out shape on one machine: private PostgreSQL and Redis servers, `kefu scaled`."""
