@@ -22,15 +22,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, insert, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, delete, insert, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kefu.core.clock import utcnow
-from kefu.core.db import Base, BigId, Database, UTCDateTime
+from kefu.core.db import Base, BigId, Database, UTCDateTime, insert_unless_exists
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class Consumer:
     name: str
     events: frozenset[str]  # names, or "*" for all
     handler: Handler
+    # Durable: each event is handled once, in a transaction with its `event_consumptions` row, and the
+    # handler's writes commit with it. Not durable: a notice for the here and now (a live console
+    # refresh) that nothing is lost by repeating after a crash: no bookkeeping, no transaction; its
+    # handler must not write.
+    durable: bool = True
 
     def wants(self, event_name: str) -> bool:
         if "*" in self.events or event_name in self.events:
@@ -147,12 +152,12 @@ MAX_ATTEMPTS = 10
 class EventBus:
     consumers: dict[str, Consumer] = field(default_factory=dict)
 
-    def subscribe(self, name: str, events: Iterable[str], handler: Handler) -> None:
-        self.consumers[name] = Consumer(name, frozenset(events), handler)
+    def subscribe(self, name: str, events: Iterable[str], handler: Handler, *, durable: bool = True) -> None:
+        self.consumers[name] = Consumer(name, frozenset(events), handler, durable)
 
-    def consumer(self, name: str, *events: str) -> Callable[[Handler], Handler]:
+    def consumer(self, name: str, *events: str, durable: bool = True) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.subscribe(name, events, fn)
+            self.subscribe(name, events, fn, durable=durable)
             return fn
 
         return deco
@@ -229,33 +234,60 @@ class EventBus:
                                                          OutboxEvent.attempts < MAX_ATTEMPTS).limit(1)) is not None
 
     def _deliver(self, db: Database, c: Consumer, events: list[Event]) -> dict[int, str]:
-        """Hand ``events`` to ``c`` in one transaction, each event in a savepoint with its consumption
-        row: a failing handler is rolled back alone and reported; the others commit together.
-        Returns the errors by event id."""
+        """Hand ``events`` to ``c``; returns the errors by event id.
+
+        A durable consumer gets them in one transaction: one statement claims the events' consumption
+        rows (events another process claimed meanwhile are skipped), then the handler runs on each event
+        in a savepoint, so a failing event is rolled back alone (its consumption row removed, so it is
+        tried again later) and reported while the others commit together. A handler runs once per event."""
+        if not c.durable:
+            return self._notify(db, c, events)
         failures: dict[int, str] = {}
         with db.session(write=True) as s:
-            handled = set(s.scalars(select(EventConsumption.event_id).where(
-                EventConsumption.consumer == c.name, EventConsumption.event_id.in_([ev.id for ev in events]))))
+            claimed = _claim(s, c.name, [ev.id for ev in events])
             for ev in events:
-                if ev.id in handled:
+                if ev.id not in claimed:
                     continue
                 sp = s.begin_nested()
-                try:
-                    s.add(EventConsumption(consumer=c.name, event_id=ev.id, handled_at=utcnow()))
-                    s.flush()
-                except IntegrityError:
-                    sp.rollback()  # another process handled it meanwhile
-                    continue
                 try:
                     c.handler(s, ev)
                     s.flush()
                     sp.commit()
                 except Exception as exc:  # a consumer failing must not lose the event
                     sp.rollback()
+                    s.execute(delete(EventConsumption).where(EventConsumption.consumer == c.name,
+                                                             EventConsumption.event_id == ev.id))
                     log.exception("consumer %s failed on event %s", c.name, ev.id)
                     failures[ev.id] = f"{c.name}: {exc!r}"[:2000]
             s.commit()
         return failures
+
+    def _notify(self, db: Database, c: Consumer, events: list[Event]) -> dict[int, str]:
+        failures: dict[int, str] = {}
+        with db.session() as s:
+            for ev in events:
+                try:
+                    c.handler(s, ev)
+                except Exception as exc:
+                    log.exception("consumer %s failed on event %s", c.name, ev.id)
+                    failures[ev.id] = f"{c.name}: {exc!r}"[:2000]
+            s.rollback()  # a notice writes nothing
+        return failures
+
+
+@lru_cache(maxsize=2)
+def _claim_statement(dialect: str) -> Any:
+    return insert_unless_exists(dialect, EventConsumption, "consumer", "event_id").returning(EventConsumption.event_id)
+
+
+def _claim(session: Session, consumer: str, event_ids: list[int]) -> set[int]:
+    """Insert the consumption rows of these events for `consumer`, in one statement; returns the events
+    claimed now (not those already handled, by this process before or another one meanwhile)."""
+    conn = session.connection()
+    now = utcnow()
+    rows = conn.execute(_claim_statement(conn.dialect.name),
+                        [{"consumer": consumer, "event_id": i, "handled_at": now} for i in event_ids])
+    return {r[0] for r in rows}
 
 
 def _to_event(r: OutboxEvent) -> Event:

@@ -176,7 +176,7 @@ def on_event(_session: Session, event: Event) -> None:
 
 def register() -> None:
     """Subscribe the broadcaster to the event bus (idempotent)."""
-    bus.subscribe(CONSUMER, EVENTS, on_event)
+    bus.subscribe(CONSUMER, EVENTS, on_event, durable=False)
 
 
 def _relay(message: dict[str, Any]) -> None:

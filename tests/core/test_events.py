@@ -34,7 +34,7 @@ class Seen:
 def seen() -> Iterator[Seen]:
     s = Seen()
     yield s
-    for name in ("test_a", "test_b", "test_flaky"):
+    for name in ("test_a", "test_b", "test_flaky", "test_notice"):
         bus.unsubscribe(name)
 
 
@@ -220,3 +220,23 @@ def test_events_claimed_by_a_dispatcher_that_dies_go_to_the_next_one_at_once(db:
     dying.close()
     assert bus.dispatch_pending(db) == 2
     assert seen.calls == [("test_a", ids[0], "test.first_happened"), ("test_a", ids[1], "test.second_happened")]
+
+
+def test_a_notice_consumer_keeps_no_consumption_rows_and_its_failure_retries_only_itself(
+        db: Database, seen: Seen) -> None:
+    ids = _record(db, "test.one", "test.two")
+    bus.subscribe("test_notice", ["test.*"], seen.handler("test_notice", fail_on={ids[1]}), durable=False)
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+
+    assert bus.dispatch_pending(db) == 1
+    assert _pending(db) == [ids[1]]
+    with db.session() as s:
+        assert sorted(s.execute(select(EventConsumption.consumer, EventConsumption.event_id)).all()) == [
+            ("test_a", ids[0]), ("test_a", ids[1])]
+    # The next round repeats the notice that failed; the durable consumer does not run again.
+    seen.calls.clear()
+    bus.unsubscribe("test_notice")
+    bus.subscribe("test_notice", ["test.*"], seen.handler("test_notice"), durable=False)
+    assert bus.dispatch_pending(db) == 1
+    assert seen.calls == [("test_notice", ids[1], "test.two")]
+    assert _pending(db) == []
