@@ -13,7 +13,6 @@ bootstrap, so that one page gets a policy that allows exactly that.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +29,16 @@ HEADERS = {
 }
 
 
+def _raw(csp: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers as ASGI gives them (lower-case latin-1 names), built once."""
+    pairs = {"Content-Security-Policy": csp, **HEADERS}
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs.items())
+
+
+_RAW = _raw(CSP)
+_DOCS_RAW = _raw(DOCS_CSP)
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, docs_path: str | None = None) -> None:
         self.app = app
@@ -39,14 +48,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] == self.docs_path else CSP
+        extra = _DOCS_RAW if scope["path"] == self.docs_path else _RAW
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", csp)
-                for name, value in HEADERS.items():
-                    headers.setdefault(name, value)
+                raw = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in raw}
+                raw += [(name, value) for name, value in extra if name not in present]
+                message["headers"] = raw
             await send(message)
 
         await self.app(scope, receive, with_headers)

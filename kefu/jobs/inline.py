@@ -9,6 +9,7 @@ are the ones `kefu worker` runs in the scaled shape.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -25,6 +26,9 @@ class InlineRunner(Dispatcher):
         super().__init__(db, event_bus, idle_seconds=idle_seconds)
         self.clock = clock
         self._last_tick: dict[str, float] = {}
+        # When each periodic job is next due: reading a cron expression costs more than a dispatch round,
+        # and the runner is woken after every commit.
+        self._next_due: dict[str, float] = {}
 
     def tick(self) -> None:
         super().tick()
@@ -36,6 +40,8 @@ class InlineRunner(Dispatcher):
         ran = []
         for j in registry.periodic():
             assert j.cron is not None
+            if now < self._next_due.get(j.name, -math.inf):
+                continue
             for t in schedule.due_ticks(j.cron, self._last_tick.get(j.name), now):
                 self._last_tick[j.name] = t
                 try:
@@ -43,4 +49,5 @@ class InlineRunner(Dispatcher):
                         ran.append((j.name, t))
                 except Exception:  # the next tick runs it again; this one is not retried
                     log.exception("periodic job %s failed for tick %s", j.name, registry.tick_time(t))
+            self._next_due[j.name] = schedule.next_tick(j.cron, max(now, self._last_tick.get(j.name, now)))
         return ran

@@ -27,3 +27,8 @@ def due_ticks(cron: str, since: float | None, until: float, *, max_delay: float 
     while (t := float(it.get_next(float))) <= until:
         ticks.append(t)
     return ticks
+
+
+def next_tick(cron: str, after: float) -> float:
+    """The first tick of `cron` strictly after `after` (epoch seconds)."""
+    return float(croniter(cron, after).get_next(float))
