@@ -45,6 +45,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # channels. It has no password and cannot use the console.
     "gateway": frozenset({"inbound.post"}),
 }
+# Routing (kefu/routing): "routing.work" takes work (ready / not ready, answer offers); "routing.supervise" sees
+# the queues and agents of a subtree and moves agents; "routing.admin" configures queues and rules.
+for _role, _extra in {"agent": {"routing.work"}, "support": {"routing.work"}, "expert": {"routing.work"},
+                      "supervisor": {"routing.work", "routing.supervise"}, "analyst": {"routing.supervise"},
+                      "admin": {"routing.work", "routing.supervise", "routing.admin"}}.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _extra
 # "inbound.post": a channel gateway's token posts inbound messages. The admin role keeps it, so an admin
 # can test a channel by hand; integrations get a `gateway` user and a token scoped `inbound:<channel>`.
 INBOUND_SCOPE = "inbound:"

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Where background jobs run: "inline" (a thread of the server process, the embedded shape) or
     # "procrastinate" (a job queue in PostgreSQL, run by `kefu worker` processes: the scaled shape).
     job_queue: Literal["inline", "procrastinate"] = "inline"
+    # Run the routing writer in this process (kefu/routing/runner.py): every server and worker may; the one
+    # holding the writer's lock routes. Off for processes that must never route.
+    routing_writer: bool = True
     page_size_max: int = 200
     # Org unit code (a city) for messages from senders we cannot place; default: the first city.
     default_org_unit: str | None = None

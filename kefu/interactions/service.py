@@ -48,12 +48,21 @@ class InvalidOutcome(InvalidInput):
 
 def get_visible(session: Session, principal: Principal, interaction_id: int, *,
                 with_messages: bool = True) -> Interaction:
-    """The interaction (with its messages, in order) if the principal's org subtree holds it; else 404."""
+    """The interaction (with its messages, in order) if the principal's org subtree holds it or its ticket
+    is the principal's own work; else 404."""
     opts = [selectinload(Interaction.messages)] if with_messages else []
     it = session.get(Interaction, interaction_id, options=opts)
-    if it is None or not principal.sees_path(org.org_unit(session, it.org_unit_id).path):
+    if it is None or not (principal.sees_path(org.org_unit(session, it.org_unit_id).path)
+                          or _own_ticket(session, principal, it.ticket_id)):
         raise InteractionNotFound(f"interaction {interaction_id} not found")
     return it
+
+
+def _own_ticket(session: Session, principal: Principal, ticket_id: int | None) -> bool:
+    from kefu.tickets import service as tickets
+
+    ticket = tickets.get(session, ticket_id) if ticket_id is not None else None
+    return ticket is not None and ticket.assignee_id == principal.user_id
 
 
 def list_for_customer(session: Session, customer_ids: list[int]) -> list[Interaction]:

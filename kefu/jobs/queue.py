@@ -244,8 +244,19 @@ def run_worker(settings: Settings, *, concurrency: int = 4, queues: list[str] | 
                name: str | None = None, imports: Iterable[str] = ()) -> None:
     """`kefu worker`: run jobs from the queues (all when None) until SIGTERM / SIGINT."""
     app, db = prepare_worker(settings, concurrency=concurrency, imports=imports)
+    stop_routing = None
+    if settings.routing_writer:
+        from kefu.routing import runtime as routing
+
+
+        def dispatch_soon() -> None:
+            kick(db)
+
+        stop_routing = routing.start(db, on_commit=dispatch_soon)
     try:
         asyncio.run(supervise(app, concurrency=concurrency, queues=queues, name=name))
     finally:
+        if stop_routing is not None:
+            stop_routing()
         db.dispose()
         pubsub.current().close()

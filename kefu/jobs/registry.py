@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 #: The modules that declare jobs (`@job`) or event consumers: every process that dispatches events or
 #: runs jobs imports them (`load`), so that each consumer sees every event. A module's `register()`,
 #: if it has one, is called after import. A domain adds its own module here.
-MODULES: tuple[str, ...] = ("kefu.web.live", "kefu.knowledge.jobs")
+MODULES: tuple[str, ...] = ("kefu.web.live", "kefu.knowledge.jobs", "kefu.routing.intake")
 
 DEFERRED = "job.deferred"  # the outbox event that `defer` records
 CONSUMER = "jobs"  # the outbox consumer that runs (inline) or enqueues (queue) deferred jobs

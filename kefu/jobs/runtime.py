@@ -77,4 +77,9 @@ def start_in_server(settings: Settings, db: Database, *, dispatch: bool = True) 
         runner.start()
         rt.dispatcher = runner
         rt._stops.append(runner.stop)
+    if settings.routing_writer:
+        from kefu.routing import runtime as routing
+
+        dispatcher = rt.dispatcher
+        rt._stops.append(routing.start(db, on_commit=dispatcher.wake if dispatcher is not None else None))
     return rt

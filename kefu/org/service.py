@@ -107,6 +107,14 @@ def users(session: Session, ids: Iterable[int]) -> dict[int, User]:
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
+def users_in_units(session: Session, unit_ids: Iterable[int]) -> list[User]:
+    """The users of these units, by name. Not scoped: callers pass the units they may see."""
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return []
+    return list(session.scalars(select(User).where(User.org_unit_id.in_(ids)).order_by(User.display_name, User.id)))
+
+
 def user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 

@@ -364,6 +364,11 @@ class Engine:
         return AgentView(st.agent, st.presence, st.reason, st.load, dict(st.counts), st.idle_since, st.acw_until,
                          tuple(it.id for it in st.offers.values()), tuple(st.held))
 
+    @property
+    def next_offer_id(self) -> int:
+        """The id the next offer will get (kept by the service, so ids never repeat across restores)."""
+        return self._next_offer
+
     def agent_ids(self) -> list[int]:
         return list(self._agents)
 

@@ -232,10 +232,36 @@ def create_ticket(session: Session, *, type: str, subject: str, org_unit_id: int
     return t
 
 
+def get(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, unscoped (for system work such as routing; callers check scope)."""
+    return session.get(Ticket, ticket_id)
+
+
+def last_handler(session: Session, customer_ids: list[int], *, since: datetime) -> int | None:
+    """Who last owned a ticket of these customers that was resolved or closed since `since` (the agent a
+    returning customer is offered to first, within a queue's window)."""
+    if not customer_ids:
+        return None
+    return session.scalar(
+        select(Ticket.assignee_id).where(Ticket.customer_id.in_(customer_ids), Ticket.assignee_id.is_not(None),
+                                         func.coalesce(Ticket.resolved_at, Ticket.closed_at) >= since)
+        .order_by(func.coalesce(Ticket.resolved_at, Ticket.closed_at).desc()).limit(1))
+
+
+def has_other_ticket(session: Session, customer_ids: list[int], *, since: datetime, excluding: int) -> bool:
+    """Whether these customers opened another ticket since `since` (a repeat contact)."""
+    if not customer_ids:
+        return False
+    return session.scalar(select(Ticket.id).where(Ticket.customer_id.in_(customer_ids), Ticket.id != excluding,
+                                                  Ticket.opened_at >= since).limit(1)) is not None
+
+
 def get_visible(session: Session, principal: Principal, ticket_id: int) -> Ticket:
-    """The ticket if the principal's org subtree holds it; 404 otherwise (existence does not leak)."""
+    """The ticket if the principal's org subtree holds it, or it is the principal's own work (routing may
+    give an agent a ticket of a neighbouring city); 404 otherwise (existence does not leak)."""
     t = session.get(Ticket, ticket_id)
-    if t is None or not principal.sees_path(org.org_unit(session, t.org_unit_id).path):
+    if t is None or not (t.assignee_id == principal.user_id
+                         or principal.sees_path(org.org_unit(session, t.org_unit_id).path)):
         raise TicketNotFound(f"ticket {ticket_id} not found")
     return t
 
@@ -376,7 +402,9 @@ def on_agent_reply(session: Session, ticket: Ticket, *, actor_id: int, at: datet
 
 
 def assign(session: Session, ticket_id: int, *, assignee_id: int, actor_id: int | None,
-           expected_version: int | None = None, at: datetime | None = None) -> Ticket:
+           expected_version: int | None = None, at: datetime | None = None, routed: bool = False) -> Ticket:
+    """Give the ticket to a person. `routed`: the routing engine gave it (an accepted offer), which may
+    reach past the assignee's own unit (bullseye rings); the assignee then sees it as their work."""
     at = at or utcnow()
     t = _get(session, ticket_id)
     _check_version(t, expected_version)
@@ -386,7 +414,7 @@ def assign(session: Session, ticket_id: int, *, assignee_id: int, actor_id: int 
     user = org.user(session, assignee_id)
     unit = org.org_unit(session, t.org_unit_id)
     if (user is None or not user.active or user.role not in ASSIGNING_ROLES
-            or not unit.path.startswith(org.org_unit(session, user.org_unit_id).path)):
+            or not (routed or unit.path.startswith(org.org_unit(session, user.org_unit_id).path))):
         raise InvalidInput(f"user {assignee_id} cannot take this ticket (unknown, inactive, or outside "
                            "the ticket's org unit)", code="invalid_assignee",
                            details={"field": "assignee_id"})
@@ -398,7 +426,7 @@ def assign(session: Session, ticket_id: int, *, assignee_id: int, actor_id: int 
         _move(session, t, lifecycle.ASSIGNED, actor_id=actor_id, reason=None, at=at)
     t.updated_at = at
     events.record(session, "ticket.assigned", {"assignee_id": assignee_id, "previous_assignee_id": previous,
-                                               "actor_id": actor_id},
+                                               "actor_id": actor_id, "routed": routed},
                   aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
     _flush(session, t)
     return t

@@ -3,7 +3,7 @@ from __future__ import annotations
 from kefu.core.migrate import current_heads, schema_drift, script_heads
 
 # Every domain's branch ends in a head; these are among them (other domains add theirs).
-KNOWN_HEADS = {"0002_customers", "0003_tickets", "0102_knowledge_title_vector", "0201_workforce",
+KNOWN_HEADS = {"0002_customers", "0003_tickets", "0102_knowledge_title_vector", "0201_workforce", "0301_routing",
                "0015_channels_inbound", "0011_access", "0014_jobs"}
 
 

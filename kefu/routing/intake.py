@@ -1,0 +1,27 @@
+"""Tickets into routing: an outbox consumer that turns ticket events into routing inputs.
+
+Durable, so any dispatching process may run it (the inputs are written in the consumer's transaction,
+once per event). The single writer reconciles each input against the ticket as it is when it reads it,
+so the order in which several dispatchers deliver the events does not matter.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from kefu.core.events import Event, bus
+from kefu.routing import service
+
+CONSUMER = "routing.intake"
+EVENTS = ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned", "ticket.merged",
+          "ticket.classified")
+
+
+def on_event(session: Session, event: Event) -> None:
+    if event.aggregate_type == "ticket" and event.aggregate_id is not None:
+        service.submit(session, "ticket", {"ticket_id": event.aggregate_id, "event": event.name},
+                       at=event.occurred_at)
+
+
+def register() -> None:
+    bus.subscribe(CONSUMER, EVENTS, on_event)

@@ -1,0 +1,488 @@
+"""Routing as the rest of kefu sees it: what an agent asks (ready, not ready, accept, reject), what an
+administrator configures (queues, rules, agents' profiles), what a supervisor reads (queues, agents, offers),
+and how a ticket becomes a work item.
+
+Requests never run the engine: they write a routing input in their own transaction (`submit`), and the
+single writer (kefu/routing/runner.py) processes it within milliseconds. An agent's request that needs the
+writer's answer (an acceptance) waits for it after commit (`wait_for_offer`). Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
+from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.org import service as org
+from kefu.routing import rules as routing_rules
+from kefu.routing import store
+from kefu.routing.engine import Engine
+from kefu.routing.model import Agent, Event, ItemEnqueued, ItemUpdated, ItemWithdrawn, Reach, Ring, WorkCompleted
+from kefu.routing.models import (
+    LIVE_ITEM,
+    RoutingAgent,
+    RoutingInput,
+    RoutingItem,
+    RoutingOffer,
+    RoutingQueue,
+    RoutingRule,
+)
+
+KICK = "kefu_routing_kick"
+# Presences an agent may choose (the others are the engine's: wrap-up, and not-ready after a missed offer,
+# which the agent leaves by choosing available again).
+AGENT_PRESENCES = ("available", "break", "not_ready", "offline")
+BREAK_REASONS = ("rest", "meal", "training", "meeting", "coaching", "back_office", "other")
+REPEAT_WINDOW = timedelta(days=7)
+
+
+class QueueNotFound(NotFound):
+    code = "queue_not_found"
+
+
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
+
+
+class OfferNotOpen(Conflict):
+    code = "offer_not_open"
+
+
+class InvalidQueue(InvalidInput):
+    code = "invalid_queue"
+
+
+# ---- inputs ---------------------------------------------------------------------------------------
+
+def submit(session: Session, kind: str, payload: dict[str, Any], *, at: datetime | None = None) -> RoutingInput:
+    """Queue an input for the single writer, in the caller's transaction; the writer is woken after
+    commit (see kefu.routing.runtime)."""
+    row = RoutingInput(kind=kind, payload=payload, created_at=at or utcnow())
+    session.add(row)
+    session.flush()
+    session.info[KICK] = True
+    return row
+
+
+# ---- agents ---------------------------------------------------------------------------------------
+
+def default_profile(session: Session, user_id: int) -> RoutingAgent:
+    """An agent's routing row, created on first use: every active queue of their org subtree's units or
+    above, the default number of items per media, the full capacity, offline."""
+    row = session.get(RoutingAgent, user_id)
+    if row is not None:
+        return row
+    user = org.user(session, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found", code="user_not_found")
+    unit = org.org_unit(session, user.org_unit_id)
+    keys = [q.key for q in store.active_queues(session)
+            if _related(unit.path, org.org_unit(session, q.org_unit_id).path)]
+    now = utcnow()
+    row = RoutingAgent(user_id=user_id, queues=keys, channels=dict(routing_rules.MEDIA_LIMIT),
+                       capacity=routing_rules.CAPACITY, presence="offline", reason=None, presence_since=now,
+                       idle_since=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _related(a: str, b: str) -> bool:
+    """One unit is the other's ancestor (or the same): an agent serves the queues of their own branch."""
+    return a.startswith(b) or b.startswith(a)
+
+
+def agent_profile(session: Session, row: RoutingAgent) -> Agent | None:
+    """The engine's view of an agent (None for an inactive user)."""
+    return store.agent_profiles(session, [row], store.places(session)).get(row.user_id)
+
+
+def set_presence(session: Session, principal: Principal, presence: str, reason: str | None = None, *,
+                 user_id: int | None = None) -> RoutingInput:
+    """An agent goes available, on a break (with a reason), not ready or offline; a supervisor may do it
+    for an agent of their subtree (`user_id`)."""
+    if presence not in AGENT_PRESENCES:
+        raise InvalidInput(f"unknown presence '{presence}' (one of {', '.join(AGENT_PRESENCES)})",
+                           code="invalid_presence", details={"field": "presence"})
+    if presence == "break" and reason not in BREAK_REASONS:
+        raise InvalidInput(f"a break needs a reason (one of {', '.join(BREAK_REASONS)})", code="reason_required",
+                           details={"field": "reason"})
+    target = principal.user_id if user_id is None else _managed_user(session, principal, user_id)
+    default_profile(session, target)
+    return submit(session, "presence", {"user_id": target, "presence": presence,
+                                        "reason": reason if presence in ("break", "not_ready") else None})
+
+
+def _managed_user(session: Session, principal: Principal, user_id: int) -> int:
+    if user_id == principal.user_id:
+        return user_id
+    if not principal.can("routing.supervise"):
+        raise Forbidden("only a supervisor may change another agent's state", code="forbidden")
+    user = org.user(session, user_id)
+    if user is None or not principal.sees_path(org.org_unit(session, user.org_unit_id).path):
+        raise NotFound(f"user {user_id} not found", code="user_not_found")
+    return user_id
+
+
+def answer_offer(session: Session, principal: Principal, offer_id: int, *, accept: bool) -> RoutingInput:
+    """The agent accepts or rejects an offer made to them: 404 for another agent's offer, 409 when it is
+    no longer open (answered, timed out, revoked)."""
+    offer = session.get(RoutingOffer, offer_id)
+    if offer is None or offer.agent_id != principal.user_id:
+        raise OfferNotFound(f"offer {offer_id} not found")
+    if offer.state != "offered":
+        raise OfferNotOpen(f"offer {offer_id} is {offer.state.replace('_', ' ')}; it can no longer be answered",
+                           details={"state": offer.state})
+    return submit(session, "offer", {"offer_id": offer_id, "user_id": principal.user_id, "accept": accept})
+
+
+def update_agent(session: Session, principal: Principal, user_id: int, *, queues: Sequence[str] | None = None,
+                 channels: dict[str, int] | None = None, capacity: int | None = None) -> RoutingAgent:
+    """A supervisor's move: an agent's queues, media limits or capacity, applied live."""
+    target = _managed_user(session, principal, user_id)
+    row = default_profile(session, target)
+    if queues is not None:
+        known = {q.key for q in store.active_queues(session)}
+        unknown = sorted(set(queues) - known)
+        if unknown:
+            raise QueueNotFound(f"unknown queue(s): {', '.join(unknown)}", details={"queues": unknown})
+        row.queues = sorted(set(queues))
+    if channels is not None:
+        bad = sorted(k for k, v in channels.items() if k not in routing_rules.MEDIA or not 0 <= v <= 20)
+        if bad:
+            raise InvalidInput(f"media limits must be 0..20 for {', '.join(routing_rules.MEDIA)}",
+                               code="invalid_channels", details={"field": "channels", "bad": bad})
+        row.channels = {k: int(v) for k, v in channels.items()}
+    if capacity is not None:
+        if not 1 <= capacity <= 1000:
+            raise InvalidInput("capacity must be 1..1000", code="invalid_capacity", details={"field": "capacity"})
+        row.capacity = capacity
+    session.flush()
+    submit(session, "agent", {"user_id": target})
+    return row
+
+
+# ---- queues and rules -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str
+    name: str
+    channel: str
+    org_unit_id: int
+    name_en: str | None = None
+    skills: dict[str, int] | None = None
+    weight: int | None = None
+    base_priority: float = 0.0
+    aging_per_minute: float = 1.0
+    rings: Sequence[dict[str, Any]] = ()
+    overflow_to: str | None = None
+    overflow_after: float | None = None
+    offer_timeout: float = 20.0
+    wrap_up: float = 0.0
+    preferred_window: float = 0.0
+    open: bool = True
+    position: int = 0
+
+
+def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -> RoutingQueue:
+    """Create a queue or change one (by key); checked against the engine's own rules first, so a queue the
+    engine would refuse is never stored."""
+    from kefu.routing.errors import RoutingConfigError
+    from kefu.routing.model import QueueConfig
+
+    if spec.channel not in routing_rules.MEDIA:
+        raise InvalidQueue(f"a queue serves one of {', '.join(routing_rules.MEDIA)}", details={"field": "channel"})
+    if principal is not None:
+        org.check_visible(session, principal, spec.org_unit_id)
+    try:
+        rings = routing_rules.rings_from_json(list(spec.rings))
+        QueueConfig(key=spec.key, channel=spec.channel, skills=dict(spec.skills or {}),
+                    base_priority=spec.base_priority, aging_per_minute=spec.aging_per_minute, rings=rings,
+                    overflow_to=spec.overflow_to, overflow_after=spec.overflow_after,
+                    offer_timeout=spec.offer_timeout, wrap_up=spec.wrap_up, preferred_window=spec.preferred_window)
+    except (RoutingConfigError, KeyError, ValueError) as exc:
+        raise InvalidQueue(str(exc)) from None
+    if spec.overflow_to is not None:
+        target = session.scalar(select(RoutingQueue).where(RoutingQueue.key == spec.overflow_to))
+        if target is None or target.channel != spec.channel:
+            raise InvalidQueue(f"overflow queue '{spec.overflow_to}' must exist and serve the same media",
+                               details={"field": "overflow_to"})
+        if target.overflow_to == spec.key:
+            raise InvalidQueue("two queues cannot overflow into each other", details={"field": "overflow_to"})
+    row = session.scalar(select(RoutingQueue).where(RoutingQueue.key == spec.key))
+    now = utcnow()
+    if row is None:
+        row = RoutingQueue(key=spec.key, created_at=now)
+        session.add(row)
+    elif principal is not None:
+        org.check_visible(session, principal, row.org_unit_id)
+    row.name, row.name_en, row.channel, row.org_unit_id = spec.name, spec.name_en, spec.channel, spec.org_unit_id
+    row.skills = dict(spec.skills or {})
+    row.weight = spec.weight or routing_rules.MEDIA_WEIGHT[spec.channel]
+    row.base_priority, row.aging_per_minute = spec.base_priority, spec.aging_per_minute
+    row.rings = routing_rules.rings_to_json(rings)
+    row.overflow_to, row.overflow_after = spec.overflow_to, spec.overflow_after
+    row.offer_timeout, row.wrap_up, row.preferred_window = spec.offer_timeout, spec.wrap_up, spec.preferred_window
+    row.open, row.position, row.active, row.updated_at = spec.open, spec.position, True, now
+    session.flush()
+    submit(session, "queue", {"key": spec.key})
+    return row
+
+
+def queues(session: Session, principal: Principal | None = None) -> list[RoutingQueue]:
+    """Active queues (of the principal's branch: their subtree and the units above it)."""
+    rows = store.active_queues(session)
+    if principal is None:
+        return rows
+    units = {u.id: u.path for u in org.units(session, [q.org_unit_id for q in rows])}
+    return [q for q in rows if _related(principal.org_path, units.get(q.org_unit_id, "/"))]
+
+
+def queue(session: Session, principal: Principal, key: str) -> RoutingQueue:
+    row = next((q for q in queues(session, principal) if q.key == key), None)
+    if row is None:
+        raise QueueNotFound(f"queue '{key}' not found")
+    return row
+
+
+def set_queue_open(session: Session, principal: Principal, key: str, is_open: bool) -> RoutingQueue:
+    row = queue(session, principal, key)
+    row.open = is_open
+    row.updated_at = utcnow()
+    session.flush()
+    submit(session, "queue_state", {"key": key, "open": is_open})
+    return row
+
+
+def rules(session: Session) -> list[RoutingRule]:
+    return list(session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))
+                                .order_by(RoutingRule.position, RoutingRule.id)))
+
+
+def set_rules(session: Session, specs: Sequence[routing_rules.Rule]) -> list[RoutingRule]:
+    """Replace the rules, in order. Work already routed keeps its queue until it changes."""
+    known = {q.key for q in store.active_queues(session)}
+    unknown = sorted({r.queue_key for r in specs} - known)
+    if unknown:
+        raise QueueNotFound(f"unknown queue(s): {', '.join(unknown)}", details={"queues": unknown})
+    for old in session.scalars(select(RoutingRule)):
+        session.delete(old)
+    session.flush()
+    rows = [RoutingRule(position=i, queue_key=r.queue_key, channels=list(r.channels), types=list(r.types),
+                        categories=list(r.categories), tiers=list(r.tiers), active=True) for i, r in enumerate(specs)]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+DEFAULT_QUEUES = (
+    # key, name, name_en, media, base priority, aging per minute, rings, offer time-out, wrap-up
+    ("complaints", "投诉处理", "Complaints", "message", 20.0, 2.0, ({"after": 600, "reach": "province"},), 30.0, 0.0),
+    ("voice", "热线人工", "Hotline", "voice", 0.0, 60.0, ({"after": 30, "reach": "province"},), 15.0, 20.0),
+    ("chat", "在线客服", "Online chat", "chat", 0.0, 20.0, ({"after": 60, "reach": "province"},), 20.0, 0.0),
+    ("messages", "短信与邮件", "Messages", "message", 0.0, 1.0, ({"after": 1800, "reach": "province"},), 60.0, 0.0),
+    ("tickets", "工单受理", "Tickets", "ticket", 0.0, 1.0, ({"after": 3600, "reach": "province"},), 60.0, 0.0),
+)
+
+
+def ensure_defaults(session: Session, org_unit_id: int) -> list[RoutingQueue]:
+    """A working set for a new installation (and the demo): a queue per media, a complaints queue, and
+    rules that send complaints and appeals to it and everything else by channel. Nothing is changed when
+    queues exist already."""
+    existing = store.active_queues(session)
+    if existing:
+        return existing
+    made = [save_queue(session, None, QueueSpec(key=k, name=n, name_en=e, channel=m, org_unit_id=org_unit_id,
+                                                base_priority=p, aging_per_minute=a, rings=r, offer_timeout=t,
+                                                wrap_up=w, position=i))
+            for i, (k, n, e, m, p, a, r, t, w) in enumerate(DEFAULT_QUEUES)]
+    by_media = {"voice": "voice", "chat": "chat", "message": "messages"}
+    set_rules(session, [
+        routing_rules.Rule("complaints", types=("complaint", "appeal")),
+        *[routing_rules.Rule(by_media[m], channels=tuple(c for c, cm in routing_rules.CHANNEL_MEDIA.items() if cm == m))
+          for m in ("voice", "chat", "message")],
+        routing_rules.Rule("tickets"),
+    ])
+    return made
+
+
+# ---- tickets become work items --------------------------------------------------------------------
+
+def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float) -> list[Event]:
+    """What the engine must hear about a ticket, from the ticket as it is now (inputs are hints, in any
+    order): an open ticket without an owner and without an item becomes one (if a rule takes it); an item
+    whose ticket changed is updated; one whose ticket someone took by hand is withdrawn; one whose ticket
+    was resolved, closed, merged or handed to someone else is completed."""
+    from kefu.tickets import lifecycle
+    from kefu.tickets import service as tickets
+
+    ticket = tickets.get(session, ticket_id)
+    item = session.scalar(select(RoutingItem).where(RoutingItem.ticket_id == ticket_id,
+                                                    RoutingItem.state.in_(LIVE_ITEM)))
+    unowned = ticket is not None and ticket.status in lifecycle.OPEN_STATUSES and ticket.assignee_id is None
+    when = store.from_epoch(at)
+    if item is None:
+        if ticket is None or not unowned:
+            return []
+        row = _new_item(session, ticket, engine, at)
+        return [] if row is None else [ItemEnqueued(store.work_item(row), at)]
+    if unowned and item.state != "assigned":
+        assert ticket is not None
+        spec = _item_fields(session, ticket, engine, at)
+        if spec is None:
+            item.state, item.ended_at, item.end_reason = "withdrawn", when, "no_queue"
+            return [ItemWithdrawn(item.id, at, "no_queue")]
+        changed = {k: v for k, v in spec.items() if k not in ("queue_key", "entry_queue_key") and getattr(item, k) != v}
+        if spec["entry_queue_key"] != item.entry_queue_key:
+            changed["entry_queue_key"] = spec["entry_queue_key"]
+        if not changed:
+            return []
+        for k, v in changed.items():
+            setattr(item, k, v)
+        session.flush()
+        return [ItemUpdated(store.work_item(item), at)]
+    if item.state in ("waiting", "offered"):
+        reason = "taken" if ticket is not None and ticket.assignee_id is not None else (
+            ticket.status if ticket is not None else "deleted")
+        item.state, item.ended_at, item.end_reason = "withdrawn", when, reason
+        return [ItemWithdrawn(item.id, at, reason)]
+    # assigned
+    if ticket is not None and ticket.status in lifecycle.OPEN_STATUSES and ticket.assignee_id == item.agent_id:
+        return []
+    reason = "transferred" if ticket is not None and ticket.status in lifecycle.OPEN_STATUSES else (
+        ticket.status if ticket is not None else "deleted")
+    item.state, item.ended_at, item.end_reason = "completed", when, reason
+    return [WorkCompleted(item.id, at)]
+
+
+def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> RoutingItem | None:
+    fields = _item_fields(session, ticket, engine, at)
+    if fields is None:
+        return None
+    when = store.from_epoch(at)
+    row = RoutingItem(ticket_id=ticket.id, org_unit_id=ticket.org_unit_id, enqueued_at=when, queue_since=when,
+                      state="waiting", **fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> dict[str, Any] | None:
+    """The work item a ticket makes: its queue by the rules, the queue's media and weight, what priority
+    reads (tier, type, category, complaint clock at risk, a repeat contact), the place, the preferred agent."""
+    from kefu.customers import service as customers
+    from kefu.tickets import service as tickets
+
+    cats = tickets.categories_by_id(session)
+    category = cats[ticket.category_id].key if ticket.category_id in cats else None
+    rule_list = [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
+                                    tuple(r.tiers)) for r in rules(session)]
+    key = routing_rules.choose_queue(rule_list, channel=ticket.channel, type=ticket.type, category=category,
+                                     tier=ticket.customer_tier)
+    if key is None:
+        return None
+    try:
+        cfg = engine.queue_config(key)
+    except KeyError:
+        return None
+    q = session.scalar(select(RoutingQueue).where(RoutingQueue.key == key))
+    weight = q.weight if q is not None else routing_rules.MEDIA_WEIGHT.get(cfg.channel, 20)
+    place = store.places(session).get(ticket.org_unit_id, (None, None))
+    family = customers.customer_ids_of(session, ticket.customer_id) if ticket.customer_id is not None else []
+    when = store.from_epoch(at)
+    clock = tickets.reply_clock(ticket, at=when)
+    preferred = None
+    if cfg.preferred_window > 0 and family:
+        preferred = tickets.last_handler(session, family, since=when - timedelta(seconds=cfg.preferred_window))
+    return {"queue_key": key, "entry_queue_key": key, "channel": cfg.channel, "weight": weight, "skills": {},
+            "tier": ticket.customer_tier, "kind": ticket.type, "category": category,
+            "sla_at_risk": bool(clock is not None and clock.at_risk),
+            "repeat_contact": bool(family) and tickets.has_other_ticket(session, family, since=when - REPEAT_WINDOW,
+                                                                       excluding=ticket.id),
+            "city": place[0], "province": place[1], "preferred_agent_id": preferred}
+
+
+# ---- what people read -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgentStatus:
+    user_id: int
+    presence: str
+    reason: str | None
+    since: datetime
+    offers: list[RoutingOffer]
+    held: list[RoutingItem]
+    queues: list[str]
+
+
+def agent_status(session: Session, user_id: int) -> AgentStatus:
+    """An agent's presence, their open offers and the work routing gave them."""
+    row = session.get(RoutingAgent, user_id)
+    offers = list(session.scalars(select(RoutingOffer).where(RoutingOffer.agent_id == user_id,
+                                                             RoutingOffer.state == "offered")
+                                  .order_by(RoutingOffer.id)))
+    held = list(session.scalars(select(RoutingItem).where(RoutingItem.agent_id == user_id,
+                                                          RoutingItem.state == "assigned")
+                                .order_by(RoutingItem.assigned_at)))
+    if row is None:
+        return AgentStatus(user_id, "offline", None, utcnow(), offers, held, [])
+    return AgentStatus(user_id, row.presence, row.reason, row.presence_since, offers, held, list(row.queues))
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    queue: RoutingQueue
+    waiting: int
+    offered: int
+    assigned: int
+    oldest_since: datetime | None
+
+
+def queue_stats(session: Session, principal: Principal) -> list[QueueStats]:
+    """Per queue of the principal's branch: items waiting, offered, held, and the oldest waiting one."""
+    rows = queues(session, principal)
+    counts: dict[tuple[str, str], int] = {}
+    oldest: dict[str, datetime] = {}
+    for key, state, n, first in session.execute(
+            select(RoutingItem.queue_key, RoutingItem.state, func.count(), func.min(RoutingItem.enqueued_at))
+            .where(RoutingItem.state.in_(LIVE_ITEM)).group_by(RoutingItem.queue_key, RoutingItem.state)):
+        counts[(key, state)] = n
+        if state == "waiting":
+            oldest[key] = first
+    return [QueueStats(q, counts.get((q.key, "waiting"), 0), counts.get((q.key, "offered"), 0),
+                       counts.get((q.key, "assigned"), 0), oldest.get(q.key)) for q in rows]
+
+
+def agents_of(session: Session, principal: Principal) -> list[tuple[Any, RoutingAgent | None, int]]:
+    """The agents of the principal's subtree (roles that take work), with their routing row and how many
+    items they hold."""
+    from kefu.tickets.service import ASSIGNING_ROLES
+
+    unit_ids = org.visible_unit_ids(session, principal)
+    users = [u for u in org.users_in_units(session, unit_ids) if u.active and u.role in ASSIGNING_ROLES]
+    rows = {r.user_id: r for r in session.scalars(select(RoutingAgent).where(
+        RoutingAgent.user_id.in_([u.id for u in users])))}
+    held = dict(session.execute(select(RoutingItem.agent_id, func.count()).where(
+        RoutingItem.state == "assigned", RoutingItem.agent_id.in_([u.id for u in users]))
+        .group_by(RoutingItem.agent_id)).tuples().all())
+    return [(u, rows.get(u.id), held.get(u.id, 0)) for u in users]
+
+
+def offer_for(session: Session, offer_id: int) -> RoutingOffer | None:
+    return session.get(RoutingOffer, offer_id)
+
+
+def reaches() -> Iterable[str]:
+    return (r.name.lower() for r in Reach)
+
+
+def ring_rows(rings: Sequence[Ring]) -> list[dict[str, Any]]:
+    return routing_rules.rings_to_json(rings)
