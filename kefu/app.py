@@ -109,12 +109,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     from kefu.interactions import api as interactions_api
     from kefu.knowledge import api as knowledge_api
     from kefu.org import api as org_api
+    from kefu.routing import api as routing_api
     from kefu.tickets import api as tickets_api
     from kefu.web import views
     from kefu.workforce import api as workforce_api
 
     routers = (org_api.router, channels_api.router, customers_api.router, interactions_api.router,
-               tickets_api.router, knowledge_api.router, workforce_api.router)
+               tickets_api.router, knowledge_api.router, workforce_api.router, routing_api.router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     views.mount(app)

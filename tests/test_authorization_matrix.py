@@ -201,6 +201,8 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "channel": lambda m: "sms", "number": lambda m: 1, "from": lambda m: 1, "to": lambda m: 1,
     "question_id": lambda m: m.shared["question"], "answer_id": lambda m: m.shared["answer"],
     "search_id": lambda m: m.shared["search"], "start": lambda m: "2024-01-01", "end": lambda m: "2024-01-07",
+    # routing: an offer is its agent's own (anyone else's is 404); queues are keyed by name
+    "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]

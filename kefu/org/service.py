@@ -268,6 +268,11 @@ def active_user_ids(session: Session, *, unit_paths: list[str], roles: tuple[str
     return list(session.scalars(q.order_by(User.id)))
 
 
+def skills(session: Session) -> list[Skill]:
+    """Every skill, by key (choosers)."""
+    return list(session.scalars(select(Skill).order_by(Skill.key)))
+
+
 def ensure_skill(session: Session, key: str, name: str | None = None, name_en: str | None = None) -> Skill:
     skill = session.scalar(select(Skill).where(Skill.key == key))
     if skill is None:

@@ -108,13 +108,13 @@ def set_presence(session: Session, principal: Principal, presence: str, reason: 
                  user_id: int | None = None) -> RoutingInput:
     """An agent goes available, on a break (with a reason), not ready or offline; a supervisor may do it
     for an agent of their subtree (`user_id`)."""
+    target = principal.user_id if user_id is None else _managed_user(session, principal, user_id)
     if presence not in AGENT_PRESENCES:
         raise InvalidInput(f"unknown presence '{presence}' (one of {', '.join(AGENT_PRESENCES)})",
                            code="invalid_presence", details={"field": "presence"})
     if presence == "break" and reason not in BREAK_REASONS:
         raise InvalidInput(f"a break needs a reason (one of {', '.join(BREAK_REASONS)})", code="reason_required",
                            details={"field": "reason"})
-    target = principal.user_id if user_id is None else _managed_user(session, principal, user_id)
     default_profile(session, target)
     return submit(session, "presence", {"user_id": target, "presence": presence,
                                         "reason": reason if presence in ("break", "not_ready") else None})
@@ -470,9 +470,10 @@ def agents_of(session: Session, principal: Principal) -> list[tuple[Any, Routing
     users = [u for u in org.users_in_units(session, unit_ids) if u.active and u.role in ASSIGNING_ROLES]
     rows = {r.user_id: r for r in session.scalars(select(RoutingAgent).where(
         RoutingAgent.user_id.in_([u.id for u in users])))}
-    held = dict(session.execute(select(RoutingItem.agent_id, func.count()).where(
-        RoutingItem.state == "assigned", RoutingItem.agent_id.in_([u.id for u in users]))
-        .group_by(RoutingItem.agent_id)).tuples().all())
+    held: dict[int, int] = {agent: n for agent, n in session.execute(
+        select(RoutingItem.agent_id, func.count()).where(
+            RoutingItem.state == "assigned", RoutingItem.agent_id.in_([u.id for u in users]))
+        .group_by(RoutingItem.agent_id)) if agent is not None}
     return [(u, rows.get(u.id), held.get(u.id, 0)) for u in users]
 
 

@@ -43,7 +43,7 @@ from kefu.core.events import Event, bus
 log = logging.getLogger("kefu.web.live")
 
 CONSUMER = "web.live"
-EVENTS = ("ticket.*", "message.*", "interaction.*", "knowledge.push_published")
+EVENTS = ("ticket.*", "message.*", "interaction.*", "knowledge.push_published", "routing.*")
 HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 100
 CHANNEL = "live"  # the hub channel of notices
@@ -52,18 +52,21 @@ CONSOLE = "console"  # the hub presence group of open console streams
 
 @dataclass(frozen=True)
 class Notice:
-    kind: str  # "inbox" or "ticket-<id>"
+    kind: str  # "inbox", "ticket-<id>", "routing" ...
     event: str  # the domain event's name
     org_unit_id: int | None
     data: dict[str, Any] = field(default_factory=dict)
+    user_id: int | None = None  # for one user's consoles only (their offers, their presence)
 
     def to_message(self) -> dict[str, Any]:
-        return {"kind": self.kind, "event": self.event, "unit": self.org_unit_id, "data": self.data}
+        return {"kind": self.kind, "event": self.event, "unit": self.org_unit_id, "data": self.data,
+                "user": self.user_id}
 
     @classmethod
     def from_message(cls, m: dict[str, Any]) -> Notice:
-        unit = m.get("unit")
-        return cls(str(m["kind"]), str(m["event"]), unit if isinstance(unit, int) else None, dict(m.get("data") or {}))
+        unit, user = m.get("unit"), m.get("user")
+        return cls(str(m["kind"]), str(m["event"]), unit if isinstance(unit, int) else None, dict(m.get("data") or {}),
+                   user if isinstance(user, int) else None)
 
 
 HELLO = Notice("hello", "reconnected", None, {"ok": True})
@@ -78,6 +81,8 @@ class Subscription:
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def wants(self, notice: Notice) -> bool:
+        if notice.user_id is not None:
+            return notice.user_id == self.user_id
         return notice.org_unit_id is None or notice.org_unit_id in self.unit_ids
 
 
@@ -147,6 +152,8 @@ broadcaster = Broadcaster()
 def notices_for(event: Event) -> list[Notice]:
     """What the console is told about a domain event: the inbox changed, and which ticket did."""
     data = {"event": event.name}
+    if event.name.startswith("routing."):
+        return _routing_notices(event, data)
     if event.name == "knowledge.push_published":
         # Every open console re-reads its own user's unacknowledged pushes (a cheap, per-user query).
         return [Notice("knowledge-push", event.name, None, data)]
@@ -159,6 +166,18 @@ def notices_for(event: Event) -> list[Notice]:
         into = event.payload.get("into_id") if event.name == "ticket.merged" else None
         if isinstance(into, int):
             out.append(Notice(f"ticket-{into}", event.name, None, {**data, "ticket_id": into}))
+    return out
+
+
+def _routing_notices(event: Event, data: dict[str, Any]) -> list[Notice]:
+    """An agent's consoles hear of their own offers and presence (`routing`); supervisors' queue pages of any
+    change in their units' queues (`routing-queues`)."""
+    out = []
+    user = event.payload.get("user_id")
+    if isinstance(user, int) and event.name != "routing.move_suggested":
+        out.append(Notice("routing", event.name, None, {**data, "offer_id": event.payload.get("offer_id"),
+                                                        "ticket_id": event.payload.get("ticket_id")}, user))
+    out.append(Notice("routing-queues", event.name, event.org_unit_id, data))
     return out
 
 

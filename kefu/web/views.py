@@ -64,7 +64,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 TIMELINE_LIMIT = 30
 # Other domains' console pages: included by mount() when the module exists.
-DOMAIN_VIEWS = ("kefu.knowledge.views", "kefu.workforce.views", "kefu.org.views")
+DOMAIN_VIEWS = ("kefu.knowledge.views", "kefu.workforce.views", "kefu.org.views", "kefu.routing.views")
 PLACEHOLDERS = {"knowledge": "/console/knowledge", "workforce": "/console/workforce"}
 
 # Status buttons offered on the ticket page, in this order (assigning and merging have their own flows).
