@@ -104,19 +104,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     # The login takes credentials without needing a principal: a wrong password is its 401.
     openapi.install(app, current_principal, extra={(f"{API_PREFIX}/auth/login", "post"): [401]})
 
-    from kefu.channels import api as channels_api
-    from kefu.customers import api as customers_api
-    from kefu.interactions import api as interactions_api
-    from kefu.knowledge import api as knowledge_api
-    from kefu.org import api as org_api
-    from kefu.routing import api as routing_api
-    from kefu.tickets import api as tickets_api
+    from kefu.core import domains
     from kefu.web import views
-    from kefu.workforce import api as workforce_api
 
-    routers = (org_api.router, channels_api.router, customers_api.router, interactions_api.router,
-               tickets_api.router, knowledge_api.router, workforce_api.router, routing_api.router)
-    for router in routers:
-        app.include_router(router, prefix=API_PREFIX)
+    for module in domains.modules("api"):
+        app.include_router(module.router, prefix=API_PREFIX)
     views.mount(app)
     return app

@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kefu.core import events
+from kefu.core import domains, events
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings, get_settings
 from kefu.core.db import Database
@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 #: The modules that declare jobs (`@job`) or event consumers: every process that dispatches events or
 #: runs jobs imports them (`load`), so that each consumer sees every event. A module's `register()`,
-#: if it has one, is called after import. A domain adds its own module here.
-MODULES: tuple[str, ...] = ("kefu.web.live", "kefu.knowledge.jobs", "kefu.routing.intake")
+#: if it has one, is called after import. A domain's `jobs.py` and `consumers.py` are found by name
+#: (kefu.core.domains); the shell's live updates are named here.
+MODULES: tuple[str, ...] = ("kefu.web.live", *domains.module_names("jobs"), *domains.module_names("consumers"))
 
 DEFERRED = "job.deferred"  # the outbox event that `defer` records
 CONSUMER = "jobs"  # the outbox consumer that runs (inline) or enqueues (queue) deferred jobs

@@ -47,6 +47,8 @@ from kefu.knowledge.errors import VersionConflict
 from kefu.knowledge.models import ARTICLE_KINDS
 from kefu.web.render import CsrfProtect, PagePrincipal, render, safe_next
 
+# The main menu's entry for this domain (kefu.web.render.nav_entries): key, href, permission, place.
+NAV = (("knowledge", "/console/knowledge", "knowledge.read", 30),)
 router = APIRouter(include_in_schema=False)
 BASE = "/console/knowledge"
 

@@ -36,6 +36,8 @@ from kefu.routing.models import RoutingItem, RoutingOffer
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, is_htmx, render, request_locale
 
+# The main menu's entry for this domain (kefu.web.render.nav_entries): key, href, permission, place.
+NAV = (("routing", "/console/routing", "routing.supervise", 50),)
 router = APIRouter(include_in_schema=False)
 BASE = "/console/routing"
 MEDIA_NAMES = {"voice": ("语音", "Voice"), "chat": ("在线会话", "Chat"), "message": ("消息", "Messages"),

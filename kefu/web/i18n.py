@@ -1,4 +1,5 @@
-"""UI strings of the console: one flat JSON file per locale (kefu/web/i18n/<locale>.json), zh-CN first.
+"""UI strings of the console: one flat JSON file per locale (kefu/web/i18n/<locale>.json), zh-CN first,
+merged with each domain's own (kefu/<domain>/i18n/<locale>.json); a key defined twice is an error.
 
 `translator(locale)` gives `t(key, **fields)`: the string in that locale, else in zh-CN, else the key
 itself (so a missing string shows up plainly instead of breaking the page). Fields are filled with
@@ -24,7 +25,17 @@ Translate = Callable[..., str]
 
 @cache
 def strings(locale: str) -> Mapping[str, str]:
+    from kefu.core import domains
+
     data: dict[str, str] = json.loads((I18N_DIR / f"{locale}.json").read_text(encoding="utf-8"))
+    for folder in domains.folders("i18n"):
+        path = folder / f"{locale}.json"
+        if not path.exists():
+            continue
+        own: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        if clash := sorted(data.keys() & own.keys()):
+            raise ValueError(f"{path} redefines console strings: {', '.join(clash[:5])}")
+        data.update(own)
     return data
 
 

@@ -35,6 +35,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -226,6 +227,26 @@ def display_phone(e164: str) -> str:
     return phonenumbers.format_number(num, fmt)
 
 
+#: The shell's own entries of the main menu: (key, href, permission, place). A domain adds its own as
+#: `NAV` in its views.py (kefu.core.domains); the label is the console string `nav.<key>`.
+SHELL_NAV: tuple[tuple[str, str, str, int], ...] = (
+    ("inbox", "/console/inbox", "tickets.read", 10),
+    ("customers", "/console/customers", "customers.read", 20),
+    ("admin", "/console/admin", "audit.read", 90),
+)
+
+
+@cache
+def nav_entries() -> tuple[tuple[str, str, str], ...]:
+    """The main menu in order of place: (key, href, permission)."""
+    from kefu.core import domains
+
+    entries = list(SHELL_NAV)
+    for module in domains.modules("views"):
+        entries.extend(getattr(module, "NAV", ()))
+    return tuple((key, href, perm) for key, href, perm, _ in sorted(entries, key=lambda e: (e[3], e[0])))
+
+
 def context(
     request: Request, extra: Mapping[str, Any] | None = None, *, active: str | None = None
 ) -> dict[str, Any]:
@@ -283,6 +304,7 @@ def context(
         "active": active,
         "here": here,
         "here_q": quote(here, safe=""),
+        "nav": nav_entries(),
         **(extra or {}),
     }
 

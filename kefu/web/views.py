@@ -21,8 +21,6 @@ fragments in place and the SSE stream keeps lists current. Security: see kefu/we
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import logging
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kefu.core import domains
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
@@ -63,8 +62,7 @@ log = logging.getLogger("kefu.web")
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 TIMELINE_LIMIT = 30
-# Other domains' console pages: included by mount() when the module exists.
-DOMAIN_VIEWS = ("kefu.knowledge.views", "kefu.workforce.views", "kefu.org.views", "kefu.routing.views")
+# Other domains' console pages: every `kefu/<domain>/views.py` (kefu.core.domains), mounted by mount().
 PLACEHOLDERS = {"knowledge": "/console/knowledge", "workforce": "/console/workforce"}
 
 # Status buttons offered on the ticket page, in this order (assigning and merging have their own flows).
@@ -440,6 +438,7 @@ def _ticket_context(
 
             extra.update(knowledge_views.suggestions_context(session, principal, ticket.id))
         extra["duplicates"] = possible_duplicates(session, principal, ticket)
+        extra["panels"] = ticket_panels(session, principal, ticket)
     return {
         **extra,
         "ticket": ticket,
@@ -455,6 +454,17 @@ def _ticket_context(
         "users": users,
         "unit": org.org_unit(session, ticket.org_unit_id),
     }
+
+
+def ticket_panels(session: Session, principal: Principal, ticket: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The boxes other domains add to the ticket page: each views module's `ticket_panel(session, principal,
+    ticket)` gives (template, context) or None; the page includes the template with the context as `p`."""
+    panels = []
+    for module in domains.modules("views"):
+        panel = getattr(module, "ticket_panel", None)
+        if callable(panel) and (found := panel(session, principal, ticket)) is not None:
+            panels.append(found)
+    return panels
 
 
 def _customer_and_timeline(session: Session, principal: Principal, customer_id: int) -> tuple[Any, list[Any]]:
@@ -743,12 +753,9 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
     install_handlers(app)
     present = set()
-    for name in DOMAIN_VIEWS:
-        if importlib.util.find_spec(name) is None:
-            continue
-        module = importlib.import_module(name)
+    for module in domains.modules("views"):
         app.include_router(module.router)
-        present.add(name.split(".")[1])
+        present.add(module.__name__.split(".")[1])
     app.include_router(router)
     for key, path in PLACEHOLDERS.items():
         if key not in present:

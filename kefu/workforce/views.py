@@ -28,6 +28,8 @@ from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 from kefu.workforce import service
 from kefu.workforce.schemas import WhatIfIn
 
+# The main menu's entry for this domain (kefu.web.render.nav_entries): key, href, permission, place.
+NAV = (("workforce", "/console/workforce", "workforce.read", 40),)
 router = APIRouter(include_in_schema=False)
 CONSOLE_TIME_LIMIT = 5.0
 
