@@ -43,19 +43,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
 
 def _register_domain_commands() -> None:
-    """Each domain may offer a `cli.py` with `register(app, import_app, bench_app)`."""
+    """Each domain may offer a `cli.py` with `register(app, import_app, bench_app)` (kefu.core.domains);
+    so do the demo, the benchmarks and the scaled shape."""
     import importlib
 
-    for mod in ("kefu.customers.cli", "kefu.org.cli", "kefu.workforce.cli", "kefu.knowledge.cli",
-                "kefu.demo.cli", "kefu.interactions.cli", "kefu.bench.cli", "kefu.routing.cli", "kefu.jobs.cli",
-                "kefu.scaled.cli"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
-            continue
-        m.register(app, import_app, bench_app)
+    from kefu.core import domains
+
+    for mod in (*domains.module_names("cli"), "kefu.demo.cli", "kefu.bench.cli", "kefu.scaled.cli"):
+        importlib.import_module(mod).register(app, import_app, bench_app)
 
 
 _register_domain_commands()
