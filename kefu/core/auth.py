@@ -45,12 +45,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # channels. It has no password and cannot use the console.
     "gateway": frozenset({"inbound.post"}),
 }
-# Routing (kefu/routing): "routing.work" takes work (ready / not ready, answer offers); "routing.supervise" sees
-# the queues and agents of a subtree and moves agents; "routing.admin" configures queues and rules.
-for _role, _extra in {"agent": {"routing.work"}, "support": {"routing.work"}, "expert": {"routing.work"},
-                      "supervisor": {"routing.work", "routing.supervise"}, "analyst": {"routing.supervise"},
-                      "admin": {"routing.work", "routing.supervise", "routing.admin"}}.items():
-    PERMISSIONS[_role] = PERMISSIONS[_role] | _extra
+# A domain grants its own permissions in `kefu/<domain>/permissions.py`: `GRANTS = {role: {permission, ...}}`
+# (kefu.core.domains finds it), so the role table above keeps only the core's.
+def _add_domain_grants() -> None:
+    from kefu.core import domains
+
+    for module in domains.modules("permissions"):
+        for role, extra in module.GRANTS.items():
+            PERMISSIONS[role] = PERMISSIONS[role] | frozenset(extra)
+
+
+_add_domain_grants()
 # "inbound.post": a channel gateway's token posts inbound messages. The admin role keeps it, so an admin
 # can test a channel by hand; integrations get a `gateway` user and a token scoped `inbound:<channel>`.
 INBOUND_SCOPE = "inbound:"
