@@ -18,7 +18,6 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from kefu.core.db import Database
@@ -194,7 +193,8 @@ def test_several_processes_route_every_ticket_once_within_capacity(world: World,
             if p.is_alive():
                 p.kill()
     assert all(p.exitcode == 0 for p in (*servers[1:], *agents))
-    assert writer_rounds.value > 0 and answered.value >= MESSAGES
+    assert writer_rounds.value > 0
+    assert answered.value >= MESSAGES
 
     with world.db.session() as s:
         tickets = list(s.scalars(select(Ticket)))
@@ -203,7 +203,8 @@ def test_several_processes_route_every_ticket_once_within_capacity(world: World,
         capacity = {a.user_id: a.capacity for a in s.scalars(select(RoutingAgent))}
         unprocessed = s.scalar(select(func.count()).select_from(RoutingInput)
                                .where(RoutingInput.processed_at.is_(None)))
-    assert len(tickets) == MESSAGES and unprocessed == 0
+    assert len(tickets) == MESSAGES
+    assert unprocessed == 0
     # Every ticket was routed once, and ended with the one agent who accepted its one accepted offer.
     by_ticket = defaultdict(list)
     for item in items:
@@ -222,7 +223,9 @@ def test_several_processes_route_every_ticket_once_within_capacity(world: World,
     # No agent ever held more than its capacity: sweep the intervals each agent held items.
     moments: dict[int, list[tuple[Any, int]]] = defaultdict(list)
     for item in items:
-        assert item.agent_id is not None and item.assigned_at is not None and item.ended_at is not None
+        assert item.agent_id is not None
+        assert item.assigned_at is not None
+        assert item.ended_at is not None
         moments[item.agent_id] += [(item.assigned_at, item.weight), (item.ended_at, -item.weight)]
     for agent_id, marks in moments.items():
         load = 0
