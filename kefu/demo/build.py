@@ -122,6 +122,20 @@ def _build_org(db: Database, demo: Demo, at: datetime) -> tuple[dict[str, int], 
     return units, users
 
 
+def _build_routing(db: Database, units: dict[str, int], users: dict[str, int]) -> None:
+    """The default queues and rules (kefu.routing.service.ensure_defaults) for the whole group, and a routing
+    profile for everyone who takes work: offline until they go ready in the console."""
+    from kefu.org import service as org
+    from kefu.routing import service as routing
+    from kefu.tickets.service import ASSIGNING_ROLES
+
+    with db.unit_of_work() as s:
+        routing.ensure_defaults(s, units[GROUP_CODE])
+        for user in org.users(s, users.values()).values():
+            if user.role in ASSIGNING_ROLES:
+                routing.default_profile(s, user.id)
+
+
 # ---- customers --------------------------------------------------------------------------------
 
 
@@ -413,6 +427,7 @@ def build(
     first = min((c.at for c in demo.contacts), default=now)
     imported_at = min(now, first) - timedelta(days=7)  # the subscriber base was loaded before any contact
     units, users = _build_org(db, demo, imported_at)
+    _build_routing(db, units, users)
     report.people = len(users)
     report.phases["org"] = time.perf_counter() - started
     _build_customers(db, demo, units, imported_at, batch, progress)

@@ -35,6 +35,16 @@ def test_small_demo_builds_every_ticket_state_channel_and_call_outcome(
     assert report.contacts == len(demo.contacts)
     assert set(report.tickets_by_status) == set(STATUSES)
     assert demo_build.demo_exists(db)
+    with db.session() as s:  # routing: the default queues, and every agent ready to be routed to (offline)
+        from kefu.routing.models import RoutingAgent, RoutingQueue
+        from kefu.tickets.service import ASSIGNING_ROLES
+
+        assert sorted(s.scalars(select(RoutingQueue.key))) == ["chat", "complaints", "messages", "tickets", "voice"]
+        profiles = {a.user_id: a for a in s.scalars(select(RoutingAgent))}
+        takers = [p for p in demo.people if p.role in ASSIGNING_ROLES]
+        assert len(profiles) == len(takers)
+        assert {a.presence for a in profiles.values()} == {"offline"}
+        assert all(set(a.queues) == {"chat", "complaints", "messages", "tickets", "voice"} for a in profiles.values())
     with db.session() as s:
         # customers: every one, with the tier the generator meant, and their other identities
         tiers = dict(s.execute(select(Customer.phone, Customer.tier)).tuples().all())
