@@ -337,11 +337,16 @@ class Engine:
         return self.handle(TimeAdvanced(now))
 
     def next_timer(self) -> float | None:
-        """When the engine next needs ``advance`` (None: nothing pending)."""
+        """When the engine next needs ``advance`` (None: nothing pending): the first live timer, or the next
+        check for supervisor moves while anything waits (a backlog must be noticed even when nothing else
+        happens)."""
         timers = self._timers
         while timers and not self._timer_live(timers[0]):
             heapq.heappop(timers)
-        return timers[0][0] if timers else None
+        due = timers[0][0] if timers else None
+        if any(q.items for q in self._queues.values()):
+            due = self._next_move_check if due is None else min(due, self._next_move_check)
+        return due
 
     def queue_config(self, key: str) -> QueueConfig:
         q = self._queues[key]

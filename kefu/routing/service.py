@@ -477,6 +477,58 @@ def agents_of(session: Session, principal: Principal) -> list[tuple[Any, Routing
     return [(u, rows.get(u.id), held.get(u.id, 0)) for u in users]
 
 
+@dataclass(frozen=True)
+class MoveSuggestion:
+    """The engine's advice (`routing.move_suggested`): this idle agent could take this backlogged queue."""
+
+    user: Any
+    queue: RoutingQueue
+    waiting: int
+    oldest_wait: float
+    at: datetime
+
+
+SUGGESTIONS_FOR = timedelta(minutes=15)
+
+
+def move_suggestions(session: Session, principal: Principal, *, at: datetime | None = None) -> list[MoveSuggestion]:
+    """The engine's recent suggestions for the principal's agents, newest first, one per (agent, queue), left
+    out once applied (the agent serves the queue and its media) or when the queue or agent is gone."""
+    from kefu.core.events import OutboxEvent
+
+    at = at or utcnow()
+    agents = {u.id: (u, row) for u, row, _ in agents_of(session, principal)}
+    queues = {q.key: q for q in store.active_queues(session)}
+    rows = session.execute(select(OutboxEvent.payload, OutboxEvent.occurred_at).where(
+        OutboxEvent.name == "routing.move_suggested", OutboxEvent.occurred_at >= at - SUGGESTIONS_FOR)
+        .order_by(OutboxEvent.id.desc()).limit(200))
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for payload, when in rows:
+        user_id, key = payload.get("user_id"), payload.get("queue")
+        if not isinstance(user_id, int) or user_id not in agents or key not in queues or (user_id, key) in seen:
+            continue
+        seen.add((user_id, key))
+        user, row = agents[user_id]
+        queue = queues[key]
+        if row is not None and key in row.queues and row.channels.get(queue.channel, 0) > 0:
+            continue  # already applied
+        out.append(MoveSuggestion(user, queue, int(payload.get("waiting") or 0),
+                                  float(payload.get("oldest_wait") or 0.0), when))
+    return out
+
+
+def apply_move(session: Session, principal: Principal, user_id: int, queue_key: str) -> RoutingAgent:
+    """Take a suggestion: the agent also serves the queue, with at least one item at a time of its media."""
+    row = default_profile(session, _managed_user(session, principal, user_id))
+    queue = session.scalar(select(RoutingQueue).where(RoutingQueue.key == queue_key))
+    if queue is None:
+        raise QueueNotFound(f"unknown queue: {queue_key}", details={"queues": [queue_key]})
+    channels = dict(row.channels)
+    channels[queue.channel] = max(1, channels.get(queue.channel, 0))
+    return update_agent(session, principal, user_id, queues=[*row.queues, queue_key], channels=channels)
+
+
 def offer_for(session: Session, offer_id: int) -> RoutingOffer | None:
     return session.get(RoutingOffer, offer_id)
 

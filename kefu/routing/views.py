@@ -188,7 +188,8 @@ def supervise(request: Request, session: DbSession, principal: PagePrincipal) ->
     stats = service.queue_stats(session, principal)
     agents = service.agents_of(session, principal)
     units = {u.id: u for u in org.list_units(session, principal)}
-    ctx = {"stats": stats, "agents": agents, "units": units, "queues": [q.queue for q in stats], **names()}
+    ctx = {"stats": stats, "agents": agents, "units": units, "queues": [q.queue for q in stats],
+           "suggestions": service.move_suggestions(session, principal), **names()}
     if is_htmx(request) and request.headers.get("HX-Target") == "routing-live":
         return render(request, "routing/_supervise_live.html", ctx)
     return render(request, "routing/supervise.html", ctx, active="routing")
@@ -205,6 +206,15 @@ async def move_agent(request: Request, user_id: Id, principal: PagePrincipal, se
         if raw.isdigit():
             channels[m] = int(raw)
     service.update_agent(session, principal, user_id, queues=queues, channels=channels or None)
+    return RedirectResponse(BASE, status_code=303)
+
+
+@router.post(f"{BASE}/agents/{{user_id}}/take/{{key}}", dependencies=[CsrfProtect])
+def take_suggestion(request: Request, user_id: Id, key: str, principal: PagePrincipal,
+                    session: DbSession) -> Response:
+    """Apply one of the engine's move suggestions: the agent also serves that queue."""
+    _allowed(request, principal, "routing.supervise")
+    service.apply_move(session, principal, user_id, key)
     return RedirectResponse(BASE, status_code=303)
 
 

@@ -199,3 +199,49 @@ def test_agents_cannot_open_the_supervisor_and_admin_pages(client: TestClient, w
     _login(client, "agent_gz")
     assert client.get("/console/routing").status_code == 403
     assert client.get("/console/routing/admin").status_code == 403
+
+
+def test_the_supervisor_sees_the_engines_move_suggestion_and_applies_it(client: TestClient, world: World) -> None:
+    from kefu.org import service as org
+    from kefu.routing.runner import Writer
+    from tests.routing.flow import Flow
+
+    flow = Flow(world, client.app.state.settings)  # type: ignore[attr-defined]
+    writer = Writer(world.db, clock=flow.clock)
+    flow.writer = writer
+    agent = flow.agent("agent_gz")
+    with world.db.unit_of_work() as s:  # Guangzhou's agent serves only the chat queue
+        admin = org.user(s, world.users["admin"])
+        assert admin is not None
+        routing.update_agent(s, org.principal_for(s, admin), agent, queues=["chat"])
+    flow.message("sms", "13812345678", "宽带坏了", org_unit_code="GZ")
+    flow.settle()
+    assert flow.offers() == []
+    for _ in range(3):  # the backlog ages while the agent idles; the engine checks every minute
+        flow.clock.advance(61)
+        flow.settle()
+
+    csrf = _login(client, "sup_gd")
+    page = client.get("/console/routing")
+    assert page.status_code == 200
+    assert f'data-suggestion="{agent}-messages"' in page.text
+    assert "将 广州坐席 调入「短信与邮件」：排队 1 件" in page.text
+
+    r = client.post(f"/console/routing/agents/{agent}/take/messages", data={"csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    flow.settle()
+    (offer,) = flow.offers("offered")
+    assert (offer.agent_id, offer.queue_key) == (agent, "messages")
+    page = client.get("/console/routing")
+    assert 'data-suggestion="' not in page.text  # applied: no longer suggested
+    # Another supervisor's agents are not theirs to move: refused, nothing changed.
+    r = client.post(f"/console/routing/agents/{agent}/take/nosuchqueue", data={"csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 404
+    with world.db.session() as s:
+        from kefu.routing.models import RoutingAgent
+
+        row = s.get(RoutingAgent, agent)
+        assert row is not None
+        assert sorted(row.queues) == ["chat", "messages"]
