@@ -47,7 +47,7 @@ def test_small_demo_builds_every_ticket_state_channel_and_call_outcome(
         assert all(set(a.queues) == {"chat", "complaints", "messages", "tickets", "voice"} for a in profiles.values())
     with db.session() as s:
         # customers: every one, with the tier the generator meant, and their other identities
-        tiers = dict(s.execute(select(Customer.phone, Customer.tier)).tuples().all())
+        tiers = {phone: tier for phone, tier in s.execute(select(Customer.phone, Customer.tier))}
         assert tiers == {c.phone: c.tier for c in demo.customers}
         n_ids = s.scalar(select(func.count()).select_from(CustomerIdentity))
         assert n_ids == sum(len(c.identities) for c in demo.customers)
