@@ -23,6 +23,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         day: str | None = typer.Option(None, help="YYYY-MM-DD (default: the month's busiest day)"),
         replications: int = typer.Option(10, min=2, max=1_000, help="replications of the replayed day"),
         replay: bool = typer.Option(True, help="also replay a real day (--no-replay to skip)"),
+        db: str = typer.Option("none", help="also end to end through a fresh database: sqlite or postgres"),
+        rounds: int = typer.Option(200, min=1, max=100_000, help="agents going ready, end to end (--db)"),
     ) -> None:
         """Decision latency (p50/p99) and assignments per second at 2,000 agents and 20,000 waiting items,
         against a FIFO heap and a linear scan measured in the same run; then a real day replayed."""
@@ -40,6 +42,15 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         typer.echo(f"machine: {os.cpu_count()} CPUs, load average {load:.2f} when starting")
         result = bench.latency(agents=agents, waiting=waiting, decisions=decisions, seed=seed, scans=scans)
         bench.print_latency(result, typer.echo)
+        if db != "none":
+            from kefu.bench.common import DB_KINDS, fresh_database
+            from kefu.routing import bench_db
+
+            if db not in DB_KINDS:
+                raise typer.BadParameter(f"--db must be none or one of {', '.join(DB_KINDS)}")
+            with fresh_database(db) as url:
+                e2e = bench_db.end_to_end(url, agents=agents, waiting=waiting, rounds=min(rounds, agents))
+            bench_db.print_end_to_end(e2e, db, typer.echo)
         if not replay:
             return
         bench.print_replay(data or bench.default_log_dir(), month, the_day, replications, seed, typer.echo)
