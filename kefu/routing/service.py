@@ -253,6 +253,14 @@ def queue(session: Session, principal: Principal, key: str) -> RoutingQueue:
     return row
 
 
+def ticket_ids_in_queue(session: Session, principal: Principal, key: str) -> Any:
+    """A SELECT of the ids of the tickets in a queue of the principal's branch: waiting, offered or held
+    there (the inbox's queue view; the inbox applies the principal's org scope on top)."""
+    queue(session, principal, key)
+    return select(RoutingItem.ticket_id).where(RoutingItem.queue_key == key, RoutingItem.state.in_(LIVE_ITEM),
+                                               RoutingItem.ticket_id.is_not(None))
+
+
 def set_queue_open(session: Session, principal: Principal, key: str, is_open: bool) -> RoutingQueue:
     row = queue(session, principal, key)
     row.open = is_open

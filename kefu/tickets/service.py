@@ -26,7 +26,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, literal_column, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -555,6 +567,9 @@ class InboxFilters:
     assignee: str | None = None  # "me", "unassigned" or a user id
     q: str | None = None  # subject contains
     at_risk: bool = False  # complaints/appeals not answered yet and past their risk point
+    order: str = "updated"  # "updated" (latest change first) or "work" (priority, then reply deadline)
+    # Only these tickets: a SELECT of ticket ids from another domain (a routing queue's tickets).
+    ticket_ids: Any = None
 
 
 @dataclass(frozen=True)
@@ -653,14 +668,30 @@ def _inbox_conditions(session: Session, principal: Principal, f: InboxFilters, a
                                                                                               Ticket.type)
         conds.add(status.in_(sorted(lifecycle.OPEN_STATUSES)))
         conds.add(or_(*(and_(type_ == typ, Ticket.reply_due_at <= at + w) for typ, w in warn.items())))
-    if not sqlite:
+    if f.ticket_ids is not None:
+        conds.add(Ticket.id.in_(f.ticket_ids))
+    _check_choice(f.order, INBOX_ORDERS, "order", "unknown_order")
+    if not sqlite or f.order != "updated":
+        # (the unindexed page forms serve reading in update order off an index; no index gives work order)
         conds.page = conds.count
     return conds
 
 
-def _page(session: Session, conds: list[ColumnElement[bool]], page: Any) -> list[Ticket]:
-    return list(session.scalars(select(Ticket).where(*conds)
-                                .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+INBOX_ORDERS = ("updated", "work")
+_PRIORITY_RANK = case({p: i for i, p in enumerate(PRIORITIES)}, value=Ticket.priority, else_=0)
+
+
+def _order(order: str) -> tuple[Any, ...]:
+    """"updated": the latest change first. "work": what to do next first: the highest priority, then the
+    earliest reply deadline (tickets without one after those with one), then the oldest, then by id."""
+    if order == "work":
+        return (_PRIORITY_RANK.desc(), Ticket.reply_due_at.is_(None), Ticket.reply_due_at, Ticket.opened_at,
+                Ticket.id)
+    return (Ticket.updated_at.desc(), Ticket.id.desc())
+
+
+def _page(session: Session, conds: list[ColumnElement[bool]], page: Any, order: str = "updated") -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(*conds).order_by(*_order(order))
                                 .limit(page.limit).offset(page.offset)))
 
 
@@ -668,12 +699,13 @@ def inbox_query(session: Session, principal: Principal, filters: InboxFilters, *
                 at: datetime | None = None) -> Select[Any]:
     """The inbox page SELECT without limit/offset (exposed for EXPLAIN in benchmarks and tests)."""
     conds = _inbox_conditions(session, principal, filters, at or utcnow())
-    return select(Ticket).where(*conds.page).order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+    return select(Ticket).where(*conds.page).order_by(*_order(filters.order))
 
 
 def list_inbox(session: Session, principal: Principal, filters: InboxFilters, page: Any, *,
                at: datetime | None = None) -> InboxPage:
-    """Tickets in the principal's scope matching the filters, most recently updated first.
+    """Tickets in the principal's scope matching the filters, most recently updated first (or in work
+    order: `filters.order`).
 
     `page` has `limit` and `offset`. The total is counted up to INBOX_TOTAL_CAP rows (a count of a
     bounded subquery, off an index for every filter but `q`), so a huge inbox costs no full count.
@@ -685,9 +717,10 @@ def list_inbox(session: Session, principal: Principal, filters: InboxFilters, pa
     if filters.q:
         ids = list(session.scalars(select(Ticket.id).where(*conds.count).limit(INBOX_TEXT_TOTAL_CAP + 1)))
         if len(ids) > INBOX_TEXT_TOTAL_CAP:
-            return InboxPage(_page(session, conds.page, page), INBOX_TEXT_TOTAL_CAP, True)
-        return InboxPage(_page(session, [Ticket.id.in_(ids)], page) if ids else [], len(ids), False)
-    items = _page(session, conds.page, page)
+            return InboxPage(_page(session, conds.page, page, filters.order), INBOX_TEXT_TOTAL_CAP, True)
+        return InboxPage(_page(session, [Ticket.id.in_(ids)], page, filters.order) if ids else [], len(ids),
+                         False)
+    items = _page(session, conds.page, page, filters.order)
     if page.offset == 0 and len(items) < page.limit:
         return InboxPage(items, len(items), False)
     bounded = select(Ticket.id).where(*conds.count).limit(INBOX_TOTAL_CAP + 1).subquery()

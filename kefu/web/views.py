@@ -198,6 +198,8 @@ class InboxQuery:
     q: str = ""
     at_risk: bool = False
     offset: int = 0
+    sort: str = ""
+    queue: str = ""
 
     def params(self, **override: Any) -> str:
         from urllib.parse import urlencode
@@ -238,13 +240,20 @@ def inbox(
     q: Annotated[str, Query(max_length=100)] = "",
     at_risk: bool = False,
     offset: Offset = 0,
+    sort: Annotated[str, Query(max_length=10)] = "",
+    queue: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
+    """The inbox. Tickets default to open work in work order (priority, then reply deadline: see
+    tickets.service.list_inbox); `status=all` lists every status, `sort=updated` the latest change first.
+    `assignee=me` is 我的工作 (my work); supervisors pick a person or a routing queue (team and queue views)."""
     from kefu.core.deps import Page
     from kefu.interactions import service as interactions
+    from kefu.tickets import lifecycle
     from kefu.tickets import service as tickets
 
     view = "interactions" if view == "interactions" else "tickets"
-    query = InboxQuery(view, channel, type, status, tier, category, org_unit, assignee, q, at_risk, offset)
+    query = InboxQuery(view, channel, type, status, tier, category, org_unit, assignee, q, at_risk, offset,
+                       sort, queue)
     error: str | None = None
     rows: list[Any] = []
     total, capped = 0, False
@@ -254,16 +263,24 @@ def inbox(
         if assignee.isdigit() and not is_id_text(assignee):
             raise InvalidInput(f"no user has the id {assignee}")
         if view == "tickets":
+            if status == "all":
+                statuses: tuple[str, ...] = ()
+            elif status:
+                statuses = tuple(s for s in status.split(",") if s)
+            else:
+                statuses = tuple(sorted(lifecycle.OPEN_STATUSES))
             filters = tickets.InboxFilters(
                 channel=_opt(channel),
                 type=_opt(type),
-                status=tuple(s for s in status.split(",") if s),
+                status=statuses,
                 tier=_opt(tier),
                 category=_opt(category),
                 org_unit_id=unit_id,
                 assignee=_opt(assignee),
                 q=_opt(q),
                 at_risk=at_risk,
+                order=sort or "work",
+                ticket_ids=_queue_tickets(session, principal, queue) if queue else None,
             )
             result = tickets.list_inbox(session, principal, filters, Page(limit=PAGE_SIZE, offset=offset))
             rows, total, capped = result.items, result.total, result.capped
@@ -291,9 +308,29 @@ def inbox(
         "page_size": PAGE_SIZE,
         "categories": tickets.category_tree(session),
         "units": _org_units(session, principal),
+        **_team_choices(session, principal),
         **extra,
     }
     return _inbox_response(request, ctx)
+
+
+def _queue_tickets(session: Session, principal: Principal, key: str) -> Any:
+    """The ids of the tickets in a routing queue (waiting, offered or held), for the queue view."""
+    from kefu.routing import service as routing
+
+    return routing.ticket_ids_in_queue(session, principal, key)
+
+
+def _team_choices(session: Session, principal: Principal) -> dict[str, Any]:
+    """Who and which queues a supervisor may pick in the inbox (names, not ids)."""
+    if not principal.can("routing.supervise"):
+        return {"people": [], "queues": []}
+    from kefu.org import service as org
+    from kefu.routing import service as routing
+    from kefu.tickets.service import ASSIGNING_ROLES
+
+    people = [u for u in org.list_users(session, principal, active_only=True) if u.role in ASSIGNING_ROLES]
+    return {"people": people, "queues": routing.queues(session, principal)}
 
 
 def _inbox_response(request: Request, ctx: dict[str, Any]) -> HTMLResponse:
