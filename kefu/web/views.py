@@ -465,7 +465,6 @@ def _ticket_context(
         *(tr.actor_id for tr in transitions),
         *(m.author_id for it in conversation for m in it.messages),
     }
-    users = org.users(session, (x for x in user_ids if x is not None))
     extra: dict[str, Any] = {}
     if page:
         from kefu.tickets.duplicates import possible_duplicates
@@ -476,9 +475,16 @@ def _ticket_context(
             extra.update(knowledge_views.suggestions_context(session, principal, ticket.id))
         extra["duplicates"] = possible_duplicates(session, principal, ticket)
         extra["panels"] = ticket_panels(session, principal, ticket)
+    if page:
+        extra.update(_work_choices(session, principal, ticket))
+    history = tickets.history_of(session, ticket.id)
+    user_ids |= {h.payload.get(k) for h in history for k in ("actor_id", "assignee_id", "previous_assignee_id")}
+    users = org.users(session, (x for x in user_ids if isinstance(x, int)))
     return {
         **extra,
         "ticket": ticket,
+        "history": sorted([(tr.at, "transition", tr) for tr in transitions]
+                          + [(h.occurred_at, "event", h) for h in history], key=lambda x: (x[0], x[1])),
         "category": category,
         "category_parent": parent,
         "clock": tickets.reply_clock(ticket),
@@ -491,6 +497,33 @@ def _ticket_context(
         "users": users,
         "unit": org.org_unit(session, ticket.org_unit_id),
     }
+
+
+def _work_choices(session: Session, principal: Principal, ticket: Any) -> dict[str, Any]:
+    """The choosers of the ticket page's work box: people and queues to transfer to, types, categories and
+    priorities, and the customer's other open tickets to merge into."""
+    from kefu.tickets import lifecycle
+    from kefu.tickets import service as tickets
+    from kefu.tickets.models import PRIORITIES, TICKET_TYPES
+
+    choices = _team_choices(session, principal) if principal.can("routing.supervise") else {}
+    if not choices:
+        from kefu.org import service as org
+        from kefu.routing import service as routing
+
+        people = [u for u in org.list_users(session, principal, active_only=True)
+                  if u.role in tickets.ASSIGNING_ROLES]
+        choices = {"people": people, "queues": routing.queues(session, principal)}
+    merge_into: list[Any] = []
+    if ticket.customer_id is not None and lifecycle.is_open(ticket.status):
+        from kefu.customers import service as customers
+
+        visible = set(_visible_unit_ids(session, principal))
+        merge_into = [tk for tk in tickets.list_for_customer(session, customers.customer_ids_of(session,
+                                                                                                ticket.customer_id))
+                      if tk.id != ticket.id and tk.org_unit_id in visible and tk.status not in ("closed", "merged")]
+    return {**choices, "merge_into": merge_into, "types": TICKET_TYPES, "priorities": PRIORITIES,
+            "category_tree": tickets.category_tree(session)}
 
 
 def ticket_panels(session: Session, principal: Principal, ticket: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -582,6 +615,119 @@ def ticket_reply(
     ctx = _ticket_context(session, principal, ticket_id)
     ctx.update(reply_error=error, reply_body=body if error else "", just_sent=message.id if message else None)
     return render(request, "partials/ticket_live.html", ctx, status_code=status_code)
+
+
+def _ticket_work(
+    request: Request, session: Session, principal: Principal, ticket_id: int, done_key: str, work: Any
+) -> Response:
+    """Run one action of the ticket page's work box (claim, transfer, edit, merge): refused, nothing is
+    changed and the reason is shown; done, the page is shown again with a note."""
+    t = translator(request_locale(request, principal))
+    tickets_service = _tickets()
+    tickets_service.get_visible(session, principal, ticket_id)
+    if not principal.can("tickets.write"):
+        raise Forbidden(t("error.forbidden"))
+    error, status_code, done = None, 200, None
+    try:
+        work()
+        done = t(done_key)
+    except KefuError as exc:
+        session.rollback()  # a refused action leaves nothing behind
+        error, status_code = _friendly(t, exc), exc.status
+    if error is None and not is_htmx(request):
+        return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+    ctx = _ticket_context(session, principal, ticket_id, page=True)
+    ctx.update(work_error=error, work_done=done)
+    return render(request, "ticket.html", ctx, active="inbox", status_code=status_code)
+
+
+def _tickets() -> Any:
+    from kefu.tickets import service as tickets
+
+    return tickets
+
+
+@router.post("/console/tickets/{ticket_id}/claim", dependencies=[CsrfProtect])
+def ticket_claim(
+    request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal, version: OptionalFormVersion = None
+) -> Response:
+    """领取: take the unowned ticket."""
+    return _ticket_work(request, session, principal, ticket_id, "tickets.claimed", lambda: _tickets().claim(
+        session, ticket_id, actor_id=principal.user_id, expected_version=version))
+
+
+@router.post("/console/tickets/{ticket_id}/transfer", dependencies=[CsrfProtect])
+def ticket_transfer(
+    request: Request,
+    ticket_id: Id,
+    session: DbSession,
+    principal: PagePrincipal,
+    to: Annotated[str, Form(max_length=60)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    version: OptionalFormVersion = None,
+) -> Response:
+    """转派: to a person (`to` = "user:<id>") or a routing queue (`to` = "queue:<key>"), with a reason."""
+
+    def work() -> None:
+        tickets = _tickets()
+        kind, _, value = to.partition(":")
+        if not reason.strip():
+            raise tickets.ReasonRequired("a transfer needs a reason", details={"field": "reason"})
+        if kind == "user" and is_id_text(value):
+            tickets.assign(session, ticket_id, assignee_id=int(value), actor_id=principal.user_id,
+                           expected_version=version, reason=reason)
+        elif kind == "queue" and value:
+            from kefu.routing import service as routing
+
+            routing.send_to_queue(session, principal, ticket_id, value)
+            tickets.release_to_queue(session, ticket_id, queue=value, actor_id=principal.user_id, reason=reason,
+                                     expected_version=version)
+        else:
+            raise InvalidInput("choose a person or a queue", code="transfer_target_required",
+                               details={"field": "to"})
+
+    return _ticket_work(request, session, principal, ticket_id, "tickets.transferred", work)
+
+
+@router.post("/console/tickets/{ticket_id}/edit", dependencies=[CsrfProtect])
+def ticket_edit(
+    request: Request,
+    ticket_id: Id,
+    session: DbSession,
+    principal: PagePrincipal,
+    type: Annotated[str, Form(max_length=16)] = "",
+    category: Annotated[str, Form(max_length=60)] = "",
+    priority: Annotated[str, Form(max_length=8)] = "",
+    version: OptionalFormVersion = None,
+) -> Response:
+    """Change type, category and priority (empty: unchanged)."""
+    return _ticket_work(request, session, principal, ticket_id, "tickets.edited", lambda: _tickets().update(
+        session, ticket_id, actor_id=principal.user_id, type=type or None, category_key=category or None,
+        priority=priority or None, expected_version=version))
+
+
+@router.post("/console/tickets/{ticket_id}/merge", dependencies=[CsrfProtect])
+def ticket_merge(
+    request: Request,
+    ticket_id: Id,
+    session: DbSession,
+    principal: PagePrincipal,
+    into: OptionalFormId = None,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Merge this ticket into another of the customer's (chosen from a list)."""
+
+    def work() -> None:
+        tickets = _tickets()
+        if into is None:
+            raise InvalidInput("choose the ticket to merge into", code="merge_target_required",
+                               details={"field": "into"})
+        tickets.get_visible(session, principal, into)
+        if not reason.strip():
+            raise tickets.ReasonRequired("a merge needs a reason", details={"field": "reason"})
+        tickets.merge(session, ticket_id, into, actor_id=principal.user_id, reason=reason)
+
+    return _ticket_work(request, session, principal, ticket_id, "tickets.merged", work)
 
 
 @router.post("/console/tickets/{ticket_id}/status", dependencies=[CsrfProtect])

@@ -137,7 +137,8 @@ def test_inbox_filters_return_the_right_rows(client: TestClient, console: Consol
         "type=complaint": [t["complaint"]],
         "type=inquiry": [t["bill_sms"], t["broadband_wx"]],  # work order: same priority, the older first
         "tier=gold": [t["complaint"]],
-        "category=billing": [t["complaint"]],  # a first-level category includes its children
+        # a first-level category includes its children; "话费…多扣" put the SMS under billing (its topic)
+        "category=billing": [t["complaint"], t["bill_sms"]],
         "category=network": [],
         f"org_unit={console.world.units['sz']}": [t["broadband_wx"]],
         "status=new": [t["complaint"], t["bill_sms"], t["broadband_wx"]],
