@@ -62,8 +62,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         runs: int = typer.Option(200, min=10, max=100_000, help="runs per (role, filters) case"),
         http_runs: int = typer.Option(200, min=0, max=100_000, help="HTTP GET /api/v1/tickets runs per case"),
         workers: int = typer.Option(1, min=1, max=16, help="uvicorn worker processes for the HTTP part"),
-        cases: int = typer.Option(9, min=1, max=9, help="filter combinations per role (the first N)"),
-        http_cases: int = typer.Option(9, min=0, max=9, help="filter combinations per role over HTTP"),
+        cases: int = typer.Option(11, min=1, max=11, help="filter combinations per role (the first N)"),
+        http_cases: int = typer.Option(11, min=0, max=11, help="filter combinations per role over HTTP"),
     ) -> None:
         """Inbox list latency (tickets.service.list_inbox and GET /api/v1/tickets) over many tickets."""
         from kefu.bench import inbox as bench

@@ -68,6 +68,8 @@ BATCH = 5000
 # (label, filters as InboxFilters keyword arguments, the same as GET /api/v1/tickets query parameters)
 CASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("default (all, newest first)", {}),
+    ("open work (priority, deadline)", {"status": OPEN, "order": "work"}),
+    ("my work (priority, deadline)", {"assignee": "me", "status": OPEN, "order": "work"}),
     ("open statuses", {"status": OPEN}),
     ("mine, open", {"assignee": "me", "status": OPEN}),
     ("unassigned new", {"assignee": "unassigned", "status": ("new",)}),

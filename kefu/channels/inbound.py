@@ -179,7 +179,9 @@ def receive(session: Session, settings: Settings, channel: str, msg: InboundMess
         if thread is None or thread.ended:
             if thread is not None:
                 raise _LostRace("the open contact's ticket ended meanwhile")
-            ticket = tickets.find_open_for_customer(session, customers.customer_ids_of(session, customer.id))
+            # the topic rule: the open ticket of the same topic, or a new one (docs/routing.md)
+            ticket = tickets.ticket_to_continue(session, customers.customer_ids_of(session, customer.id),
+                                                f"{msg.subject or ''} {msg.text}")
             return _start_thread(session, channel, msg, value, customer,
                                  unit_id if msg.org_unit_code is not None else customer.org_unit_id, at,
                                  ticket=ticket)
@@ -188,6 +190,7 @@ def receive(session: Session, settings: Settings, channel: str, msg: InboundMess
     assert thread.ticket_status is not None
     tickets.customer_wrote(session, ticket_id=thread.ticket_id, status=thread.ticket_status,
                            closed_at=thread.ticket_closed_at, org_unit_id=thread.ticket_org_unit_id, at=at)
+    tickets.complain_by_keyword(session, thread.ticket_id, msg.text, at=at)
     mid = interactions.add_inbound_message(
         session, interaction_id=thread.interaction_id, org_unit_id=thread.org_unit_id, customer_id=customer.id,
         ticket_id=thread.ticket_id, channel=channel, body=msg.text, sender=value, external_id=msg.message_id,
@@ -204,6 +207,7 @@ def _start_thread(session: Session, channel: str, msg: InboundMessage, sender: s
     open a new inquiry, then the interaction and its first message."""
     if ticket is not None:
         tickets.on_customer_message(session, ticket, at=at)
+        tickets.complain_by_keyword(session, ticket.id, msg.text, at=at)
         ticket_id = ticket.id
     else:
         ticket_id = tickets.create_for_inbound(session, type="inquiry", subject=_subject(msg),

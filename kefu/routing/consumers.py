@@ -14,6 +14,7 @@ from kefu.routing import service
 
 CONSUMER = "routing.intake"
 EVENTS = ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned", "ticket.merged",
+          "ticket.transferred",
           "ticket.classified")
 
 

@@ -194,3 +194,15 @@ class RoutingState(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class RoutingTicketQueue(Base):
+    """A ticket sent to a queue by hand (转派 to a queue): it is routed there instead of by the rules, until
+    it is sent elsewhere."""
+
+    __tablename__ = "routing_ticket_queues"
+
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    queue_key: Mapped[str] = mapped_column(String(40))
+    set_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -33,6 +33,7 @@ from kefu.routing.models import (
     RoutingOffer,
     RoutingQueue,
     RoutingRule,
+    RoutingTicketQueue,
 )
 
 KICK = "kefu_routing_kick"
@@ -253,6 +254,14 @@ def queue(session: Session, principal: Principal, key: str) -> RoutingQueue:
     return row
 
 
+def ticket_ids_in_queue(session: Session, principal: Principal, key: str) -> Any:
+    """A SELECT of the ids of the tickets in a queue of the principal's branch: waiting, offered or held
+    there (the inbox's queue view; the inbox applies the principal's org scope on top)."""
+    queue(session, principal, key)
+    return select(RoutingItem.ticket_id).where(RoutingItem.queue_key == key, RoutingItem.state.in_(LIVE_ITEM),
+                                               RoutingItem.ticket_id.is_not(None))
+
+
 def set_queue_open(session: Session, principal: Principal, key: str, is_open: bool) -> RoutingQueue:
     row = queue(session, principal, key)
     row.open = is_open
@@ -360,7 +369,28 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
     reason = "transferred" if ticket is not None and ticket.status in lifecycle.OPEN_STATUSES else (
         ticket.status if ticket is not None else "deleted")
     item.state, item.ended_at, item.end_reason = "completed", when, reason
-    return [WorkCompleted(item.id, at)]
+    done: list[Event] = [WorkCompleted(item.id, at)]
+    if unowned:  # handed back to routing (转派 to a queue): it waits again, as a new item
+        session.flush()
+        assert ticket is not None
+        row = _new_item(session, ticket, engine, at)
+        if row is not None:
+            done.append(ItemEnqueued(store.work_item(row), at))
+    return done
+
+
+def send_to_queue(session: Session, principal: Principal, ticket_id: int, key: str) -> RoutingTicketQueue:
+    """Route this ticket to a queue of the principal's branch instead of by the rules (转派 to a queue). The
+    ticket's service clears its owner and records why; the routing intake then queues it here."""
+    q = queue(session, principal, key)
+    row = session.get(RoutingTicketQueue, ticket_id)
+    if row is None:
+        row = RoutingTicketQueue(ticket_id=ticket_id, queue_key=q.key, set_by_id=principal.user_id, set_at=utcnow())
+        session.add(row)
+    else:
+        row.queue_key, row.set_by_id, row.set_at = q.key, principal.user_id, utcnow()
+    session.flush()
+    return row
 
 
 def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> RoutingItem | None:
@@ -385,8 +415,9 @@ def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> di
     category = cats[ticket.category_id].key if ticket.category_id in cats else None
     rule_list = [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
                                     tuple(r.tiers)) for r in rules(session)]
-    key = routing_rules.choose_queue(rule_list, channel=ticket.channel, type=ticket.type, category=category,
-                                     tier=ticket.customer_tier)
+    chosen = session.get(RoutingTicketQueue, ticket.id)
+    key = chosen.queue_key if chosen is not None else routing_rules.choose_queue(
+        rule_list, channel=ticket.channel, type=ticket.type, category=category, tier=ticket.customer_tier)
     if key is None:
         return None
     try:

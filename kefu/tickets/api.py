@@ -69,11 +69,14 @@ def inbox(
                                           pattern=f"^(me|unassigned|{ID_TEXT})$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     at_risk: bool = False,
+    order: Annotated[str, Query(description="'updated': latest change first; 'work': priority, then reply "
+                                            "deadline", pattern="^(updated|work)$")] = "updated",
     principal: Principal = require("tickets.read"),
 ) -> TicketList:
     statuses = tuple(s for part in (status or []) for s in part.split(",") if s)
     filters = service.InboxFilters(channel=channel, type=type, status=statuses, tier=tier, category=category,
-                                   org_unit_id=org_unit_id, assignee=assignee, q=q or None, at_risk=at_risk)
+                                   org_unit_id=org_unit_id, assignee=assignee, q=q or None, at_risk=at_risk,
+                                   order=order)
     result = service.list_inbox(session, principal, filters, page)
     cats = service.categories_by_id(session)
     return TicketList(items=[TicketRead(**ticket_read(t, cats)) for t in result.items], total=result.total,

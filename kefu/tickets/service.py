@@ -26,7 +26,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, literal_column, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -280,6 +292,32 @@ def find_open_for_customer(session: Session, customer_ids: list[int]) -> Ticket 
                           .order_by(Ticket.opened_at.desc(), Ticket.id.desc()).limit(1))
 
 
+def ticket_to_continue(session: Session, customer_ids: list[int], text: str) -> Ticket | None:
+    """The open ticket of these customers that a new contact saying `text` continues, by the topic rule
+    (kefu.tickets.topics.ticket_to_continue): the same topic's, or None for a new ticket. A ticket's topic
+    is its first-level category, or for an uncategorised ticket the topic of its subject."""
+    from kefu.tickets import topics
+
+    if not customer_ids:
+        return None
+    rows = list(session.scalars(select(Ticket).where(Ticket.customer_id.in_(customer_ids),
+                                                     Ticket.status.in_(lifecycle.OPEN_STATUSES))
+                                .order_by(Ticket.opened_at.desc(), Ticket.id.desc()).limit(50)))
+    if not rows:
+        return None
+    cats = categories_by_id(session) if any(t.category_id for t in rows) else {}
+
+    def topic(t: Ticket) -> str | None:
+        cat = cats.get(t.category_id) if t.category_id is not None else None
+        while cat is not None and cat.parent_id is not None:
+            cat = cats.get(cat.parent_id)
+        return cat.key if cat is not None else topics.topic_of(t.subject)
+
+    chosen = topics.ticket_to_continue([topics.OpenTicket(t.id, topic(t), ensure_aware(t.opened_at))
+                                        for t in rows], topics.topic_of(text))
+    return next((t for t in rows if t.id == chosen), None)
+
+
 def list_for_customer(session: Session, customer_ids: list[int]) -> list[Ticket]:
     """Every ticket of these customers, newest first."""
     if not customer_ids:
@@ -328,6 +366,9 @@ _CUSTOMER_MESSAGE_MOVES: dict[str, tuple[str, str] | None] = {
 
 
 _INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+_INSERT_TICKET_TOPIC = (insert(Ticket).values(category_id=select(Category.id)
+                                               .where(Category.key == bindparam("topic")).scalar_subquery())
+                        .returning(Ticket.id))
 _INSERT_TRANSITION = insert(TicketTransition)
 # A customer's message on a ticket that is still in the status read: bump, or move (`new_status`).
 _CUSTOMER_TOUCH = (sql_update(Ticket)
@@ -340,9 +381,16 @@ _CUSTOMER_REOPEN = _CUSTOMER_MOVE.values(resolved_at=None, closed_at=None)
 def create_for_inbound(session: Session, *, type: str, subject: str, description: str, channel: str,
                        customer_id: int, customer_tier: str, org_unit_id: int, at: datetime) -> Ticket:
     """`create_ticket` for a customer's first message, in Core statements: the same default priority and
-    reply deadline, the `new` transition and `ticket.created` (deferred). Returns the new row as a
-    transient Ticket (not in the session): id, type, status, priority, org unit and times."""
+    reply deadline, the `new` transition and `ticket.created` (deferred). The keyword rules apply: 投诉 in the
+    subject or text makes a complaint, and the topic of the words (kefu.tickets.topics) its first-level
+    category. Returns the new row as a transient Ticket (not in the session): id, type, status, priority,
+    org unit and times."""
     _check_choice(type, TICKET_TYPES, "type", "unknown_ticket_type")
+    from kefu.tickets import topics
+
+    if type not in CLOCKED_TYPES and (topics.says_complaint(subject) or topics.says_complaint(description)):
+        type = "complaint"  # the keyword rule (kefu.tickets.topics.says_complaint)
+    topic = topics.topic_of(subject) or topics.topic_of(description)
     terms = _reply_terms(type)
     row = {"type": type, "status": NEW, "priority": default_priority(type, customer_tier),
            "subject": (subject.strip() or "（无内容）")[:200], "description": description, "channel": channel,
@@ -351,12 +399,17 @@ def create_for_inbound(session: Session, *, type: str, subject: str, description
            "updated_at": at, "reply_due_at": sla.reply_due_at(at, terms[0]) if terms else None,
            "first_reply_at": None, "resolved_at": None, "closed_at": None, "version": 1}
     conn = session.connection()
-    tid = conn.execute(_INSERT_TICKET, row).scalar_one()
+    if topic is not None:  # the category of the topic, looked up in the same statement
+        del row["category_id"]
+        tid = conn.execute(_INSERT_TICKET_TOPIC, {**row, "topic": topic}).scalar_one()
+        row["category_id"] = None  # (the topic's category id is not read back into the returned row)
+    else:
+        tid = conn.execute(_INSERT_TICKET, row).scalar_one()
     conn.execute(_INSERT_TRANSITION, {"ticket_id": tid, "from_status": None, "to_status": NEW, "actor_id": None,
                                       "reason": None, "at": at})
     events.defer(session, "ticket.created",
                  {"type": type, "priority": row["priority"], "channel": channel, "customer_id": customer_id,
-                  "category": None, "actor_id": None},
+                  "category": topic, "actor_id": None},
                  aggregate_type="ticket", aggregate_id=tid, org_unit_id=org_unit_id, at=at)
     return Ticket(id=tid, **row)
 
@@ -399,10 +452,16 @@ def on_agent_reply(session: Session, ticket: Ticket, *, actor_id: int, at: datet
         ticket.first_reply_at = at
     ticket.updated_at = at
     _flush(session, ticket)
+    events.record(session, "ticket.replied", {"actor_id": actor_id},
+                  aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+    if ticket.assignee_id is None and lifecycle.is_open(ticket.status):
+        # whoever answers an unowned ticket owns it (recorded as an assignment by the replier)
+        assign(session, ticket.id, assignee_id=actor_id, actor_id=actor_id, at=at, reason="replied")
 
 
 def assign(session: Session, ticket_id: int, *, assignee_id: int, actor_id: int | None,
-           expected_version: int | None = None, at: datetime | None = None, routed: bool = False) -> Ticket:
+           expected_version: int | None = None, at: datetime | None = None, routed: bool = False,
+           reason: str | None = None) -> Ticket:
     """Give the ticket to a person. `routed`: the routing engine gave it (an accepted offer), which may
     reach past the assignee's own unit (bullseye rings); the assignee then sees it as their work."""
     at = at or utcnow()
@@ -426,15 +485,83 @@ def assign(session: Session, ticket_id: int, *, assignee_id: int, actor_id: int 
         _move(session, t, lifecycle.ASSIGNED, actor_id=actor_id, reason=None, at=at)
     t.updated_at = at
     events.record(session, "ticket.assigned", {"assignee_id": assignee_id, "previous_assignee_id": previous,
-                                               "actor_id": actor_id, "routed": routed},
+                                               "actor_id": actor_id, "routed": routed,
+                                               "reason": (reason or "").strip() or None},
                   aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
     _flush(session, t)
     return t
 
 
+class AlreadyAssigned(Conflict):
+    code = "already_assigned"
+
+
+def claim(session: Session, ticket_id: int, *, actor_id: int, expected_version: int | None = None,
+          at: datetime | None = None) -> Ticket:
+    """领取: take an unowned open ticket for oneself. A ticket someone else owns is refused (409); it is
+    transferred (转派) instead, with a reason."""
+    t = _get(session, ticket_id)
+    if t.assignee_id is not None and t.assignee_id != actor_id:
+        raise AlreadyAssigned(f"ticket {t.id} is already assigned; transfer it instead",
+                              details={"assignee_id": t.assignee_id})
+    return assign(session, ticket_id, assignee_id=actor_id, actor_id=actor_id, expected_version=expected_version,
+                  at=at, reason="claimed")
+
+
+def release_to_queue(session: Session, ticket_id: int, *, queue: str, actor_id: int | None, reason: str | None,
+                     expected_version: int | None = None, at: datetime | None = None) -> Ticket:
+    """转派 to a routing queue: the ticket loses its owner (its status stays) and waits in `queue` (the
+    caller has told routing; kefu.routing.service.send_to_queue). A reason is required."""
+    at = at or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("a transfer needs a reason", details={"field": "reason"})
+    t = _get(session, ticket_id)
+    _check_version(t, expected_version)
+    if not lifecycle.is_open(t.status):
+        raise Conflict(f"a {t.status} ticket cannot be transferred", code="ticket_not_open",
+                       details={"status": t.status})
+    previous = t.assignee_id
+    t.assignee_id = None
+    t.updated_at = at
+    events.record(session, "ticket.transferred", {"queue": queue, "previous_assignee_id": previous,
+                                                  "actor_id": actor_id, "reason": reason},
+                  aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
+    _flush(session, t)
+    return t
+
+
+def complain_by_keyword(session: Session, ticket_id: int, text: str, *, at: datetime | None = None) -> bool:
+    """The keyword rule (kefu.tickets.topics.says_complaint): a customer's message saying 投诉 makes its
+    ticket a complaint, with the complaint reply clock and at least high priority. Recorded as a
+    `ticket.updated` by nobody (actor None) with reason "keyword". True when the ticket changed."""
+    from kefu.tickets import topics
+
+    if not topics.says_complaint(text):
+        return False
+    t = _get(session, ticket_id)
+    if t.type in CLOCKED_TYPES or not lifecycle.is_open(t.status):
+        return False
+    priority = t.priority if _rank(t.priority) >= _rank("high") else "high"
+    update(session, ticket_id, actor_id=None, type="complaint", priority=priority, at=at, reason="keyword")
+    return True
+
+
+def history_of(session: Session, ticket_id: int) -> list[Any]:
+    """What was done to the ticket besides status moves (assignments, transfers, edits, replies, merges):
+    its recorded events, oldest first."""
+    from kefu.core.events import OutboxEvent
+
+    names = ("ticket.assigned", "ticket.transferred", "ticket.updated", "ticket.replied", "ticket.merged")
+    return list(session.scalars(select(OutboxEvent).where(OutboxEvent.aggregate_type == "ticket",
+                                                          OutboxEvent.aggregate_id == ticket_id,
+                                                          OutboxEvent.name.in_(names))
+                                .order_by(OutboxEvent.id)))
+
+
 def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: str | None = None,
            category_key: str | None = None, priority: str | None = None, type: str | None = None,
-           expected_version: int | None = None, at: datetime | None = None) -> Ticket:
+           expected_version: int | None = None, at: datetime | None = None, reason: str | None = None) -> Ticket:
     """Edit subject, category, priority or type (None = unchanged). A merged ticket is frozen."""
     at = at or utcnow()
     t = _get(session, ticket_id)
@@ -470,7 +597,10 @@ def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: s
         setattr(t, name, value)
     t.updated_at = at
     shown = {k: v for k, v in changes.items() if k in ("subject", "priority", "type", "category_id")}
-    events.record(session, "ticket.updated", {"changed": sorted(changes), "actor_id": actor_id, **shown},
+    if "category_id" in shown:
+        shown["category"] = category_key
+    events.record(session, "ticket.updated", {"changed": sorted(changes), "actor_id": actor_id, **shown,
+                                              "reason": (reason or "").strip() or None},
                   aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
     _flush(session, t)
     return t
@@ -555,6 +685,9 @@ class InboxFilters:
     assignee: str | None = None  # "me", "unassigned" or a user id
     q: str | None = None  # subject contains
     at_risk: bool = False  # complaints/appeals not answered yet and past their risk point
+    order: str = "updated"  # "updated" (latest change first) or "work" (priority, then reply deadline)
+    # Only these tickets: a SELECT of ticket ids from another domain (a routing queue's tickets).
+    ticket_ids: Any = None
 
 
 @dataclass(frozen=True)
@@ -653,14 +786,30 @@ def _inbox_conditions(session: Session, principal: Principal, f: InboxFilters, a
                                                                                               Ticket.type)
         conds.add(status.in_(sorted(lifecycle.OPEN_STATUSES)))
         conds.add(or_(*(and_(type_ == typ, Ticket.reply_due_at <= at + w) for typ, w in warn.items())))
-    if not sqlite:
+    if f.ticket_ids is not None:
+        conds.add(Ticket.id.in_(f.ticket_ids))
+    _check_choice(f.order, INBOX_ORDERS, "order", "unknown_order")
+    if not sqlite or f.order != "updated":
+        # (the unindexed page forms serve reading in update order off an index; no index gives work order)
         conds.page = conds.count
     return conds
 
 
-def _page(session: Session, conds: list[ColumnElement[bool]], page: Any) -> list[Ticket]:
-    return list(session.scalars(select(Ticket).where(*conds)
-                                .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+INBOX_ORDERS = ("updated", "work")
+_PRIORITY_RANK = case({p: i for i, p in enumerate(PRIORITIES)}, value=Ticket.priority, else_=0)
+
+
+def _order(order: str) -> tuple[Any, ...]:
+    """"updated": the latest change first. "work": what to do next first: the highest priority, then the
+    earliest reply deadline (tickets without one after those with one), then the oldest, then by id."""
+    if order == "work":
+        return (_PRIORITY_RANK.desc(), Ticket.reply_due_at.is_(None), Ticket.reply_due_at, Ticket.opened_at,
+                Ticket.id)
+    return (Ticket.updated_at.desc(), Ticket.id.desc())
+
+
+def _page(session: Session, conds: list[ColumnElement[bool]], page: Any, order: str = "updated") -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(*conds).order_by(*_order(order))
                                 .limit(page.limit).offset(page.offset)))
 
 
@@ -668,12 +817,13 @@ def inbox_query(session: Session, principal: Principal, filters: InboxFilters, *
                 at: datetime | None = None) -> Select[Any]:
     """The inbox page SELECT without limit/offset (exposed for EXPLAIN in benchmarks and tests)."""
     conds = _inbox_conditions(session, principal, filters, at or utcnow())
-    return select(Ticket).where(*conds.page).order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+    return select(Ticket).where(*conds.page).order_by(*_order(filters.order))
 
 
 def list_inbox(session: Session, principal: Principal, filters: InboxFilters, page: Any, *,
                at: datetime | None = None) -> InboxPage:
-    """Tickets in the principal's scope matching the filters, most recently updated first.
+    """Tickets in the principal's scope matching the filters, most recently updated first (or in work
+    order: `filters.order`).
 
     `page` has `limit` and `offset`. The total is counted up to INBOX_TOTAL_CAP rows (a count of a
     bounded subquery, off an index for every filter but `q`), so a huge inbox costs no full count.
@@ -685,9 +835,10 @@ def list_inbox(session: Session, principal: Principal, filters: InboxFilters, pa
     if filters.q:
         ids = list(session.scalars(select(Ticket.id).where(*conds.count).limit(INBOX_TEXT_TOTAL_CAP + 1)))
         if len(ids) > INBOX_TEXT_TOTAL_CAP:
-            return InboxPage(_page(session, conds.page, page), INBOX_TEXT_TOTAL_CAP, True)
-        return InboxPage(_page(session, [Ticket.id.in_(ids)], page) if ids else [], len(ids), False)
-    items = _page(session, conds.page, page)
+            return InboxPage(_page(session, conds.page, page, filters.order), INBOX_TEXT_TOTAL_CAP, True)
+        return InboxPage(_page(session, [Ticket.id.in_(ids)], page, filters.order) if ids else [], len(ids),
+                         False)
+    items = _page(session, conds.page, page, filters.order)
     if page.offset == 0 and len(items) < page.limit:
         return InboxPage(items, len(items), False)
     bounded = select(Ticket.id).where(*conds.count).limit(INBOX_TOTAL_CAP + 1).subquery()

@@ -121,7 +121,8 @@ def test_agent_inbox_shows_only_tickets_of_their_city(client: TestClient, consol
     login(client, "agent_gz")
     r = client.get("/console/inbox")
     assert r.status_code == 200
-    assert ticket_ids(r.text) == [console.tickets["complaint"], console.tickets["bill_sms"]]  # latest first
+    # open work, in work order: the gold customer's complaint (high, with its reply deadline) first
+    assert ticket_ids(r.text) == [console.tickets["complaint"], console.tickets["bill_sms"]]
     assert "共 2 条" in r.text
 
 
@@ -134,12 +135,14 @@ def test_inbox_filters_return_the_right_rows(client: TestClient, console: Consol
         "channel=wechat": [t["broadband_wx"]],
         "channel=voice": [t["complaint"]],
         "type=complaint": [t["complaint"]],
-        "type=inquiry": [t["broadband_wx"], t["bill_sms"]],
+        "type=inquiry": [t["bill_sms"], t["broadband_wx"]],  # work order: same priority, the older first
         "tier=gold": [t["complaint"]],
-        "category=billing": [t["complaint"]],  # a first-level category includes its children
+        # a first-level category includes its children; "话费…多扣" put the SMS under billing (its topic)
+        "category=billing": [t["complaint"], t["bill_sms"]],
         "category=network": [],
         f"org_unit={console.world.units['sz']}": [t["broadband_wx"]],
-        "status=new": [t["complaint"], t["broadband_wx"], t["bill_sms"]],
+        "status=new": [t["complaint"], t["bill_sms"], t["broadband_wx"]],
+        "status=all&sort=updated": [t["complaint"], t["broadband_wx"], t["bill_sms"]],
         "status=resolved": [],
         "at_risk=true": [t["complaint"]],
         "type=inquiry&channel=sms": [t["bill_sms"]],
