@@ -1,0 +1,251 @@
+"""KPIs from kefu's own records: interactions (calls, message threads, chat sessions), routing items and
+tickets. Read-only: nothing here writes.
+
+The contact KPIs are summed by the database (GROUP BY interval × channel × org unit, or × queue) into the
+additive :class:`kefu.analytics.kpi.Tally`; org-unit subtrees, days, weeks and months are sums of those.
+The rules that make a record a contact, answered, abandoned, are the pure core's (kefu/analytics/kpi.py);
+:func:`contact_of` is the same rule record by record, and the tests hold the SQL to it.
+
+Time zones: intervals and days are aligned on the report's zone (default Asia/Shanghai, UTC+8, no
+daylight saving); the zone's offset is taken at the start of the period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from kefu.analytics import kpi
+from kefu.analytics.sql import epoch, ifloor
+from kefu.interactions.models import Interaction
+from kefu.org.models import OrgUnit
+from kefu.routing.models import RoutingItem
+from kefu.tickets.models import Category, Ticket
+
+Col = ColumnElement[Any] | Any  # a column or a mapped attribute
+ZONE = "Asia/Shanghai"
+DAY_MINUTES = 1440
+
+
+def zone_offset(zone: str, at: datetime) -> float:
+    """Seconds east of UTC of ``zone`` at ``at``."""
+    from kefu.interactions.calls import zone as find_zone
+
+    off = at.astimezone(find_zone(zone)).utcoffset()
+    return off.total_seconds() if off is not None else 0.0
+
+
+def _from_epoch(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _to_epoch(d: datetime) -> float:
+    return d.timestamp()
+
+
+# ---- contacts (interactions) ----------------------------------------------------------------------
+
+def _human(i: type[Interaction] = Interaction) -> ColumnElement[bool]:
+    """An inbound contact that waits for a person: not served by self-service, and a call only once it
+    asked for an agent (queued) or was answered."""
+    return and_(i.direction == "inbound", or_(i.outcome.is_(None), i.outcome != "self_served"),
+                or_(i.channel != "voice", i.queued_at.is_not(None), i.answered_at.is_not(None)))
+
+
+def contact_of(it: Interaction) -> kpi.Contact | None:
+    """The pure core's view of an interaction (None when it is not a contact waiting for a person)."""
+    if it.direction != "inbound" or it.outcome == "self_served":
+        return None
+    if it.channel == "voice" and it.queued_at is None and it.answered_at is None:
+        return None
+    start = (it.queued_at or it.offered_at).timestamp()
+    return kpi.Contact(start, it.answered_at.timestamp() if it.answered_at else None,
+                       it.ended_at.timestamp() if it.ended_at else None,
+                       abandoned=it.answered_at is None and it.outcome == "abandoned")
+
+
+def _tally_columns(start: Col, answered: Col, ended: Col,
+                   abandoned: ColumnElement[bool], short_abandon: float,
+                   targets: Sequence[int]) -> list[ColumnElement[Any]]:
+    """SUM(CASE ...) columns of a Tally over rows with these start/answer/end times (kpi.tally in SQL)."""
+    is_answered = answered.is_not(None)
+    wait = epoch(answered) - epoch(start)
+    unanswered_end = and_(answered.is_(None), ended.is_not(None))
+    gave_up = and_(unanswered_end, abandoned)
+
+    def count(cond: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((cond, 1), else_=0))
+
+    return [
+        count(or_(is_answered, ended.is_not(None))),
+        count(is_answered),
+        count(gave_up),
+        count(and_(gave_up, epoch(ended) - epoch(start) < short_abandon)),
+        func.sum(case((is_answered, wait), else_=0.0)),
+        count(and_(is_answered, ended.is_not(None))),
+        func.sum(case((and_(is_answered, ended.is_not(None)), epoch(ended) - epoch(answered)), else_=0.0)),
+        count(and_(answered.is_(None), ended.is_(None))),
+        *(count(and_(is_answered, wait <= t)) for t in targets),
+    ]
+
+
+def _tally_of(row: Sequence[Any], targets: Sequence[int]) -> kpi.Tally:
+    offered, answered, abandoned, short, wait, handled, handle, pending, *within = row
+    hits = {t: int(n or 0) for t, n in zip(targets, within, strict=True)}
+    return kpi.Tally(int(offered or 0), int(answered or 0), hits,
+                     int(abandoned or 0), int(short or 0), float(wait or 0.0), int(handled or 0),
+                     float(handle or 0.0), int(pending or 0))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """How a period is cut: interval width (minutes; 1440 = a day) aligned on a zone's local time."""
+
+    start: datetime
+    end: datetime
+    minutes: int = DAY_MINUTES
+    zone: str = ZONE
+
+    @property
+    def offset(self) -> float:
+        return zone_offset(self.zone, self.start)
+
+    def bucket(self, col: Col) -> ColumnElement[Any]:
+        return ifloor((epoch(col) + self.offset) / (self.minutes * 60.0))
+
+    def bucket_start(self, k: int) -> datetime:
+        return _from_epoch(k * self.minutes * 60.0 - self.offset)
+
+
+def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
+                    channels: Iterable[str] | None = None, short_abandon: float = kpi.SHORT_ABANDON,
+                    targets: Sequence[int] = kpi.TARGETS) -> dict[tuple[datetime, str, int], kpi.Tally]:
+    """Tallies of the contacts offered in ``grid``'s period, per (interval start, channel, org unit)."""
+    i = Interaction
+    bucket = grid.bucket(i.offered_at)
+    q = (select(bucket, i.channel, i.org_unit_id,
+                *_tally_columns(func.coalesce(i.queued_at, i.offered_at), i.answered_at, i.ended_at,
+                                i.outcome == "abandoned", short_abandon, targets))
+         .where(i.offered_at >= grid.start, i.offered_at < grid.end, _human())
+         .group_by(bucket, i.channel, i.org_unit_id))
+    if unit_ids is not None:
+        q = q.where(i.org_unit_id.in_(list(unit_ids)))
+    if channels is not None:
+        q = q.where(i.channel.in_(list(channels)))
+    return {(grid.bucket_start(int(k)), ch, unit): _tally_of(rest, targets)
+            for k, ch, unit, *rest in session.execute(q)}
+
+
+def queue_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
+                  short_abandon: float = kpi.SHORT_ABANDON,
+                  targets: Sequence[int] = kpi.TARGETS) -> dict[tuple[datetime, str], kpi.Tally]:
+    """Tallies of routing's work items per (interval start, queue): entered the queue at ``enqueued_at``,
+    answered when assigned to an agent (or taken by hand), handled until completed. An item withdrawn for
+    another reason (resolved elsewhere, no queue) is settled unanswered; items are never abandoned."""
+    r = RoutingItem
+    bucket = grid.bucket(r.enqueued_at)
+    answered = case((r.end_reason == "taken", r.ended_at), else_=r.assigned_at)
+    ended = case((r.state.in_(("completed", "withdrawn")), r.ended_at), else_=None)
+    q = (select(bucket, r.queue_key,
+                *_tally_columns(r.enqueued_at, answered, ended, r.state == "__never__", short_abandon, targets))
+         .where(r.enqueued_at >= grid.start, r.enqueued_at < grid.end)
+         .group_by(bucket, r.queue_key))
+    if unit_ids is not None:
+        q = q.where(r.org_unit_id.in_(list(unit_ids)))
+    return {(grid.bucket_start(int(k)), key): _tally_of(rest, targets) for k, key, *rest in session.execute(q)}
+
+
+def sum_by(tallies: Mapping[tuple[Any, ...], kpi.Tally], key: Any) -> dict[Any, kpi.Tally]:
+    """Re-key and add: ``key(k)`` names the group each tally goes to."""
+    out: dict[Any, kpi.Tally] = {}
+    for k, t in tallies.items():
+        g = key(k)
+        out[g] = out[g] + t if g in out else t
+    return out
+
+
+def subtree_totals(session: Session, by_unit: Mapping[int, Any], units: Sequence[OrgUnit]) -> dict[int, Any]:
+    """For each of ``units``: the sum of ``by_unit`` over its subtree (additive values: Tally, ReplyTally)."""
+    paths = {u.id: u.path for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(list(by_unit))))}
+    out: dict[int, Any] = {}
+    for u in units:
+        parts = [v for uid, v in by_unit.items() if paths.get(uid, "").startswith(u.path)]
+        if parts:
+            total = parts[0]
+            for p in parts[1:]:
+                total = total + p
+            out[u.id] = total
+    return out
+
+
+# ---- complaints, appeals, first contact -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ComplaintFigures:
+    complaints: int
+    replies: kpi.ReplyTally
+    repeats: int
+    appeals: int
+    customers: int
+
+    def repeat_rate(self) -> float | None:
+        return self.repeats / self.complaints if self.complaints else None
+
+    def appeals_per_million(self) -> float | None:
+        return kpi.per_million(self.appeals, self.customers)
+
+
+def complaint_figures(session: Session, start: datetime, end: datetime, *, unit_ids: Iterable[int],
+                      now: datetime, channels: Iterable[str] | None = None,
+                      repeat_days: int = kpi.REPEAT_DAYS) -> ComplaintFigures:
+    """Complaints opened in [start, end): replies against their deadline (as of ``now``), repeats (same
+    customer, same first-level category, within ``repeat_days`` before), appeals (申诉 tickets: taken above
+    the operator) and the customers of the units (the base of the per-million rate)."""
+    from kefu.customers.models import Customer
+
+    units = list(unit_ids)
+    t = Ticket
+    q = (select(t.opened_at, t.customer_id, Category.key, t.reply_due_at, t.first_reply_at)
+         .outerjoin(Category, Category.id == t.category_id)
+         .where(t.type == "complaint", t.org_unit_id.in_(units), t.status != "merged",
+                t.opened_at >= start - timedelta(days=repeat_days), t.opened_at < end))
+    if channels is not None:
+        q = q.where(t.channel.in_(list(channels)))
+    rows = [kpi.Complaint(o.timestamp(), cust, key.split(".")[0] if key else None,
+                          due.timestamp() if due else None, rep.timestamp() if rep else None)
+            for o, cust, key, due, rep in session.execute(q)]
+    flags = kpi.repeat_flags(rows, days=repeat_days)
+    lo = start.timestamp()
+    inside = [(c, f) for c, f in zip(rows, flags, strict=True) if c.opened >= lo]
+    replies = kpi.reply_tally([c for c, _ in inside], now=now.timestamp())
+    aq = select(func.count()).select_from(t).where(t.type == "appeal", t.org_unit_id.in_(units),
+                                                   t.opened_at >= start, t.opened_at < end)
+    if channels is not None:
+        aq = aq.where(t.channel.in_(list(channels)))
+    appeals = session.scalar(aq) or 0
+    customers = session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.org_unit_id.in_(units), Customer.merged_into_id.is_(None))) or 0
+    return ComplaintFigures(len(inside), replies, sum(f for _, f in inside), appeals, customers)
+
+
+def first_contact(session: Session, start: datetime, end: datetime, *, unit_ids: Iterable[int],
+                  channels: Iterable[str] | None = None, days: int = kpi.FCR_DAYS) -> tuple[int, int]:
+    """(resolved at first contact, contacts with a known customer) for contacts offered in [start, end):
+    resolved when the same customer makes no other contact, on any channel, in the ``days`` after."""
+    i = Interaction
+    q = (select(i.customer_id, i.offered_at, i.channel, i.org_unit_id)
+         .where(i.direction == "inbound", i.customer_id.is_not(None), i.offered_at >= start,
+                i.offered_at < end + timedelta(days=days)))
+    units = set(unit_ids)
+    wanted = set(channels) if channels is not None else None
+    rows = [(cust, at.timestamp(), start <= at < end and unit in units and (wanted is None or ch in wanted))
+            for cust, at, ch, unit in session.execute(q)]
+    flags = kpi.first_contact_flags([(c, t) for c, t, _ in rows], days=days)
+    mine = [f for (_, _, counted), f in zip(rows, flags, strict=True) if counted and f is not None]
+    return sum(mine), len(mine)
