@@ -249,3 +249,109 @@ def first_contact(session: Session, start: datetime, end: datetime, *, unit_ids:
     flags = kpi.first_contact_flags([(c, t) for c, t, _ in rows], days=days)
     mine = [f for (_, _, counted), f in zip(rows, flags, strict=True) if counted and f is not None]
     return sum(mine), len(mine)
+
+
+# ---- the supervisor wall ------------------------------------------------------------------------------
+
+WAITING_LOOKBACK = timedelta(hours=24)
+AT_RISK = timedelta(days=2)
+
+
+@dataclass
+class ChannelTile:
+    channel: str
+    media: str
+    waiting: int
+    longest_wait: float | None  # seconds
+    today: kpi.Tally
+    agents: dict[str, int]  # presence -> agents serving this channel's media
+    levels: dict[str, str]
+
+
+@dataclass
+class QueueTile:
+    stats: Any  # kefu.routing.service.QueueStats
+    today: kpi.Tally
+    longest_wait: float | None
+    levels: dict[str, str]
+
+
+@dataclass
+class Wall:
+    at: datetime
+    channels: list[ChannelTile]
+    queues: list[QueueTile]
+    agents: dict[str, int]  # presence -> agents of the subtree
+    complaints_at_risk: int  # unreplied complaints due within two days (or overdue)
+    alerts: list[str]
+
+
+def local_midnight(now: datetime, zone: str = ZONE) -> datetime:
+    from kefu.interactions.calls import zone as find_zone
+
+    local = now.astimezone(find_zone(zone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def waiting_now(session: Session, unit_ids: Sequence[int], now: datetime) -> dict[str, tuple[int, datetime]]:
+    """Per channel: contacts waiting for a person now (offered in the last 24 hours, neither answered nor
+    ended) and the earliest queue start among them."""
+    i = Interaction
+    start = func.coalesce(i.queued_at, i.offered_at)
+    q = (select(i.channel, func.count(), func.min(start))
+         .where(i.org_unit_id.in_(list(unit_ids)), i.offered_at >= now - WAITING_LOOKBACK, i.offered_at <= now,
+                i.answered_at.is_(None), i.ended_at.is_(None), _human())
+         .group_by(i.channel))
+    return {ch: (n, first) for ch, n, first in session.execute(q)}
+
+
+def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -> Wall:
+    """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
+    longest wait, today's offered / answered / abandoned and service level, the agents by state; per
+    routing queue the same (from routing's own queue figures); complaints at risk of their deadline."""
+    from kefu.analytics import wall as colours
+    from kefu.interactions.models import CHANNELS
+    from kefu.org import service as org
+    from kefu.routing import rules as routing_rules
+    from kefu.routing import service as routing
+    from kefu.routing.models import PRESENCES
+    from kefu.tickets import lifecycle
+
+    unit_ids = org.visible_unit_ids(session, principal)
+    midnight = local_midnight(now, zone)
+    grid = Grid(midnight, now + timedelta(seconds=1), DAY_MINUTES, zone)
+    today = sum_by(contact_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
+    waiting = waiting_now(session, unit_ids, now)
+    agents = routing.agents_of(session, principal)
+    all_agents = dict.fromkeys(PRESENCES, 0)
+    by_media: dict[str, dict[str, int]] = {m: dict.fromkeys(PRESENCES, 0) for m in routing_rules.MEDIA}
+    for _user, row, _held in agents:
+        presence = row.presence if row is not None else "offline"
+        all_agents[presence] += 1
+        for m in routing_rules.MEDIA:
+            limit = row.channels.get(m, routing_rules.MEDIA_LIMIT[m]) if row is not None else 0
+            if limit > 0:
+                by_media[m][presence] += 1
+    tiles = []
+    for ch in CHANNELS:
+        if ch not in today and ch not in waiting and ch != "voice":
+            continue
+        media = routing_rules.CHANNEL_MEDIA.get(ch, "message")
+        n, first = waiting.get(ch, (0, None))
+        longest = max(0.0, (now - first).total_seconds()) if first is not None else None
+        t = today.get(ch, kpi.Tally())
+        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media],
+                                 colours.tile_levels(t, longest, media)))
+    qtoday = sum_by(queue_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
+    queues = []
+    for s in routing.queue_stats(session, principal):
+        longest = max(0.0, (now - s.oldest_since).total_seconds()) if s.oldest_since is not None else None
+        t = qtoday.get(s.queue.key, kpi.Tally())
+        media = s.queue.channel if s.queue.channel in colours.LONGEST_WAIT else "ticket"
+        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media)))
+    at_risk = session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.type == "complaint", Ticket.first_reply_at.is_(None), Ticket.reply_due_at <= now + AT_RISK,
+        Ticket.status.in_(lifecycle.OPEN_STATUSES), Ticket.org_unit_id.in_(unit_ids))) or 0
+    alerts = [f"channel:{c.channel}" for c in tiles if c.levels["tile"] == colours.RED]
+    alerts += [f"queue:{q.stats.queue.key}" for q in queues if q.levels["tile"] == colours.RED]
+    return Wall(now, tiles, queues, all_agents, at_risk, alerts)

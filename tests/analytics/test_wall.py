@@ -1,0 +1,101 @@
+"""The supervisor wall: figures per channel for the supervisor's subtree, colours, who may see it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from kefu.analytics import kpi, service
+from kefu.analytics import wall as colours
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
+from kefu.org import service as org
+from tests.analytics.support import call
+from tests.conftest import World
+from tests.web.conftest import login
+
+
+def test_thresholds_colour_by_direction() -> None:
+    sl = colours.RATES["service_level"]
+    assert [sl.level(v) for v in (0.9, 0.8, 0.79, 0.6, 0.59, None)] == [
+        "green", "green", "amber", "amber", "red", "none"]
+    ab = colours.RATES["abandonment"]
+    assert [ab.level(v) for v in (0.0, 0.05, 0.051, 0.10, 0.11)] == ["green", "green", "amber", "amber", "red"]
+    t = kpi.tally([kpi.Contact(0, answered=30, ended=40)])  # SL 0 %
+    levels = colours.tile_levels(t, 10.0, "voice")
+    assert levels == {"service_level": "red", "abandonment": "green", "answer_rate": "green",
+                      "longest_wait": "green", "tile": "red"}
+    assert colours.tile_levels(kpi.Tally(), None, "message")["tile"] == "none"
+
+
+def _principal(db, world: World, who: str) -> Principal:  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        user = org.user(s, world.users[who])
+        assert user is not None
+        unit = org.org_unit(s, user.org_unit_id)
+        return Principal(user.id, user.username, user.display_name, user.role, unit.id, unit.path, user.authority_limit)
+
+
+def test_wall_figures_today_and_waiting_now(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    gz, sz = world.units["gz"], world.units["sz"]
+    now = utcnow()
+    with db.unit_of_work() as s:
+        call(s, gz, now - timedelta(minutes=10), wait=10, talk=60)
+        call(s, gz, now - timedelta(minutes=9), wait=40, talk=60)
+        call(s, gz, now - timedelta(minutes=8), abandon_after=2)  # short: out of the ratios
+        call(s, sz, now - timedelta(seconds=92))  # waiting for 90 s (queued 2 s after offered)
+        call(s, gz, now - timedelta(seconds=30), channel="wechat")  # a chat waiting
+    with db.session() as s:
+        w = service.wall(s, _principal(db, world, "sup_gd"), now=now)
+    voice = next(t for t in w.channels if t.channel == "voice")
+    assert (voice.waiting, voice.today.offered, voice.today.answered, voice.today.abandoned) == (1, 3, 2, 1)
+    assert voice.longest_wait is not None
+    assert abs(voice.longest_wait - 90) < 1
+    assert voice.today.service_level(20) == 0.5
+    assert voice.levels["longest_wait"] == "red"
+    assert voice.levels["service_level"] == "red"
+    assert "channel:voice" in w.alerts
+    chat = next(t for t in w.channels if t.channel == "wechat")
+    assert chat.waiting == 1
+    assert chat.media == "chat"
+    assert chat.levels["longest_wait"] == "green"
+    # a city supervisor's wall has only the city
+    with db.unit_of_work() as s:
+        u = org.create_user(s, username="sup_sz", display_name="深圳值班长", role="supervisor",
+                            org_unit_id=sz, password="secret-pass-1")
+        world.users["sup_sz"] = u.id
+    with db.session() as s:
+        w = service.wall(s, _principal(db, world, "sup_sz"), now=now)
+    voice = next(t for t in w.channels if t.channel == "voice")
+    assert (voice.waiting, voice.today.offered) == (1, 0)
+    assert [t.channel for t in w.channels] == ["voice"]
+
+
+def test_the_wall_page_shows_tiles_and_refreshes_from_the_live_stream(client: TestClient, world: World,
+                                                                      db) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    with db.unit_of_work() as s:
+        call(s, world.units["gz"], now - timedelta(minutes=5), wait=5, talk=60)
+    login(client, "sup_gd")
+    page = client.get("/console/wall")
+    assert page.status_code == 200
+    assert "值班长大屏" in page.text
+    assert 'href="/console/wall"' in page.text
+    assert 'sse-connect="/console/stream"' in page.text
+    assert re.search(r'hx-trigger="sse:routing-queues[^"]*sse:inbox', page.text)
+    tile = re.search(r'<section class="tile lvl-(\w+)" data-channel="voice">(.*?)</section>', page.text, re.S)
+    assert tile is not None
+    assert tile.group(1) == "green"
+    assert re.search(r"data-sl20>100\.0%<", tile.group(2))
+    frag = client.get("/console/wall", headers={"HX-Request": "true", "HX-Target": "wall-live"})
+    assert frag.text.lstrip().startswith('<div id="wall-live"')
+    dark = client.get("/console/wall?theme=dark")
+    assert 'class="wall wall-dark"' in dark.text
+
+
+def test_agents_cannot_see_the_wall(client: TestClient, world: World) -> None:
+    login(client, "agent_gz")
+    assert client.get("/console/wall").status_code == 403
+    assert 'href="/console/wall"' not in client.get("/console/inbox").text
