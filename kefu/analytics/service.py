@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -291,6 +291,13 @@ def local_midnight(now: datetime, zone: str = ZONE) -> datetime:
 
     local = now.astimezone(find_zone(zone))
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def local_date(now: datetime, zone: str = ZONE) -> date:
+    """Today's date in the report zone."""
+    from kefu.interactions.calls import zone as find_zone
+
+    return now.astimezone(find_zone(zone)).date()
 
 
 def waiting_now(session: Session, unit_ids: Sequence[int], now: datetime) -> dict[str, tuple[int, datetime]]:

@@ -4,7 +4,11 @@
                                   fragment `#wall-live` is re-fetched on the live stream's notices
                                   (`routing-queues`: agents and queues; `inbox`: contacts and tickets)
                                   and every 15 s (waits grow while nothing happens)
-Needs `analytics.wall`; every figure is limited to the reader's org subtree.
+    GET  /console/reports         KPI report (daily by hour, weekly / monthly by day) of an org unit and a
+                                  channel: table, SVG charts, complaint and resolution figures
+    GET  /console/reports/export.csv | export.xlsx   the same report as a file (Chinese headers)
+The wall needs `analytics.wall`, reports `analytics.reports`; every figure is limited to the reader's org
+subtree (a unit outside it is 404).
 """
 
 from __future__ import annotations
@@ -12,19 +16,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from kefu.analytics import service
+from kefu.analytics import charts, reports, service
 from kefu.analytics import wall as colours
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
-from kefu.core.deps import DbSession
+from kefu.core.deps import DbSession, is_id_text
 from kefu.core.errors import Forbidden
 from kefu.routing.views import MEDIA_NAMES, PRESENCE_NAMES
 from kefu.web.i18n import translator
 from kefu.web.render import PagePrincipal, is_htmx, render, request_locale
 
-NAV = (("wall", "/console/wall", "analytics.wall", 45),)
+NAV = (("wall", "/console/wall", "analytics.wall", 45), ("reports", "/console/reports", "analytics.reports", 46))
 router = APIRouter(include_in_schema=False)
 
 CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "email": ("邮件", "E-mail"),
@@ -50,3 +54,88 @@ def wall_page(request: Request, session: DbSession, principal: PagePrincipal, th
     if is_htmx(request) and request.headers.get("HX-Target") == "wall-live":
         return render(request, "analytics/_wall_live.html", ctx)
     return render(request, "analytics/wall.html", ctx, active="wall")
+
+
+# ---- reports ------------------------------------------------------------------------------------------
+
+def _report(request: Request, session: Any, principal: Principal) -> tuple[reports.Report, dict[str, Any]]:
+    from datetime import date
+
+    from kefu.core.errors import InvalidInput
+    from kefu.interactions.models import CHANNELS
+    from kefu.org import service as org
+
+    _allowed(request, principal, "analytics.reports")
+    q = request.query_params
+    now = utcnow()
+    period = q.get("period") or "day"
+    if period not in reports.PERIODS:
+        raise InvalidInput(f"period must be one of {', '.join(reports.PERIODS)}", code="invalid_period")
+    day_text = q.get("day") or ""
+    try:
+        day = date.fromisoformat(day_text) if day_text else service.local_date(now)
+    except ValueError:
+        raise InvalidInput("day must be YYYY-MM-DD", code="invalid_date") from None
+    channel = q.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}", code="invalid_channel")
+    units = org.list_units(session, principal)
+    raw_unit = q.get("unit", "")
+    unit = org.check_visible(session, principal, int(raw_unit)) if is_id_text(raw_unit) else (
+        units[0] if units else org.org_unit(session, principal.org_unit_id))
+    rep = reports.build(session, period=period, start=day, unit_id=unit.id,
+                        unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now)
+    return rep, {"units": units, "unit": unit, "day": day, "channels": CHANNELS}
+
+
+def _title(rep: reports.Report, unit_name: str, zh: bool) -> str:
+    kind = reports.PERIOD_NAMES[rep.period][0 if zh else 1]
+    channel = CHANNEL_NAMES[rep.channel][0 if zh else 1] if rep.channel else ("全部渠道" if zh else "All channels")
+    last = rep.end.fromordinal(rep.end.toordinal() - 1)
+    span = rep.first.isoformat() if rep.period == "day" else f"{rep.first.isoformat()} – {last.isoformat()}"
+    return f"{unit_name} · {channel} · {kind} {span}" if zh else f"{unit_name} · {channel} · {kind} report {span}"
+
+
+@router.get("/console/reports")
+def reports_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    from urllib.parse import urlencode
+
+    from markupsafe import Markup
+
+    rep, ctx = _report(request, session, principal)
+    zh = request_locale(request, principal).startswith("zh")
+    headers, rows = reports.table(rep, zh=zh)
+    labels = [r.label for r in rep.rows]
+    volume = charts.bars_and_line(
+        labels, [r.tally.offered for r in rep.rows], [r.tally.service_level(20) for r in rep.rows],
+        bar_name="呼入量" if zh else "Offered", line_name="20秒接通率" if zh else "20 s service level",
+        target=0.8, title="呼入量与20秒接通率" if zh else "Offered and 20 s service level")
+    abandon = charts.bars_and_line(
+        labels, [r.tally.abandoned for r in rep.rows], [r.tally.abandonment() for r in rep.rows],
+        bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
+        title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
+    ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
+                "title": _title(rep, ctx["unit"].name, zh), "chart_volume": Markup(volume),
+                "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
+                "period_names": reports.PERIOD_NAMES, **names(),
+                "qs": urlencode({"period": rep.period, "day": ctx["day"].isoformat(), "unit": ctx["unit"].id,
+                                 **({"channel": rep.channel} if rep.channel else {})})})
+    return render(request, "analytics/reports.html", ctx, active="reports")
+
+
+@router.get("/console/reports/export.{fmt}")
+def export(request: Request, fmt: str, session: DbSession, principal: PagePrincipal) -> Response:
+    from urllib.parse import quote
+
+    from kefu.core.errors import NotFound
+
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound("no such export format")
+    rep, ctx = _report(request, session, principal)
+    title = _title(rep, ctx["unit"].name, True)
+    name = f"kefu-{rep.period}-{rep.first.isoformat()}.{fmt}"
+    headers = {"Content-Disposition": f"attachment; filename={name}; filename*=UTF-8''{quote(name)}"}
+    if fmt == "csv":
+        return Response(reports.to_csv(rep), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(reports.to_xlsx(rep, title=title), headers=headers,
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
