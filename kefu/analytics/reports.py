@@ -18,6 +18,9 @@ from kefu.analytics import kpi, service
 from kefu.analytics.service import ZONE, Grid
 
 PERIODS = ("day", "week", "month")
+CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "email": ("邮件", "E-mail"),
+                 "wechat": ("微信", "WeChat"), "im": ("QQ/IM", "QQ/IM"), "weibo": ("微博", "Weibo"),
+                 "app": ("掌厅", "App"), "web": ("网厅", "Web portal"), "webchat": ("在线客服", "Web chat")}
 PERIOD_NAMES = {"day": ("日报", "Daily"), "week": ("周报", "Weekly"), "month": ("月报", "Monthly")}
 
 
@@ -185,3 +188,65 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# ---- scheduled reports ------------------------------------------------------------------------------
+
+def due_periods(today: date) -> list[tuple[str, date]]:
+    """The periods that ended by ``today`` (a local date) and are made today: yesterday; last week on a
+    Monday; last month on the 1st."""
+    yesterday = today - timedelta(days=1)
+    out = [("day", yesterday)]
+    if today.weekday() == 0:
+        out.append(("week", yesterday))
+    if today.day == 1:
+        out.append(("month", yesterday))
+    return out
+
+
+def make_scheduled(session: Session, *, now: datetime, zone: str = ZONE) -> list[int]:
+    """Make the due reports for the group and every province that lack them; returns the new ids."""
+    from sqlalchemy import select
+
+    from kefu.analytics.models import SavedReport
+    from kefu.org import service as org
+    from kefu.org.models import OrgUnit
+
+    made = []
+    units = list(session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(("group", "province")))
+                                 .order_by(OrgUnit.path)))
+    for period, day in due_periods(service.local_date(now, zone)):
+        first, _ = period_bounds(period, day)
+        for unit in units:
+            exists = session.scalar(select(SavedReport.id).where(
+                SavedReport.period == period, SavedReport.first_day == first, SavedReport.org_unit_id == unit.id))
+            if exists is not None:
+                continue
+            rep = build(session, period=period, start=day, unit_id=unit.id,
+                        unit_ids=org.subtree_ids(session, unit.path), channel=None, now=now, zone=zone)
+            title = report_title(rep, unit.name, zh=True)
+            row = SavedReport(period=period, first_day=first, org_unit_id=unit.id, title=title, made_at=now,
+                              csv=to_csv(rep), xlsx=to_xlsx(rep, title=title))
+            session.add(row)
+            session.flush()
+            made.append(row.id)
+    return made
+
+
+def report_title(rep: Report, unit_name: str, *, zh: bool) -> str:
+    kind = PERIOD_NAMES[rep.period][0 if zh else 1]
+    channel = CHANNEL_NAMES[rep.channel][0 if zh else 1] if rep.channel else ("全部渠道" if zh else "All channels")
+    last = rep.end - timedelta(days=1)
+    span = rep.first.isoformat() if rep.period == "day" else f"{rep.first.isoformat()} – {last.isoformat()}"
+    return f"{unit_name} · {channel} · {kind} {span}" if zh else f"{unit_name} · {channel} · {kind} report {span}"
+
+
+def saved(session: Session, unit_ids: list[int], *, limit: int = 20) -> list[Any]:
+    from sqlalchemy import select
+
+    from kefu.analytics.models import SavedReport
+
+    return list(session.execute(
+        select(SavedReport.id, SavedReport.title, SavedReport.made_at, SavedReport.period)
+        .where(SavedReport.org_unit_id.in_(unit_ids)).order_by(SavedReport.made_at.desc(), SavedReport.id.desc())
+        .limit(limit)))

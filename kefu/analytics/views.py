@@ -7,6 +7,7 @@
     GET  /console/reports         KPI report (daily by hour, weekly / monthly by day) of an org unit and a
                                   channel: table, SVG charts, complaint and resolution figures
     GET  /console/reports/export.csv | export.xlsx   the same report as a file (Chinese headers)
+    GET  /console/reports/saved/{id}.csv | .xlsx     a report the schedule made (kefu/analytics/jobs.py)
 The wall needs `analytics.wall`, reports `analytics.reports`; every figure is limited to the reader's org
 subtree (a unit outside it is 404).
 """
@@ -22,7 +23,7 @@ from kefu.analytics import charts, reports, service
 from kefu.analytics import wall as colours
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
-from kefu.core.deps import DbSession, is_id_text
+from kefu.core.deps import DbSession, Id, is_id_text
 from kefu.core.errors import Forbidden
 from kefu.routing.views import MEDIA_NAMES, PRESENCE_NAMES
 from kefu.web.i18n import translator
@@ -31,9 +32,7 @@ from kefu.web.render import PagePrincipal, is_htmx, render, request_locale
 NAV = (("wall", "/console/wall", "analytics.wall", 45), ("reports", "/console/reports", "analytics.reports", 46))
 router = APIRouter(include_in_schema=False)
 
-CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "email": ("邮件", "E-mail"),
-                 "wechat": ("微信", "WeChat"), "im": ("QQ/IM", "QQ/IM"), "weibo": ("微博", "Weibo"),
-                 "app": ("掌厅", "App"), "web": ("网厅", "Web portal"), "webchat": ("在线客服", "Web chat")}
+CHANNEL_NAMES = reports.CHANNEL_NAMES
 
 
 def _allowed(request: Request, principal: Principal, permission: str) -> None:
@@ -88,19 +87,13 @@ def _report(request: Request, session: Any, principal: Principal) -> tuple[repor
     return rep, {"units": units, "unit": unit, "day": day, "channels": CHANNELS}
 
 
-def _title(rep: reports.Report, unit_name: str, zh: bool) -> str:
-    kind = reports.PERIOD_NAMES[rep.period][0 if zh else 1]
-    channel = CHANNEL_NAMES[rep.channel][0 if zh else 1] if rep.channel else ("全部渠道" if zh else "All channels")
-    last = rep.end.fromordinal(rep.end.toordinal() - 1)
-    span = rep.first.isoformat() if rep.period == "day" else f"{rep.first.isoformat()} – {last.isoformat()}"
-    return f"{unit_name} · {channel} · {kind} {span}" if zh else f"{unit_name} · {channel} · {kind} report {span}"
-
-
 @router.get("/console/reports")
 def reports_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
     from urllib.parse import urlencode
 
     from markupsafe import Markup
+
+    from kefu.org import service as org
 
     rep, ctx = _report(request, session, principal)
     zh = request_locale(request, principal).startswith("zh")
@@ -115,9 +108,10 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
     ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
-                "title": _title(rep, ctx["unit"].name, zh), "chart_volume": Markup(volume),
+                "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),
+                "saved": reports.saved(session, org.visible_unit_ids(session, principal)),
                 "qs": urlencode({"period": rep.period, "day": ctx["day"].isoformat(), "unit": ctx["unit"].id,
                                  **({"channel": rep.channel} if rep.channel else {})})})
     return render(request, "analytics/reports.html", ctx, active="reports")
@@ -132,10 +126,29 @@ def export(request: Request, fmt: str, session: DbSession, principal: PagePrinci
     if fmt not in ("csv", "xlsx"):
         raise NotFound("no such export format")
     rep, ctx = _report(request, session, principal)
-    title = _title(rep, ctx["unit"].name, True)
+    title = reports.report_title(rep, ctx["unit"].name, zh=True)
     name = f"kefu-{rep.period}-{rep.first.isoformat()}.{fmt}"
     headers = {"Content-Disposition": f"attachment; filename={name}; filename*=UTF-8''{quote(name)}"}
     if fmt == "csv":
         return Response(reports.to_csv(rep), media_type="text/csv; charset=utf-8", headers=headers)
     return Response(reports.to_xlsx(rep, title=title), headers=headers,
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@router.get("/console/reports/saved/{report_id}.{fmt}")
+def saved_report(request: Request, report_id: Id, fmt: str, session: DbSession,
+                 principal: PagePrincipal) -> Response:
+    from kefu.analytics.models import SavedReport
+    from kefu.core.errors import NotFound
+    from kefu.org import service as org
+
+    _allowed(request, principal, "analytics.reports")
+    row = session.get(SavedReport, report_id)
+    if row is None or fmt not in ("csv", "xlsx") or row.org_unit_id not in org.visible_unit_ids(session, principal):
+        raise NotFound("no such report")
+    name = f"kefu-{row.period}-{row.first_day.isoformat()}-{row.org_unit_id}.{fmt}"
+    headers = {"Content-Disposition": f"attachment; filename={name}"}
+    if fmt == "csv":
+        return Response(row.csv, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(row.xlsx, headers=headers,
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -127,3 +127,35 @@ def test_agents_cannot_read_reports(client: TestClient, world: World) -> None:
     login(client, "agent_gz")
     assert client.get("/console/reports").status_code == 403
     assert client.get("/console/reports/export.csv").status_code == 403
+
+
+def test_due_periods() -> None:
+    assert reports.due_periods(date(2026, 3, 3)) == [("day", date(2026, 3, 2))]
+    assert reports.due_periods(date(2026, 3, 9)) == [("day", date(2026, 3, 8)), ("week", date(2026, 3, 8))]
+    assert reports.due_periods(date(2026, 6, 1)) == [("day", date(2026, 5, 31)), ("week", date(2026, 5, 31)),
+                                                     ("month", date(2026, 5, 31))]
+
+
+def test_scheduled_reports_are_made_once_and_downloaded_in_scope(client: TestClient, world: World,
+                                                                  db) -> None:  # type: ignore[no-untyped-def]
+    from kefu.analytics.models import SavedReport
+
+    _small_day(db, world)
+    now = DAY0 + timedelta(days=1, minutes=30)  # 00:30 on 03-03 in China
+    with db.unit_of_work() as s:
+        made = reports.make_scheduled(s, now=now)
+    with db.unit_of_work() as s:
+        assert reports.make_scheduled(s, now=now) == []  # a second run adds nothing
+        rows = {r.org_unit_id: r for r in s.query(SavedReport).all()}
+    assert len(made) == 2  # the group and the province
+    province = rows[world.units["province"]]
+    assert province.title == "广东 · 全部渠道 · 日报 2026-03-02"
+    assert province.csv.splitlines()[1 + 9].startswith("09:00,4,2,2,1")
+    login(client, "sup_gd")
+    page = client.get("/console/reports")
+    assert f'data-saved="{province.id}"' in page.text
+    assert f'data-saved="{rows[world.units["group"]].id}"' not in page.text  # the group's is above the province
+    x = client.get(f"/console/reports/saved/{province.id}.xlsx")
+    assert x.status_code == 200
+    assert x.content[:2] == b"PK"
+    assert client.get(f"/console/reports/saved/{rows[world.units['group']].id}.xlsx").status_code == 404
