@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -70,12 +70,12 @@ def contact_of(it: Interaction) -> kpi.Contact | None:
                        abandoned=it.answered_at is None and it.outcome == "abandoned")
 
 
-def _tally_columns(start: Col, answered: Col, ended: Col,
-                   abandoned: ColumnElement[bool], short_abandon: float,
+def _tally_columns(start: Col, answered: Col, ended: Col, abandoned: Col, short_abandon: float,
                    targets: Sequence[int]) -> list[ColumnElement[Any]]:
-    """SUM(CASE ...) columns of a Tally over rows with these start/answer/end times (kpi.tally in SQL)."""
+    """SUM(CASE ...) columns of a Tally (kpi.tally in SQL) over rows with these start/answer/end times as
+    epoch seconds (NULL: not answered, not ended), read from a subquery so each is computed once a row."""
     is_answered = answered.is_not(None)
-    wait = epoch(answered) - epoch(start)
+    wait = answered - start
     unanswered_end = and_(answered.is_(None), ended.is_not(None))
     gave_up = and_(unanswered_end, abandoned)
 
@@ -86,10 +86,10 @@ def _tally_columns(start: Col, answered: Col, ended: Col,
         count(or_(is_answered, ended.is_not(None))),
         count(is_answered),
         count(gave_up),
-        count(and_(gave_up, epoch(ended) - epoch(start) < short_abandon)),
+        count(and_(gave_up, ended - start < short_abandon)),
         func.sum(case((is_answered, wait), else_=0.0)),
         count(and_(is_answered, ended.is_not(None))),
-        func.sum(case((and_(is_answered, ended.is_not(None)), epoch(ended) - epoch(answered)), else_=0.0)),
+        func.sum(case((and_(is_answered, ended.is_not(None)), ended - answered), else_=0.0)),
         count(and_(answered.is_(None), ended.is_(None))),
         *(count(and_(is_answered, wait <= t)) for t in targets),
     ]
@@ -128,16 +128,17 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
                     targets: Sequence[int] = kpi.TARGETS) -> dict[tuple[datetime, str, int], kpi.Tally]:
     """Tallies of the contacts offered in ``grid``'s period, per (interval start, channel, org unit)."""
     i = Interaction
-    bucket = grid.bucket(i.offered_at)
-    q = (select(bucket, i.channel, i.org_unit_id,
-                *_tally_columns(func.coalesce(i.queued_at, i.offered_at), i.answered_at, i.ended_at,
-                                i.outcome == "abandoned", short_abandon, targets))
-         .where(i.offered_at >= grid.start, i.offered_at < grid.end, _human())
-         .group_by(bucket, i.channel, i.org_unit_id))
+    rows = (select(grid.bucket(i.offered_at).label("k"), i.channel.label("ch"), i.org_unit_id.label("unit"),
+                   epoch(func.coalesce(i.queued_at, i.offered_at)).label("s"), epoch(i.answered_at).label("a"),
+                   epoch(i.ended_at).label("e"), (i.outcome == "abandoned").label("ab"))
+            .where(i.offered_at >= grid.start, i.offered_at < grid.end, _human()))
     if unit_ids is not None:
-        q = q.where(i.org_unit_id.in_(list(unit_ids)))
+        rows = rows.where(i.org_unit_id.in_(list(unit_ids)))
     if channels is not None:
-        q = q.where(i.channel.in_(list(channels)))
+        rows = rows.where(i.channel.in_(list(channels)))
+    r = rows.subquery()
+    q = (select(r.c.k, r.c.ch, r.c.unit, *_tally_columns(r.c.s, r.c.a, r.c.e, r.c.ab, short_abandon, targets))
+         .group_by(r.c.k, r.c.ch, r.c.unit))
     return {(grid.bucket_start(int(k)), ch, unit): _tally_of(rest, targets)
             for k, ch, unit, *rest in session.execute(q)}
 
@@ -149,15 +150,16 @@ def queue_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | Non
     answered when assigned to an agent (or taken by hand), handled until completed. An item withdrawn for
     another reason (resolved elsewhere, no queue) is settled unanswered; items are never abandoned."""
     r = RoutingItem
-    bucket = grid.bucket(r.enqueued_at)
     answered = case((r.end_reason == "taken", r.ended_at), else_=r.assigned_at)
     ended = case((r.state.in_(("completed", "withdrawn")), r.ended_at), else_=None)
-    q = (select(bucket, r.queue_key,
-                *_tally_columns(r.enqueued_at, answered, ended, r.state == "__never__", short_abandon, targets))
-         .where(r.enqueued_at >= grid.start, r.enqueued_at < grid.end)
-         .group_by(bucket, r.queue_key))
+    rows = (select(grid.bucket(r.enqueued_at).label("k"), r.queue_key.label("key"), epoch(r.enqueued_at).label("s"),
+                   epoch(answered).label("a"), epoch(ended).label("e"))
+            .where(r.enqueued_at >= grid.start, r.enqueued_at < grid.end))
     if unit_ids is not None:
-        q = q.where(r.org_unit_id.in_(list(unit_ids)))
+        rows = rows.where(r.org_unit_id.in_(list(unit_ids)))
+    sub = rows.subquery()
+    q = (select(sub.c.k, sub.c.key, *_tally_columns(sub.c.s, sub.c.a, sub.c.e, false(), short_abandon, targets))
+         .group_by(sub.c.k, sub.c.key))
     return {(grid.bucket_start(int(k)), key): _tally_of(rest, targets) for k, key, *rest in session.execute(q)}
 
 

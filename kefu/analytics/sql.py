@@ -1,5 +1,5 @@
 """SQL pieces the KPI queries share across SQLite and PostgreSQL: seconds since the Unix epoch of a
-timestamp column, exact to the millisecond on both (so a wait of exactly 15 s is 15.0, not 14.9999)."""
+timestamp column, exact to the microsecond on both (so a wait of exactly 15 s is 15.0, not 14.9999)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,9 @@ def _epoch_pg(element: epoch, compiler: Any, **kw: Any) -> str:
 
 @compiles(epoch, "sqlite")
 def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
-    # UTC is stored naive as 'YYYY-MM-DD HH:MM:SS.ffffff'; %s is whole seconds, %f is 'SS.SSS'.
+    # UTC is stored naive as 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from strftime, the fraction as written.
     col = compiler.process(element.clauses, **kw)
-    return (f"(CAST(strftime('%s', {col}) AS REAL) - CAST(strftime('%S', {col}) AS REAL)"
-            f" + CAST(strftime('%f', {col}) AS REAL))")
+    return f"(CAST(strftime('%s', {col}) AS INTEGER) + COALESCE(CAST(substr({col}, 20) AS REAL), 0.0))"
 
 
 class ifloor(FunctionElement[int]):
