@@ -64,6 +64,7 @@ class Report:
     complaints: service.ComplaintFigures
     fcr: tuple[int, int]
     made_at: datetime
+    repeats: Any = None  # journeys.RepeatFigures (all channels)
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -90,7 +91,10 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     total = kpi.Tally.total(r.tally for r in rows)
     complaints = service.complaint_figures(session, t0, t1, unit_ids=unit_ids, now=now, channels=channels)
     fcr = service.first_contact(session, t0, t1, unit_ids=unit_ids, channels=channels)
-    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now)
+    from kefu.analytics import journeys
+
+    repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
+    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats)
 
 
 # ---- tables and exports ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from kefu.analytics import charts, reports, service
+from kefu.analytics import charts, kpi, reports, service
 from kefu.analytics import wall as colours
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
@@ -152,3 +152,31 @@ def saved_report(request: Request, report_id: Id, fmt: str, session: DbSession,
         return Response(row.csv, media_type="text/csv; charset=utf-8", headers=headers)
     return Response(row.xlsx, headers=headers,
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ---- journeys -----------------------------------------------------------------------------------------
+
+@router.get("/console/journeys/{customer_id}")
+def journey_page(request: Request, customer_id: Id, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    """One customer's contacts across channels over time (404 outside the reader's scope)."""
+    from kefu.analytics import journeys
+    from kefu.customers import service as customers
+
+    _allowed(request, principal, "analytics.reports")
+    customer = customers.get_visible(session, principal, customer_id)
+    steps = journeys.journey(session, customer.id)
+    inbound = [s for s in steps if s.direction == "inbound"]
+    ctx = {"customer": customer, "steps": steps, "contacts": len(inbound),
+           "repeats": sum(s.repeat for s in inbound), "days": kpi.FCR_DAYS, **names()}
+    return render(request, "analytics/journey.html", ctx, active="reports")
+
+
+def ticket_panel(session: Any, principal: Principal, ticket: Any) -> tuple[str, dict[str, Any]] | None:
+    """On a ticket of a known customer: the last contacts of their journey, for readers of reports."""
+    from kefu.analytics import journeys
+
+    if ticket.customer_id is None or not principal.can("analytics.reports"):
+        return None
+    steps = journeys.journey(session, ticket.customer_id)
+    return "analytics/_journey_panel.html", {"customer_id": ticket.customer_id, "steps": steps[-8:],
+                                             "total": len(steps), **names()}
