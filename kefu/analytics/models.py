@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -28,4 +28,24 @@ class SavedReport(Base):
     __table_args__ = (
         UniqueConstraint("period", "first_day", "org_unit_id", name="uq_analytics_reports_period_unit"),
         Index("ix_analytics_reports_unit_made", "org_unit_id", "made_at"),
+    )
+
+
+class WallThreshold(Base):
+    """An administrator's threshold for one figure of one channel's or one queue's tile (over the defaults
+    of kefu/analytics/wall.py): where it turns amber and where red."""
+
+    __tablename__ = "analytics_thresholds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(8))  # channel | queue
+    target: Mapped[str] = mapped_column(String(40))  # the channel, or the queue's key
+    metric: Mapped[str] = mapped_column(String(20))
+    amber: Mapped[float] = mapped_column(Float)
+    red: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("scope", "target", "metric", name="uq_analytics_thresholds_target_metric"),
+        CheckConstraint("scope in ('channel','queue')", name="scope"),
     )

@@ -23,6 +23,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from kefu.analytics import kpi
 from kefu.analytics.sql import epoch, ifloor
+from kefu.core.errors import InvalidInput
 from kefu.interactions.models import Interaction
 from kefu.org.models import OrgUnit
 from kefu.routing.models import RoutingItem
@@ -314,6 +315,56 @@ def waiting_now(session: Session, unit_ids: Sequence[int], now: datetime) -> dic
     return {ch: (n, first) for ch, n, first in session.execute(q)}
 
 
+class InvalidThreshold(InvalidInput):
+    code = "invalid_threshold"
+
+
+def thresholds(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
+    """Administrators' overrides: {(scope, target): {metric: Threshold}}."""
+    from kefu.analytics import wall as colours
+    from kefu.analytics.models import WallThreshold
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in session.scalars(select(WallThreshold)):
+        out.setdefault((row.scope, row.target), {})[row.metric] = colours.Threshold(row.amber, row.red)
+    return out
+
+
+def set_threshold(session: Session, *, scope: str, target: str, metric: str, amber: float | None,
+                  red: float | None, at: datetime) -> None:
+    """Set (or, with amber and red None, remove) an override; InvalidThreshold (422) when it cannot work."""
+    from kefu.analytics import wall as colours
+    from kefu.analytics.models import WallThreshold
+    from kefu.interactions.models import CHANNELS
+    from kefu.routing.models import RoutingQueue
+
+    if scope not in ("channel", "queue"):
+        raise InvalidThreshold("scope is channel or queue")
+    if scope == "channel" and target not in CHANNELS:
+        raise InvalidThreshold(f"unknown channel {target!r}")
+    if scope == "queue" and session.scalar(select(RoutingQueue.id).where(RoutingQueue.key == target)) is None:
+        raise InvalidThreshold(f"unknown queue {target!r}")
+    row = session.scalar(select(WallThreshold).where(WallThreshold.scope == scope, WallThreshold.target == target,
+                                                     WallThreshold.metric == metric))
+    if amber is None and red is None:
+        if row is not None:
+            session.delete(row)
+            session.flush()
+        return
+    if amber is None or red is None:
+        raise InvalidThreshold("give both the amber and the red value")
+    try:
+        colours.check(metric, colours.Threshold(amber, red))
+    except ValueError as exc:
+        raise InvalidThreshold(str(exc)) from None
+    if row is None:
+        row = WallThreshold(scope=scope, target=target, metric=metric, amber=amber, red=red, updated_at=at)
+        session.add(row)
+    else:
+        row.amber, row.red, row.updated_at = amber, red, at
+    session.flush()
+
+
 def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -> Wall:
     """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
     longest wait, today's offered / answered / abandoned and service level, the agents by state; per
@@ -331,6 +382,7 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
     grid = Grid(midnight, now + timedelta(seconds=1), DAY_MINUTES, zone)
     today = sum_by(contact_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
     waiting = waiting_now(session, unit_ids, now)
+    overrides = thresholds(session)
     agents = routing.agents_of(session, principal)
     all_agents = dict.fromkeys(PRESENCES, 0)
     by_media: dict[str, dict[str, int]] = {m: dict.fromkeys(PRESENCES, 0) for m in routing_rules.MEDIA}
@@ -349,15 +401,16 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
         n, first = waiting.get(ch, (0, None))
         longest = max(0.0, (now - first).total_seconds()) if first is not None else None
         t = today.get(ch, kpi.Tally())
-        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media],
-                                 colours.tile_levels(t, longest, media)))
+        th = colours.thresholds_for(media, overrides.get(("channel", ch)))
+        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media], colours.tile_levels(t, longest, media, th)))
     qtoday = sum_by(queue_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
     queues = []
     for s in routing.queue_stats(session, principal):
         longest = max(0.0, (now - s.oldest_since).total_seconds()) if s.oldest_since is not None else None
         t = qtoday.get(s.queue.key, kpi.Tally())
         media = s.queue.channel if s.queue.channel in colours.LONGEST_WAIT else "ticket"
-        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media)))
+        th = colours.thresholds_for(media, overrides.get(("queue", s.queue.key)))
+        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media, th)))
     at_risk = session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.type == "complaint", Ticket.first_reply_at.is_(None), Ticket.reply_due_at <= now + AT_RISK,
         Ticket.status.in_(lifecycle.OPEN_STATUSES), Ticket.org_unit_id.in_(unit_ids))) or 0

@@ -8,6 +8,9 @@
                                   channel: table, SVG charts, complaint and resolution figures
     GET  /console/reports/export.csv | export.xlsx   the same report as a file (Chinese headers)
     GET  /console/reports/saved/{id}.csv | .xlsx     a report the schedule made (kefu/analytics/jobs.py)
+    GET  /console/journeys/{customer}   one customer's contacts across channels (also a box on the ticket page)
+    GET  /console/wall/thresholds, POST administrators (`analytics.admin`): where a tile's figures turn amber
+                                  and red, per channel or queue, over the defaults of kefu/analytics/wall.py
 The wall needs `analytics.wall`, reports `analytics.reports`; every figure is limited to the reader's org
 subtree (a unit outside it is 404).
 """
@@ -27,7 +30,7 @@ from kefu.core.deps import DbSession, Id, is_id_text
 from kefu.core.errors import Forbidden
 from kefu.routing.views import MEDIA_NAMES, PRESENCE_NAMES
 from kefu.web.i18n import translator
-from kefu.web.render import PagePrincipal, is_htmx, render, request_locale
+from kefu.web.render import CsrfProtect, PagePrincipal, is_htmx, render, request_locale
 
 NAV = (("wall", "/console/wall", "analytics.wall", 45), ("reports", "/console/reports", "analytics.reports", 46))
 router = APIRouter(include_in_schema=False)
@@ -180,3 +183,60 @@ def ticket_panel(session: Any, principal: Principal, ticket: Any) -> tuple[str, 
     steps = journeys.journey(session, ticket.customer_id)
     return "analytics/_journey_panel.html", {"customer_id": ticket.customer_id, "steps": steps[-8:],
                                              "total": len(steps), **names()}
+
+
+# ---- thresholds (administrators) ----------------------------------------------------------------------
+
+METRIC_NAMES = {"service_level": ("20秒接通率", "20 s service level"), "abandonment": ("放弃率", "Abandonment"),
+                "answer_rate": ("接通率", "Answer rate"), "longest_wait": ("最长等待（秒）", "Longest wait (s)")}
+
+
+def _thresholds_context(session: Any, **extra: Any) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from kefu.analytics.models import WallThreshold
+    from kefu.interactions.models import CHANNELS
+    from kefu.routing.models import RoutingQueue
+
+    return {"rows": list(session.scalars(select(WallThreshold).order_by(WallThreshold.scope, WallThreshold.target,
+                                                                        WallThreshold.metric))),
+            "queues": list(session.scalars(select(RoutingQueue).order_by(RoutingQueue.position, RoutingQueue.key))),
+            "channels": CHANNELS, "metric_names": METRIC_NAMES, "metrics": colours.METRICS, **names(), **extra}
+
+
+@router.get("/console/wall/thresholds")
+def thresholds_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal, "analytics.admin")
+    return render(request, "analytics/thresholds.html", _thresholds_context(session), active="wall")
+
+
+@router.post("/console/wall/thresholds", dependencies=[CsrfProtect])
+async def save_threshold(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    from fastapi.responses import RedirectResponse
+
+    from kefu.core.errors import InvalidInput
+
+    _allowed(request, principal, "analytics.admin")
+    form = await request.form()
+    target = str(form.get("target", "") or "")
+    scope, _, key = target.partition(":")
+    metric = str(form.get("metric", "") or "")
+
+    def num(name: str) -> float | None:
+        raw = str(form.get(name, "") or "").strip()
+        if not raw:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise service.InvalidThreshold(f"{name}: not a number") from None
+        return value if metric == "longest_wait" else value / 100.0  # rates are entered in %
+
+    try:
+        service.set_threshold(session, scope=scope, target=key, metric=metric, amber=num("amber"), red=num("red"),
+                              at=utcnow())
+    except InvalidInput as exc:
+        session.rollback()
+        return render(request, "analytics/thresholds.html", _thresholds_context(session, error=exc.message),
+                      status_code=exc.status, active="wall")
+    return RedirectResponse("/console/wall/thresholds", status_code=303)

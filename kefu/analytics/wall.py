@@ -50,15 +50,39 @@ def worst(levels: Iterable[str]) -> str:
     return max(levels, key=ORDER.__getitem__, default=NONE)
 
 
+METRICS = ("service_level", "abandonment", "answer_rate", "longest_wait")
+
+
+def thresholds_for(media: str, overrides: Mapping[str, Threshold] | None = None) -> dict[str, Threshold]:
+    """The thresholds of a tile: the defaults for its media, with an administrator's overrides."""
+    return {**RATES, "longest_wait": LONGEST_WAIT[media], **(overrides or {})}
+
+
+def check(metric: str, t: Threshold) -> None:
+    """Refuse a threshold that cannot work (ValueError): unknown metric, a rate outside 0..1, a negative
+    wait, or red on the good side of amber."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown figure {metric!r} (one of {', '.join(METRICS)})")
+    if metric == "longest_wait":
+        if t.amber < 0 or t.red <= t.amber:
+            raise ValueError("a longest wait turns red above where it turns amber (seconds, >= 0)")
+        return
+    if not (0 <= t.amber <= 1 and 0 <= t.red <= 1):
+        raise ValueError("a rate threshold is between 0 % and 100 %")
+    higher_better = metric != "abandonment"
+    if (higher_better and t.red >= t.amber) or (not higher_better and t.red <= t.amber):
+        raise ValueError("red must be worse than amber" + (" (lower)" if higher_better else " (higher)"))
+
+
 def tile_levels(today: Tally, longest_wait: float | None, media: str,
-                rates: Mapping[str, Threshold] = RATES,
-                waits: Mapping[str, Threshold] = LONGEST_WAIT) -> dict[str, str]:
+                thresholds: Mapping[str, Threshold] | None = None) -> dict[str, str]:
     """The colour of each figure of a tile and of the tile (key "tile")."""
+    th = thresholds or thresholds_for(media)
     levels = {
-        "service_level": rates["service_level"].level(today.service_level(20)),
-        "abandonment": rates["abandonment"].level(today.abandonment()),
-        "answer_rate": rates["answer_rate"].level(today.answer_rate()),
-        "longest_wait": waits[media].level(longest_wait),
+        "service_level": th["service_level"].level(today.service_level(20)),
+        "abandonment": th["abandonment"].level(today.abandonment()),
+        "answer_rate": th["answer_rate"].level(today.answer_rate()),
+        "longest_wait": th["longest_wait"].level(longest_wait),
     }
     levels["tile"] = worst(levels.values())
     return levels

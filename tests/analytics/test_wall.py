@@ -99,3 +99,53 @@ def test_agents_cannot_see_the_wall(client: TestClient, world: World) -> None:
     login(client, "agent_gz")
     assert client.get("/console/wall").status_code == 403
     assert 'href="/console/wall"' not in client.get("/console/inbox").text
+
+
+def test_thresholds_are_checked() -> None:
+    import pytest
+
+    colours.check("service_level", colours.Threshold(0.9, 0.7))
+    colours.check("longest_wait", colours.Threshold(10, 30))
+    for metric, t, msg in (("service_level", colours.Threshold(0.7, 0.9), "worse than amber"),
+                           ("abandonment", colours.Threshold(0.1, 0.05), "worse than amber"),
+                           ("answer_rate", colours.Threshold(1.5, 0.5), "between 0 % and 100 %"),
+                           ("longest_wait", colours.Threshold(30, 10), "turns red above"),
+                           ("occupancy", colours.Threshold(0.5, 0.4), "unknown figure")):
+        with pytest.raises(ValueError, match=msg):
+            colours.check(metric, t)
+
+
+def test_an_admin_sets_a_channel_threshold_and_the_wall_uses_it(client: TestClient, world: World,
+                                                                 db) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import csrf_of
+
+    now = utcnow()
+    with db.unit_of_work() as s:
+        call(s, world.units["gz"], now - timedelta(minutes=5), wait=30, talk=60)  # SL 20 s: 0 %
+        call(s, world.units["gz"], now - timedelta(minutes=4), wait=5, talk=60)  # 50 %
+    login(client, "admin")
+    page = client.get("/console/wall/thresholds")
+    assert page.status_code == 200
+    csrf = csrf_of(page.text)
+    bad = client.post("/console/wall/thresholds", data={"csrf_token": csrf, "target": "channel:voice",
+                                                         "metric": "service_level", "amber": "40", "red": "60"})
+    assert bad.status_code == 422
+    assert "red must be worse than amber" in bad.text
+    ok = client.post("/console/wall/thresholds", data={"csrf_token": csrf, "target": "channel:voice",
+                                                        "metric": "service_level", "amber": "50", "red": "40"},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    assert 'data-threshold="channel:voice:service_level"' in client.get("/console/wall/thresholds").text
+    with db.session() as s:
+        w = service.wall(s, _principal(db, world, "admin"), now=now)
+    voice = next(t for t in w.channels if t.channel == "voice")
+    assert voice.levels["service_level"] == "green"  # 50 % is not below the admin's 50 % amber
+    # both empty: back to the default (80 % / 60 %): 50 % is red
+    client.post("/console/wall/thresholds", data={"csrf_token": csrf, "target": "channel:voice",
+                                                   "metric": "service_level", "amber": "", "red": ""})
+    with db.session() as s:
+        w = service.wall(s, _principal(db, world, "admin"), now=now)
+    assert next(t for t in w.channels if t.channel == "voice").levels["service_level"] == "red"
+    client.cookies.clear()
+    login(client, "sup_gd")
+    assert client.get("/console/wall/thresholds").status_code == 403
