@@ -8,6 +8,7 @@
                                   channel: table, SVG charts, complaint and resolution figures
     GET  /console/reports/export.csv | export.xlsx   the same report as a file (Chinese headers)
     GET  /console/reports/saved/{id}.csv | .xlsx     a report the schedule made (kefu/analytics/jobs.py)
+    POST /console/wall/moves      apply a suggested move (the agent gets the queue; `routing.supervise`)
     GET  /console/journeys/{customer}   one customer's contacts across channels (also a box on the ticket page)
     GET  /console/wall/thresholds, POST administrators (`analytics.admin`): where a tile's figures turn amber
                                   and red, per channel or queue, over the defaults of kefu/analytics/wall.py
@@ -240,3 +241,24 @@ async def save_threshold(request: Request, session: DbSession, principal: PagePr
         return render(request, "analytics/thresholds.html", _thresholds_context(session, error=exc.message),
                       status_code=exc.status, active="wall")
     return RedirectResponse("/console/wall/thresholds", status_code=303)
+
+
+@router.post("/console/wall/moves", dependencies=[CsrfProtect])
+async def apply_move(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """One click on a suggestion: add the queue to the agent's profile (routing applies it live)."""
+    from fastapi.responses import RedirectResponse
+
+    from kefu.core.errors import InvalidInput
+    from kefu.routing import service as routing
+    from kefu.routing.models import RoutingAgent
+
+    _allowed(request, principal, "analytics.wall")
+    _allowed(request, principal, "routing.supervise")
+    form = await request.form()
+    raw, key = str(form.get("user_id", "") or ""), str(form.get("queue", "") or "")
+    if not is_id_text(raw):
+        raise InvalidInput("user_id: an agent's id", code="invalid_agent")
+    row = session.get(RoutingAgent, int(raw))
+    current = list(row.queues) if row is not None else []
+    routing.update_agent(session, principal, int(raw), queues=[*current, key] if key not in current else current)
+    return RedirectResponse("/console/wall", status_code=303)

@@ -149,3 +149,42 @@ def test_an_admin_sets_a_channel_threshold_and_the_wall_uses_it(client: TestClie
     client.cookies.clear()
     login(client, "sup_gd")
     assert client.get("/console/wall/thresholds").status_code == 403
+
+
+def test_a_suggested_move_is_shown_and_applied_with_one_click(client: TestClient, world: World,
+                                                              db) -> None:  # type: ignore[no-untyped-def]
+    from kefu.core import events
+    from kefu.routing import service as routing
+    from kefu.routing.models import RoutingAgent
+    from tests.web.conftest import csrf_of
+
+    now = utcnow()
+    with db.unit_of_work() as s:
+        keys = [q.key for q in routing.ensure_defaults(s, world.units["province"])]
+        target = keys[0]
+        events.record(s, "routing.move_suggested", {"user_id": world.users["agent_sz"], "queue": target,
+                                                    "channel": "voice", "waiting": 7, "oldest_wait": 95.0},
+                      aggregate_type="routing_queue", at=now - timedelta(minutes=2))
+        events.record(s, "routing.move_suggested", {"user_id": world.users["agent_sz"], "queue": target,
+                                                    "channel": "voice", "waiting": 3, "oldest_wait": 50.0},
+                      aggregate_type="routing_queue", at=now - timedelta(minutes=40))  # too old
+    login(client, "sup_gd")
+    page = client.get("/console/wall")
+    move = f'data-move="{world.users["agent_sz"]}:{target}"'
+    assert page.text.count(move) == 1
+    r = client.post("/console/wall/moves", data={"csrf_token": csrf_of(page.text), "user_id": world.users["agent_sz"],
+                                                 "queue": target}, follow_redirects=False)
+    assert r.status_code == 303
+    with db.session() as s:
+        row = s.get(RoutingAgent, world.users["agent_sz"])
+        assert row is not None
+        assert target in row.queues
+    assert move not in client.get("/console/wall").text  # applied: no longer suggested
+    # an unknown queue is refused and changes nothing
+    bad = client.post("/console/wall/moves", data={"csrf_token": csrf_of(page.text),
+                                                   "user_id": world.users["agent_sz"], "queue": "nope"})
+    assert bad.status_code == 404
+    with db.session() as s:
+        row = s.get(RoutingAgent, world.users["agent_sz"])
+        assert row is not None
+        assert "nope" not in row.queues
