@@ -1,0 +1,22 @@
+"""Analytics' periodic job: the scheduled reports.
+
+Every day at 00:30 in China (16:30 UTC) yesterday's daily report is made for the group and each province;
+on Mondays last week's too, on the 1st last month's. Each is kept (analytics_reports) once per period
+and unit, so a re-run or a second worker adds nothing; the reports page lists them for download.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kefu.jobs import JobContext, job
+
+log = logging.getLogger(__name__)
+
+
+@job("analytics.scheduled_reports", queue="maintenance", cron="30 16 * * *")
+def scheduled_reports(ctx: JobContext) -> None:
+    from kefu.analytics import reports
+
+    made = reports.make_scheduled(ctx.session, now=ctx.now)
+    log.info("made %d scheduled report(s)", len(made))

@@ -1,0 +1,94 @@
+"""Customer journeys: one customer's contacts across channels over time, and how often customers come
+back (the repeat-contact rate, the complement of first-contact resolution; docs/kpis.md).
+
+A step of a journey is one interaction of the customer (or of a customer merged into them), oldest first,
+with its channel, outcome, wait, ticket, and whether it is a *repeat*: another contact came within
+``days`` (default 7) before it. The channel switches of a period say where customers go next.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.analytics import kpi, service
+from kefu.interactions.models import Interaction
+
+
+@dataclass(frozen=True)
+class Step:
+    interaction_id: int
+    channel: str
+    direction: str
+    offered_at: datetime
+    outcome: str | None
+    wait: float | None  # seconds from queue start to answer
+    ticket_id: int | None
+    repeat: bool  # another contact of the customer within `days` before this one
+    gap: float | None  # seconds since the previous contact
+
+
+def steps(interactions: list[Interaction], *, days: int = kpi.FCR_DAYS) -> list[Step]:
+    """The journey of these interactions (any order given), oldest first."""
+    window = timedelta(days=days)
+    out: list[Step] = []
+    prev: datetime | None = None
+    for it in sorted(interactions, key=lambda i: (i.offered_at, i.id)):
+        c = service.contact_of(it)
+        wait = c.answered - c.queue_start if c is not None and c.answered is not None else None
+        inbound = it.direction == "inbound"
+        gap = (it.offered_at - prev).total_seconds() if prev is not None and inbound else None
+        out.append(Step(it.id, it.channel, it.direction, it.offered_at, it.outcome, wait, it.ticket_id,
+                        gap is not None and gap <= window.total_seconds(), gap))
+        if inbound:
+            prev = it.offered_at
+    return out
+
+
+def journey(session: Session, customer_id: int, *, days: int = kpi.FCR_DAYS) -> list[Step]:
+    """A customer's journey (scope is the caller's: `customers.service.get_visible` first)."""
+    from kefu.customers import service as customers
+    from kefu.interactions import service as interactions
+
+    return steps(interactions.list_for_customer(session, customers.customer_ids_of(session, customer_id)),
+                 days=days)
+
+
+@dataclass(frozen=True)
+class RepeatFigures:
+    contacts: int  # inbound contacts with a known customer offered in the period
+    repeats: int  # followed by another contact of the same customer within `days`
+    switches: dict[tuple[str, str], int]  # (channel, next channel) of those follow-ups
+
+    def rate(self) -> float | None:
+        """Repeat-contact rate: contacts followed by another within N days / contacts (1 - FCR)."""
+        return self.repeats / self.contacts if self.contacts else None
+
+
+def repeat_contacts(session: Session, start: datetime, end: datetime, *, unit_ids: list[int],
+                    days: int = kpi.FCR_DAYS) -> RepeatFigures:
+    """How often the customers of the units contacted again within ``days`` after a contact offered in
+    [start, end), and on which channel they came back."""
+    i = Interaction
+    rows = session.execute(
+        select(i.customer_id, i.offered_at, i.channel, i.org_unit_id)
+        .where(i.direction == "inbound", i.customer_id.is_not(None), i.offered_at >= start,
+               i.offered_at < end + timedelta(days=days))
+        .order_by(i.customer_id, i.offered_at, i.id)).all()
+    units = set(unit_ids)
+    window = timedelta(days=days)
+    contacts = repeats = 0
+    switches: Counter[tuple[str, str]] = Counter()
+    for n, (cust, at, ch, unit) in enumerate(rows):
+        if not (start <= at < end and unit in units):
+            continue
+        contacts += 1
+        nxt = rows[n + 1] if n + 1 < len(rows) else None
+        if nxt is not None and nxt[0] == cust and nxt[1] - at <= window:
+            repeats += 1
+            switches[(ch, nxt[2])] += 1
+    return RepeatFigures(contacts, repeats, dict(switches))

@@ -1,0 +1,256 @@
+"""KPI reports: a day (by hour), a week or a month (by day) for one org unit's subtree and one channel or
+all; drawn as server-rendered SVG (kefu/analytics/charts.py) and exported as CSV and XLSX with Chinese
+headers. Figures come from kefu/analytics/service.py; definitions from docs/kpis.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kefu.analytics import kpi, service
+from kefu.analytics.service import ZONE, Grid
+
+PERIODS = ("day", "week", "month")
+CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "email": ("邮件", "E-mail"),
+                 "wechat": ("微信", "WeChat"), "im": ("QQ/IM", "QQ/IM"), "weibo": ("微博", "Weibo"),
+                 "app": ("掌厅", "App"), "web": ("网厅", "Web portal"), "webchat": ("在线客服", "Web chat")}
+PERIOD_NAMES = {"day": ("日报", "Daily"), "week": ("周报", "Weekly"), "month": ("月报", "Monthly")}
+
+
+def period_bounds(period: str, start: date) -> tuple[date, date]:
+    """The local dates [first, end) of the period holding ``start``: the day, its week (Monday first), its
+    month."""
+    if period == "day":
+        return start, start + timedelta(days=1)
+    if period == "week":
+        first = start - timedelta(days=start.weekday())
+        return first, first + timedelta(days=7)
+    if period == "month":
+        first = start.replace(day=1)
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        return first, nxt
+    raise ValueError(f"unknown period {period!r} (one of {', '.join(PERIODS)})")
+
+
+def local_instant(d: date, zone: str = ZONE) -> datetime:
+    from kefu.interactions.calls import zone as find_zone
+
+    return datetime(d.year, d.month, d.day, tzinfo=find_zone(zone)).astimezone(UTC)
+
+
+@dataclass
+class Row:
+    label: str
+    start: datetime
+    tally: kpi.Tally
+
+
+@dataclass
+class Report:
+    period: str
+    first: date
+    end: date
+    unit_id: int
+    channel: str | None
+    rows: list[Row]
+    total: kpi.Tally
+    complaints: service.ComplaintFigures
+    fcr: tuple[int, int]
+    made_at: datetime
+    repeats: Any = None  # journeys.RepeatFigures (all channels)
+
+
+def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
+          channel: str | None, now: datetime, zone: str = ZONE) -> Report:
+    """The report of ``period`` holding ``start`` over the units ``unit_ids`` (the subtree of ``unit_id``)."""
+    first, end = period_bounds(period, start)
+    t0, t1 = local_instant(first, zone), local_instant(end, zone)
+    minutes = 60 if period == "day" else service.DAY_MINUTES
+    grid = Grid(t0, t1, minutes, zone)
+    channels = [channel] if channel else None
+    by_bucket = service.sum_by(service.contact_tallies(session, grid, unit_ids=unit_ids, channels=channels),
+                               lambda k: k[0])
+    rows = []
+    from kefu.interactions.calls import zone as find_zone
+
+    tz = find_zone(zone)
+    k = t0
+    step = timedelta(minutes=minutes)
+    while k < t1:
+        local = k.astimezone(tz)
+        label = local.strftime("%H:00") if period == "day" else local.strftime("%m-%d")
+        rows.append(Row(label, k, by_bucket.get(k, kpi.Tally())))
+        k += step
+    total = kpi.Tally.total(r.tally for r in rows)
+    complaints = service.complaint_figures(session, t0, t1, unit_ids=unit_ids, now=now, channels=channels)
+    fcr = service.first_contact(session, t0, t1, unit_ids=unit_ids, channels=channels)
+    from kefu.analytics import journeys
+
+    repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
+    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats)
+
+
+# ---- tables and exports ---------------------------------------------------------------------------
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else round(v * 100, 2)
+
+
+def _sec(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
+
+
+#: The columns of a report's table: (Chinese header, English header, value of a Tally).
+COLUMNS: list[tuple[str, str, Callable[[kpi.Tally], Any]]] = [
+    ("呼入量", "Offered", lambda t: t.offered),
+    ("接通量", "Answered", lambda t: t.answered),
+    ("放弃量", "Abandoned", lambda t: t.abandoned),
+    ("短放弃量(<5秒)", "Short abandons (<5 s)", lambda t: t.short_abandoned),
+    ("接通率%", "Answer rate %", lambda t: _pct(t.answer_rate())),
+    ("15秒接通率%", "15 s service level %", lambda t: _pct(t.service_level(15))),
+    ("20秒接通率%", "20 s service level %", lambda t: _pct(t.service_level(20))),
+    ("放弃率%", "Abandonment %", lambda t: _pct(t.abandonment())),
+    ("平均应答时长(秒)", "ASA (s)", lambda t: _sec(t.asa())),
+    ("平均处理时长(秒)", "AHT (s)", lambda t: _sec(t.aht())),
+]
+
+
+def table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows (the period's intervals, then the total)."""
+    headers = ["时段" if zh else "Interval"] + [c[0] if zh else c[1] for c in COLUMNS]
+    rows = [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.rows]
+    rows.append(["合计" if zh else "Total"] + [f(report.total) for _, _, f in COLUMNS])
+    return headers, rows
+
+
+def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
+    """The period's complaint and resolution figures, named."""
+    c = report.complaints
+    resolved, counted = report.fcr
+    return [
+        ("投诉量" if zh else "Complaints", c.complaints),
+        ("投诉15日回复率%" if zh else "Complaint replies within 15 days %", _pct(c.replies.on_time_rate())),
+        ("超时未回复" if zh else "Overdue without reply", c.replies.overdue),
+        ("重复投诉率%(30天)" if zh else "Repeat complaints % (30 days)", _pct(c.repeat_rate())),
+        ("越级投诉(申诉)量" if zh else "Escalations (appeals)", c.appeals),
+        ("申诉率(每百万客户)" if zh else "Appeals per million customers",
+         None if c.appeals_per_million() is None else round(c.appeals_per_million() or 0.0, 2)),
+        ("一次解决率%(7天)" if zh else "First-contact resolution % (7 days)",
+         _pct(resolved / counted if counted else None)),
+        ("满意度" if zh else "Satisfaction", None),
+    ]
+
+
+def to_csv(report: Report) -> str:
+    """CSV with Chinese headers, a UTF-8 BOM so spreadsheet programs read the Chinese right."""
+    headers, rows = table(report)
+    out = io.StringIO()
+    out.write("\ufeff")
+    w = csv.writer(out)
+    w.writerow(headers)
+    for r in rows:
+        w.writerow(["" if v is None else v for v in r])
+    w.writerow([])
+    for name, value in summary(report):
+        w.writerow([name, "" if value is None else value])
+    return out.getvalue()
+
+
+def to_xlsx(report: Report, *, title: str) -> bytes:
+    """An XLSX workbook: the interval table (sheet 指标) and the complaint figures (sheet 投诉与解决)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "指标"
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=14)
+    headers, rows = table(report)
+    ws.append(headers)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        ws.append(r)
+    ws.freeze_panes = "B3"
+    ws.column_dimensions["A"].width = 10
+    for col in "BCDEFGHIJK":
+        ws.column_dimensions[col].width = 14
+    ws2 = wb.create_sheet("投诉与解决")
+    ws2.append(["指标", "数值"])
+    for name, value in summary(report):
+        ws2.append([name, value])
+    ws2.column_dimensions["A"].width = 28
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# ---- scheduled reports ------------------------------------------------------------------------------
+
+def due_periods(today: date) -> list[tuple[str, date]]:
+    """The periods that ended by ``today`` (a local date) and are made today: yesterday; last week on a
+    Monday; last month on the 1st."""
+    yesterday = today - timedelta(days=1)
+    out = [("day", yesterday)]
+    if today.weekday() == 0:
+        out.append(("week", yesterday))
+    if today.day == 1:
+        out.append(("month", yesterday))
+    return out
+
+
+def make_scheduled(session: Session, *, now: datetime, zone: str = ZONE) -> list[int]:
+    """Make the due reports for the group and every province that lack them; returns the new ids."""
+    from sqlalchemy import select
+
+    from kefu.analytics.models import SavedReport
+    from kefu.org import service as org
+    from kefu.org.models import OrgUnit
+
+    made = []
+    units = list(session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(("group", "province")))
+                                 .order_by(OrgUnit.path)))
+    for period, day in due_periods(service.local_date(now, zone)):
+        first, _ = period_bounds(period, day)
+        for unit in units:
+            exists = session.scalar(select(SavedReport.id).where(
+                SavedReport.period == period, SavedReport.first_day == first, SavedReport.org_unit_id == unit.id))
+            if exists is not None:
+                continue
+            rep = build(session, period=period, start=day, unit_id=unit.id,
+                        unit_ids=org.subtree_ids(session, unit.path), channel=None, now=now, zone=zone)
+            title = report_title(rep, unit.name, zh=True)
+            row = SavedReport(period=period, first_day=first, org_unit_id=unit.id, title=title, made_at=now,
+                              csv=to_csv(rep), xlsx=to_xlsx(rep, title=title))
+            session.add(row)
+            session.flush()
+            made.append(row.id)
+    return made
+
+
+def report_title(rep: Report, unit_name: str, *, zh: bool) -> str:
+    kind = PERIOD_NAMES[rep.period][0 if zh else 1]
+    channel = CHANNEL_NAMES[rep.channel][0 if zh else 1] if rep.channel else ("全部渠道" if zh else "All channels")
+    last = rep.end - timedelta(days=1)
+    span = rep.first.isoformat() if rep.period == "day" else f"{rep.first.isoformat()} – {last.isoformat()}"
+    return f"{unit_name} · {channel} · {kind} {span}" if zh else f"{unit_name} · {channel} · {kind} report {span}"
+
+
+def saved(session: Session, unit_ids: list[int], *, limit: int = 20) -> list[Any]:
+    from sqlalchemy import select
+
+    from kefu.analytics.models import SavedReport
+
+    return list(session.execute(
+        select(SavedReport.id, SavedReport.title, SavedReport.made_at, SavedReport.period)
+        .where(SavedReport.org_unit_id.in_(unit_ids)).order_by(SavedReport.made_at.desc(), SavedReport.id.desc())
+        .limit(limit)))

@@ -1,0 +1,98 @@
+"""Customer journeys across channels, the repeat-contact rate, the journey page and the ticket panel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from kefu.analytics import journeys
+from kefu.customers.models import Customer
+from tests.analytics.support import DAY0, call
+from tests.conftest import World
+from tests.web.conftest import login
+
+
+def _customer(db, unit: int, n: int) -> int:  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        c = Customer(org_unit_id=unit, phone=f"+8613900000{n:03d}", name=f"客户{n}", created_at=DAY0,
+                     updated_at=DAY0)
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+def test_journey_across_channels_marks_repeats(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    gz = world.units["gz"]
+    cid = _customer(db, gz, 1)
+    with db.unit_of_work() as s:
+        call(s, gz, DAY0 + timedelta(days=2), wait=5, talk=60, channel="wechat", customer_id=cid)
+        call(s, gz, DAY0, wait=20, talk=60, customer_id=cid)
+        call(s, gz, DAY0 + timedelta(days=12), abandon_after=40, customer_id=cid)
+    with db.session() as s:
+        steps = journeys.journey(s, cid)
+    assert [st.channel for st in steps] == ["voice", "wechat", "voice"]
+    assert [st.repeat for st in steps] == [False, True, False]
+    assert steps[0].wait == 20
+    assert steps[1].gap == 2 * 86_400
+    assert steps[2].outcome == "abandoned"
+
+
+def test_repeat_contact_rate_and_channel_switches(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    gz, sz = world.units["gz"], world.units["sz"]
+    a, b, c = (_customer(db, gz, n) for n in (2, 3, 4))
+    with db.unit_of_work() as s:
+        call(s, gz, DAY0, wait=1, talk=1, customer_id=a)
+        call(s, gz, DAY0 + timedelta(days=1), wait=1, talk=1, customer_id=a, channel="sms")  # a repeats
+        call(s, gz, DAY0, wait=1, talk=1, customer_id=b)
+        call(s, gz, DAY0 + timedelta(days=9), wait=1, talk=1, customer_id=b)  # too late to be a repeat
+        call(s, sz, DAY0, wait=1, talk=1, customer_id=c)  # another unit
+    with db.session() as s:
+        figs = journeys.repeat_contacts(s, DAY0, DAY0 + timedelta(days=2), unit_ids=[gz])
+    assert (figs.contacts, figs.repeats) == (3, 1)  # a, a's sms, b
+    assert figs.rate() == 1 / 3
+    assert figs.switches == {("voice", "sms"): 1}
+
+
+def test_journey_page_in_scope_only(client: TestClient, db, world: World) -> None:  # type: ignore[no-untyped-def]
+    from kefu.org import service as org
+
+    gz = world.units["gz"]
+    cid = _customer(db, gz, 5)
+    with db.unit_of_work() as s:
+        call(s, gz, DAY0, wait=1, talk=1, customer_id=cid)
+        call(s, gz, DAY0 + timedelta(hours=3), wait=1, talk=1, customer_id=cid, channel="app")
+        other = org.create_org_unit(s, kind="province", code="FJ", name="福建", parent_id=world.units["group"])
+        stranger = Customer(org_unit_id=other.id, phone="+8613900000999", name="外省", created_at=DAY0,
+                            updated_at=DAY0)
+        s.add(stranger)
+        s.flush()
+        stranger_id = stranger.id
+    login(client, "sup_gd")
+    page = client.get(f"/console/journeys/{cid}")
+    assert page.status_code == 200
+    assert page.text.count('class="journey-step') == 2
+    assert 'data-repeats>1<' in page.text
+    assert "掌厅" in page.text
+    assert client.get(f"/console/journeys/{stranger_id}").status_code == 404
+
+
+def test_ticket_page_shows_the_journey_to_readers_of_reports(client: TestClient, db,
+                                                             world: World) -> None:  # type: ignore[no-untyped-def]
+    from kefu.tickets import service as tickets
+
+    gz = world.units["gz"]
+    cid = _customer(db, gz, 6)
+    with db.unit_of_work() as s:
+        call(s, gz, DAY0, wait=1, talk=1, customer_id=cid)
+        tid = tickets.create_ticket(s, type="complaint", subject="话费不明扣费", org_unit_id=gz, customer_id=cid,
+                                    channel="voice").id
+    login(client, "sup_gd")
+    page = client.get(f"/console/tickets/{tid}")
+    assert page.status_code == 200
+    assert f'href="/console/journeys/{cid}"' in page.text
+    client.cookies.clear()
+    login(client, "agent_gz")
+    page = client.get(f"/console/tickets/{tid}")
+    assert page.status_code == 200
+    assert "/console/journeys/" not in page.text

@@ -1,0 +1,161 @@
+"""Reports: a small generated day checked against hand-computed figures; charts; CSV and XLSX exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kefu.analytics import charts, reports
+from tests.analytics.support import DAY0, call, complaint
+from tests.conftest import World
+from tests.web.conftest import login
+
+DAY = date(2026, 3, 2)  # DAY0 is its local midnight (UTC+8)
+
+
+def _small_day(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    gz, sz = world.units["gz"], world.units["sz"]
+    with db.unit_of_work() as s:
+        nine = DAY0 + timedelta(hours=9)
+        call(s, gz, nine, wait=10, talk=100)
+        call(s, gz, nine + timedelta(minutes=5), wait=30, talk=200)
+        call(s, gz, nine + timedelta(minutes=10), abandon_after=3)  # short
+        call(s, gz, nine + timedelta(minutes=20), abandon_after=50)
+        call(s, sz, DAY0 + timedelta(hours=14), wait=5, talk=60, channel="wechat")
+        call(s, gz, DAY0 - timedelta(minutes=1), wait=1, talk=1)  # the evening before: not in the day
+        complaint(s, gz, DAY0 + timedelta(hours=10), replied_after_days=1)
+        complaint(s, gz, DAY0 + timedelta(hours=11), type="appeal")
+
+
+def test_period_bounds() -> None:
+    assert reports.period_bounds("day", DAY) == (DAY, date(2026, 3, 3))
+    assert reports.period_bounds("week", DAY) == (date(2026, 3, 2), date(2026, 3, 9))  # a Monday
+    assert reports.period_bounds("week", date(2026, 3, 8)) == (date(2026, 3, 2), date(2026, 3, 9))
+    assert reports.period_bounds("month", date(2026, 2, 14)) == (date(2026, 2, 1), date(2026, 3, 1))
+    assert reports.period_bounds("month", date(2026, 12, 31)) == (date(2026, 12, 1), date(2027, 1, 1))
+    with pytest.raises(ValueError, match="unknown period"):
+        reports.period_bounds("year", DAY)
+
+
+def test_daily_report_by_hour_matches_hand_figures(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    _small_day(db, world)
+    units = [world.units[k] for k in ("province", "gz", "sz")]
+    with db.session() as s:
+        rep = reports.build(s, period="day", start=DAY, unit_id=world.units["province"], unit_ids=units,
+                            channel=None, now=DAY0 + timedelta(days=20))
+        voice = reports.build(s, period="day", start=DAY, unit_id=world.units["province"], unit_ids=units,
+                              channel="voice", now=DAY0 + timedelta(days=20))
+    assert len(rep.rows) == 24
+    nine = rep.rows[9]
+    assert nine.label == "09:00"
+    assert (nine.tally.offered, nine.tally.answered, nine.tally.abandoned, nine.tally.short_abandoned) == (4, 2, 2, 1)
+    assert nine.tally.service_level(20) == pytest.approx(1 / 3)
+    assert nine.tally.abandonment() == pytest.approx(1 / 3)
+    assert rep.rows[14].tally.offered == 1
+    assert rep.total.offered == 5
+    assert voice.total.offered == 4
+    assert rep.complaints.complaints == 1
+    assert rep.complaints.replies.on_time == 1
+    assert rep.complaints.appeals == 1
+    headers, rows = reports.table(rep)
+    assert headers[:3] == ["时段", "呼入量", "接通量"]
+    assert rows[9][:8] == ["09:00", 4, 2, 2, 1, 50.0, 33.33, 33.33]
+    assert rows[-1][0] == "合计"
+    assert rows[-1][1] == 5
+    # a week is its days
+    with db.session() as s:
+        week = reports.build(s, period="week", start=DAY, unit_id=world.units["province"], unit_ids=units,
+                             channel=None, now=DAY0 + timedelta(days=20))
+    assert [r.label for r in week.rows] == ["03-02", "03-03", "03-04", "03-05", "03-06", "03-07", "03-08"]
+    assert week.rows[0].tally.offered == 5
+    assert week.total.offered == 5
+
+
+def test_chart_is_svg_with_escaped_text() -> None:
+    svg = charts.bars_and_line(["09:00", "<b>"], [4, 2], [0.5, None], bar_name="呼入量", line_name="接通率",
+                               target=0.8, title="x & y")
+    assert svg.startswith("<svg")
+    assert svg.count('class="bar"') == 2
+    assert "&lt;b&gt;" in svg
+    assert "x &amp; y" in svg
+    assert 'class="target"' in svg
+    assert "style=" not in svg
+    assert charts.bars_and_line([], [], [], bar_name="", line_name="") == ""
+
+
+def test_report_page_and_exports(client: TestClient, world: World, db) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    _small_day(db, world)
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={world.units['province']}"
+    page = client.get(f"/console/reports?{q}")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 2
+    assert "20秒接通率" in page.text
+    assert re.search(r"<td>09:00</td><td class=\"num\">4</td>", page.text)
+    c = client.get(f"/console/reports/export.csv?{q}")
+    assert c.status_code == 200
+    assert c.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(c.text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["时段", "呼入量", "接通量"]
+    assert rows[10][:3] == ["09:00", "4", "2"]
+    x = client.get(f"/console/reports/export.xlsx?{q}")
+    assert x.status_code == 200
+    wb = load_workbook(io.BytesIO(x.content))
+    ws = wb["指标"]
+    assert ws["A2"].value == "时段"
+    assert (ws["A12"].value, ws["B12"].value, ws["C12"].value) == ("09:00", 4, 2)
+    assert wb["投诉与解决"]["A2"].value == "投诉量"
+    assert wb["投诉与解决"]["B2"].value == 1
+    # a unit outside the reader's subtree is not found; a bad period is refused
+    with db.unit_of_work() as s:
+        from kefu.org import service as org
+
+        other = org.create_org_unit(s, kind="province", code="FJ", name="福建", parent_id=world.units["group"])
+    assert client.get(f"/console/reports?unit={other.id}").status_code == 404
+    assert client.get("/console/reports?period=year").status_code == 422
+    assert client.get("/console/reports/export.pdf").status_code == 404
+
+
+def test_agents_cannot_read_reports(client: TestClient, world: World) -> None:
+    login(client, "agent_gz")
+    assert client.get("/console/reports").status_code == 403
+    assert client.get("/console/reports/export.csv").status_code == 403
+
+
+def test_due_periods() -> None:
+    assert reports.due_periods(date(2026, 3, 3)) == [("day", date(2026, 3, 2))]
+    assert reports.due_periods(date(2026, 3, 9)) == [("day", date(2026, 3, 8)), ("week", date(2026, 3, 8))]
+    assert reports.due_periods(date(2026, 6, 1)) == [("day", date(2026, 5, 31)), ("week", date(2026, 5, 31)),
+                                                     ("month", date(2026, 5, 31))]
+
+
+def test_scheduled_reports_are_made_once_and_downloaded_in_scope(client: TestClient, world: World,
+                                                                  db) -> None:  # type: ignore[no-untyped-def]
+    from kefu.analytics.models import SavedReport
+
+    _small_day(db, world)
+    now = DAY0 + timedelta(days=1, minutes=30)  # 00:30 on 03-03 in China
+    with db.unit_of_work() as s:
+        made = reports.make_scheduled(s, now=now)
+    with db.unit_of_work() as s:
+        assert reports.make_scheduled(s, now=now) == []  # a second run adds nothing
+        rows = {r.org_unit_id: r for r in s.query(SavedReport).all()}
+    assert len(made) == 2  # the group and the province
+    province = rows[world.units["province"]]
+    assert province.title == "广东 · 全部渠道 · 日报 2026-03-02"
+    assert province.csv.splitlines()[1 + 9].startswith("09:00,4,2,2,1")
+    login(client, "sup_gd")
+    page = client.get("/console/reports")
+    assert f'data-saved="{province.id}"' in page.text
+    assert f'data-saved="{rows[world.units["group"]].id}"' not in page.text  # the group's is above the province
+    x = client.get(f"/console/reports/saved/{province.id}.xlsx")
+    assert x.status_code == 200
+    assert x.content[:2] == b"PK"
+    assert client.get(f"/console/reports/saved/{rows[world.units['group']].id}.xlsx").status_code == 404
