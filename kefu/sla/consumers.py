@@ -16,3 +16,20 @@ def on_ticket(session: Session, event: Event) -> None:
         service.start_for_ticket(session, event.aggregate_id, at=event.occurred_at)
     else:
         service.sync_ticket(session, event.aggregate_id, at=event.occurred_at)
+
+
+@bus.consumer("sla.surveys", "ticket.transitioned", "message.received")
+def on_survey_event(session: Session, event: Event) -> None:
+    from kefu.interactions.models import Message
+    from kefu.sla import surveys
+
+    if event.name == "ticket.transitioned":
+        if event.payload.get("to") == "resolved" and event.aggregate_id is not None:
+            surveys.send_for_ticket(session, event.aggregate_id, at=event.occurred_at)
+        return
+    customer_id, message_id = event.payload.get("customer_id"), event.payload.get("message_id")
+    if customer_id is None or message_id is None:
+        return
+    msg = session.get(Message, message_id)
+    if msg is not None:
+        surveys.on_customer_message(session, customer_id=int(customer_id), body=msg.body, at=event.occurred_at)

@@ -16,3 +16,13 @@ def scan(ctx: JobContext) -> None:
     warned, breached = service.scan(ctx.session, at=ctx.now)
     if warned or breached:
         log.info("sla: %d warning(s), %d breach(es)", warned, breached)
+
+
+@job("sla.surveys_expire", queue="maintenance", cron="17 * * * *")
+def surveys_expire(ctx: JobContext) -> None:
+    """Hourly: surveys nobody answered in time count as not answered."""
+    from kefu.sla import surveys
+
+    n = surveys.expire(ctx.session, at=ctx.now)
+    if n:
+        log.info("sla: %d survey(s) expired unanswered", n)

@@ -109,3 +109,33 @@ class SlaClock(Base):
         Index("ix_sla_clocks_due", "stopped_at", "due_at"),
         Index("ix_sla_clocks_warn", "stopped_at", "warn_at"),
     )
+
+
+SURVEY_STATES = ("sent", "answered", "expired", "opted_out")
+
+
+class SlaSurvey(Base):
+    """A satisfaction survey (回访) sent after a ticket was resolved, and the customer's answer (1-3)."""
+
+    __tablename__ = "sla_surveys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
+    agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    interaction_id: Mapped[int] = mapped_column(BigId)
+    message_id: Mapped[int] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(12), default="sent")
+    choice: Mapped[int | None] = mapped_column(Integer)
+    answer_text: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_sla_surveys_customer", "customer_id", "sent_at"),
+        Index("ix_sla_surveys_pending", "status", "expires_at"),
+        CheckConstraint("choice IS NULL OR choice BETWEEN 1 AND 3", name="choice"),
+    )
