@@ -388,3 +388,43 @@ def _escalate(session: Session, row: SlaClock, at: datetime) -> None:
     if ticket is None or ticket.priority not in PRIORITY_UP:
         return
     tickets.update(session, ticket.id, actor_id=None, priority=PRIORITY_UP[ticket.priority], at=at)
+
+
+# ---- service hours and 7×24 coverage -------------------------------------------------------------------
+
+def queue_open_at(session: Session, calendar_id: int | None, at: datetime, *, manual_open: bool = True) -> bool:
+    """Whether a queue with this service-hours calendar is open at `at` (no calendar: as opened by hand)."""
+    if calendar_id is None:
+        return manual_open
+    return work_calendar(session, calendar_id).is_open(at)
+
+
+def set_queue_calendar(session: Session, principal: Any, queue_key: str, calendar_id: int | None) -> None:
+    from kefu.routing import service as routing
+
+    if calendar_id is not None:
+        get_calendar(session, calendar_id)
+    routing.set_queue_calendar(session, principal, queue_key, calendar_id)
+
+
+def coverage_report(session: Session, principal: Any, monday: date) -> list[tuple[str, list[str], Any]]:
+    """Per channel (media): the queues serving it and their union's coverage over the week of `monday`.
+    A queue without a calendar counts as 7×24 while it is open and not at all while it is closed."""
+    from kefu.routing import service as routing
+    from kefu.sla import coverage as cov
+
+    served: dict[str, list[WorkCalendar]] = {}
+    names: dict[str, list[str]] = {}
+    for q in routing.queues(session, principal):
+        if q.calendar_id is not None:
+            cal = work_calendar(session, q.calendar_id)
+        elif q.open:
+            cal = CONTINUOUS
+        else:
+            cal = None
+        served.setdefault(q.channel, [])
+        names.setdefault(q.channel, []).append(q.name)
+        if cal is not None:
+            served[q.channel].append(cal)
+    rows = cov.coverage(served, monday)
+    return [(r.key, names[r.key], r) for r in rows]

@@ -162,3 +162,36 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
         return None
     return "sla/_panel.html", {"clocks": views, **names()}
 
+
+
+# ---- service hours and 7×24 coverage -----------------------------------------------------------------
+
+@router.get(f"{BASE}/coverage")
+def coverage(request: Request, session: DbSession, principal: PagePrincipal, week: str = "") -> HTMLResponse:
+    """The week's 7×24 coverage per channel with its gaps, and each queue's service-hours calendar."""
+    if not (principal.can("sla.admin") or principal.can("routing.supervise")):
+        _allowed(request, principal)
+    from datetime import timedelta
+
+    from kefu.routing import service as routing
+    from kefu.routing.views import MEDIA_NAMES
+
+    try:
+        day = date.fromisoformat(week) if week else date.today()  # noqa: DTZ011 (the page's default week)
+    except ValueError:
+        day = date.today()  # noqa: DTZ011
+    monday = day - timedelta(days=day.weekday())
+    ctx = {"rows": service.coverage_report(session, principal, monday), "monday": monday,
+           "prev": monday - timedelta(days=7), "next": monday + timedelta(days=7),
+           "queues": routing.queues(session, principal), "calendars": service.list_calendars(session),
+           "media_names": MEDIA_NAMES, "can_edit": principal.can("sla.admin")}
+    return render(request, "sla/coverage.html", ctx, active="sla")
+
+
+@router.post(f"{BASE}/queues/{{key}}/calendar", dependencies=[CsrfProtect])
+async def queue_calendar(request: Request, key: str, session: DbSession, principal: PagePrincipal) -> Response:
+    _allowed(request, principal)
+    form = await request.form()
+    raw = str(form.get("calendar_id", "") or "")
+    service.set_queue_calendar(session, principal, key[:40], int(raw) if raw.isdigit() else None)
+    return RedirectResponse(f"{BASE}/coverage", status_code=303)

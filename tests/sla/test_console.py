@@ -10,6 +10,7 @@ from kefu.sla import service as sla
 from kefu.tickets import service as tickets
 from tests.conftest import World
 from tests.routing.test_api_and_console import _login
+from tests.sla.test_calendar import bj
 
 
 def test_an_admin_creates_a_calendar_with_a_local_day_and_a_policy_on_it(client: TestClient, world: World) -> None:
@@ -77,3 +78,28 @@ def test_the_ticket_page_shows_the_sla_box(client: TestClient, world: World) -> 
     assert page.status_code == 200
     assert 'id="ticket-sla"' in page.text
     assert 'data-metric="first_response" data-status="running"' in page.text
+
+
+def test_queues_get_service_hours_and_the_coverage_report_lists_the_gaps(client: TestClient, world: World) -> None:
+    from kefu.routing import service as routing
+
+    csrf = _login(client, "admin")
+    with world.db.unit_of_work() as s:
+        routing.ensure_defaults(s, world.units["province"])
+        voice_queues = [q.key for q in routing.queues(s) if q.channel == "voice"]
+    week = {f"day{i}": "08:00-22:00" for i in range(7)}
+    client.post("/console/sla/calendars", data={"csrf_token": csrf, "name": "人工语音", "statutory": "1", **week})
+    with world.db.session() as s:
+        cal = sla.list_calendars(s)[0]
+    for key in voice_queues:
+        r = client.post(f"/console/sla/queues/{key}/calendar", data={"csrf_token": csrf, "calendar_id": str(cal.id)},
+                        follow_redirects=False)
+        assert r.status_code == 303
+    page = client.get("/console/sla/coverage?week=2026-03-04")
+    assert page.status_code == 200
+    assert 'data-media="voice" data-ratio="0.5833"' in page.text  # 98 of 168 hours
+    assert "03-02 22:00–03-03 08:00" in page.text
+    assert 'data-media="chat" data-ratio="1.0000"' in page.text  # open by hand: 7×24
+    with world.db.session() as s:
+        assert sla.queue_open_at(s, cal.id, bj(2026, 3, 4, 21)) is True
+        assert sla.queue_open_at(s, cal.id, bj(2026, 3, 4, 23)) is False
