@@ -356,8 +356,12 @@ def scan(session: Session, *, at: datetime | None = None, limit: int = 500) -> t
         and_(SlaClock.warned_at.is_(None), SlaClock.breached_at.is_(None), SlaClock.warn_at <= at)))
         .order_by(SlaClock.id).limit(limit)).all()
     warned = breached = 0
+    calendars: dict[tuple[int | None, bool], WorkCalendar] = {}
     for row in due:
-        cal = work_calendar(session, row.calendar_id, business_time=row.business_time)
+        key = (row.calendar_id, row.business_time)
+        if key not in calendars:
+            calendars[key] = work_calendar(session, row.calendar_id, business_time=row.business_time)
+        cal = calendars[key]
         st = clocks.state(_core(row), at, cal, warn_ratio=row.warn_percent / 100,
                           legal_due=ensure_aware(row.legal_due_at) if row.legal_due_at else None)
         payload = {"ticket_id": row.ticket_id, "metric": row.metric, "policy_id": row.policy_id,
