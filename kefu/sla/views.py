@@ -195,3 +195,20 @@ async def queue_calendar(request: Request, key: str, session: DbSession, princip
     raw = str(form.get("calendar_id", "") or "")
     service.set_queue_calendar(session, principal, key[:40], int(raw) if raw.isdigit() else None)
     return RedirectResponse(f"{BASE}/coverage", status_code=303)
+
+
+@router.get(f"{BASE}/csat")
+def csat(request: Request, session: DbSession, principal: PagePrincipal, days: int = 30) -> HTMLResponse:
+    """Satisfaction callbacks of the last `days` days per agent: sent, answered, satisfied, CSAT, response rate."""
+    if not (principal.can("sla.admin") or principal.can("routing.supervise")):
+        _allowed(request, principal)
+    from datetime import timedelta
+
+    from kefu.core.clock import utcnow
+    from kefu.sla import surveys
+
+    days = min(max(days, 1), 366)
+    now = utcnow()
+    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now)
+    users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
+    return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")

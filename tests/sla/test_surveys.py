@@ -120,3 +120,19 @@ def test_one_survey_a_week_per_customer_and_unanswered_surveys_expire(w: World, 
     survey = _survey(w, first)
     assert survey is not None
     assert survey.status == "expired"
+
+
+def test_the_csat_page_shows_the_agents_figures(w: World, settings: Settings, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.routing.test_api_and_console import _login
+
+    tid = _sms(w, settings, "这个月话费多扣了20元").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    _sms(w, settings, "2")
+    _login(client, "sup_gd")
+    page = client.get("/console/sla/csat")
+    assert page.status_code == 200
+    row = page.text[page.text.index(f'data-agent="{w.users["agent_gz"]}"'):]
+    assert "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>" in row
+    assert "0.0%" in row
+    assert "100.0%" in row
