@@ -280,3 +280,26 @@ def _check_outcome(outcome: str) -> None:
     if outcome not in OUTCOMES:
         raise InvalidOutcome(f"unknown outcome '{outcome}' (one of {', '.join(OUTCOMES)})",
                              details={"field": "outcome", "allowed": list(OUTCOMES)})
+
+
+def send_notice(session: Session, interaction_id: int, *, body: str, kind: str,
+                at: datetime | None = None) -> Message:
+    """A message the system sends the customer on the interaction's channel (a satisfaction survey, a
+    notice): outbound, without an author, not an agent's answer (the reply clocks do not stop). Adapters
+    deliver it after commit on `message.sent` (`kind` says what it is)."""
+    at = at or utcnow()
+    it = session.get(Interaction, interaction_id)
+    if it is None:
+        raise InteractionNotFound(f"interaction {interaction_id} does not exist")
+    to = session.scalar(select(Message.sender).where(Message.interaction_id == it.id,
+                                                     Message.direction == "inbound")
+                        .order_by(Message.id.desc()).limit(1))
+    msg = Message(interaction_id=it.id, channel=it.channel, direction="outbound", body=body, sender=None,
+                  external_id=None, author_id=None, created_at=at)
+    session.add(msg)
+    session.flush()
+    events.record(session, "message.sent",
+                  {"interaction_id": it.id, "message_id": msg.id, "channel": it.channel, "to": to,
+                   "customer_id": it.customer_id, "ticket_id": it.ticket_id, "author_id": None, "kind": kind},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
+    return msg

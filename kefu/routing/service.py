@@ -570,3 +570,12 @@ def reaches() -> Iterable[str]:
 
 def ring_rows(rings: Sequence[Ring]) -> list[dict[str, Any]]:
     return routing_rules.rings_to_json(rings)
+
+
+def set_queue_calendar(session: Session, principal: Principal, key: str, calendar_id: int | None) -> RoutingQueue:
+    """The working calendar that gives the queue its service hours (kefu.sla calendars; None: by hand)."""
+    row = queue(session, principal, key)
+    row.calendar_id = calendar_id
+    row.updated_at = utcnow()
+    session.flush()
+    return row

@@ -1,0 +1,161 @@
+"""Quality inspection over the database: sample resolved tickets, inspectors score them on a scorecard,
+agents appeal a score, a supervisor upholds or revises it. Flushes, never commits.
+
+Sampling reads the resolved tickets of a window: complaints and tickets whose survey was answered
+unsatisfied always, plus a share of each agent's others (kefu.quality.core.sample); a ticket is inspected
+once. Events: `quality.scored`, `quality.appealed`, `quality.decided` (the agent and supervisor see them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.core import events
+from kefu.core.clock import utcnow
+from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.quality import core
+from kefu.quality.models import QualityInspection, QualityScorecard
+
+DEFAULT_SCORECARD = "通用服务质检"
+
+
+class InspectionNotFound(NotFound):
+    code = "quality_inspection_not_found"
+
+
+class InvalidScore(InvalidInput):
+    code = "quality_invalid_score"
+
+
+class WrongInspectionState(Conflict):
+    code = "quality_wrong_state"
+
+
+def items_of(card: QualityScorecard) -> list[core.Item]:
+    return [core.Item(i["key"], i["name"], float(i["weight"]), int(i.get("max_marks", 5)), bool(i.get("critical")))
+            for i in card.items]
+
+
+def ensure_default_scorecard(session: Session, *, at: datetime | None = None) -> QualityScorecard:
+    card = session.scalar(select(QualityScorecard).where(QualityScorecard.name == DEFAULT_SCORECARD))
+    if card is None:
+        card = QualityScorecard(name=DEFAULT_SCORECARD, created_at=at or utcnow(), active=True, items=[
+            {"key": i.key, "name": i.name, "weight": i.weight, "max_marks": i.max_marks, "critical": i.critical}
+            for i in core.DEFAULT_ITEMS])
+        session.add(card)
+        session.flush()
+    return card
+
+
+def sample_resolved(session: Session, *, since: datetime, until: datetime, share: float, seed: int,
+                    at: datetime | None = None) -> list[QualityInspection]:
+    from kefu.sla.models import SlaSurvey
+    from kefu.sla.survey_reply import UNSATISFIED
+    from kefu.tickets.models import Ticket
+
+    at = at or utcnow()
+    card = ensure_default_scorecard(session, at=at)
+    done = select(QualityInspection.ticket_id)
+    rows = session.execute(select(Ticket.id, Ticket.assignee_id, Ticket.type, Ticket.org_unit_id).where(
+        Ticket.resolved_at >= since, Ticket.resolved_at < until, Ticket.id.not_in(done))).all()
+    unhappy = set(session.scalars(select(SlaSurvey.ticket_id).where(
+        SlaSurvey.choice == UNSATISFIED, SlaSurvey.ticket_id.in_([r.id for r in rows]))))
+    try:
+        chosen = core.sample([core.Contact(r.id, r.assignee_id, r.type in ("complaint", "appeal"), r.id in unhappy)
+                              for r in rows], share=share, seed=seed)
+    except core.ScoringError as exc:
+        raise InvalidScore(str(exc), details={"field": "share"}) from None
+    made = []
+    for r in rows:
+        if r.id in chosen:
+            made.append(QualityInspection(ticket_id=r.id, agent_id=r.assignee_id, org_unit_id=r.org_unit_id,
+                                          scorecard_id=card.id, reason=chosen[r.id], status="pending",
+                                          sampled_at=at))
+    session.add_all(made)
+    session.flush()
+    return made
+
+
+def get(session: Session, inspection_id: int) -> QualityInspection:
+    row = session.get(QualityInspection, inspection_id)
+    if row is None:
+        raise InspectionNotFound(f"inspection {inspection_id} does not exist")
+    return row
+
+
+def _event(session: Session, name: str, row: QualityInspection, at: datetime, **extra: Any) -> None:
+    events.record(session, name, {"inspection_id": row.id, "ticket_id": row.ticket_id, "agent_id": row.agent_id,
+                                  "total": row.total, **extra},
+                  aggregate_type="ticket", aggregate_id=row.ticket_id, org_unit_id=row.org_unit_id, at=at)
+
+
+def score(session: Session, inspection_id: int, *, inspector_id: int, marks: dict[str, int], comment: str = "",
+          at: datetime | None = None) -> QualityInspection:
+    at = at or utcnow()
+    row = get(session, inspection_id)
+    if row.status not in ("pending", "scored"):
+        raise WrongInspectionState(f"inspection {row.id} is {row.status}; it is scored before an appeal")
+    if inspector_id == row.agent_id:
+        raise Forbidden("an agent does not inspect their own contact", code="quality_own_contact")
+    card = session.get(QualityScorecard, row.scorecard_id)
+    assert card is not None
+    try:
+        total = core.score(items_of(card), marks)
+    except core.ScoringError as exc:
+        raise InvalidScore(str(exc), details={"field": "marks"}) from None
+    row.marks, row.total, row.comment = dict(marks), total, comment.strip() or None
+    row.inspector_id, row.scored_at, row.status = inspector_id, at, "scored"
+    session.flush()
+    _event(session, "quality.scored", row, at)
+    return row
+
+
+def appeal(session: Session, inspection_id: int, *, agent_id: int, reason: str,
+           at: datetime | None = None) -> QualityInspection:
+    at = at or utcnow()
+    row = get(session, inspection_id)
+    if row.agent_id != agent_id:
+        raise InspectionNotFound(f"inspection {inspection_id} does not exist")
+    if row.status != "scored":
+        raise WrongInspectionState(f"inspection {row.id} is {row.status}; only a score can be appealed, once")
+    if not reason.strip():
+        raise InvalidScore("an appeal says why", details={"field": "reason"})
+    row.appeal_reason, row.appealed_at, row.status = reason.strip(), at, "appealed"
+    session.flush()
+    _event(session, "quality.appealed", row, at)
+    return row
+
+
+def decide(session: Session, inspection_id: int, *, actor_id: int, marks: dict[str, int] | None = None,
+           at: datetime | None = None) -> QualityInspection:
+    """Uphold the score (marks None) or revise it with new marks; the inspection is final either way."""
+    at = at or utcnow()
+    row = get(session, inspection_id)
+    if row.status != "appealed":
+        raise WrongInspectionState(f"inspection {row.id} is {row.status}; there is no appeal to decide")
+    if actor_id in (row.agent_id, row.inspector_id):
+        raise Forbidden("an appeal is decided by someone other than the agent and the inspector",
+                        code="quality_not_impartial")
+    if marks is not None:
+        card = session.get(QualityScorecard, row.scorecard_id)
+        assert card is not None
+        try:
+            row.total = core.score(items_of(card), marks)
+        except core.ScoringError as exc:
+            raise InvalidScore(str(exc), details={"field": "marks"}) from None
+        row.marks = dict(marks)
+    row.decision = "upheld" if marks is None else "revised"
+    row.decided_by_id, row.decided_at, row.status = actor_id, at, "final"
+    session.flush()
+    _event(session, "quality.decided", row, at, decision=row.decision)
+    return row
+
+
+def for_agent(session: Session, agent_id: int) -> list[QualityInspection]:
+    return list(session.scalars(select(QualityInspection).where(QualityInspection.agent_id == agent_id,
+                                                                QualityInspection.status != "pending")
+                                .order_by(QualityInspection.id.desc())))

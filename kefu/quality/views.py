@@ -1,0 +1,140 @@
+"""Quality inspection in the console.
+
+    GET  /console/quality                    inspectors: contacts to score and appeals to decide; agents: their scores
+    POST /console/quality/sample             sample the last N days' resolved tickets
+    GET  /console/quality/{id}               one inspection: the scoring form, the appeal, the decision
+    POST /console/quality/{id}/score         inspectors mark each item
+    POST /console/quality/{id}/appeal        the agent appeals, saying why
+    POST /console/quality/{id}/decide        a third person upholds or revises
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
+from kefu.core.deps import DbSession, Id
+from kefu.core.errors import Forbidden, KefuError
+from kefu.org import service as org
+from kefu.quality import service
+from kefu.quality.models import QualityInspection, QualityScorecard
+from kefu.web.render import CsrfProtect, PagePrincipal, render
+
+NAV = (("quality", "/console/quality", "quality.own", 64),)
+router = APIRouter(include_in_schema=False)
+BASE = "/console/quality"
+REASON_NAMES = {"complaint": ("投诉必检", "Complaint"), "low_csat": ("不满意回访", "Unsatisfied survey"),
+                "random": ("随机抽检", "Random"), "manual": ("指定", "Chosen")}
+STATUS_NAMES = {"pending": ("待质检", "To score"), "scored": ("已评分", "Scored"), "appealed": ("申诉中", "Appealed"),
+                "final": ("已定案", "Final")}
+
+
+def _need(principal: Principal, *perms: str) -> None:
+    if not any(principal.can(p) for p in perms):
+        raise Forbidden("you may not do this", details={"permission": perms[0]})
+
+
+def _visible(session: Session, principal: Principal, inspection_id: int) -> QualityInspection:
+    row = service.get(session, inspection_id)
+    if row.agent_id == principal.user_id and principal.can("quality.own"):
+        return row
+    if principal.can("quality.inspect") and row.org_unit_id in set(org.visible_unit_ids(session, principal)):
+        return row
+    raise service.InspectionNotFound(f"inspection {inspection_id} does not exist")
+
+
+def _names(session: Session, rows: list[QualityInspection]) -> dict[int, Any]:
+    return org.users(session, {x for r in rows for x in (r.agent_id, r.inspector_id) if x is not None})
+
+
+@router.get(BASE)
+def index(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _need(principal, "quality.own", "quality.inspect")
+    work: list[QualityInspection] = []
+    if principal.can("quality.inspect"):
+        work = list(session.scalars(select(QualityInspection).where(
+            QualityInspection.status.in_(("pending", "appealed")),
+            QualityInspection.org_unit_id.in_(org.visible_unit_ids(session, principal)))
+            .order_by(QualityInspection.status.desc(), QualityInspection.id).limit(200)))
+    mine = service.for_agent(session, principal.user_id) if principal.can("quality.own") else []
+    return render(request, "quality/index.html", {"work": work, "mine": mine, "users": _names(session, work + mine),
+                                                  "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
+                                                  "can_inspect": principal.can("quality.inspect")}, active="quality")
+
+
+@router.post(f"{BASE}/sample", dependencies=[CsrfProtect])
+async def sample(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    _need(principal, "quality.inspect")
+    form = await request.form()
+    days = str(form.get("days", "7") or "7")
+    share = str(form.get("share", "10") or "10")
+    now = utcnow()
+    service.sample_resolved(session, since=now - timedelta(days=int(days) if days.isdigit() else 7), until=now,
+                            share=min(100, int(share) if share.isdigit() else 10) / 100, seed=int(now.timestamp()))
+    return RedirectResponse(BASE, status_code=303)
+
+
+def _page(request: Request, session: Session, principal: Principal, row: QualityInspection, *,
+          error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    from kefu.tickets import service as tickets
+
+    card = session.get(QualityScorecard, row.scorecard_id)
+    assert card is not None
+    return render(request, "quality/inspection.html", {
+        "row": row, "items": service.items_of(card), "ticket": tickets.get(session, row.ticket_id),
+        "users": _names(session, [row]), "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
+        "can_inspect": principal.can("quality.inspect"), "is_agent": row.agent_id == principal.user_id,
+        "error": error}, status_code=status_code, active="quality")
+
+
+@router.get(f"{BASE}/{{inspection_id}}")
+def inspection(request: Request, inspection_id: Id, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    return _page(request, session, principal, _visible(session, principal, inspection_id))
+
+
+async def _marks(request: Request) -> tuple[dict[str, int], Any]:
+    form = await request.form()
+    marks = {str(k)[5:]: int(str(v)) for k, v in form.items() if str(k).startswith("mark_") and str(v).isdigit()}
+    return marks, form
+
+
+async def _act(request: Request, session: Session, principal: Principal, inspection_id: int, perm: str,
+               action: Any) -> Response:
+    """Run one action on a visible inspection; a refused one shows the page again with the reason."""
+    _need(principal, perm)
+    row = _visible(session, principal, inspection_id)
+    marks, form = await _marks(request)
+    try:
+        action(row, marks, form)
+    except KefuError as exc:
+        session.rollback()
+        return _page(request, session, principal, service.get(session, inspection_id), error=exc.message,
+                     status_code=exc.status)
+    return RedirectResponse(f"{BASE}/{row.id}", status_code=303)
+
+
+@router.post(f"{BASE}/{{inspection_id}}/score", dependencies=[CsrfProtect])
+async def score(request: Request, inspection_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    return await _act(request, session, principal, inspection_id, "quality.inspect", lambda row, marks, form: (
+        service.score(session, row.id, inspector_id=principal.user_id, marks=marks,
+                      comment=str(form.get("comment", "") or ""))))
+
+
+@router.post(f"{BASE}/{{inspection_id}}/appeal", dependencies=[CsrfProtect])
+async def appeal(request: Request, inspection_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    return await _act(request, session, principal, inspection_id, "quality.own", lambda row, marks, form: (
+        service.appeal(session, row.id, agent_id=principal.user_id, reason=str(form.get("reason", "") or ""))))
+
+
+@router.post(f"{BASE}/{{inspection_id}}/decide", dependencies=[CsrfProtect])
+async def decide(request: Request, inspection_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    return await _act(request, session, principal, inspection_id, "quality.inspect", lambda row, marks, form: (
+        service.decide(session, row.id, actor_id=principal.user_id,
+                       marks=marks if form.get("decision") == "revise" else None)))

@@ -1,0 +1,1 @@
+"""Service levels: working calendars, SLA policies and the clocks of tickets."""

@@ -1,0 +1,141 @@
+"""Satisfaction callbacks (回访): a survey after resolution, the customer's answer, CSAT per agent.
+
+- When a ticket is resolved (`ticket.transitioned` to resolved) and its customer wrote on an SMS or WeChat
+  interaction of that ticket, a survey goes out on that interaction as an outbound system message
+  (interactions.send_notice: "…回复1满意 2一般 3不满意"), unless the customer had one within FATIGUE_DAYS.
+- A customer's next message (`message.received`) is read by the pure parser (kefu.sla.survey_reply). An
+  answer is stored on the survey. The inbound path reopens a resolved ticket on any message; a satisfied or
+  neutral answer is only an answer, so the ticket goes back to resolved; an unsatisfied one leaves it
+  reopened (or reopens a closed one) for the agent, and records `survey.unsatisfied`.
+- Surveys nobody answered within ANSWER_HOURS expire (`expire`, hourly job): the non-reply rate counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kefu.core import events
+from kefu.core.clock import utcnow
+from kefu.sla.models import SlaSurvey
+from kefu.sla.survey_reply import PROMPT, SATISFIED, UNSATISFIED, parse_reply
+from kefu.tickets import lifecycle
+from kefu.tickets import service as tickets
+
+SURVEY_CHANNELS = ("sms", "wechat")
+FATIGUE_DAYS = 7
+ANSWER_HOURS = 72
+REOPENED_BY_CUSTOMER = "customer wrote after resolution"
+
+
+def survey_text(ticket_id: int) -> str:
+    return f"【满意度回访】您反映的问题（工单号{ticket_id}）已处理完毕，请您评价本次服务：{PROMPT}。"
+
+
+def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = None) -> SlaSurvey | None:
+    from kefu.interactions import service as interactions
+    from kefu.interactions.models import Interaction
+
+    at = at or utcnow()
+    ticket = tickets.get(session, ticket_id)
+    if ticket is None or ticket.customer_id is None or ticket.status != lifecycle.RESOLVED:
+        return None
+    if session.scalar(select(SlaSurvey.id).where(SlaSurvey.ticket_id == ticket_id).limit(1)) is not None:
+        return None  # one survey per ticket, even if it is resolved again
+    recent = session.scalar(select(SlaSurvey.id).where(
+        SlaSurvey.customer_id == ticket.customer_id, SlaSurvey.sent_at > at - timedelta(days=FATIGUE_DAYS)).limit(1))
+    if recent is not None:
+        return None
+    it = session.scalar(select(Interaction).where(Interaction.ticket_id == ticket_id,
+                                                  Interaction.channel.in_(SURVEY_CHANNELS))
+                        .order_by(Interaction.id.desc()).limit(1))
+    if it is None:
+        return None
+    msg = interactions.send_notice(session, it.id, body=survey_text(ticket_id), kind="survey", at=at)
+    survey = SlaSurvey(ticket_id=ticket_id, customer_id=ticket.customer_id, agent_id=ticket.assignee_id,
+                       org_unit_id=ticket.org_unit_id, channel=it.channel, interaction_id=it.id, message_id=msg.id,
+                       status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
+    session.add(survey)
+    session.flush()
+    return survey
+
+
+def on_customer_message(session: Session, *, customer_id: int, body: str, at: datetime) -> SlaSurvey | None:
+    """Read a customer's message as the answer to their pending survey, if it is one."""
+    survey = session.scalar(select(SlaSurvey).where(
+        SlaSurvey.customer_id == customer_id, SlaSurvey.status == "sent", SlaSurvey.sent_at <= at,
+        SlaSurvey.expires_at > at).order_by(SlaSurvey.sent_at.desc()).limit(1))
+    if survey is None:
+        return None
+    reply = parse_reply(body)
+    if reply.opted_out:
+        survey.status, survey.answered_at, survey.answer_text = "opted_out", at, body[:500]
+        session.flush()
+        return survey
+    if reply.choice is None:
+        return None
+    survey.status, survey.choice, survey.answered_at, survey.answer_text = "answered", reply.choice, at, body[:500]
+    session.flush()
+    ticket = tickets.get(session, survey.ticket_id)
+    if ticket is None:
+        return survey
+    reopened_now = ticket.status == lifecycle.IN_PROGRESS and _last_reason(session, ticket.id) == REOPENED_BY_CUSTOMER
+    if reply.choice != UNSATISFIED and reopened_now:
+        tickets.change_status(session, ticket.id, lifecycle.RESOLVED, actor_id=None,
+                              reason=f"回访答复：{'满意' if reply.choice == SATISFIED else '一般'}", at=at)
+    elif reply.choice == UNSATISFIED:
+        if ticket.status in (lifecycle.RESOLVED, lifecycle.CLOSED):
+            tickets.change_status(session, ticket.id, lifecycle.IN_PROGRESS, actor_id=None,
+                                  reason="回访不满意，重新处理", at=at)
+        events.record(session, "survey.unsatisfied", {"survey_id": survey.id, "ticket_id": ticket.id,
+                                                      "agent_id": survey.agent_id},
+                      aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+    return survey
+
+
+def _last_reason(session: Session, ticket_id: int) -> str | None:
+    rows = tickets.transitions_of(session, ticket_id)
+    return rows[-1].reason if rows else None
+
+
+def expire(session: Session, *, at: datetime | None = None) -> int:
+    at = at or utcnow()
+    rows = session.scalars(select(SlaSurvey).where(SlaSurvey.status == "sent", SlaSurvey.expires_at <= at)).all()
+    for s in rows:
+        s.status = "expired"
+    session.flush()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Csat:
+    agent_id: int | None
+    sent: int
+    answered: int
+    satisfied: int
+
+    @property
+    def csat(self) -> float | None:
+        return self.satisfied / self.answered if self.answered else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.answered / self.sent if self.sent else None
+
+
+def csat_by_agent(session: Session, *, since: datetime, until: datetime) -> list[Csat]:
+    """Per agent: surveys sent, answered, satisfied (choice 1) in [since, until)."""
+    rows = session.execute(select(SlaSurvey.agent_id, SlaSurvey.status, SlaSurvey.choice, func.count())
+                           .where(SlaSurvey.sent_at >= since, SlaSurvey.sent_at < until)
+                           .group_by(SlaSurvey.agent_id, SlaSurvey.status, SlaSurvey.choice)).all()
+    acc: dict[int | None, list[int]] = {}
+    for agent_id, status, choice, n in rows:
+        a = acc.setdefault(agent_id, [0, 0, 0])
+        a[0] += n
+        if status == "answered":
+            a[1] += n
+            a[2] += n if choice == SATISFIED else 0
+    return [Csat(k, *v) for k, v in sorted(acc.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]

@@ -1,0 +1,214 @@
+"""SLA in the console.
+
+    GET  /console/sla                              administrators: policies and working calendars
+    POST /console/sla/policies                     create or change a policy (choosers, no raw ids)
+    POST /console/sla/calendars                    create or change a calendar's weekly hours
+    POST /console/sla/calendars/{id}/days          mark a local holiday / worked day, or clear one
+
+`ticket_panel` adds the SLA box (each clock: target, due time, state) to the ticket page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from kefu.core.auth import Principal
+from kefu.core.deps import DbSession, Id
+from kefu.core.errors import Forbidden, InvalidInput, KefuError
+from kefu.org import service as org
+from kefu.sla import holidays_cn, service
+from kefu.sla.models import ON_BREACH
+from kefu.web.i18n import translator
+from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
+
+NAV = (("sla", "/console/sla", "sla.admin", 62),)
+router = APIRouter(include_in_schema=False)
+BASE = "/console/sla"
+WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
+            ("周日", "Sun"))
+METRIC_NAMES = {"first_response": ("首次响应", "First response"), "resolution": ("解决", "Resolution")}
+STATUS_NAMES = {"running": ("计时中", "Running"), "paused": ("已暂停（等待客户）", "Paused (waiting on customer)"),
+                "warning": ("即将超时", "Due soon"), "breached": ("已超时", "Breached"), "met": ("已达标", "Met")}
+BREACH_NAMES = {"notify": ("仅通知", "Notify only"), "raise_priority": ("提升优先级", "Raise the priority")}
+
+
+def _allowed(request: Request, principal: Principal) -> None:
+    if not principal.can("sla.admin"):
+        raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
+                        details={"permission": "sla.admin"})
+
+
+def names() -> dict[str, Any]:
+    from kefu.routing.views import TIER_NAMES, TYPE_NAMES
+
+    return {"type_names": TYPE_NAMES, "tier_names": TIER_NAMES, "metric_names": METRIC_NAMES,
+            "status_names": STATUS_NAMES, "breach_names": BREACH_NAMES, "weekdays": WEEKDAYS,
+            "on_breach": ON_BREACH}
+
+
+def _context(session: Session, principal: Principal, *, edit: int | None = None, cal: int | None = None,
+             year: int | None = None, **extra: Any) -> dict[str, Any]:
+    from kefu.interactions.models import CHANNELS
+    from kefu.tickets import service as tickets
+
+    calendars = service.list_calendars(session)
+    chosen = next((c for c in calendars if c.id == cal), calendars[0] if calendars else None)
+    year = year or date.today().year  # noqa: DTZ011 (the page's default year only)
+    statutory = sorted((d, kind, name) for d, (kind, name) in holidays_cn.statutory_days().items() if d.year == year)
+    policies = service.list_policies(session)
+    return {"policies": policies, "editing": next((p for p in policies if p.id == edit), None),
+            "calendars": calendars, "calendar": chosen, "calendar_names": {c.id: c.name for c in calendars},
+            "own_days": service.calendar_days(session, chosen.id) if chosen else [],
+            "statutory": statutory, "year": year, "years": sorted(holidays_cn.SCHEDULE),
+            "week_text": [", ".join(d) for d in chosen.weekly] if chosen else
+            [", ".join(d) for d in service.OFFICE_WEEK],
+            "channels": CHANNELS, "categories": tickets.category_tree(session),
+            "units": org.list_units(session, principal), **names(), **extra}
+
+
+@router.get(BASE)
+def admin(request: Request, session: DbSession, principal: PagePrincipal, edit: int | None = None,
+          cal: int | None = None, year: int | None = None) -> HTMLResponse:
+    _allowed(request, principal)
+    return render(request, "sla/admin.html", _context(session, principal, edit=edit, cal=cal, year=year),
+                  active="sla")
+
+
+def _failed(request: Request, session: Session, principal: Principal, exc: KefuError, **kw: Any) -> HTMLResponse:
+    session.rollback()
+    return render(request, "sla/admin.html", _context(session, principal, error=exc.message, **kw),
+                  status_code=exc.status, active="sla")
+
+
+def _minutes(form: Any, name: str) -> int | None:
+    raw = str(form.get(name, "") or "").strip()
+    if not raw:
+        return None
+    unit = str(form.get(f"{name}_unit", "minutes"))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} is not a number", code="sla_invalid_policy", details={"field": name}) from None
+    return round(value * {"minutes": 1, "hours": 60, "days": 1440}.get(unit, 1))
+
+
+@router.post(f"{BASE}/policies", dependencies=[CsrfProtect])
+async def save_policy(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    _allowed(request, principal)
+    form = await request.form()
+    raw_id = str(form.get("policy_id", "") or "")
+    raw_cal = str(form.get("calendar_id", "") or "")
+    try:
+        policy = service.save_policy(
+            session, policy_id=int(raw_id) if raw_id.isdigit() else None, name=str(form.get("name", "") or ""),
+            position=int(str(form.get("position", "0") or "0")) if str(form.get("position", "0")).isdigit() else 0,
+            types=[str(v) for v in form.getlist("types")], tiers=[str(v) for v in form.getlist("tiers")],
+            channels=[str(v) for v in form.getlist("channels")],
+            categories=[str(v) for v in form.getlist("categories")],
+            first_response_minutes=_minutes(form, "first_response"), resolution_minutes=_minutes(form, "resolution"),
+            business_time=form.get("business_time") == "1", calendar_id=int(raw_cal) if raw_cal.isdigit() else None,
+            warn_percent=int(str(form.get("warn_percent", "80") or "80"))
+            if str(form.get("warn_percent", "80") or "80").isdigit() else 0,
+            on_breach=str(form.get("on_breach", "notify")), active=form.get("active") == "1")
+    except KefuError as exc:
+        return _failed(request, session, principal, exc, edit=int(raw_id) if raw_id.isdigit() else None)
+    return RedirectResponse(f"{BASE}?edit={policy.id}", status_code=303)
+
+
+@router.post(f"{BASE}/calendars", dependencies=[CsrfProtect])
+async def save_calendar(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    _allowed(request, principal)
+    form = await request.form()
+    raw_id = str(form.get("calendar_id", "") or "")
+    unit = str(form.get("org_unit_id", "") or "")
+    try:
+        week = service.parse_week([str(form.get(f"day{i}", "") or "") for i in range(7)])
+        unit_row = org.check_visible(session, principal, int(unit)) if unit.isdigit() else None
+        cal = service.save_calendar(
+            session, calendar_id=int(raw_id) if raw_id.isdigit() else None, name=str(form.get("name", "") or ""),
+            weekly=week, zone=str(form.get("zone", "Asia/Shanghai") or "Asia/Shanghai"),
+            statutory=form.get("statutory") == "1",
+            org_unit_id=unit_row.id if unit_row is not None else principal.org_unit_id)
+    except KefuError as exc:
+        return _failed(request, session, principal, exc, cal=int(raw_id) if raw_id.isdigit() else None)
+    return RedirectResponse(f"{BASE}?cal={cal.id}#calendars", status_code=303)
+
+
+@router.post(f"{BASE}/calendars/{{calendar_id}}/days", dependencies=[CsrfProtect])
+async def set_day(request: Request, calendar_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    _allowed(request, principal)
+    form = await request.form()
+    kind = str(form.get("kind", "") or "")
+    try:
+        try:
+            day = date.fromisoformat(str(form.get("day", "") or ""))
+        except ValueError:
+            raise InvalidInput("the day is not a date (YYYY-MM-DD)", code="sla_invalid_calendar",
+                               details={"field": "day"}) from None
+        service.set_day(session, calendar_id, day, kind or None, str(form.get("name", "") or ""))
+    except KefuError as exc:
+        return _failed(request, session, principal, exc, cal=calendar_id)
+    return RedirectResponse(f"{BASE}?cal={calendar_id}#calendars", status_code=303)
+
+
+def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[str, dict[str, Any]] | None:
+    views = service.ticket_clocks(session, ticket.id)
+    if not views:
+        return None
+    return "sla/_panel.html", {"clocks": views, **names()}
+
+
+
+# ---- service hours and 7×24 coverage -----------------------------------------------------------------
+
+@router.get(f"{BASE}/coverage")
+def coverage(request: Request, session: DbSession, principal: PagePrincipal, week: str = "") -> HTMLResponse:
+    """The week's 7×24 coverage per channel with its gaps, and each queue's service-hours calendar."""
+    if not (principal.can("sla.admin") or principal.can("routing.supervise")):
+        _allowed(request, principal)
+    from datetime import timedelta
+
+    from kefu.routing import service as routing
+    from kefu.routing.views import MEDIA_NAMES
+
+    try:
+        day = date.fromisoformat(week) if week else date.today()  # noqa: DTZ011 (the page's default week)
+    except ValueError:
+        day = date.today()  # noqa: DTZ011
+    monday = day - timedelta(days=day.weekday())
+    ctx = {"rows": service.coverage_report(session, principal, monday), "monday": monday,
+           "prev": monday - timedelta(days=7), "next": monday + timedelta(days=7),
+           "queues": routing.queues(session, principal), "calendars": service.list_calendars(session),
+           "media_names": MEDIA_NAMES, "can_edit": principal.can("sla.admin")}
+    return render(request, "sla/coverage.html", ctx, active="sla")
+
+
+@router.post(f"{BASE}/queues/{{key}}/calendar", dependencies=[CsrfProtect])
+async def queue_calendar(request: Request, key: str, session: DbSession, principal: PagePrincipal) -> Response:
+    _allowed(request, principal)
+    form = await request.form()
+    raw = str(form.get("calendar_id", "") or "")
+    service.set_queue_calendar(session, principal, key[:40], int(raw) if raw.isdigit() else None)
+    return RedirectResponse(f"{BASE}/coverage", status_code=303)
+
+
+@router.get(f"{BASE}/csat")
+def csat(request: Request, session: DbSession, principal: PagePrincipal, days: int = 30) -> HTMLResponse:
+    """Satisfaction callbacks of the last `days` days per agent: sent, answered, satisfied, CSAT, response rate."""
+    if not (principal.can("sla.admin") or principal.can("routing.supervise")):
+        _allowed(request, principal)
+    from datetime import timedelta
+
+    from kefu.core.clock import utcnow
+    from kefu.sla import surveys
+
+    days = min(max(days, 1), 366)
+    now = utcnow()
+    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now)
+    users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
+    return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")

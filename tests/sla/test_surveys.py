@@ -1,0 +1,138 @@
+"""Satisfaction callbacks end to end on a real database: SMS in, resolve, survey out, answer in."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kefu.channels import inbound
+from kefu.channels.inbound import InboundMessage
+from kefu.core.clock import utcnow
+from kefu.core.config import Settings
+from kefu.core.events import OutboxEvent, bus
+from kefu.interactions.models import Message
+from kefu.jobs import registry
+from kefu.sla import surveys
+from kefu.sla.models import SlaSurvey
+from kefu.tickets import service as tickets
+from tests.conftest import World
+
+PHONE = "13800138000"
+
+
+@pytest.fixture
+def w(world: World) -> World:
+    registry.load()
+    return world
+
+
+def _sms(w: World, settings: Settings, text: str, sender: str = PHONE) -> inbound.InboundResult:
+    msg = InboundMessage(message_id=f"m-{time.monotonic_ns()}", sender=sender, text=text, org_unit_code="GZ")
+    with w.db.unit_of_work() as s:
+        r = inbound.receive_retrying(s, settings, "sms", msg)
+    bus.dispatch_pending(w.db)
+    return r
+
+
+def _resolve(w: World, ticket_id: int) -> None:
+    with w.db.unit_of_work() as s:
+        tickets.assign(s, ticket_id, assignee_id=w.users["agent_gz"], actor_id=w.users["sup_gd"])
+        tickets.change_status(s, ticket_id, "resolved", actor_id=w.users["agent_gz"], reason="已退还多扣话费")
+    bus.dispatch_pending(w.db)
+
+
+def _survey(w: World, ticket_id: int) -> SlaSurvey | None:
+    with w.db.session() as s:
+        return s.scalar(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket_id))
+
+
+def _status(w: World, ticket_id: int) -> str:
+    with w.db.session() as s:
+        t = tickets.get(s, ticket_id)
+        assert t is not None
+        return t.status
+
+
+def test_a_resolved_sms_ticket_gets_a_survey_and_a_satisfied_answer_keeps_it_resolved(
+        w: World, settings: Settings) -> None:
+    tid = _sms(w, settings, "这个月话费多扣了20元，请核实").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.channel, survey.agent_id) == ("sent", "sms", w.users["agent_gz"])
+    with w.db.session() as s:
+        out = s.get(Message, survey.message_id)
+        assert out is not None
+        assert (out.direction, out.author_id) == ("outbound", None)
+        assert out.body.endswith("回复1满意 2一般 3不满意。")
+    _sms(w, settings, "１ 满意，谢谢")
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.choice) == ("answered", 1)
+    assert _status(w, tid) == "resolved"  # the answer is not a new problem
+    with w.db.session() as s:
+        [row] = surveys.csat_by_agent(s, since=utcnow() - timedelta(hours=1), until=utcnow() + timedelta(hours=1))
+        assert (row.agent_id, row.sent, row.answered, row.satisfied, row.csat) == (w.users["agent_gz"], 1, 1, 1, 1.0)
+
+
+def test_an_unsatisfied_answer_reopens_the_ticket_and_tells_the_supervisor(w: World, settings: Settings) -> None:
+    tid = _sms(w, settings, "宽带一直掉线").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    _sms(w, settings, "不满意！问题根本没解决")
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.choice) == ("answered", 3)
+    assert _status(w, tid) == "in_progress"
+    with w.db.session() as s:
+        names = [e.name for e in s.scalars(select(OutboxEvent).where(OutboxEvent.aggregate_id == tid,
+                                                                     OutboxEvent.aggregate_type == "ticket"))]
+    assert "survey.unsatisfied" in names
+
+
+def test_a_message_that_is_not_an_answer_leaves_the_survey_waiting(w: World, settings: Settings) -> None:
+    tid = _sms(w, settings, "流量包怎么退订").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    _sms(w, settings, "我还想问一下国际漫游怎么开通")
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.choice) == ("sent", None)
+    assert _status(w, tid) == "in_progress"  # a new question reopens as before
+
+
+def test_one_survey_a_week_per_customer_and_unanswered_surveys_expire(w: World, settings: Settings) -> None:
+    first = _sms(w, settings, "话费查询").ticket_id
+    assert first is not None
+    _resolve(w, first)
+    with w.db.unit_of_work() as s:
+        second = tickets.create_ticket(s, type="inquiry", subject="套餐变更", org_unit_id=w.units["gz"],
+                                       customer_id=tickets.get(s, first).customer_id, channel="sms").id  # type: ignore[union-attr]
+    _resolve(w, second)
+    assert _survey(w, second) is None
+    with w.db.unit_of_work() as s:
+        assert surveys.expire(s, at=utcnow() + timedelta(hours=surveys.ANSWER_HOURS - 1)) == 0
+        assert surveys.expire(s, at=utcnow() + timedelta(hours=surveys.ANSWER_HOURS + 1)) == 1
+    survey = _survey(w, first)
+    assert survey is not None
+    assert survey.status == "expired"
+
+
+def test_the_csat_page_shows_the_agents_figures(w: World, settings: Settings, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.routing.test_api_and_console import _login
+
+    tid = _sms(w, settings, "这个月话费多扣了20元").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    _sms(w, settings, "2")
+    _login(client, "sup_gd")
+    page = client.get("/console/sla/csat")
+    assert page.status_code == 200
+    row = page.text[page.text.index(f'data-agent="{w.users["agent_gz"]}"'):]
+    assert "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>" in row
+    assert "0.0%" in row
+    assert "100.0%" in row
