@@ -204,7 +204,7 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     # routing: an offer is its agent's own (anyone else's is 404); queues are keyed by name
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
     # collaboration: a consult is seen through its ticket or by its addressees; expert teams are operator-wide
-    "consult_id": lambda m: 987654321, "team_id": lambda m: 987654321,
+    "consult_id": lambda m: 987654321, "team_id": lambda m: 987654321, "suggestion_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
@@ -254,6 +254,10 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/expert-teams"): (False, lambda o, n: {"key": f"team{n}", "name": "专家组", "domain": "network"}),
     ("PUT", "/expert-teams/{team_id}"): (False, lambda o, n: {"key": f"team{n}", "name": "专家组",
                                                                "domain": "network"}),
+    # the owner department may sit above the submitter (its province): not a subtree-scoped object
+    ("POST", "/suggestions"): (False, lambda o, n: {"kind": "problem", "topic": "script", "title": "口径",
+                                                   "body": "不一致", "owner_unit_id": o.unit}),
+    ("POST", "/suggestions/{suggestion_id}/status"): (False, lambda o, n: {"to": "accepted"}),
 }
 # Required query parameters naming org-scoped objects.
 SCOPED_QUERY = {"ticket_id": "ticket", "org_unit_id": "unit"}

@@ -8,6 +8,8 @@
     POST /consults/{consult_id}/accept        the owner takes the answer (done)
     POST /consults/{consult_id}/cancel        the owner withdraws it
     GET  /expert-teams, POST /expert-teams, PUT /expert-teams/{team_id}
+    POST /suggestions, GET /suggestions (mine, or ?review=true: my departments'), GET /suggestions/{id},
+    POST /suggestions/{suggestion_id}/status
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from kefu.collaboration import service
+from kefu.collaboration import suggestions as suggestions_service
 from kefu.collaboration.models import Consult
 from kefu.collaboration.schemas import (
     AnswerIn,
@@ -23,6 +26,10 @@ from kefu.collaboration.schemas import (
     ConsultRead,
     ConsultsIn,
     MemberRead,
+    SuggestionChangeRead,
+    SuggestionIn,
+    SuggestionRead,
+    SuggestionStatusIn,
     TeamIn,
     TeamRead,
 )
@@ -128,3 +135,46 @@ def create_team(body: TeamIn, session: DbSession,
 def update_team(team_id: Id, body: TeamIn, session: DbSession,
                 principal: Principal = require("collab.admin", group_level=True)) -> TeamRead:
     return team_read(session, service.save_team(session, _spec(body), team_id=team_id).id)
+
+
+# ---- frontline suggestions -------------------------------------------------------------------------
+
+def suggestion_read(session: Session, suggestion_id: int) -> SuggestionRead:
+    from kefu.collaboration.models import Suggestion
+
+    s = session.get(Suggestion, suggestion_id)
+    assert s is not None
+    return SuggestionRead.model_validate(s).model_copy(update={"history": [
+        SuggestionChangeRead.model_validate(h) for h in suggestions_service.history(session, s.id)]})
+
+
+@router.post("/suggestions", response_model=SuggestionRead, status_code=201)
+def submit_suggestion(body: SuggestionIn, session: DbSession,
+                      principal: Principal = require("collab.suggest")) -> SuggestionRead:
+    """Report a problem or propose an improvement to a back-office department."""
+    s = suggestions_service.submit(session, principal, kind=body.kind, topic=body.topic, title=body.title,
+                                   body=body.body, owner_unit_id=body.owner_unit_id, ticket_id=body.ticket_id)
+    return suggestion_read(session, s.id)
+
+
+@router.get("/suggestions", response_model=list[SuggestionRead])
+def list_suggestions(session: DbSession, review: bool = Query(False, description="my departments' open ones"),
+                     principal: Principal = require("collab.suggest")) -> list[SuggestionRead]:
+    rows = (suggestions_service.to_review(session, principal) if review
+            else suggestions_service.mine(session, principal))
+    return [suggestion_read(session, s.id) for s in rows]
+
+
+@router.get("/suggestions/{suggestion_id}", response_model=SuggestionRead)
+def get_suggestion(suggestion_id: Id, session: DbSession,
+                   principal: Principal = require("collab.suggest")) -> SuggestionRead:
+    return suggestion_read(session, suggestions_service.get_visible(session, principal, suggestion_id).id)
+
+
+@router.post("/suggestions/{suggestion_id}/status", response_model=SuggestionRead)
+def change_suggestion(suggestion_id: Id, body: SuggestionStatusIn, session: DbSession,
+                      principal: Principal = require("collab.review")) -> SuggestionRead:
+    """Accept, reject (with a reason), start, finish, or merge into a duplicate; the submitter is told."""
+    s = suggestions_service.change_status(session, principal, suggestion_id, body.to, reason=body.reason,
+                                          merge_into_id=body.merge_into_id)
+    return suggestion_read(session, s.id)

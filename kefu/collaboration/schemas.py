@@ -88,3 +88,44 @@ class TeamRead(Schema):
     description: str | None
     active: bool
     members: list[MemberRead] = Field(default_factory=list)
+
+
+class SuggestionIn(BaseModel):
+    kind: str = Field(description="problem | suggestion", max_length=12)
+    topic: str = Field(description="script | knowledge | process | system | product | other", max_length=12)
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=8000)
+    owner_unit_id: int = Field(ge=1, le=INT64, description="the department that owns the answer")
+    ticket_id: int | None = Field(default=None, ge=1, le=INT64)
+
+
+class SuggestionStatusIn(BaseModel):
+    to: str = Field(description="accepted | rejected | in_progress | done | merged", max_length=12)
+    reason: str | None = Field(default=None, max_length=4000)
+    merge_into_id: int | None = Field(default=None, ge=1, le=INT64)
+
+
+class SuggestionChangeRead(Schema):
+    from_status: str | None
+    to_status: str
+    actor_id: int | None
+    note: FreeText | None
+    at: datetime
+
+
+class SuggestionRead(Schema):
+    id: int
+    kind: str
+    topic: str
+    title: FreeText
+    body: FreeText
+    submitter_id: int
+    org_unit_id: int
+    owner_unit_id: int
+    ticket_id: int | None
+    status: str
+    reason: FreeText | None
+    merged_into_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[SuggestionChangeRead] = Field(default_factory=list)

@@ -9,6 +9,11 @@
     POST /console/collab/consults/{id}/answer    answer one
     GET  /console/collab/teams                   expert teams (administrators: create and change them)
     POST /console/collab/teams                   save a team: members chosen by name from every city
+    GET  /console/collab/suggestions             一线建议: submit, mine with their status; reviewers: their
+                                                 departments' open ones and counts by department and age
+    GET  /console/collab/suggestions/{id}        one, with its history; reviewers move it on
+    POST /console/collab/suggestions             submit
+    POST /console/collab/suggestions/{id}/status accept / reject with reason / start / finish / merge
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from kefu.collaboration import service
+from kefu.collaboration import suggestions as sugg
 from kefu.collaboration.models import TEAM_DOMAINS, Consult
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
@@ -29,7 +35,8 @@ from kefu.org import service as org
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, is_htmx, render, request_locale
 
-NAV = (("consults", "/console/collab", "collab.answer", 55),)
+NAV = (("consults", "/console/collab", "collab.answer", 55),
+       ("suggestions", "/console/collab/suggestions", "collab.suggest", 56))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/collab"
 STATE_NAMES = {"open": ("待答复", "Open"), "answered": ("已答复", "Answered"), "accepted": ("已采纳", "Accepted"),
@@ -214,3 +221,96 @@ async def save_team(request: Request, session: DbSession, principal: PagePrincip
                       _teams_context(session, principal, team_id or 0, error=exc.message),
                       status_code=exc.status, active="consults")
     return RedirectResponse(f"{BASE}/teams", status_code=303)
+
+
+# ---- frontline suggestions ----------------------------------------------------------------------------
+
+SUGGESTION_STATUS = {"submitted": ("已提交", "Submitted"), "accepted": ("已受理", "Accepted"),
+                     "rejected": ("不予采纳", "Rejected"), "in_progress": ("处理中", "In progress"),
+                     "done": ("已完成", "Done"), "merged": ("已合并", "Merged")}
+SUGGESTION_KINDS = {"problem": ("问题反映", "Problem"), "suggestion": ("改进建议", "Suggestion")}
+SUGGESTION_TOPICS = {"script": ("口径/话术", "Script"), "knowledge": ("知识库", "Knowledge"),
+                     "process": ("流程", "Process"), "system": ("系统故障", "System fault"),
+                     "product": ("产品与资费", "Product and pricing"), "other": ("其他", "Other")}
+
+
+def _suggestion_names() -> dict[str, Any]:
+    return {"status_names": SUGGESTION_STATUS, "kind_names_s": SUGGESTION_KINDS, "topic_names": SUGGESTION_TOPICS,
+            "next_status": sugg.NEXT}
+
+
+def _suggestions_context(session: Session, principal: Principal, **extra: Any) -> dict[str, Any]:
+    mine = sugg.mine(session, principal)
+    review = sugg.to_review(session, principal)
+    unit_ids = {x.owner_unit_id for x in mine + review} | {x.org_unit_id for x in review}
+    users = org.users(session, {x.submitter_id for x in review})
+    return {"mine": mine, "review": review, "owner_units": sugg.owner_units(session, principal),
+            "units": {u.id: u for u in org.units(session, list(unit_ids))} if unit_ids else {}, "users": users,
+            "counts": sugg.counts(session, principal) if principal.can("collab.review") else [],
+            **_suggestion_names(), **extra}
+
+
+@router.get(f"{BASE}/suggestions")
+def suggestions_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal, "collab.suggest")
+    return render(request, "collaboration/suggestions.html", _suggestions_context(session, principal),
+                  active="suggestions")
+
+
+@router.get(f"{BASE}/suggestions/list")
+def suggestions_list(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal, "collab.suggest")
+    return render(request, "collaboration/_suggestions_lists.html", _suggestions_context(session, principal))
+
+
+@router.post(f"{BASE}/suggestions", dependencies=[CsrfProtect])
+def submit_suggestion(request: Request, session: DbSession, principal: PagePrincipal,
+                      kind: Annotated[str, Form(max_length=12)] = "", topic: Annotated[str, Form(max_length=12)] = "",
+                      title: Annotated[str, Form(max_length=200)] = "",
+                      body: Annotated[str, Form(max_length=8000)] = "",
+                      owner_unit_id: Annotated[str, Form(max_length=19)] = "") -> Response:
+    _allowed(request, principal, "collab.suggest")
+    try:
+        if not owner_unit_id.isdigit():
+            raise sugg.InvalidSuggestion("choose the department", details={"field": "owner_unit_id"})
+        s = sugg.submit(session, principal, kind=kind, topic=topic, title=title, body=body,
+                        owner_unit_id=int(owner_unit_id))
+    except KefuError as exc:
+        session.rollback()
+        return render(request, "collaboration/suggestions.html",
+                      _suggestions_context(session, principal, error=exc.message), status_code=exc.status,
+                      active="suggestions")
+    return RedirectResponse(f"{BASE}/suggestions/{s.id}", status_code=303)
+
+
+def _suggestion_context(session: Session, principal: Principal, suggestion_id: int, **extra: Any) -> dict[str, Any]:
+    s = sugg.get_visible(session, principal, suggestion_id)
+    changes = sugg.history(session, s.id)
+    users = org.users(session, {s.submitter_id, *(c.actor_id for c in changes if c.actor_id)})
+    may_review = principal.can("collab.review") and principal.sees_path(org.org_unit(session, s.owner_unit_id).path)
+    others = [x for x in sugg.to_review(session, principal) if x.id != s.id] if may_review else []
+    return {"s": s, "changes": changes, "users": users, "owner": org.org_unit(session, s.owner_unit_id),
+            "may_review": may_review, "others": others, **_suggestion_names(), **extra}
+
+
+@router.get(f"{BASE}/suggestions/{{suggestion_id}}")
+def suggestion_page(request: Request, suggestion_id: Id, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal, "collab.suggest")
+    return render(request, "collaboration/suggestion.html", _suggestion_context(session, principal, suggestion_id),
+                  active="suggestions")
+
+
+@router.post(f"{BASE}/suggestions/{{suggestion_id}}/status", dependencies=[CsrfProtect])
+def suggestion_status(request: Request, suggestion_id: Id, session: DbSession, principal: PagePrincipal,
+                      to: Annotated[str, Form(max_length=12)] = "", reason: Annotated[str, Form(max_length=4000)] = "",
+                      merge_into_id: Annotated[str, Form(max_length=19)] = "") -> Response:
+    _allowed(request, principal, "collab.review")
+    try:
+        sugg.change_status(session, principal, suggestion_id, to, reason=reason or None,
+                           merge_into_id=int(merge_into_id) if merge_into_id.isdigit() else None)
+    except KefuError as exc:
+        session.rollback()
+        return render(request, "collaboration/suggestion.html",
+                      _suggestion_context(session, principal, suggestion_id, error=exc.message),
+                      status_code=exc.status, active="suggestions")
+    return RedirectResponse(f"{BASE}/suggestions/{suggestion_id}", status_code=303)
