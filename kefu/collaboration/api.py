@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,7 @@ from kefu.collaboration.models import Consult
 from kefu.collaboration.schemas import (
     AnswerIn,
     ConsultList,
+    ConsultMeasuresRead,
     ConsultRead,
     ConsultsIn,
     MemberRead,
@@ -75,6 +78,14 @@ def my_consults(session: DbSession, page: Paging, all: bool = Query(False, descr
     """The consults addressed to me, to my department, role or teams: open ones first, by due time."""
     rows, total = service.mine(session, principal, live_only=not all, limit=page.limit, offset=page.offset)
     return ConsultList(items=consult_reads(session, rows), total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/consults/measures", response_model=ConsultMeasuresRead)
+def consult_measures(session: DbSession, days: int = Query(30, ge=1, le=366),
+                     principal: Principal = require("tickets.read")) -> ConsultMeasuresRead:
+    """Consults of my branch over the last `days`: asked, answered, overdue, per ticket, answer time."""
+    m = service.measures(session, principal, since=utcnow() - timedelta(days=days))
+    return ConsultMeasuresRead.model_validate(m)
 
 
 @router.get("/consults/{consult_id}", response_model=ConsultRead)

@@ -129,3 +129,13 @@ class SuggestionRead(Schema):
     created_at: datetime
     updated_at: datetime
     history: list[SuggestionChangeRead] = Field(default_factory=list)
+
+
+class ConsultMeasuresRead(Schema):
+    asked: int
+    answered: int
+    overdue: int
+    tickets: int
+    per_ticket: float
+    mean_answer_minutes: float | None
+    max_answer_minutes: float | None

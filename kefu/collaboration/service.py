@@ -466,3 +466,30 @@ def team_candidates(session: Session) -> list[User]:
     """Everyone who may join an expert team (any unit: teams cross regions)."""
     return list(session.scalars(select(User).where(User.active.is_(True), User.role.in_(ANSWER_ROLES))
                                 .order_by(User.display_name, User.id)))
+
+
+# ---- measures ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsultMeasures:
+    """Consults of the principal's branch asked since a time: how many, answered, overdue, how fast."""
+
+    asked: int
+    answered: int
+    overdue: int
+    tickets: int
+    per_ticket: float
+    mean_answer_minutes: float | None
+    max_answer_minutes: float | None
+
+
+def measures(session: Session, principal: Principal, *, since: datetime) -> ConsultMeasures:
+    rows = session.execute(select(Consult.ticket_id, Consult.created_at, Consult.answered_at, Consult.overdue_at)
+                           .where(Consult.unit_path.startswith(principal.org_path), Consult.created_at >= since)).all()
+    waits = [(a - c).total_seconds() / 60 for _, c, a, _ in rows if a is not None]
+    tickets = len({t for t, *_ in rows})
+    return ConsultMeasures(
+        asked=len(rows), answered=len(waits), overdue=sum(1 for *_, o in rows if o is not None), tickets=tickets,
+        per_ticket=round(len(rows) / tickets, 2) if tickets else 0.0,
+        mean_answer_minutes=round(sum(waits) / len(waits), 1) if waits else None,
+        max_answer_minutes=round(max(waits), 1) if waits else None)

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -154,7 +155,8 @@ def act(request: Request, consult_id: Id, action: str, session: DbSession, princ
 
 def _my_context(session: Session, principal: Principal, show_all: bool = False) -> dict[str, Any]:
     rows, total = service.mine(session, principal, live_only=not show_all, limit=200)
-    return {"rows": _rows(session, rows), "total": total, "show_all": show_all, **names()}
+    return {"rows": _rows(session, rows), "total": total, "show_all": show_all,
+            "measures": service.measures(session, principal, since=utcnow() - timedelta(days=30)), **names()}
 
 
 def _my_page(request: Request, session: Session, principal: Principal, *, error: str | None = None,

@@ -120,3 +120,17 @@ def test_an_unanswered_consult_past_its_due_time_is_reported_overdue_once(client
     overdue = events_named(world, "consult.overdue")
     assert [e.payload["consult_id"] for e in overdue] == ids[1:]
     assert overdue[0].payload["ticket_id"] == case.ticket_id
+
+
+def test_consult_measures_count_asked_answered_overdue_and_answer_time(client: TestClient, world: World) -> None:
+    case = make_case(world)
+    ids = [c["id"] for c in _ask(client, world, case).json()]
+    client.post(f"/api/v1/consults/{ids[0]}/answer", json={"answer": "好"}, headers=world.auth("net_expert"))
+    with world.db.unit_of_work() as s:
+        service.mark_overdue(s, at=utcnow() + timedelta(hours=3))
+    m = client.get("/api/v1/consults/measures", headers=world.auth("sup_gd")).json()
+    assert {k: m[k] for k in ("asked", "answered", "overdue", "tickets", "per_ticket")} == {
+        "asked": 3, "answered": 1, "overdue": 2, "tickets": 1, "per_ticket": 3.0}
+    assert 0 <= m["mean_answer_minutes"] < 5
+    # another city's branch has none
+    assert client.get("/api/v1/consults/measures", headers=world.auth("agent_sz")).json()["asked"] == 0
