@@ -203,6 +203,10 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "search_id": lambda m: m.shared["search"], "start": lambda m: "2024-01-01", "end": lambda m: "2024-01-07",
     # routing: an offer is its agent's own (anyone else's is 404); queues are keyed by name
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
+    # collaboration: a consult is seen through its ticket or by its addressees; expert teams are operator-wide
+    "consult_id": lambda m: 987654321, "team_id": lambda m: 987654321, "suggestion_id": lambda m: 987654321,
+    # playbooks: definitions and runs concern a branch and the units above it (checked in the service)
+    "playbook_id": lambda m: 987654321, "run_id": lambda m: 987654321, "step_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
@@ -246,6 +250,24 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/workforce/plan"): (True, lambda o, n: {"org_unit_id": o.unit, "day": "2024-01-08"}),
     ("POST", "/workforce/plans"): (True, lambda o, n: {"org_unit_id": o.unit, "day": "2024-01-08"}),
     ("POST", "/workforce/what-if"): (True, lambda o, n: {"org_unit_id": o.unit, "day": "2024-01-08"}),
+    ("POST", "/tickets/{ticket_id}/consults"): (True, lambda o, n: {
+        "question": "请核实", "due_minutes": 60, "targets": [{"kind": "role", "role": "support"}]}),
+    ("POST", "/consults/{consult_id}/answer"): (False, lambda o, n: {"answer": "已核实"}),
+    ("POST", "/expert-teams"): (False, lambda o, n: {"key": f"team{n}", "name": "专家组", "domain": "network"}),
+    ("PUT", "/expert-teams/{team_id}"): (False, lambda o, n: {"key": f"team{n}", "name": "专家组",
+                                                               "domain": "network"}),
+    # the owner department may sit above the submitter (its province): not a subtree-scoped object
+    ("POST", "/suggestions"): (False, lambda o, n: {"kind": "problem", "topic": "script", "title": "口径",
+                                                   "body": "不一致", "owner_unit_id": o.unit}),
+    ("POST", "/suggestions/{suggestion_id}/status"): (False, lambda o, n: {"to": "accepted"}),
+    ("POST", "/playbooks"): (True, lambda o, n: {"key": f"pb{n}", "name": "预案", "trigger": "manual",
+                                                 "org_unit_id": o.unit, "steps": [
+                                                     {"title": "上报", "owner_role": "support", "due_minutes": 10}]}),
+    ("PUT", "/playbooks/{playbook_id}"): (True, lambda o, n: {"key": f"pb{n}", "name": "预案", "trigger": "manual",
+                                                              "org_unit_id": o.unit, "steps": [
+                                                                  {"title": "上报", "owner_role": "support",
+                                                                   "due_minutes": 10}]}),
+    ("POST", "/playbook-runs/{run_id}/notices"): (False, lambda o, n: {"body": "故障抢修中"}),
 }
 # Required query parameters naming org-scoped objects.
 SCOPED_QUERY = {"ticket_id": "ticket", "org_unit_id": "unit"}

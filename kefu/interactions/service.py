@@ -303,3 +303,52 @@ def send_notice(session: Session, interaction_id: int, *, body: str, kind: str,
                    "customer_id": it.customer_id, "ticket_id": it.ticket_id, "author_id": None, "kind": kind},
                   aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
     return msg
+
+
+# ---- notices to customers (other domains: playbooks' "customers kept informed") ------------------------
+
+# A text notice cannot go out on a call: a customer who called is told by SMS.
+NOTICE_CHANNEL = {"voice": "sms"}
+
+
+def notify_customer(session: Session, *, customer_id: int, org_unit_id: int, channel: str, body: str,
+                actor_id: int | None, ticket_id: int | None = None, at: datetime | None = None) -> Message:
+    """A notice kefu sends a customer on its own initiative (an outage update, the state of a coordinated
+    case): an outbound message on the customer's open interaction of that channel, or on a new outbound
+    interaction; recorded as `message.sent` (adapters deliver after commit), like an agent's reply."""
+    from kefu.customers.models import Customer
+
+    at = at or utcnow()
+    channel = NOTICE_CHANNEL.get(channel, channel)
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}", code="unknown_channel", details={"field": "channel"})
+    body = body.strip()
+    if not body:
+        raise InvalidInput("a notice needs a body", code="body_required", details={"field": "body"})
+    it = session.scalar(select(Interaction).where(Interaction.customer_id == customer_id,
+                                                  Interaction.channel == channel, Interaction.status == "open")
+                        .order_by(Interaction.id.desc()).limit(1))
+    to = None
+    if it is not None:
+        to = session.scalar(select(Message.sender).where(Message.interaction_id == it.id,
+                                                         Message.direction == "inbound")
+                            .order_by(Message.id.desc()).limit(1))
+    else:
+        it = Interaction(customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, direction="outbound",
+                         status="open", subject=None, offered_at=at, last_message_at=at, ticket_id=ticket_id)
+        session.add(it)
+        session.flush()
+    if to is None and channel == "sms":
+        customer = session.get(Customer, customer_id)
+        to = customer.phone if customer is not None else None
+    msg = Message(interaction_id=it.id, channel=channel, direction="outbound", body=body, sender=None,
+                  external_id=None, author_id=actor_id, created_at=at)
+    session.add(msg)
+    it.last_message_at = at
+    session.flush()
+    events.record(session, "message.sent",
+                  {"interaction_id": it.id, "message_id": msg.id, "channel": channel, "to": to,
+                   "customer_id": customer_id, "ticket_id": ticket_id if ticket_id is not None else it.ticket_id,
+                   "author_id": actor_id, "notice": True},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
+    return msg

@@ -1,0 +1,495 @@
+"""Consults (会商) and expert teams: the rules.
+
+A ticket's owner (or anyone who may work the ticket) asks several addressees at once — departments (an org
+unit and everything below it), roles, expert teams, named people — each as a consult of its own with a
+question, a due time, a state and an answer. The ticket's assignee never changes: networked, not linear,
+escalation. Addressees see the consults addressed to them (their 待支撑) ordered by due time; the first of
+them to answer answers for all; the owner accepts the answer (closing the consult) or cancels a consult
+that is no longer needed. A consult past its due time without an answer is reported once
+(`consult.overdue`, by the `collaboration.overdue` job).
+
+Who reaches a consult (`addressed_to`): a `user` consult its person; a `unit` consult the holders of
+`collab.answer` in that unit or below; a `role` consult the holders of that role whose subtree holds the
+ticket's unit; a `team` consult the team's members. The requester and everyone who sees the ticket see its
+consults on the ticket page.
+
+Events: consult.requested, consult.answered, consult.accepted, consult.cancelled, consult.overdue (payload
+with ticket_id, so the ticket page refreshes live).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from kefu.collaboration.models import (
+    LIVE_CONSULT,
+    TARGET_KINDS,
+    TEAM_DOMAINS,
+    Consult,
+    ExpertTeam,
+    ExpertTeamMember,
+)
+from kefu.core import events
+from kefu.core.auth import PERMISSIONS, Principal
+from kefu.core.clock import utcnow
+from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.org import service as org
+from kefu.org.models import OrgUnit, User
+
+MAX_TARGETS = 20
+MIN_DUE_MINUTES, MAX_DUE_MINUTES = 5, 30 * 24 * 60
+ANSWER_ROLES = tuple(sorted(r for r, perms in PERMISSIONS.items() if "collab.answer" in perms))
+
+
+class ConsultNotFound(NotFound):
+    code = "consult_not_found"
+
+
+class ConsultNotOpen(Conflict):
+    code = "consult_not_open"
+
+
+class InvalidConsult(InvalidInput):
+    code = "invalid_consult"
+
+
+class NotTheOwner(Forbidden):
+    code = "not_consult_owner"
+
+
+class NotAddressed(Forbidden):
+    code = "not_consult_addressee"
+
+
+class TeamNotFound(NotFound):
+    code = "expert_team_not_found"
+
+
+class InvalidTeam(InvalidInput):
+    code = "invalid_expert_team"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One addressee: kind "unit" | "team" | "user" with `id`, or kind "role" with `role`."""
+
+    kind: str
+    id: int | None = None
+    role: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """A chooser's value: "unit:5", "team:2", "user:7", "role:support"."""
+        kind, _, ref = text.partition(":")
+        if kind == "role":
+            return cls("role", role=ref)
+        if kind in TARGET_KINDS and ref.isdigit() and len(ref) < 19:
+            return cls(kind, id=int(ref))
+        raise InvalidConsult(f"not an addressee: {text!r}", details={"field": "targets"})
+
+    @property
+    def value(self) -> str:
+        return f"{self.kind}:{self.role if self.kind == 'role' else self.id}"
+
+
+# ---- whom a ticket's owner may consult ------------------------------------------------------------
+
+def reach_path(unit_path: str) -> str:
+    """Consults stay within the ticket's province (or the group when the ticket sits higher): the path of
+    the ticket unit's first two levels."""
+    parts = [p for p in unit_path.split("/") if p]
+    return "/" + "/".join(parts[:2]) + "/"
+
+
+def _ancestor_ids(path: str) -> list[int]:
+    return [int(p) for p in path.split("/") if p]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    kind: str
+    name: str
+    name_en: str
+    detail: str = ""
+
+
+def choices(session: Session, ticket_unit_path: str) -> list[Choice]:
+    """What a consult may be addressed to, with names: the departments of the ticket's province and the
+    group above it, the roles that answer consults, every active expert team, the people of those
+    departments who may answer."""
+    reach = reach_path(ticket_unit_path)
+    ancestors = _ancestor_ids(reach)
+    units = list(session.scalars(select(OrgUnit).where(or_(OrgUnit.path.startswith(reach),
+                                                          OrgUnit.id.in_(ancestors)))
+                                 .order_by(OrgUnit.path)))
+    out = [Choice(f"role:{r}", "role", ROLE_NAMES.get(r, (r, r))[0], ROLE_NAMES.get(r, (r, r))[1])
+           for r in ANSWER_ROLES]
+    out += [Choice(f"unit:{u.id}", "unit", u.name, u.name, u.code) for u in units]
+    out += [Choice(f"team:{t.id}", "team", t.name, t.name_en or t.name, t.domain) for t in teams(session)
+            if t.active]
+    people = session.scalars(select(User).where(User.active.is_(True), User.role.in_(ANSWER_ROLES),
+                                                User.org_unit_id.in_([u.id for u in units]))
+                             .order_by(User.display_name, User.id))
+    names = {u.id: u.name for u in units}
+    out += [Choice(f"user:{p.id}", "user", p.display_name, p.display_name, names.get(p.org_unit_id, ""))
+            for p in people]
+    return out
+
+
+ROLE_NAMES = {"support": ("后台支撑", "Back-office support"), "expert": ("专家", "Experts"),
+              "supervisor": ("值班长", "Duty managers"), "admin": ("管理员", "Administrators"),
+              "agent": ("一线坐席", "Frontline agents"), "analyst": ("分析员", "Analysts")}
+
+
+def _check_target(session: Session, target: Target, reach: str) -> dict[str, Any]:
+    """The consult columns of one addressee, refused (InvalidConsult) when it cannot be consulted."""
+    if target.kind == "role":
+        if target.role not in ANSWER_ROLES:
+            raise InvalidConsult(f"role {target.role!r} does not answer consults", details={"field": "targets"})
+        return {"target_kind": "role", "target_role": target.role}
+    assert target.id is not None
+    if target.kind == "unit":
+        unit = session.get(OrgUnit, target.id)
+        if unit is None or not (unit.path.startswith(reach) or unit.id in _ancestor_ids(reach)):
+            raise InvalidConsult(f"org unit {target.id} cannot be consulted from this ticket",
+                                 details={"field": "targets"})
+        return {"target_kind": "unit", "target_unit_id": unit.id}
+    if target.kind == "team":
+        team = session.get(ExpertTeam, target.id)
+        if team is None or not team.active:
+            raise InvalidConsult(f"expert team {target.id} does not exist or is inactive", details={"field": "targets"})
+        return {"target_kind": "team", "target_team_id": team.id}
+    user = session.get(User, target.id)
+    if user is None or not user.active or user.role not in ANSWER_ROLES:
+        raise InvalidConsult(f"user {target.id} cannot answer consults", details={"field": "targets"})
+    return {"target_kind": "user", "target_user_id": user.id}
+
+
+# ---- asking ----------------------------------------------------------------------------------------
+
+def request_consults(session: Session, principal: Principal, ticket_id: int, *, targets: Sequence[Target],
+                     question: str, due_minutes: int, at: datetime | None = None) -> list[Consult]:
+    """Ask every addressee at once, one consult each (the same addressee twice is asked once). The ticket
+    and its owner do not change. All or nothing: one bad addressee refuses the whole request."""
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    ticket = tickets.get_visible(session, principal, ticket_id)
+    if ticket.status in ("closed", "merged"):
+        raise ConsultNotOpen(f"ticket {ticket_id} is {ticket.status}; it takes no consults")
+    question = question.strip()
+    if not question:
+        raise InvalidConsult("a consult needs a question", details={"field": "question"})
+    if not MIN_DUE_MINUTES <= due_minutes <= MAX_DUE_MINUTES:
+        raise InvalidConsult(f"the due time is {MIN_DUE_MINUTES} minutes to {MAX_DUE_MINUTES // 1440} days away",
+                             details={"field": "due_minutes"})
+    unique = list(dict.fromkeys(targets))
+    if not unique:
+        raise InvalidConsult("choose at least one addressee", details={"field": "targets"})
+    if len(unique) > MAX_TARGETS:
+        raise InvalidConsult(f"at most {MAX_TARGETS} addressees at once", details={"field": "targets"})
+    unit = org.org_unit(session, ticket.org_unit_id)
+    reach = reach_path(unit.path)
+    columns = [_check_target(session, t, reach) for t in unique]
+    out = []
+    for cols in columns:
+        c = Consult(ticket_id=ticket.id, org_unit_id=ticket.org_unit_id, unit_path=unit.path,
+                    requester_id=principal.user_id, question=question, due_at=at + timedelta(minutes=due_minutes),
+                    state="open", created_at=at, **cols)
+        session.add(c)
+        out.append(c)
+    session.flush()
+    for c in out:
+        _event(session, c, "consult.requested", at)
+    return out
+
+
+def _event(session: Session, c: Consult, name: str, at: datetime, **extra: Any) -> None:
+    events.record(session, name, {"ticket_id": c.ticket_id, "consult_id": c.id, "requester_id": c.requester_id,
+                                  "target": target_of(c).value, "due_at": c.due_at.isoformat(), **extra},
+                  aggregate_type="consult", aggregate_id=c.id, org_unit_id=c.org_unit_id, at=at)
+
+
+def target_of(c: Consult) -> Target:
+    if c.target_kind == "role":
+        return Target("role", role=c.target_role)
+    ref = {"unit": c.target_unit_id, "team": c.target_team_id, "user": c.target_user_id}[c.target_kind]
+    return Target(c.target_kind, id=ref)
+
+
+# ---- who sees what ---------------------------------------------------------------------------------
+
+def _team_ids(session: Session, user_id: int) -> list[int]:
+    return list(session.scalars(select(ExpertTeamMember.team_id).where(ExpertTeamMember.user_id == user_id)))
+
+
+def addressed_to(session: Session, principal: Principal) -> ColumnElement[bool]:
+    """The consults addressed to this principal (see the module docstring)."""
+    if not principal.can("collab.answer"):
+        return false()
+    conds: list[ColumnElement[bool]] = [
+        Consult.target_user_id == principal.user_id,
+        and_(Consult.target_kind == "unit", Consult.target_unit_id.in_(_ancestor_ids(principal.org_path))),
+        and_(Consult.target_kind == "role", Consult.target_role == principal.role,
+             Consult.unit_path.startswith(principal.org_path)),
+    ]
+    teams_ = _team_ids(session, principal.user_id)
+    if teams_:
+        conds.append(Consult.target_team_id.in_(teams_))
+    return or_(*conds)
+
+
+def is_addressee(session: Session, principal: Principal, c: Consult) -> bool:
+    return session.scalar(select(func.count()).select_from(Consult)
+                          .where(Consult.id == c.id, addressed_to(session, principal))) == 1
+
+
+def get_visible(session: Session, principal: Principal, consult_id: int) -> Consult:
+    """The consult if the principal asked it, is addressed by it, or sees its ticket; 404 otherwise."""
+    c = session.get(Consult, consult_id)
+    if c is None or not (c.requester_id == principal.user_id or principal.sees_path(c.unit_path)
+                         or is_addressee(session, principal, c)):
+        raise ConsultNotFound(f"consult {consult_id} not found")
+    return c
+
+
+def for_ticket(session: Session, principal: Principal, ticket_id: int) -> list[Consult]:
+    from kefu.tickets import service as tickets
+
+    tickets.get_visible(session, principal, ticket_id)
+    return list(session.scalars(select(Consult).where(Consult.ticket_id == ticket_id).order_by(Consult.id)))
+
+
+def mine(session: Session, principal: Principal, *, live_only: bool = True, limit: int = 100,
+         offset: int = 0) -> tuple[list[Consult], int]:
+    """The consults addressed to the principal (their 待支撑): open ones first by due time."""
+    where = [addressed_to(session, principal)]
+    if live_only:
+        where.append(Consult.state.in_(LIVE_CONSULT))
+    total = session.scalar(select(func.count()).select_from(Consult).where(*where)) or 0
+    order = (Consult.state != "open", Consult.due_at, Consult.id)
+    rows = list(session.scalars(select(Consult).where(*where).order_by(*order).limit(limit).offset(offset)))
+    return rows, total
+
+
+# ---- answering and closing -------------------------------------------------------------------------
+
+def answer(session: Session, principal: Principal, consult_id: int, text: str, *,
+           at: datetime | None = None) -> Consult:
+    """An addressee answers (the first answer stands; a consult that is not open refuses more)."""
+    at = at or utcnow()
+    c = get_visible(session, principal, consult_id)
+    if not is_addressee(session, principal, c):
+        raise NotAddressed(f"consult {consult_id} is not addressed to you")
+    text = text.strip()
+    if not text:
+        raise InvalidConsult("an answer needs a text", details={"field": "answer"})
+    if c.state != "open":
+        raise ConsultNotOpen(f"consult {consult_id} is {c.state}; it takes no answer")
+    c.state, c.answer, c.answered_by, c.answered_at = "answered", text, principal.user_id, at
+    session.flush()
+    _event(session, c, "consult.answered", at, answered_by=principal.user_id,
+           minutes=round((at - c.created_at).total_seconds() / 60, 1))
+    return c
+
+
+def _owner_may_close(session: Session, principal: Principal, c: Consult) -> None:
+    from kefu.tickets import service as tickets
+
+    ticket = tickets.get(session, c.ticket_id)
+    owners = {c.requester_id, ticket.assignee_id if ticket is not None else None}
+    if principal.user_id not in owners and not principal.can("tickets.merge"):
+        raise NotTheOwner("only the ticket's owner (or whoever asked) closes its consults")
+
+
+def accept(session: Session, principal: Principal, consult_id: int, *, at: datetime | None = None) -> Consult:
+    """The owner takes the answer: the consult is done."""
+    at = at or utcnow()
+    c = get_visible(session, principal, consult_id)
+    _owner_may_close(session, principal, c)
+    if c.state != "answered":
+        raise ConsultNotOpen(f"consult {consult_id} is {c.state}; only an answered consult is accepted")
+    c.state, c.closed_at, c.closed_by = "accepted", at, principal.user_id
+    session.flush()
+    _event(session, c, "consult.accepted", at)
+    return c
+
+
+def cancel(session: Session, principal: Principal, consult_id: int, *, at: datetime | None = None) -> Consult:
+    """The owner withdraws a consult that is no longer needed (open or answered)."""
+    at = at or utcnow()
+    c = get_visible(session, principal, consult_id)
+    _owner_may_close(session, principal, c)
+    if c.state not in LIVE_CONSULT:
+        raise ConsultNotOpen(f"consult {consult_id} is {c.state} already")
+    c.state, c.closed_at, c.closed_by = "cancelled", at, principal.user_id
+    session.flush()
+    _event(session, c, "consult.cancelled", at)
+    return c
+
+
+def mark_overdue(session: Session, *, at: datetime | None = None) -> list[int]:
+    """Record consult.overdue, once, for every open consult past its due time; returns their ids."""
+    at = at or utcnow()
+    due = list(session.scalars(select(Consult).where(Consult.state == "open", Consult.overdue_at.is_(None),
+                                                     Consult.due_at <= at).order_by(Consult.id)
+                               .with_for_update(skip_locked=True)))
+    for c in due:
+        c.overdue_at = at
+        _event(session, c, "consult.overdue", at, overdue_minutes=round((at - c.due_at).total_seconds() / 60, 1))
+    session.flush()
+    return [c.id for c in due]
+
+
+def is_overdue(c: Consult, at: datetime) -> bool:
+    return c.state == "open" and c.due_at <= at
+
+
+# ---- names for pages -------------------------------------------------------------------------------
+
+def target_names(session: Session, consults: Iterable[Consult]) -> dict[int, tuple[str, str]]:
+    """Each consult's addressee as (zh, en) names, in three queries whatever the number of consults."""
+    cs = list(consults)
+    units = {u.id: u for u in org.units(session, [c.target_unit_id for c in cs if c.target_unit_id])} if any(
+        c.target_unit_id for c in cs) else {}
+    users = org.users(session, [c.target_user_id for c in cs if c.target_user_id])
+    team_ids = [c.target_team_id for c in cs if c.target_team_id]
+    teams_ = ({t.id: t for t in session.scalars(select(ExpertTeam).where(ExpertTeam.id.in_(team_ids)))}
+              if team_ids else {})
+    out: dict[int, tuple[str, str]] = {}
+    for c in cs:
+        if c.target_kind == "role":
+            out[c.id] = ROLE_NAMES.get(c.target_role or "", (c.target_role or "", c.target_role or ""))
+        elif c.target_kind == "unit" and c.target_unit_id in units:
+            out[c.id] = (units[c.target_unit_id].name, units[c.target_unit_id].name)
+        elif c.target_kind == "team" and c.target_team_id in teams_:
+            t = teams_[c.target_team_id]
+            out[c.id] = (t.name, t.name_en or t.name)
+        elif c.target_kind == "user" and c.target_user_id in users:
+            out[c.id] = (users[c.target_user_id].display_name, users[c.target_user_id].display_name)
+        else:
+            out[c.id] = ("?", "?")
+    return out
+
+
+# ---- expert teams ----------------------------------------------------------------------------------
+
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    key: str
+    name: str
+    domain: str
+    member_ids: tuple[int, ...]
+    lead_ids: tuple[int, ...] = ()
+    name_en: str | None = None
+    description: str | None = None
+    active: bool = True
+
+
+def teams(session: Session) -> list[ExpertTeam]:
+    return list(session.scalars(select(ExpertTeam).order_by(ExpertTeam.active.desc(), ExpertTeam.name,
+                                                            ExpertTeam.id)))
+
+
+def team(session: Session, team_id: int) -> ExpertTeam:
+    t = session.get(ExpertTeam, team_id)
+    if t is None:
+        raise TeamNotFound(f"expert team {team_id} not found")
+    return t
+
+
+def members(session: Session, team_ids: Iterable[int]) -> dict[int, list[tuple[User, bool]]]:
+    """Each team's members (user, is lead), by name."""
+    ids = list(team_ids)
+    out: dict[int, list[tuple[User, bool]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = session.execute(select(ExpertTeamMember.team_id, User, ExpertTeamMember.lead)
+                           .join(User, User.id == ExpertTeamMember.user_id)
+                           .where(ExpertTeamMember.team_id.in_(ids)).order_by(User.display_name, User.id))
+    for team_id, user, lead in rows:
+        out[team_id].append((user, bool(lead)))
+    return out
+
+
+def save_team(session: Session, spec: TeamSpec, *, team_id: int | None = None,
+              at: datetime | None = None) -> ExpertTeam:
+    """Create a team (team_id None) or change one, its members replaced by `member_ids`. Members may sit in
+    any city of any province: that is what a virtual team is for; they must hold collab.answer."""
+    at = at or utcnow()
+    if not KEY_RE.match(spec.key):
+        raise InvalidTeam("a key is 1-40 letters, digits, '-' or '_'", details={"field": "key"})
+    if not spec.name.strip():
+        raise InvalidTeam("a team needs a name", details={"field": "name"})
+    if spec.domain not in TEAM_DOMAINS:
+        raise InvalidTeam(f"domain must be one of {', '.join(TEAM_DOMAINS)}", details={"field": "domain"})
+    member_ids = list(dict.fromkeys(spec.member_ids))
+    users = org.users(session, member_ids)
+    bad = [i for i in member_ids if i not in users or users[i].role not in ANSWER_ROLES]
+    if bad:
+        raise InvalidTeam(f"users {bad} cannot be team members (unknown, or their role does not answer consults)",
+                          details={"field": "member_ids"})
+    if not set(spec.lead_ids) <= set(member_ids):
+        raise InvalidTeam("a lead must be a member", details={"field": "lead_ids"})
+    clash = session.scalar(select(ExpertTeam.id).where(ExpertTeam.key == spec.key))
+    if clash is not None and clash != team_id:
+        raise Conflict(f"an expert team with key {spec.key!r} exists", code="expert_team_exists")
+    if team_id is None:
+        t = ExpertTeam(key=spec.key, created_at=at)
+        session.add(t)
+    else:
+        t = team(session, team_id)
+    t.name, t.name_en, t.domain = spec.name.strip()[:100], (spec.name_en or "").strip()[:100] or None, spec.domain
+    t.description, t.active, t.updated_at, t.key = spec.description, spec.active, at, spec.key
+    session.flush()
+    for m in session.scalars(select(ExpertTeamMember).where(ExpertTeamMember.team_id == t.id)):
+        session.delete(m)
+    session.flush()
+    for uid in member_ids:
+        session.add(ExpertTeamMember(team_id=t.id, user_id=uid, lead=uid in spec.lead_ids))
+    session.flush()
+    return t
+
+
+def team_candidates(session: Session) -> list[User]:
+    """Everyone who may join an expert team (any unit: teams cross regions)."""
+    return list(session.scalars(select(User).where(User.active.is_(True), User.role.in_(ANSWER_ROLES))
+                                .order_by(User.display_name, User.id)))
+
+
+# ---- measures ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsultMeasures:
+    """Consults of the principal's branch asked since a time: how many, answered, overdue, how fast."""
+
+    asked: int
+    answered: int
+    overdue: int
+    tickets: int
+    per_ticket: float
+    mean_answer_minutes: float | None
+    max_answer_minutes: float | None
+
+
+def measures(session: Session, principal: Principal, *, since: datetime) -> ConsultMeasures:
+    rows = session.execute(select(Consult.ticket_id, Consult.created_at, Consult.answered_at, Consult.overdue_at)
+                           .where(Consult.unit_path.startswith(principal.org_path), Consult.created_at >= since)).all()
+    waits = [(a - c).total_seconds() / 60 for _, c, a, _ in rows if a is not None]
+    tickets = len({t for t, *_ in rows})
+    return ConsultMeasures(
+        asked=len(rows), answered=len(waits), overdue=sum(1 for *_, o in rows if o is not None), tickets=tickets,
+        per_ticket=round(len(rows) / tickets, 2) if tickets else 0.0,
+        mean_answer_minutes=round(sum(waits) / len(waits), 1) if waits else None,
+        max_answer_minutes=round(max(waits), 1) if waits else None)

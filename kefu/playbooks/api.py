@@ -1,0 +1,109 @@
+"""Playbooks over HTTP.
+
+    GET  /playbooks, POST /playbooks, PUT /playbooks/{playbook_id}      definitions (administrators)
+    POST /playbooks/{playbook_id}/runs                                  activate by hand (duty managers)
+    GET  /playbook-runs, GET /playbook-runs/{run_id}                    runs with steps, timeline, measures
+    POST /playbook-runs/{run_id}/steps/{step_id}/done                   a step's owner completes (or skips) it
+    POST /playbook-runs/{run_id}/notices                                tell the affected customers
+    POST /playbook-runs/{run_id}/end                                    deactivate, with the review
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from kefu.core.auth import Principal
+from kefu.core.deps import DbSession, Id, require
+from kefu.playbooks import service
+from kefu.playbooks.models import Playbook, PlaybookRun
+from kefu.playbooks.schemas import (
+    EndIn,
+    LogRead,
+    MeasuresRead,
+    NoticeIn,
+    NoticeRead,
+    PlaybookIn,
+    PlaybookRead,
+    RunRead,
+    RunStepRead,
+    StartIn,
+    StepDoneIn,
+    StepRead,
+)
+
+router = APIRouter(tags=["playbooks"])
+
+
+def playbook_read(session: Session, p: Playbook) -> PlaybookRead:
+    return PlaybookRead.model_validate(p).model_copy(update={
+        "steps": [StepRead.model_validate(s) for s in service.steps_of(session, p.id)]})
+
+
+def run_read(session: Session, r: PlaybookRun) -> RunRead:
+    return RunRead.model_validate(r).model_copy(update={
+        "steps": [RunStepRead.model_validate(s) for s in service.run_steps(session, r.id)],
+        "timeline": [LogRead.model_validate(e) for e in service.timeline(session, r.id)],
+        "measures": MeasuresRead.model_validate(service.measures(session, r))})
+
+
+def _spec(body: PlaybookIn) -> service.PlaybookSpec:
+    return service.PlaybookSpec(
+        key=body.key, name=body.name, name_en=body.name_en, description=body.description, trigger=body.trigger,
+        category_id=body.category_id, org_unit_id=body.org_unit_id, min_count=body.min_count,
+        notice_template=body.notice_template, active=body.active,
+        steps=tuple(service.StepSpec(s.title, s.owner_role, s.due_minutes, s.owner_user_id) for s in body.steps))
+
+
+@router.get("/playbooks", response_model=list[PlaybookRead])
+def list_playbooks(session: DbSession, principal: Principal = require("playbooks.read")) -> list[PlaybookRead]:
+    return [playbook_read(session, p) for p in service.playbooks(session, principal)]
+
+
+@router.post("/playbooks", response_model=PlaybookRead, status_code=201)
+def create_playbook(body: PlaybookIn, session: DbSession,
+                    principal: Principal = require("playbooks.admin")) -> PlaybookRead:
+    return playbook_read(session, service.save_playbook(session, principal, _spec(body)))
+
+
+@router.put("/playbooks/{playbook_id}", response_model=PlaybookRead)
+def update_playbook(playbook_id: Id, body: PlaybookIn, session: DbSession,
+                    principal: Principal = require("playbooks.admin")) -> PlaybookRead:
+    return playbook_read(session, service.save_playbook(session, principal, _spec(body), playbook_id=playbook_id))
+
+
+@router.post("/playbooks/{playbook_id}/runs", response_model=RunRead, status_code=201)
+def start_run(playbook_id: Id, body: StartIn, session: DbSession,
+              principal: Principal = require("playbooks.run")) -> RunRead:
+    """Activate a playbook by hand (409 when it is running already)."""
+    return run_read(session, service.start(session, principal, playbook_id, org_unit_id=body.org_unit_id,
+                                           category_id=body.category_id))
+
+
+@router.get("/playbook-runs", response_model=list[RunRead])
+def list_runs(session: DbSession, principal: Principal = require("playbooks.read")) -> list[RunRead]:
+    return [run_read(session, r) for r in service.runs(session, principal)]
+
+
+@router.get("/playbook-runs/{run_id}", response_model=RunRead)
+def get_run(run_id: Id, session: DbSession, principal: Principal = require("playbooks.read")) -> RunRead:
+    return run_read(session, service.run(session, principal, run_id))
+
+
+@router.post("/playbook-runs/{run_id}/steps/{step_id}/done", response_model=RunRead)
+def step_done(run_id: Id, step_id: Id, body: StepDoneIn, session: DbSession,
+              principal: Principal = require("playbooks.read")) -> RunRead:
+    service.complete_step(session, principal, run_id, step_id, skip=body.skip, note=body.note)
+    return run_read(session, service.run(session, principal, run_id))
+
+
+@router.post("/playbook-runs/{run_id}/notices", response_model=NoticeRead)
+def send_notices(run_id: Id, body: NoticeIn, session: DbSession,
+                 principal: Principal = require("playbooks.run")) -> NoticeRead:
+    """Tell every affected customer, on the channel they used (SMS for callers)."""
+    return NoticeRead(messages=len(service.notify_customers(session, principal, run_id, body.body)))
+
+
+@router.post("/playbook-runs/{run_id}/end", response_model=RunRead)
+def end_run(run_id: Id, body: EndIn, session: DbSession, principal: Principal = require("playbooks.run")) -> RunRead:
+    return run_read(session, service.end(session, principal, run_id, review=body.review))

@@ -1,0 +1,40 @@
+"""Playbooks listen to complaint surges (started automatically) and tell open consoles about their runs.
+
+`playbooks.surge` is durable: each `complaint.surge_detected` is handled once, in the consumer's transaction
+(kefu.playbooks.service.on_surge). `playbooks.live` is not (a notice carries ids only; pages refresh on
+`hello` when they missed one).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from kefu.core import pubsub
+from kefu.core.events import Event, bus
+from kefu.web import live
+
+log = logging.getLogger(__name__)
+
+
+def on_surge(session: Session, event: Event) -> None:
+    from kefu.playbooks import service
+
+    service.on_surge(session, event.payload, at=event.occurred_at)
+
+
+def on_run_event(_session: Session, event: Event) -> None:
+    hub = pubsub.current()
+    for kind in ("playbooks", f"playbook-run-{event.aggregate_id}"):
+        try:
+            hub.publish(live.CHANNEL, live.Notice(kind, event.name, None, {"event": event.name})
+                        .to_message())
+        except pubsub.HubUnavailable as exc:
+            log.warning("live notice for event %s dropped: %s", event.id, exc)
+            return
+
+
+def register() -> None:
+    bus.subscribe("playbooks.surge", ("complaint.surge_detected",), on_surge)
+    bus.subscribe("playbooks.live", ("playbook.*",), on_run_event, durable=False)

@@ -1,0 +1,134 @@
+"""Playbooks' request and response shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kefu.customers.pii import FreeText
+
+INT64 = 2**63 - 1
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StepIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    owner_role: str = Field(max_length=16, description="agent | support | expert | supervisor | analyst | admin")
+    owner_user_id: int | None = Field(default=None, ge=1, le=INT64)
+    due_minutes: int = Field(ge=1, le=30 * 24 * 60)
+
+
+class PlaybookIn(BaseModel):
+    key: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=4000)
+    trigger: str = Field(description="manual | surge", max_length=8)
+    category_id: int | None = Field(default=None, ge=1, le=INT64)
+    org_unit_id: int = Field(ge=1, le=INT64)
+    min_count: int = Field(default=0, ge=0, le=1_000_000)
+    notice_template: str | None = Field(default=None, max_length=2000)
+    active: bool = True
+    steps: list[StepIn] = Field(min_length=1, max_length=30)
+
+
+class StepRead(Schema):
+    id: int
+    position: int
+    title: str
+    owner_role: str
+    owner_user_id: int | None
+    due_minutes: int
+
+
+class PlaybookRead(Schema):
+    id: int
+    key: str
+    name: str
+    name_en: str | None
+    description: str | None
+    trigger: str
+    category_id: int | None
+    org_unit_id: int
+    min_count: int
+    notice_template: str | None
+    active: bool
+    steps: list[StepRead] = Field(default_factory=list)
+
+
+class StartIn(BaseModel):
+    org_unit_id: int | None = Field(default=None, ge=1, le=INT64)
+    category_id: int | None = Field(default=None, ge=1, le=INT64)
+
+
+class StepDoneIn(BaseModel):
+    skip: bool = False
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class NoticeIn(BaseModel):
+    body: str = Field(min_length=1, max_length=500)
+
+
+class EndIn(BaseModel):
+    review: str | None = Field(default=None, max_length=8000)
+
+
+class RunStepRead(Schema):
+    id: int
+    position: int
+    title: str
+    owner_role: str
+    owner_user_id: int | None
+    due_at: datetime
+    state: str
+    done_at: datetime | None
+    done_by: int | None
+    note: FreeText | None
+    overdue_at: datetime | None
+
+
+class LogRead(Schema):
+    at: datetime
+    kind: str
+    actor_id: int | None
+    text: FreeText | None
+    data: dict[str, Any] | None
+
+
+class MeasuresRead(Schema):
+    tickets: int
+    customers: int
+    notices: int
+    steps_done: int
+    steps_late: int
+    steps_total: int
+    minutes_to_activate: float | None
+    minutes_active: float
+
+
+class RunRead(Schema):
+    id: int
+    playbook_id: int
+    state: str
+    trigger: str
+    org_unit_id: int
+    category_id: int | None
+    window_start: datetime
+    surge: dict[str, Any] | None
+    started_by: int | None
+    started_at: datetime
+    ended_at: datetime | None
+    review: FreeText | None
+    steps: list[RunStepRead] = Field(default_factory=list)
+    timeline: list[LogRead] = Field(default_factory=list)
+    measures: MeasuresRead | None = None
+
+
+class NoticeRead(BaseModel):
+    messages: int

@@ -1,0 +1,453 @@
+"""Playbooks (应急预案): definitions, activation by hand or by a complaint surge, step tracking, customer
+notices, the end of a run and its review.
+
+- `save_playbook` keeps a definition: trigger, the category × region it answers, the surge count from
+  which it starts, its steps (title, owner role or person, deadline in minutes after activation) and its
+  customer notice template.
+- `start` activates a playbook: a run with its steps due from then on and a timeline; `on_surge` does it
+  for each active surge playbook a `complaint.surge_detected` event matches (category, within the playbook's
+  unit, count at least `min_count`); a playbook already running gets the surge on its timeline instead.
+- `complete_step`, `notify_customers` (customers kept informed: one outbound message per affected customer
+  through the interactions service), `end` (with the review and its measures), `mark_overdue_steps`.
+
+Events: playbook.activated, playbook.step_done, playbook.step_overdue, playbook.notice_sent, playbook.ended.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from kefu.core import events
+from kefu.core.auth import PERMISSIONS, Principal
+from kefu.core.clock import utcnow
+from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kefu.org import service as org
+from kefu.org.models import OrgUnit
+from kefu.playbooks.models import (
+    TRIGGERS,
+    Playbook,
+    PlaybookRun,
+    PlaybookRunLog,
+    PlaybookRunStep,
+    PlaybookStep,
+)
+
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+MANUAL_WINDOW = timedelta(hours=24)  # a run started by hand concerns tickets of the last day on
+STEP_ROLES = tuple(r for r in ("agent", "support", "expert", "supervisor", "analyst", "admin") if r in PERMISSIONS)
+MAX_STEPS = 30
+
+
+class PlaybookNotFound(NotFound):
+    code = "playbook_not_found"
+
+
+class RunNotFound(NotFound):
+    code = "playbook_run_not_found"
+
+
+class InvalidPlaybook(InvalidInput):
+    code = "invalid_playbook"
+
+
+class RunNotActive(Conflict):
+    code = "playbook_run_not_active"
+
+
+class AlreadyRunning(Conflict):
+    code = "playbook_already_running"
+
+
+class NotStepOwner(Forbidden):
+    code = "not_step_owner"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    title: str
+    owner_role: str
+    due_minutes: int
+    owner_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlaybookSpec:
+    key: str
+    name: str
+    trigger: str
+    org_unit_id: int
+    steps: tuple[StepSpec, ...]
+    category_id: int | None = None
+    min_count: int = 0
+    notice_template: str | None = None
+    name_en: str | None = None
+    description: str | None = None
+    active: bool = True
+
+
+# ---- definitions -----------------------------------------------------------------------------------
+
+def playbooks(session: Session, principal: Principal) -> list[Playbook]:
+    """The playbooks of the principal's branch: defined for a unit it sees or for one above it."""
+    return [p for p in session.scalars(select(Playbook).order_by(Playbook.active.desc(), Playbook.name, Playbook.id))
+            if _concerns(session, principal, p.org_unit_id)]
+
+
+def _concerns(session: Session, principal: Principal, unit_id: int) -> bool:
+    """A unit concerns the principal when it is in its subtree or above it (a province-wide plan concerns
+    the cities' agents)."""
+    path = org.org_unit(session, unit_id).path
+    return principal.sees_path(path) or principal.org_path.startswith(path)
+
+
+def playbook(session: Session, principal: Principal, playbook_id: int) -> Playbook:
+    p = session.get(Playbook, playbook_id)
+    if p is None or not _concerns(session, principal, p.org_unit_id):
+        raise PlaybookNotFound(f"playbook {playbook_id} not found")
+    return p
+
+
+def steps_of(session: Session, playbook_id: int) -> list[PlaybookStep]:
+    return list(session.scalars(select(PlaybookStep).where(PlaybookStep.playbook_id == playbook_id)
+                                .order_by(PlaybookStep.position, PlaybookStep.id)))
+
+
+def save_playbook(session: Session, principal: Principal, spec: PlaybookSpec, *, playbook_id: int | None = None,
+                  at: datetime | None = None) -> Playbook:
+    from kefu.tickets.models import Category
+
+    at = at or utcnow()
+    if not KEY_RE.match(spec.key):
+        raise InvalidPlaybook("a key is 1-40 letters, digits, '-' or '_'", details={"field": "key"})
+    if not spec.name.strip():
+        raise InvalidPlaybook("a playbook needs a name", details={"field": "name"})
+    if spec.trigger not in TRIGGERS:
+        raise InvalidPlaybook(f"trigger must be one of {', '.join(TRIGGERS)}", details={"field": "trigger"})
+    if spec.min_count < 0:
+        raise InvalidPlaybook("the surge count is 0 or more", details={"field": "min_count"})
+    org.check_visible(session, principal, spec.org_unit_id)
+    if spec.category_id is not None and session.get(Category, spec.category_id) is None:
+        raise InvalidPlaybook(f"category {spec.category_id} does not exist", details={"field": "category_id"})
+    if not spec.steps:
+        raise InvalidPlaybook("a playbook needs at least one step", details={"field": "steps"})
+    if len(spec.steps) > MAX_STEPS:
+        raise InvalidPlaybook(f"at most {MAX_STEPS} steps", details={"field": "steps"})
+    for i, st in enumerate(spec.steps):
+        if not st.title.strip() or st.owner_role not in STEP_ROLES or not 1 <= st.due_minutes <= 30 * 24 * 60:
+            raise InvalidPlaybook(f"step {i + 1}: a title, an owner role ({', '.join(STEP_ROLES)}) and a deadline "
+                                  "of 1 minute to 30 days", details={"field": "steps", "step": i + 1})
+        if st.owner_user_id is not None and org.user(session, st.owner_user_id) is None:
+            raise InvalidPlaybook(f"step {i + 1}: user {st.owner_user_id} does not exist",
+                                  details={"field": "steps", "step": i + 1})
+    clash = session.scalar(select(Playbook.id).where(Playbook.key == spec.key))
+    if clash is not None and clash != playbook_id:
+        raise Conflict(f"a playbook with key {spec.key!r} exists", code="playbook_exists")
+    if playbook_id is None:
+        p = Playbook(key=spec.key, created_at=at)
+        session.add(p)
+    else:
+        p = playbook(session, principal, playbook_id)
+    p.key, p.name, p.name_en = spec.key, spec.name.strip()[:100], (spec.name_en or "").strip()[:100] or None
+    p.description, p.trigger, p.category_id = spec.description, spec.trigger, spec.category_id
+    p.org_unit_id, p.min_count, p.active, p.updated_at = spec.org_unit_id, spec.min_count, spec.active, at
+    p.notice_template = (spec.notice_template or "").strip() or None
+    session.flush()
+    for old in steps_of(session, p.id):
+        session.delete(old)
+    session.flush()
+    for i, st in enumerate(spec.steps):
+        session.add(PlaybookStep(playbook_id=p.id, position=i, title=st.title.strip()[:200], owner_role=st.owner_role,
+                                 owner_user_id=st.owner_user_id, due_minutes=st.due_minutes))
+    session.flush()
+    return p
+
+
+# ---- runs ------------------------------------------------------------------------------------------
+
+def _log(session: Session, run: PlaybookRun, kind: str, at: datetime, *, actor_id: int | None = None,
+         text: str | None = None, data: dict[str, Any] | None = None) -> None:
+    session.add(PlaybookRunLog(run_id=run.id, at=at, kind=kind, actor_id=actor_id, text=text, data=data))
+
+
+def _event(session: Session, run: PlaybookRun, name: str, at: datetime, **extra: Any) -> None:
+    events.record(session, name, {"run_id": run.id, "playbook_id": run.playbook_id, "category_id": run.category_id,
+                                  **extra}, aggregate_type="playbook_run", aggregate_id=run.id,
+                  org_unit_id=run.org_unit_id, at=at)
+
+
+def active_run(session: Session, playbook_id: int) -> PlaybookRun | None:
+    return session.scalar(select(PlaybookRun).where(PlaybookRun.playbook_id == playbook_id,
+                                                    PlaybookRun.state == "active"))
+
+
+def _start(session: Session, p: Playbook, *, trigger: str, org_unit_id: int, category_id: int | None,
+           window_start: datetime, surge: dict[str, Any] | None, actor_id: int | None, at: datetime) -> PlaybookRun:
+    if active_run(session, p.id) is not None:
+        raise AlreadyRunning(f"playbook {p.key!r} is running already")
+    run = PlaybookRun(playbook_id=p.id, state="active", trigger=trigger, org_unit_id=org_unit_id,
+                      category_id=category_id, window_start=window_start, surge=surge, started_by=actor_id,
+                      started_at=at)
+    session.add(run)
+    session.flush()  # a concurrent activation that committed first fails here (one active run per playbook)
+    for st in steps_of(session, p.id):
+        session.add(PlaybookRunStep(run_id=run.id, position=st.position, title=st.title, owner_role=st.owner_role,
+                                    owner_user_id=st.owner_user_id, due_at=at + timedelta(minutes=st.due_minutes),
+                                    state="pending"))
+    _log(session, run, "activated", at, actor_id=actor_id, data=surge)
+    session.flush()
+    _event(session, run, "playbook.activated", at, trigger=trigger, started_by=actor_id)
+    return run
+
+
+def start(session: Session, principal: Principal, playbook_id: int, *, org_unit_id: int | None = None,
+          category_id: int | None = None, at: datetime | None = None) -> PlaybookRun:
+    """Activate a playbook by hand (a duty manager): for its own unit and category unless narrowed."""
+    at = at or utcnow()
+    p = playbook(session, principal, playbook_id)
+    if not p.active:
+        raise InvalidPlaybook(f"playbook {p.key!r} is inactive", details={"field": "playbook_id"})
+    unit = org.check_visible(session, principal, org_unit_id) if org_unit_id else org.org_unit(session, p.org_unit_id)
+    return _start(session, p, trigger="manual", org_unit_id=unit.id, category_id=category_id or p.category_id,
+                  window_start=at - MANUAL_WINDOW, surge=None, actor_id=principal.user_id, at=at)
+
+
+def _category_matches(session: Session, playbook_category: int | None, category_id: int | None) -> bool:
+    from kefu.tickets.models import Category
+
+    if playbook_category is None:
+        return True
+    if category_id is None:
+        return False
+    c = session.get(Category, category_id)
+    return c is not None and playbook_category in (c.id, c.parent_id)
+
+
+def on_surge(session: Session, payload: dict[str, Any], *, at: datetime) -> list[PlaybookRun]:
+    """A complaint surge was detected: start every active surge playbook it matches (see the module
+    docstring); a matching playbook that runs already notes the surge on its timeline. Returns new runs."""
+    category_id, unit_id, count = payload.get("category_id"), payload.get("org_unit_id"), payload.get("count")
+    if not isinstance(unit_id, int) or not isinstance(count, int):
+        return []
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None:
+        return []
+    window_start = _parse_time(payload.get("window_start")) or at - MANUAL_WINDOW
+    out = []
+    for p in session.scalars(select(Playbook).where(Playbook.active.is_(True), Playbook.trigger == "surge")
+                             .order_by(Playbook.id)):
+        if count < p.min_count or not unit.path.startswith(org.org_unit(session, p.org_unit_id).path):
+            continue
+        if not _category_matches(session, p.category_id, category_id if isinstance(category_id, int) else None):
+            continue
+        running = active_run(session, p.id)
+        if running is not None:
+            _log(session, running, "surge", at, data=payload)
+            continue
+        out.append(_start(session, p, trigger="surge", org_unit_id=unit.id,
+                          category_id=category_id if isinstance(category_id, int) else p.category_id,
+                          window_start=window_start, surge=dict(payload), actor_id=None, at=at))
+    session.flush()
+    return out
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def runs(session: Session, principal: Principal, *, limit: int = 100) -> list[PlaybookRun]:
+    """Runs that concern the principal, active first, newest first."""
+    rows = session.scalars(select(PlaybookRun).order_by(PlaybookRun.state, PlaybookRun.started_at.desc(),
+                                                        PlaybookRun.id.desc()).limit(limit * 4))
+    return [r for r in rows if _concerns(session, principal, r.org_unit_id)][:limit]
+
+
+def run(session: Session, principal: Principal, run_id: int) -> PlaybookRun:
+    r = session.get(PlaybookRun, run_id)
+    if r is None or not _concerns(session, principal, r.org_unit_id):
+        raise RunNotFound(f"playbook run {run_id} not found")
+    return r
+
+
+def run_steps(session: Session, run_id: int) -> list[PlaybookRunStep]:
+    return list(session.scalars(select(PlaybookRunStep).where(PlaybookRunStep.run_id == run_id)
+                                .order_by(PlaybookRunStep.position, PlaybookRunStep.id)))
+
+
+def timeline(session: Session, run_id: int) -> list[PlaybookRunLog]:
+    return list(session.scalars(select(PlaybookRunLog).where(PlaybookRunLog.run_id == run_id)
+                                .order_by(PlaybookRunLog.id)))
+
+
+def _active(session: Session, principal: Principal, run_id: int) -> PlaybookRun:
+    r = run(session, principal, run_id)
+    if r.state != "active":
+        raise RunNotActive(f"playbook run {run_id} has ended")
+    return r
+
+
+def complete_step(session: Session, principal: Principal, run_id: int, step_id: int, *, skip: bool = False,
+                  note: str | None = None, at: datetime | None = None) -> PlaybookRunStep:
+    """Its owner (the named person, or a holder of its owner role) or a duty manager marks a step done."""
+    at = at or utcnow()
+    r = _active(session, principal, run_id)
+    step = session.get(PlaybookRunStep, step_id)
+    if step is None or step.run_id != r.id:
+        raise RunNotFound(f"step {step_id} of run {run_id} not found")
+    owner = step.owner_user_id == principal.user_id if step.owner_user_id else step.owner_role == principal.role
+    if not (owner or principal.can("playbooks.run")):
+        raise NotStepOwner("only the step's owner or a duty manager completes it")
+    if step.state != "pending":
+        raise RunNotActive(f"step {step_id} is {step.state} already")
+    step.state, step.done_at, step.done_by = ("skipped" if skip else "done"), at, principal.user_id
+    step.note = (note or "").strip() or None
+    _log(session, r, "step_" + step.state, at, actor_id=principal.user_id, text=step.title,
+         data={"step_id": step.id, "late": at > step.due_at})
+    session.flush()
+    _event(session, r, "playbook.step_done", at, step_id=step.id, state=step.state, late=at > step.due_at)
+    return step
+
+
+@dataclass(frozen=True)
+class Affected:
+    customer_id: int
+    ticket_id: int
+    channel: str
+    org_unit_id: int
+
+
+def affected_customers(session: Session, r: PlaybookRun, *, at: datetime | None = None) -> list[Affected]:
+    """The customers of tickets of the run's category (and its children) in its unit's subtree opened since
+    the window's start: each once, with their latest such ticket and its channel."""
+    from kefu.tickets.models import Category, Ticket
+
+    at = at or utcnow()
+    unit = org.org_unit(session, r.org_unit_id)
+    q = (select(Ticket).join(OrgUnit, OrgUnit.id == Ticket.org_unit_id)
+         .where(OrgUnit.path.startswith(unit.path), Ticket.customer_id.is_not(None),
+                Ticket.opened_at >= r.window_start, Ticket.opened_at <= at, Ticket.status != "merged"))
+    if r.category_id is not None:
+        cats = select(Category.id).where(or_(Category.id == r.category_id, Category.parent_id == r.category_id))
+        q = q.where(Ticket.category_id.in_(cats))
+    latest: dict[int, Any] = {}
+    for t in session.scalars(q.order_by(Ticket.opened_at, Ticket.id)):
+        if t.customer_id is not None:
+            latest[t.customer_id] = t
+    return [Affected(cid, t.id, t.channel or "sms", t.org_unit_id) for cid, t in sorted(latest.items())]
+
+
+def render_notice(template: str, *, category: str, playbook_name: str) -> str:
+    """Pure: the notice text, with {category} and {playbook} filled in (unknown fields left as they are)."""
+    return template.replace("{category}", category).replace("{playbook}", playbook_name)
+
+
+def notify_customers(session: Session, principal: Principal, run_id: int, body: str, *,
+                     at: datetime | None = None) -> list[int]:
+    """Tell every affected customer (see affected_customers) on the channel they used (SMS for callers):
+    one outbound message each through the interactions service. Returns the message ids."""
+    from kefu.interactions import service as interactions
+
+    at = at or utcnow()
+    r = _active(session, principal, run_id)
+    if not principal.can("playbooks.run"):
+        raise NotStepOwner("only a duty manager informs customers")
+    body = body.strip()
+    if not body:
+        raise InvalidPlaybook("a notice needs a text", details={"field": "body"})
+    targets = affected_customers(session, r, at=at)
+    ids = [interactions.notify_customer(session, customer_id=a.customer_id, org_unit_id=a.org_unit_id, channel=a.channel,
+                                    body=body, actor_id=principal.user_id, ticket_id=a.ticket_id, at=at).id
+           for a in targets]
+    _log(session, r, "notice", at, actor_id=principal.user_id, text=body,
+         data={"customers": [a.customer_id for a in targets], "messages": ids})
+    session.flush()
+    _event(session, r, "playbook.notice_sent", at, customers=len(targets), body=body)
+    return ids
+
+
+@dataclass(frozen=True)
+class Measures:
+    tickets: int
+    customers: int
+    notices: int
+    steps_done: int
+    steps_late: int
+    steps_total: int
+    minutes_to_activate: float | None  # from the surge window's end (when it was detected) to activation
+    minutes_active: float
+
+
+def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) -> Measures:
+    at = at or utcnow()
+    end = r.ended_at or at
+    steps = run_steps(session, r.id)
+    log = timeline(session, r.id)
+    affected = affected_customers(session, r, at=end)
+    detected = _parse_time((r.surge or {}).get("window_end"))
+    return Measures(
+        tickets=_ticket_count(session, r, end), customers=len(affected),
+        notices=sum(1 for e in log if e.kind == "notice"),
+        steps_done=sum(1 for s in steps if s.state == "done"),
+        steps_late=sum(1 for s in steps if (s.done_at is not None and s.done_at > s.due_at)
+                       or (s.state == "pending" and end > s.due_at)),
+        steps_total=len(steps),
+        minutes_to_activate=round((r.started_at - detected).total_seconds() / 60, 1) if detected else None,
+        minutes_active=round((end - r.started_at).total_seconds() / 60, 1))
+
+
+def _ticket_count(session: Session, r: PlaybookRun, end: datetime) -> int:
+    from kefu.tickets.models import Category, Ticket
+
+    unit = org.org_unit(session, r.org_unit_id)
+    q = (select(func.count()).select_from(Ticket).join(OrgUnit, OrgUnit.id == Ticket.org_unit_id)
+         .where(OrgUnit.path.startswith(unit.path), Ticket.opened_at >= r.window_start, Ticket.opened_at <= end))
+    if r.category_id is not None:
+        q = q.where(Ticket.category_id.in_(select(Category.id).where(
+            or_(Category.id == r.category_id, Category.parent_id == r.category_id))))
+    return int(session.scalar(q) or 0)
+
+
+def end(session: Session, principal: Principal, run_id: int, *, review: str | None = None,
+        at: datetime | None = None) -> PlaybookRun:
+    """Deactivate: the run ends with its review; pending steps stay as they were (the review says why)."""
+    at = at or utcnow()
+    r = _active(session, principal, run_id)
+    if not principal.can("playbooks.run"):
+        raise NotStepOwner("only a duty manager ends a playbook run")
+    r.state, r.ended_at, r.ended_by = "ended", at, principal.user_id
+    r.review = (review or "").strip() or None
+    _log(session, r, "ended", at, actor_id=principal.user_id, text=r.review)
+    session.flush()
+    m = measures(session, r, at=at)
+    _event(session, r, "playbook.ended", at, tickets=m.tickets, customers=m.customers,
+           minutes_active=m.minutes_active, steps_done=m.steps_done, steps_total=m.steps_total)
+    return r
+
+
+def mark_overdue_steps(session: Session, *, at: datetime | None = None) -> list[int]:
+    """Record playbook.step_overdue once for each pending step of an active run past its deadline."""
+    at = at or utcnow()
+    rows = list(session.scalars(select(PlaybookRunStep).join(PlaybookRun, PlaybookRun.id == PlaybookRunStep.run_id)
+                                .where(PlaybookRun.state == "active", PlaybookRunStep.state == "pending",
+                                       PlaybookRunStep.overdue_at.is_(None), PlaybookRunStep.due_at <= at)
+                                .order_by(PlaybookRunStep.id)))
+    for st in rows:
+        st.overdue_at = at
+        r = session.get(PlaybookRun, st.run_id)
+        assert r is not None
+        _log(session, r, "step_overdue", at, text=st.title, data={"step_id": st.id})
+        _event(session, r, "playbook.step_overdue", at, step_id=st.id, owner_role=st.owner_role,
+               owner_user_id=st.owner_user_id)
+    session.flush()
+    return [s.id for s in rows]
