@@ -203,6 +203,8 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "search_id": lambda m: m.shared["search"], "start": lambda m: "2024-01-01", "end": lambda m: "2024-01-07",
     # routing: an offer is its agent's own (anyone else's is 404); queues are keyed by name
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
+    # voice: a call by the switch's call id (one outside the caller's subtree is 404, as a missing one)
+    "call_id": lambda m: "matrix-call",
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
@@ -215,6 +217,8 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/tokens"): (True, lambda o, n: {"name": f"t{n}", "user_id": o.user}),
     ("POST", "/inbound/{channel}"): (False, lambda o, n: {"message_id": f"m{n}", "sender": "13900000000",
                                                           "text": "你好"}),
+    ("POST", "/cti/events"): (False, lambda o, n: {"events": [{"call_id": f"mx{n}", "kind": "offered",
+                                                                "at": "2026-01-01T08:00:00+08:00"}]}),
     ("POST", "/customers"): (True, lambda o, n: {"phone": f"1370000{n:04d}", "org_unit_id": o.unit}),
     ("POST", "/customers/{customer_id}/identities"): (True, lambda o, n: {"kind": "email",
                                                                           "value": f"c{n}@example.com"}),
