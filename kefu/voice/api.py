@@ -10,8 +10,8 @@ from kefu.core.db import retrying
 from kefu.core.deps import DbSession, require, require_token
 from kefu.core.errors import Forbidden
 from kefu.customers.phone import InvalidPhone, mask_phone, normalize_phone
-from kefu.voice import service
-from kefu.voice.schemas import CallRead, CallResultRead, CtiAccepted, CtiBatch
+from kefu.voice import ivr, service
+from kefu.voice.schemas import CallRead, CallResultRead, CtiAccepted, CtiBatch, IvrMenu, IvrNodeIn, IvrNodeRead
 
 router = APIRouter(tags=["voice"])
 
@@ -55,6 +55,47 @@ def _masked(ani: str | None) -> str | None:
 def get_call(call_id: str, session: DbSession, principal: Principal = require("interactions.read")) -> CallRead:
     """A call as its CTI events say: IVR path, queue, talk and hold time, recording."""
     call = CallRead.model_validate(service.get_visible(session, principal, call_id))
+    named = ivr.names_of(session, [step["node"] for step in call.ivr_path])
+    call.ivr_path = [{**step, "name": named[step["node"]].name if step["node"] in named else None}
+                     for step in call.ivr_path]
     if not principal.can("pii"):
         call.ani = _masked(call.ani)
     return call
+
+
+# ---- the IVR menu ----------------------------------------------------------------------------------
+
+def _read(t: ivr.TreeNode) -> IvrNodeRead:
+    n = t.node
+    return IvrNodeRead(key=n.key, name=n.name, name_en=n.name_en, kind=n.kind, digit=n.digit, service=n.service,
+                       queue_key=n.queue_key, handoff_channel=n.handoff_channel, position=n.position,
+                       children=[_read(c) for c in t.children])
+
+
+@router.get("/voice/ivr", response_model=IvrMenu)
+def get_ivr(session: DbSession, principal: Principal = require("interactions.read")) -> IvrMenu:
+    """The hotline's IVR menu as a tree."""
+    return IvrMenu(roots=[_read(t) for t in ivr.tree(session)])
+
+
+@router.put("/voice/ivr/nodes/{key}", response_model=IvrNodeRead)
+def put_ivr_node(key: str, body: IvrNodeIn, session: DbSession,
+                 principal: Principal = require("voice.admin", group_level=True)) -> IvrNodeRead:
+    """Create or change a node of the IVR menu (audited)."""
+    from kefu.org import audit
+
+    row = ivr.save_node(session, ivr.NodeSpec(key=key, **body.model_dump()))
+    audit.record(session, "voice.ivr_node_saved", object_type="ivr_node", object_id=row.id,
+                 details={"key": key, "kind": row.kind})
+    return _read(ivr.TreeNode(row, 0))
+
+
+@router.delete("/voice/ivr/nodes/{key}", status_code=204, response_model=None)
+def delete_ivr_node(key: str, session: DbSession,
+                    principal: Principal = require("voice.admin", group_level=True)) -> None:
+    """Delete a node without nodes under it (409 ivr_node_in_use otherwise; audited)."""
+    from kefu.org import audit
+
+    row = ivr.node(session, key)
+    audit.record(session, "voice.ivr_node_deleted", object_type="ivr_node", object_id=row.id, details={"key": key})
+    ivr.delete_node(session, key)

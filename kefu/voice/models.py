@@ -70,3 +70,33 @@ class VoiceCall(Base):
         Index("ix_voice_calls_org_offered", "org_unit_id", "offered_at"),
         Index("ix_voice_calls_ani", "ani", "offered_at"),
     )
+
+
+IVR_KINDS = ("menu", "self_service", "agent", "handoff")
+
+
+class IvrNode(Base):
+    """A node of the hotline's IVR menu (migration 0902_voice_ivr): a menu of digits, a self-service
+    (balance, bill, data left ...), "0" for a human (an agent node names its routing queue), or a handoff
+    (the customer is sent a link to finish in another channel)."""
+
+    __tablename__ = "ivr_nodes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ivr_nodes.id", ondelete="RESTRICT"))
+    digit: Mapped[str | None] = mapped_column(String(1))
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str | None] = mapped_column(String(40))  # self_service: what it reads out
+    queue_key: Mapped[str | None] = mapped_column(String(40))  # agent: the routing queue
+    handoff_channel: Mapped[str | None] = mapped_column(String(16))  # handoff: where the link goes
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind in ('menu','self_service','agent','handoff')", name="kind"),
+        UniqueConstraint("parent_id", "digit", name="uq_ivr_nodes_parent_digit"),
+        Index("ix_ivr_nodes_parent", "parent_id", "position"),
+    )

@@ -82,3 +82,34 @@ class CallRead(BaseModel):
     outcome: str | None
     recording_url: str | None
     events: int
+
+
+class IvrNodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, max_length=100)
+    kind: Literal["menu", "self_service", "agent", "handoff"]
+    parent_key: str | None = Field(default=None, max_length=40)
+    digit: str | None = Field(default=None, max_length=1)
+    service: str | None = Field(default=None, max_length=40)
+    queue_key: str | None = Field(default=None, max_length=40)
+    handoff_channel: str | None = Field(default=None, max_length=16)
+    position: int = Field(default=0, ge=0, le=10_000)
+
+
+class IvrNodeRead(BaseModel):
+    key: str
+    name: str
+    name_en: str | None
+    kind: str
+    digit: str | None
+    service: str | None
+    queue_key: str | None
+    handoff_channel: str | None
+    position: int
+    children: list[IvrNodeRead] = []
+
+
+class IvrMenu(BaseModel):
+    roots: list[IvrNodeRead]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -27,6 +27,7 @@ from kefu.core.db import insert_unless_exists
 from kefu.core.errors import NotFound
 from kefu.customers.phone import InvalidPhone, normalize_phone
 from kefu.org import service as org
+from kefu.voice import ivr
 from kefu.voice.callstate import WITH_AGENT, CallState, CtiEvent, apply, canonical
 from kefu.voice.models import CtiEventRow, VoiceCall
 
@@ -105,10 +106,17 @@ def _ingest_call(session: Session, call_id: str, evs: list[CtiEvent], *, org_uni
     new_ids = {e.event_id for e in evs}
     state = CallState(call_id)
     views: list[RoutingView] = []  # what routing must hear, step by step: a batch may hold a whole call
+    steps: list[tuple[CallState, bool]] = []
     for e in canonical(_from_row(r) for r in rows):
         state = apply(state, e)
-        if e.event_id in new_ids and state.queued_at is not None:
-            views.append(_routing_view(state, agents))
+        steps.append((state, e.event_id in new_ids))
+    # a call the switch queued without naming the queue waits in the queue of the caller's "0" (IVR)
+    ivr_queue = ivr.queue_for_path(session, [n for n, _ in state.ivr_path]) if state.ivr_path else None
+    for step, new in steps:
+        if new and step.queued_at is not None:
+            views.append(_routing_view(replace(step, queue=step.queue or ivr_queue), agents))
+    if state.queue is None and ivr_queue is not None and state.queued_at is not None:
+        state = replace(state, queue=ivr_queue)
     call = _project(session, call, state, org_unit_id=org_unit_id, at=at, agents=agents, views=views)
     return CallResult(call_id, call.interaction_id, accepted, len(evs) - accepted, call.phase)
 

@@ -31,3 +31,11 @@ def post(client: TestClient, auth: dict[str, str], *events: dict[str, Any]) -> d
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def console_login(client: TestClient, username: str, page: str) -> str:
+    """Log in to the console as `username`; the CSRF token of `page`."""
+    from tests.web.conftest import csrf_of, login
+
+    login(client, username)
+    return csrf_of(client.get(page).text)
