@@ -205,6 +205,8 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
     # voice: a call by the switch's call id (one outside the caller's subtree is 404, as a missing one)
     "call_id": lambda m: "matrix-call",
+    # a customer's address and link suggestions: reached through the (scoped) customer; a missing one is 404
+    "identity_id": lambda m: 987654321, "suggestion_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
