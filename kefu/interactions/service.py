@@ -332,3 +332,25 @@ def sync_call(session: Session, it: Interaction, *, offered_at: datetime, queued
                       {"channel": it.channel, **{k: v.isoformat() if isinstance(v, datetime) else v
                                                  for k, v in changed.items()}},
                       aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id)
+
+
+def send_notice(session: Session, *, customer_id: int, org_unit_id: int, channel: str, to: str, body: str,
+                subject: str | None = None, at: datetime | None = None) -> Interaction:
+    """A message kefu starts (a handoff link, a notice): an outbound interaction with one message, recorded
+    `message.sent` for the channel's outbound delivery to carry after commit."""
+    at = at or utcnow()
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel '{channel}'", code="unknown_channel")
+    it = Interaction(customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, direction="outbound",
+                     status="open", subject=subject, offered_at=at, last_message_at=at)
+    session.add(it)
+    session.flush()
+    msg = Message(interaction_id=it.id, channel=channel, direction="outbound", body=body, sender=None,
+                  external_id=None, author_id=None, created_at=at)
+    session.add(msg)
+    session.flush()
+    events.record(session, "message.sent",
+                  {"interaction_id": it.id, "message_id": msg.id, "channel": channel, "to": to,
+                   "customer_id": customer_id, "ticket_id": None, "author_id": None},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=org_unit_id, at=at)
+    return it

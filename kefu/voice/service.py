@@ -118,6 +118,9 @@ def _ingest_call(session: Session, call_id: str, evs: list[CtiEvent], *, org_uni
     if state.queue is None and ivr_queue is not None and state.queued_at is not None:
         state = replace(state, queue=ivr_queue)
     call = _project(session, call, state, org_unit_id=org_unit_id, at=at, agents=agents, views=views)
+    new_nodes = [step.ivr_path[-1][0] for step, new in steps if new and step.ivr_path and step.phase == "ivr"]
+    if new_nodes:
+        _ivr_handoffs(session, call, new_nodes, at=at)
     return CallResult(call_id, call.interaction_id, accepted, len(evs) - accepted, call.phase)
 
 
@@ -182,6 +185,34 @@ def _project(session: Session, call: VoiceCall | None, s: CallState, *, org_unit
         routing.submit_call(session, it.id, waiting=waiting, ended=ended, agent_id=agent, queue=queue,
                             at=when or at)
     return call
+
+
+def _ivr_handoffs(session: Session, call: VoiceCall, node_keys: list[str], *, at: datetime) -> None:
+    """The caller reached a handoff node: they are sent the link (once per node and call), when kefu knows
+    them and has their address on the node's channel."""
+    from kefu.core.config import get_settings
+    from kefu.handoffs import service as handoffs
+    from kefu.interactions import service as interactions
+
+    nodes = ivr.names_of(session, node_keys)
+    it = interactions.get(session, call.interaction_id)
+    if it is None or it.customer_id is None:
+        return
+    settings = get_settings()
+    for key in dict.fromkeys(node_keys):
+        node = nodes.get(key)
+        if node is None or node.kind != "handoff" or node.handoff_channel is None:
+            continue
+        if handoffs.offered_from(session, call.interaction_id, key):
+            continue
+        try:
+            handoffs.offer(session, customer_id=it.customer_id, org_unit_id=call.org_unit_id,
+                           to_channel=node.handoff_channel, task=node.name, source="ivr",
+                           secret=settings.secret_key.get_secret_value().encode(), public_url=settings.public_url,
+                           link_hours=settings.handoff_link_hours, from_interaction_id=call.interaction_id,
+                           ivr_node=key, at=at)
+        except handoffs.NoAddress:
+            continue  # the switch plays "please call an agent" when no link can be sent
 
 
 # ---- reading -------------------------------------------------------------------------------------
