@@ -207,6 +207,10 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "consult_id": lambda m: 987654321, "team_id": lambda m: 987654321, "suggestion_id": lambda m: 987654321,
     # playbooks: definitions and runs concern a branch and the units above it (checked in the service)
     "playbook_id": lambda m: 987654321, "run_id": lambda m: 987654321, "step_id": lambda m: 987654321,
+    # voice: a call by the switch's call id (one outside the caller's subtree is 404, as a missing one)
+    "call_id": lambda m: "matrix-call",
+    # a customer's address and link suggestions: reached through the (scoped) customer; a missing one is 404
+    "identity_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
@@ -219,6 +223,8 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/tokens"): (True, lambda o, n: {"name": f"t{n}", "user_id": o.user}),
     ("POST", "/inbound/{channel}"): (False, lambda o, n: {"message_id": f"m{n}", "sender": "13900000000",
                                                           "text": "你好"}),
+    ("POST", "/cti/events"): (False, lambda o, n: {"events": [{"call_id": f"mx{n}", "kind": "offered",
+                                                                "at": "2026-01-01T08:00:00+08:00"}]}),
     ("POST", "/customers"): (True, lambda o, n: {"phone": f"1370000{n:04d}", "org_unit_id": o.unit}),
     ("POST", "/customers/{customer_id}/identities"): (True, lambda o, n: {"kind": "email",
                                                                           "value": f"c{n}@example.com"}),

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # holding the writer's lock routes. Off for processes that must never route.
     routing_writer: bool = True
     page_size_max: int = 200
+    # Handoffs (kefu/handoffs): the address customers open links at, how long a link lives, and how long after
+    # a handoff a call from the same customer counts as "returned to the hotline".
+    public_url: str = "http://127.0.0.1:8000"
+    handoff_link_hours: int = 48
+    handoff_return_hours: int = 24
     # Org unit code (a city) for messages from senders we cannot place; default: the first city.
     default_org_unit: str | None = None
     # Login hardening. A username (known or not) is locked for `login_lockout_minutes` after

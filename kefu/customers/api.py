@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from kefu.core.auth import Principal
 from kefu.core.deps import AppSettings, DbSession, Id, OptionalId, Paging, require
 from kefu.core.errors import PayloadTooLarge
-from kefu.customers import service
+from kefu.customers import linking, service
 from kefu.customers.models import Customer
 from kefu.customers.phone import describe_phone, mask_phone
 from kefu.customers.pii import mask_identity, mask_name
@@ -21,8 +21,15 @@ from kefu.customers.schemas import (
     IdentityCreate,
     IdentityRead,
     ImportReportRead,
+    LinkCodeIn,
+    LinkCodeRead,
+    LinkCodeVerifyIn,
+    LinkEvidenceIn,
+    LinkResultRead,
     MergeIn,
     RejectionRead,
+    SuggestionDecisionIn,
+    SuggestionRead,
     TierRecomputeRead,
     TierRuleIO,
     TierRulesIn,
@@ -171,3 +178,74 @@ def set_vip_threshold(body: VipThresholdIO, session: DbSession,
     """Set the group-wide VIP threshold: only an administrator at the group level (403 below it)."""
     changed = service.set_vip_threshold(session, body.vip_min_arpu, actor_id=principal.user_id)
     return VipThresholdSet(vip_min_arpu=service.get_vip_threshold(session), changed=changed)
+
+
+# ---- one customer across channels (kefu/customers/linking.py) ---------------------------------------
+
+def _secret(settings: AppSettings) -> bytes:
+    return settings.secret_key.get_secret_value().encode()
+
+
+def _link_read(r: linking.LinkResult) -> LinkResultRead:
+    return LinkResultRead(customer_id=r.customer_id, action=r.action, reason=r.reason, suggestion_id=r.suggestion_id)
+
+
+@router.post("/identity-links", response_model=LinkResultRead)
+def post_identity_link(body: LinkEvidenceIn, session: DbSession,
+                       principal: Principal = require("inbound.post")) -> LinkResultRead:
+    """A channel gateway or the subscriber system reports an address seen with a number (a WeChat binding
+    event, a subscriber record): the address joins the number's customer when the evidence is strong and
+    unambiguous, else a suggestion is recorded for an agent."""
+    return _link_read(linking.link(session, kind=body.kind, value=body.value, phone=body.phone,
+                                   evidence=body.evidence, org_unit_id=principal.org_unit_id))
+
+
+@router.post("/identity-links/codes", response_model=LinkCodeRead, status_code=201)
+def post_link_code(body: LinkCodeIn, session: DbSession, settings: AppSettings,
+                   principal: Principal = require("inbound.post")) -> LinkCodeRead:
+    """A one-time code for an address to prove it holds a number; the gateway sends it to the number by SMS."""
+    code, expires = linking.start_code(session, kind=body.kind, value=body.value, phone=body.phone,
+                                       secret=_secret(settings))
+    return LinkCodeRead(code=code, expires_at=expires)
+
+
+@router.post("/identity-links/codes/verify", response_model=LinkResultRead)
+def verify_link_code(body: LinkCodeVerifyIn, session: DbSession, settings: AppSettings,
+                     principal: Principal = require("inbound.post")) -> LinkResultRead:
+    """The code came back from the address: the link is made (evidence `sms_code`)."""
+    try:
+        result = linking.verify_code(session, kind=body.kind, value=body.value, phone=body.phone, code=body.code,
+                                     secret=_secret(settings), org_unit_id=principal.org_unit_id)
+    except linking.CodeRejected:
+        session.commit()  # the try counts, though the request fails: five wrong codes and the code is dead
+        raise
+    return _link_read(result)
+
+
+@router.delete("/customers/{customer_id}/identities/{identity_id}", status_code=204, response_model=None)
+def unlink_identity(customer_id: Id, identity_id: Id, session: DbSession,
+                    principal: Principal = require("customers.link")) -> None:
+    """Remove an address linked by mistake (audited)."""
+    c = service.get_visible(session, principal, customer_id)
+    linking.unlink_by_agent(session, c, identity_id, actor_id=principal.user_id)
+
+
+@router.get("/customers/{customer_id}/link-suggestions", response_model=list[SuggestionRead])
+def link_suggestions(customer_id: Id, session: DbSession,
+                     principal: Principal = require("customers.read")) -> list[SuggestionRead]:
+    """Open suggestions that an address may be this customer's (evidence too weak or ambiguous to act on)."""
+    c = service.get_visible(session, principal, customer_id)
+    clear = principal.can("pii")
+    return [SuggestionRead.model_validate(s).model_copy(
+        update={} if clear else {"value": mask_identity(s.kind, s.value)})
+        for s in linking.suggestions(session, service.customer_ids_of(session, c.id))]
+
+
+@router.post("/customers/{customer_id}/link-suggestions/{suggestion_id}", response_model=SuggestionRead)
+def decide_link_suggestion(customer_id: Id, suggestion_id: Id, body: SuggestionDecisionIn, session: DbSession,
+                           principal: Principal = require("customers.link")) -> SuggestionRead:
+    """Accept (the address joins this customer) or dismiss a suggestion (audited)."""
+    c = service.get_visible(session, principal, customer_id)
+    s = linking.decide_suggestion(session, suggestion_id, accept=body.accept, actor_id=principal.user_id,
+                                  customer_ids=service.customer_ids_of(session, c.id))
+    return SuggestionRead.model_validate(s)

@@ -123,3 +123,50 @@ class ImportReportRead(Schema):
     imported: int
     updated: int
     rejected: list[RejectionRead]
+
+
+class LinkEvidenceIn(Schema):
+    """An address and a number seen together (kefu/customers/linking.py says what each evidence allows)."""
+
+    kind: str = Field(min_length=1, max_length=20)
+    value: str = Field(min_length=1, max_length=255)
+    phone: str = Field(min_length=3, max_length=40)
+    evidence: str = Field(min_length=1, max_length=20)
+
+
+class LinkCodeIn(Schema):
+    kind: str = Field(min_length=1, max_length=20)
+    value: str = Field(min_length=1, max_length=255)
+    phone: str = Field(min_length=3, max_length=40)
+
+
+class LinkCodeVerifyIn(LinkCodeIn):
+    code: str = Field(min_length=4, max_length=10, pattern=r"^\s*[0-9]+\s*$")
+
+
+class LinkCodeRead(Schema):
+    code: str
+    expires_at: datetime
+
+
+class LinkResultRead(Schema):
+    customer_id: int
+    action: str
+    reason: str
+    suggestion_id: int | None = None
+
+
+class SuggestionRead(Schema):
+    id: int
+    customer_id: int
+    other_customer_id: int | None
+    kind: str
+    value: str
+    evidence: str
+    reason: str
+    status: str
+    created_at: datetime
+
+
+class SuggestionDecisionIn(Schema):
+    accept: bool

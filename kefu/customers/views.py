@@ -23,6 +23,14 @@ from kefu.web.views import TIMELINE_LIMIT, friendly
 
 router = APIRouter(include_in_schema=False)
 
+def _include_linking() -> None:
+    """The linked-addresses pages (kefu/customers/linking_views.py) are part of the customers' console."""
+    from kefu.customers import linking_views
+
+    router.include_router(linking_views.router)
+
+
+
 
 # ---- customers ------------------------------------------------------------------------------
 
@@ -81,3 +89,6 @@ def _visible_unit_ids(session: Session, principal: Principal) -> list[int]:
     from kefu.org import service as org
 
     return org.visible_unit_ids(session, principal)
+
+
+_include_linking()

@@ -108,6 +108,12 @@ def _row(record: CallRecord, *, org_unit_id: int, source: str, tz: tzinfo) -> di
     }
 
 
+def logged_call(record: CallRecord, *, tz: tzinfo) -> dict[str, object] | None:
+    """A logged call's times and outcome as this module reads them (None for a PHANTOM row): offered_at,
+    queued_at, answered_at, ended_at as aware datetimes, outcome, subject (the call type)."""
+    return _row(record, org_unit_id=0, source="log", tz=tz)
+
+
 def import_call_records(
     session: Session,
     records: Iterable[CallRecord],

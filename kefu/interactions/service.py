@@ -352,3 +352,77 @@ def notify_customer(session: Session, *, customer_id: int, org_unit_id: int, cha
                    "author_id": actor_id, "notice": True},
                   aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
     return msg
+
+
+# ---- calls as the switch reports them (kefu.voice) ------------------------------------------------
+
+def get(session: Session, interaction_id: int) -> Interaction | None:
+    """The interaction, unscoped (for domains that hold its id: routing, voice)."""
+    return session.get(Interaction, interaction_id)
+
+
+def open_call(session: Session, *, customer_id: int | None, org_unit_id: int, external_ref: str,
+              offered_at: datetime) -> Interaction:
+    """A new inbound voice interaction for a call the switch reported; records `interaction.opened`."""
+    it = Interaction(customer_id=customer_id, org_unit_id=org_unit_id, channel="voice", direction="inbound",
+                     status="open", offered_at=offered_at, external_ref=external_ref)
+    session.add(it)
+    session.flush()
+    events.record(session, "interaction.opened",
+                  {"customer_id": customer_id, "channel": "voice", "direction": "inbound", "ticket_id": None},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=org_unit_id, at=offered_at)
+    return it
+
+
+def sync_call(session: Session, it: Interaction, *, offered_at: datetime, queued_at: datetime | None,
+              answered_at: datetime | None, ended_at: datetime | None, agent_id: int | None,
+              outcome: str | None) -> None:
+    """Set a call's times as its CTI events say now. Events come late and out of order, so the times may
+    change after the call was closed (a late "answered" turns an abandon into an answered call); the call
+    is closed once, when it first ends (`interaction.closed`), and `interaction.updated` tells later
+    corrections."""
+    if outcome is not None:
+        _check_outcome(outcome)
+    values = {"offered_at": offered_at, "queued_at": queued_at, "answered_at": answered_at,
+              "ended_at": ended_at, "agent_id": agent_id, "outcome": outcome}
+    changed = {k: v for k, v in values.items() if getattr(it, k) != v}
+    if not changed:
+        return
+    for k, v in changed.items():
+        setattr(it, k, v)
+    closing = it.status == "open" and ended_at is not None
+    if closing:
+        it.status = "closed"
+    session.flush()
+    if closing:
+        events.record(session, "interaction.closed",
+                      {"channel": it.channel, "outcome": outcome, "customer_id": it.customer_id,
+                       "ticket_id": it.ticket_id, "agent_id": it.agent_id, "actor_id": None},
+                      aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=ended_at)
+    else:
+        events.record(session, "interaction.updated",
+                      {"channel": it.channel, **{k: v.isoformat() if isinstance(v, datetime) else v
+                                                 for k, v in changed.items()}},
+                      aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id)
+
+
+def send_to_address(session: Session, *, customer_id: int, org_unit_id: int, channel: str, to: str, body: str,
+                subject: str | None = None, at: datetime | None = None) -> Interaction:
+    """A message kefu starts (a handoff link, a notice): an outbound interaction with one message, recorded
+    `message.sent` for the channel's outbound delivery to carry after commit."""
+    at = at or utcnow()
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel '{channel}'", code="unknown_channel")
+    it = Interaction(customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, direction="outbound",
+                     status="open", subject=subject, offered_at=at, last_message_at=at)
+    session.add(it)
+    session.flush()
+    msg = Message(interaction_id=it.id, channel=channel, direction="outbound", body=body, sender=None,
+                  external_id=None, author_id=None, created_at=at)
+    session.add(msg)
+    session.flush()
+    events.record(session, "message.sent",
+                  {"interaction_id": it.id, "message_id": msg.id, "channel": channel, "to": to,
+                   "customer_id": customer_id, "ticket_id": None, "author_id": None},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=org_unit_id, at=at)
+    return it

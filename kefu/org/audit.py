@@ -46,6 +46,10 @@ ACTIONS: dict[str, str | None] = {
     "vip_threshold.changed": "tier_rules",
     "customer.viewed": "customer",
     "customer.searched": "customer",
+    "customer.identity_linked": "customer",
+    "customer.identity_unlinked": "customer",
+    "voice.ivr_node_saved": "ivr_node",
+    "voice.ivr_node_deleted": "ivr_node",
 }
 OBJECT_TYPES = tuple(sorted({v for v in ACTIONS.values() if v}))
 # Families of actions a search may ask for at once ("login." is every login.* action).

@@ -150,6 +150,8 @@ class Writer:
         kind = row.kind
         if kind == "ticket":
             return service.reconcile_ticket(s, self._engine(), int(p["ticket_id"]), at)
+        if kind == "call":
+            return service.reconcile_call(s, self._engine(), p, at)
         if kind == "presence":
             return self._presence(s, int(p["user_id"]), str(p["presence"]), p.get("reason"), at)
         if kind == "agent":

@@ -441,6 +441,96 @@ def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> di
             "city": place[0], "province": place[1], "preferred_agent_id": preferred}
 
 
+# ---- calls become work items ----------------------------------------------------------------------
+
+def submit_call(session: Session, interaction_id: int, *, waiting: bool, ended: bool, agent_id: int | None,
+                queue: str | None, at: datetime) -> RoutingInput:
+    """A call's state as the switch reports it (kefu.voice): waiting for an agent, with an agent, or ended."""
+    return submit(session, "call", {"interaction_id": interaction_id, "waiting": waiting, "ended": ended,
+                                    "agent_id": agent_id, "queue": queue}, at=at)
+
+
+def reconcile_call(session: Session, engine: Engine, payload: dict[str, Any], at: float) -> list[Event]:
+    """What the engine must hear about a call: a call waiting for an agent is a voice work item (its queue
+    the IVR's, else the rules'); answered by the agent it was offered to, the offer is accepted (the agent is
+    busy); answered by someone else (the switch chose), the item is withdrawn; ended, the item is completed
+    (the agent goes to after-call work, the queue's wrap-up) or withdrawn if nobody had it (abandoned)."""
+    from kefu.interactions import service as interactions
+    from kefu.routing.model import OfferAccepted
+
+    iid = int(payload["interaction_id"])
+    item = session.scalar(select(RoutingItem).where(RoutingItem.interaction_id == iid,
+                                                    RoutingItem.state.in_(LIVE_ITEM)))
+    when = store.from_epoch(at)
+    agent_id = payload.get("agent_id")
+    if payload.get("ended"):
+        if item is None:
+            return []
+        if item.state == "assigned":
+            item.state, item.ended_at, item.end_reason = "completed", when, "ended"
+            return [WorkCompleted(item.id, at)]
+        item.state, item.ended_at, item.end_reason = "withdrawn", when, "abandoned"
+        return [ItemWithdrawn(item.id, at, "abandoned")]
+    if payload.get("waiting"):
+        if item is not None:
+            return []
+        it = interactions.get(session, iid)
+        if it is None:
+            return []
+        fields = _call_fields(session, engine, it, payload.get("queue"), at)
+        if fields is None:
+            return []
+        row = RoutingItem(interaction_id=iid, org_unit_id=it.org_unit_id, enqueued_at=when, queue_since=when,
+                          state="waiting", **fields)
+        session.add(row)
+        session.flush()
+        return [ItemEnqueued(store.work_item(row), at)]
+    if item is None or agent_id is None:
+        return []
+    if item.state == "offered" and item.agent_id == agent_id:
+        offer = session.scalar(select(RoutingOffer).where(RoutingOffer.item_id == item.id,
+                                                          RoutingOffer.state == "offered"))
+        return [] if offer is None else [OfferAccepted(offer.id, at)]
+    if item.state == "assigned":
+        if item.agent_id == agent_id:
+            return []
+        item.state, item.ended_at, item.end_reason = "completed", when, "transferred"
+        return [WorkCompleted(item.id, at)]
+    item.state, item.ended_at, item.end_reason = "withdrawn", when, "answered_elsewhere"
+    return [ItemWithdrawn(item.id, at, "answered_elsewhere")]
+
+
+def _call_fields(session: Session, engine: Engine, it: Any, queue_hint: Any, at: float) -> dict[str, Any] | None:
+    from kefu.customers import service as customers
+
+    tier = None
+    if it.customer_id is not None:
+        tier = customers.resolve(session, customers.get(session, it.customer_id)).tier
+    key = str(queue_hint) if queue_hint else None
+    if key is not None:
+        try:
+            engine.queue_config(key)
+        except KeyError:
+            key = None
+    if key is None:
+        rule_list = [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
+                                        tuple(r.tiers)) for r in rules(session)]
+        key = routing_rules.choose_queue(rule_list, channel="voice", type=None, category=None, tier=tier)
+        if key is None:
+            return None
+        try:
+            engine.queue_config(key)
+        except KeyError:
+            return None
+    cfg = engine.queue_config(key)
+    q = session.scalar(select(RoutingQueue).where(RoutingQueue.key == key))
+    place = store.places(session).get(it.org_unit_id, (None, None))
+    return {"queue_key": key, "entry_queue_key": key, "channel": cfg.channel,
+            "weight": q.weight if q is not None else routing_rules.MEDIA_WEIGHT["voice"], "skills": {},
+            "tier": tier, "kind": None, "category": None, "sla_at_risk": False, "repeat_contact": False,
+            "city": place[0], "province": place[1], "preferred_agent_id": None}
+
+
 # ---- what people read -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
