@@ -410,6 +410,7 @@ def _ticket_context(
     """What the ticket page shows. The knowledge suggestions and possible duplicates (each embeds
     text, and a suggestion is logged as a search) only for the whole page (`page=True`), not for
     the fragments htmx swaps in after a reply, a status change or a live update."""
+    from kefu.channels import outbound
     from kefu.org import service as org
     from kefu.tickets import service as tickets
 
@@ -446,6 +447,8 @@ def _ticket_context(
         "category_parent": parent,
         "clock": tickets.reply_clock(ticket),
         "conversation": conversation,
+        "deliveries": outbound.of_messages(
+            session, (m.id for it in conversation for m in it.messages if m.direction == "outbound")),
         "reply_to": _reply_target(conversation),
         "actions": _actions(ticket),
         "transitions": transitions,
