@@ -75,6 +75,7 @@ class Parsed:
 class BadPayload(InvalidInput):
     """The provider's payload cannot be accepted (bad signature, malformed XML, missing fields)."""
 
+    status = 400
     code = "bad_payload"
 
 

@@ -152,3 +152,12 @@ def list_deliveries(interaction_id: Id, session: DbSession,
     it = interactions.get_visible(session, principal, interaction_id)
     found = outbound.of_messages(session, (m.id for m in it.messages if m.direction == "outbound"))
     return [DeliveryRead.model_validate(found[m.id]) for m in it.messages if m.id in found]
+
+
+def _include_webhooks() -> None:
+    from kefu.channels import webhooks
+
+    router.include_router(webhooks.router)
+
+
+_include_webhooks()

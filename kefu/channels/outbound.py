@@ -64,7 +64,11 @@ def attempt(session: Session, settings: Settings, delivery_id: int, *, now: date
     d = session.get(OutboundDelivery, delivery_id, with_for_update=True, populate_existing=True)
     if d is None or d.status != "queued" or (d.next_attempt_at is not None and d.next_attempt_at > now):
         return None
-    adapter = adapter_for(settings, d.channel)
+    try:
+        adapter = adapter_for(settings, d.channel)
+    except Exception as exc:  # a configuration the adapter cannot work with: kept, retried after a fix
+        d.attempts += 1
+        return _retry_later(session, settings, d, now, f"adapter: {type(exc).__name__}: {exc}")
     if adapter is None:
         return _finish(session, d, "failed", now, error=f"no_adapter: no outbound adapter is configured for "
                                                         f"channel '{d.channel}'")
