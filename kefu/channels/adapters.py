@@ -68,6 +68,8 @@ class Parsed:
     messages: list[InboundMessage] = field(default_factory=list)
     reports: list[DeliveryReport] = field(default_factory=list)
     events: list[ChannelEvent] = field(default_factory=list)
+    # Parts of concatenated SMS (kefu.channels.sms.Fragment), reassembled when all have arrived.
+    fragments: list[Any] = field(default_factory=list)
     # A message swallowed without a ticket (an auto-reply, a bounce), with the reason: kept visible.
     ignored: list[str] = field(default_factory=list)
 

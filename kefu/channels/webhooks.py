@@ -14,14 +14,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from kefu.channels import wechat
+from kefu.channels import sms, wechat
 from kefu.channels.adapters import BadPayload, Parsed
 from kefu.channels.api import _read_limited, body_limit
 from kefu.channels.ingest import Ingested, ingest, reject
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.db import Database
-from kefu.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from kefu.core.deps import require_token
+from kefu.core.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
 router = APIRouter(tags=["channels"])
 Q = Annotated[str, Query(max_length=512)]
@@ -57,6 +58,33 @@ async def wechat_callback(request: Request) -> PlainTextResponse:
     query = dict(request.query_params)
     await accept(request, wechat.CHANNEL, lambda raw: wechat.parse(settings, query, raw))
     return PlainTextResponse("success")
+
+
+_JSON = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+@router.post("/channels/sms/mo", status_code=202, openapi_extra={"requestBody": {"required": True, **_JSON}})
+async def sms_mo(request: Request, principal: Principal = require_token("inbound.post")) -> dict[str, int]:
+    """Messages from handsets (MO) posted by the HTTP SMS gateway; parts of a long SMS are kept until
+    all have arrived. Answers how many whole messages were stored."""
+    _may_post_sms(principal)
+    done = await accept(request, sms.CHANNEL, sms.parse_mo, principal=principal)
+    return {"stored": sum(1 for r in done.results if not r.duplicate),
+            "duplicates": sum(1 for r in done.results if r.duplicate)}
+
+
+@router.post("/channels/sms/reports", status_code=202, openapi_extra={"requestBody": {"required": True, **_JSON}})
+async def sms_reports(request: Request, principal: Principal = require_token("inbound.post")) -> dict[str, int]:
+    """Delivery reports of the HTTP SMS gateway, one per message id it answered a submission with."""
+    _may_post_sms(principal)
+    done = await accept(request, sms.CHANNEL, sms.parse_reports, principal=principal)
+    return {"matched": done.reports}
+
+
+def _may_post_sms(principal: Principal) -> None:
+    if not principal.can_post_inbound(sms.CHANNEL):
+        raise Forbidden("this token may not post on channel 'sms'", code="channel_not_allowed",
+                        details={"channel": sms.CHANNEL})
 
 
 async def accept(request: Request, channel: str, parse: Callable[[bytes], Parsed], *,
