@@ -149,3 +149,23 @@ def test_backoff_grows_and_stays_under_the_cap(n: int, base: float, cap: float) 
     assert 0 <= outbound.backoff(n, base, cap) <= cap
     assert outbound.backoff(n, base, cap) <= outbound.backoff(n + 1, base, cap)
     assert outbound.backoff(1, base, cap) == min(base, cap)
+
+
+def test_the_channels_page_shows_adapters_deliveries_and_refusals(client: TestClient, world: World,
+                                                                  cfg: Settings) -> None:
+    gw = Gateway([PermanentFailure("invalid number")])
+    with adapter("sms", gw):
+        converse(client, world, "sms", PHONE)
+        settle(world)
+    client.post("/api/v1/inbound/sms", json={"message_id": "x", "sender": "12", "text": "hi"},
+                headers=world.auth("admin"))
+    login(client, "admin")
+    page = client.get("/console/channels")
+    assert page.status_code == 200
+    assert "微信公众号" in page.text
+    assert "invalid number" in page.text
+    assert "invalid_phone" in page.text
+    assert 'href="/console/channels"' in page.text
+    client.cookies.clear()
+    login(client, "agent_gz")
+    assert client.get("/console/channels").status_code == 403
