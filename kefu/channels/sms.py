@@ -119,6 +119,15 @@ def assemble(parts: list[Fragment]) -> InboundMessage | None:
                           text="".join(by_seq[i].text for i in range(1, total + 1)), sent_at=first.sent_at)
 
 
+def assemble_partial(parts: list[Fragment]) -> InboundMessage:
+    """What arrived of a message whose other parts never came: the parts in order, each gap marked."""
+    total = max(p.total for p in parts)
+    by_seq = {p.seq: p for p in parts}
+    first = by_seq[min(by_seq)]
+    text = "".join(by_seq[i].text if i in by_seq else f"[第{i}段缺失]" for i in range(1, total + 1))
+    return InboundMessage(message_id=first.message_id, sender=first.sender, text=text, sent_at=first.sent_at)
+
+
 # ---- the HTTP gateway's formats ----
 
 def national(e164: str) -> str:

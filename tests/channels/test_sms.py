@@ -151,3 +151,24 @@ def test_split_thresholds() -> None:
 @given(st.integers(0, 255), st.integers(1, 255), st.integers(1, 255), st.binary(max_size=20))
 def test_udh_round_trips(ref: int, total: int, seq: int, rest: bytes) -> None:
     assert sms.parse_udh(sms.udh(ref, total, seq) + rest) == ((ref, total, seq), rest)
+
+
+def test_a_long_sms_missing_a_part_is_stored_with_the_gap_marked_after_the_wait(client: TestClient,
+                                                                                world: World) -> None:
+    from datetime import timedelta
+
+    from kefu.core.clock import utcnow
+    from kefu.jobs import registry
+
+    mo(client, world, {"msg_id": "p1", "mobile": "13812345678", "content": "第一段",
+                       "concat": {"ref": 5, "total": 3, "seq": 1}},
+       {"msg_id": "p3", "mobile": "13812345678", "content": "第三段", "concat": {"ref": 5, "total": 3, "seq": 3}})
+    now = utcnow()
+    registry.run_periodic(world.db, "channels.sms_fragments", now + timedelta(minutes=5))
+    assert counts(world.db)["messages"] == 0  # still waiting
+    registry.run_periodic(world.db, "channels.sms_fragments", now + timedelta(minutes=11))
+    with world.db.session() as s:
+        m = s.scalars(select(Message)).one()
+        assert (m.body, m.external_id, m.sender) == ("第一段[第2段缺失]第三段", "p1", "+8613812345678")
+        assert s.scalar(select(func.count()).select_from(SmsFragment)) == 0
+    assert counts(world.db)["tickets"] == 1
