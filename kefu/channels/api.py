@@ -21,12 +21,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from kefu.channels import inbound
-from kefu.channels.schemas import InboundAccepted, RejectionPage, RejectionRead
+from kefu.channels import inbound, outbound
+from kefu.channels.schemas import DeliveryRead, InboundAccepted, RejectionPage, RejectionRead
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.db import Database
-from kefu.core.deps import DbSession, Paging, require, require_token
+from kefu.core.deps import DbSession, Id, Paging, require, require_token
 from kefu.core.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from kefu.interactions.models import CHANNELS
 
@@ -141,3 +141,23 @@ def _reject(request: Request, channel: str, status: int, reason: str, raw: bytes
     if dispatcher is not None:
         dispatcher.wake()
 
+
+
+@router.get("/interactions/{interaction_id}/deliveries", response_model=list[DeliveryRead])
+def list_deliveries(interaction_id: Id, session: DbSession,
+                    principal: Principal = require("interactions.read")) -> list[DeliveryRead]:
+    """The delivery status of each outbound message of the interaction, in message order."""
+    from kefu.interactions import service as interactions
+
+    it = interactions.get_visible(session, principal, interaction_id)
+    found = outbound.of_messages(session, (m.id for m in it.messages if m.direction == "outbound"))
+    return [DeliveryRead.model_validate(found[m.id]) for m in it.messages if m.id in found]
+
+
+def _include_webhooks() -> None:
+    from kefu.channels import webhooks
+
+    router.include_router(webhooks.router)
+
+
+_include_webhooks()

@@ -34,3 +34,19 @@ class RejectionPage(Schema):
     total: int
     limit: int
     offset: int
+
+
+class DeliveryRead(BaseModel):
+    """The delivery of one outbound message: queued | sent | delivered | failed, with the last error."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    message_id: int
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    updated_at: datetime

@@ -72,6 +72,40 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)
 
+    # ---- channel adapters (kefu/channels) ----
+    # Outbound delivery: attempts before a message is marked failed, and the first retry's delay
+    # (each further retry waits 4 times longer, at most `outbound_backoff_max_seconds`).
+    outbound_max_attempts: int = Field(6, ge=1)
+    outbound_backoff_seconds: float = Field(30.0, ge=0)
+    outbound_backoff_max_seconds: float = Field(3600.0, ge=0)
+    outbound_timeout_seconds: float = Field(10.0, gt=0)
+    # WeChat official account (公众号): server URL token, EncodingAESKey (safe mode when set), app id and
+    # secret, and the API base (the real one, or a proxy / a test double).
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    # SMS: "http" (an HTTP SMS gateway) or "cmpp" (China Mobile CMPP 2.0 over TCP to the ISMG).
+    sms_transport: Literal["http", "cmpp"] = "http"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: SecretStr | None = None
+    cmpp_host: str | None = None
+    cmpp_port: int = 7890
+    cmpp_source_addr: str | None = None  # the SP's enterprise code (6 characters)
+    cmpp_shared_secret: SecretStr | None = None
+    cmpp_service_id: str = ""
+    cmpp_src_id: str = ""  # the SP's access number (e.g. 10086xxx)
+    # E-mail: SMTP for sending; the address replies come from; inbound attachment limits.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    email_from: str = "kefu@localhost"
+    email_max_attachment_bytes: int = Field(5 * 1024 * 1024, ge=0)
+    email_attachment_types: str = "image/jpeg,image/png,image/gif,application/pdf,text/plain"
+
     @field_validator("env", mode="before")
     @classmethod
     def _normalise_env(cls, value: object) -> object:

@@ -317,6 +317,7 @@ def _ticket_context(
         "category_parent": parent,
         "clock": tickets.reply_clock(ticket),
         "conversation": conversation,
+        "deliveries": _deliveries(session, conversation),
         "reply_to": _reply_target(conversation),
         "actions": _actions(ticket),
         "transitions": transitions,
@@ -595,3 +596,11 @@ def ticket_status(
     if error is None:
         return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
     return render(request, "ticket.html", ctx, active="inbox", status_code=status_code)
+
+
+def _deliveries(session: Session, conversation: list[Any]) -> dict[int, Any]:
+    """The outbound delivery status of each reply shown (kefu/channels/outbound.py)."""
+    from kefu.channels import outbound
+
+    return outbound.of_messages(
+        session, (m.id for it in conversation for m in it.messages if m.direction == "outbound"))

@@ -1,0 +1,177 @@
+"""Outbound delivery: every reply (`message.sent`) gets a delivery row, sent through its channel's
+adapter by a job, retried with back-off, its status kept (queued → sent → delivered | failed).
+
+Never lost: the row is written in the transaction that consumes `message.sent` (the outbox delivers
+the event until a consumer commits), and a queued row is attempted again by the periodic retry job
+until it is sent or fails for good. Never sent twice by kefu: an attempt locks the row and sends only
+a queued one, and its outcome commits with the status; a process dying between the provider's answer
+and the commit leaves the row queued, and the next attempt hands the provider the same idempotency key
+(`key`), which the provider uses to drop the repeat.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.channels.adapters import (
+    DeliveryReport,
+    Outbound,
+    PermanentFailure,
+    SendFailure,
+    TemporaryFailure,
+    adapter_for,
+)
+from kefu.channels.models import OutboundDelivery, OutboundPart
+from kefu.core import events
+from kefu.core.config import Settings
+from kefu.interactions.models import Interaction, Message
+
+EVENT = "message.delivery"
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: base, 4×base, 16×base, ... at most cap."""
+    if attempts < 1:
+        return 0.0
+    return float(min(base * 4 ** min(attempts - 1, 30), cap))
+
+
+def enqueue(session: Session, *, message_id: int, recipient: str | None, at: datetime) -> OutboundDelivery | None:
+    """The delivery of an outbound message, queued (once: None when the message has one already)."""
+    if session.scalar(select(OutboundDelivery.id).where(OutboundDelivery.message_id == message_id)) is not None:
+        return None
+    msg = session.get(Message, message_id)
+    if msg is None or msg.direction != "outbound":
+        return None
+    it = session.get(Interaction, msg.interaction_id)
+    assert it is not None
+    d = OutboundDelivery(message_id=message_id, interaction_id=it.id, org_unit_id=it.org_unit_id,
+                         channel=msg.channel, recipient=recipient, key=uuid.uuid4().hex, status="queued",
+                         attempts=0, next_attempt_at=at, created_at=at, updated_at=at)
+    session.add(d)
+    session.flush()
+    return d
+
+
+def attempt(session: Session, settings: Settings, delivery_id: int, *, now: datetime) -> str | None:
+    """Send a queued delivery that is due, through its channel's adapter; returns the new status (None
+    when there was nothing to do: not queued, not due, gone). Flushes, never commits."""
+    d = session.get(OutboundDelivery, delivery_id, with_for_update=True, populate_existing=True)
+    if d is None or d.status != "queued" or (d.next_attempt_at is not None and d.next_attempt_at > now):
+        return None
+    try:
+        adapter = adapter_for(settings, d.channel)
+    except Exception as exc:  # a configuration the adapter cannot work with: kept, retried after a fix
+        d.attempts += 1
+        return _retry_later(session, settings, d, now, f"adapter: {type(exc).__name__}: {exc}")
+    if adapter is None:
+        return _finish(session, d, "failed", now, error=f"no_adapter: no outbound adapter is configured for "
+                                                        f"channel '{d.channel}'")
+    if not d.recipient:
+        return _finish(session, d, "failed", now, error="no_recipient: the conversation has no customer address")
+    d.attempts += 1
+    try:
+        sent = adapter.send(_outbound(session, d))
+    except PermanentFailure as exc:
+        return _finish(session, d, "failed", now, error=exc.message)
+    except TemporaryFailure as exc:
+        return _retry_later(session, settings, d, now, exc.message)
+    except Exception as exc:  # a bug or an unexpected protocol answer: kept, retried, never lost
+        return _retry_later(session, settings, d, now, f"{type(exc).__name__}: {exc}")
+    for pid in sent.provider_ids:
+        session.add(OutboundPart(delivery_id=d.id, channel=d.channel, provider_id=pid, status="sent"))
+    d.sent_at = now
+    return _finish(session, d, "sent", now)
+
+
+def _retry_later(session: Session, settings: Settings, d: OutboundDelivery, now: datetime, error: str) -> str:
+    if d.attempts >= settings.outbound_max_attempts:
+        return _finish(session, d, "failed", now, error=f"{error} (gave up after {d.attempts} attempts)")
+    d.last_error = error[:500]
+    d.next_attempt_at = now + timedelta(seconds=backoff(d.attempts, settings.outbound_backoff_seconds,
+                                                        settings.outbound_backoff_max_seconds))
+    d.updated_at = now
+    session.flush()
+    _announce(session, d, now)
+    return "queued"
+
+
+def _finish(session: Session, d: OutboundDelivery, status: str, now: datetime, *, error: str | None = None) -> str:
+    d.status = status
+    d.next_attempt_at = None
+    if error is not None:
+        d.last_error = error[:500]
+    if status == "delivered":
+        d.delivered_at = now
+    d.updated_at = now
+    session.flush()
+    _announce(session, d, now)
+    return status
+
+
+def _announce(session: Session, d: OutboundDelivery, now: datetime) -> None:
+    ticket_id = session.scalar(select(Interaction.ticket_id).where(Interaction.id == d.interaction_id))
+    events.record(session, EVENT, {"message_id": d.message_id, "interaction_id": d.interaction_id,
+                                   "ticket_id": ticket_id, "status": d.status, "attempts": d.attempts,
+                                   "error": d.last_error},
+                  aggregate_type="interaction", aggregate_id=d.interaction_id, org_unit_id=d.org_unit_id, at=now)
+
+
+def _outbound(session: Session, d: OutboundDelivery) -> Outbound:
+    msg = session.get(Message, d.message_id)
+    it = session.get(Interaction, d.interaction_id)
+    assert msg is not None
+    assert it is not None
+    refs = [r for r in session.scalars(select(Message.external_id).where(
+        Message.interaction_id == it.id, Message.direction == "inbound", Message.external_id.is_not(None))
+        .order_by(Message.id)) if r]
+    assert d.recipient is not None
+    return Outbound(message_id=msg.id, channel=d.channel, to=d.recipient, body=msg.body, key=d.key,
+                    subject=it.subject, thread_ref=refs[-1] if refs else None, references=tuple(refs))
+
+
+def due(session: Session, now: datetime, *, limit: int = 100) -> list[int]:
+    """Queued deliveries whose next attempt is due, oldest first."""
+    return list(session.scalars(
+        select(OutboundDelivery.id).where(OutboundDelivery.status == "queued",
+                                          OutboundDelivery.next_attempt_at <= now)
+        .order_by(OutboundDelivery.next_attempt_at, OutboundDelivery.id).limit(limit)))
+
+
+def apply_report(session: Session, channel: str, report: DeliveryReport, *, now: datetime) -> str | None:
+    """A provider's delivery report for one of its messages: the part's status, then the delivery's
+    (delivered when every part is, failed when one failed). None when the id is unknown."""
+    part = session.scalar(select(OutboundPart).where(OutboundPart.channel == channel,
+                                                     OutboundPart.provider_id == report.provider_id))
+    if part is None:
+        return None
+    part.status = "delivered" if report.delivered else "failed"
+    part.error = (report.error or None) and str(report.error)[:200]
+    part.reported_at = report.at or now
+    session.flush()
+    d = session.get(OutboundDelivery, part.delivery_id, with_for_update=True)
+    assert d is not None
+    if d.status in ("delivered", "failed"):
+        return d.status
+    statuses = set(session.scalars(select(OutboundPart.status).where(OutboundPart.delivery_id == d.id)))
+    if "failed" in statuses:
+        return _finish(session, d, "failed", now, error=f"delivery_report: {report.error or 'not delivered'}")
+    if statuses == {"delivered"}:
+        return _finish(session, d, "delivered", report.at or now)
+    return d.status
+
+
+def of_messages(session: Session, message_ids: Iterable[int]) -> dict[int, OutboundDelivery]:
+    ids = list(message_ids)
+    if not ids:
+        return {}
+    return {d.message_id: d for d in session.scalars(
+        select(OutboundDelivery).where(OutboundDelivery.message_id.in_(ids)))}
+
+
+__all__ = ["SendFailure", "apply_report", "attempt", "backoff", "due", "enqueue", "of_messages"]

@@ -1,0 +1,109 @@
+"""A local fake of the WeChat API on loopback, checking credentials and access tokens as the real one does.
+
+- GET  /cgi-bin/token?grant_type=client_credential&appid=&secret=  → {"access_token", "expires_in": 7200}
+  (40013 invalid appid, 40125 invalid appsecret, 40002 invalid grant_type)
+- POST /cgi-bin/message/custom/send?access_token=  JSON {"touser", "msgtype": "text", "text": {"content"}}
+  (41001 access_token missing, 40001 invalid credential, 42001 access_token expired, 40003 invalid openid,
+  45015 response out of time limit: the user has not written within 48 hours, -1 system busy when told)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class FakeWeChat:
+    appid: str
+    secret: str
+    followers: set[str] = field(default_factory=set)  # openids that wrote within 48 hours
+    followers_silent: set[str] = field(default_factory=set)  # followers whose window closed
+    tokens: dict[str, bool] = field(default_factory=dict)  # token -> still valid
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    token_fetches: int = 0
+    busy: int = 0  # answer the next N sends with -1 (system busy)
+    base: str = ""
+
+    def expire_tokens(self) -> None:
+        for t in self.tokens:
+            self.tokens[t] = False
+
+    def handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> dict[str, Any]:
+        if method == "GET" and path == "/cgi-bin/token":
+            if query.get("grant_type") != "client_credential":
+                return {"errcode": 40002, "errmsg": "invalid grant_type"}
+            if query.get("appid") != self.appid:
+                return {"errcode": 40013, "errmsg": "invalid appid"}
+            if query.get("secret") != self.secret:
+                return {"errcode": 40125, "errmsg": "invalid appsecret"}
+            token = secrets.token_urlsafe(48)
+            self.tokens[token] = True
+            self.token_fetches += 1
+            return {"access_token": token, "expires_in": 7200}
+        if method == "POST" and path == "/cgi-bin/message/custom/send":
+            token = query.get("access_token")
+            if not token:
+                return {"errcode": 41001, "errmsg": "access_token missing"}
+            if token not in self.tokens:
+                return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+            if not self.tokens[token]:
+                return {"errcode": 42001, "errmsg": "access_token expired"}
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return {"errcode": 47001, "errmsg": "data format error"}
+            if self.busy:
+                self.busy -= 1
+                return {"errcode": -1, "errmsg": "system error"}
+            to = data.get("touser")
+            if to in self.followers_silent:
+                return {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
+            if to not in self.followers:
+                return {"errcode": 40003, "errmsg": "invalid openid"}
+            if data.get("msgtype") != "text" or not isinstance(data.get("text"), dict):
+                return {"errcode": 40008, "errmsg": "invalid message type"}
+            self.sent.append(data)
+            return {"errcode": 0, "errmsg": "ok"}
+        return {"errcode": 48001, "errmsg": "api unauthorized"}
+
+
+@contextmanager
+def serve(fake: FakeWeChat) -> Iterator[FakeWeChat]:
+    class Handler(BaseHTTPRequestHandler):
+        def _do(self, method: str) -> None:
+            url = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            out = json.dumps(fake.handle(method, url.path, query, body), ensure_ascii=False).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def do_GET(self) -> None:
+            self._do("GET")
+
+        def do_POST(self) -> None:
+            self._do("POST")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
