@@ -1,0 +1,37 @@
+"""Complaints over HTTP: what the classifier said about a ticket, the agent's confirmation or correction, and
+classifying a text on demand."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kefu.complaints import classifier, service
+from kefu.complaints.schemas import ClassificationRead, ClassifyIn, PredictionRead, ReviewIn, Scored
+from kefu.core.auth import Principal
+from kefu.core.deps import DbSession, Id, require
+
+router = APIRouter(tags=["complaints"])
+
+
+@router.get("/complaints/tickets/{ticket_id}/classification", response_model=ClassificationRead)
+def classification(ticket_id: Id, session: DbSession,
+                   principal: Principal = require("complaints.read")) -> ClassificationRead:
+    return ClassificationRead.model_validate(service.get_visible(session, principal, ticket_id))
+
+
+@router.post("/complaints/tickets/{ticket_id}/classification/review", response_model=ClassificationRead)
+def review(ticket_id: Id, body: ReviewIn, session: DbSession,
+           principal: Principal = require("complaints.review")) -> ClassificationRead:
+    c = service.review(session, principal, ticket_id, type=body.type, category=body.category,
+                       escalation=body.escalation)
+    return ClassificationRead.model_validate(c)
+
+
+@router.post("/complaints/classify", response_model=PredictionRead)
+def classify(body: ClassifyIn, principal: Principal = require("complaints.read")) -> PredictionRead:
+    p = classifier.classify(body.text)
+    return PredictionRead(
+        type=p.type, type_confidence=round(p.type_confidence, 4), category=p.category,
+        category_confidence=round(p.category_confidence, 4), escalation=p.escalation,
+        escalation_terms=list(p.escalation_terms), apply_type=p.apply_type, apply_category=p.apply_category,
+        alternatives={k: [Scored(label=a, confidence=b) for a, b in v] for k, v in p.alternatives.items()})

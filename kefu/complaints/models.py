@@ -1,0 +1,44 @@
+"""Complaints' tables (migration 0401_complaints): what the classifier said about each ticket and what the
+agent made of it (the corrections are labelled data for `kefu complaints retrain`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core.db import Base, BigId, UTCDateTime
+
+#: applied: a confident type or category was set on the ticket; suggested: nothing was sure enough;
+#: confirmed / corrected: an agent reviewed it (the final_* columns are then the labels).
+STATUSES = ("applied", "suggested", "confirmed", "corrected")
+
+
+class Classification(Base):
+    __tablename__ = "complaint_classifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), unique=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
+    predicted_type: Mapped[str] = mapped_column(String(16))
+    type_confidence: Mapped[float] = mapped_column(Float)
+    predicted_category: Mapped[str] = mapped_column(String(16))
+    category_confidence: Mapped[float] = mapped_column(Float)
+    escalation: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    applied_type: Mapped[str | None] = mapped_column(String(16))
+    applied_category: Mapped[str | None] = mapped_column(String(16))
+    model_version: Mapped[str] = mapped_column(String(40))  # the model's training time
+    status: Mapped[str] = mapped_column(String(12))
+    final_type: Mapped[str | None] = mapped_column(String(16))
+    final_category: Mapped[str | None] = mapped_column(String(16))
+    final_escalation: Mapped[bool | None] = mapped_column(Boolean)
+    reviewed_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status in ('applied','suggested','confirmed','corrected')", name="status"),
+        Index("ix_complaint_classifications_status", "status", "reviewed_at"),
+    )

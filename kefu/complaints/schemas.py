@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ClassificationRead(Schema):
+    ticket_id: int
+    predicted_type: str
+    type_confidence: float
+    predicted_category: str
+    category_confidence: float
+    escalation: bool
+    escalation_terms: list[str]
+    applied_type: str | None
+    applied_category: str | None
+    status: str = Field(description="applied / suggested / confirmed / corrected")
+    final_type: str | None
+    final_category: str | None
+    final_escalation: bool | None
+    reviewed_by_id: int | None
+    reviewed_at: datetime | None
+    model_version: str
+    created_at: datetime
+
+
+class ReviewIn(Schema):
+    type: str = Field(max_length=16, description="complaint / inquiry / request / suggestion / praise / other")
+    category: str = Field(max_length=16, description="a first-level category key, e.g. 'billing'")
+    escalation: bool = False
+
+
+class ClassifyIn(Schema):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class Scored(Schema):
+    label: str
+    confidence: float
+
+
+class PredictionRead(Schema):
+    type: str
+    type_confidence: float
+    category: str
+    category_confidence: float
+    escalation: bool
+    escalation_terms: list[str]
+    apply_type: str | None = Field(description="the ticket type this would set (confident enough)")
+    apply_category: str | None
+    alternatives: dict[str, list[Scored]]
