@@ -203,6 +203,8 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "search_id": lambda m: m.shared["search"], "start": lambda m: "2024-01-01", "end": lambda m: "2024-01-07",
     # routing: an offer is its agent's own (anyone else's is 404); queues are keyed by name
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
+    # complaints: a surge of another unit is 404 like a missing one (tests/complaints/test_surges.py)
+    "surge_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]

@@ -3,12 +3,22 @@ classifying a text on demand."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
 
-from kefu.complaints import classifier, service
-from kefu.complaints.schemas import ClassificationRead, ClassifyIn, PredictionRead, ReviewIn, Scored
+from fastapi import APIRouter, Query
+
+from kefu.complaints import classifier, service, surges
+from kefu.complaints.schemas import (
+    ClassificationRead,
+    ClassifyIn,
+    PredictionRead,
+    ReviewIn,
+    Scored,
+    SurgeList,
+    SurgeRead,
+)
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Id, require
+from kefu.core.deps import DbSession, Id, Paging, require
 
 router = APIRouter(tags=["complaints"])
 
@@ -35,3 +45,19 @@ def classify(body: ClassifyIn, principal: Principal = require("complaints.read")
         category_confidence=round(p.category_confidence, 4), escalation=p.escalation,
         escalation_terms=list(p.escalation_terms), apply_type=p.apply_type, apply_category=p.apply_category,
         alternatives={k: [Scored(label=a, confidence=b) for a, b in v] for k, v in p.alternatives.items()})
+
+
+@router.get("/complaints/surges", response_model=SurgeList)
+def surge_list(session: DbSession, page: Paging,
+               status: Annotated[Literal["open", "acknowledged"] | None, Query()] = None,
+               principal: Principal = require("complaints.surges")) -> SurgeList:
+    """Complaint surges in the caller's units, newest first."""
+    found = surges.list_visible(session, principal, status=status, limit=page.limit, offset=page.offset)
+    return SurgeList(items=[SurgeRead.model_validate(s) for s in found.items], total=found.total,
+                     limit=page.limit, offset=page.offset)
+
+
+@router.post("/complaints/surges/{surge_id}/acknowledge", response_model=SurgeRead)
+def surge_acknowledge(surge_id: Id, session: DbSession,
+                      principal: Principal = require("complaints.surges")) -> SurgeRead:
+    return SurgeRead.model_validate(surges.acknowledge(session, principal, surge_id))

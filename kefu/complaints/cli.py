@@ -80,6 +80,17 @@ def bench_classify(
     bench.run(data, model, typer.echo)
 
 
+def bench_surge(
+    data: Path | None = typer.Option(None, help="the shared data folder (default ../shared/data)"),
+) -> None:
+    """The surge detector replayed on the Comcast complaints of 2015: lead time before the data-cap wave's
+    peak and false alarms per month, against a naive daily rule in the same run."""
+    from kefu.complaints import surge_bench
+
+    surge_bench.run(data, typer.echo)
+
+
 def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) -> None:
     app.add_typer(complaints_app, name="complaints")
     bench_app.command("classify")(bench_classify)
+    bench_app.command("surge")(bench_surge)

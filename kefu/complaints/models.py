@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -41,4 +41,33 @@ class Classification(Base):
     __table_args__ = (
         CheckConstraint("status in ('applied','suggested','confirmed','corrected')", name="status"),
         Index("ix_complaint_classifications_status", "status", "reviewed_at"),
+    )
+
+
+SURGE_STATUSES = ("open", "acknowledged")
+
+
+class Surge(Base):
+    """A significant rise of one category's complaints in one city on one channel (kefu/complaints/surge.py)."""
+
+    __tablename__ = "complaint_surges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(String(16))
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
+    channel: Mapped[str] = mapped_column(String(16))  # "" when the tickets have no channel
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    observed: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    acknowledged_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status in ('open','acknowledged')", name="status"),
+        Index("ix_complaint_surges_key", "category", "org_unit_id", "channel", "detected_at"),
+        Index("ix_complaint_surges_detected", "detected_at"),
     )

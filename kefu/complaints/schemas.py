@@ -54,3 +54,26 @@ class PredictionRead(Schema):
     apply_type: str | None = Field(description="the ticket type this would set (confident enough)")
     apply_category: str | None
     alternatives: dict[str, list[Scored]]
+
+
+class SurgeRead(Schema):
+    id: int
+    category: str
+    org_unit_id: int
+    channel: str
+    window_start: datetime
+    window_end: datetime
+    observed: int
+    expected: float
+    p_value: float
+    status: str
+    acknowledged_by_id: int | None
+    acknowledged_at: datetime | None
+    detected_at: datetime
+
+
+class SurgeList(Schema):
+    items: list[SurgeRead]
+    total: int
+    limit: int
+    offset: int

@@ -1,5 +1,7 @@
 """Complaints in the console.
 
+    GET  /console/complaints/surges                 supervisors: complaint surges of their units (nav entry)
+    POST /console/complaints/surges/{id}/ack        acknowledge one
     (ticket page box)                               what the classifier said, confirm or correct in one click
     POST /console/complaints/tickets/{id}/review    the agent's verdict (back to the ticket page)
 """
@@ -9,17 +11,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from kefu.complaints import service
+from kefu.complaints import service, surges
 from kefu.complaints.labels import CATEGORIES, CATEGORY_NAMES, TYPE_NAMES, TYPES
 from kefu.core.auth import Principal
 from kefu.core.deps import DbSession, Id
 from kefu.core.errors import Forbidden
+from kefu.org import service as org
 from kefu.web.i18n import translator
-from kefu.web.render import CsrfProtect, PagePrincipal, request_locale
+from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 
+# The main menu's entry (kefu.web.render.nav_entries): key, href, permission, place.
+NAV = (("complaints", "/console/complaints/surges", "complaints.surges", 55),)
 router = APIRouter(include_in_schema=False)
 BASE = "/console/complaints"
 
@@ -52,3 +57,21 @@ def review(request: Request, ticket_id: Id, session: DbSession, principal: PageP
     _allowed(request, principal, "complaints.review")
     service.review(session, principal, ticket_id, type=type, category=category, escalation=escalation == "1")
     return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+
+@router.get(f"{BASE}/surges")
+def surge_page(request: Request, session: DbSession, principal: PagePrincipal, status: str = "") -> HTMLResponse:
+    _allowed(request, principal, "complaints.surges")
+    found = surges.list_visible(session, principal, status=status if status in ("open", "acknowledged") else None,
+                                limit=200, offset=0)
+    units = {u.id: u for u in org.list_units(session, principal)}
+    return render(request, "complaints/surges.html",
+                  {"surges": found.items, "total": found.total, "units": units, "status": status,
+                   "config": surges.CONFIG, **names()}, active="complaints")
+
+
+@router.post(f"{BASE}/surges/{{surge_id}}/ack", dependencies=[CsrfProtect])
+def surge_ack(request: Request, surge_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    _allowed(request, principal, "complaints.surges")
+    surges.acknowledge(session, principal, surge_id)
+    return RedirectResponse(f"{BASE}/surges", status_code=303)

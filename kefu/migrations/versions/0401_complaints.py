@@ -1,4 +1,4 @@
-"""complaints: the classifier's verdict on each ticket and the agent's review
+"""complaints: the classifier's verdict on each ticket and the agent's review; complaint surges
 
 Revision ID: 0401_complaints
 Revises: 0001_core
@@ -53,8 +53,38 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_classifications', schema=None) as batch_op:
         batch_op.create_index('ix_complaint_classifications_status', ['status', 'reviewed_at'], unique=False)
 
+    op.create_table('complaint_surges',
+    sa.Column('id', ID, autoincrement=True, nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('org_unit_id', ID, nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('window_end', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed', sa.Integer(), nullable=False),
+    sa.Column('expected', sa.Float(), nullable=False),
+    sa.Column('p_value', sa.Float(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('acknowledged_by_id', ID, nullable=True),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('detected_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status in ('open','acknowledged')", name=op.f('ck_complaint_surges_status')),
+    sa.ForeignKeyConstraint(['acknowledged_by_id'], ['users.id'],
+                            name=op.f('fk_complaint_surges_acknowledged_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_units.id'],
+                            name=op.f('fk_complaint_surges_org_unit_id_org_units'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_surges'))
+    )
+    with op.batch_alter_table('complaint_surges', schema=None) as batch_op:
+        batch_op.create_index('ix_complaint_surges_detected', ['detected_at'], unique=False)
+        batch_op.create_index('ix_complaint_surges_key', ['category', 'org_unit_id', 'channel', 'detected_at'],
+                              unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('complaint_surges', schema=None) as batch_op:
+        batch_op.drop_index('ix_complaint_surges_key')
+        batch_op.drop_index('ix_complaint_surges_detected')
+    op.drop_table('complaint_surges')
     with op.batch_alter_table('complaint_classifications', schema=None) as batch_op:
         batch_op.drop_index('ix_complaint_classifications_status')
     op.drop_table('complaint_classifications')
