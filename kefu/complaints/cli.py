@@ -90,7 +90,18 @@ def bench_surge(
     surge_bench.run(data, typer.echo)
 
 
+def bench_segments(
+    data: Path | None = typer.Option(None, help="the shared data folder (default ../shared/data)"),
+) -> None:
+    """Customer segments of telecom-churn-iran (variable selection, k by silhouette and stability), their
+    churn rates and handling, and how well they separate churn against random segments in the same run."""
+    from kefu.complaints import segments_bench
+
+    segments_bench.run(data, typer.echo)
+
+
 def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) -> None:
     app.add_typer(complaints_app, name="complaints")
     bench_app.command("classify")(bench_classify)
     bench_app.command("surge")(bench_surge)
+    bench_app.command("segments")(bench_segments)
