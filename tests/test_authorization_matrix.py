@@ -204,7 +204,7 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     # routing: an offer is its agent's own (anyone else's is 404); queues are keyed by name
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
     # complaints: a surge of another unit is 404 like a missing one (tests/complaints/test_surges.py)
-    "surge_id": lambda m: 987654321,
+    "surge_id": lambda m: 987654321, "compensation_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
@@ -229,6 +229,8 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/interactions/{interaction_id}/close"): (True, lambda o, n: {"outcome": "replied"}),
     ("POST", "/tickets"): (True, lambda o, n: {"type": "inquiry", "subject": "话费", "org_unit_id": o.unit}),
     ("POST", "/tickets/{ticket_id}/transitions"): (True, lambda o, n: {"to": "in_progress"}),
+    ("POST", "/complaints/tickets/{ticket_id}/compensations"): (True, lambda o, n: {"kind": "gift_points",
+                                                                                      "amount": "1"}),
     ("POST", "/tickets/{ticket_id}/assign"): (True, lambda o, n: {"assignee_id": o.user}),
     ("POST", "/tickets/{ticket_id}/merge"): (True, lambda o, n: {"into_id": o.ticket2, "reason": "重复"}),
     ("POST", "/knowledge/articles"): (True, lambda o, n: {"title": f"新文章{n}", "body": "内容", "kind": "faq",

@@ -7,10 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from kefu.complaints import classifier, service, surges
+from kefu.complaints import classifier, compensation, service, surges
 from kefu.complaints.schemas import (
     ClassificationRead,
     ClassifyIn,
+    CompensationIn,
+    CompensationList,
+    CompensationRead,
+    DecisionIn,
     PredictionRead,
     ReviewIn,
     Scored,
@@ -61,3 +65,31 @@ def surge_list(session: DbSession, page: Paging,
 def surge_acknowledge(surge_id: Id, session: DbSession,
                       principal: Principal = require("complaints.surges")) -> SurgeRead:
     return SurgeRead.model_validate(surges.acknowledge(session, principal, surge_id))
+
+
+@router.get("/complaints/tickets/{ticket_id}/compensations", response_model=CompensationList)
+def compensations(ticket_id: Id, session: DbSession,
+                  principal: Principal = require("complaints.read")) -> CompensationList:
+    from kefu.tickets import service as tickets
+
+    tickets.get_visible(session, principal, ticket_id)
+    return CompensationList(items=[CompensationRead.model_validate(c)
+                                   for c in compensation.for_ticket(session, ticket_id)])
+
+
+@router.post("/complaints/tickets/{ticket_id}/compensations", response_model=CompensationRead, status_code=201)
+def grant(ticket_id: Id, body: CompensationIn, session: DbSession,
+          principal: Principal = require("complaints.compensate")) -> CompensationRead:
+    """Grant within your authority; above it 403 `authority_exceeded` (nothing written) unless
+    `request_approval`, then it waits for someone whose authority covers it."""
+    c = compensation.grant(session, principal, ticket_id, kind=body.kind, amount=body.amount, note=body.note,
+                           request_approval=body.request_approval)
+    return CompensationRead.model_validate(c)
+
+
+@router.post("/complaints/compensations/{compensation_id}/decision", response_model=CompensationRead)
+def decide(compensation_id: Id, body: DecisionIn, session: DbSession,
+           principal: Principal = require("complaints.compensate")) -> CompensationRead:
+    """Approve (your authority must cover the amount) or reject (with a reason) a pending compensation."""
+    c = compensation.decide(session, principal, compensation_id, approve=body.approve, reason=body.reason)
+    return CompensationRead.model_validate(c)

@@ -4,8 +4,9 @@ agent made of it (the corrections are labelled data for `kefu complaints retrain
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -70,4 +71,36 @@ class Surge(Base):
         CheckConstraint("status in ('open','acknowledged')", name="status"),
         Index("ix_complaint_surges_key", "category", "org_unit_id", "channel", "detected_at"),
         Index("ix_complaint_surges_detected", "detected_at"),
+    )
+
+
+COMPENSATION_KINDS = ("bill_credit", "refund", "data_pack", "minutes", "free_trial", "gift_points")
+COMPENSATION_STATUSES = ("granted", "pending_approval", "rejected")
+
+
+class Compensation(Base):
+    """A compensation on a ticket, in yuan of value (a data pack or minutes at their price), granted within the
+    granter's authority or waiting for someone whose authority covers it."""
+
+    __tablename__ = "complaint_compensations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    note: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind in ('bill_credit','refund','data_pack','minutes','free_trial','gift_points')",
+                        name="kind"),
+        CheckConstraint("status in ('granted','pending_approval','rejected')", name="status"),
+        CheckConstraint("amount > 0", name="amount"),
     )

@@ -1,14 +1,15 @@
 """Complaints' permissions (merged into the role table by kefu.core.auth).
 
+"complaints.compensate" grants compensation within the user's authority and decides pending ones;
 "complaints.read" sees what the classifier said; "complaints.review" confirms or corrects it (one click on
 the ticket page); "complaints.surges" sees complaint surges.
 """
 
 GRANTS: dict[str, set[str]] = {
-    "agent": {"complaints.read", "complaints.review"},
+    "agent": {"complaints.read", "complaints.review", "complaints.compensate"},
     "support": {"complaints.read", "complaints.review"},
-    "expert": {"complaints.read", "complaints.review"},
-    "supervisor": {"complaints.read", "complaints.review", "complaints.surges"},
+    "expert": {"complaints.read", "complaints.review", "complaints.compensate"},
+    "supervisor": {"complaints.read", "complaints.review", "complaints.surges", "complaints.compensate"},
     "analyst": {"complaints.read", "complaints.surges"},
-    "admin": {"complaints.read", "complaints.review", "complaints.surges"},
+    "admin": {"complaints.read", "complaints.review", "complaints.surges", "complaints.compensate"},
 }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,3 +78,35 @@ class SurgeList(Schema):
     total: int
     limit: int
     offset: int
+
+
+class CompensationIn(Schema):
+    kind: str = Field(max_length=16, description="bill_credit / refund / data_pack / minutes / free_trial / "
+                                                 "gift_points")
+    amount: Decimal = Field(description="value in yuan (a data pack or minutes at their price)")
+    note: str | None = Field(default=None, max_length=500)
+    request_approval: bool = Field(default=False, description="above your authority: ask for approval")
+
+
+class DecisionIn(Schema):
+    approve: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CompensationRead(Schema):
+    id: int
+    ticket_id: int
+    customer_id: int | None
+    kind: str
+    amount: Decimal
+    note: str | None
+    status: str
+    requested_by_id: int | None
+    decided_by_id: int | None
+    decision_reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class CompensationList(Schema):
+    items: list[CompensationRead]

@@ -35,6 +35,13 @@ def _allowed(request: Request, principal: Principal, permission: str) -> None:
                         details={"permission": permission})
 
 
+OFFER_NAMES = {"bill_credit": ("话费减免", "Bill credit"), "refund": ("退费", "Refund"),
+               "data_pack": ("流量包", "Data pack"), "minutes": ("通话分钟", "Minutes"),
+               "free_trial": ("业务体验", "Free trial"), "gift_points": ("积分", "Gift points")}
+COMPENSATION_STATUS = {"granted": ("已发放", "Granted"), "pending_approval": ("待审批", "Awaiting approval"),
+                       "rejected": ("已驳回", "Rejected")}
+
+
 def names() -> dict[str, Any]:
     return {"type_names": TYPE_NAMES, "category_names": CATEGORY_NAMES, "types": TYPES, "categories": CATEGORIES}
 
@@ -43,11 +50,15 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
     """The classifier's box on the ticket page (nothing before the ticket is classified)."""
     if not principal.can("complaints.read"):
         return None
+    from kefu.complaints import compensation
+
     c = service.for_ticket(session, ticket.id)
-    if c is None:
+    paid = compensation.for_ticket(session, ticket.id)
+    if c is None and not paid:
         return None
     return "complaints/_ticket_panel.html", {"c": c, "can_review": principal.can("complaints.review"),
-                                             **names()}
+                                             "compensations": paid, "offer_names": OFFER_NAMES,
+                                             "compensation_status": COMPENSATION_STATUS, **names()}
 
 
 @router.post(f"{BASE}/tickets/{{ticket_id}}/review", dependencies=[CsrfProtect])

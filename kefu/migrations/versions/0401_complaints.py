@@ -1,4 +1,4 @@
-"""complaints: the classifier's verdict on each ticket and the agent's review; complaint surges
+"""complaints: the classifier's verdict on each ticket and the agent's review; complaint surges; compensations
 
 Revision ID: 0401_complaints
 Revises: 0001_core
@@ -79,8 +79,45 @@ def upgrade() -> None:
         batch_op.create_index('ix_complaint_surges_key', ['category', 'org_unit_id', 'channel', 'detected_at'],
                               unique=False)
 
+    op.create_table('complaint_compensations',
+    sa.Column('id', ID, autoincrement=True, nullable=False),
+    sa.Column('ticket_id', ID, nullable=False),
+    sa.Column('customer_id', ID, nullable=True),
+    sa.Column('org_unit_id', ID, nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=10, scale=2), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('requested_by_id', ID, nullable=True),
+    sa.Column('decided_by_id', ID, nullable=True),
+    sa.Column('decision_reason', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_complaint_compensations_amount')),
+    sa.CheckConstraint("kind in ('bill_credit','refund','data_pack','minutes','free_trial','gift_points')",
+                       name=op.f('ck_complaint_compensations_kind')),
+    sa.CheckConstraint("status in ('granted','pending_approval','rejected')",
+                       name=op.f('ck_complaint_compensations_status')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'],
+                            name=op.f('fk_complaint_compensations_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'],
+                            name=op.f('fk_complaint_compensations_decided_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_units.id'],
+                            name=op.f('fk_complaint_compensations_org_unit_id_org_units'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'],
+                            name=op.f('fk_complaint_compensations_requested_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'],
+                            name=op.f('fk_complaint_compensations_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_compensations'))
+    )
+    with op.batch_alter_table('complaint_compensations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_compensations_ticket_id'), ['ticket_id'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('complaint_compensations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_compensations_ticket_id'))
+    op.drop_table('complaint_compensations')
     with op.batch_alter_table('complaint_surges', schema=None) as batch_op:
         batch_op.drop_index('ix_complaint_surges_key')
         batch_op.drop_index('ix_complaint_surges_detected')
