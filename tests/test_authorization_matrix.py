@@ -205,6 +205,7 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
     # complaints: a surge of another unit is 404 like a missing one (tests/complaints/test_surges.py)
     "surge_id": lambda m: 987654321, "compensation_id": lambda m: 987654321,
+    "appeal_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
@@ -231,6 +232,8 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/tickets/{ticket_id}/transitions"): (True, lambda o, n: {"to": "in_progress"}),
     ("POST", "/complaints/tickets/{ticket_id}/compensations"): (True, lambda o, n: {"kind": "gift_points",
                                                                                       "amount": "1"}),
+    ("POST", "/complaints/tickets/{ticket_id}/appeals"): (True, lambda o, n: {"source": "miit_12300",
+                                                                                "received_on": "2099-01-01"}),
     ("POST", "/tickets/{ticket_id}/assign"): (True, lambda o, n: {"assignee_id": o.user}),
     ("POST", "/tickets/{ticket_id}/merge"): (True, lambda o, n: {"into_id": o.ticket2, "reason": "重复"}),
     ("POST", "/knowledge/articles"): (True, lambda o, n: {"title": f"新文章{n}", "body": "内容", "kind": "faq",

@@ -7,8 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from kefu.complaints import classifier, compensation, service, surges
+from kefu.complaints import appeals, classifier, compensation, service, surges
 from kefu.complaints.schemas import (
+    AppealIn,
+    AppealList,
+    AppealRead,
+    AppealUpdate,
     ClassificationRead,
     ClassifyIn,
     CompensationIn,
@@ -93,3 +97,30 @@ def decide(compensation_id: Id, body: DecisionIn, session: DbSession,
     """Approve (your authority must cover the amount) or reject (with a reason) a pending compensation."""
     c = compensation.decide(session, principal, compensation_id, approve=body.approve, reason=body.reason)
     return CompensationRead.model_validate(c)
+
+
+@router.get("/complaints/tickets/{ticket_id}/appeals", response_model=AppealList)
+def appeal_list(ticket_id: Id, session: DbSession, principal: Principal = require("complaints.read")) -> AppealList:
+    from kefu.tickets import service as tickets
+
+    tickets.get_visible(session, principal, ticket_id)
+    return AppealList(items=[AppealRead.model_validate(a) for a in appeals.for_ticket(session, ticket_id)])
+
+
+@router.post("/complaints/tickets/{ticket_id}/appeals", response_model=AppealRead, status_code=201)
+def appeal_record(ticket_id: Id, body: AppealIn, session: DbSession,
+                  principal: Principal = require("complaints.appeals")) -> AppealRead:
+    """An escalation or appeal about this ticket: source, dates (received ≤ accepted ≤ answered) and outcome;
+    the acceptance (5 working days) and answer (30 days) deadlines follow."""
+    a = appeals.record(session, principal, ticket_id, source=body.source, received_on=body.received_on,
+                       about_charges=body.about_charges, reference=body.reference, accepted_on=body.accepted_on,
+                       answered_on=body.answered_on, outcome=body.outcome)
+    return AppealRead.model_validate(a)
+
+
+@router.patch("/complaints/appeals/{appeal_id}", response_model=AppealRead)
+def appeal_update(appeal_id: Id, body: AppealUpdate, session: DbSession,
+                  principal: Principal = require("complaints.appeals")) -> AppealRead:
+    a = appeals.update(session, principal, appeal_id, accepted_on=body.accepted_on, answered_on=body.answered_on,
+                       outcome=body.outcome)
+    return AppealRead.model_validate(a)

@@ -80,13 +80,9 @@ def grant(session: Session, principal: Principal, ticket_id: int, *, kind: str, 
 
 
 def _pending(session: Session, principal: Principal, compensation_id: int) -> Compensation:
-    c = session.get(Compensation, compensation_id)
-    if c is None:
-        raise CompensationNotFound(f"compensation {compensation_id} not found")
-    try:
-        tickets.get_visible(session, principal, c.ticket_id)
-    except NotFound:
-        raise CompensationNotFound(f"compensation {compensation_id} not found") from None
+    from kefu.complaints.service import of_visible_ticket
+
+    c = of_visible_ticket(session, principal, Compensation, compensation_id, CompensationNotFound, "compensation")
     if c.status != "pending_approval":
         raise NotPending(f"compensation {compensation_id} is {c.status}", details={"status": c.status})
     return c

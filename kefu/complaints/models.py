@@ -3,10 +3,10 @@ agent made of it (the corrections are labelled data for `kefu complaints retrain
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -37,6 +37,8 @@ class Classification(Base):
     final_escalation: Mapped[bool | None] = mapped_column(Boolean)
     reviewed_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a repeat complaint: the same customer's earlier ticket of the same category within 30 days
+    repeat_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
@@ -103,4 +105,34 @@ class Compensation(Base):
                         name="kind"),
         CheckConstraint("status in ('granted','pending_approval','rejected')", name="status"),
         CheckConstraint("amount > 0", name="amount"),
+    )
+
+
+class Appeal(Base):
+    """An escalated complaint or an appeal to the regulator (12300, a provincial authority, 12315, the media,
+    group headquarters) linked to the original ticket, with the regulator's dates."""
+
+    __tablename__ = "complaint_appeals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
+    source: Mapped[str] = mapped_column(String(24))
+    about_charges: Mapped[bool] = mapped_column(Boolean, default=False)
+    reference: Mapped[str | None] = mapped_column(String(64))  # the regulator's case number
+    received_on: Mapped[date] = mapped_column(Date)
+    acceptance_due: Mapped[date] = mapped_column(Date)
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    answer_due: Mapped[date | None] = mapped_column(Date)
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("source in ('miit_12300','provincial_authority','consumer_12315','media','group_hq')",
+                        name="source"),
+        CheckConstraint("outcome is null or outcome in ('upheld','partly_upheld','not_upheld','withdrawn')",
+                        name="outcome"),
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +27,7 @@ class ClassificationRead(Schema):
     reviewed_by_id: int | None
     reviewed_at: datetime | None
     model_version: str
+    repeat_of_id: int | None = Field(description="the same customer's ticket of the same category within 30 days")
     created_at: datetime
 
 
@@ -110,3 +111,39 @@ class CompensationRead(Schema):
 
 class CompensationList(Schema):
     items: list[CompensationRead]
+
+
+class AppealIn(Schema):
+    source: str = Field(max_length=24, description="miit_12300 / provincial_authority / consumer_12315 / media / "
+                                                   "group_hq")
+    received_on: date
+    about_charges: bool = Field(default=False, description="charges: a 5-month window; anything else 2 years")
+    reference: str | None = Field(default=None, max_length=64)
+    accepted_on: date | None = None
+    answered_on: date | None = None
+    outcome: str | None = Field(default=None, max_length=16)
+
+
+class AppealUpdate(Schema):
+    accepted_on: date | None = None
+    answered_on: date | None = None
+    outcome: str | None = Field(default=None, max_length=16)
+
+
+class AppealRead(Schema):
+    id: int
+    ticket_id: int
+    source: str
+    about_charges: bool
+    reference: str | None
+    received_on: date
+    acceptance_due: date
+    accepted_on: date | None
+    answer_due: date | None
+    answered_on: date | None
+    outcome: str | None
+    created_at: datetime
+
+
+class AppealList(Schema):
+    items: list[AppealRead]

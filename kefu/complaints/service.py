@@ -7,7 +7,7 @@ Services flush, never commit. Events: `ticket.classified` (routing re-reads the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.tickets import service as tickets
 
+T = TypeVar("T")
 MAX_TEXT = 4_000
 CLOSED = ("resolved", "closed", "merged")
 
@@ -35,6 +36,20 @@ class UnknownLabel(InvalidInput):
 
 class TicketFrozen(Conflict):
     code = "ticket_frozen"
+
+
+def of_visible_ticket(session: Session, principal: Principal, model: type[T], record_id: int,
+                      not_found: type[NotFound], what: str) -> T:
+    """A record hanging off a ticket (`ticket_id`), if the principal sees the ticket; `not_found` otherwise
+    (a record of a foreign ticket is as absent as a missing one)."""
+    row = session.get(model, record_id)
+    try:
+        if row is None:
+            raise NotFound(what)
+        tickets.get_visible(session, principal, row.ticket_id)  # type: ignore[attr-defined]
+    except NotFound:
+        raise not_found(f"{what} {record_id} not found") from None
+    return row
 
 
 def ticket_text(ticket: Any) -> str:
@@ -67,7 +82,10 @@ def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     new_category = p.apply_category if intake and ticket.category_id is None else None
     if new_type is not None or new_category is not None:
         tickets.update(session, ticket.id, actor_id=None, type=new_type, category_key=new_category, at=at)
+    from kefu.complaints.appeals import earlier_same_category
+
     c = Classification(
+        repeat_of_id=earlier_same_category(session, ticket, p.category),
         ticket_id=ticket.id, org_unit_id=ticket.org_unit_id, predicted_type=p.type,
         type_confidence=round(p.type_confidence, 4), predicted_category=p.category,
         category_confidence=round(p.category_confidence, 4), escalation=p.escalation,
@@ -79,7 +97,7 @@ def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     events.record(session, "ticket.classified",
                   {"type": p.type, "type_confidence": c.type_confidence, "category": p.category,
                    "category_confidence": c.category_confidence, "escalation": p.escalation,
-                   "applied_type": new_type, "applied_category": new_category},
+                   "applied_type": new_type, "applied_category": new_category, "repeat_of_id": c.repeat_of_id},
                   aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
     return c
 

@@ -1,4 +1,4 @@
-"""complaints: the classifier's verdict on each ticket and the agent's review; complaint surges; compensations
+"""complaints: the classifier's verdict on each ticket and the agent's review; complaint surges; compensations; appeals
 
 Revision ID: 0401_complaints
 Revises: 0001_core
@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('final_escalation', sa.Boolean(), nullable=True),
     sa.Column('reviewed_by_id', ID, nullable=True),
     sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('repeat_of_id', ID, nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status in ('applied','suggested','confirmed','corrected')",
                        name=op.f('ck_complaint_classifications_status')),
@@ -45,6 +46,8 @@ def upgrade() -> None:
                             name=op.f('fk_complaint_classifications_org_unit_id_org_units'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'],
                             name=op.f('fk_complaint_classifications_reviewed_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['repeat_of_id'], ['tickets.id'],
+                            name=op.f('fk_complaint_classifications_repeat_of_id_tickets'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'],
                             name=op.f('fk_complaint_classifications_ticket_id_tickets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_classifications')),
@@ -113,8 +116,42 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_compensations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_compensations_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('complaint_appeals',
+    sa.Column('id', ID, autoincrement=True, nullable=False),
+    sa.Column('ticket_id', ID, nullable=False),
+    sa.Column('org_unit_id', ID, nullable=False),
+    sa.Column('source', sa.String(length=24), nullable=False),
+    sa.Column('about_charges', sa.Boolean(), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=True),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('acceptance_due', sa.Date(), nullable=False),
+    sa.Column('accepted_on', sa.Date(), nullable=True),
+    sa.Column('answer_due', sa.Date(), nullable=True),
+    sa.Column('answered_on', sa.Date(), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('created_by_id', ID, nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("outcome is null or outcome in ('upheld','partly_upheld','not_upheld','withdrawn')",
+                       name=op.f('ck_complaint_appeals_outcome')),
+    sa.CheckConstraint("source in ('miit_12300','provincial_authority','consumer_12315','media','group_hq')",
+                       name=op.f('ck_complaint_appeals_source')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'],
+                            name=op.f('fk_complaint_appeals_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_units.id'],
+                            name=op.f('fk_complaint_appeals_org_unit_id_org_units'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'],
+                            name=op.f('fk_complaint_appeals_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_appeals'))
+    )
+    with op.batch_alter_table('complaint_appeals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_appeals_ticket_id'), ['ticket_id'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('complaint_appeals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_appeals_ticket_id'))
+    op.drop_table('complaint_appeals')
     with op.batch_alter_table('complaint_compensations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_compensations_ticket_id'))
     op.drop_table('complaint_compensations')
