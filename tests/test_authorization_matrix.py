@@ -213,6 +213,9 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "call_id": lambda m: "matrix-call",
     # a customer's address and link suggestions: reached through the (scoped) customer; a missing one is 404
     "identity_id": lambda m: 987654321,
+    # complaints: a surge of another unit is 404 like a missing one (tests/complaints/test_surges.py)
+    "surge_id": lambda m: 987654321, "compensation_id": lambda m: 987654321,
+    "appeal_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]
@@ -239,6 +242,10 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/interactions/{interaction_id}/close"): (True, lambda o, n: {"outcome": "replied"}),
     ("POST", "/tickets"): (True, lambda o, n: {"type": "inquiry", "subject": "话费", "org_unit_id": o.unit}),
     ("POST", "/tickets/{ticket_id}/transitions"): (True, lambda o, n: {"to": "in_progress"}),
+    ("POST", "/complaints/tickets/{ticket_id}/compensations"): (True, lambda o, n: {"kind": "gift_points",
+                                                                                      "amount": "1"}),
+    ("POST", "/complaints/tickets/{ticket_id}/appeals"): (True, lambda o, n: {"source": "miit_12300",
+                                                                                "received_on": "2099-01-01"}),
     ("POST", "/tickets/{ticket_id}/assign"): (True, lambda o, n: {"assignee_id": o.user}),
     ("POST", "/tickets/{ticket_id}/merge"): (True, lambda o, n: {"into_id": o.ticket2, "reason": "重复"}),
     ("POST", "/knowledge/articles"): (True, lambda o, n: {"title": f"新文章{n}", "body": "内容", "kind": "faq",

@@ -1,0 +1,187 @@
+"""`kefu bench classify`: the shipped classifier on labelled dialogues it was not trained on, against a keyword
+baseline (and, when the embedder is installed, a zero-shot embedding baseline) measured in the same run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kefu.complaints import classifier, training
+from kefu.complaints.labels import CATEGORIES, TYPES, escalation_terms
+
+Echo = Callable[[str], None]
+
+# The keyword baseline: the words the labelling guide itself gives for each category, first match in this
+# order wins (specific before general); no keyword, "other". Written from the guide, never tuned on data.
+KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("roaming", ("漫游", "国际", "出国", "境外")),
+    ("spam", ("垃圾短信", "骚扰", "诈骗", "推销", "营销")),
+    ("vas", ("增值业务", "订阅", "订购", "彩铃", "退订", "会员")),
+    ("number", ("实名", "销户", "补卡", "携号转网", "过户", "换卡")),
+    ("broadband", ("宽带", "光纤", "装机", "报修", "iptv", "光猫")),
+    ("data", ("流量", "限速")),
+    ("billing", ("话费", "扣费", "账单", "退费", "余额", "缴费", "充值", "扣钱")),
+    ("plan", ("套餐", "资费", "合约", "活动", "权益")),
+    ("network", ("信号", "覆盖", "掉线", "网络", "4g", "3g")),
+    ("terminal", ("手机", "终端", "屏幕", "系统", "sim卡")),
+    ("service", ("态度", "营业厅", "客服", "投诉", "人工")),
+)
+TYPE_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("praise", ("谢谢", "感谢", "赞", "点赞", "满意")),
+    ("suggestion", ("建议", "希望增加", "能不能增加")),
+    ("request", ("帮我办", "我要办", "申请", "取消", "开通")),
+    ("inquiry", ("请问", "咨询", "怎么办", "如何", "是否", "能否")),
+)
+DESCRIPTIONS: dict[str, str] = {  # the guide's definitions, for the zero-shot baseline
+    "billing": "话费 扣费 账单 退费 余额 缴费 不明收费", "data": "手机流量 流量包 流量超额 限速",
+    "network": "手机信号 覆盖 掉线 网络差 上网慢", "broadband": "宽带 光纤 装机 报修 家庭网络 IPTV",
+    "plan": "套餐 资费 变更套餐 合约 优惠活动 会员权益", "vas": "增值业务 订阅 SP业务 彩铃 运营商应用",
+    "roaming": "漫游 国际漫游 出国使用", "terminal": "手机 终端设备 SIM卡故障 手机故障",
+    "number": "实名制 号码 补卡 销户 携号转网 过户", "service": "服务态度 营业厅 热线打不通 客服处理慢",
+    "spam": "垃圾短信 骚扰电话 诈骗电话 营销短信", "other": "与运营商无关的其他问题",
+}
+
+
+def keyword_category(text: str) -> str:
+    low = text.lower()
+    for cat, words in KEYWORDS:
+        if any(w in low for w in words):
+            return cat
+    return "other"
+
+
+def keyword_type(text: str) -> str:
+    for typ, words in TYPE_KEYWORDS:
+        if any(w in text for w in words):
+            return typ
+    return "complaint"
+
+
+@dataclass(frozen=True)
+class Scores:
+    macro_f1: float
+    accuracy: float
+    per_class: dict[str, tuple[float, int]]  # F1, support
+
+
+def score(truth: Sequence[str], pred: Sequence[str], classes: Sequence[str]) -> Scores:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    present = [c for c in classes if c in set(truth)]
+    f1 = f1_score(truth, pred, labels=present, average=None, zero_division=0)
+    return Scores(float(np.mean(f1)) if len(present) else 0.0, float(accuracy_score(truth, pred)),
+                  {c: (float(f), list(truth).count(c)) for c, f in zip(present, f1, strict=True)})
+
+
+def confusion(truth: Sequence[str], pred: Sequence[str], classes: Sequence[str], echo: Echo) -> None:
+    from sklearn.metrics import confusion_matrix
+
+    short = [c[:5] for c in classes]
+    m = confusion_matrix(truth, pred, labels=list(classes))
+    echo("  truth \\ predicted " + " ".join(f"{s:>5}" for s in short))
+    for c, row in zip(classes, m, strict=True):
+        echo(f"  {c:<18}" + " ".join(f"{v:>5}" for v in row))
+
+
+def zero_shot(texts: Sequence[str]) -> list[str] | None:
+    try:
+        from kefu.knowledge.text.embed import get_embedder
+
+        emb = get_embedder()
+    except Exception:
+        return None
+    if "hash" in emb.name:
+        return None
+    cats = list(DESCRIPTIONS)
+    a = np.asarray(emb.encode([DESCRIPTIONS[c] for c in cats]))
+    b = np.asarray(emb.encode(list(texts)))
+    return [cats[i] for i in (b @ a.T).argmax(axis=1)]
+
+
+def run(data_dir: Path | None, model_path: Path | None, echo: Echo) -> bool:
+    """Print the figures; False (and a clear message) when the labelled data is not there."""
+    data_dir = data_dir or training.default_data_dir()
+    if data_dir is None or not (data_dir / training.DATASET).is_dir():
+        echo(f"skipped: no {training.DATASET} under ../shared/data (pass --data)")
+        return False
+    t0 = time.perf_counter()
+    model = classifier.load(model_path)
+    load_s = time.perf_counter() - t0
+    examples = training.labelled(data_dir)
+    test = [e for e in examples if training.held_out(e.key)]
+    echo(f"held-out dialogues: {len(test)} of {len(examples)} labelled (never trained or tuned on); "
+         f"model trained {model.info.get('trained_at')} on {model.info.get('trained_on')}")
+    texts = [e.text for e in test]
+    t0 = time.perf_counter()
+    preds = [model.classify(t) for t in texts]
+    per_ms = (time.perf_counter() - t0) / len(texts) * 1000
+    t0 = time.perf_counter()
+    kw_cat = [keyword_category(t) for t in texts]
+    kw_type = [keyword_type(t) for t in texts]
+    kw_ms = (time.perf_counter() - t0) / len(texts) * 1000
+    cats = [e.category for e in test]
+    types = [e.type for e in test]
+    m_cat = score(cats, [p.category for p in preds], CATEGORIES)
+    m_type = score(types, [p.type for p in preds], TYPES)
+    b_cat = score(cats, kw_cat, CATEGORIES)
+    b_type = score(types, kw_type, TYPES)
+    echo(f"load {load_s:.3f} s; classify {per_ms:.2f} ms a text (keyword baseline {kw_ms:.3f} ms)")
+    echo(f"category ({len(m_cat.per_class)} classes present): macro-F1 {m_cat.macro_f1:.3f}, accuracy "
+         f"{m_cat.accuracy:.3f} | keyword baseline macro-F1 {b_cat.macro_f1:.3f}, accuracy {b_cat.accuracy:.3f} "
+         f"| ratio {m_cat.macro_f1 / max(b_cat.macro_f1, 1e-9):.2f}x")
+    zs = zero_shot(texts)
+    if zs is not None:
+        z = score(cats, zs, CATEGORIES)
+        echo(f"  zero-shot embedding baseline: macro-F1 {z.macro_f1:.3f}, accuracy {z.accuracy:.3f}")
+    echo(f"type: accuracy {m_type.accuracy:.3f}, macro-F1 {m_type.macro_f1:.3f} | keyword baseline accuracy "
+         f"{b_type.accuracy:.3f}, macro-F1 {b_type.macro_f1:.3f}")
+    seq = [i for i, e in enumerate(test) if e.pool == "sequential"]
+    if seq and len(seq) < len(test):
+        s = score([cats[i] for i in seq], [preds[i].category for i in seq], CATEGORIES)
+        st = score([types[i] for i in seq], [preds[i].type for i in seq], TYPES)
+        echo(f"  sequential dialogues only ({len(seq)}): category macro-F1 {s.macro_f1:.3f}, accuracy "
+             f"{s.accuracy:.3f}; type accuracy {st.accuracy:.3f}")
+    echo("per-class F1 (support): category")
+    for c, (f, n) in m_cat.per_class.items():
+        echo(f"  {c:<10} {f:.3f} ({n})   keyword {b_cat.per_class.get(c, (0.0, 0))[0]:.3f}")
+    echo("per-class F1 (support): type")
+    for c, (f, n) in m_type.per_class.items():
+        echo(f"  {c:<10} {f:.3f} ({n})")
+    echo("confusion matrix, category:")
+    confusion(cats, [p.category for p in preds], CATEGORIES, echo)
+    echo("confusion matrix, type:")
+    confusion(types, [p.type for p in preds], TYPES, echo)
+    for head in ("type", "category"):
+        applied = [i for i, p in enumerate(preds)
+                   if getattr(p, f"{head}_confidence") >= getattr(p, f"{head}_threshold")]
+        truth = types if head == "type" else cats
+        right = sum(getattr(preds[i], head) == truth[i] for i in applied)
+        echo(f"applied {head} (confidence >= {model.heads[head].threshold:.2f}): {len(applied)} of {len(test)} "
+             f"({len(applied) / len(test):.0%}), right {right / max(len(applied), 1):.3f} "
+             f"(target {model.info.get('target_precision')}); the rest is left to the agent")
+    esc_truth = [bool(e.escalation) for e in test]
+    esc_pred = [p.escalation for p in preds]
+    tp = sum(a and b for a, b in zip(esc_truth, esc_pred, strict=True))
+    prec, rec = tp / max(sum(esc_pred), 1), tp / max(sum(esc_truth), 1)
+    echo(f"escalation: {sum(esc_truth)} escalated, precision {prec:.3f}, recall {rec:.3f}")
+    agreement(examples, echo)
+    return True
+
+
+def agreement(examples: Sequence[training.Example], echo: Echo) -> None:
+    again = training.relabelled()
+    first = {e.key: e for e in examples}
+    both = [(first[k], v) for k, v in again.items() if k in first]
+    if not both:
+        return
+    n = len(both)
+    echo(f"labelling agreement, blind re-label of {n}: type {sum(a.type == b[0] for a, b in both) / n:.2f}, "
+         f"category {sum(a.category == b[1] for a, b in both) / n:.2f}, "
+         f"escalation {sum(bool(a.escalation) == b[2] for a, b in both) / n:.2f} (one labeller: an upper bound)")
+
+
+__all__ = ["escalation_terms", "keyword_category", "keyword_type", "run"]

@@ -1,0 +1,144 @@
+"""Classification at intake: a customer's text → type, first-level category and escalation risk, each with a
+confidence, and whether it is sure enough to be applied to the ticket.
+
+Pure: no database, no clock. The model (`model.json`, shipped in this package) is written by
+`kefu complaints retrain` (kefu/complaints/training.py): TF-IDF over character n-grams and one linear model
+per head, its scores turned into probabilities by a softmax with a temperature fitted on cross-validated
+scores, and a threshold per head chosen on the training folds so that what is applied is right at least
+`target_precision` of the time. Below the threshold the prediction is only suggested to the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kefu.complaints import features
+from kefu.complaints.labels import TICKET_TYPE_OF, escalation_terms
+
+MODEL_RESOURCE = "model.json"
+MODEL_FORMAT = 1
+
+
+class ModelMissing(RuntimeError):
+    """No model file: run `kefu complaints retrain`."""
+
+
+@dataclass(frozen=True)
+class Head:
+    classes: tuple[str, ...]
+    coef: np.ndarray  # (classes, terms)
+    intercept: np.ndarray
+    temperature: float
+    threshold: float
+
+    def probabilities(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        scores = self.coef[:, cols] @ vals + self.intercept if len(cols) else self.intercept.copy()
+        z = scores / self.temperature
+        z = np.exp(z - z.max())
+        probs: np.ndarray = z / z.sum()
+        return probs
+
+
+@dataclass(frozen=True)
+class Prediction:
+    type: str
+    type_confidence: float
+    category: str
+    category_confidence: float
+    escalation: bool
+    escalation_terms: tuple[str, ...]
+    type_threshold: float
+    category_threshold: float
+    alternatives: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+
+    @property
+    def apply_type(self) -> str | None:
+        """The ticket type to set, when confident and the type is one a ticket has."""
+        if self.type_confidence >= self.type_threshold:
+            return TICKET_TYPE_OF.get(self.type)
+        return None
+
+    @property
+    def apply_category(self) -> str | None:
+        return self.category if self.category_confidence >= self.category_threshold else None
+
+
+class Model:
+    def __init__(self, data: dict[str, Any]) -> None:
+        if data.get("format") != MODEL_FORMAT:
+            raise ValueError(f"unknown model format {data.get('format')!r}")
+        self.data = data
+        self.vocabulary: dict[str, int] = {t: i for i, t in enumerate(data["vocabulary"])}
+        self.idf: list[float] = list(data["idf"])
+        self.heads: dict[str, Head] = {
+            name: Head(tuple(h["classes"]), np.asarray(h["coef"], dtype=np.float32),
+                       np.asarray(h["intercept"], dtype=np.float32), float(h["temperature"]),
+                       float(h["threshold"]))
+            for name, h in data["heads"].items()
+        }
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if k not in ("vocabulary", "idf", "heads")}
+
+    def classify(self, text: str) -> Prediction:
+        vec = features.weighted(text, self.vocabulary, self.idf)
+        cols = np.fromiter(vec.keys(), dtype=np.int64, count=len(vec))
+        vals = np.fromiter(vec.values(), dtype=np.float32, count=len(vec))
+        best: dict[str, tuple[str, float]] = {}
+        alternatives: dict[str, list[tuple[str, float]]] = {}
+        for name, head in self.heads.items():
+            p = head.probabilities(cols, vals)
+            order = np.argsort(-p)
+            best[name] = (head.classes[order[0]], float(p[order[0]]))
+            alternatives[name] = [(head.classes[i], round(float(p[i]), 3)) for i in order[:3]]
+        found = tuple(escalation_terms(text))
+        return Prediction(type=best["type"][0], type_confidence=best["type"][1],
+                          category=best["category"][0], category_confidence=best["category"][1],
+                          escalation=bool(found), escalation_terms=found,
+                          type_threshold=self.heads["type"].threshold,
+                          category_threshold=self.heads["category"].threshold, alternatives=alternatives)
+
+
+def load(path: Path | None = None) -> Model:
+    """The model at `path`, or the one shipped in this package."""
+    if path is None:
+        res = resources.files(__package__).joinpath(MODEL_RESOURCE)
+        if not res.is_file():
+            raise ModelMissing("no complaint model in the package: run `kefu complaints retrain`")
+        raw = res.read_text(encoding="utf-8")
+    else:
+        raw = path.read_text(encoding="utf-8")
+    return Model(json.loads(raw))
+
+
+_lock = threading.Lock()
+_model: Model | None = None
+
+
+def model() -> Model:
+    """The shipped model, loaded once per process."""
+    global _model
+    if _model is None:
+        with _lock:
+            if _model is None:
+                _model = load()
+    return _model
+
+
+def reset() -> None:
+    """Forget the loaded model (after a retrain in this process)."""
+    global _model
+    with _lock:
+        _model = None
+
+
+def classify(text: str) -> Prediction:
+    return model().classify(text)

@@ -1,0 +1,43 @@
+"""The classes the classifier predicts (the labelling guide, docs/labelling.md) and how they map onto a ticket.
+
+Pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Types of a customer's text (the guide). A ticket has inquiry / complaint / request / suggestion / appeal:
+#: praise and other are predicted but never applied to a ticket (it keeps its type).
+TYPES: tuple[str, ...] = ("complaint", "inquiry", "request", "suggestion", "praise", "other")
+TICKET_TYPE_OF: dict[str, str] = {"complaint": "complaint", "inquiry": "inquiry", "request": "request",
+                                  "suggestion": "suggestion"}
+
+#: First-level categories: the keys of the ticket category tree (migration 0001_core).
+CATEGORIES: tuple[str, ...] = ("billing", "data", "network", "broadband", "plan", "vas", "roaming", "terminal",
+                               "number", "service", "spam", "other")
+
+TYPE_NAMES: dict[str, tuple[str, str]] = {
+    "complaint": ("投诉", "Complaint"), "inquiry": ("咨询", "Inquiry"), "request": ("业务办理", "Request"),
+    "suggestion": ("建议", "Suggestion"), "praise": ("表扬", "Praise"), "other": ("其他", "Other"),
+}
+CATEGORY_NAMES: dict[str, tuple[str, str]] = {
+    "billing": ("话费与账单", "Billing"), "data": ("流量", "Data"), "network": ("网络与信号", "Network"),
+    "broadband": ("宽带与固网", "Broadband"), "plan": ("套餐与资费", "Plans"), "vas": ("增值业务", "Value-added"),
+    "roaming": ("漫游", "Roaming"), "terminal": ("终端", "Terminals"), "number": ("号码与实名", "Number"),
+    "service": ("服务质量", "Service"), "spam": ("骚扰与诈骗", "Spam and fraud"), "other": ("其他", "Other"),
+}
+
+# Escalation beyond the operator (the guide): the regulator, consumer bodies, media, the courts.
+_ESCALATION = re.compile(
+    r"工信|12300|通信管理局|通管局|信息产业部|315|12315|消协|消费者协会|消费者权益|消费者报|律师|起诉|法院|"
+    r"诉讼|仲裁|媒体|曝光|日报|晚报|都市报|早报|新闻|电视台|央视|cctv|人民网|新华社|头条|记者|12321",
+    re.IGNORECASE)
+
+
+def escalation_terms(text: str) -> list[str]:
+    """The words in `text` that name an escalation beyond the operator, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for m in _ESCALATION.finditer(text):
+        seen.setdefault(m.group(0).lower(), None)
+    return list(seen)

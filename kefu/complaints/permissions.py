@@ -1,0 +1,18 @@
+"""Complaints' permissions (merged into the role table by kefu.core.auth).
+
+"complaints.appeals" records escalations and appeals; "complaints.compensate" grants compensation within
+the user's authority and decides pending ones;
+"complaints.read" sees what the classifier said; "complaints.review" confirms or corrects it (one click on
+the ticket page); "complaints.surges" sees complaint surges.
+"""
+
+GRANTS: dict[str, set[str]] = {
+    "agent": {"complaints.read", "complaints.review", "complaints.compensate"},
+    "support": {"complaints.read", "complaints.review"},
+    "expert": {"complaints.read", "complaints.review", "complaints.compensate", "complaints.appeals"},
+    "supervisor": {"complaints.read", "complaints.review", "complaints.surges", "complaints.compensate",
+                   "complaints.appeals"},
+    "analyst": {"complaints.read", "complaints.surges"},
+    "admin": {"complaints.read", "complaints.review", "complaints.surges", "complaints.compensate",
+              "complaints.appeals"},
+}

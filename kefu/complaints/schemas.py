@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ClassificationRead(Schema):
+    ticket_id: int
+    predicted_type: str
+    type_confidence: float
+    predicted_category: str
+    category_confidence: float
+    escalation: bool
+    escalation_terms: list[str]
+    applied_type: str | None
+    applied_category: str | None
+    status: str = Field(description="applied / suggested / confirmed / corrected")
+    final_type: str | None
+    final_category: str | None
+    final_escalation: bool | None
+    reviewed_by_id: int | None
+    reviewed_at: datetime | None
+    model_version: str
+    repeat_of_id: int | None = Field(description="the same customer's ticket of the same category within 30 days")
+    created_at: datetime
+
+
+class ReviewIn(Schema):
+    type: str = Field(max_length=16, description="complaint / inquiry / request / suggestion / praise / other")
+    category: str = Field(max_length=16, description="a first-level category key, e.g. 'billing'")
+    escalation: bool = False
+
+
+class ClassifyIn(Schema):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class Scored(Schema):
+    label: str
+    confidence: float
+
+
+class PredictionRead(Schema):
+    type: str
+    type_confidence: float
+    category: str
+    category_confidence: float
+    escalation: bool
+    escalation_terms: list[str]
+    apply_type: str | None = Field(description="the ticket type this would set (confident enough)")
+    apply_category: str | None
+    alternatives: dict[str, list[Scored]]
+
+
+class SurgeRead(Schema):
+    id: int
+    category: str
+    org_unit_id: int
+    channel: str
+    window_start: datetime
+    window_end: datetime
+    observed: int
+    expected: float
+    p_value: float
+    status: str
+    acknowledged_by_id: int | None
+    acknowledged_at: datetime | None
+    detected_at: datetime
+
+
+class SurgeList(Schema):
+    items: list[SurgeRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class CompensationIn(Schema):
+    kind: str = Field(max_length=16, description="bill_credit / refund / data_pack / minutes / free_trial / "
+                                                 "gift_points")
+    amount: Decimal = Field(description="value in yuan (a data pack or minutes at their price)")
+    note: str | None = Field(default=None, max_length=500)
+    request_approval: bool = Field(default=False, description="above your authority: ask for approval")
+
+
+class DecisionIn(Schema):
+    approve: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CompensationRead(Schema):
+    id: int
+    ticket_id: int
+    customer_id: int | None
+    kind: str
+    amount: Decimal
+    note: str | None
+    status: str
+    requested_by_id: int | None
+    decided_by_id: int | None
+    decision_reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class CompensationList(Schema):
+    items: list[CompensationRead]
+
+
+class AppealIn(Schema):
+    source: str = Field(max_length=24, description="miit_12300 / provincial_authority / consumer_12315 / media / "
+                                                   "group_hq")
+    received_on: date
+    about_charges: bool = Field(default=False, description="charges: a 5-month window; anything else 2 years")
+    reference: str | None = Field(default=None, max_length=64)
+    accepted_on: date | None = None
+    answered_on: date | None = None
+    outcome: str | None = Field(default=None, max_length=16)
+
+
+class AppealUpdate(Schema):
+    accepted_on: date | None = None
+    answered_on: date | None = None
+    outcome: str | None = Field(default=None, max_length=16)
+
+
+class AppealRead(Schema):
+    id: int
+    ticket_id: int
+    source: str
+    about_charges: bool
+    reference: str | None
+    received_on: date
+    acceptance_due: date
+    accepted_on: date | None
+    answer_due: date | None
+    answered_on: date | None
+    outcome: str | None
+    created_at: datetime
+
+
+class AppealList(Schema):
+    items: list[AppealRead]

@@ -1,0 +1,148 @@
+"""Classification at intake, as the product uses it: classify a new ticket, apply what is sure, keep the rest
+as a suggestion, and record the agent's confirmation or correction (labelled data for the next retrain).
+
+Services flush, never commit. Events: `ticket.classified` (routing re-reads the ticket on it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.complaints import classifier
+from kefu.complaints.labels import CATEGORIES, TICKET_TYPE_OF, TYPES
+from kefu.complaints.models import Classification
+from kefu.core import events
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
+from kefu.core.errors import Conflict, InvalidInput, NotFound
+from kefu.tickets import service as tickets
+
+T = TypeVar("T")
+MAX_TEXT = 4_000
+CLOSED = ("resolved", "closed", "merged")
+
+
+class ClassificationNotFound(NotFound):
+    code = "classification_not_found"
+
+
+class UnknownLabel(InvalidInput):
+    code = "unknown_label"
+
+
+class TicketFrozen(Conflict):
+    code = "ticket_frozen"
+
+
+def of_visible_ticket(session: Session, principal: Principal, model: type[T], record_id: int,
+                      not_found: type[NotFound], what: str) -> T:
+    """A record hanging off a ticket (`ticket_id`), if the principal sees the ticket; `not_found` otherwise
+    (a record of a foreign ticket is as absent as a missing one)."""
+    row = session.get(model, record_id)
+    try:
+        if row is None:
+            raise NotFound(what)
+        tickets.get_visible(session, principal, row.ticket_id)  # type: ignore[attr-defined]
+    except NotFound:
+        raise not_found(f"{what} {record_id} not found") from None
+    return row
+
+
+def ticket_text(ticket: Any) -> str:
+    """What the classifier reads of a ticket: its subject and the customer's first message."""
+    parts = [ticket.subject or "", ticket.description or ""]
+    text = "\n".join(p for p in parts if p)
+    return text[:MAX_TEXT]
+
+
+def for_ticket(session: Session, ticket_id: int) -> Classification | None:
+    return session.scalars(select(Classification).where(Classification.ticket_id == ticket_id)).first()
+
+
+def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = None,
+                    model: classifier.Model | None = None) -> Classification | None:
+    """Classify a ticket once (None if it is gone or was already classified). A ticket that came in from a
+    channel (nobody chose its type) gets a confident type and, when it has none, a confident category;
+    a complaint so starts its 15-day reply clock. Nothing is applied to a ticket an agent created or that
+    is already finished."""
+    at = at or utcnow()
+    ticket = tickets.get(session, ticket_id)
+    if ticket is None or for_ticket(session, ticket_id) is not None:
+        return None
+    m = model or classifier.model()
+    p = m.classify(ticket_text(ticket))
+    intake = ticket.created_by_id is None and ticket.status not in CLOSED
+    new_type = p.apply_type if intake and ticket.type == "inquiry" else None
+    if new_type == ticket.type:
+        new_type = None
+    new_category = p.apply_category if intake and ticket.category_id is None else None
+    if new_type is not None or new_category is not None:
+        tickets.update(session, ticket.id, actor_id=None, type=new_type, category_key=new_category, at=at)
+    from kefu.complaints.appeals import earlier_same_category
+
+    c = Classification(
+        repeat_of_id=earlier_same_category(session, ticket, p.category),
+        ticket_id=ticket.id, org_unit_id=ticket.org_unit_id, predicted_type=p.type,
+        type_confidence=round(p.type_confidence, 4), predicted_category=p.category,
+        category_confidence=round(p.category_confidence, 4), escalation=p.escalation,
+        escalation_terms=list(p.escalation_terms), applied_type=new_type, applied_category=new_category,
+        model_version=str(m.info.get("trained_at", ""))[:40],
+        status="applied" if (new_type or new_category) else "suggested", created_at=at)
+    session.add(c)
+    session.flush()
+    events.record(session, "ticket.classified",
+                  {"type": p.type, "type_confidence": c.type_confidence, "category": p.category,
+                   "category_confidence": c.category_confidence, "escalation": p.escalation,
+                   "applied_type": new_type, "applied_category": new_category, "repeat_of_id": c.repeat_of_id},
+                  aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+    return c
+
+
+def get_visible(session: Session, principal: Principal, ticket_id: int) -> Classification:
+    tickets.get_visible(session, principal, ticket_id)  # 404 outside the principal's scope
+    c = for_ticket(session, ticket_id)
+    if c is None:
+        raise ClassificationNotFound(f"ticket {ticket_id} has not been classified")
+    return c
+
+
+def review(session: Session, principal: Principal, ticket_id: int, *, type: str, category: str,
+           escalation: bool, at: datetime | None = None) -> Classification:
+    """The agent's verdict: the labels as they should be. The same as predicted is a confirmation, anything
+    else a correction; the ticket takes the type (when a ticket has it) and the category."""
+    at = at or utcnow()
+    c = get_visible(session, principal, ticket_id)  # scope first: a foreign ticket is 404 whatever the body
+    if type not in TYPES:
+        raise UnknownLabel(f"unknown type {type!r}", details={"field": "type", "allowed": list(TYPES)})
+    if category not in CATEGORIES:
+        raise UnknownLabel(f"unknown category {category!r}", details={"field": "category",
+                                                                      "allowed": list(CATEGORIES)})
+    ticket = tickets.get_visible(session, principal, ticket_id)
+    if ticket.status == "merged":
+        raise TicketFrozen(f"ticket {ticket_id} was merged", details={"merged_into_id": ticket.merged_into_id})
+    same = (type, category, escalation) == (c.predicted_type, c.predicted_category, c.escalation)
+    ticket_type = TICKET_TYPE_OF.get(type)
+    tickets.update(session, ticket.id, actor_id=principal.user_id,
+                   type=ticket_type if ticket_type and ticket_type != ticket.type and ticket.type != "appeal"
+                   else None,
+                   category_key=category, at=at)
+    c.status = "confirmed" if same else "corrected"
+    c.final_type, c.final_category, c.final_escalation = type, category, escalation
+    c.reviewed_by_id, c.reviewed_at = principal.user_id, at
+    session.flush()
+    return c
+
+
+def reviewed_examples(session: Session) -> list[tuple[str, str, str, str, bool]]:
+    """(key, text, type, category, escalation) of every reviewed ticket: the agents' labels for retraining."""
+    from kefu.tickets.models import Ticket
+
+    rows = session.execute(
+        select(Classification, Ticket).join(Ticket, Ticket.id == Classification.ticket_id)
+        .where(Classification.status.in_(("confirmed", "corrected"))).order_by(Classification.id)).all()
+    return [(f"ticket:{c.id}", ticket_text(t), c.final_type or c.predicted_type,
+             c.final_category or c.predicted_category, bool(c.final_escalation)) for c, t in rows]

@@ -1,0 +1,252 @@
+"""Training and evaluating the intake classifier (scikit-learn; used by `kefu complaints retrain` and
+`kefu bench classify`, never when classifying).
+
+Data: the dialogues of ../shared/data/stc3-weibo-helpdesk-zh labelled by hand (data/stc3_labels.tsv: ids and
+labels only) plus the agents' confirmations and corrections kept in the database. The labelled dialogues are
+split once and for all by a hash of their id: a quarter is held out for `kefu bench classify` and never used
+to train or tune. Everything tuned (the regularisation, the temperature, the thresholds) is chosen by
+cross-validation inside the training part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kefu.complaints import features
+from kefu.complaints.labels import CATEGORIES, TYPES
+
+DATASET = "stc3-weibo-helpdesk-zh"
+LABELS_RESOURCE = "data/stc3_labels.tsv"
+RELABEL_RESOURCE = "data/stc3_relabel.tsv"
+TARGET_PRECISION = 0.90  # what an applied prediction should achieve: a product choice, not fitted
+C_GRID = (0.1, 0.3, 1.0, 3.0)
+FOLDS = 5
+SEED = 11
+MIN_DF = 2
+
+
+@dataclass(frozen=True)
+class Example:
+    key: str  # "stc3:<dialogue id>" or "ticket:<id>"
+    text: str
+    type: str
+    category: str
+    escalation: bool | None = None
+    pool: str = "sequential"
+
+
+def default_data_dir() -> Path | None:
+    """../shared/data beside the project or one of its parents (a worktree sits one level deeper)."""
+    import kefu
+
+    for root in (Path(kefu.__file__).resolve().parents[1], Path.cwd().resolve()):
+        for ancestor in root.parents[:3]:
+            candidate = ancestor / "shared" / "data"
+            if (candidate / DATASET).is_dir():
+                return candidate
+    return None
+
+
+def held_out(key: str) -> bool:
+    """A quarter of the labelled dialogues, fixed by the id: adding labels never moves one across."""
+    return hashlib.sha1(key.encode()).digest()[0] % 4 == 0
+
+
+def _tsv(resource: str) -> list[list[str]]:
+    raw = resources.files(__package__).joinpath(resource).read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in raw.splitlines() if line and not line.startswith("#")]
+    return rows[1:]  # the header
+
+
+def customer_text(dialogue: dict[str, Any]) -> str:
+    """What the customer wrote, turn after turn (the helpdesk's turns are left out)."""
+    return "\n".join(u for turn in dialogue["turns"] if turn["sender"] == "customer" for u in turn["utterances"])
+
+
+def load_dialogues(data_dir: Path) -> dict[str, str]:
+    with (data_dir / DATASET / "dialogues_cn.json").open(encoding="utf-8") as f:
+        return {str(d["id"]): customer_text(d) for d in json.load(f)}
+
+
+def labelled(data_dir: Path) -> list[Example]:
+    texts = load_dialogues(data_dir)
+    return [Example(f"stc3:{r[0]}", texts[r[0]], r[1], r[2], r[3] == "1", r[4] if len(r) > 4 else "sequential")
+            for r in _tsv(LABELS_RESOURCE) if r[0] in texts]
+
+
+def relabelled() -> dict[str, tuple[str, str, bool]]:
+    return {f"stc3:{r[0]}": (r[1], r[2], r[3] == "1") for r in _tsv(RELABEL_RESOURCE)}
+
+
+# ---- fitting ------------------------------------------------------------------------------------------
+
+def _vectorizer() -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer=features.terms, sublinear_tf=True, min_df=MIN_DF, dtype=np.float32)
+
+
+def _svc(c: float) -> Any:
+    from sklearn.svm import LinearSVC
+
+    return LinearSVC(C=c, class_weight="balanced", random_state=SEED)
+
+
+def _cv_scores(texts: list[str], y: list[str], c: float, classes: list[str]) -> np.ndarray:
+    """Decision scores of each text from a model that did not see it (vectoriser refitted per fold)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = {k: y.count(k) for k in set(y)}
+    splits = max(2, min(FOLDS, max(2, min(counts.values()))))
+    folds = StratifiedKFold(n_splits=splits, shuffle=True, random_state=SEED)
+    out = np.zeros((len(texts), len(classes)), dtype=np.float64)
+    ya = np.asarray(y)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # classes rarer than the folds
+        for tr, te in folds.split(texts, ya):
+            vec = _vectorizer()
+            a = vec.fit_transform([texts[i] for i in tr])
+            m = _svc(c).fit(a, ya[tr])
+            s = m.decision_function(vec.transform([texts[i] for i in te]))
+            if s.ndim == 1:
+                s = np.stack([-s, s], axis=1)
+            fold_classes = list(m.classes_)
+            block = np.full((len(te), len(classes)), -10.0)
+            for j, k in enumerate(fold_classes):
+                block[:, classes.index(k)] = s[:, j]
+            out[te] = block
+    return out
+
+
+def _softmax(s: np.ndarray, t: float) -> np.ndarray:
+    z = s / t
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    p: np.ndarray = z / z.sum(axis=1, keepdims=True)
+    return p
+
+
+def _temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:
+    """The softmax temperature that makes cross-validated scores the most likely (log loss)."""
+    best, best_t = math.inf, 1.0
+    for t in np.geomspace(0.05, 5.0, 60):
+        p = _softmax(scores, float(t))[np.arange(len(y_idx)), y_idx]
+        loss = -float(np.mean(np.log(np.clip(p, 1e-9, 1.0))))
+        if loss < best:
+            best, best_t = loss, float(t)
+    return best_t
+
+
+def _threshold(conf: np.ndarray, right: np.ndarray, target: float) -> float:
+    """The lowest confidence above which cross-validated predictions are right at least `target` of the time
+    (1.0, nothing applied, when no threshold reaches it)."""
+    order = np.argsort(-conf)
+    hits = np.cumsum(right[order])
+    n = np.arange(1, len(order) + 1)
+    ok = np.nonzero(hits / n >= target)[0]
+    # the largest prefix that still meets the target, and at least 10 predictions in it
+    ok = ok[ok >= 9]
+    if len(ok) == 0:
+        return 1.0
+    return float(conf[order[ok[-1]]])
+
+
+@dataclass(frozen=True)
+class HeadFit:
+    classes: list[str]
+    c: float
+    temperature: float
+    threshold: float
+    cv_macro_f1: float
+    cv_accuracy: float
+    cv_coverage: float  # share of the training texts a threshold would apply
+    cv_applied_precision: float
+
+
+def _fit_head(texts: list[str], y: list[str], order: Sequence[str], target: float,
+              log: Callable[[str], None]) -> HeadFit:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    classes = [k for k in order if k in set(y)]
+    yi = np.asarray([classes.index(k) for k in y])
+    best: tuple[float, float, np.ndarray] | None = None
+    for c in C_GRID:
+        s = _cv_scores(texts, y, c, classes)
+        f1 = float(f1_score(yi, s.argmax(axis=1), average="macro"))
+        log(f"  C={c:<4} cross-validated macro-F1 {f1:.3f}")
+        if best is None or f1 > best[0]:
+            best = (f1, c, s)
+    assert best is not None
+    f1, c, s = best
+    t = _temperature(s, yi)
+    p = _softmax(s, t)
+    pred, conf = p.argmax(axis=1), p.max(axis=1)
+    right = (pred == yi).astype(np.float64)
+    th = _threshold(conf, right, target)
+    applied = conf >= th
+    return HeadFit(classes, c, t, th, f1, float(accuracy_score(yi, pred)), float(applied.mean()),
+                   float(right[applied].mean()) if applied.any() else 0.0)
+
+
+def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISION,
+        log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Train the model on `examples` and return it as the JSON document `classifier.Model` reads."""
+    texts = [e.text for e in examples]
+    heads: dict[str, Any] = {}
+    fits: dict[str, HeadFit] = {}
+    vec = _vectorizer()
+    x = vec.fit_transform(texts)
+    vocabulary = vec.get_feature_names_out().tolist()
+    for name, order in (("type", TYPES), ("category", CATEGORIES)):
+        y = [getattr(e, name) for e in examples]
+        log(f"{name}:")
+        hf = _fit_head(texts, y, order, target_precision, log)
+        fits[name] = hf
+        m = _svc(hf.c).fit(x, np.asarray(y))
+        coef = m.coef_ if len(m.classes_) > 2 else np.vstack([-m.coef_[0], m.coef_[0]])
+        intercept = m.intercept_ if len(m.classes_) > 2 else np.array([-m.intercept_[0], m.intercept_[0]])
+        heads[name] = {"classes": list(m.classes_), "coef": coef, "intercept": intercept,
+                       "temperature": hf.temperature, "threshold": hf.threshold}
+    # drop terms no head leans on (keeps the file small; their score contribution is below 1e-4)
+    weight = np.max(np.vstack([np.abs(h["coef"]) for h in heads.values()]), axis=0)
+    keep = np.nonzero(weight >= 1e-3)[0]
+    for h in heads.values():
+        h["coef"] = np.round(h["coef"][:, keep], 4).tolist()
+        h["intercept"] = np.round(h["intercept"], 4).tolist()
+    idf = np.round(vec.idf_[keep], 4).tolist()
+    pools: dict[str, int] = {}
+    for e in examples:
+        pools[e.pool] = pools.get(e.pool, 0) + 1
+    return {
+        "format": 1,
+        "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "trained_on": {"examples": len(examples), "pools": pools},
+        "target_precision": target_precision,
+        "cross_validation": {k: {"C": f.c, "macro_f1": round(f.cv_macro_f1, 4),
+                                 "accuracy": round(f.cv_accuracy, 4), "coverage": round(f.cv_coverage, 4),
+                                 "applied_precision": round(f.cv_applied_precision, 4),
+                                 "temperature": round(f.temperature, 4), "threshold": round(f.threshold, 4)}
+                             for k, f in fits.items()},
+        "vocabulary": [vocabulary[i] for i in keep],
+        "idf": idf,
+        "heads": heads,
+    }
+
+
+def write(model: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def package_model_path() -> Path:
+    return Path(str(resources.files(__package__).joinpath("model.json")))

@@ -1,0 +1,104 @@
+"""The intake classifier's pure parts: features, escalation terms, the held-out split, and a model trained by
+`training.fit` reproducing scikit-learn's own predictions once written as JSON and read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kefu.complaints import classifier, features, training
+from kefu.complaints.labels import CATEGORIES, escalation_terms
+
+
+def test_terms_are_character_ngrams_of_each_run_with_question_marks() -> None:
+    assert features.terms("话费？", (1, 2)) == ["<?>", "话", "费", "话费"]
+    assert features.terms("a b", (1, 2)) == ["a", "b"]  # n-grams never cross a space
+
+
+@given(st.text(max_size=200))
+def test_weighted_vector_is_unit_length_or_empty(text: str) -> None:
+    vocab = {"话": 0, "费": 1, "话费": 2, "<?>": 3}
+    vec = features.weighted(text, vocab, [1.0, 2.0, 3.0, 1.5])
+    norm = sum(v * v for v in vec.values())
+    assert vec == {} or abs(norm - 1.0) < 1e-9
+
+
+def test_escalation_terms_name_the_regulator_media_and_courts() -> None:
+    assert escalation_terms("再不解决我就打12300投诉到工信部，还要找律师") == ["12300", "工信", "律师"]
+    assert escalation_terms("@人民日报 @CCTV315 看看") == ["日报", "cctv", "315"]
+    assert escalation_terms("宽带又断了") == []
+
+
+def test_the_held_out_quarter_is_fixed_by_the_id() -> None:
+    keys = [f"stc3:{i}" for i in range(4000)]
+    out = [k for k in keys if training.held_out(k)]
+    assert 800 < len(out) < 1200
+    assert out == [k for k in keys if training.held_out(k)]
+
+
+TEXTS = {
+    "broadband": ["宽带断网三天了报修没人来", "光纤宽带网速太慢", "家里宽带装机等了两周", "宽带又掉线了光猫闪红灯",
+                  "宽带报修一直没人上门", "新装的宽带用不了"],
+    "billing": ["话费莫名其妙被扣了五十", "这个月账单多扣费", "充值的话费没到账", "余额不足被停机但我刚缴费",
+                "退费一直没退给我", "扣费不明请解释账单"],
+    "network": ["家里手机信号很差打电话掉线", "地铁里没有信号", "小区信号覆盖太差", "手机没信号打不出电话",
+                "4G信号只有一格", "室内信号弱通话断断续续"],
+}
+
+
+def _examples() -> list[training.Example]:
+    out = []
+    for cat, texts in TEXTS.items():
+        for i, t in enumerate(texts):
+            typ = "inquiry" if i % 3 == 0 else "complaint"
+            out.append(training.Example(f"t:{cat}{i}", t + ("？" if typ == "inquiry" else "！"), typ, cat))
+    return out
+
+
+def test_a_written_model_predicts_what_scikit_learn_predicts(tmp_path: Path) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    ex = _examples()
+    doc = training.fit(ex)
+    path = tmp_path / "model.json"
+    training.write(doc, path)
+    m = classifier.load(path)
+    c = doc["cross_validation"]["category"]["C"]
+    vec = TfidfVectorizer(analyzer=features.terms, sublinear_tf=True, min_df=training.MIN_DF)
+    x = vec.fit_transform([e.text for e in ex])
+    ref = LinearSVC(C=c, class_weight="balanced", random_state=training.SEED).fit(x, [e.category for e in ex])
+    probes = ["宽带一直断网", "话费被多扣了", "手机信号差", "今天天气不错"]
+    expected = ref.predict(vec.transform(probes))
+    got = [m.classify(t).category for t in probes]
+    assert got == list(expected)
+    p = m.classify("宽带断网了，再不修我就投诉到工信部")
+    assert p.category == "broadband"
+    assert p.escalation
+    assert p.escalation_terms == ("工信",)
+    assert 0.0 < p.category_confidence <= 1.0
+    assert set(m.heads["category"].classes) == {"broadband", "billing", "network"}
+    assert all(a[0] in CATEGORIES for a in p.alternatives["category"])
+
+
+def test_thresholds_decide_what_is_applied() -> None:
+    head = classifier.Head(("complaint", "inquiry"), np.zeros((2, 1), dtype=np.float32),
+                           np.array([1.0, 0.0], dtype=np.float32), 1.0, 0.7)
+    probs = head.probabilities(np.array([], dtype=np.int64), np.array([], dtype=np.float32))
+    assert probs[0] == pytest.approx(np.e / (np.e + 1))  # 0.731: above 0.7
+    pred = classifier.Prediction("praise", 0.99, "other", 0.2, False, (), 0.5, 0.5)
+    assert pred.apply_type is None  # praise is no ticket type
+    assert pred.apply_category is None  # not confident
+    assert classifier.Prediction("complaint", 0.6, "data", 0.6, False, (), 0.5, 0.5).apply_type == "complaint"
+
+
+def test_the_shipped_model_loads_and_classifies() -> None:
+    m = classifier.load()
+    assert set(m.heads) == {"type", "category"}
+    p = m.classify("宽带断网三天了，报修了也没人来修，太差了！")
+    assert p.category == "broadband"
+    assert p.type == "complaint"
