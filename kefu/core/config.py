@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)
 
+    # Duplicate tickets: the precision (on training question pairs) the finder's threshold is chosen for;
+    # higher shows fewer, surer duplicates, lower finds more (kefu/knowledge/text/duplicate_thresholds.json).
+    duplicate_precision: float = Field(0.7, ge=0.5, le=1.0)
+
     @field_validator("env", mode="before")
     @classmethod
     def _normalise_env(cls, value: object) -> object:
