@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     email_from: str = "kefu@localhost"
     email_max_attachment_bytes: int = Field(5 * 1024 * 1024, ge=0)
     email_attachment_types: str = "image/jpeg,image/png,image/gif,application/pdf,text/plain"
+    # Duplicate tickets: the precision (on training question pairs) the finder's threshold is chosen for;
+    # higher shows fewer, surer duplicates, lower finds more (kefu/knowledge/text/duplicate_thresholds.json).
+    duplicate_precision: float = Field(0.7, ge=0.5, le=1.0)
 
     @field_validator("env", mode="before")
     @classmethod

@@ -57,6 +57,7 @@ class BuildReport:
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # this process's CPU time: the build's own cost, whatever else the machine runs
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    knowledge: Any = None  # kefu.demo.knowledge.KnowledgeReport
 
 
 def demo_exists(db: Database) -> bool:
@@ -442,6 +443,11 @@ def build(
     mark = time.perf_counter()
     _build_contacts(db, ctx, demo, batch, progress, report)
     report.phases["contacts"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    from kefu.demo import knowledge
+
+    report.knowledge = knowledge.seed(db, demo, units, users, now=now)
+    report.phases["knowledge"] = time.perf_counter() - mark
     report.tickets_by_status = ticket_counts(db, units[GROUP_CODE])
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - cpu_started

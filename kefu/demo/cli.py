@@ -66,6 +66,13 @@ def prepare(
                 f"{report.contacts} contacts; "
                 f"tickets: {statuses}"
             )
+            k = report.knowledge
+            if k is not None:
+                typer.echo(
+                    f"knowledge: {sum(k.articles.values())} articles ({k.articles.get('published', 0)} published), "
+                    f"{k.pushes} pushes ({k.acknowledged}/{k.deliveries} read), "
+                    f"{k.questions} questions, {k.answers} answers"
+                )
             if report.skipped:
                 typer.echo(
                     f"{len(report.skipped)} contacts were refused and skipped, e.g. "

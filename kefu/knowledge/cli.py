@@ -99,7 +99,19 @@ def bench_knowledge(
     runpy.run_path(str(script), run_name="__main__")
 
 
+def bench_duplicates(
+    per_set: int = typer.Option(1500, help="pairs scored from each training and held-out set (--full: all)"),
+    full: bool = typer.Option(False, "--full", help="every pair (minutes)"),
+    write: bool = typer.Option(False, "--write", help="ship the thresholds chosen on the training pairs"),
+) -> None:
+    """Duplicate finder: precision and recall on held-out pairs, first-pass threshold vs chosen ones."""
+    from kefu.knowledge import dupbench
+
+    typer.echo(dupbench.run(10**9 if full else per_set, write=write))
+
+
 def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) -> None:
     app.add_typer(knowledge_app, name="knowledge")
     import_app.command("knowledge")(import_articles)
     bench_app.command("knowledge")(bench_knowledge)
+    bench_app.command("duplicates")(bench_duplicates)

@@ -44,7 +44,7 @@ from kefu.core.deps import (
 from kefu.core.errors import Forbidden, InvalidInput, KefuError
 from kefu.knowledge import gaps, lifecycle, push, qa, search, service
 from kefu.knowledge.errors import VersionConflict
-from kefu.knowledge.models import ARTICLE_KINDS
+from kefu.knowledge.models import ARTICLE_KINDS, STATUSES, Article
 from kefu.web.render import CsrfProtect, PagePrincipal, render, safe_next
 
 # The main menu's entry for this domain (kefu.web.render.nav_entries): key, href, permission, place.
@@ -62,10 +62,61 @@ def _page(request: Request, template: str, ctx: dict[str, Any], status_code: int
     return render(
         request,
         template,
-        {"kinds": ARTICLE_KINDS, "kbase": BASE} | ctx,
+        {"kinds": ARTICLE_KINDS, "statuses": STATUSES, "kbase": BASE, "categories": []} | ctx,
         active="knowledge",
         status_code=status_code,
     )
+
+
+def _categories(session: Session) -> dict[str, Any]:
+    """The ticket category tree for choosers, and each key's name (first level / second level)."""
+    from kefu.tickets import service as tickets
+
+    tree = tickets.category_tree(session)
+    names = {c.key: c.name for c in tree} | {ch.key: f"{c.name} / {ch.name}" for c in tree for ch in c.children}
+    return {"categories": tree, "category_names": names}
+
+
+def _units(session: Session, principal: Principal) -> dict[str, Any]:
+    from kefu.org import service as org
+
+    units = org.list_units(session, principal)
+    return {"unit_choices": units, "unit_names": {u.id: u.name for u in units}}
+
+
+def _people(session: Session, ids: set[int | None]) -> dict[int, str]:
+    from kefu.org import service as org
+
+    return {uid: u.display_name for uid, u in org.users(session, {i for i in ids if i is not None}).items()}
+
+
+def _push_choices(session: Session, principal: Principal) -> dict[str, Any]:
+    """Choosers of the push form: published articles (FAQ and plans) by title, units, skills."""
+    from sqlalchemy import select
+
+    from kefu.org import service as org
+
+    live = session.scalars(
+        select(Article)
+        .where(Article.live_version.is_not(None), service.scope_condition(Article.scope_path, principal))
+        .order_by(Article.kind, Article.title)
+    ).all()
+    return {
+        "faq_choices": [a for a in live if a.kind != "pre_handling"],
+        "plan_choices": [a for a in live if a.kind == "pre_handling"],
+        "skill_choices": org.skills(session),
+        **_units(session, principal),
+    }
+
+
+def _return_to(request: Request, default: str) -> str:
+    """The page that embeds an htmx fragment (its forms return there, not to the fragment)."""
+    from urllib.parse import urlsplit
+
+    source = request.headers.get("HX-Current-URL") or request.headers.get("referer") or ""
+    parts = urlsplit(source)
+    back = parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else ""
+    return safe_next(back, default)
 
 
 def suggestions_context(session: Session, principal: Principal, ticket_id: int) -> dict[str, Any]:
@@ -111,6 +162,7 @@ def search_page(
             "result": result,
             "error": error,
             **push_banner_context(session, principal),
+            **_categories(session),
         },
         status_code=422 if error else 200,
     )
@@ -144,13 +196,27 @@ def articles_page(
 
 
 @router.get(f"{BASE}/articles/new", response_class=HTMLResponse)
-def new_article_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+def new_article_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
     _need(principal, "knowledge.write")
-    return _page(request, "knowledge/editor.html", {"article": None, "form": {"kind": "faq"}, "error": None})
+    return _page(
+        request,
+        "knowledge/editor.html",
+        {"article": None, "form": {"kind": "faq"}, "error": None, **_editor_choices(session, principal)},
+    )
+
+
+def _editor_choices(session: Session, principal: Principal) -> dict[str, Any]:
+    return {**_categories(session), **_units(session, principal)}
 
 
 async def _form(request: Request) -> dict[str, str]:
-    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    """The form's fields; a field sent several times (a multiple choice) as its values joined by commas."""
+    form = await request.form()
+    out: dict[str, str] = {}
+    for key in form:
+        values = [v for v in form.getlist(key) if isinstance(v, str) and v != ""]
+        out[key] = ",".join(values)
+    return out
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -190,7 +256,7 @@ async def create_article(request: Request, session: DbSession, principal: PagePr
         return _page(
             request,
             "knowledge/editor.html",
-            {"article": None, "form": form, "error": exc.message},
+            {"article": None, "form": form, "error": exc.message, **_editor_choices(session, principal)},
             status_code=422,
         )
     return RedirectResponse(f"{BASE}/articles/{a.id}", status_code=303)
@@ -210,6 +276,7 @@ def article_page(
     search.mark_useful(session, principal, search_id)
     version = service.shown_version(session, principal, a)
     live = service.get_version(session, a.id, a.live_version) if a.live_version else None
+    transitions = service.transitions_of(session, a.id)
     return _page(
         request,
         "knowledge/article.html",
@@ -218,12 +285,21 @@ def article_page(
             "version": version,
             "live": live,
             "versions": service.list_versions(session, principal, a.id),
-            "transitions": service.transitions_of(session, a.id),
+            "transitions": transitions,
+            "people": _people(session, {tr.actor_id for tr in transitions}),
+            "unit_names": {version.org_unit_id: _unit_name(session, version.org_unit_id)},
+            **_categories(session),
             "search_id": search_id,
             "q": q or "",
             "allowed": sorted(lifecycle.TRANSITIONS.get(a.status, ())),
         },
     )
+
+
+def _unit_name(session: Session, unit_id: int) -> str:
+    from kefu.org import service as org
+
+    return org.org_unit(session, unit_id).name
 
 
 @router.get(f"{BASE}/articles/{{article_id}}/edit", response_class=HTMLResponse)
@@ -245,7 +321,11 @@ def edit_page(
         "valid_until": v.valid_until.isoformat()[:16] if v.valid_until else "",
         "base_version": v.number,
     }
-    return _page(request, "knowledge/editor.html", {"article": a, "form": form, "error": None})
+    return _page(
+        request,
+        "knowledge/editor.html",
+        {"article": a, "form": form, "error": None, **_editor_choices(session, principal)},
+    )
 
 
 @router.post(f"{BASE}/articles/{{article_id}}/edit", response_class=HTMLResponse, dependencies=[CsrfProtect])
@@ -268,14 +348,20 @@ async def save_edit(request: Request, article_id: Id, session: DbSession, princi
         return _page(
             request,
             "knowledge/editor.html",
-            {"article": a, "form": form, "error": exc.message, "conflict": exc.details},
+            {
+                "article": a,
+                "form": form,
+                "error": exc.message,
+                "conflict": exc.details,
+                **_editor_choices(session, principal),
+            },
             status_code=409,
         )
     except InvalidInput as exc:
         return _page(
             request,
             "knowledge/editor.html",
-            {"article": a, "form": form, "error": exc.message},
+            {"article": a, "form": form, "error": exc.message, **_editor_choices(session, principal)},
             status_code=422,
         )
     return RedirectResponse(f"{BASE}/articles/{article_id}", status_code=303)
@@ -350,7 +436,12 @@ def pushes_page(request: Request, session: DbSession, principal: PagePrincipal) 
     return _page(
         request,
         "knowledge/pushes.html",
-        {"inbox": push.inbox(session, principal, unacknowledged=False), "sent": sent, "error": None},
+        {
+            "inbox": push.inbox(session, principal, unacknowledged=False),
+            "sent": sent,
+            "error": None,
+            **(_push_choices(session, principal) if principal.can("knowledge.write") else {}),
+        },
     )
 
 
@@ -363,6 +454,13 @@ async def create_push(request: Request, session: DbSession, principal: PagePrinc
         return tuple(x.strip() for x in str(form.get(name) or "").replace("，", ",").split(",") if x.strip())
 
     try:
+        bad = next((x for x in items("unit_ids") if not x.isdigit()), None)
+        if bad is not None:
+            from kefu.web.i18n import translator
+            from kefu.web.render import request_locale
+
+            t = translator(request_locale(request, principal))
+            raise InvalidInput(t("knowledge.bad_unit", value=bad), details={"field": "unit_ids"})
         units = tuple(int(x) for x in items("unit_ids"))
         topic, _ = push.publish(
             session,
@@ -383,6 +481,7 @@ async def create_push(request: Request, session: DbSession, principal: PagePrinc
                 "sent": push.list_topics(session, principal, limit=50, offset=0)[0],
                 "error": msg,
                 "form": form,
+                **_push_choices(session, principal),
             },
             status_code=422,
         )
@@ -407,7 +506,9 @@ def ack_push(
 
 @router.get(f"{BASE}/_push_banner", response_class=HTMLResponse)
 def push_banner(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
-    return _page(request, "knowledge/_push_banner.html", push_banner_context(session, principal))
+    ctx = push_banner_context(session, principal)
+    ctx["return_to"] = _return_to(request, BASE)
+    return _page(request, "knowledge/_push_banner.html", ctx)
 
 
 @router.get(f"{BASE}/_suggestions", response_class=HTMLResponse)
@@ -416,13 +517,8 @@ def suggestions_fragment(
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
     # Feedback buttons return to the page that embeds the fragment, not to the fragment itself.
-    from urllib.parse import urlsplit
-
-    source = request.headers.get("HX-Current-URL") or request.headers.get("referer") or ""
-    parts = urlsplit(source)
-    back = parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else ""
     ctx = suggestions_context(session, principal, ticket_id)
-    ctx["return_to"] = safe_next(back, f"/console/tickets/{ticket_id}")
+    ctx["return_to"] = _return_to(request, f"/console/tickets/{ticket_id}")
     return _page(request, "knowledge/_suggestions.html", ctx)
 
 
@@ -435,7 +531,11 @@ def qa_page(
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
     rows, total = qa.list_questions(session, principal, open_only=open_only, limit=50, offset=0)
-    return _page(request, "knowledge/qa.html", {"questions": rows, "total": total, "open_only": open_only})
+    return _page(
+        request,
+        "knowledge/qa.html",
+        {"questions": rows, "total": total, "open_only": open_only, **_categories(session)},
+    )
 
 
 @router.post(f"{BASE}/qa", dependencies=[CsrfProtect])
@@ -457,7 +557,17 @@ def question_page(
 ) -> HTMLResponse:
     _need(principal, "knowledge.read")
     q = qa.get_question(session, principal, question_id)
-    return _page(request, "knowledge/question.html", {"question": q, "answers": qa.answers_of(session, q.id)})
+    answers = qa.answers_of(session, q.id)
+    return _page(
+        request,
+        "knowledge/question.html",
+        {
+            "question": q,
+            "answers": answers,
+            "people": _people(session, {q.asker_id, *(a.author_id for a in answers)}),
+            **_categories(session),
+        },
+    )
 
 
 @router.post(f"{BASE}/qa/{{question_id}}/answers", dependencies=[CsrfProtect])

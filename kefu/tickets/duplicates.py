@@ -9,9 +9,10 @@ DUPLICATE_WINDOW. Each candidate's subject and description are compared with thi
 `kefu.knowledge.text.score.match_scores` (the learned pair score, a probability that both texts ask
 the same thing); those at or above DUPLICATE_THRESHOLD are returned, best first.
 
-Decisions the issue left open: the threshold is the model's own decision boundary (probability 0.5,
-"more likely the same than not"), not a number tuned on data; at most MAX_CANDIDATES candidates are
-scored (newest first, within the caller's scope), which bounds the work to one embedding batch.
+The threshold is chosen on training question pairs for a stated precision (KEFU_DUPLICATE_PRECISION,
+default 0.7; the table is made by `kefu bench duplicates --write`, which also reports precision and
+recall on held-out pairs); at most MAX_CANDIDATES candidates are scored (newest first, within the
+caller's scope), which bounds the work to one embedding batch.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from kefu.org import service as org
 from kefu.tickets import lifecycle, service
 from kefu.tickets.models import Ticket
 
-DUPLICATE_THRESHOLD = 0.5
+
+def duplicate_threshold() -> float:
+    """The pair score a candidate needs: the shipped threshold for the configured precision."""
+    from kefu.core.config import get_settings
+    from kefu.knowledge.dupbench import threshold_for
+
+    return threshold_for(get_settings().duplicate_precision)
+
 DUPLICATE_WINDOW = timedelta(days=7)
 MAX_CANDIDATES = 50
 
@@ -75,7 +83,7 @@ def possible_duplicates(
     principal: Principal,
     ticket: Ticket,
     *,
-    threshold: float = DUPLICATE_THRESHOLD,
+    threshold: float | None = None,
     limit: int = 5,
 ) -> list[PossibleDuplicate]:
     """Open tickets that probably report what ``ticket`` reports, best first (the caller has
@@ -86,6 +94,7 @@ def possible_duplicates(
     text = ticket_text(ticket)
     if not others or not segment.normalize(text):
         return []
+    threshold = duplicate_threshold() if threshold is None else threshold
     texts = [ticket_text(o) for o in others]
     emb = embed.get_embedder()
     vectors = emb.encode([text, *texts])

@@ -141,6 +141,24 @@ def import_calllog(files: Sequence[Path], org_unit: str, tz: str, source: str) -
 def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) -> None:
     app.add_typer(staff_app, name="staff")
 
+    @bench_app.command("forecast")
+    def bench_forecast_cmd(
+        data: Path = typer.Option(None, help="call logs' folder (default ../shared/data/callcenter-anonymous-bank)"),
+        split: str = typer.Option("1999-06-01", help="first held-out day: the model is chosen on days before it"),
+        country: str = typer.Option("IL", help="public holidays of this country (the log's: IL; operators: CN)"),
+        quick: bool = typer.Option(True, "--quick/--full", help="quick: leave out the pooled-profile candidates"),
+    ) -> None:
+        """Forecast WAPE on held-out days: the chosen model, the 8-week same-weekday mean, the seasonal naive."""
+        from kefu.workforce import bench
+
+        folder = data or bench.DEFAULT_DATA
+        try:
+            result = bench.run(folder, split=date.fromisoformat(split), country=country, quick=quick)
+        except FileNotFoundError as exc:
+            typer.echo(f"skipped: {exc}", err=True)
+            raise typer.Exit(0) from None
+        typer.echo(bench.report(result))
+
     @import_app.command("calllog")
     def import_calllog_cmd(
         files: list[Path] = typer.Argument(..., help="call-by-call logs (Technion 'Anonymous Bank' format)"),

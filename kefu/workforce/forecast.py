@@ -12,7 +12,7 @@ earlier for a one-week horizon). WAPE = sum |forecast - actual| / sum actual.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -35,6 +35,13 @@ def _width(history: History) -> int:
     return widths.pop()
 
 
+def _start(history: History, days: Sequence[date]) -> tuple[int, date]:
+    """Intervals a day and the forecast origin (first day), once the inputs are checked."""
+    if not history or not days:
+        raise WorkforceInputError("need a non-empty history and at least one day to forecast")
+    return _width(history), min(days)
+
+
 def seasonal_forecast(
     history: History,
     days: Sequence[date],
@@ -43,10 +50,7 @@ def seasonal_forecast(
     profile_weeks: int = 8,
 ) -> Forecast:
     """Level x intraday profile per weekday, from history strictly before the first forecast day."""
-    if not history or not days:
-        raise WorkforceInputError("need a non-empty history and at least one day to forecast")
-    width = _width(history)
-    origin = min(days)
+    width, origin = _start(history, days)
     out: Forecast = {}
     for day in days:
         level_days = _same_weekday_days(history, day, origin, level_weeks)
@@ -63,10 +67,7 @@ def seasonal_forecast(
 
 def seasonal_naive(history: History, days: Sequence[date]) -> Forecast:
     """Same interval on the latest same-weekday history day before the first forecast day."""
-    if not history or not days:
-        raise WorkforceInputError("need a non-empty history and at least one day to forecast")
-    width = _width(history)
-    origin = min(days)
+    width, origin = _start(history, days)
     out: Forecast = {}
     for day in days:
         previous = _same_weekday_days(history, day, origin, 1)
@@ -130,3 +131,195 @@ def evaluate_rolling(history: History, holdout_days: int, step_days: int = 7,
         block_start += timedelta(days=step_days)
     test = {d: history[d] for d in test_days}
     return HoldoutScore(len(test), wape(model, test), wape(naive, test))
+
+
+# ---- special days, the 8-week baseline, and a model chosen by backtests on history only ------------
+
+SpecialDays = Mapping[date, str]
+BASELINE_WEEKS = 8
+
+
+def same_weekday_mean(history: History, days: Sequence[date], *, weeks: int = BASELINE_WEEKS) -> Forecast:
+    """The baseline to beat: per interval, the mean of the last ``weeks`` same-weekday history days."""
+    width, origin = _start(history, days)
+    out: Forecast = {}
+    for day in days:
+        past = _same_weekday_days(history, day, origin, weeks)
+        out[day] = [sum(history[d][i] for d in past) / len(past) for i in range(width)] if past else [0.0] * width
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """One candidate forecaster: level over ``level_weeks`` same-weekday days (mean or median of the daily
+    totals), intraday profile pooled over ``profile_weeks``; special days left out of both and forecast as
+    a normal day times the ratio such days had to their forecasts in the history."""
+
+    level_weeks: int = 4
+    profile_weeks: int = 8
+    level: str = "mean"  # mean | median
+    specials: bool = True
+    #: Pool the intraday profile over every day of the same kind (the weekdays whose mean profiles in the
+    #: history are closest), not only the same weekday: more days, less noise in thin intervals.
+    pooled_profile: bool = False
+
+    def describe(self) -> str:
+        return (
+            f"level {self.level} of {self.level_weeks} wk, profile {self.profile_weeks} wk"
+            f"{', special days' if self.specials else ''}{', pooled profile' if self.pooled_profile else ''}"
+        )
+
+
+CANDIDATES: tuple[ModelConfig, ...] = tuple(
+    ModelConfig(lw, pw, lv, sp, pool)
+    for lw in (1, 2, 4, 6, 8)
+    for pw in (4, 8, 12, 26)
+    for lv in ("mean", "median")
+    for sp in (True, False)
+    for pool in (False, True)
+    if not (lw <= 2 and lv == "median")
+)
+
+
+def _median(values: Sequence[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def _base(
+    history: History, day: date, origin: date, config: ModelConfig, width: int,
+    kin: Mapping[int, set[int]] | None = None,
+) -> list[float]:
+    level_days = _same_weekday_days(history, day, origin, config.level_weeks)
+    if not level_days:
+        return [0.0] * width
+    totals = [float(sum(history[d])) for d in level_days]
+    level = _median(totals) if config.level == "median" else sum(totals) / len(totals)
+    profile_days = _same_weekday_days(history, day, origin, config.profile_weeks)
+    if config.pooled_profile:
+        kin = kin if kin is not None else _kindred_weekdays(history, origin, width)
+        same_kind = kin.get(day.weekday(), {day.weekday()})
+        profile_days = [
+            d for d in history
+            if d < origin and d.weekday() in same_kind and (origin - d).days <= 7 * config.profile_weeks
+        ]
+    pooled = [sum(history[d][i] for d in profile_days) for i in range(width)]
+    total = sum(pooled)
+    return [level * p / total if total else 0.0 for p in pooled]
+
+
+def _kindred_weekdays(history: History, origin: date, width: int) -> dict[int, set[int]]:
+    """Weekdays grouped by the shape of their day: two weekdays are kin when their mean intraday profiles
+    (before ``origin``) differ by less than either differs from its own week-to-week noise."""
+    import numpy as np
+
+    by_day: dict[int, list[np.ndarray]] = {}
+    for d, v in history.items():
+        total = sum(v)
+        if d < origin and total:
+            by_day.setdefault(d.weekday(), []).append(np.asarray(v, dtype=float) / total)
+    means = {wd: np.mean(ps, axis=0) for wd, ps in by_day.items()}
+    noise = {
+        wd: float(np.mean([np.abs(p - means[wd]).sum() for p in ps])) for wd, ps in by_day.items()
+    }
+    return {
+        a: {b for b in means if float(np.abs(means[a] - means[b]).sum()) < min(noise[a], noise[b])}
+        for a in means
+    }
+
+
+def special_factor(history: History, special: SpecialDays, origin: date, config: ModelConfig) -> float:
+    """Median ratio of what special days before ``origin`` really had to their normal-day forecast (a day
+    absent from the history had no calls); 1.0 when the history has none to learn from."""
+    width = _width(history)
+    normal = {d: v for d, v in history.items() if d not in special}
+    ratios = []
+    for s in sorted(d for d in special if d < origin):
+        base = sum(_base(normal, s, s, config, width))
+        if base > 0:
+            ratios.append(sum(history.get(s, ())) / base)
+    return _median(ratios) if ratios else 1.0
+
+
+def model_forecast(
+    history: History, days: Sequence[date], config: ModelConfig, special: SpecialDays | None = None
+) -> Forecast:
+    """The configured forecaster, from history strictly before the first forecast day."""
+    width, origin = _start(history, days)
+    special = special if (special and config.specials) else {}
+    normal = {d: v for d, v in history.items() if d not in special} or history
+    factor = special_factor(history, special, origin, config) if any(d in special for d in days) else 1.0
+    kin = _kindred_weekdays(normal, origin, width) if config.pooled_profile else None
+    out: Forecast = {}
+    for day in days:
+        base = _base(normal, day, origin, config, width, kin)
+        out[day] = [v * factor for v in base] if day in special else base
+    return out
+
+
+def _rolling(history: History, test_days: Sequence[date], step_days: int,
+             forecaster: Callable[[History, list[date]], Forecast]) -> float:
+    """WAPE of ``forecaster`` re-run at each block of ``step_days`` test days on all history before it."""
+    predicted: Forecast = {}
+    block_start = test_days[0]
+    while block_start <= test_days[-1]:
+        block = [d for d in test_days if 0 <= (d - block_start).days < step_days]
+        train = {d: history[d] for d in history if d < block_start}
+        if block and train:
+            predicted.update(forecaster(train, block))
+        block_start += timedelta(days=step_days)
+    test = {d: history[d] for d in test_days if d in predicted}
+    return wape(predicted, test)
+
+
+def configured(config: ModelConfig, special: SpecialDays | None = None) -> Callable[[History, list[date]], Forecast]:
+    """``model_forecast`` with its configuration and special days bound."""
+
+    def run(history: History, days: list[date]) -> Forecast:
+        return model_forecast(history, days, config, special)
+
+    return run
+
+
+def choose_model(
+    history: History,
+    special: SpecialDays | None = None,
+    *,
+    backtest_weeks: int = 8,
+    candidates: Sequence[ModelConfig] = CANDIDATES,
+) -> tuple[ModelConfig, float, float]:
+    """Pick the candidate with the lowest rolling-origin WAPE over the last ``backtest_weeks`` weeks of
+    ``history`` (weekly origins, history only). Returns (model, its backtest WAPE, the 8-week baseline's
+    backtest WAPE over the same days)."""
+    ordered = sorted(history)
+    if len(ordered) < 2:
+        raise WorkforceInputError("need at least two history days to choose a forecast model")
+    first = max(ordered[0] + timedelta(days=7), ordered[-1] - timedelta(days=7 * backtest_weeks - 1))
+    test_days = [d for d in ordered if d >= first] or ordered[-1:]
+    scores = [(_rolling(history, test_days, 7, configured(c, special)), i, c) for i, c in enumerate(candidates)]
+    best_wape, _, best = min(scores)
+    baseline = _rolling(history, test_days, 7, lambda h, b: same_weekday_mean(h, b))
+    return best, best_wape, baseline
+
+
+def rolling_scores(
+    history: History,
+    test_days: Sequence[date],
+    forecasters: Mapping[str, Callable[[History, list[date]], Forecast]],
+    step_days: int = 7,
+) -> dict[str, float]:
+    """WAPE of each named forecaster over ``test_days``, each block forecast from all history before it."""
+    return {name: _rolling(history, test_days, step_days, f) for name, f in forecasters.items()}
+
+
+def public_holidays(country: str, years: Sequence[int]) -> dict[date, str]:
+    """Public holidays of ``country`` (ISO code: CN for the operators, IL for the bank log ...) from the
+    `holidays` package's calendars."""
+    import holidays
+
+    try:
+        calendar = holidays.country_holidays(country, years=list(years))
+    except NotImplementedError:
+        raise WorkforceInputError(f"no public-holiday calendar for country '{country}'") from None
+    return {d: str(name) for d, name in sorted(calendar.items())}

@@ -311,6 +311,7 @@ def simulate_day_fifo(calls: Calls, staffing: Staffing, target_time: float, n_cl
     free: list[float] = [0.0] * counts[0]
     change = 1
     overtime = 0.0
+    leaving: list[float] = []  # free times of agents whose shift ended while they were on a call
     times, services, patiences = calls.time.tolist(), calls.service.tolist(), calls.patience.tolist()
     classes, ivr = calls.klass.tolist(), calls.ivr.tolist()
     heapreplace, heappush, heappop = heapq.heapreplace, heapq.heappush, heapq.heappop
@@ -327,12 +328,23 @@ def simulate_day_fifo(calls: Calls, staffing: Staffing, target_time: float, n_cl
             if change < last_change and change * width <= start:
                 tau = change * width
                 delta = counts[change] - counts[change - 1]
-                for _ in range(delta):
-                    heappush(free, tau)
+                if delta > 0:
+                    # Staff is a head count: agents who left a shift but are still finishing a call stay
+                    # on (the last to finish first), as in the general engine; the rest start fresh.
+                    leaving = sorted((g for g in leaving if g > tau), reverse=True)
+                    for g in leaving[:delta]:
+                        heappush(free, g)
+                        if tau < horizon:
+                            overtime -= min(g, horizon) - tau
+                    for _ in range(delta - len(leaving[:delta])):
+                        heappush(free, tau)
+                    leaving = leaving[delta:]
                 for _ in range(-delta):
                     gone = heappop(free)
-                    if gone > tau and tau < horizon:
-                        overtime += min(gone, horizon) - tau
+                    if gone > tau:
+                        leaving.append(gone)
+                        if tau < horizon:
+                            overtime += min(gone, horizon) - tau
                 change += 1
                 continue
             break

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -32,6 +33,9 @@ from kefu.workforce.schemas import WhatIfIn
 NAV = (("workforce", "/console/workforce", "workforce.read", 40),)
 router = APIRouter(include_in_schema=False)
 CONSOLE_TIME_LIMIT = 5.0
+#: The operators' zone: the page opens on it; the chooser offers the zones of imported logs too.
+DEFAULT_TZ = "Asia/Shanghai"
+TIME_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Jerusalem", "Europe/London", "America/New_York", "UTC")
 
 
 def _allowed(request: Request, principal: Principal, permission: str) -> None:
@@ -49,18 +53,26 @@ def _float(value: str | None, default: float | None) -> float | None:
         return default
 
 
+def _today(tz: str) -> date:
+    try:
+        return utcnow().astimezone(ZoneInfo(tz)).date()
+    except (ValueError, KeyError):  # an unknown zone: the plan's own validation reports it
+        return utcnow().date()
+
+
 def _form(q: Mapping[str, str], session: Any, principal: Principal) -> dict[str, Any]:
     """The page's inputs from the query string (or the save form's copy of it), with defaults."""
     units = org.list_units(session, principal)
     unit_id = int(q["org_unit"]) if is_id_text(q.get("org_unit", "")) else (units[0].id if units else 0)
     channel = q.get("channel") or "voice"
-    tz = q.get("tz") or "UTC"
+    tz = q.get("tz") or DEFAULT_TZ
     day_text = q.get("day") or ""
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
+        # Open on the newest day with calls (its forecast beside what really happened), not an empty day.
         last = service.last_call_day(session, principal, unit_id, channel, tz) if unit_id else None
-        day = last + timedelta(days=1) if last is not None else utcnow().date()
+        day = last if last is not None else _today(tz)
     return {
         "org_unit": unit_id,
         "channel": channel,
@@ -123,6 +135,7 @@ def workforce_page(request: Request, session: DbSession, principal: PagePrincipa
             "chart_json": chart,
             "plans": plans,
             "channels": ("voice",),
+            "time_zones": TIME_ZONES if f["tz"] in TIME_ZONES else (*TIME_ZONES, f["tz"]),
             "can_save": principal.can("workforce.write"),
         },
         active="workforce",

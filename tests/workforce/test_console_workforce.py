@@ -35,7 +35,9 @@ def test_supervisor_sees_plan_charts_and_shifts(client: TestClient, db: Database
     for canvas in ("chart-volume", "chart-staff", "chart-sl"):
         assert f'<canvas id="{canvas}"' in page
     assert '<script src="/static/vendor/chart.umd.min.js"></script>' in page
-    assert 'value="1999-03-22"' in page  # the day after the newest call
+    # opens on the operators' zone and on the newest day with calls (evening UTC calls fall on 03-22 in Beijing)
+    assert 'value="1999-03-22"' in page
+    assert '<option value="Asia/Shanghai" selected>北京时间（Asia/Shanghai）</option>' in page
     assert "所需与排班坐席" in page
     assert "no call history" not in page
     assert re.search(r"<td>\d\d:\d\d</td><td>\d\d:\d\d</td>", page)  # a shift row

@@ -1,0 +1,95 @@
+"""The second-pass forecaster: the 8-week baseline, special days (holidays), the model chosen by backtests
+on history only, public holidays from the calendar package."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from kefu.workforce.errors import WorkforceInputError
+from kefu.workforce.forecast import (
+    ModelConfig,
+    choose_model,
+    model_forecast,
+    public_holidays,
+    rolling_scores,
+    same_weekday_mean,
+    seasonal_naive,
+    special_factor,
+)
+
+START = date(2026, 1, 4)  # a Sunday
+SHAPE = [0, 2, 6, 8, 4, 0]
+
+
+def _history(weeks: int, holidays: dict[date, str], *, holiday_share: float = 0.25) -> dict[date, list[int]]:
+    out = {}
+    for k in range(weeks * 7):
+        day = START + timedelta(days=k)
+        level = 10 + (day.weekday() % 3)
+        scale = holiday_share if day in holidays else 1.0
+        out[day] = [round(level * s * scale) for s in SHAPE]
+    return out
+
+
+def test_same_weekday_mean_is_the_mean_of_the_last_eight_same_weekdays() -> None:
+    hist = {START + timedelta(days=7 * k): [k, 2 * k] for k in range(10)}
+    target = START + timedelta(days=70)
+    assert same_weekday_mean(hist, [target]) == {target: [5.5, 11.0]}  # weeks 2..9
+    assert same_weekday_mean(hist, [target], weeks=2) == {target: [8.5, 17.0]}
+    other = target + timedelta(days=1)
+    assert same_weekday_mean(hist, [other]) == {other: [0.0, 0.0]}
+
+
+def test_a_holiday_is_left_out_of_the_history_and_forecast_at_its_learnt_share() -> None:
+    holidays = {START + timedelta(days=15): "h1", START + timedelta(days=29): "h2", START + timedelta(days=43): "h3"}
+    hist = _history(8, holidays)
+    config = ModelConfig(level_weeks=4, profile_weeks=4, level="mean", specials=True)
+    assert special_factor(hist, holidays, START + timedelta(days=42), config) == pytest.approx(0.25, abs=0.02)
+    day = START + timedelta(days=43)  # the third holiday, forecast from the weeks before it
+    past = {d: v for d, v in hist.items() if d < day}
+    normal_day = day - timedelta(days=7)
+    with_specials = model_forecast(past, [day], config, holidays)[day]
+    assert sum(with_specials) == pytest.approx(sum(hist[day]), rel=0.1)
+    without = model_forecast(past, [day], ModelConfig(4, 4, "mean", False), holidays)[day]
+    assert sum(without) > 2 * sum(hist[day])  # about a normal day: the holiday not known
+    # and the holiday before it does not drag the next normal day down
+    nxt = day + timedelta(days=7)
+    full = {d: v for d, v in hist.items() if d <= day}
+    assert model_forecast(full, [nxt], config, holidays)[nxt] == pytest.approx(
+        [float(v) for v in hist[normal_day]]
+    )
+
+
+def test_the_model_is_chosen_on_history_and_beats_the_baselines_where_holidays_fall() -> None:
+    holidays = {START + timedelta(days=7 * k + 3): f"h{k}" for k in (3, 6, 9, 12)}
+    hist = _history(14, holidays)
+    train = {d: v for d, v in hist.items() if d < START + timedelta(days=70)}
+    chosen, backtest, baseline = choose_model(train, holidays)
+    assert chosen.specials
+    assert backtest < baseline
+    test_days = [d for d in hist if d >= START + timedelta(days=70)]
+    scores = rolling_scores(
+        hist,
+        test_days,
+        {
+            "model": lambda h, b: model_forecast(h, b, chosen, holidays),
+            "mean": same_weekday_mean,
+            "naive": seasonal_naive,
+        },
+    )
+    assert scores["model"] < 0.5 * scores["mean"]
+    assert scores["model"] < 0.5 * scores["naive"]
+
+
+def test_public_holidays_come_from_the_calendar_package() -> None:
+    cn = public_holidays("CN", [2026])
+    assert date(2026, 10, 1) in cn  # 国庆节
+    assert date(2026, 1, 1) in cn
+    il = public_holidays("IL", [1999])
+    assert date(1999, 4, 1) in il  # Pesach
+    with pytest.raises(WorkforceInputError):
+        public_holidays("XX", [2026])
+    with pytest.raises(WorkforceInputError):
+        choose_model({START: [1, 2]})
