@@ -366,8 +366,9 @@ def notify_customers(session: Session, principal: Principal, run_id: int, body: 
     if not body:
         raise InvalidPlaybook("a notice needs a text", details={"field": "body"})
     targets = affected_customers(session, r, at=at)
-    ids = [interactions.notify_customer(session, customer_id=a.customer_id, org_unit_id=a.org_unit_id, channel=a.channel,
-                                    body=body, actor_id=principal.user_id, ticket_id=a.ticket_id, at=at).id
+    ids = [interactions.notify_customer(session, customer_id=a.customer_id, org_unit_id=a.org_unit_id,
+                                        channel=a.channel, body=body, actor_id=principal.user_id,
+                                        ticket_id=a.ticket_id, at=at).id
            for a in targets]
     _log(session, r, "notice", at, actor_id=principal.user_id, text=body,
          data={"customers": [a.customer_id for a in targets], "messages": ids})
