@@ -19,7 +19,7 @@ from kefu.org import service as org
 from kefu.web.i18n import translator
 from kefu.web.render import PagePrincipal, render, request_locale
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = (("channels", "/console/channels", "org.admin", 90),)
 PERMISSION = "org.admin"
 
