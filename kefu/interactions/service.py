@@ -282,76 +282,86 @@ def _check_outcome(outcome: str) -> None:
                              details={"field": "outcome", "allowed": list(OUTCOMES)})
 
 
-def send_notice(session: Session, interaction_id: int, *, body: str, kind: str,
-                at: datetime | None = None) -> Message:
-    """A message the system sends the customer on the interaction's channel (a satisfaction survey, a
-    notice): outbound, without an author, not an agent's answer (the reply clocks do not stop). Adapters
-    deliver it after commit on `message.sent` (`kind` says what it is)."""
-    at = at or utcnow()
-    it = session.get(Interaction, interaction_id)
-    if it is None:
-        raise InteractionNotFound(f"interaction {interaction_id} does not exist")
-    to = session.scalar(select(Message.sender).where(Message.interaction_id == it.id,
-                                                     Message.direction == "inbound")
-                        .order_by(Message.id.desc()).limit(1))
-    msg = Message(interaction_id=it.id, channel=it.channel, direction="outbound", body=body, sender=None,
-                  external_id=None, author_id=None, created_at=at)
-    session.add(msg)
-    session.flush()
-    events.record(session, "message.sent",
-                  {"interaction_id": it.id, "message_id": msg.id, "channel": it.channel, "to": to,
-                   "customer_id": it.customer_id, "ticket_id": it.ticket_id, "author_id": None, "kind": kind},
-                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
-    return msg
-
-
-# ---- notices to customers (other domains: playbooks' "customers kept informed") ------------------------
+# ---- messages kefu sends on its own (a survey, a notice, a handoff link) ---------------------------------
 
 # A text notice cannot go out on a call: a customer who called is told by SMS.
 NOTICE_CHANNEL = {"voice": "sms"}
 
 
+def _last_sender(session: Session, interaction_id: int) -> str | None:
+    """The address the customer last wrote from on this interaction (where a reply goes)."""
+    return session.scalar(select(Message.sender).where(Message.interaction_id == interaction_id,
+                                                       Message.direction == "inbound")
+                          .order_by(Message.id.desc()).limit(1))
+
+
+def _system_message(session: Session, it: Interaction, *, body: str, to: str | None, kind: str,
+                    author_id: int | None, at: datetime, ticket_id: int | None = None) -> Message:
+    """An outbound message kefu starts, not an agent's answer (the reply clocks do not stop): stored on
+    `it` and recorded as `message.sent` (`kind` says what it is; `notice` marks it as not a reply) for the
+    channel's outbound delivery to carry after commit."""
+    msg = Message(interaction_id=it.id, channel=it.channel, direction="outbound", body=body, sender=None,
+                  external_id=None, author_id=author_id, created_at=at)
+    session.add(msg)
+    it.last_message_at = at
+    session.flush()
+    events.record(session, "message.sent",
+                  {"interaction_id": it.id, "message_id": msg.id, "channel": it.channel, "to": to,
+                   "customer_id": it.customer_id, "ticket_id": ticket_id if ticket_id is not None else it.ticket_id,
+                   "author_id": author_id, "kind": kind, "notice": True},
+                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
+    return msg
+
+
+def _outbound_interaction(session: Session, *, customer_id: int, org_unit_id: int, channel: str, at: datetime,
+                          subject: str | None = None, ticket_id: int | None = None) -> Interaction:
+    it = Interaction(customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, direction="outbound",
+                     status="open", subject=subject, offered_at=at, last_message_at=at, ticket_id=ticket_id)
+    session.add(it)
+    session.flush()
+    return it
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}", code="unknown_channel", details={"field": "channel"})
+
+
+def send_notice(session: Session, interaction_id: int, *, body: str, kind: str,
+                at: datetime | None = None) -> Message:
+    """A message the system sends the customer on this interaction's channel (a satisfaction survey),
+    to the address they last wrote from."""
+    it = session.get(Interaction, interaction_id)
+    if it is None:
+        raise InteractionNotFound(f"interaction {interaction_id} does not exist")
+    return _system_message(session, it, body=body, to=_last_sender(session, it.id), kind=kind, author_id=None,
+                           at=at or utcnow())
+
+
 def notify_customer(session: Session, *, customer_id: int, org_unit_id: int, channel: str, body: str,
-                actor_id: int | None, ticket_id: int | None = None, at: datetime | None = None) -> Message:
+                    actor_id: int | None, ticket_id: int | None = None, at: datetime | None = None) -> Message:
     """A notice kefu sends a customer on its own initiative (an outage update, the state of a coordinated
-    case): an outbound message on the customer's open interaction of that channel, or on a new outbound
-    interaction; recorded as `message.sent` (adapters deliver after commit), like an agent's reply."""
+    case): on the customer's open interaction of that channel, or on a new outbound one."""
     from kefu.customers.models import Customer
 
     at = at or utcnow()
     channel = NOTICE_CHANNEL.get(channel, channel)
-    if channel not in CHANNELS:
-        raise InvalidInput(f"unknown channel {channel!r}", code="unknown_channel", details={"field": "channel"})
+    _check_channel(channel)
     body = body.strip()
     if not body:
         raise InvalidInput("a notice needs a body", code="body_required", details={"field": "body"})
     it = session.scalar(select(Interaction).where(Interaction.customer_id == customer_id,
                                                   Interaction.channel == channel, Interaction.status == "open")
                         .order_by(Interaction.id.desc()).limit(1))
-    to = None
-    if it is not None:
-        to = session.scalar(select(Message.sender).where(Message.interaction_id == it.id,
-                                                         Message.direction == "inbound")
-                            .order_by(Message.id.desc()).limit(1))
-    else:
-        it = Interaction(customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, direction="outbound",
-                         status="open", subject=None, offered_at=at, last_message_at=at, ticket_id=ticket_id)
-        session.add(it)
-        session.flush()
+    to = _last_sender(session, it.id) if it is not None else None
+    if it is None:
+        it = _outbound_interaction(session, customer_id=customer_id, org_unit_id=org_unit_id, channel=channel,
+                                   at=at, ticket_id=ticket_id)
     if to is None and channel == "sms":
         customer = session.get(Customer, customer_id)
         to = customer.phone if customer is not None else None
-    msg = Message(interaction_id=it.id, channel=channel, direction="outbound", body=body, sender=None,
-                  external_id=None, author_id=actor_id, created_at=at)
-    session.add(msg)
-    it.last_message_at = at
-    session.flush()
-    events.record(session, "message.sent",
-                  {"interaction_id": it.id, "message_id": msg.id, "channel": channel, "to": to,
-                   "customer_id": customer_id, "ticket_id": ticket_id if ticket_id is not None else it.ticket_id,
-                   "author_id": actor_id, "notice": True},
-                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
-    return msg
+    return _system_message(session, it, body=body, to=to, kind="notice", author_id=actor_id, at=at,
+                           ticket_id=ticket_id)
 
 
 # ---- calls as the switch reports them (kefu.voice) ------------------------------------------------
@@ -407,22 +417,11 @@ def sync_call(session: Session, it: Interaction, *, offered_at: datetime, queued
 
 
 def send_to_address(session: Session, *, customer_id: int, org_unit_id: int, channel: str, to: str, body: str,
-                subject: str | None = None, at: datetime | None = None) -> Interaction:
-    """A message kefu starts (a handoff link, a notice): an outbound interaction with one message, recorded
-    `message.sent` for the channel's outbound delivery to carry after commit."""
+                    subject: str | None = None, at: datetime | None = None) -> Interaction:
+    """A message kefu starts to a given address (a handoff link): a new outbound interaction with it."""
     at = at or utcnow()
-    if channel not in CHANNELS:
-        raise InvalidInput(f"unknown channel '{channel}'", code="unknown_channel")
-    it = Interaction(customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, direction="outbound",
-                     status="open", subject=subject, offered_at=at, last_message_at=at)
-    session.add(it)
-    session.flush()
-    msg = Message(interaction_id=it.id, channel=channel, direction="outbound", body=body, sender=None,
-                  external_id=None, author_id=None, created_at=at)
-    session.add(msg)
-    session.flush()
-    events.record(session, "message.sent",
-                  {"interaction_id": it.id, "message_id": msg.id, "channel": channel, "to": to,
-                   "customer_id": customer_id, "ticket_id": None, "author_id": None},
-                  aggregate_type="interaction", aggregate_id=it.id, org_unit_id=org_unit_id, at=at)
+    _check_channel(channel)
+    it = _outbound_interaction(session, customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, at=at,
+                               subject=subject)
+    _system_message(session, it, body=body, to=to, kind="handoff", author_id=None, at=at)
     return it
