@@ -393,6 +393,17 @@ def send_to_queue(session: Session, principal: Principal, ticket_id: int, key: s
     return row
 
 
+def transfer_to_queue(session: Session, principal: Principal, ticket_id: int, key: str, *, reason: str | None,
+                      expected_version: int | None = None) -> Any:
+    """转派 to a queue, whole: routing will queue the ticket there, and the ticket loses its owner with the
+    reason recorded (kefu.tickets.service.release_to_queue). Returns the ticket."""
+    from kefu.tickets import service as tickets
+
+    row = send_to_queue(session, principal, ticket_id, key)
+    return tickets.release_to_queue(session, ticket_id, queue=row.queue_key, actor_id=principal.user_id,
+                                    reason=reason, expected_version=expected_version)
+
+
 def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> RoutingItem | None:
     fields = _item_fields(session, ticket, engine, at)
     if fields is None:

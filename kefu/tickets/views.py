@@ -508,9 +508,7 @@ def ticket_transfer(
         elif kind == "queue" and value:
             from kefu.routing import service as routing
 
-            routing.send_to_queue(session, principal, ticket_id, value)
-            tickets.release_to_queue(session, ticket_id, queue=value, actor_id=principal.user_id, reason=reason,
-                                     expected_version=version)
+            routing.transfer_to_queue(session, principal, ticket_id, value, reason=reason, expected_version=version)
         else:
             raise InvalidInput("choose a person or a queue", code="transfer_target_required",
                                details={"field": "to"})
