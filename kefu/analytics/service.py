@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,9 @@ from kefu.core.errors import InvalidInput
 from kefu.interactions.models import Interaction
 from kefu.org.models import OrgUnit
 from kefu.routing.models import RoutingItem
+
+if TYPE_CHECKING:
+    from kefu.routing.service import MoveSuggestion
 from kefu.tickets.models import Category, Ticket
 
 Col = ColumnElement[Any] | Any  # a column or a mapped attribute
@@ -279,15 +282,6 @@ class QueueTile:
     levels: dict[str, str]
 
 
-@dataclass(frozen=True)
-class MoveSuggestion:
-    user: Any  # the agent (kefu.org User)
-    queue: Any  # the RoutingQueue to add to their profile
-    waiting: int
-    oldest_wait: float
-    at: datetime
-
-
 @dataclass
 class Wall:
     at: datetime
@@ -296,39 +290,10 @@ class Wall:
     agents: dict[str, int]  # presence -> agents of the subtree
     complaints_at_risk: int  # unreplied complaints due within two days (or overdue)
     alerts: list[str]
-    moves: list[MoveSuggestion] = field(default_factory=list)
+    moves: list[MoveSuggestion] = field(default_factory=list)  # the routing engine's (kefu.routing.service)
 
 
 MOVES_WINDOW = timedelta(minutes=30)
-
-
-def move_suggestions(session: Session, agents: Sequence[tuple[Any, Any, int]], queues: Sequence[Any], *,
-                     now: datetime) -> list[MoveSuggestion]:
-    """The routing engine's suggestions (event `routing.move_suggested`) of the last 30 minutes to add a
-    queue to an idle agent of the subtree, newest first, once per agent and queue, and only while the agent
-    is still without that queue."""
-    from kefu.core.events import OutboxEvent
-
-    users = {u.id: (u, row) for u, row, _ in agents}
-    by_key = {q.key: q for q in queues}
-    out: list[MoveSuggestion] = []
-    seen: set[tuple[int, str]] = set()
-    rows = session.scalars(select(OutboxEvent).where(
-        OutboxEvent.aggregate_type == "routing_queue", OutboxEvent.aggregate_id.is_(None),
-        OutboxEvent.name == "routing.move_suggested", OutboxEvent.occurred_at >= now - MOVES_WINDOW)
-        .order_by(OutboxEvent.id.desc()).limit(200))
-    for ev in rows:
-        user_id, key = ev.payload.get("user_id"), ev.payload.get("queue")
-        if (not isinstance(user_id, int) or not isinstance(key, str) or user_id not in users or key not in by_key
-                or (user_id, key) in seen):
-            continue
-        seen.add((user_id, key))
-        user, row = users[user_id]
-        if row is not None and key in row.queues:
-            continue
-        out.append(MoveSuggestion(user, by_key[key], int(ev.payload.get("waiting") or 0),
-                                  float(ev.payload.get("oldest_wait") or 0.0), ev.occurred_at))
-    return out
 
 
 def local_midnight(now: datetime, zone: str = ZONE) -> datetime:
@@ -458,5 +423,5 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
         Ticket.status.in_(lifecycle.OPEN_STATUSES), Ticket.org_unit_id.in_(unit_ids))) or 0
     alerts = [f"channel:{c.channel}" for c in tiles if c.levels["tile"] == colours.RED]
     alerts += [f"queue:{q.stats.queue.key}" for q in queues if q.levels["tile"] == colours.RED]
-    moves = move_suggestions(session, agents, [q.stats.queue for q in queues], now=now)
+    moves = routing.move_suggestions(session, principal, at=now, within=MOVES_WINDOW)
     return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves)

@@ -250,7 +250,6 @@ async def apply_move(request: Request, session: DbSession, principal: PagePrinci
 
     from kefu.core.errors import InvalidInput
     from kefu.routing import service as routing
-    from kefu.routing.models import RoutingAgent
 
     _allowed(request, principal, "analytics.wall")
     _allowed(request, principal, "routing.supervise")
@@ -258,7 +257,5 @@ async def apply_move(request: Request, session: DbSession, principal: PagePrinci
     raw, key = str(form.get("user_id", "") or ""), str(form.get("queue", "") or "")
     if not is_id_text(raw):
         raise InvalidInput("user_id: an agent's id", code="invalid_agent")
-    row = session.get(RoutingAgent, int(raw))
-    current = list(row.queues) if row is not None else []
-    routing.update_agent(session, principal, int(raw), queues=[*current, key] if key not in current else current)
+    routing.apply_move(session, principal, int(raw), key)
     return RedirectResponse("/console/wall", status_code=303)

@@ -623,16 +623,18 @@ class MoveSuggestion:
 SUGGESTIONS_FOR = timedelta(minutes=15)
 
 
-def move_suggestions(session: Session, principal: Principal, *, at: datetime | None = None) -> list[MoveSuggestion]:
-    """The engine's recent suggestions for the principal's agents, newest first, one per (agent, queue), left
-    out once applied (the agent serves the queue and its media) or when the queue or agent is gone."""
+def move_suggestions(session: Session, principal: Principal, *, at: datetime | None = None,
+                     within: timedelta = SUGGESTIONS_FOR) -> list[MoveSuggestion]:
+    """The engine's suggestions of the last `within` for the principal's agents, newest first, one per (agent,
+    queue), left out once applied (the agent serves the queue and its media) or when the queue or agent is
+    gone. The supervisor's page and the wall show them."""
     from kefu.core.events import OutboxEvent
 
     at = at or utcnow()
     agents = {u.id: (u, row) for u, row, _ in agents_of(session, principal)}
     queues = {q.key: q for q in store.active_queues(session)}
     rows = session.execute(select(OutboxEvent.payload, OutboxEvent.occurred_at).where(
-        OutboxEvent.name == "routing.move_suggested", OutboxEvent.occurred_at >= at - SUGGESTIONS_FOR)
+        OutboxEvent.name == "routing.move_suggested", OutboxEvent.occurred_at >= at - within)
         .order_by(OutboxEvent.id.desc()).limit(200))
     seen: set[tuple[int, str]] = set()
     out = []
