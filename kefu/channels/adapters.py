@@ -143,7 +143,7 @@ def _load() -> None:
     # The adapters register themselves on import; imported here so that a job process finds them.
     import importlib
 
-    for name in ("wechat", "sms", "email"):
+    for name in ("wechat", "sms", "email", "webchat"):
         try:
             importlib.import_module(f"kefu.channels.{name}")
         except ModuleNotFoundError as exc:

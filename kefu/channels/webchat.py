@@ -1,0 +1,206 @@
+"""Web chat (网页在线客服): anonymous visitors on an operator's page, through the embeddable widget
+(kefu/web/static/webchat.js, one script tag) over a WebSocket (`/api/v1/webchat/ws`, kefu.channels.webchat_api).
+
+A visitor is an opaque id (`wc-` + 20 random hex digits) held in a signed session token: HMAC-SHA256 over
+(visitor, org unit code, issue time) with a key derived from KEFU_SECRET_KEY, valid for `TOKEN_DAYS`.
+The token is the only credential: it names whose conversation a connection may read and write, and
+which org unit its messages go to (chosen by the operator's page when the session opened, not by each
+message). Anonymous visitors are bounded: `Window` limits new sessions per address and messages per
+visitor; a frame is at most `frame_limit` bytes.
+
+Inbound: each visitor message goes through the generic inbound path with the channel message id
+`<visitor>:<client id>` (a message resent after a reconnect is stored once). Outbound: the adapter
+publishes a notice on the hub channel `webchat` naming the visitor; the visitor's open connections
+(in any process) read the new messages from the database. A reconnect asks for everything after the
+last message id it has, so nothing is lost while it was away. Delivered: when the widget says it has
+shown a reply (`seen`), its delivery is marked delivered through the ordinary delivery report.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from kefu.channels.adapters import DeliveryReport, Outbound, Sent, register
+from kefu.core import pubsub
+from kefu.core.config import Settings
+from kefu.customers import service as customers
+from kefu.interactions.models import Interaction, Message
+
+CHANNEL = "webchat"
+HUB_CHANNEL = "webchat"
+TOKEN_DAYS = 7
+VISITOR_PREFIX = "wc-"
+SESSIONS_PER_MINUTE = 6  # new sessions one address may open a minute
+MESSAGES_PER_MINUTE = 20  # messages one visitor may send a minute
+HISTORY_LIMIT = 200  # messages sent back at most for one sync
+
+
+# ---- the signed session token (pure) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Visitor:
+    id: str
+    org_code: str
+    issued: int  # seconds since the epoch
+
+
+class BadToken(Exception):
+    """A token that was not issued by this server, was altered, or has expired."""
+
+
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"kefu.webchat.session.v1", hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_visitor_id() -> str:
+    return VISITOR_PREFIX + secrets.token_hex(10)
+
+
+def issue_token(secret: str, visitor: Visitor) -> str:
+    body = _b64(f"{visitor.id}|{visitor.org_code}|{visitor.issued}".encode())
+    sig = _b64(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())
+    return f"{body}.{sig}"
+
+
+def read_token(secret: str, token: str, *, now: int, max_age: int = TOKEN_DAYS * 86400) -> Visitor:
+    """The visitor a token names; BadToken when forged, altered, malformed or older than max_age."""
+    body, dot, sig = token.partition(".")
+    if not dot or len(token) > 512:
+        raise BadToken("malformed token")
+    want = _b64(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(want, sig):
+        raise BadToken("token signature does not match")
+    try:
+        vid, org_code, issued = _unb64(body).decode().split("|")
+        at = int(issued)
+    except (ValueError, UnicodeDecodeError):
+        raise BadToken("malformed token") from None
+    if not vid.startswith(VISITOR_PREFIX) or not 0 <= now - at <= max_age:
+        raise BadToken("token expired")
+    return Visitor(vid, org_code, at)
+
+
+# ---- rate limits (pure: the caller gives the time) -----------------------------------------------
+
+class Window:
+    """At most `limit` events per key in any `seconds`-long window (a sliding log). Keeps at most
+    `max_keys` keys, forgetting the least recently used: memory stays bounded whatever the traffic."""
+
+    def __init__(self, limit: int, seconds: float, *, max_keys: int = 10_000) -> None:
+        self.limit, self.seconds, self.max_keys = limit, seconds, max_keys
+        self._log: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float) -> bool:
+        with self._lock:
+            times = self._log.pop(key, None) or deque()
+            while times and times[0] <= now - self.seconds:
+                times.popleft()
+            ok = len(times) < self.limit
+            if ok:
+                times.append(now)
+            self._log[key] = times
+            while len(self._log) > self.max_keys:
+                self._log.popitem(last=False)
+            return ok
+
+    def retry_after(self, key: str, now: float) -> float:
+        with self._lock:
+            times = self._log.get(key)
+            return max(0.0, times[0] + self.seconds - now) if times else 0.0
+
+
+def frame_limit(settings: Settings) -> int:
+    """The largest frame read from a visitor: a message at the text limit (4 bytes a character at
+    most, JSON-escaped) plus its envelope."""
+    return settings.max_message_bytes * 4 + 1024
+
+
+# ---- the conversation as the visitor sees it ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Line:
+    id: int
+    direction: str  # inbound: the visitor's, outbound: the agent's
+    body: str
+    at: datetime
+    client_id: str | None  # the widget's id of a visitor message
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "direction": self.direction, "body": self.body, "at": self.at.isoformat(),
+                "client_id": self.client_id}
+
+
+_CUSTOMER = customers.owner_select(False)
+
+
+def customer_of(session: Session, visitor: str) -> int | None:
+    row = session.execute(_CUSTOMER, {"kind": "webchat", "value": visitor}).first()
+    return int(row.id) if row is not None else None
+
+
+def history(session: Session, visitor: str, *, after: int = 0, limit: int = HISTORY_LIMIT) -> list[Line]:
+    """The visitor's web chat messages (both ways) with an id above `after`, oldest first."""
+    cid = customer_of(session, visitor)
+    if cid is None:
+        return []
+    ids = customers.customer_ids_of(session, cid)
+    rows = session.execute(
+        select(Message.id, Message.direction, Message.body, Message.created_at, Message.external_id)
+        .join(Interaction, Interaction.id == Message.interaction_id)
+        .where(Interaction.customer_id.in_(bindparam("ids", expanding=True)), Interaction.channel == CHANNEL,
+               Message.id > after)
+        .order_by(Message.id).limit(limit), {"ids": ids}).all()
+    prefix = f"{visitor}:"
+    return [Line(r.id, r.direction, r.body, r.created_at,
+                 r.external_id[len(prefix):] if r.external_id and r.external_id.startswith(prefix) else None)
+            for r in rows]
+
+
+def seen_reports(lines: list[Line], upto: int) -> list[DeliveryReport]:
+    """Delivery reports for the agent's messages the widget has shown (ids up to `upto`)."""
+    return [DeliveryReport(provider_id=provider_id(ln.id), delivered=True) for ln in lines
+            if ln.direction == "outbound" and ln.id <= upto]
+
+
+def provider_id(message_id: int) -> str:
+    return f"webchat:{message_id}"
+
+
+# ---- outbound -------------------------------------------------------------------------------------
+
+class WebchatAdapter:
+    """Delivers a reply by telling the visitor's open connections (in every process) to read it. A
+    visitor who is away reads it when the widget reconnects; a lost notice is caught up the same way."""
+
+    channel = CHANNEL
+
+    def send(self, out: Outbound) -> Sent:
+        try:
+            pubsub.current().publish(HUB_CHANNEL, {"visitor": out.to, "message_id": out.message_id})
+        except pubsub.HubUnavailable:
+            pass  # stored; the widget reads it on its next sync (reconnect, hub back)
+        return Sent((provider_id(out.message_id),))
+
+
+@register(CHANNEL)
+def _adapter(settings: Settings) -> WebchatAdapter:
+    return WebchatAdapter()
