@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+import re
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
@@ -17,7 +19,7 @@ from kefu.core.deps import DbSession
 from kefu.core.errors import Forbidden
 from kefu.org import service as org
 from kefu.web.i18n import translator
-from kefu.web.render import PagePrincipal, render, request_locale
+from kefu.web.render import PagePrincipal, env, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 NAV = (("channels", "/console/channels", "org.admin", 90),)
@@ -60,3 +62,15 @@ def channels_page(request: Request, session: DbSession, principal: PagePrincipal
     return render(request, "channels/status.html",
                   {"adapters": adapters_of(settings), "counts": counts, "troubled": troubled,
                    "rejections": rejections, "rejections_total": total}, active="channels")
+
+
+_ORG_CODE = re.compile(r"[A-Za-z0-9_-]{0,32}")
+
+
+@router.get("/webchat")
+def webchat_page(request: Request, org_code: str = Query("", alias="org", max_length=32)) -> HTMLResponse:
+    """The customer's chat page (zh-CN, no login): the embeddable widget (kefu/web/static/webchat.js) on
+    a page of its own, for a link in an SMS or the portal; `?org=GZ` sends the chats to that unit."""
+    code = org_code if _ORG_CODE.fullmatch(org_code) else ""
+    html = env.get_template("channels/webchat.html").render(org=code, base=str(request.base_url).rstrip("/"))
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
