@@ -81,3 +81,22 @@ class SmsFragment(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("sender", "ref", "total", "seq", name="uq_sms_fragments_part"),)
+
+
+class ChannelConfig(Base):
+    """An org unit's configuration of one channel's adapter, set by an administrator on the console
+    (kefu.channels.config). Plain values in `values` (JSON); secrets encrypted in `secrets` (a Fernet
+    token of a JSON object, key derived from KEFU_SECRET_KEY), never shown again. A unit without a row
+    uses its nearest ancestor's, and the KEFU_* settings are the defaults under all of them."""
+
+    __tablename__ = "channel_configs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    values: Mapped[str] = mapped_column(Text, default="{}")
+    secrets: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (UniqueConstraint("org_unit_id", "channel", name="uq_channel_configs_unit_channel"),)

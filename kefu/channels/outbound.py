@@ -26,6 +26,7 @@ from kefu.channels.adapters import (
     TemporaryFailure,
     adapter_for,
 )
+from kefu.channels import config
 from kefu.channels.models import OutboundDelivery, OutboundPart
 from kefu.core import events
 from kefu.core.config import Settings
@@ -65,7 +66,7 @@ def attempt(session: Session, settings: Settings, delivery_id: int, *, now: date
     if d is None or d.status != "queued" or (d.next_attempt_at is not None and d.next_attempt_at > now):
         return None
     try:
-        adapter = adapter_for(settings, d.channel)
+        adapter = adapter_for(config.settings_for(session, settings, d.channel, d.org_unit_id), d.channel)
     except Exception as exc:  # a configuration the adapter cannot work with: kept, retried after a fix
         d.attempts += 1
         return _retry_later(session, settings, d, now, f"adapter: {type(exc).__name__}: {exc}")

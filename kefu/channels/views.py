@@ -9,17 +9,18 @@ from typing import Any
 import re
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from kefu.channels import inbound
+from kefu.channels import config, inbound
 from kefu.channels.models import OutboundDelivery
 from kefu.core.config import Settings
-from kefu.core.deps import DbSession
-from kefu.core.errors import Forbidden
+from kefu.core.clock import utcnow
+from kefu.core.deps import DbSession, OptionalId
+from kefu.core.errors import Forbidden, InvalidInput, NotFound
 from kefu.org import service as org
 from kefu.web.i18n import translator
-from kefu.web.render import PagePrincipal, env, render, request_locale
+from kefu.web.render import CsrfProtect, PagePrincipal, env, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 NAV = (("channels", "/console/channels", "org.admin", 90),)
@@ -43,11 +44,15 @@ def adapters_of(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/console/channels")
-def channels_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+def _allowed(request: Request, principal: PagePrincipal) -> None:
     if not principal.can(PERMISSION):
         raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
                         details={"permission": PERMISSION})
+
+
+@router.get("/console/channels")
+def channels_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal)
     units = org.visible_unit_ids(session, principal)
     counts = dict(session.execute(
         select(OutboundDelivery.status, func.count()).where(OutboundDelivery.org_unit_id.in_(units))
@@ -74,3 +79,50 @@ def webchat_page(request: Request, org_code: str = Query("", alias="org", max_le
     code = org_code if _ORG_CODE.fullmatch(org_code) else ""
     html = env.get_template("channels/webchat.html").render(org=code, base=str(request.base_url).rstrip("/"))
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+# ---- configuration per org unit (kefu.channels.config) --------------------------------------------
+
+def _config_context(request: Request, session: DbSession, principal: PagePrincipal, unit_id: int | None,
+                    channel: str, error: str | None = None, form: dict[str, str] | None = None) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    units = org.units(session, org.visible_unit_ids(session, principal))
+    unit = next((u for u in units if u.id == unit_id), None) or next(
+        (u for u in units if u.id == principal.org_unit_id), units[0])
+    if channel not in config.FIELDS:
+        channel = "wechat"
+    row = config.get(session, unit.id, channel)
+    values = config.shown(settings, row, channel)
+    if form is not None:  # the refused form, as typed (never a secret)
+        values.update({f.name: form.get(f.name, "") for f in config.FIELDS[channel] if not f.secret})
+    return {"units": units, "unit": unit, "channel": channel, "fields": config.FIELDS[channel],
+            "values": values, "row": row, "error": error}
+
+
+@router.get("/console/channels/config")
+def config_page(request: Request, session: DbSession, principal: PagePrincipal, unit: OptionalId = None,
+                channel: str = Query("wechat", max_length=16)) -> HTMLResponse:
+    """A unit's configuration of one channel (for it and the units below without their own)."""
+    _allowed(request, principal)
+    return render(request, "channels/config.html", _config_context(request, session, principal, unit, channel),
+                  active="channels")
+
+
+@router.post("/console/channels/config", dependencies=[CsrfProtect])
+async def save_config(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    _allowed(request, principal)
+    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    channel = form.get("channel", "")[:16]
+    raw_unit = form.get("unit", "")
+    visible = set(org.visible_unit_ids(session, principal))
+    unit_id = int(raw_unit) if raw_unit.isdigit() and len(raw_unit) < 19 else 0
+    if unit_id not in visible:
+        raise NotFound("org unit not found", code="org_unit_not_found", details={"unit": raw_unit[:20]})
+    try:
+        config.save(session, request.app.state.settings, org_unit_id=unit_id, channel=channel, form=form,
+                    actor_id=principal.user_id, at=utcnow())
+    except InvalidInput as exc:
+        session.rollback()
+        ctx = _config_context(request, session, principal, unit_id, channel, error=exc.message, form=form)
+        return render(request, "channels/config.html", ctx, status_code=exc.status, active="channels")
+    return RedirectResponse(f"/console/channels/config?unit={unit_id}&channel={channel}&saved=1", status_code=303)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from kefu.channels import sms, wechat
+from kefu.channels import config, sms, wechat
 from kefu.channels.adapters import BadPayload, Parsed
 from kefu.channels.api import _read_limited, body_limit
 from kefu.channels.ingest import Ingested, ingest, reject
@@ -36,9 +36,10 @@ _REFUSED: dict[int | str, dict[str, str]] = {
 @router.get("/channels/wechat", response_class=PlainTextResponse,
             responses={200: {"content": {"text/plain": {}}, "description": "the echostr"}, **_REFUSED})
 def wechat_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce: Q = "",
-                  echostr: Q = "") -> PlainTextResponse:
-    """WeChat's server URL verification: echostr back when the signature of token/timestamp/nonce holds."""
-    settings: Settings = request.app.state.settings
+                  echostr: Q = "", org: Annotated[str, Query(max_length=32)] = "") -> PlainTextResponse:
+    """WeChat's server URL verification: echostr back when the signature of token/timestamp/nonce holds.
+    `org`: the org unit whose account this URL is (its configuration on the console; default the top)."""
+    settings = _account(request, org)
     try:
         return PlainTextResponse(wechat.verify_url(settings, signature=signature, timestamp=timestamp,
                                                    nonce=nonce, echostr=echostr))
@@ -54,10 +55,25 @@ def wechat_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce:
              openapi_extra={"requestBody": {"required": True, **_XML}})
 async def wechat_callback(request: Request) -> PlainTextResponse:
     """A message or event of a WeChat user (plain or safe mode): stored, answered "success"."""
-    settings: Settings = request.app.state.settings
     query = dict(request.query_params)
-    await accept(request, wechat.CHANNEL, lambda raw: wechat.parse(settings, query, raw))
+    code = query.get("org", "")[:32] or None
+
+    def parse(raw: bytes) -> Parsed:
+        parsed = wechat.parse(_account(request, code), query, raw)
+        if code is not None:
+            parsed.messages = [m if m.org_unit_code else m.model_copy(update={"org_unit_code": code})
+                               for m in parsed.messages]
+        return parsed
+
+    await accept(request, wechat.CHANNEL, parse)
     return PlainTextResponse("success")
+
+
+def _account(request: Request, code: str | None) -> Settings:
+    """The WeChat settings of the unit named in the callback URL (console configuration over KEFU_*)."""
+    db: Database = request.app.state.db
+    with db.session() as s:
+        return config.settings_for_code(s, request.app.state.settings, wechat.CHANNEL, code or None)
 
 
 _JSON = {"content": {"application/json": {"schema": {"type": "object"}}}}
