@@ -39,6 +39,8 @@ class Outbound:
     subject: str | None = None
     thread_ref: str | None = None  # e-mail: the Message-ID answered
     references: tuple[str, ...] = ()
+    notice_kind: str | None = None  # a notice kefu sends on its own (not an agent's reply): its kind
+    template_id: str | None = None  # WeChat: the template message for notices (the unit's configuration)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class Field:
     kind: str = "text"  # text | url | int | bool | choice | secret
     choices: tuple[str, ...] = ()
     max_length: int = 255
+    setting: bool = True  # False: not a KEFU_* setting, read by `extras_for` (a WeChat template id)
 
     @property
     def secret(self) -> bool:
@@ -54,6 +55,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("wechat_token", "secret", max_length=64),
         Field("wechat_aes_key", "secret", max_length=43),
         Field("wechat_api_base", "url"),
+        Field("wechat_notice_template", max_length=64, setting=False),
     ),
     "sms": (
         Field("sms_transport", "choice", ("http", "cmpp")),
@@ -136,7 +138,7 @@ def overlay(settings: Settings, layers: list[tuple[dict[str, Any], dict[str, str
     unit) and the last (the nearest unit) winning. A value None in a layer leaves what is below."""
     update: dict[str, Any] = {}
     for values, secrets in layers:
-        update.update({k: v for k, v in values.items() if v is not None})
+        update.update({k: v for k, v in values.items() if v is not None and k in Settings.model_fields})
         update.update({k: SecretStr(v) if _is_secret_str(k) else v for k, v in secrets.items()})
     return settings.model_copy(update=update) if update else settings
 
@@ -219,6 +221,22 @@ def settings_for(session: Session, settings: Settings, channel: str, org_unit_id
         return settings
     layers = [(json.loads(rows[u].values), _secrets_of(settings, rows[u])) for u in chain if u in rows]
     return overlay(settings, layers)
+
+
+def extras_for(session: Session, channel: str, org_unit_id: int) -> dict[str, Any]:
+    """The values of the channel's fields that are not KEFU_* settings, nearest unit first."""
+    if channel not in FIELDS or not any(not f.setting for f in FIELDS[channel]):
+        return {}
+    unit = org.units(session, [org_unit_id])
+    chain = [int(p) for p in unit[0].path.strip("/").split("/") if p] if unit else []
+    rows = {r.org_unit_id: r for r in session.scalars(
+        select(ChannelConfig).where(ChannelConfig.channel == channel, ChannelConfig.org_unit_id.in_(chain)))}
+    out: dict[str, Any] = {}
+    for u in chain:
+        if u in rows:
+            out.update({k: v for k, v in json.loads(rows[u].values).items()
+                        if v is not None and k not in Settings.model_fields})
+    return out
 
 
 def settings_for_code(session: Session, settings: Settings, channel: str, code: str | None) -> Settings:

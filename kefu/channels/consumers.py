@@ -17,8 +17,10 @@ def on_message_sent(session: Session, event: Event) -> None:
     if not isinstance(message_id, int):
         return
     to = event.payload.get("to")
+    kind = event.payload.get("kind") if event.payload.get("notice") else None
     d = outbound.enqueue(session, message_id=message_id, recipient=to if isinstance(to, str) else None,
-                         at=event.occurred_at)
+                         at=event.occurred_at, notice_kind=str(kind or "notice")[:32] if event.payload.get("notice")
+                         else None)
     if d is not None:
         jobs.defer(session, "channels.deliver", delivery_id=d.id)
 

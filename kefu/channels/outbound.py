@@ -42,7 +42,8 @@ def backoff(attempts: int, base: float, cap: float) -> float:
     return float(min(base * 4 ** min(attempts - 1, 30), cap))
 
 
-def enqueue(session: Session, *, message_id: int, recipient: str | None, at: datetime) -> OutboundDelivery | None:
+def enqueue(session: Session, *, message_id: int, recipient: str | None, at: datetime,
+            notice_kind: str | None = None) -> OutboundDelivery | None:
     """The delivery of an outbound message, queued (once: None when the message has one already)."""
     if session.scalar(select(OutboundDelivery.id).where(OutboundDelivery.message_id == message_id)) is not None:
         return None
@@ -53,6 +54,7 @@ def enqueue(session: Session, *, message_id: int, recipient: str | None, at: dat
     assert it is not None
     d = OutboundDelivery(message_id=message_id, interaction_id=it.id, org_unit_id=it.org_unit_id,
                          channel=msg.channel, recipient=recipient, key=uuid.uuid4().hex, status="queued",
+                         notice_kind=notice_kind,
                          attempts=0, next_attempt_at=at, created_at=at, updated_at=at)
     session.add(d)
     session.flush()
@@ -132,8 +134,11 @@ def _outbound(session: Session, d: OutboundDelivery) -> Outbound:
         Message.interaction_id == it.id, Message.direction == "inbound", Message.external_id.is_not(None))
         .order_by(Message.id)) if r]
     assert d.recipient is not None
+    template = (config.extras_for(session, d.channel, d.org_unit_id).get(f"{d.channel}_notice_template")
+                if d.notice_kind else None)
     return Outbound(message_id=msg.id, channel=d.channel, to=d.recipient, body=msg.body, key=d.key,
-                    subject=it.subject, thread_ref=refs[-1] if refs else None, references=tuple(refs))
+                    subject=it.subject, thread_ref=refs[-1] if refs else None, references=tuple(refs),
+                    notice_kind=d.notice_kind, template_id=template)
 
 
 def due(session: Session, now: datetime, *, limit: int = 100) -> list[int]:

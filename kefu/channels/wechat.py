@@ -18,7 +18,15 @@ import requests
 from wechatpy import parse_message
 from wechatpy.client import WeChatClient
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.events import ClickEvent, ScanEvent, SubscribeEvent, SubscribeScanEvent, UnsubscribeEvent, ViewEvent
+from wechatpy.events import (
+    ClickEvent,
+    ScanEvent,
+    SubscribeEvent,
+    SubscribeScanEvent,
+    TemplateSendJobFinishEvent,
+    UnsubscribeEvent,
+    ViewEvent,
+)
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 from wechatpy.messages import ImageMessage, LinkMessage, LocationMessage, TextMessage, VideoMessage, VoiceMessage
 from wechatpy.utils import check_signature
@@ -27,6 +35,7 @@ from kefu.channels.adapters import (
     BadPayload,
     BadSignature,
     ChannelEvent,
+    DeliveryReport,
     Outbound,
     Parsed,
     PermanentFailure,
@@ -90,7 +99,10 @@ def parse(settings: Settings, query: dict[str, str], body: bytes) -> Parsed:
         raise BadPayload(f"malformed WeChat XML: {type(exc).__name__}: {str(exc)[:120]}") from None
     if msg is None or not msg.source:
         raise BadPayload("WeChat XML without FromUserName")
-    return _parsed(msg)
+    try:
+        return _parsed(msg)
+    except ValueError as exc:  # a numeric field that is not a number (MsgId, CreateTime, MsgID)
+        raise BadPayload(f"malformed WeChat XML: {str(exc)[:120]}") from None
 
 
 def _parsed(msg: Any) -> Parsed:
@@ -101,6 +113,10 @@ def _parsed(msg: Any) -> Parsed:
             raise BadPayload("WeChat message without MsgId")
         return Parsed(messages=[InboundMessage(message_id=str(msg.id), sender=msg.source, text=text,
                                                sent_at=sent_at)])
+    if isinstance(msg, TemplateSendJobFinishEvent):
+        status = str(msg.status or "")
+        return Parsed(reports=[DeliveryReport(provider_id=f"tpl:{msg.id}", delivered=status == "success",
+                                              error=None if status == "success" else status[:200], at=sent_at)])
     event = _event_of(msg)
     if event is not None:
         return Parsed(events=[event])
@@ -174,6 +190,9 @@ class WeChatAdapter:
 
     def send(self, out: Outbound) -> Sent:
         try:
+            if out.notice_kind and out.template_id:
+                got = self.client.message.send_template(out.to, out.template_id, template_data(out))
+                return Sent((f"tpl:{got.get('msgid')}",))  # its result comes as TEMPLATESENDJOBFINISH
             self.client.message.send_text(out.to, out.body)
         except WeChatClientException as exc:
             if exc.errcode is None or exc.errcode in _TEMPORARY_ERRCODES:
@@ -182,6 +201,16 @@ class WeChatAdapter:
         except requests.RequestException as exc:
             raise TemporaryFailure(f"WeChat API unreachable: {type(exc).__name__}") from None
         return Sent(())  # the customer-service API reports no message id and no delivery
+
+
+NOTICE_KINDS = {"handoff": "业务办理提醒", "survey": "满意度调查", "ticket": "工单进度通知"}
+
+
+def template_data(out: Outbound) -> dict[str, dict[str, str]]:
+    """A notice as the data of a service-notice template with the usual fields first / keyword1 (the
+    notice's kind) / keyword2 (the ticket or conversation) / remark: the body goes in `first`."""
+    return {"first": {"value": out.body}, "keyword1": {"value": NOTICE_KINDS.get(out.notice_kind or "", "服务通知")},
+            "keyword2": {"value": out.subject or f"#{out.message_id}"}, "remark": {"value": "如有疑问请回复本公众号。"}}
 
 
 @register(CHANNEL)

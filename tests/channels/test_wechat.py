@@ -155,6 +155,7 @@ def test_safe_mode_messages_are_decrypted_and_a_forged_one_refused(client: TestC
     ("<xml><FromUserName>x</FromUserName><MsgType>text", TOKEN, 400, "bad_payload: malformed WeChat XML"),
     ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><xml>&e;</xml>', TOKEN, 400, "bad_payload: XML with"),
     (text("x", msg_id="", sender=OPENID).replace("<MsgId></MsgId>", ""), TOKEN, 400, "bad_payload: WeChat message"),
+    (text("x", msg_id="not-a-number"), TOKEN, 400, "bad_payload: malformed WeChat XML: invalid literal"),
 ])
 def test_bad_input_is_refused_kept_and_creates_nothing(client: TestClient, world: World, body: str, token: str,
                                                        status: int, reason: str) -> None:

@@ -1,4 +1,5 @@
-"""channels: per org unit channel configuration set on the console (secrets encrypted)
+"""channels: per org unit channel configuration set on the console (secrets encrypted); the kind of a
+notice on its delivery (WeChat sends notices as template messages)
 
 Revision ID: 0017_channels_config
 Revises: 0016_channels_outbound
@@ -32,7 +33,11 @@ def upgrade() -> None:
         sa.Column("updated_by", ID, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
         sa.UniqueConstraint("org_unit_id", "channel", name="uq_channel_configs_unit_channel"),
     )
+    with op.batch_alter_table("outbound_deliveries") as batch:
+        batch.add_column(sa.Column("notice_kind", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbound_deliveries") as batch:
+        batch.drop_column("notice_kind")
     op.drop_table("channel_configs")
