@@ -18,6 +18,17 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
 
         bench.run(db=_check_db(db), messages=messages, echo=typer.echo)
 
+    @bench_app.command("channels-latency")
+    def bench_channels_latency(
+        db: str = typer.Option("sqlite", help="sqlite or postgres (a throwaway database)"),
+        messages: int = typer.Option(60, min=5, max=2_000, help="messages per channel"),
+    ) -> None:
+        """From a message arriving (SMS JSON, WeChat XML, web chat) to its notice on an agent's open console."""
+        from kefu.bench.cli import _check_db
+        from kefu.channels import latency
+
+        latency.run(db=_check_db(db), messages=messages, echo=typer.echo)
+
     channels = typer.Typer(help="channel listeners", no_args_is_help=True)
     app.add_typer(channels, name="channels")
 
