@@ -38,7 +38,8 @@ from kefu.core.deps import Requirement, current_principal
 API = "/api/v1"
 PUBLIC = {("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/logout"),
           # Provider callbacks authenticated by the provider's signature (WeChat presents no token).
-          ("GET", f"{API}/channels/wechat"), ("POST", f"{API}/channels/wechat")}
+          ("GET", f"{API}/channels/wechat"), ("POST", f"{API}/channels/wechat"),
+          ("GET", f"{API}/channels/weibo"), ("POST", f"{API}/channels/weibo"), ("POST", f"{API}/channels/qq")}
 # Permissions an endpoint checks in its body on top of the declared one. Better declared, so the route
 # table says it: `require("workforce.write", "org.admin")` (left to the workforce domain's owner).
 CHECKED_INSIDE = {("PUT", f"{API}/workforce/rules/{{org_unit_id}}"): ("org.admin",)}

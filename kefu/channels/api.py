@@ -155,9 +155,10 @@ def list_deliveries(interaction_id: Id, session: DbSession,
 
 
 def _include_webhooks() -> None:
-    from kefu.channels import webchat_api, webhooks
+    from kefu.channels import social_api, webchat_api, webhooks
 
     router.include_router(webhooks.router)
+    router.include_router(social_api.router)
     router.include_router(webchat_api.router)
 
 

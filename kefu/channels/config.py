@@ -76,6 +76,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("smtp_starttls", "bool"),
         Field("email_from"),
     ),
+    "weibo": (Field("weibo_app_secret", "secret", setting=False),),
+    "im": (Field("qq_app_id", max_length=32, setting=False), Field("qq_bot_secret", "secret", setting=False)),
 }
 
 
@@ -223,8 +225,9 @@ def settings_for(session: Session, settings: Settings, channel: str, org_unit_id
     return overlay(settings, layers)
 
 
-def extras_for(session: Session, channel: str, org_unit_id: int) -> dict[str, Any]:
-    """The values of the channel's fields that are not KEFU_* settings, nearest unit first."""
+def extras_for(session: Session, channel: str, org_unit_id: int, settings: Settings | None = None) -> dict[str, Any]:
+    """The values of the channel's fields that are not KEFU_* settings, the nearest unit's winning (with
+    their secrets when `settings` is given to decrypt them)."""
     if channel not in FIELDS or not any(not f.setting for f in FIELDS[channel]):
         return {}
     unit = org.units(session, [org_unit_id])
@@ -236,7 +239,15 @@ def extras_for(session: Session, channel: str, org_unit_id: int) -> dict[str, An
         if u in rows:
             out.update({k: v for k, v in json.loads(rows[u].values).items()
                         if v is not None and k not in Settings.model_fields})
+            if settings is not None:
+                out.update({k: v for k, v in _secrets_of(settings, rows[u]).items() if k not in Settings.model_fields})
     return out
+
+
+def extras_for_code(session: Session, settings: Settings, channel: str, code: str | None) -> dict[str, Any]:
+    """As extras_for (with secrets), the unit named by its code; the top unit when none is named."""
+    unit = org.unit_by_code_or_none(session, code) if code else (org.units(session)[:1] or [None])[0]
+    return extras_for(session, channel, unit.id, settings) if unit is not None else {}
 
 
 def settings_for_code(session: Session, settings: Settings, channel: str, code: str | None) -> Settings:

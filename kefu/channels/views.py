@@ -95,7 +95,7 @@ def _config_context(request: Request, session: DbSession, principal: PagePrincip
     values = config.shown(settings, row, channel)
     if form is not None:  # the refused form, as typed (never a secret)
         values.update({f.name: form.get(f.name, "") for f in config.FIELDS[channel] if not f.secret})
-    return {"units": units, "unit": unit, "channel": channel, "fields": config.FIELDS[channel],
+    return {"units": units, "unit": unit, "channel": channel, "fields": config.FIELDS[channel], "channels": list(config.FIELDS),
             "values": values, "row": row, "error": error}
 
 

@@ -1,0 +1,96 @@
+"""Weibo (微博) through the fans-service platform's push (粉丝服务平台 消息推送), inbound.
+
+The platform checks the callback URL with GET `signature`, `timestamp`, `nonce`, `echostr` (signature =
+SHA1 of the app secret, timestamp and nonce sorted and joined) and then POSTs each event as JSON with the
+same three query parameters:
+
+    {"type": "text" | "image" | "voice" | "position" | "event" | "mention", "receiver_id": <account uid>,
+     "sender_id": <uid>, "created_at": "Mon Jul 16 18:09:20 +0800 2012", "text": "...", "data": {...}}
+
+A private message (text, image, voice, position) is a customer's message; `event` (follow, unfollow,
+subscribe, unsubscribe, scan) is a channel event. A `mention` is a public post or comment naming the
+account (data.subtype "status" or "comment", data.key its id): visible to everyone and to the media
+(舆情), so its ticket is raised to at least high priority and the event `channel.public_mention` is
+recorded. The app secret is the unit's console configuration (kefu.channels.config, `weibo_app_secret`).
+Replies to Weibo are not sent by kefu (the platform's reply API is not implemented: no outbound side).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any
+
+from kefu.channels.adapters import BadPayload, BadSignature, ChannelEvent, Parsed
+from kefu.channels.inbound import InboundMessage
+
+CHANNEL = "weibo"
+_MESSAGES = {"text", "image", "voice", "position"}
+_EVENTS = {"follow", "unfollow", "subscribe", "unsubscribe", "scan", "scan_follow", "click"}
+
+
+class NotConfigured(BadPayload):
+    status = 404
+    code = "channel_not_configured"
+
+
+def check_signature(secret: str | None, signature: str, timestamp: str, nonce: str) -> None:
+    if not secret:
+        raise NotConfigured("the Weibo channel is not configured (weibo_app_secret on the console)")
+    want = hashlib.sha1("".join(sorted([secret, timestamp, nonce])).encode()).hexdigest()
+    if not signature or not hmac.compare_digest(want, signature):
+        raise BadSignature("Weibo signature does not match (app secret, timestamp, nonce)")
+
+
+def parse(body: bytes) -> tuple[Parsed, list[dict[str, Any]]]:
+    """The push's JSON into messages and events, and the public mentions among the messages
+    ({"message_id", "subtype", "key"}). BadPayload when it is not the platform's format."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise BadPayload("Weibo push is not JSON") from None
+    if not isinstance(doc, dict):
+        raise BadPayload("Weibo push is not a JSON object")
+    kind, sender, text = doc.get("type"), doc.get("sender_id"), doc.get("text")
+    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    if not isinstance(kind, str) or not isinstance(sender, int | str) or not str(sender).strip():
+        raise BadPayload("Weibo push without type or sender_id")
+    sender = str(sender)
+    sent_at = _time(doc.get("created_at"))
+    if kind == "event":
+        name = str(data.get("subtype") or "")
+        if name not in _EVENTS:
+            return Parsed(ignored=[f"unsupported Weibo event '{name[:32]}'"]), []
+        return Parsed(events=[ChannelEvent(name, sender, {"key": str(data.get("key") or "")[:128]})]), []
+    if kind not in _MESSAGES and kind != "mention":
+        return Parsed(ignored=[f"unsupported Weibo message type '{kind[:32]}'"]), []
+    body_text = _text(kind, text, data)
+    key = str(data.get("key") or data.get("id") or data.get("vfid") or "")
+    mid = f"{kind}:{key}" if key else f"{kind}:{sender}:{doc.get('created_at')}:{hashlib.sha1(body_text.encode()).hexdigest()[:12]}"
+    msg = InboundMessage(message_id=mid[:255], sender=sender, text=body_text, sent_at=sent_at,
+                         subject=("微博公开提及：" + body_text)[:40] if kind == "mention" else None)
+    mentions = [{"message_id": msg.message_id, "subtype": str(data.get("subtype") or "status"), "key": key}] \
+        if kind == "mention" else []
+    return Parsed(messages=[msg]), mentions
+
+
+def _text(kind: str, text: Any, data: dict[str, Any]) -> str:
+    if kind == "position":
+        return f"[位置] {data.get('longitude', '')}, {data.get('latitude', '')}"
+    if kind in ("image", "voice"):
+        label = "图片" if kind == "image" else "语音"
+        return f"[{label} {data.get('vfid') or data.get('tovfid') or ''}]".replace(" ]", "]")
+    if not isinstance(text, str) or not text.strip():
+        raise BadPayload(f"Weibo {kind} without text")
+    return text
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        return None
