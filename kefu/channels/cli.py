@@ -32,6 +32,29 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
     channels = typer.Typer(help="channel listeners", no_args_is_help=True)
     app.add_typer(channels, name="channels")
 
+    @channels.command("imap-poll")
+    def imap_poll(every: float = typer.Option(0, min=0, help="seconds between polls; 0: poll once")) -> None:
+        """Fetch the unseen mail of each org unit's IMAP mailbox (its e-mail configuration on the console)."""
+        import imaplib
+        import time
+
+        from kefu.channels import imap
+        from kefu.core.config import Settings
+        from kefu.core.db import Database
+
+        settings = Settings()
+        db = Database(settings.database_url)
+        while True:
+            for unit_id, box in imap.configured(db, settings):
+                try:
+                    got = imap.poll(db, settings, box)
+                    typer.echo(f"unit {unit_id} {box.username}@{box.host}: {got.stored} stored, {got.refused} refused")
+                except (OSError, imaplib.IMAP4.error) as exc:
+                    typer.echo(f"unit {unit_id} {box.username}@{box.host}: {exc}", err=True)
+            if not every:
+                return
+            time.sleep(every)
+
     @channels.command("smtp-ingress")
     def smtp_ingress(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(2525)) -> None:
         """Receive customers' e-mail by SMTP (run behind the operator's MX) until interrupted."""
