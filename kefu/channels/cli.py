@@ -43,7 +43,7 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         from kefu.core.db import Database
 
         settings = Settings()
-        db = Database(settings.database_url)
+        db = Database(settings.effective_database_url)
         while True:
             for unit_id, box in imap.configured(db, settings):
                 try:

@@ -252,8 +252,11 @@ def extras_for(session: Session, channel: str, org_unit_id: int, settings: Setti
 
 def extras_for_code(session: Session, settings: Settings, channel: str, code: str | None) -> dict[str, Any]:
     """As extras_for (with secrets), the unit named by its code; the top unit when none is named."""
-    unit = org.unit_by_code_or_none(session, code) if code else (org.units(session)[:1] or [None])[0]
-    return extras_for(session, channel, unit.id, settings) if unit is not None else {}
+    if code:
+        unit = org.unit_by_code_or_none(session, code)
+        return extras_for(session, channel, unit.id, settings) if unit is not None else {}
+    top = org.units(session)[:1]
+    return extras_for(session, channel, top[0].id, settings) if top else {}
 
 
 def settings_for_code(session: Session, settings: Settings, channel: str, code: str | None) -> Settings:

@@ -64,7 +64,7 @@ def poll(db: Database, settings: Settings, box: Mailbox, *, timeout: float = 30.
         if typ != "OK":
             raise imaplib.IMAP4.error(f"cannot select mailbox {box.mailbox!r}")
         _, found = c.uid("SEARCH", "UNSEEN")
-        for uid in (found[0] or b"").split()[:BATCH]:
+        for uid in (u.decode() for u in (found[0] or b"").split()[:BATCH]):
             _, parts = c.uid("FETCH", uid, "(BODY.PEEK[])")
             raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
             if raw is None:

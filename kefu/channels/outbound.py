@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.channels import config
 from kefu.channels.adapters import (
     DeliveryReport,
     Outbound,
@@ -26,7 +27,6 @@ from kefu.channels.adapters import (
     TemporaryFailure,
     adapter_for,
 )
-from kefu.channels import config
 from kefu.channels.models import OutboundDelivery, OutboundPart
 from kefu.core import events
 from kefu.core.config import Settings

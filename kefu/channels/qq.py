@@ -63,7 +63,7 @@ def validation_answer(secret: str, body: bytes) -> dict[str, str] | None:
     doc = _doc(body)
     if doc.get("op") != 13:
         return None
-    d = doc.get("d") if isinstance(doc.get("d"), dict) else {}
+    d: dict[str, Any] = doc["d"] if isinstance(doc.get("d"), dict) else {}
     plain, ts = d.get("plain_token"), d.get("event_ts")
     if not isinstance(plain, str) or not isinstance(ts, str):
         raise BadPayload("QQ validation without plain_token or event_ts")
@@ -90,7 +90,7 @@ def parse(body: bytes) -> tuple[Parsed, list[dict[str, Any]]]:
         raise BadPayload("QQ event without t or d")
     if kind not in _PRIVATE | _GROUP:
         return Parsed(ignored=[f"unsupported QQ event '{kind[:40]}'"]), []
-    author = d.get("author") if isinstance(d.get("author"), dict) else {}
+    author: dict[str, Any] = d["author"] if isinstance(d.get("author"), dict) else {}
     sender = author.get("user_openid") or author.get("member_openid") or author.get("id")
     mid, content = d.get("id"), d.get("content")
     if not isinstance(sender, str) or not isinstance(mid, str) or not isinstance(content, str):

@@ -4,9 +4,8 @@ replies that failed or wait for a retry, and the refused inbound payloads, in th
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,8 +13,8 @@ from sqlalchemy import func, select
 
 from kefu.channels import config, inbound
 from kefu.channels.models import OutboundDelivery
-from kefu.core.config import Settings
 from kefu.core.clock import utcnow
+from kefu.core.config import Settings
 from kefu.core.deps import DbSession, OptionalId
 from kefu.core.errors import Forbidden, InvalidInput, NotFound
 from kefu.org import service as org
@@ -95,8 +94,8 @@ def _config_context(request: Request, session: DbSession, principal: PagePrincip
     values = config.shown(settings, row, channel)
     if form is not None:  # the refused form, as typed (never a secret)
         values.update({f.name: form.get(f.name, "") for f in config.FIELDS[channel] if not f.secret})
-    return {"units": units, "unit": unit, "channel": channel, "fields": config.FIELDS[channel], "channels": list(config.FIELDS),
-            "values": values, "row": row, "error": error}
+    return {"units": units, "unit": unit, "channel": channel, "fields": config.FIELDS[channel],
+            "channels": list(config.FIELDS), "values": values, "row": row, "error": error}
 
 
 @router.get("/console/channels/config")

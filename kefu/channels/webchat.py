@@ -19,6 +19,7 @@ shown a reply (`seen`), its delivery is marked delivered through the ordinary de
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -194,10 +195,9 @@ class WebchatAdapter:
     channel = CHANNEL
 
     def send(self, out: Outbound) -> Sent:
-        try:
+        # A lost notice loses nothing: the message is stored; the widget reads it on its next sync.
+        with contextlib.suppress(pubsub.HubUnavailable):
             pubsub.current().publish(HUB_CHANNEL, {"visitor": out.to, "message_id": out.message_id})
-        except pubsub.HubUnavailable:
-            pass  # stored; the widget reads it on its next sync (reconnect, hub back)
         return Sent((provider_id(out.message_id),))
 
 

@@ -209,8 +209,10 @@ async def webchat_ws(ws: WebSocket) -> None:
         if m.get("visitor") == visitor.id:
             loop.call_soon_threadsafe(conv.wake.set)
 
-    unsubscribe = pubsub.current().subscribe(webchat.HUB_CHANNEL, notice,
-                                             on_reconnect=lambda: loop.call_soon_threadsafe(conv.wake.set))
+    def reconnected() -> None:  # the hub was away: notices may be lost, read again
+        loop.call_soon_threadsafe(conv.wake.set)
+
+    unsubscribe = pubsub.current().subscribe(webchat.HUB_CHANNEL, notice, on_reconnect=reconnected)
     pusher = asyncio.create_task(conv.push())
     try:
         await conv.send({"type": "session", "token": token, "visitor": visitor.id})

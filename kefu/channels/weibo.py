@@ -54,7 +54,7 @@ def parse(body: bytes) -> tuple[Parsed, list[dict[str, Any]]]:
     if not isinstance(doc, dict):
         raise BadPayload("Weibo push is not a JSON object")
     kind, sender, text = doc.get("type"), doc.get("sender_id"), doc.get("text")
-    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    data: dict[str, Any] = doc["data"] if isinstance(doc.get("data"), dict) else {}
     if not isinstance(kind, str) or not isinstance(sender, int | str) or not str(sender).strip():
         raise BadPayload("Weibo push without type or sender_id")
     sender = str(sender)
@@ -68,7 +68,8 @@ def parse(body: bytes) -> tuple[Parsed, list[dict[str, Any]]]:
         return Parsed(ignored=[f"unsupported Weibo message type '{kind[:32]}'"]), []
     body_text = _text(kind, text, data)
     key = str(data.get("key") or data.get("id") or data.get("vfid") or "")
-    mid = f"{kind}:{key}" if key else f"{kind}:{sender}:{doc.get('created_at')}:{hashlib.sha1(body_text.encode()).hexdigest()[:12]}"
+    digest = hashlib.sha1(body_text.encode()).hexdigest()[:12]
+    mid = f"{kind}:{key}" if key else f"{kind}:{sender}:{doc.get('created_at')}:{digest}"
     msg = InboundMessage(message_id=mid[:255], sender=sender, text=body_text, sent_at=sent_at,
                          subject=("微博公开提及：" + body_text)[:40] if kind == "mention" else None)
     mentions = [{"message_id": msg.message_id, "subtype": str(data.get("subtype") or "status"), "key": key}] \

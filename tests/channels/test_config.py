@@ -99,13 +99,15 @@ def test_only_admins_configure_and_only_units_they_see(client: TestClient, world
     page = client.get("/console/inbox")
     assert client.get("/console/channels/config").status_code == 403
     r = client.post("/console/channels/config", data={"csrf_token": csrf_of(page.text), "unit": str(world.units["gz"]),
-                                                      "channel": "sms", "sms_transport": "cmpp"}, follow_redirects=False)
+                                                      "channel": "sms", "sms_transport": "cmpp"},
+                    follow_redirects=False)
     assert r.status_code == 403
     client.cookies.clear()
     login(client, "admin")
     page = client.get("/console/channels/config")
     r = client.post("/console/channels/config", data={"csrf_token": csrf_of(page.text), "unit": "999999",
-                                                      "channel": "sms", "sms_transport": "cmpp"}, follow_redirects=False)
+                                                      "channel": "sms", "sms_transport": "cmpp"},
+                    follow_redirects=False)
     assert r.status_code == 404
     with world.db.session() as s:
         assert s.scalar(select(ChannelConfig)) is None

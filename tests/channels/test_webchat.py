@@ -75,13 +75,14 @@ def test_a_visitor_writes_and_the_agents_reply_arrives_live_and_after_a_reconnec
         interaction_id = it.id
 
     with jobs_with(client.app.state.settings):  # type: ignore[attr-defined]
-        r = client.post(f"/api/v1/interactions/{interaction_id}/messages", json={"body": "您好，带上身份证到营业厅即可。"},
-                        headers=world.auth("agent_gz"))
+        r = client.post(f"/api/v1/interactions/{interaction_id}/messages",
+                        json={"body": "您好，带上身份证到营业厅即可。"}, headers=world.auth("agent_gz"))
         assert r.status_code == 201, r.text
         reply_id = r.json()["id"]
         settle(world)
     pushed = until(ws, "messages")["items"]
-    assert [(m["id"], m["direction"], m["body"]) for m in pushed] == [(reply_id, "outbound", "您好，带上身份证到营业厅即可。")]
+    assert [(m["id"], m["direction"], m["body"]) for m in pushed] == [
+        (reply_id, "outbound", "您好，带上身份证到营业厅即可。")]
     with db.session() as s:
         d = s.scalar(select(OutboundDelivery).where(OutboundDelivery.message_id == reply_id))
         assert d is not None
@@ -126,7 +127,8 @@ def test_token_core_round_trips_and_refuses_alterations() -> None:
         webchat.read_token(SECRET, token, now=1_000_000 + webchat.TOKEN_DAYS * 86400 + 1)
     with pytest.raises(webchat.BadToken, match="signature"):
         webchat.read_token("other", token, now=1_000_000)
-    forged = webchat.issue_token("other", webchat.Visitor(v.id, "SZ", v.issued)).split(".")[0] + "." + token.split(".")[1]
+    other_body = webchat.issue_token("other", webchat.Visitor(v.id, "SZ", v.issued)).split(".")[0]
+    forged = other_body + "." + token.split(".")[1]
     with pytest.raises(webchat.BadToken, match="signature"):
         webchat.read_token(SECRET, forged, now=1_000_000)
 

@@ -97,8 +97,10 @@ def test_a_customer_chats_with_an_agent_through_the_widget(browser: Any, live_se
     customer.reload()
     customer.wait_for_selector("#kefu-chat[data-state=online]")
     customer.wait_for_selector("#kefu-chat li.kefu-chat-agent")
-    lines = customer.eval_on_selector_all("#kefu-chat .kefu-chat-line .kefu-chat-body", "els => els.map(e => e.textContent)")
-    assert lines == ["请问副卡怎么办理？需要带什么证件？", "我是广州的号码", "您好，请携带机主身份证原件到任一营业厅办理。"]
+    lines = customer.eval_on_selector_all("#kefu-chat .kefu-chat-line .kefu-chat-body",
+                                          "els => els.map(e => e.textContent)")
+    assert lines == ["请问副卡怎么办理？需要带什么证件？", "我是广州的号码",
+                     "您好，请携带机主身份证原件到任一营业厅办理。"]
     assert errors == []
     customer.close()
     agent.close()
