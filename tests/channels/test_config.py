@@ -58,7 +58,8 @@ def test_an_admin_sets_a_units_wechat_account_and_its_secrets_are_never_shown(cl
         row = s.scalar(select(ChannelConfig))
         assert row is not None
         assert (row.org_unit_id, row.channel) == (world.units["gz"], "wechat")
-        assert json.loads(row.values) == {"wechat_app_id": APPID, "wechat_api_base": "https://api.weixin.qq.com"}
+        assert json.loads(row.values) == {"wechat_app_id": APPID, "wechat_api_base": "https://api.weixin.qq.com",
+                                          "wechat_notice_template": None}
         assert row.secrets is not None
         assert SECRET not in row.secrets
         assert TOKEN not in row.secrets
