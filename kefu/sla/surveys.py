@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -110,12 +110,19 @@ def expire(session: Session, *, at: datetime | None = None) -> int:
     return len(rows)
 
 
+CSAT_DIMENSIONS = ("agent", "channel", "category", "unit", "day")
+
+
 @dataclass(frozen=True)
 class Csat:
-    agent_id: int | None
+    key: int | str | None  # the agent's or unit's id, the channel, the category key, the day (ISO)
     sent: int
     answered: int
     satisfied: int
+
+    @property
+    def agent_id(self) -> int | None:
+        return self.key if isinstance(self.key, int) else None
 
     @property
     def csat(self) -> float | None:
@@ -126,16 +133,40 @@ class Csat:
         return self.answered / self.sent if self.sent else None
 
 
-def csat_by_agent(session: Session, *, since: datetime, until: datetime) -> list[Csat]:
-    """Per agent: surveys sent, answered, satisfied (choice 1) in [since, until)."""
-    rows = session.execute(select(SlaSurvey.agent_id, SlaSurvey.status, SlaSurvey.choice, func.count())
-                           .where(SlaSurvey.sent_at >= since, SlaSurvey.sent_at < until)
-                           .group_by(SlaSurvey.agent_id, SlaSurvey.status, SlaSurvey.choice)).all()
-    acc: dict[int | None, list[int]] = {}
-    for agent_id, status, choice, n in rows:
-        a = acc.setdefault(agent_id, [0, 0, 0])
-        a[0] += n
+def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
+            unit_ids: list[int] | None = None) -> list[Csat]:
+    """Surveys sent, answered and satisfied (choice 1) in [since, until), per agent, channel, ticket category,
+    org unit or day (Asia/Shanghai); `unit_ids` narrows to the surveys of those units (a principal's subtree)."""
+    from zoneinfo import ZoneInfo
+
+    from kefu.core.clock import ensure_aware
+    from kefu.tickets.models import Category, Ticket
+
+    if by not in CSAT_DIMENSIONS:
+        raise ValueError(f"CSAT is grouped by one of {', '.join(CSAT_DIMENSIONS)}")
+    cols = {"agent": SlaSurvey.agent_id, "channel": SlaSurvey.channel, "category": Category.key,
+            "unit": SlaSurvey.org_unit_id, "day": SlaSurvey.sent_at}
+    q = select(cols[by], SlaSurvey.status, SlaSurvey.choice).where(SlaSurvey.sent_at >= since,
+                                                                     SlaSurvey.sent_at < until)
+    if by == "category":
+        q = (q.join(Ticket, Ticket.id == SlaSurvey.ticket_id)
+             .outerjoin(Category, Category.id == Ticket.category_id))
+    if unit_ids is not None:
+        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    zone = ZoneInfo("Asia/Shanghai")
+    acc: dict[int | str | None, list[int]] = {}
+    for raw, status, choice in session.execute(q):
+        key = ensure_aware(raw).astimezone(zone).date().isoformat() if isinstance(raw, datetime) else raw
+        a = acc.setdefault(key, [0, 0, 0])
+        a[0] += 1
         if status == "answered":
-            a[1] += n
-            a[2] += n if choice == SATISFIED else 0
-    return [Csat(k, *v) for k, v in sorted(acc.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
+            a[1] += 1
+            a[2] += 1 if choice == SATISFIED else 0
+    order = sorted(acc.items(), key=lambda kv: (kv[0] is None, kv[0] if kv[0] is not None else 0))
+    return [Csat(k, *v) for k, v in order]
+
+
+def csat_by_agent(session: Session, *, since: datetime, until: datetime,
+                  unit_ids: list[int] | None = None) -> list[Csat]:
+    """Per agent: surveys sent, answered, satisfied (choice 1) in [since, until)."""
+    return csat_by(session, "agent", since=since, until=until, unit_ids=unit_ids)

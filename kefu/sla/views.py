@@ -209,6 +209,7 @@ def csat(request: Request, session: DbSession, principal: PagePrincipal, days: i
 
     days = min(max(days, 1), 366)
     now = utcnow()
-    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now)
+    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now,
+                                 unit_ids=org.visible_unit_ids(session, principal))
     users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
     return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")
