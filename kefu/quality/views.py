@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
@@ -42,12 +41,7 @@ def _need(principal: Principal, *perms: str) -> None:
 
 
 def _visible(session: Session, principal: Principal, inspection_id: int) -> QualityInspection:
-    row = service.get(session, inspection_id)
-    if row.agent_id == principal.user_id and principal.can("quality.own"):
-        return row
-    if principal.can("quality.inspect") and row.org_unit_id in set(org.visible_unit_ids(session, principal)):
-        return row
-    raise service.InspectionNotFound(f"inspection {inspection_id} does not exist")
+    return service.visible(session, principal, inspection_id)
 
 
 def _names(session: Session, rows: list[QualityInspection]) -> dict[int, Any]:
@@ -59,10 +53,7 @@ def index(request: Request, session: DbSession, principal: PagePrincipal) -> HTM
     _need(principal, "quality.own", "quality.inspect")
     work: list[QualityInspection] = []
     if principal.can("quality.inspect"):
-        work = list(session.scalars(select(QualityInspection).where(
-            QualityInspection.status.in_(("pending", "appealed")),
-            QualityInspection.org_unit_id.in_(org.visible_unit_ids(session, principal)))
-            .order_by(QualityInspection.status.desc(), QualityInspection.id).limit(200)))
+        work = service.inspections(session, principal)[0]
     mine = service.for_agent(session, principal.user_id) if principal.can("quality.own") else []
     return render(request, "quality/index.html", {"work": work, "mine": mine, "users": _names(session, work + mine),
                                                   "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
@@ -77,7 +68,8 @@ async def sample(request: Request, session: DbSession, principal: PagePrincipal)
     share = str(form.get("share", "10") or "10")
     now = utcnow()
     service.sample_resolved(session, since=now - timedelta(days=int(days) if days.isdigit() else 7), until=now,
-                            share=min(100, int(share) if share.isdigit() else 10) / 100, seed=int(now.timestamp()))
+                            share=min(100, int(share) if share.isdigit() else 10) / 100, seed=int(now.timestamp()),
+                            unit_ids=org.visible_unit_ids(session, principal))
     return RedirectResponse(BASE, status_code=303)
 
 
