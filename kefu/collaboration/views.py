@@ -4,6 +4,7 @@
     GET  /console/collab/tickets/{id}/consults   the box's list (refreshed on `ticket-<id>`)
     POST /console/collab/tickets/{id}/consults   ask: addressees chosen by name, one question, one due time
     POST /console/collab/consults/{id}/accept|cancel   the owner closes a consult
+    POST /console/collab/consults/{id}/article         an accepted conclusion becomes a knowledge draft
     GET  /console/collab                         待支撑: consults addressed to me, open first by due time (live)
     GET  /console/collab/list                    that list (refreshed on `consults`)
     POST /console/collab/consults/{id}/answer    answer one
@@ -84,7 +85,8 @@ def panel_context(session: Session, principal: Principal, ticket: Any, **extra: 
     owners = {ticket.assignee_id}
     ctx: dict[str, Any] = {"ticket": ticket, "rows": _rows(session, consults), "owners": owners,
                            "can_consult": principal.can("collab.consult") and ticket.status not in ("closed", "merged"),
-                           "can_close_any": principal.can("tickets.merge"), **names(), **extra}
+                           "can_close_any": principal.can("tickets.merge"),
+                           "can_write_knowledge": principal.can("knowledge.write"), **names(), **extra}
     if ctx["can_consult"]:
         groups: dict[str, list[service.Choice]] = {}
         for ch in service.choices(session, org.org_unit(session, ticket.org_unit_id).path):
@@ -135,7 +137,8 @@ async def ask(request: Request, ticket_id: Id, session: DbSession, principal: Pa
 @router.post(f"{BASE}/consults/{{consult_id}}/{{action}}", dependencies=[CsrfProtect])
 def act(request: Request, consult_id: Id, action: str, session: DbSession, principal: PagePrincipal,
         answer: Annotated[str, Form(max_length=8000)] = "") -> Response:
-    """answer (an addressee), accept or cancel (the owner)."""
+    """answer (an addressee), accept or cancel (the owner), article (a knowledge writer drafts an article from an
+    accepted conclusion)."""
     if action == "answer":
         _allowed(request, principal, "collab.answer")
         try:
@@ -144,8 +147,12 @@ def act(request: Request, consult_id: Id, action: str, session: DbSession, princ
             session.rollback()
             return _my_page(request, session, principal, error=exc.message, status_code=exc.status)
         return RedirectResponse(BASE, status_code=303)
+    if action == "article":
+        _allowed(request, principal, "knowledge.write")
+        art = service.to_article(session, principal, consult_id)
+        return RedirectResponse(f"/console/knowledge/articles/{art.id}/edit", status_code=303)
     if action not in ("accept", "cancel"):
-        raise service.InvalidConsult("answer, accept or cancel")
+        raise service.InvalidConsult("answer, accept, cancel or article")
     _allowed(request, principal, "collab.consult")
     c = (service.accept if action == "accept" else service.cancel)(session, principal, consult_id)
     return RedirectResponse(f"/console/tickets/{c.ticket_id}", status_code=303)
