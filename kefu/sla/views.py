@@ -156,11 +156,24 @@ async def set_day(request: Request, calendar_id: Id, session: DbSession, princip
     return RedirectResponse(f"{BASE}?cal={calendar_id}#calendars", status_code=303)
 
 
+SURVEY_STATUS = {"sent": ("已发送，待答复", "Sent, awaiting the answer"), "answered": ("已答复", "Answered"),
+                 "expired": ("未答复（已过期）", "Not answered (expired)"), "opted_out": ("客户退订回访", "Opted out")}
+
+
 def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[str, dict[str, Any]] | None:
+    """The SLA box: the ticket's clocks and its satisfaction callbacks (an unsatisfied answer stands out: the
+    ticket was reopened for it)."""
+    from sqlalchemy import select
+
+    from kefu.sla.models import SlaSurvey
+    from kefu.sla.survey_reply import LABELS
+
     views = service.ticket_clocks(session, ticket.id)
-    if not views:
+    surveys = list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket.id).order_by(SlaSurvey.id)))
+    if not views and not surveys:
         return None
-    return "sla/_panel.html", {"clocks": views, **names()}
+    return "sla/_panel.html", {"clocks": views, "surveys": surveys, "survey_status": SURVEY_STATUS,
+                               "choice_names": LABELS, **names()}
 
 
 

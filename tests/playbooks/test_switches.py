@@ -45,7 +45,8 @@ def test_the_switches_announce_on_the_ivr_and_overflow_a_queue_until_the_run_end
     assert (r.json()["ivr_text"], r.json()["overflow_to"]) == (ANNOUNCEMENT, "voice_backup")
     run = client.post(f"{API}/playbooks/{r.json()['id']}/runs", json={}, headers=world.auth("sup_gd")).json()
     rid = run["id"]
-    assert run["switches"] is None and _queue(world, "voice_gz") == (None, None)
+    assert run["switches"] is None
+    assert _queue(world, "voice_gz") == (None, None)
 
     r = client.post(f"{API}/playbook-runs/{rid}/switches", json={"switch": "ivr", "on": True},
                     headers=world.auth("sup_gd"))
@@ -69,10 +70,12 @@ def test_the_switches_announce_on_the_ivr_and_overflow_a_queue_until_the_run_end
 
     r = client.post(f"{API}/playbook-runs/{rid}/switches", json={"switch": "ivr", "on": False},
                     headers=world.auth("sup_gd"))
-    assert f"playbook_run_{rid}" not in _menu(world) and set(r.json()["switches"]) == {"overflow"}
+    assert f"playbook_run_{rid}" not in _menu(world)
+    assert set(r.json()["switches"]) == {"overflow"}
     # ending the run turns the rest off: the queue gets its own overflow back
     r = client.post(f"{API}/playbook-runs/{rid}/end", json={"review": "恢复"}, headers=world.auth("sup_gd"))
-    assert r.json()["switches"] is None and _queue(world, "voice_gz") == (None, None)
+    assert r.json()["switches"] is None
+    assert _queue(world, "voice_gz") == (None, None)
     kinds = [(e["kind"], e["text"]) for e in r.json()["timeline"] if e["kind"].startswith("switch")]
     assert kinds == [("switch_on", "ivr"), ("switch_on", "overflow"), ("switch_off", "ivr"),
                      ("switch_off", "overflow")]

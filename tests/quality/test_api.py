@@ -50,7 +50,8 @@ def test_an_inspector_samples_scores_and_the_agent_appeals(client: TestClient, w
     assert (mine["reason"], mine["status"], mine["agent_id"]) == ("complaint", "pending", w.users["agent_gz"])
     iid = mine["id"]
     work = client.get(f"{API}/quality/inspections", headers=w.auth("sup_gd")).json()
-    assert work["total"] == 2 and {i["ticket_id"] for i in work["items"]} == {gz, sz}
+    assert work["total"] == 2
+    assert {i["ticket_id"] for i in work["items"]} == {gz, sz}
     assert client.get(f"{API}/quality/inspections", headers=w.auth("sup_sz")).json()["total"] == 1
     assert client.get(f"{API}/quality/inspections/{iid}", headers=w.auth("sup_sz")).status_code == 404
     assert client.get(f"{API}/quality/inspections/{iid}", headers=w.auth("agent_sz")).status_code == 404
@@ -66,7 +67,8 @@ def test_an_inspector_samples_scores_and_the_agent_appeals(client: TestClient, w
     assert r.status_code == 404  # not their contact
     r = client.post(f"{API}/quality/inspections/{iid}/appeal", headers=w.auth("agent_gz"), json={"reason": "客户先骂人"})
     assert r.json()["status"] == "appealed"
-    r = client.post(f"{API}/quality/inspections/{iid}/appeal", headers=w.auth("agent_gz"), json={"reason": "再申诉"})
+    r = client.post(f"{API}/quality/inspections/{iid}/appeal", headers=w.auth("agent_gz"),
+                    json={"reason": "再申诉"})
     assert (r.status_code, r.json()["error"]["code"]) == (409, "quality_wrong_state")
     r = client.post(f"{API}/quality/inspections/{iid}/decide", headers=w.auth("sup_gd"), json={})
     assert (r.status_code, r.json()["error"]["code"]) == (403, "quality_not_impartial")
@@ -101,7 +103,8 @@ def test_an_agent_studies_passes_the_exam_and_holds_a_certificate_until_it_expir
                     json=_course(article, org_unit_id=w.units["province"]))
     assert r.status_code == 201, r.text
     course = r.json()
-    assert course["questions"][0] == {"article_id": article, "text": "投诉几日内答复？", "options": ["7日", "15日", "30日"]}
+    assert course["questions"][0] == {"article_id": article, "text": "投诉几日内答复？",
+                                      "options": ["7日", "15日", "30日"]}
     with w.db.session() as s:  # before any certificate, an agent may not serve a billing queue
         assert cert.needs_certificate(s) == {"billing"}
         assert not cert.may_serve(s, w.users["agent_gz"], {"billing": 2, "general": 1})

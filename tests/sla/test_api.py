@@ -75,7 +75,8 @@ def test_calendars_are_scoped_by_org_unit_and_take_local_days(client: TestClient
         "name": "广州营业时间", "weekly": WEEK, "org_unit_id": w.units["gz"]})
     assert r.status_code == 201, r.text
     gz = r.json()
-    assert gz["weekly"][0] == ["09:00-12:00", "13:30-18:00"] and gz["weekly"][6] == []
+    assert gz["weekly"][0] == ["09:00-12:00", "13:30-18:00"]
+    assert gz["weekly"][6] == []
     group = client.post(f"{API}/sla/calendars", headers=w.auth("admin"), json={
         "name": "集团7×24", "weekly": ["00:00-24:00"] * 7, "statutory": False,
         "org_unit_id": w.units["group"]}).json()
@@ -93,7 +94,7 @@ def test_calendars_are_scoped_by_org_unit_and_take_local_days(client: TestClient
     assert (r.status_code, r.json()["error"]["code"]) == (404, "org_unit_not_found")
     # bad hours and duplicate names are refused, nothing half-written
     r = client.post(f"{API}/sla/calendars", headers=w.auth("admin"), json={
-        "name": "坏", "weekly": ["18:00-09:00"] + WEEK[1:], "org_unit_id": w.units["gz"]})
+        "name": "坏", "weekly": ["18:00-09:00", *WEEK[1:]], "org_unit_id": w.units["gz"]})
     assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["details"]["day"]) == (
         422, "sla_invalid_calendar", 0)
     r = client.post(f"{API}/sla/calendars", headers=w.auth("admin"), json={
@@ -142,7 +143,9 @@ def test_coverage_lists_each_channel_with_its_gaps(client: TestClient, w: World)
                                                       org_unit_id=w.units["gz"], open=False))
     rows = {r["channel"]: r for r in client.get(f"{API}/sla/coverage", params={"week": "2026-06-10"},
                                                 headers=w.auth("sup_gd")).json()}
-    assert rows["voice"]["full"] is True and rows["voice"]["covered_hours"] == 168.0
-    assert rows["chat"]["full"] is False and rows["chat"]["ratio"] == 0.0
+    assert rows["voice"]["full"] is True
+    assert rows["voice"]["covered_hours"] == 168.0
+    assert rows["chat"]["full"] is False
+    assert rows["chat"]["ratio"] == 0.0
     assert rows["chat"]["gaps"] == [{"start": "2026-06-07T16:00:00Z", "end": "2026-06-14T16:00:00Z"}]
     assert rows["voice"]["queues"] == ["广州热线"]
