@@ -65,7 +65,8 @@ def test_an_inspector_samples_scores_and_the_agent_appeals(client: TestClient, w
     assert [i["id"] for i in client.get(f"{API}/quality/inspections/mine", headers=w.auth("agent_gz")).json()] == [iid]
     r = client.post(f"{API}/quality/inspections/{iid}/appeal", headers=w.auth("agent_gz2"), json={"reason": "不是我"})
     assert r.status_code == 404  # not their contact
-    r = client.post(f"{API}/quality/inspections/{iid}/appeal", headers=w.auth("agent_gz"), json={"reason": "客户先骂人"})
+    r = client.post(f"{API}/quality/inspections/{iid}/appeal", headers=w.auth("agent_gz"),
+                    json={"reason": "客户先骂人"})
     assert r.json()["status"] == "appealed"
     r = client.post(f"{API}/quality/inspections/{iid}/appeal", headers=w.auth("agent_gz"),
                     json={"reason": "再申诉"})
