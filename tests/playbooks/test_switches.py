@@ -100,3 +100,41 @@ def test_switches_a_playbook_lacks_or_bad_queues_are_refused(client: TestClient,
         r = client.post(f"{API}/playbook-runs/{rid}/switches", json={"switch": switch, "on": True},
                         headers=world.auth("sup_gd"))
         assert (r.status_code, r.json()["error"]["code"]) == (409, "playbook_switch_unavailable")
+
+
+def test_an_administrator_sets_the_switches_and_a_duty_manager_throws_them_in_the_console(
+        client: TestClient, world: World) -> None:
+    from sqlalchemy import select
+
+    from kefu.playbooks.models import Playbook
+    from tests.collaboration.support import console_login
+
+    _queues(world)
+    make_outage(world)
+    csrf = console_login(client, "admin")
+    page = client.get("/console/playbooks/admin")
+    assert "省热线后备" in page.text  # queues by name
+    r = client.post("/console/playbooks/admin", follow_redirects=False, data={
+        "csrf_token": csrf, "key": "bb", "name": "宽带故障预案", "trigger": "manual",
+        "org_unit_id": str(world.units["province"]), "active": "1", "ivr_text": ANNOUNCEMENT,
+        "overflow_from": "voice_gz", "overflow_to": "voice_backup",
+        "step0_title": "确认故障范围", "step0_role": "support", "step0_due": "15"})
+    assert r.status_code == 303, r.text
+    with world.db.session() as s:
+        book = s.scalar(select(Playbook).where(Playbook.key == "bb"))
+        assert book is not None
+        assert (book.ivr_text, book.overflow_from, book.overflow_to) == (ANNOUNCEMENT, "voice_gz", "voice_backup")
+    rid = client.post(f"{API}/playbooks/{book.id}/runs", json={}, headers=world.auth("sup_gd")).json()["id"]
+    page = client.get(f"/console/playbooks/runs/{rid}")
+    assert 'data-switch="ivr" data-on="0"' in page.text
+    assert 'data-switch="overflow" data-on="0"' in page.text
+    r = client.post(f"/console/playbooks/runs/{rid}/switches", data={"csrf_token": csrf, "switch": "overflow",
+                                                                    "on": "1"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert _queue(world, "voice_gz") == ("voice_backup", 1.0)
+    page = client.get(f"/console/playbooks/runs/{rid}")
+    assert 'data-switch="overflow" data-on="1"' in page.text
+    assert "打开开关" in page.text
+    r = client.post(f"/console/playbooks/runs/{rid}/switches", data={"csrf_token": csrf, "switch": "overflow",
+                                                                    "on": "1"})
+    assert r.status_code == 409  # on already: the page says why
