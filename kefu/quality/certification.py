@@ -174,6 +174,19 @@ def save_course(session: Session, principal: Principal, spec: CourseSpec, *, cou
     return row
 
 
+def article_titles(session: Session, principal: Principal, article_ids: Iterable[int]) -> dict[int, str]:
+    """The titles of the course articles the principal may read (through knowledge's scope)."""
+    from kefu.knowledge import service as knowledge
+
+    out = {}
+    for article_id in sorted(set(article_ids)):
+        try:
+            out[article_id] = knowledge.get_article(session, principal, article_id).title
+        except NotFound:
+            continue
+    return out
+
+
 # ---- exams and certificates -------------------------------------------------------------------------------
 
 def take(session: Session, principal: Principal, course_id: int, answers: Sequence[int], *,

@@ -6,6 +6,9 @@
     POST /console/quality/{id}/score         inspectors mark each item
     POST /console/quality/{id}/appeal        the agent appeals, saying why
     POST /console/quality/{id}/decide        a third person upholds or revises
+    GET  /console/certification              courses to study, their exams, my certificates; a supervisor's team
+    POST /console/certification/{course_id}  sit an exam
+    POST /console/certification/certificates/{id}/revoke
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from kefu.quality import service
 from kefu.quality.models import QualityInspection, QualityScorecard
 from kefu.web.render import CsrfProtect, PagePrincipal, render
 
-NAV = (("quality", "/console/quality", "quality.own", 64),)
+NAV = (("quality", "/console/quality", "quality.own", 64),
+       ("certification", "/console/certification", "cert.take", 65))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/quality"
 REASON_NAMES = {"complaint": ("投诉必检", "Complaint"), "low_csat": ("不满意回访", "Unsatisfied survey"),
@@ -130,3 +134,61 @@ async def decide(request: Request, inspection_id: Id, session: DbSession, princi
     return await _act(request, session, principal, inspection_id, "quality.inspect", lambda row, marks, form: (
         service.decide(session, row.id, actor_id=principal.user_id,
                        marks=marks if form.get("decision") == "revise" else None)))
+
+
+# ---- training and certification ----------------------------------------------------------------------------
+
+CERT_BASE = "/console/certification"
+
+
+def _cert_page(request: Request, session: Session, principal: Principal, *, result: Any = None,
+               error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    from kefu.quality import certification as cert
+
+    courses = cert.courses(session, principal) if principal.can("cert.take") else []
+    mine = cert.certificates_of(session, [principal.user_id])
+    team = cert.team_certificates(session, principal) if principal.can("cert.admin") else []
+    titles = cert.article_titles(session, principal, {a for c in courses for a in c.article_ids})
+    now = utcnow()
+    return render(request, "quality/certification.html", {
+        "courses": courses, "questions": {c.id: cert.questions_of(c) for c in courses}, "titles": titles,
+        "mine": mine, "team": team, "users": org.users(session, {c.user_id for c in team}),
+        "valid": {c.id: cert.is_valid(c, now) for c in [*mine, *team]},
+        "soon": {c.id for c in [*mine, *team] if cert.is_valid(c, now)
+                 and c.expires_at <= now + timedelta(days=cert.EXPIRY_WARN_DAYS)},
+        "result": result, "error": error}, status_code=status_code, active="certification")
+
+
+@router.get(CERT_BASE)
+def certification(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _need(principal, "cert.take", "cert.admin")
+    return _cert_page(request, session, principal)
+
+
+@router.post(f"{CERT_BASE}/{{course_id}}", dependencies=[CsrfProtect])
+async def sit_exam(request: Request, course_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    """Sit a course's exam: one chosen option per question (q0, q1, ...)."""
+    from kefu.quality import certification as cert
+
+    _need(principal, "cert.take")
+    form = await request.form()
+    course = cert.course(session, principal, course_id)
+    raw = [str(form.get(f"q{i}", "") or "") for i in range(len(course.questions))]
+    try:
+        if not all(r.isdigit() and len(r) < 3 for r in raw):
+            raise cert.InvalidAnswers("answer every question", details={"field": "answers"})
+        attempt, issued = cert.take(session, principal, course_id, [int(r) for r in raw])
+    except KefuError as exc:
+        session.rollback()
+        return _cert_page(request, session, principal, error=exc.message, status_code=exc.status)
+    return _cert_page(request, session, principal, result={"course": course, "attempt": attempt, "cert": issued},
+                      status_code=201)
+
+
+@router.post(f"{CERT_BASE}/certificates/{{certificate_id}}/revoke", dependencies=[CsrfProtect])
+def revoke_certificate(request: Request, certificate_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from kefu.quality import certification as cert
+
+    _need(principal, "cert.admin")
+    cert.revoke(session, principal, certificate_id)
+    return RedirectResponse(CERT_BASE, status_code=303)

@@ -179,3 +179,29 @@ def test_bad_courses_are_refused_and_courses_are_scoped(client: TestClient, w: W
     r = client.post(f"{API}/certification/courses", headers=w.auth("sup_gd"),
                     json=_course(article, key="sz-only", org_unit_id=w.units["gz"]))
     assert (r.status_code, r.json()["error"]["code"]) == (409, "cert_course_exists")
+
+
+def test_an_agent_sits_the_exam_in_the_console_and_the_supervisor_sees_the_team(client: TestClient, w: World) -> None:
+    from tests.collaboration.support import console_login
+
+    article = _article(client, w, "计费投诉口径")
+    course = client.post(f"{API}/certification/courses", headers=w.auth("sup_gd"),
+                         json=_course(article, org_unit_id=w.units["province"])).json()
+    csrf = console_login(client, "agent_gz")
+    page = client.get("/console/certification")
+    assert page.status_code == 200
+    assert "计费投诉上岗认证" in page.text
+    assert "投诉几日内答复？" in page.text
+    assert f'href="/console/knowledge/articles/{article}">计费投诉口径' in page.text  # the study material by name
+    r = client.post(f"/console/certification/{course['id']}", data={"csrf_token": csrf, "q0": "0"})
+    assert r.status_code == 422
+    assert "answer every question" in r.text
+    r = client.post(f"/console/certification/{course['id']}", data={"csrf_token": csrf, "q0": "1", "q1": "0"})
+    assert r.status_code == 201
+    assert "已取得证书" in r.text
+    assert 'id="exam-result"' in r.text
+    client.post("/logout", data={"csrf_token": csrf})
+    console_login(client, "sup_gd")
+    page = client.get("/console/certification")
+    assert 'id="cert-team"' in page.text
+    assert "广州坐席" in page.text
