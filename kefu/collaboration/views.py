@@ -166,10 +166,18 @@ def _my_context(session: Session, principal: Principal, show_all: bool = False) 
             "measures": service.measures(session, principal, since=utcnow() - timedelta(days=30)), **names()}
 
 
+GROUP_NAMES = {"networked": ("会商协同（并行）", "With consults (in parallel)"),
+               "linear": ("逐级转派", "Handed on step by step"), "direct": ("一人处理", "One handler")}
+
+
 def _my_page(request: Request, session: Session, principal: Principal, *, error: str | None = None,
              status_code: int = 200, show_all: bool = False) -> HTMLResponse:
     ctx = _my_context(session, principal, show_all)
     ctx["error"] = error
+    if principal.can("tickets.merge"):  # supervisors: networked vs linear handling of their branch
+        now = utcnow()
+        ctx["comparison"] = service.handling_comparison(session, principal, since=now - timedelta(days=90), until=now)
+        ctx["group_names"] = GROUP_NAMES
     return render(request, "collaboration/mine.html", ctx, status_code=status_code, active="consults")
 
 

@@ -116,3 +116,15 @@ def _principal(s, world: World, username: str):  # type: ignore[no-untyped-def]
     user = org.user(s, world.users[username])
     assert user is not None
     return org.principal_for(s, user)
+
+
+def test_supervisors_see_the_comparison_on_their_consults_page(client: TestClient, world: World) -> None:
+    from tests.collaboration.support import console_login
+
+    console_login(client, "sup_gd")
+    page = client.get("/console/collab")
+    assert page.status_code == 200
+    assert 'id="handling-comparison"' in page.text
+    assert "逐级转派" in page.text
+    console_login(client, "support_gd")
+    assert 'id="handling-comparison"' not in client.get("/console/collab").text
