@@ -1,8 +1,9 @@
 """Satisfaction callbacks (回访): a survey after resolution, the customer's answer, CSAT per agent.
 
-- When a ticket is resolved (`ticket.transitioned` to resolved) and its customer wrote on an SMS or WeChat
-  interaction of that ticket, a survey goes out on that interaction as an outbound system message
-  (interactions.send_notice: "…回复1满意 2一般 3不满意"), unless the customer had one within FATIGUE_DAYS.
+- When a ticket is resolved (`ticket.transitioned` to resolved) and its customer wrote on an SMS, WeChat or
+  e-mail interaction of that ticket, a survey goes out on that interaction as an outbound system message
+  (interactions.send_notice: "…回复1满意 2一般 3不满意"); a caller (a voice ticket) is asked by SMS through
+  interactions.notify_customer; unless the customer had one within FATIGUE_DAYS.
 - A customer's next message (`message.received`) is read by the pure parser (kefu.sla.survey_reply). An
   answer is stored on the survey. The inbound path reopens a resolved ticket on any message; a satisfied or
   neutral answer is only an answer, so the ticket goes back to resolved; an unsatisfied one leaves it
@@ -25,7 +26,7 @@ from kefu.sla.survey_reply import PROMPT, SATISFIED, UNSATISFIED, parse_reply
 from kefu.tickets import lifecycle
 from kefu.tickets import service as tickets
 
-SURVEY_CHANNELS = ("sms", "wechat")
+SURVEY_CHANNELS = ("sms", "wechat", "email")
 FATIGUE_DAYS = 7
 ANSWER_HOURS = 72
 REOPENED_BY_CUSTOMER = "customer wrote after resolution"
@@ -52,12 +53,21 @@ def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     it = session.scalar(select(Interaction).where(Interaction.ticket_id == ticket_id,
                                                   Interaction.channel.in_(SURVEY_CHANNELS))
                         .order_by(Interaction.id.desc()).limit(1))
-    if it is None:
+    if it is not None:
+        msg = interactions.send_notice(session, it.id, body=survey_text(ticket_id), kind="survey", at=at)
+        channel = it.channel
+    elif ticket.channel == "voice" or session.scalar(select(Interaction.id).where(
+            Interaction.ticket_id == ticket_id, Interaction.channel == "voice").limit(1)) is not None:
+        # a caller is asked by SMS (the notice path sends voice customers an SMS)
+        msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
+                                           channel="voice", body=survey_text(ticket_id), actor_id=None,
+                                           ticket_id=ticket_id, at=at)
+        channel = "sms"
+    else:
         return None
-    msg = interactions.send_notice(session, it.id, body=survey_text(ticket_id), kind="survey", at=at)
     survey = SlaSurvey(ticket_id=ticket_id, customer_id=ticket.customer_id, agent_id=ticket.assignee_id,
-                       org_unit_id=ticket.org_unit_id, channel=it.channel, interaction_id=it.id, message_id=msg.id,
-                       status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
+                       org_unit_id=ticket.org_unit_id, channel=channel, interaction_id=msg.interaction_id,
+                       message_id=msg.id, status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
     session.add(survey)
     session.flush()
     return survey

@@ -136,3 +136,25 @@ def test_the_csat_page_shows_the_agents_figures(w: World, settings: Settings, cl
     assert "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>" in row
     assert "0.0%" in row
     assert "100.0%" in row
+
+
+def test_a_caller_is_asked_by_sms_and_an_unsatisfied_answer_reopens_the_ticket(w: World, settings: Settings) -> None:
+    from kefu.customers import service as customers
+
+    with w.db.unit_of_work() as s:
+        c, _ = customers.identify(s, kind="phone", value="13700137000", org_unit_id=w.units["gz"])
+        tid = tickets.create_ticket(s, type="inquiry", subject="来电咨询套餐", org_unit_id=w.units["gz"],
+                                    customer_id=c.id, channel="voice").id
+    _resolve(w, tid)
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.channel) == ("sent", "sms")
+    with w.db.session() as s:
+        out = s.get(Message, survey.message_id)
+        assert out is not None
+        assert out.body == surveys.survey_text(tid)
+    _sms(w, settings, "3", sender="13700137000")
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.choice) == ("answered", 3)
+    assert _status(w, tid) == "in_progress"
