@@ -2,6 +2,7 @@
 
     POST /tickets/{ticket_id}/consults        ask several addressees at once (one consult each)
     GET  /tickets/{ticket_id}/consults        the ticket's consults
+    POST /tickets/{ticket_id}/customer-notices tell the customer the state of the coordinated handling
     GET  /consults/mine                       consults addressed to me (待支撑), open first by due time
     GET  /consults/comparison                 time to resolution: consults vs step-by-step reassignment
     GET  /consults/{consult_id}               one consult
@@ -33,6 +34,8 @@ from kefu.collaboration.schemas import (
     ConsultMeasuresRead,
     ConsultRead,
     ConsultsIn,
+    CustomerNoticeIn,
+    CustomerNoticeRead,
     MemberRead,
     SuggestionChangeRead,
     SuggestionIn,
@@ -75,6 +78,16 @@ def ticket_consults(ticket_id: Id, session: DbSession,
                     principal: Principal = require("tickets.read")) -> list[ConsultRead]:
     """The consults of a ticket, oldest first."""
     return consult_reads(session, service.for_ticket(session, principal, ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/customer-notices", response_model=CustomerNoticeRead, status_code=201)
+def tell_customer(ticket_id: Id, body: CustomerNoticeIn, session: DbSession,
+                  principal: Principal = require("collab.consult")) -> CustomerNoticeRead:
+    """Tell the ticket's customer the state of the coordinated handling ("consulting": the departments are
+    looking into it; "concluded": there is a conclusion) on the channel they used (SMS for callers)."""
+    msg = service.tell_customer(session, principal, ticket_id, body.state)
+    return CustomerNoticeRead(ticket_id=ticket_id, state=body.state, message_id=msg.id, channel=msg.channel,
+                              body=msg.body)
 
 
 @router.get("/consults/mine", response_model=ConsultList)

@@ -167,3 +167,15 @@ class GroupStatsRead(Schema):
 class ComparisonRead(Schema):
     groups: list[GroupStatsRead]
     median_ratio: float | None = Field(description="median hours networked / linear (< 1: consults are faster)")
+
+
+class CustomerNoticeIn(BaseModel):
+    state: str = Field(max_length=16, description="consulting | concluded")
+
+
+class CustomerNoticeRead(BaseModel):
+    ticket_id: int
+    state: str
+    message_id: int
+    channel: str
+    body: FreeText

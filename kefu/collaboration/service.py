@@ -369,6 +369,49 @@ def to_article(session: Session, principal: Principal, consult_id: int, *, kind:
     return article
 
 
+# ---- the customer kept informed ----------------------------------------------------------------------------
+# A template per state of the coordinated handling; sent on the channel the customer used (SMS for callers)
+# through interactions.notify_customer, as playbooks' notices are.
+
+CUSTOMER_NOTICES = {
+    "consulting": ("您反映的问题（工单号{ticket}）已请相关专业部门协同核查，我们会尽快给您答复。",
+                   "We have asked the departments concerned to look into your case (ticket {ticket}) together."),
+    "concluded": ("您反映的问题（工单号{ticket}）已有处理结论，客服人员将尽快与您联系说明。",
+                  "Your case (ticket {ticket}) has a conclusion; an agent will contact you shortly."),
+}
+
+
+class NoCustomer(Conflict):
+    code = "ticket_has_no_customer"
+
+
+def tell_customer(session: Session, principal: Principal, ticket_id: int, state: str, *,
+                  at: datetime | None = None) -> Any:
+    """The ticket's owner tells its customer the state of the coordinated handling (a template per state) on the
+    channel they used; records `consult.customer_told`. Returns the outbound message."""
+    from kefu.interactions import service as interactions
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    ticket = tickets.get_visible(session, principal, ticket_id)
+    if state not in CUSTOMER_NOTICES:
+        raise InvalidConsult(f"a notice is one of {', '.join(CUSTOMER_NOTICES)}", details={"field": "state"})
+    if ticket.customer_id is None:
+        raise NoCustomer(f"ticket {ticket_id} has no customer to tell")
+    owners = {ticket.assignee_id} | set(session.scalars(select(Consult.requester_id)
+                                                        .where(Consult.ticket_id == ticket_id)))
+    if principal.user_id not in owners and not principal.can("tickets.merge"):
+        raise NotTheOwner("only the ticket's owner (or whoever asked its consults) tells its customer")
+    msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
+                                       channel=ticket.channel or "sms",
+                                       body=CUSTOMER_NOTICES[state][0].format(ticket=ticket.id),
+                                       actor_id=principal.user_id, ticket_id=ticket.id, at=at)
+    events.record(session, "consult.customer_told", {"ticket_id": ticket.id, "state": state, "message_id": msg.id,
+                                                     "actor_id": principal.user_id},
+                  aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+    return msg
+
+
 def mark_overdue(session: Session, *, at: datetime | None = None) -> list[int]:
     """Record consult.overdue, once, for every open consult past its due time; returns their ids."""
     at = at or utcnow()

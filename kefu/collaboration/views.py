@@ -86,7 +86,9 @@ def panel_context(session: Session, principal: Principal, ticket: Any, **extra: 
     ctx: dict[str, Any] = {"ticket": ticket, "rows": _rows(session, consults), "owners": owners,
                            "can_consult": principal.can("collab.consult") and ticket.status not in ("closed", "merged"),
                            "can_close_any": principal.can("tickets.merge"),
-                           "can_write_knowledge": principal.can("knowledge.write"), **names(), **extra}
+                           "can_write_knowledge": principal.can("knowledge.write"),
+                           "can_tell": bool(consults) and ticket.customer_id is not None
+                           and principal.can("collab.consult"), **names(), **extra}
     if ctx["can_consult"]:
         groups: dict[str, list[service.Choice]] = {}
         for ch in service.choices(session, org.org_unit(session, ticket.org_unit_id).path):
@@ -131,6 +133,22 @@ async def ask(request: Request, ticket_id: Id, session: DbSession, principal: Pa
     if is_htmx(request):
         ticket = tickets.get_visible(session, principal, ticket_id)
         return render(request, "collaboration/_ticket_consults.html", {"p": panel_context(session, principal, ticket)})
+    return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+
+@router.post(f"{BASE}/tickets/{{ticket_id}}/notice", dependencies=[CsrfProtect])
+def tell_customer(request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal,
+                  state: Annotated[str, Form(max_length=16)] = "") -> Response:
+    """The owner tells the customer the state of the coordinated handling (a template per state)."""
+    from kefu.tickets import service as tickets
+
+    _allowed(request, principal, "collab.consult")
+    try:
+        service.tell_customer(session, principal, ticket_id, state)
+    except KefuError as exc:
+        session.rollback()
+        ctx = panel_context(session, principal, tickets.get_visible(session, principal, ticket_id), error=exc.message)
+        return render(request, "collaboration/_ticket_consults.html", {"p": ctx}, status_code=exc.status)
     return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
 
 

@@ -128,3 +128,49 @@ def test_supervisors_see_the_comparison_on_their_consults_page(client: TestClien
     assert "逐级转派" in page.text
     console_login(client, "support_gd")
     assert 'id="handling-comparison"' not in client.get("/console/collab").text
+
+
+def test_the_owner_tells_the_customer_the_state_of_the_coordinated_handling(client: TestClient, world: World) -> None:
+    from sqlalchemy import select
+
+    from kefu.customers import service as customers
+    from kefu.interactions.models import Interaction, Message
+    from tests.collaboration.support import console_login, events_named
+
+    case = make_case(world)
+    r = client.post(f"{API}/tickets/{case.ticket_id}/customer-notices", headers=world.auth("agent_gz"),
+                    json={"state": "consulting"})
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "ticket_has_no_customer")
+    with world.db.unit_of_work() as s:
+        c, _ = customers.identify(s, kind="phone", value="13600136000", org_unit_id=world.units["gz"])
+        ticket = tickets.get(s, case.ticket_id)
+        assert ticket is not None
+        ticket.customer_id = c.id  # a caller (the ticket came by voice)
+    _accepted(client, world, case)
+    r = client.post(f"{API}/tickets/{case.ticket_id}/customer-notices", headers=world.auth("agent_gz"),
+                    json={"state": "consulting"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["channel"], r.json()["body"]) == (
+        "sms", f"您反映的问题（工单号{case.ticket_id}）已请相关专业部门协同核查，我们会尽快给您答复。")
+    with world.db.session() as s:
+        msg = s.get(Message, r.json()["message_id"])
+        assert msg is not None
+        it = s.get(Interaction, msg.interaction_id)
+        assert it is not None
+        assert (msg.direction, it.channel, it.customer_id) == ("outbound", "sms", c.id)
+    assert [e.payload["state"] for e in events_named(world, "consult.customer_told")] == ["consulting"]
+    r = client.post(f"{API}/tickets/{case.ticket_id}/customer-notices", headers=world.auth("agent_gz"),
+                    json={"state": "gossip"})
+    assert (r.status_code, r.json()["error"]["details"]["field"]) == (422, "state")
+    r = client.post(f"{API}/tickets/{case.ticket_id}/customer-notices", headers=world.auth("agent_sz"),
+                    json={"state": "concluded"})
+    assert r.status_code == 404  # another city's ticket
+    csrf = console_login(client, "agent_gz")
+    assert 'id="collab-notice"' in client.get(f"/console/tickets/{case.ticket_id}").text
+    r = client.post(f"/console/collab/tickets/{case.ticket_id}/notice", data={"csrf_token": csrf,
+                                                                            "state": "concluded"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    with world.db.session() as s:
+        bodies = list(s.scalars(select(Message.body).where(Message.direction == "outbound").order_by(Message.id)))
+    assert bodies[-1] == f"您反映的问题（工单号{case.ticket_id}）已有处理结论，客服人员将尽快与您联系说明。"
