@@ -5,6 +5,7 @@
     GET  /quality/inspections/mine                        my scored contacts (quality.own)
     GET  /quality/inspections/{inspection_id}             one inspection (its agent, or an inspector of its branch)
     POST /quality/inspections/{inspection_id}/score|appeal|decide
+    GET  /quality/inspections/{inspection_id}/prechecks   forbidden words, missing greeting, long silences
     GET  /quality/calibration?days=30                     calibration across inspectors
     GET  /certification/courses, POST /certification/courses, PUT /certification/courses/{course_id}
     POST /certification/courses/{course_id}/attempts      sit the exam; a pass issues the certificate
@@ -35,6 +36,7 @@ from kefu.quality.schemas import (
     CourseIn,
     CourseRead,
     DecideIn,
+    FindingRead,
     InspectionList,
     InspectionRead,
     QuestionRead,
@@ -80,6 +82,15 @@ def get_inspection(inspection_id: Id, session: DbSession,
                    principal: Principal = Depends(current_principal)) -> QualityInspection:
     """One inspection: its agent (quality.own) or an inspector of its branch sees it; anyone else gets 404."""
     return service.visible(session, principal, inspection_id)
+
+
+@router.get("/quality/inspections/{inspection_id}/prechecks", response_model=list[FindingRead])
+def prechecks(inspection_id: Id, session: DbSession,
+              principal: Principal = require("quality.inspect")) -> list[FindingRead]:
+    """Automatic pre-checks of the contact's text conversation: forbidden words, a missing greeting, long
+    silences in chat."""
+    row = service.visible(session, principal, inspection_id)
+    return [FindingRead(kind=f.kind, detail=f.detail, at=f.at) for f in service.prechecks(session, row.ticket_id)]
 
 
 @router.post("/quality/inspections/{inspection_id}/score", response_model=InspectionRead)

@@ -61,6 +61,12 @@ class DecideIn(BaseModel):
                                          description="null upholds the score; marks revise it")
 
 
+class FindingRead(BaseModel):
+    kind: str = Field(description="forbidden_word | no_greeting | long_silence")
+    detail: FreeText = Field(description="the phrase, the reply's start, or the seconds waited")
+    at: datetime | None
+
+
 class CalibrationRowRead(BaseModel):
     inspector_id: int
     scored: int

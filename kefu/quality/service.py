@@ -205,3 +205,16 @@ def calibration(session: Session, principal: Principal, *, since: datetime, unti
         QualityInspection.org_unit_id.in_(org.visible_unit_ids(session, principal)))).all()
     return core.calibration((r.inspector_id, float(r.total), r.appealed_at is not None, r.decision == "revised")
                             for r in rows)
+
+
+def prechecks(session: Session, ticket_id: int) -> list[Any]:
+    """The automatic pre-checks (kefu.quality.prechecks) on the text conversations of a ticket."""
+    from kefu.interactions.models import Interaction, Message
+    from kefu.quality import prechecks as pre
+
+    rows = session.execute(select(Message.created_at, Message.direction, Message.body, Message.author_id,
+                                  Message.channel).join(Interaction, Interaction.id == Message.interaction_id)
+                           .where(Interaction.ticket_id == ticket_id, Interaction.channel != "voice")
+                           .order_by(Message.created_at, Message.id)).all()
+    return pre.precheck(pre.Line(at=r.created_at, outbound=r.direction == "outbound", text=r.body,
+                                 by_agent=r.author_id is not None, channel=r.channel) for r in rows)

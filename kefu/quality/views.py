@@ -35,6 +35,8 @@ router = APIRouter(include_in_schema=False)
 BASE = "/console/quality"
 REASON_NAMES = {"complaint": ("投诉必检", "Complaint"), "low_csat": ("不满意回访", "Unsatisfied survey"),
                 "random": ("随机抽检", "Random"), "manual": ("指定", "Chosen")}
+FINDING_NAMES = {"forbidden_word": ("禁用语", "Forbidden words"), "no_greeting": ("缺少开场问候", "No greeting"),
+                 "long_silence": ("长时间未回复", "Long silence")}
 STATUS_NAMES = {"pending": ("待质检", "To score"), "scored": ("已评分", "Scored"), "appealed": ("申诉中", "Appealed"),
                 "final": ("已定案", "Final")}
 
@@ -87,7 +89,8 @@ def _page(request: Request, session: Session, principal: Principal, row: Quality
         "row": row, "items": service.items_of(card), "ticket": tickets.get(session, row.ticket_id),
         "users": _names(session, [row]), "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
         "can_inspect": principal.can("quality.inspect"), "is_agent": row.agent_id == principal.user_id,
-        "error": error}, status_code=status_code, active="quality")
+        "findings": service.prechecks(session, row.ticket_id) if principal.can("quality.inspect") else [],
+        "finding_names": FINDING_NAMES, "error": error}, status_code=status_code, active="quality")
 
 
 @router.get(f"{BASE}/{{inspection_id}}")
