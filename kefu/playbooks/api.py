@@ -6,6 +6,7 @@
     POST /playbook-runs/{run_id}/steps/{step_id}/done                   a step's owner completes (or skips) it
     POST /playbook-runs/{run_id}/notices                                tell the affected customers
     POST /playbook-runs/{run_id}/switches                               IVR announcement / queue overflow on or off
+    POST /playbook-runs/{run_id}/roles                                  incident commander, communications, support lead
     POST /playbook-runs/{run_id}/end                                    deactivate, with the review
 """
 
@@ -26,6 +27,7 @@ from kefu.playbooks.schemas import (
     NoticeRead,
     PlaybookIn,
     PlaybookRead,
+    RoleIn,
     RunRead,
     RunStepRead,
     StartIn,
@@ -113,6 +115,12 @@ def throw_switch(run_id: Id, body: SwitchIn, session: DbSession,
     """One action: announce on the IVR, or overflow the playbook's queue into its other queue at once (on), or
     undo it (off); 409 when the playbook has no such switch or it is in that position already."""
     return run_read(session, service.switch(session, principal, run_id, body.switch, on=body.on))
+
+
+@router.post("/playbook-runs/{run_id}/roles", response_model=RunRead)
+def set_role(run_id: Id, body: RoleIn, session: DbSession, principal: Principal = require("playbooks.run")) -> RunRead:
+    """Name the incident commander, the communications lead or the support lead of a run (null clears it)."""
+    return run_read(session, service.set_role(session, principal, run_id, body.role, body.user_id))
 
 
 @router.post("/playbook-runs/{run_id}/end", response_model=RunRead)

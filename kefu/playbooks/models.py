@@ -82,6 +82,8 @@ class PlaybookRun(Base):
     # switches that are on, with what they replaced: {"ivr": {"node_key"}, "overflow": {"queue", "to",
     # "prev_to", "prev_after"}} (turned off again when the run ends)
     switches: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # incident roles (Netflix Dispatch): {"commander": user id, "communications": user id, "support_lead": ...}
+    roles: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
     __table_args__ = (
         CheckConstraint("state in ('active','ended')", name="state"),

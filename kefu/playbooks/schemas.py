@@ -82,6 +82,11 @@ class NoticeIn(BaseModel):
     body: str = Field(min_length=1, max_length=500)
 
 
+class RoleIn(BaseModel):
+    role: str = Field(description="commander | communications | support_lead", max_length=16)
+    user_id: int | None = Field(default=None, ge=1, le=INT64, description="null clears the role")
+
+
 class SwitchIn(BaseModel):
     switch: str = Field(description="ivr | overflow", max_length=16)
     on: bool
@@ -137,6 +142,7 @@ class RunRead(Schema):
     started_at: datetime
     ended_at: datetime | None
     review: FreeText | None
+    roles: dict[str, int] | None = Field(default=None, description="incident role → user id")
     switches: dict[str, Any] | None = Field(default=None, description="the switches that are on, with what they "
                                                                       "replaced")
     steps: list[RunStepRead] = Field(default_factory=list)

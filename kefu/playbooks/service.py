@@ -579,3 +579,38 @@ def switch(session: Session, principal: Principal, run_id: int, kind: str, *, on
     session.flush()
     _event(session, r, "playbook.switched", at, switch=kind, on=True)
     return r
+
+
+# ---- incident roles --------------------------------------------------------------------------------------
+
+INCIDENT_ROLES = ("commander", "communications", "support_lead")
+
+
+def set_role(session: Session, principal: Principal, run_id: int, role: str, user_id: int | None, *,
+             at: datetime | None = None) -> PlaybookRun:
+    """A duty manager names who holds an incident role on a run (commander, communications, support lead), or
+    clears it (None); the person must be an active user whose unit is in the run's branch or above it."""
+    at = at or utcnow()
+    r = _active(session, principal, run_id)
+    if not principal.can("playbooks.run"):
+        raise NotStepOwner("only a duty manager names the incident roles")
+    if role not in INCIDENT_ROLES:
+        raise InvalidPlaybook(f"a role is one of {', '.join(INCIDENT_ROLES)}", details={"field": "role"})
+    roles = dict(r.roles or {})
+    if user_id is None:
+        roles.pop(role, None)
+    else:
+        user = org.user(session, user_id)
+        if user is None or not user.active or not _related_units(session, user.org_unit_id, r.org_unit_id):
+            raise InvalidPlaybook(f"user {user_id} cannot hold a role on this run", details={"field": "user_id"})
+        roles[role] = user_id
+    r.roles = roles or None
+    _log(session, r, "role", at, actor_id=principal.user_id, text=role, data={"role": role, "user_id": user_id})
+    session.flush()
+    _event(session, r, "playbook.role_set", at, role=role, user_id=user_id)
+    return r
+
+
+def _related_units(session: Session, a: int, b: int) -> bool:
+    pa, pb = org.org_unit(session, a).path, org.org_unit(session, b).path
+    return pa.startswith(pb) or pb.startswith(pa)

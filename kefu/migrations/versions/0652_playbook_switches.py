@@ -1,4 +1,4 @@
-"""playbooks: one-action switches (an IVR announcement, a queue overflow)
+"""playbooks: one-action switches (an IVR announcement, a queue overflow) and incident roles on a run
 
 Revision ID: 0652_playbook_switches
 Revises: 0651_playbooks
@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('playbook_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('switches', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('roles', sa.JSON(), nullable=True))
 
     with op.batch_alter_table('playbooks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ivr_text', sa.Text(), nullable=True))
@@ -34,4 +35,5 @@ def downgrade() -> None:
         batch_op.drop_column('ivr_text')
 
     with op.batch_alter_table('playbook_runs', schema=None) as batch_op:
+        batch_op.drop_column('roles')
         batch_op.drop_column('switches')
