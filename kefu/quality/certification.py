@@ -8,7 +8,7 @@ questions each cite an article of the course, certificates with an expiry, and t
   needs a valid certificate; `may_serve(session, user_id, skills, at)` and `certified_user_ids(...)` answer it
   for the routing engine (kefu.routing reads them; nothing here changes routing).
 - `warn_expiring` (a daily job) records `certificate.expiring` once per certificate EXPIRY_WARN_DAYS before
-  its end, naming the holder and their unit (the agent's and the supervisor's consoles are told).
+  its end, naming the holder and their unit (for the agent and the supervisors of that branch to be told).
 Services flush, never commit.
 """
 
