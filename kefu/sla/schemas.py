@@ -57,6 +57,8 @@ class PolicyIn(BaseModel):
     categories: list[str] = Field(default=[], max_length=100, description="category keys (a first-level key "
                                                                           "matches its children)")
     first_response_minutes: int | None = Field(default=None, ge=1, le=YEAR_MINUTES)
+    next_response_minutes: int | None = Field(default=None, ge=1, le=YEAR_MINUTES,
+                                              description="from a customer's message to the agent's next reply")
     resolution_minutes: int | None = Field(default=None, ge=1, le=YEAR_MINUTES)
     business_time: bool = True
     calendar_id: int | None = Field(default=None, ge=1, le=INT64)
@@ -74,6 +76,7 @@ class PolicyRead(Schema):
     channels: list[str]
     categories: list[str]
     first_response_minutes: int | None
+    next_response_minutes: int | None
     resolution_minutes: int | None
     business_time: bool
     calendar_id: int | None

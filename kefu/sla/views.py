@@ -31,7 +31,8 @@ router = APIRouter(include_in_schema=False)
 BASE = "/console/sla"
 WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
             ("周日", "Sun"))
-METRIC_NAMES = {"first_response": ("首次响应", "First response"), "resolution": ("解决", "Resolution")}
+METRIC_NAMES = {"first_response": ("首次响应", "First response"), "next_response": ("再次响应", "Next response"),
+                "resolution": ("解决", "Resolution")}
 STATUS_NAMES = {"running": ("计时中", "Running"), "paused": ("已暂停（等待客户）", "Paused (waiting on customer)"),
                 "warning": ("即将超时", "Due soon"), "breached": ("已超时", "Breached"), "met": ("已达标", "Met")}
 BREACH_NAMES = {"notify": ("仅通知", "Notify only"), "raise_priority": ("提升优先级", "Raise the priority")}
@@ -111,6 +112,7 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
             channels=[str(v) for v in form.getlist("channels")],
             categories=[str(v) for v in form.getlist("categories")],
             first_response_minutes=_minutes(form, "first_response"), resolution_minutes=_minutes(form, "resolution"),
+            next_response_minutes=_minutes(form, "next_response"),
             business_time=form.get("business_time") == "1", calendar_id=int(raw_cal) if raw_cal.isdigit() else None,
             warn_percent=int(str(form.get("warn_percent", "80") or "80"))
             if str(form.get("warn_percent", "80") or "80").isdigit() else 0,
