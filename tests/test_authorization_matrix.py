@@ -217,6 +217,11 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     # complaints: a surge of another unit is 404 like a missing one (tests/complaints/test_surges.py)
     "surge_id": lambda m: 987654321, "compensation_id": lambda m: 987654321,
     "appeal_id": lambda m: 987654321,
+    # sla: policies are operator-wide; a calendar of another branch is 404 like a missing one (tests/sla/test_api.py)
+    "policy_id": lambda m: 987654321, "calendar_id": lambda m: 987654321, "day": lambda m: "2026-06-10",
+    # quality: an inspection is its agent's or its branch inspectors'; courses concern a branch and the units
+    # above it; certificates their holder's subtree (tests/quality/test_api.py)
+    "inspection_id": lambda m: 987654321, "course_id": lambda m: 987654321, "certificate_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]

@@ -2,11 +2,14 @@
 
     POST /tickets/{ticket_id}/consults        ask several addressees at once (one consult each)
     GET  /tickets/{ticket_id}/consults        the ticket's consults
+    POST /tickets/{ticket_id}/customer-notices tell the customer the state of the coordinated handling
     GET  /consults/mine                       consults addressed to me (待支撑), open first by due time
+    GET  /consults/comparison                 time to resolution: consults vs step-by-step reassignment
     GET  /consults/{consult_id}               one consult
     POST /consults/{consult_id}/answer        an addressee answers
     POST /consults/{consult_id}/accept        the owner takes the answer (done)
     POST /consults/{consult_id}/cancel        the owner withdraws it
+    POST /consults/{consult_id}/article       an accepted conclusion becomes a knowledge article draft
     GET  /expert-teams, POST /expert-teams, PUT /expert-teams/{team_id}
     POST /suggestions, GET /suggestions (mine, or ?review=true: my departments'), GET /suggestions/{id},
     POST /suggestions/{suggestion_id}/status
@@ -24,10 +27,15 @@ from kefu.collaboration import suggestions as suggestions_service
 from kefu.collaboration.models import Consult
 from kefu.collaboration.schemas import (
     AnswerIn,
+    ComparisonRead,
+    ConsultArticleIn,
+    ConsultArticleRead,
     ConsultList,
     ConsultMeasuresRead,
     ConsultRead,
     ConsultsIn,
+    CustomerNoticeIn,
+    CustomerNoticeRead,
     MemberRead,
     SuggestionChangeRead,
     SuggestionIn,
@@ -72,6 +80,16 @@ def ticket_consults(ticket_id: Id, session: DbSession,
     return consult_reads(session, service.for_ticket(session, principal, ticket_id))
 
 
+@router.post("/tickets/{ticket_id}/customer-notices", response_model=CustomerNoticeRead, status_code=201)
+def tell_customer(ticket_id: Id, body: CustomerNoticeIn, session: DbSession,
+                  principal: Principal = require("collab.consult")) -> CustomerNoticeRead:
+    """Tell the ticket's customer the state of the coordinated handling ("consulting": the departments are
+    looking into it; "concluded": there is a conclusion) on the channel they used (SMS for callers)."""
+    msg = service.tell_customer(session, principal, ticket_id, body.state)
+    return CustomerNoticeRead(ticket_id=ticket_id, state=body.state, message_id=msg.id, channel=msg.channel,
+                              body=msg.body)
+
+
 @router.get("/consults/mine", response_model=ConsultList)
 def my_consults(session: DbSession, page: Paging, all: bool = Query(False, description="include closed ones"),
                 principal: Principal = require("collab.answer")) -> ConsultList:
@@ -86,6 +104,17 @@ def consult_measures(session: DbSession, days: int = Query(30, ge=1, le=366),
     """Consults of my branch over the last `days`: asked, answered, overdue, per ticket, answer time."""
     m = service.measures(session, principal, since=utcnow() - timedelta(days=days))
     return ConsultMeasuresRead.model_validate(m)
+
+
+@router.get("/consults/comparison", response_model=ComparisonRead)
+def handling_comparison(session: DbSession, days: int = Query(90, ge=1, le=366),
+                        principal: Principal = require("tickets.read")) -> ComparisonRead:
+    """Networked vs linear handling: time to resolution of my branch's tickets resolved in the last `days` with
+    consults, against those handed on step by step (reassigned or transferred, no consult) and those handled by
+    one person alone; `median_ratio` < 1 means consults resolve faster."""
+    now = utcnow()
+    c = service.handling_comparison(session, principal, since=now - timedelta(days=days), until=now)
+    return ComparisonRead.model_validate(c, from_attributes=True)
 
 
 @router.get("/consults/{consult_id}", response_model=ConsultRead)
@@ -112,6 +141,15 @@ def cancel_consult(consult_id: Id, session: DbSession,
                    principal: Principal = require("collab.consult")) -> ConsultRead:
     """The owner withdraws a consult that is no longer needed."""
     return consult_reads(session, [service.cancel(session, principal, consult_id)])[0]
+
+
+@router.post("/consults/{consult_id}/article", response_model=ConsultArticleRead, status_code=201)
+def consult_to_article(consult_id: Id, session: DbSession, body: ConsultArticleIn | None = None,
+                       principal: Principal = require("knowledge.write")) -> ConsultArticleRead:
+    """Draft a knowledge article from an accepted consult's question and answer (once; 409 afterwards)."""
+    body = body or ConsultArticleIn()
+    a = service.to_article(session, principal, consult_id, kind=body.kind, department=body.department)
+    return ConsultArticleRead(consult_id=consult_id, article_id=a.id, status=a.status, title=a.title)
 
 
 # ---- expert teams ----------------------------------------------------------------------------------

@@ -75,6 +75,8 @@ class Consult(Base):
     closed_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     # when consult.overdue was recorded (once per consult)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the knowledge article drafted from its accepted answer (migration 0602_consult_articles)
+    article_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("knowledge_articles.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (

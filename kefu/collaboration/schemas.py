@@ -33,6 +33,18 @@ class AnswerIn(BaseModel):
     answer: str = Field(min_length=1, max_length=8000)
 
 
+class ConsultArticleIn(BaseModel):
+    kind: str = Field(default="faq", max_length=20, description="the article kind (faq, script, ...)")
+    department: str | None = Field(default=None, max_length=100)
+
+
+class ConsultArticleRead(BaseModel):
+    consult_id: int
+    article_id: int
+    status: str
+    title: FreeText
+
+
 class ConsultRead(Schema):
     id: int
     ticket_id: int
@@ -47,6 +59,7 @@ class ConsultRead(Schema):
     due_at: datetime
     state: str
     overdue: bool = False
+    article_id: int | None = Field(default=None, description="the knowledge draft made from its conclusion")
     answer: FreeText | None
     answered_by: int | None
     answered_at: datetime | None
@@ -139,3 +152,30 @@ class ConsultMeasuresRead(Schema):
     per_ticket: float
     mean_answer_minutes: float | None
     max_answer_minutes: float | None
+
+
+class GroupStatsRead(Schema):
+    group: str = Field(description="networked (consults) | linear (handed on step by step) | direct")
+    tickets: int
+    median_hours: float | None
+    mean_hours: float | None
+    p90_hours: float | None
+    mean_handovers: float | None
+    mean_consults: float | None
+
+
+class ComparisonRead(Schema):
+    groups: list[GroupStatsRead]
+    median_ratio: float | None = Field(description="median hours networked / linear (< 1: consults are faster)")
+
+
+class CustomerNoticeIn(BaseModel):
+    state: str = Field(max_length=16, description="consulting | concluded")
+
+
+class CustomerNoticeRead(BaseModel):
+    ticket_id: int
+    state: str
+    message_id: int
+    channel: str
+    body: FreeText

@@ -336,6 +336,82 @@ def cancel(session: Session, principal: Principal, consult_id: int, *, at: datet
     return c
 
 
+class AlreadyArticle(Conflict):
+    code = "consult_already_article"
+
+
+def to_article(session: Session, principal: Principal, consult_id: int, *, kind: str = "faq",
+               department: str | None = None, at: datetime | None = None) -> Any:
+    """Turn an accepted consult's conclusion into a knowledge article draft through kefu.knowledge's service
+    (the question as title, question and answer as body, the ticket's category; ID and phone numbers masked),
+    as an accepted Q&A answer can. Once per consult (409 afterwards). Returns the article."""
+    from kefu.customers.pii import mask_pii_text
+    from kefu.knowledge import service as knowledge
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    c = get_visible(session, principal, consult_id)
+    if c.state != "accepted":
+        raise ConsultNotOpen(f"consult {consult_id} is {c.state}; only an accepted conclusion becomes an article")
+    if c.article_id is not None:
+        raise AlreadyArticle(f"consult {consult_id} is article {c.article_id} already",
+                             details={"article_id": c.article_id})
+    ticket = tickets.get(session, c.ticket_id)
+    category = tickets.categories_by_id(session).get(ticket.category_id) if ticket and ticket.category_id else None
+    question, answer_text = mask_pii_text(c.question.strip()), mask_pii_text((c.answer or "").strip())
+    content = knowledge.Content(title=question.splitlines()[0][:200], body=f"{question}\n\n{answer_text}",
+                                kind=kind, department=department or "会商", org_unit_id=principal.org_unit_id,
+                                category_keys=(category.key,) if category is not None else ())
+    article = knowledge.create_article(session, principal, content, note=f"from consult {c.id} (ticket {c.ticket_id})",
+                                       at=at)
+    c.article_id = article.id
+    session.flush()
+    return article
+
+
+# ---- the customer kept informed ----------------------------------------------------------------------------
+# A template per state of the coordinated handling; sent on the channel the customer used (SMS for callers)
+# through interactions.notify_customer, as playbooks' notices are.
+
+CUSTOMER_NOTICES = {
+    "consulting": ("您反映的问题（工单号{ticket}）已请相关专业部门协同核查，我们会尽快给您答复。",
+                   "We have asked the departments concerned to look into your case (ticket {ticket}) together."),
+    "concluded": ("您反映的问题（工单号{ticket}）已有处理结论，客服人员将尽快与您联系说明。",
+                  "Your case (ticket {ticket}) has a conclusion; an agent will contact you shortly."),
+}
+
+
+class NoCustomer(Conflict):
+    code = "ticket_has_no_customer"
+
+
+def tell_customer(session: Session, principal: Principal, ticket_id: int, state: str, *,
+                  at: datetime | None = None) -> Any:
+    """The ticket's owner tells its customer the state of the coordinated handling (a template per state) on the
+    channel they used; records `consult.customer_told`. Returns the outbound message."""
+    from kefu.interactions import service as interactions
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    ticket = tickets.get_visible(session, principal, ticket_id)
+    if state not in CUSTOMER_NOTICES:
+        raise InvalidConsult(f"a notice is one of {', '.join(CUSTOMER_NOTICES)}", details={"field": "state"})
+    if ticket.customer_id is None:
+        raise NoCustomer(f"ticket {ticket_id} has no customer to tell")
+    owners = {ticket.assignee_id} | set(session.scalars(select(Consult.requester_id)
+                                                        .where(Consult.ticket_id == ticket_id)))
+    if principal.user_id not in owners and not principal.can("tickets.merge"):
+        raise NotTheOwner("only the ticket's owner (or whoever asked its consults) tells its customer")
+    msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
+                                       channel=ticket.channel or "sms",
+                                       body=CUSTOMER_NOTICES[state][0].format(ticket=ticket.id),
+                                       actor_id=principal.user_id, ticket_id=ticket.id, at=at)
+    events.record(session, "consult.customer_told", {"ticket_id": ticket.id, "state": state, "message_id": msg.id,
+                                                     "actor_id": principal.user_id},
+                  aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+    return msg
+
+
 def mark_overdue(session: Session, *, at: datetime | None = None) -> list[int]:
     """Record consult.overdue, once, for every open consult past its due time; returns their ids."""
     at = at or utcnow()
@@ -493,3 +569,37 @@ def measures(session: Session, principal: Principal, *, since: datetime) -> Cons
         per_ticket=round(len(rows) / tickets, 2) if tickets else 0.0,
         mean_answer_minutes=round(sum(waits) / len(waits), 1) if waits else None,
         max_answer_minutes=round(max(waits), 1) if waits else None)
+
+
+def handling_comparison(session: Session, principal: Principal, *, since: datetime, until: datetime) -> Any:
+    """Networked vs linear handling (kefu.collaboration.handling) over the tickets of the principal's subtree
+    resolved in [since, until): consults asked before resolution; hand-overs from the tickets' recorded
+    `ticket.assigned` (from one person to another) and `ticket.transferred` events."""
+    from kefu.collaboration import handling
+    from kefu.core.clock import ensure_aware
+    from kefu.core.events import OutboxEvent
+    from kefu.tickets.models import Ticket
+
+    rows = session.execute(select(Ticket.id, Ticket.opened_at, Ticket.resolved_at).where(
+        Ticket.resolved_at >= since, Ticket.resolved_at < until,
+        Ticket.org_unit_id.in_(org.visible_unit_ids(session, principal)))).all()
+    resolved = {r.id: ensure_aware(r.resolved_at) for r in rows}
+    consults: dict[int, int] = {}
+    handovers: dict[int, int] = {}
+    ids = list(resolved)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for tid, created in session.execute(select(Consult.ticket_id, Consult.created_at)
+                                            .where(Consult.ticket_id.in_(chunk))):
+            if ensure_aware(created) <= resolved[tid]:
+                consults[tid] = consults.get(tid, 0) + 1
+        for agg, name, payload, at in session.execute(
+                select(OutboxEvent.aggregate_id, OutboxEvent.name, OutboxEvent.payload, OutboxEvent.occurred_at)
+                .where(OutboxEvent.aggregate_type == "ticket", OutboxEvent.aggregate_id.in_(chunk),
+                       OutboxEvent.name.in_(("ticket.assigned", "ticket.transferred")))):
+            handed = name == "ticket.transferred" or (payload or {}).get("previous_assignee_id") is not None
+            if agg is not None and handed and ensure_aware(at) <= resolved[agg]:
+                handovers[agg] = handovers.get(agg, 0) + 1
+    return handling.compare(
+        handling.Handled(r.id, (resolved[r.id] - ensure_aware(r.opened_at)).total_seconds() / 3600,
+                         consults.get(r.id, 0), handovers.get(r.id, 0)) for r in rows)

@@ -4,6 +4,7 @@
     GET  /console/collab/tickets/{id}/consults   the box's list (refreshed on `ticket-<id>`)
     POST /console/collab/tickets/{id}/consults   ask: addressees chosen by name, one question, one due time
     POST /console/collab/consults/{id}/accept|cancel   the owner closes a consult
+    POST /console/collab/consults/{id}/article         an accepted conclusion becomes a knowledge draft
     GET  /console/collab                         待支撑: consults addressed to me, open first by due time (live)
     GET  /console/collab/list                    that list (refreshed on `consults`)
     POST /console/collab/consults/{id}/answer    answer one
@@ -84,7 +85,10 @@ def panel_context(session: Session, principal: Principal, ticket: Any, **extra: 
     owners = {ticket.assignee_id}
     ctx: dict[str, Any] = {"ticket": ticket, "rows": _rows(session, consults), "owners": owners,
                            "can_consult": principal.can("collab.consult") and ticket.status not in ("closed", "merged"),
-                           "can_close_any": principal.can("tickets.merge"), **names(), **extra}
+                           "can_close_any": principal.can("tickets.merge"),
+                           "can_write_knowledge": principal.can("knowledge.write"),
+                           "can_tell": bool(consults) and ticket.customer_id is not None
+                           and principal.can("collab.consult"), **names(), **extra}
     if ctx["can_consult"]:
         groups: dict[str, list[service.Choice]] = {}
         for ch in service.choices(session, org.org_unit(session, ticket.org_unit_id).path):
@@ -132,10 +136,27 @@ async def ask(request: Request, ticket_id: Id, session: DbSession, principal: Pa
     return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
 
 
+@router.post(f"{BASE}/tickets/{{ticket_id}}/notice", dependencies=[CsrfProtect])
+def tell_customer(request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal,
+                  state: Annotated[str, Form(max_length=16)] = "") -> Response:
+    """The owner tells the customer the state of the coordinated handling (a template per state)."""
+    from kefu.tickets import service as tickets
+
+    _allowed(request, principal, "collab.consult")
+    try:
+        service.tell_customer(session, principal, ticket_id, state)
+    except KefuError as exc:
+        session.rollback()
+        ctx = panel_context(session, principal, tickets.get_visible(session, principal, ticket_id), error=exc.message)
+        return render(request, "collaboration/_ticket_consults.html", {"p": ctx}, status_code=exc.status)
+    return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+
 @router.post(f"{BASE}/consults/{{consult_id}}/{{action}}", dependencies=[CsrfProtect])
 def act(request: Request, consult_id: Id, action: str, session: DbSession, principal: PagePrincipal,
         answer: Annotated[str, Form(max_length=8000)] = "") -> Response:
-    """answer (an addressee), accept or cancel (the owner)."""
+    """answer (an addressee), accept or cancel (the owner), article (a knowledge writer drafts an article from an
+    accepted conclusion)."""
     if action == "answer":
         _allowed(request, principal, "collab.answer")
         try:
@@ -144,8 +165,12 @@ def act(request: Request, consult_id: Id, action: str, session: DbSession, princ
             session.rollback()
             return _my_page(request, session, principal, error=exc.message, status_code=exc.status)
         return RedirectResponse(BASE, status_code=303)
+    if action == "article":
+        _allowed(request, principal, "knowledge.write")
+        art = service.to_article(session, principal, consult_id)
+        return RedirectResponse(f"/console/knowledge/articles/{art.id}/edit", status_code=303)
     if action not in ("accept", "cancel"):
-        raise service.InvalidConsult("answer, accept or cancel")
+        raise service.InvalidConsult("answer, accept, cancel or article")
     _allowed(request, principal, "collab.consult")
     c = (service.accept if action == "accept" else service.cancel)(session, principal, consult_id)
     return RedirectResponse(f"/console/tickets/{c.ticket_id}", status_code=303)
@@ -159,10 +184,18 @@ def _my_context(session: Session, principal: Principal, show_all: bool = False) 
             "measures": service.measures(session, principal, since=utcnow() - timedelta(days=30)), **names()}
 
 
+GROUP_NAMES = {"networked": ("会商协同（并行）", "With consults (in parallel)"),
+               "linear": ("逐级转派", "Handed on step by step"), "direct": ("一人处理", "One handler")}
+
+
 def _my_page(request: Request, session: Session, principal: Principal, *, error: str | None = None,
              status_code: int = 200, show_all: bool = False) -> HTMLResponse:
     ctx = _my_context(session, principal, show_all)
     ctx["error"] = error
+    if principal.can("tickets.merge"):  # supervisors: networked vs linear handling of their branch
+        now = utcnow()
+        ctx["comparison"] = service.handling_comparison(session, principal, since=now - timedelta(days=90), until=now)
+        ctx["group_names"] = GROUP_NAMES
     return render(request, "collaboration/mine.html", ctx, status_code=status_code, active="consults")
 
 

@@ -5,6 +5,8 @@
     GET  /playbook-runs, GET /playbook-runs/{run_id}                    runs with steps, timeline, measures
     POST /playbook-runs/{run_id}/steps/{step_id}/done                   a step's owner completes (or skips) it
     POST /playbook-runs/{run_id}/notices                                tell the affected customers
+    POST /playbook-runs/{run_id}/switches                               IVR announcement / queue overflow on or off
+    POST /playbook-runs/{run_id}/roles                                  incident commander, communications, support lead
     POST /playbook-runs/{run_id}/end                                    deactivate, with the review
 """
 
@@ -25,11 +27,13 @@ from kefu.playbooks.schemas import (
     NoticeRead,
     PlaybookIn,
     PlaybookRead,
+    RoleIn,
     RunRead,
     RunStepRead,
     StartIn,
     StepDoneIn,
     StepRead,
+    SwitchIn,
 )
 
 router = APIRouter(tags=["playbooks"])
@@ -51,7 +55,8 @@ def _spec(body: PlaybookIn) -> service.PlaybookSpec:
     return service.PlaybookSpec(
         key=body.key, name=body.name, name_en=body.name_en, description=body.description, trigger=body.trigger,
         category_id=body.category_id, org_unit_id=body.org_unit_id, min_count=body.min_count,
-        notice_template=body.notice_template, active=body.active,
+        notice_template=body.notice_template, active=body.active, ivr_text=body.ivr_text,
+        overflow_from=body.overflow_from, overflow_to=body.overflow_to,
         steps=tuple(service.StepSpec(s.title, s.owner_role, s.due_minutes, s.owner_user_id) for s in body.steps))
 
 
@@ -102,6 +107,20 @@ def send_notices(run_id: Id, body: NoticeIn, session: DbSession,
                  principal: Principal = require("playbooks.run")) -> NoticeRead:
     """Tell every affected customer, on the channel they used (SMS for callers)."""
     return NoticeRead(messages=len(service.notify_customers(session, principal, run_id, body.body)))
+
+
+@router.post("/playbook-runs/{run_id}/switches", response_model=RunRead)
+def throw_switch(run_id: Id, body: SwitchIn, session: DbSession,
+                 principal: Principal = require("playbooks.run")) -> RunRead:
+    """One action: announce on the IVR, or overflow the playbook's queue into its other queue at once (on), or
+    undo it (off); 409 when the playbook has no such switch or it is in that position already."""
+    return run_read(session, service.switch(session, principal, run_id, body.switch, on=body.on))
+
+
+@router.post("/playbook-runs/{run_id}/roles", response_model=RunRead)
+def set_role(run_id: Id, body: RoleIn, session: DbSession, principal: Principal = require("playbooks.run")) -> RunRead:
+    """Name the incident commander, the communications lead or the support lead of a run (null clears it)."""
+    return run_read(session, service.set_role(session, principal, run_id, body.role, body.user_id))
 
 
 @router.post("/playbook-runs/{run_id}/end", response_model=RunRead)

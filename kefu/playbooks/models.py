@@ -35,6 +35,10 @@ class Playbook(Base):
     org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
     min_count: Mapped[int] = mapped_column(Integer, default=0)
     notice_template: Mapped[str | None] = mapped_column(Text)
+    # one-action switches (migration 0652_playbook_switches): an IVR announcement, a queue overflowing into another
+    ivr_text: Mapped[str | None] = mapped_column(Text)
+    overflow_from: Mapped[str | None] = mapped_column(String(40))
+    overflow_to: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -75,6 +79,11 @@ class PlaybookRun(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     review: Mapped[str | None] = mapped_column(Text)
+    # switches that are on, with what they replaced: {"ivr": {"node_key"}, "overflow": {"queue", "to",
+    # "prev_to", "prev_after"}} (turned off again when the run ends)
+    switches: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # incident roles (Netflix Dispatch): {"commander": user id, "communications": user id, "support_lead": ...}
+    roles: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
     __table_args__ = (
         CheckConstraint("state in ('active','ended')", name="state"),

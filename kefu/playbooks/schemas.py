@@ -33,6 +33,10 @@ class PlaybookIn(BaseModel):
     org_unit_id: int = Field(ge=1, le=INT64)
     min_count: int = Field(default=0, ge=0, le=1_000_000)
     notice_template: str | None = Field(default=None, max_length=2000)
+    ivr_text: str | None = Field(default=None, max_length=500, description="the IVR announcement (a switch)")
+    overflow_from: str | None = Field(default=None, max_length=40, description="the queue the overflow switch "
+                                                                              "empties at once ...")
+    overflow_to: str | None = Field(default=None, max_length=40, description="... into this queue (same channel)")
     active: bool = True
     steps: list[StepIn] = Field(min_length=1, max_length=30)
 
@@ -57,6 +61,9 @@ class PlaybookRead(Schema):
     org_unit_id: int
     min_count: int
     notice_template: str | None
+    ivr_text: str | None
+    overflow_from: str | None
+    overflow_to: str | None
     active: bool
     steps: list[StepRead] = Field(default_factory=list)
 
@@ -73,6 +80,16 @@ class StepDoneIn(BaseModel):
 
 class NoticeIn(BaseModel):
     body: str = Field(min_length=1, max_length=500)
+
+
+class RoleIn(BaseModel):
+    role: str = Field(description="commander | communications | support_lead", max_length=16)
+    user_id: int | None = Field(default=None, ge=1, le=INT64, description="null clears the role")
+
+
+class SwitchIn(BaseModel):
+    switch: str = Field(description="ivr | overflow", max_length=16)
+    on: bool
 
 
 class EndIn(BaseModel):
@@ -125,6 +142,9 @@ class RunRead(Schema):
     started_at: datetime
     ended_at: datetime | None
     review: FreeText | None
+    roles: dict[str, int] | None = Field(default=None, description="incident role → user id")
+    switches: dict[str, Any] | None = Field(default=None, description="the switches that are on, with what they "
+                                                                      "replaced")
     steps: list[RunStepRead] = Field(default_factory=list)
     timeline: list[LogRead] = Field(default_factory=list)
     measures: MeasuresRead | None = None

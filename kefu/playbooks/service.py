@@ -15,6 +15,7 @@ Events: playbook.activated, playbook.step_done, playbook.step_overdue, playbook.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -89,6 +90,9 @@ class PlaybookSpec:
     name_en: str | None = None
     description: str | None = None
     active: bool = True
+    ivr_text: str | None = None
+    overflow_from: str | None = None
+    overflow_to: str | None = None
 
 
 # ---- definitions -----------------------------------------------------------------------------------
@@ -145,6 +149,7 @@ def save_playbook(session: Session, principal: Principal, spec: PlaybookSpec, *,
         if st.owner_user_id is not None and org.user(session, st.owner_user_id) is None:
             raise InvalidPlaybook(f"step {i + 1}: user {st.owner_user_id} does not exist",
                                   details={"field": "steps", "step": i + 1})
+    _check_switches(session, principal, spec)
     clash = session.scalar(select(Playbook.id).where(Playbook.key == spec.key))
     if clash is not None and clash != playbook_id:
         raise Conflict(f"a playbook with key {spec.key!r} exists", code="playbook_exists")
@@ -157,6 +162,8 @@ def save_playbook(session: Session, principal: Principal, spec: PlaybookSpec, *,
     p.description, p.trigger, p.category_id = spec.description, spec.trigger, spec.category_id
     p.org_unit_id, p.min_count, p.active, p.updated_at = spec.org_unit_id, spec.min_count, spec.active, at
     p.notice_template = (spec.notice_template or "").strip() or None
+    p.ivr_text = (spec.ivr_text or "").strip() or None
+    p.overflow_from, p.overflow_to = spec.overflow_from or None, spec.overflow_to or None
     session.flush()
     for old in steps_of(session, p.id):
         session.delete(old)
@@ -426,6 +433,8 @@ def end(session: Session, principal: Principal, run_id: int, *, review: str | No
     r = _active(session, principal, run_id)
     if not principal.can("playbooks.run"):
         raise NotStepOwner("only a duty manager ends a playbook run")
+    for kind in sorted(r.switches or {}):
+        _switch_off(session, principal, r, kind, at)
     r.state, r.ended_at, r.ended_by = "ended", at, principal.user_id
     r.review = (review or "").strip() or None
     _log(session, r, "ended", at, actor_id=principal.user_id, text=r.review)
@@ -452,3 +461,156 @@ def mark_overdue_steps(session: Session, *, at: datetime | None = None) -> list[
                owner_user_id=st.owner_user_id)
     session.flush()
     return [s.id for s in rows]
+
+
+# ---- one-action switches ----------------------------------------------------------------------------------
+# "ivr": the announcement is put at the top of the hotline's IVR menu (a self-service "outage" node, through
+# kefu.voice.ivr); "overflow": the playbook's queue overflows into another at once (overflow_after
+# OVERFLOW_AFTER s, through kefu.routing.service.save_queue) and gets its own overflow back when switched off.
+# A run's switches go off when it ends.
+
+SWITCHES = ("ivr", "overflow")
+OVERFLOW_AFTER = 1.0
+IVR_DIGITS = ("9", "8", "7", "6", "5", "*", "#")
+
+
+class SwitchUnavailable(Conflict):
+    code = "playbook_switch_unavailable"
+
+
+def _check_switches(session: Session, principal: Principal, spec: PlaybookSpec) -> None:
+    from kefu.routing import service as routing
+
+    if spec.ivr_text is not None and len(spec.ivr_text.strip()) > 500:
+        raise InvalidPlaybook("an IVR announcement has at most 500 characters", details={"field": "ivr_text"})
+    if bool(spec.overflow_from) != bool(spec.overflow_to):
+        raise InvalidPlaybook("an overflow names the queue and the queue it overflows into",
+                              details={"field": "overflow_to"})
+    if spec.overflow_from and spec.overflow_to:
+        try:
+            a = routing.queue(session, principal, spec.overflow_from)
+            b = routing.queue(session, principal, spec.overflow_to)
+        except NotFound as exc:
+            raise InvalidPlaybook(exc.message, details={"field": "overflow_from"}) from None
+        if a.key == b.key or a.channel != b.channel:
+            raise InvalidPlaybook("a queue overflows into another queue of the same channel",
+                                  details={"field": "overflow_to"})
+
+
+def _queue_spec(row: Any, **changes: Any) -> Any:
+    from kefu.routing import service as routing
+
+    fields = {f: getattr(row, f) for f in ("key", "name", "channel", "org_unit_id", "name_en", "skills", "weight",
+                                           "base_priority", "aging_per_minute", "rings", "overflow_to",
+                                           "overflow_after", "offer_timeout", "wrap_up", "preferred_window", "open",
+                                           "position")}
+    return routing.QueueSpec(**{**fields, **changes})
+
+
+def _switch_on(session: Session, principal: Principal, r: PlaybookRun, p: Playbook, kind: str) -> dict[str, Any]:
+    from kefu.routing import service as routing
+    from kefu.voice import ivr
+
+    if kind == "ivr":
+        if not p.ivr_text:
+            raise SwitchUnavailable(f"playbook {p.key!r} has no IVR announcement")
+        roots = [t.node for t in ivr.tree(session) if t.node.kind == "menu"]
+        if not roots:
+            raise SwitchUnavailable("the hotline has no IVR menu to announce on")
+        taken = {c.node.digit for t in ivr.tree(session) for c in t.children}
+        digit = next((d for d in IVR_DIGITS if d not in taken), None)
+        if digit is None:
+            raise SwitchUnavailable("the IVR menu has no free key for an announcement")
+        key = f"playbook_run_{r.id}"
+        ivr.save_node(session, ivr.NodeSpec(key=key, parent_key=roots[0].key, digit=digit, name=p.ivr_text[:100],
+                                            kind="self_service", service="outage", position=-1))
+        return {"node_key": key, "digit": digit, "text": p.ivr_text}
+    if not (p.overflow_from and p.overflow_to):
+        raise SwitchUnavailable(f"playbook {p.key!r} names no queue to overflow")
+    row = routing.queue(session, principal, p.overflow_from)
+    prev = {"queue": row.key, "to": p.overflow_to, "prev_to": row.overflow_to, "prev_after": row.overflow_after}
+    routing.save_queue(session, principal, _queue_spec(row, overflow_to=p.overflow_to,
+                                                       overflow_after=OVERFLOW_AFTER))
+    return prev
+
+
+def _switch_off(session: Session, principal: Principal, r: PlaybookRun, kind: str, at: datetime) -> None:
+    from kefu.routing import service as routing
+    from kefu.voice import ivr
+
+    state = dict(r.switches or {})
+    was = state.pop(kind, None)
+    if was is None:
+        return
+    if kind == "ivr":
+        with contextlib.suppress(NotFound):  # an administrator removed it already
+            ivr.delete_node(session, was["node_key"])
+    else:
+        row = routing.queue(session, principal, was["queue"])
+        routing.save_queue(session, principal, _queue_spec(row, overflow_to=was["prev_to"],
+                                                           overflow_after=was["prev_after"]))
+    r.switches = state or None
+    _log(session, r, "switch_off", at, actor_id=principal.user_id, text=kind, data=was)
+    session.flush()
+    _event(session, r, "playbook.switched", at, switch=kind, on=False)
+
+
+def switch(session: Session, principal: Principal, run_id: int, kind: str, *, on: bool,
+           at: datetime | None = None) -> PlaybookRun:
+    """Turn a run's one-action switch on or off (a duty manager); turning on what is on is a conflict."""
+    at = at or utcnow()
+    r = _active(session, principal, run_id)
+    if not principal.can("playbooks.run"):
+        raise NotStepOwner("only a duty manager throws a playbook's switches")
+    if kind not in SWITCHES:
+        raise InvalidPlaybook(f"a switch is one of {', '.join(SWITCHES)}", details={"field": "switch"})
+    if not on:
+        if kind not in (r.switches or {}):
+            raise SwitchUnavailable(f"the {kind} switch is off")
+        _switch_off(session, principal, r, kind, at)
+        return r
+    if kind in (r.switches or {}):
+        raise SwitchUnavailable(f"the {kind} switch is on already")
+    p = session.get(Playbook, r.playbook_id)
+    assert p is not None
+    state = _switch_on(session, principal, r, p, kind)
+    r.switches = {**(r.switches or {}), kind: state}
+    _log(session, r, "switch_on", at, actor_id=principal.user_id, text=kind, data=state)
+    session.flush()
+    _event(session, r, "playbook.switched", at, switch=kind, on=True)
+    return r
+
+
+# ---- incident roles --------------------------------------------------------------------------------------
+
+INCIDENT_ROLES = ("commander", "communications", "support_lead")
+
+
+def set_role(session: Session, principal: Principal, run_id: int, role: str, user_id: int | None, *,
+             at: datetime | None = None) -> PlaybookRun:
+    """A duty manager names who holds an incident role on a run (commander, communications, support lead), or
+    clears it (None); the person must be an active user whose unit is in the run's branch or above it."""
+    at = at or utcnow()
+    r = _active(session, principal, run_id)
+    if not principal.can("playbooks.run"):
+        raise NotStepOwner("only a duty manager names the incident roles")
+    if role not in INCIDENT_ROLES:
+        raise InvalidPlaybook(f"a role is one of {', '.join(INCIDENT_ROLES)}", details={"field": "role"})
+    roles = dict(r.roles or {})
+    if user_id is None:
+        roles.pop(role, None)
+    else:
+        user = org.user(session, user_id)
+        if user is None or not user.active or not _related_units(session, user.org_unit_id, r.org_unit_id):
+            raise InvalidPlaybook(f"user {user_id} cannot hold a role on this run", details={"field": "user_id"})
+        roles[role] = user_id
+    r.roles = roles or None
+    _log(session, r, "role", at, actor_id=principal.user_id, text=role, data={"role": role, "user_id": user_id})
+    session.flush()
+    _event(session, r, "playbook.role_set", at, role=role, user_id=user_id)
+    return r
+
+
+def _related_units(session: Session, a: int, b: int) -> bool:
+    pa, pb = org.org_unit(session, a).path, org.org_unit(session, b).path
+    return pa.startswith(pb) or pb.startswith(pa)

@@ -40,12 +40,17 @@ STEP_STATES = {"pending": ("待完成", "Pending"), "done": ("已完成", "Done"
 LOG_NAMES = {"activated": ("启动预案", "Activated"), "surge": ("再次检测到激增", "Surge detected again"),
              "step_done": ("完成步骤", "Step done"), "step_skipped": ("跳过步骤", "Step skipped"),
              "step_overdue": ("步骤超时", "Step overdue"), "notice": ("通知客户", "Customers told"),
-             "ended": ("结束预案", "Ended")}
+             "ended": ("结束预案", "Ended"), "switch_on": ("打开开关", "Switched on"),
+             "switch_off": ("关闭开关", "Switched off"), "role": ("指定角色", "Role named")}
+ROLE_NAMES = {"commander": ("总指挥", "Incident commander"), "communications": ("对外沟通", "Communications"),
+              "support_lead": ("支撑负责人", "Support lead")}
+SWITCH_NAMES = {"ivr": ("IVR 故障播报", "IVR announcement"), "overflow": ("队列溢出", "Queue overflow")}
 
 
 def names() -> dict[str, Any]:
     return {"trigger_names": TRIGGER_NAMES, "run_states": RUN_STATES, "step_states": STEP_STATES,
-            "log_names": LOG_NAMES, "step_roles": service.STEP_ROLES}
+            "log_names": LOG_NAMES, "step_roles": service.STEP_ROLES, "switch_names": SWITCH_NAMES,
+            "role_names": ROLE_NAMES}
 
 
 def _allowed(request: Request, principal: Principal, permission: str) -> None:
@@ -111,7 +116,8 @@ def _run_context(session: Session, principal: Principal, run_id: int, **extra: A
     steps = service.run_steps(session, r.id)
     log = service.timeline(session, r.id)
     users = org.users(session, {x for x in [*(s.done_by for s in steps), *(s.owner_user_id for s in steps),
-                                            *(e.actor_id for e in log), r.started_by] if x is not None})
+                                            *(e.actor_id for e in log), r.started_by, *(r.roles or {}).values()]
+                                if x is not None})
     cats = tickets.categories_by_id(session)
     category = cats.get(r.category_id) if r.category_id else None
     template = book.notice_template if book is not None and book.notice_template else ""
@@ -120,6 +126,7 @@ def _run_context(session: Session, principal: Principal, run_id: int, **extra: A
     return {"run": r, "book": book, "steps": steps, "log": log, "users": users, "category": category,
             "unit": org.org_unit(session, r.org_unit_id), "measures": service.measures(session, r),
             "affected": len(service.affected_customers(session, r)), "notice": notice,
+            "people": org.list_users(session, principal, active_only=True),
             "now": utcnow(), **names(), **extra}
 
 
@@ -161,6 +168,22 @@ def notice(request: Request, run_id: Id, session: DbSession, principal: PagePrin
                    lambda: service.notify_customers(session, principal, run_id, body))
 
 
+@router.post(f"{BASE}/runs/{{run_id}}/switches", dependencies=[CsrfProtect])
+def switch(request: Request, run_id: Id, session: DbSession, principal: PagePrincipal,
+           switch: Annotated[str, Form(max_length=16)] = "", on: Annotated[str, Form(max_length=1)] = "1") -> Response:
+    """One action: an IVR announcement or a queue overflow, on or off."""
+    return _on_run(request, session, principal, run_id, "playbooks.run",
+                   lambda: service.switch(session, principal, run_id, switch, on=on == "1"))
+
+
+@router.post(f"{BASE}/runs/{{run_id}}/roles", dependencies=[CsrfProtect])
+def role(request: Request, run_id: Id, session: DbSession, principal: PagePrincipal,
+         role: Annotated[str, Form(max_length=16)] = "", user_id: Annotated[str, Form(max_length=19)] = "") -> Response:
+    """Name (or clear) who holds an incident role on the run."""
+    return _on_run(request, session, principal, run_id, "playbooks.run",
+                   lambda: service.set_role(session, principal, run_id, role, _opt_id(user_id)))
+
+
 @router.post(f"{BASE}/runs/{{run_id}}/end", dependencies=[CsrfProtect])
 def end(request: Request, run_id: Id, session: DbSession, principal: PagePrincipal,
         review: Annotated[str, Form(max_length=8000)] = "") -> Response:
@@ -171,11 +194,14 @@ def end(request: Request, run_id: Id, session: DbSession, principal: PagePrincip
 # ---- administrators ---------------------------------------------------------------------------------
 
 def _admin_context(session: Session, principal: Principal, edit: int = 0, **extra: Any) -> dict[str, Any]:
+    from kefu.routing import service as routing
+
     books = service.playbooks(session, principal)
     editing = next((p for p in books if p.id == edit), None)
     return {"books": books, "editing": editing,
             "editing_steps": service.steps_of(session, editing.id) if editing else [],
             "step_rows": STEP_ROWS, "people": org.list_users(session, principal, active_only=True),
+            "queues": routing.queues(session, principal),
             **_lookups(session, principal), **names(), **extra}
 
 
@@ -213,6 +239,8 @@ async def save(request: Request, session: DbSession, principal: PagePrincipal) -
             description=text("description", 4000) or None, trigger=text("trigger", 8), org_unit_id=unit,
             category_id=_opt_id(text("category_id", 19)), min_count=int(min_count) if min_count.isdigit() else 0,
             notice_template=text("notice_template", 2000) or None, active=form.get("active") is not None,
+            ivr_text=text("ivr_text", 500) or None, overflow_from=text("overflow_from", 40) or None,
+            overflow_to=text("overflow_to", 40) or None,
             steps=tuple(steps))
         service.save_playbook(session, principal, spec, playbook_id=pid)
     except KefuError as exc:

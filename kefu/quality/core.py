@@ -96,3 +96,31 @@ def sample(contacts: Iterable[Contact], *, share: float, seed: int) -> dict[int,
         for cid in rng.sample(ids, n):
             chosen[cid] = "random"
     return chosen
+
+
+@dataclass(frozen=True)
+class Calibration:
+    inspector_id: int
+    scored: int
+    mean: float
+    deviation: float  # this inspector's mean minus the mean over every scored contact
+    appealed: int
+    revised: int
+
+
+def calibration(scores: Iterable[tuple[int, float, bool, bool]]) -> list[Calibration]:
+    """Calibration across inspectors from (inspector id, total, appealed, revised on appeal) per scored contact:
+    how many each scored, their mean, how far it is from everyone's mean, and how often an appeal changed it."""
+    rows = list(scores)
+    if not rows:
+        return []
+    overall = sum(r[1] for r in rows) / len(rows)
+    by: dict[int, list[tuple[int, float, bool, bool]]] = {}
+    for r in rows:
+        by.setdefault(r[0], []).append(r)
+    out = []
+    for inspector, mine in sorted(by.items()):
+        mean = sum(r[1] for r in mine) / len(mine)
+        out.append(Calibration(inspector, len(mine), round(mean, 1), round(mean - overall, 1),
+                               sum(1 for r in mine if r[2]), sum(1 for r in mine if r[3])))
+    return out

@@ -1,10 +1,11 @@
 """Quality permissions: "quality.inspect" samples, scores and decides appeals in a subtree; "quality.own" sees
-one's own scores and appeals them."""
+one's own scores and appeals them. Certification: "cert.take" studies courses and sits their exams;
+"cert.admin" keeps the courses of a subtree and sees (and revokes) its certificates."""
 
 GRANTS: dict[str, set[str]] = {
-    "agent": {"quality.own"},
-    "support": {"quality.own"},
-    "expert": {"quality.own"},
-    "supervisor": {"quality.inspect", "quality.own"},
-    "admin": {"quality.inspect"},
+    "agent": {"quality.own", "cert.take"},
+    "support": {"quality.own", "cert.take"},
+    "expert": {"quality.own", "cert.take"},
+    "supervisor": {"quality.inspect", "quality.own", "cert.take", "cert.admin"},
+    "admin": {"quality.inspect", "cert.admin"},
 }

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
+from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.quality import core
@@ -52,7 +53,9 @@ def ensure_default_scorecard(session: Session, *, at: datetime | None = None) ->
 
 
 def sample_resolved(session: Session, *, since: datetime, until: datetime, share: float, seed: int,
-                    at: datetime | None = None) -> list[QualityInspection]:
+                    unit_ids: list[int] | None = None, at: datetime | None = None) -> list[QualityInspection]:
+    """Choose the resolved tickets of [since, until) to inspect (of `unit_ids`' units when given: an
+    inspector's subtree)."""
     from kefu.sla.models import SlaSurvey
     from kefu.sla.survey_reply import UNSATISFIED
     from kefu.tickets.models import Ticket
@@ -60,8 +63,11 @@ def sample_resolved(session: Session, *, since: datetime, until: datetime, share
     at = at or utcnow()
     card = ensure_default_scorecard(session, at=at)
     done = select(QualityInspection.ticket_id)
-    rows = session.execute(select(Ticket.id, Ticket.assignee_id, Ticket.type, Ticket.org_unit_id).where(
-        Ticket.resolved_at >= since, Ticket.resolved_at < until, Ticket.id.not_in(done))).all()
+    q = select(Ticket.id, Ticket.assignee_id, Ticket.type, Ticket.org_unit_id).where(
+        Ticket.resolved_at >= since, Ticket.resolved_at < until, Ticket.id.not_in(done))
+    if unit_ids is not None:
+        q = q.where(Ticket.org_unit_id.in_(unit_ids))
+    rows = session.execute(q).all()
     unhappy = set(session.scalars(select(SlaSurvey.ticket_id).where(
         SlaSurvey.choice == UNSATISFIED, SlaSurvey.ticket_id.in_([r.id for r in rows]))))
     try:
@@ -85,6 +91,33 @@ def get(session: Session, inspection_id: int) -> QualityInspection:
     if row is None:
         raise InspectionNotFound(f"inspection {inspection_id} does not exist")
     return row
+
+
+def visible(session: Session, principal: Principal, inspection_id: int) -> QualityInspection:
+    """An inspection its agent (quality.own) or an inspector of its unit's branch (quality.inspect) may see;
+    404 for anyone else (existence does not leak)."""
+    from kefu.org import service as org
+
+    row = session.get(QualityInspection, inspection_id)
+    if row is not None and row.agent_id == principal.user_id and principal.can("quality.own"):
+        return row
+    if row is not None and principal.can("quality.inspect") and row.org_unit_id in set(
+            org.visible_unit_ids(session, principal)):
+        return row
+    raise InspectionNotFound(f"inspection {inspection_id} does not exist")
+
+
+def inspections(session: Session, principal: Principal, *, statuses: tuple[str, ...] = ("pending", "appealed"),
+                limit: int = 200, offset: int = 0) -> tuple[list[QualityInspection], int]:
+    """The inspections of an inspector's subtree in these states: appeals first, then by id."""
+    from kefu.org import service as org
+
+    cond = (QualityInspection.status.in_(statuses),
+            QualityInspection.org_unit_id.in_(org.visible_unit_ids(session, principal)))
+    total = session.scalar(select(func.count()).select_from(QualityInspection).where(*cond)) or 0
+    rows = session.scalars(select(QualityInspection).where(*cond).order_by(
+        QualityInspection.status.desc(), QualityInspection.id).limit(limit).offset(offset))
+    return list(rows), int(total)
 
 
 def _event(session: Session, name: str, row: QualityInspection, at: datetime, **extra: Any) -> None:
@@ -159,3 +192,29 @@ def for_agent(session: Session, agent_id: int) -> list[QualityInspection]:
     return list(session.scalars(select(QualityInspection).where(QualityInspection.agent_id == agent_id,
                                                                 QualityInspection.status != "pending")
                                 .order_by(QualityInspection.id.desc())))
+
+
+def calibration(session: Session, principal: Principal, *, since: datetime, until: datetime) -> list[core.Calibration]:
+    """Calibration across the inspectors who scored contacts of the principal's subtree in [since, until)."""
+    from kefu.org import service as org
+
+    rows = session.execute(select(QualityInspection.inspector_id, QualityInspection.total,
+                                  QualityInspection.appealed_at, QualityInspection.decision).where(
+        QualityInspection.scored_at >= since, QualityInspection.scored_at < until,
+        QualityInspection.inspector_id.is_not(None), QualityInspection.total.is_not(None),
+        QualityInspection.org_unit_id.in_(org.visible_unit_ids(session, principal)))).all()
+    return core.calibration((r.inspector_id, float(r.total), r.appealed_at is not None, r.decision == "revised")
+                            for r in rows)
+
+
+def prechecks(session: Session, ticket_id: int) -> list[Any]:
+    """The automatic pre-checks (kefu.quality.prechecks) on the text conversations of a ticket."""
+    from kefu.interactions.models import Interaction, Message
+    from kefu.quality import prechecks as pre
+
+    rows = session.execute(select(Message.created_at, Message.direction, Message.body, Message.author_id,
+                                  Message.channel).join(Interaction, Interaction.id == Message.interaction_id)
+                           .where(Interaction.ticket_id == ticket_id, Interaction.channel != "voice")
+                           .order_by(Message.created_at, Message.id)).all()
+    return pre.precheck(pre.Line(at=r.created_at, outbound=r.direction == "outbound", text=r.body,
+                                 by_agent=r.author_id is not None, channel=r.channel) for r in rows)

@@ -6,6 +6,9 @@
     POST /console/quality/{id}/score         inspectors mark each item
     POST /console/quality/{id}/appeal        the agent appeals, saying why
     POST /console/quality/{id}/decide        a third person upholds or revises
+    GET  /console/certification              courses to study, their exams, my certificates; a supervisor's team
+    POST /console/certification/{course_id}  sit an exam
+    POST /console/certification/certificates/{id}/revoke
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
@@ -27,11 +29,14 @@ from kefu.quality import service
 from kefu.quality.models import QualityInspection, QualityScorecard
 from kefu.web.render import CsrfProtect, PagePrincipal, render
 
-NAV = (("quality", "/console/quality", "quality.own", 64),)
+NAV = (("quality", "/console/quality", "quality.own", 64),
+       ("certification", "/console/certification", "cert.take", 65))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/quality"
 REASON_NAMES = {"complaint": ("投诉必检", "Complaint"), "low_csat": ("不满意回访", "Unsatisfied survey"),
                 "random": ("随机抽检", "Random"), "manual": ("指定", "Chosen")}
+FINDING_NAMES = {"forbidden_word": ("禁用语", "Forbidden words"), "no_greeting": ("缺少开场问候", "No greeting"),
+                 "long_silence": ("长时间未回复", "Long silence")}
 STATUS_NAMES = {"pending": ("待质检", "To score"), "scored": ("已评分", "Scored"), "appealed": ("申诉中", "Appealed"),
                 "final": ("已定案", "Final")}
 
@@ -42,12 +47,7 @@ def _need(principal: Principal, *perms: str) -> None:
 
 
 def _visible(session: Session, principal: Principal, inspection_id: int) -> QualityInspection:
-    row = service.get(session, inspection_id)
-    if row.agent_id == principal.user_id and principal.can("quality.own"):
-        return row
-    if principal.can("quality.inspect") and row.org_unit_id in set(org.visible_unit_ids(session, principal)):
-        return row
-    raise service.InspectionNotFound(f"inspection {inspection_id} does not exist")
+    return service.visible(session, principal, inspection_id)
 
 
 def _names(session: Session, rows: list[QualityInspection]) -> dict[int, Any]:
@@ -59,10 +59,7 @@ def index(request: Request, session: DbSession, principal: PagePrincipal) -> HTM
     _need(principal, "quality.own", "quality.inspect")
     work: list[QualityInspection] = []
     if principal.can("quality.inspect"):
-        work = list(session.scalars(select(QualityInspection).where(
-            QualityInspection.status.in_(("pending", "appealed")),
-            QualityInspection.org_unit_id.in_(org.visible_unit_ids(session, principal)))
-            .order_by(QualityInspection.status.desc(), QualityInspection.id).limit(200)))
+        work = service.inspections(session, principal)[0]
     mine = service.for_agent(session, principal.user_id) if principal.can("quality.own") else []
     return render(request, "quality/index.html", {"work": work, "mine": mine, "users": _names(session, work + mine),
                                                   "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
@@ -77,7 +74,8 @@ async def sample(request: Request, session: DbSession, principal: PagePrincipal)
     share = str(form.get("share", "10") or "10")
     now = utcnow()
     service.sample_resolved(session, since=now - timedelta(days=int(days) if days.isdigit() else 7), until=now,
-                            share=min(100, int(share) if share.isdigit() else 10) / 100, seed=int(now.timestamp()))
+                            share=min(100, int(share) if share.isdigit() else 10) / 100, seed=int(now.timestamp()),
+                            unit_ids=org.visible_unit_ids(session, principal))
     return RedirectResponse(BASE, status_code=303)
 
 
@@ -91,7 +89,8 @@ def _page(request: Request, session: Session, principal: Principal, row: Quality
         "row": row, "items": service.items_of(card), "ticket": tickets.get(session, row.ticket_id),
         "users": _names(session, [row]), "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
         "can_inspect": principal.can("quality.inspect"), "is_agent": row.agent_id == principal.user_id,
-        "error": error}, status_code=status_code, active="quality")
+        "findings": service.prechecks(session, row.ticket_id) if principal.can("quality.inspect") else [],
+        "finding_names": FINDING_NAMES, "error": error}, status_code=status_code, active="quality")
 
 
 @router.get(f"{BASE}/{{inspection_id}}")
@@ -138,3 +137,61 @@ async def decide(request: Request, inspection_id: Id, session: DbSession, princi
     return await _act(request, session, principal, inspection_id, "quality.inspect", lambda row, marks, form: (
         service.decide(session, row.id, actor_id=principal.user_id,
                        marks=marks if form.get("decision") == "revise" else None)))
+
+
+# ---- training and certification ----------------------------------------------------------------------------
+
+CERT_BASE = "/console/certification"
+
+
+def _cert_page(request: Request, session: Session, principal: Principal, *, result: Any = None,
+               error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    from kefu.quality import certification as cert
+
+    courses = cert.courses(session, principal) if principal.can("cert.take") else []
+    mine = cert.certificates_of(session, [principal.user_id])
+    team = cert.team_certificates(session, principal) if principal.can("cert.admin") else []
+    titles = cert.article_titles(session, principal, {a for c in courses for a in c.article_ids})
+    now = utcnow()
+    return render(request, "quality/certification.html", {
+        "courses": courses, "questions": {c.id: cert.questions_of(c) for c in courses}, "titles": titles,
+        "mine": mine, "team": team, "users": org.users(session, {c.user_id for c in team}),
+        "valid": {c.id: cert.is_valid(c, now) for c in [*mine, *team]},
+        "soon": {c.id for c in [*mine, *team] if cert.is_valid(c, now)
+                 and c.expires_at <= now + timedelta(days=cert.EXPIRY_WARN_DAYS)},
+        "result": result, "error": error}, status_code=status_code, active="certification")
+
+
+@router.get(CERT_BASE)
+def certification(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _need(principal, "cert.take", "cert.admin")
+    return _cert_page(request, session, principal)
+
+
+@router.post(f"{CERT_BASE}/{{course_id}}", dependencies=[CsrfProtect])
+async def sit_exam(request: Request, course_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    """Sit a course's exam: one chosen option per question (q0, q1, ...)."""
+    from kefu.quality import certification as cert
+
+    _need(principal, "cert.take")
+    form = await request.form()
+    course = cert.course(session, principal, course_id)
+    raw = [str(form.get(f"q{i}", "") or "") for i in range(len(course.questions))]
+    try:
+        if not all(r.isdigit() and len(r) < 3 for r in raw):
+            raise cert.InvalidAnswers("answer every question", details={"field": "answers"})
+        attempt, issued = cert.take(session, principal, course_id, [int(r) for r in raw])
+    except KefuError as exc:
+        session.rollback()
+        return _cert_page(request, session, principal, error=exc.message, status_code=exc.status)
+    return _cert_page(request, session, principal, result={"course": course, "attempt": attempt, "cert": issued},
+                      status_code=201)
+
+
+@router.post(f"{CERT_BASE}/certificates/{{certificate_id}}/revoke", dependencies=[CsrfProtect])
+def revoke_certificate(request: Request, certificate_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from kefu.quality import certification as cert
+
+    _need(principal, "cert.admin")
+    cert.revoke(session, principal, certificate_id)
+    return RedirectResponse(CERT_BASE, status_code=303)

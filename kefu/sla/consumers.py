@@ -33,3 +33,15 @@ def on_survey_event(session: Session, event: Event) -> None:
     msg = session.get(Message, message_id)
     if msg is not None:
         surveys.on_customer_message(session, customer_id=int(customer_id), body=msg.body, at=event.occurred_at)
+
+
+@bus.consumer("sla.next_response", "message.received", "message.sent")
+def on_message(session: Session, event: Event) -> None:
+    """A customer's message starts the ticket's next-response clock; an agent's reply (not a notice) stops it."""
+    ticket_id = event.payload.get("ticket_id")
+    if not isinstance(ticket_id, int):
+        return
+    if event.name == "message.received":
+        service.on_customer_message(session, ticket_id, at=event.occurred_at)
+    elif event.payload.get("author_id") is not None and not event.payload.get("notice"):
+        service.on_agent_message(session, ticket_id, at=event.occurred_at)

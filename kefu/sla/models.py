@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
 
-METRICS = ("first_response", "resolution")
+METRICS = ("first_response", "next_response", "resolution")
 DAY_KINDS = ("holiday", "workday")
 ON_BREACH = ("notify", "raise_priority")
 
@@ -66,6 +66,8 @@ class SlaPolicy(Base):
     # category keys; a first-level key matches its children too
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     first_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    # from a customer's message (after the first reply) to the agent's next reply (migration 0503)
+    next_response_minutes: Mapped[int | None] = mapped_column(Integer)
     resolution_minutes: Mapped[int | None] = mapped_column(Integer)
     business_time: Mapped[bool] = mapped_column(Boolean, default=True)
     calendar_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sla_calendars.id", ondelete="RESTRICT"))
@@ -79,6 +81,7 @@ class SlaPolicy(Base):
         CheckConstraint("warn_percent BETWEEN 1 AND 100", name="warn_percent"),
         CheckConstraint("first_response_minutes IS NULL OR first_response_minutes > 0", name="first_response"),
         CheckConstraint("resolution_minutes IS NULL OR resolution_minutes > 0", name="resolution"),
+        CheckConstraint("next_response_minutes IS NULL OR next_response_minutes > 0", name="next_response"),
     )
 
 

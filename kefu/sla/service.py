@@ -195,7 +195,7 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
                 tiers: list[str], channels: list[str], categories: list[str],
                 first_response_minutes: int | None, resolution_minutes: int | None, business_time: bool,
                 calendar_id: int | None, warn_percent: int, on_breach: str, active: bool,
-                at: datetime | None = None) -> SlaPolicy:
+                next_response_minutes: int | None = None, at: datetime | None = None) -> SlaPolicy:
     from kefu.interactions.models import CHANNELS
     from kefu.tickets.models import TICKET_TYPES
 
@@ -211,10 +211,11 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
     unknown = set(categories) - tickets.known_category_keys(session, categories)
     if unknown:
         raise InvalidPolicy(f"unknown categories: {', '.join(sorted(unknown))}", details={"field": "categories"})
-    if first_response_minutes is None and resolution_minutes is None:
-        raise InvalidPolicy("a policy sets a first-response or a resolution target",
+    if first_response_minutes is None and resolution_minutes is None and next_response_minutes is None:
+        raise InvalidPolicy("a policy sets a first-response, next-response or resolution target",
                             details={"field": "first_response_minutes"})
-    for field, v in (("first_response_minutes", first_response_minutes), ("resolution_minutes", resolution_minutes)):
+    for field, v in (("first_response_minutes", first_response_minutes), ("resolution_minutes", resolution_minutes),
+                     ("next_response_minutes", next_response_minutes)):
         if v is not None and not 0 < v <= 366 * 24 * 60:
             raise InvalidPolicy(f"{field} is between 1 minute and a year", details={"field": field})
     if not 1 <= warn_percent <= 100:
@@ -229,6 +230,7 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
      p.resolution_minutes, p.business_time, p.calendar_id, p.warn_percent, p.on_breach, p.active,
      p.updated_at) = (name, position, types, tiers, channels, categories, first_response_minutes,
                       resolution_minutes, business_time, calendar_id, warn_percent, on_breach, active, at)
+    p.next_response_minutes = next_response_minutes
     session.flush()
     return p
 
@@ -319,6 +321,50 @@ def sync_ticket(session: Session, ticket_id: int, *, at: datetime | None = None)
             k = clocks.Clock(target=k.target, started_at=k.started_at, used=k.used, running_since=at)  # reopened
         k = clocks.pause(k, at, cal) if ticket.status == lifecycle.WAITING_CUSTOMER else clocks.resume(k, at)
         _store(row, k, cal)
+    session.flush()
+
+
+def on_customer_message(session: Session, ticket_id: int, *, at: datetime) -> SlaClock | None:
+    """A customer wrote on a ticket that had its first reply: its policy's next-response clock starts afresh
+    (unless one runs already: the wait counts from the first unanswered message). Returns the clock."""
+    ticket = tickets.get(session, ticket_id)
+    if ticket is None or ticket.first_reply_at is None or ticket.status in STOPPING:
+        return None
+    row = session.scalar(select(SlaClock).where(SlaClock.ticket_id == ticket_id,
+                                                SlaClock.metric == "next_response"))
+    if row is not None and row.stopped_at is None:
+        return row
+    if row is not None and row.policy_id is not None:
+        policy = session.get(SlaPolicy, row.policy_id)
+    else:
+        policy = policy_for(session, _facts(session, ticket))
+    if policy is None or policy.next_response_minutes is None:
+        return None
+    cal = work_calendar(session, policy.calendar_id, business_time=policy.business_time)
+    if row is None:
+        row = SlaClock(ticket_id=ticket_id, metric="next_response", org_unit_id=ticket.org_unit_id)
+        session.add(row)
+    row.policy_id, row.target_seconds, row.business_time = policy.id, policy.next_response_minutes * 60.0, \
+        policy.business_time
+    row.calendar_id, row.warn_percent, row.started_at, row.legal_due_at = (policy.calendar_id, policy.warn_percent,
+                                                                           at, None)
+    row.warned_at = row.breached_at = None
+    k = clocks.start(row.target_seconds, at)
+    if ticket.status == lifecycle.WAITING_CUSTOMER:
+        k = clocks.pause(k, at, cal)
+    _store(row, k, cal)
+    session.flush()
+    return row
+
+
+def on_agent_message(session: Session, ticket_id: int, *, at: datetime) -> None:
+    """An agent replied on the ticket: a running next-response clock stops (met or late)."""
+    row = session.scalar(select(SlaClock).where(SlaClock.ticket_id == ticket_id, SlaClock.metric == "next_response",
+                                                SlaClock.stopped_at.is_(None)))
+    if row is None:
+        return
+    cal = work_calendar(session, row.calendar_id, business_time=row.business_time)
+    _store(row, clocks.stop(_core(row), max(at, ensure_aware(row.started_at)), cal), cal)
     session.flush()
 
 

@@ -1,8 +1,9 @@
 """Satisfaction callbacks (回访): a survey after resolution, the customer's answer, CSAT per agent.
 
-- When a ticket is resolved (`ticket.transitioned` to resolved) and its customer wrote on an SMS or WeChat
-  interaction of that ticket, a survey goes out on that interaction as an outbound system message
-  (interactions.send_notice: "…回复1满意 2一般 3不满意"), unless the customer had one within FATIGUE_DAYS.
+- When a ticket is resolved (`ticket.transitioned` to resolved) and its customer wrote on an SMS, WeChat or
+  e-mail interaction of that ticket, a survey goes out on that interaction as an outbound system message
+  (interactions.send_notice: "…回复1满意 2一般 3不满意"); a caller (a voice ticket) is asked by SMS through
+  interactions.notify_customer; unless the customer had one within FATIGUE_DAYS.
 - A customer's next message (`message.received`) is read by the pure parser (kefu.sla.survey_reply). An
   answer is stored on the survey. The inbound path reopens a resolved ticket on any message; a satisfied or
   neutral answer is only an answer, so the ticket goes back to resolved; an unsatisfied one leaves it
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -25,7 +26,7 @@ from kefu.sla.survey_reply import PROMPT, SATISFIED, UNSATISFIED, parse_reply
 from kefu.tickets import lifecycle
 from kefu.tickets import service as tickets
 
-SURVEY_CHANNELS = ("sms", "wechat")
+SURVEY_CHANNELS = ("sms", "wechat", "email")
 FATIGUE_DAYS = 7
 ANSWER_HOURS = 72
 REOPENED_BY_CUSTOMER = "customer wrote after resolution"
@@ -52,12 +53,21 @@ def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     it = session.scalar(select(Interaction).where(Interaction.ticket_id == ticket_id,
                                                   Interaction.channel.in_(SURVEY_CHANNELS))
                         .order_by(Interaction.id.desc()).limit(1))
-    if it is None:
+    if it is not None:
+        msg = interactions.send_notice(session, it.id, body=survey_text(ticket_id), kind="survey", at=at)
+        channel = it.channel
+    elif ticket.channel == "voice" or session.scalar(select(Interaction.id).where(
+            Interaction.ticket_id == ticket_id, Interaction.channel == "voice").limit(1)) is not None:
+        # a caller is asked by SMS (the notice path sends voice customers an SMS)
+        msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
+                                           channel="voice", body=survey_text(ticket_id), actor_id=None,
+                                           ticket_id=ticket_id, at=at)
+        channel = "sms"
+    else:
         return None
-    msg = interactions.send_notice(session, it.id, body=survey_text(ticket_id), kind="survey", at=at)
     survey = SlaSurvey(ticket_id=ticket_id, customer_id=ticket.customer_id, agent_id=ticket.assignee_id,
-                       org_unit_id=ticket.org_unit_id, channel=it.channel, interaction_id=it.id, message_id=msg.id,
-                       status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
+                       org_unit_id=ticket.org_unit_id, channel=channel, interaction_id=msg.interaction_id,
+                       message_id=msg.id, status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
     session.add(survey)
     session.flush()
     return survey
@@ -110,12 +120,19 @@ def expire(session: Session, *, at: datetime | None = None) -> int:
     return len(rows)
 
 
+CSAT_DIMENSIONS = ("agent", "channel", "category", "unit", "day")
+
+
 @dataclass(frozen=True)
 class Csat:
-    agent_id: int | None
+    key: int | str | None  # the agent's or unit's id, the channel, the category key, the day (ISO)
     sent: int
     answered: int
     satisfied: int
+
+    @property
+    def agent_id(self) -> int | None:
+        return self.key if isinstance(self.key, int) else None
 
     @property
     def csat(self) -> float | None:
@@ -126,16 +143,40 @@ class Csat:
         return self.answered / self.sent if self.sent else None
 
 
-def csat_by_agent(session: Session, *, since: datetime, until: datetime) -> list[Csat]:
-    """Per agent: surveys sent, answered, satisfied (choice 1) in [since, until)."""
-    rows = session.execute(select(SlaSurvey.agent_id, SlaSurvey.status, SlaSurvey.choice, func.count())
-                           .where(SlaSurvey.sent_at >= since, SlaSurvey.sent_at < until)
-                           .group_by(SlaSurvey.agent_id, SlaSurvey.status, SlaSurvey.choice)).all()
-    acc: dict[int | None, list[int]] = {}
-    for agent_id, status, choice, n in rows:
-        a = acc.setdefault(agent_id, [0, 0, 0])
-        a[0] += n
+def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
+            unit_ids: list[int] | None = None) -> list[Csat]:
+    """Surveys sent, answered and satisfied (choice 1) in [since, until), per agent, channel, ticket category,
+    org unit or day (Asia/Shanghai); `unit_ids` narrows to the surveys of those units (a principal's subtree)."""
+    from zoneinfo import ZoneInfo
+
+    from kefu.core.clock import ensure_aware
+    from kefu.tickets.models import Category, Ticket
+
+    if by not in CSAT_DIMENSIONS:
+        raise ValueError(f"CSAT is grouped by one of {', '.join(CSAT_DIMENSIONS)}")
+    cols = {"agent": SlaSurvey.agent_id, "channel": SlaSurvey.channel, "category": Category.key,
+            "unit": SlaSurvey.org_unit_id, "day": SlaSurvey.sent_at}
+    q = select(cols[by], SlaSurvey.status, SlaSurvey.choice).where(SlaSurvey.sent_at >= since,
+                                                                     SlaSurvey.sent_at < until)
+    if by == "category":
+        q = (q.join(Ticket, Ticket.id == SlaSurvey.ticket_id)
+             .outerjoin(Category, Category.id == Ticket.category_id))
+    if unit_ids is not None:
+        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    zone = ZoneInfo("Asia/Shanghai")
+    acc: dict[int | str | None, list[int]] = {}
+    for raw, status, choice in session.execute(q):
+        key = ensure_aware(raw).astimezone(zone).date().isoformat() if isinstance(raw, datetime) else raw
+        a = acc.setdefault(key, [0, 0, 0])
+        a[0] += 1
         if status == "answered":
-            a[1] += n
-            a[2] += n if choice == SATISFIED else 0
-    return [Csat(k, *v) for k, v in sorted(acc.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
+            a[1] += 1
+            a[2] += 1 if choice == SATISFIED else 0
+    order = sorted(acc.items(), key=lambda kv: (kv[0] is None, kv[0] if kv[0] is not None else 0))
+    return [Csat(k, *v) for k, v in order]
+
+
+def csat_by_agent(session: Session, *, since: datetime, until: datetime,
+                  unit_ids: list[int] | None = None) -> list[Csat]:
+    """Per agent: surveys sent, answered, satisfied (choice 1) in [since, until)."""
+    return csat_by(session, "agent", since=since, until=until, unit_ids=unit_ids)

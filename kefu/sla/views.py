@@ -31,7 +31,8 @@ router = APIRouter(include_in_schema=False)
 BASE = "/console/sla"
 WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
             ("周日", "Sun"))
-METRIC_NAMES = {"first_response": ("首次响应", "First response"), "resolution": ("解决", "Resolution")}
+METRIC_NAMES = {"first_response": ("首次响应", "First response"), "next_response": ("再次响应", "Next response"),
+                "resolution": ("解决", "Resolution")}
 STATUS_NAMES = {"running": ("计时中", "Running"), "paused": ("已暂停（等待客户）", "Paused (waiting on customer)"),
                 "warning": ("即将超时", "Due soon"), "breached": ("已超时", "Breached"), "met": ("已达标", "Met")}
 BREACH_NAMES = {"notify": ("仅通知", "Notify only"), "raise_priority": ("提升优先级", "Raise the priority")}
@@ -111,6 +112,7 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
             channels=[str(v) for v in form.getlist("channels")],
             categories=[str(v) for v in form.getlist("categories")],
             first_response_minutes=_minutes(form, "first_response"), resolution_minutes=_minutes(form, "resolution"),
+            next_response_minutes=_minutes(form, "next_response"),
             business_time=form.get("business_time") == "1", calendar_id=int(raw_cal) if raw_cal.isdigit() else None,
             warn_percent=int(str(form.get("warn_percent", "80") or "80"))
             if str(form.get("warn_percent", "80") or "80").isdigit() else 0,
@@ -156,11 +158,24 @@ async def set_day(request: Request, calendar_id: Id, session: DbSession, princip
     return RedirectResponse(f"{BASE}?cal={calendar_id}#calendars", status_code=303)
 
 
+SURVEY_STATUS = {"sent": ("已发送，待答复", "Sent, awaiting the answer"), "answered": ("已答复", "Answered"),
+                 "expired": ("未答复（已过期）", "Not answered (expired)"), "opted_out": ("客户退订回访", "Opted out")}
+
+
 def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[str, dict[str, Any]] | None:
+    """The SLA box: the ticket's clocks and its satisfaction callbacks (an unsatisfied answer stands out: the
+    ticket was reopened for it)."""
+    from sqlalchemy import select
+
+    from kefu.sla.models import SlaSurvey
+    from kefu.sla.survey_reply import LABELS
+
     views = service.ticket_clocks(session, ticket.id)
-    if not views:
+    surveys = list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket.id).order_by(SlaSurvey.id)))
+    if not views and not surveys:
         return None
-    return "sla/_panel.html", {"clocks": views, **names()}
+    return "sla/_panel.html", {"clocks": views, "surveys": surveys, "survey_status": SURVEY_STATUS,
+                               "choice_names": LABELS, **names()}
 
 
 
@@ -209,6 +224,7 @@ def csat(request: Request, session: DbSession, principal: PagePrincipal, days: i
 
     days = min(max(days, 1), 366)
     now = utcnow()
-    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now)
+    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now,
+                                 unit_ids=org.visible_unit_ids(session, principal))
     users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
     return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")

@@ -148,7 +148,7 @@ def test_policies_are_checked_and_the_first_match_wins(w: World) -> None:
     with w.db.unit_of_work() as s:
         with pytest.raises(InvalidInput, match="unknown tiers: platinum"):
             _policy(s, tiers=["platinum"])
-        with pytest.raises(InvalidInput, match="first-response or a resolution"):
+        with pytest.raises(InvalidInput, match="first-response, next-response or resolution"):
             _policy(s, first_response_minutes=None, resolution_minutes=None)
         vip = _policy(s, name="VIP", tiers=["diamond"], position=0)
         billing = _policy(s, name="计费", categories=["billing"], position=1)

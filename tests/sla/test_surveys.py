@@ -136,3 +136,75 @@ def test_the_csat_page_shows_the_agents_figures(w: World, settings: Settings, cl
     assert "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>" in row
     assert "0.0%" in row
     assert "100.0%" in row
+
+
+def test_a_caller_is_asked_by_sms_and_an_unsatisfied_answer_reopens_the_ticket(w: World, settings: Settings) -> None:
+    from kefu.customers import service as customers
+
+    with w.db.unit_of_work() as s:
+        c, _ = customers.identify(s, kind="phone", value="13700137000", org_unit_id=w.units["gz"])
+        tid = tickets.create_ticket(s, type="inquiry", subject="来电咨询套餐", org_unit_id=w.units["gz"],
+                                    customer_id=c.id, channel="voice").id
+    _resolve(w, tid)
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.channel) == ("sent", "sms")
+    with w.db.session() as s:
+        out = s.get(Message, survey.message_id)
+        assert out is not None
+        assert out.body == surveys.survey_text(tid)
+    _sms(w, settings, "3", sender="13700137000")
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert (survey.status, survey.choice) == ("answered", 3)
+    assert _status(w, tid) == "in_progress"
+
+
+def test_each_customer_message_after_the_first_reply_starts_the_next_response_clock(
+        w: World, settings: Settings) -> None:
+    from kefu.core.auth import Principal
+    from kefu.interactions import service as interactions
+    from kefu.org import service as org
+    from kefu.sla import service as sla
+    from kefu.sla.models import SlaClock
+
+    with w.db.unit_of_work() as s:
+        sla.save_policy(s, policy_id=None, name="短信", position=0, types=[], tiers=[], channels=["sms"],
+                        categories=[], first_response_minutes=60, resolution_minutes=None, business_time=False,
+                        calendar_id=None, warn_percent=80, on_breach="notify", active=True,
+                        next_response_minutes=30)
+    r = _sms(w, settings, "我的话费怎么多扣了")
+    assert r.ticket_id is not None
+
+    def clock() -> SlaClock | None:
+        with w.db.session() as s:
+            row = s.scalar(select(SlaClock).where(SlaClock.ticket_id == r.ticket_id,
+                                                  SlaClock.metric == "next_response"))
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def reply(text: str) -> None:
+        with w.db.unit_of_work() as s:
+            user = org.user(s, w.users["agent_gz"])
+            assert user is not None
+            agent: Principal = org.principal_for(s, user)
+            interactions.reply(s, r.interaction_id, body=text, actor=agent)
+        bus.dispatch_pending(w.db)
+
+    _sms(w, settings, "还在吗？")  # before the first reply: the first-response clock covers it
+    assert clock() is None
+    reply("您好，正在为您核实")
+    _sms(w, settings, "核实得怎么样了")
+    first = clock()
+    assert first is not None
+    assert (first.target_seconds, first.stopped_at, first.business_time) == (1800.0, None, False)
+    _sms(w, settings, "？？")  # still unanswered: the wait counts from the first message
+    again = clock()
+    assert again is not None
+    assert again.started_at == first.started_at
+    reply("已核实，多扣的20元将退回")
+    done = clock()
+    assert done is not None
+    assert done.stopped_at is not None
+    assert done.used_seconds < 1800
