@@ -75,7 +75,7 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     minutes = 60 if period == "day" else service.DAY_MINUTES
     grid = Grid(t0, t1, minutes, zone)
     channels = [channel] if channel else None
-    by_bucket = service.sum_by(service.contact_tallies(session, grid, unit_ids=unit_ids, channels=channels),
+    by_bucket = service.sum_by(service.tallies(session, grid, unit_ids=unit_ids, channels=channels),
                                lambda k: k[0])
     rows = []
     from kefu.interactions.calls import zone as find_zone

@@ -147,6 +147,17 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
             for k, ch, unit, *rest in session.execute(q)}
 
 
+def tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
+            channels: Iterable[str] | None = None) -> dict[tuple[datetime, str, int], kpi.Tally]:
+    """:func:`contact_tallies` read from the summary tables kept from events (kefu/analytics/summary.py)
+    when they can answer for the grid (whole hours, the default parameters), else from the raw tables."""
+    from kefu.analytics import summary
+
+    if summary.usable(grid):
+        return summary.contact_tallies(session, grid, unit_ids=unit_ids, channels=channels)
+    return contact_tallies(session, grid, unit_ids=unit_ids, channels=channels)
+
+
 def queue_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
                   short_abandon: float = kpi.SHORT_ABANDON,
                   targets: Sequence[int] = kpi.TARGETS) -> dict[tuple[datetime, str], kpi.Tally]:
@@ -310,18 +321,6 @@ def local_date(now: datetime, zone: str = ZONE) -> date:
     return now.astimezone(find_zone(zone)).date()
 
 
-def waiting_now(session: Session, unit_ids: Sequence[int], now: datetime) -> dict[str, tuple[int, datetime]]:
-    """Per channel: contacts waiting for a person now (offered in the last 24 hours, neither answered nor
-    ended) and the earliest queue start among them."""
-    i = Interaction
-    start = func.coalesce(i.queued_at, i.offered_at)
-    q = (select(i.channel, func.count(), func.min(start))
-         .where(i.org_unit_id.in_(list(unit_ids)), i.offered_at >= now - WAITING_LOOKBACK, i.offered_at <= now,
-                i.answered_at.is_(None), i.ended_at.is_(None), _human())
-         .group_by(i.channel))
-    return {ch: (n, first) for ch, n, first in session.execute(q)}
-
-
 class InvalidThreshold(InvalidInput):
     code = "invalid_threshold"
 
@@ -376,6 +375,7 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
     """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
     longest wait, today's offered / answered / abandoned and service level, the agents by state; per
     routing queue the same (from routing's own queue figures); complaints at risk of their deadline."""
+    from kefu.analytics import summary
     from kefu.analytics import wall as colours
     from kefu.interactions.models import CHANNELS
     from kefu.org import service as org
@@ -387,8 +387,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
     unit_ids = org.visible_unit_ids(session, principal)
     midnight = local_midnight(now, zone)
     grid = Grid(midnight, now + timedelta(seconds=1), DAY_MINUTES, zone)
-    today = sum_by(contact_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
-    waiting = waiting_now(session, unit_ids, now)
+    today = sum_by(tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
+    waiting = summary.waiting_now(session, unit_ids, now, WAITING_LOOKBACK)
     overrides = thresholds(session)
     agents = routing.agents_of(session, principal)
     all_agents = dict.fromkeys(PRESENCES, 0)
