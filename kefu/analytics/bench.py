@@ -107,6 +107,7 @@ def run(db: Database, contacts: int, repeats: int, echo: Callable[[str], None]) 
     with db.unit_of_work() as s:
         counted = summary.rebuild(s)
     echo(f"summary tables rebuilt from the raw rows ({counted:,} contacts) in {time.perf_counter() - t:.1f} s")
+    analyze(db)
     with db.session() as s:
         units = org.subtree_ids(s, w["province"].path)
         i = Interaction
@@ -147,7 +148,6 @@ def run(db: Database, contacts: int, repeats: int, echo: Callable[[str], None]) 
 # ---- `kefu bench reports`: the summary tables at the issue's scale ------------------------------------------
 
 #: Contacts by local hour of the day (a call centre's day: quiet at night, peaks at 10:00 and 15:00).
-LABEL = {"hours": "hourly", "days": "daily"}
 HOURLY_PROFILE = [2, 1, 1, 1, 1, 2, 4, 8, 14, 18, 20, 19, 15, 16, 18, 20, 18, 15, 12, 11, 10, 8, 5, 3]
 CHANNEL_SHARE = {"voice": 55, "sms": 6, "email": 2, "wechat": 14, "im": 3, "weibo": 1, "app": 9, "web": 4,
                  "webchat": 6}
@@ -181,7 +181,8 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
     """The hourly and daily summary rows that ``interactions`` contacts over ``days`` days make (in a
     province of ``cities`` cities with ``agents`` agents, each on one channel and queue): the rows are drawn
     per (day, city, channel, queue) and cut by hour, and by agent × category × tier; no raw rows."""
-    from kefu.analytics.models import DaySummary, HourSummary
+    from kefu.analytics import summary
+    from kefu.analytics.models import SUMS, DaySummary, HourSummary
     from kefu.analytics.reports import local_instant
     from kefu.analytics.summary import HOUR, day_number
 
@@ -225,12 +226,32 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                 for i in range(0, len(rows), 20_000):
                     _insert(db, table, rows[i:i + 20_000])
                 rows.clear()
+    with db.unit_of_work() as s:  # the day roll-ups: sums of the daily rows, as summary.rebuild makes them
+        for table, names in summary.ROLLUPS:
+            if table not in (HourSummary, DaySummary):
+                cols = [getattr(DaySummary, k) for k in names]
+                s.execute(insert(table).from_select(
+                    [*names, *SUMS], select(*cols, *(func.sum(getattr(DaySummary, n)) for n in SUMS))
+                    .group_by(*cols)))
+    analyze(db)
     with db.session() as s:
-        n_hours = s.scalar(select(func.count()).select_from(HourSummary))
-        n_days = s.scalar(select(func.count()).select_from(DaySummary))
+        counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t, _ in summary.ROLLUPS}
     t0 = local_instant(DAY)
-    return {**w, "start": t0, "end": t0 + timedelta(days=days), "interactions": made, "hourly_rows": n_hours,
-            "daily_rows": n_days}
+    return {**w, "start": t0, "end": t0 + timedelta(days=days), "interactions": made, "rows": counts}
+
+
+def analyze(db: Database) -> None:
+    """Fresh planner statistics (and, on PostgreSQL, the visibility map) after a bulk load, as autovacuum
+    keeps them on a live database."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as c:
+        if db.engine.dialect.name == "postgresql":
+            c = c.execution_options(isolation_level="AUTOCOMMIT")
+            c.execute(text("VACUUM ANALYZE"))
+        else:
+            c.execute(text("ANALYZE"))
+            c.commit()
 
 
 def run_reports(db: Database, interactions: int, days: int, cities: int, agents: int, repeats: int,
@@ -238,61 +259,58 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
     """Report and wall latency over summary rows for ``interactions`` contacts, against a COUNT and a
     one-column SUM over the same summary rows, in the same run."""
     from kefu.analytics import reports, service, summary
-    from kefu.analytics.models import DaySummary, HourSummary
+    from kefu.analytics.models import DayAgentSummary, DaySummary, DayTopicSummary, DayUnitSummary, HourSummary
     from kefu.analytics.service import Grid
     from kefu.org import service as org
 
     t = time.perf_counter()
     w = generate_summaries(db, interactions, days, cities, agents)
-    echo(f"generated the summary rows of {w['interactions']:,} interactions over {days} days: "
-         f"{w['hourly_rows']:,} hourly and {w['daily_rows']:,} daily rows in {time.perf_counter() - t:.1f} s "
-         f"({db.engine.dialect.name})")
+    rows = ", ".join(f"{n:,} in {name}" for name, n in w["rows"].items())
+    echo(f"generated the summary rows of {w['interactions']:,} interactions over {days} days in "
+         f"{time.perf_counter() - t:.1f} s ({db.engine.dialect.name}): {rows}")
     start, end = w["start"], w["end"]
     last = DAY + timedelta(days=days - 1)
-    month_first, month_end = reports.period_bounds("month", DAY)
     with db.session() as s:
         units = org.subtree_ids(s, w["province"].path)
-        h, d = HourSummary, DaySummary
         lo, hi = int(start.timestamp()) // summary.HOUR, int(end.timestamp()) // summary.HOUR
         d_lo, d_hi = summary.day_number(DAY), summary.day_number(DAY) + days
 
-        def count_hours() -> Any:
-            return s.scalar(select(func.count()).select_from(h).where(h.hour >= lo, h.hour < hi,
-                                                                      h.org_unit_id.in_(units)))
+        def rows_of(table: Any) -> list[Any]:
+            if table is HourSummary:
+                return [table.hour >= lo, table.hour < hi, table.org_unit_id.in_(units)]
+            return [table.day >= d_lo, table.day < d_hi, table.org_unit_id.in_(units)]
 
-        def sum_hours() -> Any:
-            return s.scalar(select(func.sum(h.offered)).where(h.hour >= lo, h.hour < hi, h.org_unit_id.in_(units)))
-
-        def count_days() -> Any:
-            return s.scalar(select(func.count()).select_from(d).where(d.day >= d_lo, d.day < d_hi,
-                                                                      d.org_unit_id.in_(units)))
-
-        def sum_days() -> Any:
-            return s.scalar(select(func.sum(d.offered)).where(d.day >= d_lo, d.day < d_hi, d.org_unit_id.in_(units)))
-
-        cases: list[tuple[str, Callable[[], Any], str]] = [
-            ("the whole period per day x channel x unit (hourly rows)",
-             lambda: service.tallies(s, Grid(start, end), unit_ids=units), "hours"),
+        end_day = DAY + timedelta(days=days)
+        cases: list[tuple[str, Callable[[], Any], Any]] = [
+            ("the whole period per day x channel x unit", lambda: service.tallies(s, Grid(start, end), unit_ids=units),
+             DayUnitSummary),
             ("monthly report (contacts by day from the summaries; complaints, FCR: raw tables, empty here)",
              lambda: reports.build(s, period="month", start=DAY, unit_id=w["province"].id, unit_ids=units,
-                                   channel=None, now=end + timedelta(days=1)), "hours"),
+                                   channel=None, now=end + timedelta(days=1)), DayUnitSummary),
             ("daily report of the last day (by hour; the same)",
              lambda: reports.build(s, period="day", start=last, unit_id=w["province"].id, unit_ids=units,
-                                   channel=None, now=end + timedelta(days=1)), "hours"),
-            ("supervisor wall on the last day",
-             lambda: service.wall(s, w["principal"], now=end - timedelta(hours=1)), "hours"),
-            ("a row per agent, the whole period (daily rows)",
-             lambda: summary.breakdown(s, DAY, DAY + timedelta(days=days), by=("agent_id",), unit_ids=units),
-             "days"),
-            ("per category x tier, the month (daily rows)",
-             lambda: summary.breakdown(s, month_first, month_end, by=("category", "tier"), unit_ids=units), "days"),
+                                   channel=None, now=end + timedelta(days=1)), HourSummary),
+            ("supervisor wall on the last day", lambda: service.wall(s, w["principal"], now=end - timedelta(hours=1)),
+             HourSummary),
+            ("a row per agent, the whole period",
+             lambda: summary.breakdown(s, DAY, end_day, by=("agent_id",), unit_ids=units), DayAgentSummary),
+            ("per category x tier, the whole period",
+             lambda: summary.breakdown(s, DAY, end_day, by=("category", "tier"), unit_ids=units), DayTopicSummary),
+            ("per agent x category, the whole period",
+             lambda: summary.breakdown(s, DAY, end_day, by=("agent_id", "category"), unit_ids=units), DaySummary),
         ]
         refs = {}
-        for kind, count, scan in (("hours", count_hours, sum_hours), ("days", count_days, sum_days)):
+        for table in dict.fromkeys(t for _, _, t in cases):
+            def count(table: Any = table) -> Any:
+                return s.scalar(select(func.count()).select_from(table).where(*rows_of(table)))
+
+            def scan(table: Any = table) -> Any:
+                return s.scalar(select(func.sum(table.offered)).where(*rows_of(table)))
+
             rc, rs = timed(count, repeats), timed(scan, repeats)
-            refs[kind] = rs
-            echo(f"reference: COUNT(*) of the period's {LABEL[kind]} rows ({count():,}): {rc * 1000:.1f} ms; "
-                 f"SUM(offered) over them (reads each row; {scan():,} offered): {rs * 1000:.1f} ms")
-        for name, fn, kind in cases:
+            refs[table] = rs
+            echo(f"reference: {table.__tablename__}, the period's {count():,} rows: COUNT(*) {rc * 1000:.1f} ms, "
+                 f"SUM(offered) (reads each row; {scan():,} offered) {rs * 1000:.1f} ms")
+        for name, fn, table in cases:
             dt = timed(fn, repeats)
-            echo(f"{name}: {dt * 1000:.1f} ms ({dt / refs[kind]:.1f} x the SUM over the {LABEL[kind]} rows)")
+            echo(f"{name}: {dt * 1000:.1f} ms ({dt / refs[table]:.1f} x the SUM over {table.__tablename__})")

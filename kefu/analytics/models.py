@@ -1,12 +1,26 @@
 """Analytics' tables: reports made on a schedule, kept for download (migration 0701_analytics); the wall's
-thresholds (0702); the contact facts and the summary tables kept from events (0703, kefu/analytics/summary.py)."""
+thresholds (0702); the contact facts and the summary tables kept from events (0703, kefu/analytics/summary.py):
+the finest is per hour (HourSummary) and per day with every key (DaySummary); the others are roll-ups of
+fewer keys, so a month or a row per agent reads thousands of rows, not millions."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -138,3 +152,51 @@ class DaySummary(_Sums, Base):
         UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id",
                          name="uq_analytics_daily_key"),
     )
+
+
+class DayUnitSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × queue: weekly and monthly reports."""
+
+    __tablename__ = "analytics_daily_units"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key",
+                                       name="uq_analytics_daily_units_key"),)
+
+
+class DayAgentSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × queue × agent: rows per agent."""
+
+    __tablename__ = "analytics_daily_agents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    agent_id: Mapped[int] = mapped_column(BigId)
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "agent_id",
+                                       name="uq_analytics_daily_agents_key"),)
+
+
+class DayTopicSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × queue × category × customer tier."""
+
+    __tablename__ = "analytics_daily_topics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "category", "tier",
+                                       name="uq_analytics_daily_topics_key"),)

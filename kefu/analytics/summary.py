@@ -31,12 +31,20 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, select
+from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
-from kefu.analytics.models import SUMS, ContactFact, DaySummary, HourSummary
-from kefu.analytics.service import Grid, _human, _tally_columns, _tally_of, contact_of
+from kefu.analytics.models import (
+    SUMS,
+    ContactFact,
+    DayAgentSummary,
+    DaySummary,
+    DayTopicSummary,
+    DayUnitSummary,
+    HourSummary,
+)
+from kefu.analytics.service import DAY_MINUTES, Grid, _human, _tally_columns, _tally_of, contact_of
 from kefu.analytics.sql import epoch, first_segment, ifloor
 from kefu.interactions.models import Interaction
 
@@ -48,8 +56,18 @@ EPOCH_DAY = date(1970, 1, 1)
 FACT_KEYS = ("hour", "day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
 HOUR_KEYS = ("hour", "org_unit_id", "channel", "queue_key")
 DAY_KEYS = ("day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
-#: The daily table's keys a report can break its figures down by.
+#: The daily tables' keys a report can break its figures down by.
 DIMENSIONS = ("org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
+Table = type[HourSummary] | type[DaySummary] | type[DayUnitSummary] | type[DayAgentSummary] | type[DayTopicSummary]
+#: Every summary table with its keys; the daily ones smallest first (a reader takes the first that has the
+#: keys it needs).
+ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (HourSummary, HOUR_KEYS),
+    (DayUnitSummary, ("day", "org_unit_id", "channel", "queue_key")),
+    (DayAgentSummary, ("day", "org_unit_id", "channel", "queue_key", "agent_id")),
+    (DayTopicSummary, ("day", "org_unit_id", "channel", "queue_key", "category", "tier")),
+    (DaySummary, DAY_KEYS),
+)
 
 
 def day_number(d: date) -> int:
@@ -107,7 +125,7 @@ def fact_of(session: Session, it: Interaction) -> dict[str, Any] | None:
             "pending": c.answered is None and c.ended is None}
 
 
-def _add(session: Session, table: type[HourSummary] | type[DaySummary], keys: Sequence[str],
+def _add(session: Session, table: Table, keys: Sequence[str],
          fact: dict[str, Any], sign: int) -> None:
     """Add (sign 1) or take out (-1) one contact's sums to its row of ``table`` (made when missing)."""
     from kefu.core.db import insert_unless_exists
@@ -116,10 +134,8 @@ def _add(session: Session, table: type[HourSummary] | type[DaySummary], keys: Se
     key = {k: fact[k] for k in keys}
     session.execute(insert_unless_exists(session.get_bind().dialect.name, table, *keys),
                     [{**key, **dict.fromkeys(SUMS, 0)}])
-    cols = table.__table__.c  # type: ignore[attr-defined]
-    session.execute(table.__table__.update()  # type: ignore[attr-defined]
-                    .where(*(cols[k] == v for k, v in key.items()))
-                    .values({n: cols[n] + sign * v for n, v in sums.items() if v}))
+    session.execute(update(table).where(*(getattr(table, k) == v for k, v in key.items()))
+                    .values({n: getattr(table, n) + sign * v for n, v in sums.items() if v}))
 
 
 def observe(session: Session, interaction_ids: Iterable[int]) -> int:
@@ -138,8 +154,8 @@ def observe(session: Session, interaction_ids: Iterable[int]) -> int:
         changed += 1
         for fact, sign in ((old, -1), (new, 1)):
             if fact is not None:
-                _add(session, HourSummary, HOUR_KEYS, fact, sign)
-                _add(session, DaySummary, DAY_KEYS, fact, sign)
+                for table, keys in ROLLUPS:
+                    _add(session, table, keys, fact, sign)
         if old is not None:
             session.execute(delete(ContactFact).where(ContactFact.interaction_id == iid))
         if new is not None:
@@ -166,11 +182,12 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
         return [c for c in (None if first is None else col >= first, None if last is None else col < last)
                 if c is not None]
 
-    session.execute(delete(ContactFact).where(*within(ContactFact.day, lo_day, hi_day)))
-    session.execute(delete(DaySummary).where(*within(DaySummary.day, lo_day, hi_day)))
     lo_hour = None if lo is None else lo // HOUR
     hi_hour = None if hi is None else hi // HOUR
-    session.execute(delete(HourSummary).where(*within(HourSummary.hour, lo_hour, hi_hour)))
+    session.execute(delete(ContactFact).where(*within(ContactFact.day, lo_day, hi_day)))
+    for table, keys in ROLLUPS:
+        span = (table.hour, lo_hour, hi_hour) if keys[0] == "hour" else (table.day, lo_day, hi_day)  # type: ignore[union-attr]
+        session.execute(delete(table).where(*within(*span)))
 
     i = Interaction
     offered = epoch(i.offered_at)
@@ -194,7 +211,7 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
     f = ContactFact
     facts = within(f.day, lo_day, hi_day)
     sums = _tally_columns(f.start, f.answered, f.ended, f.abandoned, kpi.SHORT_ABANDON, kpi.TARGETS)
-    for table, keys in ((HourSummary, HOUR_KEYS), (DaySummary, DAY_KEYS)):
+    for table, keys in ROLLUPS:
         key_cols = [getattr(f, k) for k in keys]
         session.execute(insert(table).from_select(
             [*keys, *SUMS], select(*key_cols, *_in_sums_order(sums)).where(*facts).group_by(*key_cols)))
@@ -239,12 +256,18 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
                     channels: Iterable[str] | None = None) -> dict[tuple[datetime, str, int], kpi.Tally]:
     """What :func:`kefu.analytics.service.contact_tallies` returns, read from the hourly summary (for a
     grid that :func:`usable` accepts): per (interval start, channel, org unit)."""
-    h = HourSummary
     offset = grid.offset
-    bucket = ifloor((h.hour * HOUR + literal(offset)) / float(grid.minutes * 60)).label("k")
-    end_hour = -int(-grid.end.timestamp() // HOUR)
-    q = (select(bucket, h.channel, h.org_unit_id, *_tally_cols(h))
-         .where(h.hour >= int(grid.start.timestamp() // HOUR), h.hour < end_hour)
+    h: Any
+    if grid.minutes % DAY_MINUTES == 0 and offset == DAY_OFFSET and (grid.start.timestamp() + offset) % DAY == 0:
+        h = DayUnitSummary  # whole local days: the day roll-up
+        bucket = ifloor((h.day * DAY) / float(grid.minutes * 60)).label("k")
+        span = (h.day >= int((grid.start.timestamp() + offset) // DAY),
+                h.day < -int(-(grid.end.timestamp() + offset) // DAY))
+    else:
+        h = HourSummary
+        bucket = ifloor((h.hour * HOUR + literal(offset)) / float(grid.minutes * 60)).label("k")
+        span = (h.hour >= int(grid.start.timestamp() // HOUR), h.hour < -int(-grid.end.timestamp() // HOUR))
+    q = (select(bucket, h.channel, h.org_unit_id, *_tally_cols(h)).where(*span)
          .group_by(bucket, h.channel, h.org_unit_id))
     if unit_ids is not None:
         q = q.where(h.org_unit_id.in_(list(unit_ids)))
@@ -265,7 +288,8 @@ def breakdown(session: Session, first: date, end: date, *, by: Sequence[str], un
     for k in by:
         if k not in (*DIMENSIONS, "day"):
             raise ValueError(f"unknown breakdown {k!r} (one of day, {', '.join(DIMENSIONS)})")
-    d = DaySummary
+    need = {*by, "org_unit_id", "channel"}
+    d: Any = next(t for t, keys in ROLLUPS if keys[0] == "day" and need <= set(keys))
     keys = [getattr(d, k) for k in by]
     q = (select(*keys, *_tally_cols(d)).where(d.day >= day_number(first), d.day < day_number(end))
          .group_by(*keys))

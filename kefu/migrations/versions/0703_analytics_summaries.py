@@ -1,4 +1,4 @@
-"""analytics: contact facts and the hourly and daily summary tables kept from events
+"""analytics: contact facts and the hourly and daily summary tables (and their roll-ups) kept from events
 
 Revision ID: 0703_analytics_summaries
 Revises: 0702_analytics_thresholds
@@ -58,6 +58,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_hourly')),
     sa.UniqueConstraint('hour', 'org_unit_id', 'channel', 'queue_key', name='uq_analytics_hourly_key')
     )
+    for name, extra in (('analytics_daily_units', ()), ('analytics_daily_agents', ('agent_id',)),
+                        ('analytics_daily_topics', ('category', 'tier'))):
+        cols = {'agent_id': lambda: sa.Column('agent_id', ID, nullable=False),
+                'category': lambda: sa.Column('category', sa.String(length=40), nullable=False),
+                'tier': lambda: sa.Column('tier', sa.String(length=16), nullable=False)}
+        op.create_table(name,
+        sa.Column('id', ID, autoincrement=True, nullable=False),
+        sa.Column('day', sa.Integer(), nullable=False),
+        sa.Column('org_unit_id', ID, nullable=False),
+        sa.Column('channel', sa.String(length=16), nullable=False),
+        sa.Column('queue_key', sa.String(length=40), nullable=False),
+        *(cols[c]() for c in extra),
+        *_sums(),
+        sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{name}')),
+        sa.UniqueConstraint('day', 'org_unit_id', 'channel', 'queue_key', *extra, name=f'uq_{name}_key')
+        )
     op.create_table('analytics_daily',
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.Column('day', sa.Integer(), nullable=False),
@@ -76,6 +92,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('analytics_daily')
+    op.drop_table('analytics_daily_topics')
+    op.drop_table('analytics_daily_agents')
+    op.drop_table('analytics_daily_units')
     op.drop_table('analytics_hourly')
     op.drop_index('ix_analytics_contacts_hour', table_name='analytics_contacts')
     op.drop_index('ix_analytics_contacts_waiting', table_name='analytics_contacts')
