@@ -227,10 +227,10 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                     _insert(db, table, rows[i:i + 20_000])
                 rows.clear()
     with db.unit_of_work() as s:  # the day roll-ups: sums of the daily rows, as summary.rebuild makes them
-        for table, names in summary.ROLLUPS:
-            if table not in (HourSummary, DaySummary):
+        for rollup, names in summary.ROLLUPS:
+            if rollup not in (HourSummary, DaySummary):
                 cols = [getattr(DaySummary, k) for k in names]
-                s.execute(insert(table).from_select(
+                s.execute(insert(rollup).from_select(
                     [*names, *SUMS], select(*cols, *(func.sum(getattr(DaySummary, n)) for n in SUMS))
                     .group_by(*cols)))
     analyze(db)
