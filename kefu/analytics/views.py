@@ -82,12 +82,15 @@ def _report(request: Request, session: Any, principal: Principal) -> tuple[repor
     channel = q.get("channel") or None
     if channel is not None and channel not in CHANNELS:
         raise InvalidInput(f"unknown channel {channel!r}", code="invalid_channel")
+    by = q.get("by") or None
+    if by is not None and by not in reports.BREAKDOWNS:
+        raise InvalidInput(f"by must be one of {', '.join(reports.BREAKDOWNS)}", code="invalid_breakdown")
     units = org.list_units(session, principal)
     raw_unit = q.get("unit", "")
     unit = org.check_visible(session, principal, int(raw_unit)) if is_id_text(raw_unit) else (
         units[0] if units else org.org_unit(session, principal.org_unit_id))
     rep = reports.build(session, period=period, start=day, unit_id=unit.id,
-                        unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now)
+                        unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now, by=by)
     return rep, {"units": units, "unit": unit, "day": day, "channels": CHANNELS}
 
 
@@ -111,13 +114,16 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         labels, [r.tally.abandoned for r in rep.rows], [r.tally.abandonment() for r in rep.rows],
         bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
+    part_headers, part_rows = reports.parts_table(rep, zh=zh)
     ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
+                "part_headers": part_headers, "part_rows": part_rows, "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),
                 "saved": reports.saved(session, org.visible_unit_ids(session, principal)),
                 "qs": urlencode({"period": rep.period, "day": ctx["day"].isoformat(), "unit": ctx["unit"].id,
-                                 **({"channel": rep.channel} if rep.channel else {})})})
+                                 **({"channel": rep.channel} if rep.channel else {}),
+                                 **({"by": rep.by} if rep.by else {})})})
     return render(request, "analytics/reports.html", ctx, active="reports")
 
 
