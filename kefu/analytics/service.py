@@ -302,6 +302,7 @@ class Wall:
     complaints_at_risk: int  # unreplied complaints due within two days (or overdue)
     alerts: list[str]
     moves: list[MoveSuggestion] = field(default_factory=list)  # the routing engine's (kefu.routing.service)
+    exclude_short: bool = True  # the variant shown: short abandons out of the service level and abandonment
 
 
 MOVES_WINDOW = timedelta(minutes=30)
@@ -371,7 +372,7 @@ def set_threshold(session: Session, *, scope: str, target: str, metric: str, amb
     session.flush()
 
 
-def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -> Wall:
+def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, exclude_short: bool = True) -> Wall:
     """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
     longest wait, today's offered / answered / abandoned and service level, the agents by state; per
     routing queue the same (from routing's own queue figures); complaints at risk of their deadline."""
@@ -409,7 +410,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
         longest = max(0.0, (now - first).total_seconds()) if first is not None else None
         t = today.get(ch, kpi.Tally())
         th = colours.thresholds_for(media, overrides.get(("channel", ch)))
-        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media], colours.tile_levels(t, longest, media, th)))
+        levels = colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)
+        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media], levels))
     qtoday = sum_by(queue_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
     queues = []
     for s in routing.queue_stats(session, principal):
@@ -417,11 +419,11 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
         t = qtoday.get(s.queue.key, kpi.Tally())
         media = s.queue.channel if s.queue.channel in colours.LONGEST_WAIT else "ticket"
         th = colours.thresholds_for(media, overrides.get(("queue", s.queue.key)))
-        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media, th)))
+        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)))
     at_risk = session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.type == "complaint", Ticket.first_reply_at.is_(None), Ticket.reply_due_at <= now + AT_RISK,
         Ticket.status.in_(lifecycle.OPEN_STATUSES), Ticket.org_unit_id.in_(unit_ids))) or 0
     alerts = [f"channel:{c.channel}" for c in tiles if c.levels["tile"] == colours.RED]
     alerts += [f"queue:{q.stats.queue.key}" for q in queues if q.levels["tile"] == colours.RED]
     moves = routing.move_suggestions(session, principal, at=now, within=MOVES_WINDOW)
-    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves)
+    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves, exclude_short)

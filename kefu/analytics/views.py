@@ -1,6 +1,7 @@
 """Analytics in the console.
 
-    GET  /console/wall            the supervisor wall (值班长大屏): live tiles per channel and queue; the
+    GET  /console/wall            the supervisor wall (值班长大屏): live tiles per channel and queue (`?short=in`:
+                                  the service level and abandonment variant that counts short abandons); the
                                   fragment `#wall-live` is re-fetched on the live stream's notices
                                   (`routing-queues`: agents and queues; `inbox`: contacts and tickets)
                                   and every 15 s (waits grow while nothing happens)
@@ -51,9 +52,15 @@ def names() -> dict[str, Any]:
 
 
 @router.get("/console/wall")
-def wall_page(request: Request, session: DbSession, principal: PagePrincipal, theme: str = "") -> HTMLResponse:
+def wall_page(request: Request, session: DbSession, principal: PagePrincipal, theme: str = "",
+              short: str = "out") -> HTMLResponse:
+    from kefu.core.errors import InvalidInput
+
     _allowed(request, principal, "analytics.wall")
-    ctx = {"wall": service.wall(session, principal, now=utcnow()), "dark": theme == "dark", **names()}
+    if short not in ("in", "out"):
+        raise InvalidInput("short is in (short abandons counted) or out (excluded)", code="invalid_variant")
+    ctx = {"wall": service.wall(session, principal, now=utcnow(), exclude_short=short == "out"),
+           "dark": theme == "dark", **names()}
     if is_htmx(request) and request.headers.get("HX-Target") == "wall-live":
         return render(request, "analytics/_wall_live.html", ctx)
     return render(request, "analytics/wall.html", ctx, active="wall")

@@ -188,3 +188,27 @@ def test_a_suggested_move_is_shown_and_applied_with_one_click(client: TestClient
         row = s.get(RoutingAgent, world.users["agent_sz"])
         assert row is not None
         assert "nope" not in row.queues
+
+
+def test_the_wall_shows_the_variant_with_short_abandons_counted_when_asked(client: TestClient, world: World,
+                                                                           db) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        counted(s, [call(s, gz, now - timedelta(minutes=6), wait=5, talk=60),
+                    call(s, gz, now - timedelta(minutes=5), wait=30, talk=60),
+                    call(s, gz, now - timedelta(minutes=4), abandon_after=2)])  # a short abandon
+    login(client, "sup_gd")
+
+    def voice(url: str) -> tuple[str, str]:
+        html = client.get(url, headers={"HX-Request": "true", "HX-Target": "wall-live"}).text
+        tile = re.search(r'data-channel="voice">.*?data-sl20>([^<]*)<.*?data-abandonment>([^<]*)<', html, re.S)
+        assert tile is not None
+        return tile.group(1), tile.group(2)
+
+    assert voice("/console/wall") == ("50.0%", "0.0%")  # short abandons out of both
+    assert voice("/console/wall?short=in") == ("33.3%", "33.3%")
+    page = client.get("/console/wall?short=in")
+    assert 'hx-get="/console/wall?short=in"' in page.text  # the live refresh keeps the variant
+    assert 'data-short="in"' in page.text
+    assert client.get("/console/wall?short=maybe").status_code == 422
