@@ -196,6 +196,8 @@ def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
         ("越级投诉(申诉)量" if zh else "Escalations (appeals)", c.appeals),
         ("申诉率(每百万客户)" if zh else "Appeals per million customers",
          None if c.appeals_per_million() is None else round(c.appeals_per_million() or 0.0, 2)),
+        ("投诉率(每万客户)" if zh else "Complaints per 10,000 customers",
+         None if c.complaints_per_ten_thousand() is None else round(c.complaints_per_ten_thousand() or 0.0, 2)),
         ("一次解决率%(7天)" if zh else "First-contact resolution % (7 days)",
          _pct(resolved / counted if counted else None)),
         ("满意度" if zh else "Satisfaction", None),

@@ -217,6 +217,9 @@ class ComplaintFigures:
     def appeals_per_million(self) -> float | None:
         return kpi.per_million(self.appeals, self.customers)
 
+    def complaints_per_ten_thousand(self) -> float | None:
+        return kpi.per_ten_thousand(self.complaints, self.customers)
+
 
 def complaint_figures(session: Session, start: datetime, end: datetime, *, unit_ids: Iterable[int],
                       now: datetime, channels: Iterable[str] | None = None,

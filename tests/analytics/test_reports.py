@@ -44,7 +44,12 @@ def test_period_bounds() -> None:
 
 
 def test_daily_report_by_hour_matches_hand_figures(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    from kefu.customers.models import Customer
+
     _small_day(db, world)
+    with db.unit_of_work() as s:  # four customers in the province: the base of the per-customer rates
+        s.add_all([Customer(phone=f"+861380000000{n}", org_unit_id=world.units["gz"], created_at=DAY0,
+                            updated_at=DAY0) for n in range(4)])
     units = [world.units[k] for k in ("province", "gz", "sz")]
     with db.session() as s:
         rep = reports.build(s, period="day", start=DAY, unit_id=world.units["province"], unit_ids=units,
@@ -63,6 +68,9 @@ def test_daily_report_by_hour_matches_hand_figures(db, world: World) -> None:  #
     assert rep.complaints.complaints == 1
     assert rep.complaints.replies.on_time == 1
     assert rep.complaints.appeals == 1
+    figures = dict(reports.summary(rep))
+    assert figures["投诉率(每万客户)"] == 2500.0  # 1 complaint, 4 customers
+    assert figures["申诉率(每百万客户)"] == 250000.0
     headers, rows = reports.table(rep)
     assert headers[:3] == ["时段", "呼入量", "接通量"]
     assert rows[9][:8] == ["09:00", 4, 2, 2, 1, 50.0, 33.33, 33.33]
