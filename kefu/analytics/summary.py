@@ -14,7 +14,8 @@ Three tables (kefu/analytics/models.py, migration 0703):
 contact's old contribution (from its fact row) out of the two summary rows it was in and adds the new one
 (which may land in other rows: a call answered late, a ticket classified later). A contact that did not
 change changes nothing, so an event delivered twice, or two events of one interaction, are harmless (on
-PostgreSQL the interaction's row is locked while it is observed, so two dispatchers cannot both count it).
+PostgreSQL an advisory lock per interaction, held to the end of the transaction, keeps two dispatchers from
+both counting it, without locking the interaction's row against its own domain).
 The consumer (kefu/analytics/consumers.py) observes the interaction of every event that can change a
 contact. :func:`rebuild` recomputes facts and summaries of a period from the raw tables in SQL (after an
 import, a change of the rules, or to check the counters): `kefu analytics rebuild`.
@@ -53,6 +54,8 @@ DAY = 86_400
 #: The zone of the daily summary's days (China has one zone, no daylight saving).
 DAY_OFFSET = 8 * HOUR
 EPOCH_DAY = date(1970, 1, 1)
+#: The class of analytics' transaction advisory locks on PostgreSQL (two-int keys: a key space of their own).
+LOCK_CLASS = 0x616E61
 FACT_KEYS = ("hour", "day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
 HOUR_KEYS = ("hour", "org_unit_id", "channel", "queue_key")
 DAY_KEYS = ("day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
@@ -144,7 +147,9 @@ def observe(session: Session, interaction_ids: Iterable[int]) -> int:
     changed = 0
     fact_cols = ContactFact.__table__.c
     for iid in sorted(set(interaction_ids)):
-        it = session.scalar(select(Interaction).where(Interaction.id == iid).with_for_update()
+        if session.get_bind().dialect.name == "postgresql":  # one observer of a contact at a time
+            session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, iid % 2**31)))
+        it = session.scalar(select(Interaction).where(Interaction.id == iid)
                             .execution_options(populate_existing=True))
         old_row = session.execute(select(*fact_cols).where(fact_cols.interaction_id == iid)).mappings().first()
         old = dict(old_row) if old_row is not None else None

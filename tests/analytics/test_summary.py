@@ -179,3 +179,29 @@ def test_breakdown_by_category_tier_and_agent_by_hand(db, world: World) -> None:
         assert summary.breakdown(s, DAY, end, by=("agent_id",), unit_ids=[sz]) == {(0,): by_agent[(0,)]}
         with pytest.raises(ValueError, match="unknown breakdown"):
             summary.breakdown(s, DAY, end, by=("phone",))
+
+
+def test_two_dispatchers_observing_one_contact_at_once_count_it_once(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        it = call(s, gz, DAY0 + timedelta(hours=11), wait=4, talk=20)
+        s.flush()
+        iid = it.id
+    done: list[int] = []
+    with db.unit_of_work() as first:
+        assert summary.observe(first, [iid]) == 1  # holds the contact (PostgreSQL: its lock; SQLite: the write lock)
+
+        def second() -> None:
+            with db.unit_of_work() as s:
+                done.append(summary.observe(s, [iid]))
+
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive()  # waits for the first to commit
+    other.join(timeout=30)
+    assert done == [0]  # it found the contact counted: nothing to change
+    t = _day_tally(db, gz)
+    assert (t.offered, t.answered, t.handled) == (1, 1, 1)
