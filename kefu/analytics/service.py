@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +117,7 @@ class Grid:
     minutes: int = DAY_MINUTES
     zone: str = ZONE
 
-    @property
+    @cached_property
     def offset(self) -> float:
         return zone_offset(self.zone, self.start)
 
