@@ -15,8 +15,9 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         database_url: str | None = typer.Option(
             None, help="an empty PostgreSQL database to use (default: a fresh SQLite file)"),
     ) -> None:
-        """Latency of the KPI queries, the wall and the daily report over one day of contacts, with the
-        ratio to a plain COUNT of the same rows measured in the same run. The default (20,000 contacts)
+        """Latency of the KPI queries over the raw rows, and of the wall and the daily report over the
+        summary tables (rebuilt from the raw rows first, timed), for one day of contacts, with the ratio
+        to a plain COUNT of the same raw rows measured in the same run. The default (20,000 contacts)
         takes about 15 s; `--contacts 100000` is the day docs/kpis.md reports."""
         import os
         import tempfile
