@@ -205,3 +205,35 @@ def test_two_dispatchers_observing_one_contact_at_once_count_it_once(db, world: 
     assert done == [0]  # it found the contact counted: nothing to change
     t = _day_tally(db, gz)
     assert (t.offered, t.answered, t.handled) == (1, 1, 1)
+
+
+def test_the_rebuild_command_counts_whole_days_and_refuses_bad_dates(db, world: World,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from kefu.cli import app
+    from kefu.core.config import get_settings
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        call(s, gz, DAY0 + timedelta(hours=1), wait=3, talk=30)
+        call(s, gz, DAY0 + timedelta(hours=23, minutes=59), abandon_after=20)
+        call(s, gz, DAY0 + timedelta(days=1, hours=2), wait=3, talk=30)  # the next day
+    monkeypatch.setenv("KEFU_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        result = runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-02", "--until", "2026-03-02"])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == "counted 2 contacts into the summary tables"
+        t = _day_tally(db, gz)
+        assert (t.offered, t.answered, t.abandoned) == (2, 1, 1)
+        everything = runner.invoke(app, ["analytics", "rebuild"])
+        assert everything.output.strip() == "counted 3 contacts into the summary tables"
+        bad = runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-32"])
+        assert bad.exit_code == 2
+        assert "--since is a date YYYY-MM-DD" in bad.output
+        assert runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-03", "--until", "2026-03-02"]
+                             ).exit_code == 2
+    finally:
+        get_settings.cache_clear()
