@@ -279,10 +279,12 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
     if channels is not None:
         q = q.where(h.channel.in_(list(channels)))
     out = {}
+    starts: dict[int, datetime] = {}  # a few intervals, many rows each
     for k, ch, unit, *rest in session.execute(q):
         t = _tally_of(rest, kpi.TARGETS)
         if not _empty(t):
-            out[(grid.bucket_start(int(k)), ch, unit)] = t
+            at = starts.get(k) or starts.setdefault(k, grid.bucket_start(int(k)))
+            out[(at, ch, unit)] = t
     return out
 
 
