@@ -27,6 +27,13 @@ def _sums() -> list[sa.Column]:  # type: ignore[type-arg]
             sa.Column('pending', sa.BigInteger(), nullable=False)]
 
 
+def _key(name: str) -> sa.Column:  # type: ignore[type-arg]
+    """A key column of the daily roll-ups beyond day, unit, channel and queue."""
+    if name == 'agent_id':
+        return sa.Column('agent_id', ID, nullable=False)
+    return sa.Column(name, sa.String(length=40 if name == 'category' else 16), nullable=False)
+
+
 def upgrade() -> None:
     op.create_table('analytics_contacts',
     sa.Column('interaction_id', ID, autoincrement=False, nullable=False),
@@ -60,16 +67,13 @@ def upgrade() -> None:
     )
     for name, extra in (('analytics_daily_units', ()), ('analytics_daily_agents', ('agent_id',)),
                         ('analytics_daily_topics', ('category', 'tier'))):
-        cols = {'agent_id': lambda: sa.Column('agent_id', ID, nullable=False),
-                'category': lambda: sa.Column('category', sa.String(length=40), nullable=False),
-                'tier': lambda: sa.Column('tier', sa.String(length=16), nullable=False)}
         op.create_table(name,
         sa.Column('id', ID, autoincrement=True, nullable=False),
         sa.Column('day', sa.Integer(), nullable=False),
         sa.Column('org_unit_id', ID, nullable=False),
         sa.Column('channel', sa.String(length=16), nullable=False),
         sa.Column('queue_key', sa.String(length=40), nullable=False),
-        *(cols[c]() for c in extra),
+        *(_key(c) for c in extra),
         *_sums(),
         sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{name}')),
         sa.UniqueConstraint('day', 'org_unit_id', 'channel', 'queue_key', *extra, name=f'uq_{name}_key')
