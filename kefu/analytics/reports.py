@@ -78,9 +78,10 @@ class Report:
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
-          channel: str | None, now: datetime, zone: str = ZONE, by: str | None = None) -> Report:
+          channel: str | None, now: datetime, zone: str = ZONE, by: str | None = None, zh: bool = True) -> Report:
     """The report of ``period`` holding ``start`` over the units ``unit_ids`` (the subtree of ``unit_id``),
-    with its figures per value of ``by`` (a key of BREAKDOWNS) when given."""
+    with its figures per value of ``by`` (a key of BREAKDOWNS) when given, named in Chinese or (zh False)
+    English."""
     first, end = period_bounds(period, start)
     t0, t1 = local_instant(first, zone), local_instant(end, zone)
     minutes = 60 if period == "day" else service.DAY_MINUTES
@@ -105,7 +106,7 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     from kefu.analytics import journeys
 
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
-    parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels) if by else []
+    parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh) if by else []
     return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts)
 
 

@@ -68,7 +68,8 @@ def wall_page(request: Request, session: DbSession, principal: PagePrincipal, th
 
 # ---- reports ------------------------------------------------------------------------------------------
 
-def _report(request: Request, session: Any, principal: Principal) -> tuple[reports.Report, dict[str, Any]]:
+def _report(request: Request, session: Any, principal: Principal, *,
+            zh: bool = True) -> tuple[reports.Report, dict[str, Any]]:
     from datetime import date
 
     from kefu.core.errors import InvalidInput
@@ -97,7 +98,7 @@ def _report(request: Request, session: Any, principal: Principal) -> tuple[repor
     unit = org.check_visible(session, principal, int(raw_unit)) if is_id_text(raw_unit) else (
         units[0] if units else org.org_unit(session, principal.org_unit_id))
     rep = reports.build(session, period=period, start=day, unit_id=unit.id,
-                        unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now, by=by)
+                        unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now, by=by, zh=zh)
     return rep, {"units": units, "unit": unit, "day": day, "channels": CHANNELS}
 
 
@@ -109,8 +110,8 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
 
     from kefu.org import service as org
 
-    rep, ctx = _report(request, session, principal)
     zh = request_locale(request, principal).startswith("zh")
+    rep, ctx = _report(request, session, principal, zh=zh)
     headers, rows = reports.table(rep, zh=zh)
     labels = [r.label for r in rep.rows]
     volume = charts.bars_and_line(
