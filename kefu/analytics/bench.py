@@ -1,5 +1,7 @@
 """`kefu bench wall`: KPI query latency on a realistic day (default 100,000 contacts in one province's
-three cities), against a plain COUNT over the same rows of the same table measured in the same run."""
+three cities), against a plain COUNT over the same rows of the same table measured in the same run; the
+summaries' rebuild from those rows, timed. `kefu bench reports`: the reports and the wall over the summary
+rows that 10 million interactions make, against a SUM over the same summary rows."""
 
 from __future__ import annotations
 
@@ -17,32 +19,42 @@ from kefu.core.db import Database
 DAY = date(2026, 3, 2)
 
 
-def generate(db: Database, contacts: int, seed: int = 7) -> dict[str, Any]:
-    """One local day of contacts: 60 % calls (answered, abandoned, IVR-only), the rest messages and chats."""
+def _world(db: Database, cities: int = 3) -> dict[str, Any]:
+    """A group, a province (广东) and its cities, a provincial supervisor."""
     from decimal import Decimal
 
-    from kefu.analytics.reports import local_instant
     from kefu.core.auth import Principal
-    from kefu.interactions.models import Interaction
     from kefu.org import service as org
 
-    rng = random.Random(seed)
+    names = [("GZ", "广州"), ("SZ", "深圳"), ("FS", "佛山")] + [(f"C{i:02d}", f"城市{i:02d}") for i in range(3, cities)]
     with db.unit_of_work() as s:
         g = org.create_org_unit(s, kind="group", code="G", name="集团")
         p = org.create_org_unit(s, kind="province", code="GD", name="广东", parent_id=g.id)
-        cities = [org.create_org_unit(s, kind="city", code=c, name=n, parent_id=p.id)
-                  for c, n in (("GZ", "广州"), ("SZ", "深圳"), ("FS", "佛山"))]
+        units = [org.create_org_unit(s, kind="city", code=c, name=n, parent_id=p.id) for c, n in names[:cities]]
         sup = org.create_user(s, username="sup", display_name="值班长", role="supervisor", org_unit_id=p.id,
                               password="bench-pass-123")
         principal = Principal(sup.id, sup.username, sup.display_name, sup.role, p.id, p.path, Decimal(0))
+    return {"principal": principal, "province": p, "cities": [u.id for u in units]}
+
+
+def generate(db: Database, contacts: int, seed: int = 7, days: int = 1) -> dict[str, Any]:
+    """``days`` local days (from DAY) of contacts: 60 % calls (answered, abandoned, IVR-only), the rest
+    messages and chats."""
+    from kefu.analytics.reports import local_instant
+    from kefu.interactions.models import Interaction
+
+    rng = random.Random(seed)
+    w = _world(db)
+    cities = w["cities"]
     t0 = local_instant(DAY)
     rows = []
     channels = ["voice"] * 6 + ["sms", "wechat", "app", "webchat"]
+    span = 86_400 * days
     for _ in range(contacts):
-        at = t0 + timedelta(seconds=rng.random() * 86_400)
+        at = t0 + timedelta(seconds=rng.random() * span)
         ch = rng.choice(channels)
         r = rng.random()
-        row: dict[str, Any] = {"org_unit_id": rng.choice(cities).id, "channel": ch, "direction": "inbound",
+        row: dict[str, Any] = {"org_unit_id": rng.choice(cities), "channel": ch, "direction": "inbound",
                                "offered_at": at, "status": "closed"}
         start = at
         if ch == "voice":
@@ -59,10 +71,17 @@ def generate(db: Database, contacts: int, seed: int = 7) -> dict[str, Any]:
         else:
             row.update(ended_at=start + timedelta(seconds=rng.expovariate(1 / 40)), outcome="abandoned")
         rows.append(row)
-    with db.unit_of_work() as s:
-        for i in range(0, len(rows), 10_000):
-            s.execute(insert(Interaction), rows[i:i + 10_000])
-    return {"principal": principal, "province": p, "start": t0, "end": t0 + timedelta(days=1)}
+        if len(rows) == 10_000:
+            _insert(db, Interaction, rows)
+            rows = []
+    _insert(db, Interaction, rows)
+    return {**w, "start": t0, "end": t0 + timedelta(days=days)}
+
+
+def _insert(db: Database, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with db.unit_of_work() as s:
+            s.execute(insert(table), rows)
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> float:
@@ -77,7 +96,7 @@ def timed(fn: Callable[[], Any], repeats: int) -> float:
 
 
 def run(db: Database, contacts: int, repeats: int, echo: Callable[[str], None]) -> None:
-    from kefu.analytics import reports, service
+    from kefu.analytics import reports, service, summary
     from kefu.analytics.service import Grid
     from kefu.interactions.models import Interaction
     from kefu.org import service as org
@@ -86,6 +105,11 @@ def run(db: Database, contacts: int, repeats: int, echo: Callable[[str], None]) 
     w = generate(db, contacts)
     echo(f"generated {contacts:,} contacts of one day in {time.perf_counter() - t:.1f} s ({db.engine.dialect.name})")
     start, end = w["start"], w["end"]
+    t = time.perf_counter()
+    with db.unit_of_work() as s:
+        counted = summary.rebuild(s)
+    echo(f"summary tables rebuilt from the raw rows ({counted:,} contacts) in {time.perf_counter() - t:.1f} s")
+    analyze(db)
     with db.session() as s:
         units = org.subtree_ids(s, w["province"].path)
         i = Interaction
@@ -115,9 +139,180 @@ def run(db: Database, contacts: int, repeats: int, echo: Callable[[str], None]) 
         echo(f"reference: COUNT(*) of the day's rows ({reference():,}): {ref * 1000:.1f} ms")
         sc = timed(scan, repeats)
         echo(f"reference: COUNT(answered_at) of the same rows (reads each row): {sc * 1000:.1f} ms")
-        for name, fn in (("KPI tallies per 15 min x channel x unit", intervals),
-                         ("KPI tallies per day x channel x unit", day),
-                         ("supervisor wall (all tiles)", wall),
-                         ("daily report (by hour, complaints, FCR)", report)):
+        for name, fn in (("KPI tallies per 15 min x channel x unit (raw rows)", intervals),
+                         ("KPI tallies per day x channel x unit (raw rows)", day),
+                         ("supervisor wall (all tiles, summary tables)", wall),
+                         ("daily report (by hour from the summaries; complaints, FCR raw)", report)):
             dt = timed(fn, repeats)
             echo(f"{name}: {dt * 1000:.1f} ms ({dt / ref:.1f} x the COUNT, {dt / sc:.1f} x the row scan)")
+
+
+# ---- `kefu bench reports`: the summary tables at the issue's scale ------------------------------------------
+
+#: Contacts by local hour of the day (a call centre's day: quiet at night, peaks at 10:00 and 15:00).
+HOURLY_PROFILE = [2, 1, 1, 1, 1, 2, 4, 8, 14, 18, 20, 19, 15, 16, 18, 20, 18, 15, 12, 11, 10, 8, 5, 3]
+CHANNEL_SHARE = {"voice": 55, "sms": 6, "email": 2, "wechat": 14, "im": 3, "weibo": 1, "app": 9, "web": 4,
+                 "webchat": 6}
+CATEGORIES = ["", "billing", "network", "plan", "broadband", "roaming", "vas", "device", "service", "number",
+              "privacy"]
+TIERS = ["", "standard", "silver", "gold", "diamond"]
+
+
+def _sums(rng: random.Random, n: int, media: str) -> dict[str, Any]:
+    """The summary sums of ``n`` settled contacts (and a few pending), drawn as a day of them would be."""
+    answered = round(n * rng.uniform(0.82, 0.95))
+    abandoned = n - answered
+    asa = 12.0 if media == "voice" else 90.0
+    return {"offered": n, "answered": answered, "within_15": round(answered * rng.uniform(0.7, 0.9)),
+            "within_20": round(answered * rng.uniform(0.85, 0.95)), "abandoned": abandoned,
+            "short_abandoned": round(abandoned * 0.2), "wait_sum": answered * asa * rng.uniform(0.7, 1.3),
+            "handled": answered, "handle_sum": answered * rng.uniform(150, 400), "pending": 0}
+
+
+def _split(rng: random.Random, total: int, weights: list[float]) -> list[int]:
+    """``total`` cut in parts proportional to ``weights`` (with a little noise), summing to ``total``."""
+    w = [x * rng.uniform(0.8, 1.2) for x in weights]
+    scale = total / sum(w)
+    parts = [int(x * scale) for x in w]
+    parts[rng.randrange(len(parts))] += total - sum(parts)
+    return parts
+
+
+def generate_summaries(db: Database, interactions: int, days: int, cities: int, agents: int,
+                       seed: int = 11) -> dict[str, Any]:
+    """The hourly and daily summary rows that ``interactions`` contacts over ``days`` days make (in a
+    province of ``cities`` cities with ``agents`` agents, each on one channel and queue): the rows are drawn
+    per (day, city, channel, queue) and cut by hour, and by agent × category × tier; no raw rows."""
+    from kefu.analytics import summary
+    from kefu.analytics.models import SUMS, DaySummary, HourSummary
+    from kefu.analytics.reports import local_instant
+    from kefu.analytics.summary import HOUR, day_number
+
+    rng = random.Random(seed)
+    w = _world(db, cities)
+    units = w["cities"]
+    channels = list(CHANNEL_SHARE)
+    # each agent serves one channel's queue in one city; a channel has two queues
+    staff: dict[tuple[int, str, str], list[int]] = {}
+    for a in range(agents):
+        ch = rng.choices(channels, weights=list(CHANNEL_SHARE.values()))[0]
+        key = (rng.choice(units), ch, f"{ch}-{rng.randrange(2)}")
+        staff.setdefault(key, []).append(1_000 + a)
+    per_day = interactions // days
+    keys = list(staff)
+    shares = [CHANNEL_SHARE[k[1]] / sum(1 for x in keys if x[1] == k[1]) for k in keys]
+    hours: list[dict[str, Any]] = []
+    daily: list[dict[str, Any]] = []
+    made = 0
+    for d in range(days):
+        day = DAY + timedelta(days=d)
+        first_hour = int(local_instant(day).timestamp()) // HOUR
+        for key, n in zip(keys, _split(rng, per_day, shares), strict=True):
+            unit, ch, queue = key
+            media = "voice" if ch == "voice" else "message"
+            for h, m in enumerate(_split(rng, n, [float(x) for x in HOURLY_PROFILE])):
+                if m:
+                    hours.append({"hour": first_hour + h, "org_unit_id": unit, "channel": ch, "queue_key": queue,
+                                  **_sums(rng, m, media)})
+            people = staff[key] + [0]  # 0: contacts no agent answered
+            for agent, m in zip(people, _split(rng, n, [1.0] * len(staff[key]) + [0.3]), strict=True):
+                cells = _split(rng, m, [rng.random() for _ in range(len(CATEGORIES) * len(TIERS))])
+                for i, c in enumerate(cells):
+                    if c:
+                        daily.append({"day": day_number(day), "org_unit_id": unit, "channel": ch, "queue_key": queue,
+                                      "category": CATEGORIES[i // len(TIERS)], "tier": TIERS[i % len(TIERS)],
+                                      "agent_id": agent, **_sums(rng, c, media)})
+            made += n
+        for table, rows in ((HourSummary, hours), (DaySummary, daily)):
+            if len(rows) > 20_000 or d == days - 1:
+                for i in range(0, len(rows), 20_000):
+                    _insert(db, table, rows[i:i + 20_000])
+                rows.clear()
+    with db.unit_of_work() as s:  # the day roll-ups: sums of the daily rows, as summary.rebuild makes them
+        for rollup, names in summary.ROLLUPS:
+            if rollup not in (HourSummary, DaySummary):
+                cols = [getattr(DaySummary, k) for k in names]
+                s.execute(insert(rollup).from_select(
+                    [*names, *SUMS], select(*cols, *(func.sum(getattr(DaySummary, n)) for n in SUMS))
+                    .group_by(*cols)))
+    analyze(db)
+    with db.session() as s:
+        counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t, _ in summary.ROLLUPS}
+    t0 = local_instant(DAY)
+    return {**w, "start": t0, "end": t0 + timedelta(days=days), "interactions": made, "rows": counts}
+
+
+def analyze(db: Database) -> None:
+    """Fresh planner statistics (and, on PostgreSQL, the visibility map) after a bulk load, as autovacuum
+    keeps them on a live database."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as c:
+        if db.engine.dialect.name == "postgresql":
+            c = c.execution_options(isolation_level="AUTOCOMMIT")
+            c.execute(text("VACUUM ANALYZE"))
+        else:
+            c.execute(text("ANALYZE"))
+            c.commit()
+
+
+def run_reports(db: Database, interactions: int, days: int, cities: int, agents: int, repeats: int,
+                echo: Callable[[str], None]) -> None:
+    """Report and wall latency over summary rows for ``interactions`` contacts, against a COUNT and a
+    one-column SUM over the same summary rows, in the same run."""
+    from kefu.analytics import reports, service, summary
+    from kefu.analytics.models import DayAgentSummary, DaySummary, DayTopicSummary, DayUnitSummary, HourSummary
+    from kefu.analytics.service import Grid
+    from kefu.org import service as org
+
+    t = time.perf_counter()
+    w = generate_summaries(db, interactions, days, cities, agents)
+    rows = ", ".join(f"{n:,} in {name}" for name, n in w["rows"].items())
+    echo(f"generated the summary rows of {w['interactions']:,} interactions over {days} days in "
+         f"{time.perf_counter() - t:.1f} s ({db.engine.dialect.name}): {rows}")
+    start, end = w["start"], w["end"]
+    last = DAY + timedelta(days=days - 1)
+    with db.session() as s:
+        units = org.subtree_ids(s, w["province"].path)
+        lo, hi = int(start.timestamp()) // summary.HOUR, int(end.timestamp()) // summary.HOUR
+        d_lo, d_hi = summary.day_number(DAY), summary.day_number(DAY) + days
+
+        def rows_of(table: Any) -> list[Any]:
+            if table is HourSummary:
+                return [table.hour >= lo, table.hour < hi, table.org_unit_id.in_(units)]
+            return [table.day >= d_lo, table.day < d_hi, table.org_unit_id.in_(units)]
+
+        end_day = DAY + timedelta(days=days)
+        cases: list[tuple[str, Callable[[], Any], Any]] = [
+            ("the whole period per day x channel x unit", lambda: service.tallies(s, Grid(start, end), unit_ids=units),
+             DayUnitSummary),
+            ("monthly report (contacts by day from the summaries; complaints, FCR: raw tables, empty here)",
+             lambda: reports.build(s, period="month", start=DAY, unit_id=w["province"].id, unit_ids=units,
+                                   channel=None, now=end + timedelta(days=1)), DayUnitSummary),
+            ("daily report of the last day (by hour; the same)",
+             lambda: reports.build(s, period="day", start=last, unit_id=w["province"].id, unit_ids=units,
+                                   channel=None, now=end + timedelta(days=1)), HourSummary),
+            ("supervisor wall on the last day", lambda: service.wall(s, w["principal"], now=end - timedelta(hours=1)),
+             HourSummary),
+            ("a row per agent, the whole period",
+             lambda: summary.breakdown(s, DAY, end_day, by=("agent_id",), unit_ids=units), DayAgentSummary),
+            ("per category x tier, the whole period",
+             lambda: summary.breakdown(s, DAY, end_day, by=("category", "tier"), unit_ids=units), DayTopicSummary),
+            ("per agent x category, the whole period",
+             lambda: summary.breakdown(s, DAY, end_day, by=("agent_id", "category"), unit_ids=units), DaySummary),
+        ]
+        refs = {}
+        for table in dict.fromkeys(t for _, _, t in cases):
+            def count(table: Any = table) -> Any:
+                return s.scalar(select(func.count()).select_from(table).where(*rows_of(table)))
+
+            def scan(table: Any = table) -> Any:
+                return s.scalar(select(func.sum(table.offered)).where(*rows_of(table)))
+
+            rc, rs = timed(count, repeats), timed(scan, repeats)
+            refs[table] = rs
+            echo(f"reference: {table.__tablename__}, the period's {count():,} rows: COUNT(*) {rc * 1000:.1f} ms, "
+                 f"SUM(offered) (reads each row; {scan():,} offered) {rs * 1000:.1f} ms")
+        for name, fn, table in cases:
+            dt = timed(fn, repeats)
+            echo(f"{name}: {dt * 1000:.1f} ms ({dt / refs[table]:.1f} x the SUM over {table.__tablename__})")

@@ -211,6 +211,11 @@ def repeat_rate(flags: Sequence[bool]) -> float | None:
     return _ratio(sum(flags), len(flags))
 
 
+def per_ten_thousand(count: int, customers: int) -> float | None:
+    """投诉率 (每万客户): complaints per 10,000 customers."""
+    return _ratio(count * 10_000, customers)
+
+
 def per_million(count: int, customers: int) -> float | None:
     """越级投诉率 / 申诉率: escalated complaints (appeals) per million customers."""
     return _ratio(count * 1_000_000, customers)

@@ -1,10 +1,26 @@
-"""Analytics' tables (migration 0701_analytics): reports made on a schedule, kept for download."""
+"""Analytics' tables: reports made on a schedule, kept for download (migration 0701_analytics); the wall's
+thresholds (0702); the contact facts and the summary tables kept from events (0703, kefu/analytics/summary.py):
+the finest is per hour (HourSummary) and per day with every key (DaySummary); the others are roll-ups of
+fewer keys, so a month or a row per agent reads thousands of rows, not millions."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -49,3 +65,138 @@ class WallThreshold(Base):
         UniqueConstraint("scope", "target", "metric", name="uq_analytics_thresholds_target_metric"),
         CheckConstraint("scope in ('channel','queue')", name="scope"),
     )
+
+
+class ContactFact(Base):
+    """One contact as the summaries last counted it (kefu/analytics/summary.py): its keys and its times.
+    When the interaction changes, the summaries lose this contact's old contribution and get its new one,
+    so a redelivered or repeated event changes nothing. Times are float seconds since the epoch; ``hour``
+    is the UTC hour of ``offered`` (hours since the epoch), ``day`` the local day in the report zone
+    (Asia/Shanghai, days since 1970-01-01). Empty keys: '' (queue, category, tier) and 0 (agent)."""
+
+    __tablename__ = "analytics_contacts"
+
+    interaction_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    hour: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int] = mapped_column(BigId)
+    offered: Mapped[float] = mapped_column(Float)
+    start: Mapped[float] = mapped_column(Float)
+    answered: Mapped[float | None] = mapped_column(Float)
+    ended: Mapped[float | None] = mapped_column(Float)
+    abandoned: Mapped[bool] = mapped_column(Boolean)
+    pending: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_analytics_contacts_waiting", "pending", "org_unit_id", "offered"),
+        Index("ix_analytics_contacts_hour", "hour"),
+    )
+
+
+class _Sums:
+    """The additive sums of kefu.analytics.kpi.Tally (targets 15 and 20 s, short abandons under 5 s)."""
+
+    offered: Mapped[int] = mapped_column(BigInteger, default=0)
+    answered: Mapped[int] = mapped_column(BigInteger, default=0)
+    within_15: Mapped[int] = mapped_column(BigInteger, default=0)
+    within_20: Mapped[int] = mapped_column(BigInteger, default=0)
+    abandoned: Mapped[int] = mapped_column(BigInteger, default=0)
+    short_abandoned: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    handled: Mapped[int] = mapped_column(BigInteger, default=0)
+    handle_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    pending: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+SUMS = ("offered", "answered", "within_15", "within_20", "abandoned", "short_abandoned", "wait_sum", "handled",
+        "handle_sum", "pending")
+
+
+class HourSummary(_Sums, Base):
+    """Contact sums per UTC hour × org unit × channel × queue: the wall's today and the daily report."""
+
+    __tablename__ = "analytics_hourly"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    hour: Mapped[int] = mapped_column(BigInteger)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (
+        UniqueConstraint("hour", "org_unit_id", "channel", "queue_key", name="uq_analytics_hourly_key"),
+    )
+
+
+class DaySummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × queue × category × customer tier × agent: weeks,
+    months and every breakdown of the historical reports."""
+
+    __tablename__ = "analytics_daily"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int] = mapped_column(BigId)
+
+    __table_args__ = (
+        UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id",
+                         name="uq_analytics_daily_key"),
+    )
+
+
+class DayUnitSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × queue: weekly and monthly reports."""
+
+    __tablename__ = "analytics_daily_units"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key",
+                                       name="uq_analytics_daily_units_key"),)
+
+
+class DayAgentSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × queue × agent: rows per agent."""
+
+    __tablename__ = "analytics_daily_agents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    agent_id: Mapped[int] = mapped_column(BigId)
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "agent_id",
+                                       name="uq_analytics_daily_agents_key"),)
+
+
+class DayTopicSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × queue × category × customer tier."""
+
+    __tablename__ = "analytics_daily_topics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "category", "tier",
+                                       name="uq_analytics_daily_topics_key"),)

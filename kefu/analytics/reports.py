@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,14 @@ CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "emai
                  "wechat": ("微信", "WeChat"), "im": ("QQ/IM", "QQ/IM"), "weibo": ("微博", "Weibo"),
                  "app": ("掌厅", "App"), "web": ("网厅", "Web portal"), "webchat": ("在线客服", "Web chat")}
 PERIOD_NAMES = {"day": ("日报", "Daily"), "week": ("周报", "Weekly"), "month": ("月报", "Monthly")}
+#: A report's figures broken down by one key of the daily summaries (kefu/analytics/summary.py).
+BREAKDOWNS = {"unit": "org_unit_id", "channel": "channel", "queue": "queue_key", "category": "category",
+              "tier": "tier", "agent": "agent_id"}
+BREAKDOWN_NAMES = {"unit": ("单位", "Unit"), "channel": ("渠道", "Channel"), "queue": ("队列", "Queue"),
+                   "category": ("问题分类", "Category"), "tier": ("客户等级", "Customer tier"),
+                   "agent": ("坐席", "Agent")}
+TIER_NAMES = {"diamond": ("钻石", "Diamond"), "gold": ("金卡", "Gold"), "silver": ("银卡", "Silver"),
+              "standard": ("普通", "Standard")}
 
 
 def period_bounds(period: str, start: date) -> tuple[date, date]:
@@ -65,17 +73,21 @@ class Report:
     fcr: tuple[int, int]
     made_at: datetime
     repeats: Any = None  # journeys.RepeatFigures (all channels)
+    by: str | None = None  # a key of BREAKDOWNS
+    parts: list[Row] = field(default_factory=list)  # the period's figures per value of ``by``
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
-          channel: str | None, now: datetime, zone: str = ZONE) -> Report:
-    """The report of ``period`` holding ``start`` over the units ``unit_ids`` (the subtree of ``unit_id``)."""
+          channel: str | None, now: datetime, zone: str = ZONE, by: str | None = None, zh: bool = True) -> Report:
+    """The report of ``period`` holding ``start`` over the units ``unit_ids`` (the subtree of ``unit_id``),
+    with its figures per value of ``by`` (a key of BREAKDOWNS) when given, named in Chinese or (zh False)
+    English."""
     first, end = period_bounds(period, start)
     t0, t1 = local_instant(first, zone), local_instant(end, zone)
     minutes = 60 if period == "day" else service.DAY_MINUTES
     grid = Grid(t0, t1, minutes, zone)
     channels = [channel] if channel else None
-    by_bucket = service.sum_by(service.contact_tallies(session, grid, unit_ids=unit_ids, channels=channels),
+    by_bucket = service.sum_by(service.tallies(session, grid, unit_ids=unit_ids, channels=channels),
                                lambda k: k[0])
     rows = []
     from kefu.interactions.calls import zone as find_zone
@@ -94,7 +106,42 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     from kefu.analytics import journeys
 
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
-    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats)
+    parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh) if by else []
+    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts)
+
+
+def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *, unit_ids: list[int],
+              channels: list[str] | None, zh: bool = True) -> list[Row]:
+    """The local days [first, end) per value of ``by``, named (a unit's, an agent's, a category's name),
+    largest first; contacts without one (no queue, no agent) are named "—", last."""
+    from sqlalchemy import select
+
+    from kefu.analytics import summary
+    from kefu.org import service as org
+    from kefu.org.models import OrgUnit
+    from kefu.tickets.models import Category
+
+    if by not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {by!r} (one of {', '.join(BREAKDOWNS)})")
+    parts = summary.breakdown(session, first, end, by=(BREAKDOWNS[by],), unit_ids=unit_ids, channels=channels)
+    values = [k[0] for k in parts]
+    i = 0 if zh else 1
+    names: dict[Any, str]
+    if by == "unit":
+        names = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(values))).all())
+    elif by == "agent":
+        names = {uid: u.display_name for uid, u in org.users(session, [v for v in values if v]).items()}
+    elif by == "category":
+        names = {k: (n if zh else en) for k, n, en in session.execute(
+            select(Category.key, Category.name, Category.name_en).where(Category.key.in_(values)))}
+    elif by == "channel":
+        names = {c: CHANNEL_NAMES[c][i] for c in values if c in CHANNEL_NAMES}
+    elif by == "tier":
+        names = {t: TIER_NAMES[t][i] for t in values if t in TIER_NAMES}
+    else:
+        names = {}
+    rows = [Row(str(names.get(v, v)) if v not in ("", 0) else "—", t0, t) for (v,), t in parts.items()]
+    return sorted(rows, key=lambda r: (r.label == "—", -r.tally.offered, r.label))
 
 
 # ---- tables and exports ---------------------------------------------------------------------------
@@ -130,6 +177,14 @@ def table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]
     return headers, rows
 
 
+def parts_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the breakdown (none when the report has no ``by``)."""
+    if report.by is None:
+        return [], []
+    headers = [BREAKDOWN_NAMES[report.by][0 if zh else 1]] + [c[0] if zh else c[1] for c in COLUMNS]
+    return headers, [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.parts]
+
+
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
     """The period's complaint and resolution figures, named."""
     c = report.complaints
@@ -142,6 +197,8 @@ def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
         ("越级投诉(申诉)量" if zh else "Escalations (appeals)", c.appeals),
         ("申诉率(每百万客户)" if zh else "Appeals per million customers",
          None if c.appeals_per_million() is None else round(c.appeals_per_million() or 0.0, 2)),
+        ("投诉率(每万客户)" if zh else "Complaints per 10,000 customers",
+         None if c.complaints_per_ten_thousand() is None else round(c.complaints_per_ten_thousand() or 0.0, 2)),
         ("一次解决率%(7天)" if zh else "First-contact resolution % (7 days)",
          _pct(resolved / counted if counted else None)),
         ("满意度" if zh else "Satisfaction", None),
@@ -160,6 +217,12 @@ def to_csv(report: Report) -> str:
     w.writerow([])
     for name, value in summary(report):
         w.writerow([name, "" if value is None else value])
+    headers, rows = parts_table(report)
+    if headers:
+        w.writerow([])
+        w.writerow(headers)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r])
     return out.getvalue()
 
 
@@ -189,6 +252,13 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
     for name, value in summary(report):
         ws2.append([name, value])
     ws2.column_dimensions["A"].width = 28
+    headers, rows = parts_table(report)
+    if headers:
+        ws3 = wb.create_sheet("分项")
+        ws3.append(headers)
+        for r in rows:
+            ws3.append(r)
+        ws3.column_dimensions["A"].width = 20
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

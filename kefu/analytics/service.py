@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, false, func, or_, select
@@ -116,7 +117,7 @@ class Grid:
     minutes: int = DAY_MINUTES
     zone: str = ZONE
 
-    @property
+    @cached_property
     def offset(self) -> float:
         return zone_offset(self.zone, self.start)
 
@@ -145,6 +146,17 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
          .group_by(r.c.k, r.c.ch, r.c.unit))
     return {(grid.bucket_start(int(k)), ch, unit): _tally_of(rest, targets)
             for k, ch, unit, *rest in session.execute(q)}
+
+
+def tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
+            channels: Iterable[str] | None = None) -> dict[tuple[datetime, str, int], kpi.Tally]:
+    """:func:`contact_tallies` read from the summary tables kept from events (kefu/analytics/summary.py)
+    when they can answer for the grid (whole hours, the default parameters), else from the raw tables."""
+    from kefu.analytics import summary
+
+    if summary.usable(grid):
+        return summary.contact_tallies(session, grid, unit_ids=unit_ids, channels=channels)
+    return contact_tallies(session, grid, unit_ids=unit_ids, channels=channels)
 
 
 def queue_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
@@ -205,6 +217,9 @@ class ComplaintFigures:
 
     def appeals_per_million(self) -> float | None:
         return kpi.per_million(self.appeals, self.customers)
+
+    def complaints_per_ten_thousand(self) -> float | None:
+        return kpi.per_ten_thousand(self.complaints, self.customers)
 
 
 def complaint_figures(session: Session, start: datetime, end: datetime, *, unit_ids: Iterable[int],
@@ -291,6 +306,7 @@ class Wall:
     complaints_at_risk: int  # unreplied complaints due within two days (or overdue)
     alerts: list[str]
     moves: list[MoveSuggestion] = field(default_factory=list)  # the routing engine's (kefu.routing.service)
+    exclude_short: bool = True  # the variant shown: short abandons out of the service level and abandonment
 
 
 MOVES_WINDOW = timedelta(minutes=30)
@@ -308,18 +324,6 @@ def local_date(now: datetime, zone: str = ZONE) -> date:
     from kefu.interactions.calls import zone as find_zone
 
     return now.astimezone(find_zone(zone)).date()
-
-
-def waiting_now(session: Session, unit_ids: Sequence[int], now: datetime) -> dict[str, tuple[int, datetime]]:
-    """Per channel: contacts waiting for a person now (offered in the last 24 hours, neither answered nor
-    ended) and the earliest queue start among them."""
-    i = Interaction
-    start = func.coalesce(i.queued_at, i.offered_at)
-    q = (select(i.channel, func.count(), func.min(start))
-         .where(i.org_unit_id.in_(list(unit_ids)), i.offered_at >= now - WAITING_LOOKBACK, i.offered_at <= now,
-                i.answered_at.is_(None), i.ended_at.is_(None), _human())
-         .group_by(i.channel))
-    return {ch: (n, first) for ch, n, first in session.execute(q)}
 
 
 class InvalidThreshold(InvalidInput):
@@ -372,10 +376,11 @@ def set_threshold(session: Session, *, scope: str, target: str, metric: str, amb
     session.flush()
 
 
-def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -> Wall:
+def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, exclude_short: bool = True) -> Wall:
     """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
     longest wait, today's offered / answered / abandoned and service level, the agents by state; per
     routing queue the same (from routing's own queue figures); complaints at risk of their deadline."""
+    from kefu.analytics import summary
     from kefu.analytics import wall as colours
     from kefu.interactions.models import CHANNELS
     from kefu.org import service as org
@@ -387,8 +392,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
     unit_ids = org.visible_unit_ids(session, principal)
     midnight = local_midnight(now, zone)
     grid = Grid(midnight, now + timedelta(seconds=1), DAY_MINUTES, zone)
-    today = sum_by(contact_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
-    waiting = waiting_now(session, unit_ids, now)
+    today = sum_by(tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
+    waiting = summary.waiting_now(session, unit_ids, now, WAITING_LOOKBACK)
     overrides = thresholds(session)
     agents = routing.agents_of(session, principal)
     all_agents = dict.fromkeys(PRESENCES, 0)
@@ -409,7 +414,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
         longest = max(0.0, (now - first).total_seconds()) if first is not None else None
         t = today.get(ch, kpi.Tally())
         th = colours.thresholds_for(media, overrides.get(("channel", ch)))
-        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media], colours.tile_levels(t, longest, media, th)))
+        levels = colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)
+        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media], levels))
     qtoday = sum_by(queue_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
     queues = []
     for s in routing.queue_stats(session, principal):
@@ -417,11 +423,11 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE) -
         t = qtoday.get(s.queue.key, kpi.Tally())
         media = s.queue.channel if s.queue.channel in colours.LONGEST_WAIT else "ticket"
         th = colours.thresholds_for(media, overrides.get(("queue", s.queue.key)))
-        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media, th)))
+        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)))
     at_risk = session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.type == "complaint", Ticket.first_reply_at.is_(None), Ticket.reply_due_at <= now + AT_RISK,
         Ticket.status.in_(lifecycle.OPEN_STATUSES), Ticket.org_unit_id.in_(unit_ids))) or 0
     alerts = [f"channel:{c.channel}" for c in tiles if c.levels["tile"] == colours.RED]
     alerts += [f"queue:{q.stats.queue.key}" for q in queues if q.levels["tile"] == colours.RED]
     moves = routing.move_suggestions(session, principal, at=now, within=MOVES_WINDOW)
-    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves)
+    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves, exclude_short)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Float
+from sqlalchemy import BigInteger, Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -47,3 +47,23 @@ def _ifloor_pg(element: ifloor, compiler: Any, **kw: Any) -> str:
 def _ifloor_sqlite(element: ifloor, compiler: Any, **kw: Any) -> str:
     # CAST truncates toward zero: the floor for the non-negative values given here.
     return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+class first_segment(FunctionElement[str]):
+    """``first_segment(col)``: the text before the first '.' (all of it when there is none): a category
+    key's first level (``billing.refund`` -> ``billing``)."""
+
+    type = String()
+    inherit_cache = True
+    name = "first_segment"
+
+
+@compiles(first_segment, "postgresql")
+def _first_segment_pg(element: first_segment, compiler: Any, **kw: Any) -> str:
+    return f"split_part({compiler.process(element.clauses, **kw)}, '.', 1)"
+
+
+@compiles(first_segment, "sqlite")
+def _first_segment_sqlite(element: first_segment, compiler: Any, **kw: Any) -> str:
+    col = compiler.process(element.clauses, **kw)
+    return f"(CASE WHEN instr({col}, '.') > 0 THEN substr({col}, 1, instr({col}, '.') - 1) ELSE {col} END)"

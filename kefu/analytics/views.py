@@ -1,6 +1,7 @@
 """Analytics in the console.
 
-    GET  /console/wall            the supervisor wall (值班长大屏): live tiles per channel and queue; the
+    GET  /console/wall            the supervisor wall (值班长大屏): live tiles per channel and queue (`?short=in`:
+                                  the service level and abandonment variant that counts short abandons); the
                                   fragment `#wall-live` is re-fetched on the live stream's notices
                                   (`routing-queues`: agents and queues; `inbox`: contacts and tickets)
                                   and every 15 s (waits grow while nothing happens)
@@ -51,9 +52,15 @@ def names() -> dict[str, Any]:
 
 
 @router.get("/console/wall")
-def wall_page(request: Request, session: DbSession, principal: PagePrincipal, theme: str = "") -> HTMLResponse:
+def wall_page(request: Request, session: DbSession, principal: PagePrincipal, theme: str = "",
+              short: str = "out") -> HTMLResponse:
+    from kefu.core.errors import InvalidInput
+
     _allowed(request, principal, "analytics.wall")
-    ctx = {"wall": service.wall(session, principal, now=utcnow()), "dark": theme == "dark", **names()}
+    if short not in ("in", "out"):
+        raise InvalidInput("short is in (short abandons counted) or out (excluded)", code="invalid_variant")
+    ctx = {"wall": service.wall(session, principal, now=utcnow(), exclude_short=short == "out"),
+           "dark": theme == "dark", **names()}
     if is_htmx(request) and request.headers.get("HX-Target") == "wall-live":
         return render(request, "analytics/_wall_live.html", ctx)
     return render(request, "analytics/wall.html", ctx, active="wall")
@@ -61,7 +68,8 @@ def wall_page(request: Request, session: DbSession, principal: PagePrincipal, th
 
 # ---- reports ------------------------------------------------------------------------------------------
 
-def _report(request: Request, session: Any, principal: Principal) -> tuple[reports.Report, dict[str, Any]]:
+def _report(request: Request, session: Any, principal: Principal, *,
+            zh: bool = True) -> tuple[reports.Report, dict[str, Any]]:
     from datetime import date
 
     from kefu.core.errors import InvalidInput
@@ -82,12 +90,15 @@ def _report(request: Request, session: Any, principal: Principal) -> tuple[repor
     channel = q.get("channel") or None
     if channel is not None and channel not in CHANNELS:
         raise InvalidInput(f"unknown channel {channel!r}", code="invalid_channel")
+    by = q.get("by") or None
+    if by is not None and by not in reports.BREAKDOWNS:
+        raise InvalidInput(f"by must be one of {', '.join(reports.BREAKDOWNS)}", code="invalid_breakdown")
     units = org.list_units(session, principal)
     raw_unit = q.get("unit", "")
     unit = org.check_visible(session, principal, int(raw_unit)) if is_id_text(raw_unit) else (
         units[0] if units else org.org_unit(session, principal.org_unit_id))
     rep = reports.build(session, period=period, start=day, unit_id=unit.id,
-                        unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now)
+                        unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now, by=by, zh=zh)
     return rep, {"units": units, "unit": unit, "day": day, "channels": CHANNELS}
 
 
@@ -99,8 +110,8 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
 
     from kefu.org import service as org
 
-    rep, ctx = _report(request, session, principal)
     zh = request_locale(request, principal).startswith("zh")
+    rep, ctx = _report(request, session, principal, zh=zh)
     headers, rows = reports.table(rep, zh=zh)
     labels = [r.label for r in rep.rows]
     volume = charts.bars_and_line(
@@ -111,13 +122,16 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         labels, [r.tally.abandoned for r in rep.rows], [r.tally.abandonment() for r in rep.rows],
         bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
+    part_headers, part_rows = reports.parts_table(rep, zh=zh)
     ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
+                "part_headers": part_headers, "part_rows": part_rows, "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),
                 "saved": reports.saved(session, org.visible_unit_ids(session, principal)),
                 "qs": urlencode({"period": rep.period, "day": ctx["day"].isoformat(), "unit": ctx["unit"].id,
-                                 **({"channel": rep.channel} if rep.channel else {})})})
+                                 **({"channel": rep.channel} if rep.channel else {}),
+                                 **({"by": rep.by} if rep.by else {})})})
     return render(request, "analytics/reports.html", ctx, active="reports")
 
 

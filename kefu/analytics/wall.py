@@ -75,12 +75,13 @@ def check(metric: str, t: Threshold) -> None:
 
 
 def tile_levels(today: Tally, longest_wait: float | None, media: str,
-                thresholds: Mapping[str, Threshold] | None = None) -> dict[str, str]:
-    """The colour of each figure of a tile and of the tile (key "tile")."""
+                thresholds: Mapping[str, Threshold] | None = None, *, exclude_short: bool = True) -> dict[str, str]:
+    """The colour of each figure of a tile and of the tile (key "tile"), of the service level and
+    abandonment variant chosen (short abandons excluded, or counted)."""
     th = thresholds or thresholds_for(media)
     levels = {
-        "service_level": th["service_level"].level(today.service_level(20)),
-        "abandonment": th["abandonment"].level(today.abandonment()),
+        "service_level": th["service_level"].level(today.service_level(20, exclude_short=exclude_short)),
+        "abandonment": th["abandonment"].level(today.abandonment(exclude_short=exclude_short)),
         "answer_rate": th["answer_rate"].level(today.answer_rate()),
         "longest_wait": th["longest_wait"].level(longest_wait),
     }

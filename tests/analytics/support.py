@@ -37,6 +37,14 @@ def call(session: Session, unit: int, at: datetime, *, wait: float | None = None
     return it
 
 
+def counted(session: Session, contacts: list[Interaction]) -> None:
+    """Bring the summary tables up to date with these contacts, as the events consumer does."""
+    from kefu.analytics import summary
+
+    session.flush()
+    summary.observe(session, [c.id for c in contacts])
+
+
 def random_day(session: Session, units: list[int], n: int, seed: int = 1) -> list[Interaction]:
     rng = random.Random(seed)
     out = []

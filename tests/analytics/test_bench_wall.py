@@ -15,6 +15,20 @@ def test_bench_wall_prints_latency_against_a_count_of_the_same_rows() -> None:
     out = result.output
     assert "generated 1,000 contacts of one day" in out
     assert re.search(r"reference: COUNT\(\*\) of the day's rows \(1,000\): \d+\.\d ms", out)
-    for label in ("KPI tallies per 15 min x channel x unit", "supervisor wall (all tiles)",
-                  "daily report (by hour, complaints, FCR)"):
+    assert re.search(r"summary tables rebuilt from the raw rows \(\d+ contacts\)", out)
+    for label in ("KPI tallies per 15 min x channel x unit (raw rows)", "supervisor wall (all tiles, summary tables)",
+                  "daily report (by hour from the summaries; complaints, FCR raw)"):
         assert re.search(rf"{re.escape(label)}: \d+\.\d ms \(\d+\.\d x the COUNT, \d+\.\d x the row scan\)", out)
+
+
+def test_bench_reports_prints_latency_against_a_sum_over_the_same_summary_rows() -> None:
+    result = CliRunner().invoke(app, ["bench", "reports", "--interactions", "20000", "--days", "3", "--cities", "3",
+                                      "--agents", "20", "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert re.search(r"generated the summary rows of 19,99\d interactions over 3 days", out)
+    assert re.search(r"reference: analytics_hourly, the period's [\d,]+ rows: COUNT\(\*\) \d+\.\d ms, SUM\(offered\) "
+                     r"\(reads each row; 19,99\d offered\)", out)
+    for label, table in (("supervisor wall on the last day", "analytics_hourly"),
+                         ("a row per agent, the whole period", "analytics_daily_agents")):
+        assert re.search(rf"{re.escape(label)}: \d+\.\d ms \(\d+\.\d x the SUM over {table}\)", out)

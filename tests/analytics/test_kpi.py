@@ -140,3 +140,5 @@ def test_satisfaction_is_top_two_of_five() -> None:
 def test_per_million() -> None:
     assert kpi.per_million(3, 1_500_000) == pytest.approx(2.0)
     assert kpi.per_million(3, 0) is None
+    assert kpi.per_ten_thousand(3, 1_500) == pytest.approx(20.0)
+    assert kpi.per_ten_thousand(1, 0) is None

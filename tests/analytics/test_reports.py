@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from kefu.analytics import charts, reports
+from kefu.analytics import charts, reports, summary
 from tests.analytics.support import DAY0, call, complaint
 from tests.conftest import World
 from tests.web.conftest import login
@@ -30,6 +30,7 @@ def _small_day(db, world: World) -> None:  # type: ignore[no-untyped-def]
         call(s, gz, DAY0 - timedelta(minutes=1), wait=1, talk=1)  # the evening before: not in the day
         complaint(s, gz, DAY0 + timedelta(hours=10), replied_after_days=1)
         complaint(s, gz, DAY0 + timedelta(hours=11), type="appeal")
+        summary.rebuild(s)  # the backfill (the wall's tests count through the events consumer)
 
 
 def test_period_bounds() -> None:
@@ -43,7 +44,12 @@ def test_period_bounds() -> None:
 
 
 def test_daily_report_by_hour_matches_hand_figures(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    from kefu.customers.models import Customer
+
     _small_day(db, world)
+    with db.unit_of_work() as s:  # four customers in the province: the base of the per-customer rates
+        s.add_all([Customer(phone=f"+861380000000{n}", org_unit_id=world.units["gz"], created_at=DAY0,
+                            updated_at=DAY0) for n in range(4)])
     units = [world.units[k] for k in ("province", "gz", "sz")]
     with db.session() as s:
         rep = reports.build(s, period="day", start=DAY, unit_id=world.units["province"], unit_ids=units,
@@ -62,6 +68,9 @@ def test_daily_report_by_hour_matches_hand_figures(db, world: World) -> None:  #
     assert rep.complaints.complaints == 1
     assert rep.complaints.replies.on_time == 1
     assert rep.complaints.appeals == 1
+    figures = dict(reports.summary(rep))
+    assert figures["投诉率(每万客户)"] == 2500.0  # 1 complaint, 4 customers
+    assert figures["申诉率(每百万客户)"] == 250000.0
     headers, rows = reports.table(rep)
     assert headers[:3] == ["时段", "呼入量", "接通量"]
     assert rows[9][:8] == ["09:00", 4, 2, 2, 1, 50.0, 33.33, 33.33]
@@ -159,3 +168,37 @@ def test_scheduled_reports_are_made_once_and_downloaded_in_scope(client: TestCli
     assert x.status_code == 200
     assert x.content[:2] == b"PK"
     assert client.get(f"/console/reports/saved/{rows[world.units['group']].id}.xlsx").status_code == 404
+
+
+def test_a_report_per_agent_and_per_channel_by_hand(client: TestClient, world: World,
+                                                     db) -> None:  # type: ignore[no-untyped-def]
+    gz = world.units["gz"]
+    agent = world.users["agent_gz"]
+    with db.unit_of_work() as s:
+        nine = DAY0 + timedelta(hours=9)
+        for n, wait in enumerate((10, 30)):
+            c = call(s, gz, nine + timedelta(minutes=n), wait=wait, talk=100)
+            c.agent_id = agent
+        call(s, gz, nine + timedelta(minutes=5), abandon_after=40)
+        call(s, world.units["sz"], nine, wait=5, talk=60, channel="wechat")
+        summary.rebuild(s)
+    units = [world.units[k] for k in ("province", "gz", "sz")]
+    with db.session() as s:
+        rep = reports.build(s, period="day", start=DAY, unit_id=world.units["province"], unit_ids=units,
+                            channel=None, now=DAY0 + timedelta(days=1), by="agent")
+        by_channel = reports.build(s, period="week", start=DAY, unit_id=world.units["province"], unit_ids=units,
+                                   channel="voice", now=DAY0 + timedelta(days=1), by="channel")
+    headers, rows = reports.parts_table(rep)
+    assert headers[:4] == ["坐席", "呼入量", "接通量", "放弃量"]
+    assert [r[:4] for r in rows] == [["广州坐席", 2, 2, 0], ["—", 2, 1, 1]]
+    assert rows[0][7] == 50.0  # 20 s service level of the agent's calls
+    assert [(r.label, r.tally.offered) for r in by_channel.parts] == [("热线", 3)]
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={world.units['province']}&by=agent"
+    page = client.get(f"/console/reports?{q}")
+    assert page.status_code == 200
+    assert 'data-by="agent"' in page.text
+    assert re.search(r"<td>广州坐席</td><td class=\"num\">2</td>", page.text)
+    lines = client.get(f"/console/reports/export.csv?{q}").text.splitlines()
+    assert lines[-2].startswith("广州坐席,2,2,0")
+    assert client.get(f"/console/reports?{q.replace('by=agent', 'by=phone')}").status_code == 422

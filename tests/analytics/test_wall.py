@@ -12,7 +12,7 @@ from kefu.analytics import wall as colours
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.org import service as org
-from tests.analytics.support import call
+from tests.analytics.support import call, counted
 from tests.conftest import World
 from tests.web.conftest import login
 
@@ -42,11 +42,11 @@ def test_wall_figures_today_and_waiting_now(db, world: World) -> None:  # type: 
     gz, sz = world.units["gz"], world.units["sz"]
     now = utcnow()
     with db.unit_of_work() as s:
-        call(s, gz, now - timedelta(minutes=10), wait=10, talk=60)
-        call(s, gz, now - timedelta(minutes=9), wait=40, talk=60)
-        call(s, gz, now - timedelta(minutes=8), abandon_after=2)  # short: out of the ratios
-        call(s, sz, now - timedelta(seconds=92))  # waiting for 90 s (queued 2 s after offered)
-        call(s, gz, now - timedelta(seconds=30), channel="wechat")  # a chat waiting
+        counted(s, [call(s, gz, now - timedelta(minutes=10), wait=10, talk=60),
+                    call(s, gz, now - timedelta(minutes=9), wait=40, talk=60),
+                    call(s, gz, now - timedelta(minutes=8), abandon_after=2),  # short: out of the ratios
+                    call(s, sz, now - timedelta(seconds=92)),  # waiting for 90 s (queued 2 s after offered)
+                    call(s, gz, now - timedelta(seconds=30), channel="wechat")])  # a chat waiting
     with db.session() as s:
         w = service.wall(s, _principal(db, world, "sup_gd"), now=now)
     voice = next(t for t in w.channels if t.channel == "voice")
@@ -77,7 +77,7 @@ def test_the_wall_page_shows_tiles_and_refreshes_from_the_live_stream(client: Te
                                                                       db) -> None:  # type: ignore[no-untyped-def]
     now = utcnow()
     with db.unit_of_work() as s:
-        call(s, world.units["gz"], now - timedelta(minutes=5), wait=5, talk=60)
+        counted(s, [call(s, world.units["gz"], now - timedelta(minutes=5), wait=5, talk=60)])
     login(client, "sup_gd")
     page = client.get("/console/wall")
     assert page.status_code == 200
@@ -121,8 +121,8 @@ def test_an_admin_sets_a_channel_threshold_and_the_wall_uses_it(client: TestClie
 
     now = utcnow()
     with db.unit_of_work() as s:
-        call(s, world.units["gz"], now - timedelta(minutes=5), wait=30, talk=60)  # SL 20 s: 0 %
-        call(s, world.units["gz"], now - timedelta(minutes=4), wait=5, talk=60)  # 50 %
+        counted(s, [call(s, world.units["gz"], now - timedelta(minutes=5), wait=30, talk=60),  # SL 20 s: 0 %
+                    call(s, world.units["gz"], now - timedelta(minutes=4), wait=5, talk=60)])  # 50 %
     login(client, "admin")
     page = client.get("/console/wall/thresholds")
     assert page.status_code == 200
@@ -188,3 +188,27 @@ def test_a_suggested_move_is_shown_and_applied_with_one_click(client: TestClient
         row = s.get(RoutingAgent, world.users["agent_sz"])
         assert row is not None
         assert "nope" not in row.queues
+
+
+def test_the_wall_shows_the_variant_with_short_abandons_counted_when_asked(client: TestClient, world: World,
+                                                                           db) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        counted(s, [call(s, gz, now - timedelta(minutes=6), wait=5, talk=60),
+                    call(s, gz, now - timedelta(minutes=5), wait=30, talk=60),
+                    call(s, gz, now - timedelta(minutes=4), abandon_after=2)])  # a short abandon
+    login(client, "sup_gd")
+
+    def voice(url: str) -> tuple[str, str]:
+        html = client.get(url, headers={"HX-Request": "true", "HX-Target": "wall-live"}).text
+        tile = re.search(r'data-channel="voice">.*?data-sl20>([^<]*)<.*?data-abandonment>([^<]*)<', html, re.S)
+        assert tile is not None
+        return tile.group(1), tile.group(2)
+
+    assert voice("/console/wall") == ("50.0%", "0.0%")  # short abandons out of both
+    assert voice("/console/wall?short=in") == ("33.3%", "33.3%")
+    page = client.get("/console/wall?short=in")
+    assert 'hx-get="/console/wall?short=in"' in page.text  # the live refresh keeps the variant
+    assert 'data-short="in"' in page.text
+    assert client.get("/console/wall?short=maybe").status_code == 422

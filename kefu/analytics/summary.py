@@ -1,0 +1,327 @@
+"""Summary tables kept from events: the contact KPIs' sums per hour and per day, so the wall and the
+reports read a few hundred summary rows instead of scanning the interactions.
+
+Three tables (kefu/analytics/models.py, migration 0703):
+
+- ``analytics_contacts``: one row per contact (an interaction that waits for a person, the pure core's
+  rule, :func:`kefu.analytics.service.contact_of`) with the keys it is counted under and its times, as
+  the summaries last counted it;
+- ``analytics_hourly``: sums per UTC hour × org unit × channel × queue (the wall's today, the daily report);
+- ``analytics_daily``: sums per local day (Asia/Shanghai) × org unit × channel × queue × first-level
+  category × customer tier × agent (weeks, months, every breakdown).
+
+:func:`observe` brings the summaries up to date with interactions as they are now: for each, it takes the
+contact's old contribution (from its fact row) out of the two summary rows it was in and adds the new one
+(which may land in other rows: a call answered late, a ticket classified later). A contact that did not
+change changes nothing, so an event delivered twice, or two events of one interaction, are harmless (on
+PostgreSQL an advisory lock per interaction, held to the end of the transaction, keeps two dispatchers from
+both counting it, without locking the interaction's row against its own domain).
+The consumer (kefu/analytics/consumers.py) observes the interaction of every event that can change a
+contact. :func:`rebuild` recomputes facts and summaries of a period from the raw tables in SQL (after an
+import, a change of the rules, or to check the counters): `kefu analytics rebuild`.
+
+The sums are those of kefu.analytics.kpi with the default parameters (targets 15 and 20 s, short abandons
+under 5 s); other parameters are computed from the raw tables (kefu.analytics.service.contact_tallies).
+Hours are UTC hours, so any zone whose offset is a whole number of hours (China's) cuts its local days
+and hours out of them; days are local days of the report zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from kefu.analytics import kpi
+from kefu.analytics.models import (
+    SUMS,
+    ContactFact,
+    DayAgentSummary,
+    DaySummary,
+    DayTopicSummary,
+    DayUnitSummary,
+    HourSummary,
+)
+from kefu.analytics.service import DAY_MINUTES, Grid, _human, _tally_columns, _tally_of, contact_of
+from kefu.analytics.sql import epoch, first_segment, ifloor
+from kefu.interactions.models import Interaction
+
+HOUR = 3600
+DAY = 86_400
+#: The zone of the daily summary's days (China has one zone, no daylight saving).
+DAY_OFFSET = 8 * HOUR
+EPOCH_DAY = date(1970, 1, 1)
+#: The class of analytics' transaction advisory locks on PostgreSQL (two-int keys: a key space of their own).
+LOCK_CLASS = 0x616E61
+FACT_KEYS = ("hour", "day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
+HOUR_KEYS = ("hour", "org_unit_id", "channel", "queue_key")
+DAY_KEYS = ("day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
+#: The daily tables' keys a report can break its figures down by.
+DIMENSIONS = ("org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
+Table = type[HourSummary] | type[DaySummary] | type[DayUnitSummary] | type[DayAgentSummary] | type[DayTopicSummary]
+#: Every summary table with its keys; the daily ones smallest first (a reader takes the first that has the
+#: keys it needs).
+ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (HourSummary, HOUR_KEYS),
+    (DayUnitSummary, ("day", "org_unit_id", "channel", "queue_key")),
+    (DayAgentSummary, ("day", "org_unit_id", "channel", "queue_key", "agent_id")),
+    (DayTopicSummary, ("day", "org_unit_id", "channel", "queue_key", "category", "tier")),
+    (DaySummary, DAY_KEYS),
+)
+
+
+def day_number(d: date) -> int:
+    return (d - EPOCH_DAY).days
+
+
+def day_of(number: int) -> date:
+    return EPOCH_DAY + timedelta(days=number)
+
+
+def sums_of(t: kpi.Tally) -> dict[str, Any]:
+    """A tally as the summary tables' columns."""
+    return {"offered": t.offered, "answered": t.answered, "within_15": t.within.get(15, 0),
+            "within_20": t.within.get(20, 0), "abandoned": t.abandoned, "short_abandoned": t.short_abandoned,
+            "wait_sum": t.wait_sum, "handled": t.handled, "handle_sum": t.handle_sum, "pending": t.pending}
+
+
+def _contact(f: dict[str, Any]) -> kpi.Contact:
+    return kpi.Contact(f["start"], f["answered"], f["ended"], abandoned=bool(f["abandoned"]))
+
+
+def _empty(t: kpi.Tally) -> bool:
+    return t.offered == 0 and t.pending == 0  # every contact is offered (settled) or pending
+
+
+# ---- keeping them from events -------------------------------------------------------------------------------
+
+def _dimensions(session: Session, it: Interaction) -> dict[str, Any]:
+    """The contact's queue (the routing queue it first entered), the first-level category of its ticket, its
+    customer's tier and its agent, as they are now ('' and 0 when there is none)."""
+    from kefu.customers.models import Customer
+    from kefu.routing.models import RoutingItem
+    from kefu.tickets.models import Category, Ticket
+
+    queue = session.scalar(select(RoutingItem.entry_queue_key).where(RoutingItem.interaction_id == it.id)
+                           .order_by(RoutingItem.id).limit(1))
+    category = None
+    if it.ticket_id is not None:
+        category = session.scalar(select(Category.key).join(Ticket, Ticket.category_id == Category.id)
+                                  .where(Ticket.id == it.ticket_id))
+    tier = session.scalar(select(Customer.tier).where(Customer.id == it.customer_id)) if it.customer_id else None
+    return {"queue_key": queue or "", "category": category.split(".")[0] if category else "", "tier": tier or "",
+            "agent_id": it.agent_id or 0}
+
+
+def fact_of(session: Session, it: Interaction) -> dict[str, Any] | None:
+    """The fact row the interaction makes now (None: not a contact)."""
+    c = contact_of(it)
+    if c is None:
+        return None
+    offered = it.offered_at.timestamp()
+    return {"interaction_id": it.id, "hour": int(offered // HOUR), "day": int((offered + DAY_OFFSET) // DAY),
+            "org_unit_id": it.org_unit_id, "channel": it.channel, **_dimensions(session, it), "offered": offered,
+            "start": c.queue_start, "answered": c.answered, "ended": c.ended, "abandoned": c.abandoned,
+            "pending": c.answered is None and c.ended is None}
+
+
+def _add(session: Session, table: Table, keys: Sequence[str],
+         fact: dict[str, Any], sign: int) -> None:
+    """Add (sign 1) or take out (-1) one contact's sums to its row of ``table`` (made when missing)."""
+    from kefu.core.db import insert_unless_exists
+
+    sums = sums_of(kpi.tally([_contact(fact)]))
+    key = {k: fact[k] for k in keys}
+    session.execute(insert_unless_exists(session.get_bind().dialect.name, table, *keys),
+                    [{**key, **dict.fromkeys(SUMS, 0)}])
+    session.execute(update(table).where(*(getattr(table, k) == v for k, v in key.items()))
+                    .values({n: getattr(table, n) + sign * v for n, v in sums.items() if v}))
+
+
+def observe(session: Session, interaction_ids: Iterable[int]) -> int:
+    """Bring facts and summaries up to date with these interactions as they are now; returns how many
+    contacts changed. Idempotent: observing an unchanged interaction writes nothing."""
+    changed = 0
+    fact_cols = ContactFact.__table__.c
+    for iid in sorted(set(interaction_ids)):
+        if session.get_bind().dialect.name == "postgresql":  # one observer of a contact at a time
+            session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, iid % 2**31)))
+        it = session.scalar(select(Interaction).where(Interaction.id == iid)
+                            .execution_options(populate_existing=True))
+        old_row = session.execute(select(*fact_cols).where(fact_cols.interaction_id == iid)).mappings().first()
+        old = dict(old_row) if old_row is not None else None
+        new = fact_of(session, it) if it is not None else None
+        if old == new:
+            continue
+        changed += 1
+        for fact, sign in ((old, -1), (new, 1)):
+            if fact is not None:
+                for table, keys in ROLLUPS:
+                    _add(session, table, keys, fact, sign)
+        if old is not None:
+            session.execute(delete(ContactFact).where(ContactFact.interaction_id == iid))
+        if new is not None:
+            session.execute(insert(ContactFact), [new])
+    return changed
+
+
+# ---- rebuilding from the raw tables ------------------------------------------------------------------------
+
+def rebuild(session: Session, *, start: datetime | None = None, end: datetime | None = None) -> int:
+    """Recompute facts and summaries of the contacts offered in [start, end) (whole UTC hours; all when not
+    given) from the raw tables, in SQL; returns the contacts counted. The period is widened to whole local
+    days so the daily rows are complete."""
+    from kefu.customers.models import Customer
+    from kefu.routing.models import RoutingItem
+    from kefu.tickets.models import Category, Ticket
+
+    lo_day = None if start is None else int((start.timestamp() + DAY_OFFSET) // DAY)
+    hi_day = None if end is None else -int(-(end.timestamp() + DAY_OFFSET) // DAY)
+    lo = None if lo_day is None else lo_day * DAY - DAY_OFFSET
+    hi = None if hi_day is None else hi_day * DAY - DAY_OFFSET
+
+    def within(col: Any, first: int | None, last: int | None) -> list[Any]:
+        return [c for c in (None if first is None else col >= first, None if last is None else col < last)
+                if c is not None]
+
+    lo_hour = None if lo is None else lo // HOUR
+    hi_hour = None if hi is None else hi // HOUR
+    session.execute(delete(ContactFact).where(*within(ContactFact.day, lo_day, hi_day)))
+    for table, keys in ROLLUPS:
+        span = (table.hour, lo_hour, hi_hour) if keys[0] == "hour" else (table.day, lo_day, hi_day)  # type: ignore[union-attr]
+        session.execute(delete(table).where(*within(*span)))
+
+    i = Interaction
+    offered = epoch(i.offered_at)
+    queue = (select(RoutingItem.entry_queue_key).where(RoutingItem.interaction_id == i.id)
+             .order_by(RoutingItem.id).limit(1).scalar_subquery())
+    first_level = func.coalesce(first_segment(Category.key), "")
+    answered = epoch(i.answered_at)
+    ended = epoch(i.ended_at)
+    rows = (select(i.id, ifloor(offered / float(HOUR)), cast(ifloor((offered + DAY_OFFSET) / float(DAY)), Integer),
+                   i.org_unit_id, i.channel, func.coalesce(queue, ""), first_level,
+                   func.coalesce(Customer.tier, ""), func.coalesce(i.agent_id, 0), offered,
+                   epoch(func.coalesce(i.queued_at, i.offered_at)), answered, ended,
+                   and_(i.answered_at.is_(None), func.coalesce(i.outcome, "") == "abandoned"),
+                   and_(i.answered_at.is_(None), i.ended_at.is_(None)))
+            .select_from(i)
+            .outerjoin(Ticket, Ticket.id == i.ticket_id).outerjoin(Category, Category.id == Ticket.category_id)
+            .outerjoin(Customer, Customer.id == i.customer_id)
+            .where(_human(), *_between(i.offered_at, lo, hi)))
+    cols = ["interaction_id", *FACT_KEYS, "offered", "start", "answered", "ended", "abandoned", "pending"]
+    session.execute(insert(ContactFact).from_select(cols, rows))
+    f = ContactFact
+    facts = within(f.day, lo_day, hi_day)
+    sums = _tally_columns(f.start, f.answered, f.ended, f.abandoned, kpi.SHORT_ABANDON, kpi.TARGETS)
+    for table, keys in ROLLUPS:
+        key_cols = [getattr(f, k) for k in keys]
+        session.execute(insert(table).from_select(
+            [*keys, *SUMS], select(*key_cols, *_in_sums_order(sums)).where(*facts).group_by(*key_cols)))
+    session.flush()
+    return session.scalar(select(func.count()).select_from(f).where(*facts)) or 0
+
+
+def _in_sums_order(cols: list[Any]) -> list[Any]:
+    """_tally_columns' order (offered, answered, abandoned, short, wait, handled, handle, pending, within...)
+    as the tables' (SUMS)."""
+    offered, answered, abandoned, short, wait, handled, handle, pending, w15, w20 = cols
+    return [offered, answered, w15, w20, abandoned, short, wait, handled, handle, pending]
+
+
+def _between(col: Any, lo: float | None, hi: float | None) -> list[Any]:
+    out = []
+    if lo is not None:
+        out.append(col >= datetime.fromtimestamp(lo, UTC))
+    if hi is not None:
+        out.append(col < datetime.fromtimestamp(hi, UTC))
+    return out
+
+
+# ---- reading them ---------------------------------------------------------------------------------------------
+
+def usable(grid: Grid, *, short_abandon: float = kpi.SHORT_ABANDON,
+           targets: Sequence[int] = kpi.TARGETS) -> bool:
+    """Whether the summaries can answer for this grid: whole hours on a zone whose offset is whole hours,
+    the default parameters."""
+    return (grid.minutes % 60 == 0 and grid.offset % HOUR == 0 and grid.start.timestamp() % HOUR == 0
+            and short_abandon == kpi.SHORT_ABANDON and tuple(targets) == tuple(kpi.TARGETS))
+
+
+def _tally_cols(t: Any) -> list[Any]:
+    """SUM of each column of a summary table, in the order _tally_of reads them."""
+    return [func.sum(t.offered), func.sum(t.answered), func.sum(t.abandoned), func.sum(t.short_abandoned),
+            func.sum(t.wait_sum), func.sum(t.handled), func.sum(t.handle_sum), func.sum(t.pending),
+            func.sum(t.within_15), func.sum(t.within_20)]
+
+
+def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
+                    channels: Iterable[str] | None = None) -> dict[tuple[datetime, str, int], kpi.Tally]:
+    """What :func:`kefu.analytics.service.contact_tallies` returns, read from the hourly summary (for a
+    grid that :func:`usable` accepts): per (interval start, channel, org unit)."""
+    offset = grid.offset
+    h: Any
+    if grid.minutes % DAY_MINUTES == 0 and offset == DAY_OFFSET and (grid.start.timestamp() + offset) % DAY == 0:
+        h = DayUnitSummary  # whole local days: the day roll-up
+        bucket = ifloor((h.day * DAY) / float(grid.minutes * 60)).label("k")
+        span = (h.day >= int((grid.start.timestamp() + offset) // DAY),
+                h.day < -int(-(grid.end.timestamp() + offset) // DAY))
+    else:
+        h = HourSummary
+        bucket = ifloor((h.hour * HOUR + literal(offset)) / float(grid.minutes * 60)).label("k")
+        span = (h.hour >= int(grid.start.timestamp() // HOUR), h.hour < -int(-grid.end.timestamp() // HOUR))
+    q = (select(bucket, h.channel, h.org_unit_id, *_tally_cols(h)).where(*span)
+         .group_by(bucket, h.channel, h.org_unit_id))
+    if unit_ids is not None:
+        q = q.where(h.org_unit_id.in_(list(unit_ids)))
+    if channels is not None:
+        q = q.where(h.channel.in_(list(channels)))
+    out = {}
+    starts: dict[int, datetime] = {}  # a few intervals, many rows each
+    for k, ch, unit, *rest in session.execute(q):
+        t = _tally_of(rest, kpi.TARGETS)
+        if not _empty(t):
+            at = starts.get(k) or starts.setdefault(k, grid.bucket_start(int(k)))
+            out[(at, ch, unit)] = t
+    return out
+
+
+def breakdown(session: Session, first: date, end: date, *, by: Sequence[str], unit_ids: Iterable[int] | None = None,
+              channels: Iterable[str] | None = None) -> dict[tuple[Any, ...], kpi.Tally]:
+    """Tallies of the local days [first, end) from the daily summary, per the named keys (of DIMENSIONS,
+    and "day" for the local date): e.g. by=("agent_id",) for a row per agent."""
+    for k in by:
+        if k not in (*DIMENSIONS, "day"):
+            raise ValueError(f"unknown breakdown {k!r} (one of day, {', '.join(DIMENSIONS)})")
+    need = {*by, "org_unit_id", "channel"}
+    d: Any = next(t for t, keys in ROLLUPS if keys[0] == "day" and need <= set(keys))
+    keys = [getattr(d, k) for k in by]
+    q = (select(*keys, *_tally_cols(d)).where(d.day >= day_number(first), d.day < day_number(end))
+         .group_by(*keys))
+    if unit_ids is not None:
+        q = q.where(d.org_unit_id.in_(list(unit_ids)))
+    if channels is not None:
+        q = q.where(d.channel.in_(list(channels)))
+    out = {}
+    for row in session.execute(q):
+        key = tuple(day_of(v) if k == "day" else v for k, v in zip(by, row[:len(by)], strict=True))
+        t = _tally_of(row[len(by):], kpi.TARGETS)
+        if not _empty(t):
+            out[key] = t
+    return out
+
+
+def waiting_now(session: Session, unit_ids: Sequence[int], now: datetime,
+                lookback: timedelta) -> dict[str, tuple[int, datetime]]:
+    """Per channel: contacts waiting for a person now (offered within ``lookback``, neither answered nor
+    ended) and the earliest queue start among them, from the facts' index of waiting contacts."""
+    f = ContactFact
+    t = now.timestamp()
+    q = (select(f.channel, func.count(), func.min(f.start))
+         .where(f.pending.is_(True), f.org_unit_id.in_(list(unit_ids)), f.offered >= t - lookback.total_seconds(),
+                f.offered <= t)
+         .group_by(f.channel))
+    return {ch: (n, datetime.fromtimestamp(first, UTC)) for ch, n, first in session.execute(q)}
+
