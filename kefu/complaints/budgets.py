@@ -22,6 +22,7 @@ from kefu.org.models import OrgUnit
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_BUDGET = Decimal("100000000")
+CENT = Decimal("0.01")
 
 
 class BudgetExceeded(Conflict):
@@ -67,7 +68,7 @@ def spent(session: Session, unit: OrgUnit, month: date) -> Decimal:
                            .join(OrgUnit, OrgUnit.id == Compensation.org_unit_id)
                            .where(Compensation.status == "granted", OrgUnit.path.startswith(unit.path),
                                   Compensation.decided_at >= start, Compensation.decided_at < end))
-    return Decimal(total or 0).quantize(Decimal("0.01"))
+    return Decimal(total or 0).quantize(CENT)
 
 
 def uses(session: Session, unit_ids: list[int], month: date, *, lock: bool = False) -> list[BudgetUse]:
@@ -76,7 +77,7 @@ def uses(session: Session, unit_ids: list[int], month: date, *, lock: bool = Fal
     stmt = (select(Budget, OrgUnit).join(OrgUnit, OrgUnit.id == Budget.org_unit_id)
             .where(Budget.org_unit_id.in_(unit_ids), Budget.month == month).order_by(OrgUnit.path))
     found = session.execute(stmt.with_for_update(of=Budget) if lock else stmt).all()
-    return [BudgetUse(u, month, Decimal(b.amount), spent(session, u, month)) for b, u in found]
+    return [BudgetUse(u, month, Decimal(b.amount).quantize(CENT), spent(session, u, month)) for b, u in found]
 
 
 def check(session: Session, org_unit_id: int, amount: Decimal, at: datetime) -> None:
@@ -97,7 +98,7 @@ def set_budget(session: Session, principal: Principal, org_unit_id: int, month: 
                *, at: datetime | None = None) -> Budget:
     """Set (or change) a unit's budget for a month; the unit must be in the caller's scope (404 otherwise)."""
     org.check_visible(session, principal, org_unit_id)
-    if not (Decimal(0) <= amount <= MAX_BUDGET) or amount != amount.quantize(Decimal("0.01")):
+    if not (Decimal(0) <= amount <= MAX_BUDGET) or amount != amount.quantize(CENT):
         raise InvalidInput("a budget is 0 to 100,000,000 yuan, in fen", code="invalid_amount",
                            details={"field": "amount"})
     at = at or utcnow()
