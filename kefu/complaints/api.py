@@ -3,6 +3,7 @@ classifying a text on demand."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -22,6 +23,8 @@ from kefu.complaints.schemas import (
     CompensationList,
     CompensationRead,
     DecisionIn,
+    MeasureList,
+    MeasureRead,
     PredictionRead,
     ReviewIn,
     Scored,
@@ -177,3 +180,22 @@ def budget_set(org_unit_id: Id, body: BudgetIn, session: DbSession,
     b = budgets.set_budget(session, principal, org_unit_id, m, body.amount)
     use = next(u for u in budgets.uses(session, [b.org_unit_id], m))
     return _budget_read(use)
+
+
+@router.get("/complaints/measures", response_model=MeasureList)
+def measure_list(session: DbSession, start: Annotated[date, Query()], end: Annotated[date, Query()],
+                 period: Annotated[Literal["month", "quarter"], Query()] = "month",
+                 level: Annotated[Literal["province", "city"], Query()] = "province",
+                 principal: Principal = require("complaints.surges")) -> MeasureList:
+    """The regulator's measures of your provinces or cities per month or quarter: complaints per 10,000
+    customers, repeat and escalation rates, appeals per million customers."""
+    from kefu.complaints import measures
+    from kefu.org import service as org
+
+    found = measures.measures(session, org.visible_unit_ids(session, principal), start=start, end=end,
+                              period=period, level=level)
+    return MeasureList(items=[MeasureRead(
+        period=m.period, org_unit_id=m.org_unit_id, unit=m.unit, customers=m.customers, complaints=m.complaints,
+        per_10k=m.per_10k, classified=m.classified, repeats=m.repeats, repeat_rate=m.repeat_rate,
+        escalated=m.escalated, escalation_rate=m.escalation_rate, appeals=m.appeals,
+        appeals_per_million=m.appeals_per_million) for m in found])

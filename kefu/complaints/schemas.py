@@ -179,3 +179,23 @@ class BudgetRead(Schema):
 
 class BudgetList(Schema):
     items: list[BudgetRead]
+
+
+class MeasureRead(Schema):
+    period: str = Field(description="YYYY-MM or YYYYQn (China time)")
+    org_unit_id: int
+    unit: str
+    customers: int
+    complaints: int
+    per_10k: float | None = Field(description="complaints per 10,000 customers")
+    classified: int
+    repeats: int
+    repeat_rate: float | None
+    escalated: int
+    escalation_rate: float | None = Field(description="complaints with an escalation or appeal on record")
+    appeals: int = Field(description="escalations and appeals received in the period")
+    appeals_per_million: float | None
+
+
+class MeasureList(Schema):
+    items: list[MeasureRead]

@@ -10,6 +10,7 @@
                                                     budgets (nav entry for supervisors)
     POST /console/complaints/compensations/{id}/decision  approve, or reject with a reason
     POST /console/complaints/budgets                set a unit's budget for a month
+    GET  /console/complaints/measures               the regulator's measures by province or city, with bars
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 
 # The main menu's entry (kefu.web.render.nav_entries): key, href, permission, place.
 NAV = (("complaints", "/console/complaints/surges", "complaints.surges", 55),
-       ("compensation", "/console/complaints/compensations", "complaints.budgets", 56))
+       ("compensation", "/console/complaints/compensations", "complaints.budgets", 56),
+       ("complaint_measures", "/console/complaints/measures", "complaints.surges", 57))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/complaints"
 
@@ -156,3 +158,25 @@ def budget_set(request: Request, session: DbSession, principal: PagePrincipal,
     m = budgets.parse_month(month)
     budgets.set_budget(session, principal, org_unit_id, m, _amount(amount))
     return RedirectResponse(f"{BASE}/compensations?month={m:%Y-%m}", status_code=303)
+
+
+@router.get(f"{BASE}/measures")
+def measures_page(request: Request, session: DbSession, principal: PagePrincipal, start: str = "", end: str = "",
+                  period: str = "month", level: str = "province") -> HTMLResponse:
+    _allowed(request, principal, "complaints.surges")
+    from datetime import timedelta
+
+    from kefu.complaints import measures
+
+    last = budgets.parse_month(end) if end else budgets.month_of(utcnow())
+    first = budgets.parse_month(start) if start else (last - timedelta(days=150)).replace(day=1)
+    period = period if period in ("month", "quarter") else "month"
+    level = level if level in ("province", "city") else "province"
+    end_day = (last + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    rows = measures.measures(session, org.visible_unit_ids(session, principal), start=first, end=end_day,
+                             period=period, level=level)  # type: ignore[arg-type]
+    top = max([m.appeals_per_million or 0.0 for m in rows] + [1.0])
+    top10k = max([m.per_10k or 0.0 for m in rows] + [1.0])
+    return render(request, "complaints/measures.html",
+                  {"rows": rows, "start": f"{first:%Y-%m}", "end": f"{last:%Y-%m}", "period": period,
+                   "level": level, "top": top, "top10k": top10k}, active="complaint_measures")
