@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from kefu.complaints import segments
@@ -107,7 +107,7 @@ def fit_and_assign(session: Session, *, at: datetime | None = None, seed: int = 
     labels = seg.assign(x)
     batch = [_row(m, cid, int(lab), at) for cid, lab in zip(ids, labels, strict=True)]
     for i in range(0, len(batch), 5000):
-        session.execute(CustomerSegment.__table__.insert(), batch[i:i + 5000])
+        session.execute(insert(CustomerSegment), batch[i:i + 5000])
     session.flush()
     return m
 

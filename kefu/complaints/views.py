@@ -26,8 +26,8 @@ from kefu.complaints import budgets, compensation, service, surges
 from kefu.complaints.labels import CATEGORIES, CATEGORY_NAMES, TYPE_NAMES, TYPES
 from kefu.complaints.models import COMPENSATION_KINDS
 from kefu.core.auth import Principal
-from kefu.core.deps import DbSession, Id
 from kefu.core.clock import utcnow
+from kefu.core.deps import DbSession, Id
 from kefu.core.errors import Forbidden, InvalidInput
 from kefu.org import service as org
 from kefu.web.i18n import translator

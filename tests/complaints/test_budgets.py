@@ -44,7 +44,8 @@ def test_a_grant_above_the_units_budget_is_refused(client: TestClient, world: Wo
                           "amount": "60.00", "spent": "0.00", "left": "60.00"}
     tid = _ticket(client, world)
     url = f"/api/v1/complaints/tickets/{tid}/compensations"
-    assert client.post(url, json={"kind": "bill_credit", "amount": "40"}, headers=world.auth("agent_gz")).status_code == 201
+    r = client.post(url, json={"kind": "bill_credit", "amount": "40"}, headers=world.auth("agent_gz"))
+    assert r.status_code == 201
     r = client.post(url, json={"kind": "refund", "amount": "20.01"}, headers=world.auth("agent_gz"))
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "budget_exceeded"
@@ -131,8 +132,10 @@ def test_the_console_grants_asks_approves_rejects_and_sets_budgets(client: TestC
 
     login(client, "sup_gd")
     page = client.get("/console/complaints/compensations").text
-    assert 'id="approvals"' in page and 'id="budget-form"' in page
-    assert "广州坐席" in page and "¥90.00" in page
+    assert 'id="approvals"' in page
+    assert 'id="budget-form"' in page
+    assert "广州坐席" in page
+    assert "¥90.00" in page
     with world.db.session() as s:
         ids = list(s.scalars(select(Compensation.id).where(Compensation.status == "pending_approval")
                              .order_by(Compensation.id)))
@@ -156,12 +159,15 @@ def test_the_console_grants_asks_approves_rejects_and_sets_budgets(client: TestC
                                                             "month": "2026-99", "amount": "1"}).status_code == 422
     client.cookies.set("lang", "en")
     page = client.get("/console/complaints/compensations").text
-    assert "Monthly compensation budgets" in page and "Set a budget" in page
+    assert "Monthly compensation budgets" in page
+    assert "Set a budget" in page
     page = client.get(f"/console/tickets/{tid}").text
-    assert "Grant compensation" in page and "已补偿过" in page
+    assert "Grant compensation" in page
+    assert "已补偿过" in page
     login(client, "agent_gz")
     client.cookies.delete("lang")
-    r = client.post("/console/complaints/budgets", data={"csrf_token": csrf_of(client.get(f"/console/tickets/{tid}").text),
+    csrf = csrf_of(client.get(f"/console/tickets/{tid}").text)
+    r = client.post("/console/complaints/budgets", data={"csrf_token": csrf,
                                                          "org_unit_id": world.units["gz"], "month": MONTH,
                                                          "amount": "1"})
     assert r.status_code == 403

@@ -52,7 +52,8 @@ def test_ask_approve_and_budget_in_the_browser(browser: Any, live_server: LiveSe
     sup.wait_for_url(f"{base}/console/complaints/compensations")
     row = sup.locator("#approvals tbody tr")
     assert row.count() == 1
-    assert "广州坐席" in row.inner_text() and "断网三天" in row.inner_text()
+    assert "广州坐席" in row.inner_text()
+    assert "断网三天" in row.inner_text()
     row.locator("[data-approve]").click()
     sup.wait_for_selector("#no-approvals")
     sup.select_option("#budget-form select[name=org_unit_id]", label="广州")

@@ -48,7 +48,8 @@ def _world(client: TestClient, world: World) -> None:
     with world.db.unit_of_work() as s:
         service.classify_ticket(s, first, at=DAY)
         c = service.classify_ticket(s, second, at=DAY.replace(day=20))
-        assert c is not None and c.repeat_of_id == first
+        assert c is not None
+        assert c.repeat_of_id == first
         service.classify_ticket(s, third, at=DAY)
     r = client.post(f"/api/v1/complaints/tickets/{first}/appeals",
                     json={"source": "miit_12300", "received_on": "2026-11-25"}, headers=world.auth("sup_gd"))
