@@ -73,9 +73,25 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
         return None
     return "complaints/_ticket_panel.html", {
         "c": c, "can_review": principal.can("complaints.review"), "compensations": paid, "segment": seg,
+        "offer": _offer(session, ticket, c, seg),
         "can_grant": can_grant, "ticket_id": ticket.id, "kinds": COMPENSATION_KINDS,
         "authority": compensation.authority(session, principal, ticket.customer_id) if can_grant else None,
         "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS, **names()}
+
+
+def _offer(session: Session, ticket: Any, c: Any, seg: Any) -> tuple[str, str]:
+    """The fitting offer for this ticket (kefu/complaints/offers.py): its category (the agent's, else the
+    classifier's), the customer's consumption mix, the segment's offer."""
+    from kefu.complaints.offers import fitting_offer
+    from kefu.customers.models import Customer
+    from kefu.tickets import service as tickets
+
+    cats = tickets.categories_by_id(session)
+    category = (cats[ticket.category_id].key.split(".")[0] if ticket.category_id in cats
+                else (c.final_category or c.predicted_category) if c is not None else None)
+    customer = session.get(Customer, ticket.customer_id) if ticket.customer_id is not None else None
+    shares = {"voice": customer.share_voice, "data": customer.share_data} if customer is not None else {}
+    return fitting_offer(category, shares, seg.offer if seg is not None else None)
 
 
 @router.post(f"{BASE}/tickets/{{ticket_id}}/review", dependencies=[CsrfProtect])

@@ -183,6 +183,8 @@ def test_authority_follows_the_segment_and_the_ticket_page_recommends_its_offer(
     assert 'id="customer-segment"' in page
     assert high.profile in page
     offer = OFFER_NAMES[high.offer][0]
-    assert f'<span class="badge ok" id="recommended-offer">{offer}</span>' in page
-    assert f'<option value="{high.offer}" selected>{offer} · 推荐</option>' in page
+    assert f'<span class="badge ok" id="recommended-offer">{offer}</span>' in page  # the segment's
+    # the ticket has no category yet: the customer's own mix decides (70% data)
+    assert "建议补偿：<b>流量包</b>" in page
+    assert '<option value="data_pack" selected>流量包 · 推荐</option>' in page
     assert f"您对该客户的补偿权限：¥{limit_high}" in page
