@@ -250,6 +250,7 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/tickets/{ticket_id}/transitions"): (True, lambda o, n: {"to": "in_progress"}),
     ("POST", "/complaints/tickets/{ticket_id}/compensations"): (True, lambda o, n: {"kind": "gift_points",
                                                                                       "amount": "1"}),
+    ("PUT", "/complaints/budgets/{org_unit_id}"): (False, lambda o, n: {"month": "2026-12", "amount": "100"}),
     ("POST", "/complaints/tickets/{ticket_id}/appeals"): (True, lambda o, n: {"source": "miit_12300",
                                                                                 "received_on": "2099-01-01"}),
     ("POST", "/tickets/{ticket_id}/assign"): (True, lambda o, n: {"assignee_id": o.user}),

@@ -3,32 +3,44 @@ classifying a text on demand."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from kefu.complaints import appeals, classifier, compensation, service, surges
+from kefu.complaints import appeals, budgets, classifier, compensation, customer_segments, service, surges
 from kefu.complaints.schemas import (
     AppealIn,
     AppealList,
     AppealRead,
     AppealUpdate,
+    BudgetIn,
+    BudgetList,
+    BudgetRead,
     ClassificationRead,
     ClassifyIn,
     CompensationIn,
     CompensationList,
     CompensationRead,
     DecisionIn,
+    MeasureList,
+    MeasureRead,
     PredictionRead,
     ReviewIn,
     Scored,
+    SegmentRead,
     SurgeList,
     SurgeRead,
 )
 from kefu.core.auth import Principal
 from kefu.core.deps import DbSession, Id, Paging, require
+from kefu.core.errors import NotFound
 
 router = APIRouter(tags=["complaints"])
+
+
+class SegmentNotFound(NotFound):
+    code = "segment_not_found"
 
 
 @router.get("/complaints/tickets/{ticket_id}/classification", response_model=ClassificationRead)
@@ -124,3 +136,66 @@ def appeal_update(appeal_id: Id, body: AppealUpdate, session: DbSession,
     a = appeals.update(session, principal, appeal_id, accepted_on=body.accepted_on, answered_on=body.answered_on,
                        outcome=body.outcome)
     return AppealRead.model_validate(a)
+
+
+@router.get("/complaints/customers/{customer_id}/segment", response_model=SegmentRead)
+def segment(customer_id: Id, session: DbSession, principal: Principal = require("complaints.read")) -> SegmentRead:
+    """The customer's segment and the handling it brings (404 `segment_not_found` before the first fit)."""
+    from kefu.customers import service as customers
+
+    customers.get_visible(session, principal, customer_id)
+    seg = customer_segments.of_customer(session, customer_id)
+    if seg is None:
+        raise SegmentNotFound(f"customer {customer_id} is in no segment yet")
+    return SegmentRead.model_validate(seg)
+
+
+@router.get("/complaints/compensations/pending", response_model=CompensationList)
+def pending(session: DbSession, principal: Principal = require("complaints.compensate")) -> CompensationList:
+    """Compensations awaiting approval on tickets of your units, oldest first."""
+    return CompensationList(items=[CompensationRead.model_validate(c)
+                                   for c in compensation.pending_visible(session, principal)])
+
+
+def _budget_read(u: budgets.BudgetUse) -> BudgetRead:
+    return BudgetRead(org_unit_id=u.unit.id, org_unit_name=u.unit.name, month=f"{u.month:%Y-%m}", amount=u.amount,
+                      spent=u.spent, left=u.left)
+
+
+@router.get("/complaints/budgets", response_model=BudgetList)
+def budget_list(session: DbSession, month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+                principal: Principal = require("complaints.budgets")) -> BudgetList:
+    """The month's compensation budgets of your units (default: this month, China time) and what was spent."""
+    from kefu.core.clock import utcnow
+
+    m = budgets.parse_month(month) if month else budgets.month_of(utcnow())
+    return BudgetList(items=[_budget_read(u) for u in budgets.visible(session, principal, m)])
+
+
+@router.put("/complaints/budgets/{org_unit_id}", response_model=BudgetRead)
+def budget_set(org_unit_id: Id, body: BudgetIn, session: DbSession,
+               principal: Principal = require("complaints.budgets")) -> BudgetRead:
+    """Set a unit's compensation budget for a month (grants of its tickets and of the units below it)."""
+    m = budgets.parse_month(body.month)
+    b = budgets.set_budget(session, principal, org_unit_id, m, body.amount)
+    use = next(u for u in budgets.uses(session, [b.org_unit_id], m))
+    return _budget_read(use)
+
+
+@router.get("/complaints/measures", response_model=MeasureList)
+def measure_list(session: DbSession, start: Annotated[date, Query()], end: Annotated[date, Query()],
+                 period: Annotated[Literal["month", "quarter"], Query()] = "month",
+                 level: Annotated[Literal["province", "city"], Query()] = "province",
+                 principal: Principal = require("complaints.surges")) -> MeasureList:
+    """The regulator's measures of your provinces or cities per month or quarter: complaints per 10,000
+    customers, repeat and escalation rates, appeals per million customers."""
+    from kefu.complaints import measures
+    from kefu.org import service as org
+
+    found = measures.measures(session, org.visible_unit_ids(session, principal), start=start, end=end,
+                              period=period, level=level)
+    return MeasureList(items=[MeasureRead(
+        period=m.period, org_unit_id=m.org_unit_id, unit=m.unit, customers=m.customers, complaints=m.complaints,
+        per_10k=m.per_10k, classified=m.classified, repeats=m.repeats, repeat_rate=m.repeat_rate,
+        escalated=m.escalated, escalation_rate=m.escalation_rate, appeals=m.appeals,
+        appeals_per_million=m.appeals_per_million) for m in found])

@@ -69,6 +69,26 @@ def classify(text: str = typer.Argument(..., help="a customer's text")) -> None:
                f"escalation {'yes: ' + '、'.join(p.escalation_terms) if p.escalation else 'no'}")
 
 
+@complaints_app.command("segment")
+def segment() -> None:
+    """Fit the customer segments on the customers of KEFU_DATABASE_URL and put every customer in theirs (the
+    weekly job `complaints.segments` does the same)."""
+    from kefu.complaints import customer_segments
+    from kefu.core.config import get_settings
+    from kefu.core.db import Database
+
+    db = Database(get_settings().effective_database_url)
+    with db.unit_of_work() as s:
+        m = customer_segments.fit_and_assign(s)
+        if m is None:
+            typer.echo(f"fewer than {customer_segments.MIN_CUSTOMERS} customers: no segments", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{m.customers} customers in {len(m.segments)} segments (kept {', '.join(m.kept)})")
+        for seg in m.segments:
+            typer.echo(f"  {seg['index']}: {seg['size']:>7} {seg['priority']:<7} x{seg['authority_multiplier']} "
+                       f"{seg['offer']:<12} {seg['profile']}")
+
+
 def bench_classify(
     data: Path | None = typer.Option(None, help="the shared data folder (default ../shared/data)"),
     model: Path | None = typer.Option(None, help="a model file (default: the shipped one)"),

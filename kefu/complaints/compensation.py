@@ -1,7 +1,9 @@
 """Compensation with authority: a grant within the granter's authority is made at once; above it the request
 waits for someone whose authority covers it (approve, or reject with a reason). Authority = the user's
-`authority_limit` (yuan) × the customer's segment multiplier (1.0 until segments are stored). An attempt
-beyond the caller's authority is refused (403 `authority_exceeded`) and writes nothing. Services flush,
+`authority_limit` (yuan) × the customer's segment multiplier (kefu/complaints/customer_segments.py; 1.0 for a
+customer without a segment). An attempt beyond the caller's authority is refused (403 `authority_exceeded`),
+one beyond a monthly budget of the ticket's unit or a unit above it (kefu/complaints/budgets.py) is refused
+(409 `budget_exceeded`); either writes nothing. Services flush,
 never commit; event `complaint.compensation_granted` when a compensation is granted."""
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.complaints import budgets
 from kefu.complaints.models import COMPENSATION_KINDS, Compensation
 from kefu.core import events
 from kefu.core.auth import Principal
@@ -36,9 +39,15 @@ class NotPending(Conflict):
 
 
 def authority(session: Session, principal: Principal, customer_id: int | None) -> Decimal:
-    """The most the principal may grant this customer (segment multiplier 1.0: segments are not stored yet)."""
+    """The most the principal may grant this customer: their limit × the customer's segment multiplier."""
+    from kefu.complaints import customer_segments
+
     user = org.user(session, principal.user_id) if principal.user_id is not None else None
-    return Decimal(user.authority_limit) if user is not None else Decimal(0)
+    if user is None:
+        return Decimal(0)
+    seg = customer_segments.of_customer(session, customer_id)
+    multiplier = Decimal(seg.authority_multiplier) if seg is not None else Decimal(1)
+    return (Decimal(user.authority_limit) * multiplier).quantize(Decimal("0.01"))
 
 
 def _check_amount(kind: str, amount: Decimal) -> None:
@@ -68,6 +77,8 @@ def grant(session: Session, principal: Principal, ticket_id: int, *, kind: str, 
     if not within and not request_approval:
         raise AuthorityExceeded(f"{amount} yuan is above your authority of {limit} yuan: ask for approval",
                                 details={"amount": str(amount), "authority": str(limit)})
+    if within:
+        budgets.check(session, ticket.org_unit_id, amount, at)
     c = Compensation(ticket_id=ticket.id, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
                      kind=kind, amount=amount, note=(note or None), requested_by_id=principal.user_id,
                      status="granted" if within else "pending_approval", created_at=at,
@@ -98,6 +109,7 @@ def decide(session: Session, principal: Principal, compensation_id: int, *, appr
         if c.amount > limit:
             raise AuthorityExceeded(f"{c.amount} yuan is above your authority of {limit} yuan",
                                     details={"amount": str(c.amount), "authority": str(limit)})
+        budgets.check(session, c.org_unit_id, c.amount, at)
     elif not (reason or "").strip():
         raise InvalidInput("a rejection needs a reason", code="reason_required", details={"field": "reason"})
     c.status = "granted" if approve else "rejected"
@@ -111,3 +123,11 @@ def decide(session: Session, principal: Principal, compensation_id: int, *, appr
 def for_ticket(session: Session, ticket_id: int) -> list[Compensation]:
     return list(session.scalars(select(Compensation).where(Compensation.ticket_id == ticket_id)
                                 .order_by(Compensation.id)))
+
+
+def pending_visible(session: Session, principal: Principal, limit: int = 200) -> list[Compensation]:
+    """Compensations awaiting approval on tickets of the principal's units, oldest first."""
+    units = org.visible_unit_ids(session, principal)
+    return list(session.scalars(select(Compensation).where(Compensation.status == "pending_approval",
+                                                           Compensation.org_unit_id.in_(units))
+                                .order_by(Compensation.id).limit(limit)))

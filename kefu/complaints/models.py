@@ -1,12 +1,24 @@
-"""Complaints' tables (migration 0401_complaints): what the classifier said about each ticket and what the
-agent made of it (the corrections are labelled data for `kefu complaints retrain`)."""
+"""Complaints' tables (migrations 0401_complaints, 0402_complaint_segments): what the classifier said about
+each ticket and what the agent made of it (the corrections are labelled data for `kefu complaints retrain`)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -135,4 +147,61 @@ class Appeal(Base):
                         name="source"),
         CheckConstraint("outcome is null or outcome in ('upheld','partly_upheld','not_upheld','withdrawn')",
                         name="outcome"),
+    )
+
+
+class SegmentModel(Base):
+    """A fitted segmentation of kefu's customers (kefu/complaints/segments.py): what it kept, how it scales,
+    its centroids and each segment's profile and handling. The newest one assigns customers."""
+
+    __tablename__ = "complaint_segment_models"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    variables: Mapped[list[list[str]]] = mapped_column(JSON)  # [key, Chinese name, role] in row order
+    kept: Mapped[list[str]] = mapped_column(JSON)
+    mean: Mapped[list[float]] = mapped_column(JSON)
+    std: Mapped[list[float]] = mapped_column(JSON)
+    centroids: Mapped[list[list[float]]] = mapped_column(JSON)
+    segments: Mapped[list[dict[str, object]]] = mapped_column(JSON)  # index, size, profile, priority, ...
+    choice: Mapped[list[list[float]]] = mapped_column(JSON)  # (k, silhouette, stability)
+    customers: Mapped[int] = mapped_column(Integer)
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomerSegment(Base):
+    """The segment a customer is in, with the handling it brings (copied from the model at assignment, so a
+    ticket page reads one row)."""
+
+    __tablename__ = "complaint_customer_segments"
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    model_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaint_segment_models.id", ondelete="CASCADE"),
+                                          index=True)
+    segment: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[str] = mapped_column(String(8))
+    authority_multiplier: Mapped[Decimal] = mapped_column(Numeric(4, 2))
+    offer: Mapped[str] = mapped_column(String(16))
+    profile: Mapped[str] = mapped_column(String(200))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("priority in ('low','normal','high','urgent')", name="priority"),)
+
+
+class Budget(Base):
+    """The most an org unit (and everything below it) may grant in compensation in one calendar month
+    (China time). No row: no budget limit."""
+
+    __tablename__ = "complaint_budgets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    set_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("org_unit_id", "month", name="uq_complaint_budgets_unit_month"),
+        CheckConstraint("amount >= 0", name="amount"),
     )

@@ -147,3 +147,55 @@ class AppealRead(Schema):
 
 class AppealList(Schema):
     items: list[AppealRead]
+
+
+class SegmentRead(Schema):
+    customer_id: int
+    segment: int
+    profile: str = Field(description="what sets the segment apart, in Chinese")
+    priority: str = Field(description="the priority its tickets take at intake (low / normal / high / urgent)")
+    authority_multiplier: Decimal = Field(description="compensation authority = the user's limit × this")
+    offer: str = Field(description="the recommended compensation kind")
+    model_id: int
+    assigned_at: datetime
+
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class BudgetIn(Schema):
+    month: str = Field(pattern=MONTH, description="YYYY-MM (China time)")
+    amount: Decimal = Field(description="yuan, 0 to 100,000,000, in fen")
+
+
+class BudgetRead(Schema):
+    org_unit_id: int
+    org_unit_name: str
+    month: str
+    amount: Decimal
+    spent: Decimal = Field(description="granted this month by tickets of the unit and the units below it")
+    left: Decimal
+
+
+class BudgetList(Schema):
+    items: list[BudgetRead]
+
+
+class MeasureRead(Schema):
+    period: str = Field(description="YYYY-MM or YYYYQn (China time)")
+    org_unit_id: int
+    unit: str
+    customers: int
+    complaints: int
+    per_10k: float | None = Field(description="complaints per 10,000 customers")
+    classified: int
+    repeats: int
+    repeat_rate: float | None
+    escalated: int
+    escalation_rate: float | None = Field(description="complaints with an escalation or appeal on record")
+    appeals: int = Field(description="escalations and appeals received in the period")
+    appeals_per_million: float | None
+
+
+class MeasureList(Schema):
+    items: list[MeasureRead]

@@ -20,6 +20,7 @@ from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.tickets import service as tickets
+from kefu.tickets.models import PRIORITIES
 
 T = TypeVar("T")
 MAX_TEXT = 4_000
@@ -67,8 +68,9 @@ def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
                     model: classifier.Model | None = None) -> Classification | None:
     """Classify a ticket once (None if it is gone or was already classified). A ticket that came in from a
     channel (nobody chose its type) gets a confident type and, when it has none, a confident category;
-    a complaint so starts its 15-day reply clock. Nothing is applied to a ticket an agent created or that
-    is already finished."""
+    a complaint so starts its 15-day reply clock; it also takes its customer's segment priority when that
+    is higher (kefu/complaints/customer_segments.py). Nothing is applied to a ticket an agent created or
+    that is already finished."""
     at = at or utcnow()
     ticket = tickets.get(session, ticket_id)
     if ticket is None or for_ticket(session, ticket_id) is not None:
@@ -80,8 +82,14 @@ def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     if new_type == ticket.type:
         new_type = None
     new_category = p.apply_category if intake and ticket.category_id is None else None
-    if new_type is not None or new_category is not None:
-        tickets.update(session, ticket.id, actor_id=None, type=new_type, category_key=new_category, at=at)
+    from kefu.complaints import customer_segments
+
+    seg = customer_segments.ensure(session, ticket.customer_id, at=at)
+    new_priority = (seg.priority if intake and seg is not None
+                    and PRIORITIES.index(seg.priority) > PRIORITIES.index(ticket.priority) else None)
+    if new_type is not None or new_category is not None or new_priority is not None:
+        tickets.update(session, ticket.id, actor_id=None, type=new_type, category_key=new_category,
+                       priority=new_priority, at=at)
     from kefu.complaints.appeals import earlier_same_category
 
     c = Classification(
@@ -97,7 +105,8 @@ def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     events.record(session, "ticket.classified",
                   {"type": p.type, "type_confidence": c.type_confidence, "category": p.category,
                    "category_confidence": c.category_confidence, "escalation": p.escalation,
-                   "applied_type": new_type, "applied_category": new_category, "repeat_of_id": c.repeat_of_id},
+                   "applied_type": new_type, "applied_category": new_category, "repeat_of_id": c.repeat_of_id,
+                   "segment": seg.segment if seg is not None else None, "applied_priority": new_priority},
                   aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
     return c
 

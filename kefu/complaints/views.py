@@ -2,29 +2,41 @@
 
     GET  /console/complaints/surges                 supervisors: complaint surges of their units (nav entry)
     POST /console/complaints/surges/{id}/ack        acknowledge one
-    (ticket page box)                               what the classifier said, confirm or correct in one click
+    (ticket page box)                               what the classifier said, confirm or correct in one click;
+                                                    the customer's segment, its offer and the grant form
     POST /console/complaints/tickets/{id}/review    the agent's verdict (back to the ticket page)
+    POST /console/complaints/tickets/{id}/compensations   grant, or ask for approval (back to the ticket page)
+    GET  /console/complaints/compensations          approvals waiting in the caller's units and the month's
+                                                    budgets (nav entry for supervisors)
+    POST /console/complaints/compensations/{id}/decision  approve, or reject with a reason
+    POST /console/complaints/budgets                set a unit's budget for a month
+    GET  /console/complaints/measures               the regulator's measures by province or city, with bars
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from kefu.complaints import service, surges
+from kefu.complaints import budgets, compensation, service, surges
 from kefu.complaints.labels import CATEGORIES, CATEGORY_NAMES, TYPE_NAMES, TYPES
+from kefu.complaints.models import COMPENSATION_KINDS
 from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
 from kefu.core.deps import DbSession, Id
-from kefu.core.errors import Forbidden
+from kefu.core.errors import Forbidden, InvalidInput
 from kefu.org import service as org
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 
 # The main menu's entry (kefu.web.render.nav_entries): key, href, permission, place.
-NAV = (("complaints", "/console/complaints/surges", "complaints.surges", 55),)
+NAV = (("complaints", "/console/complaints/surges", "complaints.surges", 55),
+       ("compensation", "/console/complaints/compensations", "complaints.budgets", 56),
+       ("complaint_measures", "/console/complaints/measures", "complaints.surges", 57))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/complaints"
 
@@ -47,18 +59,39 @@ def names() -> dict[str, Any]:
 
 
 def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[str, dict[str, Any]] | None:
-    """The classifier's box on the ticket page (nothing before the ticket is classified)."""
+    """The complaints box on the ticket page: the classifier's verdict (once classified), the customer's
+    segment with its recommended offer, the ticket's compensations and the form to grant one."""
     if not principal.can("complaints.read"):
         return None
-    from kefu.complaints import compensation
+    from kefu.complaints import compensation, customer_segments
 
     c = service.for_ticket(session, ticket.id)
     paid = compensation.for_ticket(session, ticket.id)
-    if c is None and not paid:
+    seg = customer_segments.of_customer(session, ticket.customer_id)
+    can_grant = principal.can("complaints.compensate") and ticket.status not in service.CLOSED
+    if c is None and not paid and seg is None and not can_grant:
         return None
-    return "complaints/_ticket_panel.html", {"c": c, "can_review": principal.can("complaints.review"),
-                                             "compensations": paid, "offer_names": OFFER_NAMES,
-                                             "compensation_status": COMPENSATION_STATUS, **names()}
+    return "complaints/_ticket_panel.html", {
+        "c": c, "can_review": principal.can("complaints.review"), "compensations": paid, "segment": seg,
+        "offer": _offer(session, ticket, c, seg),
+        "can_grant": can_grant, "ticket_id": ticket.id, "kinds": COMPENSATION_KINDS,
+        "authority": compensation.authority(session, principal, ticket.customer_id) if can_grant else None,
+        "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS, **names()}
+
+
+def _offer(session: Session, ticket: Any, c: Any, seg: Any) -> tuple[str, str]:
+    """The fitting offer for this ticket (kefu/complaints/offers.py): its category (the agent's, else the
+    classifier's), the customer's consumption mix, the segment's offer."""
+    from kefu.complaints.offers import fitting_offer
+    from kefu.customers.models import Customer
+    from kefu.tickets import service as tickets
+
+    cats = tickets.categories_by_id(session)
+    category = (cats[ticket.category_id].key.split(".")[0] if ticket.category_id in cats
+                else (c.final_category or c.predicted_category) if c is not None else None)
+    customer = session.get(Customer, ticket.customer_id) if ticket.customer_id is not None else None
+    shares = {"voice": customer.share_voice, "data": customer.share_data} if customer is not None else {}
+    return fitting_offer(category, shares, seg.offer if seg is not None else None)
 
 
 @router.post(f"{BASE}/tickets/{{ticket_id}}/review", dependencies=[CsrfProtect])
@@ -86,3 +119,80 @@ def surge_ack(request: Request, surge_id: Id, session: DbSession, principal: Pag
     _allowed(request, principal, "complaints.surges")
     surges.acknowledge(session, principal, surge_id)
     return RedirectResponse(f"{BASE}/surges", status_code=303)
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+        if value.is_finite():
+            return value
+        raise InvalidOperation
+    except InvalidOperation:
+        raise InvalidInput(f"{text!r} is not an amount", code="invalid_amount", details={"field": "amount"}) from None
+
+
+@router.post(f"{BASE}/tickets/{{ticket_id}}/compensations", dependencies=[CsrfProtect])
+def grant(request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal,
+          kind: Annotated[str, Form(max_length=16)], amount: Annotated[str, Form(max_length=20)],
+          note: Annotated[str, Form(max_length=500)] = "",
+          request_approval: Annotated[str, Form(max_length=4)] = "") -> Response:
+    _allowed(request, principal, "complaints.compensate")
+    compensation.grant(session, principal, ticket_id, kind=kind, amount=_amount(amount), note=note.strip() or None,
+                       request_approval=request_approval == "1")
+    return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+
+@router.get(f"{BASE}/compensations")
+def compensation_page(request: Request, session: DbSession, principal: PagePrincipal, month: str = ""
+                      ) -> HTMLResponse:
+    _allowed(request, principal, "complaints.compensate")
+    m = budgets.parse_month(month) if month else budgets.month_of(utcnow())
+    waiting = compensation.pending_visible(session, principal)
+    people = org.users(session, {c.requested_by_id for c in waiting if c.requested_by_id is not None})
+    can_budget = principal.can("complaints.budgets")
+    return render(request, "complaints/compensations.html",
+                  {"waiting": waiting, "people": people, "month": f"{m:%Y-%m}",
+                   "budgets": budgets.visible(session, principal, m) if can_budget else [],
+                   "can_budget": can_budget, "units": org.list_units(session, principal) if can_budget else [],
+                   "offer_names": OFFER_NAMES}, active="compensation")
+
+
+@router.post(f"{BASE}/compensations/{{compensation_id}}/decision", dependencies=[CsrfProtect])
+def decide(request: Request, compensation_id: Id, session: DbSession, principal: PagePrincipal,
+           decision: Annotated[str, Form(max_length=8)], reason: Annotated[str, Form(max_length=500)] = ""
+           ) -> Response:
+    _allowed(request, principal, "complaints.compensate")
+    compensation.decide(session, principal, compensation_id, approve=decision == "approve", reason=reason)
+    return RedirectResponse(f"{BASE}/compensations", status_code=303)
+
+
+@router.post(f"{BASE}/budgets", dependencies=[CsrfProtect])
+def budget_set(request: Request, session: DbSession, principal: PagePrincipal,
+               org_unit_id: Annotated[int, Form()], month: Annotated[str, Form(max_length=7)],
+               amount: Annotated[str, Form(max_length=20)]) -> Response:
+    _allowed(request, principal, "complaints.budgets")
+    m = budgets.parse_month(month)
+    budgets.set_budget(session, principal, org_unit_id, m, _amount(amount))
+    return RedirectResponse(f"{BASE}/compensations?month={m:%Y-%m}", status_code=303)
+
+
+@router.get(f"{BASE}/measures")
+def measures_page(request: Request, session: DbSession, principal: PagePrincipal, start: str = "", end: str = "",
+                  period: str = "month", level: str = "province") -> HTMLResponse:
+    _allowed(request, principal, "complaints.surges")
+    from datetime import timedelta
+
+    from kefu.complaints import measures
+
+    last = budgets.parse_month(end) if end else budgets.month_of(utcnow())
+    first = budgets.parse_month(start) if start else (last - timedelta(days=150)).replace(day=1)
+    period = period if period in ("month", "quarter") else "month"
+    level = level if level in ("province", "city") else "province"
+    end_day = (last + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    rows = measures.measures(session, org.visible_unit_ids(session, principal), start=first, end=end_day,
+                             period=period, level=level)  # type: ignore[arg-type]
+    top = max([m.appeals_per_million or 0.0 for m in rows] + [1.0])
+    top10k = max([m.per_10k or 0.0 for m in rows] + [1.0])
+    return render(request, "complaints/measures.html",
+                  {"rows": rows, "start": f"{first:%Y-%m}", "end": f"{last:%Y-%m}", "period": period,
+                   "level": level, "top": top, "top10k": top10k}, active="complaint_measures")
