@@ -64,6 +64,7 @@ log = logging.getLogger("kefu.routing")
 
 ADVISORY_KEY = 0x6B656675  # "kefu": the routing writer's advisory lock on PostgreSQL
 BATCH = 200
+HOURS_EVERY = 30.0  # seconds between checks of the queues' service hours
 POLL_SECONDS = 0.25
 REVOKED_STATE = {"timeout": "timed_out", "rejected": "rejected"}
 
@@ -85,6 +86,8 @@ class Writer:
         self.config = config or EngineConfig()
         self.clock = clock
         self.engine: Engine | None = None
+        # When the queues' service hours were last checked (engine time; None: at the next round).
+        self._hours_checked: float | None = None
         # The next offer id as routing_state has it (None: not known, write it).
         self._offer_id_stored: int | None = None
         # Offers made in this round, by id: pending in the session until the round's flush.
@@ -120,7 +123,7 @@ class Writer:
         self._made, self._rows = {}, []
         if self.engine is None:
             self.engine, settling = Engine.restore(store.load_snapshot(s, self.config, now))
-            self._offer_id_stored = None
+            self._offer_id_stored = self._hours_checked = None
             self._project(s, settling)
         engine = self.engine
         rows = list(s.scalars(select(RoutingInput).where(RoutingInput.processed_at.is_(None))
@@ -145,6 +148,12 @@ class Writer:
                 out.decisions += decisions
             row.processed_at = utcnow()
             row.outcome = outcome[:200]
+        if self._hours_checked is None or now - self._hours_checked >= HOURS_EVERY:
+            self._hours_checked = now
+            for ev in self._service_hours(s, engine, now):
+                decisions = engine.handle(ev)
+                self._project(s, decisions, cause=ev)
+                out.decisions += decisions
         due = engine.next_timer()
         if due is not None and due <= now:
             decisions = engine.advance(now)
@@ -176,7 +185,8 @@ class Writer:
         if kind == "queue":
             raise RestoreNeeded()  # a queue's configuration changed: rebuild the engine from the tables
         if kind == "queue_state":
-            return [QueueStateChanged(str(p["key"]), bool(p["open"]), at)]
+            self._hours_checked = None  # opened or closed by hand: the round's hours check applies it
+            return []
         log.warning("unknown routing input kind %r (input %s)", kind, row.id)
         return []
 
@@ -226,6 +236,26 @@ class Writer:
         if offer is None or offer.agent_id != user_id or offer.state != "offered":
             return []
         return [OfferAccepted(offer_id, at) if accept else OfferRejected(offer_id, at)]
+
+    def _service_hours(self, s: Session, engine: Engine, now: float) -> list[Event]:
+        """Queues to open or close now: by hand, and by their service-hours calendar (checked every
+        HOURS_EVERY seconds, at once after a restore or a change by hand). A closed queue with an overflow
+        queue hands its waiting items there (the engine's overflow); otherwise they wait for the opening."""
+        at = store.from_epoch(now)
+        out: list[Event] = []
+        for row in store.active_queues(s):
+            try:
+                have = engine.queue_config(row.key).open
+            except KeyError:
+                continue
+            want = store.queue_open(s, row, at)
+            if want != have:
+                out.append(QueueStateChanged(row.key, want, now))
+                events.defer(s, "routing.queue_state_changed",
+                             {"queue": row.key, "open": want, "calendar_id": row.calendar_id},
+                             aggregate_type="routing_queue", aggregate_id=row.id, org_unit_id=row.org_unit_id,
+                             at=at)
+        return out
 
     # ---- decisions to tables -----------------------------------------------------------------
     #
