@@ -31,7 +31,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     func,
     insert,
     literal_column,
