@@ -135,7 +135,7 @@ def _arrivals(db: Database, writer: Any, agent_ids: list[int], rounds: int, resu
     from kefu.jobs import registry
     from kefu.org import service as org
     from kefu.routing import service as routing
-    from kefu.routing.models import RoutingItem
+    from kefu.routing.models import RoutingItem, RoutingQueue
     from kefu.web import live
 
     registry.load()  # routing's intake and the console's live consumer among them
@@ -143,6 +143,9 @@ def _arrivals(db: Database, writer: Any, agent_ids: list[int], rounds: int, resu
     with db.unit_of_work() as s:  # no backlog: each arrival finds a ready agent
         s.execute(update(RoutingItem).where(RoutingItem.state == "waiting")
                   .values(state="withdrawn", end_reason="bench", ended_at=utcnow()))
+        # Nobody answers in the bench: offers must not time out (and their agents go not ready) while a
+        # slow machine runs the arrivals.
+        s.execute(update(RoutingQueue).values(offer_timeout=24 * 3600.0))
     writer.engine = None
     for user_id in agent_ids:
         with db.unit_of_work() as s:

@@ -416,28 +416,49 @@ def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> Routi
     return row
 
 
+_CONFIG = "kefu_routing_config"
+
+
+def _config(session: Session) -> dict[str, Any]:
+    """What every work item of a writer's round reads and nothing in the round changes: the rules (as the
+    pure `choose_queue` takes them), the queues by key, the category keys, the org units' places. Read
+    once per session (the writer's round is one session; a queue or rule change is another transaction,
+    which the next round sees)."""
+    from kefu.tickets import service as tickets
+
+    cached: dict[str, Any] | None = session.info.get(_CONFIG)
+    if cached is None:
+        cached = {
+            "rules": [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
+                                         tuple(r.tiers)) for r in rules(session)],
+            "queues": {q.key: q for q in store.active_queues(session)},
+            "categories": {cid: c.key for cid, c in tickets.categories_by_id(session).items()},
+            "places": store.places(session),
+        }
+        session.info[_CONFIG] = cached
+    return cached
+
+
 def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> dict[str, Any] | None:
     """The work item a ticket makes: its queue by the rules, the queue's media and weight, what priority
     reads (tier, type, category, complaint clock at risk, a repeat contact), the place, the preferred agent."""
     from kefu.customers import service as customers
     from kefu.tickets import service as tickets
 
-    cats = tickets.categories_by_id(session)
-    category = cats[ticket.category_id].key if ticket.category_id in cats else None
-    rule_list = [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
-                                    tuple(r.tiers)) for r in rules(session)]
+    config = _config(session)
+    category = config["categories"].get(ticket.category_id)
     chosen = session.get(RoutingTicketQueue, ticket.id)
     key = chosen.queue_key if chosen is not None else routing_rules.choose_queue(
-        rule_list, channel=ticket.channel, type=ticket.type, category=category, tier=ticket.customer_tier)
+        config["rules"], channel=ticket.channel, type=ticket.type, category=category, tier=ticket.customer_tier)
     if key is None:
         return None
     try:
         cfg = engine.queue_config(key)
     except KeyError:
         return None
-    q = session.scalar(select(RoutingQueue).where(RoutingQueue.key == key))
+    q = config["queues"].get(key)
     weight = q.weight if q is not None else routing_rules.MEDIA_WEIGHT.get(cfg.channel, 20)
-    place = store.places(session).get(ticket.org_unit_id, (None, None))
+    place = config["places"].get(ticket.org_unit_id, (None, None))
     family = customers.customer_ids_of(session, ticket.customer_id) if ticket.customer_id is not None else []
     when = store.from_epoch(at)
     clock = tickets.reply_clock(ticket, at=when)
@@ -524,9 +545,8 @@ def _call_fields(session: Session, engine: Engine, it: Any, queue_hint: Any, at:
         except KeyError:
             key = None
     if key is None:
-        rule_list = [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
-                                        tuple(r.tiers)) for r in rules(session)]
-        key = routing_rules.choose_queue(rule_list, channel="voice", type=None, category=None, tier=tier)
+        key = routing_rules.choose_queue(_config(session)["rules"], channel="voice", type=None, category=None,
+                                         tier=tier)
         if key is None:
             return None
         try:
@@ -534,8 +554,8 @@ def _call_fields(session: Session, engine: Engine, it: Any, queue_hint: Any, at:
         except KeyError:
             return None
     cfg = engine.queue_config(key)
-    q = session.scalar(select(RoutingQueue).where(RoutingQueue.key == key))
-    place = store.places(session).get(it.org_unit_id, (None, None))
+    q = _config(session)["queues"].get(key)
+    place = _config(session)["places"].get(it.org_unit_id, (None, None))
     return {"queue_key": key, "entry_queue_key": key, "channel": cfg.channel,
             "weight": q.weight if q is not None else routing_rules.MEDIA_WEIGHT["voice"], "skills": {},
             "tier": tier, "kind": None, "category": None, "sla_at_risk": False, "repeat_contact": False,
