@@ -42,6 +42,7 @@ KICK = "kefu_routing_kick"
 AGENT_PRESENCES = ("available", "break", "not_ready", "offline")
 BREAK_REASONS = ("rest", "meal", "training", "meeting", "coaching", "back_office", "other")
 REPEAT_WINDOW = timedelta(days=7)
+TEXT_MEDIA = ("chat", "message")  # queues whose contacts can be answered with a text
 
 
 class QueueNotFound(NotFound):
@@ -191,6 +192,7 @@ class QueueSpec:
     preferred_window: float = 0.0
     open: bool = True
     position: int = 0
+    after_hours_reply: str | None = None
 
 
 def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -> RoutingQueue:
@@ -218,6 +220,12 @@ def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -
                                details={"field": "overflow_to"})
         if target.overflow_to == spec.key:
             raise InvalidQueue("two queues cannot overflow into each other", details={"field": "overflow_to"})
+    reply = (spec.after_hours_reply or "").strip() or None
+    if reply is not None and spec.channel not in TEXT_MEDIA:
+        raise InvalidQueue("only a chat or message queue answers outside its hours with a text",
+                           details={"field": "after_hours_reply"})
+    if reply is not None and len(reply) > 500:
+        raise InvalidQueue("the reply outside hours is at most 500 characters", details={"field": "after_hours_reply"})
     row = session.scalar(select(RoutingQueue).where(RoutingQueue.key == spec.key))
     now = utcnow()
     if row is None:
@@ -233,6 +241,7 @@ def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -
     row.overflow_to, row.overflow_after = spec.overflow_to, spec.overflow_after
     row.offer_timeout, row.wrap_up, row.preferred_window = spec.offer_timeout, spec.wrap_up, spec.preferred_window
     row.open, row.position, row.active, row.updated_at = spec.open, spec.position, True, now
+    row.after_hours_reply = reply
     session.flush()
     submit(session, "queue", {"key": spec.key})
     return row
@@ -413,7 +422,26 @@ def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> Routi
                       state="waiting", **fields)
     session.add(row)
     session.flush()
+    _reply_after_hours(session, engine, row, when)
     return row
+
+
+def _reply_after_hours(session: Session, engine: Engine, item: RoutingItem, at: datetime) -> None:
+    """A text contact that arrives while its queue is closed gets the queue's reply outside hours, once (when
+    its work item is made), on the contact's own conversation, as a system message (kefu.interactions:
+    `message.sent` of kind `after_hours`, which the channel delivers after commit)."""
+    from kefu.interactions import service as interactions
+    from kefu.interactions.models import Interaction
+
+    queue = _config(session)["queues"].get(item.queue_key)
+    if queue is None or not queue.after_hours_reply or engine.queue_config(item.queue_key).open:
+        return
+    conversation = session.scalar(select(Interaction.id).where(
+        Interaction.ticket_id == item.ticket_id, Interaction.direction == "inbound",
+        Interaction.channel.in_([c for c, m in routing_rules.CHANNEL_MEDIA.items() if m in TEXT_MEDIA]))
+        .order_by(Interaction.id.desc()).limit(1))
+    if conversation is not None:
+        interactions.send_notice(session, conversation, body=queue.after_hours_reply, kind="after_hours", at=at)
 
 
 _CONFIG = "kefu_routing_config"

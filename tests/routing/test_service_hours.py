@@ -102,3 +102,45 @@ def test_a_queue_closed_by_hand_stays_closed_within_its_hours(flow: Flow, world:
     flow.message("sms", "13912345678", "宽带坏了", org_unit_code="GZ")
     flow.settle()
     assert flow.items()[1].queue_key == "messages"
+
+
+REPLY = "您好，人工服务时间为每天 9:00-18:00，我们将在上班后第一时间回复您。"
+
+
+def test_a_text_contact_outside_hours_gets_the_queues_reply_once_and_waits(flow: Flow) -> None:
+    from kefu.interactions.models import Message
+
+    with flow.db.unit_of_work() as s:
+        q = routing.queue(s, None, "messages")
+        routing.save_queue(s, None, routing.QueueSpec(
+            key=q.key, name=q.name, name_en=q.name_en, channel=q.channel, org_unit_id=q.org_unit_id,
+            base_priority=q.base_priority, aging_per_minute=q.aging_per_minute, rings=q.rings,
+            offer_timeout=q.offer_timeout, position=q.position, after_hours_reply=f"  {REPLY} "))
+    flow.clock.t = _next_local(22)  # 22:00: closed, and nowhere to overflow
+    flow.agent("agent_gz")
+    first = flow.message("sms", "13812345678", "流量包怎么退订", org_unit_code="GZ")
+    flow.settle()
+    flow.message("sms", "13812345678", "在吗？", org_unit_code="GZ")  # the same conversation, still closed
+    flow.settle()
+
+    (item,) = flow.items()
+    assert (item.ticket_id, item.queue_key, item.state) == (first.ticket_id, "messages", "waiting")
+    with flow.db.session() as s:
+        sent = list(s.scalars(select(Message).where(Message.direction == "outbound")))
+        events = [e.payload for e in s.scalars(select(OutboxEvent).where(OutboxEvent.name == "message.sent"))]
+    assert [(m.body, m.interaction_id, m.channel) for m in sent] == [(REPLY, first.interaction_id, "sms")]
+    assert [(e["kind"], e["to"], e["notice"]) for e in events] == [("after_hours", "+8613812345678", True)]
+
+    flow.clock.advance(11 * 3600)  # 09:00 the next day: open, the agent gets the waiting work
+    flow.settle()
+    assert flow.items()[0].state == "offered"
+
+
+def test_only_text_queues_answer_outside_hours(flow: Flow, world: World) -> None:
+    from kefu.core.errors import InvalidInput
+
+    for channel, reply in (("voice", REPLY), ("message", "长" * 501)):
+        with pytest.raises(InvalidInput), flow.db.unit_of_work() as s:
+            routing.save_queue(s, None, routing.QueueSpec(key="x", name="X", channel=channel,
+                                                          org_unit_id=world.units["province"],
+                                                          after_hours_reply=reply))
