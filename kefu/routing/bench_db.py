@@ -46,6 +46,7 @@ class EndToEnd:
     reference_ms: list[float] = field(default_factory=list)
     offers: int = 0
     arrival_agents: int = 0
+    arrivals: int = 0
     arrival_ms: list[float] = field(default_factory=list)
     arrival_steps: dict[str, list[float]] = field(default_factory=dict)
 
@@ -168,6 +169,7 @@ def _arrivals(db: Database, writer: Any, agent_ids: list[int], rounds: int, resu
     steps = result.arrival_steps
     try:
         for n in range(min(rounds, 5 * len(agent_ids))):
+            result.arrivals += 1
             told.clear()
             t0 = time.perf_counter()
             with db.unit_of_work() as s:
@@ -209,7 +211,9 @@ def print_end_to_end(r: EndToEnd, kind: str, echo: Echo) -> None:
          f"{percentile(click, 50) / max(percentile(ref, 50), 1e-9):.1f}x (goal: p99 < 20 ms end to end)")
     if r.arrival_ms:
         arr = sorted(r.arrival_ms)
-        echo(f"arrival -> offer shown on {kind}: a customer's SMS while {r.arrival_agents} agents wait for work")
+        echo(f"arrival -> offer shown on {kind}: a customer's SMS while {r.arrival_agents} agents wait for work; "
+             f"{len(arr)} of {r.arrivals} arrivals offered in their own round (the others waited: their city's "
+             f"agents were full, the queue's first ring being the city)")
         echo(f"  {'path':<40} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'count':>7}")
         echo(row("SMS arrives -> agent's console told", arr))
         for label, values in r.arrival_steps.items():
