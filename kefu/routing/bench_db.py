@@ -212,8 +212,7 @@ def print_end_to_end(r: EndToEnd, kind: str, echo: Echo) -> None:
     if r.arrival_ms:
         arr = sorted(r.arrival_ms)
         echo(f"arrival -> offer shown on {kind}: a customer's SMS while {r.arrival_agents} agents wait for work; "
-             f"{len(arr)} of {r.arrivals} arrivals offered in their own round (the others waited: their city's "
-             f"agents were full, the queue's first ring being the city)")
+             f"{len(arr)} of {r.arrivals} arrivals offered in their own round (only those are timed)")
         echo(f"  {'path':<40} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'count':>7}")
         echo(row("SMS arrives -> agent's console told", arr))
         for label, values in r.arrival_steps.items():
