@@ -50,6 +50,9 @@ class RoutingQueue(Base):
     # opened and closed by hand (service hours come from a calendar when one is set)
     open: Mapped[bool] = mapped_column(Boolean, default=True)
     calendar_id: Mapped[int | None] = mapped_column(BigId)
+    # Sent to a customer whose text contact arrives while the queue is closed (chat and message queues;
+    # migration 0304). None: no reply (the work waits for the opening, or overflows).
+    after_hours_reply: Mapped[str | None] = mapped_column(String(500))
     org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -64,6 +64,7 @@ log = logging.getLogger("kefu.routing")
 
 ADVISORY_KEY = 0x6B656675  # "kefu": the routing writer's advisory lock on PostgreSQL
 BATCH = 200
+HOURS_EVERY = 30.0  # seconds between checks of the queues' service hours
 POLL_SECONDS = 0.25
 REVOKED_STATE = {"timeout": "timed_out", "rejected": "rejected"}
 
@@ -85,6 +86,14 @@ class Writer:
         self.config = config or EngineConfig()
         self.clock = clock
         self.engine: Engine | None = None
+        # When the queues' service hours were last checked (engine time; None: at the next round).
+        self._hours_checked: float | None = None
+        # The next offer id as routing_state has it (None: not known, write it).
+        self._offer_id_stored: int | None = None
+        # Offers made in this round, by id: pending in the session until the round's flush.
+        self._made: dict[int, RoutingOffer] = {}
+        # The rows this round read ahead (held here: the session keeps unchanged rows only weakly).
+        self._rows: list[Any] = []
         # Called after a round's commit (wake the outbox dispatcher: the round recorded events).
         self.after_commit: Callable[[], None] = lambda: None
 
@@ -98,7 +107,10 @@ class Writer:
                 result = self._round(s)
         except BaseException:
             self.engine = None
+            self._offer_id_stored = None
             raise
+        finally:
+            self._made, self._rows = {}, []
         if result.inputs or result.decisions:
             self.after_commit()
         return result
@@ -108,18 +120,22 @@ class Writer:
 
     def _round(self, s: Session) -> Round:
         now = self.clock()
+        self._made, self._rows = {}, []
         if self.engine is None:
             self.engine, settling = Engine.restore(store.load_snapshot(s, self.config, now))
+            self._offer_id_stored = self._hours_checked = None
             self._project(s, settling)
         engine = self.engine
         rows = list(s.scalars(select(RoutingInput).where(RoutingInput.processed_at.is_(None))
                               .order_by(RoutingInput.id).limit(BATCH)))
         out = Round(inputs=len(rows))
+        self._preload_inputs(s, rows)
         for row in rows:
             outcome = "ok"
             try:
                 evs = self._events_for(s, row)
             except RestoreNeeded:
+                store.set_next_offer_id(s, engine.next_offer_id)  # the snapshot reads it: never reuse an id
                 self.engine, settling = Engine.restore(store.load_snapshot(s, self.config, max(now, engine.now)))
                 engine = self.engine
                 self._project(s, settling)
@@ -132,12 +148,20 @@ class Writer:
                 out.decisions += decisions
             row.processed_at = utcnow()
             row.outcome = outcome[:200]
+        if self._hours_checked is None or now - self._hours_checked >= HOURS_EVERY:
+            self._hours_checked = now
+            for ev in self._service_hours(s, engine, now):
+                decisions = engine.handle(ev)
+                self._project(s, decisions, cause=ev)
+                out.decisions += decisions
         due = engine.next_timer()
         if due is not None and due <= now:
             decisions = engine.advance(now)
             self._project(s, decisions)
             out.decisions += decisions
-        store.set_next_offer_id(s, engine.next_offer_id)
+        if engine.next_offer_id != self._offer_id_stored:
+            store.set_next_offer_id(s, engine.next_offer_id)
+            self._offer_id_stored = engine.next_offer_id
         return out
 
     # ---- inputs to engine events -------------------------------------------------------------
@@ -161,7 +185,8 @@ class Writer:
         if kind == "queue":
             raise RestoreNeeded()  # a queue's configuration changed: rebuild the engine from the tables
         if kind == "queue_state":
-            return [QueueStateChanged(str(p["key"]), bool(p["open"]), at)]
+            self._hours_checked = None  # opened or closed by hand: the round's hours check applies it
+            return []
         log.warning("unknown routing input kind %r (input %s)", kind, row.id)
         return []
 
@@ -189,9 +214,9 @@ class Writer:
         row.presence_since = store.from_epoch(at)
         if presence != "after_call_work":
             row.acw_until = None
-        events.record(s, "routing.agent_presence_changed",
-                      {"user_id": user_id, "presence": presence, "reason": row.reason, "by": "agent"},
-                      aggregate_type="user", aggregate_id=user_id, at=store.from_epoch(at))
+        events.defer(s, "routing.agent_presence_changed",
+                     {"user_id": user_id, "presence": presence, "reason": row.reason, "by": "agent"},
+                     aggregate_type="user", aggregate_id=user_id, at=store.from_epoch(at))
         return [*evs, AgentPresenceChanged(user_id, Presence(presence), at, row.reason)]
 
     def _agent(self, s: Session, user_id: int, at: float) -> list[Event]:
@@ -207,15 +232,86 @@ class Writer:
         return [AgentUpdated(profile, at)]
 
     def _answer(self, s: Session, offer_id: int, user_id: int, accept: bool, at: float) -> list[Event]:
-        offer = s.get(RoutingOffer, offer_id)
+        offer = self._offer(s, offer_id)
         if offer is None or offer.agent_id != user_id or offer.state != "offered":
             return []
         return [OfferAccepted(offer_id, at) if accept else OfferRejected(offer_id, at)]
 
+    def _service_hours(self, s: Session, engine: Engine, now: float) -> list[Event]:
+        """Queues to open or close now: by hand, and by their service-hours calendar (checked every
+        HOURS_EVERY seconds, at once after a restore or a change by hand). A closed queue with an overflow
+        queue hands its waiting items there (the engine's overflow); otherwise they wait for the opening."""
+        at = store.from_epoch(now)
+        out: list[Event] = []
+        for row in store.active_queues(s):
+            try:
+                have = engine.queue_config(row.key).open
+            except KeyError:
+                continue
+            want = store.queue_open(s, row, at)
+            if want != have:
+                out.append(QueueStateChanged(row.key, want, now))
+                events.defer(s, "routing.queue_state_changed",
+                             {"queue": row.key, "open": want, "calendar_id": row.calendar_id},
+                             aggregate_type="routing_queue", aggregate_id=row.id, org_unit_id=row.org_unit_id,
+                             at=at)
+        return out
+
     # ---- decisions to tables -----------------------------------------------------------------
+    #
+    # A round's writes stay in the session and go out in the round's one flush (before commit; or earlier,
+    # when a query autoflushes): an UPDATE per changed row (sent as one batch per table and column set), one
+    # multi-row INSERT of the offers and one of the events. What makes that safe with the unique indexes
+    # (one live offer per item, one live item per ticket, offer ids): the session always holds a state the
+    # indexes accept, so any flush at any moment is valid. An offer the engine takes back is changed on its
+    # own object, even when it was made earlier in the same round and is not written yet (`_made`), before
+    # the item's next offer is added; a flush writes every table's UPDATEs before its INSERTs, so the old
+    # offer leaves the index before the new one enters it. Rows are read in one SELECT per kind before the
+    # decisions that touch them (`_preload`), so projecting a decision runs no query.
+
+    def _preload_inputs(self, s: Session, rows: list[RoutingInput]) -> None:
+        """The agents and offers this round's inputs name, in two queries."""
+        agents: set[int] = set()
+        offers: set[int] = set()
+        for row in rows:
+            p = row.payload or {}
+            if row.kind in ("presence", "agent", "offer") and isinstance(p.get("user_id"), int):
+                agents.add(p["user_id"])
+            if row.kind == "offer" and isinstance(p.get("offer_id"), int):
+                offers.add(p["offer_id"])
+        self._rows += _load(s, RoutingAgent, RoutingAgent.user_id, agents)
+        if offers:
+            loaded = _load(s, RoutingOffer, RoutingOffer.id, offers)
+            self._rows += loaded
+            self._rows += _load(s, RoutingItem, RoutingItem.id, {o.item_id for o in loaded})
+
+    def _preload(self, s: Session, decisions: list[Decision], cause: Event | None) -> None:
+        """The items, offers and agents these decisions touch, one SELECT per kind, only those not in the
+        session yet (offers made in this round are in `_made`)."""
+        items: set[int] = set()
+        agents: set[int] = set()
+        offers: set[int] = set()
+        for d in decisions:
+            item_id, agent_id = getattr(d, "item_id", None), getattr(d, "agent_id", None)
+            if isinstance(item_id, int):
+                items.add(item_id)
+            if isinstance(agent_id, int):
+                agents.add(agent_id)
+            if isinstance(d, OfferRevoked) and d.offer_id not in self._made:
+                offers.add(d.offer_id)
+        if isinstance(cause, AgentPresenceChanged | AgentUpdated):
+            agents.add(cause.agent_id if isinstance(cause, AgentPresenceChanged) else cause.agent.id)
+        self._rows += _load(s, RoutingItem, RoutingItem.id, items)
+        self._rows += _load(s, RoutingAgent, RoutingAgent.user_id, agents)
+        self._rows += _load(s, RoutingOffer, RoutingOffer.id, offers)
+
+    def _offer(self, s: Session, offer_id: int) -> RoutingOffer | None:
+        return self._made.get(offer_id) or s.get(RoutingOffer, offer_id)
 
     def _project(self, s: Session, decisions: list[Decision], *, cause: Event | None = None) -> None:
         """Write what the engine decided (and what an accepted offer means) into the tables."""
+        if decisions:
+            self._preload(s, decisions, cause)
         answered = not any(isinstance(d, Ignored) for d in decisions)
         if isinstance(cause, OfferAccepted) and answered:
             self._accepted(s, cause)
@@ -231,29 +327,30 @@ class Writer:
             elif isinstance(d, PresenceChanged):
                 self._presence_decided(s, d)
             elif isinstance(d, MoveSuggested):
-                events.record(s, "routing.move_suggested",
-                              {"user_id": d.agent_id, "queue": d.queue, "channel": d.channel,
-                               "waiting": d.waiting, "oldest_wait": round(d.oldest_wait, 1)},
-                              aggregate_type="routing_queue", at=store.from_epoch(d.at))
+                events.defer(s, "routing.move_suggested",
+                             {"user_id": d.agent_id, "queue": d.queue, "channel": d.channel,
+                              "waiting": d.waiting, "oldest_wait": round(d.oldest_wait, 1)},
+                             aggregate_type="routing_queue", at=store.from_epoch(d.at))
         self._sync_places(s, decisions, cause)
 
     def _offered(self, s: Session, d: Offer) -> None:
         item = s.get(RoutingItem, d.item_id)
         assert item is not None
         item.state, item.agent_id = "offered", d.agent_id
-        s.add(RoutingOffer(id=d.offer_id, item_id=d.item_id, agent_id=d.agent_id, queue_key=d.queue,
-                           offered_at=store.from_epoch(d.at), expires_at=store.from_epoch(d.expires_at),
-                           state="offered"))
-        s.flush()
-        events.record(s, "routing.offered",
-                      {"offer_id": d.offer_id, "item_id": d.item_id, "ticket_id": item.ticket_id,
-                       "user_id": d.agent_id, "queue": d.queue,
-                       "expires_at": store.from_epoch(d.expires_at).isoformat()},
-                      aggregate_type="routing_offer", aggregate_id=d.offer_id, org_unit_id=item.org_unit_id,
-                      at=store.from_epoch(d.at))
+        offer = RoutingOffer(id=d.offer_id, item_id=d.item_id, agent_id=d.agent_id, queue_key=d.queue,
+                             offered_at=store.from_epoch(d.at), expires_at=store.from_epoch(d.expires_at),
+                             state="offered")
+        s.add(offer)
+        self._made[d.offer_id] = offer
+        events.defer(s, "routing.offered",
+                     {"offer_id": d.offer_id, "item_id": d.item_id, "ticket_id": item.ticket_id,
+                      "user_id": d.agent_id, "queue": d.queue,
+                      "expires_at": store.from_epoch(d.expires_at).isoformat()},
+                     aggregate_type="routing_offer", aggregate_id=d.offer_id, org_unit_id=item.org_unit_id,
+                     at=store.from_epoch(d.at))
 
     def _revoked(self, s: Session, d: OfferRevoked) -> None:
-        offer = s.get(RoutingOffer, d.offer_id)
+        offer = self._offer(s, d.offer_id)
         if offer is not None and offer.state == "offered":
             offer.state = REVOKED_STATE.get(d.reason, "revoked")
             offer.ended_at = store.from_epoch(d.at)
@@ -261,17 +358,16 @@ class Writer:
         item = s.get(RoutingItem, d.item_id)
         if item is not None and item.state == "offered":
             item.state, item.agent_id = "waiting", None
-        s.flush()
-        events.record(s, "routing.offer_ended",
-                      {"offer_id": d.offer_id, "item_id": d.item_id, "user_id": d.agent_id, "reason": d.reason,
-                       "ticket_id": item.ticket_id if item is not None else None},
-                      aggregate_type="routing_offer", aggregate_id=d.offer_id,
-                      org_unit_id=item.org_unit_id if item is not None else None, at=store.from_epoch(d.at))
+        events.defer(s, "routing.offer_ended",
+                     {"offer_id": d.offer_id, "item_id": d.item_id, "user_id": d.agent_id, "reason": d.reason,
+                      "ticket_id": item.ticket_id if item is not None else None},
+                     aggregate_type="routing_offer", aggregate_id=d.offer_id,
+                     org_unit_id=item.org_unit_id if item is not None else None, at=store.from_epoch(d.at))
 
     def _rejected(self, s: Session, cause: OfferRejected) -> None:
         """The agent said no: the offer is over and the item waits again (the engine may offer it to the
         next agent in the same round: that decision follows)."""
-        offer = s.get(RoutingOffer, cause.offer_id)
+        offer = self._offer(s, cause.offer_id)
         assert offer is not None
         at = store.from_epoch(cause.at)
         offer.state, offer.ended_at, offer.reason = "rejected", at, "rejected"
@@ -279,41 +375,39 @@ class Writer:
         assert item is not None
         if item.state == "offered":
             item.state, item.agent_id = "waiting", None
-        s.flush()
-        events.record(s, "routing.offer_ended",
-                      {"offer_id": offer.id, "item_id": item.id, "user_id": offer.agent_id, "reason": "rejected",
-                       "ticket_id": item.ticket_id},
-                      aggregate_type="routing_offer", aggregate_id=offer.id, org_unit_id=item.org_unit_id, at=at)
+        events.defer(s, "routing.offer_ended",
+                     {"offer_id": offer.id, "item_id": item.id, "user_id": offer.agent_id, "reason": "rejected",
+                      "ticket_id": item.ticket_id},
+                     aggregate_type="routing_offer", aggregate_id=offer.id, org_unit_id=item.org_unit_id, at=at)
 
     def _accepted(self, s: Session, cause: OfferAccepted) -> None:
         from kefu.tickets import service as tickets
 
-        offer = s.get(RoutingOffer, cause.offer_id)
+        offer = self._offer(s, cause.offer_id)
         assert offer is not None
         at = store.from_epoch(cause.at)
         offer.state, offer.ended_at = "accepted", at
         item = s.get(RoutingItem, offer.item_id)
         assert item is not None
         item.state, item.agent_id, item.assigned_at = "assigned", offer.agent_id, at
-        s.flush()
         if item.ticket_id is not None:
             tickets.assign(s, item.ticket_id, assignee_id=offer.agent_id, actor_id=offer.agent_id, at=at,
                            routed=True)
-        events.record(s, "routing.offer_accepted",
-                      {"offer_id": offer.id, "item_id": item.id, "ticket_id": item.ticket_id,
-                       "user_id": offer.agent_id, "queue": item.queue_key,
-                       "waited": round(cause.at - store.to_epoch(item.enqueued_at), 3)},
-                      aggregate_type="routing_offer", aggregate_id=offer.id, org_unit_id=item.org_unit_id, at=at)
+        events.defer(s, "routing.offer_accepted",
+                     {"offer_id": offer.id, "item_id": item.id, "ticket_id": item.ticket_id,
+                      "user_id": offer.agent_id, "queue": item.queue_key,
+                      "waited": round(cause.at - store.to_epoch(item.enqueued_at), 3)},
+                     aggregate_type="routing_offer", aggregate_id=offer.id, org_unit_id=item.org_unit_id, at=at)
 
     def _overflowed(self, s: Session, d: Overflowed) -> None:
         item = s.get(RoutingItem, d.item_id)
         if item is not None:
             item.queue_key = d.to_queue
             item.queue_since = store.from_epoch(d.at)
-        events.record(s, "routing.overflowed", {"item_id": d.item_id, "from": d.from_queue, "to": d.to_queue,
-                                                "reason": d.reason},
-                      aggregate_type="routing_item", aggregate_id=d.item_id,
-                      org_unit_id=item.org_unit_id if item is not None else None, at=store.from_epoch(d.at))
+        events.defer(s, "routing.overflowed", {"item_id": d.item_id, "from": d.from_queue, "to": d.to_queue,
+                                               "reason": d.reason},
+                     aggregate_type="routing_item", aggregate_id=d.item_id,
+                     org_unit_id=item.org_unit_id if item is not None else None, at=store.from_epoch(d.at))
 
     def _presence_decided(self, s: Session, d: PresenceChanged) -> None:
         row = s.get(RoutingAgent, d.agent_id)
@@ -322,9 +416,9 @@ class Writer:
         row.presence, row.reason = d.presence.value, d.reason
         row.presence_since = store.from_epoch(d.at)
         row.acw_until = store.from_epoch(d.until) if d.until is not None else None
-        events.record(s, "routing.agent_presence_changed",
-                      {"user_id": d.agent_id, "presence": d.presence.value, "reason": d.reason, "by": "engine"},
-                      aggregate_type="user", aggregate_id=d.agent_id, at=store.from_epoch(d.at))
+        events.defer(s, "routing.agent_presence_changed",
+                     {"user_id": d.agent_id, "presence": d.presence.value, "reason": d.reason, "by": "engine"},
+                     aggregate_type="user", aggregate_id=d.agent_id, at=store.from_epoch(d.at))
 
     def _sync_places(self, s: Session, decisions: list[Decision], cause: Event | None) -> None:
         """Keep idle-since and parked-with as the engine has them, so a restore continues exactly."""
@@ -349,14 +443,32 @@ class Writer:
                 row.idle_since = store.from_epoch(view.idle_since)
         for item_id in items:
             w = engine.waiting_item(item_id)
-            if w is not None:
-                s.execute(update(RoutingItem).where(RoutingItem.id == item_id)
-                          .values(parked_with=w.parked_with, queue_key=w.queue,
-                                  queue_since=store.from_epoch(w.queue_since)))
+            if w is None:
+                continue
+            item = s.get(RoutingItem, item_id)  # loaded by _preload, or just created by the cause
+            if item is not None:
+                item.parked_with, item.queue_key = w.parked_with, w.queue
+                item.queue_since = store.from_epoch(w.queue_since)
 
 
 class RestoreNeeded(Exception):
     """The engine must be rebuilt from the tables (a queue or an agent went away)."""
+
+
+def _load(s: Session, model: Any, key: Any, ids: set[int]) -> list[Any]:
+    """Rows of `model` with these keys into the session, one SELECT for those not there yet. The caller
+    keeps the returned rows for the round (the session holds unchanged rows weakly)."""
+    def present(i: int) -> Any:
+        return s.identity_map.get(s.identity_key(model, i))
+
+    missing = sorted(i for i in ids if present(i) is None)
+    if not missing:
+        return [present(i) for i in ids]
+    # No autoflush: a row that is not in the session has no pending change in it, so reading it cannot
+    # miss one; the session's changes go out together in the round's flush.
+    with s.no_autoflush:
+        loaded = list(s.scalars(select(model).where(key.in_(missing))))
+    return loaded + [row for i in ids if i not in missing and (row := present(i)) is not None]
 
 
 def _outcome(ev: Event, decisions: list[Decision], previous: str) -> str:

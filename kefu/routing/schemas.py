@@ -69,6 +69,8 @@ class QueueIn(BaseModel):
     preferred_window: float = Field(default=0.0, ge=0, le=30 * 86400)
     open: bool = True
     position: int = Field(default=0, ge=0, le=10000)
+    after_hours_reply: str | None = Field(default=None, max_length=500,
+                                          description="sent to a text contact arriving outside service hours")
 
 
 class QueueRead(Schema):
@@ -89,6 +91,7 @@ class QueueRead(Schema):
     preferred_window: float
     open: bool
     position: int
+    after_hours_reply: str | None
 
 
 class QueueStatsRead(Schema):

@@ -42,6 +42,7 @@ KICK = "kefu_routing_kick"
 AGENT_PRESENCES = ("available", "break", "not_ready", "offline")
 BREAK_REASONS = ("rest", "meal", "training", "meeting", "coaching", "back_office", "other")
 REPEAT_WINDOW = timedelta(days=7)
+TEXT_MEDIA = ("chat", "message")  # queues whose contacts can be answered with a text
 
 
 class QueueNotFound(NotFound):
@@ -191,6 +192,7 @@ class QueueSpec:
     preferred_window: float = 0.0
     open: bool = True
     position: int = 0
+    after_hours_reply: str | None = None
 
 
 def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -> RoutingQueue:
@@ -218,6 +220,12 @@ def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -
                                details={"field": "overflow_to"})
         if target.overflow_to == spec.key:
             raise InvalidQueue("two queues cannot overflow into each other", details={"field": "overflow_to"})
+    reply = (spec.after_hours_reply or "").strip() or None
+    if reply is not None and spec.channel not in TEXT_MEDIA:
+        raise InvalidQueue("only a chat or message queue answers outside its hours with a text",
+                           details={"field": "after_hours_reply"})
+    if reply is not None and len(reply) > 500:
+        raise InvalidQueue("the reply outside hours is at most 500 characters", details={"field": "after_hours_reply"})
     row = session.scalar(select(RoutingQueue).where(RoutingQueue.key == spec.key))
     now = utcnow()
     if row is None:
@@ -233,6 +241,7 @@ def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -
     row.overflow_to, row.overflow_after = spec.overflow_to, spec.overflow_after
     row.offer_timeout, row.wrap_up, row.preferred_window = spec.offer_timeout, spec.wrap_up, spec.preferred_window
     row.open, row.position, row.active, row.updated_at = spec.open, spec.position, True, now
+    row.after_hours_reply = reply
     session.flush()
     submit(session, "queue", {"key": spec.key})
     return row
@@ -413,7 +422,49 @@ def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> Routi
                       state="waiting", **fields)
     session.add(row)
     session.flush()
+    _reply_after_hours(session, engine, row, when)
     return row
+
+
+def _reply_after_hours(session: Session, engine: Engine, item: RoutingItem, at: datetime) -> None:
+    """A text contact that arrives while its queue is closed gets the queue's reply outside hours, once (when
+    its work item is made), on the contact's own conversation, as a system message (kefu.interactions:
+    `message.sent` of kind `after_hours`, which the channel delivers after commit)."""
+    from kefu.interactions import service as interactions
+    from kefu.interactions.models import Interaction
+
+    queue = _config(session)["queues"].get(item.queue_key)
+    if queue is None or not queue.after_hours_reply or engine.queue_config(item.queue_key).open:
+        return
+    conversation = session.scalar(select(Interaction.id).where(
+        Interaction.ticket_id == item.ticket_id, Interaction.direction == "inbound",
+        Interaction.channel.in_([c for c, m in routing_rules.CHANNEL_MEDIA.items() if m in TEXT_MEDIA]))
+        .order_by(Interaction.id.desc()).limit(1))
+    if conversation is not None:
+        interactions.send_notice(session, conversation, body=queue.after_hours_reply, kind="after_hours", at=at)
+
+
+_CONFIG = "kefu_routing_config"
+
+
+def _config(session: Session) -> dict[str, Any]:
+    """What every work item of a writer's round reads and nothing in the round changes: the rules (as the
+    pure `choose_queue` takes them), the queues by key, the category keys, the org units' places. Read
+    once per session (the writer's round is one session; a queue or rule change is another transaction,
+    which the next round sees)."""
+    from kefu.tickets import service as tickets
+
+    cached: dict[str, Any] | None = session.info.get(_CONFIG)
+    if cached is None:
+        cached = {
+            "rules": [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
+                                         tuple(r.tiers)) for r in rules(session)],
+            "queues": {q.key: q for q in store.active_queues(session)},
+            "categories": {cid: c.key for cid, c in tickets.categories_by_id(session).items()},
+            "places": store.places(session),
+        }
+        session.info[_CONFIG] = cached
+    return cached
 
 
 def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> dict[str, Any] | None:
@@ -422,22 +473,20 @@ def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> di
     from kefu.customers import service as customers
     from kefu.tickets import service as tickets
 
-    cats = tickets.categories_by_id(session)
-    category = cats[ticket.category_id].key if ticket.category_id in cats else None
-    rule_list = [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
-                                    tuple(r.tiers)) for r in rules(session)]
+    config = _config(session)
+    category = config["categories"].get(ticket.category_id)
     chosen = session.get(RoutingTicketQueue, ticket.id)
     key = chosen.queue_key if chosen is not None else routing_rules.choose_queue(
-        rule_list, channel=ticket.channel, type=ticket.type, category=category, tier=ticket.customer_tier)
+        config["rules"], channel=ticket.channel, type=ticket.type, category=category, tier=ticket.customer_tier)
     if key is None:
         return None
     try:
         cfg = engine.queue_config(key)
     except KeyError:
         return None
-    q = session.scalar(select(RoutingQueue).where(RoutingQueue.key == key))
+    q = config["queues"].get(key)
     weight = q.weight if q is not None else routing_rules.MEDIA_WEIGHT.get(cfg.channel, 20)
-    place = store.places(session).get(ticket.org_unit_id, (None, None))
+    place = config["places"].get(ticket.org_unit_id, (None, None))
     family = customers.customer_ids_of(session, ticket.customer_id) if ticket.customer_id is not None else []
     when = store.from_epoch(at)
     clock = tickets.reply_clock(ticket, at=when)
@@ -524,9 +573,8 @@ def _call_fields(session: Session, engine: Engine, it: Any, queue_hint: Any, at:
         except KeyError:
             key = None
     if key is None:
-        rule_list = [routing_rules.Rule(r.queue_key, tuple(r.channels), tuple(r.types), tuple(r.categories),
-                                        tuple(r.tiers)) for r in rules(session)]
-        key = routing_rules.choose_queue(rule_list, channel="voice", type=None, category=None, tier=tier)
+        key = routing_rules.choose_queue(_config(session)["rules"], channel="voice", type=None, category=None,
+                                         tier=tier)
         if key is None:
             return None
         try:
@@ -534,8 +582,8 @@ def _call_fields(session: Session, engine: Engine, it: Any, queue_hint: Any, at:
         except KeyError:
             return None
     cfg = engine.queue_config(key)
-    q = session.scalar(select(RoutingQueue).where(RoutingQueue.key == key))
-    place = store.places(session).get(it.org_unit_id, (None, None))
+    q = _config(session)["queues"].get(key)
+    place = _config(session)["places"].get(it.org_unit_id, (None, None))
     return {"queue_key": key, "entry_queue_key": key, "channel": cfg.channel,
             "weight": q.weight if q is not None else routing_rules.MEDIA_WEIGHT["voice"], "skills": {},
             "tier": tier, "kind": None, "category": None, "sla_at_risk": False, "repeat_contact": False,

@@ -36,13 +36,25 @@ def from_epoch(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-def queue_config(row: RoutingQueue) -> QueueConfig:
+def queue_open(session: Session, row: RoutingQueue, at: datetime) -> bool:
+    """Whether a queue takes work at `at`: opened by hand (`open`), and within its service hours when it has
+    a calendar (kefu.sla's working calendars, statutory holidays and make-up days included)."""
+    if not row.open:
+        return False
+    if row.calendar_id is None:
+        return True
+    from kefu.sla import service as sla
+
+    return sla.queue_open_at(session, row.calendar_id, at)
+
+
+def queue_config(row: RoutingQueue, *, open_now: bool | None = None) -> QueueConfig:
     return QueueConfig(
         key=row.key, channel=row.channel, skills={k: int(v) for k, v in (row.skills or {}).items()},
         base_priority=row.base_priority, aging_per_minute=row.aging_per_minute,
         rings=routing_rules.rings_from_json(row.rings or []), overflow_to=row.overflow_to,
         overflow_after=row.overflow_after, offer_timeout=row.offer_timeout, wrap_up=row.wrap_up,
-        preferred_window=row.preferred_window, open=row.open)
+        preferred_window=row.preferred_window, open=row.open if open_now is None else open_now)
 
 
 def active_queues(session: Session) -> list[RoutingQueue]:
@@ -116,7 +128,7 @@ def load_snapshot(session: Session, config: EngineConfig, now: float) -> Snapsho
     """Everything the engine needs to continue from the tables: queues (active; items of a queue since
     deactivated stay out), agents and their state, waiting items, open offers and assignments."""
     queue_rows = active_queues(session)
-    queues = tuple(queue_config(q) for q in queue_rows)
+    queues = tuple(queue_config(q, open_now=queue_open(session, q, from_epoch(now))) for q in queue_rows)
     keys = {q.key for q in queues}
     unit_places = places(session)
     agent_rows = list(session.scalars(select(RoutingAgent)))

@@ -281,7 +281,8 @@ async def save_queue(request: Request, session: DbSession, principal: PagePrinci
             rings=rings, overflow_to=str(form.get("overflow_to", "") or "") or None,
             overflow_after=num("overflow_after", 0) or None, offer_timeout=num("offer_timeout", 20),
             wrap_up=num("wrap_up", 0), preferred_window=num("preferred_window", 0),
-            position=int(num("position", 0)))
+            position=int(num("position", 0)),
+            after_hours_reply=str(form.get("after_hours_reply", "") or "").strip() or None)
         service.save_queue(session, principal, spec)
     except KefuError as exc:
         session.rollback()

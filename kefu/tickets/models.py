@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kefu.core.db import Base, BigId, UTCDateTime
 
 TICKET_TYPES = ("inquiry", "complaint", "request", "suggestion", "appeal")
 PRIORITIES = ("low", "normal", "high", "urgent")
+# Work order: urgent 0 .. low 3, then the reply deadline (a far date for none), then age.
+WORK_RANK_SQL = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+WORK_DUE_SQL = "COALESCE(reply_due_at, '9000-01-01 00:00:00')"
 
 
 class Category(Base):
@@ -51,6 +54,13 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic concurrency: bumped on every change; a stale write is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The inbox's work order (priority, then reply deadline, then age), computed by the database from the
+    # row whoever writes it (migration 0303_tickets_work_order; virtual on SQLite). Only ever ordered by,
+    # never loaded: deferred.
+    work_rank: Mapped[int | None] = mapped_column(SmallInteger, Computed(WORK_RANK_SQL, persisted=True),
+                                                  deferred=True)
+    work_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, Computed(WORK_DUE_SQL, persisted=True),
+                                                         deferred=True)
 
     transitions: Mapped[list[TicketTransition]] = relationship(
         back_populates="ticket", lazy="raise", order_by="TicketTransition.id")
@@ -74,6 +84,9 @@ class Ticket(Base):
         Index("ix_tickets_category_updated", "category_id", "updated_at", "id"),
         Index("ix_tickets_assignee_updated", "assignee_id", "updated_at", "id"),
         Index("ix_tickets_org_status_updated", "org_unit_id", "status", "updated_at", "id"),
+        Index("ix_tickets_work", "work_rank", "work_due_at", "opened_at", "id"),
+        Index("ix_tickets_assignee_work", "assignee_id", "work_rank", "work_due_at", "opened_at", "id"),
+        Index("ix_tickets_org_work", "org_unit_id", "work_rank", "work_due_at", "opened_at", "id"),
         Index("ix_tickets_reply_open", "reply_due_at", sqlite_where=text("first_reply_at IS NULL"),
               postgresql_where=text("first_reply_at IS NULL")),
     )

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     func,
     insert,
     literal_column,
@@ -789,22 +788,23 @@ def _inbox_conditions(session: Session, principal: Principal, f: InboxFilters, a
     if f.ticket_ids is not None:
         conds.add(Ticket.id.in_(f.ticket_ids))
     _check_choice(f.order, INBOX_ORDERS, "order", "unknown_order")
-    if not sqlite or f.order != "updated":
-        # (the unindexed page forms serve reading in update order off an index; no index gives work order)
+    if not sqlite:
+        # (the unindexed page forms serve reading in inbox order off an index: ix_tickets_updated, or
+        # ix_tickets_work for the work order)
         conds.page = conds.count
     return conds
 
 
 INBOX_ORDERS = ("updated", "work")
-_PRIORITY_RANK = case({p: i for i, p in enumerate(PRIORITIES)}, value=Ticket.priority, else_=0)
 
 
 def _order(order: str) -> tuple[Any, ...]:
     """"updated": the latest change first. "work": what to do next first: the highest priority, then the
-    earliest reply deadline (tickets without one after those with one), then the oldest, then by id."""
+    earliest reply deadline (tickets without one after those with one), then the oldest, then by id. The
+    work order reads the stored columns the database computes from priority and deadline (work_rank,
+    work_due_at: kefu.tickets.models), so an index (ix_tickets_work, ix_tickets_assignee_work) gives it."""
     if order == "work":
-        return (_PRIORITY_RANK.desc(), Ticket.reply_due_at.is_(None), Ticket.reply_due_at, Ticket.opened_at,
-                Ticket.id)
+        return (Ticket.work_rank, Ticket.work_due_at, Ticket.opened_at, Ticket.id)
     return (Ticket.updated_at.desc(), Ticket.id.desc())
 
 

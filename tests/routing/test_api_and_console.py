@@ -193,6 +193,23 @@ def test_the_admin_page_configures_queues_with_choosers(client: TestClient, worl
         "overflow_to": "chat"}, follow_redirects=False)
     assert refused.status_code == 422
     assert "overflow" in refused.text
+    # a text queue's reply outside its service hours; a voice queue has none
+    assert "非服务时间自动回复" in page.text
+    r = client.post("/console/routing/admin/queues", data={
+        "csrf_token": csrf, "key": "night-sms", "name": "夜间短信", "channel": "message",
+        "org_unit_id": str(world.units["province"]), "after_hours_reply": "您好，人工服务时间为 9:00-18:00。"},
+        follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with world.db.session() as s:
+        q = s.scalar(select(RoutingQueue).where(RoutingQueue.key == "night-sms"))
+        assert q is not None
+        assert q.after_hours_reply == "您好，人工服务时间为 9:00-18:00。"
+    edit = client.get("/console/routing/admin", params={"edit": "night-sms"})
+    assert "您好，人工服务时间为 9:00-18:00。" in edit.text
+    refused = client.post("/console/routing/admin/queues", data={
+        "csrf_token": csrf, "key": "vip-voice", "name": "贵宾热线", "channel": "voice",
+        "org_unit_id": str(world.units["province"]), "after_hours_reply": "稍后回电"}, follow_redirects=False)
+    assert refused.status_code == 422
 
 
 def test_agents_cannot_open_the_supervisor_and_admin_pages(client: TestClient, world: World) -> None:

@@ -144,6 +144,17 @@ def _setup(world: World) -> None:
             routing.set_presence(s, org.principal_for(s, user), "available")
 
 
+def _quiet(world: World) -> bool:
+    """No routing input and no event waiting (an event may still become a routing input)."""
+    from kefu.core.events import OutboxEvent
+    from kefu.routing.models import RoutingInput
+
+    with world.db.session() as s:
+        inputs = s.scalar(select(func.count()).select_from(RoutingInput).where(RoutingInput.processed_at.is_(None)))
+        events = s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None)))
+    return inputs == 0 and events == 0
+
+
 def _wait_until(predicate: Any, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -186,7 +197,12 @@ def test_several_processes_route_every_ticket_once_within_capacity(world: World,
 
         assert _wait_until(done, 90), "the work was not finished in time"
     finally:
+        # The agents stop first; their last clicks (an agent back from a missed offer going ready) and the
+        # last resolutions' events are still routing inputs to process: the servers stop once none is left.
         stop_agents.set()
+        for p in agents:
+            p.join(timeout=20)
+        _wait_until(lambda: _quiet(world), 30)
         stop_servers.set()
         for p in (*servers, *agents, customer):
             p.join(timeout=20)

@@ -34,6 +34,9 @@ OPEN = ("new", "assigned", "in_progress", "waiting_customer", "waiting_support")
         {"category": "billing"},
         {"category": "billing", "status": OPEN},
         {"q": "流量"},
+        {"status": OPEN, "order": "work"},
+        {"assignee": "me", "status": OPEN, "order": "work"},
+        {"order": "work"},
     ],
 )
 @pytest.mark.parametrize("scope", ["group", "province", "city"])

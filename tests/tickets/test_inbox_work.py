@@ -61,6 +61,34 @@ def test_work_order_is_priority_then_deadline_then_age(db: Database, world: Worl
         assert first.total == 8
 
 
+def test_the_stored_work_order_follows_every_change_of_priority_and_deadline(db: Database, world: World) -> None:
+    from sqlalchemy import update
+
+    from kefu.tickets.models import Ticket
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        a = add_ticket(s, org_unit_id=gz, subject="a", priority="normal", at=T0)
+        b = add_ticket(s, org_unit_id=gz, subject="b", priority="normal", at=T0 + days(1))
+        c = add_ticket(s, org_unit_id=gz, subject="c", priority="normal", at=T0 + days(2))
+    with db.session() as s:
+        assert work(s, world, status=OPEN) == ["a", "b", "c"]
+    with db.unit_of_work() as s:  # through the service: c becomes urgent
+        tickets.update(s, c.id, actor_id=None, priority="urgent")
+    with db.session() as s:
+        assert work(s, world, status=OPEN) == ["c", "a", "b"]
+    with db.unit_of_work() as s:  # a Core statement, as a hot path writes: b gets a reply deadline
+        s.execute(update(Ticket).where(Ticket.id == b.id).values(reply_due_at=T0 + days(15)))
+    with db.session() as s:
+        assert work(s, world, status=OPEN) == ["c", "b", "a"]
+    with db.unit_of_work() as s:  # and back: c is low, b loses its deadline
+        tickets.update(s, c.id, actor_id=None, priority="low")
+        s.execute(update(Ticket).where(Ticket.id == b.id).values(reply_due_at=None))
+    with db.session() as s:
+        assert work(s, world, status=OPEN) == ["a", "b", "c"]
+        assert s.get(Ticket, a.id) is not None  # the stored columns are never loaded with the row
+
+
 def test_my_work_is_what_is_assigned_to_me_in_work_order(db: Database, world: World) -> None:
     gz = world.units["gz"]
     me = world.users["agent_gz"]
