@@ -3,7 +3,7 @@
     POST /workforce/erlang      Erlang C and Erlang A measures for one interval, side by side
     POST /workforce/staffing    fewest agents for a target (C and A) and the shrinkage-scheduled count
     GET  /workforce/history     arrivals per interval, handle-time fit, patience fit (Kaplan-Meier points)
-    POST /workforce/forecast    the coming days: seasonal model and seasonal naive, holdout WAPE
+    POST /workforce/forecast    the coming days: chosen model, 8-week baseline, seasonal naive, holdout WAPE
     POST /workforce/plan        compute a day's plan (not saved): required, shifts, coverage report
     POST /workforce/plans       compute and save a plan; GET /workforce/plans, GET /workforce/plans/{id}
     POST /workforce/what-if     a plan and the same plan with volume, AHT and/or target changed
@@ -96,6 +96,7 @@ def forecast(
         tz=body.tz,
         history_weeks=body.history_weeks,
         holdout_days=body.holdout_days,
+        country=body.country,
     )
 
 

@@ -45,6 +45,9 @@ Scale = Annotated[float, Field(le=MAX_SCALE)]
 Shrinkage = Annotated[float, AfterValidator(_shrinkage)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64)]
 Channel = Annotated[str, Field(min_length=1, max_length=32)]
+Country = Annotated[
+    str, Field(pattern=r"^[A-Z]{2}$", description="ISO code whose public holidays the forecast knows (CN ...)")
+]
 Minutes = Annotated[int, Field(le=1_440)]
 # Days a centre plans for or has history of; past them date arithmetic overflows (date.max + 1 day).
 FIRST_DAY = date(1970, 1, 1)
@@ -123,6 +126,7 @@ class PlanIn(BaseModel):
     day: Day
     interval_minutes: Literal[15, 30, 60] = 30
     tz: TimeZone = "UTC"
+    country: Country = "CN"
     service_level: Share = 0.8
     target_time: Threshold = 20
     model: Model = "a"
@@ -166,8 +170,9 @@ class ForecastIn(BaseModel):
     days: int = Field(7, ge=1, le=62)
     interval_minutes: Literal[15, 30, 60] = 30
     tz: TimeZone = "UTC"
-    history_weeks: int = Field(8, ge=1, le=104)
+    history_weeks: int = Field(16, ge=1, le=104)
     holdout_days: int = Field(7, ge=1, le=62)
+    country: Country = "CN"
 
 
 class SimulateIn(BaseModel):
