@@ -8,6 +8,7 @@
     POST /workforce/plans       compute and save a plan; GET /workforce/plans, GET /workforce/plans/{id}
     POST /workforce/what-if     a plan and the same plan with volume, AHT and/or target changed
     POST /workforce/simulate    replications of a saved plan or given calls/agents, with 95 % CIs
+    POST /workforce/multiskill  several skills and channels: agents per queue and interval, named agents' cover
     GET|PUT /workforce/rules/{org_unit_id}   shift rules (PUT: administrators)
 Bad values answer 422 with the workforce module's message (code workforce_invalid_input).
 """
@@ -28,6 +29,7 @@ from kefu.workforce.schemas import (
     LAST_DAY,
     ErlangIn,
     ForecastIn,
+    MultiSkillIn,
     PlanIn,
     PlanRead,
     PlanSummary,
@@ -98,6 +100,13 @@ def forecast(
         holdout_days=body.holdout_days,
         country=body.country,
     )
+
+
+@router.post("/workforce/multiskill")
+def multiskill(
+    body: MultiSkillIn, session: DbSession, principal: Principal = require("workforce.read")
+) -> dict[str, Any]:
+    return service.multiskill_plan(session, principal, body)
 
 
 @router.post("/workforce/plan")

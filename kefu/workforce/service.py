@@ -26,10 +26,11 @@ from kefu.core.errors import NotFound
 from kefu.interactions import calls as call_log
 from kefu.org import service as org
 from kefu.org.models import OrgUnit
-from kefu.workforce import erlang, forecast, history, schedule, simulator, staffing
+from kefu.workforce import erlang, forecast, history, multiskill, schedule, simulator, staffing
 from kefu.workforce.errors import WorkforceInputError
 from kefu.workforce.models import WorkforcePlan, WorkforceRules
 from kefu.workforce.schemas import (
+    MultiSkillIn,
     MAX_HISTORY_DAYS,
     PlanIn,
     RulesRead,
@@ -756,4 +757,107 @@ def simulate(session: Session | None, principal: Principal | None, body: Simulat
         "speed_of_answer": est(s.speed_of_answer),
         "mean_wait": est(s.mean_wait),
         "occupancy": est(s.occupancy),
+    }
+
+
+# ---------------------------------------------------------------- several skills and channels
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def multiskill_plan(session: Session, principal: Principal, body: MultiSkillIn) -> dict[str, Any]:
+    """Agents needed per skill and channel and interval (voice and chat by Erlang, e-mail by its backlog
+    deadline), and whether the named agents on shift, each serving one of their own skills at a time, cover
+    every queue in every interval; the shortfall where they cannot."""
+    units = unit_subtree(session, principal, body.org_unit_id)
+    skill_rows = {s.id: s for s in org.skills(session)}
+    unknown = sorted({d.skill_id for d in body.demands} - set(skill_rows))
+    if unknown:
+        raise WorkforceInputError(f"no skill with id {', '.join(map(str, unknown))}")
+    if body.agent_ids is None:
+        people = [u for u in org.users_in_units(session, units) if u.active and u.role == "agent"]
+    else:
+        found = org.users(session, body.agent_ids)
+        outside = sorted(i for i in set(body.agent_ids) if i not in found or found[i].org_unit_id not in units)
+        if outside:
+            raise WorkforceInputError(f"no agent with id {', '.join(map(str, outside))} in this unit")
+        people = sorted(found.values(), key=lambda u: (u.display_name, u.id))
+    wanted = {d.skill_id for d in body.demands}
+    people = [u for u in people if wanted & {us.skill_id for us in u.skills}]
+    seconds = body.interval_minutes * 60
+    demands = [
+        multiskill.Demand(
+            skill=skill_rows[d.skill_id].key,
+            channel=d.channel,
+            volumes=d.volumes,
+            aht=d.aht,
+            target=None if d.channel == "email" else staffing.StaffingTarget(
+                service_level=d.service_level, target_time=d.target_time
+            ),
+            patience=d.patience,
+            concurrency=d.concurrency,
+            answer_within=d.answer_within,
+        )
+        for d in body.demands
+    ]
+    required = multiskill.required_by_demand(demands, seconds)
+    channels = {d.skill_id: [x.channel for x in body.demands if x.skill_id == d.skill_id] for d in body.demands}
+    # An agent serves one queue (skill on channel) at a time, any queue of a skill they hold.
+    can_serve = {
+        str(u.id): frozenset(
+            f"{skill_rows[us.skill_id].key}/{c}" for us in u.skills if us.skill_id in wanted for c in channels[us.skill_id]
+        )
+        for u in people
+    }
+    intervals = len(body.demands[0].volumes)
+    coverage = []
+    memo: dict[tuple[tuple[str, int], ...], multiskill.Coverage] = {}
+    for i in range(intervals):
+        need = {f"{skill}/{channel}": n[i] for (skill, channel), n in required.items() if n[i] > 0}
+        key = tuple(sorted(need.items()))
+        if key not in memo:
+            memo[key] = multiskill.cover(need, can_serve)
+        result = memo[key]
+        coverage.append(
+            {
+                "interval": i,
+                "start": _clock(i * body.interval_minutes),
+                "required": sum(need.values()),
+                "assigned": len(result.assigned),
+                "shortfall": dict(sorted(result.shortfall.items())),
+            }
+        )
+    return {
+        "org_unit_id": body.org_unit_id,
+        "interval_minutes": body.interval_minutes,
+        "intervals": intervals,
+        "demands": [
+            {
+                "skill_id": d.skill_id,
+                "skill": skill_rows[d.skill_id].key,
+                "skill_name": skill_rows[d.skill_id].name,
+                "skill_name_en": skill_rows[d.skill_id].name_en,
+                "channel": d.channel,
+                "required": required[(skill_rows[d.skill_id].key, d.channel)],
+                "peak": max(required[(skill_rows[d.skill_id].key, d.channel)]),
+            }
+            for d in body.demands
+        ],
+        "agents": [
+            {
+                "id": u.id,
+                "name": u.display_name,
+                "skills": sorted(skill_rows[us.skill_id].key for us in u.skills if us.skill_id in skill_rows),
+            }
+            for u in people
+        ],
+        "coverage": coverage,
+        "summary": {
+            "peak_required": max(c["required"] for c in coverage),
+            "agents": len(people),
+            "intervals_short": sum(1 for c in coverage if c["shortfall"]),
+            "shortfall_agent_intervals": sum(sum(c["shortfall"].values()) for c in coverage),
+        },
     }
