@@ -1,10 +1,11 @@
 """`kefu bench forecast`: the forecaster against the baselines on call-log months it was not tuned on.
 
 The log's days before ``split`` are the training part: the model (its level and profile windows, mean or
-median, special days (holidays, their eves and the days after) or not, profile smoothing) is chosen there by weekly rolling-origin backtests and nothing after ``split``
-is looked at. The days from ``split`` on are then forecast a week at a time, each week from all days
-before it (as a planner would), by the chosen model, the 8-week same-weekday mean (the baseline to beat),
-the 1-week seasonal naive and the first-pass seasonal model; WAPE of each and its ratio to the baseline.
+median, special days (holidays, their eves and the days after) or not, profile smoothing) is chosen there
+by weekly rolling-origin backtests and nothing after ``split`` is looked at. The days from ``split`` on
+are then forecast a week at a time, each week from all days before it (as a planner would), by the
+chosen model, the 8-week same-weekday mean (the baseline to beat), the 1-week seasonal naive and the
+first-pass seasonal model; WAPE of each and its ratio to the baseline.
 """
 
 from __future__ import annotations

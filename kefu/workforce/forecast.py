@@ -287,9 +287,8 @@ def model_forecast(
     width, origin = _start(history, days)
     special = special if (special and config.specials) else {}
     normal = {d: v for d, v in history.items() if d not in special} or history
-    factors = {
-        kind: special_factor(history, special, origin, config, kind) for kind in {special[d] for d in days if d in special}
-    }
+    kinds = {special[d] for d in days if d in special}
+    factors = {kind: special_factor(history, special, origin, config, kind) for kind in kinds}
     kin = _kindred_weekdays(normal, origin, width) if config.pooled_profile else None
     out: Forecast = {}
     for day in days:

@@ -30,8 +30,8 @@ from kefu.workforce import erlang, forecast, history, multiskill, schedule, simu
 from kefu.workforce.errors import WorkforceInputError
 from kefu.workforce.models import WorkforcePlan, WorkforceRules
 from kefu.workforce.schemas import (
-    MultiSkillIn,
     MAX_HISTORY_DAYS,
+    MultiSkillIn,
     PlanIn,
     RulesRead,
     RulesSpec,
@@ -807,12 +807,15 @@ def multiskill_plan(session: Session, principal: Principal, body: MultiSkillIn) 
     # An agent serves one queue (skill on channel) at a time, any queue of a skill they hold.
     can_serve = {
         str(u.id): frozenset(
-            f"{skill_rows[us.skill_id].key}/{c}" for us in u.skills if us.skill_id in wanted for c in channels[us.skill_id]
+            f"{skill_rows[us.skill_id].key}/{c}"
+            for us in u.skills
+            if us.skill_id in wanted
+            for c in channels[us.skill_id]
         )
         for u in people
     }
     intervals = len(body.demands[0].volumes)
-    coverage = []
+    coverage: list[dict[str, Any]] = []
     memo: dict[tuple[tuple[str, int], ...], multiskill.Coverage] = {}
     for i in range(intervals):
         need = {f"{skill}/{channel}": n[i] for (skill, channel), n in required.items() if n[i] > 0}

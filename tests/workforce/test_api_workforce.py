@@ -253,7 +253,8 @@ def test_history_and_forecast_endpoints(client: TestClient, db: Database, world:
     assert 0 <= out["holdout"]["model_wape"] < 1
     assert out["holdout"]["model_wape"] <= out["holdout"]["naive_wape"]
     assert 0 <= out["holdout"]["baseline_wape"] < 1
-    assert out["country"] == "CN" and out["model"].startswith("level ")
+    assert out["country"] == "CN"
+    assert out["model"].startswith("level ")
     records = history.parse_call_log(make_log(DAY, 28)).records
     counts = history.arrivals_per_interval(records, 30)
     first = date(1999, 3, 22)
@@ -265,7 +266,8 @@ def test_history_and_forecast_endpoints(client: TestClient, db: Database, world:
             json={"org_unit_id": world.units["gz"], "start_day": "1999-03-22", "country": country},
             headers=world.auth("analyst"),
         )
-        assert bad.status_code == 422 and message in bad.text, bad.text
+        assert bad.status_code == 422, bad.text
+        assert message in bad.text
 
 
 def test_saved_plans_are_listed_scoped_and_simulated(client: TestClient, db: Database, world: World) -> None:
