@@ -174,10 +174,11 @@ def build(db: Database, client: TestClient) -> Matrix:
         art = ok(client.post(f"{API}/knowledge/articles", headers=admin, json={
             "title": f"{code} 话费查询", "body": "发送 CXHF 到 10086 查询话费。", "kind": "faq", "department": "计费",
             "org_unit_id": objs.unit}))
-        for to in ("in_review", "published"):
-            ok(client.post(f"{API}/knowledge/articles/{art['id']}/transitions", headers=admin, json={"to": to}))
-        objs.article = art["id"]
         seed = {"Authorization": f"Bearer {tokens['seed_ZJ' if code == 'HZ' else 'seed_GD']}"}
+        # the author submits it, a second person (the province's administrator) publishes it
+        for to, who in (("in_review", admin), ("published", seed)):
+            ok(client.post(f"{API}/knowledge/articles/{art['id']}/transitions", headers=who, json={"to": to}))
+        objs.article = art["id"]
         objs.topic = ok(client.post(f"{API}/knowledge/pushes", headers=seed,
                                     json={"title": f"{code} 通知", "unit_ids": [objs.unit]}))["id"]
     question = ok(client.post(f"{API}/knowledge/questions", headers=admin, json={"title": "问题", "body": "怎么办"}))

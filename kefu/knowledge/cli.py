@@ -81,7 +81,7 @@ def import_articles(
             )
             if publish:
                 service.transition(s, principal, a.id, "in_review")
-                service.transition(s, principal, a.id, "published")
+                service.transition(s, principal, a.id, "published", bulk_import=True)
     typer.echo(f"imported {len(rows)} article(s)")
 
 

@@ -359,9 +359,12 @@ def transition(
     version: int | None = None,
     reason: str | None = None,
     at: datetime | None = None,
+    bulk_import: bool = False,
 ) -> Article:
     """Move the article along its lifecycle. `version`, when given, must be the latest (so a reviewer
-    publishes exactly what they read)."""
+    publishes exactly what they read). Publishing is a second person's act: the author of the version
+    under review may not publish it (``bulk_import``: an administrator loading a knowledge base that was
+    reviewed elsewhere, `kefu import knowledge`)."""
     at = at or utcnow()
     a = get_article(session, principal, article_id)
     _check_write_scope(principal, a.scope_path)
@@ -378,6 +381,14 @@ def transition(
         raise _conflict(a, version)
     latest = get_version(session, a.id, a.latest_version)
     if to_status == "published":
+        if latest.author_id == principal.user_id and not bulk_import:
+            from kefu.core.errors import Forbidden
+
+            raise Forbidden(
+                "the author of a version may not publish it: another reviewer with 'knowledge.publish' must",
+                code="review_needs_second_person",
+                details={"author_id": latest.author_id},
+            )
         lifecycle.check_publishable(latest.valid_until, at)
     res = session.execute(
         update(Article)

@@ -3,11 +3,12 @@
     POST /workforce/erlang      Erlang C and Erlang A measures for one interval, side by side
     POST /workforce/staffing    fewest agents for a target (C and A) and the shrinkage-scheduled count
     GET  /workforce/history     arrivals per interval, handle-time fit, patience fit (Kaplan-Meier points)
-    POST /workforce/forecast    the coming days: seasonal model and seasonal naive, holdout WAPE
+    POST /workforce/forecast    the coming days: chosen model, 8-week baseline, seasonal naive, holdout WAPE
     POST /workforce/plan        compute a day's plan (not saved): required, shifts, coverage report
     POST /workforce/plans       compute and save a plan; GET /workforce/plans, GET /workforce/plans/{id}
     POST /workforce/what-if     a plan and the same plan with volume, AHT and/or target changed
     POST /workforce/simulate    replications of a saved plan or given calls/agents, with 95 % CIs
+    POST /workforce/multiskill  several skills and channels: agents per queue and interval, named agents' cover
     GET|PUT /workforce/rules/{org_unit_id}   shift rules (PUT: administrators)
 Bad values answer 422 with the workforce module's message (code workforce_invalid_input).
 """
@@ -28,6 +29,7 @@ from kefu.workforce.schemas import (
     LAST_DAY,
     ErlangIn,
     ForecastIn,
+    MultiSkillIn,
     PlanIn,
     PlanRead,
     PlanSummary,
@@ -96,7 +98,15 @@ def forecast(
         tz=body.tz,
         history_weeks=body.history_weeks,
         holdout_days=body.holdout_days,
+        country=body.country,
     )
+
+
+@router.post("/workforce/multiskill")
+def multiskill(
+    body: MultiSkillIn, session: DbSession, principal: Principal = require("workforce.read")
+) -> dict[str, Any]:
+    return service.multiskill_plan(session, principal, body)
 
 
 @router.post("/workforce/plan")

@@ -1,10 +1,11 @@
 """`kefu bench forecast`: the forecaster against the baselines on call-log months it was not tuned on.
 
 The log's days before ``split`` are the training part: the model (its level and profile windows, mean or
-median, special days or not) is chosen there by weekly rolling-origin backtests and nothing after ``split``
-is looked at. The days from ``split`` on are then forecast a week at a time, each week from all days
-before it (as a planner would), by the chosen model, the 8-week same-weekday mean (the baseline to beat),
-the 1-week seasonal naive and the first-pass seasonal model; WAPE of each and its ratio to the baseline.
+median, special days (holidays, their eves and the days after) or not, profile smoothing) is chosen there
+by weekly rolling-origin backtests and nothing after ``split`` is looked at. The days from ``split`` on
+are then forecast a week at a time, each week from all days before it (as a planner would), by the
+chosen model, the 8-week same-weekday mean (the baseline to beat), the 1-week seasonal naive and the
+first-pass seasonal model; WAPE of each and its ratio to the baseline.
 """
 
 from __future__ import annotations
@@ -44,13 +45,14 @@ def run(data_dir: Path, *, split: date, country: str = "IL", interval_minutes: i
         raise ValueError(f"the split {split} leaves no training or no held-out days")
     years = sorted({d.year for d in counts})
     holidays = forecast.public_holidays(country, years)
+    special = forecast.special_kinds(holidays)
     candidates = forecast.CANDIDATES if not quick else tuple(c for c in forecast.CANDIDATES if not c.pooled_profile)
-    model, backtest, baseline = forecast.choose_model(train, holidays, candidates=candidates)
+    model, backtest, baseline = forecast.choose_model(train, special, candidates=candidates)
     scores = forecast.rolling_scores(
         counts,
         test,
         {
-            "model": forecast.configured(model, holidays),
+            "model": forecast.configured(model, special),
             "mean_8_weeks": forecast.same_weekday_mean,
             "seasonal_naive": forecast.seasonal_naive,
             "first_pass": forecast.seasonal_forecast,

@@ -317,6 +317,24 @@ def _erlang_a_service_level(
     return answered_within / (1.0 - short)
 
 
+def p_wait_at_most(
+    agents: int, arrival_rate: float, aht: float, t: float, patience: float | None = None
+) -> float:
+    """The probability that an offered call waits at most ``t`` seconds in the queue: Erlang C without
+    ``patience`` (1 - C exp(-(n - a) t / aht); 0 when n <= a, as the queue grows without end), Erlang A
+    with it, where the wait ends when the call is answered or its caller gives up (1 - P(W > t))."""
+    check_positive("arrival_rate", arrival_rate)
+    check_positive("aht", aht)
+    _check_time("t", t)
+    _check_agents(agents)
+    if patience is None:
+        return erlang_c(agents, arrival_rate, aht, t).service_level
+    check_positive("patience", patience)
+    return _erlang_a_service_level(
+        _palm_terms(agents, arrival_rate, aht, patience), t, AbandonPolicy.FOR, 0.0
+    )
+
+
 # ---------------------------------------------------------------- non-preemptive priority classes (Cobham)
 
 

@@ -162,22 +162,34 @@ class ModelConfig:
     #: Pool the intraday profile over every day of the same kind (the weekdays whose mean profiles in the
     #: history are closest), not only the same weekday: more days, less noise in thin intervals.
     pooled_profile: bool = False
+    #: Weight of each neighbouring interval when smoothing the pooled profile (0: none): a call's half-hour
+    #: is partly chance, so a thin interval borrows from the two beside it.
+    smooth: float = 0.0
 
     def describe(self) -> str:
         return (
             f"level {self.level} of {self.level_weeks} wk, profile {self.profile_weeks} wk"
             f"{', special days' if self.specials else ''}{', pooled profile' if self.pooled_profile else ''}"
+            f"{f', smoothed {self.smooth:g}' if self.smooth else ''}"
         )
 
 
 CANDIDATES: tuple[ModelConfig, ...] = tuple(
-    ModelConfig(lw, pw, lv, sp, pool)
+    ModelConfig(lw, pw, lv, sp, pool, sm)
     for lw in (1, 2, 4, 6, 8)
     for pw in (4, 8, 12, 26)
     for lv in ("mean", "median")
     for sp in (True, False)
     for pool in (False, True)
+    for sm in (0.0, 0.25)
     if not (lw <= 2 and lv == "median")
+)
+#: The few the console and API choose among on a unit's own history (a request must stay quick).
+QUICK_CANDIDATES: tuple[ModelConfig, ...] = tuple(
+    ModelConfig(lw, pw, lv, True, False, sm)
+    for lw, lv in ((4, "mean"), (8, "median"))
+    for pw in (8, 12)
+    for sm in (0.0, 0.25)
 )
 
 
@@ -204,7 +216,13 @@ def _base(
             d for d in history
             if d < origin and d.weekday() in same_kind and (origin - d).days <= 7 * config.profile_weeks
         ]
-    pooled = [sum(history[d][i] for d in profile_days) for i in range(width)]
+    pooled = [float(sum(history[d][i] for d in profile_days)) for i in range(width)]
+    if config.smooth:
+        w = config.smooth
+        pooled = [
+            (pooled[i] + w * (pooled[i - 1] if i else 0.0) + w * (pooled[i + 1] if i + 1 < width else 0.0))
+            for i in range(width)
+        ]
     total = sum(pooled)
     return [level * p / total if total else 0.0 for p in pooled]
 
@@ -229,13 +247,33 @@ def _kindred_weekdays(history: History, origin: date, width: int) -> dict[int, s
     }
 
 
-def special_factor(history: History, special: SpecialDays, origin: date, config: ModelConfig) -> float:
-    """Median ratio of what special days before ``origin`` really had to their normal-day forecast (a day
-    absent from the history had no calls); 1.0 when the history has none to learn from."""
+def special_kinds(holidays: Mapping[date, str]) -> dict[date, str]:
+    """Public holidays and the days they bend: each holiday is ``holiday``, the day before a run of them
+    ``eve`` (customers call early, offices close early), the first day after it ``after`` (what the
+    holiday held back). Each kind learns its own share of a normal day."""
+    out: dict[date, str] = {d: "holiday" for d in holidays}
+    for d in sorted(holidays):
+        out.setdefault(d - timedelta(days=1), "eve")
+        after = d + timedelta(days=1)
+        while after in holidays:
+            after += timedelta(days=1)
+        out.setdefault(after, "after")
+    return out
+
+
+def special_factor(
+    history: History, special: SpecialDays, origin: date, config: ModelConfig, kind: str | None = None
+) -> float:
+    """Median ratio of what special days (of ``kind``, when given and the history has some) before
+    ``origin`` really had to their normal-day forecast (a day absent from the history had no calls);
+    1.0 when the history has none to learn from."""
     width = _width(history)
     normal = {d: v for d, v in history.items() if d not in special}
+    past = [d for d in special if d < origin]
+    if kind is not None and any(special[d] == kind for d in past):
+        past = [d for d in past if special[d] == kind]
     ratios = []
-    for s in sorted(d for d in special if d < origin):
+    for s in sorted(past):
         base = sum(_base(normal, s, s, config, width))
         if base > 0:
             ratios.append(sum(history.get(s, ())) / base)
@@ -249,12 +287,13 @@ def model_forecast(
     width, origin = _start(history, days)
     special = special if (special and config.specials) else {}
     normal = {d: v for d, v in history.items() if d not in special} or history
-    factor = special_factor(history, special, origin, config) if any(d in special for d in days) else 1.0
+    kinds = {special[d] for d in days if d in special}
+    factors = {kind: special_factor(history, special, origin, config, kind) for kind in kinds}
     kin = _kindred_weekdays(normal, origin, width) if config.pooled_profile else None
     out: Forecast = {}
     for day in days:
         base = _base(normal, day, origin, config, width, kin)
-        out[day] = [v * factor for v in base] if day in special else base
+        out[day] = [v * factors[special[day]] for v in base] if day in special else base
     return out
 
 

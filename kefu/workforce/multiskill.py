@@ -128,8 +128,13 @@ def cover(required: Mapping[str, int], agents: Mapping[str, frozenset[str]]) -> 
                 return True
         return False
 
-    for i in range(len(slots)):
-        augment(i, set())
+    failed: set[str] = set()
+    for i, (skill, _) in enumerate(slots):
+        # No augmenting path once every agent serves, nor for a skill whose earlier slot found none.
+        if skill in failed or len(slot_of_agent) == len(agents):
+            continue
+        if not augment(i, set()):
+            failed.add(skill)
     missing: dict[str, int] = {}
     for i, (skill, _) in enumerate(slots):
         if i not in agent_of_slot:

@@ -45,6 +45,9 @@ Scale = Annotated[float, Field(le=MAX_SCALE)]
 Shrinkage = Annotated[float, AfterValidator(_shrinkage)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64)]
 Channel = Annotated[str, Field(min_length=1, max_length=32)]
+Country = Annotated[
+    str, Field(pattern=r"^[A-Z]{2}$", description="ISO code whose public holidays the forecast knows (CN ...)")
+]
 Minutes = Annotated[int, Field(le=1_440)]
 # Days a centre plans for or has history of; past them date arithmetic overflows (date.max + 1 day).
 FIRST_DAY = date(1970, 1, 1)
@@ -123,6 +126,7 @@ class PlanIn(BaseModel):
     day: Day
     interval_minutes: Literal[15, 30, 60] = 30
     tz: TimeZone = "UTC"
+    country: Country = "CN"
     service_level: Share = 0.8
     target_time: Threshold = 20
     model: Model = "a"
@@ -166,8 +170,9 @@ class ForecastIn(BaseModel):
     days: int = Field(7, ge=1, le=62)
     interval_minutes: Literal[15, 30, 60] = 30
     tz: TimeZone = "UTC"
-    history_weeks: int = Field(8, ge=1, le=104)
+    history_weeks: int = Field(16, ge=1, le=104)
     holdout_days: int = Field(7, ge=1, le=62)
+    country: Country = "CN"
 
 
 class SimulateIn(BaseModel):
@@ -213,3 +218,52 @@ class PlanSummary(BaseModel):
 class PlanRead(PlanSummary):
     inputs: dict[str, Any]
     result: dict[str, Any]
+
+
+# ---- several skills and channels ---------------------------------------------------------------------
+
+INT64_MAX = 2**63 - 1
+BodyId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+MAX_DEMANDS = 20
+MAX_NAMED_AGENTS = 500  # the assignment search recurses once per agent
+MAX_CONCURRENCY = 10
+
+
+class DemandIn(BaseModel):
+    """One skill on one channel: contacts per interval over the day (every demand the same length)."""
+
+    skill_id: BodyId
+    channel: Literal["voice", "chat", "email"] = "voice"
+    volumes: list[Calls] = Field(min_length=1, max_length=MAX_INTERVALS)
+    aht: Seconds = Field(description="seconds of agent work per contact (chat: per session)")
+    service_level: Share = 0.8
+    target_time: Threshold = 20
+    patience: Seconds | None = Field(None, description="voice and chat: Erlang A with this mean patience")
+    concurrency: int = Field(1, ge=1, le=MAX_CONCURRENCY, description="chat sessions an agent holds at once")
+    answer_within: Seconds | None = Field(None, description="e-mail: seconds from arrival to answer")
+
+
+class MultiSkillIn(BaseModel):
+    """A day's demand on several skills and channels, and the named agents on shift to cover it."""
+
+    org_unit_id: BodyId
+    interval_minutes: Literal[15, 30, 60] = 30
+    demands: list[DemandIn] = Field(min_length=1, max_length=MAX_DEMANDS)
+    agent_ids: list[BodyId] | None = Field(
+        None,
+        max_length=MAX_NAMED_AGENTS,
+        description="named agents on shift; default every active agent of the unit holding a demanded skill",
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> MultiSkillIn:
+        lengths = {len(d.volumes) for d in self.demands}
+        if len(lengths) != 1:
+            raise ValueError("every demand needs the same number of intervals")
+        keys = [(d.skill_id, d.channel) for d in self.demands]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each skill and channel may appear once")
+        for k, d in enumerate(self.demands):
+            for v in d.volumes:
+                check_load(v, d.aht, self.interval_minutes, where=f"demands[{k}]")
+        return self

@@ -9,6 +9,7 @@ Services flush, never commit.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -25,11 +26,12 @@ from kefu.core.errors import NotFound
 from kefu.interactions import calls as call_log
 from kefu.org import service as org
 from kefu.org.models import OrgUnit
-from kefu.workforce import erlang, forecast, history, schedule, simulator, staffing
+from kefu.workforce import erlang, forecast, history, multiskill, schedule, simulator, staffing
 from kefu.workforce.errors import WorkforceInputError
 from kefu.workforce.models import WorkforcePlan, WorkforceRules
 from kefu.workforce.schemas import (
     MAX_HISTORY_DAYS,
+    MultiSkillIn,
     PlanIn,
     RulesRead,
     RulesSpec,
@@ -250,6 +252,30 @@ def last_call_day(
 # ---------------------------------------------------------------- forecast
 
 
+#: Weeks of a unit's history the console and API forecast from (the candidates' longest window and more).
+FORECAST_HISTORY_WEEKS = 16
+
+
+def special_days(country: str, days: Iterable[date]) -> dict[date, str]:
+    """Public holidays of ``country`` over the years of ``days``, with their eves and the days after, by kind."""
+    years = sorted({d.year for d in days})
+    return forecast.special_kinds(forecast.public_holidays(country, years)) if years else {}
+
+
+def chosen_forecast(
+    past: forecast.History, wanted: list[date], country: str
+) -> tuple[forecast.Forecast, forecast.ModelConfig]:
+    """The second-pass forecaster on a unit's own history: the quick candidates compared by weekly
+    rolling-origin backtests on ``past`` only, the best one forecasting ``wanted`` with the country's
+    holidays (too little history to compare: the default model)."""
+    special = special_days(country, [*past, *wanted])
+    try:
+        model, _, _ = forecast.choose_model(past, special, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES)
+    except WorkforceInputError:
+        model = forecast.ModelConfig()
+    return forecast.model_forecast(past, wanted, model, special), model
+
+
 def forecast_days(
     session: Session,
     principal: Principal,
@@ -260,11 +286,13 @@ def forecast_days(
     days: int,
     interval_minutes: int = 30,
     tz: str = "UTC",
-    history_weeks: int = 8,
+    history_weeks: int = FORECAST_HISTORY_WEEKS,
     holdout_days: int = 7,
+    country: str = "CN",
 ) -> dict[str, Any]:
-    """Seasonal (weekday level x intraday profile) and seasonal-naive forecasts of the coming days, with
-    both methods' WAPE on the last ``holdout_days`` history days; actuals where the days have passed."""
+    """The chosen model's, the 8-week same-weekday mean's (the baseline to beat) and the seasonal naive's
+    forecasts of the coming days; on the last ``holdout_days`` history days, the WAPE of each (the model
+    chosen on the days before them); actuals where the days have passed."""
     first = start_day - timedelta(weeks=history_weeks)
     records = unit_history(
         session,
@@ -280,23 +308,46 @@ def forecast_days(
     if not past:
         raise WorkforceInputError(f"no call history in the {history_weeks} weeks before {start_day}")
     wanted = [start_day + timedelta(days=k) for k in range(days)]
-    model = forecast.seasonal_forecast(past, wanted)
+    predicted, model = chosen_forecast(past, wanted, country)
+    baseline = forecast.same_weekday_mean(past, wanted)
     naive = forecast.seasonal_naive(past, wanted)
     score = None
-    if len(past) > holdout_days:
-        s = forecast.evaluate_holdout(past, holdout_days)
-        score = {"days": s.days, "model_wape": num(s.model_wape), "naive_wape": num(s.naive_wape)}
+    ordered = sorted(past)
+    if len(ordered) > holdout_days:
+        test = ordered[-holdout_days:]
+        train = {d: v for d, v in past.items() if d < test[0]}
+        if any(sum(past[d]) for d in test):
+            _, held_model = chosen_forecast(train, test, country)
+            wapes = forecast.rolling_scores(
+                past,
+                test,
+                {
+                    "model": forecast.configured(held_model, special_days(country, ordered)),
+                    "baseline": forecast.same_weekday_mean,
+                    "naive": forecast.seasonal_naive,
+                },
+            )
+            score = {
+                "days": len(test),
+                "model": held_model.describe(),
+                "model_wape": num(wapes["model"]),
+                "baseline_wape": num(wapes["baseline"]),
+                "naive_wape": num(wapes["naive"]),
+            }
     return {
         "org_unit_id": org_unit_id,
         "channel": channel,
         "interval_minutes": interval_minutes,
         "tz": tz,
+        "country": country,
+        "model": model.describe(),
         "history_days": len(past),
         "holdout": score,
         "days": [
             {
                 "day": d.isoformat(),
-                "forecast": [num(v, 3) for v in model[d]],
+                "forecast": [num(v, 3) for v in predicted[d]],
+                "baseline": [num(v, 3) for v in baseline[d]],
                 "naive": [num(v, 3) for v in naive[d]],
                 "actual": counts.get(d),
             }
@@ -412,7 +463,7 @@ class Workload:
 
 
 def workload_for(session: Session, principal: Principal, body: PlanIn) -> Workload:
-    """The day's calls per interval: as given, or forecast from up to 8 weeks of the unit's history."""
+    """The day's calls per interval: as given, or forecast by the chosen model from the unit's history."""
     per_day = 24 * 60 // body.interval_minutes
     if body.calls is not None:
         if len(body.calls) != per_day:
@@ -429,7 +480,7 @@ def workload_for(session: Session, principal: Principal, body: PlanIn) -> Worklo
         principal,
         org_unit_id=body.org_unit_id,
         channel=body.channel,
-        first=body.day - timedelta(weeks=8),
+        first=body.day - timedelta(weeks=FORECAST_HISTORY_WEEKS),
         last=body.day,
         tz=body.tz,
     )
@@ -437,9 +488,10 @@ def workload_for(session: Session, principal: Principal, body: PlanIn) -> Worklo
     counts = history.arrivals_per_interval(before, body.interval_minutes)
     if not counts:
         raise WorkforceInputError(
-            f"no call history in the 8 weeks before {body.day}: import a call log or give calls per interval"
+            f"no call history in the {FORECAST_HISTORY_WEEKS} weeks before {body.day}: "
+            "import a call log or give calls per interval"
         )
-    predicted = forecast.seasonal_forecast(counts, [body.day])[body.day]
+    predicted = chosen_forecast(counts, [body.day], body.country)[0][body.day]
     actual = history.arrivals_per_interval([r for r in records if r.day == body.day], body.interval_minutes)
     aht = body.aht if body.aht is not None else history.handle_time_fit(before).mean
     patience = body.patience
@@ -705,4 +757,110 @@ def simulate(session: Session | None, principal: Principal | None, body: Simulat
         "speed_of_answer": est(s.speed_of_answer),
         "mean_wait": est(s.mean_wait),
         "occupancy": est(s.occupancy),
+    }
+
+
+# ---------------------------------------------------------------- several skills and channels
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def multiskill_plan(session: Session, principal: Principal, body: MultiSkillIn) -> dict[str, Any]:
+    """Agents needed per skill and channel and interval (voice and chat by Erlang, e-mail by its backlog
+    deadline), and whether the named agents on shift, each serving one of their own skills at a time, cover
+    every queue in every interval; the shortfall where they cannot."""
+    units = unit_subtree(session, principal, body.org_unit_id)
+    skill_rows = {s.id: s for s in org.skills(session)}
+    unknown = sorted({d.skill_id for d in body.demands} - set(skill_rows))
+    if unknown:
+        raise WorkforceInputError(f"no skill with id {', '.join(map(str, unknown))}")
+    if body.agent_ids is None:
+        people = [u for u in org.users_in_units(session, units) if u.active and u.role == "agent"]
+    else:
+        found = org.users(session, body.agent_ids)
+        outside = sorted(i for i in set(body.agent_ids) if i not in found or found[i].org_unit_id not in units)
+        if outside:
+            raise WorkforceInputError(f"no agent with id {', '.join(map(str, outside))} in this unit")
+        people = sorted(found.values(), key=lambda u: (u.display_name, u.id))
+    wanted = {d.skill_id for d in body.demands}
+    people = [u for u in people if wanted & {us.skill_id for us in u.skills}]
+    seconds = body.interval_minutes * 60
+    demands = [
+        multiskill.Demand(
+            skill=skill_rows[d.skill_id].key,
+            channel=d.channel,
+            volumes=d.volumes,
+            aht=d.aht,
+            target=None if d.channel == "email" else staffing.StaffingTarget(
+                service_level=d.service_level, target_time=d.target_time
+            ),
+            patience=d.patience,
+            concurrency=d.concurrency,
+            answer_within=d.answer_within,
+        )
+        for d in body.demands
+    ]
+    required = multiskill.required_by_demand(demands, seconds)
+    channels = {d.skill_id: [x.channel for x in body.demands if x.skill_id == d.skill_id] for d in body.demands}
+    # An agent serves one queue (skill on channel) at a time, any queue of a skill they hold.
+    can_serve = {
+        str(u.id): frozenset(
+            f"{skill_rows[us.skill_id].key}/{c}"
+            for us in u.skills
+            if us.skill_id in wanted
+            for c in channels[us.skill_id]
+        )
+        for u in people
+    }
+    intervals = len(body.demands[0].volumes)
+    coverage: list[dict[str, Any]] = []
+    memo: dict[tuple[tuple[str, int], ...], multiskill.Coverage] = {}
+    for i in range(intervals):
+        need = {f"{skill}/{channel}": n[i] for (skill, channel), n in required.items() if n[i] > 0}
+        key = tuple(sorted(need.items()))
+        if key not in memo:
+            memo[key] = multiskill.cover(need, can_serve)
+        result = memo[key]
+        coverage.append(
+            {
+                "interval": i,
+                "start": _clock(i * body.interval_minutes),
+                "required": sum(need.values()),
+                "assigned": len(result.assigned),
+                "shortfall": dict(sorted(result.shortfall.items())),
+            }
+        )
+    return {
+        "org_unit_id": body.org_unit_id,
+        "interval_minutes": body.interval_minutes,
+        "intervals": intervals,
+        "demands": [
+            {
+                "skill_id": d.skill_id,
+                "skill": skill_rows[d.skill_id].key,
+                "skill_name": skill_rows[d.skill_id].name,
+                "skill_name_en": skill_rows[d.skill_id].name_en,
+                "channel": d.channel,
+                "required": required[(skill_rows[d.skill_id].key, d.channel)],
+                "peak": max(required[(skill_rows[d.skill_id].key, d.channel)]),
+            }
+            for d in body.demands
+        ],
+        "agents": [
+            {
+                "id": u.id,
+                "name": u.display_name,
+                "skills": sorted(skill_rows[us.skill_id].key for us in u.skills if us.skill_id in skill_rows),
+            }
+            for u in people
+        ],
+        "coverage": coverage,
+        "summary": {
+            "peak_required": max(c["required"] for c in coverage),
+            "agents": len(people),
+            "intervals_short": sum(1 for c in coverage if c["shortfall"]),
+            "shortfall_agent_intervals": sum(sum(c["shortfall"].values()) for c in coverage),
+        },
     }

@@ -96,31 +96,41 @@ def _evaluator(arrival_rate: float, aht: float, target: StaffingTarget,
 # ---------------------------------------------------------------- square-root estimates
 
 
-def _halfin_whitt_p_wait(beta: float) -> float:
-    """[1 + beta Phi(beta)/phi(beta)]^-1, with Phi/phi as erfcx for stability."""
+def halfin_whitt_p_wait(beta: float) -> float:
+    """Halfin-Whitt: the probability an offered call waits at all in M/M/n staffed n = a + beta sqrt(a),
+    [1 + beta Phi(beta)/phi(beta)]^-1 (beta > 0), with Phi/phi as erfcx for stability."""
+    if not (math.isfinite(beta) and beta > 0):
+        raise WorkforceInputError(f"beta must be > 0 under Erlang C (no patience), got {beta!r}")
     ratio = math.sqrt(math.pi / 2) * float(special.erfcx(-beta / math.sqrt(2)))  # Phi(b)/phi(b)
     return 1.0 / (1.0 + beta * ratio)
 
 
-def _gmr_p_wait(beta: float, r: float) -> float:
-    """Garnett-Mandelbaum-Reiman: [1 + h(beta r) / (r h(-beta))]^-1, h the normal hazard rate."""
+def gmr_p_wait(beta: float, r: float) -> float:
+    """Garnett-Mandelbaum-Reiman: the probability an offered call waits at all in M/M/n+M staffed
+    n = a + beta sqrt(a), [1 + h(beta r) / (r h(-beta))]^-1, h the normal hazard rate and
+    r = sqrt(mean patience / AHT) (any real beta: with abandonment a centre may be under-staffed)."""
+    if not (math.isfinite(beta) and math.isfinite(r) and r > 0):
+        raise WorkforceInputError(f"need a finite beta and r = sqrt(patience / aht) > 0, got {beta!r}, {r!r}")
     def hazard(z: float) -> float:
         return 1.0 / (math.sqrt(math.pi / 2) * float(special.erfcx(z / math.sqrt(2))))
     return 1.0 / (1.0 + hazard(beta * r) / (r * hazard(-beta)))
 
 
-def square_root_estimate(load: float, aht: float, target: StaffingTarget, patience: float | None) -> int:
-    """Square-root staffing n0 = a + beta sqrt(a), beta from the diffusion approximations.
-
-    The service level target is read as 1 - P(W>0) exp(-beta sqrt(a) T / aht) >= SL; an ASA bound as
-    P(W>0) aht / (beta sqrt(a)) <= ASA. An occupancy cap adds n >= a / cap. Only a starting point.
-    """
+def square_root_beta(load: float, aht: float, target: StaffingTarget, patience: float | None = None) -> float:
+    """The square-root staffing beta of a target: the least beta in the diffusion approximation
+    (Halfin-Whitt without patience, Garnett-Mandelbaum-Reiman with it) whose n = a + beta sqrt(a)
+    meets the service level, read as 1 - P(W>0) exp(-beta sqrt(a) T / aht) >= SL, and the ASA bound,
+    read as P(W>0) aht / (beta sqrt(a)) <= ASA; searched in [lowest, 30]."""
+    check_positive("load", load)
+    check_positive("aht", aht)
+    if patience is not None:
+        check_positive("patience", patience)
     root = math.sqrt(load)
 
     def p_wait(beta: float) -> float:
         if patience is None:
-            return _halfin_whitt_p_wait(beta)
-        return _gmr_p_wait(beta, math.sqrt(patience / aht))
+            return halfin_whitt_p_wait(beta)
+        return gmr_p_wait(beta, math.sqrt(patience / aht))
 
     lowest = 1e-9 if patience is None else -10.0
     betas = [lowest]
@@ -135,7 +145,13 @@ def square_root_estimate(load: float, aht: float, target: StaffingTarget, patien
     if target.max_asa is not None:
         asa = target.max_asa
         betas.append(_solve_beta(lambda b: p_wait(b) * aht / (max(b, 1e-12) * root) - asa, 1e-9))
-    n0 = load + max(betas) * root
+    return max(betas)
+
+
+def square_root_estimate(load: float, aht: float, target: StaffingTarget, patience: float | None) -> int:
+    """Square-root staffing n0 = a + beta sqrt(a) with :func:`square_root_beta`; an occupancy cap adds
+    n >= a / cap. Only a starting point for the exact search."""
+    n0 = load + square_root_beta(load, aht, target, patience) * math.sqrt(load)
     if target.max_occupancy is not None:
         n0 = max(n0, load / target.max_occupancy)
     return max(1, math.ceil(n0))

@@ -4,12 +4,15 @@
                                      charts (forecast vs actual, required vs scheduled, predicted SL), shifts
     GET  /console/workforce/data     the same plan (and what-if scenario) as JSON: the page redraws with it
     POST /console/workforce/plans    save the plan shown (CSRF); then back to the page
+    GET  /console/workforce/skills   several skills and channels: agents per queue and interval, and whether
+                                     the chosen named agents (each serving one of their skills) cover them
 Everything needs `workforce.read` (saving: `workforce.write`); agents are refused with 403.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
@@ -27,7 +30,7 @@ from kefu.org import service as org
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 from kefu.workforce import service
-from kefu.workforce.schemas import WhatIfIn
+from kefu.workforce.schemas import MultiSkillIn, WhatIfIn
 
 # The main menu's entry for this domain (kefu.web.render.nav_entries): key, href, permission, place.
 NAV = (("workforce", "/console/workforce", "workforce.read", 40),)
@@ -166,3 +169,111 @@ def workforce_save(
     body = _body(_form(QueryParams(query), session, principal)).model_copy(update={"name": name.strip() or None})
     plan = service.save_what_if(session, principal, body)
     return RedirectResponse(f"/console/workforce?{query}&saved={plan.id}", status_code=303)
+
+
+# ---- several skills and channels ---------------------------------------------------------------------
+
+DEMAND_ROWS = 4
+DEMAND_CHANNELS = ("voice", "chat", "email")
+_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+def _volumes(text: str) -> list[float] | None:
+    """Contacts per interval as typed (spaces, commas or 、 between numbers); None when a part is no number."""
+    try:
+        return [float(v) for v in _SEPARATORS.split(text.strip()) if v]
+    except ValueError:
+        return None
+
+
+def _skills_form(q: Any, session: Any, principal: Principal) -> dict[str, Any]:
+    units = org.list_units(session, principal)
+    unit_id = int(q["org_unit"]) if is_id_text(q.get("org_unit", "")) else (units[0].id if units else 0)
+    interval = int(q["interval"]) if q.get("interval") in ("15", "30", "60") else 30
+    rows = []
+    for k in range(DEMAND_ROWS):
+        channel = q.get(f"channel{k}") if q.get(f"channel{k}") in DEMAND_CHANNELS else "voice"
+        rows.append(
+            {
+                "skill": int(q[f"skill{k}"]) if is_id_text(q.get(f"skill{k}", "")) else None,
+                "channel": channel,
+                "volumes": q.get(f"volumes{k}", "")[:4000],
+                "aht": _float(q.get(f"aht{k}"), 300.0),
+                "sl": _float(q.get(f"sl{k}"), 0.8),
+                "target": _float(q.get(f"target{k}"), 20.0),
+                "concurrency": int(_float(q.get(f"concurrency{k}"), 1.0) or 1),
+                "within": _float(q.get(f"within{k}"), 7200.0),
+            }
+        )
+    picked = {int(v) for v in q.getlist("agent") if is_id_text(v)} if q.get("picked") else None
+    return {"org_unit": unit_id, "interval": interval, "rows": rows, "picked": picked, "units": units}
+
+
+def _skills_body(f: dict[str, Any], t: Any) -> tuple[MultiSkillIn | None, str | None]:
+    demands = []
+    for k, row in enumerate(f["rows"]):
+        if row["skill"] is None or not row["volumes"].strip():
+            continue
+        volumes = _volumes(row["volumes"])
+        if volumes is None:
+            return None, t("workforce.ms.bad_volumes", row=k + 1)
+        demands.append(
+            {
+                "skill_id": row["skill"],
+                "channel": row["channel"],
+                "volumes": volumes,
+                "aht": row["aht"],
+                "service_level": row["sl"],
+                "target_time": row["target"],
+                "concurrency": row["concurrency"],
+                "answer_within": row["within"] if row["channel"] == "email" else None,
+            }
+        )
+    if not demands:
+        return None, None
+    try:
+        body = MultiSkillIn(
+            org_unit_id=f["org_unit"],
+            interval_minutes=f["interval"],
+            demands=demands,
+            agent_ids=sorted(f["picked"]) if f["picked"] is not None else None,
+        )
+    except ValidationError as exc:
+        return None, "; ".join(str(e["msg"]) for e in exc.errors())
+    return body, None
+
+
+@router.get("/console/workforce/skills")
+def skills_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    """Several skills and channels: each queue's agents per interval and whether the chosen agents cover them."""
+    _allowed(request, principal, "workforce.read")
+    t = translator(request_locale(request, principal))
+    f = _skills_form(request.query_params, session, principal)
+    agents = []
+    if f["org_unit"]:
+        units = service.unit_subtree(session, principal, f["org_unit"])
+        agents = [u for u in org.users_in_units(session, units) if u.active and u.role == "agent" and u.skills]
+    body, error = _skills_body(f, t)
+    result = None
+    if body is not None:
+        try:
+            result = service.multiskill_plan(session, principal, body)
+        except KefuError as exc:
+            session.rollback()
+            error = exc.message
+    skills = org.skills(session)
+    return render(
+        request,
+        "workforce/skills.html",
+        {
+            "f": f,
+            "skills": skills,
+            "skill_names": {s.key: s for s in skills},
+            "agents": agents,
+            "channels": DEMAND_CHANNELS,
+            "result": result,
+            "error": error,
+        },
+        active="workforce",
+        status_code=200,
+    )

@@ -56,7 +56,7 @@ def publish(
             at=at,
         )  # type: ignore[arg-type]
         service.transition(s, principal, a.id, "in_review", at=at)
-        service.transition(s, principal, a.id, "published", at=at)
+        service.transition(s, principal, a.id, "published", at=at, bulk_import=True)
         return a.id
 
 

@@ -246,7 +246,7 @@ def test_campaign_past_its_end_date_cannot_be_published_and_is_not_shown(
             at=start,
         )
         service.transition(s, admin, b.id, "in_review", at=start)
-        service.transition(s, admin, b.id, "published", at=start)
+        service.transition(s, admin, b.id, "published", at=start, bulk_import=True)  # set-up, not the review
         bid = b.id
     assert (
         client.get(f"{API}/search", params={"q": "国庆流量活动"}, headers=world.auth("agent_gz")).json()[
@@ -297,9 +297,29 @@ def test_a_city_article_is_invisible_to_another_city(client: TestClient, world: 
         body="广州地铁3号线信号增强施工中。",
     )
     move(client, world, a["id"], "in_review")
-    move(client, world, a["id"], "published")
+    move(client, world, a["id"], "published", who="support_gd")  # a second person reviews
     assert client.get(f"{API}/articles/{a['id']}", headers=world.auth("agent_gz")).status_code == 200
     assert client.get(f"{API}/articles/{a['id']}", headers=world.auth("agent_sz")).status_code == 404
     q = {"q": "地铁信号"}
     assert len(client.get(f"{API}/search", params=q, headers=world.auth("agent_gz")).json()["items"]) == 1
     assert client.get(f"{API}/search", params=q, headers=world.auth("agent_sz")).json()["items"] == []
+
+
+def test_the_author_cannot_publish_their_own_version_and_the_history_shows_who_did_each_step(
+    client: TestClient, world: World
+) -> None:
+    a = new_article(client, world, who="support_gd")
+    assert move(client, world, a["id"], "in_review", who="support_gd").status_code == 200
+    alone = move(client, world, a["id"], "published", who="support_gd")  # wrote it: may not publish it alone
+    assert alone.status_code == 403, alone.text
+    assert alone.json()["error"]["code"] == "review_needs_second_person"
+    assert client.get(f"{API}/articles/{a['id']}", headers=world.auth("admin")).json()["status"] == "in_review"
+    r = move(client, world, a["id"], "published", who="admin")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "published"
+    steps = client.get(f"{API}/articles/{a['id']}/transitions", headers=world.auth("admin")).json()["items"]
+    assert [(s["from"], s["to"], s["actor_id"]) for s in steps] == [
+        (None, "draft", world.users["support_gd"]),
+        ("draft", "in_review", world.users["support_gd"]),
+        ("in_review", "published", world.users["admin"]),
+    ]

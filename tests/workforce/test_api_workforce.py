@@ -204,8 +204,12 @@ def test_plan_from_history_shows_forecast_and_actual(client: TestClient, db: Dat
     records = history.parse_call_log(make_log(DAY, 28)).records
     counts = history.arrivals_per_interval(records, 30)
     day = date(1999, 3, 22)
-    expected = forecast.seasonal_forecast({d: v for d, v in counts.items() if d < day}, [day])[day]
+    past = {d: v for d, v in counts.items() if d < day}
+    special = forecast.special_kinds(forecast.public_holidays("CN", [1999]))
+    chosen, _, _ = forecast.choose_model(past, special, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES)
+    expected = forecast.model_forecast(past, [day], chosen, special)[day]
     assert [row["forecast"] for row in plan["intervals"]] == pytest.approx(expected, abs=1e-3)
+    assert expected != forecast.seasonal_forecast(past, [day])[day]  # the second-pass forecaster, not the first
     assert [row["actual"] for row in plan["intervals"]] == counts[day]
     assert plan["aht"] == pytest.approx(
         history.handle_time_fit([r for r in records if r.day < day]).mean, abs=1e-3
@@ -223,7 +227,7 @@ def test_plan_without_history_says_so(client: TestClient, world: World) -> None:
         headers=world.auth("sup_gd"),
     )
     assert r.status_code == 422
-    assert "no call history in the 8 weeks before 1999-03-22" in r.json()["error"]["message"]
+    assert "no call history in the 16 weeks before 1999-03-22" in r.json()["error"]["message"]
 
 
 def test_history_and_forecast_endpoints(client: TestClient, db: Database, world: World) -> None:
@@ -248,6 +252,22 @@ def test_history_and_forecast_endpoints(client: TestClient, db: Database, world:
     assert out["days"][-1]["actual"] is not None
     assert 0 <= out["holdout"]["model_wape"] < 1
     assert out["holdout"]["model_wape"] <= out["holdout"]["naive_wape"]
+    assert 0 <= out["holdout"]["baseline_wape"] < 1
+    assert out["country"] == "CN"
+    assert out["model"].startswith("level ")
+    records = history.parse_call_log(make_log(DAY, 28)).records
+    counts = history.arrivals_per_interval(records, 30)
+    first = date(1999, 3, 22)
+    past = {d: v for d, v in counts.items() if d < first}
+    assert out["days"][0]["baseline"] == pytest.approx(forecast.same_weekday_mean(past, [first])[first], abs=1e-3)
+    for country, message in (("XX", "no public-holiday calendar for country 'XX'"), ("cn", "pattern")):
+        bad = client.post(
+            f"{API}/forecast",
+            json={"org_unit_id": world.units["gz"], "start_day": "1999-03-22", "country": country},
+            headers=world.auth("analyst"),
+        )
+        assert bad.status_code == 422, bad.text
+        assert message in bad.text
 
 
 def test_saved_plans_are_listed_scoped_and_simulated(client: TestClient, db: Database, world: World) -> None:

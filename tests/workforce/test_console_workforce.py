@@ -60,7 +60,7 @@ def test_page_shows_a_clear_error_without_history(client: TestClient, world: Wor
     login(client, "sup_gd")
     r = client.get("/console/workforce", params={"org_unit": world.units["gz"], "day": "2026-11-24"})
     assert r.status_code == 200
-    assert "no call history in the 8 weeks before 2026-11-24" in r.text
+    assert "no call history in the 16 weeks before 2026-11-24" in r.text
     assert '<canvas id="chart-staff"' in r.text
 
 

@@ -93,3 +93,40 @@ def test_public_holidays_come_from_the_calendar_package() -> None:
         public_holidays("XX", [2026])
     with pytest.raises(WorkforceInputError):
         choose_model({START: [1, 2]})
+
+
+def test_holidays_bend_the_days_beside_them_each_kind_learning_its_own_share() -> None:
+    from kefu.workforce.forecast import special_kinds
+
+    h1, h2 = date(2026, 10, 1), date(2026, 10, 2)
+    assert special_kinds({h1: "国庆节", h2: "国庆节"}) == {
+        date(2026, 9, 30): "eve",
+        h1: "holiday",
+        h2: "holiday",
+        date(2026, 10, 3): "after",
+    }
+    # eves at half a normal day, the days after at double: one shared factor could learn neither
+    hols = {START + timedelta(days=7 * k + 3): f"h{k}" for k in (2, 4, 6)}
+    kinds = special_kinds(hols)
+    hist = {}
+    for k in range(8 * 7):
+        day = START + timedelta(days=k)
+        share = {"holiday": 0.0, "eve": 0.5, "after": 2.0}.get(kinds.get(day, ""), 1.0)
+        hist[day] = [round(10 * s * share) for s in SHAPE]
+    config = ModelConfig(level_weeks=2, profile_weeks=4, level="mean", specials=True)
+    origin = START + timedelta(days=45)
+    assert special_factor(hist, kinds, origin, config, "eve") == pytest.approx(0.5)
+    assert special_factor(hist, kinds, origin, config, "after") == pytest.approx(2.0)
+    assert special_factor(hist, kinds, origin, config, "holiday") == 0.0
+    eve = START + timedelta(days=7 * 6 + 2)
+    past = {d: v for d, v in hist.items() if d < eve}
+    assert model_forecast(past, [eve], config, kinds)[eve] == pytest.approx([float(v) for v in hist[eve]])
+
+
+def test_smoothing_lends_each_interval_a_share_of_its_neighbours() -> None:
+    hist = {START + timedelta(days=7 * k): [0, 8, 0, 0] for k in range(4)}
+    day = START + timedelta(days=28)
+    flat = model_forecast(hist, [day], ModelConfig(1, 4, "mean", False))[day]
+    smooth = model_forecast(hist, [day], ModelConfig(1, 4, "mean", False, smooth=0.25))[day]
+    assert flat == [0.0, 8.0, 0.0, 0.0]
+    assert smooth == pytest.approx([4 / 3, 16 / 3, 4 / 3, 0.0])  # same day total, a quarter to each side

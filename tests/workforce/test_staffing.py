@@ -9,9 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kefu.workforce.erlang import erlang_a, erlang_c
+from kefu.workforce.erlang import erlang_a, erlang_c, p_wait_at_most
 from kefu.workforce.errors import WorkforceInputError
-from kefu.workforce.staffing import StaffingTarget, required_agents, scheduled_agents, staff_day
+from kefu.workforce.staffing import (
+    StaffingTarget,
+    gmr_p_wait,
+    halfin_whitt_p_wait,
+    required_agents,
+    scheduled_agents,
+    square_root_beta,
+    staff_day,
+)
 
 C1_RATE = 100 / 1800
 EIGHTY_TWENTY = StaffingTarget(service_level=0.8, target_time=20)
@@ -117,3 +125,27 @@ def test_staff_day_equals_interval_by_interval_search() -> None:
 def test_staff_day_refuses_negative_volume() -> None:
     with pytest.raises(WorkforceInputError, match="arrivals"):
         staff_day([(-1.0, 180.0)], 1800, EIGHTY_TWENTY)
+
+
+def test_the_square_root_helpers_are_public_and_agree_with_the_exact_formulas() -> None:
+    # Halfin-Whitt at beta -> 0 waits surely; large beta hardly ever; a large centre is close to Erlang C
+    assert halfin_whitt_p_wait(1e-9) == pytest.approx(1.0)
+    assert halfin_whitt_p_wait(3.0) < 0.01
+    load = 400.0
+    n = int(load + 1.0 * math.sqrt(load))
+    exact = erlang_c(n, load / 180, 180, 0).p_wait
+    assert halfin_whitt_p_wait((n - load) / math.sqrt(load)) == pytest.approx(exact, abs=0.02)
+    # GMR with patience = AHT (r = 1) is close to Erlang A's P(wait) at the same staffing
+    a_exact = erlang_a(n, load / 180, 180, 180, 0).p_wait
+    assert gmr_p_wait((n - load) / math.sqrt(load), 1.0) == pytest.approx(a_exact, abs=0.02)
+    with pytest.raises(WorkforceInputError):
+        halfin_whitt_p_wait(0.0)
+    # beta: the approximation's n for 80 % in 20 s lands within an agent or two of the exact least n
+    target = StaffingTarget(service_level=0.8, target_time=20)
+    beta = square_root_beta(load, 180, target)
+    assert abs(load + beta * math.sqrt(load) - required_agents(load / 180, 180, target).agents) <= 2
+    # P(wait <= t): Erlang C's service level; Erlang A counts callers who gave up within t as done waiting
+    assert p_wait_at_most(n, load / 180, 180, 20) == erlang_c(n, load / 180, 180, 20).service_level
+    within = p_wait_at_most(n, load / 180, 180, 20, patience=180)
+    assert erlang_a(n, load / 180, 180, 180, 20).service_level <= within <= 1
+    assert p_wait_at_most(10, 1.0, 20, 5) == 0.0  # 20 Erlangs on 10 agents: the queue never ends
