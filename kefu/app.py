@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kefu.core import openapi
@@ -26,6 +26,17 @@ from kefu.jobs.runtime import start_in_server
 log = logging.getLogger("kefu")
 
 API_PREFIX = "/api/v1"
+API_DOCS = f"{API_PREFIX}/docs"
+
+# The API's interactive docs: Swagger UI served from the package (scripts/web-assets), started by a script
+# file so the page needs no inline code; without the assets the page still names the OpenAPI document.
+_DOCS_HTML = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>kefu 客服 API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css"></head>
+<body><div id="swagger-ui" data-openapi="{API_PREFIX}/openapi.json">
+<p>接口文档 / API reference: <a href="{API_PREFIX}/openapi.json">{API_PREFIX}/openapi.json</a></p></div>
+<script src="/static/vendor/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script></body></html>"""
 
 
 def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
@@ -76,6 +87,10 @@ def install_input_guard(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(InputGuard, limits=limits, skip=(("POST", re.compile(f"{API_PREFIX}/inbound/[^/]+")),))
 
 
+def _api_docs() -> HTMLResponse:
+    return HTMLResponse(_DOCS_HTML)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
                start_dispatcher: bool = True) -> FastAPI:
     settings = settings or get_settings()
@@ -93,14 +108,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
 
     app = FastAPI(title="kefu 客服", version="0.1.0", lifespan=lifespan,
                   description="Omnichannel customer service and complaint management for telecom operators.",
-                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.db = db
     app.state.dispatcher = None
     install_error_handlers(app)
     install_input_guard(app, settings)
     app.add_middleware(ViewerScope)  # who is looking, for masking personal data in responses
-    app.add_middleware(SecurityHeaders, docs_path=app.docs_url)
+    app.add_middleware(SecurityHeaders, docs_path=API_DOCS)
+    app.add_api_route(API_DOCS, _api_docs, methods=["GET"], include_in_schema=False)
     # The login takes credentials without needing a principal: a wrong password is its 401.
     openapi.install(app, current_principal, extra={(f"{API_PREFIX}/auth/login", "post"): [401]})
 

@@ -23,12 +23,16 @@ def test_every_response_carries_the_security_headers(client: TestClient, world: 
         "DENY", "nosniff", "same-origin")
 
 
-def test_the_api_docs_page_may_load_its_cdn_scripts_and_nothing_else(client: TestClient) -> None:
+def test_the_api_docs_page_loads_scripts_from_kefu_only(client: TestClient) -> None:
     r = client.get(f"{API}/docs")
     assert r.status_code == 200
     csp = r.headers["content-security-policy"]
-    assert "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net;" in csp
+    assert "script-src 'self';" in csp
+    assert "style-src 'self' 'unsafe-inline';" in csp
     assert "frame-ancestors 'none'" in csp
+    assert "http" not in csp  # nothing from another origin
+    assert '<script src="/static/vendor/swagger-ui-bundle.js">' in r.text
+    assert "<script>" not in r.text  # no inline bootstrap
 
 
 @pytest.mark.parametrize(("method", "path", "allow"), [

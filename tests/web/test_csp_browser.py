@@ -65,3 +65,22 @@ def test_every_console_page_loads_with_nothing_refused_by_the_policy(browser: An
     assert page.evaluate("window.__kefu_marker") == "same page"
     assert refused == []
     context.close()
+
+
+def test_the_api_docs_render_from_the_package_with_nothing_refused(browser: Any, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    refused: list[str] = []
+    outside: list[str] = []
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on("pageerror", lambda exc: refused.append(str(exc)))
+    page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(live_server.url) else None)
+    page.goto(f"{live_server.url}/api/v1/docs")
+    # Swagger UI drew the operations of kefu's own OpenAPI document (one block per tag)
+    page.wait_for_selector(".opblock-tag", timeout=90_000)  # a large document on a busy machine
+    page.get_by_text("/api/v1/inbound/{channel}", exact=True).wait_for()
+    assert page.locator(".opblock-tag").first.inner_text() == "channels"
+    assert "kefu" in page.locator(".info .title").inner_text()
+    assert refused == []
+    assert outside == []
+    context.close()
