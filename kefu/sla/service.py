@@ -188,7 +188,30 @@ def get_policy(session: Session, policy_id: int) -> SlaPolicy:
 
 
 def policy_for(session: Session, facts: TicketFacts) -> SlaPolicy | None:
-    return next((p for p in list_policies(session) if matches(p, facts)), None)
+    policies = session.info.get(_HELD_POLICIES)
+    return next((p for p in (policies if policies is not None else list_policies(session)) if matches(p, facts)),
+                None)
+
+
+# The policies and categories read once for a batch of ticket events (`hold_for_batch`): a session that
+# only starts and syncs clocks changes neither.
+_HELD_POLICIES = "kefu_sla_policies"
+_HELD_CATEGORIES = "kefu_sla_categories"
+
+
+def hold_for_batch(session: Session) -> None:
+    """Read the policies and the categories once for the rest of this session (the event consumer's batch
+    of tickets to start clocks for), instead of once per ticket. Not for a session that edits them."""
+    session.info[_HELD_POLICIES] = list_policies(session)
+    session.info[_HELD_CATEGORIES] = tickets.categories_by_id(session)
+
+
+def tickets_with_clocks(session: Session, ticket_ids: set[int]) -> set[int]:
+    """Which of these tickets have clocks (one statement)."""
+    if not ticket_ids:
+        return set()
+    return set(session.scalars(select(SlaClock.ticket_id).where(SlaClock.ticket_id.in_(sorted(ticket_ids)))
+                               .distinct()))
 
 
 def save_policy(session: Session, *, policy_id: int | None, name: str, position: int, types: list[str],
@@ -265,7 +288,8 @@ def clocks_of(session: Session, ticket_id: int) -> list[SlaClock]:
 def _facts(session: Session, ticket: Any) -> TicketFacts:
     category = None
     if ticket.category_id is not None:
-        cat = tickets.categories_by_id(session).get(ticket.category_id)
+        held = session.info.get(_HELD_CATEGORIES)
+        cat = (held if held is not None else tickets.categories_by_id(session)).get(ticket.category_id)
         category = cat.key if cat is not None else None
     return TicketFacts(type=ticket.type, tier=ticket.customer_tier, channel=ticket.channel, category=category)
 

@@ -22,6 +22,7 @@ first and changes nothing when refused; it records a TicketTransition (who, when
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -247,6 +248,13 @@ def create_ticket(session: Session, *, type: str, subject: str, org_unit_id: int
 def get(session: Session, ticket_id: int) -> Ticket | None:
     """The ticket, unscoped (for system work such as routing; callers check scope)."""
     return session.get(Ticket, ticket_id)
+
+
+def load(session: Session, ticket_ids: Iterable[int]) -> list[Ticket]:
+    """The tickets with these ids, read in one statement (into the session: a later `get` of one of them
+    is answered from the session, without a query). Unscoped, like `get`."""
+    ids = sorted(set(ticket_ids))
+    return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)))) if ids else []
 
 
 def last_handler(session: Session, customer_ids: list[int], *, since: datetime) -> int | None:
