@@ -23,8 +23,7 @@ def _clock_events(session: Session, events: list[Event]) -> list[Event]:
     if not mine:
         return []
     ids = {int(ev.aggregate_id) for ev in mine if ev.aggregate_id is not None}
-    # kept on the session: it holds loaded rows only as long as something refers to them
-    session.info["kefu_sla_tickets"] = tickets.load(session, ids)
+    tickets.hold(session, ids)
     service.hold_for_batch(session)
     created = {ev.aggregate_id for ev in mine if ev.name == "ticket.created"}
     clocked = service.tickets_with_clocks(session, ids)

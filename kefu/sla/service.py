@@ -207,11 +207,23 @@ def hold_for_batch(session: Session) -> None:
 
 
 def tickets_with_clocks(session: Session, ticket_ids: set[int]) -> set[int]:
-    """Which of these tickets have clocks (one statement)."""
-    if not ticket_ids:
-        return set()
-    return set(session.scalars(select(SlaClock.ticket_id).where(SlaClock.ticket_id.in_(sorted(ticket_ids)))
-                               .distinct()))
+    """Which of these tickets have clocks (one statement); held for the session, like the policies, so
+    that starting their clocks needs no look first (a ticket given clocks meanwhile is looked up again)."""
+    found = set(session.scalars(select(SlaClock.ticket_id).where(SlaClock.ticket_id.in_(sorted(ticket_ids)))
+                                .distinct())) if ticket_ids else set()
+    session.info[_HELD_CLOCKED] = set(found)
+    session.info[_HELD_CHECKED] = set(ticket_ids)
+    return found
+
+
+_HELD_CLOCKED = "kefu_sla_clocked"
+_HELD_CHECKED = "kefu_sla_checked"
+
+
+def _has_clocks(session: Session, ticket_id: int) -> bool:
+    if ticket_id in session.info.get(_HELD_CHECKED, ()):
+        return ticket_id in session.info[_HELD_CLOCKED]
+    return bool(clocks_of(session, ticket_id))
 
 
 def save_policy(session: Session, *, policy_id: int | None, name: str, position: int, types: list[str],
@@ -297,7 +309,7 @@ def _facts(session: Session, ticket: Any) -> TicketFacts:
 def start_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = None) -> list[SlaClock]:
     """Start the clocks of a new ticket from the policy that matches it (idempotent: existing clocks stay)."""
     ticket = tickets.get(session, ticket_id)
-    if ticket is None or clocks_of(session, ticket_id):
+    if ticket is None or _has_clocks(session, ticket_id):
         return []
     policy = policy_for(session, _facts(session, ticket))
     if policy is None:
@@ -321,6 +333,8 @@ def start_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = 
         session.add(row)
         made.append(row)
     session.flush()
+    if made:  # asked again, the database answers (these rows may yet be rolled back with a savepoint)
+        session.info.get(_HELD_CHECKED, set()).discard(ticket_id)
     if ticket.first_reply_at is not None or ticket.status in STOPPING:
         sync_ticket(session, ticket_id, at=at)
     return made

@@ -250,11 +250,24 @@ def get(session: Session, ticket_id: int) -> Ticket | None:
     return session.get(Ticket, ticket_id)
 
 
-def load(session: Session, ticket_ids: Iterable[int]) -> list[Ticket]:
-    """The tickets with these ids, read in one statement (into the session: a later `get` of one of them
-    is answered from the session, without a query). Unscoped, like `get`."""
+def hold(session: Session, ticket_ids: Iterable[int]) -> list[Ticket]:
+    """The tickets with these ids, read in one statement and kept in the session for its life: a later
+    `get` of one of them is answered from the session, without a query (an event consumer's batch).
+    Unscoped, like `get`."""
     ids = sorted(set(ticket_ids))
-    return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)))) if ids else []
+    rows = list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)))) if ids else []
+    session.info.setdefault(_HELD, []).extend(rows)  # the session keeps loaded rows only while referred to
+    return rows
+
+
+_HELD = "kefu_held_tickets"
+
+
+def hold_event_tickets(session: Session, batch: list[Any]) -> list[Any]:
+    """An event consumer's prefilter (kefu.core.events) that only reads the batch's tickets at once
+    (`hold`) and keeps every event."""
+    hold(session, {ev.aggregate_id for ev in batch if ev.aggregate_type == "ticket" and ev.aggregate_id is not None})
+    return batch
 
 
 def last_handler(session: Session, customer_ids: list[int], *, since: datetime) -> int | None:
