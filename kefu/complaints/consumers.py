@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from kefu.complaints import service, surges
 from kefu.core.events import Event, bus
+from kefu.tickets import service as tickets
 
 CLASSIFY = "complaints.classify"
 SURGE = "complaints.surge"
@@ -23,5 +24,7 @@ def on_ticket_classified(session: Session, event: Event) -> None:
 
 
 def register() -> None:
-    bus.subscribe(CLASSIFY, ("ticket.created",), on_ticket_created)
-    bus.subscribe(SURGE, ("ticket.classified",), on_ticket_classified)
+    bus.subscribe(CLASSIFY, ("ticket.created",), on_ticket_created, db_only=True,
+                  prefilter=tickets.hold_event_tickets)
+    bus.subscribe(SURGE, ("ticket.classified",), on_ticket_classified, db_only=True,
+                  prefilter=tickets.hold_event_tickets)

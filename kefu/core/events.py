@@ -77,6 +77,7 @@ class Event:
 
 
 Handler = Callable[[Session, Event], None]
+Prefilter = Callable[[Session, list["Event"]], list["Event"]]
 
 
 @dataclass
@@ -89,6 +90,15 @@ class Consumer:
     # refresh) that nothing is lost by repeating after a crash: no bookkeeping, no transaction; its
     # handler must not write.
     durable: bool = True
+    # The handler acts in the database only (it calls nothing outside it): a durable batch then runs in one
+    # savepoint, and only if one of its events fails is it run again one savepoint per event, so that the
+    # failing event is rolled back alone. (A handler that calls out, sending a message or running a job,
+    # keeps one savepoint per event: nothing it did outside is repeated.) Saves two round trips an event.
+    db_only: bool = False
+    # Narrows a claimed batch to the events the handler would act on, reading what it needs for the whole
+    # batch at once (one query instead of one an event); the others count as handled. It may also load
+    # what the handler reads into the session (the batch's rows, by primary key).
+    prefilter: Callable[[Session, list[Event]], list[Event]] | None = None
 
     def wants(self, event_name: str) -> bool:
         if "*" in self.events or event_name in self.events:
@@ -152,12 +162,14 @@ MAX_ATTEMPTS = 10
 class EventBus:
     consumers: dict[str, Consumer] = field(default_factory=dict)
 
-    def subscribe(self, name: str, events: Iterable[str], handler: Handler, *, durable: bool = True) -> None:
-        self.consumers[name] = Consumer(name, frozenset(events), handler, durable)
+    def subscribe(self, name: str, events: Iterable[str], handler: Handler, *, durable: bool = True,
+                  db_only: bool = False, prefilter: Prefilter | None = None) -> None:
+        self.consumers[name] = Consumer(name, frozenset(events), handler, durable, db_only, prefilter)
 
-    def consumer(self, name: str, *events: str, durable: bool = True) -> Callable[[Handler], Handler]:
+    def consumer(self, name: str, *events: str, durable: bool = True, db_only: bool = False,
+                 prefilter: Prefilter | None = None) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.subscribe(name, events, fn, durable=durable)
+            self.subscribe(name, events, fn, durable=durable, db_only=db_only, prefilter=prefilter)
             return fn
 
         return deco
@@ -245,9 +257,10 @@ class EventBus:
         failures: dict[int, str] = {}
         with db.session(write=True) as s:
             claimed = _claim(s, c.name, [ev.id for ev in events])
-            for ev in events:
-                if ev.id not in claimed:
-                    continue
+            todo = _narrowed(s, c, [ev for ev in events if ev.id in claimed])
+            if c.db_only and len(todo) > 1 and _handle_together(s, c, todo):
+                todo = []
+            for ev in todo:
                 sp = s.begin_nested()
                 try:
                     c.handler(s, ev)
@@ -273,6 +286,36 @@ class EventBus:
                     failures[ev.id] = f"{c.name}: {exc!r}"[:2000]
             s.rollback()  # a notice writes nothing
         return failures
+
+
+def _narrowed(session: Session, c: Consumer, events: list[Event]) -> list[Event]:
+    """The events of the batch the consumer's handler acts on (all of them without a prefilter, or when
+    the prefilter fails: the handler then decides, event by event)."""
+    if c.prefilter is None or not events:
+        return events
+    sp = session.begin_nested()
+    try:
+        kept = c.prefilter(session, events)
+        sp.commit()
+        return kept
+    except Exception:
+        sp.rollback()
+        log.exception("prefilter of consumer %s failed; handling the batch event by event", c.name)
+        return events
+
+
+def _handle_together(session: Session, c: Consumer, events: list[Event]) -> bool:
+    """Run the handler on every event in one savepoint; False (and nothing kept) if one of them failed."""
+    sp = session.begin_nested()
+    try:
+        for ev in events:
+            c.handler(session, ev)
+        session.flush()
+        sp.commit()
+        return True
+    except Exception:
+        sp.rollback()
+        return False
 
 
 @lru_cache(maxsize=2)

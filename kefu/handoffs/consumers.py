@@ -20,4 +20,4 @@ def on_event(session: Session, event: Event) -> None:
 
 
 def register() -> None:
-    bus.subscribe(CONSUMER, ("interaction.opened",), on_event)
+    bus.subscribe(CONSUMER, ("interaction.opened",), on_event, db_only=True)

@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kefu.core import events
@@ -184,6 +184,22 @@ def _add_message(dialect: str) -> Any:
         direction="inbound", author_id=None).returning(Message.id)
 
 
+_MESSAGE_FIELDS = ("interaction_id", "channel", "body", "sender", "external_id", "created_at", "sent_at")
+
+
+@lru_cache(maxsize=1)
+def _add_message_and_touch() -> Any:
+    """PostgreSQL: `_add_message` and `_TOUCH` in one statement (a data-modifying CTE); the interaction
+    is touched only when the message was stored. Bind parameters: m_ + each of _MESSAGE_FIELDS, direction
+    and author_id (prefixed: an UPDATE would take a parameter named like one of its columns into its SET)."""
+    m = (insert_unless_exists("postgresql", Message, "channel", "external_id")
+         .values({f: bindparam(f"m_{f}") for f in (*_MESSAGE_FIELDS, "direction", "author_id")})
+         .returning(Message.id).cte("m"))
+    touch = (update(Interaction).where(Interaction.id == bindparam("m_interaction_id"), exists(select(m.c.id)))
+             .values(last_message_at=bindparam("m_created_at")).cte("touch"))
+    return select(m.c.id).add_cte(touch)
+
+
 def open_inbound(session: Session, *, customer_id: int, org_unit_id: int, channel: str, subject: str | None,
                  ticket_id: int, external_ref: str, at: datetime) -> int:
     """A new inbound interaction (a contact the customer started); records `interaction.opened`."""
@@ -205,14 +221,18 @@ def add_inbound_message(session: Session, *, interaction_id: int, org_unit_id: i
     the interaction's last activity (an interaction opened in the same transaction has it already).
     Records `message.received`."""
     conn = session.connection()
-    mid = conn.execute(_add_message(conn.dialect.name), {
-        "interaction_id": interaction_id, "channel": channel, "body": body, "sender": sender,
-        "external_id": external_id, "created_at": at, "sent_at": sent_at,
-    }).scalar()
+    params = {"interaction_id": interaction_id, "channel": channel, "body": body, "sender": sender,
+              "external_id": external_id, "created_at": at, "sent_at": sent_at}
+    if touch and conn.dialect.name == "postgresql":  # the message and the touch in one round trip
+        mid = conn.execute(_add_message_and_touch(), {f"m_{k}": v for k, v in
+                                                      {**params, "direction": "inbound", "author_id": None}.items()}
+                           ).scalar()
+    else:
+        mid = conn.execute(_add_message(conn.dialect.name), params).scalar()
+        if mid is not None and touch:
+            conn.execute(_TOUCH, {"iid": interaction_id, "at": at})
     if mid is None:
         return None
-    if touch:
-        conn.execute(_TOUCH, {"iid": interaction_id, "at": at})
     events.defer(session, "message.received",
                  {"interaction_id": interaction_id, "message_id": mid, "customer_id": customer_id,
                   "channel": channel, "ticket_id": ticket_id, "external_id": external_id},

@@ -25,4 +25,4 @@ def on_event(session: Session, event: Event) -> None:
 
 
 def register() -> None:
-    bus.subscribe(CONSUMER, EVENTS, on_event)
+    bus.subscribe(CONSUMER, EVENTS, on_event, db_only=True)

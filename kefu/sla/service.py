@@ -188,7 +188,42 @@ def get_policy(session: Session, policy_id: int) -> SlaPolicy:
 
 
 def policy_for(session: Session, facts: TicketFacts) -> SlaPolicy | None:
-    return next((p for p in list_policies(session) if matches(p, facts)), None)
+    policies = session.info.get(_HELD_POLICIES)
+    return next((p for p in (policies if policies is not None else list_policies(session)) if matches(p, facts)),
+                None)
+
+
+# The policies and categories read once for a batch of ticket events (`hold_for_batch`): a session that
+# only starts and syncs clocks changes neither.
+_HELD_POLICIES = "kefu_sla_policies"
+_HELD_CATEGORIES = "kefu_sla_categories"
+
+
+def hold_for_batch(session: Session) -> None:
+    """Read the policies and the categories once for the rest of this session (the event consumer's batch
+    of tickets to start clocks for), instead of once per ticket. Not for a session that edits them."""
+    session.info[_HELD_POLICIES] = list_policies(session)
+    session.info[_HELD_CATEGORIES] = tickets.categories_by_id(session)
+
+
+def tickets_with_clocks(session: Session, ticket_ids: set[int]) -> set[int]:
+    """Which of these tickets have clocks (one statement); held for the session, like the policies, so
+    that starting their clocks needs no look first (a ticket given clocks meanwhile is looked up again)."""
+    found = set(session.scalars(select(SlaClock.ticket_id).where(SlaClock.ticket_id.in_(sorted(ticket_ids)))
+                                .distinct())) if ticket_ids else set()
+    session.info[_HELD_CLOCKED] = set(found)
+    session.info[_HELD_CHECKED] = set(ticket_ids)
+    return found
+
+
+_HELD_CLOCKED = "kefu_sla_clocked"
+_HELD_CHECKED = "kefu_sla_checked"
+
+
+def _has_clocks(session: Session, ticket_id: int) -> bool:
+    if ticket_id in session.info.get(_HELD_CHECKED, ()):
+        return ticket_id in session.info[_HELD_CLOCKED]
+    return bool(clocks_of(session, ticket_id))
 
 
 def save_policy(session: Session, *, policy_id: int | None, name: str, position: int, types: list[str],
@@ -267,7 +302,8 @@ def clocks_of(session: Session, ticket_id: int) -> list[SlaClock]:
 def _facts(session: Session, ticket: Any) -> TicketFacts:
     category = None
     if ticket.category_id is not None:
-        cat = tickets.categories_by_id(session).get(ticket.category_id)
+        held = session.info.get(_HELD_CATEGORIES)
+        cat = (held if held is not None else tickets.categories_by_id(session)).get(ticket.category_id)
         category = cat.key if cat is not None else None
     return TicketFacts(type=ticket.type, tier=ticket.customer_tier, channel=ticket.channel, category=category)
 
@@ -275,7 +311,7 @@ def _facts(session: Session, ticket: Any) -> TicketFacts:
 def start_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = None) -> list[SlaClock]:
     """Start the clocks of a new ticket from the policy that matches it (idempotent: existing clocks stay)."""
     ticket = tickets.get(session, ticket_id)
-    if ticket is None or clocks_of(session, ticket_id):
+    if ticket is None or _has_clocks(session, ticket_id):
         return []
     policy = policy_for(session, _facts(session, ticket))
     if policy is None:
@@ -299,6 +335,8 @@ def start_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = 
         session.add(row)
         made.append(row)
     session.flush()
+    if made:  # asked again, the database answers (these rows may yet be rolled back with a savepoint)
+        session.info.get(_HELD_CHECKED, set()).discard(ticket_id)
     if ticket.first_reply_at is not None or ticket.status in STOPPING:
         sync_ticket(session, ticket_id, at=at)
     return made

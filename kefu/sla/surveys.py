@@ -106,6 +106,15 @@ def on_customer_message(session: Session, *, customer_id: int, body: str, at: da
     return survey
 
 
+def customers_awaiting(session: Session, customer_ids: set[int]) -> set[int]:
+    """Which of these customers have a survey waiting for their answer (one statement): only their
+    messages can be one (`on_customer_message`)."""
+    if not customer_ids:
+        return set()
+    return set(session.scalars(select(SlaSurvey.customer_id).where(
+        SlaSurvey.customer_id.in_(sorted(customer_ids)), SlaSurvey.status == "sent").distinct()))
+
+
 def _last_reason(session: Session, ticket_id: int) -> str | None:
     rows = tickets.transitions_of(session, ticket_id)
     return rows[-1].reason if rows else None

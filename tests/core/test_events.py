@@ -163,6 +163,70 @@ def test_one_failing_event_in_a_batch_holds_back_only_itself(db: Database, seen:
              ("test_flaky", ids[0]), ("test_flaky", ids[2])])
 
 
+def _writer(name: str, *, fail_on: set[int] | None = None):  # type: ignore[no-untyped-def]
+    """A database-only handler: it records what it did as an event of its own (rolled back when it fails)."""
+    def handle(session, ev: Event) -> None:  # type: ignore[no-untyped-def]
+        events.record(session, "done.by", {"consumer": name, "event": ev.id}, at=T0)
+        session.flush()
+        if fail_on and ev.id in fail_on:
+            raise RuntimeError(f"{name} cannot handle {ev.id}")
+
+    return handle
+
+
+def _done(db: Database) -> list[int]:
+    with db.session() as s:
+        return sorted(p["event"] for p in s.scalars(select(OutboxEvent.payload).where(OutboxEvent.name == "done.by")))
+
+
+def test_a_database_only_consumer_handles_a_batch_together_and_a_failure_still_holds_back_only_itself(
+        db: Database, seen: Seen) -> None:
+    ids = _record(db, "test.one", "test.two", "test.three")
+    bus.subscribe("test_a", ["test.*"], _writer("test_a"), db_only=True)
+    bus.subscribe("test_flaky", ["test.*"], _writer("test_flaky", fail_on={ids[1]}), db_only=True)
+
+    assert bus.dispatch_pending(db) == 2
+    assert [i for i in _pending(db) if i in ids] == [ids[1]]  # (the handlers' own events wait for the next round)
+    # test_a's three writes kept; of test_flaky's, the batch's attempt is rolled back whole and the
+    # event-by-event run keeps all but the failing event's
+    assert _done(db) == sorted([ids[0], ids[1], ids[2], ids[0], ids[2]])
+    with db.session() as s:
+        assert sorted(s.execute(select(EventConsumption.consumer, EventConsumption.event_id)).all()) == sorted(
+            [("test_a", ids[0]), ("test_a", ids[1]), ("test_a", ids[2]),
+             ("test_flaky", ids[0]), ("test_flaky", ids[2])])
+
+
+def test_a_prefilter_narrows_the_batch_and_the_events_it_drops_count_as_handled(db: Database, seen: Seen) -> None:
+    ids = _record(db, "test.one", "test.two", "test.three")
+    batches: list[list[int]] = []
+
+    def odd_only(_session, evs: list[Event]) -> list[Event]:  # type: ignore[no-untyped-def]
+        batches.append([ev.id for ev in evs])
+        return [ev for ev in evs if ev.id != ids[1]]
+
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"), prefilter=odd_only)
+
+    assert bus.dispatch_pending(db) == 3
+    assert _pending(db) == []
+    assert batches == [ids]
+    assert seen.calls == [("test_a", ids[0], "test.one"), ("test_a", ids[2], "test.three")]
+    with db.session() as s:
+        assert sorted(s.scalars(select(EventConsumption.event_id).where(EventConsumption.consumer == "test_a"))) == ids
+
+
+def test_a_failing_prefilter_leaves_every_event_to_the_handler(db: Database, seen: Seen) -> None:
+    ids = _record(db, "test.one", "test.two")
+
+    def broken(session, _evs: list[Event]) -> list[Event]:  # type: ignore[no-untyped-def]
+        session.execute(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.id / 0 > 1))
+        raise RuntimeError("the prefilter failed")  # (SQLite answers NULL; PostgreSQL refuses)
+
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"), prefilter=broken)
+
+    assert bus.dispatch_pending(db) == 2
+    assert seen.calls == [("test_a", ids[0], "test.one"), ("test_a", ids[1], "test.two")]
+
+
 needs_postgres = pytest.mark.skipif(not os.environ.get("KEFU_TEST_DATABASE_URL"),
                                     reason="claiming with SKIP LOCKED is PostgreSQL's (SQLite has one writer)")
 
