@@ -75,6 +75,8 @@ class Report:
     repeats: Any = None  # journeys.RepeatFigures (all channels)
     by: str | None = None  # a key of BREAKDOWNS
     parts: list[Row] = field(default_factory=list)  # the period's figures per value of ``by``
+    recommendations: list[Any] = field(default_factory=list)  # journeys.Recommendation per task type
+    task_names: dict[str, str] = field(default_factory=dict)  # first-level category key -> its name
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -107,7 +109,18 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
 
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
     parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh) if by else []
-    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts)
+    recs = journeys.channel_recommendations(session, t0, t1, unit_ids=unit_ids)
+    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
+                  recs, _category_names(session, [r.task for r in recs], zh=zh))
+
+
+def _category_names(session: Session, keys: list[str], *, zh: bool) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from kefu.tickets.models import Category
+
+    return {k: (n if zh else en) for k, n, en in session.execute(
+        select(Category.key, Category.name, Category.name_en).where(Category.key.in_(keys)))}
 
 
 def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *, unit_ids: list[int],
@@ -132,8 +145,7 @@ def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *
     elif by == "agent":
         names = {uid: u.display_name for uid, u in org.users(session, [v for v in values if v]).items()}
     elif by == "category":
-        names = {k: (n if zh else en) for k, n, en in session.execute(
-            select(Category.key, Category.name, Category.name_en).where(Category.key.in_(values)))}
+        names = _category_names(session, values, zh=zh)
     elif by == "channel":
         names = {c: CHANNEL_NAMES[c][i] for c in values if c in CHANNEL_NAMES}
     elif by == "tier":
@@ -185,6 +197,23 @@ def parts_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[lis
     return headers, [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.parts]
 
 
+def recommendation_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the channel recommendation: per task type its channels, best first, the
+    recommended one marked."""
+    headers = (["业务类型", "渠道", "推荐", "接触量", "7天内再次接触率%", "平均解决时长(小时)"] if zh else
+               ["Task type", "Channel", "Recommended", "Contacts", "Return contact % (7 days)",
+                "Mean time to resolution (h)"])
+    i = 0 if zh else 1
+    rows: list[list[Any]] = []
+    for rec in report.recommendations:
+        for o in rec.outcomes:
+            mean = o.mean_resolve()
+            rows.append([report.task_names.get(rec.task, rec.task), CHANNEL_NAMES.get(o.channel, (o.channel,) * 2)[i],
+                         ("推荐" if zh else "yes") if o.channel == rec.channel else "", o.contacts,
+                         _pct(o.return_rate()), None if mean is None else round(mean / 3600, 1)])
+    return headers, rows
+
+
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
     """The period's complaint and resolution figures, named."""
     c = report.complaints
@@ -217,12 +246,12 @@ def to_csv(report: Report) -> str:
     w.writerow([])
     for name, value in summary(report):
         w.writerow([name, "" if value is None else value])
-    headers, rows = parts_table(report)
-    if headers:
-        w.writerow([])
-        w.writerow(headers)
-        for r in rows:
-            w.writerow(["" if v is None else v for v in r])
+    for headers, rows in (parts_table(report), recommendation_table(report)):
+        if rows:
+            w.writerow([])
+            w.writerow(headers)
+            for r in rows:
+                w.writerow(["" if v is None else v for v in r])
     return out.getvalue()
 
 
@@ -252,13 +281,13 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
     for name, value in summary(report):
         ws2.append([name, value])
     ws2.column_dimensions["A"].width = 28
-    headers, rows = parts_table(report)
-    if headers:
-        ws3 = wb.create_sheet("分项")
-        ws3.append(headers)
-        for r in rows:
-            ws3.append(r)
-        ws3.column_dimensions["A"].width = 20
+    for sheet, (headers, rows) in (("分项", parts_table(report)), ("渠道推荐", recommendation_table(report))):
+        if rows:
+            ws3 = wb.create_sheet(sheet)
+            ws3.append(headers)
+            for r in rows:
+                ws3.append(r)
+            ws3.column_dimensions["A"].width = 20
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -123,8 +123,10 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
     part_headers, part_rows = reports.parts_table(rep, zh=zh)
+    rec_headers, rec_rows = reports.recommendation_table(rep, zh=zh)
     ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
-                "part_headers": part_headers, "part_rows": part_rows, "breakdowns": reports.BREAKDOWN_NAMES,
+                "part_headers": part_headers, "part_rows": part_rows, "rec_headers": rec_headers,
+                "rec_rows": rec_rows, "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),

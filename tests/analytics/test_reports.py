@@ -202,3 +202,40 @@ def test_a_report_per_agent_and_per_channel_by_hand(client: TestClient, world: W
     lines = client.get(f"/console/reports/export.csv?{q}").text.splitlines()
     assert lines[-2].startswith("广州坐席,2,2,0")
     assert client.get(f"/console/reports?{q.replace('by=agent', 'by=phone')}").status_code == 422
+
+
+def test_the_channel_recommendation_on_the_page_and_in_the_exports(
+        client: TestClient, world: World, db) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from kefu.customers.models import Customer
+    from kefu.tickets.models import Category
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        cat = Category(key="zq", name="套餐咨询", name_en="Plans")
+        s.add(cat)
+        s.flush()
+        for n in range(6):  # five on the hotline resolved in 2 h, one by WeChat in 1 h (too few to recommend)
+            cust = Customer(org_unit_id=gz, phone=f"+8613700000{n:03d}", created_at=DAY0, updated_at=DAY0)
+            s.add(cust)
+            s.flush()
+            at = DAY0 + timedelta(hours=9 + n)
+            channel = "wechat" if n == 5 else "voice"
+            t = complaint(s, gz, at, customer_id=cust.id, category_id=cat.id, channel=channel)
+            t.resolved_at = at + timedelta(hours=1 if n == 5 else 2)
+            call(s, gz, at, wait=1, talk=1, channel=channel, customer_id=cust.id).ticket_id = t.id
+        summary.rebuild(s)
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={world.units['province']}"
+    page = client.get(f"/console/reports?{q}").text
+    assert "渠道推荐" in page
+    assert re.search(r'<tr class="recommended"><td>套餐咨询</td><td>热线</td><td>推荐</td>'
+                     r'<td class="num">5</td><td class="num">0.0</td><td class="num">2.0</td></tr>', page)
+    assert re.search(r"<tr><td>套餐咨询</td><td>微信</td><td></td><td class=\"num\">1</td>", page)
+    rows = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
+    at = rows.index(["业务类型", "渠道", "推荐", "接触量", "7天内再次接触率%", "平均解决时长(小时)"])
+    assert rows[at + 1:at + 3] == [["套餐咨询", "微信", "", "1", "0.0", "1.0"],  # ranked first, too few
+                                   ["套餐咨询", "热线", "推荐", "5", "0.0", "2.0"]]
+    ws = load_workbook(io.BytesIO(client.get(f"/console/reports/export.xlsx?{q}").content))["渠道推荐"]
+    assert [c.value for c in ws[3]] == ["套餐咨询", "热线", "推荐", 5, 0.0, 2.0]
