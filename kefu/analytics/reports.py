@@ -77,6 +77,8 @@ class Report:
     parts: list[Row] = field(default_factory=list)  # the period's figures per value of ``by``
     recommendations: list[Any] = field(default_factory=list)  # journeys.Recommendation per task type
     task_names: dict[str, str] = field(default_factory=dict)  # first-level category key -> its name
+    csat: Any = None  # kefu.sla.surveys.Csat of the period's surveys (sent, answered, satisfied)
+    handoffs: Any = None  # kefu.handoffs.service.HandoffStats of the period
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -110,8 +112,16 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
     parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh) if by else []
     recs = journeys.channel_recommendations(session, t0, t1, unit_ids=unit_ids)
+    from kefu.handoffs import service as handoffs
+    from kefu.sla import surveys
+
+    per_channel = [c for c in surveys.csat_by(session, "channel", since=t0, until=t1, unit_ids=unit_ids)
+                   if channel is None or c.key == channel]
+    csat = surveys.Csat(None, sum(c.sent for c in per_channel), sum(c.answered for c in per_channel),
+                        sum(c.satisfied for c in per_channel))
     return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
-                  recs, _category_names(session, [r.task for r in recs], zh=zh))
+                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
+                  handoffs.stats(session, unit_ids, start=t0, end=t1))
 
 
 def _category_names(session: Session, keys: list[str], *, zh: bool) -> dict[str, str]:
@@ -214,10 +224,31 @@ def recommendation_table(report: Report, *, zh: bool = True) -> tuple[list[str],
     return headers, rows
 
 
+def handoff_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the handoffs (hotline to digital channels, kefu.handoffs): per direction, then the
+    total; none without handoffs."""
+    h = report.handoffs
+    if h is None or not h.offered:
+        return [], []
+    headers = (["转出渠道", "转入渠道", "转接量", "已打开", "已完成", "回流热线", "完成率%", "回流率%"] if zh else
+               ["From", "To", "Offered", "Opened", "Completed", "Came back", "Completion %", "Return %"])
+    i = 0 if zh else 1
+
+    def name(c: str) -> str:
+        return CHANNEL_NAMES.get(c, (c, c))[i]
+
+    rows = [[name(d.from_channel), name(d.to_channel), d.offered, d.opened, d.completed, d.returned,
+             _pct(d.completion_rate), _pct(d.return_rate)] for d in h.directions]
+    rows.append(["合计" if zh else "Total", "", h.offered, h.opened, h.completed, h.returned,
+                 _pct(h.completed / h.offered), _pct(h.returned / h.offered)])
+    return headers, rows
+
+
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
-    """The period's complaint and resolution figures, named."""
+    """The period's complaint, resolution, satisfaction and handoff figures, named."""
     c = report.complaints
     resolved, counted = report.fcr
+    sat, hand = report.csat, report.handoffs
     return [
         ("投诉量" if zh else "Complaints", c.complaints),
         ("投诉15日回复率%" if zh else "Complaint replies within 15 days %", _pct(c.replies.on_time_rate())),
@@ -230,7 +261,14 @@ def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
          None if c.complaints_per_ten_thousand() is None else round(c.complaints_per_ten_thousand() or 0.0, 2)),
         ("一次解决率%(7天)" if zh else "First-contact resolution % (7 days)",
          _pct(resolved / counted if counted else None)),
-        ("满意度" if zh else "Satisfaction", None),
+        ("满意度%(满意/答复)" if zh else "Satisfaction % (satisfied / answers)",
+         _pct(sat.csat) if sat is not None else None),
+        ("满意度调查答复/发出" if zh else "Surveys answered / sent",
+         f"{sat.answered} / {sat.sent}" if sat is not None else None),
+        ("热线转数字渠道率%" if zh else "Hotline calls handed off %",
+         _pct(hand.handoff_rate) if hand is not None else None),
+        ("转接节省热线分钟" if zh else "Hotline minutes saved by handoffs",
+         hand.minutes_saved if hand is not None else None),
     ]
 
 
@@ -246,7 +284,7 @@ def to_csv(report: Report) -> str:
     w.writerow([])
     for name, value in summary(report):
         w.writerow([name, "" if value is None else value])
-    for headers, rows in (parts_table(report), recommendation_table(report)):
+    for headers, rows in (parts_table(report), recommendation_table(report), handoff_table(report)):
         if rows:
             w.writerow([])
             w.writerow(headers)
@@ -281,7 +319,8 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
     for name, value in summary(report):
         ws2.append([name, value])
     ws2.column_dimensions["A"].width = 28
-    for sheet, (headers, rows) in (("分项", parts_table(report)), ("渠道推荐", recommendation_table(report))):
+    for sheet, (headers, rows) in (("分项", parts_table(report)), ("渠道推荐", recommendation_table(report)),
+                                   ("转接", handoff_table(report))):
         if rows:
             ws3 = wb.create_sheet(sheet)
             ws3.append(headers)

@@ -124,9 +124,10 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
     part_headers, part_rows = reports.parts_table(rep, zh=zh)
     rec_headers, rec_rows = reports.recommendation_table(rep, zh=zh)
+    handoff_headers, handoff_rows = reports.handoff_table(rep, zh=zh)
     ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
                 "part_headers": part_headers, "part_rows": part_rows, "rec_headers": rec_headers,
-                "rec_rows": rec_rows, "breakdowns": reports.BREAKDOWN_NAMES,
+                "rec_rows": rec_rows, "handoff_headers": handoff_headers, "handoff_rows": handoff_rows, "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),
