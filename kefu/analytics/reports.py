@@ -21,6 +21,9 @@ PERIODS = ("day", "week", "month")
 CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "email": ("邮件", "E-mail"),
                  "wechat": ("微信", "WeChat"), "im": ("QQ/IM", "QQ/IM"), "weibo": ("微博", "Weibo"),
                  "app": ("掌厅", "App"), "web": ("网厅", "Web portal"), "webchat": ("在线客服", "Web chat")}
+#: Routing's media (the coverage report's rows: the queues serving each).
+MEDIA_NAMES = {"voice": ("热线", "Hotline"), "chat": ("在线会话", "Chats"), "message": ("消息", "Messages"),
+               "ticket": ("工单", "Tickets")}
 PERIOD_NAMES = {"day": ("日报", "Daily"), "week": ("周报", "Weekly"), "month": ("月报", "Monthly")}
 #: A report's figures broken down by one key of the daily summaries (kefu/analytics/summary.py).
 BREAKDOWNS = {"unit": "org_unit_id", "channel": "channel", "queue": "queue_key", "category": "category",
@@ -79,6 +82,7 @@ class Report:
     task_names: dict[str, str] = field(default_factory=dict)  # first-level category key -> its name
     csat: Any = None  # kefu.sla.surveys.Csat of the period's surveys (sent, answered, satisfied)
     handoffs: Any = None  # kefu.handoffs.service.HandoffStats of the period
+    coverage: list[Any] = field(default_factory=list)  # kefu.sla.service.coverage_report of the first week
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -244,6 +248,21 @@ def handoff_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[l
     return headers, rows
 
 
+def coverage_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the 7×24 coverage per channel (media) in the week the report starts in, from the
+    service hours of the queues serving it (kefu.sla)."""
+    if not report.coverage:
+        return [], []
+    headers = (["渠道", "服务队列", "7×24覆盖率%", "未覆盖小时", "全天候"] if zh else
+               ["Channel", "Queues", "7×24 coverage %", "Hours not covered", "Round the clock"])
+    i = 0 if zh else 1
+    rows = [[MEDIA_NAMES.get(key, (key, key))[i], "、".join(queues) if zh else ", ".join(queues),
+             _pct(row.ratio), round(7 * 24 - row.covered_seconds / 3600, 1),
+             ("是" if zh else "yes") if row.full else ("否" if zh else "no")]
+            for key, queues, row in report.coverage]
+    return headers, rows
+
+
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
     """The period's complaint, resolution, satisfaction and handoff figures, named."""
     c = report.complaints
@@ -284,7 +303,8 @@ def to_csv(report: Report) -> str:
     w.writerow([])
     for name, value in summary(report):
         w.writerow([name, "" if value is None else value])
-    for headers, rows in (parts_table(report), recommendation_table(report), handoff_table(report)):
+    for headers, rows in (parts_table(report), recommendation_table(report), handoff_table(report),
+                          coverage_table(report)):
         if rows:
             w.writerow([])
             w.writerow(headers)
@@ -320,7 +340,7 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
         ws2.append([name, value])
     ws2.column_dimensions["A"].width = 28
     for sheet, (headers, rows) in (("分项", parts_table(report)), ("渠道推荐", recommendation_table(report)),
-                                   ("转接", handoff_table(report))):
+                                   ("转接", handoff_table(report)), ("7×24覆盖", coverage_table(report))):
         if rows:
             ws3 = wb.create_sheet(sheet)
             ws3.append(headers)

@@ -295,3 +295,28 @@ def test_satisfaction_and_handoffs_in_the_report_by_hand(
     assert re.search(r'<tr class="total"><td>合计</td><td></td><td class="num">4</td>', page)
     ws = load_workbook(io.BytesIO(client.get(f"/console/reports/export.xlsx?{q}").content))["转接"]
     assert [c.value for c in ws[2]] == ["热线", "微信", 3, 0, 2, 1, 66.67, 33.33]
+
+
+def test_the_week_s_7x24_coverage_per_media_in_the_report(
+        client: TestClient, world: World, db) -> None:  # type: ignore[no-untyped-def]
+    from kefu.routing import service as routing
+    from kefu.sla import service as sla
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        routing.save_queue(s, None, routing.QueueSpec(key="zhot", name="热线队列", channel="voice", org_unit_id=gz))
+        routing.save_queue(s, None, routing.QueueSpec(key="zchat", name="在线队列", channel="chat", org_unit_id=gz))
+        # chats served 09:00-18:00 on weekdays only: 45 of 168 hours, no statutory holidays in that week
+        cal = sla.save_calendar(s, calendar_id=None, name="工作日", weekly=[["09:00-18:00"]] * 5 + [[], []],
+                                zone="Asia/Shanghai", statutory=False, org_unit_id=gz)
+        sla.set_queue_calendar(s, None, "zchat", cal.id)
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={gz}"
+    page = client.get(f"/console/reports?{q}").text
+    assert "7×24 服务覆盖" in page
+    assert re.search(r"<tr><td>热线</td><td>热线队列</td><td class=\"num\">100.0</td><td class=\"num\">0.0</td>"
+                     r"<td>是</td></tr>", page)
+    assert re.search(r"<tr><td>在线会话</td><td>在线队列</td><td class=\"num\">26.79</td>"
+                     r"<td class=\"num\">123.0</td><td>否</td></tr>", page)
+    rows = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
+    assert ["在线会话", "在线队列", "26.79", "123.0", "否"] in rows
