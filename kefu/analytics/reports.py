@@ -146,7 +146,6 @@ def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *
     from kefu.analytics import summary
     from kefu.org import service as org
     from kefu.org.models import OrgUnit
-    from kefu.tickets.models import Category
 
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r} (one of {', '.join(BREAKDOWNS)})")
