@@ -1,17 +1,19 @@
 """The summary tables kept from events (kefu/analytics/summary.py): every event that can change a contact
-(opened, answered, ended, corrected by the switch, put in a routing queue, its ticket classified) has its
-interaction observed again. Observing is idempotent, so a redelivered event changes nothing."""
+(opened, answered, ended, corrected by the switch, put in a routing queue, its ticket classified or given
+another category by hand, its customer's tier changed) has its interaction observed again. Observing is
+idempotent, so a redelivered event changes nothing."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.core.events import Event, bus
 
 INTERACTION_EVENTS = ("interaction.opened", "interaction.updated", "interaction.closed", "message.sent")
 ROUTING_EVENTS = ("routing.offered", "routing.offer_accepted", "routing.overflowed")
-TICKET_EVENTS = ("ticket.classified",)
+TICKET_EVENTS = ("ticket.classified", "ticket.updated")
+CUSTOMER_EVENTS = ("customer.tier_changed", "customer.tiers_recomputed")
 
 
 def interactions_of(session: Session, event: Event) -> list[int]:
@@ -28,12 +30,28 @@ def interactions_of(session: Session, event: Event) -> list[int]:
             return []
         iid = session.scalar(select(RoutingItem.interaction_id).where(RoutingItem.id == int(item)))
         return [int(iid)] if iid is not None else []
+    if event.name == "ticket.updated" and "category_id" not in (event.payload.get("changed") or ()):
+        return []  # a new subject or priority moves no contact
     if event.name in TICKET_EVENTS and event.aggregate_type == "ticket" and event.aggregate_id is not None:
         return list(session.scalars(select(Interaction.id).where(Interaction.ticket_id == event.aggregate_id)))
+    if event.name == "customer.tier_changed" and event.aggregate_id is not None:
+        return list(session.scalars(select(Interaction.id).where(Interaction.customer_id == event.aggregate_id)))
+    if event.name == "customer.tiers_recomputed" and not event.payload.get("per_customer_events", True):
+        # too many customers changed for an event each: the contacts counted under a tier their customer
+        # no longer has
+        from kefu.analytics.models import ContactFact
+        from kefu.customers.models import Customer
+
+        return list(session.scalars(
+            select(ContactFact.interaction_id)
+            .join(Interaction, Interaction.id == ContactFact.interaction_id)
+            .join(Customer, Customer.id == Interaction.customer_id)
+            .where(ContactFact.tier != func.coalesce(Customer.tier, ""))))
     return []
 
 
-@bus.consumer("analytics.summaries", *INTERACTION_EVENTS, *ROUTING_EVENTS, *TICKET_EVENTS)
+@bus.consumer("analytics.summaries", *INTERACTION_EVENTS, *ROUTING_EVENTS, *TICKET_EVENTS,
+              *CUSTOMER_EVENTS)
 def on_contact_event(session: Session, event: Event) -> None:
     from kefu.analytics import summary
 

@@ -9,6 +9,7 @@ with its channel, outcome, wait, ticket, and whether it is a *repeat*: another c
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,3 +93,89 @@ def repeat_contacts(session: Session, start: datetime, end: datetime, *, unit_id
             repeats += 1
             switches[(ch, nxt[2])] += 1
     return RepeatFigures(contacts, repeats, dict(switches))
+
+
+# ---- a channel recommendation per task type -----------------------------------------------------------------
+
+#: A channel is recommended for a task type only with at least this many contacts of that type in the period.
+MIN_CONTACTS = 5
+
+
+@dataclass(frozen=True)
+class ChannelOutcome:
+    """How the contacts of one task type went on one channel."""
+    channel: str
+    contacts: int  # contacts with a known customer
+    returns: int  # followed by another contact of the same customer within `days`
+    resolved: int  # whose ticket was resolved
+    resolve_sum: float  # seconds from the contact to its ticket's resolution, summed over the resolved
+
+    def return_rate(self) -> float | None:
+        return self.returns / self.contacts if self.contacts else None
+
+    def mean_resolve(self) -> float | None:
+        return self.resolve_sum / self.resolved if self.resolved else None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    task: str  # first-level category key
+    channel: str | None  # the recommended channel (None: no channel had MIN_CONTACTS contacts)
+    outcomes: list[ChannelOutcome]  # best first
+
+
+def _rank(o: ChannelOutcome) -> tuple[float, float, str]:
+    mean = o.mean_resolve()
+    return (o.return_rate() or 0.0, float("inf") if mean is None else mean, o.channel)
+
+
+def recommend(contacts: Iterable[tuple[str, str, float | None, bool]], *,
+              min_contacts: int = MIN_CONTACTS) -> list[Recommendation]:
+    """Per task type, the channels ranked by what resolved with the least return contact, then fastest.
+
+    Each contact is (task type, channel, seconds to its resolution or None when unresolved, whether the
+    customer came back within the window). The recommended channel is the best ranked with at least
+    ``min_contacts`` contacts: least return contact first (a resolution that held), then the shortest mean
+    time to resolution (unresolved contacts count in the return rate, not in the time), then the name."""
+    sums: dict[tuple[str, str], list[float]] = {}
+    for task, channel, seconds, returned in contacts:
+        s = sums.setdefault((task, channel), [0, 0, 0, 0.0])
+        s[0] += 1
+        s[1] += returned
+        if seconds is not None:
+            s[2] += 1
+            s[3] += seconds
+    by_task: dict[str, list[ChannelOutcome]] = {}
+    for (task, channel), (n, back, done, secs) in sums.items():
+        by_task.setdefault(task, []).append(ChannelOutcome(channel, int(n), int(back), int(done), secs))
+    out = []
+    for task in sorted(by_task):
+        ranked = sorted(by_task[task], key=_rank)
+        best = next((o.channel for o in ranked if o.contacts >= min_contacts), None)
+        out.append(Recommendation(task, best, ranked))
+    return out
+
+
+def channel_recommendations(session: Session, start: datetime, end: datetime, *, unit_ids: list[int],
+                            days: int = kpi.FCR_DAYS, min_contacts: int = MIN_CONTACTS) -> list[Recommendation]:
+    """The recommendation from the inbound contacts offered in [start, end) in the units whose customer is
+    known and whose ticket has a category (the task type: its first-level category); a contact came back
+    when the same customer contacted again, on any channel, within ``days``; its time to resolution runs
+    from the contact to its ticket's resolution (``resolved_at``)."""
+    from kefu.tickets.models import Category, Ticket
+
+    i = Interaction
+    rows = session.execute(
+        select(i.customer_id, i.offered_at, i.channel, i.org_unit_id, Category.key, Ticket.resolved_at)
+        .outerjoin(Ticket, Ticket.id == i.ticket_id).outerjoin(Category, Category.id == Ticket.category_id)
+        .where(i.direction == "inbound", i.customer_id.is_not(None), i.offered_at >= start,
+               i.offered_at < end + timedelta(days=days))).all()
+    flags = kpi.first_contact_flags([(r[0], r[1].timestamp()) for r in rows], days=days)
+    units = set(unit_ids)
+    contacts = []
+    for (_, at, channel, unit, category, resolved), first in zip(rows, flags, strict=True):
+        if category is None or not (start <= at < end and unit in units):
+            continue
+        seconds = (resolved - at).total_seconds() if resolved is not None and resolved >= at else None
+        contacts.append((category.split(".")[0], channel, seconds, first is False))
+    return recommend(contacts, min_contacts=min_contacts)

@@ -21,6 +21,9 @@ PERIODS = ("day", "week", "month")
 CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "email": ("邮件", "E-mail"),
                  "wechat": ("微信", "WeChat"), "im": ("QQ/IM", "QQ/IM"), "weibo": ("微博", "Weibo"),
                  "app": ("掌厅", "App"), "web": ("网厅", "Web portal"), "webchat": ("在线客服", "Web chat")}
+#: Routing's media (the coverage report's rows: the queues serving each).
+MEDIA_NAMES = {"voice": ("热线", "Hotline"), "chat": ("在线会话", "Chats"), "message": ("消息", "Messages"),
+               "ticket": ("工单", "Tickets")}
 PERIOD_NAMES = {"day": ("日报", "Daily"), "week": ("周报", "Weekly"), "month": ("月报", "Monthly")}
 #: A report's figures broken down by one key of the daily summaries (kefu/analytics/summary.py).
 BREAKDOWNS = {"unit": "org_unit_id", "channel": "channel", "queue": "queue_key", "category": "category",
@@ -75,6 +78,11 @@ class Report:
     repeats: Any = None  # journeys.RepeatFigures (all channels)
     by: str | None = None  # a key of BREAKDOWNS
     parts: list[Row] = field(default_factory=list)  # the period's figures per value of ``by``
+    recommendations: list[Any] = field(default_factory=list)  # journeys.Recommendation per task type
+    task_names: dict[str, str] = field(default_factory=dict)  # first-level category key -> its name
+    csat: Any = None  # kefu.sla.surveys.Csat of the period's surveys (sent, answered, satisfied)
+    handoffs: Any = None  # kefu.handoffs.service.HandoffStats of the period
+    coverage: list[Any] = field(default_factory=list)  # kefu.sla.service.coverage_report of the first week
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -107,7 +115,26 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
 
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
     parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh) if by else []
-    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts)
+    recs = journeys.channel_recommendations(session, t0, t1, unit_ids=unit_ids)
+    from kefu.handoffs import service as handoffs
+    from kefu.sla import surveys
+
+    per_channel = [c for c in surveys.csat_by(session, "channel", since=t0, until=t1, unit_ids=unit_ids)
+                   if channel is None or c.key == channel]
+    csat = surveys.Csat(None, sum(c.sent for c in per_channel), sum(c.answered for c in per_channel),
+                        sum(c.satisfied for c in per_channel))
+    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
+                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
+                  handoffs.stats(session, unit_ids, start=t0, end=t1))
+
+
+def _category_names(session: Session, keys: list[str], *, zh: bool) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from kefu.tickets.models import Category
+
+    return {k: (n if zh else en) for k, n, en in session.execute(
+        select(Category.key, Category.name, Category.name_en).where(Category.key.in_(keys)))}
 
 
 def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *, unit_ids: list[int],
@@ -119,7 +146,6 @@ def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *
     from kefu.analytics import summary
     from kefu.org import service as org
     from kefu.org.models import OrgUnit
-    from kefu.tickets.models import Category
 
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r} (one of {', '.join(BREAKDOWNS)})")
@@ -132,8 +158,7 @@ def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *
     elif by == "agent":
         names = {uid: u.display_name for uid, u in org.users(session, [v for v in values if v]).items()}
     elif by == "category":
-        names = {k: (n if zh else en) for k, n, en in session.execute(
-            select(Category.key, Category.name, Category.name_en).where(Category.key.in_(values)))}
+        names = _category_names(session, values, zh=zh)
     elif by == "channel":
         names = {c: CHANNEL_NAMES[c][i] for c in values if c in CHANNEL_NAMES}
     elif by == "tier":
@@ -185,10 +210,63 @@ def parts_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[lis
     return headers, [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.parts]
 
 
+def recommendation_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the channel recommendation: per task type its channels, best first, the
+    recommended one marked."""
+    headers = (["业务类型", "渠道", "推荐", "接触量", "7天内再次接触率%", "平均解决时长(小时)"] if zh else
+               ["Task type", "Channel", "Recommended", "Contacts", "Return contact % (7 days)",
+                "Mean time to resolution (h)"])
+    i = 0 if zh else 1
+    rows: list[list[Any]] = []
+    for rec in report.recommendations:
+        for o in rec.outcomes:
+            mean = o.mean_resolve()
+            rows.append([report.task_names.get(rec.task, rec.task), CHANNEL_NAMES.get(o.channel, (o.channel,) * 2)[i],
+                         ("推荐" if zh else "yes") if o.channel == rec.channel else "", o.contacts,
+                         _pct(o.return_rate()), None if mean is None else round(mean / 3600, 1)])
+    return headers, rows
+
+
+def handoff_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the handoffs (hotline to digital channels, kefu.handoffs): per direction, then the
+    total; none without handoffs."""
+    h = report.handoffs
+    if h is None or not h.offered:
+        return [], []
+    headers = (["转出渠道", "转入渠道", "转接量", "已打开", "已完成", "回流热线", "完成率%", "回流率%"] if zh else
+               ["From", "To", "Offered", "Opened", "Completed", "Came back", "Completion %", "Return %"])
+    i = 0 if zh else 1
+
+    def name(c: str) -> str:
+        return CHANNEL_NAMES.get(c, (c, c))[i]
+
+    rows = [[name(d.from_channel), name(d.to_channel), d.offered, d.opened, d.completed, d.returned,
+             _pct(d.completion_rate), _pct(d.return_rate)] for d in h.directions]
+    rows.append(["合计" if zh else "Total", "", h.offered, h.opened, h.completed, h.returned,
+                 _pct(h.completed / h.offered), _pct(h.returned / h.offered)])
+    return headers, rows
+
+
+def coverage_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the 7×24 coverage per channel (media) in the week the report starts in, from the
+    service hours of the queues serving it (kefu.sla)."""
+    if not report.coverage:
+        return [], []
+    headers = (["渠道", "服务队列", "7×24覆盖率%", "未覆盖小时", "全天候"] if zh else
+               ["Channel", "Queues", "7×24 coverage %", "Hours not covered", "Round the clock"])
+    i = 0 if zh else 1
+    rows = [[MEDIA_NAMES.get(key, (key, key))[i], "、".join(queues) if zh else ", ".join(queues),
+             _pct(row.ratio), round(7 * 24 - row.covered_seconds / 3600, 1),
+             ("是" if zh else "yes") if row.full else ("否" if zh else "no")]
+            for key, queues, row in report.coverage]
+    return headers, rows
+
+
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
-    """The period's complaint and resolution figures, named."""
+    """The period's complaint, resolution, satisfaction and handoff figures, named."""
     c = report.complaints
     resolved, counted = report.fcr
+    sat, hand = report.csat, report.handoffs
     return [
         ("投诉量" if zh else "Complaints", c.complaints),
         ("投诉15日回复率%" if zh else "Complaint replies within 15 days %", _pct(c.replies.on_time_rate())),
@@ -201,7 +279,14 @@ def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
          None if c.complaints_per_ten_thousand() is None else round(c.complaints_per_ten_thousand() or 0.0, 2)),
         ("一次解决率%(7天)" if zh else "First-contact resolution % (7 days)",
          _pct(resolved / counted if counted else None)),
-        ("满意度" if zh else "Satisfaction", None),
+        ("满意度%(满意/答复)" if zh else "Satisfaction % (satisfied / answers)",
+         _pct(sat.csat) if sat is not None else None),
+        ("满意度调查答复/发出" if zh else "Surveys answered / sent",
+         f"{sat.answered} / {sat.sent}" if sat is not None else None),
+        ("热线转数字渠道率%" if zh else "Hotline calls handed off %",
+         _pct(hand.handoff_rate) if hand is not None else None),
+        ("转接节省热线分钟" if zh else "Hotline minutes saved by handoffs",
+         hand.minutes_saved if hand is not None else None),
     ]
 
 
@@ -217,12 +302,13 @@ def to_csv(report: Report) -> str:
     w.writerow([])
     for name, value in summary(report):
         w.writerow([name, "" if value is None else value])
-    headers, rows = parts_table(report)
-    if headers:
-        w.writerow([])
-        w.writerow(headers)
-        for r in rows:
-            w.writerow(["" if v is None else v for v in r])
+    for headers, rows in (parts_table(report), recommendation_table(report), handoff_table(report),
+                          coverage_table(report)):
+        if rows:
+            w.writerow([])
+            w.writerow(headers)
+            for r in rows:
+                w.writerow(["" if v is None else v for v in r])
     return out.getvalue()
 
 
@@ -252,13 +338,14 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
     for name, value in summary(report):
         ws2.append([name, value])
     ws2.column_dimensions["A"].width = 28
-    headers, rows = parts_table(report)
-    if headers:
-        ws3 = wb.create_sheet("分项")
-        ws3.append(headers)
-        for r in rows:
-            ws3.append(r)
-        ws3.column_dimensions["A"].width = 20
+    for sheet, (headers, rows) in (("分项", parts_table(report)), ("渠道推荐", recommendation_table(report)),
+                                   ("转接", handoff_table(report)), ("7×24覆盖", coverage_table(report))):
+        if rows:
+            ws3 = wb.create_sheet(sheet)
+            ws3.append(headers)
+            for r in rows:
+                ws3.append(r)
+            ws3.column_dimensions["A"].width = 20
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

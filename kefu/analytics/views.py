@@ -99,6 +99,12 @@ def _report(request: Request, session: Any, principal: Principal, *,
         units[0] if units else org.org_unit(session, principal.org_unit_id))
     rep = reports.build(session, period=period, start=day, unit_id=unit.id,
                         unit_ids=org.subtree_ids(session, unit.path), channel=channel, now=now, by=by, zh=zh)
+    from datetime import timedelta
+
+    from kefu.sla import service as sla
+
+    # the week the report starts in, over the queues the reader sees (routing's scope)
+    rep.coverage = sla.coverage_report(session, principal, rep.first - timedelta(days=rep.first.weekday()))
     return rep, {"units": units, "unit": unit, "day": day, "channels": CHANNELS}
 
 
@@ -123,8 +129,14 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
     part_headers, part_rows = reports.parts_table(rep, zh=zh)
+    rec_headers, rec_rows = reports.recommendation_table(rep, zh=zh)
+    handoff_headers, handoff_rows = reports.handoff_table(rep, zh=zh)
+    coverage_headers, coverage_rows = reports.coverage_table(rep, zh=zh)
     ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
-                "part_headers": part_headers, "part_rows": part_rows, "breakdowns": reports.BREAKDOWN_NAMES,
+                "part_headers": part_headers, "part_rows": part_rows, "rec_headers": rec_headers,
+                "rec_rows": rec_rows, "handoff_headers": handoff_headers, "handoff_rows": handoff_rows,
+                "coverage_headers": coverage_headers, "coverage_rows": coverage_rows,
+                "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),

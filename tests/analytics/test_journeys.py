@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from kefu.analytics import journeys
 from kefu.customers.models import Customer
@@ -96,3 +97,53 @@ def test_ticket_page_shows_the_journey_to_readers_of_reports(client: TestClient,
     page = client.get(f"/console/tickets/{tid}")
     assert page.status_code == 200
     assert "/console/journeys/" not in page.text
+
+
+def test_recommend_ranks_least_return_contact_then_fastest_by_hand() -> None:
+    h = 3600.0
+    contacts = ([("billing", "voice", 2 * h, False)] * 4 + [("billing", "voice", None, True)]  # 1 of 5 back
+                + [("billing", "wechat", 10 * h, False)] * 5  # none back, slow
+                + [("billing", "sms", 1 * h, False)] * 2  # none back, fastest, too few contacts
+                + [("network", "voice", 4 * h, True)] * 5 + [("network", "app", 8 * h, True)] * 5)
+    recs = journeys.recommend(contacts, min_contacts=5)
+    assert [r.task for r in recs] == ["billing", "network"]
+    billing, network = recs
+    assert [o.channel for o in billing.outcomes] == ["sms", "wechat", "voice"]
+    assert billing.channel == "wechat"  # sms ranks first but has 2 contacts
+    voice = billing.outcomes[2]
+    assert (voice.contacts, voice.returns, voice.resolved, voice.return_rate(), voice.mean_resolve()) == (
+        5, 1, 4, 0.2, 2 * h)
+    assert network.channel == "voice"  # both came back every time: the faster
+    assert journeys.recommend([("x", "voice", None, False)], min_contacts=5)[0].channel is None
+
+
+def test_channel_recommendation_from_contacts_and_tickets(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    from kefu.tickets.models import Category
+    from tests.analytics.support import complaint
+
+    gz, sz = world.units["gz"], world.units["sz"]
+    with db.unit_of_work() as s:
+        s.add_all([Category(key="zb", name="计费", name_en="Billing"),
+                   Category(key="zb.refund", name="退费", name_en="Refund")])
+        s.flush()
+        refund = s.scalar(select(Category.id).where(Category.key == "zb.refund"))
+    people = [_customer(db, gz, 20 + n) for n in range(4)]
+    with db.unit_of_work() as s:
+        def contact(cust: int, at: timedelta, channel: str, resolved_h: float | None, unit: int = gz) -> None:
+            t = complaint(s, unit, DAY0 + at, customer_id=cust, category_id=refund, channel=channel)
+            if resolved_h is not None:
+                t.resolved_at = DAY0 + at + timedelta(hours=resolved_h)
+            call(s, unit, DAY0 + at, wait=1, talk=1, channel=channel, customer_id=cust).ticket_id = t.id
+        contact(people[0], timedelta(hours=1), "voice", 5)
+        contact(people[0], timedelta(days=3), "wechat", 1)  # the voice contact came back
+        contact(people[1], timedelta(hours=2), "voice", 3)
+        contact(people[2], timedelta(hours=3), "wechat", None)  # unresolved
+        contact(people[3], timedelta(hours=4), "wechat", 2, unit=sz)  # another unit
+        call(s, gz, DAY0 + timedelta(hours=5), wait=1, talk=1, customer_id=people[1])  # no ticket: no task type
+    with db.session() as s:
+        recs = journeys.channel_recommendations(s, DAY0, DAY0 + timedelta(days=7), unit_ids=[gz], min_contacts=2)
+    assert [r.task for r in recs] == ["zb"]
+    got = {o.channel: (o.contacts, o.returns, o.resolved, o.resolve_sum / 3600) for o in recs[0].outcomes}
+    # the ticketless call of people[1] is a return contact of their voice contact, 3 h later
+    assert got == {"voice": (2, 2, 2, 8.0), "wechat": (2, 0, 1, 1.0)}
+    assert recs[0].channel == "wechat"

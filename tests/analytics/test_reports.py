@@ -202,3 +202,121 @@ def test_a_report_per_agent_and_per_channel_by_hand(client: TestClient, world: W
     lines = client.get(f"/console/reports/export.csv?{q}").text.splitlines()
     assert lines[-2].startswith("广州坐席,2,2,0")
     assert client.get(f"/console/reports?{q.replace('by=agent', 'by=phone')}").status_code == 422
+
+
+def test_the_channel_recommendation_on_the_page_and_in_the_exports(
+        client: TestClient, world: World, db) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from kefu.customers.models import Customer
+    from kefu.tickets.models import Category
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        cat = Category(key="zq", name="套餐咨询", name_en="Plans")
+        s.add(cat)
+        s.flush()
+        for n in range(6):  # five on the hotline resolved in 2 h, one by WeChat in 1 h (too few to recommend)
+            cust = Customer(org_unit_id=gz, phone=f"+8613700000{n:03d}", created_at=DAY0, updated_at=DAY0)
+            s.add(cust)
+            s.flush()
+            at = DAY0 + timedelta(hours=9 + n)
+            channel = "wechat" if n == 5 else "voice"
+            t = complaint(s, gz, at, customer_id=cust.id, category_id=cat.id, channel=channel)
+            t.resolved_at = at + timedelta(hours=1 if n == 5 else 2)
+            call(s, gz, at, wait=1, talk=1, channel=channel, customer_id=cust.id).ticket_id = t.id
+        summary.rebuild(s)
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={world.units['province']}"
+    page = client.get(f"/console/reports?{q}").text
+    assert "渠道推荐" in page
+    assert re.search(r'<tr class="recommended"><td>套餐咨询</td><td>热线</td><td>推荐</td>'
+                     r'<td class="num">5</td><td class="num">0.0</td><td class="num">2.0</td></tr>', page)
+    assert re.search(r"<tr><td>套餐咨询</td><td>微信</td><td></td><td class=\"num\">1</td>", page)
+    rows = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
+    at = rows.index(["业务类型", "渠道", "推荐", "接触量", "7天内再次接触率%", "平均解决时长(小时)"])
+    assert rows[at + 1:at + 3] == [["套餐咨询", "微信", "", "1", "0.0", "1.0"],  # ranked first, too few
+                                   ["套餐咨询", "热线", "推荐", "5", "0.0", "2.0"]]
+    ws = load_workbook(io.BytesIO(client.get(f"/console/reports/export.xlsx?{q}").content))["渠道推荐"]
+    assert [c.value for c in ws[3]] == ["套餐咨询", "热线", "推荐", 5, 0.0, 2.0]
+
+
+def test_satisfaction_and_handoffs_in_the_report_by_hand(
+        client: TestClient, world: World, db) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from kefu.customers.models import Customer
+    from kefu.handoffs.models import Handoff
+    from kefu.sla.models import SlaSurvey
+
+    gz, sz = world.units["gz"], world.units["sz"]
+    nine = DAY0 + timedelta(hours=9)
+    with db.unit_of_work() as s:
+        cust = Customer(org_unit_id=gz, phone="+8613600000001", created_at=DAY0, updated_at=DAY0)
+        s.add(cust)
+        s.flush()
+        calls = [call(s, gz, nine + timedelta(minutes=n), wait=1, talk=1) for n in range(4)]
+        t = complaint(s, gz, nine, customer_id=cust.id)
+        s.flush()
+        # surveys: 3 answered (2 satisfied, 1 neutral) and 1 unanswered in gz; one in sz (out of the unit)
+        for unit, status, choice, channel in [(gz, "answered", 1, "sms"), (gz, "answered", 1, "wechat"),
+                                              (gz, "answered", 2, "sms"), (gz, "sent", None, "sms"),
+                                              (sz, "answered", 3, "sms")]:
+            s.add(SlaSurvey(ticket_id=t.id, customer_id=cust.id, org_unit_id=unit, channel=channel,
+                            interaction_id=calls[0].id, message_id=0, status=status, choice=choice, sent_at=nine,
+                            expires_at=nine + timedelta(days=2)))
+        # handoffs: voice -> wechat completed twice (120 s and 180 s saved) and returned once; voice -> sms
+        # offered once
+        for to, status, saved in [("wechat", "completed", 120.0), ("wechat", "completed", 180.0),
+                                  ("wechat", "returned", 0.0), ("sms", "offered", 0.0)]:
+            s.add(Handoff(customer_id=cust.id, org_unit_id=gz, source="ivr", from_channel="voice", to_channel=to,
+                          task="查话费", status=status, offered_at=nine, expires_at=nine + timedelta(days=1),
+                          saved_seconds=saved))
+        summary.rebuild(s)
+    with db.session() as s:
+        rep = reports.build(s, period="day", start=DAY, unit_id=gz, unit_ids=[gz], channel=None,
+                            now=DAY0 + timedelta(days=2))
+        got = dict(reports.summary(rep))
+        assert got["满意度%(满意/答复)"] == 66.67  # 2 of 3 answers
+        assert got["满意度调查答复/发出"] == "3 / 4"
+        assert got["热线转数字渠道率%"] == 100.0  # 4 handoffs of 4 calls
+        assert got["转接节省热线分钟"] == 5.0
+        sms = reports.build(s, period="day", start=DAY, unit_id=gz, unit_ids=[gz], channel="sms",
+                            now=DAY0 + timedelta(days=2))
+        assert dict(reports.summary(sms))["满意度调查答复/发出"] == "2 / 3"
+        headers, rows = reports.handoff_table(rep)
+        assert headers[:3] == ["转出渠道", "转入渠道", "转接量"]
+        assert rows == [["热线", "微信", 3, 0, 2, 1, 66.67, 33.33], ["热线", "短信", 1, 0, 0, 0, 0.0, 0.0],
+                        ["合计", "", 4, 0, 2, 1, 50.0, 25.0]]
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={gz}"
+    page = client.get(f"/console/reports?{q}").text
+    assert "热线转数字渠道" in page
+    assert re.search(r'<tr class="total"><td>合计</td><td></td><td class="num">4</td>', page)
+    ws = load_workbook(io.BytesIO(client.get(f"/console/reports/export.xlsx?{q}").content))["转接"]
+    assert [c.value for c in ws[2]] == ["热线", "微信", 3, 0, 2, 1, 66.67, 33.33]
+
+
+def test_the_week_s_7x24_coverage_per_media_in_the_report(
+        client: TestClient, world: World, db) -> None:  # type: ignore[no-untyped-def]
+    from kefu.routing import service as routing
+    from kefu.sla import service as sla
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        routing.save_queue(s, None, routing.QueueSpec(key="zhot", name="热线队列", channel="voice", org_unit_id=gz))
+        routing.save_queue(s, None, routing.QueueSpec(key="zchat", name="在线队列", channel="chat", org_unit_id=gz))
+        # chats served 09:00-18:00 on weekdays only: 45 of 168 hours, no statutory holidays in that week
+        cal = sla.save_calendar(s, calendar_id=None, name="工作日", weekly=[["09:00-18:00"]] * 5 + [[], []],
+                                zone="Asia/Shanghai", statutory=False, org_unit_id=gz)
+        sla.set_queue_calendar(s, None, "zchat", cal.id)
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={gz}"
+    page = client.get(f"/console/reports?{q}").text
+    assert "7×24 服务覆盖" in page
+    assert re.search(r"<tr><td>热线</td><td>热线队列</td><td class=\"num\">100.0</td><td class=\"num\">0.0</td>"
+                     r"<td>是</td></tr>", page)
+    assert re.search(r"<tr><td>在线会话</td><td>在线队列</td><td class=\"num\">26.79</td>"
+                     r"<td class=\"num\">123.0</td><td>否</td></tr>", page)
+    rows = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
+    assert ["在线会话", "在线队列", "26.79", "123.0", "否"] in rows

@@ -237,3 +237,73 @@ def test_the_rebuild_command_counts_whole_days_and_refuses_bad_dates(db, world: 
                              ).exit_code == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_a_category_changed_by_hand_and_tier_changes_move_the_contacts(
+        db, world: World, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from kefu.customers import service as customers
+    from kefu.customers.tiers import Rule
+    from kefu.tickets import service as tickets
+
+    gz = world.units["gz"]
+    now = datetime(2026, 3, 10, tzinfo=UTC)
+    end = DAY + timedelta(days=1)
+
+    def rows(by: str) -> dict[Any, int]:
+        with db.session() as s:
+            return {k[0]: t.offered for k, t in summary.breakdown(s, DAY, end, by=(by,), unit_ids=[gz]).items()
+                    if t.offered}
+
+    with db.unit_of_work() as s:
+        s.add_all([Category(key="zbill", name="计费", name_en="Billing"),
+                   Category(key="znet", name="网络", name_en="Network")])
+        s.flush()
+        customers.set_tier_rules(s, [Rule("gold", Decimal(100), 0), Rule("standard", Decimal(0), 0)])
+        cust = Customer(phone="+8613800000002", org_unit_id=gz, tier="standard", arpu=Decimal(50),
+                        tenure_months=12, created_at=now, updated_at=now)
+        s.add(cust)
+        s.flush()
+        bill = s.scalar(select(Category.id).where(Category.key == "zbill"))
+        ticket = complaint(s, gz, DAY0, customer_id=cust.id, category_id=bill)
+        a = call(s, gz, DAY0 + timedelta(hours=9), wait=10, talk=100, customer_id=cust.id)
+        a.ticket_id = ticket.id
+        call(s, gz, DAY0 + timedelta(hours=10), wait=5, talk=60)
+        s.flush()
+        summary.observe(s, [a.id])
+        cid, tid = cust.id, ticket.id
+    bus.dispatch_pending(db)
+    with db.session() as s:
+        summary.rebuild(s)  # the second call counted too (no event of its own in this test)
+        s.commit()
+    assert rows("category") == {"zbill": 1, "": 1}
+    assert rows("tier") == {"standard": 1, "": 1}
+    # an agent moves the ticket to another category by hand: ticket.updated
+    with db.unit_of_work() as s:
+        tickets.update(s, tid, actor_id=world.users["agent_gz"], category_key="znet", reason="误分类")
+    bus.dispatch_pending(db)
+    assert rows("category") == {"znet": 1, "": 1}
+    with db.unit_of_work() as s:  # a subject edit moves nothing and writes nothing
+        tickets.update(s, tid, actor_id=world.users["agent_gz"], subject="新标题")
+    bus.dispatch_pending(db)
+    assert rows("category") == {"znet": 1, "": 1}
+    # the customer's ARPU rises: customer.tier_changed
+    with db.unit_of_work() as s:
+        c = s.get(Customer, cid)
+        assert c is not None
+        customers.update_customer(s, c, {"arpu": Decimal(150)})
+        assert c.tier == "gold"
+    bus.dispatch_pending(db)
+    assert rows("tier") == {"gold": 1, "": 1}
+    # new rules change so many tiers that one summary event is recorded instead of one per customer
+    monkeypatch.setattr(customers, "TIER_EVENTS_LIMIT", 0)
+    with db.unit_of_work() as s:
+        report = customers.set_tier_rules(s, [Rule("diamond", Decimal(120), 0), Rule("standard", Decimal(0), 0)])
+        assert (report.changed, report.per_customer_events) == (1, False)
+    bus.dispatch_pending(db)
+    assert rows("tier") == {"diamond": 1, "": 1}
+    with db.session() as s:  # the counters kept from events are the rebuild's
+        kept = _tables(s)
+        summary.rebuild(s)
+        assert _tables(s) == kept
