@@ -697,8 +697,8 @@ def _link(session: Session, r: PlaybookRun, ticket_id: int, how: str, at: dateti
 
 
 def on_ticket_created(session: Session, ticket_id: int, *, at: datetime) -> list[PlaybookRun]:
-    """Link a new ticket to the active runs it is in scope of (opened from the run's window start on); start the keyword and threshold playbooks it
-    sets off (and link it to them). Returns the runs it started."""
+    """Link a new ticket to the active runs it is in scope of (opened from the run's window start on); start
+    the keyword and threshold playbooks it sets off (and link it to them). Returns the runs it started."""
     from kefu.tickets.models import Ticket
 
     ticket = session.get(Ticket, ticket_id)

@@ -124,7 +124,8 @@ def test_agents_link_tickets_by_hand_and_the_review_counts_the_peak(client: Test
     # the run's category (the child) ticket of half an hour ago, the billing ticket (linked) and the new one
     assert (m["tickets"], m["linked"]) == (3, 2)
     # the busiest hour from the window's start: the two of half an hour ago
-    assert m["peak"] == 2 and m["peak_at"] == ended["window_start"]
+    assert m["peak"] == 2
+    assert m["peak_at"] == ended["window_start"]
     with world.db.session() as s:
         ev = s.scalars(select(OutboxEvent).where(OutboxEvent.name == "playbook.ended")).one()
         assert ev.payload["peak"] == 2
@@ -149,7 +150,8 @@ def test_keywords_in_the_console_and_linking_from_the_ticket_page(client: TestCl
         assert (book.keywords, book.window_minutes) == (["大面积断网", "光猫", "los"], 60)
         book_id = book.id
     page = client.get(f"/console/playbooks/admin?edit={book_id}")
-    assert "关键词触发" in page.text and "大面积断网\n光猫\nlos" in page.text
+    assert "关键词触发" in page.text
+    assert "大面积断网\n光猫\nlos" in page.text
     first = _open(world, "小区大面积断网", outage.broadband_child, at=utcnow())
     with world.db.session() as s:
         run_id = s.scalars(select(PlaybookRun.id)).one()
@@ -158,16 +160,20 @@ def test_keywords_in_the_console_and_linking_from_the_ticket_page(client: TestCl
     billing = outage.tickets[2]
     page = client.get(f"/console/tickets/{billing}")
     assert page.status_code == 200
-    assert "关联到进行中的预案" in page.text and "光猫故障预案" in page.text
+    assert "关联到进行中的预案" in page.text
+    assert "光猫故障预案" in page.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert csrf is not None
     r = client.post(f"/console/playbooks/tickets/{billing}/link", follow_redirects=False,
                     data={"csrf_token": csrf.group(1), "run_id": str(run_id)})
     assert (r.status_code, r.headers["location"]) == (303, f"/console/tickets/{billing}")
     page = client.get(f"/console/tickets/{billing}")
-    assert f'href="/console/playbooks/runs/{run_id}"' in page.text and "关联到进行中的预案" not in page.text
+    assert f'href="/console/playbooks/runs/{run_id}"' in page.text
+    assert "关联到进行中的预案" not in page.text
     run_page = client.get(f"/console/playbooks/runs/{run_id}")
-    assert "关键词" in run_page.text and "大面积断网" in run_page.text
-    assert f'href="/console/tickets/{first}"' in run_page.text and "手工关联" in run_page.text
+    assert "关键词" in run_page.text
+    assert "大面积断网" in run_page.text
+    assert f'href="/console/tickets/{first}"' in run_page.text
+    assert "手工关联" in run_page.text
     assert "峰值（每小时工单）" in run_page.text
     assert _links(world) == [(run_id, billing, "manual"), (run_id, first, "auto")]
