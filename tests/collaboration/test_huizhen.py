@@ -3,11 +3,13 @@ expert's domain, region, load and presence, the available and least loaded first
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from kefu.collaboration import directory
 from kefu.collaboration.directory import Expert
-from tests.collaboration.support import events_named, make_case
+from tests.collaboration.support import console_login, events_named, make_case
 from tests.conftest import World
 
 
@@ -79,3 +81,29 @@ def test_the_directory_order_is_available_then_least_loaded_then_by_name() -> No
     got = directory.order([e(1, "乙", 0, "offline"), e(2, "甲", 3, "available"), e(3, "丙", 1, "available"),
                            e(4, "丁", 0, "break")])
     assert [x.user_id for x in got] == [3, 2, 4, 1]
+
+
+def test_notes_and_the_directory_in_the_console(client: TestClient, world: World) -> None:
+    case = make_case(world)
+    team = _team(client, world, "bb", "broadband", [case.net_expert, case.sz_expert])
+    cid = client.post(f"/api/v1/tickets/{case.ticket_id}/consults", headers=world.auth("agent_gz"), json={
+        "question": "疑难宽带故障会诊", "due_minutes": 240, "targets": [{"kind": "team", "id": team}]}).json()[0]["id"]
+    csrf = console_login(client, "sz_expert")
+    page = client.get("/console/collab")
+    assert "会诊记录" in page.text and f'action="/console/collab/consults/{cid}/note"' in page.text
+    r = client.post(f"/console/collab/consults/{cid}/note", follow_redirects=False,
+                    data={"csrf_token": csrf, "note": "怀疑分光器端口老化", "back": "mine"})
+    assert (r.status_code, r.headers["location"]) == (303, "/console/collab")
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = console_login(client, "agent_gz")
+    r = client.post(f"/console/collab/consults/{cid}/note", follow_redirects=False,
+                    data={"csrf_token": csrf, "note": "客户说每晚 8 点断", "back": "ticket"})
+    assert (r.status_code, r.headers["location"]) == (303, f"/console/tickets/{case.ticket_id}")
+    box = client.get(f"/console/collab/tickets/{case.ticket_id}/consults").text
+    assert box.index("深圳专家陈工: 怀疑分光器端口老化") < box.index("客户说每晚 8 点断")
+    teams = client.get("/console/collab/teams").text
+    assert "专家目录" in teams
+    row = re.search(rf'<tr data-expert="{case.sz_expert}">(.*?)</tr>', teams, re.S)
+    assert row is not None
+    assert "深圳专家陈工" in row.group(1) and "宽带" in row.group(1) and "离线" in row.group(1)
+    assert '<td class="num">1</td>' in row.group(1)
