@@ -165,8 +165,8 @@ def act(request: Request, consult_id: Id, action: str, session: DbSession, princ
     """answer (an addressee), accept or cancel (the owner), article (a knowledge writer drafts an article from an
     accepted conclusion), note (the shared timeline; back to the ticket page or to 待支撑)."""
     if action == "note":
-        c = service.add_note(session, principal, consult_id, note).consult_id
-        ticket_id = service.get_visible(session, principal, c).ticket_id
+        service.add_note(session, principal, consult_id, note)
+        ticket_id = service.get_visible(session, principal, consult_id).ticket_id
         return RedirectResponse(f"/console/tickets/{ticket_id}" if back == "ticket" else BASE, status_code=303)
     if action == "answer":
         _allowed(request, principal, "collab.answer")
