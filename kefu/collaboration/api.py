@@ -7,22 +7,25 @@
     GET  /consults/comparison                 time to resolution: consults vs step-by-step reassignment
     GET  /consults/{consult_id}               one consult
     POST /consults/{consult_id}/answer        an addressee answers
+    POST /consults/{consult_id}/notes         a note on its shared timeline (the 会诊's)
     POST /consults/{consult_id}/accept        the owner takes the answer (done)
     POST /consults/{consult_id}/cancel        the owner withdraws it
     POST /consults/{consult_id}/article       an accepted conclusion becomes a knowledge article draft
     GET  /expert-teams, POST /expert-teams, PUT /expert-teams/{team_id}
+    GET  /expert-directory?domain=&region=    experts with their load and presence, available first
     POST /suggestions, GET /suggestions (mine, or ?review=true: my departments'), GET /suggestions/{id},
     POST /suggestions/{suggestion_id}/status
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from kefu.collaboration import service
+from kefu.collaboration import directory, service
 from kefu.collaboration import suggestions as suggestions_service
 from kefu.collaboration.models import Consult
 from kefu.collaboration.schemas import (
@@ -36,7 +39,10 @@ from kefu.collaboration.schemas import (
     ConsultsIn,
     CustomerNoticeIn,
     CustomerNoticeRead,
+    ExpertRead,
     MemberRead,
+    NoteIn,
+    NoteRead,
     SuggestionChangeRead,
     SuggestionIn,
     SuggestionRead,
@@ -47,16 +53,18 @@ from kefu.collaboration.schemas import (
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.deps import DbSession, Id, Paging, require
+from kefu.org import service as org
 
 router = APIRouter(tags=["collaboration"])
 
 
 def consult_reads(session: Session, consults: list[Consult]) -> list[ConsultRead]:
     names = service.target_names(session, consults)
+    notes = service.notes(session, [c.id for c in consults])
     now = utcnow()
-    return [ConsultRead.model_validate(c).model_copy(update={"target_name": names[c.id][0],
-                                                             "overdue": service.is_overdue(c, now)})
-            for c in consults]
+    return [ConsultRead.model_validate(c).model_copy(update={
+        "target_name": names[c.id][0], "overdue": service.is_overdue(c, now),
+        "notes": [NoteRead.model_validate(n) for n in notes[c.id]]}) for c in consults]
 
 
 @router.post("/tickets/{ticket_id}/consults", response_model=list[ConsultRead], status_code=201)
@@ -127,6 +135,24 @@ def answer_consult(consult_id: Id, body: AnswerIn, session: DbSession,
                    principal: Principal = require("collab.answer")) -> ConsultRead:
     """Answer a consult addressed to me (409 when it is answered or closed already)."""
     return consult_reads(session, [service.answer(session, principal, consult_id, body.answer)])[0]
+
+
+@router.post("/consults/{consult_id}/notes", response_model=ConsultRead, status_code=201)
+def note_consult(consult_id: Id, body: NoteIn, session: DbSession,
+                 principal: Principal = require("tickets.read")) -> ConsultRead:
+    """Add a note to the consult's shared timeline (whoever asked, the owner, an addressee; 409 once closed)."""
+    service.add_note(session, principal, consult_id, body.body)
+    return consult_reads(session, [service.get_visible(session, principal, consult_id)])[0]
+
+
+@router.get("/expert-directory", response_model=list[ExpertRead])
+def expert_directory(session: DbSession, domain: str | None = None, region: int | None = None,
+                     principal: Principal = require("tickets.read")) -> list[ExpertRead]:
+    """The experts of active teams (optionally of a domain, in a region's subtree): available first, then the
+    least loaded."""
+    path = org.org_unit(session, region).path if region is not None else None
+    return [ExpertRead(**{**asdict(e), "domains": list(e.domains), "teams": list(e.teams)})
+            for e in directory.experts(session, domain=domain, unit_path=path)]
 
 
 @router.post("/consults/{consult_id}/accept", response_model=ConsultRead)

@@ -134,3 +134,18 @@ class SuggestionChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_suggestion_changes_suggestion", "suggestion_id", "id"),)
+
+
+class ConsultNote(Base):
+    """The shared timeline of a consult (a 会诊 when it is addressed to an expert team): notes by whoever asked,
+    the ticket's owner and the addressees, in order (migration 0603_consult_notes)."""
+
+    __tablename__ = "consult_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    consult_id: Mapped[int] = mapped_column(BigId, ForeignKey("consults.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="RESTRICT"))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_consult_notes_consult", "consult_id", "id"),)

@@ -45,6 +45,13 @@ class ConsultArticleRead(BaseModel):
     title: FreeText
 
 
+class NoteRead(Schema):
+    id: int
+    author_id: int
+    body: FreeText
+    at: datetime
+
+
 class ConsultRead(Schema):
     id: int
     ticket_id: int
@@ -65,6 +72,22 @@ class ConsultRead(Schema):
     answered_at: datetime | None
     closed_at: datetime | None
     created_at: datetime
+    notes: list[NoteRead] = Field(default_factory=list, description="the shared timeline, oldest first")
+
+
+class NoteIn(BaseModel):
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class ExpertRead(BaseModel):
+    user_id: int
+    name: str
+    unit_id: int
+    unit_name: str
+    domains: list[str]
+    teams: list[str]
+    load: int = Field(description="live consults addressed to them or to their teams")
+    presence: str = Field(description="available | after_call_work | break | not_ready | offline")
 
 
 class ConsultList(BaseModel):

@@ -33,6 +33,7 @@ from kefu.collaboration.models import (
     TARGET_KINDS,
     TEAM_DOMAINS,
     Consult,
+    ConsultNote,
     ExpertTeam,
     ExpertTeamMember,
 )
@@ -299,6 +300,44 @@ def answer(session: Session, principal: Principal, consult_id: int, text: str, *
     _event(session, c, "consult.answered", at, answered_by=principal.user_id,
            minutes=round((at - c.created_at).total_seconds() / 60, 1))
     return c
+
+
+MAX_NOTE = 4000
+
+
+def add_note(session: Session, principal: Principal, consult_id: int, text: str, *,
+             at: datetime | None = None) -> ConsultNote:
+    """A note on the consult's shared timeline (the 会诊's): by whoever asked, the ticket's assignee, a
+    supervisor or an addressee (any member of an addressed team), while the consult is open or answered."""
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    c = get_visible(session, principal, consult_id)
+    ticket = tickets.get(session, c.ticket_id)
+    side = principal.user_id in {c.requester_id, ticket.assignee_id if ticket is not None else None}
+    if not (side or principal.can("tickets.merge") or is_addressee(session, principal, c)):
+        raise NotAddressed(f"consult {consult_id} is not yours to take notes on")
+    text = text.strip()
+    if not text or len(text) > MAX_NOTE:
+        raise InvalidConsult(f"a note has 1 to {MAX_NOTE} characters", details={"field": "body"})
+    if c.state not in LIVE_CONSULT:
+        raise ConsultNotOpen(f"consult {consult_id} is {c.state}; its timeline is closed")
+    note = ConsultNote(consult_id=c.id, author_id=principal.user_id, body=text, at=at)
+    session.add(note)
+    session.flush()
+    _event(session, c, "consult.noted", at, note_id=note.id, author_id=principal.user_id)
+    return note
+
+
+def notes(session: Session, consult_ids: Iterable[int]) -> dict[int, list[ConsultNote]]:
+    """Each consult's notes, oldest first."""
+    ids = list(consult_ids)
+    out: dict[int, list[ConsultNote]] = {i: [] for i in ids}
+    if ids:
+        for n in session.scalars(select(ConsultNote).where(ConsultNote.consult_id.in_(ids))
+                                 .order_by(ConsultNote.id)):
+            out[n.consult_id].append(n)
+    return out
 
 
 def _owner_may_close(session: Session, principal: Principal, c: Consult) -> None:

@@ -8,6 +8,7 @@
     GET  /console/collab                         待支撑: consults addressed to me, open first by due time (live)
     GET  /console/collab/list                    that list (refreshed on `consults`)
     POST /console/collab/consults/{id}/answer    answer one
+    POST /console/collab/consults/{id}/note      a note on its shared timeline (会诊)
     GET  /console/collab/teams                   expert teams (administrators: create and change them)
     POST /console/collab/teams                   save a team: members chosen by name from every city
     GET  /console/collab/suggestions             一线建议: submit, mine with their status; reviewers: their
@@ -26,7 +27,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from kefu.collaboration import service
+from kefu.collaboration import directory, service
 from kefu.collaboration import suggestions as sugg
 from kefu.collaboration.models import TEAM_DOMAINS, Consult
 from kefu.core.auth import Principal
@@ -45,6 +46,8 @@ STATE_NAMES = {"open": ("待答复", "Open"), "answered": ("已答复", "Answere
                "cancelled": ("已撤回", "Withdrawn")}
 KIND_NAMES = {"role": ("角色", "Roles"), "unit": ("部门", "Departments"), "team": ("专家团队", "Expert teams"),
               "user": ("人员", "People")}
+PRESENCE_NAMES = {"available": ("空闲可接", "Available"), "after_call_work": ("话后处理", "After-call work"),
+                  "break": ("小休", "On a break"), "not_ready": ("未就绪", "Not ready"), "offline": ("离线", "Offline")}
 DOMAIN_NAMES = {"billing": ("计费", "Billing"), "network": ("网络", "Network"), "broadband": ("宽带", "Broadband"),
                 "terminal": ("终端", "Terminals"), "roaming": ("漫游", "Roaming"),
                 "marketing": ("市场营销", "Marketing"),
@@ -69,13 +72,16 @@ def _rows(session: Session, consults: list[Consult]) -> list[dict[str, Any]]:
     from kefu.tickets.models import Ticket
 
     targets = service.target_names(session, consults)
-    users = org.users(session, {u for c in consults for u in (c.requester_id, c.answered_by) if u is not None})
+    notes = service.notes(session, [c.id for c in consults])
+    users = org.users(session, {u for c in consults for u in (c.requester_id, c.answered_by) if u is not None}
+                      | {n.author_id for ns in notes.values() for n in ns})
     ids = list({c.ticket_id for c in consults})
     tickets = {t.id: t for t in session.query(Ticket).filter(Ticket.id.in_(ids))} if ids else {}
     now = utcnow()
     return [{"c": c, "target": targets[c.id], "requester": users.get(c.requester_id),
              "answerer": users.get(c.answered_by) if c.answered_by else None, "ticket": tickets.get(c.ticket_id),
-             "overdue": service.is_overdue(c, now)} for c in consults]
+             "overdue": service.is_overdue(c, now),
+             "notes": [(n, users.get(n.author_id)) for n in notes[c.id]]} for c in consults]
 
 
 # ---- the ticket page's box ------------------------------------------------------------------------
@@ -154,9 +160,14 @@ def tell_customer(request: Request, ticket_id: Id, session: DbSession, principal
 
 @router.post(f"{BASE}/consults/{{consult_id}}/{{action}}", dependencies=[CsrfProtect])
 def act(request: Request, consult_id: Id, action: str, session: DbSession, principal: PagePrincipal,
-        answer: Annotated[str, Form(max_length=8000)] = "") -> Response:
+        answer: Annotated[str, Form(max_length=8000)] = "", note: Annotated[str, Form(max_length=4000)] = "",
+        back: Annotated[str, Form(max_length=8)] = "") -> Response:
     """answer (an addressee), accept or cancel (the owner), article (a knowledge writer drafts an article from an
-    accepted conclusion)."""
+    accepted conclusion), note (the shared timeline; back to the ticket page or to 待支撑)."""
+    if action == "note":
+        service.add_note(session, principal, consult_id, note)
+        ticket_id = service.get_visible(session, principal, consult_id).ticket_id
+        return RedirectResponse(f"/console/tickets/{ticket_id}" if back == "ticket" else BASE, status_code=303)
     if action == "answer":
         _allowed(request, principal, "collab.answer")
         try:
@@ -170,7 +181,7 @@ def act(request: Request, consult_id: Id, action: str, session: DbSession, princ
         art = service.to_article(session, principal, consult_id)
         return RedirectResponse(f"/console/knowledge/articles/{art.id}/edit", status_code=303)
     if action not in ("accept", "cancel"):
-        raise service.InvalidConsult("answer, accept, cancel or article")
+        raise service.InvalidConsult("answer, accept, cancel, note or article")
     _allowed(request, principal, "collab.consult")
     c = (service.accept if action == "accept" else service.cancel)(session, principal, consult_id)
     return RedirectResponse(f"/console/tickets/{c.ticket_id}", status_code=303)
@@ -218,6 +229,7 @@ def _teams_context(session: Session, principal: Principal, edit: int = 0, **extr
     candidates = service.team_candidates(session)
     units = {u.id: u for u in org.units(session, list({u.org_unit_id for u in candidates}))} if candidates else {}
     return {"teams": teams, "members": service.members(session, [t.id for t in teams]),
+            "experts": directory.experts(session), "presence_names": PRESENCE_NAMES,
             "editing": next((t for t in teams if t.id == edit), None), "candidates": candidates, "units": units,
             "domains": TEAM_DOMAINS, "can_admin": principal.can("collab.admin") and principal.at_group_level,
             **names(), **extra}

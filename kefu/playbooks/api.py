@@ -7,6 +7,7 @@
     POST /playbook-runs/{run_id}/notices                                tell the affected customers
     POST /playbook-runs/{run_id}/switches                               IVR announcement / queue overflow on or off
     POST /playbook-runs/{run_id}/roles                                  incident commander, communications, support lead
+    POST /playbook-runs/{run_id}/tickets                                link a ticket to an active run
     POST /playbook-runs/{run_id}/end                                    deactivate, with the review
 """
 
@@ -21,6 +22,8 @@ from kefu.playbooks import service
 from kefu.playbooks.models import Playbook, PlaybookRun
 from kefu.playbooks.schemas import (
     EndIn,
+    LinkIn,
+    LinkRead,
     LogRead,
     MeasuresRead,
     NoticeIn,
@@ -48,6 +51,7 @@ def run_read(session: Session, r: PlaybookRun) -> RunRead:
     return RunRead.model_validate(r).model_copy(update={
         "steps": [RunStepRead.model_validate(s) for s in service.run_steps(session, r.id)],
         "timeline": [LogRead.model_validate(e) for e in service.timeline(session, r.id)],
+        "tickets": [LinkRead.model_validate(x) for x in service.linked_tickets(session, r.id)],
         "measures": MeasuresRead.model_validate(service.measures(session, r))})
 
 
@@ -56,7 +60,8 @@ def _spec(body: PlaybookIn) -> service.PlaybookSpec:
         key=body.key, name=body.name, name_en=body.name_en, description=body.description, trigger=body.trigger,
         category_id=body.category_id, org_unit_id=body.org_unit_id, min_count=body.min_count,
         notice_template=body.notice_template, active=body.active, ivr_text=body.ivr_text,
-        overflow_from=body.overflow_from, overflow_to=body.overflow_to,
+        overflow_from=body.overflow_from, overflow_to=body.overflow_to, keywords=tuple(body.keywords),
+        window_minutes=body.window_minutes,
         steps=tuple(service.StepSpec(s.title, s.owner_role, s.due_minutes, s.owner_user_id) for s in body.steps))
 
 
@@ -121,6 +126,13 @@ def throw_switch(run_id: Id, body: SwitchIn, session: DbSession,
 def set_role(run_id: Id, body: RoleIn, session: DbSession, principal: Principal = require("playbooks.run")) -> RunRead:
     """Name the incident commander, the communications lead or the support lead of a run (null clears it)."""
     return run_read(session, service.set_role(session, principal, run_id, body.role, body.user_id))
+
+
+@router.post("/playbook-runs/{run_id}/tickets", response_model=LinkRead, status_code=201)
+def link_ticket(run_id: Id, body: LinkIn, session: DbSession,
+                principal: Principal = require("playbooks.read")) -> LinkRead:
+    """Link a ticket the caller sees to an active run (409 when it is linked already)."""
+    return LinkRead.model_validate(service.link_ticket(session, principal, run_id, body.ticket_id))
 
 
 @router.post("/playbook-runs/{run_id}/end", response_model=RunRead)

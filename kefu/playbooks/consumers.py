@@ -1,7 +1,9 @@
 """Playbooks listen to complaint surges (started automatically) and tell open consoles about their runs.
 
 `playbooks.surge` is durable: each `complaint.surge_detected` is handled once, in the consumer's transaction
-(kefu.playbooks.service.on_surge). `playbooks.live` is not (a notice carries ids only; pages refresh on
+(kefu.playbooks.service.on_surge). `playbooks.tickets` is durable too: each `ticket.created` links the new
+ticket to the active runs it concerns and starts the keyword and threshold playbooks it sets off
+(kefu.playbooks.service.on_ticket_created). `playbooks.live` is not (a notice carries ids only; pages refresh on
 `hello` when they missed one).
 """
 
@@ -24,6 +26,13 @@ def on_surge(session: Session, event: Event) -> None:
     service.on_surge(session, event.payload, at=event.occurred_at)
 
 
+def on_ticket_created(session: Session, event: Event) -> None:
+    from kefu.playbooks import service
+
+    if event.aggregate_id is not None:
+        service.on_ticket_created(session, int(event.aggregate_id), at=event.occurred_at)
+
+
 def on_run_event(_session: Session, event: Event) -> None:
     hub = pubsub.current()
     for kind in ("playbooks", f"playbook-run-{event.aggregate_id}"):
@@ -37,4 +46,5 @@ def on_run_event(_session: Session, event: Event) -> None:
 
 def register() -> None:
     bus.subscribe("playbooks.surge", ("complaint.surge_detected",), on_surge)
+    bus.subscribe("playbooks.tickets", ("ticket.created",), on_ticket_created)
     bus.subscribe("playbooks.live", ("playbook.*",), on_run_event, durable=False)

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
 
-TRIGGERS = ("manual", "surge")
+TRIGGERS = ("manual", "surge", "keyword", "threshold")
+LINK_KINDS = ("auto", "manual")
 RUN_STATES = ("active", "ended")
 STEP_STATES = ("pending", "done", "skipped")
 
@@ -29,7 +30,12 @@ class Playbook(Base):
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
-    trigger: Mapped[str] = mapped_column(String(8), default="manual")
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")
+    # keyword triggers (migration 0653_playbook_triggers): folded keywords (kefu.playbooks.matching); a keyword
+    # playbook starts on (and links) new tickets in scope holding one; a threshold playbook starts when
+    # min_count tickets in scope opened within window_minutes
+    keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    window_minutes: Mapped[int] = mapped_column(Integer, default=60)
     # the surge it answers: a category (a first-level one covers its children; none: any) in a unit's subtree
     category_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("categories.id", ondelete="RESTRICT"))
     org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
@@ -43,8 +49,9 @@ class Playbook(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (CheckConstraint("trigger in ('manual','surge')", name="trigger"),
-                      CheckConstraint("min_count >= 0", name="min_count"))
+    __table_args__ = (CheckConstraint("trigger in ('manual','surge','keyword','threshold')", name="trigger"),
+                      CheckConstraint("min_count >= 0", name="min_count"),
+                      CheckConstraint("window_minutes >= 1", name="window_minutes"))
 
 
 class PlaybookStep(Base):
@@ -68,7 +75,7 @@ class PlaybookRun(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     playbook_id: Mapped[int] = mapped_column(BigId, ForeignKey("playbooks.id", ondelete="RESTRICT"))
     state: Mapped[str] = mapped_column(String(8), default="active")
-    trigger: Mapped[str] = mapped_column(String(8))
+    trigger: Mapped[str] = mapped_column(String(16))
     org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="RESTRICT"))
     category_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("categories.id", ondelete="RESTRICT"))
     # affected customers: those whose tickets of the category in the unit's subtree opened from window_start on
@@ -128,3 +135,19 @@ class PlaybookRunLog(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_playbook_run_log_run", "run_id", "id"),)
+
+
+class PlaybookRunTicket(Base):
+    """A ticket linked to a run (migration 0653_playbook_triggers): by itself when it was opened in the run's
+    scope while the run was active (`auto`), or by an agent from the ticket page (`manual`)."""
+
+    __tablename__ = "playbook_run_tickets"
+
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("playbook_runs.id", ondelete="CASCADE"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    how: Mapped[str] = mapped_column(String(8))
+    linked_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("how in ('auto','manual')", name="how"),
+                      Index("ix_playbook_run_tickets_ticket", "ticket_id"))

@@ -28,7 +28,7 @@ class PlaybookIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     name_en: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=4000)
-    trigger: str = Field(description="manual | surge", max_length=8)
+    trigger: str = Field(description="manual | surge | keyword | threshold", max_length=16)
     category_id: int | None = Field(default=None, ge=1, le=INT64)
     org_unit_id: int = Field(ge=1, le=INT64)
     min_count: int = Field(default=0, ge=0, le=1_000_000)
@@ -37,6 +37,11 @@ class PlaybookIn(BaseModel):
     overflow_from: str | None = Field(default=None, max_length=40, description="the queue the overflow switch "
                                                                               "empties at once ...")
     overflow_to: str | None = Field(default=None, max_length=40, description="... into this queue (same channel)")
+    keywords: list[str] = Field(default_factory=list, max_length=20,
+                                description="a keyword playbook starts on new tickets in scope holding one")
+    window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60,
+                                description="a threshold playbook starts when min_count tickets in scope opened "
+                                            "within this many minutes")
     active: bool = True
     steps: list[StepIn] = Field(min_length=1, max_length=30)
 
@@ -64,6 +69,8 @@ class PlaybookRead(Schema):
     ivr_text: str | None
     overflow_from: str | None
     overflow_to: str | None
+    keywords: list[str] | None
+    window_minutes: int
     active: bool
     steps: list[StepRead] = Field(default_factory=list)
 
@@ -127,6 +134,21 @@ class MeasuresRead(Schema):
     steps_total: int
     minutes_to_activate: float | None
     minutes_active: float
+    peak: int = Field(description="the most of the run's tickets opened in one hour")
+    peak_at: datetime | None = Field(description="the start of that hour")
+    linked: int = Field(description="tickets linked to the run")
+
+
+class LinkIn(BaseModel):
+    ticket_id: int = Field(ge=1, le=INT64)
+
+
+class LinkRead(Schema):
+    run_id: int
+    ticket_id: int
+    how: str = Field(description="auto (opened in the run's scope) | manual (linked from the ticket page)")
+    linked_by: int | None
+    linked_at: datetime
 
 
 class RunRead(Schema):
@@ -146,6 +168,7 @@ class RunRead(Schema):
     switches: dict[str, Any] | None = Field(default=None, description="the switches that are on, with what they "
                                                                       "replaced")
     steps: list[RunStepRead] = Field(default_factory=list)
+    tickets: list[LinkRead] = Field(default_factory=list, description="the tickets linked to the run")
     timeline: list[LogRead] = Field(default_factory=list)
     measures: MeasuresRead | None = None
 

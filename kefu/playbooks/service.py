@@ -30,12 +30,14 @@ from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.org import service as org
 from kefu.org.models import OrgUnit
+from kefu.playbooks import matching
 from kefu.playbooks.models import (
     TRIGGERS,
     Playbook,
     PlaybookRun,
     PlaybookRunLog,
     PlaybookRunStep,
+    PlaybookRunTicket,
     PlaybookStep,
 )
 
@@ -93,6 +95,8 @@ class PlaybookSpec:
     ivr_text: str | None = None
     overflow_from: str | None = None
     overflow_to: str | None = None
+    keywords: tuple[str, ...] = ()
+    window_minutes: int = 60
 
 
 # ---- definitions -----------------------------------------------------------------------------------
@@ -135,6 +139,16 @@ def save_playbook(session: Session, principal: Principal, spec: PlaybookSpec, *,
         raise InvalidPlaybook(f"trigger must be one of {', '.join(TRIGGERS)}", details={"field": "trigger"})
     if spec.min_count < 0:
         raise InvalidPlaybook("the surge count is 0 or more", details={"field": "min_count"})
+    try:
+        keywords = matching.clean_keywords(spec.keywords)
+    except ValueError as exc:
+        raise InvalidPlaybook(str(exc), details={"field": "keywords"}) from None
+    if spec.trigger == "keyword" and not keywords:
+        raise InvalidPlaybook("a keyword playbook needs at least one keyword", details={"field": "keywords"})
+    if spec.trigger == "threshold" and spec.min_count < 1:
+        raise InvalidPlaybook("a threshold playbook starts from 1 ticket or more", details={"field": "min_count"})
+    if not 1 <= spec.window_minutes <= 7 * 24 * 60:
+        raise InvalidPlaybook("the threshold window is 1 minute to 7 days", details={"field": "window_minutes"})
     org.check_visible(session, principal, spec.org_unit_id)
     if spec.category_id is not None and session.get(Category, spec.category_id) is None:
         raise InvalidPlaybook(f"category {spec.category_id} does not exist", details={"field": "category_id"})
@@ -164,6 +178,7 @@ def save_playbook(session: Session, principal: Principal, spec: PlaybookSpec, *,
     p.notice_template = (spec.notice_template or "").strip() or None
     p.ivr_text = (spec.ivr_text or "").strip() or None
     p.overflow_from, p.overflow_to = spec.overflow_from or None, spec.overflow_to or None
+    p.keywords, p.window_minutes = list(keywords) or None, spec.window_minutes
     session.flush()
     for old in steps_of(session, p.id):
         session.delete(old)
@@ -394,6 +409,9 @@ class Measures:
     steps_total: int
     minutes_to_activate: float | None  # from the surge window's end (when it was detected) to activation
     minutes_active: float
+    peak: int = 0  # the most of its tickets opened in one hour (from the window's start)
+    peak_at: datetime | None = None
+    linked: int = 0  # tickets linked to the run (by themselves or by hand)
 
 
 def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) -> Measures:
@@ -403,8 +421,12 @@ def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) ->
     log = timeline(session, r.id)
     affected = affected_customers(session, r, at=end)
     detected = _parse_time((r.surge or {}).get("window_end"))
+    times = _run_ticket_times(session, r, end)
+    top = matching.peak(times, origin=r.window_start)
+    linked = session.scalar(select(func.count()).select_from(PlaybookRunTicket)
+                            .where(PlaybookRunTicket.run_id == r.id))
     return Measures(
-        tickets=_ticket_count(session, r, end), customers=len(affected),
+        tickets=len(times), customers=len(affected), peak=top.count, peak_at=top.at, linked=int(linked or 0),
         notices=sum(1 for e in log if e.kind == "notice"),
         steps_done=sum(1 for s in steps if s.state == "done"),
         steps_late=sum(1 for s in steps if (s.done_at is not None and s.done_at > s.due_at)
@@ -414,16 +436,22 @@ def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) ->
         minutes_active=round((end - r.started_at).total_seconds() / 60, 1))
 
 
-def _ticket_count(session: Session, r: PlaybookRun, end: datetime) -> int:
+def _run_ticket_times(session: Session, r: PlaybookRun, end: datetime) -> list[datetime]:
+    """When the run's tickets opened: those of its category in its unit's subtree opened from the window's
+    start to `end`, and those linked to it (each once)."""
     from kefu.tickets.models import Category, Ticket
 
     unit = org.org_unit(session, r.org_unit_id)
-    q = (select(func.count()).select_from(Ticket).join(OrgUnit, OrgUnit.id == Ticket.org_unit_id)
+    q = (select(Ticket.id, Ticket.opened_at).join(OrgUnit, OrgUnit.id == Ticket.org_unit_id)
          .where(OrgUnit.path.startswith(unit.path), Ticket.opened_at >= r.window_start, Ticket.opened_at <= end))
     if r.category_id is not None:
         q = q.where(Ticket.category_id.in_(select(Category.id).where(
             or_(Category.id == r.category_id, Category.parent_id == r.category_id))))
-    return int(session.scalar(q) or 0)
+    times = {tid: at for tid, at in session.execute(q)}
+    linked = (select(Ticket.id, Ticket.opened_at).join(PlaybookRunTicket, PlaybookRunTicket.ticket_id == Ticket.id)
+              .where(PlaybookRunTicket.run_id == r.id))
+    times.update({tid: at for tid, at in session.execute(linked)})
+    return sorted(times.values())
 
 
 def end(session: Session, principal: Principal, run_id: int, *, review: str | None = None,
@@ -441,7 +469,7 @@ def end(session: Session, principal: Principal, run_id: int, *, review: str | No
     session.flush()
     m = measures(session, r, at=at)
     _event(session, r, "playbook.ended", at, tickets=m.tickets, customers=m.customers,
-           minutes_active=m.minutes_active, steps_done=m.steps_done, steps_total=m.steps_total)
+           minutes_active=m.minutes_active, steps_done=m.steps_done, steps_total=m.steps_total, peak=m.peak)
     return r
 
 
@@ -614,3 +642,124 @@ def set_role(session: Session, principal: Principal, run_id: int, role: str, use
 def _related_units(session: Session, a: int, b: int) -> bool:
     pa, pb = org.org_unit(session, a).path, org.org_unit(session, b).path
     return pa.startswith(pb) or pb.startswith(pa)
+
+
+# ---- linked tickets and ticket triggers ------------------------------------------------------------------
+# A new ticket (ticket.created, the durable consumer playbooks.tickets) links itself to every active run whose
+# scope it is in (the run's unit subtree and category; and a keyword, for a keyword playbook), and starts the
+# keyword and threshold playbooks it sets off (kefu.playbooks.matching). Agents link a ticket by hand from the
+# ticket page.
+
+
+class AlreadyLinked(Conflict):
+    code = "playbook_ticket_linked"
+
+
+def _facts(session: Session, ticket: Any) -> matching.TicketFacts:
+    from kefu.tickets.models import Category
+
+    cat = session.get(Category, ticket.category_id) if ticket.category_id is not None else None
+    return matching.TicketFacts(unit_path=org.org_unit(session, ticket.org_unit_id).path,
+                                category_id=ticket.category_id, parent_category_id=cat.parent_id if cat else None,
+                                text=f"{ticket.subject or ''}\n{ticket.description or ''}")
+
+
+def _scope(session: Session, p: Playbook, *, unit_id: int | None = None,
+           category_id: int | None = None) -> matching.Scope:
+    return matching.Scope(unit_path=org.org_unit(session, unit_id or p.org_unit_id).path,
+                          category_id=category_id if unit_id is not None else p.category_id,
+                          keywords=tuple(p.keywords or ()) if p.trigger == "keyword" else ())
+
+
+def _recent(session: Session, p: Playbook, at: datetime) -> list[int]:
+    """The tickets in a threshold playbook's scope opened within its window up to `at`."""
+    from kefu.tickets.models import Category, Ticket
+
+    unit = org.org_unit(session, p.org_unit_id)
+    q = (select(Ticket.id).join(OrgUnit, OrgUnit.id == Ticket.org_unit_id)
+         .where(OrgUnit.path.startswith(unit.path), Ticket.status != "merged",
+                Ticket.opened_at > at - timedelta(minutes=p.window_minutes), Ticket.opened_at <= at))
+    if p.category_id is not None:
+        q = q.where(Ticket.category_id.in_(select(Category.id).where(
+            or_(Category.id == p.category_id, Category.parent_id == p.category_id))))
+    return list(session.scalars(q.order_by(Ticket.id)))
+
+
+def _link(session: Session, r: PlaybookRun, ticket_id: int, how: str, at: datetime,
+          actor_id: int | None = None) -> bool:
+    if session.get(PlaybookRunTicket, (r.id, ticket_id)) is not None:
+        return False
+    session.add(PlaybookRunTicket(run_id=r.id, ticket_id=ticket_id, how=how, linked_by=actor_id, linked_at=at))
+    _log(session, r, "ticket_linked", at, actor_id=actor_id, data={"ticket_id": ticket_id, "how": how})
+    session.flush()
+    _event(session, r, "playbook.ticket_linked", at, ticket_id=ticket_id, how=how)
+    return True
+
+
+def on_ticket_created(session: Session, ticket_id: int, *, at: datetime) -> list[PlaybookRun]:
+    """Link a new ticket to the active runs it is in scope of (opened from the run's window start on); start
+    the keyword and threshold playbooks it sets off (and link it to them). Returns the runs it started."""
+    from kefu.tickets.models import Ticket
+
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.status == "merged":
+        return []
+    facts = _facts(session, ticket)
+    for r in session.scalars(select(PlaybookRun).where(PlaybookRun.state == "active").order_by(PlaybookRun.id)):
+        p = session.get(Playbook, r.playbook_id)
+        assert p is not None
+        if ticket.opened_at >= r.window_start and matching.in_scope(
+                _scope(session, p, unit_id=r.org_unit_id, category_id=r.category_id), facts):
+            _link(session, r, ticket.id, "auto", at)
+    started = []
+    for p in session.scalars(select(Playbook).where(Playbook.active.is_(True),
+                                                    Playbook.trigger.in_(("keyword", "threshold")))
+                             .order_by(Playbook.id)):
+        if active_run(session, p.id) is not None:
+            continue
+        scope = _scope(session, p)
+        if not matching.in_scope(scope, facts):
+            continue
+        recent = _recent(session, p, at) if p.trigger == "threshold" else [ticket.id]
+        if not matching.starts(p.trigger, scope, facts, recent=len(recent), min_count=p.min_count):
+            continue
+        hit = matching.keyword_hit(scope.keywords, facts.text) if scope.keywords else None
+        r = _start(session, p, trigger=p.trigger, org_unit_id=p.org_unit_id, category_id=p.category_id,
+                   window_start=at - timedelta(minutes=p.window_minutes), actor_id=None, at=at,
+                   surge={"ticket_id": ticket.id, "count": len(recent), "keyword": hit,
+                          "window_end": at.isoformat()})
+        for tid in sorted({*recent, ticket.id}):  # the tickets that set it off
+            _link(session, r, tid, "auto", at)
+        started.append(r)
+    session.flush()
+    return started
+
+
+def link_ticket(session: Session, principal: Principal, run_id: int, ticket_id: int, *,
+                at: datetime | None = None) -> PlaybookRunTicket:
+    """An agent who sees the ticket links it to an active run (409 when it is linked already)."""
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    r = _active(session, principal, run_id)
+    t = tickets.get(session, ticket_id)
+    if t is None or not principal.sees_path(org.org_unit(session, t.org_unit_id).path):
+        raise InvalidPlaybook(f"ticket {ticket_id} not found", details={"field": "ticket_id"})
+    if not _link(session, r, t.id, "manual", at, principal.user_id):
+        raise AlreadyLinked(f"ticket {ticket_id} is linked to run {run_id} already")
+    row = session.get(PlaybookRunTicket, (r.id, t.id))
+    assert row is not None
+    return row
+
+
+def linked_tickets(session: Session, run_id: int) -> list[PlaybookRunTicket]:
+    return list(session.scalars(select(PlaybookRunTicket).where(PlaybookRunTicket.run_id == run_id)
+                                .order_by(PlaybookRunTicket.linked_at, PlaybookRunTicket.ticket_id)))
+
+
+def runs_of_ticket(session: Session, principal: Principal, ticket_id: int) -> list[PlaybookRun]:
+    """The runs a ticket is linked to that concern the principal, newest first."""
+    rows = session.scalars(select(PlaybookRun).join(PlaybookRunTicket, PlaybookRunTicket.run_id == PlaybookRun.id)
+                           .where(PlaybookRunTicket.ticket_id == ticket_id)
+                           .order_by(PlaybookRun.started_at.desc(), PlaybookRun.id.desc()))
+    return [r for r in rows if _concerns(session, principal, r.org_unit_id)]

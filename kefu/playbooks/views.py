@@ -7,12 +7,14 @@
     POST /console/playbooks/runs/{id}/steps/{step_id}   complete or skip a step
     POST /console/playbooks/runs/{id}/notice     tell the affected customers
     POST /console/playbooks/runs/{id}/end        deactivate with the review
+    POST /console/playbooks/tickets/{ticket_id}/link   link the ticket to an active run (the ticket page's box)
     GET  /console/playbooks/admin                administrators: definitions (choosers, no raw ids)
     POST /console/playbooks/admin                save one
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -34,14 +36,18 @@ NAV = (("playbooks", "/console/playbooks", "playbooks.read", 60),)
 router = APIRouter(include_in_schema=False)
 BASE = "/console/playbooks"
 STEP_ROWS = 8
-TRIGGER_NAMES = {"manual": ("手动启动", "By hand"), "surge": ("投诉激增自动启动", "On a complaint surge")}
+TRIGGER_NAMES = {"manual": ("手动启动", "By hand"), "surge": ("投诉激增自动启动", "On a complaint surge"),
+                 "keyword": ("关键词触发", "On a keyword in new tickets"),
+                 "threshold": ("分类×区域阈值触发", "On a category × region threshold")}
 RUN_STATES = {"active": ("进行中", "Active"), "ended": ("已结束", "Ended")}
 STEP_STATES = {"pending": ("待完成", "Pending"), "done": ("已完成", "Done"), "skipped": ("已跳过", "Skipped")}
 LOG_NAMES = {"activated": ("启动预案", "Activated"), "surge": ("再次检测到激增", "Surge detected again"),
              "step_done": ("完成步骤", "Step done"), "step_skipped": ("跳过步骤", "Step skipped"),
              "step_overdue": ("步骤超时", "Step overdue"), "notice": ("通知客户", "Customers told"),
              "ended": ("结束预案", "Ended"), "switch_on": ("打开开关", "Switched on"),
-             "switch_off": ("关闭开关", "Switched off"), "role": ("指定角色", "Role named")}
+             "switch_off": ("关闭开关", "Switched off"), "role": ("指定角色", "Role named"),
+             "ticket_linked": ("关联工单", "Ticket linked")}
+LINK_NAMES = {"auto": ("自动关联", "Linked by itself"), "manual": ("手工关联", "Linked by hand")}
 ROLE_NAMES = {"commander": ("总指挥", "Incident commander"), "communications": ("对外沟通", "Communications"),
               "support_lead": ("支撑负责人", "Support lead")}
 SWITCH_NAMES = {"ivr": ("IVR 故障播报", "IVR announcement"), "overflow": ("队列溢出", "Queue overflow")}
@@ -50,7 +56,7 @@ SWITCH_NAMES = {"ivr": ("IVR 故障播报", "IVR announcement"), "overflow": ("�
 def names() -> dict[str, Any]:
     return {"trigger_names": TRIGGER_NAMES, "run_states": RUN_STATES, "step_states": STEP_STATES,
             "log_names": LOG_NAMES, "step_roles": service.STEP_ROLES, "switch_names": SWITCH_NAMES,
-            "role_names": ROLE_NAMES}
+            "role_names": ROLE_NAMES, "link_names": LINK_NAMES}
 
 
 def _allowed(request: Request, principal: Principal, permission: str) -> None:
@@ -125,6 +131,7 @@ def _run_context(session: Session, principal: Principal, run_id: int, **extra: A
                                    playbook_name=book.name if book else "")
     return {"run": r, "book": book, "steps": steps, "log": log, "users": users, "category": category,
             "unit": org.org_unit(session, r.org_unit_id), "measures": service.measures(session, r),
+            "links": service.linked_tickets(session, r.id),
             "affected": len(service.affected_customers(session, r)), "notice": notice,
             "people": org.list_users(session, principal, active_only=True),
             "now": utcnow(), **names(), **extra}
@@ -191,6 +198,35 @@ def end(request: Request, run_id: Id, session: DbSession, principal: PagePrincip
                    lambda: service.end(session, principal, run_id, review=review or None))
 
 
+# ---- the ticket page's box -----------------------------------------------------------------------------
+
+def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[str, dict[str, Any]] | None:
+    """The 应急预案 box on the ticket page: the runs the ticket is linked to, and the active runs it may be
+    linked to; nothing when there is neither."""
+    if not principal.can("playbooks.read"):
+        return None
+    linked = service.runs_of_ticket(session, principal, ticket.id)
+    taken = {r.id for r in linked}
+    open_runs = [r for r in service.runs(session, principal) if r.state == "active" and r.id not in taken]
+    if not linked and not open_runs:
+        return None
+    books = {p.id: p for p in service.playbooks(session, principal)}
+    return "playbooks/_ticket_panel.html", {"ticket": ticket, "linked": linked, "open_runs": open_runs,
+                                            "books": books, **names()}
+
+
+@router.post(f"{BASE}/tickets/{{ticket_id}}/link", dependencies=[CsrfProtect])
+def link(request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal,
+         run_id: Annotated[str, Form(max_length=19)] = "") -> Response:
+    """Link the ticket to an active run; a refusal is shown as an error page with the reason."""
+    _allowed(request, principal, "playbooks.read")
+    rid = _opt_id(run_id)
+    if rid is None:
+        raise service.InvalidPlaybook("choose a playbook run", details={"field": "run_id"})
+    service.link_ticket(session, principal, rid, ticket_id)
+    return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+
 # ---- administrators ---------------------------------------------------------------------------------
 
 def _admin_context(session: Session, principal: Principal, edit: int = 0, **extra: Any) -> dict[str, Any]:
@@ -230,17 +266,20 @@ async def save(request: Request, session: DbSession, principal: PagePrincipal) -
                                       owner_user_id=_opt_id(text(f"step{i}_user", 19))))
     pid = _opt_id(text("playbook_id", 19))
     min_count = text("min_count", 7)
+    window = text("window_minutes", 6)
     try:
         unit = _opt_id(text("org_unit_id", 19))
         if unit is None:
             raise service.InvalidPlaybook("choose the unit", details={"field": "org_unit_id"})
         spec = service.PlaybookSpec(
             key=text("key", 40).strip(), name=text("name", 100), name_en=text("name_en", 100) or None,
-            description=text("description", 4000) or None, trigger=text("trigger", 8), org_unit_id=unit,
+            description=text("description", 4000) or None, trigger=text("trigger", 16), org_unit_id=unit,
             category_id=_opt_id(text("category_id", 19)), min_count=int(min_count) if min_count.isdigit() else 0,
             notice_template=text("notice_template", 2000) or None, active=form.get("active") is not None,
             ivr_text=text("ivr_text", 500) or None, overflow_from=text("overflow_from", 40) or None,
             overflow_to=text("overflow_to", 40) or None,
+            keywords=tuple(k for k in re.split(r"[\n,，、]", text("keywords", 1000)) if k.strip()),
+            window_minutes=60 if not window.strip() else int(window) if window.isdigit() else 0,
             steps=tuple(steps))
         service.save_playbook(session, principal, spec, playbook_id=pid)
     except KefuError as exc:

@@ -47,7 +47,7 @@ def test_a_consult_to_two_departments_is_answered_in_parallel(browser: Any, live
         assert page.locator("tr.consult.state-open").count() == 1
     for who, page in pages.items():
         page.fill("tr.consult textarea[name=answer]", answers[who])
-        page.click("tr.consult button[type=submit]")
+        page.click("tr.consult form[action$=\"/answer\"] button[type=submit]")
         page.wait_for_selector("tr.consult.state-open", state="detached")
         assert page.locator("tr.consult.state-answered").count() == 1  # until the owner accepts it
 
