@@ -5,7 +5,7 @@
     PUT  /sla/calendars/{calendar_id}/days/{day}                                   a local holiday / worked day
     GET  /tickets/{ticket_id}/sla                                                  the ticket's clocks
     GET  /tickets/{ticket_id}/surveys                                              its satisfaction callbacks
-    GET  /sla/csat?by=agent|channel|category|unit|day&days=30                      CSAT of my subtree (sla.report)
+    GET  /sla/csat?by=agent|channel|category|unit|queue|day&days=30                      CSAT of my subtree (sla.report)
     GET  /sla/coverage?week=YYYY-MM-DD                                             7×24 coverage per channel
 
 Calendars belong to an org unit: one sees the calendars of one's subtree and of the units above it and changes
@@ -163,7 +163,7 @@ def ticket_surveys(ticket_id: Id, session: DbSession,
 # ---- reports -------------------------------------------------------------------------------------------
 
 @router.get("/sla/csat", response_model=CsatReport)
-def csat(session: DbSession, by: str = Query("agent", pattern="^(agent|channel|category|unit|day)$"),
+def csat(session: DbSession, by: str = Query("agent", pattern="^(agent|channel|category|unit|queue|day)$"),
          days: int = Query(30, ge=1, le=366), principal: Principal = require("sla.report")) -> CsatReport:
     """Satisfaction callbacks of my subtree over the last `days`: sent, answered, satisfied, CSAT (satisfied /
     answered) and response rate, per agent, channel, category, org unit or day."""

@@ -64,6 +64,8 @@ class PolicyIn(BaseModel):
     calendar_id: int | None = Field(default=None, ge=1, le=INT64)
     warn_percent: int = Field(default=80, ge=1, le=100)
     on_breach: str = Field(default="notify", description=f"one of {', '.join(ON_BREACH)}", max_length=16)
+    breach_assignee_id: int | None = Field(default=None, ge=1, le=INT64,
+                                           description="on breach the ticket is handed to this person (a supervisor)")
     active: bool = True
 
 
@@ -82,6 +84,7 @@ class PolicyRead(Schema):
     calendar_id: int | None
     warn_percent: int
     on_breach: str
+    breach_assignee_id: int | None
     active: bool
 
 

@@ -69,7 +69,9 @@ def _context(session: Session, principal: Principal, *, edit: int | None = None,
             "week_text": [", ".join(d) for d in chosen.weekly] if chosen else
             [", ".join(d) for d in service.OFFICE_WEEK],
             "channels": CHANNELS, "categories": tickets.category_tree(session),
-            "units": org.list_units(session, principal), **names(), **extra}
+            "units": org.list_units(session, principal),
+            "supervisors": [u for u in org.list_users(session, principal, active_only=True)
+                            if u.role in ("supervisor", "admin")], **names(), **extra}
 
 
 @router.get(BASE)
@@ -104,6 +106,7 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
     form = await request.form()
     raw_id = str(form.get("policy_id", "") or "")
     raw_cal = str(form.get("calendar_id", "") or "")
+    raw_to = str(form.get("breach_assignee_id", "") or "")
     try:
         policy = service.save_policy(
             session, policy_id=int(raw_id) if raw_id.isdigit() else None, name=str(form.get("name", "") or ""),
@@ -116,7 +119,8 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
             business_time=form.get("business_time") == "1", calendar_id=int(raw_cal) if raw_cal.isdigit() else None,
             warn_percent=int(str(form.get("warn_percent", "80") or "80"))
             if str(form.get("warn_percent", "80") or "80").isdigit() else 0,
-            on_breach=str(form.get("on_breach", "notify")), active=form.get("active") == "1")
+            on_breach=str(form.get("on_breach", "notify")), active=form.get("active") == "1",
+            breach_assignee_id=int(raw_to) if raw_to.isdigit() else None)
     except KefuError as exc:
         return _failed(request, session, principal, exc, edit=int(raw_id) if raw_id.isdigit() else None)
     return RedirectResponse(f"{BASE}?edit={policy.id}", status_code=303)
@@ -228,3 +232,47 @@ def csat(request: Request, session: DbSession, principal: PagePrincipal, days: i
                                  unit_ids=org.visible_unit_ids(session, principal))
     users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
     return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")
+
+
+# ---- the customer's answer page (no login: the signed link is the key) -----------------------------------
+
+def _survey_page(request: Request, *, survey: Any = None, token: str = "", error: str | None = None,
+                 status: int = 200) -> HTMLResponse:
+    from pathlib import Path
+
+    from fastapi.templating import Jinja2Templates
+
+    from kefu.sla.survey_reply import LABELS
+
+    pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    return pages.TemplateResponse(request, "survey_link.html", {"s": survey, "token": token, "error": error,
+                                                                "labels": LABELS}, status_code=status)
+
+
+def _link_secret(request: Request) -> bytes:
+    return str(request.app.state.settings.secret_key.get_secret_value()).encode()
+
+
+@router.get("/s/{token}")
+def survey_link(request: Request, token: str, session: DbSession) -> HTMLResponse:
+    """The survey a customer opens from the link in the survey message: three buttons, no login."""
+    from kefu.sla import surveys
+
+    try:
+        survey = surveys.by_token(session, _link_secret(request), token)
+    except KefuError as exc:
+        return _survey_page(request, error=exc.message, status=exc.status)
+    return _survey_page(request, survey=survey, token=token)
+
+
+@router.post("/s/{token}")
+async def survey_link_answer(request: Request, token: str, session: DbSession) -> HTMLResponse:
+    from kefu.sla import surveys
+
+    raw = str((await request.form()).get("choice", "") or "")
+    try:
+        survey = surveys.by_token(session, _link_secret(request), token)
+        surveys.answer(session, survey, int(raw) if raw.isdigit() else 0)
+    except KefuError as exc:
+        return _survey_page(request, error=exc.message, status=exc.status)
+    return _survey_page(request, survey=survey, token=token)
