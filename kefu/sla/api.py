@@ -5,6 +5,8 @@
     PUT  /sla/calendars/{calendar_id}/days/{day}                                   a local holiday / worked day
     GET  /tickets/{ticket_id}/sla                                                  the ticket's clocks
     GET  /tickets/{ticket_id}/surveys                                              its satisfaction callbacks
+    POST /tickets/{ticket_id}/surveys/call                                         put it on the call list
+    GET  /sla/call-tasks, POST /sla/call-tasks/{survey_id}                         survey calls to make, record one
     GET  /sla/csat?by=agent|channel|category|unit|queue|day&days=30                      CSAT of my subtree (sla.report)
     GET  /sla/coverage?week=YYYY-MM-DD                                             7×24 coverage per channel
 
@@ -28,6 +30,7 @@ from kefu.sla import service, surveys
 from kefu.sla.models import SlaCalendar, SlaPolicy, SlaSurvey
 from kefu.sla.schemas import (
     CalendarDayIn,
+    CallAnswerIn,
     CalendarDayRead,
     CalendarIn,
     CalendarRead,
@@ -158,6 +161,37 @@ def ticket_surveys(ticket_id: Id, session: DbSession,
     """The satisfaction callbacks (回访) sent for the ticket and their answers."""
     tickets.get_visible(session, principal, ticket_id)
     return list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket_id).order_by(SlaSurvey.id)))
+
+
+@router.post("/tickets/{ticket_id}/surveys/call", response_model=SurveyRead, status_code=201)
+def ticket_call_survey(ticket_id: Id, session: DbSession,
+                       principal: Principal = require("sla.callback")) -> SlaSurvey:
+    """Put a resolved ticket on the survey call list (回访电话) instead of a message (409 `survey_not_due` when
+    it had its survey or the customer had one within 7 days)."""
+    tickets.get_visible(session, principal, ticket_id)
+    return surveys.call_task(session, ticket_id)
+
+
+@router.get("/sla/call-tasks", response_model=list[SurveyRead])
+def call_tasks(session: DbSession, principal: Principal = require("sla.callback")) -> list[SlaSurvey]:
+    """The survey calls still to make in my subtree, oldest first."""
+    return surveys.call_tasks(session, org.visible_unit_ids(session, principal))
+
+
+@router.post("/sla/call-tasks/{survey_id}", response_model=SurveyRead)
+def record_call(survey_id: Id, body: CallAnswerIn, session: DbSession,
+                principal: Principal = require("sla.callback")) -> SlaSurvey:
+    """What the customer said on the call (an unsatisfied answer reopens the ticket), or null: no answer."""
+    return surveys.record_call(session, _call_task(session, principal, survey_id), choice=body.choice,
+                               note=body.note)
+
+
+def _call_task(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:
+    row = session.get(SlaSurvey, survey_id)
+    visible = org.visible_unit_ids(session, principal)
+    if row is None or row.channel != "call" or row.org_unit_id not in visible:
+        raise surveys.SurveyLinkInvalid(f"call task {survey_id} does not exist")
+    return row
 
 
 # ---- reports -------------------------------------------------------------------------------------------

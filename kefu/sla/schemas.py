@@ -108,13 +108,20 @@ class SurveyRead(Schema):
     id: int
     ticket_id: int
     agent_id: int | None
-    channel: str
+    channel: str = Field(description="sms | wechat | email, or call (an outbound call task)")
+    queue_key: str | None
     status: str
     choice: int | None = Field(description="1 satisfied, 2 neutral, 3 unsatisfied")
     answer_text: FreeText | None
     sent_at: datetime
     expires_at: datetime
     answered_at: datetime | None
+
+
+class CallAnswerIn(BaseModel):
+    choice: int | None = Field(ge=1, le=3, description="the customer's 1 satisfied, 2 neutral, 3 unsatisfied; "
+                                                       "null: nobody answered or the customer declined")
+    note: str = Field(default="", max_length=500)
 
 
 class CsatRow(BaseModel):

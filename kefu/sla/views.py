@@ -1,6 +1,9 @@
 """SLA in the console.
 
     GET  /console/sla                              administrators: policies and working calendars
+    GET  /console/sla/calls                        agents: the survey calls to make; POST .../calls/{id} records one
+    POST /console/sla/tickets/{id}/call            put a resolved ticket on the call list (from its SLA box)
+    GET|POST /s/{token}                            the customer's survey page (signed link, no login)
     POST /console/sla/policies                     create or change a policy (choosers, no raw ids)
     POST /console/sla/calendars                    create or change a calendar's weekly hours
     POST /console/sla/calendars/{id}/days          mark a local holiday / worked day, or clear one
@@ -26,7 +29,7 @@ from kefu.sla.models import ON_BREACH
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 
-NAV = (("sla", "/console/sla", "sla.admin", 62),)
+NAV = (("sla", "/console/sla", "sla.admin", 62), ("sla_calls", "/console/sla/calls", "sla.callback", 63))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/sla"
 WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
@@ -176,10 +179,12 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
 
     views = service.ticket_clocks(session, ticket.id)
     surveys = list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket.id).order_by(SlaSurvey.id)))
-    if not views and not surveys:
+    can_call = not surveys and ticket.status == "resolved" and ticket.customer_id is not None and principal.can(
+        "sla.callback")
+    if not views and not surveys and not can_call:
         return None
     return "sla/_panel.html", {"clocks": views, "surveys": surveys, "survey_status": SURVEY_STATUS,
-                               "choice_names": LABELS, **names()}
+                               "choice_names": LABELS, "can_call": can_call, "ticket_id": ticket.id, **names()}
 
 
 
@@ -232,6 +237,65 @@ def csat(request: Request, session: DbSession, principal: PagePrincipal, days: i
                                  unit_ids=org.visible_unit_ids(session, principal))
     users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
     return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")
+
+
+# ---- survey calls (回访电话) ------------------------------------------------------------------------------
+
+def _caller(request: Request, principal: Principal) -> None:
+    if not principal.can("sla.callback"):
+        raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
+                        details={"permission": "sla.callback"})
+
+
+@router.get(f"{BASE}/calls")
+def calls(request: Request, session: DbSession, principal: PagePrincipal, error: str = "") -> HTMLResponse:
+    """The survey calls to make in my subtree (the ticket page has the customer and their number)."""
+    from kefu.sla import surveys
+    from kefu.sla.survey_reply import LABELS
+    from kefu.tickets import service as tickets
+
+    _caller(request, principal)
+    tasks = surveys.call_tasks(session, org.visible_unit_ids(session, principal))
+    subjects = {t.id: t.subject for t in (tickets.get(session, r.ticket_id) for r in tasks) if t is not None}
+    agents = org.users(session, {r.agent_id for r in tasks if r.agent_id is not None})
+    return render(request, "sla/calls.html", {"tasks": tasks, "subjects": subjects, "agents": agents,
+                                              "labels": LABELS, "error": error[:200]}, active="sla_calls")
+
+
+@router.post(f"{BASE}/calls/{{survey_id}}", dependencies=[CsrfProtect])
+async def record_call(request: Request, survey_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from kefu.sla import surveys
+    from kefu.sla.api import _call_task
+
+    _caller(request, principal)
+    form = await request.form()
+    raw = str(form.get("choice", "") or "")
+    try:
+        surveys.record_call(session, _call_task(session, principal, survey_id),
+                            choice=int(raw) if raw in ("1", "2", "3") else None, note=str(form.get("note", ""))[:500])
+    except KefuError as exc:
+        return _calls_error(exc)
+    return RedirectResponse(f"{BASE}/calls", status_code=303)
+
+
+def _calls_error(exc: KefuError) -> Response:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"{BASE}/calls?error={quote(exc.message)}", status_code=303)
+
+
+@router.post(f"{BASE}/tickets/{{ticket_id}}/call", dependencies=[CsrfProtect])
+async def plan_call(request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from kefu.sla import surveys
+    from kefu.tickets import service as tickets
+
+    _caller(request, principal)
+    tickets.get_visible(session, principal, ticket_id)
+    try:
+        surveys.call_task(session, ticket_id)
+    except KefuError as exc:
+        return _calls_error(exc)
+    return RedirectResponse(f"{BASE}/calls", status_code=303)
 
 
 # ---- the customer's answer page (no login: the signed link is the key) -----------------------------------

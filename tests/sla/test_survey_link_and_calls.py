@@ -18,7 +18,7 @@ from kefu.tickets import service as tickets
 from tests.conftest import World
 from tests.sla.test_surveys import _resolve, _sms, _status, _survey, w  # noqa: F401 (the fixture)
 
-__all__ = ["pytest"]
+API = "/api/v1"
 
 
 def _link(w: World, survey: SlaSurvey) -> str:
@@ -159,3 +159,53 @@ def test_csat_per_queue_counts_the_queue_the_ticket_was_in(w: World, settings: S
         rows = surveys.csat_by(s, "queue", since=utcnow() - timedelta(hours=1), until=utcnow() + timedelta(hours=1))
     assert survey.queue_key == queued
     assert [(r.key, r.sent, r.answered, r.satisfied) for r in rows] == [(queued, 1, 1, 1)]
+
+
+def test_an_agent_plans_a_call_from_the_ticket_page_and_records_it_in_the_console(w: World, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.routing.test_api_and_console import _login
+
+    tid = _voice_ticket(w, "13700137003")
+    csrf = _login(client, "agent_gz")
+    page = client.get(f"/console/tickets/{tid}")
+    assert 'id="plan-survey-call"' in page.text
+    r = client.post(f"/console/sla/tickets/{tid}/call", data={"csrf_token": csrf}, follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/console/sla/calls")
+    again = client.post(f"/console/sla/tickets/{tid}/call", data={"csrf_token": csrf}, follow_redirects=False)
+    assert "error=" in again.headers["location"]
+    calls = client.get("/console/sla/calls")
+    assert calls.status_code == 200
+    task = _survey(w, tid)
+    assert task is not None
+    assert f'data-task="{task.id}"' in calls.text and "来电咨询套餐" in calls.text
+    r = client.post(f"/console/sla/calls/{task.id}", data={"csrf_token": csrf, "choice": "2", "note": "还行"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert (_survey(w, tid).status, _survey(w, tid).choice) == ("answered", 2)  # type: ignore[union-attr]
+    assert f'data-task="{task.id}"' not in client.get("/console/sla/calls").text
+    assert _status(w, tid) == "resolved"
+
+
+def test_the_call_task_api_and_who_may_use_it(w: World, client) -> None:  # type: ignore[no-untyped-def]
+    tid = _voice_ticket(w, "13700137004")
+
+    auth = w.auth
+    assert client.post(f"{API}/tickets/{tid}/surveys/call", headers=auth("analyst")).status_code == 403
+    made = client.post(f"{API}/tickets/{tid}/surveys/call", headers=auth("sup_gd"))
+    assert made.status_code == 201
+    body = made.json()
+    assert (body["channel"], body["status"], body["ticket_id"]) == ("call", "sent", tid)
+    assert client.post(f"{API}/tickets/{tid}/surveys/call", headers=auth("sup_gd")).json()["error"]["code"] == \
+        "survey_not_due"
+    assert [t["id"] for t in client.get(f"{API}/sla/call-tasks", headers=auth("agent_gz")).json()] == [body["id"]]
+    assert client.get(f"{API}/sla/call-tasks", headers=auth("agent_sz")).json() == []
+    assert client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 1},
+                       headers=auth("agent_sz")).status_code == 404
+    assert client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 5},
+                       headers=auth("agent_gz")).status_code == 422
+    done = client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 3, "note": "还是没解决"},
+                       headers=auth("agent_gz"))
+    assert done.status_code == 200
+    assert (done.json()["status"], done.json()["choice"]) == ("answered", 3)
+    assert _status(w, tid) == "in_progress"
+    assert client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 1},
+                       headers=auth("agent_gz")).status_code == 409
