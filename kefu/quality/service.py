@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -207,8 +207,9 @@ def calibration(session: Session, principal: Principal, *, since: datetime, unti
                             for r in rows)
 
 
-def prechecks(session: Session, ticket_id: int) -> list[Any]:
-    """The automatic pre-checks (kefu.quality.prechecks) on the text conversations of a ticket."""
+def prechecks(session: Session, ticket_id: int, *, at: datetime | None = None) -> list[Any]:
+    """The automatic pre-checks (kefu.quality.prechecks) on the text conversations of a ticket, and its agents'
+    replies against the scripts (口径) of its category as published now (`current_scripts`)."""
     from kefu.interactions.models import Interaction, Message
     from kefu.quality import prechecks as pre
 
@@ -216,5 +217,34 @@ def prechecks(session: Session, ticket_id: int) -> list[Any]:
                                   Message.channel).join(Interaction, Interaction.id == Message.interaction_id)
                            .where(Interaction.ticket_id == ticket_id, Interaction.channel != "voice")
                            .order_by(Message.created_at, Message.id)).all()
-    return pre.precheck(pre.Line(at=r.created_at, outbound=r.direction == "outbound", text=r.body,
-                                 by_agent=r.author_id is not None, channel=r.channel) for r in rows)
+    lines = [pre.Line(at=r.created_at, outbound=r.direction == "outbound", text=r.body,
+                      by_agent=r.author_id is not None, channel=r.channel) for r in rows]
+    return pre.precheck(lines) + pre.script_conflicts(lines, current_scripts(session, ticket_id, at=at))
+
+
+def current_scripts(session: Session, ticket_id: int, *, at: datetime | None = None) -> list[Any]:
+    """The scripts (knowledge articles of kind "script") live now for the ticket: tagged with its category or
+    that category's first level, within their validity window, scoped to the ticket's unit or a unit above it.
+    A ticket without a category has none."""
+    from kefu.core.clock import ensure_aware
+    from kefu.knowledge.models import Article, ArticleVersion
+    from kefu.org import service as org
+    from kefu.quality import prechecks as pre
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    ticket = tickets.get(session, ticket_id)
+    if ticket is None or ticket.category_id is None:
+        return []
+    cat = tickets.categories_by_id(session).get(ticket.category_id)
+    if cat is None:
+        return []
+    keys = {cat.key, cat.key.split(".")[0]}
+    unit_path = org.org_unit(session, ticket.org_unit_id).path
+    rows = session.execute(select(Article.scope_path, ArticleVersion).join(ArticleVersion, and_(
+        ArticleVersion.article_id == Article.id, ArticleVersion.number == Article.live_version))
+        .where(Article.kind == "script", Article.status == "published").order_by(Article.id)).all()
+    return [pre.Script(title=v.title, body=v.body) for scope, v in rows
+            if unit_path.startswith(scope) and keys & set(v.category_keys or [])
+            and (v.valid_from is None or ensure_aware(v.valid_from) <= at)
+            and (v.valid_until is None or ensure_aware(v.valid_until) > at)]

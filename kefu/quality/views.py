@@ -36,7 +36,8 @@ BASE = "/console/quality"
 REASON_NAMES = {"complaint": ("投诉必检", "Complaint"), "low_csat": ("不满意回访", "Unsatisfied survey"),
                 "random": ("随机抽检", "Random"), "manual": ("指定", "Chosen")}
 FINDING_NAMES = {"forbidden_word": ("禁用语", "Forbidden words"), "no_greeting": ("缺少开场问候", "No greeting"),
-                 "long_silence": ("长时间未回复", "Long silence")}
+                 "long_silence": ("长时间未回复", "Long silence"),
+                 "script_conflict": ("与现行口径不符", "Contradicts the current script")}
 STATUS_NAMES = {"pending": ("待质检", "To score"), "scored": ("已评分", "Scored"), "appealed": ("申诉中", "Appealed"),
                 "final": ("已定案", "Final")}
 
