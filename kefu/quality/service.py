@@ -8,6 +8,7 @@ once. Events: `quality.scored`, `quality.appealed`, `quality.decided` (the agent
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,51 @@ def ensure_default_scorecard(session: Session, *, at: datetime | None = None) ->
     return card
 
 
+class InvalidScorecard(InvalidInput):
+    code = "quality_invalid_scorecard"
+
+
+ITEM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+
+def active_scorecard(session: Session, *, at: datetime | None = None) -> QualityScorecard:
+    """The scorecard new samples are scored on: the newest active one (the default one at first)."""
+    card = session.scalar(select(QualityScorecard).where(QualityScorecard.active.is_(True))
+                          .order_by(QualityScorecard.id.desc()).limit(1))
+    return card if card is not None else ensure_default_scorecard(session, at=at)
+
+
+def save_scorecard(session: Session, *, name: str, items: list[core.Item],
+                   at: datetime | None = None) -> QualityScorecard:
+    """A new version of the scorecard: from now on samples are scored on it; inspections already chosen keep the
+    card they were chosen with (their marks stay readable). A name in use gets " v2", " v3" ...."""
+    name = " ".join(name.split())[:90]
+    if not name:
+        raise InvalidScorecard("a scorecard needs a name", details={"field": "name"})
+    bad = [i.key for i in items if not ITEM_KEY.match(i.key)]
+    if bad:
+        raise InvalidScorecard(f"an item key is a lower-case word (a-z, 0-9, _): {', '.join(bad)}",
+                               details={"field": "items"})
+    if any(not i.name.strip() for i in items):
+        raise InvalidScorecard("every item has a name", details={"field": "items"})
+    try:
+        core.check_items(items)
+    except core.ScoringError as exc:
+        raise InvalidScorecard(str(exc), details={"field": "items"}) from None
+    taken = set(session.scalars(select(QualityScorecard.name)))
+    final, n = name, 2
+    while final in taken:
+        final, n = f"{name} v{n}", n + 1
+    for old in session.scalars(select(QualityScorecard).where(QualityScorecard.active.is_(True))):
+        old.active = False
+    card = QualityScorecard(name=final, active=True, created_at=at or utcnow(), items=[
+        {"key": i.key, "name": i.name.strip()[:60], "weight": i.weight, "max_marks": i.max_marks,
+         "critical": i.critical} for i in items])
+    session.add(card)
+    session.flush()
+    return card
+
+
 def sample_resolved(session: Session, *, since: datetime, until: datetime, share: float, seed: int,
                     unit_ids: list[int] | None = None, at: datetime | None = None) -> list[QualityInspection]:
     """Choose the resolved tickets of [since, until) to inspect (of `unit_ids`' units when given: an
@@ -61,7 +107,7 @@ def sample_resolved(session: Session, *, since: datetime, until: datetime, share
     from kefu.tickets.models import Ticket
 
     at = at or utcnow()
-    card = ensure_default_scorecard(session, at=at)
+    card = active_scorecard(session, at=at)
     done = select(QualityInspection.ticket_id)
     q = select(Ticket.id, Ticket.assignee_id, Ticket.type, Ticket.org_unit_id).where(
         Ticket.resolved_at >= since, Ticket.resolved_at < until, Ticket.id.not_in(done))

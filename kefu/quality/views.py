@@ -2,6 +2,7 @@
 
     GET  /console/quality                    inspectors: contacts to score and appeals to decide; agents: their scores
     POST /console/quality/sample             sample the last N days' resolved tickets
+    POST /console/quality/scorecard          inspectors: a new version of the scorecard (items, weights, critical)
     GET  /console/quality/{id}               one inspection: the scoring form, the appeal, the decision
     POST /console/quality/{id}/score         inspectors mark each item
     POST /console/quality/{id}/appeal        the agent appeals, saying why
@@ -62,9 +63,42 @@ def index(request: Request, session: DbSession, principal: PagePrincipal) -> HTM
     if principal.can("quality.inspect"):
         work = service.inspections(session, principal)[0]
     mine = service.for_agent(session, principal.user_id) if principal.can("quality.own") else []
+    return _index(request, session, principal, work, mine)
+
+
+def _index(request: Request, session: Session, principal: Principal, work: list[QualityInspection],
+           mine: list[QualityInspection], *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    can = principal.can("quality.inspect")
     return render(request, "quality/index.html", {"work": work, "mine": mine, "users": _names(session, work + mine),
                                                   "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
-                                                  "can_inspect": principal.can("quality.inspect")}, active="quality")
+                                                  "can_inspect": can, "error": error, "blank_rows": 3,
+                                                  "card": service.active_scorecard(session) if can else None},
+                  active="quality", status_code=status_code)
+
+
+@router.post(f"{BASE}/scorecard", dependencies=[CsrfProtect])
+async def save_scorecard(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Rows item_key_N, item_name_N, item_weight_N, item_max_N, item_critical_N; a row without a key is skipped."""
+    from kefu.quality import core
+
+    _need(principal, "quality.inspect")
+    form = await request.form()
+    items = []
+    for n in range(40):
+        key = str(form.get(f"item_key_{n}", "") or "").strip()
+        if not key:
+            continue
+        weight, top = str(form.get(f"item_weight_{n}", "") or ""), str(form.get(f"item_max_{n}", "") or "")
+        items.append(core.Item(key, str(form.get(f"item_name_{n}", "") or ""),
+                               float(weight) if weight.replace(".", "", 1).isdigit() else 0.0,
+                               int(top) if top.isdigit() else 0, form.get(f"item_critical_{n}") == "1"))
+    try:
+        service.save_scorecard(session, name=str(form.get("name", "") or ""), items=items)
+    except KefuError as exc:
+        session.rollback()
+        return _index(request, session, principal, service.inspections(session, principal)[0], [],
+                      error=exc.message, status_code=exc.status)
+    return RedirectResponse(f"{BASE}#scorecard", status_code=303)
 
 
 @router.post(f"{BASE}/sample", dependencies=[CsrfProtect])
