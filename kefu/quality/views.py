@@ -10,6 +10,7 @@
     GET  /console/certification              courses to study, their exams, my certificates; a supervisor's team
     POST /console/certification/{course_id}  sit an exam
     POST /console/certification/certificates/{id}/revoke
+    POST /console/certification/courses      cert.admin: a new course (articles and exam questions by choosers)
 """
 
 from __future__ import annotations
@@ -194,7 +195,53 @@ def _cert_page(request: Request, session: Session, principal: Principal, *, resu
         "valid": {c.id: cert.is_valid(c, now) for c in [*mine, *team]},
         "soon": {c.id for c in [*mine, *team] if cert.is_valid(c, now)
                  and c.expires_at <= now + timedelta(days=cert.EXPIRY_WARN_DAYS)},
-        "result": result, "error": error}, status_code=status_code, active="certification")
+        "result": result, "error": error, **(_course_form(session, principal) if principal.can("cert.admin") else {})},
+        status_code=status_code, active="certification")
+
+
+QUESTION_SLOTS = 5
+
+
+def _course_form(session: Session, principal: Principal) -> dict[str, Any]:
+    """The choosers of the new-course form: skills, units of my subtree, the published articles I can read."""
+    from kefu.knowledge import service as knowledge
+
+    articles, _ = knowledge.list_articles(session, principal, knowledge.ArticleFilters(status="published"),
+                                          limit=300, offset=0)
+    return {"skills": org.skills(session), "units": org.list_units(session, principal),
+            "articles": sorted(articles, key=lambda a: (a.kind != "script", a.title)), "slots": QUESTION_SLOTS}
+
+
+@router.post(f"{CERT_BASE}/courses", dependencies=[CsrfProtect])
+async def create_course(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Question slot N: q_article_N (one of the chosen articles), q_text_N, q_options_N (one option a line),
+    q_answer_N (the right option's number, from 1); a slot without text is skipped."""
+    from kefu.quality import certification as cert
+
+    _need(principal, "cert.admin")
+    form = await request.form()
+
+    def num(name: str, default: int = 0) -> int:
+        raw = str(form.get(name, "") or "").strip()
+        return int(raw) if raw.isdigit() and len(raw) < 10 else default
+
+    questions = []
+    for n in range(QUESTION_SLOTS):
+        text = str(form.get(f"q_text_{n}", "") or "").strip()
+        if text:
+            options = tuple(o.strip() for o in str(form.get(f"q_options_{n}", "") or "").splitlines() if o.strip())
+            questions.append(cert.Question(num(f"q_article_{n}"), text, options, num(f"q_answer_{n}") - 1))
+    spec = cert.CourseSpec(key=str(form.get("key", "") or "").strip(), name=str(form.get("name", "") or ""),
+                           skill=str(form.get("skill", "") or ""), org_unit_id=num("org_unit_id"),
+                           article_ids=tuple(int(a) for a in form.getlist("article_ids") if str(a).isdigit()),
+                           questions=tuple(questions), pass_percent=num("pass_percent", 80),
+                           valid_days=num("valid_days", 365))
+    try:
+        cert.save_course(session, principal, spec)
+    except KefuError as exc:
+        session.rollback()
+        return _cert_page(request, session, principal, error=exc.message, status_code=exc.status)
+    return RedirectResponse(f"{CERT_BASE}#cert-courses", status_code=303)
 
 
 @router.get(CERT_BASE)
