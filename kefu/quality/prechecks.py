@@ -8,8 +8,8 @@
 - `script_conflict`: a reply states a figure (a time limit, an amount, a share: "3个工作日", "20元", "5GB")
   where a current script (口径) of the ticket's category states a different figure in the same unit about the
   same thing. The rule (`script_conflicts`, honest and narrow): both are split into clauses (at ，。；！？ and
-  line ends); a clause's figures are a number (Arabic, full-width or a single Chinese numeral 一..十) and a unit
-  from UNITS; two clauses are "about the same thing" when, with their figures removed, they share a two-character
+  line ends; not at "." so "2.5GB" stays one figure); a clause's figures are a number (Arabic, full-width or a
+  single Chinese numeral 一..十) and a unit from UNITS; two clauses are "about the same thing" when, with their figures removed, they share a two-character
   Chinese word-piece (bigram) that is not a courtesy (STOP_BIGRAMS). A reply figure that equals any of the
   script's figures for that unit and topic agrees. It does not understand negation, ranges or paraphrase: it
   points an inspector at a reply to read, it does not score.
@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 FORBIDDEN = ("不知道", "不归我管", "不关我事", "你自己查", "自己去查", "没办法", "投诉也没用", "随便你", "爱投诉就投诉",
              "你听不懂吗", "神经病", "保证百分之百", "肯定不会再出问题")
@@ -79,11 +80,12 @@ UNITS: tuple[tuple[str, str], ...] = (
     ("G", "GB"), ("MB", "MB"), ("M", "MB"), ("%", "%"), ("次", "次"))
 _CN_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8",
               "九": "9", "十": "10"}
-_QUANTITY = re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十])\s*(" + "|".join(re.escape(u) for u, _ in UNITS) + ")")
-_CLAUSE = re.compile(r"[，,。.；;！!？?\n]+")
+_UNIT_RE = "|".join(re.escape(u) for u, _ in UNITS)
+_QUANTITY = re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十])\s*(" + _UNIT_RE + ")")
+_CLAUSE = re.compile(r"[，,。；;！!？?\n]+")  # not ".": "2.5GB" is one figure
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-STOP_BIGRAMS = frozenset({"您好", "你好", "请您", "为您", "您的", "我们", "已经", "可以", "会在", "将在", "之内", "以内",
-                          "谢谢", "感谢", "本次", "这个", "一下", "左右"})
+STOP_BIGRAMS = frozenset({"您好", "你好", "请您", "为您", "您的", "我们", "已经", "可以", "会在", "将在", "之内",
+                          "以内", "谢谢", "感谢", "本次", "这个", "一下", "左右"})
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,13 @@ def _number(raw: str) -> float:
 def claims(text: str) -> list[Claim]:
     """The figures of a text, clause by clause, each with its clause's topic bigrams."""
     units = dict(UNITS)
-    out = []
+    out: list[Claim] = []
     for clause in _CLAUSE.split(unicodedata.normalize("NFKC", text)):
         found = list(_QUANTITY.finditer(clause))
         if not found:
             continue
         rest = _QUANTITY.sub(" ", clause)
-        topic = frozenset(a + b for a, b in zip(rest, rest[1:], strict=False)
+        topic = frozenset(a + b for a, b in pairwise(rest)
                           if _CJK.match(a) and _CJK.match(b) and a + b not in STOP_BIGRAMS)
         out.extend(Claim(_number(m.group(1)), units[m.group(2)], m.group(0), topic) for m in found)
     return out

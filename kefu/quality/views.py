@@ -233,7 +233,7 @@ async def create_course(request: Request, session: DbSession, principal: PagePri
             questions.append(cert.Question(num(f"q_article_{n}"), text, options, num(f"q_answer_{n}") - 1))
     spec = cert.CourseSpec(key=str(form.get("key", "") or "").strip(), name=str(form.get("name", "") or ""),
                            skill=str(form.get("skill", "") or ""), org_unit_id=num("org_unit_id"),
-                           article_ids=tuple(int(a) for a in form.getlist("article_ids") if str(a).isdigit()),
+                           article_ids=tuple(int(str(a)) for a in form.getlist("article_ids") if str(a).isdigit()),
                            questions=tuple(questions), pass_percent=num("pass_percent", 80),
                            valid_days=num("valid_days", 365))
     try:

@@ -30,10 +30,10 @@ from kefu.sla import service, surveys
 from kefu.sla.models import SlaCalendar, SlaPolicy, SlaSurvey
 from kefu.sla.schemas import (
     CalendarDayIn,
-    CallAnswerIn,
     CalendarDayRead,
     CalendarIn,
     CalendarRead,
+    CallAnswerIn,
     ClockRead,
     CoverageRead,
     CsatReport,

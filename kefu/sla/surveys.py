@@ -271,7 +271,8 @@ class Csat:
 def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
             unit_ids: list[int] | None = None) -> list[Csat]:
     """Surveys sent, answered and satisfied (choice 1) in [since, until), per agent, channel, ticket category,
-    org unit, routing queue or day (Asia/Shanghai); `unit_ids` narrows to the surveys of those units (a principal's subtree)."""
+    org unit, routing queue or day (Asia/Shanghai); `unit_ids` narrows to the surveys of those units (a
+    principal's subtree)."""
     from zoneinfo import ZoneInfo
 
     from kefu.tickets.models import Category, Ticket

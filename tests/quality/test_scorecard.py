@@ -35,7 +35,8 @@ def test_an_inspector_saves_a_new_scorecard_version_used_by_new_samples(client: 
     [old] = _sample(world)
     csrf = _login(client, "sup_gd")
     page = client.get("/console/quality")
-    assert 'id="scorecard"' in page.text and 'data-item="identity"' in page.text
+    assert 'id="scorecard"' in page.text
+    assert 'data-item="identity"' in page.text
     form = {"csrf_token": csrf, "name": "通用服务质检",
             **_rows(("greeting", "规范问候", "10", "5", False), ("script", "口径正确", "40", "5", True),
                     ("solution", "问题解决", "50", "10", False), ("", "", "", "", False))}
@@ -45,7 +46,8 @@ def test_an_inspector_saves_a_new_scorecard_version_used_by_new_samples(client: 
     [new] = [i for i in _sample(world) if i.ticket_id != first]
     with world.db.session() as s:
         cards = {c.id: c for c in s.scalars(select(QualityScorecard))}
-        assert cards[old.scorecard_id].name == "通用服务质检" and not cards[old.scorecard_id].active
+        assert cards[old.scorecard_id].name == "通用服务质检"
+        assert not cards[old.scorecard_id].active
         card = cards[new.scorecard_id]
         assert (card.name, card.active) == ("通用服务质检 v2", True)
         assert [(i["key"], i["weight"], i["max_marks"], i["critical"]) for i in card.items] == [

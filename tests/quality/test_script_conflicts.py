@@ -48,9 +48,12 @@ def test_only_the_agents_replies_are_read_and_each_figure_once() -> None:
 
 
 def test_claims_read_clauses_units_and_topics() -> None:
+    [half] = claims("超出后每天2.5GB限速。")
+    assert (half.value, half.unit) == (2.5, "GB")
     [c] = claims("流量包每月10GB，")
     assert (c.value, c.unit, c.written) == (10.0, "GB", "10GB")
-    assert {"流量", "量包", "每月"} <= c.topic and "您好" not in claims("您好，退费7天")[0].topic
+    assert {"流量", "量包", "每月"} <= c.topic
+    assert "您好" not in claims("您好，退费7天")[0].topic
 
 
 def _script(w: World, *, title: str, body: str, cats: tuple[str, ...], unit: str = "province",

@@ -186,7 +186,8 @@ def test_a_handover_the_ticket_refuses_is_recorded_not_lost(w: World) -> None:
         t = tickets.get(s, tid)
         assert t is not None
         assert (t.assignee_id, t.priority) == (None, "normal")
-        [failed] = [e.payload for e in s.scalars(select(OutboxEvent).where(OutboxEvent.name == "sla.escalation_failed"))]
+        [failed] = [e.payload for e in
+                    s.scalars(select(OutboxEvent).where(OutboxEvent.name == "sla.escalation_failed"))]
         assert (failed["ticket_id"], failed["assignee_id"], failed["error"]) == (tid, w.users["agent_sz"],
                                                                                "invalid_assignee")
 

@@ -16,9 +16,17 @@ from kefu.sla import surveys
 from kefu.sla.models import SlaSurvey
 from kefu.tickets import service as tickets
 from tests.conftest import World
-from tests.sla.test_surveys import _resolve, _sms, _status, _survey, w  # noqa: F401 (the fixture)
+from tests.sla.test_surveys import _resolve, _sms, _status, _survey
 
 API = "/api/v1"
+
+
+@pytest.fixture
+def w(world: World) -> World:
+    from kefu.jobs import registry
+
+    registry.load()
+    return world
 
 
 def _link(w: World, survey: SlaSurvey) -> str:
@@ -176,7 +184,8 @@ def test_an_agent_plans_a_call_from_the_ticket_page_and_records_it_in_the_consol
     assert calls.status_code == 200
     task = _survey(w, tid)
     assert task is not None
-    assert f'data-task="{task.id}"' in calls.text and "来电咨询套餐" in calls.text
+    assert f'data-task="{task.id}"' in calls.text
+    assert "来电咨询套餐" in calls.text
     r = client.post(f"/console/sla/calls/{task.id}", data={"csrf_token": csrf, "choice": "2", "note": "还行"},
                     follow_redirects=False)
     assert r.status_code == 303
