@@ -9,10 +9,10 @@
   where a current script (口径) of the ticket's category states a different figure in the same unit about the
   same thing. The rule (`script_conflicts`, honest and narrow): both are split into clauses (at ，。；！？ and
   line ends; not at "." so "2.5GB" stays one figure); a clause's figures are a number (Arabic, full-width or a
-  single Chinese numeral 一..十) and a unit from UNITS; two clauses are "about the same thing" when, with their figures removed, they share a two-character
-  Chinese word-piece (bigram) that is not a courtesy (STOP_BIGRAMS). A reply figure that equals any of the
-  script's figures for that unit and topic agrees. It does not understand negation, ranges or paraphrase: it
-  points an inspector at a reply to read, it does not score.
+  single Chinese numeral 一..十) and a unit from UNITS; two clauses are "about the same thing" when, with their
+  figures removed, they share a two-character Chinese word-piece (bigram) that is not a courtesy (STOP_BIGRAMS).
+  A reply figure that equals any of the script's figures for that unit and topic agrees. It does not understand
+  negation, ranges or paraphrase: it points an inspector at a reply to read, it does not score.
 """
 
 from __future__ import annotations
