@@ -223,6 +223,8 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     # quality: an inspection is its agent's or its branch inspectors'; courses concern a branch and the units
     # above it; certificates their holder's subtree (tests/quality/test_api.py)
     "inspection_id": lambda m: 987654321, "course_id": lambda m: 987654321, "certificate_id": lambda m: 987654321,
+    # sla: a survey call task is seen within its unit's subtree (checked in the view); others are 404
+    "survey_id": lambda m: 987654321,
 }
 
 Body = Callable[[Objs, int], dict[str, Any]]

@@ -5,7 +5,7 @@
     GET  /quality/inspections/mine                        my scored contacts (quality.own)
     GET  /quality/inspections/{inspection_id}             one inspection (its agent, or an inspector of its branch)
     POST /quality/inspections/{inspection_id}/score|appeal|decide
-    GET  /quality/inspections/{inspection_id}/prechecks   forbidden words, missing greeting, long silences
+    GET  /quality/inspections/{inspection_id}/prechecks   forbidden words, missing greeting, long silences, 口径
     GET  /quality/calibration?days=30                     calibration across inspectors
     GET  /certification/courses, POST /certification/courses, PUT /certification/courses/{course_id}
     POST /certification/courses/{course_id}/attempts      sit the exam; a pass issues the certificate

@@ -266,6 +266,18 @@ def may_serve(session: Session, user_id: int, skills: Mapping[str, int] | Iterab
     return all(user_id in certified_user_ids(session, s, [user_id], at=at) for s in sorted(needed))
 
 
+def refused_queues(session: Session, user_id: int, queue_skills: Mapping[str, Mapping[str, int] | Iterable[str]], *,
+                   at: datetime | None = None) -> list[str]:
+    """Of these queues (key -> the skills it asks for), the ones the user may not join for want of a valid
+    certificate, sorted. For kefu.routing.service.update_agent (and apply_move, which goes through it): refuse
+    the change when this is not empty (one query per certified skill asked for)."""
+    needed = needs_certificate(session)
+    asked = {k: set(v) & needed for k, v in queue_skills.items()}
+    held = {s for s in set().union(*asked.values()) if certified_user_ids(session, s, [user_id], at=at)} \
+        if asked else set()
+    return sorted(k for k, skills in asked.items() if not skills <= held)
+
+
 def revoke(session: Session, principal: Principal, certificate_id: int, *, at: datetime | None = None) -> Certificate:
     at = at or utcnow()
     cert = session.get(Certificate, certificate_id)

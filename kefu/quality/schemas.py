@@ -62,7 +62,7 @@ class DecideIn(BaseModel):
 
 
 class FindingRead(BaseModel):
-    kind: str = Field(description="forbidden_word | no_greeting | long_silence")
+    kind: str = Field(description="forbidden_word | no_greeting | long_silence | script_conflict")
     detail: FreeText = Field(description="the phrase, the reply's start, or the seconds waited")
     at: datetime | None
 

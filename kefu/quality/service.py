@@ -8,10 +8,11 @@ once. Events: `quality.scored`, `quality.appealed`, `quality.decided` (the agent
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -52,6 +53,51 @@ def ensure_default_scorecard(session: Session, *, at: datetime | None = None) ->
     return card
 
 
+class InvalidScorecard(InvalidInput):
+    code = "quality_invalid_scorecard"
+
+
+ITEM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+
+def active_scorecard(session: Session, *, at: datetime | None = None) -> QualityScorecard:
+    """The scorecard new samples are scored on: the newest active one (the default one at first)."""
+    card = session.scalar(select(QualityScorecard).where(QualityScorecard.active.is_(True))
+                          .order_by(QualityScorecard.id.desc()).limit(1))
+    return card if card is not None else ensure_default_scorecard(session, at=at)
+
+
+def save_scorecard(session: Session, *, name: str, items: list[core.Item],
+                   at: datetime | None = None) -> QualityScorecard:
+    """A new version of the scorecard: from now on samples are scored on it; inspections already chosen keep the
+    card they were chosen with (their marks stay readable). A name in use gets " v2", " v3" ...."""
+    name = " ".join(name.split())[:90]
+    if not name:
+        raise InvalidScorecard("a scorecard needs a name", details={"field": "name"})
+    bad = [i.key for i in items if not ITEM_KEY.match(i.key)]
+    if bad:
+        raise InvalidScorecard(f"an item key is a lower-case word (a-z, 0-9, _): {', '.join(bad)}",
+                               details={"field": "items"})
+    if any(not i.name.strip() for i in items):
+        raise InvalidScorecard("every item has a name", details={"field": "items"})
+    try:
+        core.check_items(items)
+    except core.ScoringError as exc:
+        raise InvalidScorecard(str(exc), details={"field": "items"}) from None
+    taken = set(session.scalars(select(QualityScorecard.name)))
+    final, n = name, 2
+    while final in taken:
+        final, n = f"{name} v{n}", n + 1
+    for old in session.scalars(select(QualityScorecard).where(QualityScorecard.active.is_(True))):
+        old.active = False
+    card = QualityScorecard(name=final, active=True, created_at=at or utcnow(), items=[
+        {"key": i.key, "name": i.name.strip()[:60], "weight": i.weight, "max_marks": i.max_marks,
+         "critical": i.critical} for i in items])
+    session.add(card)
+    session.flush()
+    return card
+
+
 def sample_resolved(session: Session, *, since: datetime, until: datetime, share: float, seed: int,
                     unit_ids: list[int] | None = None, at: datetime | None = None) -> list[QualityInspection]:
     """Choose the resolved tickets of [since, until) to inspect (of `unit_ids`' units when given: an
@@ -61,7 +107,7 @@ def sample_resolved(session: Session, *, since: datetime, until: datetime, share
     from kefu.tickets.models import Ticket
 
     at = at or utcnow()
-    card = ensure_default_scorecard(session, at=at)
+    card = active_scorecard(session, at=at)
     done = select(QualityInspection.ticket_id)
     q = select(Ticket.id, Ticket.assignee_id, Ticket.type, Ticket.org_unit_id).where(
         Ticket.resolved_at >= since, Ticket.resolved_at < until, Ticket.id.not_in(done))
@@ -207,8 +253,9 @@ def calibration(session: Session, principal: Principal, *, since: datetime, unti
                             for r in rows)
 
 
-def prechecks(session: Session, ticket_id: int) -> list[Any]:
-    """The automatic pre-checks (kefu.quality.prechecks) on the text conversations of a ticket."""
+def prechecks(session: Session, ticket_id: int, *, at: datetime | None = None) -> list[Any]:
+    """The automatic pre-checks (kefu.quality.prechecks) on the text conversations of a ticket, and its agents'
+    replies against the scripts (口径) of its category as published now (`current_scripts`)."""
     from kefu.interactions.models import Interaction, Message
     from kefu.quality import prechecks as pre
 
@@ -216,5 +263,34 @@ def prechecks(session: Session, ticket_id: int) -> list[Any]:
                                   Message.channel).join(Interaction, Interaction.id == Message.interaction_id)
                            .where(Interaction.ticket_id == ticket_id, Interaction.channel != "voice")
                            .order_by(Message.created_at, Message.id)).all()
-    return pre.precheck(pre.Line(at=r.created_at, outbound=r.direction == "outbound", text=r.body,
-                                 by_agent=r.author_id is not None, channel=r.channel) for r in rows)
+    lines = [pre.Line(at=r.created_at, outbound=r.direction == "outbound", text=r.body,
+                      by_agent=r.author_id is not None, channel=r.channel) for r in rows]
+    return pre.precheck(lines) + pre.script_conflicts(lines, current_scripts(session, ticket_id, at=at))
+
+
+def current_scripts(session: Session, ticket_id: int, *, at: datetime | None = None) -> list[Any]:
+    """The scripts (knowledge articles of kind "script") live now for the ticket: tagged with its category or
+    that category's first level, within their validity window, scoped to the ticket's unit or a unit above it.
+    A ticket without a category has none."""
+    from kefu.core.clock import ensure_aware
+    from kefu.knowledge.models import Article, ArticleVersion
+    from kefu.org import service as org
+    from kefu.quality import prechecks as pre
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    ticket = tickets.get(session, ticket_id)
+    if ticket is None or ticket.category_id is None:
+        return []
+    cat = tickets.categories_by_id(session).get(ticket.category_id)
+    if cat is None:
+        return []
+    keys = {cat.key, cat.key.split(".")[0]}
+    unit_path = org.org_unit(session, ticket.org_unit_id).path
+    rows = session.execute(select(Article.scope_path, ArticleVersion).join(ArticleVersion, and_(
+        ArticleVersion.article_id == Article.id, ArticleVersion.number == Article.live_version))
+        .where(Article.kind == "script", Article.status == "published").order_by(Article.id)).all()
+    return [pre.Script(title=v.title, body=v.body) for scope, v in rows
+            if unit_path.startswith(scope) and keys & set(v.category_keys or [])
+            and (v.valid_from is None or ensure_aware(v.valid_from) <= at)
+            and (v.valid_until is None or ensure_aware(v.valid_until) > at)]

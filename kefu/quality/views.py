@@ -2,6 +2,7 @@
 
     GET  /console/quality                    inspectors: contacts to score and appeals to decide; agents: their scores
     POST /console/quality/sample             sample the last N days' resolved tickets
+    POST /console/quality/scorecard          inspectors: a new version of the scorecard (items, weights, critical)
     GET  /console/quality/{id}               one inspection: the scoring form, the appeal, the decision
     POST /console/quality/{id}/score         inspectors mark each item
     POST /console/quality/{id}/appeal        the agent appeals, saying why
@@ -9,6 +10,7 @@
     GET  /console/certification              courses to study, their exams, my certificates; a supervisor's team
     POST /console/certification/{course_id}  sit an exam
     POST /console/certification/certificates/{id}/revoke
+    POST /console/certification/courses      cert.admin: a new course (articles and exam questions by choosers)
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ BASE = "/console/quality"
 REASON_NAMES = {"complaint": ("投诉必检", "Complaint"), "low_csat": ("不满意回访", "Unsatisfied survey"),
                 "random": ("随机抽检", "Random"), "manual": ("指定", "Chosen")}
 FINDING_NAMES = {"forbidden_word": ("禁用语", "Forbidden words"), "no_greeting": ("缺少开场问候", "No greeting"),
-                 "long_silence": ("长时间未回复", "Long silence")}
+                 "long_silence": ("长时间未回复", "Long silence"),
+                 "script_conflict": ("与现行口径不符", "Contradicts the current script")}
 STATUS_NAMES = {"pending": ("待质检", "To score"), "scored": ("已评分", "Scored"), "appealed": ("申诉中", "Appealed"),
                 "final": ("已定案", "Final")}
 
@@ -61,9 +64,42 @@ def index(request: Request, session: DbSession, principal: PagePrincipal) -> HTM
     if principal.can("quality.inspect"):
         work = service.inspections(session, principal)[0]
     mine = service.for_agent(session, principal.user_id) if principal.can("quality.own") else []
+    return _index(request, session, principal, work, mine)
+
+
+def _index(request: Request, session: Session, principal: Principal, work: list[QualityInspection],
+           mine: list[QualityInspection], *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    can = principal.can("quality.inspect")
     return render(request, "quality/index.html", {"work": work, "mine": mine, "users": _names(session, work + mine),
                                                   "reason_names": REASON_NAMES, "status_names": STATUS_NAMES,
-                                                  "can_inspect": principal.can("quality.inspect")}, active="quality")
+                                                  "can_inspect": can, "error": error, "blank_rows": 3,
+                                                  "card": service.active_scorecard(session) if can else None},
+                  active="quality", status_code=status_code)
+
+
+@router.post(f"{BASE}/scorecard", dependencies=[CsrfProtect])
+async def save_scorecard(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Rows item_key_N, item_name_N, item_weight_N, item_max_N, item_critical_N; a row without a key is skipped."""
+    from kefu.quality import core
+
+    _need(principal, "quality.inspect")
+    form = await request.form()
+    items = []
+    for n in range(40):
+        key = str(form.get(f"item_key_{n}", "") or "").strip()
+        if not key:
+            continue
+        weight, top = str(form.get(f"item_weight_{n}", "") or ""), str(form.get(f"item_max_{n}", "") or "")
+        items.append(core.Item(key, str(form.get(f"item_name_{n}", "") or ""),
+                               float(weight) if weight.replace(".", "", 1).isdigit() else 0.0,
+                               int(top) if top.isdigit() else 0, form.get(f"item_critical_{n}") == "1"))
+    try:
+        service.save_scorecard(session, name=str(form.get("name", "") or ""), items=items)
+    except KefuError as exc:
+        session.rollback()
+        return _index(request, session, principal, service.inspections(session, principal)[0], [],
+                      error=exc.message, status_code=exc.status)
+    return RedirectResponse(f"{BASE}#scorecard", status_code=303)
 
 
 @router.post(f"{BASE}/sample", dependencies=[CsrfProtect])
@@ -159,7 +195,53 @@ def _cert_page(request: Request, session: Session, principal: Principal, *, resu
         "valid": {c.id: cert.is_valid(c, now) for c in [*mine, *team]},
         "soon": {c.id for c in [*mine, *team] if cert.is_valid(c, now)
                  and c.expires_at <= now + timedelta(days=cert.EXPIRY_WARN_DAYS)},
-        "result": result, "error": error}, status_code=status_code, active="certification")
+        "result": result, "error": error, **(_course_form(session, principal) if principal.can("cert.admin") else {})},
+        status_code=status_code, active="certification")
+
+
+QUESTION_SLOTS = 5
+
+
+def _course_form(session: Session, principal: Principal) -> dict[str, Any]:
+    """The choosers of the new-course form: skills, units of my subtree, the published articles I can read."""
+    from kefu.knowledge import service as knowledge
+
+    articles, _ = knowledge.list_articles(session, principal, knowledge.ArticleFilters(status="published"),
+                                          limit=300, offset=0)
+    return {"skills": org.skills(session), "units": org.list_units(session, principal),
+            "articles": sorted(articles, key=lambda a: (a.kind != "script", a.title)), "slots": QUESTION_SLOTS}
+
+
+@router.post(f"{CERT_BASE}/courses", dependencies=[CsrfProtect])
+async def create_course(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Question slot N: q_article_N (one of the chosen articles), q_text_N, q_options_N (one option a line),
+    q_answer_N (the right option's number, from 1); a slot without text is skipped."""
+    from kefu.quality import certification as cert
+
+    _need(principal, "cert.admin")
+    form = await request.form()
+
+    def num(name: str, default: int = 0) -> int:
+        raw = str(form.get(name, "") or "").strip()
+        return int(raw) if raw.isdigit() and len(raw) < 10 else default
+
+    questions = []
+    for n in range(QUESTION_SLOTS):
+        text = str(form.get(f"q_text_{n}", "") or "").strip()
+        if text:
+            options = tuple(o.strip() for o in str(form.get(f"q_options_{n}", "") or "").splitlines() if o.strip())
+            questions.append(cert.Question(num(f"q_article_{n}"), text, options, num(f"q_answer_{n}") - 1))
+    spec = cert.CourseSpec(key=str(form.get("key", "") or "").strip(), name=str(form.get("name", "") or ""),
+                           skill=str(form.get("skill", "") or ""), org_unit_id=num("org_unit_id"),
+                           article_ids=tuple(int(str(a)) for a in form.getlist("article_ids") if str(a).isdigit()),
+                           questions=tuple(questions), pass_percent=num("pass_percent", 80),
+                           valid_days=num("valid_days", 365))
+    try:
+        cert.save_course(session, principal, spec)
+    except KefuError as exc:
+        session.rollback()
+        return _cert_page(request, session, principal, error=exc.message, status_code=exc.status)
+    return RedirectResponse(f"{CERT_BASE}#cert-courses", status_code=303)
 
 
 @router.get(CERT_BASE)

@@ -5,7 +5,9 @@
     PUT  /sla/calendars/{calendar_id}/days/{day}                                   a local holiday / worked day
     GET  /tickets/{ticket_id}/sla                                                  the ticket's clocks
     GET  /tickets/{ticket_id}/surveys                                              its satisfaction callbacks
-    GET  /sla/csat?by=agent|channel|category|unit|day&days=30                      CSAT of my subtree (sla.report)
+    POST /tickets/{ticket_id}/surveys/call                                         put it on the call list
+    GET  /sla/call-tasks, POST /sla/call-tasks/{survey_id}                         survey calls to make, record one
+    GET  /sla/csat?by=agent|channel|category|unit|queue|day&days=30                      CSAT of my subtree (sla.report)
     GET  /sla/coverage?week=YYYY-MM-DD                                             7×24 coverage per channel
 
 Calendars belong to an org unit: one sees the calendars of one's subtree and of the units above it and changes
@@ -31,6 +33,7 @@ from kefu.sla.schemas import (
     CalendarDayRead,
     CalendarIn,
     CalendarRead,
+    CallAnswerIn,
     ClockRead,
     CoverageRead,
     CsatReport,
@@ -160,10 +163,41 @@ def ticket_surveys(ticket_id: Id, session: DbSession,
     return list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket_id).order_by(SlaSurvey.id)))
 
 
+@router.post("/tickets/{ticket_id}/surveys/call", response_model=SurveyRead, status_code=201)
+def ticket_call_survey(ticket_id: Id, session: DbSession,
+                       principal: Principal = require("sla.callback")) -> SlaSurvey:
+    """Put a resolved ticket on the survey call list (回访电话) instead of a message (409 `survey_not_due` when
+    it had its survey or the customer had one within 7 days)."""
+    tickets.get_visible(session, principal, ticket_id)
+    return surveys.call_task(session, ticket_id)
+
+
+@router.get("/sla/call-tasks", response_model=list[SurveyRead])
+def call_tasks(session: DbSession, principal: Principal = require("sla.callback")) -> list[SlaSurvey]:
+    """The survey calls still to make in my subtree, oldest first."""
+    return surveys.call_tasks(session, org.visible_unit_ids(session, principal))
+
+
+@router.post("/sla/call-tasks/{survey_id}", response_model=SurveyRead)
+def record_call(survey_id: Id, body: CallAnswerIn, session: DbSession,
+                principal: Principal = require("sla.callback")) -> SlaSurvey:
+    """What the customer said on the call (an unsatisfied answer reopens the ticket), or null: no answer."""
+    return surveys.record_call(session, _call_task(session, principal, survey_id), choice=body.choice,
+                               note=body.note)
+
+
+def _call_task(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:
+    row = session.get(SlaSurvey, survey_id)
+    visible = org.visible_unit_ids(session, principal)
+    if row is None or row.channel != "call" or row.org_unit_id not in visible:
+        raise surveys.SurveyLinkInvalid(f"call task {survey_id} does not exist")
+    return row
+
+
 # ---- reports -------------------------------------------------------------------------------------------
 
 @router.get("/sla/csat", response_model=CsatReport)
-def csat(session: DbSession, by: str = Query("agent", pattern="^(agent|channel|category|unit|day)$"),
+def csat(session: DbSession, by: str = Query("agent", pattern="^(agent|channel|category|unit|queue|day)$"),
          days: int = Query(30, ge=1, le=366), principal: Principal = require("sla.report")) -> CsatReport:
     """Satisfaction callbacks of my subtree over the last `days`: sent, answered, satisfied, CSAT (satisfied /
     answered) and response rate, per agent, channel, category, org unit or day."""

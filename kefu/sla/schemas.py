@@ -64,6 +64,8 @@ class PolicyIn(BaseModel):
     calendar_id: int | None = Field(default=None, ge=1, le=INT64)
     warn_percent: int = Field(default=80, ge=1, le=100)
     on_breach: str = Field(default="notify", description=f"one of {', '.join(ON_BREACH)}", max_length=16)
+    breach_assignee_id: int | None = Field(default=None, ge=1, le=INT64,
+                                           description="on breach the ticket is handed to this person (a supervisor)")
     active: bool = True
 
 
@@ -82,6 +84,7 @@ class PolicyRead(Schema):
     calendar_id: int | None
     warn_percent: int
     on_breach: str
+    breach_assignee_id: int | None
     active: bool
 
 
@@ -105,13 +108,20 @@ class SurveyRead(Schema):
     id: int
     ticket_id: int
     agent_id: int | None
-    channel: str
+    channel: str = Field(description="sms | wechat | email, or call (an outbound call task)")
+    queue_key: str | None
     status: str
     choice: int | None = Field(description="1 satisfied, 2 neutral, 3 unsatisfied")
     answer_text: FreeText | None
     sent_at: datetime
     expires_at: datetime
     answered_at: datetime | None
+
+
+class CallAnswerIn(BaseModel):
+    choice: int | None = Field(ge=1, le=3, description="the customer's 1 satisfied, 2 neutral, 3 unsatisfied; "
+                                                       "null: nobody answered or the customer declined")
+    note: str = Field(default="", max_length=500)
 
 
 class CsatRow(BaseModel):

@@ -9,7 +9,7 @@
   resolution clock with the time it had used.
 - The first agent reply stops the first-response clock; `scan` (a periodic job) notices it, records
   `sla.warning` once when a clock has used its policy's warning share and `sla.breached` once when it is past
-  due, and escalates a breach as the policy says (raise the ticket's priority).
+  due, and escalates a breach as the policy says (raise the ticket's priority, hand it to a supervisor).
 - The legal reply deadline of complaints and appeals (tickets' `reply_due_at`, 15 / 30 calendar days) caps the
   first-response due time and keeps counting while paused: no policy can loosen it.
 """
@@ -230,7 +230,8 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
                 tiers: list[str], channels: list[str], categories: list[str],
                 first_response_minutes: int | None, resolution_minutes: int | None, business_time: bool,
                 calendar_id: int | None, warn_percent: int, on_breach: str, active: bool,
-                next_response_minutes: int | None = None, at: datetime | None = None) -> SlaPolicy:
+                next_response_minutes: int | None = None, breach_assignee_id: int | None = None,
+                at: datetime | None = None) -> SlaPolicy:
     from kefu.interactions.models import CHANNELS
     from kefu.tickets.models import TICKET_TYPES
 
@@ -257,6 +258,13 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
         raise InvalidPolicy("the warning share is 1 to 100 %", details={"field": "warn_percent"})
     if calendar_id is not None:
         get_calendar(session, calendar_id)
+    if breach_assignee_id is not None:
+        from kefu.org import service as org
+
+        user = org.user(session, breach_assignee_id)
+        if user is None or not user.active or user.role not in tickets.ASSIGNING_ROLES:
+            raise InvalidPolicy("the escalation assignee is an active person who can take tickets",
+                                details={"field": "breach_assignee_id"})
     p = get_policy(session, policy_id) if policy_id is not None else None
     if p is None:
         p = SlaPolicy(created_at=at)
@@ -265,7 +273,7 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
      p.resolution_minutes, p.business_time, p.calendar_id, p.warn_percent, p.on_breach, p.active,
      p.updated_at) = (name, position, types, tiers, channels, categories, first_response_minutes,
                       resolution_minutes, business_time, calendar_id, warn_percent, on_breach, active, at)
-    p.next_response_minutes = next_response_minutes
+    p.next_response_minutes, p.breach_assignee_id = next_response_minutes, breach_assignee_id
     session.flush()
     return p
 
@@ -469,13 +477,24 @@ PRIORITY_UP = {"low": "normal", "normal": "high", "high": "urgent"}
 
 
 def _escalate(session: Session, row: SlaClock, at: datetime) -> None:
+    """As the policy says: raise the ticket's priority one step (`raise_priority`) and/or hand it to the
+    policy's escalation assignee (a supervisor). A hand-over the ticket's rules refuse (the person left the
+    ticket's branch, the ticket is closed) is recorded as `sla.escalation_failed` instead."""
     policy = session.get(SlaPolicy, row.policy_id) if row.policy_id else None
-    if policy is None or policy.on_breach != "raise_priority":
-        return
     ticket = tickets.get(session, row.ticket_id)
-    if ticket is None or ticket.priority not in PRIORITY_UP:
+    if policy is None or ticket is None:
         return
-    tickets.update(session, ticket.id, actor_id=None, priority=PRIORITY_UP[ticket.priority], at=at)
+    if policy.on_breach == "raise_priority" and ticket.priority in PRIORITY_UP:
+        tickets.update(session, ticket.id, actor_id=None, priority=PRIORITY_UP[ticket.priority], at=at)
+    if policy.breach_assignee_id is not None and ticket.assignee_id != policy.breach_assignee_id:
+        try:
+            tickets.assign(session, ticket.id, assignee_id=policy.breach_assignee_id, actor_id=None, at=at,
+                           reason=f"SLA breach ({row.metric})")
+        except (InvalidInput, Conflict) as exc:
+            events.record(session, "sla.escalation_failed",
+                          {"ticket_id": ticket.id, "metric": row.metric, "policy_id": policy.id,
+                           "assignee_id": policy.breach_assignee_id, "error": exc.code},
+                          aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
 
 
 # ---- service hours and 7×24 coverage -------------------------------------------------------------------

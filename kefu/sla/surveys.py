@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
-from kefu.core.clock import utcnow
+from kefu.core.clock import ensure_aware, utcnow
+from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
-from kefu.sla.survey_reply import PROMPT, SATISFIED, UNSATISFIED, parse_reply
+from kefu.sla.survey_reply import LABELS, PROMPT, SATISFIED, UNSATISFIED, parse_reply
 from kefu.tickets import lifecycle
 from kefu.tickets import service as tickets
 
@@ -32,11 +34,65 @@ ANSWER_HOURS = 72
 REOPENED_BY_CUSTOMER = "customer wrote after resolution"
 
 
-def survey_text(ticket_id: int) -> str:
-    return f"【满意度回访】您反映的问题（工单号{ticket_id}）已处理完毕，请您评价本次服务：{PROMPT}。"
+def survey_text(ticket_id: int, link: str | None = None) -> str:
+    tail = f"，或点击 {link} 评价" if link else ""
+    return f"【满意度回访】您反映的问题（工单号{ticket_id}）已处理完毕，请您评价本次服务：{PROMPT}{tail}。"
 
 
-def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = None) -> SlaSurvey | None:
+def _link_secret(secret: bytes) -> bytes:
+    # a key of its own: a handoff token can never pass for a survey link of the same number
+    return hashlib.sha256(b"kefu-survey-link\x00" + secret).digest()
+
+
+def link_token(secret: bytes, survey: SlaSurvey) -> str:
+    """The signed token of the survey's answer page (/s/<token>): valid until the survey expires."""
+    from kefu.core.clock import ensure_aware
+    from kefu.handoffs import tokens
+
+    return tokens.sign(_link_secret(secret), survey.id, ensure_aware(survey.expires_at))
+
+
+class SurveyLinkInvalid(NotFound):
+    code = "survey_not_found"
+
+
+class SurveyClosed(Conflict):
+    code = "survey_closed"
+
+
+def by_token(session: Session, secret: bytes, token: str, *, at: datetime | None = None) -> SlaSurvey:
+    """The survey of a genuine link; 404 for a forged or unknown one, 409 once it expired."""
+    from kefu.handoffs import tokens
+
+    try:
+        survey_id = tokens.verify(_link_secret(secret), token, now=at or utcnow())
+    except tokens.TokenExpired:
+        raise SurveyClosed("this survey has closed; thank you") from None
+    except tokens.TokenInvalid:
+        raise SurveyLinkInvalid("no such survey") from None
+    survey = session.get(SlaSurvey, survey_id)
+    if survey is None:
+        raise SurveyLinkInvalid("no such survey")
+    return survey
+
+
+def _queue_of(session: Session, ticket_id: int) -> str | None:
+    """The routing queue the ticket was last in (read only; None when routing never queued it)."""
+    from kefu.routing.models import RoutingItem
+
+    return session.scalar(select(RoutingItem.queue_key).where(RoutingItem.ticket_id == ticket_id)
+                          .order_by(RoutingItem.id.desc()).limit(1))
+
+
+def _settings_secret() -> tuple[bytes, str]:
+    from kefu.core.config import get_settings
+
+    settings = get_settings()
+    return settings.secret_key.get_secret_value().encode(), settings.public_url
+
+
+def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = None, secret: bytes | None = None,
+                    public_url: str | None = None) -> SlaSurvey | None:
     from kefu.interactions import service as interactions
     from kefu.interactions.models import Interaction
 
@@ -53,31 +109,96 @@ def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     it = session.scalar(select(Interaction).where(Interaction.ticket_id == ticket_id,
                                                   Interaction.channel.in_(SURVEY_CHANNELS))
                         .order_by(Interaction.id.desc()).limit(1))
-    if it is not None:
-        msg = interactions.send_notice(session, it.id, body=survey_text(ticket_id), kind="survey", at=at)
-        channel = it.channel
-    elif ticket.channel == "voice" or session.scalar(select(Interaction.id).where(
-            Interaction.ticket_id == ticket_id, Interaction.channel == "voice").limit(1)) is not None:
-        # a caller is asked by SMS (the notice path sends voice customers an SMS)
-        msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
-                                           channel="voice", body=survey_text(ticket_id), actor_id=None,
-                                           ticket_id=ticket_id, at=at)
-        channel = "sms"
-    else:
+    voice = it is None and (ticket.channel == "voice" or session.scalar(select(Interaction.id).where(
+        Interaction.ticket_id == ticket_id, Interaction.channel == "voice").limit(1)) is not None)
+    if it is None and not voice:
         return None
     survey = SlaSurvey(ticket_id=ticket_id, customer_id=ticket.customer_id, agent_id=ticket.assignee_id,
-                       org_unit_id=ticket.org_unit_id, channel=channel, interaction_id=msg.interaction_id,
-                       message_id=msg.id, status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
+                       org_unit_id=ticket.org_unit_id, channel=it.channel if it is not None else "sms",
+                       queue_key=_queue_of(session, ticket_id), status="sent", sent_at=at,
+                       expires_at=at + timedelta(hours=ANSWER_HOURS))
     session.add(survey)
     session.flush()
+    if secret is None or public_url is None:
+        secret, public_url = _settings_secret()
+    text = survey_text(ticket_id, f"{public_url.rstrip('/')}/s/{link_token(secret, survey)}")
+    if it is not None:
+        msg = interactions.send_notice(session, it.id, body=text, kind="survey", at=at)
+    else:  # a caller is asked by SMS (the notice path sends voice customers an SMS)
+        msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
+                                           channel="voice", body=text, actor_id=None, ticket_id=ticket_id, at=at)
+    survey.interaction_id, survey.message_id = msg.interaction_id, msg.id
+    session.flush()
+    return survey
+
+
+def call_task(session: Session, ticket_id: int, *, at: datetime | None = None) -> SlaSurvey:
+    """A survey by outbound call (回访电话): a task on the agents' call list, answered by the agent who called
+    (`record_call`). Same rules as the other surveys: a resolved ticket with a customer, one survey per ticket,
+    none within FATIGUE_DAYS of another (409 `survey_not_due` otherwise)."""
+    at = at or utcnow()
+    ticket = tickets.get(session, ticket_id)
+    if ticket is None or ticket.customer_id is None or ticket.status != lifecycle.RESOLVED:
+        raise SurveyNotDue("a call survey is for a resolved ticket with a customer")
+    if session.scalar(select(SlaSurvey.id).where(SlaSurvey.ticket_id == ticket_id).limit(1)) is not None:
+        raise SurveyNotDue("this ticket has had its survey")
+    if session.scalar(select(SlaSurvey.id).where(
+            SlaSurvey.customer_id == ticket.customer_id,
+            SlaSurvey.sent_at > at - timedelta(days=FATIGUE_DAYS)).limit(1)) is not None:
+        raise SurveyNotDue(f"the customer had a survey within {FATIGUE_DAYS} days")
+    survey = SlaSurvey(ticket_id=ticket_id, customer_id=ticket.customer_id, agent_id=ticket.assignee_id,
+                       org_unit_id=ticket.org_unit_id, channel="call", queue_key=_queue_of(session, ticket_id),
+                       status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
+    session.add(survey)
+    session.flush()
+    return survey
+
+
+class SurveyNotDue(Conflict):
+    code = "survey_not_due"
+
+
+def call_tasks(session: Session, unit_ids: list[int] | None) -> list[SlaSurvey]:
+    """The call surveys still to make (oldest first), of these units (None: all)."""
+    q = select(SlaSurvey).where(SlaSurvey.channel == "call", SlaSurvey.status == "sent")
+    if unit_ids is not None:
+        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    return list(session.scalars(q.order_by(SlaSurvey.sent_at, SlaSurvey.id)))
+
+
+def record_call(session: Session, survey: SlaSurvey, *, choice: int | None, note: str = "",
+                at: datetime | None = None) -> SlaSurvey:
+    """The agent's record of the call: the customer's 1-3, or None (no answer / declined: the task closes as
+    opted_out). An unsatisfied answer reopens the ticket like any other."""
+    if survey.channel != "call":
+        raise InvalidInput("only a call survey is recorded by an agent", code="survey_not_a_call")
+    if choice is None:
+        if survey.status != "sent":
+            raise SurveyClosed("this survey is answered or closed")
+        survey.status, survey.answered_at, survey.answer_text = "opted_out", at or utcnow(), note[:500]
+        session.flush()
+        return survey
+    return answer(session, survey, choice, text=note, at=at)
+
+
+def answer(session: Session, survey: SlaSurvey, choice: int, *, text: str = "",
+           at: datetime | None = None) -> SlaSurvey:
+    """Store an answer given by link, template button or call: once, while the survey is open."""
+    at = at or utcnow()
+    if choice not in LABELS:
+        raise InvalidInput("an answer is 1 (satisfied), 2 (neutral) or 3 (unsatisfied)", code="survey_bad_choice",
+                           details={"field": "choice"})
+    if survey.status != "sent" or ensure_aware(survey.expires_at) <= at:
+        raise SurveyClosed("this survey is answered or closed")
+    _store_answer(session, survey, choice, text or LABELS[choice][0], at)
     return survey
 
 
 def on_customer_message(session: Session, *, customer_id: int, body: str, at: datetime) -> SlaSurvey | None:
     """Read a customer's message as the answer to their pending survey, if it is one."""
     survey = session.scalar(select(SlaSurvey).where(
-        SlaSurvey.customer_id == customer_id, SlaSurvey.status == "sent", SlaSurvey.sent_at <= at,
-        SlaSurvey.expires_at > at).order_by(SlaSurvey.sent_at.desc()).limit(1))
+        SlaSurvey.customer_id == customer_id, SlaSurvey.status == "sent", SlaSurvey.channel != "call",
+        SlaSurvey.sent_at <= at, SlaSurvey.expires_at > at).order_by(SlaSurvey.sent_at.desc()).limit(1))
     if survey is None:
         return None
     reply = parse_reply(body)
@@ -87,23 +208,27 @@ def on_customer_message(session: Session, *, customer_id: int, body: str, at: da
         return survey
     if reply.choice is None:
         return None
-    survey.status, survey.choice, survey.answered_at, survey.answer_text = "answered", reply.choice, at, body[:500]
+    _store_answer(session, survey, reply.choice, body, at)
+    return survey
+
+
+def _store_answer(session: Session, survey: SlaSurvey, choice: int, text: str, at: datetime) -> None:
+    survey.status, survey.choice, survey.answered_at, survey.answer_text = "answered", choice, at, text[:500]
     session.flush()
     ticket = tickets.get(session, survey.ticket_id)
     if ticket is None:
-        return survey
+        return
     reopened_now = ticket.status == lifecycle.IN_PROGRESS and _last_reason(session, ticket.id) == REOPENED_BY_CUSTOMER
-    if reply.choice != UNSATISFIED and reopened_now:
+    if choice != UNSATISFIED and reopened_now:
         tickets.change_status(session, ticket.id, lifecycle.RESOLVED, actor_id=None,
-                              reason=f"回访答复：{'满意' if reply.choice == SATISFIED else '一般'}", at=at)
-    elif reply.choice == UNSATISFIED:
+                              reason=f"回访答复：{'满意' if choice == SATISFIED else '一般'}", at=at)
+    elif choice == UNSATISFIED:
         if ticket.status in (lifecycle.RESOLVED, lifecycle.CLOSED):
             tickets.change_status(session, ticket.id, lifecycle.IN_PROGRESS, actor_id=None,
                                   reason="回访不满意，重新处理", at=at)
         events.record(session, "survey.unsatisfied", {"survey_id": survey.id, "ticket_id": ticket.id,
                                                       "agent_id": survey.agent_id},
                       aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
-    return survey
 
 
 def customers_awaiting(session: Session, customer_ids: set[int]) -> set[int]:
@@ -129,12 +254,12 @@ def expire(session: Session, *, at: datetime | None = None) -> int:
     return len(rows)
 
 
-CSAT_DIMENSIONS = ("agent", "channel", "category", "unit", "day")
+CSAT_DIMENSIONS = ("agent", "channel", "category", "unit", "queue", "day")
 
 
 @dataclass(frozen=True)
 class Csat:
-    key: int | str | None  # the agent's or unit's id, the channel, the category key, the day (ISO)
+    key: int | str | None  # the agent's or unit's id, the channel, the category key, the queue key, the day (ISO)
     sent: int
     answered: int
     satisfied: int
@@ -155,16 +280,16 @@ class Csat:
 def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
             unit_ids: list[int] | None = None) -> list[Csat]:
     """Surveys sent, answered and satisfied (choice 1) in [since, until), per agent, channel, ticket category,
-    org unit or day (Asia/Shanghai); `unit_ids` narrows to the surveys of those units (a principal's subtree)."""
+    org unit, routing queue or day (Asia/Shanghai); `unit_ids` narrows to the surveys of those units (a
+    principal's subtree)."""
     from zoneinfo import ZoneInfo
 
-    from kefu.core.clock import ensure_aware
     from kefu.tickets.models import Category, Ticket
 
     if by not in CSAT_DIMENSIONS:
         raise ValueError(f"CSAT is grouped by one of {', '.join(CSAT_DIMENSIONS)}")
     cols = {"agent": SlaSurvey.agent_id, "channel": SlaSurvey.channel, "category": Category.key,
-            "unit": SlaSurvey.org_unit_id, "day": SlaSurvey.sent_at}
+            "unit": SlaSurvey.org_unit_id, "queue": SlaSurvey.queue_key, "day": SlaSurvey.sent_at}
     q = select(cols[by], SlaSurvey.status, SlaSurvey.choice).where(SlaSurvey.sent_at >= since,
                                                                      SlaSurvey.sent_at < until)
     if by == "category":

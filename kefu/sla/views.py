@@ -1,6 +1,9 @@
 """SLA in the console.
 
     GET  /console/sla                              administrators: policies and working calendars
+    GET  /console/sla/calls                        agents: the survey calls to make; POST .../calls/{id} records one
+    POST /console/sla/tickets/{id}/call            put a resolved ticket on the call list (from its SLA box)
+    GET|POST /s/{token}                            the customer's survey page (signed link, no login)
     POST /console/sla/policies                     create or change a policy (choosers, no raw ids)
     POST /console/sla/calendars                    create or change a calendar's weekly hours
     POST /console/sla/calendars/{id}/days          mark a local holiday / worked day, or clear one
@@ -26,7 +29,7 @@ from kefu.sla.models import ON_BREACH
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 
-NAV = (("sla", "/console/sla", "sla.admin", 62),)
+NAV = (("sla", "/console/sla", "sla.admin", 62), ("sla_calls", "/console/sla/calls", "sla.callback", 63))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/sla"
 WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
@@ -69,7 +72,9 @@ def _context(session: Session, principal: Principal, *, edit: int | None = None,
             "week_text": [", ".join(d) for d in chosen.weekly] if chosen else
             [", ".join(d) for d in service.OFFICE_WEEK],
             "channels": CHANNELS, "categories": tickets.category_tree(session),
-            "units": org.list_units(session, principal), **names(), **extra}
+            "units": org.list_units(session, principal),
+            "supervisors": [u for u in org.list_users(session, principal, active_only=True)
+                            if u.role in ("supervisor", "admin")], **names(), **extra}
 
 
 @router.get(BASE)
@@ -104,6 +109,7 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
     form = await request.form()
     raw_id = str(form.get("policy_id", "") or "")
     raw_cal = str(form.get("calendar_id", "") or "")
+    raw_to = str(form.get("breach_assignee_id", "") or "")
     try:
         policy = service.save_policy(
             session, policy_id=int(raw_id) if raw_id.isdigit() else None, name=str(form.get("name", "") or ""),
@@ -116,7 +122,8 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
             business_time=form.get("business_time") == "1", calendar_id=int(raw_cal) if raw_cal.isdigit() else None,
             warn_percent=int(str(form.get("warn_percent", "80") or "80"))
             if str(form.get("warn_percent", "80") or "80").isdigit() else 0,
-            on_breach=str(form.get("on_breach", "notify")), active=form.get("active") == "1")
+            on_breach=str(form.get("on_breach", "notify")), active=form.get("active") == "1",
+            breach_assignee_id=int(raw_to) if raw_to.isdigit() else None)
     except KefuError as exc:
         return _failed(request, session, principal, exc, edit=int(raw_id) if raw_id.isdigit() else None)
     return RedirectResponse(f"{BASE}?edit={policy.id}", status_code=303)
@@ -172,10 +179,12 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
 
     views = service.ticket_clocks(session, ticket.id)
     surveys = list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket.id).order_by(SlaSurvey.id)))
-    if not views and not surveys:
+    can_call = not surveys and ticket.status == "resolved" and ticket.customer_id is not None and principal.can(
+        "sla.callback")
+    if not views and not surveys and not can_call:
         return None
     return "sla/_panel.html", {"clocks": views, "surveys": surveys, "survey_status": SURVEY_STATUS,
-                               "choice_names": LABELS, **names()}
+                               "choice_names": LABELS, "can_call": can_call, "ticket_id": ticket.id, **names()}
 
 
 
@@ -228,3 +237,106 @@ def csat(request: Request, session: DbSession, principal: PagePrincipal, days: i
                                  unit_ids=org.visible_unit_ids(session, principal))
     users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
     return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")
+
+
+# ---- survey calls (回访电话) ------------------------------------------------------------------------------
+
+def _caller(request: Request, principal: Principal) -> None:
+    if not principal.can("sla.callback"):
+        raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
+                        details={"permission": "sla.callback"})
+
+
+@router.get(f"{BASE}/calls")
+def calls(request: Request, session: DbSession, principal: PagePrincipal, error: str = "") -> HTMLResponse:
+    """The survey calls to make in my subtree (the ticket page has the customer and their number)."""
+    from kefu.sla import surveys
+    from kefu.sla.survey_reply import LABELS
+    from kefu.tickets import service as tickets
+
+    _caller(request, principal)
+    tasks = surveys.call_tasks(session, org.visible_unit_ids(session, principal))
+    subjects = {t.id: t.subject for t in (tickets.get(session, r.ticket_id) for r in tasks) if t is not None}
+    agents = org.users(session, {r.agent_id for r in tasks if r.agent_id is not None})
+    return render(request, "sla/calls.html", {"tasks": tasks, "subjects": subjects, "agents": agents,
+                                              "labels": LABELS, "error": error[:200]}, active="sla_calls")
+
+
+@router.post(f"{BASE}/calls/{{survey_id}}", dependencies=[CsrfProtect])
+async def record_call(request: Request, survey_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from kefu.sla import surveys
+    from kefu.sla.api import _call_task
+
+    _caller(request, principal)
+    form = await request.form()
+    raw = str(form.get("choice", "") or "")
+    try:
+        surveys.record_call(session, _call_task(session, principal, survey_id),
+                            choice=int(raw) if raw in ("1", "2", "3") else None, note=str(form.get("note", ""))[:500])
+    except KefuError as exc:
+        return _calls_error(exc)
+    return RedirectResponse(f"{BASE}/calls", status_code=303)
+
+
+def _calls_error(exc: KefuError) -> Response:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"{BASE}/calls?error={quote(exc.message)}", status_code=303)
+
+
+@router.post(f"{BASE}/tickets/{{ticket_id}}/call", dependencies=[CsrfProtect])
+async def plan_call(request: Request, ticket_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from kefu.sla import surveys
+    from kefu.tickets import service as tickets
+
+    _caller(request, principal)
+    tickets.get_visible(session, principal, ticket_id)
+    try:
+        surveys.call_task(session, ticket_id)
+    except KefuError as exc:
+        return _calls_error(exc)
+    return RedirectResponse(f"{BASE}/calls", status_code=303)
+
+
+# ---- the customer's answer page (no login: the signed link is the key) -----------------------------------
+
+def _survey_page(request: Request, *, survey: Any = None, token: str = "", error: str | None = None,
+                 status: int = 200) -> HTMLResponse:
+    from pathlib import Path
+
+    from fastapi.templating import Jinja2Templates
+
+    from kefu.sla.survey_reply import LABELS
+
+    pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    return pages.TemplateResponse(request, "survey_link.html", {"s": survey, "token": token, "error": error,
+                                                                "labels": LABELS}, status_code=status)
+
+
+def _link_secret(request: Request) -> bytes:
+    return str(request.app.state.settings.secret_key.get_secret_value()).encode()
+
+
+@router.get("/s/{token}")
+def survey_link(request: Request, token: str, session: DbSession) -> HTMLResponse:
+    """The survey a customer opens from the link in the survey message: three buttons, no login."""
+    from kefu.sla import surveys
+
+    try:
+        survey = surveys.by_token(session, _link_secret(request), token)
+    except KefuError as exc:
+        return _survey_page(request, error=exc.message, status=exc.status)
+    return _survey_page(request, survey=survey, token=token)
+
+
+@router.post("/s/{token}")
+async def survey_link_answer(request: Request, token: str, session: DbSession) -> HTMLResponse:
+    from kefu.sla import surveys
+
+    raw = str((await request.form()).get("choice", "") or "")
+    try:
+        survey = surveys.by_token(session, _link_secret(request), token)
+        surveys.answer(session, survey, int(raw) if raw.isdigit() else 0)
+    except KefuError as exc:
+        return _survey_page(request, error=exc.message, status=exc.status)
+    return _survey_page(request, survey=survey, token=token)

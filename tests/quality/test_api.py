@@ -110,6 +110,9 @@ def test_an_agent_studies_passes_the_exam_and_holds_a_certificate_until_it_expir
         assert cert.needs_certificate(s) == {"billing"}
         assert not cert.may_serve(s, w.users["agent_gz"], {"billing": 2, "general": 1})
         assert cert.may_serve(s, w.users["agent_gz"], {"general": 1})
+        queues = {"complaint_vip": {"billing": 2, "general": 1}, "general": ["general"], "billing_chat": ["billing"]}
+        assert cert.refused_queues(s, w.users["agent_gz"], queues) == ["billing_chat", "complaint_vip"]
+        assert cert.refused_queues(s, w.users["agent_gz"], {}) == []
 
     assert [c["key"] for c in client.get(f"{API}/certification/courses", headers=w.auth("agent_gz")).json()] == [
         "billing-cert"]
@@ -128,6 +131,8 @@ def test_an_agent_studies_passes_the_exam_and_holds_a_certificate_until_it_expir
     assert mine["id"] == got["certificate"]["id"]
     with w.db.session() as s:
         assert cert.may_serve(s, w.users["agent_gz"], {"billing": 2})
+        assert cert.refused_queues(s, w.users["agent_gz"], {"complaint_vip": {"billing": 2}}) == []
+        assert cert.refused_queues(s, w.users["agent_sz"], {"complaint_vip": {"billing": 2}}) == ["complaint_vip"]
         assert cert.certified_user_ids(s, "billing", [w.users["agent_gz"], w.users["agent_sz"]]) == {
             w.users["agent_gz"]}
         issued = utcnow()

@@ -73,3 +73,53 @@ def test_an_unsatisfied_survey_answer_reopens_the_ticket(browser: Any, live_serv
     page.screenshot(path=str(SCREENSHOTS / "sla-survey-reopened.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_a_customer_taps_unsatisfied_on_the_survey_link_and_the_ticket_reopens(browser: Any, live_server: LiveServer,
+                                                                               world: World) -> None:
+    import re
+
+    from sqlalchemy import select
+
+    from kefu.interactions.models import Message
+    from kefu.sla.models import SlaSurvey
+
+    base = live_server.url
+    ticket_id = _sms(base, world, "link-1", "宽带一直掉线，请尽快处理")["ticket_id"]
+    with world.db.unit_of_work() as s:
+        tickets.assign(s, ticket_id, assignee_id=world.users["agent_gz"], actor_id=world.users["sup_gd"])
+        tickets.change_status(s, ticket_id, "resolved", actor_id=world.users["agent_gz"], reason="已更换光猫")
+    deadline = time.monotonic() + 15
+    body = None
+    while body is None and time.monotonic() < deadline:  # the survey goes out from the server's consumer
+        with world.db.session() as s:
+            mid = s.scalar(select(SlaSurvey.message_id).where(SlaSurvey.ticket_id == ticket_id))
+            body = s.get(Message, mid).body if mid else None  # type: ignore[union-attr]
+        time.sleep(0.3)
+    assert body is not None
+    found = re.search(r"(/s/[A-Za-z0-9._-]+) 评价", body)
+    assert found is not None, body
+
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 780})  # the customer: no login
+    page = phone.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}{found.group(1)}")
+    page.click("button[name=choice][value='3']")
+    page.wait_for_selector("#survey-answer")
+    assert "不满意" in page.inner_text("#survey-answer")
+    page.screenshot(path=str(SCREENSHOTS / "sla-survey-link.png"), full_page=True)
+    assert errors == []
+    phone.close()
+
+    agent = browser.new_context(locale="zh-CN")
+    page = agent.new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "agent_gz")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/console/inbox")
+    page.goto(f"{base}/console/tickets/{ticket_id}")
+    _wait(page, "#ticket-sla li[data-choice='3']")
+    assert page.get_attribute("#ticket-head", "data-status") == "in_progress"
+    agent.close()

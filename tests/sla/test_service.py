@@ -158,3 +158,41 @@ def test_policies_are_checked_and_the_first_match_wins(w: World) -> None:
         assert sla.policy_for(s, sla.TicketFacts("inquiry", "gold", None, "data")) is None
     with w.db.session() as s:
         assert [p.name for p in sla.list_policies(s)] == ["VIP", "计费"]
+
+
+def test_a_breach_hands_the_ticket_to_the_policys_supervisor_and_raises_its_priority(w: World) -> None:
+    with w.db.unit_of_work() as s:
+        _policy(s, on_breach="raise_priority", resolution_minutes=None, breach_assignee_id=w.users["sup_gd"])
+    tid = _ticket(w, bj(2026, 3, 2, 9))
+    with w.db.unit_of_work() as s:
+        tickets.assign(s, tid, assignee_id=w.users["agent_gz"], actor_id=w.users["sup_gd"], at=bj(2026, 3, 2, 9, 5))
+    assert _scan(w, bj(2026, 3, 2, 14, 31)) == (0, 1)
+    with w.db.session() as s:
+        t = tickets.get(s, tid)
+        assert t is not None
+        assert (t.assignee_id, t.priority) == (w.users["sup_gd"], "high")
+        [moved] = [e.payload for e in s.scalars(select(OutboxEvent).where(
+            OutboxEvent.name == "ticket.assigned", OutboxEvent.aggregate_id == tid).order_by(OutboxEvent.id))][-1:]
+        assert (moved["previous_assignee_id"], moved["actor_id"], moved["reason"]) == (
+            w.users["agent_gz"], None, "SLA breach (first_response)")
+
+
+def test_a_handover_the_ticket_refuses_is_recorded_not_lost(w: World) -> None:
+    with w.db.unit_of_work() as s:
+        _policy(s, resolution_minutes=None, breach_assignee_id=w.users["agent_sz"])  # another city's agent
+    tid = _ticket(w, bj(2026, 3, 2, 9))
+    assert _scan(w, bj(2026, 3, 2, 14, 31)) == (0, 1)
+    with w.db.session() as s:
+        t = tickets.get(s, tid)
+        assert t is not None
+        assert (t.assignee_id, t.priority) == (None, "normal")
+        [failed] = [e.payload for e in
+                    s.scalars(select(OutboxEvent).where(OutboxEvent.name == "sla.escalation_failed"))]
+        assert (failed["ticket_id"], failed["assignee_id"], failed["error"]) == (tid, w.users["agent_sz"],
+                                                                               "invalid_assignee")
+
+
+def test_the_escalation_assignee_must_be_someone_who_takes_tickets(w: World) -> None:
+    with w.db.unit_of_work() as s, pytest.raises(InvalidInput) as err:
+        _policy(s, breach_assignee_id=w.users["analyst"])
+    assert err.value.details == {"field": "breach_assignee_id"}

@@ -68,7 +68,8 @@ def test_a_resolved_sms_ticket_gets_a_survey_and_a_satisfied_answer_keeps_it_res
         out = s.get(Message, survey.message_id)
         assert out is not None
         assert (out.direction, out.author_id) == ("outbound", None)
-        assert out.body.endswith("回复1满意 2一般 3不满意。")
+        assert "回复1满意 2一般 3不满意，或点击 http://" in out.body
+        assert f"/s/{surveys.link_token(settings.secret_key.get_secret_value().encode(), survey)} 评价。" in out.body
     _sms(w, settings, "１ 满意，谢谢")
     survey = _survey(w, tid)
     assert survey is not None
@@ -152,7 +153,8 @@ def test_a_caller_is_asked_by_sms_and_an_unsatisfied_answer_reopens_the_ticket(w
     with w.db.session() as s:
         out = s.get(Message, survey.message_id)
         assert out is not None
-        assert out.body == surveys.survey_text(tid)
+        token = surveys.link_token(settings.secret_key.get_secret_value().encode(), survey)
+        assert out.body == surveys.survey_text(tid, f"{settings.public_url}/s/{token}")
     _sms(w, settings, "3", sender="13700137000")
     survey = _survey(w, tid)
     assert survey is not None
