@@ -72,7 +72,7 @@ def _audit(session: Session, principal: Principal, c: Compensation, action: str,
     from kefu.org import audit
 
     details: dict[str, object] = {"ticket_id": c.ticket_id, "customer_id": c.customer_id, "kind": c.kind,
-                                  "amount": str(c.amount)}
+                                  "amount": f"{Decimal(c.amount):.2f}"}
     if c.decision_reason:
         details["reason"] = c.decision_reason
     audit.record(session, f"complaint.compensation_{action}", object_id=c.id, org_unit_id=c.org_unit_id,
