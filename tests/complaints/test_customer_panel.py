@@ -9,14 +9,13 @@ from decimal import Decimal
 
 from fastapi.testclient import TestClient
 
-from kefu.complaints import appeals, compensation, customer_segments
+from kefu.complaints import appeal_rules, appeals, compensation, customer_segments
 from kefu.complaints.views import APPEAL_OUTCOMES, APPEAL_SOURCES
-from kefu.complaints import appeal_rules
 from kefu.core.auth import Principal
 from kefu.customers import service as customers
 from kefu.tickets import service as tickets
-from tests.conftest import World
 from kefu.web.i18n import LANG_COOKIE
+from tests.conftest import World
 from tests.web.conftest import login
 
 
@@ -78,7 +77,8 @@ def test_the_province_sees_both_complaints_and_english_names(client: TestClient,
     client.cookies.set(LANG_COOKIE, "en")
     page = client.get(f"/console/customers/{cid}").text
     history = page.split('id="complaint-history"')[1].split("</table>")[0]
-    assert f"#{gz}" in history and f"#{sz}" in history
+    assert f"#{gz}" in history
+    assert f"#{sz}" in history
     assert "MIIT 12300" in history
     assert "Complaint history" in page
     assert "Bill credit ¥20.00" in page
