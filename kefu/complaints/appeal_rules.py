@@ -53,3 +53,17 @@ def dates_in_order(received_on: date, accepted_on: date | None, answered_on: dat
     if answered_on is not None:
         return accepted_on is not None and answered_on >= accepted_on
     return True
+
+
+STATES = ("accepting", "accept_overdue", "answering", "answer_overdue", "answered")
+
+
+def state(acceptance_due: date, accepted_on: date | None, answer_due: date | None, answered_on: date | None,
+          today: date) -> str:
+    """Where an appeal stands on `today`: waiting for the acceptance decision (overdue after its due day), then
+    for the answer (overdue after its due day), or answered."""
+    if answered_on is not None:
+        return "answered"
+    if accepted_on is None:
+        return "accept_overdue" if today > acceptance_due else "accepting"
+    return "answer_overdue" if answer_due is not None and today > answer_due else "answering"

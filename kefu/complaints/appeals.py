@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.complaints import appeal_rules as rules
@@ -103,3 +103,15 @@ def earlier_same_category(session: Session, ticket: Ticket, category: str) -> in
          .order_by(Ticket.opened_at.desc()).limit(1))
     found = session.scalar(q)
     return int(found) if found is not None else None
+
+
+def list_visible(session: Session, principal: Principal, *, open_only: bool = False, limit: int = 200
+                 ) -> list[Appeal]:
+    """Appeals on tickets of the principal's units, the nearest deadline first (open ones: not answered)."""
+    from kefu.org import service as org
+
+    q = select(Appeal).where(Appeal.org_unit_id.in_(org.visible_unit_ids(session, principal)))
+    if open_only:
+        q = q.where(Appeal.answered_on.is_(None))
+    due = func.coalesce(Appeal.answer_due, Appeal.acceptance_due)
+    return list(session.scalars(q.order_by(Appeal.answered_on.is_not(None), due, Appeal.id).limit(limit)))

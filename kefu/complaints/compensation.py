@@ -4,7 +4,9 @@ waits for someone whose authority covers it (approve, or reject with a reason). 
 customer without a segment). An attempt beyond the caller's authority is refused (403 `authority_exceeded`),
 one beyond a monthly budget of the ticket's unit or a unit above it (kefu/complaints/budgets.py) is refused
 (409 `budget_exceeded`); either writes nothing. Services flush,
-never commit; event `complaint.compensation_granted` when a compensation is granted."""
+never commit; event `complaint.compensation_granted` when a compensation is granted. Every request, grant and
+rejection is written to the audit log (kefu.org.audit: `complaint.compensation_requested` / `_granted` /
+`_rejected`, with the ticket, kind and amount)."""
 
 from __future__ import annotations
 
@@ -66,6 +68,17 @@ def _granted(session: Session, c: Compensation, at: datetime) -> None:
                   aggregate_type="ticket", aggregate_id=c.ticket_id, org_unit_id=c.org_unit_id, at=at)
 
 
+def _audit(session: Session, principal: Principal, c: Compensation, action: str, at: datetime) -> None:
+    from kefu.org import audit
+
+    details: dict[str, object] = {"ticket_id": c.ticket_id, "customer_id": c.customer_id, "kind": c.kind,
+                                  "amount": f"{Decimal(c.amount):.2f}"}
+    if c.decision_reason:
+        details["reason"] = c.decision_reason
+    audit.record(session, f"complaint.compensation_{action}", object_id=c.id, org_unit_id=c.org_unit_id,
+                 details=details, actor=principal, at=at)
+
+
 def grant(session: Session, principal: Principal, ticket_id: int, *, kind: str, amount: Decimal,
           note: str | None = None, request_approval: bool = False, at: datetime | None = None) -> Compensation:
     """Grant within authority; above it, 403 `authority_exceeded` unless `request_approval` (then it waits)."""
@@ -87,6 +100,7 @@ def grant(session: Session, principal: Principal, ticket_id: int, *, kind: str, 
     session.flush()
     if within:
         _granted(session, c, at)
+    _audit(session, principal, c, "granted" if within else "requested", at)
     return c
 
 
@@ -117,6 +131,7 @@ def decide(session: Session, principal: Principal, compensation_id: int, *, appr
     session.flush()
     if approve:
         _granted(session, c, at)
+    _audit(session, principal, c, "granted" if approve else "rejected", at)
     return c
 
 

@@ -4,6 +4,7 @@
     POST /console/complaints/surges/{id}/ack        acknowledge one
     (ticket page box)                               what the classifier said, confirm or correct in one click;
                                                     the customer's segment, its offer and the grant form
+    (customer page box)                             the customer's segment, complaint history and compensations
     POST /console/complaints/tickets/{id}/review    the agent's verdict (back to the ticket page)
     POST /console/complaints/tickets/{id}/compensations   grant, or ask for approval (back to the ticket page)
     GET  /console/complaints/compensations          approvals waiting in the caller's units and the month's
@@ -11,6 +12,7 @@
     POST /console/complaints/compensations/{id}/decision  approve, or reject with a reason
     POST /console/complaints/budgets                set a unit's budget for a month
     GET  /console/complaints/measures               the regulator's measures by province or city, with bars
+    /console/complaints/appeals...                  appeals: kefu/complaints/appeal_views.py
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 # The main menu's entry (kefu.web.render.nav_entries): key, href, permission, place.
 NAV = (("complaints", "/console/complaints/surges", "complaints.surges", 55),
        ("compensation", "/console/complaints/compensations", "complaints.budgets", 56),
-       ("complaint_measures", "/console/complaints/measures", "complaints.surges", 57))
+       ("complaint_measures", "/console/complaints/measures", "complaints.surges", 57),
+       ("appeals", "/console/complaints/appeals", "complaints.appeals", 58))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/complaints"
 
@@ -53,6 +56,13 @@ OFFER_NAMES = {"bill_credit": ("话费减免", "Bill credit"), "refund": ("退�
 COMPENSATION_STATUS = {"granted": ("已发放", "Granted"), "pending_approval": ("待审批", "Awaiting approval"),
                        "rejected": ("已驳回", "Rejected")}
 
+APPEAL_SOURCES = {"miit_12300": ("工信部 12300", "MIIT 12300"),
+                  "provincial_authority": ("省通信管理局", "Provincial authority"),
+                  "consumer_12315": ("12315 消费者投诉", "12315 consumer line"),
+                  "media": ("媒体曝光", "Media"), "group_hq": ("集团总部", "Group HQ")}
+APPEAL_OUTCOMES = {"upheld": ("投诉成立", "Upheld"), "partly_upheld": ("部分成立", "Partly upheld"),
+                   "not_upheld": ("投诉不成立", "Not upheld"), "withdrawn": ("用户撤诉", "Withdrawn")}
+
 
 def names() -> dict[str, Any]:
     return {"type_names": TYPE_NAMES, "category_names": CATEGORY_NAMES, "types": TYPES, "categories": CATEGORIES}
@@ -63,20 +73,58 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
     segment with its recommended offer, the ticket's compensations and the form to grant one."""
     if not principal.can("complaints.read"):
         return None
-    from kefu.complaints import compensation, customer_segments
+    from kefu.complaints import appeal_views, appeals, compensation, customer_segments
 
     c = service.for_ticket(session, ticket.id)
     paid = compensation.for_ticket(session, ticket.id)
     seg = customer_segments.of_customer(session, ticket.customer_id)
     can_grant = principal.can("complaints.compensate") and ticket.status not in service.CLOSED
-    if c is None and not paid and seg is None and not can_grant:
+    on = appeal_views.today()
+    ticket_appeals = [(a, appeal_views.state_of(a, on)) for a in appeals.for_ticket(session, ticket.id)]
+    can_appeal = principal.can("complaints.appeals")
+    if c is None and not paid and seg is None and not can_grant and not ticket_appeals and not can_appeal:
         return None
     return "complaints/_ticket_panel.html", {
         "c": c, "can_review": principal.can("complaints.review"), "compensations": paid, "segment": seg,
         "offer": _offer(session, ticket, c, seg),
         "can_grant": can_grant, "ticket_id": ticket.id, "kinds": COMPENSATION_KINDS,
         "authority": compensation.authority(session, principal, ticket.customer_id) if can_grant else None,
-        "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS, **names()}
+        "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS, "appeals": ticket_appeals,
+        "can_appeal": can_appeal, "sources": list(APPEAL_SOURCES), "source_names": APPEAL_SOURCES,
+        "outcome_names": APPEAL_OUTCOMES, "state_names": appeal_views.STATE_NAMES, "today": on, **names()}
+
+
+def customer_panel(session: Session, principal: Principal, customer: Any) -> tuple[str, dict[str, Any]] | None:
+    """The complaints box on the customer page: the segment (priority, offer, authority multiplier), the
+    complaints of the customer and of customers merged into them (tickets of the caller's units: type complaint
+    or appeal, or classified) with their category, repeat mark and appeals, and the compensations on them."""
+    if not principal.can("complaints.read"):
+        return None
+    from sqlalchemy import select
+
+    from kefu.complaints import customer_segments
+    from kefu.complaints.models import Appeal, Classification, Compensation
+    from kefu.customers import service as customers
+    from kefu.tickets import service as tickets
+
+    visible = set(org.visible_unit_ids(session, principal))
+    family = customers.customer_ids_of(session, customer.id)
+    own = [tk for tk in tickets.list_for_customer(session, family) if tk.org_unit_id in visible]
+    ids = [tk.id for tk in own]
+    verdicts = {c.ticket_id: c for c in session.scalars(select(Classification)
+                                                         .where(Classification.ticket_id.in_(ids)))}
+    history = [tk for tk in own if tk.type in ("complaint", "appeal") or tk.id in verdicts][:50]
+    appeals_of: dict[int, list[Any]] = {}
+    for a in session.scalars(select(Appeal).where(Appeal.ticket_id.in_(ids)).order_by(Appeal.id)):
+        appeals_of.setdefault(a.ticket_id, []).append(a)
+    paid = list(session.scalars(select(Compensation).where(Compensation.ticket_id.in_(ids))
+                                .order_by(Compensation.created_at.desc(), Compensation.id.desc()).limit(50)))
+    seg = customer_segments.of_customer(session, customer.id)
+    granted = sum((k.amount for k in paid if k.status == "granted"), Decimal(0))
+    return "complaints/_customer_panel.html", {
+        "segment": seg, "history": history, "verdicts": verdicts, "appeals": appeals_of, "compensations": paid,
+        "granted": granted, "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS,
+        "source_names": APPEAL_SOURCES, "outcome_names": APPEAL_OUTCOMES, **names()}
 
 
 def _offer(session: Session, ticket: Any, c: Any, seg: Any) -> tuple[str, str]:
@@ -196,3 +244,12 @@ def measures_page(request: Request, session: DbSession, principal: PagePrincipal
     return render(request, "complaints/measures.html",
                   {"rows": rows, "start": f"{first:%Y-%m}", "end": f"{last:%Y-%m}", "period": period,
                    "level": level, "top": top, "top10k": top10k}, active="complaint_measures")
+
+
+def _include_appeals() -> None:
+    from kefu.complaints import appeal_views
+
+    router.include_router(appeal_views.router)
+
+
+_include_appeals()

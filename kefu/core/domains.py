@@ -5,7 +5,8 @@ A domain plugs into the whole by convention, so adding one touches no shared lis
 - `kefu/<domain>/models.py`    mapped tables (imported for the schema: Alembic, tests)
 - `kefu/<domain>/api.py`       `router`: JSON endpoints, mounted under /api/v1
 - `kefu/<domain>/views.py`     `router`: console pages; optionally `NAV` (main-menu entries) and
-                               `ticket_panel(request, session, principal, ticket)` (a box on the ticket page)
+                               `ticket_panel(session, principal, ticket)` (a box on the ticket page),
+                               `customer_panel(session, principal, customer)` (a box on the customer page)
 - `kefu/<domain>/jobs.py`, `kefu/<domain>/consumers.py`   `@job`s and event consumers (see kefu.jobs)
 - `kefu/<domain>/i18n/<locale>.json`   the domain's console strings (merged over web/i18n)
 - `kefu/<domain>/templates/`   its templates (the console's loader searches every domain's folder)
@@ -46,3 +47,14 @@ def modules(suffix: str) -> list[ModuleType]:
 def folders(sub: str) -> list[Path]:
     """`kefu/<domain>/<sub>/` for every domain that has it."""
     return [PACKAGE_DIR / d / sub for d in names() if (PACKAGE_DIR / d / sub).is_dir()]
+
+
+def panels(hook: str, *args: object) -> list[tuple[str, dict[str, object]]]:
+    """The boxes domains add to a page: each views module's `hook(*args)` (`customer_panel(session, principal,
+    customer)`) gives (template, context) or None; the page includes each template with the context as `p`."""
+    found = []
+    for module in modules("views"):
+        panel = getattr(module, hook, None)
+        if callable(panel) and (box := panel(*args)) is not None:
+            found.append(box)
+    return found

@@ -2,7 +2,8 @@
 tickets, timeline). Mounted by kefu/web/views.py.
 
     GET  /console/customers?phone=  search by full number or last four digits
-    GET  /console/customers/{id}    profile, tier, identities, tickets, timeline
+    GET  /console/customers/{id}    profile, tier, identities, tickets, timeline, and the boxes other domains add
+                                    through their views' `customer_panel(session, principal, customer)`
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from kefu.core import domains
 from kefu.core.auth import Principal
 from kefu.core.deps import DbSession, Id
 from kefu.core.errors import KefuError
@@ -80,7 +82,8 @@ def customer_page(
     return render(
         request,
         "customer.html",
-        {"customer": customer, "timeline": timeline, "tickets": ticket_rows},
+        {"customer": customer, "timeline": timeline, "tickets": ticket_rows,
+         "panels": domains.panels("customer_panel", session, principal, customer)},
         active="customers",
     )
 

@@ -408,6 +408,15 @@ def _build_contacts(
             bar.update(len(chunk))
 
 
+def _build_segments(db: Database, now: datetime, seed: int) -> None:
+    """Fit the customer segmentation on the built customers and their tickets (what the weekly job
+    `complaints.segments` does), so the demo's ticket and customer pages show segments from the start."""
+    from kefu.complaints import customer_segments
+
+    with db.unit_of_work() as s:
+        customer_segments.fit_and_assign(s, at=now, seed=seed)
+
+
 # ---- the whole demo ---------------------------------------------------------------------------
 
 
@@ -448,6 +457,9 @@ def build(
 
     report.knowledge = knowledge.seed(db, demo, units, users, now=now)
     report.phases["knowledge"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    _build_segments(db, now, demo.seed)
+    report.phases["segments"] = time.perf_counter() - mark
     report.tickets_by_status = ticket_counts(db, units[GROUP_CODE])
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - cpu_started

@@ -50,6 +50,9 @@ ACTIONS: dict[str, str | None] = {
     "customer.identity_unlinked": "customer",
     "voice.ivr_node_saved": "ivr_node",
     "voice.ivr_node_deleted": "ivr_node",
+    "complaint.compensation_requested": "compensation",
+    "complaint.compensation_granted": "compensation",
+    "complaint.compensation_rejected": "compensation",
 }
 OBJECT_TYPES = tuple(sorted({v for v in ACTIONS.values() if v}))
 # Families of actions a search may ask for at once ("login." is every login.* action).

@@ -88,6 +88,15 @@ def test_small_demo_builds_every_ticket_state_channel_and_call_outcome(
         merged = s.scalars(select(Ticket).where(Ticket.status == "merged")).all()
         assert merged
         assert all(t.merged_into_id is not None for t in merged)
+        # segments: fitted on the demo's customers, every customer not merged into another is in one, so the
+        # tickets' pages show their customer's segment
+        from kefu.complaints.models import CustomerSegment, SegmentModel
+
+        assert s.scalar(select(func.count()).select_from(SegmentModel)) == 1
+        segmented = set(s.scalars(select(CustomerSegment.customer_id)))
+        assert segmented == set(s.scalars(select(Customer.id).where(Customer.merged_into_id.is_(None))))
+        assert len({seg.segment for seg in s.scalars(select(CustomerSegment))}) >= 2
+        assert "segments" in report.phases
 
     for username in ("admin", "agent01", "sup01", "analyst01", "billing01", "expert01"):
         r = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
