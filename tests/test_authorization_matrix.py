@@ -37,6 +37,7 @@ from kefu.core.deps import Requirement, current_principal
 
 API = "/api/v1"
 PUBLIC = {("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/logout"),
+          ("GET", f"{API}/docs"),  # the API's documentation page: the public OpenAPI document, no data
           # Provider callbacks authenticated by the provider's signature (WeChat presents no token).
           ("GET", f"{API}/channels/wechat"), ("POST", f"{API}/channels/wechat"),
           ("GET", f"{API}/channels/weibo"), ("POST", f"{API}/channels/weibo"), ("POST", f"{API}/channels/qq")}

@@ -97,8 +97,8 @@ def measures(session: Session, unit_ids: list[int], *, start: date, end: date, p
     from kefu.org.models import OrgUnit
     from kefu.tickets.models import Ticket
 
-    if end < start or (end - start).days > 3 * 366:
-        raise InvalidInput("the end must be on or after the start, at most three years later",
+    if end < start or (end - start).days > 3 * 366 or start.year < 1970 or end.year > 9998:
+        raise InvalidInput("the end must be on or after the start, at most three years later, from 1970 on",
                            code="invalid_range", details={"start": str(start), "end": str(end)})
     visible = set(unit_ids)
     all_units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.path)))

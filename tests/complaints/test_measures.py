@@ -72,6 +72,9 @@ def test_measures_by_province_and_city(client: TestClient, world: World) -> None
     r = client.get("/api/v1/complaints/measures?start=2026-12-01&end=2026-11-01", headers=world.auth("analyst"))
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_range"
+    # year 1 would overflow the China-time bounds: refused, not a server error
+    r = client.get("/api/v1/complaints/measures?start=0001-01-01&end=0001-01-01", headers=world.auth("analyst"))
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_range")
 
 
 def test_the_measures_page(client: TestClient, world: World) -> None:
