@@ -103,7 +103,8 @@ def agent_profiles(session: Session, rows: Iterable[RoutingAgent],
 def work_item(row: RoutingItem) -> WorkItem:
     return WorkItem(id=row.id, queue=row.entry_queue_key, channel=row.channel, enqueued_at=to_epoch(row.enqueued_at),
                     skills={k: int(v) for k, v in (row.skills or {}).items()}, weight=row.weight, tier=row.tier,
-                    kind=row.kind, category=row.category, sla_at_risk=row.sla_at_risk,
+                    kind=row.kind, category=row.category, ticket_priority=row.ticket_priority,
+                    sla_at_risk=row.sla_at_risk,
                     repeat_contact=row.repeat_contact, city=row.city, province=row.province,
                     preferred_agent=row.preferred_agent_id)
 
