@@ -469,7 +469,8 @@ def _config(session: Session) -> dict[str, Any]:
 
 def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> dict[str, Any] | None:
     """The work item a ticket makes: its queue by the rules, the queue's media and weight, what priority
-    reads (tier, type, category, the ticket's priority, complaint clock at risk, a repeat contact), the place, the preferred agent."""
+    reads (tier, type, category, the ticket's priority, complaint clock at risk, a repeat contact), the place,
+    the preferred agent."""
     from kefu.customers import service as customers
     from kefu.tickets import service as tickets
 
