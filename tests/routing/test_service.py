@@ -284,8 +284,9 @@ def test_a_queue_asking_for_a_certified_skill_is_offered_only_to_agents_holding_
         now = utcnow()
         course = CertCourse(key="billing-cert", name="计费上岗认证", skill="billing",
                             org_unit_id=world.units["province"], article_ids=[], pass_percent=50, valid_days=180,
-                            active=True, created_at=now, updated_at=now, questions=[{"article_id": 0, "text": "投诉几日内答复？",
-                                                        "options": ["7日", "15日"], "answer": 1}])
+                            active=True, created_at=now, updated_at=now,
+                            questions=[{"article_id": 0, "text": "投诉几日内答复？", "options": ["7日", "15日"],
+                                        "answer": 1}])
         s.add(course)
         q = s.scalar(select(RoutingQueue).where(RoutingQueue.key == "messages"))
         assert q is not None
