@@ -136,14 +136,19 @@ def _arrivals(db: Database, writer: Any, agent_ids: list[int], rounds: int, resu
     from kefu.jobs import registry
     from kefu.org import service as org
     from kefu.routing import service as routing
-    from kefu.routing.models import RoutingItem, RoutingQueue
+    from kefu.routing.models import RoutingItem, RoutingOffer, RoutingQueue
     from kefu.web import live
 
     registry.load()  # routing's intake and the console's live consumer among them
     bus.dispatch_pending(db)
     with db.unit_of_work() as s:  # no backlog: each arrival finds a ready agent
-        s.execute(update(RoutingItem).where(RoutingItem.state == "waiting")
+        # The items offered in the first part go too: left open, their offers time out during the arrivals
+        # (60 s, the messages queue's), they wait again and fill the arrival agents' room, and later arrivals
+        # then wait for a ring that only widens after 30 minutes (what once left half of them unoffered).
+        s.execute(update(RoutingItem).where(RoutingItem.state.in_(("waiting", "offered")))
                   .values(state="withdrawn", end_reason="bench", ended_at=utcnow()))
+        s.execute(update(RoutingOffer).where(RoutingOffer.state == "offered")
+                  .values(state="revoked", reason="bench", ended_at=utcnow()))
         # Nobody answers in the bench: offers must not time out (and their agents go not ready) while a
         # slow machine runs the arrivals.
         s.execute(update(RoutingQueue).values(offer_timeout=24 * 3600.0))

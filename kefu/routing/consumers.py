@@ -24,5 +24,19 @@ def on_event(session: Session, event: Event) -> None:
                        at=event.occurred_at)
 
 
+CERTIFICATES = "routing.certificates"
+
+
+def on_certificate(session: Session, event: Event) -> None:
+    """A certificate issued may make its holder eligible for a queue asking for its skill: the writer
+    reads the agent's profile again (kefu.routing.store.agent_profiles)."""
+    from kefu.routing.models import RoutingAgent
+
+    if event.aggregate_type == "user" and event.aggregate_id is not None \
+            and session.get(RoutingAgent, event.aggregate_id) is not None:
+        service.submit(session, "agent", {"user_id": event.aggregate_id}, at=event.occurred_at)
+
+
 def register() -> None:
     bus.subscribe(CONSUMER, EVENTS, on_event, db_only=True)
+    bus.subscribe(CERTIFICATES, ("certificate.issued",), on_certificate, db_only=True)

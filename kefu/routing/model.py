@@ -67,6 +67,9 @@ class PriorityRules:
     kind: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(
         {"complaint": 10.0, "appeal": 30.0}))
     category: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # the ticket's own priority (an agent's change, or the customer's segment raising it at classification)
+    ticket_priority: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(
+        {"high": 15.0, "urgent": 30.0}))
     at_risk: float = 20.0  # a complaint whose reply clock is at risk
     repeat: float = 10.0  # the customer contacted us about this within 7 days
 
@@ -164,6 +167,7 @@ class WorkItem:
     tier: str | None = None
     kind: str | None = None  # complaint, appeal, inquiry ...
     category: str | None = None
+    ticket_priority: str | None = None  # low / normal / high / urgent (the ticket's)
     sla_at_risk: bool = False
     repeat_contact: bool = False
     extra_priority: float = 0.0

@@ -123,6 +123,7 @@ class RoutingItem(Base):
     tier: Mapped[str | None] = mapped_column(String(16))
     kind: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(60))
+    ticket_priority: Mapped[str | None] = mapped_column(String(8))  # the ticket's (raised by a customer segment)
     sla_at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     repeat_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     city: Mapped[str | None] = mapped_column(String(32))

@@ -45,7 +45,8 @@ SECONDS_PER_MINUTE = 60.0
 
 
 def initial_priority(item: WorkItem, queue: QueueConfig, rules: PriorityRules, ceiling: float) -> float:
-    """p0: the queue's base plus the item's points (tier, type, category, at risk, repeat), at most P."""
+    """p0: the queue's base plus the item's points (tier, type, category, the ticket's priority, at risk,
+    repeat), at most P."""
     p = queue.base_priority + item.extra_priority
     if item.tier is not None:
         p += rules.tier.get(item.tier, 0.0)
@@ -53,6 +54,8 @@ def initial_priority(item: WorkItem, queue: QueueConfig, rules: PriorityRules, c
         p += rules.kind.get(item.kind, 0.0)
     if item.category is not None:
         p += rules.category.get(item.category, 0.0)
+    if item.ticket_priority is not None:
+        p += rules.ticket_priority.get(item.ticket_priority, 0.0)
     if item.sla_at_risk:
         p += rules.at_risk
     if item.repeat_contact:

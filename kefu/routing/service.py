@@ -469,7 +469,8 @@ def _config(session: Session) -> dict[str, Any]:
 
 def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> dict[str, Any] | None:
     """The work item a ticket makes: its queue by the rules, the queue's media and weight, what priority
-    reads (tier, type, category, complaint clock at risk, a repeat contact), the place, the preferred agent."""
+    reads (tier, type, category, the ticket's priority, complaint clock at risk, a repeat contact), the place,
+    the preferred agent."""
     from kefu.customers import service as customers
     from kefu.tickets import service as tickets
 
@@ -495,6 +496,7 @@ def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> di
         preferred = tickets.last_handler(session, family, since=when - timedelta(seconds=cfg.preferred_window))
     return {"queue_key": key, "entry_queue_key": key, "channel": cfg.channel, "weight": weight, "skills": {},
             "tier": ticket.customer_tier, "kind": ticket.type, "category": category,
+            "ticket_priority": ticket.priority,
             "sla_at_risk": bool(clock is not None and clock.at_risk),
             "repeat_contact": bool(family) and tickets.has_other_ticket(session, family, since=when - REPEAT_WINDOW,
                                                                        excluding=ticket.id),

@@ -86,24 +86,37 @@ def agent_profile(row: RoutingAgent, skills: dict[str, int], place: tuple[str | 
 
 
 def agent_profiles(session: Session, rows: Iterable[RoutingAgent],
-                   unit_places: dict[int, tuple[str | None, str | None]]) -> dict[int, Agent]:
-    """Profiles of these agents (active users only), with their skills and place, in two queries."""
+                   unit_places: dict[int, tuple[str | None, str | None]], *,
+                   at: datetime | None = None) -> dict[int, Agent]:
+    """Profiles of these agents (active users only), with their skills and place, in a few queries. A skill
+    that needs a certificate (kefu.quality.certification: one with an active course) counts only for the
+    agents holding a valid one: the engine sees the others without it, so a queue asking for it never
+    offers them its items (eligibility is data here; the engine stays pure)."""
+    from kefu.quality import certification
+
     rows = list(rows)
     users = org.users(session, (r.user_id for r in rows))
-    out = {}
+    skills: dict[int, dict[str, int]] = {}
     for r in rows:
         u = users.get(r.user_id)
-        if u is None or not u.active:
-            continue
-        skills = {us.skill.key: us.level for us in u.skills}
-        out[r.user_id] = agent_profile(r, skills, unit_places.get(u.org_unit_id, (None, None)))
-    return out
+        if u is not None and u.active:
+            skills[r.user_id] = {us.skill.key: us.level for us in u.skills}
+    for skill in sorted(certification.needs_certificate(session)):
+        holders = [uid for uid, held in skills.items() if skill in held]
+        certified = certification.certified_user_ids(session, skill, holders, at=at)
+        for uid in holders:
+            if uid not in certified:
+                del skills[uid][skill]
+    return {r.user_id: agent_profile(r, skills[r.user_id], unit_places.get(users[r.user_id].org_unit_id,
+                                                                           (None, None)))
+            for r in rows if r.user_id in skills}
 
 
 def work_item(row: RoutingItem) -> WorkItem:
     return WorkItem(id=row.id, queue=row.entry_queue_key, channel=row.channel, enqueued_at=to_epoch(row.enqueued_at),
                     skills={k: int(v) for k, v in (row.skills or {}).items()}, weight=row.weight, tier=row.tier,
-                    kind=row.kind, category=row.category, sla_at_risk=row.sla_at_risk,
+                    kind=row.kind, category=row.category, ticket_priority=row.ticket_priority,
+                    sla_at_risk=row.sla_at_risk,
                     repeat_contact=row.repeat_contact, city=row.city, province=row.province,
                     preferred_agent=row.preferred_agent_id)
 
@@ -132,7 +145,7 @@ def load_snapshot(session: Session, config: EngineConfig, now: float) -> Snapsho
     keys = {q.key for q in queues}
     unit_places = places(session)
     agent_rows = list(session.scalars(select(RoutingAgent)))
-    profiles = agent_profiles(session, agent_rows, unit_places)
+    profiles = agent_profiles(session, agent_rows, unit_places, at=from_epoch(now))
     agents = []
     for r in agent_rows:
         profile = profiles.get(r.user_id)

@@ -129,6 +129,18 @@ def test_an_item_updated_at_risk_moves_ahead_and_keeps_its_arrival_time() -> Non
     assert available_at(e, 1, 12.0) == [(2, 1)]
 
 
+def test_a_high_priority_ticket_passes_an_ordinary_one_of_the_same_wait_and_not_an_older_one() -> None:
+    e = busy_agent_engine(VOICE)  # high: +15 points, 15 s of waiting at one point per second
+    e.handle(ItemEnqueued(item(1, "voice", 0.0, ticket_priority="normal"), 0.0))
+    e.handle(ItemEnqueued(item(2, "voice", 0.0, ticket_priority="high"), 0.0))
+    e.handle(ItemEnqueued(item(3, "voice", 0.0, ticket_priority="urgent"), 0.0))
+    assert {v.item.id: v.priority for v in e.waiting()} == {1: 0.0, 2: 15.0, 3: 30.0}
+    e2 = busy_agent_engine(VOICE)
+    e2.handle(ItemEnqueued(item(1, "voice", 0.0, ticket_priority="normal"), 0.0))
+    e2.handle(ItemEnqueued(item(2, "voice", 16.0, ticket_priority="high"), 16.0))
+    assert available_at(e2, 1, 16.0) == [(1, 1)]  # 16 s of waiting outweigh the 15 points
+
+
 # ---------------------------------------------------------------- capacity (C9)
 
 

@@ -240,3 +240,72 @@ def _principal(flow: Flow, username: str):  # type: ignore[no-untyped-def]
         assert user is not None
         return org.principal_for(s, user)
 
+
+
+def test_a_customer_in_a_high_priority_segment_is_offered_before_an_ordinary_one(flow: Flow, world: World) -> None:
+    from kefu.complaints.models import CustomerSegment, SegmentModel
+    from kefu.core.clock import utcnow
+    from kefu.customers import service as customers
+
+    with flow.db.unit_of_work() as s:  # a fitted segmentation put the second customer in a high-priority segment
+        plain = customers.create_customer(s, phone="13812345678", org_unit_id=world.units["gz"])
+        valued = customers.create_customer(s, phone="13912345678", org_unit_id=world.units["gz"])
+        m = SegmentModel(variables=[], kept=[], mean=[], std=[], centroids=[], choice=[], customers=2,
+                         fitted_at=utcnow(),
+                         segments=[{"index": 0, "priority": "high"}, {"index": 1, "priority": "normal"}])
+        s.add(m)
+        s.flush()
+        for customer, segment, priority in ((valued, 0, "high"), (plain, 1, "normal")):
+            s.add(CustomerSegment(customer_id=customer.id, model_id=m.id, segment=segment, priority=priority,
+                                  authority_multiplier=1, offer="none", profile=priority, assigned_at=utcnow()))
+    ordinary = flow.message("sms", "13812345678", "流量包怎么退订", org_unit_code="GZ")  # same time, first
+    high = flow.message("sms", "13912345678", "流量包怎么退订", org_unit_code="GZ")
+    flow.settle()
+    assert (_ticket(flow, ordinary.ticket_id).priority, _ticket(flow, high.ticket_id).priority) == ("normal", "high")
+    items = {i.ticket_id: i for i in flow.items()}
+    assert (items[ordinary.ticket_id].ticket_priority, items[high.ticket_id].ticket_priority) == ("normal", "high")
+    assert items[ordinary.ticket_id].enqueued_at <= items[high.ticket_id].enqueued_at  # waited as long, or longer
+    assert items[ordinary.ticket_id].queue_key == items[high.ticket_id].queue_key
+    agent = flow.agent("agent_gz")
+    with flow.db.unit_of_work() as s:  # one item at a time: which one comes first?
+        routing.update_agent(s, _principal(flow, "admin"), agent, channels={"message": 1})
+    flow.settle()
+    (offer,) = flow.offers("offered")
+    assert offer.item_id == items[high.ticket_id].id
+
+
+def test_a_queue_asking_for_a_certified_skill_is_offered_only_to_agents_holding_a_valid_certificate(
+        flow: Flow, world: World) -> None:
+    from kefu.core.clock import utcnow
+    from kefu.quality import certification as cert
+    from kefu.quality.models import CertCourse
+
+    with flow.db.unit_of_work() as s:  # billing now needs a certificate; the messages queue asks for billing
+        now = utcnow()
+        course = CertCourse(key="billing-cert", name="计费上岗认证", skill="billing",
+                            org_unit_id=world.units["province"], article_ids=[], pass_percent=50, valid_days=180,
+                            active=True, created_at=now, updated_at=now,
+                            questions=[{"article_id": 0, "text": "投诉几日内答复？", "options": ["7日", "15日"],
+                                        "answer": 1}])
+        s.add(course)
+        q = s.scalar(select(RoutingQueue).where(RoutingQueue.key == "messages"))
+        assert q is not None
+        routing.save_queue(s, None, routing.QueueSpec(
+            key=q.key, name=q.name, name_en=q.name_en, channel=q.channel, org_unit_id=q.org_unit_id,
+            skills={"billing": 2}, weight=q.weight, base_priority=q.base_priority,
+            aging_per_minute=q.aging_per_minute, rings=q.rings, offer_timeout=q.offer_timeout))
+        s.flush()
+        course_id = course.id
+    agent = flow.agent("agent_gz")  # billing level 3, but no certificate yet
+    r = flow.message("sms", "13812345678", "流量包怎么退订", org_unit_code="GZ")
+    flow.settle()
+    (item,) = [i for i in flow.items() if i.ticket_id == r.ticket_id]
+    assert (item.queue_key, item.state) == ("messages", "waiting")
+    assert flow.offers() == []
+
+    with flow.db.unit_of_work() as s:  # the agent passes the exam: the certificate makes them eligible
+        _, got = cert.take(s, _principal(flow, "agent_gz"), course_id, [1])
+        assert got is not None
+    flow.settle()
+    (offer,) = flow.offers("offered")
+    assert (offer.item_id, offer.agent_id) == (item.id, agent)
