@@ -7,5 +7,5 @@ GRANTS: dict[str, set[str]] = {
     "support": {"quality.own", "cert.take"},
     "expert": {"quality.own", "cert.take"},
     "supervisor": {"quality.inspect", "quality.own", "cert.take", "cert.admin"},
-    "admin": {"quality.inspect", "cert.admin"},
+    "admin": {"quality.inspect", "quality.own", "cert.take", "cert.admin"},
 }

@@ -85,8 +85,9 @@ def _article(client: TestClient, w: World, title: str, unit: str = "province") -
     art = client.post(f"{API}/knowledge/articles", headers=w.auth("admin"), json={
         "title": title, "body": "投诉受理须在24小时内回访，15日内答复。", "kind": "script", "department": "投诉",
         "org_unit_id": w.units[unit]}).json()
-    for to in ("in_review", "published"):
-        client.post(f"{API}/knowledge/articles/{art['id']}/transitions", headers=w.auth("admin"), json={"to": to})
+    for to, reviewer in (("in_review", "admin"), ("published", "support_gd")):  # a second person publishes
+        r = client.post(f"{API}/knowledge/articles/{art['id']}/transitions", headers=w.auth(reviewer), json={"to": to})
+        assert r.status_code == 200, r.text
     return int(art["id"])
 
 
