@@ -45,22 +45,32 @@ def test_silences_are_not_counted_outside_chat() -> None:
     assert precheck(lines) == []
 
 
-def test_the_inspector_sees_the_findings_of_a_contact(client: TestClient, world: World, settings: Settings) -> None:
-    msg = InboundMessage(message_id=f"m-{time.monotonic_ns()}", sender="13800138000", text="话费多扣了",
+def inspected_reply(client: TestClient, world: World, settings: Settings, *, text: str, reply: str,
+                    category: str | None = None) -> tuple[int, list[dict[str, str]]]:
+    """A customer's SMS, answered by the agent of Guangzhou and resolved, sampled for inspection: the
+    inspection's id and the pre-check findings the inspector reads."""
+    msg = InboundMessage(message_id=f"m-{time.monotonic_ns()}", sender="13800138000", text=text,
                          org_unit_code="GZ")
     with world.db.unit_of_work() as s:
         r = inbound.receive_retrying(s, settings, "sms", msg)
         assert r.ticket_id is not None
+        if category is not None:
+            tickets.update(s, r.ticket_id, actor_id=None, category_key=category)
         tickets.assign(s, r.ticket_id, assignee_id=world.users["agent_gz"], actor_id=world.users["sup_gd"])
     bus.dispatch_pending(world.db)
-    reply = client.post(f"/api/v1/interactions/{r.interaction_id}/messages", headers=world.auth("agent_gz"),
-                        json={"body": "不知道，你自己查"})
-    assert reply.status_code == 201, reply.text
+    sent = client.post(f"/api/v1/interactions/{r.interaction_id}/messages", headers=world.auth("agent_gz"),
+                       json={"body": reply})
+    assert sent.status_code == 201, sent.text
     with world.db.unit_of_work() as s:
         tickets.change_status(s, r.ticket_id, "resolved", actor_id=world.users["agent_gz"], reason="已答复")
     sampled = client.post("/api/v1/quality/sample", headers=world.auth("sup_gd"), json={"days": 1, "share": 1})
     [iid] = [i["id"] for i in sampled.json() if i["ticket_id"] == r.ticket_id]
     found = client.get(f"/api/v1/quality/inspections/{iid}/prechecks", headers=world.auth("sup_gd")).json()
+    return iid, found
+
+
+def test_the_inspector_sees_the_findings_of_a_contact(client: TestClient, world: World, settings: Settings) -> None:
+    iid, found = inspected_reply(client, world, settings, text="话费多扣了", reply="不知道，你自己查")
     assert [(f["kind"], f["detail"]) for f in found] == [("no_greeting", "不知道，你自己查"),
                                                           ("forbidden_word", "不知道"), ("forbidden_word", "你自己查")]
     assert client.get(f"/api/v1/quality/inspections/{iid}/prechecks",

@@ -94,28 +94,10 @@ def test_the_current_scripts_of_the_tickets_category_are_compared(world: World) 
 
 
 def test_the_inspector_sees_a_reply_that_contradicts_the_script(client, world: World, settings) -> None:  # type: ignore[no-untyped-def]
-    import time
-
-    from kefu.channels import inbound
-    from kefu.channels.inbound import InboundMessage
-    from kefu.core.events import bus
+    from tests.quality.test_prechecks import inspected_reply
 
     _script(world, title="退费到账口径", body="多扣的话费核实后将在7个工作日内退回原支付账户。", cats=("billing",))
-    msg = InboundMessage(message_id=f"m-{time.monotonic_ns()}", sender="13800138000", text="这个月话费多扣了20元",
-                         org_unit_code="GZ")
-    with world.db.unit_of_work() as s:
-        r = inbound.receive_retrying(s, settings, "sms", msg)
-        assert r.ticket_id is not None
-        tickets.update(s, r.ticket_id, actor_id=None, category_key="billing.refund")
-        tickets.assign(s, r.ticket_id, assignee_id=world.users["agent_gz"], actor_id=world.users["sup_gd"])
-    bus.dispatch_pending(world.db)
-    reply = client.post(f"/api/v1/interactions/{r.interaction_id}/messages", headers=world.auth("agent_gz"),
-                        json={"body": "您好，核实后3个工作日内退回原支付账户"})
-    assert reply.status_code == 201, reply.text
-    with world.db.unit_of_work() as s:
-        tickets.change_status(s, r.ticket_id, "resolved", actor_id=world.users["agent_gz"], reason="已答复")
-    sampled = client.post("/api/v1/quality/sample", headers=world.auth("sup_gd"), json={"days": 1, "share": 1})
-    [iid] = [i["id"] for i in sampled.json() if i["ticket_id"] == r.ticket_id]
-    found = client.get(f"/api/v1/quality/inspections/{iid}/prechecks", headers=world.auth("sup_gd")).json()
+    _, found = inspected_reply(client, world, settings, text="这个月话费多扣了20元", category="billing.refund",
+                               reply="您好，核实后3个工作日内退回原支付账户")
     assert [(f["kind"], f["detail"]) for f in found] == [
         ("script_conflict", "3个工作日 ≠ 7个工作日（退费到账口径）")]
