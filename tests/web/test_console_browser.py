@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from kefu.core.clock import utcnow
-from tests.conftest import PASSWORD
-from tests.web.conftest import SCREENSHOTS, Console, LiveServer, seed
+from tests.web.conftest import SCREENSHOTS, Console, LiveServer, browser_login, seed
 
 pytestmark = pytest.mark.browser
 
@@ -147,11 +146,7 @@ def seeded(live_server: LiveServer, world: Any) -> Console:
 
 
 def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/console/inbox")
+    browser_login(page, base, username)
 
 
 def test_agent_works_the_inbox_and_a_ticket_in_the_browser(
@@ -238,15 +233,23 @@ def test_agent_works_the_inbox_and_a_ticket_in_the_browser(
     context.close()
 
 
-def test_console_works_without_javascript(browser: Any, live_server: LiveServer, seeded: Console) -> None:
+def test_console_works_without_javascript(browser: Any, live_server: LiveServer, seeded: Console,
+                                          world: Any) -> None:
+    from kefu.core.events import bus
+
     base = live_server.url
+    # Settle the seed first: the classifier's consumer may make the inquiries complaints, and the filtered
+    # list must not depend on whether it has run yet.
+    bus.dispatch_pending(live_server.db)
+    complaints = httpx.get(f"{base}/api/v1/tickets?type=complaint",
+                           headers={"Authorization": f"Bearer {world.tokens['agent_gz']}"}).json()["total"]
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _login(page, base, "agent_gz")
     page.select_option("select[name=type]", "complaint")
     page.click("#filters button[type=submit]")
     page.wait_for_url("**type=complaint**")
-    assert page.locator("tr[data-ticket]").count() == 4
+    assert page.locator("tr[data-ticket]").count() == complaints >= 4  # the list the API gives the agent
     page.click(f'tr[data-ticket="{seeded.tickets["complaint"]}"] td.subject a')
     page.fill("#reply-body", "已收到，正在处理。")
     page.click("#reply-box button[type=submit]")
