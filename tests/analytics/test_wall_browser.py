@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, World
-from tests.web.conftest import LiveServer
+from tests.conftest import World
+from tests.web.conftest import LiveServer, browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +20,7 @@ def test_the_wall_updates_live_on_an_inbound_message_and_an_agent_state(browser:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "sup_gd")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/console/inbox")
+    browser_login(page, base, "sup_gd")
     page.goto(f"{base}/console/wall")
     page.wait_for_selector("#wall-live")
     assert page.locator('[data-agents="available"]').inner_text() == "0"

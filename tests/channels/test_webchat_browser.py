@@ -15,8 +15,8 @@ from sqlalchemy import select
 from kefu.channels import webchat_api
 from kefu.channels.models import OutboundDelivery
 from kefu.interactions.models import Interaction, Message
-from tests.conftest import PASSWORD, World
-from tests.web.conftest import LiveServer, browser, live_server  # noqa: F401  (fixtures)
+from tests.conftest import World
+from tests.web.conftest import LiveServer, browser, browser_login, live_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -48,11 +48,7 @@ def test_a_customer_chats_with_an_agent_through_the_widget(browser: Any, live_se
         w._log.clear()
     base = live_server.url
     agent = browser.new_page(locale="zh-CN")
-    agent.goto(f"{base}/login")
-    agent.fill("input[name=username]", "agent_gz")
-    agent.fill("input[name=password]", PASSWORD)
-    agent.click("button[type=submit]")
-    agent.wait_for_url(f"{base}/console/inbox")
+    browser_login(agent, base, "agent_gz")
 
     customer = browser.new_context(locale="zh-CN").new_page()
     errors: list[str] = []

@@ -11,19 +11,15 @@ import pytest
 from kefu.tickets.models import Ticket
 from kefu.web.render import vendor_installed
 from tests.collaboration.support import make_case
-from tests.conftest import PASSWORD, World
-from tests.web.conftest import LiveServer
+from tests.conftest import World
+from tests.web.conftest import LiveServer, browser_login
 
 pytestmark = pytest.mark.browser
 
 
 def _login(browser: Any, base: str, username: str) -> Any:
     page = browser.new_context(locale="zh-CN").new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/console/inbox")
+    browser_login(page, base, username)
     return page
 
 

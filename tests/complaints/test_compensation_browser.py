@@ -11,18 +11,14 @@ import pytest
 from kefu.complaints import budgets
 from kefu.core.clock import utcnow
 from kefu.tickets import service as tickets
-from tests.conftest import PASSWORD, World
-from tests.web.conftest import LiveServer
+from tests.conftest import World
+from tests.web.conftest import LiveServer, browser_login
 
 pytestmark = pytest.mark.browser
 
 
 def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/console/**")
+    browser_login(page, base, username, landing="/console/**")
 
 
 def test_ask_approve_and_budget_in_the_browser(browser: Any, live_server: LiveServer, world: World) -> None:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from kefu.tickets import service as tickets
-from tests.conftest import PASSWORD, World
-from tests.web.conftest import SCREENSHOTS, LiveServer
+from tests.conftest import World
+from tests.web.conftest import SCREENSHOTS, LiveServer, browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -50,11 +50,7 @@ def test_an_unsatisfied_survey_answer_reopens_the_ticket(browser: Any, live_serv
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "agent_gz")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/console/inbox")
+    browser_login(page, base, "agent_gz")
     page.goto(f"{base}/console/tickets/{ticket_id}")
     page.fill("#status-buttons input[name=reason]", "已核实并退还多扣的20元")
     page.click("button[name=to][value=resolved]")
@@ -114,11 +110,7 @@ def test_a_customer_taps_unsatisfied_on_the_survey_link_and_the_ticket_reopens(b
 
     agent = browser.new_context(locale="zh-CN")
     page = agent.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "agent_gz")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/console/inbox")
+    browser_login(page, base, "agent_gz")
     page.goto(f"{base}/console/tickets/{ticket_id}")
     _wait(page, "#ticket-sla li[data-choice='3']")
     assert page.get_attribute("#ticket-head", "data-status") == "in_progress"

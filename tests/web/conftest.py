@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -154,6 +155,15 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+
+
+def browser_login(page: Any, base: str, username: str, *, landing: str = "/console/inbox") -> None:
+    """Sign in on the console's login page as a person does, and wait for the page it lands on."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{landing}")
 
 
 def csrf_of(html: str) -> str:

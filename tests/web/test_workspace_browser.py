@@ -15,8 +15,8 @@ from kefu.routing import service as routing
 from kefu.routing.models import RoutingOffer
 from kefu.tickets import service as tickets
 from kefu.tickets.models import Ticket
-from tests.conftest import PASSWORD, World
-from tests.web.conftest import LiveServer
+from tests.conftest import World
+from tests.web.conftest import LiveServer, browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +28,7 @@ def test_an_agent_takes_a_wechat_complaint_from_offer_to_resolution(
     with db.unit_of_work() as s:
         routing.ensure_defaults(s, world.units["province"])
     page = browser.new_page(locale="zh-CN")
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "agent_gz")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/console/inbox")
+    browser_login(page, base, "agent_gz")
 
     # ready
     page.click("#routing-bar button[value=available]")
