@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
@@ -160,7 +159,7 @@ def ticket_surveys(ticket_id: Id, session: DbSession,
                    principal: Principal = require("tickets.read")) -> list[SlaSurvey]:
     """The satisfaction callbacks (回访) sent for the ticket and their answers."""
     tickets.get_visible(session, principal, ticket_id)
-    return list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket_id).order_by(SlaSurvey.id)))
+    return surveys.of_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/surveys/call", response_model=SurveyRead, status_code=201)

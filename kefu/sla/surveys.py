@@ -158,6 +158,11 @@ class SurveyNotDue(Conflict):
     code = "survey_not_due"
 
 
+def of_ticket(session: Session, ticket_id: int) -> list[SlaSurvey]:
+    """The satisfaction callbacks sent for a ticket, oldest first."""
+    return list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket_id).order_by(SlaSurvey.id)))
+
+
 def call_tasks(session: Session, unit_ids: list[int] | None) -> list[SlaSurvey]:
     """The call surveys still to make (oldest first), of these units (None: all)."""
     q = select(SlaSurvey).where(SlaSurvey.channel == "call", SlaSurvey.status == "sent")

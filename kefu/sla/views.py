@@ -172,13 +172,11 @@ SURVEY_STATUS = {"sent": ("已发送，待答复", "Sent, awaiting the answer"),
 def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[str, dict[str, Any]] | None:
     """The SLA box: the ticket's clocks and its satisfaction callbacks (an unsatisfied answer stands out: the
     ticket was reopened for it)."""
-    from sqlalchemy import select
-
-    from kefu.sla.models import SlaSurvey
+    from kefu.sla import surveys as sla_surveys
     from kefu.sla.survey_reply import LABELS
 
     views = service.ticket_clocks(session, ticket.id)
-    surveys = list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket.id).order_by(SlaSurvey.id)))
+    surveys = sla_surveys.of_ticket(session, ticket.id)
     can_call = not surveys and ticket.status == "resolved" and ticket.customer_id is not None and principal.can(
         "sla.callback")
     if not views and not surveys and not can_call:
