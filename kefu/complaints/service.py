@@ -6,7 +6,9 @@ Services flush, never commit. Events: `ticket.classified` (routing re-reads the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -109,6 +111,57 @@ def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
                    "segment": seg.segment if seg is not None else None, "applied_priority": new_priority},
                   aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
     return c
+
+
+@dataclass
+class CustomerRecord:
+    """A customer's complaints as the caller may see them: tickets of the caller's units (of the customer
+    and of customers merged into them) that are complaints or appeals or were classified, newest 50."""
+
+    segment: Any
+    history: list[Any]
+    verdicts: dict[int, Classification]
+    appeals: dict[int, list[Any]]
+    compensations: list[Any]
+    granted: Decimal
+
+
+def customer_record(session: Session, principal: Principal, customer_id: int) -> CustomerRecord:
+    from kefu.complaints import customer_segments
+    from kefu.complaints.models import Appeal, Compensation
+    from kefu.customers import service as customers
+    from kefu.org import service as org
+
+    visible = set(org.visible_unit_ids(session, principal))
+    family = customers.customer_ids_of(session, customer_id)
+    own = [tk for tk in tickets.list_for_customer(session, family) if tk.org_unit_id in visible]
+    ids = [tk.id for tk in own]
+    verdicts = {c.ticket_id: c for c in session.scalars(select(Classification)
+                                                         .where(Classification.ticket_id.in_(ids)))}
+    appeals: dict[int, list[Any]] = {}
+    for a in session.scalars(select(Appeal).where(Appeal.ticket_id.in_(ids)).order_by(Appeal.id)):
+        appeals.setdefault(a.ticket_id, []).append(a)
+    paid = list(session.scalars(select(Compensation).where(Compensation.ticket_id.in_(ids))
+                                .order_by(Compensation.created_at.desc(), Compensation.id.desc()).limit(50)))
+    return CustomerRecord(
+        segment=customer_segments.of_customer(session, customer_id),
+        history=[tk for tk in own if tk.type in ("complaint", "appeal") or tk.id in verdicts][:50],
+        verdicts=verdicts, appeals=appeals, compensations=paid,
+        granted=sum((k.amount for k in paid if k.status == "granted"), Decimal(0)))
+
+
+def offer_for_ticket(session: Session, ticket: Any, c: Classification | None, seg: Any) -> tuple[str, str]:
+    """The fitting offer for this ticket (kefu/complaints/offers.py): its category (the agent's, else the
+    classifier's), the customer's consumption mix, the segment's offer."""
+    from kefu.complaints.offers import fitting_offer
+    from kefu.customers import service as customers
+
+    cats = tickets.categories_by_id(session)
+    category = (cats[ticket.category_id].key.split(".")[0] if ticket.category_id in cats
+                else (c.final_category or c.predicted_category) if c is not None else None)
+    customer = customers.get(session, ticket.customer_id) if ticket.customer_id is not None else None
+    shares = {"voice": customer.share_voice, "data": customer.share_data} if customer is not None else {}
+    return fitting_offer(category, shares, seg.offer if seg is not None else None)
 
 
 def get_visible(session: Session, principal: Principal, ticket_id: int) -> Classification:

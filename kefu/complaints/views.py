@@ -86,7 +86,7 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
         return None
     return "complaints/_ticket_panel.html", {
         "c": c, "can_review": principal.can("complaints.review"), "compensations": paid, "segment": seg,
-        "offer": _offer(session, ticket, c, seg),
+        "offer": service.offer_for_ticket(session, ticket, c, seg),
         "can_grant": can_grant, "ticket_id": ticket.id, "kinds": COMPENSATION_KINDS,
         "authority": compensation.authority(session, principal, ticket.customer_id) if can_grant else None,
         "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS, "appeals": ticket_appeals,
@@ -100,46 +100,12 @@ def customer_panel(session: Session, principal: Principal, customer: Any) -> tup
     or appeal, or classified) with their category, repeat mark and appeals, and the compensations on them."""
     if not principal.can("complaints.read"):
         return None
-    from sqlalchemy import select
-
-    from kefu.complaints import customer_segments
-    from kefu.complaints.models import Appeal, Classification, Compensation
-    from kefu.customers import service as customers
-    from kefu.tickets import service as tickets
-
-    visible = set(org.visible_unit_ids(session, principal))
-    family = customers.customer_ids_of(session, customer.id)
-    own = [tk for tk in tickets.list_for_customer(session, family) if tk.org_unit_id in visible]
-    ids = [tk.id for tk in own]
-    verdicts = {c.ticket_id: c for c in session.scalars(select(Classification)
-                                                         .where(Classification.ticket_id.in_(ids)))}
-    history = [tk for tk in own if tk.type in ("complaint", "appeal") or tk.id in verdicts][:50]
-    appeals_of: dict[int, list[Any]] = {}
-    for a in session.scalars(select(Appeal).where(Appeal.ticket_id.in_(ids)).order_by(Appeal.id)):
-        appeals_of.setdefault(a.ticket_id, []).append(a)
-    paid = list(session.scalars(select(Compensation).where(Compensation.ticket_id.in_(ids))
-                                .order_by(Compensation.created_at.desc(), Compensation.id.desc()).limit(50)))
-    seg = customer_segments.of_customer(session, customer.id)
-    granted = sum((k.amount for k in paid if k.status == "granted"), Decimal(0))
+    record = service.customer_record(session, principal, customer.id)
     return "complaints/_customer_panel.html", {
-        "segment": seg, "history": history, "verdicts": verdicts, "appeals": appeals_of, "compensations": paid,
-        "granted": granted, "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS,
+        "segment": record.segment, "history": record.history, "verdicts": record.verdicts,
+        "appeals": record.appeals, "compensations": record.compensations, "granted": record.granted,
+        "offer_names": OFFER_NAMES, "compensation_status": COMPENSATION_STATUS,
         "source_names": APPEAL_SOURCES, "outcome_names": APPEAL_OUTCOMES, **names()}
-
-
-def _offer(session: Session, ticket: Any, c: Any, seg: Any) -> tuple[str, str]:
-    """The fitting offer for this ticket (kefu/complaints/offers.py): its category (the agent's, else the
-    classifier's), the customer's consumption mix, the segment's offer."""
-    from kefu.complaints.offers import fitting_offer
-    from kefu.customers.models import Customer
-    from kefu.tickets import service as tickets
-
-    cats = tickets.categories_by_id(session)
-    category = (cats[ticket.category_id].key.split(".")[0] if ticket.category_id in cats
-                else (c.final_category or c.predicted_category) if c is not None else None)
-    customer = session.get(Customer, ticket.customer_id) if ticket.customer_id is not None else None
-    shares = {"voice": customer.share_voice, "data": customer.share_data} if customer is not None else {}
-    return fitting_offer(category, shares, seg.offer if seg is not None else None)
 
 
 @router.post(f"{BASE}/tickets/{{ticket_id}}/review", dependencies=[CsrfProtect])
