@@ -40,14 +40,20 @@ def ingest(db: Database, settings: Settings, channel: str, parsed: Parsed, *,
             out.results.append(inbound.receive_retrying(s, settings, channel, msg, principal=principal))
     if parsed.reports or parsed.events:
         now = utcnow()
+        held: list[str] = []
         with db.unit_of_work() as s:
             for report in parsed.reports:
                 if outbound.apply_report(s, channel, report, now=now) is not None:
                     out.reports += 1
+                else:
+                    held.append(report.provider_id)
             for ev in parsed.events:
                 events.record(s, "channel.event", {"channel": channel, "event": ev.name, "sender": ev.sender,
                                                    **ev.data}, aggregate_type="channel", at=now)
                 out.events += 1
+        if held:  # a send committed while these were held: applied now (see kefu.channels.outbound)
+            with db.unit_of_work() as s:
+                out.reports += len(outbound.apply_held(s, channel=channel, provider_ids=held, now=now))
     if parsed.fragments:
         _drop_assembled(db, [m for m in messages if m not in parsed.messages])
     return out

@@ -20,9 +20,11 @@ def deliver(ctx: JobContext, *, delivery_id: int) -> None:
 
 @job("channels.retry", queue="channels", cron="* * * * *")
 def retry(ctx: JobContext) -> None:
-    """Every minute: the queued deliveries whose back-off has passed (also any whose first job was lost)."""
+    """Every minute: the queued deliveries whose back-off has passed (also any whose first job was lost),
+    and the delivery reports held because they came before their send was recorded."""
     for delivery_id in outbound.due(ctx.session, ctx.now, limit=RETRY_BATCH):
         outbound.attempt(ctx.session, ctx.settings, delivery_id, now=ctx.now)
+    outbound.apply_held(ctx.session, now=ctx.now)
 
 
 FRAGMENT_WAIT = timedelta(minutes=10)

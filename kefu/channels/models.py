@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -65,6 +65,27 @@ class OutboundPart(Base):
     __table_args__ = (
         UniqueConstraint("channel", "provider_id", name="uq_outbound_parts_provider"),
         Index("ix_outbound_parts_delivery", "delivery_id"),
+    )
+
+
+class EarlyReport(Base):
+    """A delivery report whose provider id is not known yet: the report beat the commit of its send (an
+    SMS gateway answering the submit and reporting at once; the web chat widget showing a reply before the
+    sender commits). Applied, then deleted, when the send is recorded."""
+
+    __tablename__ = "outbound_early_reports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(128))
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(String(200))
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_outbound_early_reports_provider"),
+        Index("ix_outbound_early_reports_received", "received_at"),
     )
 
 

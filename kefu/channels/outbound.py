@@ -7,6 +7,13 @@ until it is sent or fails for good. Never sent twice by kefu: an attempt locks t
 a queued one, and its outcome commits with the status; a process dying between the provider's answer
 and the commit leaves the row queued, and the next attempt hands the provider the same idempotency key
 (`key`), which the provider uses to drop the repeat.
+
+A delivery report can arrive before its send is committed (a gateway reporting as it answers the
+submit; the web chat widget showing a reply the moment it is published). Such a report is held
+(`EarlyReport`) and applied when its part is there: by the attempt that records the part, by the
+report's own transaction checking again after it commits, and by the minute's retry job for the one
+case neither sees (both committing at the same moment). Held reports for ids never sent are dropped
+after HOLD_REPORTS.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kefu.channels import config
@@ -27,12 +35,13 @@ from kefu.channels.adapters import (
     TemporaryFailure,
     adapter_for,
 )
-from kefu.channels.models import OutboundDelivery, OutboundPart
+from kefu.channels.models import EarlyReport, OutboundDelivery, OutboundPart
 from kefu.core import events
 from kefu.core.config import Settings
 from kefu.interactions.models import Interaction, Message
 
 EVENT = "message.delivery"
+HOLD_REPORTS = timedelta(days=3)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -89,7 +98,10 @@ def attempt(session: Session, settings: Settings, delivery_id: int, *, now: date
     for pid in sent.provider_ids:
         session.add(OutboundPart(delivery_id=d.id, channel=d.channel, provider_id=pid, status="sent"))
     d.sent_at = now
-    return _finish(session, d, "sent", now)
+    status = _finish(session, d, "sent", now)
+    if sent.provider_ids:
+        return apply_held(session, channel=d.channel, provider_ids=sent.provider_ids, now=now).get(d.id, status)
+    return status
 
 
 def _retry_later(session: Session, settings: Settings, d: OutboundDelivery, now: datetime, error: str) -> str:
@@ -151,10 +163,12 @@ def due(session: Session, now: datetime, *, limit: int = 100) -> list[int]:
 
 def apply_report(session: Session, channel: str, report: DeliveryReport, *, now: datetime) -> str | None:
     """A provider's delivery report for one of its messages: the part's status, then the delivery's
-    (delivered when every part is, failed when one failed). None when the id is unknown."""
+    (delivered when every part is, failed when one failed). None when the id is not known (yet): the
+    report is held and applied when the send is recorded (see `apply_held`)."""
     part = session.scalar(select(OutboundPart).where(OutboundPart.channel == channel,
                                                      OutboundPart.provider_id == report.provider_id))
     if part is None:
+        _hold(session, channel, report, now)
         return None
     part.status = "delivered" if report.delivered else "failed"
     part.error = (report.error or None) and str(report.error)[:200]
@@ -172,6 +186,45 @@ def apply_report(session: Session, channel: str, report: DeliveryReport, *, now:
     return d.status
 
 
+def _hold(session: Session, channel: str, report: DeliveryReport, now: datetime) -> None:
+    """Keep a report whose part is not there yet (once: a repeated report keeps the first)."""
+    try:
+        with session.begin_nested():
+            session.add(EarlyReport(channel=channel, provider_id=report.provider_id, delivered=report.delivered,
+                                    error=(report.error or None) and str(report.error)[:200],
+                                    reported_at=report.at, received_at=now))
+    except IntegrityError:  # the same report held already (a repeat, or a concurrent copy)
+        pass
+
+
+def apply_held(session: Session, *, now: datetime, channel: str | None = None,
+               provider_ids: Iterable[str] | None = None, limit: int = 500) -> dict[int, str]:
+    """Apply the held reports whose part is recorded now (those of `provider_ids` on `channel`, or all)
+    and drop them; held reports older than HOLD_REPORTS whose id was never sent are dropped too. Returns
+    each touched delivery's status."""
+    q = (select(EarlyReport, OutboundPart.delivery_id)
+         .join(OutboundPart, (OutboundPart.channel == EarlyReport.channel)
+               & (OutboundPart.provider_id == EarlyReport.provider_id)))
+    if channel is not None:
+        q = q.where(EarlyReport.channel == channel)
+    if provider_ids is not None:
+        ids = list(provider_ids)
+        if not ids:
+            return {}
+        q = q.where(EarlyReport.provider_id.in_(ids))
+    out: dict[int, str] = {}
+    for held, delivery_id in session.execute(q.order_by(EarlyReport.id).limit(limit)).all():
+        status = apply_report(session, held.channel, DeliveryReport(held.provider_id, held.delivered, held.error,
+                                                                    held.reported_at), now=now)
+        if status is not None:
+            out[delivery_id] = status
+        session.delete(held)
+    if provider_ids is None:
+        session.execute(delete(EarlyReport).where(EarlyReport.received_at < now - HOLD_REPORTS))
+    session.flush()
+    return out
+
+
 def of_messages(session: Session, message_ids: Iterable[int]) -> dict[int, OutboundDelivery]:
     ids = list(message_ids)
     if not ids:
@@ -180,4 +233,4 @@ def of_messages(session: Session, message_ids: Iterable[int]) -> dict[int, Outbo
         select(OutboundDelivery).where(OutboundDelivery.message_id.in_(ids)))}
 
 
-__all__ = ["SendFailure", "apply_report", "attempt", "backoff", "due", "enqueue", "of_messages"]
+__all__ = ["SendFailure", "apply_held", "apply_report", "attempt", "backoff", "due", "enqueue", "of_messages"]

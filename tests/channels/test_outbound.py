@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kefu.channels import outbound
-from kefu.channels.adapters import DeliveryReport, Outbound, PermanentFailure, Sent, TemporaryFailure
-from kefu.channels.models import OutboundDelivery
+from kefu.channels.adapters import DeliveryReport, Outbound, Parsed, PermanentFailure, Sent, TemporaryFailure
+from kefu.channels.ingest import ingest
+from kefu.channels.models import EarlyReport, OutboundDelivery, OutboundPart
+from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from tests.channels.outbox import adapter, converse, delivery, jobs_with, retry_at, settle
 from tests.channels.support import E164, PHONE
@@ -77,6 +79,50 @@ def test_a_reply_is_sent_once_through_the_adapter_and_its_status_shown(client: T
     assert page.status_code == 200
     assert 'data-delivery="delivered"' in page.text
     assert "已送达" in page.text
+
+
+def test_a_report_that_comes_before_its_send_is_recorded_is_held_then_applied(client: TestClient, world: World,
+                                                                           cfg: Settings) -> None:
+    """A gateway can report delivery before kefu has committed the send (the web chat widget shows a reply
+    the moment it is published): the report is held, not dropped, and applied when the send is recorded."""
+    gw = Gateway()
+    with adapter("sms", gw):
+        sent = converse(client, world, "sms", PHONE, reply="您的宽带已修复")
+        early = ingest(world.db, cfg, "sms", Parsed(reports=[DeliveryReport("gw-1-a", True),
+                                                             DeliveryReport("gw-1-b", True)]))
+        assert early.reports == 0  # nothing to apply them to yet
+        ingest(world.db, cfg, "sms", Parsed(reports=[DeliveryReport("gw-1-a", True)]))  # a repeat: held once
+        assert held(world) == [("gw-1-a", True), ("gw-1-b", True)]
+        settle(world)
+    d = delivery(world, sent["id"])
+    assert (d.status, d.attempts) == ("delivered", 1)
+    assert held(world) == []
+
+    # The send recorded by a transaction that committed after the report's own second look (both at
+    # once): the minute's retry job applies it. A report for an id never sent is dropped after three days.
+    with adapter("sms", gw):
+        second = converse(client, world, "sms", PHONE, reply="再次确认", message_id="in-2")
+        settle(world)
+    assert delivery(world, second["id"]).status == "sent"
+    with world.db.unit_of_work() as s:
+        s.query(OutboundPart).filter(OutboundPart.provider_id == "gw-2-a").delete()
+    ingest(world.db, cfg, "sms", Parsed(reports=[DeliveryReport("gw-2-a", False, "UNDELIV"),
+                                                 DeliveryReport("never-sent", True)]))
+    assert held(world) == [("gw-2-a", False), ("never-sent", True)]
+    with world.db.unit_of_work() as s:
+        s.add(OutboundPart(delivery_id=delivery(world, second["id"]).id, channel="sms", provider_id="gw-2-a",
+                           status="sent"))
+    retry_at(world, utcnow())
+    d = delivery(world, second["id"])
+    assert (d.status, d.last_error) == ("failed", "delivery_report: UNDELIV")
+    assert held(world) == [("never-sent", True)]
+    retry_at(world, utcnow() + outbound.HOLD_REPORTS + timedelta(minutes=1))
+    assert held(world) == []
+
+
+def held(world: World) -> list[tuple[str, bool]]:
+    with world.db.session() as s:
+        return [(r.provider_id, r.delivered) for r in s.scalars(select(EarlyReport).order_by(EarlyReport.id))]
 
 
 def test_temporary_failures_are_retried_with_back_off_then_sent(client: TestClient, world: World,

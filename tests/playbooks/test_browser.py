@@ -4,6 +4,7 @@ affected customers and end it with a review."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -33,7 +34,7 @@ def test_a_playbook_set_off_by_a_surge_is_tracked_to_its_end(browser: Any, live_
     with world.db.unit_of_work() as s:  # what the complaints domain records; the server's dispatcher reacts
         events.record(s, "complaint.surge_detected", {
             "category_id": outage.broadband, "org_unit_id": world.units["gz"], "count": 31, "baseline": 5.0,
-            "window_start": now.replace(hour=0, minute=0).isoformat(), "window_end": now.isoformat()},
+            "window_start": (now - timedelta(hours=2)).isoformat(), "window_end": now.isoformat()},
             aggregate_type="category", aggregate_id=outage.broadband, org_unit_id=world.units["gz"], at=now)
     for _ in range(100):
         with world.db.session() as s:
