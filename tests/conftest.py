@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -31,6 +33,11 @@ REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # Argon2 at its cheapest in tests: the hashing is the same code, only the work factors are lower.
 _auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# Property tests check behaviour, not speed: on a shared CI machine running both suites, Hypothesis's
+# timing checks (the per-example deadline, "data generation too slow") fail tests whose properties hold.
+# Every other health check stays on; a test's own @settings still override this profile.
+hypothesis_settings.register_profile("kefu", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("kefu")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

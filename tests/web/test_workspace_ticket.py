@@ -177,3 +177,19 @@ def test_a_customer_saying_tousu_makes_a_complaint_with_its_clock(
     with db.session() as s:
         assert len(tickets.history_of(s, tid)) == 1
     _ = routing
+
+
+def test_the_reasons_the_system_writes_are_shown_in_the_readers_language(
+        client: TestClient, console: Console, db: Database) -> None:
+    tid, w = console.tickets["bill_sms"], console.world
+    with db.unit_of_work() as s:
+        tickets.change_status(s, tid, "resolved", actor_id=w.users["agent_gz"], reason="已退还多扣费用")
+    with db.unit_of_work() as s:
+        t = s.get(Ticket, tid)
+        assert t is not None
+        tickets.on_customer_message(s, t)
+    login(client, "agent_gz")
+    page = client.get(f"/console/tickets/{tid}").text
+    assert "已退还多扣费用" in page  # a person's reason as written
+    assert "客户在办结后再次来信：重新打开" in page
+    assert "customer wrote after resolution" not in page
