@@ -198,14 +198,14 @@ def _call_task(session: Session, principal: Principal, survey_id: int) -> SlaSur
 @router.get("/sla/csat", response_model=CsatReport)
 def csat(session: DbSession, by: str = Query("agent", pattern="^(agent|channel|category|unit|queue|day)$"),
          days: int = Query(30, ge=1, le=366), principal: Principal = require("sla.report")) -> CsatReport:
-    """Satisfaction callbacks of my subtree over the last `days`: sent, answered, satisfied, CSAT (satisfied /
-    answered) and response rate, per agent, channel, category, org unit or day."""
+    """Satisfaction callbacks of my subtree over the last `days`: sent, answered, satisfied (4 or 5 of 5),
+    CSAT (satisfied / answered), the mean score and response rate, per agent, channel, category, org unit or day."""
     until = utcnow()
     since = until - timedelta(days=days)
     rows = surveys.csat_by(session, by, since=since, until=until, unit_ids=org.visible_unit_ids(session, principal))
     return CsatReport(by=by, since=since, until=until, rows=[
         CsatRow(key=r.key, sent=r.sent, answered=r.answered, satisfied=r.satisfied, csat=r.csat,
-                response_rate=r.response_rate) for r in rows])
+                average=r.average, response_rate=r.response_rate) for r in rows])
 
 
 @router.get("/sla/coverage", response_model=list[CoverageRead])

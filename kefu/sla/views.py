@@ -58,9 +58,11 @@ def names() -> dict[str, Any]:
 def _context(session: Session, principal: Principal, *, edit: int | None = None, cal: int | None = None,
              year: int | None = None, **extra: Any) -> dict[str, Any]:
     from kefu.interactions.models import CHANNELS
+    from kefu.routing import service as routing
     from kefu.tickets import service as tickets
 
     calendars = service.list_calendars(session)
+    queues = routing.queues(session, principal)
     chosen = next((c for c in calendars if c.id == cal), calendars[0] if calendars else None)
     year = year or date.today().year  # noqa: DTZ011 (the page's default year only)
     statutory = sorted((d, kind, name) for d, (kind, name) in holidays_cn.statutory_days().items() if d.year == year)
@@ -74,7 +76,8 @@ def _context(session: Session, principal: Principal, *, edit: int | None = None,
             "channels": CHANNELS, "categories": tickets.category_tree(session),
             "units": org.list_units(session, principal),
             "supervisors": [u for u in org.list_users(session, principal, active_only=True)
-                            if u.role in ("supervisor", "admin")], **names(), **extra}
+                            if u.role in ("supervisor", "admin")],
+            "queues": queues, "queue_names": {q.key: q.name for q in queues}, **names(), **extra}
 
 
 @router.get(BASE)
@@ -123,7 +126,8 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
             warn_percent=int(str(form.get("warn_percent", "80") or "80"))
             if str(form.get("warn_percent", "80") or "80").isdigit() else 0,
             on_breach=str(form.get("on_breach", "notify")), active=form.get("active") == "1",
-            breach_assignee_id=int(raw_to) if raw_to.isdigit() else None)
+            breach_assignee_id=int(raw_to) if raw_to.isdigit() else None,
+            breach_queue_key=str(form.get("breach_queue_key", "") or "")[:40] or None)
     except KefuError as exc:
         return _failed(request, session, principal, exc, edit=int(raw_id) if raw_id.isdigit() else None)
     return RedirectResponse(f"{BASE}?edit={policy.id}", status_code=303)
@@ -173,7 +177,7 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
     """The SLA box: the ticket's clocks and its satisfaction callbacks (an unsatisfied answer stands out: the
     ticket was reopened for it)."""
     from kefu.sla import surveys as sla_surveys
-    from kefu.sla.survey_reply import LABELS
+    from kefu.sla.survey_reply import LABELS, is_unsatisfied
 
     views = service.ticket_clocks(session, ticket.id)
     surveys = sla_surveys.of_ticket(session, ticket.id)
@@ -182,7 +186,8 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
     if not views and not surveys and not can_call:
         return None
     return "sla/_panel.html", {"clocks": views, "surveys": surveys, "survey_status": SURVEY_STATUS,
-                               "choice_names": LABELS, "can_call": can_call, "ticket_id": ticket.id, **names()}
+                               "choice_names": LABELS, "unsatisfied": is_unsatisfied, "can_call": can_call,
+                               "ticket_id": ticket.id, **names()}
 
 
 
@@ -249,7 +254,7 @@ def _caller(request: Request, principal: Principal) -> None:
 def calls(request: Request, session: DbSession, principal: PagePrincipal, error: str = "") -> HTMLResponse:
     """The survey calls to make in my subtree (the ticket page has the customer and their number)."""
     from kefu.sla import surveys
-    from kefu.sla.survey_reply import LABELS
+    from kefu.sla.survey_reply import LABELS, SCORES
     from kefu.tickets import service as tickets
 
     _caller(request, principal)
@@ -257,7 +262,8 @@ def calls(request: Request, session: DbSession, principal: PagePrincipal, error:
     subjects = {t.id: t.subject for t in (tickets.get(session, r.ticket_id) for r in tasks) if t is not None}
     agents = org.users(session, {r.agent_id for r in tasks if r.agent_id is not None})
     return render(request, "sla/calls.html", {"tasks": tasks, "subjects": subjects, "agents": agents,
-                                              "labels": LABELS, "error": error[:200]}, active="sla_calls")
+                                              "labels": LABELS, "scores": SCORES, "error": error[:200]},
+                  active="sla_calls")
 
 
 @router.post(f"{BASE}/calls/{{survey_id}}", dependencies=[CsrfProtect])
@@ -270,7 +276,8 @@ async def record_call(request: Request, survey_id: Id, session: DbSession, princ
     raw = str(form.get("choice", "") or "")
     try:
         surveys.record_call(session, _call_task(session, principal, survey_id),
-                            choice=int(raw) if raw in ("1", "2", "3") else None, note=str(form.get("note", ""))[:500])
+                            choice=int(raw) if raw in ("1", "2", "3", "4", "5") else None,
+                            note=str(form.get("note", ""))[:500])
     except KefuError as exc:
         return _calls_error(exc)
     return RedirectResponse(f"{BASE}/calls", status_code=303)
@@ -304,11 +311,13 @@ def _survey_page(request: Request, *, survey: Any = None, token: str = "", error
 
     from fastapi.templating import Jinja2Templates
 
-    from kefu.sla.survey_reply import LABELS
+    from kefu.sla.survey_reply import LABELS, SCORES, is_unsatisfied
 
     pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     return pages.TemplateResponse(request, "survey_link.html", {"s": survey, "token": token, "error": error,
-                                                                "labels": LABELS}, status_code=status)
+                                                                "labels": LABELS, "scores": SCORES,
+                                                                "unsatisfied": is_unsatisfied},
+                                  status_code=status)
 
 
 def _link_secret(request: Request) -> bytes:
@@ -317,7 +326,7 @@ def _link_secret(request: Request) -> bytes:
 
 @router.get("/s/{token}")
 def survey_link(request: Request, token: str, session: DbSession) -> HTMLResponse:
-    """The survey a customer opens from the link in the survey message: three buttons, no login."""
+    """The survey a customer opens from the link in the survey message: five buttons (5 to 1), no login."""
     from kefu.sla import surveys
 
     try:
