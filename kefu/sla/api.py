@@ -7,6 +7,7 @@
     GET  /tickets/{ticket_id}/surveys                                              its satisfaction callbacks
     POST /tickets/{ticket_id}/surveys/call                                         put it on the call list
     GET  /sla/call-tasks, POST /sla/call-tasks/{survey_id}                         survey calls to make, record one
+    GET  /sla/followups?done=false, POST /sla/followups/{survey_id}              unsatisfied answers to follow up
     GET  /sla/csat?by=agent|channel|category|unit|queue|day&days=30                      CSAT of my subtree (sla.report)
     GET  /sla/coverage?week=YYYY-MM-DD                                             7×24 coverage per channel
 
@@ -37,6 +38,7 @@ from kefu.sla.schemas import (
     CoverageRead,
     CsatReport,
     CsatRow,
+    FollowUpIn,
     GapRead,
     PolicyIn,
     PolicyRead,
@@ -183,6 +185,28 @@ def record_call(survey_id: Id, body: CallAnswerIn, session: DbSession,
     """What the customer said on the call (an unsatisfied answer reopens the ticket), or null: no answer."""
     return surveys.record_call(session, _call_task(session, principal, survey_id), choice=body.choice,
                                note=body.note)
+
+
+@router.get("/sla/followups", response_model=list[SurveyRead])
+def followups(session: DbSession, done: bool = False,
+              principal: Principal = require("sla.followup")) -> list[SlaSurvey]:
+    """The unsatisfied survey answers (1-2) of my subtree whose follow-up is open (`done`: closed)."""
+    return surveys.followups(session, org.visible_unit_ids(session, principal), done=done)
+
+
+@router.post("/sla/followups/{survey_id}", response_model=SurveyRead)
+def close_followup(survey_id: Id, body: FollowUpIn, session: DbSession,
+                   principal: Principal = require("sla.followup")) -> SlaSurvey:
+    """Close an unsatisfied answer's follow-up with what was done (409 when it has none open)."""
+    return surveys.close_followup(session, followup_survey(session, principal, survey_id),
+                                  actor_id=principal.user_id, note=body.note)
+
+
+def followup_survey(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:
+    row = session.get(SlaSurvey, survey_id)
+    if row is None or row.org_unit_id not in org.visible_unit_ids(session, principal):
+        raise surveys.SurveyLinkInvalid(f"survey {survey_id} does not exist")
+    return row
 
 
 def _call_task(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:

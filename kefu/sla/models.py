@@ -144,6 +144,11 @@ class SlaSurvey(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # an unsatisfied answer (1-2) is a follow-up for the supervisors of its unit until one closes it with a
+    # note of what was done (migration 0505)
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followed_up_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    follow_up_note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         Index("ix_sla_surveys_customer", "customer_id", "sent_at"),

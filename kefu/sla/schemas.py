@@ -120,6 +120,13 @@ class SurveyRead(Schema):
     sent_at: datetime
     expires_at: datetime
     answered_at: datetime | None
+    followed_up_at: datetime | None = None
+    followed_up_by_id: int | None = None
+    follow_up_note: FreeText | None = None
+
+
+class FollowUpIn(BaseModel):
+    note: str = Field(min_length=1, max_length=500, description="what was done for the customer")
 
 
 class CallAnswerIn(BaseModel):

@@ -9,6 +9,8 @@
   answer (1–5) is stored on the survey. The inbound path reopens a resolved ticket on any message; a
   satisfied or neutral answer (3–5) is only an answer, so the ticket goes back to resolved; an unsatisfied
   one (1 or 2) leaves it reopened (or reopens a closed one) for the agent, and records `survey.unsatisfied`.
+- An unsatisfied answer is also a follow-up for the supervisors of its unit (`followups`, the console's
+  回访跟进 list) until one closes it with a note of what was done (`close_followup`).
 - Surveys nobody answered within ANSWER_HOURS expire (`expire`, hourly job): the non-reply rate counts them.
 """
 
@@ -25,7 +27,7 @@ from kefu.core import events
 from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
-from kefu.sla.survey_reply import LABELS, PROMPT, is_satisfied, is_unsatisfied, parse_reply
+from kefu.sla.survey_reply import LABELS, PROMPT, UNSATISFIED, is_satisfied, is_unsatisfied, parse_reply
 from kefu.tickets import lifecycle
 from kefu.tickets import service as tickets
 
@@ -236,6 +238,39 @@ def _store_answer(session: Session, survey: SlaSurvey, choice: int, text: str, a
         events.record(session, "survey.unsatisfied", {"survey_id": survey.id, "ticket_id": ticket.id,
                                                       "agent_id": survey.agent_id, "choice": choice},
                       aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+
+
+def followups(session: Session, unit_ids: list[int] | None, *, done: bool = False) -> list[SlaSurvey]:
+    """The unsatisfied answers (1-2) of these units (None: all) whose supervisor follow-up is open (or, with
+    `done`, closed), oldest answer first: the supervisor's list of customers to call back about the handling."""
+    closed = SlaSurvey.followed_up_at.is_not(None)
+    q = select(SlaSurvey).where(SlaSurvey.status == "answered", SlaSurvey.choice <= UNSATISFIED,
+                                closed if done else ~closed)
+    if unit_ids is not None:
+        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    return list(session.scalars(q.order_by(SlaSurvey.answered_at, SlaSurvey.id)))
+
+
+class FollowUpNotOpen(Conflict):
+    code = "survey_followup_not_open"
+
+
+def close_followup(session: Session, survey: SlaSurvey, *, actor_id: int, note: str,
+                   at: datetime | None = None) -> SlaSurvey:
+    """A supervisor closes the follow-up of an unsatisfied answer with what was done (a note is required)."""
+    note = note.strip()
+    if not note:
+        raise InvalidInput("say what was done for the customer", code="survey_followup_note_required",
+                           details={"field": "note"})
+    if survey.status != "answered" or not is_unsatisfied(survey.choice) or survey.followed_up_at is not None:
+        raise FollowUpNotOpen("this answer has no open follow-up")
+    at = at or utcnow()
+    survey.followed_up_at, survey.followed_up_by_id, survey.follow_up_note = at, actor_id, note[:500]
+    session.flush()
+    events.record(session, "survey.followed_up", {"survey_id": survey.id, "ticket_id": survey.ticket_id,
+                                                  "actor_id": actor_id},
+                  aggregate_type="ticket", aggregate_id=survey.ticket_id, org_unit_id=survey.org_unit_id, at=at)
+    return survey
 
 
 def customers_awaiting(session: Session, customer_ids: set[int]) -> set[int]:

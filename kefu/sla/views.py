@@ -3,6 +3,8 @@
     GET  /console/sla                              administrators: policies and working calendars
     GET  /console/sla/calls                        agents: the survey calls to make; POST .../calls/{id} records one
     POST /console/sla/tickets/{id}/call            put a resolved ticket on the call list (from its SLA box)
+    GET  /console/sla/followups                    supervisors: unsatisfied answers to follow up
+    POST /console/sla/followups/{id}               close one with a note
     GET|POST /s/{token}                            the customer's survey page (signed link, no login)
     POST /console/sla/policies                     create or change a policy (choosers, no raw ids)
     POST /console/sla/calendars                    create or change a calendar's weekly hours
@@ -29,7 +31,8 @@ from kefu.sla.models import ON_BREACH
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 
-NAV = (("sla", "/console/sla", "sla.admin", 62), ("sla_calls", "/console/sla/calls", "sla.callback", 63))
+NAV = (("sla", "/console/sla", "sla.admin", 62), ("sla_calls", "/console/sla/calls", "sla.callback", 63),
+       ("sla_followups", "/console/sla/followups", "sla.followup", 64))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/sla"
 WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
@@ -42,9 +45,7 @@ BREACH_NAMES = {"notify": ("仅通知", "Notify only"), "raise_priority": ("提�
 
 
 def _allowed(request: Request, principal: Principal) -> None:
-    if not principal.can("sla.admin"):
-        raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
-                        details={"permission": "sla.admin"})
+    _need(request, principal, "sla.admin")
 
 
 def names() -> dict[str, Any]:
@@ -244,10 +245,14 @@ def csat(request: Request, session: DbSession, principal: PagePrincipal, days: i
 
 # ---- survey calls (回访电话) ------------------------------------------------------------------------------
 
-def _caller(request: Request, principal: Principal) -> None:
-    if not principal.can("sla.callback"):
+def _need(request: Request, principal: Principal, permission: str) -> None:
+    if not principal.can(permission):
         raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
-                        details={"permission": "sla.callback"})
+                        details={"permission": permission})
+
+
+def _caller(request: Request, principal: Principal) -> None:
+    _need(request, principal, "sla.callback")
 
 
 @router.get(f"{BASE}/calls")
@@ -301,6 +306,45 @@ async def plan_call(request: Request, ticket_id: Id, session: DbSession, princip
     except KefuError as exc:
         return _calls_error(exc)
     return RedirectResponse(f"{BASE}/calls", status_code=303)
+
+
+# ---- supervisors' follow-ups of unsatisfied answers (回访不满意跟进) --------------------------------------------
+
+@router.get(f"{BASE}/followups")
+def followups(request: Request, session: DbSession, principal: PagePrincipal, error: str = "") -> HTMLResponse:
+    """The unsatisfied answers of my subtree to follow up (oldest first), and the last ones closed."""
+    from kefu.sla import surveys
+    from kefu.sla.survey_reply import LABELS
+    from kefu.tickets import service as tickets
+
+    _need(request, principal, "sla.followup")
+    units = org.visible_unit_ids(session, principal)
+    open_rows = surveys.followups(session, units)
+    done = surveys.followups(session, units, done=True)[-20:][::-1]
+    rows = [*open_rows, *done]
+    subjects = {t.id: t.subject for t in (tickets.get(session, r.ticket_id) for r in rows) if t is not None}
+    people = org.users(session, {u for r in rows for u in (r.agent_id, r.followed_up_by_id) if u is not None})
+    return render(request, "sla/followups.html", {"open": open_rows, "done": done, "subjects": subjects,
+                                                  "people": people, "labels": LABELS, "error": error[:200]},
+                  active="sla_followups")
+
+
+@router.post(f"{BASE}/followups/{{survey_id}}", dependencies=[CsrfProtect])
+async def close_followup(request: Request, survey_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from urllib.parse import quote
+
+    from kefu.sla import surveys
+    from kefu.sla.api import followup_survey
+
+    _need(request, principal, "sla.followup")
+    form = await request.form()
+    try:
+        surveys.close_followup(session, followup_survey(session, principal, survey_id), actor_id=principal.user_id,
+                               note=str(form.get("note", "") or "")[:500])
+    except KefuError as exc:
+        session.rollback()
+        return RedirectResponse(f"{BASE}/followups?error={quote(exc.message)}", status_code=303)
+    return RedirectResponse(f"{BASE}/followups", status_code=303)
 
 
 # ---- the customer's answer page (no login: the signed link is the key) -----------------------------------
