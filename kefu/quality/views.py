@@ -193,6 +193,7 @@ def _cert_page(request: Request, session: Session, principal: Principal, *, resu
         "courses": courses, "questions": {c.id: cert.questions_of(c) for c in courses}, "titles": titles,
         "mine": mine, "team": team, "users": org.users(session, {c.user_id for c in team}),
         "valid": {c.id: cert.is_valid(c, now) for c in [*mine, *team]},
+        "warn_mine": cert.expiry_warnings(mine, now), "warn_team": cert.expiry_warnings(team, now),
         "soon": {c.id for c in [*mine, *team] if cert.is_valid(c, now)
                  and c.expires_at <= now + timedelta(days=cert.EXPIRY_WARN_DAYS)},
         "result": result, "error": error,
