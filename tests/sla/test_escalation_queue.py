@@ -17,8 +17,7 @@ from kefu.tickets import service as tickets
 from tests.conftest import World
 from tests.routing.flow import Flow
 from tests.routing.test_api_and_console import _login
-from tests.sla.test_calendar import bj
-from tests.sla.test_service import _policy, _scan, _ticket
+from tests.sla.test_service import _policy, assigned_and_breached
 
 
 @pytest.fixture
@@ -37,12 +36,7 @@ def test_a_breach_sends_the_ticket_to_the_policys_queue_and_routing_queues_it_th
     w = world
     with w.db.unit_of_work() as s:
         _policy(s, resolution_minutes=None, on_breach="raise_priority", breach_queue_key="complaints")
-    tid = _ticket(w, bj(2026, 3, 2, 9))
-    with w.db.unit_of_work() as s:
-        tickets.assign(s, tid, assignee_id=w.users["agent_gz"], actor_id=w.users["sup_gd"], at=bj(2026, 3, 2, 9, 5))
-    flow.settle()
-    assert _scan(w, bj(2026, 3, 2, 14, 31)) == (0, 1)  # 4 working hours after 09:00, lunch 12:00-13:30 excluded
-    flow.settle()
+    tid = assigned_and_breached(w, flow.settle)
     with w.db.session() as s:
         t = tickets.get(s, tid)
         assert t is not None
@@ -62,10 +56,7 @@ def test_a_queue_outside_the_tickets_branch_is_a_failed_escalation_not_a_move(wo
         routing.save_queue(s, None, routing.QueueSpec(key="sz_vip", name="深圳VIP", channel="ticket",
                                                       org_unit_id=w.units["sz"]))
         _policy(s, resolution_minutes=None, breach_queue_key="sz_vip")
-    tid = _ticket(w, bj(2026, 3, 2, 9))  # a Guangzhou ticket
-    with w.db.unit_of_work() as s:
-        tickets.assign(s, tid, assignee_id=w.users["agent_gz"], actor_id=w.users["sup_gd"], at=bj(2026, 3, 2, 9, 5))
-    assert _scan(w, bj(2026, 3, 2, 14, 31)) == (0, 1)
+    tid = assigned_and_breached(w)  # a Guangzhou ticket
     with w.db.session() as s:
         t = tickets.get(s, tid)
         assert t is not None

@@ -4,47 +4,20 @@ page or by a reply. Without a configured template it is a customer-service text 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy import select
 
-from kefu.channels import config
 from kefu.channels.models import OutboundDelivery
-from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.interactions.models import Interaction
 from kefu.sla import surveys
 from kefu.sla.models import SlaSurvey
 from kefu.tickets import service as tickets
-from tests.channels.fake_wechat import FakeWeChat, serve
-from tests.channels.outbox import jobs_with, settle
-from tests.channels.test_wechat import APPID, OPENID, SECRET, TOKEN, post, text
+from tests.channels.fake_wechat import FakeWeChat
+from tests.channels.outbox import settle
+from tests.channels.test_wechat import OPENID, post, text
+from tests.channels.test_wechat_templates import TEMPLATE, configure, fake, settings  # noqa: F401 (fixtures)
 from tests.conftest import World
-
-TEMPLATE = "TPL_service_notice_0001"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    with serve(FakeWeChat(APPID, SECRET, followers={OPENID}, templates={TEMPLATE})) as f:
-        yield f
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeWeChat) -> Iterator[Settings]:
-    s = settings.model_copy(update={"wechat_token": TOKEN, "wechat_app_id": APPID,
-                                    "wechat_app_secret": SecretStr(SECRET), "wechat_api_base": fake.base})
-    with jobs_with(s):
-        yield s
-
-
-def _configure(world: World, settings: Settings) -> None:
-    with world.db.unit_of_work() as s:
-        config.save(s, settings, org_unit_id=world.units["province"], channel="wechat",
-                    form={"wechat_notice_template": TEMPLATE}, actor_id=None, at=utcnow())
 
 
 def _resolved_wechat_ticket(client: TestClient, world: World) -> int:
@@ -69,8 +42,8 @@ def _survey(world: World, tid: int) -> SlaSurvey:
 
 
 def test_a_wechat_survey_is_a_template_notice_whose_button_opens_the_signed_survey_page(
-        client: TestClient, world: World, settings: Settings, fake: FakeWeChat) -> None:
-    _configure(world, settings)
+        client: TestClient, world: World, settings: Settings, fake: FakeWeChat) -> None:  # noqa: F811
+    configure(world, settings, TEMPLATE)
     tid = _resolved_wechat_ticket(client, world)
     survey = _survey(world, tid)
     assert (survey.channel, survey.status) == ("wechat", "sent")
@@ -101,7 +74,7 @@ def test_a_wechat_survey_is_a_template_notice_whose_button_opens_the_signed_surv
 
 
 def test_a_reply_on_wechat_answers_the_survey_and_without_a_template_the_link_rides_in_the_text(
-        client: TestClient, world: World, settings: Settings, fake: FakeWeChat) -> None:
+        client: TestClient, world: World, settings: Settings, fake: FakeWeChat) -> None:  # noqa: F811
     tid = _resolved_wechat_ticket(client, world)  # no template configured
     survey = _survey(world, tid)
     assert fake.template_sent == []
