@@ -427,7 +427,8 @@ def queues_for_ticket(session: Session, ticket: Any) -> list[RoutingQueue]:
 def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str,
                       at: datetime | None = None) -> Any:
     """转派 to a queue by the system (an SLA policy's escalation on breach), whole like `transfer_to_queue`:
-    the queue must be an active one of the ticket's branch (QueueNotFound otherwise); nobody set it."""
+    the queue must be an active one of the ticket's branch (QueueNotFound otherwise); nobody set it. A ticket
+    already waiting there without an owner is left as it is (a second breach does not requeue it)."""
     from kefu.tickets import service as tickets
 
     at = at or utcnow()
@@ -435,6 +436,9 @@ def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str
     q = next((q for q in queues_for_ticket(session, ticket) if q.key == key), None) if ticket is not None else None
     if q is None:
         raise QueueNotFound(f"queue '{key}' not found for this ticket")
+    pinned = session.get(RoutingTicketQueue, ticket_id)
+    if ticket.assignee_id is None and pinned is not None and pinned.queue_key == q.key:
+        return ticket
     _pin_to_queue(session, ticket_id, q.key, None, at)
     return tickets.release_to_queue(session, ticket_id, queue=q.key, actor_id=None, reason=reason, at=at)
 

@@ -17,7 +17,8 @@ from kefu.tickets import service as tickets
 from tests.conftest import World
 from tests.routing.flow import Flow
 from tests.routing.test_api_and_console import _login
-from tests.sla.test_service import _policy, assigned_and_breached
+from tests.sla.test_calendar import bj
+from tests.sla.test_service import _policy, _scan, assigned_and_breached
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_a_breach_sends_the_ticket_to_the_policys_queue_and_routing_queues_it_th
         world: World, flow: Flow) -> None:
     w = world
     with w.db.unit_of_work() as s:
-        _policy(s, resolution_minutes=None, on_breach="raise_priority", breach_queue_key="complaints")
+        _policy(s, resolution_minutes=6 * 60, on_breach="raise_priority", breach_queue_key="complaints")
     tid = assigned_and_breached(w, flow.settle)
     with w.db.session() as s:
         t = tickets.get(s, tid)
@@ -48,6 +49,14 @@ def test_a_breach_sends_the_ticket_to_the_policys_queue_and_routing_queues_it_th
     assert (moved["queue"], moved["previous_assignee_id"], moved["actor_id"], moved["reason"]) == (
         "complaints", w.users["agent_gz"], None, "SLA breach (first_response)")
     assert _payloads(w, "sla.escalation_failed", tid) == []
+    # the resolution target breaches too (6 working hours: 16:30): the ticket waits in the queue already
+    assert _scan(w, bj(2026, 3, 2, 17)) == (0, 1)
+    flow.settle()
+    assert len(_payloads(w, "ticket.transferred", tid)) == 1
+    with w.db.session() as s:
+        t = tickets.get(s, tid)
+        assert t is not None
+        assert (t.assignee_id, t.priority) == (None, "urgent")
 
 
 def test_a_queue_outside_the_tickets_branch_is_a_failed_escalation_not_a_move(world: World, flow: Flow) -> None:
