@@ -434,7 +434,7 @@ def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str
     at = at or utcnow()
     ticket = tickets.get(session, ticket_id)
     q = next((q for q in queues_for_ticket(session, ticket) if q.key == key), None) if ticket is not None else None
-    if q is None:
+    if ticket is None or q is None:
         raise QueueNotFound(f"queue '{key}' not found for this ticket")
     pinned = session.get(RoutingTicketQueue, ticket_id)
     if ticket.assignee_id is None and pinned is not None and pinned.queue_key == q.key:

@@ -225,22 +225,40 @@ async def queue_calendar(request: Request, key: str, session: DbSession, princip
     return RedirectResponse(f"{BASE}/coverage", status_code=303)
 
 
+CSAT_BY_NAMES = {"agent": ("坐席", "Agent"), "queue": ("队列", "Queue"), "channel": ("渠道", "Channel"),
+                 "category": ("分类", "Category"), "unit": ("单位", "Org unit"), "day": ("日期", "Day")}
+
+
 @router.get(f"{BASE}/csat")
-def csat(request: Request, session: DbSession, principal: PagePrincipal, days: int = 30) -> HTMLResponse:
-    """Satisfaction callbacks of the last `days` days per agent: sent, answered, satisfied, CSAT, response rate."""
+def csat(request: Request, session: DbSession, principal: PagePrincipal, days: int = 30,
+         by: str = "agent") -> HTMLResponse:
+    """Satisfaction callbacks of the last `days` days per agent (or queue, channel, category, org unit, day):
+    sent, answered, satisfied (4-5), CSAT, mean score, response rate."""
     if not (principal.can("sla.admin") or principal.can("routing.supervise")):
         _allowed(request, principal)
     from datetime import timedelta
 
     from kefu.core.clock import utcnow
+    from kefu.routing import service as routing
     from kefu.sla import surveys
+    from kefu.tickets import service as tickets
 
-    days = min(max(days, 1), 366)
+    days, by = min(max(days, 1), 366), by if by in CSAT_BY_NAMES else "agent"
     now = utcnow()
-    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now,
-                                 unit_ids=org.visible_unit_ids(session, principal))
-    users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
-    return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")
+    rows = surveys.csat_by(session, by, since=now - timedelta(days=days), until=now,
+                           unit_ids=org.visible_unit_ids(session, principal))
+    keys = [r.key for r in rows if r.key is not None]
+    names: dict[Any, tuple[str, str]] = {}
+    if by == "agent":
+        names = {k: (u.display_name, u.display_name) for k, u in org.users(session, {int(k) for k in keys}).items()}
+    elif by == "unit":
+        names = {u.id: (u.name, u.name) for u in org.units(session, [int(k) for k in keys])}
+    elif by == "queue":
+        names = {q.key: (q.name, q.name_en or q.name) for q in routing.queues(session)}
+    elif by == "category":
+        names = {c.key: (c.name, c.name_en or c.name) for c in tickets.categories_by_id(session).values()}
+    return render(request, "sla/csat.html", {"rows": rows, "names": names, "days": days, "by": by,
+                                             "by_names": CSAT_BY_NAMES}, active="sla")
 
 
 # ---- survey calls (回访电话) ------------------------------------------------------------------------------

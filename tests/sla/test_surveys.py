@@ -211,3 +211,25 @@ def test_each_customer_message_after_the_first_reply_starts_the_next_response_cl
     assert done is not None
     assert done.stopped_at is not None
     assert done.used_seconds < 1800
+
+
+def test_the_csat_page_groups_by_channel_category_unit_or_day_with_a_chooser(
+        w: World, settings: Settings, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.routing.test_api_and_console import _login
+
+    tid = _sms(w, settings, "这个月话费多扣了20元").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    _sms(w, settings, "非常满意")
+    _login(client, "sup_gd")
+    page = client.get("/console/sla/csat", params={"by": "channel"})
+    assert page.status_code == 200
+    assert '<option value="channel" selected>渠道</option>' in page.text
+    row = page.text[page.text.index('data-channel="sms"'):]
+    assert "短信" in row[:200]
+    assert "5.00" in row  # the mean score
+    unit = client.get("/console/sla/csat", params={"by": "unit"}).text
+    assert f'data-unit="{w.units["gz"]}"' in unit
+    day = client.get("/console/sla/csat", params={"by": "day", "days": "7"}).text
+    assert 'data-day="20' in day
+    assert 'data-agent="' in client.get("/console/sla/csat", params={"by": "nonsense"}).text  # per agent
