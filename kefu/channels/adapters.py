@@ -41,6 +41,7 @@ class Outbound:
     references: tuple[str, ...] = ()
     notice_kind: str | None = None  # a notice kefu sends on its own (not an agent's reply): its kind
     template_id: str | None = None  # WeChat: the template message for notices (the unit's configuration)
+    link: str | None = None  # a notice's link (a survey's answer page): the template message's button (url)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ def on_message_sent(session: Session, event: Event) -> None:
         return
     to = event.payload.get("to")
     kind = event.payload.get("kind") if event.payload.get("notice") else None
+    link = event.payload.get("link")
     d = outbound.enqueue(session, message_id=message_id, recipient=to if isinstance(to, str) else None,
                          at=event.occurred_at, notice_kind=str(kind or "notice")[:32] if event.payload.get("notice")
-                         else None)
+                         else None, link=link[:1024] if isinstance(link, str) and link else None)
     if d is not None:
         jobs.defer(session, "channels.deliver", delivery_id=d.id)
 

@@ -35,6 +35,8 @@ class OutboundDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     # A notice kefu sent on its own (message.sent with notice): its kind; None for an agent's reply.
     notice_kind: Mapped[str | None] = mapped_column(String(32))
+    # A notice's link (a survey's signed answer page): a WeChat template notice's button (migration 0019).
+    link: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

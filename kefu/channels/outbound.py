@@ -52,7 +52,7 @@ def backoff(attempts: int, base: float, cap: float) -> float:
 
 
 def enqueue(session: Session, *, message_id: int, recipient: str | None, at: datetime,
-            notice_kind: str | None = None) -> OutboundDelivery | None:
+            notice_kind: str | None = None, link: str | None = None) -> OutboundDelivery | None:
     """The delivery of an outbound message, queued (once: None when the message has one already)."""
     if session.scalar(select(OutboundDelivery.id).where(OutboundDelivery.message_id == message_id)) is not None:
         return None
@@ -63,7 +63,7 @@ def enqueue(session: Session, *, message_id: int, recipient: str | None, at: dat
     assert it is not None
     d = OutboundDelivery(message_id=message_id, interaction_id=it.id, org_unit_id=it.org_unit_id,
                          channel=msg.channel, recipient=recipient, key=uuid.uuid4().hex, status="queued",
-                         notice_kind=notice_kind,
+                         notice_kind=notice_kind, link=link if notice_kind else None,
                          attempts=0, next_attempt_at=at, created_at=at, updated_at=at)
     session.add(d)
     session.flush()
@@ -150,7 +150,7 @@ def _outbound(session: Session, d: OutboundDelivery) -> Outbound:
                 if d.notice_kind else None)
     return Outbound(message_id=msg.id, channel=d.channel, to=d.recipient, body=msg.body, key=d.key,
                     subject=it.subject, thread_ref=refs[-1] if refs else None, references=tuple(refs),
-                    notice_kind=d.notice_kind, template_id=template)
+                    notice_kind=d.notice_kind, template_id=template, link=d.link)
 
 
 def due(session: Session, now: datetime, *, limit: int = 100) -> list[int]:

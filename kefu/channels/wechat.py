@@ -191,7 +191,8 @@ class WeChatAdapter:
     def send(self, out: Outbound) -> Sent:
         try:
             if out.notice_kind and out.template_id:
-                got = self.client.message.send_template(out.to, out.template_id, template_data(out))
+                got = self.client.message.send_template(out.to, out.template_id, template_data(out),
+                                                        url=out.link)  # the notice's button (a survey's page)
                 return Sent((f"tpl:{got.get('msgid')}",))  # its result comes as TEMPLATESENDJOBFINISH
             self.client.message.send_text(out.to, out.body)
         except WeChatClientException as exc:

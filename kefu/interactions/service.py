@@ -316,10 +316,12 @@ def _last_sender(session: Session, interaction_id: int) -> str | None:
 
 
 def _system_message(session: Session, it: Interaction, *, body: str, to: str | None, kind: str,
-                    author_id: int | None, at: datetime, ticket_id: int | None = None) -> Message:
+                    author_id: int | None, at: datetime, ticket_id: int | None = None,
+                    link: str | None = None) -> Message:
     """An outbound message kefu starts, not an agent's answer (the reply clocks do not stop): stored on
-    `it` and recorded as `message.sent` (`kind` says what it is; `notice` marks it as not a reply) for the
-    channel's outbound delivery to carry after commit."""
+    `it` and recorded as `message.sent` (`kind` says what it is; `notice` marks it as not a reply; `link`,
+    when given, is the page the notice points to: a WeChat template notice's button) for the channel's
+    outbound delivery to carry after commit."""
     msg = Message(interaction_id=it.id, channel=it.channel, direction="outbound", body=body, sender=None,
                   external_id=None, author_id=author_id, created_at=at)
     session.add(msg)
@@ -328,7 +330,7 @@ def _system_message(session: Session, it: Interaction, *, body: str, to: str | N
     events.record(session, "message.sent",
                   {"interaction_id": it.id, "message_id": msg.id, "channel": it.channel, "to": to,
                    "customer_id": it.customer_id, "ticket_id": ticket_id if ticket_id is not None else it.ticket_id,
-                   "author_id": author_id, "kind": kind, "notice": True},
+                   "author_id": author_id, "kind": kind, "notice": True, **({"link": link} if link else {})},
                   aggregate_type="interaction", aggregate_id=it.id, org_unit_id=it.org_unit_id, at=at)
     return msg
 
@@ -347,15 +349,15 @@ def _check_channel(channel: str) -> None:
         raise InvalidInput(f"unknown channel {channel!r}", code="unknown_channel", details={"field": "channel"})
 
 
-def send_notice(session: Session, interaction_id: int, *, body: str, kind: str,
+def send_notice(session: Session, interaction_id: int, *, body: str, kind: str, link: str | None = None,
                 at: datetime | None = None) -> Message:
     """A message the system sends the customer on this interaction's channel (a satisfaction survey),
-    to the address they last wrote from."""
+    to the address they last wrote from; `link` is the page it points to (a WeChat template's button)."""
     it = session.get(Interaction, interaction_id)
     if it is None:
         raise InteractionNotFound(f"interaction {interaction_id} does not exist")
     return _system_message(session, it, body=body, to=_last_sender(session, it.id), kind=kind, author_id=None,
-                           at=at or utcnow())
+                           at=at or utcnow(), link=link)
 
 
 def notify_customer(session: Session, *, customer_id: int, org_unit_id: int, channel: str, body: str,

@@ -8,7 +8,8 @@ questions each cite an article of the course, certificates with an expiry, and t
   needs a valid certificate; `may_serve(session, user_id, skills, at)` and `certified_user_ids(...)` answer it
   for the routing engine (kefu.routing reads them; nothing here changes routing).
 - `warn_expiring` (a daily job) records `certificate.expiring` once per certificate EXPIRY_WARN_DAYS before
-  its end, naming the holder and their unit (for the agent and the supervisors of that branch to be told).
+  its end, naming the holder and their unit; `expiry_warnings` gives the warnings still standing (not renewed,
+  not yet expired), which the console shows the holder and the supervisors of that branch.
 Services flush, never commit.
 """
 
@@ -313,3 +314,17 @@ def warn_expiring(session: Session, *, at: datetime | None = None, days: int = E
         out.append(cert.id)
     session.flush()
     return out
+
+
+def expiry_warnings(certificates: Iterable[Certificate], at: datetime) -> list[Certificate]:
+    """Of these certificates, the warnings still standing: warned about (`warn_expiring`), still valid, and
+    not renewed by a later certificate of the holder for the skill among them. Soonest first."""
+    rows = list(certificates)
+    latest: dict[tuple[int, str], datetime] = {}
+    for c in rows:
+        if c.revoked_at is None:
+            key = (c.user_id, c.skill)
+            latest[key] = max(latest.get(key, ensure_aware(c.expires_at)), ensure_aware(c.expires_at))
+    return sorted((c for c in rows if c.warned_at is not None and is_valid(c, at)
+                   and latest[(c.user_id, c.skill)] <= ensure_aware(c.expires_at)),
+                  key=lambda c: (ensure_aware(c.expires_at), c.id))

@@ -103,7 +103,7 @@ def sample_resolved(session: Session, *, since: datetime, until: datetime, share
     """Choose the resolved tickets of [since, until) to inspect (of `unit_ids`' units when given: an
     inspector's subtree)."""
     from kefu.sla.models import SlaSurvey
-    from kefu.sla.survey_reply import UNSATISFIED
+    from kefu.sla.survey_reply import UNSATISFIED  # 1 and 2 of 5 are unsatisfied
     from kefu.tickets.models import Ticket
 
     at = at or utcnow()
@@ -115,7 +115,7 @@ def sample_resolved(session: Session, *, since: datetime, until: datetime, share
         q = q.where(Ticket.org_unit_id.in_(unit_ids))
     rows = session.execute(q).all()
     unhappy = set(session.scalars(select(SlaSurvey.ticket_id).where(
-        SlaSurvey.choice == UNSATISFIED, SlaSurvey.ticket_id.in_([r.id for r in rows]))))
+        SlaSurvey.choice <= UNSATISFIED, SlaSurvey.ticket_id.in_([r.id for r in rows]))))
     try:
         chosen = core.sample([core.Contact(r.id, r.assignee_id, r.type in ("complaint", "appeal"), r.id in unhappy)
                               for r in rows], share=share, seed=seed)

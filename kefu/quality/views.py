@@ -181,7 +181,7 @@ CERT_BASE = "/console/certification"
 
 
 def _cert_page(request: Request, session: Session, principal: Principal, *, result: Any = None,
-               error: str | None = None, status_code: int = 200) -> HTMLResponse:
+               error: str | None = None, status_code: int = 200, edit: int | None = None) -> HTMLResponse:
     from kefu.quality import certification as cert
 
     courses = cert.courses(session, principal) if principal.can("cert.take") else []
@@ -193,29 +193,38 @@ def _cert_page(request: Request, session: Session, principal: Principal, *, resu
         "courses": courses, "questions": {c.id: cert.questions_of(c) for c in courses}, "titles": titles,
         "mine": mine, "team": team, "users": org.users(session, {c.user_id for c in team}),
         "valid": {c.id: cert.is_valid(c, now) for c in [*mine, *team]},
+        "warn_mine": cert.expiry_warnings(mine, now), "warn_team": cert.expiry_warnings(team, now),
         "soon": {c.id for c in [*mine, *team] if cert.is_valid(c, now)
                  and c.expires_at <= now + timedelta(days=cert.EXPIRY_WARN_DAYS)},
-        "result": result, "error": error, **(_course_form(session, principal) if principal.can("cert.admin") else {})},
+        "result": result, "error": error,
+        **(_course_form(session, principal, edit) if principal.can("cert.admin") else {})},
         status_code=status_code, active="certification")
 
 
 QUESTION_SLOTS = 5
 
 
-def _course_form(session: Session, principal: Principal) -> dict[str, Any]:
-    """The choosers of the new-course form: skills, units of my subtree, the published articles I can read."""
+def _course_form(session: Session, principal: Principal, edit: int | None = None) -> dict[str, Any]:
+    """The choosers of the course form: skills, units of my subtree, the published articles I can read; with
+    `edit`, the course being changed (its questions fill the slots, one more left empty)."""
     from kefu.knowledge import service as knowledge
+    from kefu.quality import certification as cert
 
+    editing = cert.course(session, principal, edit) if edit is not None else None
     articles, _ = knowledge.list_articles(session, principal, knowledge.ArticleFilters(status="published"),
                                           limit=300, offset=0)
+    questions = cert.questions_of(editing) if editing is not None else []
     return {"skills": org.skills(session), "units": org.list_units(session, principal),
-            "articles": sorted(articles, key=lambda a: (a.kind != "script", a.title)), "slots": QUESTION_SLOTS}
+            "articles": sorted(articles, key=lambda a: (a.kind != "script", a.title)), "editing": editing,
+            "edit_questions": questions, "slots": max(QUESTION_SLOTS, len(questions) + 1)}
 
 
 @router.post(f"{CERT_BASE}/courses", dependencies=[CsrfProtect])
-async def create_course(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
-    """Question slot N: q_article_N (one of the chosen articles), q_text_N, q_options_N (one option a line),
-    q_answer_N (the right option's number, from 1); a slot without text is skipped."""
+async def save_course(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Create a course, or change the one named by `course_id` (its name, articles and scripts, exam, pass
+    mark, validity; `active` unchecked closes it). Question slot N: q_article_N (one of the chosen articles),
+    q_text_N, q_options_N (one option a line), q_answer_N (the right option's number, from 1); a slot
+    without text is skipped."""
     from kefu.quality import certification as cert
 
     _need(principal, "cert.admin")
@@ -225,8 +234,9 @@ async def create_course(request: Request, session: DbSession, principal: PagePri
         raw = str(form.get(name, "") or "").strip()
         return int(raw) if raw.isdigit() and len(raw) < 10 else default
 
+    course_id = num("course_id") or None
     questions = []
-    for n in range(QUESTION_SLOTS):
+    for n in range(min(num("slots", QUESTION_SLOTS), cert.MAX_QUESTIONS)):
         text = str(form.get(f"q_text_{n}", "") or "").strip()
         if text:
             options = tuple(o.strip() for o in str(form.get(f"q_options_{n}", "") or "").splitlines() if o.strip())
@@ -235,19 +245,23 @@ async def create_course(request: Request, session: DbSession, principal: PagePri
                            skill=str(form.get("skill", "") or ""), org_unit_id=num("org_unit_id"),
                            article_ids=tuple(int(str(a)) for a in form.getlist("article_ids") if str(a).isdigit()),
                            questions=tuple(questions), pass_percent=num("pass_percent", 80),
-                           valid_days=num("valid_days", 365))
+                           valid_days=num("valid_days", 365),
+                           active=form.get("active") == "1" if course_id is not None else True)
     try:
-        cert.save_course(session, principal, spec)
+        saved = cert.save_course(session, principal, spec, course_id=course_id)
     except KefuError as exc:
         session.rollback()
-        return _cert_page(request, session, principal, error=exc.message, status_code=exc.status)
-    return RedirectResponse(f"{CERT_BASE}#cert-courses", status_code=303)
+        return _cert_page(request, session, principal, error=exc.message, status_code=exc.status, edit=course_id)
+    return RedirectResponse(f"{CERT_BASE}#course-{saved.id}", status_code=303)
 
 
 @router.get(CERT_BASE)
-def certification(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+def certification(request: Request, session: DbSession, principal: PagePrincipal,
+                  edit: int | None = None) -> HTMLResponse:
+    """My certificates and courses; for cert.admin also the team's certificates and the course form (`edit`:
+    a course of my branch to change)."""
     _need(principal, "cert.take", "cert.admin")
-    return _cert_page(request, session, principal)
+    return _cert_page(request, session, principal, edit=edit if principal.can("cert.admin") else None)
 
 
 @router.post(f"{CERT_BASE}/{{course_id}}", dependencies=[CsrfProtect])

@@ -250,10 +250,12 @@ def save_queue(session: Session, principal: Principal | None, spec: QueueSpec) -
 def queues(session: Session, principal: Principal | None = None) -> list[RoutingQueue]:
     """Active queues (of the principal's branch: their subtree and the units above it)."""
     rows = store.active_queues(session)
-    if principal is None:
-        return rows
+    return rows if principal is None else _of_branch(session, rows, principal.org_path)
+
+
+def _of_branch(session: Session, rows: list[RoutingQueue], path: str) -> list[RoutingQueue]:
     units = {u.id: u.path for u in org.units(session, [q.org_unit_id for q in rows])}
-    return [q for q in rows if _related(principal.org_path, units.get(q.org_unit_id, "/"))]
+    return [q for q in rows if _related(path, units.get(q.org_unit_id, "/"))]
 
 
 def queue(session: Session, principal: Principal, key: str) -> RoutingQueue:
@@ -391,13 +393,17 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
 def send_to_queue(session: Session, principal: Principal, ticket_id: int, key: str) -> RoutingTicketQueue:
     """Route this ticket to a queue of the principal's branch instead of by the rules (转派 to a queue). The
     ticket's service clears its owner and records why; the routing intake then queues it here."""
-    q = queue(session, principal, key)
+    return _pin_to_queue(session, ticket_id, queue(session, principal, key).key, principal.user_id, utcnow())
+
+
+def _pin_to_queue(session: Session, ticket_id: int, key: str, user_id: int | None,
+                  at: datetime) -> RoutingTicketQueue:
     row = session.get(RoutingTicketQueue, ticket_id)
     if row is None:
-        row = RoutingTicketQueue(ticket_id=ticket_id, queue_key=q.key, set_by_id=principal.user_id, set_at=utcnow())
+        row = RoutingTicketQueue(ticket_id=ticket_id, queue_key=key, set_by_id=user_id, set_at=at)
         session.add(row)
     else:
-        row.queue_key, row.set_by_id, row.set_at = q.key, principal.user_id, utcnow()
+        row.queue_key, row.set_by_id, row.set_at = key, user_id, at
     session.flush()
     return row
 
@@ -411,6 +417,30 @@ def transfer_to_queue(session: Session, principal: Principal, ticket_id: int, ke
     row = send_to_queue(session, principal, ticket_id, key)
     return tickets.release_to_queue(session, ticket_id, queue=row.queue_key, actor_id=principal.user_id,
                                     reason=reason, expected_version=expected_version)
+
+
+def queues_for_ticket(session: Session, ticket: Any) -> list[RoutingQueue]:
+    """The active queues of a ticket's branch (its unit's subtree and the units above it)."""
+    return _of_branch(session, store.active_queues(session), org.org_unit(session, ticket.org_unit_id).path)
+
+
+def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str,
+                      at: datetime | None = None) -> Any:
+    """转派 to a queue by the system (an SLA policy's escalation on breach), whole like `transfer_to_queue`:
+    the queue must be an active one of the ticket's branch (QueueNotFound otherwise); nobody set it. A ticket
+    already waiting there without an owner is left as it is (a second breach does not requeue it)."""
+    from kefu.tickets import service as tickets
+
+    at = at or utcnow()
+    ticket = tickets.get(session, ticket_id)
+    q = next((q for q in queues_for_ticket(session, ticket) if q.key == key), None) if ticket is not None else None
+    if ticket is None or q is None:
+        raise QueueNotFound(f"queue '{key}' not found for this ticket")
+    pinned = session.get(RoutingTicketQueue, ticket_id)
+    if ticket.assignee_id is None and pinned is not None and pinned.queue_key == q.key:
+        return ticket
+    _pin_to_queue(session, ticket_id, q.key, None, at)
+    return tickets.release_to_queue(session, ticket_id, queue=q.key, actor_id=None, reason=reason, at=at)
 
 
 def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> RoutingItem | None:

@@ -7,6 +7,7 @@
     GET  /tickets/{ticket_id}/surveys                                              its satisfaction callbacks
     POST /tickets/{ticket_id}/surveys/call                                         put it on the call list
     GET  /sla/call-tasks, POST /sla/call-tasks/{survey_id}                         survey calls to make, record one
+    GET  /sla/followups?done=false, POST /sla/followups/{survey_id}              unsatisfied answers to follow up
     GET  /sla/csat?by=agent|channel|category|unit|queue|day&days=30                      CSAT of my subtree (sla.report)
     GET  /sla/coverage?week=YYYY-MM-DD                                             7×24 coverage per channel
 
@@ -37,6 +38,7 @@ from kefu.sla.schemas import (
     CoverageRead,
     CsatReport,
     CsatRow,
+    FollowUpIn,
     GapRead,
     PolicyIn,
     PolicyRead,
@@ -185,6 +187,28 @@ def record_call(survey_id: Id, body: CallAnswerIn, session: DbSession,
                                note=body.note)
 
 
+@router.get("/sla/followups", response_model=list[SurveyRead])
+def followups(session: DbSession, done: bool = False,
+              principal: Principal = require("sla.followup")) -> list[SlaSurvey]:
+    """The unsatisfied survey answers (1-2) of my subtree whose follow-up is open (`done`: closed)."""
+    return surveys.followups(session, org.visible_unit_ids(session, principal), done=done)
+
+
+@router.post("/sla/followups/{survey_id}", response_model=SurveyRead)
+def close_followup(survey_id: Id, body: FollowUpIn, session: DbSession,
+                   principal: Principal = require("sla.followup")) -> SlaSurvey:
+    """Close an unsatisfied answer's follow-up with what was done (409 when it has none open)."""
+    return surveys.close_followup(session, followup_survey(session, principal, survey_id),
+                                  actor_id=principal.user_id, note=body.note)
+
+
+def followup_survey(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:
+    row = session.get(SlaSurvey, survey_id)
+    if row is None or row.org_unit_id not in org.visible_unit_ids(session, principal):
+        raise surveys.SurveyLinkInvalid(f"survey {survey_id} does not exist")
+    return row
+
+
 def _call_task(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:
     row = session.get(SlaSurvey, survey_id)
     visible = org.visible_unit_ids(session, principal)
@@ -198,14 +222,14 @@ def _call_task(session: Session, principal: Principal, survey_id: int) -> SlaSur
 @router.get("/sla/csat", response_model=CsatReport)
 def csat(session: DbSession, by: str = Query("agent", pattern="^(agent|channel|category|unit|queue|day)$"),
          days: int = Query(30, ge=1, le=366), principal: Principal = require("sla.report")) -> CsatReport:
-    """Satisfaction callbacks of my subtree over the last `days`: sent, answered, satisfied, CSAT (satisfied /
-    answered) and response rate, per agent, channel, category, org unit or day."""
+    """Satisfaction callbacks of my subtree over the last `days`: sent, answered, satisfied (4 or 5 of 5),
+    CSAT (satisfied / answered), the mean score and response rate, per agent, channel, category, org unit or day."""
     until = utcnow()
     since = until - timedelta(days=days)
     rows = surveys.csat_by(session, by, since=since, until=until, unit_ids=org.visible_unit_ids(session, principal))
     return CsatReport(by=by, since=since, until=until, rows=[
         CsatRow(key=r.key, sent=r.sent, answered=r.answered, satisfied=r.satisfied, csat=r.csat,
-                response_rate=r.response_rate) for r in rows])
+                average=r.average, response_rate=r.response_rate) for r in rows])
 
 
 @router.get("/sla/coverage", response_model=list[CoverageRead])

@@ -75,6 +75,8 @@ class SlaPolicy(Base):
     on_breach: Mapped[str] = mapped_column(String(16), default="notify")
     # on breach the ticket is also handed to this person (a supervisor), whatever on_breach says (migration 0504)
     breach_assignee_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    # or to this routing queue (转派到队列: the ticket loses its owner and waits there; migration 0505)
+    breach_queue_key: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -120,7 +122,8 @@ SURVEY_STATES = ("sent", "answered", "expired", "opted_out")
 
 
 class SlaSurvey(Base):
-    """A satisfaction survey (回访) sent after a ticket was resolved, and the customer's answer (1-3)."""
+    """A satisfaction survey (回访) sent after a ticket was resolved, and the customer's answer (1-5, 5 best;
+    migration 0505 moved the old 1-3 answers onto this scale)."""
 
     __tablename__ = "sla_surveys"
 
@@ -141,9 +144,14 @@ class SlaSurvey(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # an unsatisfied answer (1-2) is a follow-up for the supervisors of its unit until one closes it with a
+    # note of what was done (migration 0505)
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followed_up_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    follow_up_note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         Index("ix_sla_surveys_customer", "customer_id", "sent_at"),
         Index("ix_sla_surveys_pending", "status", "expires_at"),
-        CheckConstraint("choice IS NULL OR choice BETWEEN 1 AND 3", name="choice"),
+        CheckConstraint("choice IS NULL OR choice BETWEEN 1 AND 5", name="choice"),
     )

@@ -66,6 +66,8 @@ class PolicyIn(BaseModel):
     on_breach: str = Field(default="notify", description=f"one of {', '.join(ON_BREACH)}", max_length=16)
     breach_assignee_id: int | None = Field(default=None, ge=1, le=INT64,
                                            description="on breach the ticket is handed to this person (a supervisor)")
+    breach_queue_key: str | None = Field(default=None, max_length=40,
+                                         description="or sent to this routing queue (not both)")
     active: bool = True
 
 
@@ -85,6 +87,7 @@ class PolicyRead(Schema):
     warn_percent: int
     on_breach: str
     breach_assignee_id: int | None
+    breach_queue_key: str | None
     active: bool
 
 
@@ -111,16 +114,24 @@ class SurveyRead(Schema):
     channel: str = Field(description="sms | wechat | email, or call (an outbound call task)")
     queue_key: str | None
     status: str
-    choice: int | None = Field(description="1 satisfied, 2 neutral, 3 unsatisfied")
+    choice: int | None = Field(description="1 very unsatisfied, 2 unsatisfied, 3 neutral, 4 satisfied, "
+                                           "5 very satisfied")
     answer_text: FreeText | None
     sent_at: datetime
     expires_at: datetime
     answered_at: datetime | None
+    followed_up_at: datetime | None = None
+    followed_up_by_id: int | None = None
+    follow_up_note: FreeText | None = None
+
+
+class FollowUpIn(BaseModel):
+    note: str = Field(min_length=1, max_length=500, description="what was done for the customer")
 
 
 class CallAnswerIn(BaseModel):
-    choice: int | None = Field(ge=1, le=3, description="the customer's 1 satisfied, 2 neutral, 3 unsatisfied; "
-                                                       "null: nobody answered or the customer declined")
+    choice: int | None = Field(ge=1, le=5, description="the customer's 1 (very unsatisfied) to 5 (very satisfied);"
+                                                       " null: nobody answered or the customer declined")
     note: str = Field(default="", max_length=500)
 
 
@@ -128,8 +139,9 @@ class CsatRow(BaseModel):
     key: int | str | None
     sent: int
     answered: int
-    satisfied: int
-    csat: float | None
+    satisfied: int = Field(description="answers of 4 or 5")
+    csat: float | None = Field(description="satisfied / answered")
+    average: float | None = Field(description="the answers' mean score, 1–5")
     response_rate: float | None
 
 

@@ -231,7 +231,7 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
                 first_response_minutes: int | None, resolution_minutes: int | None, business_time: bool,
                 calendar_id: int | None, warn_percent: int, on_breach: str, active: bool,
                 next_response_minutes: int | None = None, breach_assignee_id: int | None = None,
-                at: datetime | None = None) -> SlaPolicy:
+                breach_queue_key: str | None = None, at: datetime | None = None) -> SlaPolicy:
     from kefu.interactions.models import CHANNELS
     from kefu.tickets.models import TICKET_TYPES
 
@@ -265,6 +265,16 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
         if user is None or not user.active or user.role not in tickets.ASSIGNING_ROLES:
             raise InvalidPolicy("the escalation assignee is an active person who can take tickets",
                                 details={"field": "breach_assignee_id"})
+    breach_queue_key = breach_queue_key or None
+    if breach_queue_key is not None:
+        from kefu.routing import service as routing
+
+        if breach_assignee_id is not None:
+            raise InvalidPolicy("on breach the ticket goes to a person or to a queue, not both",
+                                details={"field": "breach_queue_key"})
+        if breach_queue_key not in {q.key for q in routing.queues(session)}:
+            raise InvalidPolicy("the escalation queue is an active routing queue",
+                                details={"field": "breach_queue_key"})
     p = get_policy(session, policy_id) if policy_id is not None else None
     if p is None:
         p = SlaPolicy(created_at=at)
@@ -274,6 +284,7 @@ def save_policy(session: Session, *, policy_id: int | None, name: str, position:
      p.updated_at) = (name, position, types, tiers, channels, categories, first_response_minutes,
                       resolution_minutes, business_time, calendar_id, warn_percent, on_breach, active, at)
     p.next_response_minutes, p.breach_assignee_id = next_response_minutes, breach_assignee_id
+    p.breach_queue_key = breach_queue_key
     session.flush()
     return p
 
@@ -478,23 +489,33 @@ PRIORITY_UP = {"low": "normal", "normal": "high", "high": "urgent"}
 
 def _escalate(session: Session, row: SlaClock, at: datetime) -> None:
     """As the policy says: raise the ticket's priority one step (`raise_priority`) and/or hand it to the
-    policy's escalation assignee (a supervisor). A hand-over the ticket's rules refuse (the person left the
-    ticket's branch, the ticket is closed) is recorded as `sla.escalation_failed` instead."""
+    policy's escalation assignee (a supervisor) or send it to the policy's routing queue (转派 to a queue:
+    routing's `escalate_to_queue`, the ticket loses its owner and waits there). A hand-over the ticket's
+    rules refuse (the person left the ticket's branch, the queue is not of the ticket's branch, the ticket
+    is closed) is recorded as `sla.escalation_failed` instead."""
+    from kefu.routing import service as routing
+
     policy = session.get(SlaPolicy, row.policy_id) if row.policy_id else None
     ticket = tickets.get(session, row.ticket_id)
     if policy is None or ticket is None:
         return
     if policy.on_breach == "raise_priority" and ticket.priority in PRIORITY_UP:
         tickets.update(session, ticket.id, actor_id=None, priority=PRIORITY_UP[ticket.priority], at=at)
-    if policy.breach_assignee_id is not None and ticket.assignee_id != policy.breach_assignee_id:
-        try:
+    reason = f"SLA breach ({row.metric})"
+    target: dict[str, Any] = {}
+    try:
+        if policy.breach_assignee_id is not None and ticket.assignee_id != policy.breach_assignee_id:
+            target = {"assignee_id": policy.breach_assignee_id}
             tickets.assign(session, ticket.id, assignee_id=policy.breach_assignee_id, actor_id=None, at=at,
-                           reason=f"SLA breach ({row.metric})")
-        except (InvalidInput, Conflict) as exc:
-            events.record(session, "sla.escalation_failed",
-                          {"ticket_id": ticket.id, "metric": row.metric, "policy_id": policy.id,
-                           "assignee_id": policy.breach_assignee_id, "error": exc.code},
-                          aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+                           reason=reason)
+        elif policy.breach_queue_key is not None:
+            target = {"queue_key": policy.breach_queue_key}
+            routing.escalate_to_queue(session, ticket.id, policy.breach_queue_key, reason=reason, at=at)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        events.record(session, "sla.escalation_failed",
+                      {"ticket_id": ticket.id, "metric": row.metric, "policy_id": policy.id, **target,
+                       "error": exc.code},
+                      aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
 
 
 # ---- service hours and 7×24 coverage -------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 - When a ticket is resolved (`ticket.transitioned` to resolved) and its customer wrote on an SMS, WeChat or
   e-mail interaction of that ticket, a survey goes out on that interaction as an outbound system message
-  (interactions.send_notice: "…回复1满意 2一般 3不满意"); a caller (a voice ticket) is asked by SMS through
+  (interactions.send_notice: "…回复1-5分：5非常满意 … 1非常不满意", with the signed answer link; on
+  WeChat the link is also the template notice's button); a caller (a voice ticket) is asked by SMS through
   interactions.notify_customer; unless the customer had one within FATIGUE_DAYS.
 - A customer's next message (`message.received`) is read by the pure parser (kefu.sla.survey_reply). An
-  answer is stored on the survey. The inbound path reopens a resolved ticket on any message; a satisfied or
-  neutral answer is only an answer, so the ticket goes back to resolved; an unsatisfied one leaves it
-  reopened (or reopens a closed one) for the agent, and records `survey.unsatisfied`.
+  answer (1–5) is stored on the survey. The inbound path reopens a resolved ticket on any message; a
+  satisfied or neutral answer (3–5) is only an answer, so the ticket goes back to resolved; an unsatisfied
+  one (1 or 2) leaves it reopened (or reopens a closed one) for the agent, and records `survey.unsatisfied`.
+- An unsatisfied answer is also a follow-up for the supervisors of its unit (`followups`, the console's
+  回访跟进 list) until one closes it with a note of what was done (`close_followup`).
 - Surveys nobody answered within ANSWER_HOURS expire (`expire`, hourly job): the non-reply rate counts them.
 """
 
@@ -24,7 +27,7 @@ from kefu.core import events
 from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
-from kefu.sla.survey_reply import LABELS, PROMPT, SATISFIED, UNSATISFIED, parse_reply
+from kefu.sla.survey_reply import LABELS, PROMPT, UNSATISFIED, is_satisfied, is_unsatisfied, parse_reply
 from kefu.tickets import lifecycle
 from kefu.tickets import service as tickets
 
@@ -121,9 +124,10 @@ def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     session.flush()
     if secret is None or public_url is None:
         secret, public_url = _settings_secret()
-    text = survey_text(ticket_id, f"{public_url.rstrip('/')}/s/{link_token(secret, survey)}")
-    if it is not None:
-        msg = interactions.send_notice(session, it.id, body=text, kind="survey", at=at)
+    link = f"{public_url.rstrip('/')}/s/{link_token(secret, survey)}"
+    text = survey_text(ticket_id, link)
+    if it is not None:  # on WeChat a template notice, the link its button
+        msg = interactions.send_notice(session, it.id, body=text, kind="survey", link=link, at=at)
     else:  # a caller is asked by SMS (the notice path sends voice customers an SMS)
         msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
                                            channel="voice", body=text, actor_id=None, ticket_id=ticket_id, at=at)
@@ -173,7 +177,7 @@ def call_tasks(session: Session, unit_ids: list[int] | None) -> list[SlaSurvey]:
 
 def record_call(session: Session, survey: SlaSurvey, *, choice: int | None, note: str = "",
                 at: datetime | None = None) -> SlaSurvey:
-    """The agent's record of the call: the customer's 1-3, or None (no answer / declined: the task closes as
+    """The agent's record of the call: the customer's 1–5, or None (no answer / declined: the task closes as
     opted_out). An unsatisfied answer reopens the ticket like any other."""
     if survey.channel != "call":
         raise InvalidInput("only a call survey is recorded by an agent", code="survey_not_a_call")
@@ -191,7 +195,7 @@ def answer(session: Session, survey: SlaSurvey, choice: int, *, text: str = "",
     """Store an answer given by link, template button or call: once, while the survey is open."""
     at = at or utcnow()
     if choice not in LABELS:
-        raise InvalidInput("an answer is 1 (satisfied), 2 (neutral) or 3 (unsatisfied)", code="survey_bad_choice",
+        raise InvalidInput("an answer is 1 (very unsatisfied) to 5 (very satisfied)", code="survey_bad_choice",
                            details={"field": "choice"})
     if survey.status != "sent" or ensure_aware(survey.expires_at) <= at:
         raise SurveyClosed("this survey is answered or closed")
@@ -224,16 +228,49 @@ def _store_answer(session: Session, survey: SlaSurvey, choice: int, text: str, a
     if ticket is None:
         return
     reopened_now = ticket.status == lifecycle.IN_PROGRESS and _last_reason(session, ticket.id) == REOPENED_BY_CUSTOMER
-    if choice != UNSATISFIED and reopened_now:
+    if not is_unsatisfied(choice) and reopened_now:
         tickets.change_status(session, ticket.id, lifecycle.RESOLVED, actor_id=None,
-                              reason=f"回访答复：{'满意' if choice == SATISFIED else '一般'}", at=at)
-    elif choice == UNSATISFIED:
+                              reason=f"回访答复：{LABELS[choice][0]}", at=at)
+    elif is_unsatisfied(choice):
         if ticket.status in (lifecycle.RESOLVED, lifecycle.CLOSED):
             tickets.change_status(session, ticket.id, lifecycle.IN_PROGRESS, actor_id=None,
                                   reason="回访不满意，重新处理", at=at)
         events.record(session, "survey.unsatisfied", {"survey_id": survey.id, "ticket_id": ticket.id,
-                                                      "agent_id": survey.agent_id},
+                                                      "agent_id": survey.agent_id, "choice": choice},
                       aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+
+
+def followups(session: Session, unit_ids: list[int] | None, *, done: bool = False) -> list[SlaSurvey]:
+    """The unsatisfied answers (1-2) of these units (None: all) whose supervisor follow-up is open (or, with
+    `done`, closed), oldest answer first: the supervisor's list of customers to call back about the handling."""
+    closed = SlaSurvey.followed_up_at.is_not(None)
+    q = select(SlaSurvey).where(SlaSurvey.status == "answered", SlaSurvey.choice <= UNSATISFIED,
+                                closed if done else ~closed)
+    if unit_ids is not None:
+        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    return list(session.scalars(q.order_by(SlaSurvey.answered_at, SlaSurvey.id)))
+
+
+class FollowUpNotOpen(Conflict):
+    code = "survey_followup_not_open"
+
+
+def close_followup(session: Session, survey: SlaSurvey, *, actor_id: int, note: str,
+                   at: datetime | None = None) -> SlaSurvey:
+    """A supervisor closes the follow-up of an unsatisfied answer with what was done (a note is required)."""
+    note = note.strip()
+    if not note:
+        raise InvalidInput("say what was done for the customer", code="survey_followup_note_required",
+                           details={"field": "note"})
+    if survey.status != "answered" or not is_unsatisfied(survey.choice) or survey.followed_up_at is not None:
+        raise FollowUpNotOpen("this answer has no open follow-up")
+    at = at or utcnow()
+    survey.followed_up_at, survey.followed_up_by_id, survey.follow_up_note = at, actor_id, note[:500]
+    session.flush()
+    events.record(session, "survey.followed_up", {"survey_id": survey.id, "ticket_id": survey.ticket_id,
+                                                  "actor_id": actor_id},
+                  aggregate_type="ticket", aggregate_id=survey.ticket_id, org_unit_id=survey.org_unit_id, at=at)
+    return survey
 
 
 def customers_awaiting(session: Session, customer_ids: set[int]) -> set[int]:
@@ -268,6 +305,7 @@ class Csat:
     sent: int
     answered: int
     satisfied: int
+    score_total: int = 0  # the sum of the answers' scores (1–5)
 
     @property
     def agent_id(self) -> int | None:
@@ -278,15 +316,20 @@ class Csat:
         return self.satisfied / self.answered if self.answered else None
 
     @property
+    def average(self) -> float | None:
+        """The answers' mean score (1–5)."""
+        return self.score_total / self.answered if self.answered else None
+
+    @property
     def response_rate(self) -> float | None:
         return self.answered / self.sent if self.sent else None
 
 
 def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
             unit_ids: list[int] | None = None) -> list[Csat]:
-    """Surveys sent, answered and satisfied (choice 1) in [since, until), per agent, channel, ticket category,
-    org unit, routing queue or day (Asia/Shanghai); `unit_ids` narrows to the surveys of those units (a
-    principal's subtree)."""
+    """Surveys sent, answered and satisfied (4 or 5 of 5) and the answers' score total in [since, until), per
+    agent, channel, ticket category, org unit, routing queue or day (Asia/Shanghai); `unit_ids` narrows to the
+    surveys of those units (a principal's subtree)."""
     from zoneinfo import ZoneInfo
 
     from kefu.tickets.models import Category, Ticket
@@ -306,16 +349,17 @@ def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
     acc: dict[int | str | None, list[int]] = {}
     for raw, status, choice in session.execute(q):
         key = ensure_aware(raw).astimezone(zone).date().isoformat() if isinstance(raw, datetime) else raw
-        a = acc.setdefault(key, [0, 0, 0])
+        a = acc.setdefault(key, [0, 0, 0, 0])
         a[0] += 1
-        if status == "answered":
+        if status == "answered" and choice is not None:
             a[1] += 1
-            a[2] += 1 if choice == SATISFIED else 0
+            a[2] += 1 if is_satisfied(choice) else 0
+            a[3] += choice
     order = sorted(acc.items(), key=lambda kv: (kv[0] is None, kv[0] if kv[0] is not None else 0))
     return [Csat(k, *v) for k, v in order]
 
 
 def csat_by_agent(session: Session, *, since: datetime, until: datetime,
                   unit_ids: list[int] | None = None) -> list[Csat]:
-    """Per agent: surveys sent, answered, satisfied (choice 1) in [since, until)."""
+    """Per agent: surveys sent, answered, satisfied (4 or 5) in [since, until)."""
     return csat_by(session, "agent", since=since, until=until, unit_ids=unit_ids)

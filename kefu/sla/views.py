@@ -3,6 +3,8 @@
     GET  /console/sla                              administrators: policies and working calendars
     GET  /console/sla/calls                        agents: the survey calls to make; POST .../calls/{id} records one
     POST /console/sla/tickets/{id}/call            put a resolved ticket on the call list (from its SLA box)
+    GET  /console/sla/followups                    supervisors: unsatisfied answers to follow up
+    POST /console/sla/followups/{id}               close one with a note
     GET|POST /s/{token}                            the customer's survey page (signed link, no login)
     POST /console/sla/policies                     create or change a policy (choosers, no raw ids)
     POST /console/sla/calendars                    create or change a calendar's weekly hours
@@ -29,7 +31,8 @@ from kefu.sla.models import ON_BREACH
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 
-NAV = (("sla", "/console/sla", "sla.admin", 62), ("sla_calls", "/console/sla/calls", "sla.callback", 63))
+NAV = (("sla", "/console/sla", "sla.admin", 62), ("sla_calls", "/console/sla/calls", "sla.callback", 63),
+       ("sla_followups", "/console/sla/followups", "sla.followup", 64))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/sla"
 WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
@@ -42,9 +45,7 @@ BREACH_NAMES = {"notify": ("仅通知", "Notify only"), "raise_priority": ("提�
 
 
 def _allowed(request: Request, principal: Principal) -> None:
-    if not principal.can("sla.admin"):
-        raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
-                        details={"permission": "sla.admin"})
+    _need(request, principal, "sla.admin")
 
 
 def names() -> dict[str, Any]:
@@ -58,9 +59,11 @@ def names() -> dict[str, Any]:
 def _context(session: Session, principal: Principal, *, edit: int | None = None, cal: int | None = None,
              year: int | None = None, **extra: Any) -> dict[str, Any]:
     from kefu.interactions.models import CHANNELS
+    from kefu.routing import service as routing
     from kefu.tickets import service as tickets
 
     calendars = service.list_calendars(session)
+    queues = routing.queues(session, principal)
     chosen = next((c for c in calendars if c.id == cal), calendars[0] if calendars else None)
     year = year or date.today().year  # noqa: DTZ011 (the page's default year only)
     statutory = sorted((d, kind, name) for d, (kind, name) in holidays_cn.statutory_days().items() if d.year == year)
@@ -74,7 +77,8 @@ def _context(session: Session, principal: Principal, *, edit: int | None = None,
             "channels": CHANNELS, "categories": tickets.category_tree(session),
             "units": org.list_units(session, principal),
             "supervisors": [u for u in org.list_users(session, principal, active_only=True)
-                            if u.role in ("supervisor", "admin")], **names(), **extra}
+                            if u.role in ("supervisor", "admin")],
+            "queues": queues, "queue_names": {q.key: q.name for q in queues}, **names(), **extra}
 
 
 @router.get(BASE)
@@ -123,7 +127,8 @@ async def save_policy(request: Request, session: DbSession, principal: PagePrinc
             warn_percent=int(str(form.get("warn_percent", "80") or "80"))
             if str(form.get("warn_percent", "80") or "80").isdigit() else 0,
             on_breach=str(form.get("on_breach", "notify")), active=form.get("active") == "1",
-            breach_assignee_id=int(raw_to) if raw_to.isdigit() else None)
+            breach_assignee_id=int(raw_to) if raw_to.isdigit() else None,
+            breach_queue_key=str(form.get("breach_queue_key", "") or "")[:40] or None)
     except KefuError as exc:
         return _failed(request, session, principal, exc, edit=int(raw_id) if raw_id.isdigit() else None)
     return RedirectResponse(f"{BASE}?edit={policy.id}", status_code=303)
@@ -173,7 +178,7 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
     """The SLA box: the ticket's clocks and its satisfaction callbacks (an unsatisfied answer stands out: the
     ticket was reopened for it)."""
     from kefu.sla import surveys as sla_surveys
-    from kefu.sla.survey_reply import LABELS
+    from kefu.sla.survey_reply import LABELS, is_unsatisfied
 
     views = service.ticket_clocks(session, ticket.id)
     surveys = sla_surveys.of_ticket(session, ticket.id)
@@ -182,7 +187,8 @@ def ticket_panel(session: Session, principal: Principal, ticket: Any) -> tuple[s
     if not views and not surveys and not can_call:
         return None
     return "sla/_panel.html", {"clocks": views, "surveys": surveys, "survey_status": SURVEY_STATUS,
-                               "choice_names": LABELS, "can_call": can_call, "ticket_id": ticket.id, **names()}
+                               "choice_names": LABELS, "unsatisfied": is_unsatisfied, "can_call": can_call,
+                               "ticket_id": ticket.id, **names()}
 
 
 
@@ -219,37 +225,59 @@ async def queue_calendar(request: Request, key: str, session: DbSession, princip
     return RedirectResponse(f"{BASE}/coverage", status_code=303)
 
 
+CSAT_BY_NAMES = {"agent": ("坐席", "Agent"), "queue": ("队列", "Queue"), "channel": ("渠道", "Channel"),
+                 "category": ("分类", "Category"), "unit": ("单位", "Org unit"), "day": ("日期", "Day")}
+
+
 @router.get(f"{BASE}/csat")
-def csat(request: Request, session: DbSession, principal: PagePrincipal, days: int = 30) -> HTMLResponse:
-    """Satisfaction callbacks of the last `days` days per agent: sent, answered, satisfied, CSAT, response rate."""
+def csat(request: Request, session: DbSession, principal: PagePrincipal, days: int = 30,
+         by: str = "agent") -> HTMLResponse:
+    """Satisfaction callbacks of the last `days` days per agent (or queue, channel, category, org unit, day):
+    sent, answered, satisfied (4-5), CSAT, mean score, response rate."""
     if not (principal.can("sla.admin") or principal.can("routing.supervise")):
         _allowed(request, principal)
     from datetime import timedelta
 
     from kefu.core.clock import utcnow
+    from kefu.routing import service as routing
     from kefu.sla import surveys
+    from kefu.tickets import service as tickets
 
-    days = min(max(days, 1), 366)
+    days, by = min(max(days, 1), 366), by if by in CSAT_BY_NAMES else "agent"
     now = utcnow()
-    rows = surveys.csat_by_agent(session, since=now - timedelta(days=days), until=now,
-                                 unit_ids=org.visible_unit_ids(session, principal))
-    users = org.users(session, {r.agent_id for r in rows if r.agent_id is not None})
-    return render(request, "sla/csat.html", {"rows": rows, "users": users, "days": days}, active="sla")
+    rows = surveys.csat_by(session, by, since=now - timedelta(days=days), until=now,
+                           unit_ids=org.visible_unit_ids(session, principal))
+    keys = [r.key for r in rows if r.key is not None]
+    names: dict[Any, tuple[str, str]] = {}
+    if by == "agent":
+        names = {k: (u.display_name, u.display_name) for k, u in org.users(session, {int(k) for k in keys}).items()}
+    elif by == "unit":
+        names = {u.id: (u.name, u.name) for u in org.units(session, [int(k) for k in keys])}
+    elif by == "queue":
+        names = {q.key: (q.name, q.name_en or q.name) for q in routing.queues(session)}
+    elif by == "category":
+        names = {c.key: (c.name, c.name_en or c.name) for c in tickets.categories_by_id(session).values()}
+    return render(request, "sla/csat.html", {"rows": rows, "names": names, "days": days, "by": by,
+                                             "by_names": CSAT_BY_NAMES}, active="sla")
 
 
 # ---- survey calls (回访电话) ------------------------------------------------------------------------------
 
-def _caller(request: Request, principal: Principal) -> None:
-    if not principal.can("sla.callback"):
+def _need(request: Request, principal: Principal, permission: str) -> None:
+    if not principal.can(permission):
         raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
-                        details={"permission": "sla.callback"})
+                        details={"permission": permission})
+
+
+def _caller(request: Request, principal: Principal) -> None:
+    _need(request, principal, "sla.callback")
 
 
 @router.get(f"{BASE}/calls")
 def calls(request: Request, session: DbSession, principal: PagePrincipal, error: str = "") -> HTMLResponse:
     """The survey calls to make in my subtree (the ticket page has the customer and their number)."""
     from kefu.sla import surveys
-    from kefu.sla.survey_reply import LABELS
+    from kefu.sla.survey_reply import LABELS, SCORES
     from kefu.tickets import service as tickets
 
     _caller(request, principal)
@@ -257,7 +285,8 @@ def calls(request: Request, session: DbSession, principal: PagePrincipal, error:
     subjects = {t.id: t.subject for t in (tickets.get(session, r.ticket_id) for r in tasks) if t is not None}
     agents = org.users(session, {r.agent_id for r in tasks if r.agent_id is not None})
     return render(request, "sla/calls.html", {"tasks": tasks, "subjects": subjects, "agents": agents,
-                                              "labels": LABELS, "error": error[:200]}, active="sla_calls")
+                                              "labels": LABELS, "scores": SCORES, "error": error[:200]},
+                  active="sla_calls")
 
 
 @router.post(f"{BASE}/calls/{{survey_id}}", dependencies=[CsrfProtect])
@@ -270,7 +299,8 @@ async def record_call(request: Request, survey_id: Id, session: DbSession, princ
     raw = str(form.get("choice", "") or "")
     try:
         surveys.record_call(session, _call_task(session, principal, survey_id),
-                            choice=int(raw) if raw in ("1", "2", "3") else None, note=str(form.get("note", ""))[:500])
+                            choice=int(raw) if raw in ("1", "2", "3", "4", "5") else None,
+                            note=str(form.get("note", ""))[:500])
     except KefuError as exc:
         return _calls_error(exc)
     return RedirectResponse(f"{BASE}/calls", status_code=303)
@@ -296,6 +326,45 @@ async def plan_call(request: Request, ticket_id: Id, session: DbSession, princip
     return RedirectResponse(f"{BASE}/calls", status_code=303)
 
 
+# ---- supervisors' follow-ups of unsatisfied answers (回访不满意跟进) --------------------------------------------
+
+@router.get(f"{BASE}/followups")
+def followups(request: Request, session: DbSession, principal: PagePrincipal, error: str = "") -> HTMLResponse:
+    """The unsatisfied answers of my subtree to follow up (oldest first), and the last ones closed."""
+    from kefu.sla import surveys
+    from kefu.sla.survey_reply import LABELS
+    from kefu.tickets import service as tickets
+
+    _need(request, principal, "sla.followup")
+    units = org.visible_unit_ids(session, principal)
+    open_rows = surveys.followups(session, units)
+    done = surveys.followups(session, units, done=True)[-20:][::-1]
+    rows = [*open_rows, *done]
+    subjects = {t.id: t.subject for t in (tickets.get(session, r.ticket_id) for r in rows) if t is not None}
+    people = org.users(session, {u for r in rows for u in (r.agent_id, r.followed_up_by_id) if u is not None})
+    return render(request, "sla/followups.html", {"open": open_rows, "done": done, "subjects": subjects,
+                                                  "people": people, "labels": LABELS, "error": error[:200]},
+                  active="sla_followups")
+
+
+@router.post(f"{BASE}/followups/{{survey_id}}", dependencies=[CsrfProtect])
+async def close_followup(request: Request, survey_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from urllib.parse import quote
+
+    from kefu.sla import surveys
+    from kefu.sla.api import followup_survey
+
+    _need(request, principal, "sla.followup")
+    form = await request.form()
+    try:
+        surveys.close_followup(session, followup_survey(session, principal, survey_id), actor_id=principal.user_id,
+                               note=str(form.get("note", "") or "")[:500])
+    except KefuError as exc:
+        session.rollback()
+        return RedirectResponse(f"{BASE}/followups?error={quote(exc.message)}", status_code=303)
+    return RedirectResponse(f"{BASE}/followups", status_code=303)
+
+
 # ---- the customer's answer page (no login: the signed link is the key) -----------------------------------
 
 def _survey_page(request: Request, *, survey: Any = None, token: str = "", error: str | None = None,
@@ -304,11 +373,13 @@ def _survey_page(request: Request, *, survey: Any = None, token: str = "", error
 
     from fastapi.templating import Jinja2Templates
 
-    from kefu.sla.survey_reply import LABELS
+    from kefu.sla.survey_reply import LABELS, SCORES, is_unsatisfied
 
     pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     return pages.TemplateResponse(request, "survey_link.html", {"s": survey, "token": token, "error": error,
-                                                                "labels": LABELS}, status_code=status)
+                                                                "labels": LABELS, "scores": SCORES,
+                                                                "unsatisfied": is_unsatisfied},
+                                  status_code=status)
 
 
 def _link_secret(request: Request) -> bytes:
@@ -317,7 +388,7 @@ def _link_secret(request: Request) -> bytes:
 
 @router.get("/s/{token}")
 def survey_link(request: Request, token: str, session: DbSession) -> HTMLResponse:
-    """The survey a customer opens from the link in the survey message: three buttons, no login."""
+    """The survey a customer opens from the link in the survey message: five buttons (5 to 1), no login."""
     from kefu.sla import surveys
 
     try:

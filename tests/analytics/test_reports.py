@@ -258,10 +258,10 @@ def test_satisfaction_and_handoffs_in_the_report_by_hand(
         calls = [call(s, gz, nine + timedelta(minutes=n), wait=1, talk=1) for n in range(4)]
         t = complaint(s, gz, nine, customer_id=cust.id)
         s.flush()
-        # surveys: 3 answered (2 satisfied, 1 neutral) and 1 unanswered in gz; one in sz (out of the unit)
-        for unit, status, choice, channel in [(gz, "answered", 1, "sms"), (gz, "answered", 1, "wechat"),
-                                              (gz, "answered", 2, "sms"), (gz, "sent", None, "sms"),
-                                              (sz, "answered", 3, "sms")]:
+        # surveys (1-5): 3 answered (2 satisfied: 4 and 5, 1 neutral) and 1 unanswered in gz; one in sz
+        for unit, status, choice, channel in [(gz, "answered", 4, "sms"), (gz, "answered", 5, "wechat"),
+                                              (gz, "answered", 3, "sms"), (gz, "sent", None, "sms"),
+                                              (sz, "answered", 2, "sms")]:
             s.add(SlaSurvey(ticket_id=t.id, customer_id=cust.id, org_unit_id=unit, channel=channel,
                             interaction_id=calls[0].id, message_id=0, status=status, choice=choice, sent_at=nine,
                             expires_at=nine + timedelta(days=2)))

@@ -120,9 +120,10 @@ def test_csat_by_channel_and_day_covers_my_subtree_only(client: TestClient, w: W
         inbound.receive_retrying(s, settings, "sms", answer)
     bus.dispatch_pending(w.db)
     [survey] = client.get(f"{API}/tickets/{tid}/surveys", headers=w.auth("agent_gz")).json()
-    assert (survey["status"], survey["choice"], survey["channel"]) == ("answered", 1, "sms")
+    assert (survey["status"], survey["choice"], survey["channel"]) == ("answered", 4, "sms")
     rows = client.get(f"{API}/sla/csat", params={"by": "channel"}, headers=w.auth("sup_gd")).json()["rows"]
-    assert rows == [{"key": "sms", "sent": 1, "answered": 1, "satisfied": 1, "csat": 1.0, "response_rate": 1.0}]
+    assert rows == [{"key": "sms", "sent": 1, "answered": 1, "satisfied": 1, "csat": 1.0, "average": 4.0,
+                     "response_rate": 1.0}]
     by_agent = client.get(f"{API}/sla/csat", headers=w.auth("analyst")).json()["rows"]
     assert [(r["key"], r["csat"]) for r in by_agent] == [(w.users["agent_gz"], 1.0)]
     [day] = client.get(f"{API}/sla/csat", params={"by": "day"}, headers=w.auth("sup_gd")).json()["rows"]

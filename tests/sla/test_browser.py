@@ -57,11 +57,11 @@ def test_an_unsatisfied_survey_answer_reopens_the_ticket(browser: Any, live_serv
     _wait(page, "#ticket-head[data-status=resolved]")
 
     # the callback went out on the customer's SMS thread, and the SLA box says it waits for the answer
-    _wait(page, ".msg-outbound >> text=回复1满意 2一般 3不满意")
+    _wait(page, ".msg-outbound >> text=5非常满意 4满意 3一般 2不满意 1非常不满意")
     _wait(page, "#ticket-sla li[data-status=sent]")
 
     _sms(base, world, "bill-2", "不满意")
-    _wait(page, "#ticket-sla li[data-choice='3']")
+    _wait(page, "#ticket-sla li[data-choice='2']")
     assert page.get_attribute("#ticket-head", "data-status") == "in_progress"
     assert "客户不满意，工单已重新打开处理" in page.inner_text("#ticket-sla")
     assert "已解决 → 处理中" in page.inner_text("#ticket-history")
@@ -101,7 +101,7 @@ def test_a_customer_taps_unsatisfied_on_the_survey_link_and_the_ticket_reopens(b
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base}{found.group(1)}")
-    page.click("button[name=choice][value='3']")
+    page.click("button[name=choice][value='2']")
     page.wait_for_selector("#survey-answer")
     assert "不满意" in page.inner_text("#survey-answer")
     page.screenshot(path=str(SCREENSHOTS / "sla-survey-link.png"), full_page=True)
@@ -112,6 +112,6 @@ def test_a_customer_taps_unsatisfied_on_the_survey_link_and_the_ticket_reopens(b
     page = agent.new_page()
     browser_login(page, base, "agent_gz")
     page.goto(f"{base}/console/tickets/{ticket_id}")
-    _wait(page, "#ticket-sla li[data-choice='3']")
+    _wait(page, "#ticket-sla li[data-choice='2']")
     assert page.get_attribute("#ticket-head", "data-status") == "in_progress"
     agent.close()

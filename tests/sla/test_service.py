@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -36,6 +37,18 @@ def _ticket(w: World, at, type="inquiry", **kw):  # type: ignore[no-untyped-def]
         subject = kw.pop("subject", "话费不明扣费")
         tid = tickets.create_ticket(s, type=type, subject=subject, org_unit_id=w.units["gz"], at=at, **kw).id
     bus.dispatch_pending(w.db)
+    return tid
+
+
+def assigned_and_breached(w: World, settle: Callable[[], object] = lambda: None) -> int:
+    """A Guangzhou ticket opened Monday 2 March 2026 09:00, assigned to agent_gz at 09:05, scanned at 14:31:
+    past a 4-hour first-response target in office hours (lunch 12:00-13:30 excluded). Returns its id."""
+    tid = _ticket(w, bj(2026, 3, 2, 9))
+    with w.db.unit_of_work() as s:
+        tickets.assign(s, tid, assignee_id=w.users["agent_gz"], actor_id=w.users["sup_gd"], at=bj(2026, 3, 2, 9, 5))
+    settle()
+    assert _scan(w, bj(2026, 3, 2, 14, 31)) == (0, 1)
+    settle()
     return tid
 
 
@@ -163,10 +176,7 @@ def test_policies_are_checked_and_the_first_match_wins(w: World) -> None:
 def test_a_breach_hands_the_ticket_to_the_policys_supervisor_and_raises_its_priority(w: World) -> None:
     with w.db.unit_of_work() as s:
         _policy(s, on_breach="raise_priority", resolution_minutes=None, breach_assignee_id=w.users["sup_gd"])
-    tid = _ticket(w, bj(2026, 3, 2, 9))
-    with w.db.unit_of_work() as s:
-        tickets.assign(s, tid, assignee_id=w.users["agent_gz"], actor_id=w.users["sup_gd"], at=bj(2026, 3, 2, 9, 5))
-    assert _scan(w, bj(2026, 3, 2, 14, 31)) == (0, 1)
+    tid = assigned_and_breached(w)
     with w.db.session() as s:
         t = tickets.get(s, tid)
         assert t is not None

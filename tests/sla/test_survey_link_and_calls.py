@@ -48,21 +48,21 @@ def test_an_unsatisfied_tap_on_the_link_reopens_the_ticket_once(w: World, settin
     page = client.get(path)
     assert page.status_code == 200
     assert f'action="{path}"' in page.text
-    assert page.text.count('name="choice"') == 3
-    done = client.post(path, data={"choice": "3"})
+    assert page.text.count('name="choice"') == 5
+    done = client.post(path, data={"choice": "2"})
     assert done.status_code == 200
-    assert "您的评价：不满意" in done.text
+    assert "您的评价：2分 不满意" in done.text
     survey = _survey(w, tid)
     assert survey is not None
-    assert (survey.status, survey.choice, survey.answer_text) == ("answered", 3, "不满意")
+    assert (survey.status, survey.choice, survey.answer_text) == ("answered", 2, "不满意")
     assert _status(w, tid) == "in_progress"
     with w.db.session() as s:
         names = [e.name for e in s.scalars(select(OutboxEvent).where(OutboxEvent.aggregate_id == tid,
                                                                      OutboxEvent.aggregate_type == "ticket"))]
     assert names.count("survey.unsatisfied") == 1
-    again = client.post(path, data={"choice": "1"})
+    again = client.post(path, data={"choice": "5"})
     assert again.status_code == 409
-    assert _survey(w, tid).choice == 3  # type: ignore[union-attr]
+    assert _survey(w, tid).choice == 2  # type: ignore[union-attr]
 
 
 def test_a_satisfied_tap_keeps_the_ticket_resolved_and_bad_links_are_refused(
@@ -74,7 +74,8 @@ def test_a_satisfied_tap_keeps_the_ticket_resolved_and_bad_links_are_refused(
     assert survey is not None
     path = _link(w, survey)
     assert client.post(path, data={"choice": "7"}).status_code == 422
-    assert client.post(path, data={"choice": "1"}).status_code == 200
+    assert client.post(path, data={"choice": "0"}).status_code == 422
+    assert client.post(path, data={"choice": "4"}).status_code == 200
     assert _status(w, tid) == "resolved"
     head, sig = path.rsplit(".", 1)
     forged = f"{head}.{'A' if sig[0] != 'A' else 'B'}{sig[1:]}"
@@ -124,11 +125,11 @@ def test_a_call_task_is_listed_answered_by_the_agent_and_follows_the_fatigue_rul
             surveys.call_task(s, tid)
         assert [t.id for t in surveys.call_tasks(s, [w.units["gz"]])] == [task.id]
         assert surveys.call_tasks(s, [w.units["sz"]]) == []
-        surveys.record_call(s, task, choice=3, note="客户说套餐资费没讲清楚")
+        surveys.record_call(s, task, choice=1, note="客户说套餐资费没讲清楚")
     with w.db.session() as s:
         row = s.get(SlaSurvey, task.id)
         assert row is not None
-        assert (row.status, row.choice, row.answer_text) == ("answered", 3, "客户说套餐资费没讲清楚")
+        assert (row.status, row.choice, row.answer_text) == ("answered", 1, "客户说套餐资费没讲清楚")
         assert surveys.call_tasks(s, None) == []
     assert _status(w, tid) == "in_progress"
     other = _voice_ticket(w, "13700137001")
@@ -160,7 +161,7 @@ def test_csat_per_queue_counts_the_queue_the_ticket_was_in(w: World, settings: S
         queued = s.scalar(select(RoutingItem.queue_key).where(RoutingItem.ticket_id == tid))
     assert queued
     _resolve(w, tid)
-    _sms(w, settings, "1")
+    _sms(w, settings, "5")
     survey = _survey(w, tid)
     assert survey is not None
     with w.db.session() as s:
@@ -186,10 +187,10 @@ def test_an_agent_plans_a_call_from_the_ticket_page_and_records_it_in_the_consol
     assert task is not None
     assert f'data-task="{task.id}"' in calls.text
     assert "来电咨询套餐" in calls.text
-    r = client.post(f"/console/sla/calls/{task.id}", data={"csrf_token": csrf, "choice": "2", "note": "还行"},
+    r = client.post(f"/console/sla/calls/{task.id}", data={"csrf_token": csrf, "choice": "3", "note": "还行"},
                     follow_redirects=False)
     assert r.status_code == 303
-    assert (_survey(w, tid).status, _survey(w, tid).choice) == ("answered", 2)  # type: ignore[union-attr]
+    assert (_survey(w, tid).status, _survey(w, tid).choice) == ("answered", 3)  # type: ignore[union-attr]
     assert f'data-task="{task.id}"' not in client.get("/console/sla/calls").text
     assert _status(w, tid) == "resolved"
 
@@ -209,12 +210,12 @@ def test_the_call_task_api_and_who_may_use_it(w: World, client) -> None:  # type
     assert client.get(f"{API}/sla/call-tasks", headers=auth("agent_sz")).json() == []
     assert client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 1},
                        headers=auth("agent_sz")).status_code == 404
-    assert client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 5},
+    assert client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 6},
                        headers=auth("agent_gz")).status_code == 422
-    done = client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 3, "note": "还是没解决"},
+    done = client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 2, "note": "还是没解决"},
                        headers=auth("agent_gz"))
     assert done.status_code == 200
-    assert (done.json()["status"], done.json()["choice"]) == ("answered", 3)
+    assert (done.json()["status"], done.json()["choice"]) == ("answered", 2)
     assert _status(w, tid) == "in_progress"
     assert client.post(f"{API}/sla/call-tasks/{body['id']}", json={"choice": 1},
                        headers=auth("agent_gz")).status_code == 409

@@ -1,30 +1,51 @@
-"""The survey answer parser on real-ish replies (SMS and WeChat)."""
+"""The survey answer parser on real-ish replies (SMS and WeChat), on the 1–5 scale (5 非常满意 … 1 非常不满意)."""
 
 from __future__ import annotations
+
+import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kefu.sla.survey_reply import NEUTRAL, SATISFIED, UNSATISFIED, Reply, parse_reply
+from kefu.sla.survey_reply import (
+    LABELS,
+    NEUTRAL,
+    PROMPT,
+    SATISFIED,
+    UNSATISFIED,
+    VERY_SATISFIED,
+    VERY_UNSATISFIED,
+    Reply,
+    is_satisfied,
+    is_unsatisfied,
+    parse_reply,
+)
 
 CASES = [
-    ("1", SATISFIED), ("１", SATISFIED), (" 1 ", SATISFIED), ("1。", SATISFIED), ("【1】", SATISFIED),
-    ("回复1", SATISFIED), ("我选1", SATISFIED), ("1满意", SATISFIED), ("1 满意，谢谢", SATISFIED),
-    ("满意", SATISFIED), ("非常满意！！", SATISFIED), ("很满意,辛苦了", SATISFIED), ("好评", SATISFIED),
-    ("一", SATISFIED), ("问题已解决，谢谢", SATISFIED),
-    ("2", NEUTRAL), ("２", NEUTRAL), ("2一般", NEUTRAL), ("一般", NEUTRAL), ("一般般吧", NEUTRAL),
-    ("还行", NEUTRAL), ("凑合", NEUTRAL), ("二", NEUTRAL),
-    ("3", UNSATISFIED), ("３", UNSATISFIED), ("3不满意", UNSATISFIED), ("不满意", UNSATISFIED),
-    ("不满意！！！", UNSATISFIED), ("非常不满意，问题根本没解决", UNSATISFIED), ("不太满意", UNSATISFIED),
-    ("不是很满意", UNSATISFIED), ("差评", UNSATISFIED), ("三", UNSATISFIED), ("回复3", UNSATISFIED),
-    ("太差了", UNSATISFIED),
+    ("5", VERY_SATISFIED), ("５", VERY_SATISFIED), (" 5 ", VERY_SATISFIED), ("5。", VERY_SATISFIED),
+    ("【5】", VERY_SATISFIED), ("回复5", VERY_SATISFIED), ("我选5", VERY_SATISFIED), ("5分", VERY_SATISFIED),
+    ("5 非常满意", VERY_SATISFIED), ("5满意", VERY_SATISFIED), ("非常满意", VERY_SATISFIED),
+    ("非常满意！！", VERY_SATISFIED), ("很满意,辛苦了", VERY_SATISFIED), ("五", VERY_SATISFIED),
+    ("五星", VERY_SATISFIED), ("五分", VERY_SATISFIED), ("伍", VERY_SATISFIED), ("满分", VERY_SATISFIED),
+    ("4", SATISFIED), ("４", SATISFIED), ("4满意", SATISFIED), ("满意", SATISFIED), ("好评", SATISFIED),
+    ("问题已解决，谢谢", SATISFIED), ("还不错", SATISFIED), ("四", SATISFIED), ("4星", SATISFIED),
+    ("3", NEUTRAL), ("３", NEUTRAL), ("3一般", NEUTRAL), ("一般", NEUTRAL), ("一般般吧", NEUTRAL),
+    ("还行", NEUTRAL), ("凑合", NEUTRAL), ("三", NEUTRAL), ("三分", NEUTRAL),
+    ("2", UNSATISFIED), ("２", UNSATISFIED), ("2不满意", UNSATISFIED), ("不满意", UNSATISFIED),
+    ("不满意！！！", UNSATISFIED), ("不太满意", UNSATISFIED), ("不是很满意", UNSATISFIED), ("二", UNSATISFIED),
+    ("两星", UNSATISFIED), ("回复2", UNSATISFIED), ("问题还是没解决", UNSATISFIED),
+    ("1", VERY_UNSATISFIED), ("１", VERY_UNSATISFIED), ("1分", VERY_UNSATISFIED), ("1 很差", VERY_UNSATISFIED),
+    ("很差", VERY_UNSATISFIED), ("太差了", VERY_UNSATISFIED), ("非常不满意，问题根本没解决", VERY_UNSATISFIED),
+    ("非常不满意", VERY_UNSATISFIED), ("很不满意", VERY_UNSATISFIED), ("差评", VERY_UNSATISFIED),
+    ("一", VERY_UNSATISFIED), ("壹", VERY_UNSATISFIED), ("回复1", VERY_UNSATISFIED),
 ]
 NOT_ANSWERS = [
-    "", "   ", "？", "4", "0", "13", "1和3", "1 不满意", "3满意", "满意是满意但是还是不满意",
-    "我的流量怎么又超了，帮我查一下本月账单", "13800138000", "你好", "什么意思",
+    "", "   ", "？", "6", "0", "13", "1和3", "1-5", "1 满意", "5 不满意", "4 很差", "满意是满意但是还是不满意",
+    "我的流量怎么又超了，帮我查一下本月账单", "13800138000", "你好", "什么意思", "不好意思，请问营业厅几点开门",
     "我上个月的话费扣了两次，客服说给我退但是到现在都没有到账，请尽快处理一下谢谢",
 ]
+FULL_WIDTH = "０１２３４５６７８９"
 
 
 @pytest.mark.parametrize(("text", "choice"), CASES)
@@ -42,11 +63,47 @@ def test_opting_out(text: str) -> None:
     assert parse_reply(text) == Reply(None, opted_out=True)
 
 
+@pytest.mark.parametrize("score", [1, 2, 3, 4, 5])
+def test_every_label_and_the_prompt_read_back_as_their_score(score: int) -> None:
+    zh, _ = LABELS[score]
+    assert parse_reply(zh) == Reply(score)
+    assert parse_reply(f"{score}{zh}") == Reply(score)
+    assert f"{score}{zh}" in PROMPT
+
+
+def test_unsatisfied_is_one_and_two_and_satisfied_four_and_five() -> None:
+    assert [s for s in range(1, 6) if is_unsatisfied(s)] == [1, 2]
+    assert [s for s in range(1, 6) if is_satisfied(s)] == [4, 5]
+    assert not is_unsatisfied(None)
+    assert not is_satisfied(None)
+
+
 @given(st.text(max_size=80))
-def test_any_text_gives_a_choice_in_range_or_none(text: str) -> None:
+def test_any_text_gives_a_score_in_range_or_none(text: str) -> None:
     r = parse_reply(text)
-    assert r.choice in (None, SATISFIED, NEUTRAL, UNSATISFIED)
+    assert r.choice in (None, 1, 2, 3, 4, 5)
     assert not (r.opted_out and r.choice is not None)
+
+
+@given(st.integers(1, 5), st.booleans(), st.sampled_from(["", "回复", "我选", "给"]),
+       st.sampled_from(["", "分", " ", "。"]))
+def test_a_digit_half_or_full_width_with_filler_reads_as_itself(score: int, full: bool, prefix: str,
+                                                                 suffix: str) -> None:
+    digit = FULL_WIDTH[score] if full else str(score)
+    assert unicodedata.normalize("NFKC", digit) == str(score)
+    assert parse_reply(prefix + digit + suffix) == Reply(score)
+
+
+@given(st.integers(1, 5), st.integers(1, 5))
+def test_a_digit_and_a_label_agree_or_the_text_is_not_an_answer(digit: int, label: int) -> None:
+    got = parse_reply(f"{digit} {LABELS[label][0]}").choice
+    same_side = (digit > 3) == (label > 3) and (digit < 3) == (label < 3)
+    assert got == (digit if same_side else None)
+
+
+@given(st.integers(min_value=6, max_value=10 ** 6))
+def test_a_number_out_of_the_scale_is_not_an_answer(n: int) -> None:
+    assert parse_reply(str(n)).choice is None
 
 
 @given(st.sampled_from([c for c, _ in CASES]), st.sampled_from(["", " ", "。", "!", "～", "\n"]))

@@ -68,16 +68,17 @@ def test_a_resolved_sms_ticket_gets_a_survey_and_a_satisfied_answer_keeps_it_res
         out = s.get(Message, survey.message_id)
         assert out is not None
         assert (out.direction, out.author_id) == ("outbound", None)
-        assert "回复1满意 2一般 3不满意，或点击 http://" in out.body
+        assert "回复1-5分：5非常满意 4满意 3一般 2不满意 1非常不满意，或点击 http://" in out.body
         assert f"/s/{surveys.link_token(settings.secret_key.get_secret_value().encode(), survey)} 评价。" in out.body
-    _sms(w, settings, "１ 满意，谢谢")
+    _sms(w, settings, "５ 非常满意，谢谢")
     survey = _survey(w, tid)
     assert survey is not None
-    assert (survey.status, survey.choice) == ("answered", 1)
+    assert (survey.status, survey.choice) == ("answered", 5)
     assert _status(w, tid) == "resolved"  # the answer is not a new problem
     with w.db.session() as s:
         [row] = surveys.csat_by_agent(s, since=utcnow() - timedelta(hours=1), until=utcnow() + timedelta(hours=1))
-        assert (row.agent_id, row.sent, row.answered, row.satisfied, row.csat) == (w.users["agent_gz"], 1, 1, 1, 1.0)
+        assert (row.agent_id, row.sent, row.answered, row.satisfied, row.csat, row.average) == (
+            w.users["agent_gz"], 1, 1, 1, 1.0, 5.0)
 
 
 def test_an_unsatisfied_answer_reopens_the_ticket_and_tells_the_supervisor(w: World, settings: Settings) -> None:
@@ -87,7 +88,7 @@ def test_an_unsatisfied_answer_reopens_the_ticket_and_tells_the_supervisor(w: Wo
     _sms(w, settings, "不满意！问题根本没解决")
     survey = _survey(w, tid)
     assert survey is not None
-    assert (survey.status, survey.choice) == ("answered", 3)
+    assert (survey.status, survey.choice) == ("answered", 2)
     assert _status(w, tid) == "in_progress"
     with w.db.session() as s:
         names = [e.name for e in s.scalars(select(OutboxEvent).where(OutboxEvent.aggregate_id == tid,
@@ -129,7 +130,7 @@ def test_the_csat_page_shows_the_agents_figures(w: World, settings: Settings, cl
     tid = _sms(w, settings, "这个月话费多扣了20元").ticket_id
     assert tid is not None
     _resolve(w, tid)
-    _sms(w, settings, "2")
+    _sms(w, settings, "3")
     _login(client, "sup_gd")
     page = client.get("/console/sla/csat")
     assert page.status_code == 200
@@ -155,10 +156,10 @@ def test_a_caller_is_asked_by_sms_and_an_unsatisfied_answer_reopens_the_ticket(w
         assert out is not None
         token = surveys.link_token(settings.secret_key.get_secret_value().encode(), survey)
         assert out.body == surveys.survey_text(tid, f"{settings.public_url}/s/{token}")
-    _sms(w, settings, "3", sender="13700137000")
+    _sms(w, settings, "1", sender="13700137000")
     survey = _survey(w, tid)
     assert survey is not None
-    assert (survey.status, survey.choice) == ("answered", 3)
+    assert (survey.status, survey.choice) == ("answered", 1)
     assert _status(w, tid) == "in_progress"
 
 
@@ -210,3 +211,25 @@ def test_each_customer_message_after_the_first_reply_starts_the_next_response_cl
     assert done is not None
     assert done.stopped_at is not None
     assert done.used_seconds < 1800
+
+
+def test_the_csat_page_groups_by_channel_category_unit_or_day_with_a_chooser(
+        w: World, settings: Settings, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.routing.test_api_and_console import _login
+
+    tid = _sms(w, settings, "这个月话费多扣了20元").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    _sms(w, settings, "非常满意")
+    _login(client, "sup_gd")
+    page = client.get("/console/sla/csat", params={"by": "channel"})
+    assert page.status_code == 200
+    assert '<option value="channel" selected>渠道</option>' in page.text
+    row = page.text[page.text.index('data-channel="sms"'):]
+    assert "短信" in row[:200]
+    assert "5.00" in row  # the mean score
+    unit = client.get("/console/sla/csat", params={"by": "unit"}).text
+    assert f'data-unit="{w.units["gz"]}"' in unit
+    day = client.get("/console/sla/csat", params={"by": "day", "days": "7"}).text
+    assert 'data-day="20' in day
+    assert 'data-agent="' in client.get("/console/sla/csat", params={"by": "nonsense"}).text  # per agent

@@ -1,0 +1,99 @@
+"""An unsatisfied survey answer reopens the ticket and opens a follow-up for the supervisors of its unit: on
+their console list (回访跟进) and over the API, until one closes it with a note; the ticket's SLA box shows it."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from kefu.core.config import Settings
+from kefu.core.events import OutboxEvent
+from kefu.sla import surveys
+from tests.conftest import World
+from tests.routing.test_api_and_console import _login
+from tests.sla.test_surveys import _resolve, _sms, _status, _survey
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def w(world: World) -> World:
+    from kefu.jobs import registry
+
+    registry.load()
+    return world
+
+
+def _unsatisfied(w: World, settings: Settings, text: str = "很差，问题根本没解决") -> int:
+    tid = _sms(w, settings, "宽带一直掉线").ticket_id
+    assert tid is not None
+    _resolve(w, tid)
+    _sms(w, settings, text)
+    assert _status(w, tid) == "in_progress"
+    return tid
+
+
+def test_the_supervisor_sees_the_unsatisfied_answer_on_the_console_and_closes_its_follow_up(
+        w: World, settings: Settings, client: TestClient) -> None:
+    tid = _unsatisfied(w, settings)
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert survey.choice == 1
+    csrf = _login(client, "sup_gd")
+    page = client.get("/console/sla/followups")
+    assert page.status_code == 200
+    assert f'data-followup="{survey.id}"' in page.text
+    assert "很差，问题根本没解决" in page.text
+    assert "1/5" in page.text
+    assert 'href="/console/sla/followups"' in page.text  # in the supervisor's menu
+    box = client.get(f"/console/tickets/{tid}").text
+    assert 'data-followup-state="open"' in box
+    empty = client.post(f"/console/sla/followups/{survey.id}", data={"csrf_token": csrf, "note": "  "},
+                        follow_redirects=False)
+    assert "error=" in empty.headers["location"]
+    r = client.post(f"/console/sla/followups/{survey.id}",
+                    data={"csrf_token": csrf, "note": "已致电客户，上门更换光猫"}, follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/console/sla/followups")
+    page = client.get("/console/sla/followups")
+    assert f'data-followup="{survey.id}"' not in page.text
+    assert f'data-followed-up="{survey.id}"' in page.text
+    assert "已致电客户，上门更换光猫" in page.text
+    assert 'data-followup-state="done"' in client.get(f"/console/tickets/{tid}").text
+    row = _survey(w, tid)
+    assert row is not None
+    assert (row.followed_up_by_id, row.follow_up_note) == (w.users["sup_gd"], "已致电客户，上门更换光猫")
+    with w.db.session() as s:
+        [ev] = s.scalars(select(OutboxEvent).where(OutboxEvent.name == "survey.followed_up")).all()
+        assert ev.payload == {"survey_id": survey.id, "ticket_id": tid, "actor_id": w.users["sup_gd"]}
+
+
+def test_satisfied_answers_make_no_follow_up_and_agents_and_other_branches_do_not_see_them(
+        w: World, settings: Settings, client: TestClient) -> None:
+    happy = _sms(w, settings, "话费查询", sender="13800138001").ticket_id
+    assert happy is not None
+    _resolve(w, happy)
+    _sms(w, settings, "4", sender="13800138001")
+    tid = _unsatisfied(w, settings, "2")
+    survey = _survey(w, tid)
+    assert survey is not None
+    auth = w.auth
+    assert [r["id"] for r in client.get(f"{API}/sla/followups", headers=auth("sup_gd")).json()] == [survey.id]
+    assert client.get(f"{API}/sla/followups", headers=auth("agent_gz")).status_code == 403
+    assert client.post(f"{API}/sla/followups/{survey.id}", json={"note": "x"},
+                       headers=auth("agent_gz")).status_code == 403
+    happy_survey = _survey(w, happy)
+    assert happy_survey is not None
+    refused = client.post(f"{API}/sla/followups/{happy_survey.id}", json={"note": "客户满意"}, headers=auth("sup_gd"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "survey_followup_not_open")
+    done = client.post(f"{API}/sla/followups/{survey.id}", json={"note": "已回电致歉"}, headers=auth("sup_gd"))
+    assert done.status_code == 200
+    assert (done.json()["follow_up_note"], done.json()["followed_up_by_id"]) == ("已回电致歉", w.users["sup_gd"])
+    again = client.post(f"{API}/sla/followups/{survey.id}", json={"note": "再次"}, headers=auth("sup_gd"))
+    assert again.status_code == 409
+    assert client.get(f"{API}/sla/followups", headers=auth("sup_gd")).json() == []
+    assert [r["id"] for r in client.get(f"{API}/sla/followups", params={"done": "true"},
+                                        headers=auth("sup_gd")).json()] == [survey.id]
+    with w.db.session() as s:
+        assert surveys.followups(s, [w.units["sz"]]) == []
+        assert surveys.followups(s, [w.units["sz"]], done=True) == []
