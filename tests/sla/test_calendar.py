@@ -23,7 +23,7 @@ def bj(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 def test_2025_and_2026_schedule_matches_the_notices() -> None:
     days = holidays_cn.statutory_days()
     holidays = sorted(d for d, (k, _) in days.items() if k == "holiday")
-    makeup = sorted(d for d, (k, _) in days.items() if k == "workday")
+    makeup = sorted(d for d, (k, _) in days.items() if k == "workday" and d.year in (2025, 2026))
     assert len([d for d in holidays if d.year == 2025]) == 28
     assert len([d for d in holidays if d.year == 2026]) == 33
     assert makeup == [date(2025, 1, 26), date(2025, 2, 8), date(2025, 4, 27), date(2025, 9, 28),
@@ -32,6 +32,24 @@ def test_2025_and_2026_schedule_matches_the_notices() -> None:
     assert all(d.weekday() >= 5 for d in makeup)  # make-up days are always weekend days
     assert days[date(2026, 2, 17)] == ("holiday", "春节")
     assert days[date(2025, 10, 6)] == ("holiday", "国庆节、中秋节")
+
+
+def test_the_package_day_table_becomes_festivals_with_their_make_up_days() -> None:
+    d = date
+    holidays = {d(2024, 12, 31): "New Year's Day", d(2025, 1, 1): "New Year's Day",
+                d(2025, 10, 5): "National Day", d(2025, 10, 6): "Mid-autumn Festival", d(2025, 10, 7): "National Day",
+                d(2025, 10, 20): "Some Day"}
+    workdays = {d(2025, 1, 4): "New Year's Day", d(2025, 9, 28): "National Day", d(2025, 10, 11): "National Day"}
+    got = holidays_cn.festivals(holidays, workdays)
+    assert got == {
+        2024: (holidays_cn.Festival("new_year", "元旦", d(2024, 12, 31), d(2025, 1, 1), (d(2025, 1, 4),)),),
+        2025: (holidays_cn.Festival("national", "国庆节、中秋节", d(2025, 10, 5), d(2025, 10, 7),
+                                    (d(2025, 9, 28), d(2025, 10, 11))),
+               holidays_cn.Festival("some_day", "Some Day", d(2025, 10, 20), d(2025, 10, 20)))}
+    # every year the installed package knows, from 2004 on, with a one-off day off under its Chinese name
+    assert min(holidays_cn.SCHEDULE) == 2004
+    assert holidays_cn.statutory_days()[d(2015, 9, 3)] == (
+        "holiday", "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日")
 
 
 def test_working_days_around_spring_festival_2026() -> None:
