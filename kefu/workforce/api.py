@@ -10,6 +10,8 @@
     POST /workforce/simulate    replications of a saved plan or given calls/agents, with 95 % CIs
     POST /workforce/multiskill  several skills and channels: agents per queue and interval, named agents' cover
     GET|PUT /workforce/rules/{org_unit_id}   shift rules (PUT: administrators)
+    GET|POST /workforce/special-days, DELETE /workforce/special-days/{id}   campaign, outage and local
+                                holiday days the forecast takes into account (POST, DELETE: administrators)
 Bad values answer 422 with the workforce module's message (code workforce_invalid_input).
 """
 
@@ -36,6 +38,8 @@ from kefu.workforce.schemas import (
     RulesRead,
     RulesSpec,
     SimulateIn,
+    SpecialDayIn,
+    SpecialDayRead,
     StaffingIn,
     WhatIfIn,
 )
@@ -172,8 +176,36 @@ def get_rules(
 def put_rules(
     org_unit_id: Id, body: RulesSpec, session: DbSession, principal: Principal = require("workforce.write")
 ) -> RulesRead:
+    _admin(principal, "shift rules")
+    return service.set_rules(session, principal, org_unit_id, body)
+
+
+def _admin(principal: Principal, what: str) -> None:
     if not principal.can("org.admin"):
         raise Forbidden(
-            "shift rules are set by an administrator (needs 'org.admin')", details={"permission": "org.admin"}
+            f"{what} are set by an administrator (needs 'org.admin')", details={"permission": "org.admin"}
         )
-    return service.set_rules(session, principal, org_unit_id, body)
+
+
+@router.get("/workforce/special-days", response_model=list[SpecialDayRead])
+def list_special_days(
+    session: DbSession, org_unit_id: OptionalId = None, principal: Principal = require("workforce.read")
+) -> list[SpecialDayRead]:
+    rows = service.list_special_days(session, principal, org_unit_id)
+    return [SpecialDayRead.model_validate(r) for r in rows]
+
+
+@router.post("/workforce/special-days", response_model=SpecialDayRead, status_code=201)
+def add_special_day(
+    body: SpecialDayIn, session: DbSession, principal: Principal = require("workforce.write")
+) -> SpecialDayRead:
+    _admin(principal, "special days")
+    return SpecialDayRead.model_validate(service.add_special_day(session, principal, body))
+
+
+@router.delete("/workforce/special-days/{special_day_id}", status_code=204)
+def delete_special_day(
+    special_day_id: Id, session: DbSession, principal: Principal = require("workforce.write")
+) -> None:
+    _admin(principal, "special days")
+    service.delete_special_day(session, principal, special_day_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -42,3 +42,27 @@ class WorkforceRules(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("org_unit_id", name="uq_workforce_rules_org_unit_id"),)
+
+
+class WorkforceSpecialDay(Base):
+    """A run of days an administrator marks for the forecast of a unit (and the units below it): a campaign,
+    an outage or a local holiday, with the effect on calls they expect (None: learnt from earlier days of
+    the same kind)."""
+
+    __tablename__ = "workforce_special_days"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    effect_pct: Mapped[float | None] = mapped_column(Float)
+    created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind in ('campaign','outage','holiday')", name="kind"),
+        CheckConstraint("last_day >= first_day", name="days"),
+        Index("ix_workforce_special_days_org_day", "org_unit_id", "first_day"),
+    )

@@ -267,3 +267,41 @@ class MultiSkillIn(BaseModel):
             for v in d.volumes:
                 check_load(v, d.aht, self.interval_minutes, where=f"demands[{k}]")
         return self
+
+
+SpecialKind = Literal["campaign", "outage", "holiday"]
+
+
+class SpecialDayIn(BaseModel):
+    """Days an administrator marks for the forecast of a unit and the units below it."""
+
+    org_unit_id: int
+    name: str = Field(min_length=1, max_length=200)
+    kind: SpecialKind
+    first_day: Day
+    last_day: Day | None = Field(None, description="default: the first day (a single day)")
+    effect_pct: float | None = Field(
+        None, ge=-100, le=1000, description="expected change in calls, percent (+30: 30 % more); none: learnt"
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> SpecialDayIn:
+        if self.last_day is not None and self.last_day < self.first_day:
+            raise ValueError("last_day comes before first_day")
+        if self.last_day is not None and (self.last_day - self.first_day).days > 92:
+            raise ValueError("a special period lasts at most 93 days")
+        return self
+
+
+class SpecialDayRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_unit_id: int
+    name: str
+    kind: SpecialKind
+    first_day: date
+    last_day: date
+    effect_pct: float | None
+    created_by: int | None
+    created_at: datetime

@@ -28,7 +28,7 @@ from kefu.org import service as org
 from kefu.org.models import OrgUnit
 from kefu.workforce import erlang, forecast, history, multiskill, schedule, simulator, staffing
 from kefu.workforce.errors import WorkforceInputError
-from kefu.workforce.models import WorkforcePlan, WorkforceRules
+from kefu.workforce.models import WorkforcePlan, WorkforceRules, WorkforceSpecialDay
 from kefu.workforce.schemas import (
     MAX_HISTORY_DAYS,
     MultiSkillIn,
@@ -36,6 +36,7 @@ from kefu.workforce.schemas import (
     RulesRead,
     RulesSpec,
     SimulateIn,
+    SpecialDayIn,
     StaffingIn,
     WhatIfIn,
 )
@@ -262,18 +263,61 @@ def special_days(country: str, days: Iterable[date]) -> dict[date, str]:
     return forecast.special_kinds(forecast.public_holidays(country, years)) if years else {}
 
 
+@dataclass(frozen=True, slots=True)
+class Entered:
+    """Special days an administrator entered for a unit: kind and stated factor per day."""
+
+    kinds: dict[date, str]
+    effects: dict[date, float]
+
+
+NO_ENTERED = Entered({}, {})
+
+
+def entered_days(session: Session, org_unit_id: int, first: date, last: date) -> Entered:
+    """The special days entered for the unit or any unit above it that touch ``first``..``last``, day by
+    day (a later entry wins a day two entries share)."""
+    unit = session.get(OrgUnit, org_unit_id)
+    if unit is None:
+        return NO_ENTERED
+    ancestors = [int(p) for p in unit.path.strip("/").split("/") if p] or [org_unit_id]
+    rows = session.scalars(
+        select(WorkforceSpecialDay)
+        .where(
+            WorkforceSpecialDay.org_unit_id.in_(ancestors),
+            WorkforceSpecialDay.first_day <= last,
+            WorkforceSpecialDay.last_day >= first,
+        )
+        .order_by(WorkforceSpecialDay.id)
+    )
+    kinds: dict[date, str] = {}
+    effects: dict[date, float] = {}
+    for row in rows:
+        d = max(row.first_day, first)
+        while d <= min(row.last_day, last):
+            kinds[d] = row.kind
+            if row.effect_pct is None:
+                effects.pop(d, None)
+            else:
+                effects[d] = max(0.0, 1 + row.effect_pct / 100)
+            d += timedelta(days=1)
+    return Entered(kinds, effects)
+
+
 def chosen_forecast(
-    past: forecast.History, wanted: list[date], country: str
+    past: forecast.History, wanted: list[date], country: str, entered: Entered = NO_ENTERED
 ) -> tuple[forecast.Forecast, forecast.ModelConfig]:
     """The second-pass forecaster on a unit's own history: the quick candidates compared by weekly
     rolling-origin backtests on ``past`` only, the best one forecasting ``wanted`` with the country's
-    holidays (too little history to compare: the default model)."""
-    special = special_days(country, [*past, *wanted])
+    holidays and the days an administrator entered (too little history to compare: the default model)."""
+    special = {**special_days(country, [*past, *wanted]), **entered.kinds}
     try:
-        model, _, _ = forecast.choose_model(past, special, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES)
+        model, _, _ = forecast.choose_model(
+            past, special, entered.effects, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES
+        )
     except WorkforceInputError:
         model = forecast.ModelConfig()
-    return forecast.model_forecast(past, wanted, model, special), model
+    return forecast.model_forecast(past, wanted, model, special, entered.effects), model
 
 
 def forecast_days(
@@ -308,7 +352,8 @@ def forecast_days(
     if not past:
         raise WorkforceInputError(f"no call history in the {history_weeks} weeks before {start_day}")
     wanted = [start_day + timedelta(days=k) for k in range(days)]
-    predicted, model = chosen_forecast(past, wanted, country)
+    entered = entered_days(session, org_unit_id, first, wanted[-1])
+    predicted, model = chosen_forecast(past, wanted, country, entered)
     baseline = forecast.same_weekday_mean(past, wanted)
     naive = forecast.seasonal_naive(past, wanted)
     score = None
@@ -317,12 +362,13 @@ def forecast_days(
         test = ordered[-holdout_days:]
         train = {d: v for d, v in past.items() if d < test[0]}
         if any(sum(past[d]) for d in test):
-            _, held_model = chosen_forecast(train, test, country)
+            _, held_model = chosen_forecast(train, test, country, entered)
+            held_special = {**special_days(country, ordered), **entered.kinds}
             wapes = forecast.rolling_scores(
                 past,
                 test,
                 {
-                    "model": forecast.configured(held_model, special_days(country, ordered)),
+                    "model": forecast.configured(held_model, held_special, entered.effects),
                     "baseline": forecast.same_weekday_mean,
                     "naive": forecast.seasonal_naive,
                 },
@@ -354,6 +400,64 @@ def forecast_days(
             for d in wanted
         ],
     }
+
+
+def list_special_days(
+    session: Session, principal: Principal, org_unit_id: int | None = None
+) -> list[WorkforceSpecialDay]:
+    """The special days of the units the principal sees (of one unit when given), newest first."""
+    units = unit_subtree(session, principal, org_unit_id) if org_unit_id else org.visible_unit_ids(session, principal)
+    return list(
+        session.scalars(
+            select(WorkforceSpecialDay)
+            .where(WorkforceSpecialDay.org_unit_id.in_(units))
+            .order_by(WorkforceSpecialDay.first_day.desc(), WorkforceSpecialDay.id.desc())
+        )
+    )
+
+
+def add_special_day(session: Session, principal: Principal, body: SpecialDayIn) -> WorkforceSpecialDay:
+    """Mark days for the forecast of a unit; event workforce.special_day_added."""
+    org.check_visible(session, principal, body.org_unit_id)
+    row = WorkforceSpecialDay(
+        org_unit_id=body.org_unit_id,
+        name=body.name.strip(),
+        kind=body.kind,
+        first_day=body.first_day,
+        last_day=body.last_day or body.first_day,
+        effect_pct=body.effect_pct,
+        created_by=principal.user_id or None,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    events.record(
+        session,
+        "workforce.special_day_added",
+        {"name": row.name, "kind": row.kind, "first_day": row.first_day.isoformat(),
+         "last_day": row.last_day.isoformat(), "effect_pct": row.effect_pct},
+        aggregate_type="workforce_special_day",
+        aggregate_id=row.id,
+        org_unit_id=row.org_unit_id,
+    )
+    return row
+
+
+def delete_special_day(session: Session, principal: Principal, special_day_id: int) -> None:
+    """Remove marked days (NotFound outside the principal's units); event workforce.special_day_removed."""
+    row = session.get(WorkforceSpecialDay, special_day_id)
+    if row is None or row.org_unit_id not in org.visible_unit_ids(session, principal):
+        raise NotFound(f"special day {special_day_id} not found", code="special_day_not_found")
+    events.record(
+        session,
+        "workforce.special_day_removed",
+        {"name": row.name, "kind": row.kind},
+        aggregate_type="workforce_special_day",
+        aggregate_id=row.id,
+        org_unit_id=row.org_unit_id,
+    )
+    session.delete(row)
+    session.flush()
 
 
 # ---------------------------------------------------------------- rules
@@ -491,7 +595,8 @@ def workload_for(session: Session, principal: Principal, body: PlanIn) -> Worklo
             f"no call history in the {FORECAST_HISTORY_WEEKS} weeks before {body.day}: "
             "import a call log or give calls per interval"
         )
-    predicted = chosen_forecast(counts, [body.day], body.country)[0][body.day]
+    entered = entered_days(session, body.org_unit_id, body.day - timedelta(weeks=FORECAST_HISTORY_WEEKS), body.day)
+    predicted = chosen_forecast(counts, [body.day], body.country, entered)[0][body.day]
     actual = history.arrivals_per_interval([r for r in records if r.day == body.day], body.interval_minutes)
     aht = body.aht if body.aht is not None else history.handle_time_fit(before).mean
     patience = body.patience
