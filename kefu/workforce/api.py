@@ -10,6 +10,8 @@
     POST /workforce/simulate    replications of a saved plan or given calls/agents, with 95 % CIs
     POST /workforce/multiskill  several skills and channels: agents per queue and interval, named agents' cover
     GET|PUT /workforce/rules/{org_unit_id}   shift rules (PUT: administrators)
+    POST /workforce/roster      a day's plan with its shifts given to named agents (their hours, rest);
+                                GET /workforce/roster: the roster with each agent's adherence so far
     GET|POST /workforce/special-days, DELETE /workforce/special-days/{id}   campaign, outage and local
                                 holiday days the forecast takes into account (POST, DELETE: administrators)
 Bad values answer 422 with the workforce module's message (code workforce_invalid_input).
@@ -35,6 +37,7 @@ from kefu.workforce.schemas import (
     PlanIn,
     PlanRead,
     PlanSummary,
+    RosterIn,
     RulesRead,
     RulesSpec,
     SimulateIn,
@@ -176,15 +179,11 @@ def get_rules(
 def put_rules(
     org_unit_id: Id, body: RulesSpec, session: DbSession, principal: Principal = require("workforce.write")
 ) -> RulesRead:
-    _admin(principal, "shift rules")
-    return service.set_rules(session, principal, org_unit_id, body)
-
-
-def _admin(principal: Principal, what: str) -> None:
     if not principal.can("org.admin"):
         raise Forbidden(
-            f"{what} are set by an administrator (needs 'org.admin')", details={"permission": "org.admin"}
+            "shift rules are set by an administrator (needs 'org.admin')", details={"permission": "org.admin"}
         )
+    return service.set_rules(session, principal, org_unit_id, body)
 
 
 @router.get("/workforce/special-days", response_model=list[SpecialDayRead])
@@ -197,15 +196,31 @@ def list_special_days(
 
 @router.post("/workforce/special-days", response_model=SpecialDayRead, status_code=201)
 def add_special_day(
-    body: SpecialDayIn, session: DbSession, principal: Principal = require("workforce.write")
+    body: SpecialDayIn, session: DbSession, principal: Principal = require("workforce.write", "org.admin")
 ) -> SpecialDayRead:
-    _admin(principal, "special days")
     return SpecialDayRead.model_validate(service.add_special_day(session, principal, body))
 
 
 @router.delete("/workforce/special-days/{special_day_id}", status_code=204)
 def delete_special_day(
-    special_day_id: Id, session: DbSession, principal: Principal = require("workforce.write")
+    special_day_id: Id, session: DbSession, principal: Principal = require("workforce.write", "org.admin")
 ) -> None:
-    _admin(principal, "special days")
     service.delete_special_day(session, principal, special_day_id)
+
+
+@router.post("/workforce/roster")
+def build_roster(
+    body: RosterIn, session: DbSession, principal: Principal = require("workforce.write")
+) -> dict[str, Any]:
+    return service.build_roster(session, principal, body)
+
+
+@router.get("/workforce/roster")
+def roster(
+    session: DbSession,
+    org_unit_id: QueryId,
+    day: Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY)],
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
+    principal: Principal = require("workforce.read"),
+) -> dict[str, Any]:
+    return service.roster_status(session, principal, org_unit_id, day, tz)

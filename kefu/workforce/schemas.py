@@ -305,3 +305,22 @@ class SpecialDayRead(BaseModel):
     effect_pct: float | None
     created_by: int | None
     created_at: datetime
+
+
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+
+
+class AgentAvailability(BaseModel):
+    """When one named agent can work on the day (local time of the roster's zone)."""
+
+    user_id: int
+    earliest_start: Clock | None = None
+    latest_end: Clock | None = None
+
+
+class RosterIn(PlanIn):
+    """A day's plan, then its shifts given to named agents of the unit (all its active agents, or those
+    listed with their hours), with ``min_rest_hours`` since each one's previous shift."""
+
+    agents: list[AgentAvailability] | None = Field(None, max_length=2000)
+    min_rest_hours: float = Field(11.0, ge=0, le=48)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -21,18 +21,26 @@ from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.auth import Principal
-from kefu.core.clock import utcnow
+from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.errors import NotFound
 from kefu.interactions import calls as call_log
 from kefu.org import service as org
-from kefu.org.models import OrgUnit
-from kefu.workforce import erlang, forecast, history, multiskill, schedule, simulator, staffing
+from kefu.org.models import OrgUnit, User
+from kefu.workforce import erlang, forecast, history, multiskill, roster, schedule, simulator, staffing
 from kefu.workforce.errors import WorkforceInputError
-from kefu.workforce.models import WorkforcePlan, WorkforceRules, WorkforceSpecialDay
+from kefu.workforce.models import (
+    WorkforceAgentState,
+    WorkforcePlan,
+    WorkforceRules,
+    WorkforceShift,
+    WorkforceSpecialDay,
+)
 from kefu.workforce.schemas import (
     MAX_HISTORY_DAYS,
+    AgentAvailability,
     MultiSkillIn,
     PlanIn,
+    RosterIn,
     RulesRead,
     RulesSpec,
     SimulateIn,
@@ -968,4 +976,190 @@ def multiskill_plan(session: Session, principal: Principal, body: MultiSkillIn) 
             "intervals_short": sum(1 for c in coverage if c["shortfall"]),
             "shortfall_agent_intervals": sum(sum(c["shortfall"].values()) for c in coverage),
         },
+    }
+
+
+# ---------------------------------------------------------------- named agents' roster and adherence
+
+
+def _minute(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _day_start(day: date, tz: str) -> datetime:
+    return call_log.local_day_bounds(day, day, tz)[0].astimezone(UTC)
+
+
+def unit_agents(session: Session, principal: Principal, org_unit_id: int) -> list[User]:
+    """The active agents of the unit and the units below it, by name."""
+    units = unit_subtree(session, principal, org_unit_id)
+    people = [u for u in org.users_in_units(session, units) if u.active and u.role == "agent"]
+    return sorted(people, key=lambda u: (u.display_name, u.id))
+
+
+def build_roster(session: Session, principal: Principal, body: RosterIn) -> dict[str, Any]:
+    """The day's plan (forecast -> required agents -> CP-SAT shifts), then its shifts given to named agents
+    (kefu.workforce.roster.assign) within their hours and rest; replaces the unit's roster of that day.
+    Event workforce.roster_built."""
+    plan = compute_plan(session, principal, body)
+    people = {u.id: u for u in unit_agents(session, principal, body.org_unit_id)}
+    wanted = body.agents if body.agents is not None else [AgentAvailability(user_id=uid) for uid in people]
+    for a in wanted:
+        if a.user_id not in people:
+            raise WorkforceInputError(f"user {a.user_id} is no active agent of this unit")
+    start = _day_start(body.day, body.tz)
+    rest = timedelta(hours=body.min_rest_hours)
+    previous: dict[int, datetime] = {}
+    for row in session.scalars(
+        select(WorkforceShift).where(
+            WorkforceShift.user_id.in_([a.user_id for a in wanted]),
+            WorkforceShift.day < body.day,
+            WorkforceShift.end_at > start - rest,
+        )
+    ):
+        assert row.user_id is not None
+        end = ensure_aware(row.end_at)
+        previous[row.user_id] = max(previous.get(row.user_id, end), end)
+    availability = [
+        roster.Availability(
+            a.user_id,
+            _minute(a.earliest_start) if a.earliest_start else None,
+            _minute(a.latest_end) if a.latest_end else None,
+            math.ceil((previous[a.user_id] + rest - start).total_seconds() / 60) if a.user_id in previous else None,
+        )
+        for a in wanted
+    ]
+    seats = roster.seats_of(
+        [
+            (
+                roster.Seat(
+                    _minute(sh["start"]),
+                    _minute(sh["end"]),
+                    _minute(sh["break_start"]) if sh["break_start"] else None,
+                    _minute(sh["break_end"]) if sh["break_end"] else None,
+                ),
+                int(sh["agents"]),
+            )
+            for sh in plan["shifts"]
+        ]
+    )
+    result = roster.assign(seats, availability)
+    org.check_visible(session, principal, body.org_unit_id)
+    for old in session.scalars(
+        select(WorkforceShift).where(WorkforceShift.org_unit_id == body.org_unit_id, WorkforceShift.day == body.day)
+    ):
+        session.delete(old)
+    now = utcnow()
+
+    def at(minute: int | None) -> datetime | None:
+        return None if minute is None else start + timedelta(minutes=minute)
+
+    rows = [(uid, seat) for uid, seat in result.assigned] + [(None, seat) for seat in result.open]
+    for uid, seat in rows:
+        session.add(
+            WorkforceShift(
+                org_unit_id=body.org_unit_id,
+                day=body.day,
+                user_id=uid,
+                start_at=at(seat.start),
+                end_at=at(seat.end),
+                break_start_at=at(seat.break_start),
+                break_end_at=at(seat.break_end),
+                created_by=principal.user_id or None,
+                created_at=now,
+            )
+        )
+    session.flush()
+    events.record(
+        session,
+        "workforce.roster_built",
+        {"day": body.day.isoformat(), "assigned": len(result.assigned), "open": len(result.open)},
+        aggregate_type="org_unit",
+        aggregate_id=body.org_unit_id,
+        org_unit_id=body.org_unit_id,
+    )
+    out = roster_status(session, principal, body.org_unit_id, body.day, body.tz, now=now)
+    out["plan_summary"] = plan["summary"]
+    return out
+
+
+def roster_status(
+    session: Session, principal: Principal, org_unit_id: int, day: date, tz: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The unit's roster of ``day`` (and its sub-units') with each named agent's adherence up to ``now``,
+    from the presence changes routing reported."""
+    now = now or utcnow()
+    units = unit_subtree(session, principal, org_unit_id)
+    shifts = list(
+        session.scalars(
+            select(WorkforceShift)
+            .where(WorkforceShift.org_unit_id.in_(units), WorkforceShift.day == day)
+            .order_by(WorkforceShift.start_at, WorkforceShift.id)
+        )
+    )
+    ids = sorted({s.user_id for s in shifts if s.user_id is not None})
+    states: dict[int, list[tuple[datetime, str]]] = {uid: [] for uid in ids}
+    if shifts and ids:
+        first = min(ensure_aware(s.start_at) for s in shifts)
+        last = max(ensure_aware(s.end_at) for s in shifts)
+        # the state each agent was in at the first start, then every change until the last end
+        for uid in ids:
+            before = session.execute(
+                select(WorkforceAgentState.at, WorkforceAgentState.presence)
+                .where(WorkforceAgentState.user_id == uid, WorkforceAgentState.at <= first)
+                .order_by(WorkforceAgentState.at.desc(), WorkforceAgentState.id.desc())
+                .limit(1)
+            ).first()
+            if before is not None:
+                states[uid].append((ensure_aware(before[0]), before[1]))
+        for at, uid, presence in session.execute(
+            select(WorkforceAgentState.at, WorkforceAgentState.user_id, WorkforceAgentState.presence)
+            .where(WorkforceAgentState.user_id.in_(ids), WorkforceAgentState.at > first,
+                   WorkforceAgentState.at < last)
+            .order_by(WorkforceAgentState.at, WorkforceAgentState.id)
+        ):
+            states[uid].append((ensure_aware(at), presence))
+    names = org.users(session, ids)
+    zone = call_log.zone(tz)
+
+    def local(t: datetime | None) -> str | None:
+        return None if t is None else ensure_aware(t).astimezone(zone).strftime("%H:%M")
+
+    rows = []
+    measured: dict[int, roster.Adherence] = {}
+    for s in shifts:
+        planned = roster.Planned(
+            ensure_aware(s.start_at),
+            ensure_aware(s.end_at),
+            ensure_aware(s.break_start_at) if s.break_start_at else None,
+            ensure_aware(s.break_end_at) if s.break_end_at else None,
+        )
+        adh = roster.adherence(planned, states[s.user_id], now) if s.user_id is not None else None
+        if adh is not None:
+            measured[s.id] = adh
+        rows.append(
+            {
+                "id": s.id,
+                "user_id": s.user_id,
+                "agent": names[s.user_id].display_name if s.user_id in names else None,
+                "start": local(s.start_at),
+                "end": local(s.end_at),
+                "break_start": local(s.break_start_at),
+                "break_end": local(s.break_end_at),
+                "adherence": num(adh.share, 4) if adh else None,
+                "scheduled_minutes": num(adh.scheduled_seconds / 60, 2) if adh else None,
+                "adherent_minutes": num(adh.adherent_seconds / 60, 2) if adh else None,
+                "presence": adh.presence if adh else None,
+                "in_adherence_now": adh.in_adherence_now if adh else None,
+            }
+        )
+    return {
+        "org_unit_id": org_unit_id,
+        "day": day.isoformat(),
+        "tz": tz,
+        "shifts": rows,
+        "assigned": sum(1 for r in rows if r["user_id"] is not None),
+        "open": sum(1 for r in rows if r["user_id"] is None),
+        "adherence": num(roster.team_adherence(measured), 4),
     }
