@@ -270,6 +270,7 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/knowledge/searches/{search_id}/click"): (True, lambda o, n: {"article_id": o.article}),
     ("POST", "/knowledge/feedback"): (True, lambda o, n: {"article_id": o.article, "helpful": True}),
     ("POST", "/knowledge/pushes"): (True, lambda o, n: {"title": "通知", "unit_ids": [o.unit]}),
+    ("PUT", "/knowledge/duplicate-precision"): (False, lambda o, n: {"precision": 0.7}),
     ("POST", "/knowledge/questions"): (False, lambda o, n: {"title": "问", "body": "问题"}),
     ("POST", "/knowledge/questions/{question_id}/answers"): (False, lambda o, n: {"body": "答"}),
     ("POST", "/workforce/erlang"): (False, lambda o, n: {"calls": 100, "aht": 180, "agents": 10}),
