@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from kefu.workforce.errors import WorkforceInputError
+from kefu.workforce.matching import largest_matching
 
 WORKING = frozenset({"available", "after_call_work"})
 
@@ -65,26 +66,9 @@ def assign(seats: Sequence[Seat], agents: Sequence[Availability]) -> Roster:
     """The largest assignment of agents to seats (one seat each) within their availability."""
     if len({a.agent_id for a in agents}) != len(agents):
         raise WorkforceInputError("an agent is listed twice")
-    fits = {a.agent_id: {i for i, s in enumerate(seats) if a.fits(s)} for a in agents}
-    order = sorted(fits, key=lambda agent: (len(fits[agent]), agent))
-    agent_of_seat: dict[int, int] = {}
-    seat_of_agent: dict[int, int] = {}
-
-    def augment(i: int, seen: set[int]) -> bool:
-        for agent in order:
-            if agent in seen or i not in fits[agent]:
-                continue
-            seen.add(agent)
-            if agent not in seat_of_agent or augment(seat_of_agent[agent], seen):
-                seat_of_agent[agent] = i
-                agent_of_seat[i] = agent
-                return True
-        return False
-
-    for i in range(len(seats)):
-        if len(seat_of_agent) == len(agents):
-            break
-        augment(i, set())
+    fits = {a.agent_id: sum(1 for s in seats if a.fits(s)) for a in agents}
+    order = sorted(agents, key=lambda a: (fits[a.agent_id], a.agent_id))
+    agent_of_seat = largest_matching(list(seats), {s: [a.agent_id for a in order if a.fits(s)] for s in set(seats)})
     assigned = sorted(((agent_of_seat[i], seats[i]) for i in agent_of_seat), key=lambda p: (p[1].start, p[0]))
     return Roster(assigned, [s for i, s in enumerate(seats) if i not in agent_of_seat])
 
