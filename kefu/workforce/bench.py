@@ -96,11 +96,15 @@ class DayError:
 
 
 def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replications: int = 5,
-                seed: int = 0) -> list[DayError]:
+                seed: int = 0, ready_only: bool = True, interval_minutes: int = 5) -> list[DayError]:
     """The first ``days`` days of the month's log (those with offered calls), each replayed through the
     routing engine (kefu.routing.replay: real arrivals, service and patience; the agents who served,
     on shift in each half-hour they served, with their skills; the priority customers first), beside
-    what the log says the day's service level was. Nothing is fitted to the log's service level."""
+    what the log says the day's service level was. Nothing is fitted to the log's service level.
+
+    ``ready_only`` (the default) staffs each ``interval_minutes`` slot with the agents the log shows ready
+    in it (kefu.workforce.history.ready_agents: serving, or idle with no call of theirs waiting); without
+    it, with every agent in each half-hour they served in (an upper bound: interval_minutes 30)."""
     from kefu.routing.replay import offered_on, replay_day
 
     files = sorted(data_dir.glob(f"{month}_*.txt"))
@@ -112,7 +116,8 @@ def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replicatio
         raise FileNotFoundError(f"no offered call in {month}_*.txt")
     out = []
     for d in wanted:
-        rep = replay_day(records, d, replications=replications, seed=seed)
+        rep = replay_day(records, d, replications=replications, seed=seed, interval_minutes=interval_minutes,
+                         ready_only=ready_only)
         sl = rep.total.service_level
         out.append(DayError(d, rep.offered, rep.agents, rep.agent_hours, rep.total.log_service_level, sl.mean,
                             (sl.high - sl.low) / 2, rep.fifo.service_level.mean))

@@ -166,6 +166,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         days: int = typer.Option(10, min=1, max=31, help="its first days with calls"),
         replications: int = typer.Option(5, min=2, max=100),
         seed: int = typer.Option(0),
+        ready: bool = typer.Option(True, "--ready/--on-duty",
+                                   help="ready: agents ready per 5 minutes; on-duty: every half-hour served in"),
     ) -> None:
         """Real days replayed with the staffing inferred from the log: predicted vs the log's service level."""
         import time
@@ -175,7 +177,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         started = time.perf_counter()
         try:
             rows = bench.replay_days(data or bench.DEFAULT_DATA, month=month, days=days,
-                                     replications=replications, seed=seed)
+                                     replications=replications, seed=seed, ready_only=ready,
+                                     interval_minutes=5 if ready else 30)
         except FileNotFoundError as exc:
             typer.echo(f"skipped: {exc}", err=True)
             raise typer.Exit(0) from None

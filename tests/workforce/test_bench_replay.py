@@ -29,3 +29,19 @@ def test_replay_reports_each_days_log_and_replayed_service_level(tmp_path: Path)
     assert "1 days: mean absolute error" in text
     with pytest.raises(FileNotFoundError, match="no call log 04_"):
         bench.replay_days(tmp_path, month="04")
+
+
+def test_ready_agents_are_on_duty_and_not_idle_while_a_call_of_theirs_waits() -> None:
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    lines = [
+        HEADER,
+        row(1, day, 36_000 - 6, outcome="AGENT", service=300, server="ANAT"),  # serves 10:00-10:05
+        row(2, day, 36_600 - 6, outcome="HANG", queue=600),  # waits 10:10-10:20 while ANAT is idle
+    ]
+    records = history.parse_call_log(lines).records
+    ready = history.ready_agents(records, 300)
+    assert list(ready) == ["ANAT"]
+    on = [k for k, v in enumerate(ready["ANAT"]) if v]
+    assert on == [120, 121, 124, 125]  # 10:00-10:10 and 10:20-10:30 of the half-hour she served in
