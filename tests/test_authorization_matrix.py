@@ -211,6 +211,8 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     # collaboration: a consult is seen through its ticket or by its addressees; expert teams are operator-wide
     "consult_id": lambda m: 987654321, "team_id": lambda m: 987654321, "suggestion_id": lambda m: 987654321,
     # playbooks: definitions and runs concern a branch and the units above it (checked in the service)
+    # workforce: special days are read through their unit; a missing one is 404
+    "special_day_id": lambda m: 987654321,
     "playbook_id": lambda m: 987654321, "run_id": lambda m: 987654321, "step_id": lambda m: 987654321,
     # voice: a call by the switch's call id (one outside the caller's subtree is 404, as a missing one)
     "call_id": lambda m: "matrix-call",
@@ -268,6 +270,7 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/knowledge/searches/{search_id}/click"): (True, lambda o, n: {"article_id": o.article}),
     ("POST", "/knowledge/feedback"): (True, lambda o, n: {"article_id": o.article, "helpful": True}),
     ("POST", "/knowledge/pushes"): (True, lambda o, n: {"title": "通知", "unit_ids": [o.unit]}),
+    ("PUT", "/knowledge/duplicate-precision"): (False, lambda o, n: {"precision": 0.7}),
     ("POST", "/knowledge/questions"): (False, lambda o, n: {"title": "问", "body": "问题"}),
     ("POST", "/knowledge/questions/{question_id}/answers"): (False, lambda o, n: {"body": "答"}),
     ("POST", "/workforce/erlang"): (False, lambda o, n: {"calls": 100, "aht": 180, "agents": 10}),
@@ -276,6 +279,9 @@ EXAMPLES: dict[tuple[str, str], tuple[bool, Body]] = {
     ("POST", "/workforce/plan"): (True, lambda o, n: {"org_unit_id": o.unit, "day": "2024-01-08"}),
     ("POST", "/workforce/plans"): (True, lambda o, n: {"org_unit_id": o.unit, "day": "2024-01-08"}),
     ("POST", "/workforce/what-if"): (True, lambda o, n: {"org_unit_id": o.unit, "day": "2024-01-08"}),
+    ("POST", "/workforce/roster"): (True, lambda o, n: {"org_unit_id": o.unit, "day": "2024-01-08"}),
+    ("POST", "/workforce/special-days"): (True, lambda o, n: {"org_unit_id": o.unit, "name": "促销",
+                                                              "kind": "campaign", "first_day": "2024-01-08"}),
     ("POST", "/tickets/{ticket_id}/consults"): (True, lambda o, n: {
         "question": "请核实", "due_minutes": 60, "targets": [{"kind": "role", "role": "support"}]}),
     ("POST", "/consults/{consult_id}/answer"): (False, lambda o, n: {"answer": "已核实"}),

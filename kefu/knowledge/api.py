@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from kefu.core.auth import Principal
 from kefu.core.deps import INT64_MAX, DbSession, Id, Offset, OptionalId, Paging, QueryId, require
-from kefu.knowledge import gaps, push, qa, search, service
+from kefu.knowledge import gaps, push, qa, search, service, settings
 from kefu.knowledge.models import Article
 from kefu.knowledge.schemas import (
     AnswerCreate,
@@ -18,6 +18,7 @@ from kefu.knowledge.schemas import (
     ArticleRead,
     ArticleUpdate,
     ClickCreate,
+    DuplicatePrecisionIn,
     FeedbackCreate,
     HitRead,
     LeaderRowRead,
@@ -429,3 +430,16 @@ def leaderboard(
         "limit": limit,
         "offset": 0,
     }
+
+
+@router.get("/knowledge/duplicate-precision")
+def duplicate_precision(session: DbSession, principal: Principal = require("knowledge.read")) -> dict[str, Any]:
+    """The duplicate finder's choices: precision asked, threshold, held-out precision and recall; the one in use."""
+    return settings.duplicate_choices(session)
+
+
+@router.put("/knowledge/duplicate-precision")
+def set_duplicate_precision(
+    body: DuplicatePrecisionIn, session: DbSession, principal: Principal = require("org.admin")
+) -> dict[str, Any]:
+    return settings.set_duplicate_precision(session, principal, body.precision)

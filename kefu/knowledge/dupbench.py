@@ -7,7 +7,7 @@ held-out splits the pair model was fitted and judged on). The pair score is the 
 precision the threshold is the lowest score whose precision on the pooled training pairs (an equal
 number from each training set) reaches it; `--write` ships that table as
 kefu/knowledge/text/duplicate_thresholds.json, which the finder reads (KEFU_DUPLICATE_PRECISION picks
-the row).
+the row; an administrator can choose it on the console, seeing the held-out precision and recall of each).
 """
 
 from __future__ import annotations
@@ -101,11 +101,17 @@ def run(per_set: int, *, write: bool = False) -> str:
             f1 = 2 * p * r / (p + r) if p + r else 0.0
             chosen = f"{label} {th:.3f}"
             lines.append(f"{s.name:<18}{auc(s):>7.3f}  {chosen:>16}{p:>11.3f}{r:>8.3f}{f1:>7.3f}")
+    held_pooled = _pool(held)
+    measured = {}
+    for key, th in table.items():
+        p, r = precision_recall(held_pooled, th)
+        measured[key] = {"threshold": th, "precision": round(p, 3), "recall": round(r, 3)}
+        lines.append(f"{'held-out pooled':<18}{'':>7}  {f'P>={key} {th:.3f}':>16}{p:>11.3f}{r:>8.3f}")
     lines.append(f"{time.perf_counter() - started:.1f} s")
     if write:
         TABLE.write_text(
-            json.dumps({"source": "kefu bench duplicates --write", "pairs_per_set": per_set, "thresholds": table},
-                       indent=2) + "\n",
+            json.dumps({"source": "kefu bench duplicates --write", "pairs_per_set": per_set, "thresholds": table,
+                        "held_out_pairs": len(held_pooled.labels), "measured": measured}, indent=2) + "\n",
             encoding="utf-8",
         )
         lines.append(f"wrote {TABLE}")
@@ -116,6 +122,18 @@ def thresholds() -> dict[float, float]:
     """The shipped precision -> threshold table."""
     data = json.loads(TABLE.read_text(encoding="utf-8"))
     return {float(k): float(v) for k, v in data["thresholds"].items()}
+
+
+def measured() -> list[dict[str, float]]:
+    """Each shipped row: the precision asked for, its threshold (chosen on training pairs) and the precision
+    and recall measured on held-out pairs (None when the table was written before they were measured)."""
+    data = json.loads(TABLE.read_text(encoding="utf-8"))
+    seen = data.get("measured", {})
+    return [
+        {"target": float(k), "threshold": float(v), "precision": seen.get(k, {}).get("precision"),
+         "recall": seen.get(k, {}).get("recall")}
+        for k, v in sorted(data["thresholds"].items())
+    ]
 
 
 def threshold_for(precision: float) -> float:

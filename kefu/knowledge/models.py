@@ -291,3 +291,15 @@ class PointsEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))  # answer_accepted | answer_helpful
     answer_id: Mapped[int | None] = mapped_column(BigId)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KnowledgeSetting(Base):
+    """Settings of the knowledge domain an administrator changes on the console (key -> JSON value), e.g.
+    the precision the duplicate-ticket finder keeps (``duplicate_precision``)."""
+
+    __tablename__ = "knowledge_settings"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -215,3 +215,7 @@ class LeaderRowRead(Schema):
     display_name: str
     org_unit_id: int
     points: int
+
+
+class DuplicatePrecisionIn(BaseModel):
+    precision: float = Field(ge=0.5, le=1.0, description="one of the shipped rows (0.70, 0.75, ... 0.95)")

@@ -13,6 +13,7 @@
     GET  /console/knowledge/qa, POST /console/knowledge/qa, GET /console/knowledge/qa/{id}
     POST /console/knowledge/qa/{id}/answers, POST /console/knowledge/answers/{id}/{accept|helpful|article}
     GET  /console/knowledge/leaderboard?level=   GET /console/knowledge/gaps
+    GET|POST /console/knowledge/duplicates       the duplicate finder: precision/recall of each threshold; choose one
     GET  /console/knowledge/_suggestions?ticket_id=   fragment for the ticket page
     GET  /console/knowledge/_push_banner              fragment: unacknowledged pushes
 
@@ -619,3 +620,46 @@ def gaps_page(
     return _page(
         request, "knowledge/gaps.html", {"topics": gaps.topics(session, principal, days=days), "days": days}
     )
+
+
+# ---- the duplicate finder's precision/recall trade-off -------------------------------------------------
+
+
+def _duplicates_page(
+    request: Request, session: Session, principal: Principal, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    from kefu.knowledge import settings
+
+    return _page(
+        request,
+        "knowledge/duplicates.html",
+        {"choices": settings.duplicate_choices(session), "can_set": principal.can("org.admin"), "error": error},
+        status_code,
+    )
+
+
+@router.get(f"{BASE}/duplicates", response_class=HTMLResponse)
+def duplicates_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    """Each precision the finder can keep, with the precision and recall it had on held-out pairs."""
+    _need(principal, "knowledge.write")
+    return _duplicates_page(request, session, principal)
+
+
+@router.post(f"{BASE}/duplicates", dependencies=[CsrfProtect])
+def duplicates_set(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    precision: Annotated[str, Form(max_length=10)] = "",
+) -> Any:
+    from kefu.knowledge import settings
+
+    _need(principal, "org.admin")
+    try:
+        settings.set_duplicate_precision(session, principal, float(precision))
+    except ValueError:
+        return _duplicates_page(request, session, principal, f"not a number: {precision!r}", 422)
+    except KefuError as exc:
+        session.rollback()
+        return _duplicates_page(request, session, principal, exc.message, exc.status)
+    return RedirectResponse(f"{BASE}/duplicates?saved=1", status_code=303)

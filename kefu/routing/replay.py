@@ -26,7 +26,7 @@ from kefu.routing.engine import Engine
 from kefu.routing.model import Agent, EngineConfig, QueueConfig, Reach, Ring, WorkItem
 from kefu.routing.simulation import EngineRouter, RosterCrew
 from kefu.workforce.errors import WorkforceInputError
-from kefu.workforce.history import CallRecord, handle_time_fit
+from kefu.workforce.history import CallRecord, handle_time_fit, ready_agents
 from kefu.workforce.simulator import (
     CallClass,
     Calls,
@@ -109,8 +109,10 @@ def _class_law(rows: Sequence[CallRecord], fallback: Sequence[CallRecord], name:
                      patience)
 
 
-def _roster(rows: Sequence[CallRecord], interval: int) -> tuple[list[Agent], list[frozenset[int]], list[str]]:
-    """The day's agents (ids by name), their skills (the call types they served) and who served when."""
+def _roster(rows: Sequence[CallRecord], interval: int,
+            ready_only: bool = False) -> tuple[list[Agent], list[frozenset[int]], list[str]]:
+    """The day's agents (ids by name), their skills (the call types they served) and who served when
+    (``ready_only``: who was ready when, kefu.workforce.history.ready_agents)."""
     names = sorted({r.server for r in rows if r.answered and r.server is not None})
     ids = {name: k + 1 for k, name in enumerate(names)}
     skills: dict[int, set[str]] = defaultdict(set)
@@ -122,6 +124,9 @@ def _roster(rows: Sequence[CallRecord], interval: int) -> tuple[list[Agent], lis
             end = min(86_399, r.ser_start + max(r.ser_time - 1, 0))
             for k in range(r.ser_start // interval, end // interval + 1):
                 slots[k].add(agent_id)
+    if ready_only:
+        ready = ready_agents(rows, interval)
+        slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
     types = sorted({r.call_type for r in rows})
     agents = [Agent(agent_id, frozenset(skills[agent_id]), {t: 1 for t in skills[agent_id]}, {"voice": 1})
               for agent_id in sorted(skills)]
@@ -130,16 +135,17 @@ def _roster(rows: Sequence[CallRecord], interval: int) -> tuple[list[Agent], lis
 
 def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 10, seed: int = 0,
                target_time: float = 20.0, interval_minutes: int = 30, aging_per_minute: float = 60.0,
-               widen_after: float | None = None) -> DayReplay:
+               widen_after: float | None = None, ready_only: bool = False) -> DayReplay:
     """Replay ``day`` through the engine ``replications`` times; per-class measures beside the log's.
 
     ``widen_after`` adds a bullseye ring: after that many seconds any agent on duty may take any call.
+    ``ready_only`` staffs each interval with the agents the log shows ready then (not merely on duty).
     """
     rows = offered_on(records, day)
     if not rows:
         raise WorkforceInputError(f"no offered call on {day}")
     interval = interval_minutes * 60
-    agents, roster, types = _roster(rows, interval)
+    agents, roster, types = _roster(rows, interval, ready_only)
     if not agents:
         raise WorkforceInputError(f"no answered call on {day}: no agent to replay with")
     keys = [(t, g) for t in types for g in GROUPS if any(r.call_type == t and _group(r) == g for r in rows)]

@@ -9,7 +9,8 @@ DUPLICATE_WINDOW. Each candidate's subject and description are compared with thi
 `kefu.knowledge.text.score.match_scores` (the learned pair score, a probability that both texts ask
 the same thing); those at or above DUPLICATE_THRESHOLD are returned, best first.
 
-The threshold is chosen on training question pairs for a stated precision (KEFU_DUPLICATE_PRECISION,
+The threshold is chosen on training question pairs for a stated precision (chosen by an administrator on
+/console/knowledge/duplicates, seeing each one's held-out precision and recall; else KEFU_DUPLICATE_PRECISION,
 default 0.7; the table is made by `kefu bench duplicates --write`, which also reports precision and
 recall on held-out pairs); at most MAX_CANDIDATES candidates are scored (newest first, within the
 caller's scope), which bounds the work to one embedding batch.
@@ -31,12 +32,12 @@ from kefu.tickets import lifecycle, service
 from kefu.tickets.models import Ticket
 
 
-def duplicate_threshold() -> float:
-    """The pair score a candidate needs: the shipped threshold for the configured precision."""
-    from kefu.core.config import get_settings
-    from kefu.knowledge.dupbench import threshold_for
+def duplicate_threshold(session: Session) -> float:
+    """The pair score a candidate needs: the shipped threshold for the precision chosen by an administrator
+    on the console (kefu.knowledge.settings), else KEFU_DUPLICATE_PRECISION."""
+    from kefu.knowledge import settings
 
-    return threshold_for(get_settings().duplicate_precision)
+    return settings.duplicate_threshold(session)
 
 DUPLICATE_WINDOW = timedelta(days=7)
 MAX_CANDIDATES = 50
@@ -94,7 +95,7 @@ def possible_duplicates(
     text = ticket_text(ticket)
     if not others or not segment.normalize(text):
         return []
-    threshold = duplicate_threshold() if threshold is None else threshold
+    threshold = duplicate_threshold(session) if threshold is None else threshold
     texts = [ticket_text(o) for o in others]
     emb = embed.get_embedder()
     vectors = emb.encode([text, *texts])

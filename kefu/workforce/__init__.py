@@ -15,5 +15,7 @@ Documented functions (import them from their modules):
 - ``staffing.required_agents``, ``staffing.scheduled_agents``, ``staffing.staff_day``: staffing;
 - ``forecast.model_forecast``, ``forecast.choose_model``, ``forecast.same_weekday_mean``,
   ``forecast.special_kinds``, ``forecast.public_holidays``, ``forecast.wape``: forecasting;
-- ``multiskill.required_by_demand``, ``multiskill.email_agents``, ``multiskill.cover``: several skills.
+- ``multiskill.required_by_demand``, ``multiskill.email_agents``, ``multiskill.cover``: several skills;
+- ``roster.assign`` (named agents on a day's shifts within their hours and rest) and ``roster.adherence``
+  (an agent's adherence to their shift from their presence changes).
 """

@@ -10,6 +10,10 @@
     POST /workforce/simulate    replications of a saved plan or given calls/agents, with 95 % CIs
     POST /workforce/multiskill  several skills and channels: agents per queue and interval, named agents' cover
     GET|PUT /workforce/rules/{org_unit_id}   shift rules (PUT: administrators)
+    POST /workforce/roster      a day's plan with its shifts given to named agents (their hours, rest);
+                                GET /workforce/roster: the roster with each agent's adherence so far
+    GET|POST /workforce/special-days, DELETE /workforce/special-days/{id}   campaign, outage and local
+                                holiday days the forecast takes into account (POST, DELETE: administrators)
 Bad values answer 422 with the workforce module's message (code workforce_invalid_input).
 """
 
@@ -33,9 +37,12 @@ from kefu.workforce.schemas import (
     PlanIn,
     PlanRead,
     PlanSummary,
+    RosterIn,
     RulesRead,
     RulesSpec,
     SimulateIn,
+    SpecialDayIn,
+    SpecialDayRead,
     StaffingIn,
     WhatIfIn,
 )
@@ -177,3 +184,43 @@ def put_rules(
             "shift rules are set by an administrator (needs 'org.admin')", details={"permission": "org.admin"}
         )
     return service.set_rules(session, principal, org_unit_id, body)
+
+
+@router.get("/workforce/special-days", response_model=list[SpecialDayRead])
+def list_special_days(
+    session: DbSession, org_unit_id: OptionalId = None, principal: Principal = require("workforce.read")
+) -> list[SpecialDayRead]:
+    rows = service.list_special_days(session, principal, org_unit_id)
+    return [SpecialDayRead.model_validate(r) for r in rows]
+
+
+@router.post("/workforce/special-days", response_model=SpecialDayRead, status_code=201)
+def add_special_day(
+    body: SpecialDayIn, session: DbSession, principal: Principal = require("workforce.write", "org.admin")
+) -> SpecialDayRead:
+    return SpecialDayRead.model_validate(service.add_special_day(session, principal, body))
+
+
+@router.delete("/workforce/special-days/{special_day_id}", status_code=204)
+def delete_special_day(
+    special_day_id: Id, session: DbSession, principal: Principal = require("workforce.write", "org.admin")
+) -> None:
+    service.delete_special_day(session, principal, special_day_id)
+
+
+@router.post("/workforce/roster")
+def build_roster(
+    body: RosterIn, session: DbSession, principal: Principal = require("workforce.write")
+) -> dict[str, Any]:
+    return service.build_roster(session, principal, body)
+
+
+@router.get("/workforce/roster")
+def roster(
+    session: DbSession,
+    org_unit_id: QueryId,
+    day: Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY)],
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
+    principal: Principal = require("workforce.read"),
+) -> dict[str, Any]:
+    return service.roster_status(session, principal, org_unit_id, day, tz)

@@ -74,3 +74,72 @@ def report(b: ForecastBench) -> str:
         lines.append(f"{name:<16}{w:>9.4f}{w / base:>13.3f}{w / naive:>10.3f}")
     lines.append(f"model vs 8-week mean: {100 * (1 - b.wape['model'] / base):+.1f} % lower WAPE; {b.seconds:.1f} s")
     return "\n".join(lines)
+
+
+# ---- `kefu bench replay`: real days replayed with the staffing inferred from the log ---------------------
+
+
+@dataclass(frozen=True)
+class DayError:
+    day: date
+    offered: int
+    agents: int
+    agent_hours: float
+    log_service_level: float | None
+    predicted: float  # the replay's mean service level (answered within T / answered)
+    half_width: float  # its 95 % confidence half-width over the replications
+    fifo: float  # the same calls and head count as one FIFO pool (no skills, no priority)
+
+    @property
+    def error_points(self) -> float | None:
+        return None if self.log_service_level is None else 100 * (self.predicted - self.log_service_level)
+
+
+def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replications: int = 5,
+                seed: int = 0, ready_only: bool = True, interval_minutes: int = 5) -> list[DayError]:
+    """The first ``days`` days of the month's log (those with offered calls), each replayed through the
+    routing engine (kefu.routing.replay: real arrivals, service and patience; the agents who served,
+    on shift in each half-hour they served, with their skills; the priority customers first), beside
+    what the log says the day's service level was. Nothing is fitted to the log's service level.
+
+    ``ready_only`` (the default) staffs each ``interval_minutes`` slot with the agents the log shows ready
+    in it (kefu.workforce.history.ready_agents: serving, or idle with no call of theirs waiting); without
+    it, with every agent in each half-hour they served in (an upper bound: interval_minutes 30)."""
+    from kefu.routing.replay import offered_on, replay_day
+
+    files = sorted(data_dir.glob(f"{month}_*.txt"))
+    if not files:
+        raise FileNotFoundError(f"no call log {month}_*.txt in {data_dir}")
+    records = history.read_call_log(files).records
+    wanted = sorted({r.day for r in records if offered_on([r], r.day)})[:days]
+    if not wanted:
+        raise FileNotFoundError(f"no offered call in {month}_*.txt")
+    out = []
+    for d in wanted:
+        rep = replay_day(records, d, replications=replications, seed=seed, interval_minutes=interval_minutes,
+                         ready_only=ready_only)
+        sl = rep.total.service_level
+        out.append(DayError(d, rep.offered, rep.agents, rep.agent_hours, rep.total.log_service_level, sl.mean,
+                            (sl.high - sl.low) / 2, rep.fifo.service_level.mean))
+    return out
+
+
+def replay_report(rows: list[DayError], seconds: float) -> str:
+    lines = [f"{'day':<11}{'calls':>7}{'agents':>7}{'agent-h':>8}{'SL log':>8}{'replay':>8}{'±95%':>7}"
+             f"{'error pts':>10}{'FIFO pool':>10}"]
+    errors = []
+    for r in rows:
+        e = r.error_points
+        if e is not None:
+            errors.append(e)
+        log = "-" if r.log_service_level is None else f"{r.log_service_level:.3f}"
+        err = "-" if e is None else f"{e:+.1f}"
+        lines.append(f"{r.day.isoformat():<11}{r.offered:>7,}{r.agents:>7}{r.agent_hours:>8.1f}{log:>8}"
+                     f"{r.predicted:>8.3f}{r.half_width:>7.3f}{err:>10}{r.fifo:>10.3f}")
+    if errors:
+        mae = sum(abs(e) for e in errors) / len(errors)
+        within = sum(1 for e in errors if abs(e) <= 3)
+        lines.append(f"{len(errors)} days: mean absolute error {mae:.1f} points, mean error "
+                     f"{sum(errors) / len(errors):+.1f}, largest {max(errors, key=abs):+.1f}; within 3 points on "
+                     f"{within} of {len(errors)} days; {seconds:.1f} s")
+    return "\n".join(lines)

@@ -159,6 +159,31 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
             raise typer.Exit(0) from None
         typer.echo(bench.report(result))
 
+    @bench_app.command("replay")
+    def bench_replay_cmd(
+        data: Path = typer.Option(None, help="call logs' folder (default ../shared/data/callcenter-anonymous-bank)"),
+        month: str = typer.Option("01", help="the month's log (NN_*.txt)"),
+        days: int = typer.Option(10, min=1, max=31, help="its first days with calls"),
+        replications: int = typer.Option(5, min=2, max=100),
+        seed: int = typer.Option(0),
+        ready: bool = typer.Option(True, "--ready/--on-duty",
+                                   help="ready: agents ready per 5 minutes; on-duty: every half-hour served in"),
+    ) -> None:
+        """Real days replayed with the staffing inferred from the log: predicted vs the log's service level."""
+        import time
+
+        from kefu.workforce import bench
+
+        started = time.perf_counter()
+        try:
+            rows = bench.replay_days(data or bench.DEFAULT_DATA, month=month, days=days,
+                                     replications=replications, seed=seed, ready_only=ready,
+                                     interval_minutes=5 if ready else 30)
+        except FileNotFoundError as exc:
+            typer.echo(f"skipped: {exc}", err=True)
+            raise typer.Exit(0) from None
+        typer.echo(bench.replay_report(rows, time.perf_counter() - started))
+
     @import_app.command("calllog")
     def import_calllog_cmd(
         files: list[Path] = typer.Argument(..., help="call-by-call logs (Technion 'Anonymous Bank' format)"),

@@ -136,6 +136,9 @@ def evaluate_rolling(history: History, holdout_days: int, step_days: int = 7,
 # ---- special days, the 8-week baseline, and a model chosen by backtests on history only ------------
 
 SpecialDays = Mapping[date, str]
+#: Kinds of special day an administrator enters (beside public holidays, their eves and the days after):
+#: a local holiday learns with the public ones; campaigns and outages each learn from their own kind only.
+ENTERED_KINDS = ("campaign", "outage")
 BASELINE_WEEKS = 8
 
 
@@ -272,6 +275,8 @@ def special_factor(
     past = [d for d in special if d < origin]
     if kind is not None and any(special[d] == kind for d in past):
         past = [d for d in past if special[d] == kind]
+    elif kind in ENTERED_KINDS:
+        return 1.0  # no earlier campaign (or outage): holidays say nothing about it
     ratios = []
     for s in sorted(past):
         base = sum(_base(normal, s, s, config, width))
@@ -281,19 +286,33 @@ def special_factor(
 
 
 def model_forecast(
-    history: History, days: Sequence[date], config: ModelConfig, special: SpecialDays | None = None
+    history: History,
+    days: Sequence[date],
+    config: ModelConfig,
+    special: SpecialDays | None = None,
+    effects: Mapping[date, float] | None = None,
 ) -> Forecast:
-    """The configured forecaster, from history strictly before the first forecast day."""
+    """The configured forecaster, from history strictly before the first forecast day.
+
+    ``effects`` are the factors an administrator expects on given days (1.3: 30 % more calls); on such a
+    day the stated factor replaces the one learnt from earlier days of its kind (the day should also be in
+    ``special``, so that history of that day stays out of normal days' levels and profiles)."""
     width, origin = _start(history, days)
     special = special if (special and config.specials) else {}
+    effects = effects or {}
     normal = {d: v for d, v in history.items() if d not in special} or history
-    kinds = {special[d] for d in days if d in special}
+    kinds = {special[d] for d in days if d in special and d not in effects}
     factors = {kind: special_factor(history, special, origin, config, kind) for kind in kinds}
     kin = _kindred_weekdays(normal, origin, width) if config.pooled_profile else None
     out: Forecast = {}
     for day in days:
         base = _base(normal, day, origin, config, width, kin)
-        out[day] = [v * factors[special[day]] for v in base] if day in special else base
+        if day in effects:
+            out[day] = [v * effects[day] for v in base]
+        elif day in special:
+            out[day] = [v * factors[special[day]] for v in base]
+        else:
+            out[day] = base
     return out
 
 
@@ -312,11 +331,13 @@ def _rolling(history: History, test_days: Sequence[date], step_days: int,
     return wape(predicted, test)
 
 
-def configured(config: ModelConfig, special: SpecialDays | None = None) -> Callable[[History, list[date]], Forecast]:
-    """``model_forecast`` with its configuration and special days bound."""
+def configured(
+    config: ModelConfig, special: SpecialDays | None = None, effects: Mapping[date, float] | None = None
+) -> Callable[[History, list[date]], Forecast]:
+    """``model_forecast`` with its configuration, special days and stated effects bound."""
 
     def run(history: History, days: list[date]) -> Forecast:
-        return model_forecast(history, days, config, special)
+        return model_forecast(history, days, config, special, effects)
 
     return run
 
@@ -324,6 +345,7 @@ def configured(config: ModelConfig, special: SpecialDays | None = None) -> Calla
 def choose_model(
     history: History,
     special: SpecialDays | None = None,
+    effects: Mapping[date, float] | None = None,
     *,
     backtest_weeks: int = 8,
     candidates: Sequence[ModelConfig] = CANDIDATES,
@@ -336,7 +358,9 @@ def choose_model(
         raise WorkforceInputError("need at least two history days to choose a forecast model")
     first = max(ordered[0] + timedelta(days=7), ordered[-1] - timedelta(days=7 * backtest_weeks - 1))
     test_days = [d for d in ordered if d >= first] or ordered[-1:]
-    scores = [(_rolling(history, test_days, 7, configured(c, special)), i, c) for i, c in enumerate(candidates)]
+    scores = [
+        (_rolling(history, test_days, 7, configured(c, special, effects)), i, c) for i, c in enumerate(candidates)
+    ]
     best_wape, _, best = min(scores)
     baseline = _rolling(history, test_days, 7, lambda h, b: same_weekday_mean(h, b))
     return best, best_wape, baseline

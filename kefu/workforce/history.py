@@ -312,3 +312,50 @@ def kaplan_meier(sample: Sequence[tuple[float, bool]]) -> tuple[list[float], lis
             survival.append(s)
         at_risk -= removed
     return times, survival
+
+
+def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds: int = 1800) -> dict[str, list[bool]]:
+    """Which agents of one day's log were ready for calls in each slot of ``slot_seconds``, inferred from
+    the log alone (it records no logins): an agent is on duty in each ``duty_seconds`` period in which they
+    served, and within it ready while serving, or while idle with no call they could take (of a type they
+    served that day) waiting in the queue: a ready agent would have taken it (calls are served as soon as a
+    fitting agent is free), so an idle agent while such a call waited was on a break, in wrap-up or
+    otherwise not ready. An agent counts in a slot when ready for at least half of it."""
+    import numpy as np
+
+    day = 86_400
+    served = [r for r in rows if r.answered and r.server is not None and r.ser_start is not None]
+    skills: dict[str, set[str]] = defaultdict(set)
+    for r in served:
+        assert r.server is not None
+        skills[r.server].add(r.call_type)
+    waiting: dict[str, np.ndarray] = {}
+    for r in rows:
+        if r.q_start is not None and r.q_time > 0:
+            w = waiting.setdefault(r.call_type, np.zeros(day + 1, dtype=np.int32))
+            w[min(r.q_start, day)] += 1
+            w[min(r.q_start + r.q_time, day)] -= 1
+    waiting_now = {t: np.cumsum(w)[:day] > 0 for t, w in waiting.items()}
+    out: dict[str, list[bool]] = {}
+    slots = day // slot_seconds
+    for name in sorted(skills):
+        busy = np.zeros(day + 1, dtype=np.int32)
+        duty = np.zeros(day // duty_seconds + 1, dtype=bool)
+        for r in served:
+            if r.server != name:
+                continue
+            assert r.ser_start is not None
+            start, end = min(r.ser_start, day), min(r.ser_start + max(r.ser_time, 1), day)
+            busy[start] += 1
+            busy[end] -= 1
+            duty[start // duty_seconds: (end - 1) // duty_seconds + 1] = True
+        serving = np.cumsum(busy)[:day] > 0
+        blocked = np.zeros(day, dtype=bool)
+        for t in skills[name]:
+            if t in waiting_now:
+                blocked |= waiting_now[t]
+        on_duty = np.repeat(duty, duty_seconds)[:day]
+        ready = on_duty & (serving | ~blocked)
+        per_slot = ready[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
+        out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
+    return out

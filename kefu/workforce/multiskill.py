@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kefu.workforce.errors import WorkforceInputError
+from kefu.workforce.matching import largest_matching
 from kefu.workforce.staffing import StaffingTarget, required_agents
 
 CHANNELS = ("voice", "chat", "email")
@@ -113,30 +114,10 @@ def cover(required: Mapping[str, int], agents: Mapping[str, frozenset[str]]) -> 
     """Assign named agents (each with their skills) to skills so every skill gets its ``required`` count,
     one skill per agent; the largest coverage possible (augmenting paths), and what is still missing."""
     slots = [(skill, k) for skill, n in sorted(required.items()) for k in range(n)]
-    slot_of_agent: dict[str, int] = {}
-    agent_of_slot: dict[int, str] = {}
-
-    def augment(i: int, seen: set[str]) -> bool:
-        skill = slots[i][0]
-        for name in sorted(agents):
-            if skill not in agents[name] or name in seen:
-                continue
-            seen.add(name)
-            if name not in slot_of_agent or augment(slot_of_agent[name], seen):
-                slot_of_agent[name] = i
-                agent_of_slot[i] = name
-                return True
-        return False
-
-    failed: set[str] = set()
-    for i, (skill, _) in enumerate(slots):
-        # No augmenting path once every agent serves, nor for a skill whose earlier slot found none.
-        if skill in failed or len(slot_of_agent) == len(agents):
-            continue
-        if not augment(i, set()):
-            failed.add(skill)
+    candidates = {skill: [name for name in sorted(agents) if skill in agents[name]] for skill in required}
+    agent_of_slot = largest_matching([skill for skill, _ in slots], candidates)
     missing: dict[str, int] = {}
     for i, (skill, _) in enumerate(slots):
         if i not in agent_of_slot:
             missing[skill] = missing.get(skill, 0) + 1
-    return Coverage({name: slots[i][0] for name, i in slot_of_agent.items()}, missing)
+    return Coverage({name: slots[i][0] for i, name in agent_of_slot.items()}, missing)

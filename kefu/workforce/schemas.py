@@ -267,3 +267,60 @@ class MultiSkillIn(BaseModel):
             for v in d.volumes:
                 check_load(v, d.aht, self.interval_minutes, where=f"demands[{k}]")
         return self
+
+
+SpecialKind = Literal["campaign", "outage", "holiday"]
+
+
+class SpecialDayIn(BaseModel):
+    """Days an administrator marks for the forecast of a unit and the units below it."""
+
+    org_unit_id: int
+    name: str = Field(min_length=1, max_length=200)
+    kind: SpecialKind
+    first_day: Day
+    last_day: Day | None = Field(None, description="default: the first day (a single day)")
+    effect_pct: float | None = Field(
+        None, ge=-100, le=1000, description="expected change in calls, percent (+30: 30 % more); none: learnt"
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> SpecialDayIn:
+        if self.last_day is not None and self.last_day < self.first_day:
+            raise ValueError("last_day comes before first_day")
+        if self.last_day is not None and (self.last_day - self.first_day).days > 92:
+            raise ValueError("a special period lasts at most 93 days")
+        return self
+
+
+class SpecialDayRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_unit_id: int
+    name: str
+    kind: SpecialKind
+    first_day: date
+    last_day: date
+    effect_pct: float | None
+    created_by: int | None
+    created_at: datetime
+
+
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+
+
+class AgentAvailability(BaseModel):
+    """When one named agent can work on the day (local time of the roster's zone)."""
+
+    user_id: int
+    earliest_start: Clock | None = None
+    latest_end: Clock | None = None
+
+
+class RosterIn(PlanIn):
+    """A day's plan, then its shifts given to named agents of the unit (all its active agents, or those
+    listed with their hours), with ``min_rest_hours`` since each one's previous shift."""
+
+    agents: list[AgentAvailability] | None = Field(None, max_length=2000)
+    min_rest_hours: float = Field(11.0, ge=0, le=48)

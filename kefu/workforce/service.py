@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -21,21 +21,30 @@ from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.auth import Principal
-from kefu.core.clock import utcnow
+from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.errors import NotFound
 from kefu.interactions import calls as call_log
 from kefu.org import service as org
-from kefu.org.models import OrgUnit
-from kefu.workforce import erlang, forecast, history, multiskill, schedule, simulator, staffing
+from kefu.org.models import OrgUnit, User
+from kefu.workforce import erlang, forecast, history, multiskill, roster, schedule, simulator, staffing
 from kefu.workforce.errors import WorkforceInputError
-from kefu.workforce.models import WorkforcePlan, WorkforceRules
+from kefu.workforce.models import (
+    WorkforceAgentState,
+    WorkforcePlan,
+    WorkforceRules,
+    WorkforceShift,
+    WorkforceSpecialDay,
+)
 from kefu.workforce.schemas import (
     MAX_HISTORY_DAYS,
+    AgentAvailability,
     MultiSkillIn,
     PlanIn,
+    RosterIn,
     RulesRead,
     RulesSpec,
     SimulateIn,
+    SpecialDayIn,
     StaffingIn,
     WhatIfIn,
 )
@@ -262,18 +271,61 @@ def special_days(country: str, days: Iterable[date]) -> dict[date, str]:
     return forecast.special_kinds(forecast.public_holidays(country, years)) if years else {}
 
 
+@dataclass(frozen=True, slots=True)
+class Entered:
+    """Special days an administrator entered for a unit: kind and stated factor per day."""
+
+    kinds: dict[date, str]
+    effects: dict[date, float]
+
+
+NO_ENTERED = Entered({}, {})
+
+
+def entered_days(session: Session, org_unit_id: int, first: date, last: date) -> Entered:
+    """The special days entered for the unit or any unit above it that touch ``first``..``last``, day by
+    day (a later entry wins a day two entries share)."""
+    unit = session.get(OrgUnit, org_unit_id)
+    if unit is None:
+        return NO_ENTERED
+    ancestors = [int(p) for p in unit.path.strip("/").split("/") if p] or [org_unit_id]
+    rows = session.scalars(
+        select(WorkforceSpecialDay)
+        .where(
+            WorkforceSpecialDay.org_unit_id.in_(ancestors),
+            WorkforceSpecialDay.first_day <= last,
+            WorkforceSpecialDay.last_day >= first,
+        )
+        .order_by(WorkforceSpecialDay.id)
+    )
+    kinds: dict[date, str] = {}
+    effects: dict[date, float] = {}
+    for row in rows:
+        d = max(row.first_day, first)
+        while d <= min(row.last_day, last):
+            kinds[d] = row.kind
+            if row.effect_pct is None:
+                effects.pop(d, None)
+            else:
+                effects[d] = max(0.0, 1 + row.effect_pct / 100)
+            d += timedelta(days=1)
+    return Entered(kinds, effects)
+
+
 def chosen_forecast(
-    past: forecast.History, wanted: list[date], country: str
+    past: forecast.History, wanted: list[date], country: str, entered: Entered = NO_ENTERED
 ) -> tuple[forecast.Forecast, forecast.ModelConfig]:
     """The second-pass forecaster on a unit's own history: the quick candidates compared by weekly
     rolling-origin backtests on ``past`` only, the best one forecasting ``wanted`` with the country's
-    holidays (too little history to compare: the default model)."""
-    special = special_days(country, [*past, *wanted])
+    holidays and the days an administrator entered (too little history to compare: the default model)."""
+    special = {**special_days(country, [*past, *wanted]), **entered.kinds}
     try:
-        model, _, _ = forecast.choose_model(past, special, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES)
+        model, _, _ = forecast.choose_model(
+            past, special, entered.effects, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES
+        )
     except WorkforceInputError:
         model = forecast.ModelConfig()
-    return forecast.model_forecast(past, wanted, model, special), model
+    return forecast.model_forecast(past, wanted, model, special, entered.effects), model
 
 
 def forecast_days(
@@ -308,7 +360,8 @@ def forecast_days(
     if not past:
         raise WorkforceInputError(f"no call history in the {history_weeks} weeks before {start_day}")
     wanted = [start_day + timedelta(days=k) for k in range(days)]
-    predicted, model = chosen_forecast(past, wanted, country)
+    entered = entered_days(session, org_unit_id, first, wanted[-1])
+    predicted, model = chosen_forecast(past, wanted, country, entered)
     baseline = forecast.same_weekday_mean(past, wanted)
     naive = forecast.seasonal_naive(past, wanted)
     score = None
@@ -317,12 +370,13 @@ def forecast_days(
         test = ordered[-holdout_days:]
         train = {d: v for d, v in past.items() if d < test[0]}
         if any(sum(past[d]) for d in test):
-            _, held_model = chosen_forecast(train, test, country)
+            _, held_model = chosen_forecast(train, test, country, entered)
+            held_special = {**special_days(country, ordered), **entered.kinds}
             wapes = forecast.rolling_scores(
                 past,
                 test,
                 {
-                    "model": forecast.configured(held_model, special_days(country, ordered)),
+                    "model": forecast.configured(held_model, held_special, entered.effects),
                     "baseline": forecast.same_weekday_mean,
                     "naive": forecast.seasonal_naive,
                 },
@@ -354,6 +408,64 @@ def forecast_days(
             for d in wanted
         ],
     }
+
+
+def list_special_days(
+    session: Session, principal: Principal, org_unit_id: int | None = None
+) -> list[WorkforceSpecialDay]:
+    """The special days of the units the principal sees (of one unit when given), newest first."""
+    units = unit_subtree(session, principal, org_unit_id) if org_unit_id else org.visible_unit_ids(session, principal)
+    return list(
+        session.scalars(
+            select(WorkforceSpecialDay)
+            .where(WorkforceSpecialDay.org_unit_id.in_(units))
+            .order_by(WorkforceSpecialDay.first_day.desc(), WorkforceSpecialDay.id.desc())
+        )
+    )
+
+
+def add_special_day(session: Session, principal: Principal, body: SpecialDayIn) -> WorkforceSpecialDay:
+    """Mark days for the forecast of a unit; event workforce.special_day_added."""
+    org.check_visible(session, principal, body.org_unit_id)
+    row = WorkforceSpecialDay(
+        org_unit_id=body.org_unit_id,
+        name=body.name.strip(),
+        kind=body.kind,
+        first_day=body.first_day,
+        last_day=body.last_day or body.first_day,
+        effect_pct=body.effect_pct,
+        created_by=principal.user_id or None,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    events.record(
+        session,
+        "workforce.special_day_added",
+        {"name": row.name, "kind": row.kind, "first_day": row.first_day.isoformat(),
+         "last_day": row.last_day.isoformat(), "effect_pct": row.effect_pct},
+        aggregate_type="workforce_special_day",
+        aggregate_id=row.id,
+        org_unit_id=row.org_unit_id,
+    )
+    return row
+
+
+def delete_special_day(session: Session, principal: Principal, special_day_id: int) -> None:
+    """Remove marked days (NotFound outside the principal's units); event workforce.special_day_removed."""
+    row = session.get(WorkforceSpecialDay, special_day_id)
+    if row is None or row.org_unit_id not in org.visible_unit_ids(session, principal):
+        raise NotFound(f"special day {special_day_id} not found", code="special_day_not_found")
+    events.record(
+        session,
+        "workforce.special_day_removed",
+        {"name": row.name, "kind": row.kind},
+        aggregate_type="workforce_special_day",
+        aggregate_id=row.id,
+        org_unit_id=row.org_unit_id,
+    )
+    session.delete(row)
+    session.flush()
 
 
 # ---------------------------------------------------------------- rules
@@ -491,7 +603,8 @@ def workload_for(session: Session, principal: Principal, body: PlanIn) -> Worklo
             f"no call history in the {FORECAST_HISTORY_WEEKS} weeks before {body.day}: "
             "import a call log or give calls per interval"
         )
-    predicted = chosen_forecast(counts, [body.day], body.country)[0][body.day]
+    entered = entered_days(session, body.org_unit_id, body.day - timedelta(weeks=FORECAST_HISTORY_WEEKS), body.day)
+    predicted = chosen_forecast(counts, [body.day], body.country, entered)[0][body.day]
     actual = history.arrivals_per_interval([r for r in records if r.day == body.day], body.interval_minutes)
     aht = body.aht if body.aht is not None else history.handle_time_fit(before).mean
     patience = body.patience
@@ -863,4 +976,190 @@ def multiskill_plan(session: Session, principal: Principal, body: MultiSkillIn) 
             "intervals_short": sum(1 for c in coverage if c["shortfall"]),
             "shortfall_agent_intervals": sum(sum(c["shortfall"].values()) for c in coverage),
         },
+    }
+
+
+# ---------------------------------------------------------------- named agents' roster and adherence
+
+
+def _minute(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _day_start(day: date, tz: str) -> datetime:
+    return call_log.local_day_bounds(day, day, tz)[0].astimezone(UTC)
+
+
+def unit_agents(session: Session, principal: Principal, org_unit_id: int) -> list[User]:
+    """The active agents of the unit and the units below it, by name."""
+    units = unit_subtree(session, principal, org_unit_id)
+    people = [u for u in org.users_in_units(session, units) if u.active and u.role == "agent"]
+    return sorted(people, key=lambda u: (u.display_name, u.id))
+
+
+def build_roster(session: Session, principal: Principal, body: RosterIn) -> dict[str, Any]:
+    """The day's plan (forecast -> required agents -> CP-SAT shifts), then its shifts given to named agents
+    (kefu.workforce.roster.assign) within their hours and rest; replaces the unit's roster of that day.
+    Event workforce.roster_built."""
+    plan = compute_plan(session, principal, body)
+    people = {u.id: u for u in unit_agents(session, principal, body.org_unit_id)}
+    wanted = body.agents if body.agents is not None else [AgentAvailability(user_id=uid) for uid in people]
+    for a in wanted:
+        if a.user_id not in people:
+            raise WorkforceInputError(f"user {a.user_id} is no active agent of this unit")
+    start = _day_start(body.day, body.tz)
+    rest = timedelta(hours=body.min_rest_hours)
+    previous: dict[int, datetime] = {}
+    for row in session.scalars(
+        select(WorkforceShift).where(
+            WorkforceShift.user_id.in_([a.user_id for a in wanted]),
+            WorkforceShift.day < body.day,
+            WorkforceShift.end_at > start - rest,
+        )
+    ):
+        assert row.user_id is not None
+        end = ensure_aware(row.end_at)
+        previous[row.user_id] = max(previous.get(row.user_id, end), end)
+    availability = [
+        roster.Availability(
+            a.user_id,
+            _minute(a.earliest_start) if a.earliest_start else None,
+            _minute(a.latest_end) if a.latest_end else None,
+            math.ceil((previous[a.user_id] + rest - start).total_seconds() / 60) if a.user_id in previous else None,
+        )
+        for a in wanted
+    ]
+    seats = roster.seats_of(
+        [
+            (
+                roster.Seat(
+                    _minute(sh["start"]),
+                    _minute(sh["end"]),
+                    _minute(sh["break_start"]) if sh["break_start"] else None,
+                    _minute(sh["break_end"]) if sh["break_end"] else None,
+                ),
+                int(sh["agents"]),
+            )
+            for sh in plan["shifts"]
+        ]
+    )
+    result = roster.assign(seats, availability)
+    org.check_visible(session, principal, body.org_unit_id)
+    for old in session.scalars(
+        select(WorkforceShift).where(WorkforceShift.org_unit_id == body.org_unit_id, WorkforceShift.day == body.day)
+    ):
+        session.delete(old)
+    now = utcnow()
+
+    def at(minute: int | None) -> datetime | None:
+        return None if minute is None else start + timedelta(minutes=minute)
+
+    rows = [(uid, seat) for uid, seat in result.assigned] + [(None, seat) for seat in result.open]
+    for uid, seat in rows:
+        session.add(
+            WorkforceShift(
+                org_unit_id=body.org_unit_id,
+                day=body.day,
+                user_id=uid,
+                start_at=at(seat.start),
+                end_at=at(seat.end),
+                break_start_at=at(seat.break_start),
+                break_end_at=at(seat.break_end),
+                created_by=principal.user_id or None,
+                created_at=now,
+            )
+        )
+    session.flush()
+    events.record(
+        session,
+        "workforce.roster_built",
+        {"day": body.day.isoformat(), "assigned": len(result.assigned), "open": len(result.open)},
+        aggregate_type="org_unit",
+        aggregate_id=body.org_unit_id,
+        org_unit_id=body.org_unit_id,
+    )
+    out = roster_status(session, principal, body.org_unit_id, body.day, body.tz, now=now)
+    out["plan_summary"] = plan["summary"]
+    return out
+
+
+def roster_status(
+    session: Session, principal: Principal, org_unit_id: int, day: date, tz: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The unit's roster of ``day`` (and its sub-units') with each named agent's adherence up to ``now``,
+    from the presence changes routing reported."""
+    now = now or utcnow()
+    units = unit_subtree(session, principal, org_unit_id)
+    shifts = list(
+        session.scalars(
+            select(WorkforceShift)
+            .where(WorkforceShift.org_unit_id.in_(units), WorkforceShift.day == day)
+            .order_by(WorkforceShift.start_at, WorkforceShift.id)
+        )
+    )
+    ids = sorted({s.user_id for s in shifts if s.user_id is not None})
+    states: dict[int, list[tuple[datetime, str]]] = {uid: [] for uid in ids}
+    if shifts and ids:
+        first = min(ensure_aware(s.start_at) for s in shifts)
+        last = max(ensure_aware(s.end_at) for s in shifts)
+        # the state each agent was in at the first start, then every change until the last end
+        for uid in ids:
+            before = session.execute(
+                select(WorkforceAgentState.at, WorkforceAgentState.presence)
+                .where(WorkforceAgentState.user_id == uid, WorkforceAgentState.at <= first)
+                .order_by(WorkforceAgentState.at.desc(), WorkforceAgentState.id.desc())
+                .limit(1)
+            ).first()
+            if before is not None:
+                states[uid].append((ensure_aware(before[0]), before[1]))
+        for at, uid, presence in session.execute(
+            select(WorkforceAgentState.at, WorkforceAgentState.user_id, WorkforceAgentState.presence)
+            .where(WorkforceAgentState.user_id.in_(ids), WorkforceAgentState.at > first,
+                   WorkforceAgentState.at < last)
+            .order_by(WorkforceAgentState.at, WorkforceAgentState.id)
+        ):
+            states[uid].append((ensure_aware(at), presence))
+    names = org.users(session, ids)
+    zone = call_log.zone(tz)
+
+    def local(t: datetime | None) -> str | None:
+        return None if t is None else ensure_aware(t).astimezone(zone).strftime("%H:%M")
+
+    rows = []
+    measured: dict[int, roster.Adherence] = {}
+    for s in shifts:
+        planned = roster.Planned(
+            ensure_aware(s.start_at),
+            ensure_aware(s.end_at),
+            ensure_aware(s.break_start_at) if s.break_start_at else None,
+            ensure_aware(s.break_end_at) if s.break_end_at else None,
+        )
+        adh = roster.adherence(planned, states[s.user_id], now) if s.user_id is not None else None
+        if adh is not None:
+            measured[s.id] = adh
+        rows.append(
+            {
+                "id": s.id,
+                "user_id": s.user_id,
+                "agent": names[s.user_id].display_name if s.user_id in names else None,
+                "start": local(s.start_at),
+                "end": local(s.end_at),
+                "break_start": local(s.break_start_at),
+                "break_end": local(s.break_end_at),
+                "adherence": num(adh.share, 4) if adh else None,
+                "scheduled_minutes": num(adh.scheduled_seconds / 60, 2) if adh else None,
+                "adherent_minutes": num(adh.adherent_seconds / 60, 2) if adh else None,
+                "presence": adh.presence if adh else None,
+                "in_adherence_now": adh.in_adherence_now if adh else None,
+            }
+        )
+    return {
+        "org_unit_id": org_unit_id,
+        "day": day.isoformat(),
+        "tz": tz,
+        "shifts": rows,
+        "assigned": sum(1 for r in rows if r["user_id"] is not None),
+        "open": sum(1 for r in rows if r["user_id"] is None),
+        "adherence": num(roster.team_adherence(measured), 4),
     }

@@ -6,6 +6,12 @@
     POST /console/workforce/plans    save the plan shown (CSRF); then back to the page
     GET  /console/workforce/skills   several skills and channels: agents per queue and interval, and whether
                                      the chosen named agents (each serving one of their skills) cover them
+    GET  /console/workforce/special-days   campaign, outage and local-holiday days the forecast takes into
+                                     account, with their expected effect; POST adds, POST .../{id}/delete removes
+                                     (administrators: `workforce.write` and `org.admin`, CSRF)
+    GET  /console/workforce/roster   a unit's day roster: named agents on the plan's shifts and each one's
+                                     adherence so far (from routing's presence changes); POST builds it
+                                     (`workforce.write`, CSRF) from the plan with the agents ticked and their hours
 Everything needs `workforce.read` (saving: `workforce.write`); agents are refused with 403.
 """
 
@@ -16,6 +22,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
@@ -24,13 +31,13 @@ from pydantic import ValidationError
 
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
-from kefu.core.deps import DbSession, is_id_text
+from kefu.core.deps import DbSession, Id, is_id_text
 from kefu.core.errors import Forbidden, KefuError
 from kefu.org import service as org
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 from kefu.workforce import service
-from kefu.workforce.schemas import MultiSkillIn, WhatIfIn
+from kefu.workforce.schemas import MultiSkillIn, RosterIn, SpecialDayIn, WhatIfIn
 
 # The main menu's entry for this domain (kefu.web.render.nav_entries): key, href, permission, place.
 NAV = (("workforce", "/console/workforce", "workforce.read", 40),)
@@ -277,3 +284,162 @@ def skills_page(request: Request, session: DbSession, principal: PagePrincipal) 
         active="workforce",
         status_code=200,
     )
+
+
+# ---- special days --------------------------------------------------------------------------------------
+
+SPECIAL_KINDS = ("campaign", "outage", "holiday")
+
+
+def _special_page(
+    request: Request, session: Any, principal: Principal, values: Mapping[str, str], error: str | None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    units = org.list_units(session, principal)
+    rows = service.list_special_days(session, principal)
+    return render(
+        request,
+        "workforce/special_days.html",
+        {
+            "rows": rows,
+            "units": units,
+            "unit_names": {u.id: u.name for u in units},
+            "kinds": SPECIAL_KINDS,
+            "v": values,
+            "error": error,
+            "can_edit": principal.can("workforce.write") and principal.can("org.admin"),
+        },
+        active="workforce",
+        status_code=status_code,
+    )
+
+
+@router.get("/console/workforce/special-days")
+def special_days_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    """The special days the forecast knows beside public holidays, and a form to add one."""
+    _allowed(request, principal, "workforce.read")
+    return _special_page(request, session, principal, {}, None)
+
+
+@router.post("/console/workforce/special-days", dependencies=[CsrfProtect])
+def special_days_add(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    org_unit: Annotated[str, Form(max_length=20)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "",
+    first_day: Annotated[str, Form(max_length=10)] = "",
+    last_day: Annotated[str, Form(max_length=10)] = "",
+    effect_pct: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    _allowed(request, principal, "workforce.write")
+    _allowed(request, principal, "org.admin")
+    values = {"org_unit": org_unit, "name": name, "kind": kind, "first_day": first_day, "last_day": last_day,
+              "effect_pct": effect_pct}
+    try:
+        body = SpecialDayIn.model_validate(
+            {
+                "org_unit_id": org_unit,
+                "name": name,
+                "kind": kind,
+                "first_day": first_day,
+                "last_day": last_day or None,
+                "effect_pct": effect_pct.strip() or None,
+            }
+        )
+        row = service.add_special_day(session, principal, body)
+    except ValidationError as exc:
+        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return _special_page(request, session, principal, values, message, 422)
+    except KefuError as exc:
+        session.rollback()
+        return _special_page(request, session, principal, values, exc.message, exc.status)
+    return RedirectResponse(f"/console/workforce/special-days?added={row.id}", status_code=303)
+
+
+@router.post("/console/workforce/special-days/{special_day_id}/delete", dependencies=[CsrfProtect])
+def special_days_delete(
+    request: Request, session: DbSession, principal: PagePrincipal, special_day_id: Id
+) -> Response:
+    _allowed(request, principal, "workforce.write")
+    _allowed(request, principal, "org.admin")
+    service.delete_special_day(session, principal, special_day_id)
+    return RedirectResponse("/console/workforce/special-days", status_code=303)
+
+
+# ---- named agents' roster and adherence ------------------------------------------------------------
+
+
+def _roster_form(q: Any, session: Any, principal: Principal) -> dict[str, Any]:
+    f = _form(q, session, principal)
+    f["rest"] = _float(q.get("rest"), 11.0)
+    return f
+
+
+def _roster_page(
+    request: Request, session: Any, principal: Principal, f: dict[str, Any], error: str | None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    agents = service.unit_agents(session, principal, f["org_unit"]) if f["org_unit"] else []
+    status = None
+    if f["org_unit"] and error is None:
+        try:
+            status = service.roster_status(session, principal, f["org_unit"], f["day"], f["tz"])
+        except KefuError as exc:
+            session.rollback()
+            error = exc.message
+    return render(
+        request,
+        "workforce/roster.html",
+        {
+            "f": f,
+            "agents": agents,
+            "status": status,
+            "error": error,
+            "time_zones": TIME_ZONES if f["tz"] in TIME_ZONES else (*TIME_ZONES, f["tz"]),
+            "can_build": principal.can("workforce.write"),
+        },
+        active="workforce",
+        status_code=status_code,
+    )
+
+
+@router.get("/console/workforce/roster")
+def roster_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    """Named agents on the day's shifts, with their adherence to them so far."""
+    _allowed(request, principal, "workforce.read")
+    return _roster_page(request, session, principal, _roster_form(request.query_params, session, principal), None)
+
+
+@router.post("/console/workforce/roster", dependencies=[CsrfProtect])
+async def roster_build(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Build the roster from the day's plan with the agents ticked, each within the hours typed."""
+    _allowed(request, principal, "workforce.write")
+    form = await request.form()
+    f = _roster_form(form, session, principal)
+    agents = []
+    for value in form.getlist("agent"):
+        if not is_id_text(str(value)):
+            continue
+        earliest = str(form.get(f"earliest{value}") or "") or None
+        latest = str(form.get(f"latest{value}") or "") or None
+        agents.append({"user_id": int(str(value)), "earliest_start": earliest, "latest_end": latest})
+    try:
+        body = RosterIn.model_validate(
+            {
+                **_body(f).model_dump(include={"org_unit_id", "channel", "day", "tz", "interval_minutes",
+                                               "service_level", "target_time", "model", "time_limit"}),
+                "agents": agents,
+                "min_rest_hours": f["rest"],
+            }
+        )
+        service.build_roster(session, principal, body)
+    except ValidationError as exc:
+        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return _roster_page(request, session, principal, f, message, 422)
+    except KefuError as exc:
+        session.rollback()
+        return _roster_page(request, session, principal, f, exc.message, exc.status)
+    query = urlencode({"org_unit": f["org_unit"], "day": f["day"].isoformat(), "tz": f["tz"]})
+    return RedirectResponse(f"/console/workforce/roster?{query}", status_code=303)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from kefu.core.db import Database
 
-def test_the_threshold_follows_the_precision_an_administrator_asks_for(monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_the_threshold_follows_the_precision_an_administrator_asks_for(
+    monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
     from kefu.core import config
     from kefu.knowledge import dupbench
     from kefu.tickets.duplicates import duplicate_threshold
@@ -20,7 +24,8 @@ def test_the_threshold_follows_the_precision_an_administrator_asks_for(monkeypat
     monkeypatch.setenv("KEFU_DUPLICATE_PRECISION", "0.9")
     config.get_settings.cache_clear()
     try:
-        assert duplicate_threshold() == table[0.9]
+        with db.unit_of_work() as s:
+            assert duplicate_threshold(s) == table[0.9]
     finally:
         monkeypatch.delenv("KEFU_DUPLICATE_PRECISION")
         config.get_settings.cache_clear()
