@@ -18,7 +18,7 @@ UTCDateTime = sa.DateTime(timezone=True)
 revision: str = '0654_playbook_resources'
 down_revision: str | Sequence[str] | None = '0653_playbook_triggers'
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = '0101_knowledge'  # the FAQ's foreign key
 
 
 def upgrade() -> None:
