@@ -713,7 +713,7 @@ def _extra_off(session: Session, principal: Principal, was: dict[str, Any]) -> N
 
 
 # ---- resources ----------------------------------------------------------------------------------------------
-# Staff the playbook calls in (active users of its branch), the scripts agents answer with and the FAQ pushed to
+# Staff the playbook calls in (active users the administrator sees, from any city: support crosses regions), the scripts agents answer with and the FAQ pushed to
 # the front line (knowledge articles the administrator can read), a compensation budget in yuan.
 
 def _check_resources(session: Session, principal: Principal, spec: PlaybookSpec) -> None:
@@ -726,7 +726,7 @@ def _check_resources(session: Session, principal: Principal, spec: PlaybookSpec)
         raise InvalidPlaybook("at most 100 staff, 20 scripts and 20 extra queues", details={"field": "resources"})
     for uid in spec.staff_ids:
         user = org.user(session, uid)
-        if user is None or not user.active or not _related_units(session, user.org_unit_id, spec.org_unit_id):
+        if user is None or not user.active or not principal.sees_path(org.org_unit(session, user.org_unit_id).path):
             raise InvalidPlaybook(f"user {uid} cannot be called in by this playbook", details={"field": "staff_ids"})
     for field, ids in (("script_article_ids", spec.script_article_ids),
                        ("faq_article_id", (spec.faq_article_id,) if spec.faq_article_id else ())):
