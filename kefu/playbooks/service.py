@@ -713,8 +713,9 @@ def _extra_off(session: Session, principal: Principal, was: dict[str, Any]) -> N
 
 
 # ---- resources ----------------------------------------------------------------------------------------------
-# Staff the playbook calls in (active users the administrator sees, from any city: support crosses regions), the scripts agents answer with and the FAQ pushed to
-# the front line (knowledge articles the administrator can read), a compensation budget in yuan.
+# Staff the playbook calls in (active users the administrator sees, from any city: support crosses regions),
+# the scripts agents answer with and the FAQ pushed to the front line (published knowledge articles the
+# administrator can read), a compensation budget in yuan.
 
 def _check_resources(session: Session, principal: Principal, spec: PlaybookSpec) -> None:
     from kefu.knowledge import service as knowledge
