@@ -210,6 +210,7 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
     # collaboration: a consult is seen through its ticket or by its addressees; expert teams are operator-wide
     "consult_id": lambda m: 987654321, "team_id": lambda m: 987654321, "suggestion_id": lambda m: 987654321,
+    "state": lambda m: "consulting",  # the customer notice texts are operator-wide
     # playbooks: definitions and runs concern a branch and the units above it (checked in the service)
     "playbook_id": lambda m: 987654321, "run_id": lambda m: 987654321, "step_id": lambda m: 987654321,
     # voice: a call by the switch's call id (one outside the caller's subtree is 404, as a missing one)

@@ -122,8 +122,8 @@ def notice_templates(session: DbSession, principal: Principal = require("collab.
 
 @router.put("/collab/notice-templates/{state}", response_model=dict[str, str])
 def save_notice_template(state: str, body: NoticeTemplateIn, session: DbSession,
-                         principal: Principal = require("collab.admin")) -> dict[str, str]:
-    """An administrator sets a state's text (empty: back to the built-in one)."""
+                         principal: Principal = require("collab.admin", group_level=True)) -> dict[str, str]:
+    """An administrator of the group sets a state's text (operator-wide; empty: back to the built-in one)."""
     return service.save_notice_template(session, principal, state[:16], body.body)
 
 

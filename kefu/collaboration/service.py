@@ -451,9 +451,10 @@ def notice_templates(session: Session) -> dict[str, str]:
 
 def save_notice_template(session: Session, principal: Principal, state: str, body: str | None, *,
                          at: datetime | None = None) -> dict[str, str]:
-    """An administrator sets the text of a state ("" or None: back to the built-in text)."""
-    if not principal.can("collab.admin"):
-        raise Forbidden("only an administrator edits the customer notices", code="forbidden")
+    """An administrator of the group sets the text of a state, operator-wide ("" or None: back to the built-in
+    text)."""
+    if not principal.can("collab.admin") or not principal.at_group_level:
+        raise Forbidden("only an administrator of the group edits the customer notices", code="forbidden")
     if state not in CUSTOMER_NOTICES:
         raise InvalidConsult(f"a notice is one of {', '.join(CUSTOMER_NOTICES)}", details={"field": "state"})
     body = (body or "").strip()
