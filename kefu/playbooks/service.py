@@ -333,6 +333,14 @@ def _active(session: Session, principal: Principal, run_id: int) -> PlaybookRun:
     return r
 
 
+def _managed(session: Session, principal: Principal, run_id: int, what: str) -> PlaybookRun:
+    """An active run the principal runs as a duty manager ("playbooks.run"); `what` says what only they do."""
+    r = _active(session, principal, run_id)
+    if not principal.can("playbooks.run"):
+        raise NotStepOwner(f"only a duty manager {what}")
+    return r
+
+
 def complete_step(session: Session, principal: Principal, run_id: int, step_id: int, *, skip: bool = False,
                   note: str | None = None, at: datetime | None = None) -> PlaybookRunStep:
     """Its owner (the named person, or a holder of its owner role) or a duty manager marks a step done."""
@@ -444,9 +452,7 @@ def notify_customers(session: Session, principal: Principal, run_id: int, body: 
     its restoration), each on the channel of their ticket (SMS for callers): one outbound message each through
     the interactions service. Sending again reaches only the customers affected since. Returns the message ids."""
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager informs customers")
+    r = _managed(session, principal, run_id, "informs customers")
     if state not in NOTICE_STATES:
         raise InvalidPlaybook(f"a notice state is one of {', '.join(NOTICE_STATES)}", details={"field": "state"})
     return _notify(session, r, state, body, actor_id=principal.user_id, at=at)
@@ -513,9 +519,7 @@ def end(session: Session, principal: Principal, run_id: int, *, review: str | No
     `tell_restored`, the affected customers are told the fault is over first (the text given, or the playbook's
     restoration template), each once; its switches go off."""
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager ends a playbook run")
+    r = _managed(session, principal, run_id, "ends a playbook run")
     if tell_restored:
         _notify(session, r, "restored", restored_body or notice_text(session, r, "restored"),
                 actor_id=principal.user_id, at=at)
@@ -652,9 +656,7 @@ def switch(session: Session, principal: Principal, run_id: int, kind: str, *, on
            at: datetime | None = None) -> PlaybookRun:
     """Turn a run's one-action switch on or off (a duty manager); turning on what is on is a conflict."""
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager throws a playbook's switches")
+    r = _managed(session, principal, run_id, "throws a playbook's switches")
     if kind not in SWITCHES:
         raise InvalidPlaybook(f"a switch is one of {', '.join(SWITCHES)}", details={"field": "switch"})
     if not on:
@@ -782,9 +784,7 @@ def push_faq(session: Session, principal: Principal, run_id: int, *, at: datetim
     from kefu.knowledge import push
 
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager pushes a playbook's FAQ")
+    r = _managed(session, principal, run_id, "pushes a playbook's FAQ")
     p = session.get(Playbook, r.playbook_id)
     assert p is not None
     if not p.faq_article_id:
@@ -811,9 +811,7 @@ def set_role(session: Session, principal: Principal, run_id: int, role: str, use
     """A duty manager names who holds an incident role on a run (commander, communications, support lead), or
     clears it (None); the person must be an active user whose unit is in the run's branch or above it."""
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager names the incident roles")
+    r = _managed(session, principal, run_id, "names the incident roles")
     if role not in INCIDENT_ROLES:
         raise InvalidPlaybook(f"a role is one of {', '.join(INCIDENT_ROLES)}", details={"field": "role"})
     roles = dict(r.roles or {})
