@@ -174,6 +174,7 @@ class MeasuresRead(Schema):
     peak: int = Field(description="the most of the run's tickets opened in one hour")
     peak_at: datetime | None = Field(description="the start of that hour")
     linked: int = Field(description="tickets linked to the run")
+    compensation_yuan: float = Field(description="compensation granted on the linked tickets (against the budget)")
 
 
 class LinkIn(BaseModel):

@@ -471,6 +471,7 @@ class Measures:
     peak: int = 0  # the most of its tickets opened in one hour (from the window's start)
     peak_at: datetime | None = None
     linked: int = 0  # tickets linked to the run (by themselves or by hand)
+    compensation_yuan: float = 0.0  # granted on its linked tickets (against the playbook's budget)
 
 
 def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) -> Measures:
@@ -484,8 +485,13 @@ def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) ->
     top = matching.peak(times, origin=r.window_start)
     linked = session.scalar(select(func.count()).select_from(PlaybookRunTicket)
                             .where(PlaybookRunTicket.run_id == r.id))
+    from kefu.complaints import compensation
+
+    granted = compensation.granted_on(session, select(PlaybookRunTicket.ticket_id)
+                                      .where(PlaybookRunTicket.run_id == r.id))
     return Measures(
         tickets=len(times), customers=len(affected), peak=top.count, peak_at=top.at, linked=int(linked or 0),
+        compensation_yuan=float(granted),
         notices=sum(1 for e in log if e.kind == "notice"),
         steps_done=sum(1 for s in steps if s.state == "done"),
         steps_late=sum(1 for s in steps if (s.done_at is not None and s.done_at > s.due_at)

@@ -106,12 +106,23 @@ def test_resources_the_extra_queues_switch_and_the_faq_push(client: TestClient, 
     r = client.post(f"{API}/playbook-runs/{rid}/faq-push", headers=world.auth("sup_gd"))
     assert (r.status_code, r.json()["error"]["code"]) == (409, "playbook_faq_pushed")
 
+    # compensation granted on the run's linked tickets counts against its budget; on other tickets it does not
+    r = client.post(f"{API}/playbook-runs/{rid}/tickets", json={"ticket_id": outage.tickets[0]},
+                    headers=world.auth("agent_gz"))
+    assert r.status_code == 201
+    for tid, amount in ((outage.tickets[0], "20"), (outage.tickets[1], "30")):
+        r = client.post(f"{API}/complaints/tickets/{tid}/compensations", headers=world.auth("agent_gz"),
+                        json={"kind": "bill_credit", "amount": amount})
+        assert r.status_code == 201, r.text
+    assert client.get(f"{API}/playbook-runs/{rid}", headers=world.auth("sup_gd")).json()["measures"][
+        "compensation_yuan"] == 20.0
+
     # the end switches the extra queues off: what the run opened closes, what it added is taken away
     r = client.post(f"{API}/playbook-runs/{rid}/end", json={"review": "恢复"}, headers=world.auth("sup_gd"))
     assert r.json()["switches"] is None
     assert _routing(world) == before
-    assert [e["kind"] for e in r.json()["timeline"]] == ["activated", "switch_on", "faq_pushed", "switch_off",
-                                                         "ended"]
+    assert [e["kind"] for e in r.json()["timeline"]] == ["activated", "switch_on", "faq_pushed", "ticket_linked",
+                                                         "switch_off", "ended"]
 
 
 def _notices(world: World) -> list[tuple[int | None, str, str]]:
@@ -200,6 +211,7 @@ def test_the_console_edits_resources_with_choosers_and_shows_them_on_the_run(cli
         "csrf_token": csrf, "playbook_id": str(book["id"]), "org_unit_id": str(world.units["gz"])})
     run_url = r.headers["location"]
     page = client.get(run_url).text
+    assert '<b id="budget-used">0.00</b>' in page
     for shown in ("深圳坐席", "断网安抚话术", "宽带大面积故障怎么答复", "20000 元", "在线增援", "开启增援队列",
                   "宽带与固网故障已修复"):
         assert shown in page, shown
