@@ -8,9 +8,16 @@ notices, the end of a run and its review.
   for each active surge playbook a `complaint.surge_detected` event matches (category, within the playbook's
   unit, count at least `min_count`); a playbook already running gets the surge on its timeline instead.
 - `complete_step`, `notify_customers` (customers kept informed: one outbound message per affected customer
-  through the interactions service), `end` (with the review and its measures), `mark_overdue_steps`.
+  through the interactions service, on the channel of their ticket; each customer is told of each state of a
+  run, the fault and its restoration, once), `end` (with the review and its measures, and the restoration
+  notice), `mark_overdue_steps`.
+- Resources (`resources`, `push_faq`): the staff called in, scripts, the FAQ pushed to the front line through
+  kefu.knowledge.push, the compensation budget (measured against what was granted on the linked tickets).
+- One-action switches (`switch`): the IVR announcement, a queue overflow, the extra queues (with the staff on
+  them), all through voice's and routing's services, turned off when the run ends.
 
-Events: playbook.activated, playbook.step_done, playbook.step_overdue, playbook.notice_sent, playbook.ended.
+Events: playbook.activated, playbook.step_done, playbook.step_overdue, playbook.notice_sent, playbook.switched,
+playbook.role_set, playbook.ticket_linked, playbook.faq_pushed, playbook.ended.
 """
 
 from __future__ import annotations
