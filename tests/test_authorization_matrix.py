@@ -210,6 +210,7 @@ UNSCOPED_PARAMS: dict[str, Callable[[Matrix], Any]] = {
     "offer_id": lambda m: 987654321, "key": lambda m: "matrix-queue", "action": lambda m: "open",
     # collaboration: a consult is seen through its ticket or by its addressees; expert teams are operator-wide
     "consult_id": lambda m: 987654321, "team_id": lambda m: 987654321, "suggestion_id": lambda m: 987654321,
+    "state": lambda m: "consulting",  # the customer notice texts are operator-wide
     # playbooks: definitions and runs concern a branch and the units above it (checked in the service)
     # workforce: special days are read through their unit; a missing one is 404
     "special_day_id": lambda m: 987654321,

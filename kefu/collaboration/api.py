@@ -3,6 +3,8 @@
     POST /tickets/{ticket_id}/consults        ask several addressees at once (one consult each)
     GET  /tickets/{ticket_id}/consults        the ticket's consults
     POST /tickets/{ticket_id}/customer-notices tell the customer the state of the coordinated handling
+    GET  /tickets/{ticket_id}/customer-notices what the customer was told, and what may be told now
+    GET  /collab/notice-templates, PUT /collab/notice-templates/{state}   the text per state (administrators)
     GET  /consults/mine                       consults addressed to me (待支撑), open first by due time
     GET  /consults/comparison                 time to resolution: consults vs step-by-step reassignment
     GET  /consults/{consult_id}               one consult
@@ -39,16 +41,19 @@ from kefu.collaboration.schemas import (
     ConsultsIn,
     CustomerNoticeIn,
     CustomerNoticeRead,
+    CustomerNoticesRead,
     ExpertRead,
     MemberRead,
     NoteIn,
     NoteRead,
+    NoticeTemplateIn,
     SuggestionChangeRead,
     SuggestionIn,
     SuggestionRead,
     SuggestionStatusIn,
     TeamIn,
     TeamRead,
+    ToldRead,
 )
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
@@ -96,6 +101,30 @@ def tell_customer(ticket_id: Id, body: CustomerNoticeIn, session: DbSession,
     msg = service.tell_customer(session, principal, ticket_id, body.state)
     return CustomerNoticeRead(ticket_id=ticket_id, state=body.state, message_id=msg.id, channel=msg.channel,
                               body=msg.body)
+
+
+@router.get("/tickets/{ticket_id}/customer-notices", response_model=CustomerNoticesRead)
+def customer_notices(ticket_id: Id, session: DbSession,
+                     principal: Principal = require("tickets.read")) -> CustomerNoticesRead:
+    """What the ticket's customer was told of the coordinated handling, and the states that may be told now."""
+    from kefu.tickets import service as tickets
+
+    ticket = tickets.get_visible(session, principal, ticket_id)
+    return CustomerNoticesRead(told=[ToldRead.model_validate(n) for n in service.customer_notices(session, ticket.id)],
+                               tellable=list(service.tellable(session, ticket)))
+
+
+@router.get("/collab/notice-templates", response_model=dict[str, str])
+def notice_templates(session: DbSession, principal: Principal = require("collab.consult")) -> dict[str, str]:
+    """The text told to customers for each state ({ticket}: the ticket number)."""
+    return service.notice_templates(session)
+
+
+@router.put("/collab/notice-templates/{state}", response_model=dict[str, str])
+def save_notice_template(state: str, body: NoticeTemplateIn, session: DbSession,
+                         principal: Principal = require("collab.admin", group_level=True)) -> dict[str, str]:
+    """An administrator of the group sets a state's text (operator-wide; empty: back to the built-in one)."""
+    return service.save_notice_template(session, principal, state[:16], body.body)
 
 
 @router.get("/consults/mine", response_model=ConsultList)

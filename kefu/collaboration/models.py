@@ -149,3 +149,32 @@ class ConsultNote(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_consult_notes_consult", "consult_id", "id"),)
+
+
+class NoticeTemplate(Base):
+    """An administrator's text for a state of the coordinated handling told to customers (migration
+    0604_customer_notices); a state without one uses the built-in text (service.CUSTOMER_NOTICES)."""
+
+    __tablename__ = "collab_notice_templates"
+
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomerNotice(Base):
+    """A customer told the state of their ticket's coordinated handling (migration 0604_customer_notices): the
+    ticket's history of notices; the same state is not told twice in a row."""
+
+    __tablename__ = "collab_customer_notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_collab_customer_notices_ticket", "ticket_id", "id"),)

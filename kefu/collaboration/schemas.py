@@ -193,7 +193,26 @@ class ComparisonRead(Schema):
 
 
 class CustomerNoticeIn(BaseModel):
-    state: str = Field(max_length=16, description="consulting | concluded")
+    state: str = Field(max_length=16, description="consulting | handed_over | concluded")
+
+
+class ToldRead(Schema):
+    id: int
+    state: str
+    channel: str
+    message_id: int | None
+    actor_id: int | None
+    sent_at: datetime
+
+
+class CustomerNoticesRead(BaseModel):
+    told: list[ToldRead] = Field(description="what the customer was told, oldest first")
+    tellable: list[str] = Field(description="the states that may be told now (not the one told last)")
+
+
+class NoticeTemplateIn(BaseModel):
+    body: str | None = Field(default=None, max_length=500, description="{ticket}: the ticket number; empty: the "
+                                                                       "built-in text")
 
 
 class CustomerNoticeRead(BaseModel):

@@ -34,8 +34,10 @@ from kefu.collaboration.models import (
     TEAM_DOMAINS,
     Consult,
     ConsultNote,
+    CustomerNotice,
     ExpertTeam,
     ExpertTeamMember,
+    NoticeTemplate,
 )
 from kefu.core import events
 from kefu.core.auth import PERMISSIONS, Principal
@@ -409,12 +411,17 @@ def to_article(session: Session, principal: Principal, consult_id: int, *, kind:
 
 
 # ---- the customer kept informed ----------------------------------------------------------------------------
-# A template per state of the coordinated handling; sent on the channel the customer used (SMS for callers)
-# through interactions.notify_customer, as playbooks' notices are.
+# A template per state of the coordinated handling (administrators may replace the built-in text; {ticket} is
+# the ticket number); sent on the channel the customer used (SMS for callers) through
+# interactions.notify_customer, as playbooks' notices are. "handed_over" is for a ticket handed on (reassigned
+# from one person to another, or transferred to a queue); "consulting" and "concluded" for one with consults.
+# The ticket keeps the history of what its customer was told; the same state is not told twice in a row.
 
 CUSTOMER_NOTICES = {
     "consulting": ("您反映的问题（工单号{ticket}）已请相关专业部门协同核查，我们会尽快给您答复。",
                    "We have asked the departments concerned to look into your case (ticket {ticket}) together."),
+    "handed_over": ("您反映的问题（工单号{ticket}）已转交专业处理人员继续处理，处理进展我们会及时告知您。",
+                    "Your case (ticket {ticket}) has been handed to the specialists; we will keep you posted."),
     "concluded": ("您反映的问题（工单号{ticket}）已有处理结论，客服人员将尽快与您联系说明。",
                   "Your case (ticket {ticket}) has a conclusion; an agent will contact you shortly."),
 }
@@ -424,12 +431,74 @@ class NoCustomer(Conflict):
     code = "ticket_has_no_customer"
 
 
+class ToldAlready(Conflict):
+    code = "customer_told_already"
+
+
+class NotHandedOver(Conflict):
+    code = "ticket_not_handed_over"
+
+
+class NoConsult(Conflict):
+    code = "ticket_has_no_consult"
+
+
+def notice_templates(session: Session) -> dict[str, str]:
+    """The text told for each state: the administrator's, else the built-in one."""
+    own = {t.state: t.body for t in session.scalars(select(NoticeTemplate))}
+    return {state: own.get(state, texts[0]) for state, texts in CUSTOMER_NOTICES.items()}
+
+
+def save_notice_template(session: Session, principal: Principal, state: str, body: str | None, *,
+                         at: datetime | None = None) -> dict[str, str]:
+    """An administrator of the group sets the text of a state, operator-wide ("" or None: back to the built-in
+    text)."""
+    if not principal.can("collab.admin") or not principal.at_group_level:
+        raise Forbidden("only an administrator of the group edits the customer notices", code="forbidden")
+    if state not in CUSTOMER_NOTICES:
+        raise InvalidConsult(f"a notice is one of {', '.join(CUSTOMER_NOTICES)}", details={"field": "state"})
+    body = (body or "").strip()
+    if len(body) > 500:
+        raise InvalidConsult("a notice has at most 500 characters", details={"field": "body"})
+    row = session.get(NoticeTemplate, state)
+    if not body:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(NoticeTemplate(state=state, body=body, updated_by=principal.user_id, updated_at=at or utcnow()))
+    else:
+        row.body, row.updated_by, row.updated_at = body, principal.user_id, at or utcnow()
+    session.flush()
+    return notice_templates(session)
+
+
+def customer_notices(session: Session, ticket_id: int) -> list[CustomerNotice]:
+    """What the ticket's customer was told, oldest first."""
+    return list(session.scalars(select(CustomerNotice).where(CustomerNotice.ticket_id == ticket_id)
+                                .order_by(CustomerNotice.id)))
+
+
+def tellable(session: Session, ticket: Any) -> tuple[str, ...]:
+    """The states the ticket's customer may be told now: consulting and concluded once it has consults,
+    handed_over once it was handed on; not the state told last."""
+    states = []
+    if session.scalar(select(func.count()).select_from(Consult).where(Consult.ticket_id == ticket.id)):
+        states += ["consulting", "concluded"]
+    if dict(_handover_times(session, [ticket.id])):
+        states.append("handed_over")
+    last = session.scalar(select(CustomerNotice.state).where(CustomerNotice.ticket_id == ticket.id)
+                          .order_by(CustomerNotice.id.desc()).limit(1))
+    return tuple(s for s in CUSTOMER_NOTICES if s in states and s != last)
+
+
 def tell_customer(session: Session, principal: Principal, ticket_id: int, state: str, *,
                   at: datetime | None = None) -> Any:
     """The ticket's owner tells its customer the state of the coordinated handling (a template per state) on the
-    channel they used; records `consult.customer_told`. Returns the outbound message."""
+    channel they used; records `consult.customer_told`. Returns the outbound message. The state told last is
+    not told again (409 customer_told_already); handed_over needs a ticket handed on (409)."""
     from kefu.interactions import service as interactions
     from kefu.tickets import service as tickets
+    from kefu.tickets.models import Ticket
 
     at = at or utcnow()
     ticket = tickets.get_visible(session, principal, ticket_id)
@@ -441,10 +510,21 @@ def tell_customer(session: Session, principal: Principal, ticket_id: int, state:
                                                         .where(Consult.ticket_id == ticket_id)))
     if principal.user_id not in owners and not principal.can("tickets.merge"):
         raise NotTheOwner("only the ticket's owner (or whoever asked its consults) tells its customer")
+    session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())  # one teller at a time
+    if state not in tellable(session, ticket):
+        last = customer_notices(session, ticket.id)
+        if last and last[-1].state == state:
+            raise ToldAlready(f"the customer of ticket {ticket_id} was told {state!r} last already")
+        if state == "handed_over":
+            raise NotHandedOver(f"ticket {ticket_id} was not handed on")
+        raise NoConsult(f"ticket {ticket_id} has no consult to tell its customer about")
+    body = notice_templates(session)[state].replace("{ticket}", str(ticket.id))
     msg = interactions.notify_customer(session, customer_id=ticket.customer_id, org_unit_id=ticket.org_unit_id,
-                                       channel=ticket.channel or "sms",
-                                       body=CUSTOMER_NOTICES[state][0].format(ticket=ticket.id),
-                                       actor_id=principal.user_id, ticket_id=ticket.id, at=at)
+                                       channel=ticket.channel or "sms", body=body, actor_id=principal.user_id,
+                                       ticket_id=ticket.id, at=at)
+    session.add(CustomerNotice(ticket_id=ticket.id, state=state, channel=msg.channel, message_id=msg.id,
+                               actor_id=principal.user_id, sent_at=at))
+    session.flush()
     events.record(session, "consult.customer_told", {"ticket_id": ticket.id, "state": state, "message_id": msg.id,
                                                      "actor_id": principal.user_id},
                   aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
@@ -616,7 +696,6 @@ def handling_comparison(session: Session, principal: Principal, *, since: dateti
     `ticket.assigned` (from one person to another) and `ticket.transferred` events."""
     from kefu.collaboration import handling
     from kefu.core.clock import ensure_aware
-    from kefu.core.events import OutboxEvent
     from kefu.tickets.models import Ticket
 
     rows = session.execute(select(Ticket.id, Ticket.opened_at, Ticket.resolved_at).where(
@@ -632,13 +711,25 @@ def handling_comparison(session: Session, principal: Principal, *, since: dateti
                                             .where(Consult.ticket_id.in_(chunk))):
             if ensure_aware(created) <= resolved[tid]:
                 consults[tid] = consults.get(tid, 0) + 1
-        for agg, name, payload, at in session.execute(
-                select(OutboxEvent.aggregate_id, OutboxEvent.name, OutboxEvent.payload, OutboxEvent.occurred_at)
-                .where(OutboxEvent.aggregate_type == "ticket", OutboxEvent.aggregate_id.in_(chunk),
-                       OutboxEvent.name.in_(("ticket.assigned", "ticket.transferred")))):
-            handed = name == "ticket.transferred" or (payload or {}).get("previous_assignee_id") is not None
-            if agg is not None and handed and ensure_aware(at) <= resolved[agg]:
+        for agg, at in _handover_times(session, chunk):
+            if ensure_aware(at) <= resolved[agg]:
                 handovers[agg] = handovers.get(agg, 0) + 1
     return handling.compare(
         handling.Handled(r.id, (resolved[r.id] - ensure_aware(r.opened_at)).total_seconds() / 3600,
                          consults.get(r.id, 0), handovers.get(r.id, 0)) for r in rows)
+
+
+def _handover_times(session: Session, ticket_ids: list[int]) -> list[tuple[int, datetime]]:
+    """When each of these tickets was handed on: its recorded `ticket.assigned` from one person to another and
+    `ticket.transferred` events, (ticket id, time) pairs."""
+    from kefu.core.events import OutboxEvent
+
+    out = []
+    for agg, name, payload, at in session.execute(
+            select(OutboxEvent.aggregate_id, OutboxEvent.name, OutboxEvent.payload, OutboxEvent.occurred_at)
+            .where(OutboxEvent.aggregate_type == "ticket", OutboxEvent.aggregate_id.in_(ticket_ids),
+                   OutboxEvent.name.in_(("ticket.assigned", "ticket.transferred")))):
+        if agg is not None and (name == "ticket.transferred" or (payload or {}).get("previous_assignee_id")
+                                is not None):
+            out.append((int(agg), at))
+    return out

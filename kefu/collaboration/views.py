@@ -10,6 +10,8 @@
     POST /console/collab/consults/{id}/answer    answer one
     POST /console/collab/consults/{id}/note      a note on its shared timeline (会诊)
     GET  /console/collab/teams                   expert teams (administrators: create and change them)
+    GET  /console/collab/notices                 the customer notice per state (administrators edit the text)
+    POST /console/collab/notices                 save one
     POST /console/collab/teams                   save a team: members chosen by name from every city
     GET  /console/collab/suggestions             一线建议: submit, mine with their status; reviewers: their
                                                  departments' open ones and counts by department and age
@@ -63,9 +65,14 @@ def _allowed(request: Request, principal: Principal, permission: str) -> None:
                         details={"permission": permission})
 
 
+NOTICE_NAMES = {"consulting": ("已转专业部门协同处理", "Departments are on it"),
+                "handed_over": ("已转交专业人员处理", "Handed to the specialists"),
+                "concluded": ("已有处理结论", "There is a conclusion")}
+
+
 def names() -> dict[str, Any]:
     return {"state_names": STATE_NAMES, "kind_names": KIND_NAMES, "domain_names": DOMAIN_NAMES,
-            "due_choices": DUE_CHOICES}
+            "due_choices": DUE_CHOICES, "notice_names": NOTICE_NAMES}
 
 
 def _rows(session: Session, consults: list[Consult]) -> list[dict[str, Any]]:
@@ -93,8 +100,9 @@ def panel_context(session: Session, principal: Principal, ticket: Any, **extra: 
                            "can_consult": principal.can("collab.consult") and ticket.status not in ("closed", "merged"),
                            "can_close_any": principal.can("tickets.merge"),
                            "can_write_knowledge": principal.can("knowledge.write"),
-                           "can_tell": bool(consults) and ticket.customer_id is not None
-                           and principal.can("collab.consult"), **names(), **extra}
+                           "tellable": service.tellable(session, ticket)
+                           if ticket.customer_id is not None and principal.can("collab.consult") else (),
+                           "told": service.customer_notices(session, ticket.id), **names(), **extra}
     if ctx["can_consult"]:
         groups: dict[str, list[service.Choice]] = {}
         for ch in service.choices(session, org.org_unit(session, ticket.org_unit_id).path):
@@ -233,6 +241,22 @@ def _teams_context(session: Session, principal: Principal, edit: int = 0, **extr
             "editing": next((t for t in teams if t.id == edit), None), "candidates": candidates, "units": units,
             "domains": TEAM_DOMAINS, "can_admin": principal.can("collab.admin") and principal.at_group_level,
             **names(), **extra}
+
+
+@router.get(f"{BASE}/notices")
+def notices_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal, "collab.consult")
+    return render(request, "collaboration/notices.html", {"templates": service.notice_templates(session),
+                                                          **names()}, active="consults")
+
+
+@router.post(f"{BASE}/notices", dependencies=[CsrfProtect])
+def save_notice(request: Request, session: DbSession, principal: PagePrincipal,
+                state: Annotated[str, Form(max_length=16)] = "",
+                body: Annotated[str, Form(max_length=500)] = "") -> Response:
+    _allowed(request, principal, "collab.admin")
+    service.save_notice_template(session, principal, state, body)
+    return RedirectResponse(f"{BASE}/notices", status_code=303)
 
 
 @router.get(f"{BASE}/teams")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.complaints import budgets
@@ -138,6 +139,14 @@ def decide(session: Session, principal: Principal, compensation_id: int, *, appr
 def for_ticket(session: Session, ticket_id: int) -> list[Compensation]:
     return list(session.scalars(select(Compensation).where(Compensation.ticket_id == ticket_id)
                                 .order_by(Compensation.id)))
+
+
+def granted_on(session: Session, ticket_ids: Any) -> Decimal:
+    """The value granted (status granted) on the tickets `ticket_ids` names (a list, or a SELECT of ids): a
+    playbook run's compensation against its budget."""
+    total = session.scalar(select(func.coalesce(func.sum(Compensation.amount), 0))
+                           .where(Compensation.ticket_id.in_(ticket_ids), Compensation.status == "granted"))
+    return Decimal(total or 0)
 
 
 def pending_visible(session: Session, principal: Principal, limit: int = 200) -> list[Compensation]:

@@ -5,7 +5,9 @@
     GET  /playbook-runs, GET /playbook-runs/{run_id}                    runs with steps, timeline, measures
     POST /playbook-runs/{run_id}/steps/{step_id}/done                   a step's owner completes (or skips) it
     POST /playbook-runs/{run_id}/notices                                tell the affected customers
-    POST /playbook-runs/{run_id}/switches                               IVR announcement / queue overflow on or off
+    POST /playbook-runs/{run_id}/switches                               IVR announcement / queue overflow / extra
+                                                                        queues on or off
+    POST /playbook-runs/{run_id}/faq-push                               push the playbook's FAQ to the front line
     POST /playbook-runs/{run_id}/roles                                  incident commander, communications, support lead
     POST /playbook-runs/{run_id}/tickets                                link a ticket to an active run
     POST /playbook-runs/{run_id}/end                                    deactivate, with the review
@@ -30,6 +32,7 @@ from kefu.playbooks.schemas import (
     NoticeRead,
     PlaybookIn,
     PlaybookRead,
+    PushRead,
     RoleIn,
     RunRead,
     RunStepRead,
@@ -37,6 +40,7 @@ from kefu.playbooks.schemas import (
     StepDoneIn,
     StepRead,
     SwitchIn,
+    ToldRead,
 )
 
 router = APIRouter(tags=["playbooks"])
@@ -52,6 +56,7 @@ def run_read(session: Session, r: PlaybookRun) -> RunRead:
         "steps": [RunStepRead.model_validate(s) for s in service.run_steps(session, r.id)],
         "timeline": [LogRead.model_validate(e) for e in service.timeline(session, r.id)],
         "tickets": [LinkRead.model_validate(x) for x in service.linked_tickets(session, r.id)],
+        "told": [ToldRead.model_validate(x) for x in service.told(session, r.id)],
         "measures": MeasuresRead.model_validate(service.measures(session, r))})
 
 
@@ -61,7 +66,9 @@ def _spec(body: PlaybookIn) -> service.PlaybookSpec:
         category_id=body.category_id, org_unit_id=body.org_unit_id, min_count=body.min_count,
         notice_template=body.notice_template, active=body.active, ivr_text=body.ivr_text,
         overflow_from=body.overflow_from, overflow_to=body.overflow_to, keywords=tuple(body.keywords),
-        window_minutes=body.window_minutes,
+        window_minutes=body.window_minutes, staff_ids=tuple(body.staff_ids),
+        script_article_ids=tuple(body.script_article_ids), faq_article_id=body.faq_article_id,
+        budget_yuan=body.budget_yuan, extra_queues=tuple(body.extra_queues), restore_template=body.restore_template,
         steps=tuple(service.StepSpec(s.title, s.owner_role, s.due_minutes, s.owner_user_id) for s in body.steps))
 
 
@@ -110,8 +117,15 @@ def step_done(run_id: Id, step_id: Id, body: StepDoneIn, session: DbSession,
 @router.post("/playbook-runs/{run_id}/notices", response_model=NoticeRead)
 def send_notices(run_id: Id, body: NoticeIn, session: DbSession,
                  principal: Principal = require("playbooks.run")) -> NoticeRead:
-    """Tell every affected customer, on the channel they used (SMS for callers)."""
-    return NoticeRead(messages=len(service.notify_customers(session, principal, run_id, body.body)))
+    """Tell the affected customers not yet told of this state (the fault, its restoration), each on the channel
+    they used (SMS for callers)."""
+    return NoticeRead(messages=len(service.notify_customers(session, principal, run_id, body.body, state=body.state)))
+
+
+@router.post("/playbook-runs/{run_id}/faq-push", response_model=PushRead, status_code=201)
+def push_faq(run_id: Id, session: DbSession, principal: Principal = require("playbooks.run")) -> PushRead:
+    """Push the playbook's FAQ (and its first script) to the agents of the run's unit, once (409 again)."""
+    return PushRead(topic_id=service.push_faq(session, principal, run_id))
 
 
 @router.post("/playbook-runs/{run_id}/switches", response_model=RunRead)
@@ -137,4 +151,6 @@ def link_ticket(run_id: Id, body: LinkIn, session: DbSession,
 
 @router.post("/playbook-runs/{run_id}/end", response_model=RunRead)
 def end_run(run_id: Id, body: EndIn, session: DbSession, principal: Principal = require("playbooks.run")) -> RunRead:
-    return run_read(session, service.end(session, principal, run_id, review=body.review))
+    """Deactivate; with tell_restored the affected customers are told the fault is over (each once)."""
+    return run_read(session, service.end(session, principal, run_id, review=body.review,
+                                         tell_restored=body.tell_restored, restored_body=body.restored_body))

@@ -20,6 +20,7 @@ TRIGGERS = ("manual", "surge", "keyword", "threshold")
 LINK_KINDS = ("auto", "manual")
 RUN_STATES = ("active", "ended")
 STEP_STATES = ("pending", "done", "skipped")
+NOTICE_STATES = ("fault", "restored")
 
 
 class Playbook(Base):
@@ -45,13 +46,24 @@ class Playbook(Base):
     ivr_text: Mapped[str | None] = mapped_column(Text)
     overflow_from: Mapped[str | None] = mapped_column(String(40))
     overflow_to: Mapped[str | None] = mapped_column(String(40))
+    # resources (migration 0654_playbook_resources): the staff it calls in (put on the extra queues while that
+    # switch is on), the scripts agents answer with and the FAQ pushed to the front line (knowledge articles),
+    # the compensation budget; the queues the "extra queues" switch opens; the notice that the fault is over
+    staff_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    script_article_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    faq_article_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("knowledge_articles.id",
+                                                                         ondelete="SET NULL"))
+    budget_yuan: Mapped[int | None] = mapped_column(Integer)
+    extra_queues: Mapped[list[str] | None] = mapped_column(JSON)
+    restore_template: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("trigger in ('manual','surge','keyword','threshold')", name="trigger"),
                       CheckConstraint("min_count >= 0", name="min_count"),
-                      CheckConstraint("window_minutes >= 1", name="window_minutes"))
+                      CheckConstraint("window_minutes >= 1", name="window_minutes"),
+                      CheckConstraint("budget_yuan >= 0", name="budget_yuan"))
 
 
 class PlaybookStep(Base):
@@ -151,3 +163,20 @@ class PlaybookRunTicket(Base):
 
     __table_args__ = (CheckConstraint("how in ('auto','manual')", name="how"),
                       Index("ix_playbook_run_tickets_ticket", "ticket_id"))
+
+
+class PlaybookRunNotice(Base):
+    """A customer told of a run's state (migration 0654_playbook_resources): once per state (the fault, its
+    restoration) and run, whatever the number of sends; the message went on the channel of their ticket."""
+
+    __tablename__ = "playbook_run_notices"
+
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("playbook_runs.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id", ondelete="SET NULL"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("state in ('fault','restored')", name="state"),)

@@ -42,6 +42,18 @@ class PlaybookIn(BaseModel):
     window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60,
                                 description="a threshold playbook starts when min_count tickets in scope opened "
                                             "within this many minutes")
+    staff_ids: list[int] = Field(default_factory=list, max_length=100,
+                                 description="resources: the users it calls in (put on the extra queues by that "
+                                             "switch)")
+    script_article_ids: list[int] = Field(default_factory=list, max_length=20,
+                                          description="resources: published knowledge articles agents answer with")
+    faq_article_id: int | None = Field(default=None, ge=1, le=INT64,
+                                       description="resources: the published FAQ pushed to the front line")
+    budget_yuan: int | None = Field(default=None, ge=0, le=100_000_000, description="resources: compensation budget")
+    extra_queues: list[str] = Field(default_factory=list, max_length=20,
+                                    description="the queues the extra-queues switch opens (with the staff on them)")
+    restore_template: str | None = Field(default=None, max_length=2000,
+                                         description="the notice that the fault is over, sent when the run ends")
     active: bool = True
     steps: list[StepIn] = Field(min_length=1, max_length=30)
 
@@ -71,6 +83,12 @@ class PlaybookRead(Schema):
     overflow_to: str | None
     keywords: list[str] | None
     window_minutes: int
+    staff_ids: list[int] | None
+    script_article_ids: list[int] | None
+    faq_article_id: int | None
+    budget_yuan: int | None
+    extra_queues: list[str] | None
+    restore_template: str | None
     active: bool
     steps: list[StepRead] = Field(default_factory=list)
 
@@ -87,6 +105,8 @@ class StepDoneIn(BaseModel):
 
 class NoticeIn(BaseModel):
     body: str = Field(min_length=1, max_length=500)
+    state: str = Field(default="fault", max_length=8,
+                       description="fault | restored: each affected customer is told of each state once")
 
 
 class RoleIn(BaseModel):
@@ -95,12 +115,29 @@ class RoleIn(BaseModel):
 
 
 class SwitchIn(BaseModel):
-    switch: str = Field(description="ivr | overflow", max_length=16)
+    switch: str = Field(description="ivr | overflow | extra (open the extra queues, the staff on them)",
+                        max_length=16)
     on: bool
 
 
 class EndIn(BaseModel):
     review: str | None = Field(default=None, max_length=8000)
+    tell_restored: bool = Field(default=False, description="tell the affected customers the fault is over")
+    restored_body: str | None = Field(default=None, max_length=500,
+                                      description="that notice's text (default: the playbook's restore template)")
+
+
+class ToldRead(Schema):
+    customer_id: int
+    state: str
+    channel: str
+    ticket_id: int | None
+    message_id: int | None
+    sent_at: datetime
+
+
+class PushRead(BaseModel):
+    topic_id: int
 
 
 class RunStepRead(Schema):
@@ -137,6 +174,7 @@ class MeasuresRead(Schema):
     peak: int = Field(description="the most of the run's tickets opened in one hour")
     peak_at: datetime | None = Field(description="the start of that hour")
     linked: int = Field(description="tickets linked to the run")
+    compensation_yuan: float = Field(description="compensation granted on the linked tickets (against the budget)")
 
 
 class LinkIn(BaseModel):
@@ -170,6 +208,7 @@ class RunRead(Schema):
     steps: list[RunStepRead] = Field(default_factory=list)
     tickets: list[LinkRead] = Field(default_factory=list, description="the tickets linked to the run")
     timeline: list[LogRead] = Field(default_factory=list)
+    told: list[ToldRead] = Field(default_factory=list, description="the customers told of the fault, of its end")
     measures: MeasuresRead | None = None
 
 

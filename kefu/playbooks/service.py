@@ -8,9 +8,16 @@ notices, the end of a run and its review.
   for each active surge playbook a `complaint.surge_detected` event matches (category, within the playbook's
   unit, count at least `min_count`); a playbook already running gets the surge on its timeline instead.
 - `complete_step`, `notify_customers` (customers kept informed: one outbound message per affected customer
-  through the interactions service), `end` (with the review and its measures), `mark_overdue_steps`.
+  through the interactions service, on the channel of their ticket; each customer is told of each state of a
+  run, the fault and its restoration, once), `end` (with the review and its measures, and the restoration
+  notice), `mark_overdue_steps`.
+- Resources (`resources`, `push_faq`): the staff called in, scripts, the FAQ pushed to the front line through
+  kefu.knowledge.push, the compensation budget (measured against what was granted on the linked tickets).
+- One-action switches (`switch`): the IVR announcement, a queue overflow, the extra queues (with the staff on
+  them), all through voice's and routing's services, turned off when the run ends.
 
-Events: playbook.activated, playbook.step_done, playbook.step_overdue, playbook.notice_sent, playbook.ended.
+Events: playbook.activated, playbook.step_done, playbook.step_overdue, playbook.notice_sent, playbook.switched,
+playbook.role_set, playbook.ticket_linked, playbook.faq_pushed, playbook.ended.
 """
 
 from __future__ import annotations
@@ -32,10 +39,12 @@ from kefu.org import service as org
 from kefu.org.models import OrgUnit
 from kefu.playbooks import matching
 from kefu.playbooks.models import (
+    NOTICE_STATES,
     TRIGGERS,
     Playbook,
     PlaybookRun,
     PlaybookRunLog,
+    PlaybookRunNotice,
     PlaybookRunStep,
     PlaybookRunTicket,
     PlaybookStep,
@@ -97,6 +106,12 @@ class PlaybookSpec:
     overflow_to: str | None = None
     keywords: tuple[str, ...] = ()
     window_minutes: int = 60
+    staff_ids: tuple[int, ...] = ()
+    script_article_ids: tuple[int, ...] = ()
+    faq_article_id: int | None = None
+    budget_yuan: int | None = None
+    extra_queues: tuple[str, ...] = ()
+    restore_template: str | None = None
 
 
 # ---- definitions -----------------------------------------------------------------------------------
@@ -164,6 +179,7 @@ def save_playbook(session: Session, principal: Principal, spec: PlaybookSpec, *,
             raise InvalidPlaybook(f"step {i + 1}: user {st.owner_user_id} does not exist",
                                   details={"field": "steps", "step": i + 1})
     _check_switches(session, principal, spec)
+    _check_resources(session, principal, spec)
     clash = session.scalar(select(Playbook.id).where(Playbook.key == spec.key))
     if clash is not None and clash != playbook_id:
         raise Conflict(f"a playbook with key {spec.key!r} exists", code="playbook_exists")
@@ -179,6 +195,11 @@ def save_playbook(session: Session, principal: Principal, spec: PlaybookSpec, *,
     p.ivr_text = (spec.ivr_text or "").strip() or None
     p.overflow_from, p.overflow_to = spec.overflow_from or None, spec.overflow_to or None
     p.keywords, p.window_minutes = list(keywords) or None, spec.window_minutes
+    p.staff_ids = sorted(set(spec.staff_ids)) or None
+    p.script_article_ids = list(dict.fromkeys(spec.script_article_ids)) or None
+    p.faq_article_id, p.budget_yuan = spec.faq_article_id, spec.budget_yuan
+    p.extra_queues = list(dict.fromkeys(spec.extra_queues)) or None
+    p.restore_template = (spec.restore_template or "").strip() or None
     session.flush()
     for old in steps_of(session, p.id):
         session.delete(old)
@@ -319,6 +340,14 @@ def _active(session: Session, principal: Principal, run_id: int) -> PlaybookRun:
     return r
 
 
+def _managed(session: Session, principal: Principal, run_id: int, what: str) -> PlaybookRun:
+    """An active run the principal runs as a duty manager ("playbooks.run"); `what` says what only they do."""
+    r = _active(session, principal, run_id)
+    if not principal.can("playbooks.run"):
+        raise NotStepOwner(f"only a duty manager {what}")
+    return r
+
+
 def complete_step(session: Session, principal: Principal, run_id: int, step_id: int, *, skip: bool = False,
                   note: str | None = None, at: datetime | None = None) -> PlaybookRunStep:
     """Its owner (the named person, or a holder of its owner role) or a duty manager marks a step done."""
@@ -351,7 +380,8 @@ class Affected:
 
 def affected_customers(session: Session, r: PlaybookRun, *, at: datetime | None = None) -> list[Affected]:
     """The customers of tickets of the run's category (and its children) in its unit's subtree opened since
-    the window's start: each once, with their latest such ticket and its channel."""
+    the window's start, and of the tickets linked to the run: each once, with their latest such ticket and its
+    channel."""
     from kefu.tickets.models import Category, Ticket
 
     at = at or utcnow()
@@ -362,10 +392,12 @@ def affected_customers(session: Session, r: PlaybookRun, *, at: datetime | None 
     if r.category_id is not None:
         cats = select(Category.id).where(or_(Category.id == r.category_id, Category.parent_id == r.category_id))
         q = q.where(Ticket.category_id.in_(cats))
+    linked = (select(Ticket).join(PlaybookRunTicket, PlaybookRunTicket.ticket_id == Ticket.id)
+              .where(PlaybookRunTicket.run_id == r.id, Ticket.customer_id.is_not(None), Ticket.status != "merged"))
+    tickets = {t.id: t for t in [*session.scalars(q), *session.scalars(linked)]}
     latest: dict[int, Any] = {}
-    for t in session.scalars(q.order_by(Ticket.opened_at, Ticket.id)):
-        if t.customer_id is not None:
-            latest[t.customer_id] = t
+    for t in sorted(tickets.values(), key=lambda t: (t.opened_at, t.id)):
+        latest[t.customer_id] = t
     return [Affected(cid, t.id, t.channel or "sms", t.org_unit_id) for cid, t in sorted(latest.items())]
 
 
@@ -374,29 +406,63 @@ def render_notice(template: str, *, category: str, playbook_name: str) -> str:
     return template.replace("{category}", category).replace("{playbook}", playbook_name)
 
 
-def notify_customers(session: Session, principal: Principal, run_id: int, body: str, *,
-                     at: datetime | None = None) -> list[int]:
-    """Tell every affected customer (see affected_customers) on the channel they used (SMS for callers):
-    one outbound message each through the interactions service. Returns the message ids."""
+def notice_text(session: Session, r: PlaybookRun, state: str) -> str:
+    """The playbook's template for a state of the run (the fault, its restoration), filled in; "" when none."""
+    from kefu.tickets.models import Category
+
+    p = session.get(Playbook, r.playbook_id)
+    template = (p.notice_template if state == "fault" else p.restore_template) if p is not None else None
+    category = session.get(Category, r.category_id) if r.category_id is not None else None
+    return render_notice(template or "", category=category.name if category else "",
+                         playbook_name=p.name if p is not None else "")
+
+
+def told(session: Session, run_id: int) -> list[PlaybookRunNotice]:
+    """The customers told of a run's states, in the order they were told."""
+    return list(session.scalars(select(PlaybookRunNotice).where(PlaybookRunNotice.run_id == run_id)
+                                .order_by(PlaybookRunNotice.sent_at, PlaybookRunNotice.customer_id)))
+
+
+def untold(session: Session, r: PlaybookRun, state: str, *, at: datetime | None = None) -> list[Affected]:
+    """The affected customers not yet told of this state of the run."""
+    done = set(session.scalars(select(PlaybookRunNotice.customer_id).where(PlaybookRunNotice.run_id == r.id,
+                                                                           PlaybookRunNotice.state == state)))
+    return [a for a in affected_customers(session, r, at=at) if a.customer_id not in done]
+
+
+def _notify(session: Session, r: PlaybookRun, state: str, body: str, *, actor_id: int | None,
+            at: datetime) -> list[int]:
     from kefu.interactions import service as interactions
 
-    at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager informs customers")
     body = body.strip()
     if not body:
         raise InvalidPlaybook("a notice needs a text", details={"field": "body"})
-    targets = affected_customers(session, r, at=at)
-    ids = [interactions.notify_customer(session, customer_id=a.customer_id, org_unit_id=a.org_unit_id,
-                                        channel=a.channel, body=body, actor_id=principal.user_id,
-                                        ticket_id=a.ticket_id, at=at).id
-           for a in targets]
-    _log(session, r, "notice", at, actor_id=principal.user_id, text=body,
-         data={"customers": [a.customer_id for a in targets], "messages": ids})
-    session.flush()
-    _event(session, r, "playbook.notice_sent", at, customers=len(targets), body=body)
+    targets = untold(session, r, state, at=at)
+    ids = []
+    for a in targets:
+        msg = interactions.notify_customer(session, customer_id=a.customer_id, org_unit_id=a.org_unit_id,
+                                           channel=a.channel, body=body, actor_id=actor_id, ticket_id=a.ticket_id,
+                                           at=at)
+        session.add(PlaybookRunNotice(run_id=r.id, customer_id=a.customer_id, state=state, channel=a.channel,
+                                      ticket_id=a.ticket_id, message_id=msg.id, sent_at=at))
+        ids.append(msg.id)
+    _log(session, r, "notice", at, actor_id=actor_id, text=body,
+         data={"state": state, "customers": [a.customer_id for a in targets], "messages": ids})
+    session.flush()  # a concurrent send of the same state to the same customer fails here (the primary key)
+    _event(session, r, "playbook.notice_sent", at, customers=len(targets), body=body, state=state)
     return ids
+
+
+def notify_customers(session: Session, principal: Principal, run_id: int, body: str, *, state: str = "fault",
+                     at: datetime | None = None) -> list[int]:
+    """Tell the affected customers (see affected_customers) not yet told of this state of the run (the fault,
+    its restoration), each on the channel of their ticket (SMS for callers): one outbound message each through
+    the interactions service. Sending again reaches only the customers affected since. Returns the message ids."""
+    at = at or utcnow()
+    r = _managed(session, principal, run_id, "informs customers")
+    if state not in NOTICE_STATES:
+        raise InvalidPlaybook(f"a notice state is one of {', '.join(NOTICE_STATES)}", details={"field": "state"})
+    return _notify(session, r, state, body, actor_id=principal.user_id, at=at)
 
 
 @dataclass(frozen=True)
@@ -412,6 +478,7 @@ class Measures:
     peak: int = 0  # the most of its tickets opened in one hour (from the window's start)
     peak_at: datetime | None = None
     linked: int = 0  # tickets linked to the run (by themselves or by hand)
+    compensation_yuan: float = 0.0  # granted on its linked tickets (against the playbook's budget)
 
 
 def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) -> Measures:
@@ -425,8 +492,13 @@ def measures(session: Session, r: PlaybookRun, *, at: datetime | None = None) ->
     top = matching.peak(times, origin=r.window_start)
     linked = session.scalar(select(func.count()).select_from(PlaybookRunTicket)
                             .where(PlaybookRunTicket.run_id == r.id))
+    from kefu.complaints import compensation
+
+    granted = compensation.granted_on(session, select(PlaybookRunTicket.ticket_id)
+                                      .where(PlaybookRunTicket.run_id == r.id))
     return Measures(
         tickets=len(times), customers=len(affected), peak=top.count, peak_at=top.at, linked=int(linked or 0),
+        compensation_yuan=float(granted),
         notices=sum(1 for e in log if e.kind == "notice"),
         steps_done=sum(1 for s in steps if s.state == "done"),
         steps_late=sum(1 for s in steps if (s.done_at is not None and s.done_at > s.due_at)
@@ -455,12 +527,15 @@ def _run_ticket_times(session: Session, r: PlaybookRun, end: datetime) -> list[d
 
 
 def end(session: Session, principal: Principal, run_id: int, *, review: str | None = None,
-        at: datetime | None = None) -> PlaybookRun:
-    """Deactivate: the run ends with its review; pending steps stay as they were (the review says why)."""
+        tell_restored: bool = False, restored_body: str | None = None, at: datetime | None = None) -> PlaybookRun:
+    """Deactivate: the run ends with its review; pending steps stay as they were (the review says why). With
+    `tell_restored`, the affected customers are told the fault is over first (the text given, or the playbook's
+    restoration template), each once; its switches go off."""
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager ends a playbook run")
+    r = _managed(session, principal, run_id, "ends a playbook run")
+    if tell_restored:
+        _notify(session, r, "restored", restored_body or notice_text(session, r, "restored"),
+                actor_id=principal.user_id, at=at)
     for kind in sorted(r.switches or {}):
         _switch_off(session, principal, r, kind, at)
     r.state, r.ended_at, r.ended_by = "ended", at, principal.user_id
@@ -495,9 +570,12 @@ def mark_overdue_steps(session: Session, *, at: datetime | None = None) -> list[
 # "ivr": the announcement is put at the top of the hotline's IVR menu (a self-service "outage" node, through
 # kefu.voice.ivr); "overflow": the playbook's queue overflows into another at once (overflow_after
 # OVERFLOW_AFTER s, through kefu.routing.service.save_queue) and gets its own overflow back when switched off.
+# "extra": the playbook's extra queues are opened (kefu.routing.service.set_queue_open) and its staff serve
+# them as well (routing's update_agent, with a place for the queue's medium); off, the queues it opened close
+# again and the staff leave the queues it added (a queue open already, or served already, stays as it was).
 # A run's switches go off when it ends.
 
-SWITCHES = ("ivr", "overflow")
+SWITCHES = ("ivr", "overflow", "extra")
 OVERFLOW_AFTER = 1.0
 IVR_DIGITS = ("9", "8", "7", "6", "5", "*", "#")
 
@@ -553,6 +631,8 @@ def _switch_on(session: Session, principal: Principal, r: PlaybookRun, p: Playbo
         ivr.save_node(session, ivr.NodeSpec(key=key, parent_key=roots[0].key, digit=digit, name=p.ivr_text[:100],
                                             kind="self_service", service="outage", position=-1))
         return {"node_key": key, "digit": digit, "text": p.ivr_text}
+    if kind == "extra":
+        return _extra_on(session, principal, p)
     if not (p.overflow_from and p.overflow_to):
         raise SwitchUnavailable(f"playbook {p.key!r} names no queue to overflow")
     row = routing.queue(session, principal, p.overflow_from)
@@ -573,6 +653,8 @@ def _switch_off(session: Session, principal: Principal, r: PlaybookRun, kind: st
     if kind == "ivr":
         with contextlib.suppress(NotFound):  # an administrator removed it already
             ivr.delete_node(session, was["node_key"])
+    elif kind == "extra":
+        _extra_off(session, principal, was)
     else:
         row = routing.queue(session, principal, was["queue"])
         routing.save_queue(session, principal, _queue_spec(row, overflow_to=was["prev_to"],
@@ -587,9 +669,7 @@ def switch(session: Session, principal: Principal, run_id: int, kind: str, *, on
            at: datetime | None = None) -> PlaybookRun:
     """Turn a run's one-action switch on or off (a duty manager); turning on what is on is a conflict."""
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager throws a playbook's switches")
+    r = _managed(session, principal, run_id, "throws a playbook's switches")
     if kind not in SWITCHES:
         raise InvalidPlaybook(f"a switch is one of {', '.join(SWITCHES)}", details={"field": "switch"})
     if not on:
@@ -609,6 +689,131 @@ def switch(session: Session, principal: Principal, run_id: int, kind: str, *, on
     return r
 
 
+def _extra_on(session: Session, principal: Principal, p: Playbook) -> dict[str, Any]:
+    from kefu.routing import service as routing
+
+    if not p.extra_queues:
+        raise SwitchUnavailable(f"playbook {p.key!r} names no extra queue")
+    opened, media = [], set()
+    for key in p.extra_queues:
+        q = routing.queue(session, principal, key)
+        media.add(q.channel)
+        if not q.open:
+            routing.set_queue_open(session, principal, key, True)
+            opened.append(key)
+    staff: dict[str, dict[str, Any]] = {}
+    for uid in p.staff_ids or ():
+        row = routing.default_profile(session, uid)
+        added = [k for k in p.extra_queues if k not in row.queues]
+        new_media = sorted(m for m in media if not row.channels.get(m))
+        if not added and not new_media:
+            continue
+        routing.update_agent(session, principal, uid, queues=[*row.queues, *added],
+                             channels={**row.channels, **dict.fromkeys(new_media, 1)})
+        staff[str(uid)] = {"queues": added, "media": new_media}
+    return {"queues": list(p.extra_queues), "opened": opened, "staff": staff}
+
+
+def _extra_off(session: Session, principal: Principal, was: dict[str, Any]) -> None:
+    from kefu.routing import service as routing
+
+    for key in was.get("opened", ()):
+        with contextlib.suppress(NotFound):  # the queue was retired meanwhile
+            routing.set_queue_open(session, principal, key, False)
+    for uid, change in (was.get("staff") or {}).items():
+        row = routing.default_profile(session, int(uid))
+        channels = {m: n for m, n in row.channels.items() if m not in change["media"]}
+        routing.update_agent(session, principal, int(uid),
+                             queues=[k for k in row.queues if k not in change["queues"]], channels=channels)
+
+
+# ---- resources ----------------------------------------------------------------------------------------------
+# Staff the playbook calls in (active users the administrator sees, from any city: support crosses regions),
+# the scripts agents answer with and the FAQ pushed to the front line (published knowledge articles the
+# administrator can read), a compensation budget in yuan.
+
+def _check_resources(session: Session, principal: Principal, spec: PlaybookSpec) -> None:
+    from kefu.knowledge import service as knowledge
+    from kefu.routing import service as routing
+
+    if spec.budget_yuan is not None and not 0 <= spec.budget_yuan <= 100_000_000:
+        raise InvalidPlaybook("a compensation budget is 0 to 100,000,000 yuan", details={"field": "budget_yuan"})
+    if len(spec.staff_ids) > 100 or len(spec.script_article_ids) > 20 or len(spec.extra_queues) > 20:
+        raise InvalidPlaybook("at most 100 staff, 20 scripts and 20 extra queues", details={"field": "resources"})
+    for uid in spec.staff_ids:
+        user = org.user(session, uid)
+        if user is None or not user.active or not principal.sees_path(org.org_unit(session, user.org_unit_id).path):
+            raise InvalidPlaybook(f"user {uid} cannot be called in by this playbook", details={"field": "staff_ids"})
+    for field, ids in (("script_article_ids", spec.script_article_ids),
+                       ("faq_article_id", (spec.faq_article_id,) if spec.faq_article_id else ())):
+        for aid in ids:
+            try:
+                knowledge.get_live_article(session, principal, aid)
+            except NotFound:
+                raise InvalidPlaybook(f"article {aid} not found", details={"field": field}) from None
+    for key in spec.extra_queues:
+        try:
+            routing.queue(session, principal, key)
+        except NotFound as exc:
+            raise InvalidPlaybook(exc.message, details={"field": "extra_queues"}) from None
+
+
+@dataclass(frozen=True)
+class Resources:
+    staff: list[Any]
+    scripts: list[Any]
+    faq: Any | None
+    budget_yuan: int | None
+    extra_queues: list[Any]
+
+
+def resources(session: Session, principal: Principal, p: Playbook) -> Resources:
+    """A playbook's resources as the run page shows them: users, articles the principal can read (others are left
+    out) and queues."""
+    from kefu.knowledge import service as knowledge
+    from kefu.routing import service as routing
+
+    def article(aid: int) -> Any | None:
+        try:
+            return knowledge.get_live_article(session, principal, aid)
+        except NotFound:
+            return None
+
+    users = org.users(session, set(p.staff_ids or ()))
+    queues = {q.key: q for q in routing.queues(session)}
+    scripts = [a for a in (article(x) for x in p.script_article_ids or ()) if a is not None]
+    return Resources(staff=[users[u] for u in p.staff_ids or () if u in users], scripts=scripts,
+                     faq=article(p.faq_article_id) if p.faq_article_id else None, budget_yuan=p.budget_yuan,
+                     extra_queues=[queues[k] for k in p.extra_queues or () if k in queues])
+
+
+class AlreadyPushed(Conflict):
+    code = "playbook_faq_pushed"
+
+
+def push_faq(session: Session, principal: Principal, run_id: int, *, at: datetime | None = None) -> int:
+    """A duty manager pushes the playbook's FAQ (with its first script as the handling plan) to the front line of
+    the run's unit, once per run (kefu.knowledge.push). Returns the hot topic's id."""
+    from kefu.knowledge import push
+
+    at = at or utcnow()
+    r = _managed(session, principal, run_id, "pushes a playbook's FAQ")
+    p = session.get(Playbook, r.playbook_id)
+    assert p is not None
+    if not p.faq_article_id:
+        raise SwitchUnavailable(f"playbook {p.key!r} has no FAQ to push")
+    if any(e.kind == "faq_pushed" for e in timeline(session, r.id)):
+        raise AlreadyPushed(f"the FAQ of run {run_id} was pushed already")
+    topic, n = push.publish(session, principal, title=f"【应急预案】{p.name}"[:200],
+                            message=notice_text(session, r, "fault") or p.name,
+                            targets=push.Targets(unit_ids=(r.org_unit_id,)), faq_article_id=p.faq_article_id,
+                            plan_article_id=p.script_article_ids[0] if p.script_article_ids else None, at=at)
+    _log(session, r, "faq_pushed", at, actor_id=principal.user_id, data={"topic_id": topic.id, "agents": n})
+    session.flush()
+    _event(session, r, "playbook.faq_pushed", at, topic_id=topic.id, agents=n)
+    return topic.id
+
+
 # ---- incident roles --------------------------------------------------------------------------------------
 
 INCIDENT_ROLES = ("commander", "communications", "support_lead")
@@ -619,9 +824,7 @@ def set_role(session: Session, principal: Principal, run_id: int, role: str, use
     """A duty manager names who holds an incident role on a run (commander, communications, support lead), or
     clears it (None); the person must be an active user whose unit is in the run's branch or above it."""
     at = at or utcnow()
-    r = _active(session, principal, run_id)
-    if not principal.can("playbooks.run"):
-        raise NotStepOwner("only a duty manager names the incident roles")
+    r = _managed(session, principal, run_id, "names the incident roles")
     if role not in INCIDENT_ROLES:
         raise InvalidPlaybook(f"a role is one of {', '.join(INCIDENT_ROLES)}", details={"field": "role"})
     roles = dict(r.roles or {})

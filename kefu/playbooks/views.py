@@ -5,8 +5,9 @@
     POST /console/playbooks/start                activate: playbook, region and category chosen by name
     GET  /console/playbooks/runs/{id}            a run: steps with deadlines, notices, timeline, measures (live)
     POST /console/playbooks/runs/{id}/steps/{step_id}   complete or skip a step
-    POST /console/playbooks/runs/{id}/notice     tell the affected customers
-    POST /console/playbooks/runs/{id}/end        deactivate with the review
+    POST /console/playbooks/runs/{id}/notice     tell the affected customers not yet told of the fault
+    POST /console/playbooks/runs/{id}/faq-push   push the playbook's FAQ to the front line
+    POST /console/playbooks/runs/{id}/end        deactivate with the review (and tell customers it is restored)
     POST /console/playbooks/tickets/{ticket_id}/link   link the ticket to an active run (the ticket page's box)
     GET  /console/playbooks/admin                administrators: definitions (choosers, no raw ids)
     POST /console/playbooks/admin                save one
@@ -46,17 +47,19 @@ LOG_NAMES = {"activated": ("启动预案", "Activated"), "surge": ("再次检测
              "step_overdue": ("步骤超时", "Step overdue"), "notice": ("通知客户", "Customers told"),
              "ended": ("结束预案", "Ended"), "switch_on": ("打开开关", "Switched on"),
              "switch_off": ("关闭开关", "Switched off"), "role": ("指定角色", "Role named"),
-             "ticket_linked": ("关联工单", "Ticket linked")}
+             "ticket_linked": ("关联工单", "Ticket linked"), "faq_pushed": ("推送 FAQ", "FAQ pushed")}
 LINK_NAMES = {"auto": ("自动关联", "Linked by itself"), "manual": ("手工关联", "Linked by hand")}
 ROLE_NAMES = {"commander": ("总指挥", "Incident commander"), "communications": ("对外沟通", "Communications"),
               "support_lead": ("支撑负责人", "Support lead")}
-SWITCH_NAMES = {"ivr": ("IVR 故障播报", "IVR announcement"), "overflow": ("队列溢出", "Queue overflow")}
+SWITCH_NAMES = {"ivr": ("IVR 故障播报", "IVR announcement"), "overflow": ("队列溢出", "Queue overflow"),
+                "extra": ("开启增援队列", "Open extra queues")}
+NOTICE_NAMES = {"fault": ("故障通知", "Fault notice"), "restored": ("恢复通知", "Restoration notice")}
 
 
 def names() -> dict[str, Any]:
     return {"trigger_names": TRIGGER_NAMES, "run_states": RUN_STATES, "step_states": STEP_STATES,
             "log_names": LOG_NAMES, "step_roles": service.STEP_ROLES, "switch_names": SWITCH_NAMES,
-            "role_names": ROLE_NAMES, "link_names": LINK_NAMES}
+            "role_names": ROLE_NAMES, "link_names": LINK_NAMES, "notice_names": NOTICE_NAMES}
 
 
 def _allowed(request: Request, principal: Principal, permission: str) -> None:
@@ -126,13 +129,16 @@ def _run_context(session: Session, principal: Principal, run_id: int, **extra: A
                                 if x is not None})
     cats = tickets.categories_by_id(session)
     category = cats.get(r.category_id) if r.category_id else None
-    template = book.notice_template if book is not None and book.notice_template else ""
-    notice = service.render_notice(template, category=category.name if category else "",
-                                   playbook_name=book.name if book else "")
+    told = service.told(session, r.id)
     return {"run": r, "book": book, "steps": steps, "log": log, "users": users, "category": category,
             "unit": org.org_unit(session, r.org_unit_id), "measures": service.measures(session, r),
             "links": service.linked_tickets(session, r.id),
-            "affected": len(service.affected_customers(session, r)), "notice": notice,
+            "affected": len(service.affected_customers(session, r)),
+            "untold": len(service.untold(session, r, "fault")), "told": told,
+            "told_counts": {k: sum(1 for x in told if x.state == k) for k in NOTICE_NAMES},
+            "notice": service.notice_text(session, r, "fault"),
+            "restored_notice": service.notice_text(session, r, "restored"),
+            "resources": service.resources(session, principal, book) if book is not None else None,
             "people": org.list_users(session, principal, active_only=True),
             "now": utcnow(), **names(), **extra}
 
@@ -178,7 +184,7 @@ def notice(request: Request, run_id: Id, session: DbSession, principal: PagePrin
 @router.post(f"{BASE}/runs/{{run_id}}/switches", dependencies=[CsrfProtect])
 def switch(request: Request, run_id: Id, session: DbSession, principal: PagePrincipal,
            switch: Annotated[str, Form(max_length=16)] = "", on: Annotated[str, Form(max_length=1)] = "1") -> Response:
-    """One action: an IVR announcement or a queue overflow, on or off."""
+    """One action: an IVR announcement, a queue overflow or the extra queues, on or off."""
     return _on_run(request, session, principal, run_id, "playbooks.run",
                    lambda: service.switch(session, principal, run_id, switch, on=on == "1"))
 
@@ -191,11 +197,19 @@ def role(request: Request, run_id: Id, session: DbSession, principal: PagePrinci
                    lambda: service.set_role(session, principal, run_id, role, _opt_id(user_id)))
 
 
+@router.post(f"{BASE}/runs/{{run_id}}/faq-push", dependencies=[CsrfProtect])
+def faq_push(request: Request, run_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    return _on_run(request, session, principal, run_id, "playbooks.run",
+                   lambda: service.push_faq(session, principal, run_id))
+
+
 @router.post(f"{BASE}/runs/{{run_id}}/end", dependencies=[CsrfProtect])
 def end(request: Request, run_id: Id, session: DbSession, principal: PagePrincipal,
-        review: Annotated[str, Form(max_length=8000)] = "") -> Response:
+        review: Annotated[str, Form(max_length=8000)] = "", tell_restored: Annotated[str, Form(max_length=1)] = "",
+        restored_body: Annotated[str, Form(max_length=500)] = "") -> Response:
     return _on_run(request, session, principal, run_id, "playbooks.run",
-                   lambda: service.end(session, principal, run_id, review=review or None))
+                   lambda: service.end(session, principal, run_id, review=review or None,
+                                       tell_restored=tell_restored == "1", restored_body=restored_body or None))
 
 
 # ---- the ticket page's box -----------------------------------------------------------------------------
@@ -229,12 +243,21 @@ def link(request: Request, ticket_id: Id, session: DbSession, principal: PagePri
 
 # ---- administrators ---------------------------------------------------------------------------------
 
+def _articles(session: Session, principal: Principal, kind: str | None = None) -> list[Any]:
+    from kefu.knowledge import service as knowledge
+
+    rows, _ = knowledge.list_articles(session, principal, knowledge.ArticleFilters(status="published", kind=kind),
+                                      limit=500, offset=0)
+    return sorted(rows, key=lambda a: (a.title, a.id))
+
+
 def _admin_context(session: Session, principal: Principal, edit: int = 0, **extra: Any) -> dict[str, Any]:
     from kefu.routing import service as routing
 
     books = service.playbooks(session, principal)
     editing = next((p for p in books if p.id == edit), None)
-    return {"books": books, "editing": editing,
+    return {"books": books, "editing": editing, "articles": _articles(session, principal),
+            "faqs": _articles(session, principal, "faq"),
             "editing_steps": service.steps_of(session, editing.id) if editing else [],
             "step_rows": STEP_ROWS, "people": org.list_users(session, principal, active_only=True),
             "queues": routing.queues(session, principal),
@@ -264,8 +287,12 @@ async def save(request: Request, session: DbSession, principal: PagePrincipal) -
         steps.append(service.StepSpec(title=title, owner_role=text(f"step{i}_role", 16),
                                       due_minutes=int(due) if due.isdigit() else 0,
                                       owner_user_id=_opt_id(text(f"step{i}_user", 19))))
+    def ids(name: str) -> tuple[int, ...]:
+        return tuple(i for i in (_opt_id(str(v)) for v in form.getlist(name)[:100]) if i is not None)
+
     pid = _opt_id(text("playbook_id", 19))
     min_count = text("min_count", 7)
+    budget = text("budget_yuan", 10).strip()
     window = text("window_minutes", 6)
     try:
         unit = _opt_id(text("org_unit_id", 19))
@@ -280,6 +307,11 @@ async def save(request: Request, session: DbSession, principal: PagePrincipal) -
             overflow_to=text("overflow_to", 40) or None,
             keywords=tuple(k for k in re.split(r"[\n,，、]", text("keywords", 1000)) if k.strip()),
             window_minutes=60 if not window.strip() else int(window) if window.isdigit() else 0,
+            staff_ids=ids("staff_ids"), script_article_ids=ids("script_article_ids"),
+            faq_article_id=_opt_id(text("faq_article_id", 19)),
+            budget_yuan=None if not budget else int(budget) if budget.isdigit() else -1,
+            extra_queues=tuple(str(k)[:40] for k in form.getlist("extra_queues")[:20] if k),
+            restore_template=text("restore_template", 2000) or None,
             steps=tuple(steps))
         service.save_playbook(session, principal, spec, playbook_id=pid)
     except KefuError as exc:
