@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import World
-from tests.web.conftest import LiveServer, browser_login
+from tests.web.conftest import LiveServer, browser_login, http
 
 pytestmark = pytest.mark.browser
 
@@ -27,14 +26,14 @@ def test_the_wall_updates_live_on_an_inbound_message_and_an_agent_state(browser:
     assert page.locator('section[data-channel="sms"]').count() == 0
     page.evaluate("window.__kefu_marker = 'same page'")
 
-    r = httpx.post(f"{base}/api/v1/inbound/sms", headers={"Authorization": f"Bearer {world.tokens['admin']}"},
+    r = http.post(f"{base}/api/v1/inbound/sms", headers={"Authorization": f"Bearer {world.tokens['admin']}"},
                    json={"message_id": "wall-1", "sender": "13533334444", "text": "我的流量怎么用得这么快？",
                          "org_unit_code": "GZ"}, timeout=10)
     assert r.status_code == 201, r.text
     page.wait_for_selector('section[data-channel="sms"] [data-waiting]', timeout=40_000)
     assert page.locator('section[data-channel="sms"] [data-waiting]').inner_text() == "1"
 
-    r = httpx.put(f"{base}/api/v1/routing/me/presence", headers={"Authorization": f"Bearer {world.tokens['agent_gz']}"},
+    r = http.put(f"{base}/api/v1/routing/me/presence", headers={"Authorization": f"Bearer {world.tokens['agent_gz']}"},
                   json={"presence": "available"}, timeout=10)
     assert r.status_code == 200, r.text
     # through the routing writer's round, then the stream: allow for a CI machine running two suites

@@ -21,7 +21,7 @@ from kefu.core.clock import utcnow
 from kefu.core.events import bus
 from kefu.interactions import service as interactions
 from tests.conftest import World
-from tests.web.conftest import _free_port, login
+from tests.web.conftest import _free_port, http, login
 
 TILE = re.compile(r'<section class="tile[^"]*" data-channel="(\w+)">.*?data-waiting>(\d+)<.*?data-sl20>([^<]*)<.*?'
                   r'data-counts>([^<]*)<', re.S)
@@ -43,7 +43,7 @@ def other_server(db_url: str, tmp_path: Path) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{url}/login", timeout=2).status_code == 200:
+                if http.get(f"{url}/login", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from kefu.core import events
@@ -16,7 +15,7 @@ from kefu.playbooks.models import PlaybookRun
 from tests.collaboration.test_browser import _login
 from tests.conftest import World
 from tests.playbooks.support import make_outage, playbook_body
-from tests.web.conftest import LiveServer
+from tests.web.conftest import LiveServer, http
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +24,7 @@ def test_a_playbook_set_off_by_a_surge_is_tracked_to_its_end(browser: Any, live_
                                                              world: World) -> None:
     base = live_server.url
     outage = make_outage(world)
-    r = httpx.post(f"{base}/api/v1/playbooks", json=playbook_body(world, outage), headers=world.auth("admin"))
+    r = http.post(f"{base}/api/v1/playbooks", json=playbook_body(world, outage), headers=world.auth("admin"))
     assert r.status_code == 201, r.text
     sup = _login(browser, base, "sup_gd")
     sup.goto(f"{base}/console/playbooks")
@@ -120,7 +119,7 @@ def test_a_threshold_playbook_defined_in_the_console_starts_by_itself_and_is_tra
     sup.goto(f"{base}/console/playbooks")
     assert sup.locator("#playbook-runs tr[data-run]").count() == 0
     for subject in ("宽带断网", "宽带又断了"):  # the third and fourth broadband tickets within the hour
-        r = httpx.post(f"{base}/api/v1/tickets", headers=world.auth("agent_gz"),
+        r = http.post(f"{base}/api/v1/tickets", headers=world.auth("agent_gz"),
                        json={"type": "complaint", "subject": subject, "category": child_key, "channel": "voice"})
         assert r.status_code == 201, r.text
     row = sup.wait_for_selector("#playbook-runs tr[data-run]", timeout=15_000)  # the console is told live

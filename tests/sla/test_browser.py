@@ -7,18 +7,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from kefu.tickets import service as tickets
 from tests.conftest import World
-from tests.web.conftest import SCREENSHOTS, LiveServer, browser_login
+from tests.web.conftest import SCREENSHOTS, LiveServer, browser_login, http
 
 pytestmark = pytest.mark.browser
 
 
 def _sms(base: str, world: World, message_id: str, text: str) -> dict[str, Any]:
-    r = httpx.post(f"{base}/api/v1/inbound/sms", headers={"Authorization": f"Bearer {world.tokens['admin']}"},
+    r = http.post(f"{base}/api/v1/inbound/sms", headers={"Authorization": f"Bearer {world.tokens['admin']}"},
                    json={"message_id": message_id, "sender": "13800138000", "text": text, "org_unit_code": "GZ"},
                    timeout=10)
     assert r.status_code == 201, r.text

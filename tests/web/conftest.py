@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,6 +23,10 @@ from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.db import Database
 from tests.conftest import PASSWORD, World
+
+# A test's own calls to a live server: a generous timeout (httpx's default is 5 s), since CI runs both
+# suites side by side on a loaded machine and a first request can wait on the server's start-up work.
+http = httpx.Client(timeout=60.0)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The README's pictures are refreshed only on request (KEFU_SCREENSHOTS=1); otherwise into a scratch folder.

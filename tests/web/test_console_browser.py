@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from kefu.core.clock import utcnow
-from tests.web.conftest import SCREENSHOTS, Console, LiveServer, browser_login, seed
+from tests.web.conftest import SCREENSHOTS, Console, LiveServer, browser_login, http, seed
 
 pytestmark = pytest.mark.browser
 
@@ -172,7 +171,7 @@ def test_agent_works_the_inbox_and_a_ticket_in_the_browser(
 
     # A new message from a customer appears without pressing reload (SSE → htmx refresh).
     page.wait_for_function("() => document.querySelector('#inbox-live') !== null")
-    r = httpx.post(
+    r = http.post(
         f"{base}/api/v1/inbound/sms",
         headers={"Authorization": f"Bearer {seeded.world.tokens['admin']}"},
         json={
@@ -206,7 +205,7 @@ def test_agent_works_the_inbox_and_a_ticket_in_the_browser(
     assert page.evaluate("window.__kefu_marker") == "ticket page"
 
     # The customer answers while the ticket is open: the conversation grows by itself.
-    r = httpx.post(
+    r = http.post(
         f"{base}/api/v1/inbound/sms",
         headers={"Authorization": f"Bearer {seeded.world.tokens['admin']}"},
         json={"message_id": "live-2", "sender": "13900139002", "text": "好的，谢谢。", "org_unit_code": "GZ"},
@@ -241,7 +240,7 @@ def test_console_works_without_javascript(browser: Any, live_server: LiveServer,
     # Settle the seed first: the classifier's consumer may make the inquiries complaints, and the filtered
     # list must not depend on whether it has run yet.
     bus.dispatch_pending(live_server.db)
-    complaints = httpx.get(f"{base}/api/v1/tickets?type=complaint",
+    complaints = http.get(f"{base}/api/v1/tickets?type=complaint",
                            headers={"Authorization": f"Bearer {world.tokens['agent_gz']}"}).json()["total"]
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 800})
     page = context.new_page()

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.web.conftest import Console, LiveServer, seed
+from tests.web.conftest import Console, LiveServer, http, seed
 from tests.web.test_console_browser import _login
 
 pytestmark = pytest.mark.browser
@@ -19,11 +18,11 @@ pytestmark = pytest.mark.browser
 
 def _article(base: str, token: str) -> int:
     h = {"Authorization": f"Bearer {token}"}
-    r = httpx.post(f"{base}/api/v1/knowledge/articles", headers=h, json={
+    r = http.post(f"{base}/api/v1/knowledge/articles", headers=h, json={
         "title": "副卡扣费说明", "body": "副卡月功能费10元。", "kind": "faq", "department": "计费支撑"})
     assert r.status_code == 201, r.text
     aid = int(r.json()["id"])
-    r = httpx.put(f"{base}/api/v1/knowledge/articles/{aid}", headers=h, json={
+    r = http.put(f"{base}/api/v1/knowledge/articles/{aid}", headers=h, json={
         "title": "副卡扣费说明", "body": "副卡月功能费5元。", "kind": "faq", "department": "计费支撑",
         "base_version": 1})
     assert r.status_code == 200, r.text

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from kefu.routing.models import RoutingOffer
 from kefu.tickets import service as tickets
 from kefu.tickets.models import Ticket
 from tests.conftest import World
-from tests.web.conftest import LiveServer, browser_login
+from tests.web.conftest import LiveServer, browser_login, http
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +34,7 @@ def test_an_agent_takes_a_wechat_complaint_from_offer_to_resolution(
     page.wait_for_function("() => document.querySelector('#routing-bar').classList.contains('presence-available')")
 
     # a customer complains on WeChat
-    r = httpx.post(f"{base}/api/v1/inbound/wechat", headers=world.auth("admin"), json={
+    r = http.post(f"{base}/api/v1/inbound/wechat", headers=world.auth("admin"), json={
         "message_id": "wx-browser-1", "sender": "o_wx_browser", "text": "我要投诉！宽带报修三天没人上门",
         "org_unit_code": "GZ"})
     assert r.status_code in (200, 201), r.text
