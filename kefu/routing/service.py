@@ -101,9 +101,10 @@ def _related(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def agent_profile(session: Session, row: RoutingAgent) -> Agent | None:
-    """The engine's view of an agent (None for an inactive user)."""
-    return store.agent_profiles(session, [row], store.places(session)).get(row.user_id)
+def agent_profile(session: Session, row: RoutingAgent, *, at: datetime | None = None) -> Agent | None:
+    """The engine's view of an agent at `at` (now by default; the certificates valid then count), None for an
+    inactive user."""
+    return store.agent_profiles(session, [row], store.places(session), at=at).get(row.user_id)
 
 
 def set_presence(session: Session, principal: Principal, presence: str, reason: str | None = None, *,
