@@ -392,13 +392,18 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
 def send_to_queue(session: Session, principal: Principal, ticket_id: int, key: str) -> RoutingTicketQueue:
     """Route this ticket to a queue of the principal's branch instead of by the rules (转派 to a queue). The
     ticket's service clears its owner and records why; the routing intake then queues it here."""
-    q = queue(session, principal, key)
+    return queue_ticket(session, ticket_id, queue(session, principal, key).key, set_by_id=principal.user_id)
+
+
+def queue_ticket(session: Session, ticket_id: int, key: str, *, set_by_id: int | None = None) -> RoutingTicketQueue:
+    """Route this ticket to the queue `key` (known to be active) instead of by the rules: for send_to_queue,
+    and for a domain that knows the queue itself (a hotline callback request: kefu.voice)."""
     row = session.get(RoutingTicketQueue, ticket_id)
     if row is None:
-        row = RoutingTicketQueue(ticket_id=ticket_id, queue_key=q.key, set_by_id=principal.user_id, set_at=utcnow())
+        row = RoutingTicketQueue(ticket_id=ticket_id, queue_key=key, set_by_id=set_by_id, set_at=utcnow())
         session.add(row)
     else:
-        row.queue_key, row.set_by_id, row.set_at = q.key, principal.user_id, utcnow()
+        row.queue_key, row.set_by_id, row.set_at = key, set_by_id, utcnow()
     session.flush()
     return row
 

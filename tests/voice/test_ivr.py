@@ -46,6 +46,8 @@ def test_the_default_menu_is_a_tree_with_self_service_a_human_and_a_handoff(worl
     (ivr.NodeSpec(key="svc", name="x", kind="self_service", parent_key="root", digit="6", service="lotto"),
      "service"),
     (ivr.NodeSpec(key="agent2", name="x", kind="agent", parent_key="root", digit="7", queue_key="chat"), "queue_key"),
+    (ivr.NodeSpec(key="cb", name="x", kind="callback", parent_key="root", digit="9", queue_key="chat"), "queue_key"),
+    (ivr.NodeSpec(key="cb", name="x", kind="callback", parent_key="root", digit="9"), "queue_key"),
     (ivr.NodeSpec(key="ho", name="x", kind="handoff", parent_key="root", digit="8", handoff_channel="fax"),
      "handoff_channel"),
     (ivr.NodeSpec(key="root", name="x", kind="menu", parent_key="root", digit="9"), "parent_key"),
