@@ -167,9 +167,11 @@ def run(data_dir: Path | None, model_path: Path | None, echo: Echo) -> bool:
     said = [i for i, p in enumerate(preds) if p.type == "complaint" and p.type_confidence >= p.type_threshold]
     kept = [i for i in said if preds[i].type_applies]
     if plain is not None:
-        echo(f"complaints applied: {len(kept)} (right {sum(types[i] == 'complaint' for i in kept) / max(len(kept), 1):.3f}"
-             f"), without the grievance threshold ({plain:.2f}) {len(said)} (right "
-             f"{sum(types[i] == 'complaint' for i in said) / max(len(said), 1):.3f})")
+        def right_of(rows: list[int]) -> float:
+            return sum(types[i] == "complaint" for i in rows) / max(len(rows), 1)
+
+        echo(f"complaints applied: {len(kept)} (right {right_of(kept):.3f}), without the grievance threshold "
+             f"({plain:.2f}) {len(said)} (right {right_of(said):.3f})")
     esc_truth = [bool(e.escalation) for e in test]
     esc_pred = [p.escalation for p in preds]
     tp = sum(a and b for a, b in zip(esc_truth, esc_pred, strict=True))
