@@ -16,20 +16,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kefu.complaints import plans, tariffs
-from kefu.core.auth import Principal
+from kefu.complaints.views import _allowed
 from kefu.core.deps import DbSession
-from kefu.core.errors import Forbidden, InvalidInput
-from kefu.web.i18n import translator
-from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
+from kefu.core.errors import InvalidInput
+from kefu.web.render import CsrfProtect, PagePrincipal, render
 
 router = APIRouter(include_in_schema=False)
 BASE = "/console/complaints"
-
-
-def _allowed(request: Request, principal: Principal, permission: str) -> None:
-    if not principal.can(permission):
-        raise Forbidden(translator(request_locale(request, principal))("error.forbidden"),
-                        details={"permission": permission})
 
 
 def _number(text: str, field: str, kind: type[Any]) -> Any:

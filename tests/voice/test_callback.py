@@ -4,7 +4,6 @@ ticket in the voice queue, waits while the queue is closed, and is offered to an
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,19 +18,8 @@ from kefu.tickets.models import Ticket
 from kefu.voice import ivr
 from kefu.voice.models import VoiceCall
 from tests.conftest import World
-from tests.routing.flow import Flow
+from tests.routing.flow import Flow, next_local
 from tests.voice.support import event, post, switch_token
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def _next_local(hour: int) -> float:
-    """The next `hour`:00 in Shanghai, at least an hour from now (the writer's clock runs ahead of inputs)."""
-    now = datetime.now(SHANGHAI) + timedelta(hours=1)
-    t = now.replace(hour=hour, minute=0, second=0, microsecond=0)
-    if t <= now:
-        t += timedelta(days=1)
-    return t.astimezone(UTC).timestamp()
 
 
 @pytest.fixture
@@ -62,7 +50,7 @@ def _call(client: TestClient, auth: dict[str, str], call_id: str, *nodes: str, a
 
 def test_a_callback_left_outside_service_hours_is_offered_when_the_queue_opens(client: TestClient, world: World,
                                                                               flow: Flow) -> None:
-    flow.clock.t = _next_local(3)  # 03:00 in Shanghai: the hotline is closed
+    flow.clock.t = next_local(3)  # 03:00 in Shanghai: the hotline is closed
     agent = flow.agent("agent_gz")
     flow.settle()
     auth = switch_token(world)
@@ -102,7 +90,7 @@ def test_a_callback_left_outside_service_hours_is_offered_when_the_queue_opens(c
 
 def test_a_call_that_did_not_choose_the_callback_or_withheld_its_number_leaves_no_request(
         client: TestClient, world: World, flow: Flow) -> None:
-    flow.clock.t = _next_local(3)
+    flow.clock.t = next_local(3)
     flow.settle()
     auth = switch_token(world)
     _call(client, auth, "CB-2", "root", "balance")  # self-service only
