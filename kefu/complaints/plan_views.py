@@ -67,15 +67,8 @@ def plan_save(request: Request, session: DbSession, principal: PagePrincipal,
 @router.get(f"{BASE}/tariff-advice")
 def advice_page(request: Request, session: DbSession, principal: PagePrincipal, ticket_id: int | None = None,
                 data_gb: str = "", minutes: str = "", sms: str = "", current_fee: str = "") -> HTMLResponse:
-    from kefu.customers import service as customers
-    from kefu.tickets import service as tickets
-
     _allowed(request, principal, "complaints.read")
-    customer = None
-    if ticket_id is not None:
-        ticket = tickets.get_visible(session, principal, ticket_id)  # 404 outside the caller's scope
-        if ticket.customer_id is not None:
-            customer = customers.resolve(session, customers.get(session, ticket.customer_id))
+    customer = plans.customer_of_ticket(session, principal, ticket_id)  # 404 outside the caller's scope
     asked = any(v.strip() for v in (data_gb, minutes, sms))
     result = None
     if asked:

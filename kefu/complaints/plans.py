@@ -92,6 +92,19 @@ class AdviceFor:
     covering: int  # active plans that cover the usage
 
 
+def customer_of_ticket(session: Session, principal: Any, ticket_id: int | None) -> Any | None:
+    """The customer of a ticket the principal may see (404 otherwise), resolved through merges; None without."""
+    from kefu.customers import service as customers
+    from kefu.tickets import service as tickets
+
+    if ticket_id is None:
+        return None
+    ticket = tickets.get_visible(session, principal, ticket_id)
+    if ticket.customer_id is None:
+        return None
+    return customers.resolve(session, customers.get(session, ticket.customer_id))
+
+
 def current_plan(session: Session, customer: Any | None) -> TariffPlan | None:
     """The catalogue plan the customer is on: the one whose key or name is their `plan`."""
     label = (getattr(customer, "plan", None) or "").strip()

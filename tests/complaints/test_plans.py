@@ -105,3 +105,31 @@ def test_a_ticket_outside_the_agent_s_scope_gives_no_advice(client: TestClient, 
         tid = tickets.create_ticket(s, type="complaint", subject="话费太贵了", org_unit_id=world.units["sz"]).id
     login(client, "agent_gz")
     assert client.get(f"/console/complaints/tariff-advice?ticket_id={tid}&data_gb=3").status_code == 404
+
+
+def test_the_api_keeps_the_catalogue_for_administrators_and_advises_anyone_who_reads_complaints(
+        client: TestClient, world: World) -> None:
+    body = {"name": "畅享 39 元", "monthly_fee": "39", "data_gb": 20, "minutes": 200, "sms": 100}
+    assert client.put("/api/v1/complaints/plans/easy_39", json=body, headers=world.auth("agent_gz")).status_code == 403
+    assert client.put("/api/v1/complaints/plans/Bad Key", json=body, headers=world.auth("admin")).status_code == 422
+    assert client.put("/api/v1/complaints/plans/x", json={**body, "monthly_fee": "-1"},
+                      headers=world.auth("admin")).status_code == 422
+    assert _count(world) == 0
+    r = client.put("/api/v1/complaints/plans/easy_39", json=body, headers=world.auth("admin"))
+    assert r.status_code == 200, r.text
+    r = client.put("/api/v1/complaints/plans/5g_129", json={"name": "5G 尊享 129 元", "monthly_fee": "129",
+                                                            "minutes": 1000}, headers=world.auth("admin"))
+    assert r.json()["data_gb"] is None  # unlimited
+    items = client.get("/api/v1/complaints/plans", headers=world.auth("agent_gz")).json()["items"]
+    assert [(p["key"], p["monthly_fee"]) for p in items] == [("easy_39", "39.00"), ("5g_129", "129.00")]
+
+    r = client.post("/api/v1/complaints/tariff-advice", json={"data_gb": 12.5, "minutes": 150, "current_fee": "129"},
+                    headers=world.auth("agent_gz"))
+    got = r.json()
+    assert (got["plan"]["key"], got["monthly_saving"], got["yearly_saving"], got["covering"], got["current_plan"]) == (
+        "easy_39", "90.00", "1080.00", 2, None)
+    r = client.post("/api/v1/complaints/tariff-advice", json={"data_gb": 50, "minutes": 150, "current_fee": "99"},
+                    headers=world.auth("agent_gz"))
+    assert (r.json()["plan"], r.json()["monthly_saving"], r.json()["covering"]) == (None, None, 1)  # 129 covers
+    assert client.post("/api/v1/complaints/tariff-advice", json={"minutes": -1},
+                       headers=world.auth("agent_gz")).status_code == 422
