@@ -1,5 +1,6 @@
 """Complaints over HTTP: what the classifier said about a ticket, the agent's confirmation or correction, and
-classifying a text on demand."""
+classifying a text on demand; surges, compensation, budgets, appeals, measures; the plan catalogue and tariff
+advice."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from kefu.complaints import appeals, budgets, classifier, compensation, customer_segments, service, surges
+from kefu.complaints import appeals, budgets, classifier, compensation, customer_segments, plans, service, surges
 from kefu.complaints.schemas import (
+    AdviceIn,
+    AdviceRead,
     AppealIn,
     AppealList,
     AppealRead,
@@ -25,6 +28,9 @@ from kefu.complaints.schemas import (
     DecisionIn,
     MeasureList,
     MeasureRead,
+    PlanIn,
+    PlanList,
+    PlanRead,
     PredictionRead,
     ReviewIn,
     Scored,
@@ -199,3 +205,37 @@ def measure_list(session: DbSession, start: Annotated[date, Query()], end: Annot
         per_10k=m.per_10k, classified=m.classified, repeats=m.repeats, repeat_rate=m.repeat_rate,
         escalated=m.escalated, escalation_rate=m.escalation_rate, appeals=m.appeals,
         appeals_per_million=m.appeals_per_million) for m in found])
+
+
+@router.get("/complaints/plans", response_model=PlanList)
+def plan_list(session: DbSession, principal: Principal = require("complaints.read")) -> PlanList:
+    """The operator's plan catalogue (on sale first, by fee)."""
+    return PlanList(items=[PlanRead.model_validate(p) for p in plans.catalogue(session)])
+
+
+@router.put("/complaints/plans/{key}", response_model=PlanRead)
+def plan_put(key: str, body: PlanIn, session: DbSession,
+             principal: Principal = require("complaints.plans")) -> PlanRead:
+    """Create or change a plan of the catalogue (administrators)."""
+    row = plans.save_plan(session, plans.PlanSpec(key=key, name=body.name, name_en=body.name_en,
+                                                  monthly_fee=body.monthly_fee, data_gb=body.data_gb,
+                                                  minutes=body.minutes, sms=body.sms, active=body.active),
+                          actor_id=principal.user_id)
+    return PlanRead.model_validate(row)
+
+
+@router.post("/complaints/tariff-advice", response_model=AdviceRead)
+def tariff_advice(body: AdviceIn, session: DbSession, principal: Principal = require("complaints.read")) -> AdviceRead:
+    """The cheapest plan on sale that covers this usage (the busiest recent month) and the saving against what the
+    customer pays now; with a ticket, its customer's plan and ARPU (a ticket outside your scope: 404)."""
+    from kefu.complaints.tariffs import Usage
+
+    result = plans.advise(session, Usage(body.data_gb, body.minutes, body.sms), current_fee=body.current_fee,
+                          customer=plans.customer_of_ticket(session, principal, body.ticket_id))
+    a = result.advice
+    chosen = next((p for p in plans.catalogue(session) if a is not None and p.key == a.plan.key), None)
+    return AdviceRead(current_fee=result.current_fee,
+                      current_plan=result.current_plan.key if result.current_plan is not None else None,
+                      plan=PlanRead.model_validate(chosen) if chosen is not None else None,
+                      monthly_saving=a.monthly_saving if a is not None else None,
+                      yearly_saving=a.yearly_saving if a is not None else None, covering=result.covering)

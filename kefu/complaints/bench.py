@@ -156,13 +156,22 @@ def run(data_dir: Path | None, model_path: Path | None, echo: Echo) -> bool:
     echo("confusion matrix, type:")
     confusion(types, [p.type for p in preds], TYPES, echo)
     for head in ("type", "category"):
-        applied = [i for i, p in enumerate(preds)
-                   if getattr(p, f"{head}_confidence") >= getattr(p, f"{head}_threshold")]
+        applied = [i for i, p in enumerate(preds) if (p.type_applies if head == "type" else
+                                                       p.category_confidence >= p.category_threshold)]
         truth = types if head == "type" else cats
         right = sum(getattr(preds[i], head) == truth[i] for i in applied)
         echo(f"applied {head} (confidence >= {model.heads[head].threshold:.2f}): {len(applied)} of {len(test)} "
              f"({len(applied) / len(test):.0%}), right {right / max(len(applied), 1):.3f} "
              f"(target {model.info.get('target_precision')}); the rest is left to the agent")
+    plain = model.heads["type"].threshold_without_grievance
+    said = [i for i, p in enumerate(preds) if p.type == "complaint" and p.type_confidence >= p.type_threshold]
+    kept = [i for i in said if preds[i].type_applies]
+    if plain is not None:
+        def right_of(rows: list[int]) -> float:
+            return sum(types[i] == "complaint" for i in rows) / max(len(rows), 1)
+
+        echo(f"complaints applied: {len(kept)} (right {right_of(kept):.3f}), without the grievance threshold "
+             f"({plain:.2f}) {len(said)} (right {right_of(said):.3f})")
     esc_truth = [bool(e.escalation) for e in test]
     esc_pred = [p.escalation for p in preds]
     tp = sum(a and b for a, b in zip(esc_truth, esc_pred, strict=True))

@@ -5,7 +5,10 @@ Pure: no database, no clock. The model (`model.json`, shipped in this package) i
 `kefu complaints retrain` (kefu/complaints/training.py): TF-IDF over character n-grams and one linear model
 per head, its scores turned into probabilities by a softmax with a temperature fitted on cross-validated
 scores, and a threshold per head chosen on the training folds so that what is applied is right at least
-`target_precision` of the time. Below the threshold the prediction is only suggested to the agent.
+`target_precision` of the time. Below the threshold the prediction is only suggested to the agent. A complaint
+whose text voices no grievance (labels.grievance_terms) has a higher threshold of its own, chosen the same way
+on those texts: the training dialogues are mostly complaints, and a short question ("查一下话费") otherwise
+came out a confident complaint on the strength of that prior alone.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kefu.complaints import features
-from kefu.complaints.labels import TICKET_TYPE_OF, escalation_terms
+from kefu.complaints.labels import TICKET_TYPE_OF, escalation_terms, grievance_terms
 
 MODEL_RESOURCE = "model.json"
 MODEL_FORMAT = 1
@@ -37,6 +40,8 @@ class Head:
     intercept: np.ndarray
     temperature: float
     threshold: float
+    # type head: a complaint whose text voices no grievance is applied only at or above this (training.py)
+    threshold_without_grievance: float | None = None
 
     def probabilities(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
         scores = self.coef[:, cols] @ vals + self.intercept if len(cols) else self.intercept.copy()
@@ -57,13 +62,23 @@ class Prediction:
     type_threshold: float
     category_threshold: float
     alternatives: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    grievance_terms: tuple[str, ...] = ()
+    complaint_threshold_without_grievance: float | None = None
+
+    @property
+    def type_applies(self) -> bool:
+        """Confident enough to apply: above the head's threshold, and a complaint whose text voices no
+        grievance (labels.grievance_terms: "查一下话费") above the higher one chosen for such texts."""
+        if self.type_confidence < self.type_threshold:
+            return False
+        plain = self.complaint_threshold_without_grievance
+        return not (self.type == "complaint" and not self.grievance_terms and plain is not None
+                    and self.type_confidence < plain)
 
     @property
     def apply_type(self) -> str | None:
         """The ticket type to set, when confident and the type is one a ticket has."""
-        if self.type_confidence >= self.type_threshold:
-            return TICKET_TYPE_OF.get(self.type)
-        return None
+        return TICKET_TYPE_OF.get(self.type) if self.type_applies else None
 
     @property
     def apply_category(self) -> str | None:
@@ -80,7 +95,8 @@ class Model:
         self.heads: dict[str, Head] = {
             name: Head(tuple(h["classes"]), np.asarray(h["coef"], dtype=np.float32),
                        np.asarray(h["intercept"], dtype=np.float32), float(h["temperature"]),
-                       float(h["threshold"]))
+                       float(h["threshold"]),
+                       float(h["threshold_without_grievance"]) if "threshold_without_grievance" in h else None)
             for name, h in data["heads"].items()
         }
 
@@ -104,7 +120,9 @@ class Model:
                           category=best["category"][0], category_confidence=best["category"][1],
                           escalation=bool(found), escalation_terms=found,
                           type_threshold=self.heads["type"].threshold,
-                          category_threshold=self.heads["category"].threshold, alternatives=alternatives)
+                          category_threshold=self.heads["category"].threshold, alternatives=alternatives,
+                          grievance_terms=tuple(grievance_terms(text)),
+                          complaint_threshold_without_grievance=self.heads["type"].threshold_without_grievance)
 
 
 def load(path: Path | None = None) -> Model:

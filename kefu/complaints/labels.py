@@ -41,3 +41,27 @@ def escalation_terms(text: str) -> list[str]:
     for m in _ESCALATION.finditer(text):
         seen.setdefault(m.group(0).lower(), None)
     return list(seen)
+
+
+# A grievance (the guide: a complaint is dissatisfaction with something that happened; an inquiry asks
+# "without a grievance"): words that say something went wrong for the customer or that they are unhappy
+# about it. Written once from the guide's definitions and the domain's complaint categories, before any
+# measurement; never fitted to data. A text with none of them (and no escalation) is not applied as a
+# complaint automatically: the classifier's lean towards complaints comes from its training data (Weibo
+# posts to an operator's helpdesk are mostly complaints), not from the text (docs/complaints.md).
+_GRIEVANCE = re.compile(
+    r"投诉|不满|太差|很差|真差|差劲|垃圾|坑人|坑爹|被坑|骗|欺诈|忽悠|敷衍|推诿|态度|乱扣|多扣|扣了|扣我|被扣|"
+    r"乱收|多收|收了我|重复收|退钱|赔偿|补偿|说法|凭什么|怎么回事|到底|一直|总是|老是|还没|没人|没有人|"
+    r"不给|不能用|用不了|打不通|没信号|没有信号|断网|掉线|太慢|很慢|故障|坏了|失望|无语|生气|气死|恶心|"
+    r"解决不了|不解决|没解决|没有解决|好几天|几天了|多次|三番|不退|不处理|没处理|拖|差评",
+)
+
+
+def grievance_terms(text: str) -> list[str]:
+    """The words in `text` that voice a grievance (or an escalation), in order, without repeats."""
+    seen: dict[str, None] = {}
+    for m in _GRIEVANCE.finditer(text):
+        seen.setdefault(m.group(0), None)
+    for term in escalation_terms(text):
+        seen.setdefault(term, None)
+    return list(seen)

@@ -1,5 +1,6 @@
-"""Complaints' tables (migrations 0401_complaints, 0402_complaint_segments): what the classifier said about
-each ticket and what the agent made of it (the corrections are labelled data for `kefu complaints retrain`)."""
+"""Complaints' tables (migrations 0401_complaints, 0402_complaint_segments, 0403_tariff_plans): what the
+classifier said about each ticket and what the agent made of it (the corrections are labelled data for
+`kefu complaints retrain`), and the rest of the domain's records."""
 
 from __future__ import annotations
 
@@ -204,4 +205,31 @@ class Budget(Base):
     __table_args__ = (
         UniqueConstraint("org_unit_id", "month", name="uq_complaint_budgets_unit_month"),
         CheckConstraint("amount >= 0", name="amount"),
+    )
+
+
+class TariffPlan(Base):
+    """A plan of the operator's catalogue, kept by an administrator (migration 0403_tariff_plans): its monthly
+    fee and allowances (None: unlimited). Tariff advice (kefu/complaints/tariffs.py) chooses among the active
+    ones."""
+
+    __tablename__ = "tariff_plans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    monthly_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    data_gb: Mapped[float | None] = mapped_column(Float)
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    sms: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        CheckConstraint("monthly_fee >= 0", name="fee"),
+        CheckConstraint("data_gb IS NULL OR data_gb >= 0", name="data_gb"),
+        CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes"),
+        CheckConstraint("sms IS NULL OR sms >= 0", name="sms"),
     )

@@ -199,3 +199,45 @@ class MeasureRead(Schema):
 
 class MeasureList(Schema):
     items: list[MeasureRead]
+
+
+class PlanIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, max_length=100)
+    monthly_fee: Decimal = Field(description="yuan, in fen")
+    data_gb: float | None = Field(default=None, description="GB a month; null: unlimited")
+    minutes: int | None = Field(default=None, description="null: unlimited")
+    sms: int | None = Field(default=None, description="null: unlimited")
+    active: bool = True
+
+
+class PlanRead(Schema):
+    key: str
+    name: str
+    name_en: str | None
+    monthly_fee: Decimal
+    data_gb: float | None
+    minutes: int | None
+    sms: int | None
+    active: bool
+
+
+class PlanList(Schema):
+    items: list[PlanRead]
+
+
+class AdviceIn(Schema):
+    data_gb: float = Field(default=0.0, ge=0, description="the busiest recent month, GB")
+    minutes: int = Field(default=0, ge=0)
+    sms: int = Field(default=0, ge=0)
+    current_fee: Decimal | None = Field(default=None, ge=0, description="default: the plan's fee, else ARPU")
+    ticket_id: int | None = Field(default=None, description="the customer of this ticket (their plan and ARPU)")
+
+
+class AdviceRead(Schema):
+    current_fee: Decimal
+    current_plan: str | None = Field(description="the customer's catalogue plan, by key")
+    plan: PlanRead | None = Field(description="the advised plan; null: none covers the usage and saves money")
+    monthly_saving: Decimal | None
+    yearly_saving: Decimal | None
+    covering: int = Field(description="plans on sale that cover the usage")

@@ -4,8 +4,8 @@
 Data: the dialogues of ../shared/data/stc3-weibo-helpdesk-zh labelled by hand (data/stc3_labels.tsv: ids and
 labels only) plus the agents' confirmations and corrections kept in the database. The labelled dialogues are
 split once and for all by a hash of their id: a quarter is held out for `kefu bench classify` and never used
-to train or tune. Everything tuned (the regularisation, the temperature, the thresholds) is chosen by
-cross-validation inside the training part.
+to train or tune. Everything tuned (the regularisation, the temperature, the thresholds, the type head's
+threshold for a complaint that voices no grievance) is chosen by cross-validation inside the training part.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kefu.complaints import features
-from kefu.complaints.labels import CATEGORIES, TYPES
+from kefu.complaints.labels import CATEGORIES, TYPES, grievance_terms
 
 DATASET = "stc3-weibo-helpdesk-zh"
 LABELS_RESOURCE = "data/stc3_labels.tsv"
@@ -172,6 +172,23 @@ class HeadFit:
     cv_accuracy: float
     cv_coverage: float  # share of the training texts a threshold would apply
     cv_applied_precision: float
+    # type head: the threshold for a complaint whose text has no grievance word (see _without_grievance)
+    threshold_without_grievance: float | None = None
+
+
+def _without_grievance(texts: list[str], classes: list[str], pred: np.ndarray, conf: np.ndarray,
+                       right: np.ndarray, target: float) -> float:
+    """The threshold for applying "complaint" to a text that voices no grievance (labels.grievance_terms),
+    chosen like the head's own (`_threshold`) but on those cross-validated predictions only. The training
+    dialogues are mostly complaints, so the model leans to "complaint" for a text with little to go on ("查一下
+    话费"); the guide says a complaint needs a grievance. Such texts must earn the label by confidence."""
+    if "complaint" not in classes:
+        return 1.0
+    k = classes.index("complaint")
+    rows = np.asarray([i for i, t in enumerate(texts) if pred[i] == k and not grievance_terms(t)], dtype=np.int64)
+    if len(rows) == 0:
+        return 1.0
+    return _threshold(conf[rows], right[rows], target)
 
 
 def _fit_head(texts: list[str], y: list[str], order: Sequence[str], target: float,
@@ -194,9 +211,14 @@ def _fit_head(texts: list[str], y: list[str], order: Sequence[str], target: floa
     pred, conf = p.argmax(axis=1), p.max(axis=1)
     right = (pred == yi).astype(np.float64)
     th = _threshold(conf, right, target)
+    th_plain = None
     applied = conf >= th
+    if "complaint" in classes and "inquiry" in classes:  # the type head
+        th_plain = max(th, _without_grievance(texts, classes, pred, conf, right, target))
+        plain = np.asarray([not grievance_terms(x) for x in texts])
+        applied &= ~((pred == classes.index("complaint")) & plain & (conf < th_plain))
     return HeadFit(classes, c, t, th, f1, float(accuracy_score(yi, pred)), float(applied.mean()),
-                   float(right[applied].mean()) if applied.any() else 0.0)
+                   float(right[applied].mean()) if applied.any() else 0.0, th_plain)
 
 
 def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISION,
@@ -218,6 +240,8 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
         intercept = m.intercept_ if len(m.classes_) > 2 else np.array([-m.intercept_[0], m.intercept_[0]])
         heads[name] = {"classes": list(m.classes_), "coef": coef, "intercept": intercept,
                        "temperature": hf.temperature, "threshold": hf.threshold}
+        if hf.threshold_without_grievance is not None:
+            heads[name]["threshold_without_grievance"] = hf.threshold_without_grievance
     # drop terms no head leans on (keeps the file small; their score contribution is below 1e-4)
     weight = np.max(np.vstack([np.abs(h["coef"]) for h in heads.values()]), axis=0)
     keep = np.nonzero(weight >= 1e-3)[0]
@@ -236,7 +260,9 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
         "cross_validation": {k: {"C": f.c, "macro_f1": round(f.cv_macro_f1, 4),
                                  "accuracy": round(f.cv_accuracy, 4), "coverage": round(f.cv_coverage, 4),
                                  "applied_precision": round(f.cv_applied_precision, 4),
-                                 "temperature": round(f.temperature, 4), "threshold": round(f.threshold, 4)}
+                                 "temperature": round(f.temperature, 4), "threshold": round(f.threshold, 4),
+                                 **({"threshold_without_grievance": round(f.threshold_without_grievance, 4)}
+                                    if f.threshold_without_grievance is not None else {})}
                              for k, f in fits.items()},
         "vocabulary": [vocabulary[i] for i in keep],
         "idf": idf,

@@ -13,6 +13,7 @@
     POST /console/complaints/budgets                set a unit's budget for a month
     GET  /console/complaints/measures               the regulator's measures by province or city, with bars
     /console/complaints/appeals...                  appeals: kefu/complaints/appeal_views.py
+    /console/complaints/plans, .../tariff-advice    the plan catalogue, tariff advice: plan_views.py
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from kefu.web.render import CsrfProtect, PagePrincipal, render, request_locale
 NAV = (("complaints", "/console/complaints/surges", "complaints.surges", 55),
        ("compensation", "/console/complaints/compensations", "complaints.budgets", 56),
        ("complaint_measures", "/console/complaints/measures", "complaints.surges", 57),
-       ("appeals", "/console/complaints/appeals", "complaints.appeals", 58))
+       ("appeals", "/console/complaints/appeals", "complaints.appeals", 58),
+       ("plans", "/console/complaints/plans", "complaints.plans", 59))
 router = APIRouter(include_in_schema=False)
 BASE = "/console/complaints"
 
@@ -213,9 +215,10 @@ def measures_page(request: Request, session: DbSession, principal: PagePrincipal
 
 
 def _include_appeals() -> None:
-    from kefu.complaints import appeal_views
+    from kefu.complaints import appeal_views, plan_views
 
     router.include_router(appeal_views.router)
+    router.include_router(plan_views.router)
 
 
 _include_appeals()

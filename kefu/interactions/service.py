@@ -393,6 +393,16 @@ def get(session: Session, interaction_id: int) -> Interaction | None:
     return session.get(Interaction, interaction_id)
 
 
+def link_ticket(session: Session, interaction_id: int, ticket_id: int) -> Interaction:
+    """Keep a contact with the ticket it gave rise to (a call's callback request); a contact that has a
+    ticket keeps it."""
+    it = _get(session, interaction_id)
+    if it.ticket_id is None:
+        it.ticket_id = ticket_id
+        session.flush()
+    return it
+
+
 def open_call(session: Session, *, customer_id: int | None, org_unit_id: int, external_ref: str,
               offered_at: datetime) -> Interaction:
     """A new inbound voice interaction for a call the switch reported; records `interaction.opened`."""

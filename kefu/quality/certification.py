@@ -6,7 +6,9 @@ questions each cite an article of the course, certificates with an expiry, and t
   course's pass mark it passes and issues a certificate for the course's skill, valid `valid_days`.
 - `needs_certificate(session)`: the skills with an active course — joining a queue that asks for one of them
   needs a valid certificate; `may_serve(session, user_id, skills, at)` and `certified_user_ids(...)` answer it
-  for the routing engine (kefu.routing reads them; nothing here changes routing).
+  for the routing engine (kefu.routing reads them; nothing here changes routing). `next_expiry` and
+  `lapsed_holders` tell routing's writer when a certificate ends by time and whose; `revoke` records
+  `certificate.revoked` (as `take` records `certificate.issued`) for routing to refresh the holder.
 - `warn_expiring` (a daily job) records `certificate.expiring` once per certificate EXPIRY_WARN_DAYS before
   its end, naming the holder and their unit; `expiry_warnings` gives the warnings still standing (not renewed,
   not yet expired), which the console shows the holder and the supervisors of that branch.
@@ -259,6 +261,28 @@ def certified_user_ids(session: Session, skill: str, user_ids: Iterable[int], *,
         Certificate.expires_at > at)))
 
 
+def next_expiry(session: Session, skills: Iterable[str], *, after: datetime) -> datetime | None:
+    """The first moment after `after` at which a certificate (not revoked) for one of these skills ends: when
+    routing must look at its holders again (see lapsed_holders)."""
+    wanted = sorted(set(skills))
+    if not wanted:
+        return None
+    first = session.scalar(select(Certificate.expires_at).where(
+        Certificate.skill.in_(wanted), Certificate.revoked_at.is_(None), Certificate.expires_at > after)
+        .order_by(Certificate.expires_at).limit(1))
+    return ensure_aware(first) if first is not None else None
+
+
+def lapsed_holders(session: Session, skills: Iterable[str], *, after: datetime, until: datetime) -> set[int]:
+    """The users one of whose certificates (not revoked) for these skills ended in (after, until]."""
+    wanted = sorted(set(skills))
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Certificate.user_id).where(
+        Certificate.skill.in_(wanted), Certificate.revoked_at.is_(None), Certificate.expires_at > after,
+        Certificate.expires_at <= until)))
+
+
 def may_serve(session: Session, user_id: int, skills: Mapping[str, int] | Iterable[str], *,
               at: datetime | None = None) -> bool:
     """Whether the user may join a queue asking for these skills: each of them that needs a certificate
@@ -280,6 +304,8 @@ def refused_queues(session: Session, user_id: int, queue_skills: Mapping[str, Ma
 
 
 def revoke(session: Session, principal: Principal, certificate_id: int, *, at: datetime | None = None) -> Certificate:
+    """Revoke a certificate of the principal's subtree (once: again is a no-op). Records `certificate.revoked`,
+    which routing consumes to stop offering its holder the work that needs it."""
     at = at or utcnow()
     cert = session.get(Certificate, certificate_id)
     if cert is None or cert.org_unit_id not in set(org.visible_unit_ids(session, principal)):
@@ -287,6 +313,9 @@ def revoke(session: Session, principal: Principal, certificate_id: int, *, at: d
     if cert.revoked_at is None:
         cert.revoked_at = at
         session.flush()
+        events.record(session, "certificate.revoked", {"certificate_id": cert.id, "user_id": cert.user_id,
+                                                       "skill": cert.skill, "by": principal.user_id},
+                      aggregate_type="user", aggregate_id=cert.user_id, org_unit_id=cert.org_unit_id, at=at)
     return cert
 
 

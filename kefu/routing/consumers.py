@@ -28,8 +28,9 @@ CERTIFICATES = "routing.certificates"
 
 
 def on_certificate(session: Session, event: Event) -> None:
-    """A certificate issued may make its holder eligible for a queue asking for its skill: the writer
-    reads the agent's profile again (kefu.routing.store.agent_profiles)."""
+    """A certificate issued may make its holder eligible for a queue asking for its skill, one revoked
+    ineligible: the writer reads the agent's profile again (kefu.routing.store.agent_profiles). One that
+    ends by time needs no event: the writer watches the expiries itself (kefu.routing.runner)."""
     from kefu.routing.models import RoutingAgent
 
     if event.aggregate_type == "user" and event.aggregate_id is not None \
@@ -39,4 +40,4 @@ def on_certificate(session: Session, event: Event) -> None:
 
 def register() -> None:
     bus.subscribe(CONSUMER, EVENTS, on_event, db_only=True)
-    bus.subscribe(CERTIFICATES, ("certificate.issued",), on_certificate, db_only=True)
+    bus.subscribe(CERTIFICATES, ("certificate.issued", "certificate.revoked"), on_certificate, db_only=True)

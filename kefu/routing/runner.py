@@ -88,6 +88,11 @@ class Writer:
         self.engine: Engine | None = None
         # When the queues' service hours were last checked (engine time; None: at the next round).
         self._hours_checked: float | None = None
+        # Certificates ending by time: those ending up to `_certs_until` (engine time) are applied; the next
+        # one ends at `_certs_due` (None: none), known when `_certs_known` (else read at the next round).
+        self._certs_until = 0.0
+        self._certs_due: float | None = None
+        self._certs_known = False
         # The next offer id as routing_state has it (None: not known, write it).
         self._offer_id_stored: int | None = None
         # Offers made in this round, by id: pending in the session until the round's flush.
@@ -116,7 +121,11 @@ class Writer:
         return result
 
     def next_timer(self) -> float | None:
-        return self.engine.next_timer() if self.engine is not None else None
+        if self.engine is None:
+            return None
+        due = [t for t in (self.engine.next_timer(), self._certs_due if self._certs_known else None)
+               if t is not None]
+        return min(due) if due else None
 
     def _round(self, s: Session) -> Round:
         now = self.clock()
@@ -124,6 +133,7 @@ class Writer:
         if self.engine is None:
             self.engine, settling = Engine.restore(store.load_snapshot(s, self.config, now))
             self._offer_id_stored = self._hours_checked = None
+            self._certs_until, self._certs_known = now, False  # the snapshot's profiles hold at `now`
             self._project(s, settling)
         engine = self.engine
         rows = list(s.scalars(select(RoutingInput).where(RoutingInput.processed_at.is_(None))
@@ -137,6 +147,7 @@ class Writer:
             except RestoreNeeded:
                 store.set_next_offer_id(s, engine.next_offer_id)  # the snapshot reads it: never reuse an id
                 self.engine, settling = Engine.restore(store.load_snapshot(s, self.config, max(now, engine.now)))
+                self._certs_until, self._certs_known = max(now, engine.now), False
                 engine = self.engine
                 self._project(s, settling)
                 evs = []
@@ -154,6 +165,10 @@ class Writer:
                 decisions = engine.handle(ev)
                 self._project(s, decisions, cause=ev)
                 out.decisions += decisions
+        for ev in self._certificates_ended(s, now):
+            decisions = engine.handle(ev)
+            self._project(s, decisions, cause=ev)
+            out.decisions += decisions
         due = engine.next_timer()
         if due is not None and due <= now:
             decisions = engine.advance(now)
@@ -179,6 +194,7 @@ class Writer:
         if kind == "presence":
             return self._presence(s, int(p["user_id"]), str(p["presence"]), p.get("reason"), at)
         if kind == "agent":
+            self._certs_known = False  # a certificate issued (or revoked) may change when the next one ends
             return self._agent(s, int(p["user_id"]), at)
         if kind == "offer":
             return self._answer(s, int(p["offer_id"]), int(p["user_id"]), bool(p["accept"]), at)
@@ -223,13 +239,35 @@ class Writer:
         from kefu.routing import service
 
         row = s.get(RoutingAgent, user_id)
-        profile = service.agent_profile(s, row) if row is not None else None
+        profile = service.agent_profile(s, row, at=store.from_epoch(at)) if row is not None else None
         if profile is None:
             raise RestoreNeeded()  # removed or deactivated: the engine forgets them through a restore
         keys = {q.key for q in store.active_queues(s)}
         profile = type(profile)(profile.id, frozenset(k for k in profile.queues if k in keys), profile.skills,
                                 profile.channels, profile.capacity, profile.city, profile.province)
         return [AgentUpdated(profile, at)]
+
+    def _certificates_ended(self, s: Session, now: float) -> list[Event]:
+        """The agents a certificate of whom ended by time since the last look (kefu.quality.certification):
+        their profiles read again at `now`, so a queue asking for that skill stops offering them its work
+        (nothing records an event when a certificate runs out: the writer keeps its next end as a timer)."""
+        from kefu.quality import certification
+
+        if self._certs_known and (self._certs_due is None or self._certs_due > now):
+            return []
+        skills = certification.needs_certificate(s)
+        after, until = store.from_epoch(self._certs_until), store.from_epoch(now)
+        holders = certification.lapsed_holders(s, skills, after=after, until=until) if until > after else set()
+        nxt = certification.next_expiry(s, skills, after=until)
+        self._certs_until, self._certs_known = now, True
+        self._certs_due = store.to_epoch(nxt) if nxt is not None else None
+        engine = self._engine()
+        evs: list[Event] = []
+        for user_id in sorted(holders):
+            if engine.agent(user_id) is not None:
+                with contextlib.suppress(RestoreNeeded):  # gone meanwhile: their own input restores
+                    evs += self._agent(s, user_id, now)
+        return evs
 
     def _answer(self, s: Session, offer_id: int, user_id: int, accept: bool, at: float) -> list[Event]:
         offer = self._offer(s, offer_id)

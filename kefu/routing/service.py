@@ -101,9 +101,10 @@ def _related(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def agent_profile(session: Session, row: RoutingAgent) -> Agent | None:
-    """The engine's view of an agent (None for an inactive user)."""
-    return store.agent_profiles(session, [row], store.places(session)).get(row.user_id)
+def agent_profile(session: Session, row: RoutingAgent, *, at: datetime | None = None) -> Agent | None:
+    """The engine's view of an agent at `at` (now by default; the certificates valid then count), None for an
+    inactive user."""
+    return store.agent_profiles(session, [row], store.places(session), at=at).get(row.user_id)
 
 
 def set_presence(session: Session, principal: Principal, presence: str, reason: str | None = None, *,
@@ -393,17 +394,21 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
 def send_to_queue(session: Session, principal: Principal, ticket_id: int, key: str) -> RoutingTicketQueue:
     """Route this ticket to a queue of the principal's branch instead of by the rules (转派 to a queue). The
     ticket's service clears its owner and records why; the routing intake then queues it here."""
-    return _pin_to_queue(session, ticket_id, queue(session, principal, key).key, principal.user_id, utcnow())
+    return queue_ticket(session, ticket_id, queue(session, principal, key).key, set_by_id=principal.user_id)
 
 
-def _pin_to_queue(session: Session, ticket_id: int, key: str, user_id: int | None,
-                  at: datetime) -> RoutingTicketQueue:
+def queue_ticket(session: Session, ticket_id: int, key: str, *, set_by_id: int | None = None,
+                 at: datetime | None = None) -> RoutingTicketQueue:
+    """Route this ticket to the queue `key` (known to be active) instead of by the rules: for send_to_queue,
+    and for a domain that knows the queue itself (a hotline callback request: kefu.voice; an SLA breach's
+    escalation: escalate_to_queue)."""
+    at = at or utcnow()
     row = session.get(RoutingTicketQueue, ticket_id)
     if row is None:
-        row = RoutingTicketQueue(ticket_id=ticket_id, queue_key=key, set_by_id=user_id, set_at=at)
+        row = RoutingTicketQueue(ticket_id=ticket_id, queue_key=key, set_by_id=set_by_id, set_at=at)
         session.add(row)
     else:
-        row.queue_key, row.set_by_id, row.set_at = key, user_id, at
+        row.queue_key, row.set_by_id, row.set_at = key, set_by_id, at
     session.flush()
     return row
 
@@ -439,7 +444,7 @@ def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str
     pinned = session.get(RoutingTicketQueue, ticket_id)
     if ticket.assignee_id is None and pinned is not None and pinned.queue_key == q.key:
         return ticket
-    _pin_to_queue(session, ticket_id, q.key, None, at)
+    queue_ticket(session, ticket_id, q.key, at=at)
     return tickets.release_to_queue(session, ticket_id, queue=q.key, actor_id=None, reason=reason, at=at)
 
 

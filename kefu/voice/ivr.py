@@ -1,6 +1,8 @@
 """The hotline's IVR menu: one tree whose root the caller hears first. A menu node offers digits; a
 self-service node reads something out (balance, bill, data left ...); an agent node ("0" for a human)
-puts the call in its routing queue; a handoff node sends the caller a link to finish in another channel.
+puts the call in its routing queue; a handoff node sends the caller a link to finish in another channel; a
+callback node (预约回拨: what the switch plays when the queue is closed, outside its service hours) takes a
+request to be called back, which routing offers in the node's voice queue when it opens (kefu.voice.service).
 
 The switch reports "IVR node entered" events by node key (kefu/voice/callstate.py); a call whose last
 node is an agent node waits in that node's queue when the switch does not name one. Services flush,
@@ -27,7 +29,8 @@ SERVICES = {"balance": ("话费余额", "Balance"), "bill": ("账单查询", "Bi
 HANDOFF_CHANNELS = {"sms": ("短信链接", "SMS link"), "wechat": ("微信模板消息", "WeChat template"),
                     "app": ("App 推送", "App push")}
 KIND_NAMES = {"menu": ("菜单", "Menu"), "self_service": ("自助服务", "Self-service"),
-              "agent": ("转人工", "To an agent"), "handoff": ("渠道转接", "Channel handoff")}
+              "agent": ("转人工", "To an agent"), "handoff": ("渠道转接", "Channel handoff"),
+              "callback": ("预约回拨", "Callback request")}
 DIGITS = tuple("0123456789*#")
 KEY = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -138,10 +141,10 @@ def save_node(session: Session, spec: NodeSpec) -> IvrNode:
         if spec.service not in SERVICES:
             raise _fail(f"a self-service node reads one of {', '.join(SERVICES)}", "service")
         service = spec.service
-    elif spec.kind == "agent":
+    elif spec.kind in ("agent", "callback"):
         voice_queues = {q.key for q in routing.queues(session) if q.channel == "voice"}
         if spec.queue_key not in voice_queues:
-            raise _fail("an agent node names an active voice queue", "queue_key")
+            raise _fail(f"an {spec.kind} node names an active voice queue", "queue_key")
         queue_key = spec.queue_key
     elif spec.kind == "handoff":
         if spec.handoff_channel not in HANDOFF_CHANNELS:

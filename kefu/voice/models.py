@@ -72,13 +72,15 @@ class VoiceCall(Base):
     )
 
 
-IVR_KINDS = ("menu", "self_service", "agent", "handoff")
+IVR_KINDS = ("menu", "self_service", "agent", "handoff", "callback")
 
 
 class IvrNode(Base):
     """A node of the hotline's IVR menu (migration 0902_voice_ivr): a menu of digits, a self-service
     (balance, bill, data left ...), "0" for a human (an agent node names its routing queue), or a handoff
-    (the customer is sent a link to finish in another channel)."""
+    (the customer is sent a link to finish in another channel), or a callback request (预约回拨, migration
+    0904: the caller, typically outside the queue's service hours, asks to be called back; routing offers the
+    request in the node's voice queue when it opens)."""
 
     __tablename__ = "ivr_nodes"
 
@@ -90,13 +92,13 @@ class IvrNode(Base):
     name_en: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
     service: Mapped[str | None] = mapped_column(String(40))  # self_service: what it reads out
-    queue_key: Mapped[str | None] = mapped_column(String(40))  # agent: the routing queue
+    queue_key: Mapped[str | None] = mapped_column(String(40))  # agent, callback: the routing queue
     handoff_channel: Mapped[str | None] = mapped_column(String(16))  # handoff: where the link goes
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        CheckConstraint("kind in ('menu','self_service','agent','handoff')", name="kind"),
+        CheckConstraint("kind in ('menu','self_service','agent','handoff','callback')", name="kind"),
         UniqueConstraint("parent_id", "digit", name="uq_ivr_nodes_parent_digit"),
         Index("ix_ivr_nodes_parent", "parent_id", "position"),
     )

@@ -89,7 +89,7 @@ class IvrNodeIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     name_en: str | None = Field(default=None, max_length=100)
-    kind: Literal["menu", "self_service", "agent", "handoff"]
+    kind: Literal["menu", "self_service", "agent", "handoff", "callback"]
     parent_key: str | None = Field(default=None, max_length=40)
     digit: str | None = Field(default=None, max_length=1)
     service: str | None = Field(default=None, max_length=40)

@@ -121,6 +121,7 @@ def _ingest_call(session: Session, call_id: str, evs: list[CtiEvent], *, org_uni
     new_nodes = [step.ivr_path[-1][0] for step, new in steps if new and step.ivr_path and step.phase == "ivr"]
     if new_nodes:
         _ivr_handoffs(session, call, new_nodes, at=at)
+        _ivr_callback(session, call, new_nodes, at=at)
     return CallResult(call_id, call.interaction_id, accepted, len(evs) - accepted, call.phase)
 
 
@@ -213,6 +214,33 @@ def _ivr_handoffs(session: Session, call: VoiceCall, node_keys: list[str], *, at
                            ivr_node=key, at=at)
         except handoffs.NoAddress:
             continue  # the switch plays "please call an agent" when no link can be sent
+
+
+CALLBACK_TYPE = "request"  # a callback request is a ticket of 业务办理
+
+
+def _ivr_callback(session: Session, call: VoiceCall, node_keys: list[str], *, at: datetime) -> None:
+    """The caller chose a callback node (预约回拨; the switch offers it when the queue is closed): once per
+    call, and only for a number that can be called back, a ticket (业务办理, channel voice, the caller's
+    customer) routed to the node's voice queue. Routing makes it a work item there like any ticket; while
+    the queue is closed (outside its service hours) it waits, and it is offered when the queue opens. The
+    agent who accepts it calls back and resolves the ticket, which completes the item."""
+    from kefu.interactions import service as interactions
+    from kefu.routing import service as routing
+    from kefu.tickets import service as tickets
+
+    nodes = ivr.names_of(session, node_keys)
+    node = next((n for k in node_keys if (n := nodes.get(k)) is not None and n.kind == "callback"
+                 and n.queue_key), None)
+    it = interactions.get(session, call.interaction_id)
+    if node is None or node.queue_key is None or it is None or it.ticket_id is not None or not call.ani:
+        return
+    ticket = tickets.create_ticket(
+        session, type=CALLBACK_TYPE, subject=f"预约回拨 {call.ani}", org_unit_id=call.org_unit_id,
+        customer_id=it.customer_id, channel="voice", at=at,
+        description=f"来电 {call.ani} 于 {at.isoformat(timespec='minutes')} 在语音菜单「{node.name}」选择预约回拨。")
+    routing.queue_ticket(session, ticket.id, node.queue_key)
+    interactions.link_ticket(session, it.id, ticket.id)
 
 
 # ---- reading -------------------------------------------------------------------------------------

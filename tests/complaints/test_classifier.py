@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu.complaints import classifier, features, training
-from kefu.complaints.labels import CATEGORIES, escalation_terms
+from kefu.complaints.labels import CATEGORIES, escalation_terms, grievance_terms
 
 
 def test_terms_are_character_ngrams_of_each_run_with_question_marks() -> None:
@@ -94,6 +94,45 @@ def test_thresholds_decide_what_is_applied() -> None:
     assert pred.apply_type is None  # praise is no ticket type
     assert pred.apply_category is None  # not confident
     assert classifier.Prediction("complaint", 0.6, "data", 0.6, False, (), 0.5, 0.5).apply_type == "complaint"
+
+
+def test_grievance_terms_say_what_went_wrong_and_a_plain_question_has_none() -> None:
+    assert grievance_terms("查一下话费") == []
+    assert grievance_terms("我的套餐有问题") == []
+    assert grievance_terms("你们乱扣我话费，一直不处理，我要去工信部投诉") == ["乱扣", "一直", "不处理", "投诉", "工信"]
+
+
+def test_a_complaint_that_voices_no_grievance_needs_the_higher_threshold() -> None:
+    def pred(type: str, confidence: float, grievance: tuple[str, ...]) -> classifier.Prediction:
+        return classifier.Prediction(type, confidence, "billing", 0.9, False, (), 0.73, 0.6,
+                                     grievance_terms=grievance, complaint_threshold_without_grievance=0.93)
+
+    assert pred("complaint", 0.884, ()).apply_type is None  # "查一下话费": suggested, not applied
+    assert pred("complaint", 0.95, ()).apply_type == "complaint"
+    assert pred("complaint", 0.80, ("乱扣",)).apply_type == "complaint"
+    assert pred("complaint", 0.70, ("乱扣",)).apply_type is None  # below the head's own threshold
+    assert pred("inquiry", 0.80, ()).apply_type == "inquiry"  # only complaints need a grievance
+    old = classifier.Prediction("complaint", 0.884, "billing", 0.9, False, (), 0.73, 0.6)  # a model without it
+    assert old.apply_type == "complaint"
+
+
+def test_training_chooses_the_grievance_threshold_on_the_folds_and_the_model_keeps_it(tmp_path: Path) -> None:
+    doc = training.fit(_examples())
+    head = doc["heads"]["type"]
+    assert head["threshold_without_grievance"] >= head["threshold"]
+    assert doc["cross_validation"]["type"]["threshold_without_grievance"] == round(
+        head["threshold_without_grievance"], 4)
+    path = tmp_path / "model.json"
+    training.write(doc, path)
+    m = classifier.load(path)
+    assert m.heads["type"].threshold_without_grievance == head["threshold_without_grievance"]
+    assert m.heads["category"].threshold_without_grievance is None
+
+
+def test_the_shipped_model_does_not_apply_complaint_to_a_plain_question() -> None:
+    for text in ("查一下话费", "我的套餐有问题"):
+        p = classifier.load().classify(text)
+        assert (p.grievance_terms, p.apply_type) == ((), None), text
 
 
 def test_the_shipped_model_loads_and_classifies() -> None:

@@ -52,6 +52,17 @@ def test_an_inbound_complaint_becomes_a_complaint_with_its_clock(client: TestCli
         assert s.scalar(select(func.count()).select_from(Classification)) == 1
 
 
+def test_a_plain_question_stays_an_inquiry_and_the_complaint_is_only_suggested(client: TestClient,
+                                                                              world: World) -> None:
+    tid = _inbound(client, world, "查一下话费")
+    with world.db.session() as s:
+        t = s.get(Ticket, tid)
+        c = service.for_ticket(s, tid)
+        assert c is not None
+        assert t is not None
+        assert (c.predicted_type, c.status, t.type, t.reply_due_at) == ("complaint", "suggested", "inquiry", None)
+
+
 def test_a_ticket_an_agent_opened_keeps_its_type(client: TestClient, world: World) -> None:
     r = client.post("/api/v1/tickets", json={"type": "inquiry", "subject": COMPLAINT},
                     headers=world.auth("agent_gz"))

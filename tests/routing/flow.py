@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -20,6 +22,17 @@ from kefu.routing import service as routing
 from kefu.routing.models import RoutingAgent, RoutingInput, RoutingItem, RoutingOffer
 from kefu.routing.runner import Round, Writer
 from tests.conftest import World
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def next_local(hour: int) -> float:
+    """The next `hour`:00 in Shanghai, at least an hour from now (the writer's clock runs ahead of inputs)."""
+    now = datetime.now(SHANGHAI) + timedelta(hours=1)
+    t = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if t <= now:
+        t += timedelta(days=1)
+    return t.astimezone(UTC).timestamp()
 
 
 @dataclass

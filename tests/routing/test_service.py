@@ -3,6 +3,9 @@ work taken by hand or finished, the green channel, restores, and the writer's ro
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -11,7 +14,7 @@ from kefu.core.errors import InvalidInput
 from kefu.customers.models import Customer
 from kefu.org import service as org
 from kefu.routing import service as routing
-from kefu.routing.models import RoutingInput, RoutingQueue, RoutingRule
+from kefu.routing.models import RoutingInput, RoutingItem, RoutingQueue, RoutingRule
 from kefu.routing.runner import Leadership, Writer
 from kefu.tickets import service as tickets
 from kefu.tickets.models import Ticket
@@ -274,13 +277,13 @@ def test_a_customer_in_a_high_priority_segment_is_offered_before_an_ordinary_one
     assert offer.item_id == items[high.ticket_id].id
 
 
-def test_a_queue_asking_for_a_certified_skill_is_offered_only_to_agents_holding_a_valid_certificate(
-        flow: Flow, world: World) -> None:
+def _billing_needs_a_certificate(flow: Flow, world: World) -> int:
+    """Billing gets a course (so it needs a certificate, valid 180 days); the messages queue asks for billing.
+    Returns the course's id (its exam: one question, answer 1)."""
     from kefu.core.clock import utcnow
-    from kefu.quality import certification as cert
     from kefu.quality.models import CertCourse
 
-    with flow.db.unit_of_work() as s:  # billing now needs a certificate; the messages queue asks for billing
+    with flow.db.unit_of_work() as s:
         now = utcnow()
         course = CertCourse(key="billing-cert", name="计费上岗认证", skill="billing",
                             org_unit_id=world.units["province"], article_ids=[], pass_percent=50, valid_days=180,
@@ -295,17 +298,90 @@ def test_a_queue_asking_for_a_certified_skill_is_offered_only_to_agents_holding_
             skills={"billing": 2}, weight=q.weight, base_priority=q.base_priority,
             aging_per_minute=q.aging_per_minute, rings=q.rings, offer_timeout=q.offer_timeout))
         s.flush()
-        course_id = course.id
-    agent = flow.agent("agent_gz")  # billing level 3, but no certificate yet
-    r = flow.message("sms", "13812345678", "流量包怎么退订", org_unit_code="GZ")
+        return course.id
+
+
+def _certify(flow: Flow, username: str, course_id: int, *, at: datetime | None = None) -> Any:
+    from kefu.quality import certification as cert
+
+    with flow.db.unit_of_work() as s:
+        _, got = cert.take(s, _principal(flow, username), course_id, [1], at=at)
+        assert got is not None
+        s.expunge(got)
+        return got
+
+
+def _waiting_message(flow: Flow, text: str, sender: str = "13812345678") -> RoutingItem:
+    r = flow.message("sms", sender, text, org_unit_code="GZ")
     flow.settle()
     (item,) = [i for i in flow.items() if i.ticket_id == r.ticket_id]
+    return item
+
+
+def test_a_queue_asking_for_a_certified_skill_is_offered_only_to_agents_holding_a_valid_certificate(
+        flow: Flow, world: World) -> None:
+    course_id = _billing_needs_a_certificate(flow, world)
+    agent = flow.agent("agent_gz")  # billing level 3, but no certificate yet
+    item = _waiting_message(flow, "流量包怎么退订")
     assert (item.queue_key, item.state) == ("messages", "waiting")
     assert flow.offers() == []
 
-    with flow.db.unit_of_work() as s:  # the agent passes the exam: the certificate makes them eligible
-        _, got = cert.take(s, _principal(flow, "agent_gz"), course_id, [1])
-        assert got is not None
+    _certify(flow, "agent_gz", course_id)  # the agent passes the exam: the certificate makes them eligible
     flow.settle()
     (offer,) = flow.offers("offered")
     assert (offer.item_id, offer.agent_id) == (item.id, agent)
+
+
+def test_an_agent_whose_certificate_runs_out_is_no_longer_offered_the_queue_s_work_without_a_restart(
+        flow: Flow, world: World) -> None:
+    course_id = _billing_needs_a_certificate(flow, world)
+    agent = flow.agent("agent_gz")
+    got = _certify(flow, "agent_gz", course_id)
+    flow.settle()
+    assert flow.writer.next_timer() == got.expires_at.timestamp()  # the writer wakes when it ends
+    before = _waiting_message(flow, "流量包怎么退订")
+    (offer,) = flow.offers("offered")
+    assert (offer.item_id, offer.agent_id) == (before.id, agent)
+    flow.answer("agent_gz", offer.id, accept=True)
+    flow.settle()
+
+    engine = flow.writer.engine
+    flow.clock.t = got.expires_at.timestamp() + 1  # the same engine, one second after the certificate's end
+    flow.settle()
+    assert flow.writer.engine is engine  # no restore: the writer saw the end by itself
+    view = engine.agent(agent) if engine is not None else None
+    assert view is not None
+    assert "billing" not in view.agent.skills
+    after = _waiting_message(flow, "套餐外流量怎么收费", "13912345678")  # another customer
+    assert (after.queue_key, after.state) == ("messages", "waiting")
+    assert [o.id for o in flow.offers("offered")] == []
+
+    _certify(flow, "agent_gz", course_id, at=datetime.fromtimestamp(flow.clock.t, UTC))  # certified again
+    flow.settle()
+    (offer,) = flow.offers("offered")
+    assert (offer.item_id, offer.agent_id) == (after.id, agent)
+
+
+def test_revoking_a_certificate_stops_its_holder_being_offered_the_queue_s_work_at_once(
+        flow: Flow, world: World) -> None:
+    from kefu.core.events import OutboxEvent
+    from kefu.quality import certification as cert
+
+    course_id = _billing_needs_a_certificate(flow, world)
+    agent = flow.agent("agent_gz")
+    got = _certify(flow, "agent_gz", course_id)
+    flow.settle()
+    with flow.db.unit_of_work() as s:
+        cert.revoke(s, _principal(flow, "admin"), got.id)
+        cert.revoke(s, _principal(flow, "admin"), got.id)  # again: nothing more
+    with flow.db.session() as s:
+        [ev] = s.scalars(select(OutboxEvent).where(OutboxEvent.name == "certificate.revoked")).all()
+        assert (ev.aggregate_id, ev.payload["certificate_id"], ev.payload["skill"]) == (agent, got.id, "billing")
+    flow.settle()
+    engine = flow.writer.engine
+    view = engine.agent(agent) if engine is not None else None
+    assert view is not None
+    assert "billing" not in view.agent.skills
+    item = _waiting_message(flow, "流量包怎么退订")
+    assert (item.queue_key, item.state) == ("messages", "waiting")
+    assert flow.offers() == []

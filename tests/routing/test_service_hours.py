@@ -4,8 +4,7 @@ stays closed whatever the calendar says."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -17,18 +16,7 @@ from kefu.routing import service as routing
 from kefu.routing import store
 from kefu.sla import service as sla
 from tests.conftest import World
-from tests.routing.flow import Flow
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def _next_local(hour: int) -> float:
-    """The next `hour`:00 in Shanghai, at least an hour from now (the writer's clock runs ahead of inputs)."""
-    now = datetime.now(SHANGHAI) + timedelta(hours=1)
-    t = now.replace(hour=hour, minute=0, second=0, microsecond=0)
-    if t <= now:
-        t += timedelta(days=1)
-    return t.astimezone(UTC).timestamp()
+from tests.routing.flow import Flow, next_local
 
 
 @pytest.fixture
@@ -53,7 +41,7 @@ def flow(world: World, settings: Settings) -> Flow:
 
 
 def test_outside_its_hours_a_queue_overflows_and_within_them_it_keeps_its_work(flow: Flow) -> None:
-    flow.clock.t = _next_local(3)  # 03:00 in Shanghai: the messages queue is closed
+    flow.clock.t = next_local(3)  # 03:00 in Shanghai: the messages queue is closed
     agent = flow.agent("agent_gz")
     flow.settle()
     flow.message("sms", "13812345678", "流量包怎么退订", org_unit_code="GZ")
@@ -83,7 +71,7 @@ def test_outside_its_hours_a_queue_overflows_and_within_them_it_keeps_its_work(f
 
 
 def test_a_queue_closed_by_hand_stays_closed_within_its_hours(flow: Flow, world: World) -> None:
-    flow.clock.t = _next_local(10)  # within hours
+    flow.clock.t = next_local(10)  # within hours
     with flow.db.unit_of_work() as s:
         admin = org.user(s, world.users["admin"])
         assert admin is not None
@@ -116,7 +104,7 @@ def test_a_text_contact_outside_hours_gets_the_queues_reply_once_and_waits(flow:
             key=q.key, name=q.name, name_en=q.name_en, channel=q.channel, org_unit_id=q.org_unit_id,
             base_priority=q.base_priority, aging_per_minute=q.aging_per_minute, rings=q.rings,
             offer_timeout=q.offer_timeout, position=q.position, after_hours_reply=f"  {REPLY} "))
-    flow.clock.t = _next_local(22)  # 22:00: closed, and nowhere to overflow
+    flow.clock.t = next_local(22)  # 22:00: closed, and nowhere to overflow
     flow.agent("agent_gz")
     first = flow.message("sms", "13812345678", "流量包怎么退订", org_unit_code="GZ")
     flow.settle()

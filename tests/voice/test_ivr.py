@@ -46,6 +46,8 @@ def test_the_default_menu_is_a_tree_with_self_service_a_human_and_a_handoff(worl
     (ivr.NodeSpec(key="svc", name="x", kind="self_service", parent_key="root", digit="6", service="lotto"),
      "service"),
     (ivr.NodeSpec(key="agent2", name="x", kind="agent", parent_key="root", digit="7", queue_key="chat"), "queue_key"),
+    (ivr.NodeSpec(key="cb", name="x", kind="callback", parent_key="root", digit="9", queue_key="chat"), "queue_key"),
+    (ivr.NodeSpec(key="cb", name="x", kind="callback", parent_key="root", digit="9"), "queue_key"),
     (ivr.NodeSpec(key="ho", name="x", kind="handoff", parent_key="root", digit="8", handoff_channel="fax"),
      "handoff_channel"),
     (ivr.NodeSpec(key="root", name="x", kind="menu", parent_key="root", digit="9"), "parent_key"),
@@ -123,3 +125,18 @@ def test_a_call_that_pressed_0_for_the_vip_line_waits_in_its_queue(client: TestC
     call = client.get("/api/v1/voice/calls/V-1", headers=world.auth("admin")).json()
     assert [(p["node"], p["name"]) for p in call["ivr_path"]] == [("root", "欢迎致电"), ("vip", "VIP 专线")]
     assert call["queue_key"] == "vip_voice"
+
+
+def test_a_callback_node_is_set_through_the_api_and_offered_on_the_console(client: TestClient, world: World,
+                                                                          menu: None) -> None:
+    body = {"name": "非服务时间预约回拨", "kind": "callback", "parent_key": "root", "digit": "9",
+            "queue_key": "voice"}
+    r = client.put("/api/v1/voice/ivr/nodes/callback", json=body, headers=world.auth("admin"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["kind"], r.json()["queue_key"]) == ("callback", "voice")
+    assert client.put("/api/v1/voice/ivr/nodes/callback", json={**body, "queue_key": None},
+                      headers=world.auth("admin")).status_code == 422
+    console_login(client, "admin", "/console/voice/ivr")
+    page = client.get("/console/voice/ivr").text
+    assert '<option value="callback"' in page
+    assert "预约回拨" in page
