@@ -200,3 +200,56 @@ class DayTopicSummary(_Sums, Base):
 
     __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "category", "tier",
                                        name="uq_analytics_daily_topics_key"),)
+
+
+class QualityFact(Base):
+    """One complaint or appeal (kind "ticket", ``ref_id`` the ticket) or one inbound contact of a known
+    customer (kind "contact", the interaction) as the quality summaries last counted it
+    (kefu/analytics/quality.py). Times are float seconds since the epoch; ``day`` is the local day of
+    ``opened`` (Asia/Shanghai, days since 1970-01-01). ``repeat``: for a complaint, the same customer
+    complained on the same first-level category within 30 days before; for a contact, the customer
+    contacted again within 7 days after (not resolved at first contact)."""
+
+    __tablename__ = "analytics_quality_facts"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))  # complaint | appeal | contact
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    opened: Mapped[float] = mapped_column(Float)
+    reply_due: Mapped[float | None] = mapped_column(Float)
+    first_reply: Mapped[float | None] = mapped_column(Float)
+    repeat: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_analytics_quality_facts_day", "day"),
+        Index("ix_analytics_quality_facts_unreplied", "type", "first_reply", "reply_due"),
+    )
+
+
+QUALITY_SUMS = ("complaints", "complaint_repeats", "replied_on_time", "replied_late", "unreplied", "appeals",
+                "contacts", "contacts_returned")
+
+
+class DayQualitySummary(Base):
+    """Complaint, appeal and first-contact sums per local day × org unit × channel (the complaint's
+    channel, the contact's): the reports' complaint and resolution figures."""
+
+    __tablename__ = "analytics_daily_quality"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    complaints: Mapped[int] = mapped_column(BigInteger, default=0)
+    complaint_repeats: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_on_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_late: Mapped[int] = mapped_column(BigInteger, default=0)
+    unreplied: Mapped[int] = mapped_column(BigInteger, default=0)
+    appeals: Mapped[int] = mapped_column(BigInteger, default=0)
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)  # inbound contacts of a known customer
+    contacts_returned: Mapped[int] = mapped_column(BigInteger, default=0)  # ... followed by another within 7 days
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", name="uq_analytics_daily_quality_key"),)

@@ -109,8 +109,14 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
         rows.append(Row(label, k, by_bucket.get(k, kpi.Tally())))
         k += step
     total = kpi.Tally.total(r.tally for r in rows)
-    complaints = service.complaint_figures(session, t0, t1, unit_ids=unit_ids, now=now, channels=channels)
-    fcr = service.first_contact(session, t0, t1, unit_ids=unit_ids, channels=channels)
+    if zone == ZONE:  # the quality summary's days are China's
+        from kefu.analytics import quality
+
+        complaints = quality.complaint_figures(session, first, end, unit_ids=unit_ids, now=now, channels=channels)
+        fcr = quality.first_contact(session, first, end, unit_ids=unit_ids, channels=channels)
+    else:
+        complaints = service.complaint_figures(session, t0, t1, unit_ids=unit_ids, now=now, channels=channels)
+        fcr = service.first_contact(session, t0, t1, unit_ids=unit_ids, channels=channels)
     from kefu.analytics import journeys
 
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)

@@ -226,33 +226,45 @@ def complaint_figures(session: Session, start: datetime, end: datetime, *, unit_
                       now: datetime, channels: Iterable[str] | None = None,
                       repeat_days: int = kpi.REPEAT_DAYS) -> ComplaintFigures:
     """Complaints opened in [start, end): replies against their deadline (as of ``now``), repeats (same
-    customer, same first-level category, within ``repeat_days`` before), appeals (申诉 tickets: taken above
-    the operator) and the customers of the units (the base of the per-million rate)."""
-    from kefu.customers.models import Customer
-
+    customer, same first-level category, within ``repeat_days`` before, on any channel and in any unit),
+    appeals (申诉 tickets: taken above the operator) and the customers of the units (the base of the
+    per-million rate). The reports read these from the quality summary (kefu/analytics/quality.py)."""
     units = list(unit_ids)
     t = Ticket
-    q = (select(t.opened_at, t.customer_id, Category.key, t.reply_due_at, t.first_reply_at)
+    # a repeat looks back over the customer's complaints on any channel, in any unit
+    q = (select(t.opened_at, t.customer_id, Category.key, t.reply_due_at, t.first_reply_at, t.org_unit_id,
+                t.channel)
          .outerjoin(Category, Category.id == t.category_id)
-         .where(t.type == "complaint", t.org_unit_id.in_(units), t.status != "merged",
-                t.opened_at >= start - timedelta(days=repeat_days), t.opened_at < end))
-    if channels is not None:
-        q = q.where(t.channel.in_(list(channels)))
+         .where(t.type == "complaint", t.status != "merged",
+                t.opened_at >= start - timedelta(days=repeat_days), t.opened_at < end)
+         .where(or_(t.org_unit_id.in_(units), t.customer_id.is_not(None)))
+         .order_by(t.opened_at, t.id))
+    found = list(session.execute(q))
     rows = [kpi.Complaint(o.timestamp(), cust, key.split(".")[0] if key else None,
                           due.timestamp() if due else None, rep.timestamp() if rep else None)
-            for o, cust, key, due, rep in session.execute(q)]
+            for o, cust, key, due, rep, _, _ in found]
     flags = kpi.repeat_flags(rows, days=repeat_days)
     lo = start.timestamp()
-    inside = [(c, f) for c, f in zip(rows, flags, strict=True) if c.opened >= lo]
+    wanted, mine = (None if channels is None else set(channels)), set(units)
+    inside = [(c, f) for c, f, r in zip(rows, flags, found, strict=True)
+              if c.opened >= lo and r[5] in mine and (wanted is None or r[6] in wanted)]
     replies = kpi.reply_tally([c for c, _ in inside], now=now.timestamp())
     aq = select(func.count()).select_from(t).where(t.type == "appeal", t.org_unit_id.in_(units),
                                                    t.opened_at >= start, t.opened_at < end)
     if channels is not None:
         aq = aq.where(t.channel.in_(list(channels)))
     appeals = session.scalar(aq) or 0
-    customers = session.scalar(select(func.count()).select_from(Customer).where(
-        Customer.org_unit_id.in_(units), Customer.merged_into_id.is_(None))) or 0
-    return ComplaintFigures(len(inside), replies, sum(f for _, f in inside), appeals, customers)
+    return ComplaintFigures(len(inside), replies, sum(f for _, f in inside), appeals,
+                            customer_base(session, units))
+
+
+def customer_base(session: Session, unit_ids: Sequence[int]) -> int:
+    """The customers of the units (not merged into another): the base of the per-10,000 and per-million
+    rates."""
+    from kefu.customers.models import Customer
+
+    return session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.org_unit_id.in_(list(unit_ids)), Customer.merged_into_id.is_(None))) or 0
 
 
 def first_contact(session: Session, start: datetime, end: datetime, *, unit_ids: Iterable[int],
