@@ -79,3 +79,13 @@ def on_quality_event(session: Session, event: Event) -> None:
         quality.observe(session, tickets=quality.neighbours_of_ticket(session, int(event.aggregate_id)))
     elif event.name in QUALITY_INTERACTION_EVENTS and event.aggregate_type == "interaction":
         quality.observe(session, contacts=quality.neighbours_of_contact(session, int(event.aggregate_id)))
+
+
+@bus.consumer("analytics.occupancy", "routing.agent_presence_changed")
+def on_presence_event(session: Session, event: Event) -> None:
+    """Agents' presence time per hour (kefu/analytics/occupancy.py)."""
+    from kefu.analytics import occupancy
+
+    user, presence = event.payload.get("user_id"), event.payload.get("presence")
+    if user is not None and presence:
+        occupancy.observe(session, int(user), str(presence), event.occurred_at)

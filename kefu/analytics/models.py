@@ -253,3 +253,34 @@ class DayQualitySummary(Base):
     contacts_returned: Mapped[int] = mapped_column(BigInteger, default=0)  # ... followed by another within 7 days
 
     __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", name="uq_analytics_daily_quality_key"),)
+
+
+class AgentPresenceNow(Base):
+    """An agent's presence as the occupancy summary last saw it (kefu/analytics/occupancy.py): since when
+    (float seconds since the epoch); the time up to the next change goes to this presence."""
+
+    __tablename__ = "analytics_agent_presence"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    presence: Mapped[str] = mapped_column(String(16))
+    since: Mapped[float] = mapped_column(Float)
+
+
+class AgentHourSummary(Base):
+    """Seconds an agent spent in one presence (available, after_call_work, break, not_ready) per UTC hour
+    (hours since the epoch), from routing's presence events: the base of occupancy."""
+
+    __tablename__ = "analytics_agent_hours"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    hour: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigId)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    presence: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        UniqueConstraint("hour", "user_id", "presence", name="uq_analytics_agent_hours_key"),
+        Index("ix_analytics_agent_hours_unit", "org_unit_id", "hour"),
+    )

@@ -83,6 +83,8 @@ class Report:
     csat: Any = None  # kefu.sla.surveys.Csat of the period's surveys (sent, answered, satisfied)
     handoffs: Any = None  # kefu.handoffs.service.HandoffStats of the period
     coverage: list[Any] = field(default_factory=list)  # kefu.sla.service.coverage_report of the first week
+    occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per interval (label, staffing)
+    agent_occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per agent, by name
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -129,9 +131,18 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
                    if channel is None or c.key == channel]
     csat = surveys.Csat(None, sum(c.sent for c in per_channel), sum(c.answered for c in per_channel),
                         sum(c.satisfied for c in per_channel))
-    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
-                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
-                  handoffs.stats(session, unit_ids, start=t0, end=t1))
+    rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
+                 recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
+                 handoffs.stats(session, unit_ids, start=t0, end=t1))
+    if grid.offset % 3600 == 0:  # presence is kept per UTC hour
+        from kefu.analytics import occupancy
+
+        per_interval = occupancy.per_interval(session, grid, unit_ids=unit_ids, now=now)
+        rep.occupancy = [(r.label, per_interval.get(r.start, kpi.Staffing())) for r in rows]
+        agents = occupancy.per_agent(session, first, end, unit_ids=unit_ids, now=now, zone_start=t0, zone_end=t1)
+        who = occupancy.names(session, agents)
+        rep.agent_occupancy = sorted(((who.get(a, str(a)), st) for a, st in agents.items()), key=lambda x: x[0])
+    return rep
 
 
 def _category_names(session: Session, keys: list[str], *, zh: bool) -> dict[str, str]:
@@ -268,6 +279,36 @@ def coverage_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[
     return headers, rows
 
 
+def _hours(seconds: float) -> float:
+    return round(seconds / 3600, 2)
+
+
+def occupancy_tables(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """The occupancy sections: (key, title, headers, rows) per interval and per agent (none without staffed
+    time)."""
+    def rows(pairs: list[tuple[str, kpi.Staffing]]) -> list[list[Any]]:
+        return [[label, _hours(st.available), _hours(st.after_call_work), _hours(st.handling),
+                 _pct(st.occupancy())] for label, st in pairs if st.available or st.after_call_work]
+
+    cols = (["在线可用(小时)", "话后处理(小时)", "通话处理(小时)", "占用率%"] if zh else
+            ["Available (h)", "After-call work (h)", "Handling calls (h)", "Occupancy %"])
+    out = []
+    by_interval = rows(report.occupancy)
+    if by_interval:
+        out.append(("occupancy", "坐席占用率（按时段）" if zh else "Agent occupancy per interval",
+                    ["时段" if zh else "Interval", *cols], by_interval))
+    by_agent = rows(report.agent_occupancy)
+    if by_agent:
+        out.append(("agent_occupancy", "坐席占用率（按坐席）" if zh else "Agent occupancy per agent",
+                    ["坐席" if zh else "Agent", *cols], by_agent))
+    return out
+
+
+def sections(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """The report's further sections, each (key, title, headers, rows), for the page and the exports."""
+    return occupancy_tables(report, zh=zh)
+
+
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
     """The period's complaint, resolution, satisfaction and handoff figures, named."""
     c = report.complaints
@@ -309,7 +350,7 @@ def to_csv(report: Report) -> str:
     for name, value in summary(report):
         w.writerow([name, "" if value is None else value])
     for headers, rows in (parts_table(report), recommendation_table(report), handoff_table(report),
-                          coverage_table(report)):
+                          coverage_table(report), *((h, r) for _, _, h, r in sections(report))):
         if rows:
             w.writerow([])
             w.writerow(headers)
@@ -345,7 +386,8 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
         ws2.append([name, value])
     ws2.column_dimensions["A"].width = 28
     for sheet, (headers, rows) in (("分项", parts_table(report)), ("渠道推荐", recommendation_table(report)),
-                                   ("转接", handoff_table(report)), ("7×24覆盖", coverage_table(report))):
+                                   ("转接", handoff_table(report)), ("7×24覆盖", coverage_table(report)),
+                                   *((t[:31], (h, r)) for _, t, h, r in sections(report))):
         if rows:
             ws3 = wb.create_sheet(sheet)
             ws3.append(headers)

@@ -319,6 +319,7 @@ class Wall:
     alerts: list[str]
     moves: list[MoveSuggestion] = field(default_factory=list)  # the routing engine's (kefu.routing.service)
     exclude_short: bool = True  # the variant shown: short abandons out of the service level and abandonment
+    occupancy: float | None = None  # today's, of the subtree's agents (kefu/analytics/occupancy.py)
 
 
 MOVES_WINDOW = timedelta(minutes=30)
@@ -442,4 +443,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, e
     alerts = [f"channel:{c.channel}" for c in tiles if c.levels["tile"] == colours.RED]
     alerts += [f"queue:{q.stats.queue.key}" for q in queues if q.levels["tile"] == colours.RED]
     moves = routing.move_suggestions(session, principal, at=now, within=MOVES_WINDOW)
-    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves, exclude_short)
+    from kefu.analytics import occupancy
+
+    staffed = occupancy.per_interval(session, grid, unit_ids=unit_ids, now=now) if grid.offset % 3600 == 0 else {}
+    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves, exclude_short,
+                kpi.Staffing.total(staffed.values()).occupancy())

@@ -136,6 +136,7 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
                 "part_headers": part_headers, "part_rows": part_rows, "rec_headers": rec_headers,
                 "rec_rows": rec_rows, "handoff_headers": handoff_headers, "handoff_rows": handoff_rows,
                 "coverage_headers": coverage_headers, "coverage_rows": coverage_rows,
+                "sections": reports.sections(rep, zh=zh),
                 "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
