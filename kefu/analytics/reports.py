@@ -85,6 +85,7 @@ class Report:
     coverage: list[Any] = field(default_factory=list)  # kefu.sla.service.coverage_report of the first week
     occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per interval (label, staffing)
     agent_occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per agent, by name
+    before_complaints: list[Any] = field(default_factory=list)  # journeys.PathBefore per channel path
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -134,6 +135,7 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
                  handoffs.stats(session, unit_ids, start=t0, end=t1))
+    rep.before_complaints = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels)
     if grid.offset % 3600 == 0:  # presence is kept per UTC hour
         from kefu.analytics import occupancy
 
@@ -304,9 +306,28 @@ def occupancy_tables(report: Report, *, zh: bool = True) -> list[tuple[str, str,
     return out
 
 
+def before_complaints_table(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """The journeys before a complaint: per channel path, the complaints, the mean contacts before them and
+    the share handed off in the window (none without complaints of a known customer)."""
+    from kefu.analytics import journeys
+
+    if not report.before_complaints:
+        return []
+    i = 0 if zh else 1
+    none = "（无接触）" if zh else "(no contact)"
+    rows = [[" → ".join(CHANNEL_NAMES.get(c, (c, c))[i] for c in p.path) or none, p.complaints,
+             round(p.mean_contacts(), 2), _pct(p.handoff_share())] for p in report.before_complaints]
+    days = journeys.BEFORE_DAYS
+    title = (f"投诉前的客户旅程（投诉前{days}天的接触渠道）" if zh else
+             f"Journeys before a complaint ({days} days before)")
+    headers = (["渠道路径", "投诉量", "平均接触次数", "曾被转接%"] if zh else
+               ["Channel path", "Complaints", "Mean contacts", "Handed off %"])
+    return [("before_complaints", title, headers, rows)]
+
+
 def sections(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
     """The report's further sections, each (key, title, headers, rows), for the page and the exports."""
-    return occupancy_tables(report, zh=zh)
+    return [*occupancy_tables(report, zh=zh), *before_complaints_table(report, zh=zh)]
 
 
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:

@@ -147,3 +147,54 @@ def test_channel_recommendation_from_contacts_and_tickets(db, world: World) -> N
     # the ticketless call of people[1] is a return contact of their voice contact, 3 h later
     assert got == {"voice": (2, 2, 2, 8.0), "wechat": (2, 0, 1, 1.0)}
     assert recs[0].channel == "wechat"
+
+
+def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
+                                             db) -> None:  # type: ignore[no-untyped-def]
+    """The report's section: per channel path the complaints, the contacts before them, the handoffs."""
+    import csv
+    import io
+    import re
+    from datetime import date
+
+    from kefu.handoffs.models import Handoff
+    from tests.analytics.support import complaint
+
+    gz = world.units["gz"]
+    assert journeys.paths_before([], [], []) == []
+    with db.unit_of_work() as s:
+        a, b, c, d = (Customer(org_unit_id=gz, phone=f"+8613900000{n:03d}", name="客户", created_at=DAY0,
+                               updated_at=DAY0) for n in range(4))
+        s.add_all([a, b, c, d])
+        s.flush()
+        ten = DAY0 + timedelta(hours=10)
+        for days, channel in ((5, "voice"), (2, "wechat"), (1, "wechat")):
+            call(s, gz, ten - timedelta(days=days), wait=1, talk=60, channel=channel, customer_id=a.id)
+        call(s, gz, ten - timedelta(minutes=1), wait=1, talk=30, customer_id=a.id)  # the call it was made in
+        s.add(Handoff(customer_id=a.id, org_unit_id=gz, source="agent", from_channel="voice", to_channel="wechat",
+                      task="bill", status="offered", offered_at=ten - timedelta(days=5),
+                      expires_at=ten - timedelta(days=4)))
+        complaint(s, gz, ten, customer_id=a.id)  # hotline → WeChat → hotline, handed off
+        complaint(s, gz, ten, customer_id=b.id)  # no contact before
+        call(s, gz, ten - timedelta(days=20), wait=1, talk=60, channel="sms", customer_id=c.id)  # too early
+        complaint(s, gz, ten + timedelta(hours=1), customer_id=c.id)
+        call(s, gz, DAY0 + timedelta(hours=1), wait=1, talk=60, channel="wechat", customer_id=d.id)
+        complaint(s, gz, DAY0 + timedelta(hours=2), customer_id=d.id, channel="wechat")
+        complaint(s, gz, ten)  # no customer: no journey
+        complaint(s, gz, ten + timedelta(days=1), customer_id=d.id)  # the next day: not in the report
+        s.flush()
+        got = journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz])
+        assert [(p.path, p.complaints, p.contacts, p.with_handoff) for p in got] == [
+            ((), 2, 0, 0), (("voice", "wechat", "voice"), 1, 4, 1), (("wechat",), 1, 1, 0)]
+        assert [p.path for p in journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz],
+                                                           channels=["wechat"])] == [("wechat",)]
+    login(client, "sup_gd")
+    q = f"period=day&day={date(2026, 3, 2).isoformat()}&unit={world.units['province']}"
+    page = client.get(f"/console/reports?{q}").text
+    assert "投诉前的客户旅程（投诉前14天的接触渠道）" in page
+    assert re.search(r'<tr><td>热线 → 微信 → 热线</td><td class="num">1</td><td class="num">4.0</td>'
+                     r'<td class="num">100.0</td></tr>', page)
+    rows = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
+    at = rows.index(["渠道路径", "投诉量", "平均接触次数", "曾被转接%"])
+    assert rows[at + 1:at + 4] == [["（无接触）", "2", "0.0", "0.0"], ["热线 → 微信 → 热线", "1", "4.0", "100.0"],
+                                   ["微信", "1", "1.0", "0.0"]]
