@@ -284,3 +284,37 @@ class AgentHourSummary(Base):
         UniqueConstraint("hour", "user_id", "presence", name="uq_analytics_agent_hours_key"),
         Index("ix_analytics_agent_hours_unit", "org_unit_id", "hour"),
     )
+
+
+class ReportSchedule(Base):
+    """A report sent by e-mail on a cadence (kefu/analytics/mailing.py): every day yesterday's daily report,
+    every Monday last week's, or on the 1st last month's, of one org unit's subtree (one channel or all,
+    optionally broken down), to its recipients."""
+
+    __tablename__ = "analytics_report_schedules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cadence: Mapped[str] = mapped_column(String(8))  # day | week | month (the report's period)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    breakdown: Mapped[str | None] = mapped_column(String(16))
+    recipients: Mapped[str] = mapped_column(Text)  # addresses, one a line
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (CheckConstraint("cadence in ('day','week','month')", name="cadence"),)
+
+
+class ReportMailing(Base):
+    """One period's report sent for a schedule: sent once per schedule and period."""
+
+    __tablename__ = "analytics_report_mailings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[int] = mapped_column(BigId, ForeignKey("analytics_report_schedules.id", ondelete="CASCADE"))
+    first_day: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("schedule_id", "first_day", name="uq_analytics_report_mailings_period"),)

@@ -207,7 +207,7 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
     rows = list(session.execute(
         select(t, Category.key).outerjoin(Category, Category.id == t.category_id)
         .where(_counted_complaint(), *span(t.opened_at, None if lo is None else lo - REPEAT_WINDOW, hi))
-        .order_by(t.opened_at, t.id)).tuples())
+        .order_by(t.opened_at, t.id)))
     issues = [key.split(".")[0] if key else None for _, key in rows]
     flags = kpi.repeat_flags([kpi.Complaint(x.opened_at.timestamp(), x.customer_id, issue)
                               for (x, _), issue in zip(rows, issues, strict=True)])
