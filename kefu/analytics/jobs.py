@@ -30,3 +30,13 @@ def mail_reports(ctx: JobContext) -> None:
 
     sent = mailing.send_due(ctx.session, ctx.settings, now=ctx.now)
     log.info("mailed %d scheduled report(s)", len(sent))
+
+
+@job("analytics.wall_alerts", queue="maintenance", cron="* * * * *")
+def wall_alerts(ctx: JobContext) -> None:
+    """Raise and clear the wall's alerts (kefu/analytics/alerts.py); the console pushes them live."""
+    from kefu.analytics import alerts
+
+    raised, cleared = alerts.check(ctx.session, now=ctx.now)
+    if raised or cleared:
+        log.info("wall alerts: %d raised, %d cleared", len(raised), len(cleared))

@@ -318,3 +318,20 @@ class ReportMailing(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("schedule_id", "first_day", name="uq_analytics_report_mailings_period"),)
+
+
+class WallAlert(Base):
+    """A channel tile of an org unit's subtree that turned red (kefu/analytics/alerts.py): raised when the
+    check first finds it red, cleared when it finds it red no more; pushed live to the supervisors who see
+    the unit."""
+
+    __tablename__ = "analytics_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(60))  # "channel:voice"
+    metrics: Mapped[str] = mapped_column(String(100))  # the red figures, comma-separated
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_analytics_alerts_open", "cleared_at", "org_unit_id"),)

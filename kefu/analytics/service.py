@@ -389,13 +389,44 @@ def set_threshold(session: Session, *, scope: str, target: str, metric: str, amb
     session.flush()
 
 
+def today_grid(now: datetime, zone: str = ZONE) -> Grid:
+    """Today (local midnight up to now) as one interval."""
+    return Grid(local_midnight(now, zone), now + timedelta(seconds=1), DAY_MINUTES, zone)
+
+
+def channel_tiles(session: Session, unit_ids: Sequence[int], *, now: datetime, zone: str = ZONE,
+                  exclude_short: bool = True, overrides: Mapping[tuple[str, str], Any] | None = None,
+                  agents: Mapping[str, dict[str, int]] | None = None) -> list[ChannelTile]:
+    """The wall's tile of each channel of the units (the hotline's always, the others' when they had
+    contacts today or have some waiting), coloured by its thresholds; ``agents``: per media, the agents
+    by presence (none: empty)."""
+    from kefu.analytics import summary
+    from kefu.analytics import wall as colours
+    from kefu.interactions.models import CHANNELS
+    from kefu.routing import rules as routing_rules
+
+    today = sum_by(tallies(session, today_grid(now, zone), unit_ids=unit_ids), lambda k: k[1])
+    waiting = summary.waiting_now(session, unit_ids, now, WAITING_LOOKBACK)
+    overrides = thresholds(session) if overrides is None else overrides
+    tiles = []
+    for ch in CHANNELS:
+        if ch not in today and ch not in waiting and ch != "voice":
+            continue
+        media = routing_rules.CHANNEL_MEDIA.get(ch, "message")
+        n, first = waiting.get(ch, (0, None))
+        longest = max(0.0, (now - first).total_seconds()) if first is not None else None
+        t = today.get(ch, kpi.Tally())
+        th = colours.thresholds_for(media, overrides.get(("channel", ch)))
+        levels = colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)
+        tiles.append(ChannelTile(ch, media, n, longest, t, dict((agents or {}).get(media, {})), levels))
+    return tiles
+
+
 def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, exclude_short: bool = True) -> Wall:
     """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
     longest wait, today's offered / answered / abandoned and service level, the agents by state; per
     routing queue the same (from routing's own queue figures); complaints at risk of their deadline."""
-    from kefu.analytics import summary
     from kefu.analytics import wall as colours
-    from kefu.interactions.models import CHANNELS
     from kefu.org import service as org
     from kefu.routing import rules as routing_rules
     from kefu.routing import service as routing
@@ -403,10 +434,7 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, e
     from kefu.tickets import lifecycle
 
     unit_ids = org.visible_unit_ids(session, principal)
-    midnight = local_midnight(now, zone)
-    grid = Grid(midnight, now + timedelta(seconds=1), DAY_MINUTES, zone)
-    today = sum_by(tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
-    waiting = summary.waiting_now(session, unit_ids, now, WAITING_LOOKBACK)
+    grid = today_grid(now, zone)
     overrides = thresholds(session)
     agents = routing.agents_of(session, principal)
     all_agents = dict.fromkeys(PRESENCES, 0)
@@ -418,17 +446,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, e
             limit = row.channels.get(m, routing_rules.MEDIA_LIMIT[m]) if row is not None else 0
             if limit > 0:
                 by_media[m][presence] += 1
-    tiles = []
-    for ch in CHANNELS:
-        if ch not in today and ch not in waiting and ch != "voice":
-            continue
-        media = routing_rules.CHANNEL_MEDIA.get(ch, "message")
-        n, first = waiting.get(ch, (0, None))
-        longest = max(0.0, (now - first).total_seconds()) if first is not None else None
-        t = today.get(ch, kpi.Tally())
-        th = colours.thresholds_for(media, overrides.get(("channel", ch)))
-        levels = colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)
-        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media], levels))
+    tiles = channel_tiles(session, unit_ids, now=now, zone=zone, exclude_short=exclude_short, overrides=overrides,
+                          agents=by_media)
     qtoday = sum_by(queue_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
     queues = []
     for s in routing.queue_stats(session, principal):

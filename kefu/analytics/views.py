@@ -13,6 +13,8 @@
     GET  /console/reports/schedules, POST; POST /console/reports/schedules/{id}/delete   reports sent by
                                   e-mail: report (unit, channel, breakdown), recipients, cadence
     GET  /console/journeys/{customer}   one customer's contacts across channels (also a box on the ticket page)
+    GET  /console/wall/alerts     the open alerts of the reader's subtree (red tiles; kefu/analytics/alerts.py),
+                                  a fragment on every console page of a supervisor, re-read on `wall-alert`
     GET  /console/wall/thresholds, POST administrators (`analytics.admin`): where a tile's figures turn amber
                                   and red, per channel or queue, over the defaults of kefu/analytics/wall.py
 The wall needs `analytics.wall`, reports `analytics.reports`; every figure is limited to the reader's org
@@ -66,6 +68,19 @@ def wall_page(request: Request, session: DbSession, principal: PagePrincipal, th
     if is_htmx(request) and request.headers.get("HX-Target") == "wall-live":
         return render(request, "analytics/_wall_live.html", ctx)
     return render(request, "analytics/wall.html", ctx, active="wall")
+
+
+@router.get("/console/wall/alerts")
+def alerts_fragment(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    """The open wall alerts of the reader's subtree (a fragment of every console page of a supervisor)."""
+    from kefu.analytics import alerts
+    from kefu.org import service as org
+
+    _allowed(request, principal, "analytics.wall")
+    units = org.list_units(session, principal)
+    ctx = {"alerts": alerts.open_alerts(session, [u.id for u in units]), "unit_names": {u.id: u.name for u in units},
+           "metric_names": METRIC_NAMES, **names()}
+    return render(request, "analytics/_alerts.html", ctx)
 
 
 # ---- reports ------------------------------------------------------------------------------------------
