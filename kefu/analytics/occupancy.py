@@ -19,12 +19,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
 from kefu.analytics.models import AgentHourSummary, AgentPresenceNow
-from kefu.analytics.summary import LOCK_CLASS
+from kefu.analytics.summary import LOCK_CLASS, bump
 
 #: The presences counted (offline time is no staffed time and is not kept).
 COUNTED = ("available", "after_call_work", "break", "not_ready")
@@ -32,7 +32,6 @@ COUNTED = ("available", "after_call_work", "break", "not_ready")
 
 def observe(session: Session, user_id: int, presence: str, at: datetime) -> bool:
     """The agent's presence changed to ``presence`` at ``at``; returns whether anything was counted."""
-    from kefu.core.db import insert_unless_exists
     from kefu.org import service as org
 
     if session.get_bind().dialect.name == "postgresql":
@@ -49,14 +48,9 @@ def observe(session: Session, user_id: int, presence: str, at: datetime) -> bool
     if t < row.since or (t == row.since and presence == row.presence):
         return False  # older than what was seen, or seen
     if row.presence in COUNTED and t > row.since:
-        dialect = session.get_bind().dialect.name
-        h = AgentHourSummary
         for hour, seconds in kpi.split_by_hour(row.since, t):
-            key = {"hour": hour, "user_id": user_id, "presence": row.presence}
-            session.execute(insert_unless_exists(dialect, h, "hour", "user_id", "presence"),
-                            [{**key, "org_unit_id": row.org_unit_id, "seconds": 0.0}])
-            session.execute(update(h).where(*(getattr(h, k) == v for k, v in key.items()))
-                            .values(seconds=h.seconds + seconds))
+            bump(session, AgentHourSummary, {"hour": hour, "user_id": user_id, "presence": row.presence},
+                 {"seconds": seconds}, 1, ("seconds",), extra={"org_unit_id": row.org_unit_id})
     row.presence, row.since = presence, t
     session.flush()
     return True

@@ -28,12 +28,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
 from kefu.analytics.models import QUALITY_SUMS, DayQualitySummary, QualityFact
-from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, day_number
+from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
@@ -116,15 +116,7 @@ def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
 
 
 def _add(session: Session, fact: dict[str, Any], sign: int) -> None:
-    from kefu.core.db import insert_unless_exists
-
-    sums = {k: v for k, v in sums_of(fact).items() if v}
-    key = {k: fact[k] for k in KEYS}
-    q = DayQualitySummary
-    session.execute(insert_unless_exists(session.get_bind().dialect.name, q, *KEYS),
-                    [{**key, **dict.fromkeys(QUALITY_SUMS, 0)}])
-    session.execute(update(q).where(*(getattr(q, k) == v for k, v in key.items()))
-                    .values({n: getattr(q, n) + sign * v for n, v in sums.items()}))
+    bump(session, DayQualitySummary, {k: fact[k] for k in KEYS}, sums_of(fact), sign, QUALITY_SUMS)
 
 
 def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = ()) -> int:

@@ -152,13 +152,11 @@ def test_channel_recommendation_from_contacts_and_tickets(db, world: World) -> N
 def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
                                              db) -> None:  # type: ignore[no-untyped-def]
     """The report's section: per channel path the complaints, the contacts before them, the handoffs."""
-    import csv
-    import io
     import re
     from datetime import date
 
     from kefu.handoffs.models import Handoff
-    from tests.analytics.support import complaint
+    from tests.analytics.support import complaint, province_day_report
 
     gz = world.units["gz"]
     assert journeys.paths_before([], [], []) == []
@@ -188,13 +186,10 @@ def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
             ((), 2, 0, 0), (("voice", "wechat", "voice"), 1, 4, 1), (("wechat",), 1, 1, 0)]
         assert [p.path for p in journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz],
                                                            channels=["wechat"])] == [("wechat",)]
-    login(client, "sup_gd")
-    q = f"period=day&day={date(2026, 3, 2).isoformat()}&unit={world.units['province']}"
-    page = client.get(f"/console/reports?{q}").text
+    page, rows = province_day_report(client, world.units["province"], date(2026, 3, 2))
     assert "投诉前的客户旅程（投诉前14天的接触渠道）" in page
     assert re.search(r'<tr><td>热线 → 微信 → 热线</td><td class="num">1</td><td class="num">4.0</td>'
                      r'<td class="num">100.0</td></tr>', page)
-    rows = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
     at = rows.index(["渠道路径", "投诉量", "平均接触次数", "曾被转接%"])
     assert rows[at + 1:at + 4] == [["（无接触）", "2", "0.0", "0.0"], ["热线 → 微信 → 热线", "1", "4.0", "100.0"],
                                    ["微信", "1", "1.0", "0.0"]]

@@ -3,8 +3,6 @@ agent and per interval, on the report page, its exports and the wall."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, datetime, timedelta
 
@@ -16,9 +14,8 @@ from kefu.analytics import consumers, kpi, quality, reports, summary
 from kefu.analytics.models import AgentHourSummary
 from kefu.core import events
 from kefu.core.events import bus
-from tests.analytics.support import DAY0, call
+from tests.analytics.support import DAY0, call, province_day_report
 from tests.conftest import World
-from tests.web.conftest import login
 
 DAY = date(2026, 3, 2)  # DAY0 is its local midnight (UTC+8)
 
@@ -99,13 +96,10 @@ def test_occupancy_per_agent_and_per_hour_by_hand(db, world: World) -> None:  # 
 def test_occupancy_on_the_report_page_its_export_and_the_wall(client: TestClient, world: World,
                                                               db) -> None:  # type: ignore[no-untyped-def]
     _agent_day(db, world, last="offline")
-    login(client, "sup_gd")
-    q = f"period=day&day={DAY.isoformat()}&unit={world.units['province']}"
-    page = client.get(f"/console/reports?{q}").text
+    page, rows = province_day_report(client, world.units["province"], DAY)
     assert "坐席占用率（按时段）" in page
     assert re.search(r'<tr><td>09:00</td><td class="num">0.92</td><td class="num">0.08</td>'
                      r'<td class="num">0.25</td><td class="num">33.33</td></tr>', page)
-    rows = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
     at = rows.index(["坐席", "在线可用(小时)", "话后处理(小时)", "通话处理(小时)", "占用率%"])
     assert rows[at + 1][1:] == ["1.17", "0.08", "0.25", "26.67"]  # (900 + 300) / (4200 + 300)
     wall = client.get("/console/wall").text
