@@ -230,15 +230,17 @@ def paths_before(complaints: Iterable[tuple[int, float]], contacts: Iterable[tup
 
 
 def before_complaints(session: Session, start: datetime, end: datetime, *, unit_ids: list[int],
-                      channels: list[str] | None = None, days: int = BEFORE_DAYS) -> list[PathBefore]:
-    """The channel paths of the customers of the complaints opened in [start, end) in the units (of a known
-    customer, not merged; on ``channels`` when given) over the ``days`` before each."""
+                      channels: list[str] | None = None, days: int = BEFORE_DAYS,
+                      type: str = "complaint") -> list[PathBefore]:
+    """The channel paths of the customers of the complaints (``type`` "appeal": the escalations, 申诉)
+    opened in [start, end) in the units (of a known customer, not merged; on ``channels`` when given) over
+    the ``days`` before each."""
     from kefu.handoffs.models import Handoff
     from kefu.tickets.models import Ticket
 
     t = Ticket
     q = select(t.customer_id, t.opened_at).where(
-        t.type == "complaint", t.status != "merged", t.customer_id.is_not(None), t.org_unit_id.in_(unit_ids),
+        t.type == type, t.status != "merged", t.customer_id.is_not(None), t.org_unit_id.in_(unit_ids),
         t.opened_at >= start, t.opened_at < end)
     if channels is not None:
         q = q.where(t.channel.in_(channels))

@@ -86,6 +86,7 @@ class Report:
     occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per interval (label, staffing)
     agent_occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per agent, by name
     before_complaints: list[Any] = field(default_factory=list)  # journeys.PathBefore per channel path
+    before_appeals: list[Any] = field(default_factory=list)  # the same for escalations (appeals)
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -136,6 +137,8 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
                  handoffs.stats(session, unit_ids, start=t0, end=t1))
     rep.before_complaints = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels)
+    rep.before_appeals = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels,
+                                                    type="appeal")
     if grid.offset % 3600 == 0:  # presence is kept per UTC hour
         from kefu.analytics import occupancy
 
@@ -311,18 +314,25 @@ def before_complaints_table(report: Report, *, zh: bool = True) -> list[tuple[st
     the share handed off in the window (none without complaints of a known customer)."""
     from kefu.analytics import journeys
 
-    if not report.before_complaints:
-        return []
     i = 0 if zh else 1
     none = "（无接触）" if zh else "(no contact)"
-    rows = [[" → ".join(CHANNEL_NAMES.get(c, (c, c))[i] for c in p.path) or none, p.complaints,
-             round(p.mean_contacts(), 2), _pct(p.handoff_share())] for p in report.before_complaints]
     days = journeys.BEFORE_DAYS
-    title = (f"投诉前的客户旅程（投诉前{days}天的接触渠道）" if zh else
-             f"Journeys before a complaint ({days} days before)")
-    headers = (["渠道路径", "投诉量", "平均接触次数", "曾被转接%"] if zh else
-               ["Channel path", "Complaints", "Mean contacts", "Handed off %"])
-    return [("before_complaints", title, headers, rows)]
+    out = []
+    for key, paths, title, what in (
+            ("before_complaints", report.before_complaints,
+             (f"投诉前的客户旅程（投诉前{days}天的接触渠道）", f"Journeys before a complaint ({days} days before)"),
+             ("投诉量", "Complaints")),
+            ("before_appeals", report.before_appeals,
+             (f"以越级投诉（申诉）告终的客户旅程（申诉前{days}天）",
+              f"Journeys that ended in an escalation ({days} days before)"),
+             ("申诉量", "Escalations"))):
+        if paths:
+            rows = [[" → ".join(CHANNEL_NAMES.get(c, (c, c))[i] for c in p.path) or none, p.complaints,
+                     round(p.mean_contacts(), 2), _pct(p.handoff_share())] for p in paths]
+            headers = (["渠道路径", what[0], "平均接触次数", "曾被转接%"] if zh else
+                       ["Channel path", what[1], "Mean contacts", "Handed off %"])
+            out.append((key, title[i], headers, rows))
+    return out
 
 
 def sections(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:

@@ -180,6 +180,7 @@ def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
         complaint(s, gz, DAY0 + timedelta(hours=2), customer_id=d.id, channel="wechat")
         complaint(s, gz, ten)  # no customer: no journey
         complaint(s, gz, ten + timedelta(days=1), customer_id=d.id)  # the next day: not in the report
+        complaint(s, gz, ten + timedelta(hours=2), customer_id=a.id, type="appeal")  # a escalates too
         s.flush()
         got = journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz])
         assert [(p.path, p.complaints, p.contacts, p.with_handoff) for p in got] == [
@@ -193,3 +194,6 @@ def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
     at = rows.index(["渠道路径", "投诉量", "平均接触次数", "曾被转接%"])
     assert rows[at + 1:at + 4] == [["（无接触）", "2", "0.0", "0.0"], ["热线 → 微信 → 热线", "1", "4.0", "100.0"],
                                    ["微信", "1", "1.0", "0.0"]]
+    at = rows.index(["渠道路径", "申诉量", "平均接触次数", "曾被转接%"])  # the paths that ended in an escalation
+    assert rows[at + 1:at + 2] == [["热线 → 微信 → 热线", "1", "4.0", "100.0"]]
+    assert "以越级投诉（申诉）告终的客户旅程（申诉前14天）" in page
