@@ -87,6 +87,7 @@ class Report:
     agent_occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per agent, by name
     before_complaints: list[Any] = field(default_factory=list)  # journeys.PathBefore per channel path
     before_appeals: list[Any] = field(default_factory=list)  # the same for escalations (appeals)
+    channel_by_tier: dict[tuple[str, str], int] = field(default_factory=dict)  # (tier, channel) -> contacts
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -136,6 +137,10 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
                  handoffs.stats(session, unit_ids, start=t0, end=t1))
+    from kefu.analytics import summary as summaries
+
+    rep.channel_by_tier = {k: t.offered + t.pending for k, t in summaries.breakdown(
+        session, first, end, by=("tier", "channel"), unit_ids=unit_ids, channels=channels).items()}
     rep.before_complaints = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels)
     rep.before_appeals = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels,
                                                     type="appeal")
@@ -335,9 +340,31 @@ def before_complaints_table(report: Report, *, zh: bool = True) -> list[tuple[st
     return out
 
 
+def channel_use_table(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """Channel use by customer segment (tier): the contacts of each tier per channel, and each channel's share
+    of the tier's contacts (none without contacts)."""
+    if not report.channel_by_tier:
+        return []
+    i = 0 if zh else 1
+    channels = sorted({c for _, c in report.channel_by_tier}, key=lambda c: (list(CHANNEL_NAMES).index(c)
+                                                                            if c in CHANNEL_NAMES else 99, c))
+    tiers = sorted({t for t, _ in report.channel_by_tier}, key=lambda t: (list(TIER_NAMES).index(t)
+                                                                         if t in TIER_NAMES else 99, t))
+    rows = []
+    for tier in tiers:
+        counts = [report.channel_by_tier.get((tier, c), 0) for c in channels]
+        total = sum(counts)
+        name = TIER_NAMES[tier][i] if tier in TIER_NAMES else (tier or ("未识别客户" if zh else "Unknown customer"))
+        rows.append([name, *(f"{n} ({_pct(n / total)}%)" if total else "0" for n in counts), total])
+    headers = ["客户等级" if zh else "Customer tier", *(CHANNEL_NAMES.get(c, (c, c))[i] for c in channels),
+               "合计" if zh else "Total"]
+    return [("channel_use", "渠道使用（按客户等级）" if zh else "Channel use by customer tier", headers, rows)]
+
+
 def sections(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
     """The report's further sections, each (key, title, headers, rows), for the page and the exports."""
-    return [*occupancy_tables(report, zh=zh), *before_complaints_table(report, zh=zh)]
+    return [*occupancy_tables(report, zh=zh), *channel_use_table(report, zh=zh),
+            *before_complaints_table(report, zh=zh)]
 
 
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:

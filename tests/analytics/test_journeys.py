@@ -197,3 +197,30 @@ def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
     at = rows.index(["渠道路径", "申诉量", "平均接触次数", "曾被转接%"])  # the paths that ended in an escalation
     assert rows[at + 1:at + 2] == [["热线 → 微信 → 热线", "1", "4.0", "100.0"]]
     assert "以越级投诉（申诉）告终的客户旅程（申诉前14天）" in page
+
+
+def test_channel_use_by_customer_tier_in_the_report(client: TestClient, world: World,
+                                                    db) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from kefu.analytics import summary
+    from tests.analytics.support import province_day_report
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        gold, plain = (Customer(org_unit_id=gz, phone=f"+8613900001{n:03d}", name="客户", tier=tier, created_at=DAY0,
+                                updated_at=DAY0) for n, tier in enumerate(("gold", "standard")))
+        s.add_all([gold, plain])
+        s.flush()
+        for n, channel in enumerate(("voice", "voice", "wechat")):
+            call(s, gz, DAY0 + timedelta(hours=9 + n), wait=1, talk=60, channel=channel, customer_id=gold.id)
+        call(s, gz, DAY0 + timedelta(hours=9), wait=1, talk=60, channel="sms", customer_id=plain.id)
+        call(s, gz, DAY0 + timedelta(hours=9), wait=1, talk=60)  # not identified
+        s.flush()
+        summary.rebuild(s)
+    page, rows = province_day_report(client, world.units["province"], date(2026, 3, 2))
+    assert "渠道使用（按客户等级）" in page
+    at = rows.index(["客户等级", "热线", "短信", "微信", "合计"])
+    assert rows[at + 1:at + 4] == [["金卡", "2 (66.67%)", "0 (0.0%)", "1 (33.33%)", "3"],
+                                   ["普通", "0 (0.0%)", "1 (100.0%)", "0 (0.0%)", "1"],
+                                   ["未识别客户", "1 (100.0%)", "0 (0.0%)", "0 (0.0%)", "1"]]
