@@ -78,11 +78,12 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         since: str | None = typer.Option(None, help="first local day (YYYY-MM-DD) to rebuild; default: all"),
         until: str | None = typer.Option(None, help="last local day (YYYY-MM-DD), inclusive; default: all"),
     ) -> None:
-        """Recompute the contact facts and the hourly and daily summaries from the raw tables (after an
+        """Recompute the contact facts, the hourly and daily summaries and the complaint / appeal /
+        first-contact summary from the raw tables (after an
         import, or to check the counters the events consumer keeps). Whole local days (China time)."""
         from datetime import date, timedelta
 
-        from kefu.analytics import summary
+        from kefu.analytics import quality, summary
         from kefu.analytics.reports import local_instant
         from kefu.core.config import get_settings
         from kefu.core.db import Database
@@ -101,8 +102,11 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         db = Database(get_settings().effective_database_url)
         try:
             with db.unit_of_work() as s:
-                n = summary.rebuild(s, start=None if first is None else local_instant(first),
-                                    end=None if last is None else local_instant(last + timedelta(days=1)))
+                lo = None if first is None else local_instant(first)
+                hi = None if last is None else local_instant(last + timedelta(days=1))
+                n = summary.rebuild(s, start=lo, end=hi)
+                m = quality.rebuild(s, start=lo, end=hi)
         finally:
             db.dispose()
-        typer.echo(f"counted {n} contacts into the summary tables")
+        typer.echo(f"counted {n} contacts into the summary tables, {m} complaints, appeals and contacts of known "
+                   "customers into the quality summary")

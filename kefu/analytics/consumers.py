@@ -1,7 +1,8 @@
 """The summary tables kept from events (kefu/analytics/summary.py): every event that can change a contact
 (opened, answered, ended, corrected by the switch, put in a routing queue, its ticket classified or given
 another category by hand, its customer's tier changed) has its interaction observed again. Observing is
-idempotent, so a redelivered event changes nothing."""
+idempotent, so a redelivered event changes nothing. A second consumer keeps the complaint, appeal and
+first-contact summary (kefu/analytics/quality.py) from the tickets' and interactions' events."""
 
 from __future__ import annotations
 
@@ -58,3 +59,33 @@ def on_contact_event(session: Session, event: Event) -> None:
     ids = interactions_of(session, event)
     if ids:
         summary.observe(session, ids)
+
+
+QUALITY_TICKET_EVENTS = ("ticket.created", "ticket.updated", "ticket.classified", "ticket.replied",
+                         "ticket.transitioned", "ticket.merged")
+QUALITY_INTERACTION_EVENTS = ("interaction.opened", "interaction.updated")
+
+
+@bus.consumer("analytics.quality", *QUALITY_TICKET_EVENTS, *QUALITY_INTERACTION_EVENTS)
+def on_quality_event(session: Session, event: Event) -> None:
+    """The complaint / appeal / first-contact summary (kefu/analytics/quality.py): a ticket's event observes
+    it and the customer's complaints of the month after; an interaction's the interaction and the customer's
+    contacts of the week before."""
+    from kefu.analytics import quality
+
+    if event.aggregate_id is None:
+        return
+    if event.name in QUALITY_TICKET_EVENTS and event.aggregate_type == "ticket":
+        quality.observe(session, tickets=quality.neighbours_of_ticket(session, int(event.aggregate_id)))
+    elif event.name in QUALITY_INTERACTION_EVENTS and event.aggregate_type == "interaction":
+        quality.observe(session, contacts=quality.neighbours_of_contact(session, int(event.aggregate_id)))
+
+
+@bus.consumer("analytics.occupancy", "routing.agent_presence_changed")
+def on_presence_event(session: Session, event: Event) -> None:
+    """Agents' presence time per hour (kefu/analytics/occupancy.py)."""
+    from kefu.analytics import occupancy
+
+    user, presence = event.payload.get("user_id"), event.payload.get("presence")
+    if user is not None and presence:
+        occupancy.observe(session, int(user), str(presence), event.occurred_at)

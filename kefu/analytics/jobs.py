@@ -1,4 +1,4 @@
-"""Analytics' periodic job: the scheduled reports.
+"""Analytics' periodic jobs: the scheduled reports, and the reports scheduled by e-mail (mail_reports).
 
 Every day at 00:30 in China (16:30 UTC) yesterday's daily report is made for the group and each province;
 on Mondays last week's too, on the 1st last month's. Each is kept (analytics_reports) once per period
@@ -20,3 +20,23 @@ def scheduled_reports(ctx: JobContext) -> None:
 
     made = reports.make_scheduled(ctx.session, now=ctx.now)
     log.info("made %d scheduled report(s)", len(made))
+
+
+@job("analytics.mail_reports", queue="maintenance", cron="45 16 * * *")
+def mail_reports(ctx: JobContext) -> None:
+    """The reports scheduled by e-mail (kefu/analytics/mailing.py), at 00:45 in China, after the day's
+    summaries are settled."""
+    from kefu.analytics import mailing
+
+    sent = mailing.send_due(ctx.session, ctx.settings, now=ctx.now)
+    log.info("mailed %d scheduled report(s)", len(sent))
+
+
+@job("analytics.wall_alerts", queue="maintenance", cron="* * * * *")
+def wall_alerts(ctx: JobContext) -> None:
+    """Raise and clear the wall's alerts (kefu/analytics/alerts.py); the console pushes them live."""
+    from kefu.analytics import alerts
+
+    raised, cleared = alerts.check(ctx.session, now=ctx.now)
+    if raised or cleared:
+        log.info("wall alerts: %d raised, %d cleared", len(raised), len(cleared))

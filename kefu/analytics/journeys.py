@@ -179,3 +179,83 @@ def channel_recommendations(session: Session, start: datetime, end: datetime, *,
         seconds = (resolved - at).total_seconds() if resolved is not None and resolved >= at else None
         contacts.append((category.split(".")[0], channel, seconds, first is False))
     return recommend(contacts, min_contacts=min_contacts)
+
+
+# ---- journeys before a complaint ----------------------------------------------------------------------------
+
+#: How far back the journey before a complaint looks (days).
+BEFORE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class PathBefore:
+    """The complaints whose customer took one channel path before complaining."""
+
+    path: tuple[str, ...]  # the channels of the contacts, oldest first, a repeated channel once
+    complaints: int
+    contacts: int  # contacts before those complaints, in all
+    with_handoff: int  # complaints whose customer was handed off (hotline to a digital channel) in the window
+
+    def mean_contacts(self) -> float:
+        return self.contacts / self.complaints if self.complaints else 0.0
+
+    def handoff_share(self) -> float | None:
+        return self.with_handoff / self.complaints if self.complaints else None
+
+
+def paths_before(complaints: Iterable[tuple[int, float]], contacts: Iterable[tuple[int, float, str]],
+                 handoffs: Iterable[tuple[int, float]], *, days: int = BEFORE_DAYS) -> list[PathBefore]:
+    """Pure: for each complaint (customer, opened), the customer's contacts (customer, time, channel) and
+    handoffs (customer, time) in the ``days`` up to its opening (the contact it was made in included: at
+    or before the opening), grouped by channel path; most complaints first, then the path."""
+    window = days * kpi.DAY
+    by_customer: dict[int, list[tuple[float, str]]] = {}
+    for cust, at, channel in contacts:
+        by_customer.setdefault(cust, []).append((at, channel))
+    for steps_ in by_customer.values():
+        steps_.sort()
+    handed: dict[int, list[float]] = {}
+    for cust, at in handoffs:
+        handed.setdefault(cust, []).append(at)
+    sums: dict[tuple[str, ...], list[int]] = {}
+    for cust, opened in complaints:
+        before = [ch for at, ch in by_customer.get(cust, []) if opened - window <= at <= opened]
+        path = tuple(ch for n, ch in enumerate(before) if n == 0 or before[n - 1] != ch)
+        s = sums.setdefault(path, [0, 0, 0])
+        s[0] += 1
+        s[1] += len(before)
+        s[2] += any(opened - window <= at <= opened for at in handed.get(cust, []))
+    rows = [PathBefore(p, n, c, h) for p, (n, c, h) in sums.items()]
+    return sorted(rows, key=lambda r: (-r.complaints, r.path))
+
+
+def before_complaints(session: Session, start: datetime, end: datetime, *, unit_ids: list[int],
+                      channels: list[str] | None = None, days: int = BEFORE_DAYS,
+                      type: str = "complaint") -> list[PathBefore]:
+    """The channel paths of the customers of the complaints (``type`` "appeal": the escalations, 申诉)
+    opened in [start, end) in the units (of a known customer, not merged; on ``channels`` when given) over
+    the ``days`` before each."""
+    from kefu.handoffs.models import Handoff
+    from kefu.tickets.models import Ticket
+
+    t = Ticket
+    q = select(t.customer_id, t.opened_at).where(
+        t.type == type, t.status != "merged", t.customer_id.is_not(None), t.org_unit_id.in_(unit_ids),
+        t.opened_at >= start, t.opened_at < end)
+    if channels is not None:
+        q = q.where(t.channel.in_(channels))
+    complaints = [(int(c or 0), o.timestamp()) for c, o in session.execute(q)]
+    customers = sorted({c for c, _ in complaints})
+    contacts: list[tuple[int, float, str]] = []
+    handoffs: list[tuple[int, float]] = []
+    i, h = Interaction, Handoff
+    since = start - timedelta(days=days)
+    for n in range(0, len(customers), 1000):
+        part = customers[n:n + 1000]
+        contacts += [(int(c or 0), at.timestamp(), ch) for c, at, ch in session.execute(
+            select(i.customer_id, i.offered_at, i.channel).where(
+                i.customer_id.in_(part), i.direction == "inbound", i.offered_at >= since, i.offered_at <= end))]
+        handoffs += [(c, at.timestamp()) for c, at in session.execute(
+            select(h.customer_id, h.offered_at).where(h.customer_id.in_(part), h.offered_at >= since,
+                                                      h.offered_at <= end))]
+    return paths_before(complaints, contacts, handoffs, days=days)

@@ -266,3 +266,46 @@ def csat(scores: Iterable[int]) -> float | None:
         answers += 1
         satisfied += s >= 4
     return _ratio(satisfied, answers)
+
+
+# ---- occupancy ----------------------------------------------------------------------------------------------
+
+HOUR = 3600
+
+
+def split_by_hour(start: float, end: float) -> list[tuple[int, float]]:
+    """The seconds of [start, end) in each UTC hour it touches: [(hours since the epoch, seconds)]."""
+    out = []
+    t = start
+    while t < end:
+        hour = int(t // HOUR)
+        nxt = min(end, (hour + 1) * HOUR)
+        out.append((hour, nxt - t))
+        t = nxt
+    return out
+
+
+@dataclass(slots=True)
+class Staffing:
+    """Additive seconds of agents' time: available (ready for work, idle or handling), in after-call work,
+    and handling contacts (answer to end)."""
+
+    available: float = 0.0
+    after_call_work: float = 0.0
+    handling: float = 0.0
+
+    def __add__(self, other: Staffing) -> Staffing:
+        return Staffing(self.available + other.available, self.after_call_work + other.after_call_work,
+                        self.handling + other.handling)
+
+    @classmethod
+    def total(cls, parts: Iterable[Staffing]) -> Staffing:
+        out = cls()
+        for p in parts:
+            out = out + p
+        return out
+
+    def occupancy(self) -> float | None:
+        """占用率: time on work (handling contacts and after-call work) / staffed time (available or in
+        after-call work). Handling happens while available, so it is inside the denominator."""
+        return _ratio(self.handling + self.after_call_work, self.available + self.after_call_work)

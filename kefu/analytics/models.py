@@ -200,3 +200,138 @@ class DayTopicSummary(_Sums, Base):
 
     __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "category", "tier",
                                        name="uq_analytics_daily_topics_key"),)
+
+
+class QualityFact(Base):
+    """One complaint or appeal (kind "ticket", ``ref_id`` the ticket) or one inbound contact of a known
+    customer (kind "contact", the interaction) as the quality summaries last counted it
+    (kefu/analytics/quality.py). Times are float seconds since the epoch; ``day`` is the local day of
+    ``opened`` (Asia/Shanghai, days since 1970-01-01). ``repeat``: for a complaint, the same customer
+    complained on the same first-level category within 30 days before; for a contact, the customer
+    contacted again within 7 days after (not resolved at first contact)."""
+
+    __tablename__ = "analytics_quality_facts"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))  # complaint | appeal | contact
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    opened: Mapped[float] = mapped_column(Float)
+    reply_due: Mapped[float | None] = mapped_column(Float)
+    first_reply: Mapped[float | None] = mapped_column(Float)
+    repeat: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_analytics_quality_facts_day", "day"),
+        Index("ix_analytics_quality_facts_unreplied", "type", "first_reply", "reply_due"),
+    )
+
+
+QUALITY_SUMS = ("complaints", "complaint_repeats", "replied_on_time", "replied_late", "unreplied", "appeals",
+                "contacts", "contacts_returned")
+
+
+class DayQualitySummary(Base):
+    """Complaint, appeal and first-contact sums per local day × org unit × channel (the complaint's
+    channel, the contact's): the reports' complaint and resolution figures."""
+
+    __tablename__ = "analytics_daily_quality"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    complaints: Mapped[int] = mapped_column(BigInteger, default=0)
+    complaint_repeats: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_on_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_late: Mapped[int] = mapped_column(BigInteger, default=0)
+    unreplied: Mapped[int] = mapped_column(BigInteger, default=0)
+    appeals: Mapped[int] = mapped_column(BigInteger, default=0)
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)  # inbound contacts of a known customer
+    contacts_returned: Mapped[int] = mapped_column(BigInteger, default=0)  # ... followed by another within 7 days
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", name="uq_analytics_daily_quality_key"),)
+
+
+class AgentPresenceNow(Base):
+    """An agent's presence as the occupancy summary last saw it (kefu/analytics/occupancy.py): since when
+    (float seconds since the epoch); the time up to the next change goes to this presence."""
+
+    __tablename__ = "analytics_agent_presence"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    presence: Mapped[str] = mapped_column(String(16))
+    since: Mapped[float] = mapped_column(Float)
+
+
+class AgentHourSummary(Base):
+    """Seconds an agent spent in one presence (available, after_call_work, break, not_ready) per UTC hour
+    (hours since the epoch), from routing's presence events: the base of occupancy."""
+
+    __tablename__ = "analytics_agent_hours"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    hour: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigId)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    presence: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        UniqueConstraint("hour", "user_id", "presence", name="uq_analytics_agent_hours_key"),
+        Index("ix_analytics_agent_hours_unit", "org_unit_id", "hour"),
+    )
+
+
+class ReportSchedule(Base):
+    """A report sent by e-mail on a cadence (kefu/analytics/mailing.py): every day yesterday's daily report,
+    every Monday last week's, or on the 1st last month's, of one org unit's subtree (one channel or all,
+    optionally broken down), to its recipients."""
+
+    __tablename__ = "analytics_report_schedules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cadence: Mapped[str] = mapped_column(String(8))  # day | week | month (the report's period)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    breakdown: Mapped[str | None] = mapped_column(String(16))
+    recipients: Mapped[str] = mapped_column(Text)  # addresses, one a line
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (CheckConstraint("cadence in ('day','week','month')", name="cadence"),)
+
+
+class ReportMailing(Base):
+    """One period's report sent for a schedule: sent once per schedule and period."""
+
+    __tablename__ = "analytics_report_mailings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[int] = mapped_column(BigId, ForeignKey("analytics_report_schedules.id", ondelete="CASCADE"))
+    first_day: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("schedule_id", "first_day", name="uq_analytics_report_mailings_period"),)
+
+
+class WallAlert(Base):
+    """A channel tile of an org unit's subtree that turned red (kefu/analytics/alerts.py): raised when the
+    check first finds it red, cleared when it finds it red no more; pushed live to the supervisors who see
+    the unit."""
+
+    __tablename__ = "analytics_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(60))  # "channel:voice"
+    metrics: Mapped[str] = mapped_column(String(100))  # the red figures, comma-separated
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_analytics_alerts_open", "cleared_at", "org_unit_id"),)

@@ -83,6 +83,11 @@ class Report:
     csat: Any = None  # kefu.sla.surveys.Csat of the period's surveys (sent, answered, satisfied)
     handoffs: Any = None  # kefu.handoffs.service.HandoffStats of the period
     coverage: list[Any] = field(default_factory=list)  # kefu.sla.service.coverage_report of the first week
+    occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per interval (label, staffing)
+    agent_occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per agent, by name
+    before_complaints: list[Any] = field(default_factory=list)  # journeys.PathBefore per channel path
+    before_appeals: list[Any] = field(default_factory=list)  # the same for escalations (appeals)
+    channel_by_tier: dict[tuple[str, str], int] = field(default_factory=dict)  # (tier, channel) -> contacts
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -109,8 +114,14 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
         rows.append(Row(label, k, by_bucket.get(k, kpi.Tally())))
         k += step
     total = kpi.Tally.total(r.tally for r in rows)
-    complaints = service.complaint_figures(session, t0, t1, unit_ids=unit_ids, now=now, channels=channels)
-    fcr = service.first_contact(session, t0, t1, unit_ids=unit_ids, channels=channels)
+    if zone == ZONE:  # the quality summary's days are China's
+        from kefu.analytics import quality
+
+        complaints = quality.complaint_figures(session, first, end, unit_ids=unit_ids, now=now, channels=channels)
+        fcr = quality.first_contact(session, first, end, unit_ids=unit_ids, channels=channels)
+    else:
+        complaints = service.complaint_figures(session, t0, t1, unit_ids=unit_ids, now=now, channels=channels)
+        fcr = service.first_contact(session, t0, t1, unit_ids=unit_ids, channels=channels)
     from kefu.analytics import journeys
 
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
@@ -123,9 +134,25 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
                    if channel is None or c.key == channel]
     csat = surveys.Csat(None, sum(c.sent for c in per_channel), sum(c.answered for c in per_channel),
                         sum(c.satisfied for c in per_channel))
-    return Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
-                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
-                  handoffs.stats(session, unit_ids, start=t0, end=t1))
+    rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
+                 recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
+                 handoffs.stats(session, unit_ids, start=t0, end=t1))
+    from kefu.analytics import summary as summaries
+
+    rep.channel_by_tier = {k: t.offered + t.pending for k, t in summaries.breakdown(
+        session, first, end, by=("tier", "channel"), unit_ids=unit_ids, channels=channels).items()}
+    rep.before_complaints = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels)
+    rep.before_appeals = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels,
+                                                    type="appeal")
+    if grid.offset % 3600 == 0:  # presence is kept per UTC hour
+        from kefu.analytics import occupancy
+
+        per_interval = occupancy.per_interval(session, grid, unit_ids=unit_ids, now=now)
+        rep.occupancy = [(r.label, per_interval.get(r.start, kpi.Staffing())) for r in rows]
+        agents = occupancy.per_agent(session, first, end, unit_ids=unit_ids, now=now, zone_start=t0, zone_end=t1)
+        who = occupancy.names(session, agents)
+        rep.agent_occupancy = sorted(((who.get(a, str(a)), st) for a, st in agents.items()), key=lambda x: x[0])
+    return rep
 
 
 def _category_names(session: Session, keys: list[str], *, zh: bool) -> dict[str, str]:
@@ -262,6 +289,84 @@ def coverage_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[
     return headers, rows
 
 
+def _hours(seconds: float) -> float:
+    return round(seconds / 3600, 2)
+
+
+def occupancy_tables(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """The occupancy sections: (key, title, headers, rows) per interval and per agent (none without staffed
+    time)."""
+    def rows(pairs: list[tuple[str, kpi.Staffing]]) -> list[list[Any]]:
+        return [[label, _hours(st.available), _hours(st.after_call_work), _hours(st.handling),
+                 _pct(st.occupancy())] for label, st in pairs if st.available or st.after_call_work]
+
+    cols = (["在线可用(小时)", "话后处理(小时)", "通话处理(小时)", "占用率%"] if zh else
+            ["Available (h)", "After-call work (h)", "Handling calls (h)", "Occupancy %"])
+    out = []
+    by_interval = rows(report.occupancy)
+    if by_interval:
+        out.append(("occupancy", "坐席占用率（按时段）" if zh else "Agent occupancy per interval",
+                    ["时段" if zh else "Interval", *cols], by_interval))
+    by_agent = rows(report.agent_occupancy)
+    if by_agent:
+        out.append(("agent_occupancy", "坐席占用率（按坐席）" if zh else "Agent occupancy per agent",
+                    ["坐席" if zh else "Agent", *cols], by_agent))
+    return out
+
+
+def before_complaints_table(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """The journeys before a complaint: per channel path, the complaints, the mean contacts before them and
+    the share handed off in the window (none without complaints of a known customer)."""
+    from kefu.analytics import journeys
+
+    i = 0 if zh else 1
+    none = "（无接触）" if zh else "(no contact)"
+    days = journeys.BEFORE_DAYS
+    out = []
+    for key, paths, title, what in (
+            ("before_complaints", report.before_complaints,
+             (f"投诉前的客户旅程（投诉前{days}天的接触渠道）", f"Journeys before a complaint ({days} days before)"),
+             ("投诉量", "Complaints")),
+            ("before_appeals", report.before_appeals,
+             (f"以越级投诉（申诉）告终的客户旅程（申诉前{days}天）",
+              f"Journeys that ended in an escalation ({days} days before)"),
+             ("申诉量", "Escalations"))):
+        if paths:
+            rows = [[" → ".join(CHANNEL_NAMES.get(c, (c, c))[i] for c in p.path) or none, p.complaints,
+                     round(p.mean_contacts(), 2), _pct(p.handoff_share())] for p in paths]
+            headers = (["渠道路径", what[0], "平均接触次数", "曾被转接%"] if zh else
+                       ["Channel path", what[1], "Mean contacts", "Handed off %"])
+            out.append((key, title[i], headers, rows))
+    return out
+
+
+def channel_use_table(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """Channel use by customer segment (tier): the contacts of each tier per channel, and each channel's share
+    of the tier's contacts (none without contacts)."""
+    if not report.channel_by_tier:
+        return []
+    i = 0 if zh else 1
+    channels = sorted({c for _, c in report.channel_by_tier}, key=lambda c: (list(CHANNEL_NAMES).index(c)
+                                                                            if c in CHANNEL_NAMES else 99, c))
+    tiers = sorted({t for t, _ in report.channel_by_tier}, key=lambda t: (list(TIER_NAMES).index(t)
+                                                                         if t in TIER_NAMES else 99, t))
+    rows = []
+    for tier in tiers:
+        counts = [report.channel_by_tier.get((tier, c), 0) for c in channels]
+        total = sum(counts)
+        name = TIER_NAMES[tier][i] if tier in TIER_NAMES else (tier or ("未识别客户" if zh else "Unknown customer"))
+        rows.append([name, *(f"{n} ({_pct(n / total)}%)" if total else "0" for n in counts), total])
+    headers = ["客户等级" if zh else "Customer tier", *(CHANNEL_NAMES.get(c, (c, c))[i] for c in channels),
+               "合计" if zh else "Total"]
+    return [("channel_use", "渠道使用（按客户等级）" if zh else "Channel use by customer tier", headers, rows)]
+
+
+def sections(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """The report's further sections, each (key, title, headers, rows), for the page and the exports."""
+    return [*occupancy_tables(report, zh=zh), *channel_use_table(report, zh=zh),
+            *before_complaints_table(report, zh=zh)]
+
+
 def summary(report: Report, *, zh: bool = True) -> list[tuple[str, Any]]:
     """The period's complaint, resolution, satisfaction and handoff figures, named."""
     c = report.complaints
@@ -303,7 +408,7 @@ def to_csv(report: Report) -> str:
     for name, value in summary(report):
         w.writerow([name, "" if value is None else value])
     for headers, rows in (parts_table(report), recommendation_table(report), handoff_table(report),
-                          coverage_table(report)):
+                          coverage_table(report), *((h, r) for _, _, h, r in sections(report))):
         if rows:
             w.writerow([])
             w.writerow(headers)
@@ -339,7 +444,8 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
         ws2.append([name, value])
     ws2.column_dimensions["A"].width = 28
     for sheet, (headers, rows) in (("分项", parts_table(report)), ("渠道推荐", recommendation_table(report)),
-                                   ("转接", handoff_table(report)), ("7×24覆盖", coverage_table(report))):
+                                   ("转接", handoff_table(report)), ("7×24覆盖", coverage_table(report)),
+                                   *((t[:31], (h, r)) for _, t, h, r in sections(report))):
         if rows:
             ws3 = wb.create_sheet(sheet)
             ws3.append(headers)

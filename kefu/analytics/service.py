@@ -226,33 +226,45 @@ def complaint_figures(session: Session, start: datetime, end: datetime, *, unit_
                       now: datetime, channels: Iterable[str] | None = None,
                       repeat_days: int = kpi.REPEAT_DAYS) -> ComplaintFigures:
     """Complaints opened in [start, end): replies against their deadline (as of ``now``), repeats (same
-    customer, same first-level category, within ``repeat_days`` before), appeals (申诉 tickets: taken above
-    the operator) and the customers of the units (the base of the per-million rate)."""
-    from kefu.customers.models import Customer
-
+    customer, same first-level category, within ``repeat_days`` before, on any channel and in any unit),
+    appeals (申诉 tickets: taken above the operator) and the customers of the units (the base of the
+    per-million rate). The reports read these from the quality summary (kefu/analytics/quality.py)."""
     units = list(unit_ids)
     t = Ticket
-    q = (select(t.opened_at, t.customer_id, Category.key, t.reply_due_at, t.first_reply_at)
+    # a repeat looks back over the customer's complaints on any channel, in any unit
+    q = (select(t.opened_at, t.customer_id, Category.key, t.reply_due_at, t.first_reply_at, t.org_unit_id,
+                t.channel)
          .outerjoin(Category, Category.id == t.category_id)
-         .where(t.type == "complaint", t.org_unit_id.in_(units), t.status != "merged",
-                t.opened_at >= start - timedelta(days=repeat_days), t.opened_at < end))
-    if channels is not None:
-        q = q.where(t.channel.in_(list(channels)))
+         .where(t.type == "complaint", t.status != "merged",
+                t.opened_at >= start - timedelta(days=repeat_days), t.opened_at < end)
+         .where(or_(t.org_unit_id.in_(units), t.customer_id.is_not(None)))
+         .order_by(t.opened_at, t.id))
+    found = list(session.execute(q))
     rows = [kpi.Complaint(o.timestamp(), cust, key.split(".")[0] if key else None,
                           due.timestamp() if due else None, rep.timestamp() if rep else None)
-            for o, cust, key, due, rep in session.execute(q)]
+            for o, cust, key, due, rep, _, _ in found]
     flags = kpi.repeat_flags(rows, days=repeat_days)
     lo = start.timestamp()
-    inside = [(c, f) for c, f in zip(rows, flags, strict=True) if c.opened >= lo]
+    wanted, mine = (None if channels is None else set(channels)), set(units)
+    inside = [(c, f) for c, f, r in zip(rows, flags, found, strict=True)
+              if c.opened >= lo and r[5] in mine and (wanted is None or r[6] in wanted)]
     replies = kpi.reply_tally([c for c, _ in inside], now=now.timestamp())
     aq = select(func.count()).select_from(t).where(t.type == "appeal", t.org_unit_id.in_(units),
                                                    t.opened_at >= start, t.opened_at < end)
     if channels is not None:
         aq = aq.where(t.channel.in_(list(channels)))
     appeals = session.scalar(aq) or 0
-    customers = session.scalar(select(func.count()).select_from(Customer).where(
-        Customer.org_unit_id.in_(units), Customer.merged_into_id.is_(None))) or 0
-    return ComplaintFigures(len(inside), replies, sum(f for _, f in inside), appeals, customers)
+    return ComplaintFigures(len(inside), replies, sum(f for _, f in inside), appeals,
+                            customer_base(session, units))
+
+
+def customer_base(session: Session, unit_ids: Sequence[int]) -> int:
+    """The customers of the units (not merged into another): the base of the per-10,000 and per-million
+    rates."""
+    from kefu.customers.models import Customer
+
+    return session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.org_unit_id.in_(list(unit_ids)), Customer.merged_into_id.is_(None))) or 0
 
 
 def first_contact(session: Session, start: datetime, end: datetime, *, unit_ids: Iterable[int],
@@ -307,6 +319,7 @@ class Wall:
     alerts: list[str]
     moves: list[MoveSuggestion] = field(default_factory=list)  # the routing engine's (kefu.routing.service)
     exclude_short: bool = True  # the variant shown: short abandons out of the service level and abandonment
+    occupancy: float | None = None  # today's, of the subtree's agents (kefu/analytics/occupancy.py)
 
 
 MOVES_WINDOW = timedelta(minutes=30)
@@ -376,13 +389,44 @@ def set_threshold(session: Session, *, scope: str, target: str, metric: str, amb
     session.flush()
 
 
+def today_grid(now: datetime, zone: str = ZONE) -> Grid:
+    """Today (local midnight up to now) as one interval."""
+    return Grid(local_midnight(now, zone), now + timedelta(seconds=1), DAY_MINUTES, zone)
+
+
+def channel_tiles(session: Session, unit_ids: Sequence[int], *, now: datetime, zone: str = ZONE,
+                  exclude_short: bool = True, overrides: Mapping[tuple[str, str], Any] | None = None,
+                  agents: Mapping[str, dict[str, int]] | None = None) -> list[ChannelTile]:
+    """The wall's tile of each channel of the units (the hotline's always, the others' when they had
+    contacts today or have some waiting), coloured by its thresholds; ``agents``: per media, the agents
+    by presence (none: empty)."""
+    from kefu.analytics import summary
+    from kefu.analytics import wall as colours
+    from kefu.interactions.models import CHANNELS
+    from kefu.routing import rules as routing_rules
+
+    today = sum_by(tallies(session, today_grid(now, zone), unit_ids=unit_ids), lambda k: k[1])
+    waiting = summary.waiting_now(session, unit_ids, now, WAITING_LOOKBACK)
+    overrides = thresholds(session) if overrides is None else overrides
+    tiles = []
+    for ch in CHANNELS:
+        if ch not in today and ch not in waiting and ch != "voice":
+            continue
+        media = routing_rules.CHANNEL_MEDIA.get(ch, "message")
+        n, first = waiting.get(ch, (0, None))
+        longest = max(0.0, (now - first).total_seconds()) if first is not None else None
+        t = today.get(ch, kpi.Tally())
+        th = colours.thresholds_for(media, overrides.get(("channel", ch)))
+        levels = colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)
+        tiles.append(ChannelTile(ch, media, n, longest, t, dict((agents or {}).get(media, {})), levels))
+    return tiles
+
+
 def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, exclude_short: bool = True) -> Wall:
     """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
     longest wait, today's offered / answered / abandoned and service level, the agents by state; per
     routing queue the same (from routing's own queue figures); complaints at risk of their deadline."""
-    from kefu.analytics import summary
     from kefu.analytics import wall as colours
-    from kefu.interactions.models import CHANNELS
     from kefu.org import service as org
     from kefu.routing import rules as routing_rules
     from kefu.routing import service as routing
@@ -390,10 +434,7 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, e
     from kefu.tickets import lifecycle
 
     unit_ids = org.visible_unit_ids(session, principal)
-    midnight = local_midnight(now, zone)
-    grid = Grid(midnight, now + timedelta(seconds=1), DAY_MINUTES, zone)
-    today = sum_by(tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
-    waiting = summary.waiting_now(session, unit_ids, now, WAITING_LOOKBACK)
+    grid = today_grid(now, zone)
     overrides = thresholds(session)
     agents = routing.agents_of(session, principal)
     all_agents = dict.fromkeys(PRESENCES, 0)
@@ -405,17 +446,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, e
             limit = row.channels.get(m, routing_rules.MEDIA_LIMIT[m]) if row is not None else 0
             if limit > 0:
                 by_media[m][presence] += 1
-    tiles = []
-    for ch in CHANNELS:
-        if ch not in today and ch not in waiting and ch != "voice":
-            continue
-        media = routing_rules.CHANNEL_MEDIA.get(ch, "message")
-        n, first = waiting.get(ch, (0, None))
-        longest = max(0.0, (now - first).total_seconds()) if first is not None else None
-        t = today.get(ch, kpi.Tally())
-        th = colours.thresholds_for(media, overrides.get(("channel", ch)))
-        levels = colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)
-        tiles.append(ChannelTile(ch, media, n, longest, t, by_media[media], levels))
+    tiles = channel_tiles(session, unit_ids, now=now, zone=zone, exclude_short=exclude_short, overrides=overrides,
+                          agents=by_media)
     qtoday = sum_by(queue_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
     queues = []
     for s in routing.queue_stats(session, principal):
@@ -430,4 +462,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, e
     alerts = [f"channel:{c.channel}" for c in tiles if c.levels["tile"] == colours.RED]
     alerts += [f"queue:{q.stats.queue.key}" for q in queues if q.levels["tile"] == colours.RED]
     moves = routing.move_suggestions(session, principal, at=now, within=MOVES_WINDOW)
-    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves, exclude_short)
+    from kefu.analytics import occupancy
+
+    staffed = occupancy.per_interval(session, grid, unit_ids=unit_ids, now=now) if grid.offset % 3600 == 0 else {}
+    return Wall(now, tiles, queues, all_agents, at_risk, alerts, moves, exclude_short,
+                kpi.Staffing.total(staffed.values()).occupancy())

@@ -134,12 +134,17 @@ def fact_of(session: Session, it: Interaction) -> dict[str, Any] | None:
 def _add(session: Session, table: Table, keys: Sequence[str],
          fact: dict[str, Any], sign: int) -> None:
     """Add (sign 1) or take out (-1) one contact's sums to its row of ``table`` (made when missing)."""
+    bump(session, table, {k: fact[k] for k in keys}, sums_of(kpi.tally([_contact(fact)])), sign, SUMS)
+
+
+def bump(session: Session, table: Any, key: dict[str, Any], sums: dict[str, Any], sign: int,
+         columns: Sequence[str], *, extra: dict[str, Any] | None = None) -> None:
+    """Add (sign 1) or take out (-1) ``sums`` to the row of ``table`` with this key (made, all ``columns``
+    0 and the ``extra`` values, when missing): the summary tables' one way of counting."""
     from kefu.core.db import insert_unless_exists
 
-    sums = sums_of(kpi.tally([_contact(fact)]))
-    key = {k: fact[k] for k in keys}
-    session.execute(insert_unless_exists(session.get_bind().dialect.name, table, *keys),
-                    [{**key, **dict.fromkeys(SUMS, 0)}])
+    session.execute(insert_unless_exists(session.get_bind().dialect.name, table, *key),
+                    [{**key, **(extra or {}), **dict.fromkeys(columns, 0)}])
     session.execute(update(table).where(*(getattr(table, k) == v for k, v in key.items()))
                     .values({n: getattr(table, n) + sign * v for n, v in sums.items() if v}))
 

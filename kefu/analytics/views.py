@@ -10,7 +10,11 @@
     GET  /console/reports/export.csv | export.xlsx   the same report as a file (Chinese headers)
     GET  /console/reports/saved/{id}.csv | .xlsx     a report the schedule made (kefu/analytics/jobs.py)
     POST /console/wall/moves      apply a suggested move (the agent gets the queue; `routing.supervise`)
+    GET  /console/reports/schedules, POST; POST /console/reports/schedules/{id}/delete   reports sent by
+                                  e-mail: report (unit, channel, breakdown), recipients, cadence
     GET  /console/journeys/{customer}   one customer's contacts across channels (also a box on the ticket page)
+    GET  /console/wall/alerts     the open alerts of the reader's subtree (red tiles; kefu/analytics/alerts.py),
+                                  a fragment on every console page of a supervisor, re-read on `wall-alert`
     GET  /console/wall/thresholds, POST administrators (`analytics.admin`): where a tile's figures turn amber
                                   and red, per channel or queue, over the defaults of kefu/analytics/wall.py
 The wall needs `analytics.wall`, reports `analytics.reports`; every figure is limited to the reader's org
@@ -64,6 +68,19 @@ def wall_page(request: Request, session: DbSession, principal: PagePrincipal, th
     if is_htmx(request) and request.headers.get("HX-Target") == "wall-live":
         return render(request, "analytics/_wall_live.html", ctx)
     return render(request, "analytics/wall.html", ctx, active="wall")
+
+
+@router.get("/console/wall/alerts")
+def alerts_fragment(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    """The open wall alerts of the reader's subtree (a fragment of every console page of a supervisor)."""
+    from kefu.analytics import alerts
+    from kefu.org import service as org
+
+    _allowed(request, principal, "analytics.wall")
+    units = org.list_units(session, principal)
+    ctx = {"alerts": alerts.open_alerts(session, [u.id for u in units]), "unit_names": {u.id: u.name for u in units},
+           "metric_names": METRIC_NAMES, **names()}
+    return render(request, "analytics/_alerts.html", ctx)
 
 
 # ---- reports ------------------------------------------------------------------------------------------
@@ -136,6 +153,7 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
                 "part_headers": part_headers, "part_rows": part_rows, "rec_headers": rec_headers,
                 "rec_rows": rec_rows, "handoff_headers": handoff_headers, "handoff_rows": handoff_rows,
                 "coverage_headers": coverage_headers, "coverage_rows": coverage_rows,
+                "sections": reports.sections(rep, zh=zh),
                 "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
@@ -285,3 +303,62 @@ async def apply_move(request: Request, session: DbSession, principal: PagePrinci
         raise InvalidInput("user_id: an agent's id", code="invalid_agent")
     routing.apply_move(session, principal, int(raw), key)
     return RedirectResponse("/console/wall", status_code=303)
+
+
+# ---- reports by e-mail ----------------------------------------------------------------------------------
+
+def _schedules_context(session: Any, principal: Principal, **extra: Any) -> dict[str, Any]:
+    from kefu.analytics import mailing
+    from kefu.interactions.models import CHANNELS
+    from kefu.org import service as org
+
+    rows = mailing.visible(session, principal)
+    units = org.list_units(session, principal)
+    unit_names = {u.id: u.name for u in units}
+    return {"schedules": rows, "units": units, "unit_names": unit_names, "channels": CHANNELS,
+            "cadences": mailing.CADENCES, "cadence_names": mailing.CADENCE_NAMES,
+            "breakdowns": reports.BREAKDOWN_NAMES, **names(), **extra}
+
+
+@router.get("/console/reports/schedules")
+def schedules_page(request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
+    _allowed(request, principal, "analytics.reports")
+    return render(request, "analytics/schedules.html", _schedules_context(session, principal), active="reports")
+
+
+@router.post("/console/reports/schedules", dependencies=[CsrfProtect])
+async def save_schedule(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    from fastapi.responses import RedirectResponse
+
+    from kefu.analytics import mailing
+    from kefu.core.errors import InvalidInput
+
+    _allowed(request, principal, "analytics.reports")
+    form = await request.form()
+
+    def text(name: str) -> str:
+        return str(form.get(name, "") or "").strip()
+
+    try:
+        if not is_id_text(text("unit")):
+            raise mailing.InvalidSchedule("choose an org unit", details={"field": "unit"})
+        mailing.create(session, principal, cadence=text("cadence"), unit_id=int(text("unit")),
+                       channel=text("channel") or None, breakdown=text("by") or None,
+                       recipients=text("recipients"), at=utcnow())
+    except InvalidInput as exc:
+        session.rollback()
+        return render(request, "analytics/schedules.html",
+                      _schedules_context(session, principal, error=exc.message, form=dict(form)),
+                      status_code=exc.status, active="reports")
+    return RedirectResponse("/console/reports/schedules", status_code=303)
+
+
+@router.post("/console/reports/schedules/{schedule_id}/delete", dependencies=[CsrfProtect])
+def delete_schedule(request: Request, schedule_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
+    from fastapi.responses import RedirectResponse
+
+    from kefu.analytics import mailing
+
+    _allowed(request, principal, "analytics.reports")
+    mailing.delete(session, principal, schedule_id)
+    return RedirectResponse("/console/reports/schedules", status_code=303)

@@ -126,6 +126,19 @@ def _bounce(msg: EmailMessage) -> Parsed:
     return Parsed(reports=reports, ignored=[f"bounce: {status}"])
 
 
+def smtp_send(settings: Settings, msg: EmailMessage) -> None:
+    """Hand one message to the operator's SMTP server (the settings' smtp_*); smtplib's exceptions pass
+    through. Also the path of other domains' mail (analytics' scheduled reports)."""
+    s = settings
+    assert s.smtp_host
+    with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.outbound_timeout_seconds) as smtp:
+        if s.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if s.smtp_username and s.smtp_password:
+            smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
+        smtp.send_message(msg)
+
+
 class SmtpAdapter:
     channel = CHANNEL
 
@@ -146,14 +159,8 @@ class SmtpAdapter:
             msg["References"] = " ".join(out.references or (out.thread_ref,))
         msg[LOOP_HEADER] = "1"
         msg.set_content(out.body)
-        assert s.smtp_host
         try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.outbound_timeout_seconds) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if s.smtp_username and s.smtp_password:
-                    smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
-                smtp.send_message(msg)
+            smtp_send(s, msg)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure(f"SMTP refused the recipient: {exc.recipients}") from None
         except smtplib.SMTPResponseException as exc:

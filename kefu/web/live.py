@@ -43,7 +43,8 @@ from kefu.core.events import Event, bus
 log = logging.getLogger("kefu.web.live")
 
 CONSUMER = "web.live"
-EVENTS = ("ticket.*", "message.*", "interaction.*", "knowledge.push_published", "routing.*")
+EVENTS = ("ticket.*", "message.*", "interaction.*", "knowledge.push_published", "routing.*", "analytics.alert_raised",
+          "analytics.alert_cleared")
 HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 100
 CHANNEL = "live"  # the hub channel of notices
@@ -154,6 +155,9 @@ def notices_for(event: Event) -> list[Notice]:
     data = {"event": event.name}
     if event.name.startswith("routing."):
         return _routing_notices(event, data)
+    if event.name.startswith("analytics.alert_"):
+        # The wall's alerts (kefu/analytics/alerts.py): the consoles that see the unit re-read theirs.
+        return [Notice("wall-alert", event.name, event.org_unit_id, data)]
     if event.name == "knowledge.push_published":
         # Every open console re-reads its own user's unacknowledged pushes (a cheap, per-user query).
         return [Notice("knowledge-push", event.name, None, data)]

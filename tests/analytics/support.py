@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -81,3 +82,16 @@ def complaint(session: Session, unit: int, opened: datetime, *, customer_id: int
     session.add(t)
     session.flush()
     return t
+
+
+def province_day_report(client: Any, province: int, day: date) -> tuple[str, list[list[str]]]:
+    """The province's daily report of ``day`` as its supervisor reads it: the page and the CSV export's rows."""
+    import csv
+    import io
+
+    from tests.web.conftest import login
+
+    login(client, "sup_gd")
+    q = f"period=day&day={day.isoformat()}&unit={province}"
+    page = client.get(f"/console/reports?{q}").text
+    return page, list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))

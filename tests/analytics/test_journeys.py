@@ -147,3 +147,80 @@ def test_channel_recommendation_from_contacts_and_tickets(db, world: World) -> N
     # the ticketless call of people[1] is a return contact of their voice contact, 3 h later
     assert got == {"voice": (2, 2, 2, 8.0), "wechat": (2, 0, 1, 1.0)}
     assert recs[0].channel == "wechat"
+
+
+def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
+                                             db) -> None:  # type: ignore[no-untyped-def]
+    """The report's section: per channel path the complaints, the contacts before them, the handoffs."""
+    import re
+    from datetime import date
+
+    from kefu.handoffs.models import Handoff
+    from tests.analytics.support import complaint, province_day_report
+
+    gz = world.units["gz"]
+    assert journeys.paths_before([], [], []) == []
+    with db.unit_of_work() as s:
+        a, b, c, d = (Customer(org_unit_id=gz, phone=f"+8613900000{n:03d}", name="客户", created_at=DAY0,
+                               updated_at=DAY0) for n in range(4))
+        s.add_all([a, b, c, d])
+        s.flush()
+        ten = DAY0 + timedelta(hours=10)
+        for days, channel in ((5, "voice"), (2, "wechat"), (1, "wechat")):
+            call(s, gz, ten - timedelta(days=days), wait=1, talk=60, channel=channel, customer_id=a.id)
+        call(s, gz, ten - timedelta(minutes=1), wait=1, talk=30, customer_id=a.id)  # the call it was made in
+        s.add(Handoff(customer_id=a.id, org_unit_id=gz, source="agent", from_channel="voice", to_channel="wechat",
+                      task="bill", status="offered", offered_at=ten - timedelta(days=5),
+                      expires_at=ten - timedelta(days=4)))
+        complaint(s, gz, ten, customer_id=a.id)  # hotline → WeChat → hotline, handed off
+        complaint(s, gz, ten, customer_id=b.id)  # no contact before
+        call(s, gz, ten - timedelta(days=20), wait=1, talk=60, channel="sms", customer_id=c.id)  # too early
+        complaint(s, gz, ten + timedelta(hours=1), customer_id=c.id)
+        call(s, gz, DAY0 + timedelta(hours=1), wait=1, talk=60, channel="wechat", customer_id=d.id)
+        complaint(s, gz, DAY0 + timedelta(hours=2), customer_id=d.id, channel="wechat")
+        complaint(s, gz, ten)  # no customer: no journey
+        complaint(s, gz, ten + timedelta(days=1), customer_id=d.id)  # the next day: not in the report
+        complaint(s, gz, ten + timedelta(hours=2), customer_id=a.id, type="appeal")  # a escalates too
+        s.flush()
+        got = journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz])
+        assert [(p.path, p.complaints, p.contacts, p.with_handoff) for p in got] == [
+            ((), 2, 0, 0), (("voice", "wechat", "voice"), 1, 4, 1), (("wechat",), 1, 1, 0)]
+        assert [p.path for p in journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz],
+                                                           channels=["wechat"])] == [("wechat",)]
+    page, rows = province_day_report(client, world.units["province"], date(2026, 3, 2))
+    assert "投诉前的客户旅程（投诉前14天的接触渠道）" in page
+    assert re.search(r'<tr><td>热线 → 微信 → 热线</td><td class="num">1</td><td class="num">4.0</td>'
+                     r'<td class="num">100.0</td></tr>', page)
+    at = rows.index(["渠道路径", "投诉量", "平均接触次数", "曾被转接%"])
+    assert rows[at + 1:at + 4] == [["（无接触）", "2", "0.0", "0.0"], ["热线 → 微信 → 热线", "1", "4.0", "100.0"],
+                                   ["微信", "1", "1.0", "0.0"]]
+    at = rows.index(["渠道路径", "申诉量", "平均接触次数", "曾被转接%"])  # the paths that ended in an escalation
+    assert rows[at + 1:at + 2] == [["热线 → 微信 → 热线", "1", "4.0", "100.0"]]
+    assert "以越级投诉（申诉）告终的客户旅程（申诉前14天）" in page
+
+
+def test_channel_use_by_customer_tier_in_the_report(client: TestClient, world: World,
+                                                    db) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from kefu.analytics import summary
+    from tests.analytics.support import province_day_report
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        gold, plain = (Customer(org_unit_id=gz, phone=f"+8613900001{n:03d}", name="客户", tier=tier, created_at=DAY0,
+                                updated_at=DAY0) for n, tier in enumerate(("gold", "standard")))
+        s.add_all([gold, plain])
+        s.flush()
+        for n, channel in enumerate(("voice", "voice", "wechat")):
+            call(s, gz, DAY0 + timedelta(hours=9 + n), wait=1, talk=60, channel=channel, customer_id=gold.id)
+        call(s, gz, DAY0 + timedelta(hours=9), wait=1, talk=60, channel="sms", customer_id=plain.id)
+        call(s, gz, DAY0 + timedelta(hours=9), wait=1, talk=60)  # not identified
+        s.flush()
+        summary.rebuild(s)
+    page, rows = province_day_report(client, world.units["province"], date(2026, 3, 2))
+    assert "渠道使用（按客户等级）" in page
+    at = rows.index(["客户等级", "热线", "短信", "微信", "合计"])
+    assert rows[at + 1:at + 4] == [["金卡", "2 (66.67%)", "0 (0.0%)", "1 (33.33%)", "3"],
+                                   ["普通", "0 (0.0%)", "1 (100.0%)", "0 (0.0%)", "1"],
+                                   ["未识别客户", "1 (100.0%)", "0 (0.0%)", "0 (0.0%)", "1"]]

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from kefu.analytics import charts, reports, summary
+from kefu.analytics import charts, quality, reports, summary
 from tests.analytics.support import DAY0, call, complaint
 from tests.conftest import World
 from tests.web.conftest import login
@@ -31,6 +31,7 @@ def _small_day(db, world: World) -> None:  # type: ignore[no-untyped-def]
         complaint(s, gz, DAY0 + timedelta(hours=10), replied_after_days=1)
         complaint(s, gz, DAY0 + timedelta(hours=11), type="appeal")
         summary.rebuild(s)  # the backfill (the wall's tests count through the events consumer)
+        quality.rebuild(s)
 
 
 def test_period_bounds() -> None:
@@ -182,6 +183,7 @@ def test_a_report_per_agent_and_per_channel_by_hand(client: TestClient, world: W
         call(s, gz, nine + timedelta(minutes=5), abandon_after=40)
         call(s, world.units["sz"], nine, wait=5, talk=60, channel="wechat")
         summary.rebuild(s)
+        quality.rebuild(s)
     units = [world.units[k] for k in ("province", "gz", "sz")]
     with db.session() as s:
         rep = reports.build(s, period="day", start=DAY, unit_id=world.units["province"], unit_ids=units,
@@ -200,7 +202,8 @@ def test_a_report_per_agent_and_per_channel_by_hand(client: TestClient, world: W
     assert 'data-by="agent"' in page.text
     assert re.search(r"<td>广州坐席</td><td class=\"num\">2</td>", page.text)
     lines = client.get(f"/console/reports/export.csv?{q}").text.splitlines()
-    assert lines[-2].startswith("广州坐席,2,2,0")
+    at = next(n for n, line in enumerate(lines) if line.startswith("坐席,呼入量"))  # the breakdown's table
+    assert lines[at + 1].startswith("广州坐席,2,2,0")
     assert client.get(f"/console/reports?{q.replace('by=agent', 'by=phone')}").status_code == 422
 
 
@@ -226,6 +229,7 @@ def test_the_channel_recommendation_on_the_page_and_in_the_exports(
             t.resolved_at = at + timedelta(hours=1 if n == 5 else 2)
             call(s, gz, at, wait=1, talk=1, channel=channel, customer_id=cust.id).ticket_id = t.id
         summary.rebuild(s)
+        quality.rebuild(s)
     login(client, "sup_gd")
     q = f"period=day&day={DAY.isoformat()}&unit={world.units['province']}"
     page = client.get(f"/console/reports?{q}").text
@@ -273,6 +277,7 @@ def test_satisfaction_and_handoffs_in_the_report_by_hand(
                           task="查话费", status=status, offered_at=nine, expires_at=nine + timedelta(days=1),
                           saved_seconds=saved))
         summary.rebuild(s)
+        quality.rebuild(s)
     with db.session() as s:
         rep = reports.build(s, period="day", start=DAY, unit_id=gz, unit_ids=[gz], channel=None,
                             now=DAY0 + timedelta(days=2))

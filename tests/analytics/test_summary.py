@@ -219,17 +219,21 @@ def test_the_rebuild_command_counts_whole_days_and_refuses_bad_dates(db, world: 
         call(s, gz, DAY0 + timedelta(hours=1), wait=3, talk=30)
         call(s, gz, DAY0 + timedelta(hours=23, minutes=59), abandon_after=20)
         call(s, gz, DAY0 + timedelta(days=1, hours=2), wait=3, talk=30)  # the next day
+        complaint(s, gz, DAY0 + timedelta(hours=5))
+        complaint(s, gz, DAY0 + timedelta(days=2), type="appeal")
     monkeypatch.setenv("KEFU_DATABASE_URL", db.url)
     get_settings.cache_clear()
     try:
         runner = CliRunner()
         result = runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-02", "--until", "2026-03-02"])
         assert result.exit_code == 0, result.output
-        assert result.output.strip() == "counted 2 contacts into the summary tables"
+        assert result.output.strip() == ("counted 2 contacts into the summary tables, 1 complaints, appeals and "
+                                         "contacts of known customers into the quality summary")
         t = _day_tally(db, gz)
         assert (t.offered, t.answered, t.abandoned) == (2, 1, 1)
         everything = runner.invoke(app, ["analytics", "rebuild"])
-        assert everything.output.strip() == "counted 3 contacts into the summary tables"
+        assert everything.output.strip() == ("counted 3 contacts into the summary tables, 2 complaints, appeals "
+                                             "and contacts of known customers into the quality summary")
         bad = runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-32"])
         assert bad.exit_code == 2
         assert "--since is a date YYYY-MM-DD" in bad.output

@@ -1,0 +1,70 @@
+"""The wall's alerts pushed to supervisors (kefu/analytics/alerts.py): raised once when a tile turns red,
+for each unit whose subtree it is in, pushed as a live notice, shown on the console in the reader's scope,
+cleared when the thresholds say it is red no more."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from kefu.analytics import alerts, service
+from kefu.analytics.models import WallAlert
+from kefu.core.events import Event, OutboxEvent
+from kefu.web import live
+from tests.analytics.support import DAY0, call, counted
+from tests.conftest import World
+from tests.web.conftest import login
+
+
+def _events(db) -> list[OutboxEvent]:  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        return list(s.scalars(select(OutboxEvent).where(OutboxEvent.name.like("analytics.alert_%"))
+                              .order_by(OutboxEvent.id)))
+
+
+def test_a_red_tile_raises_one_alert_per_unit_pushed_live_and_cleared(client: TestClient, world: World,
+                                                                       db) -> None:  # type: ignore[no-untyped-def]
+    gz = world.units["gz"]
+    nine = DAY0 + timedelta(hours=9)
+    with db.unit_of_work() as s:  # four callers in Guangzhou gave up after 30 s: the hotline is red
+        counted(s, [call(s, gz, nine + timedelta(minutes=n), abandon_after=30) for n in range(4)])
+    now = DAY0 + timedelta(hours=10)
+    with db.unit_of_work() as s:
+        raised, cleared = alerts.check(s, now=now)
+        assert cleared == []
+        rows = {a.org_unit_id: a for a in s.scalars(select(WallAlert))}
+    assert sorted(rows) == sorted([gz, world.units["province"], world.units["group"]])  # not Shenzhen
+    assert sorted(raised) == sorted(a.id for a in rows.values())
+    assert {(a.target, a.metrics) for a in rows.values()} == {
+        ("channel:voice", "service_level,abandonment,answer_rate")}
+    evs = _events(db)
+    assert [(e.name, e.org_unit_id) for e in evs] == [("analytics.alert_raised", u) for u in
+                                                      (world.units["group"], world.units["province"], gz)]
+    e = evs[-1]
+    notice = live.notices_for(Event(e.id, e.name, e.aggregate_type, e.aggregate_id, e.org_unit_id, e.payload,
+                                    e.occurred_at))
+    assert notice == [live.Notice("wall-alert", "analytics.alert_raised", gz, {"event": "analytics.alert_raised"})]
+    with db.unit_of_work() as s:
+        assert alerts.check(s, now=now + timedelta(minutes=1)) == ([], [])  # still red: nothing new
+    # on every console page of a supervisor: the alerts of their subtree
+    login(client, "sup_gd")
+    assert 'hx-get="/console/wall/alerts" hx-trigger="load, sse:wall-alert"' in client.get("/console/reports").text
+    frag = client.get("/console/wall/alerts").text
+    assert frag.count("data-alert=") == 2  # the province's and Guangzhou's, not the group's
+    assert "广州 · 热线 越过红线（20秒接通率、放弃率、接通率）" in frag
+    assert "sse:wall-alert, sse:hello" in client.get("/console/wall").text  # the wall refreshes too
+    login(client, "agent_gz")
+    assert client.get("/console/wall/alerts").status_code == 403
+    # the administrators loosen the hotline's thresholds: the tiles are red no more
+    with db.unit_of_work() as s:
+        for metric, amber, red in (("service_level", 0.05, 0.0), ("abandonment", 0.99, 1.0),
+                                   ("answer_rate", 0.05, 0.0)):
+            service.set_threshold(s, scope="channel", target="voice", metric=metric, amber=amber, red=red, at=now)
+    with db.unit_of_work() as s:
+        raised, cleared = alerts.check(s, now=now + timedelta(minutes=2))
+    assert (raised, sorted(cleared)) == ([], sorted(a.id for a in rows.values()))
+    assert [e.name for e in _events(db)][3:] == ["analytics.alert_cleared"] * 3
+    login(client, "sup_gd")
+    assert "data-alert=" not in client.get("/console/wall/alerts").text
