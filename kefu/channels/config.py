@@ -84,6 +84,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "weibo": (Field("weibo_app_secret", "secret"), Field("weibo_access_token", "secret"),
               Field("weibo_api_base", "url")),
+    "app": (Field("app_push_key", max_length=64), Field("app_push_secret", "secret"), Field("app_push_base", "url")),
     "im": (Field("qq_app_id", max_length=32), Field("qq_bot_secret", "secret"), Field("qq_api_base", "url"),
            Field("qq_auth_base", "url")),
 }

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     qq_bot_secret: SecretStr | None = None
     qq_api_base: str = "https://api.sgroup.qq.com"
     qq_auth_base: str = "https://bots.qq.com"
+    # App push (the operator's app, 掌厅): a JPush-compatible push API (v3 /v3/push, HTTP Basic with the
+    # app key and master secret), the customer addressed by the alias their app registered (their app user id).
+    app_push_base: str = "https://api.jpush.cn"
+    app_push_key: str | None = None
+    app_push_secret: SecretStr | None = None
     # SMS: "http" (an HTTP SMS gateway) or "cmpp" (China Mobile CMPP 2.0 over TCP to the ISMG).
     sms_transport: Literal["http", "cmpp"] = "http"
     sms_gateway_url: str | None = None

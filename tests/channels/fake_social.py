@@ -13,10 +13,16 @@ QQ bot: `POST /app/getAppAccessToken` {"appId", "clientSecret"} → {"access_tok
 names a message it received from that user (group) within 60 (5) minutes; an active one (no msg_id) is
 limited to 4 a month per user (group); a repeat of msg_id + msg_seq is dropped (400, code 40054005).
 Answers {"id", "timestamp"}.
+
+App push (JPush-compatible v3): `POST /v3/push` with HTTP Basic app key : master secret (401, error 1004
+otherwise), {"platform", "audience": {"alias": [...]}, "notification": {"alert", ...}, "options"}; an alias
+no device registered is refused (400, error 1011), the rate limit answered 429 (error 2002) while told to
+be busy. Answers {"sendno", "msg_id"}.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections.abc import Callable, Iterator
@@ -134,7 +140,38 @@ class FakeQQ:
         self.tokens.clear()
 
 
-F = TypeVar("F", FakeWeibo, FakeQQ)
+@dataclass
+class FakePush:
+    key: str
+    secret: str
+    aliases: set[str] = field(default_factory=set)  # app users with a device registered
+    busy: int = 0
+    pushed: list[dict[str, Any]] = field(default_factory=list)
+    base: str = ""
+
+    def handle(self, method: str, path: str, _query: dict[str, str], headers: dict[str, str],
+               body: bytes) -> tuple[int, Any]:
+        if (method, path) != ("POST", "/v3/push"):
+            return 404, {"error": {"code": 1000, "message": "not found"}}
+        want = "Basic " + base64.b64encode(f"{self.key}:{self.secret}".encode()).decode()
+        if headers.get("authorization") != want:
+            return 401, {"error": {"code": 1004, "message": "Authen failed"}}
+        if self.busy:
+            self.busy -= 1
+            return 429, {"error": {"code": 2002, "message": "Rate limit exceeded"}}
+        doc = json.loads(body)
+        alias = (doc.get("audience") or {}).get("alias") or []
+        alert = (doc.get("notification") or {}).get("alert")
+        if doc.get("platform") not in ("all", ["android", "ios"]) or not isinstance(alert, str) or not alert:
+            return 400, {"error": {"code": 1003, "message": "Parameter value is invalid"}}
+        if not any(a in self.aliases for a in alias):
+            return 400, {"error": {"code": 1011, "message": "cannot find user by this audience"}}
+        self.pushed.append(doc)
+        return 200, {"sendno": str(doc.get("options", {}).get("sendno", 0)), "msg_id": str(54043195500000 +
+                                                                                         len(self.pushed))}
+
+
+F = TypeVar("F", FakeWeibo, FakeQQ, FakePush)
 
 
 @contextmanager
