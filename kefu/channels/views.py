@@ -125,3 +125,14 @@ async def save_config(request: Request, session: DbSession, principal: PagePrinc
         ctx = _config_context(request, session, principal, unit_id, channel, error=exc.message, form=form)
         return render(request, "channels/config.html", ctx, status_code=exc.status, active="channels")
     return RedirectResponse(f"/console/channels/config?unit={unit_id}&channel={channel}&saved=1", status_code=303)
+
+
+@router.post("/console/webchat/interactions/{interaction_id}/typing", dependencies=[CsrfProtect])
+def agent_typing(interaction_id: int, session: DbSession, principal: PagePrincipal) -> Response:
+    """The reply box's typing signal on a web chat (kefu/web/static/typing.js): the visitor sees it."""
+    from kefu.channels.webchat_api import announce_agent_typing
+
+    if not principal.can("interactions.write"):
+        raise Forbidden("you may not answer conversations")
+    announce_agent_typing(session, principal, interaction_id)
+    return Response(status_code=204)

@@ -334,6 +334,11 @@ async def webchat_ws(ws: WebSocket) -> None:
 def agent_typing(interaction_id: int, session: DbSession,
                  principal: Principal = require("interactions.write")) -> None:
     """An agent is typing an answer on a web chat conversation: the visitor's widget shows it (not stored)."""
+    announce_agent_typing(session, principal, interaction_id)
+
+
+def announce_agent_typing(session: Any, principal: Principal, interaction_id: int) -> None:
+    """Tell the visitor's widget that an agent is typing on this (visible) web chat interaction."""
     it = interactions.get_visible(session, principal, interaction_id, with_messages=False)
     visitor = webchat.visitor_of(session, it.id) if it.channel == webchat.CHANNEL else None
     if visitor is None:
