@@ -60,7 +60,8 @@ class AppPushAdapter:
         doc = doc if isinstance(doc, dict) else {}
         if r.status_code == 200 and doc.get("msg_id") is not None:
             return Sent((str(doc["msg_id"]),))
-        err = doc.get("error") if isinstance(doc.get("error"), dict) else {}
+        got = doc.get("error")
+        err: dict[str, Any] = got if isinstance(got, dict) else {}
         what = f"app push {r.status_code} {err.get('code')}: {str(err.get('message') or r.text)[:200]}"
         if r.status_code >= 500 or r.status_code == 429 or err.get("code") in _TEMPORARY or r.status_code == 200:
             raise TemporaryFailure(what)

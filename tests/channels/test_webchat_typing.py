@@ -52,3 +52,28 @@ def test_typing_goes_both_ways_and_is_stored_nowhere(client: TestClient, world: 
 def _events(db: Database) -> int:
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(OutboxEvent)) or 0
+
+
+def test_the_ticket_page_of_a_web_chat_listens_for_the_visitors_typing_and_sends_the_agents(
+        client: TestClient, world: World, db: Database) -> None:
+    from tests.web.conftest import csrf_of, login
+
+    cm, ws, _ = open_chat(client)
+    send(ws, type="sync", after=0)
+    until(ws, "messages")
+    send(ws, type="message", id="c1", text="在吗")
+    until(ws, "ack")
+    with db.session() as s:
+        iid, tid = s.execute(select(Interaction.id, Interaction.ticket_id)).one()
+    login(client, "agent_gz")
+    page = client.get(f"/console/tickets/{tid}")
+    assert page.status_code == 200
+    assert f'sse-swap="typing-{iid}"' in page.text
+    assert f'data-typing-url="/console/webchat/interactions/{iid}/typing"' in page.text
+    assert "访客正在输入…" in page.text
+    refused = client.post(f"/console/webchat/interactions/{iid}/typing")
+    assert refused.status_code == 403  # no CSRF token
+    r = client.post(f"/console/webchat/interactions/{iid}/typing", headers={"X-CSRF-Token": csrf_of(page.text)})
+    assert r.status_code == 204
+    assert until(ws, "typing") == {"type": "typing", "who": "agent"}
+    cm.__exit__(None, None, None)
