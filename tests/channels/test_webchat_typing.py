@@ -27,7 +27,8 @@ def test_typing_goes_both_ways_and_is_stored_nowhere(client: TestClient, world: 
         send(ws, type="sync", after=0)
         until(ws, "messages")
         send(ws, type="message", id="c1", text="在吗")
-        until(ws, "ack")
+        ack = until(ws, "ack")
+        assert [m["id"] for m in until(ws, "messages")["items"]] == [ack["message_id"]]  # the echo, before typing
         with db.session() as s:
             iid = s.scalars(select(Interaction.id)).one()
         before_events = _events(db)
