@@ -42,6 +42,8 @@ class Outbound:
     notice_kind: str | None = None  # a notice kefu sends on its own (not an agent's reply): its kind
     template_id: str | None = None  # WeChat: the template message for notices (the unit's configuration)
     link: str | None = None  # a notice's link (a survey's answer page): the template message's button (url)
+    conversation: str | None = None  # the conversation's reference on the provider (a QQ group: "group:<openid>")
+    thread_age: float | None = None  # seconds since the message answered (thread_ref) arrived (reply windows)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def _load() -> None:
     # The adapters register themselves on import; imported here so that a job process finds them.
     import importlib
 
-    for name in ("wechat", "sms", "email", "webchat"):
+    for name in ("wechat", "sms", "email", "webchat", "weibo", "qq", "app"):
         try:
             importlib.import_module(f"kefu.channels.{name}")
         except ModuleNotFoundError as exc:

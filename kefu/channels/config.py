@@ -82,8 +82,11 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("imap_ssl", "bool", setting=False),
         Field("imap_mailbox", max_length=100, setting=False),
     ),
-    "weibo": (Field("weibo_app_secret", "secret", setting=False),),
-    "im": (Field("qq_app_id", max_length=32, setting=False), Field("qq_bot_secret", "secret", setting=False)),
+    "weibo": (Field("weibo_app_secret", "secret"), Field("weibo_access_token", "secret"),
+              Field("weibo_api_base", "url")),
+    "app": (Field("app_push_key", max_length=64), Field("app_push_secret", "secret"), Field("app_push_base", "url")),
+    "im": (Field("qq_app_id", max_length=32), Field("qq_bot_secret", "secret"), Field("qq_api_base", "url"),
+           Field("qq_auth_base", "url")),
 }
 
 
@@ -248,15 +251,6 @@ def extras_for(session: Session, channel: str, org_unit_id: int, settings: Setti
             if settings is not None:
                 out.update({k: v for k, v in _secrets_of(settings, rows[u]).items() if k not in Settings.model_fields})
     return out
-
-
-def extras_for_code(session: Session, settings: Settings, channel: str, code: str | None) -> dict[str, Any]:
-    """As extras_for (with secrets), the unit named by its code; the top unit when none is named."""
-    if code:
-        unit = org.unit_by_code_or_none(session, code)
-        return extras_for(session, channel, unit.id, settings) if unit is not None else {}
-    top = org.units(session)[:1]
-    return extras_for(session, channel, top[0].id, settings) if top else {}
 
 
 def settings_for_code(session: Session, settings: Settings, channel: str, code: str | None) -> Settings:

@@ -88,7 +88,7 @@ def attempt(session: Session, settings: Settings, delivery_id: int, *, now: date
         return _finish(session, d, "failed", now, error="no_recipient: the conversation has no customer address")
     d.attempts += 1
     try:
-        sent = adapter.send(_outbound(session, d))
+        sent = adapter.send(_outbound(session, d, now))
     except PermanentFailure as exc:
         return _finish(session, d, "failed", now, error=exc.message)
     except TemporaryFailure as exc:
@@ -137,20 +137,23 @@ def _announce(session: Session, d: OutboundDelivery, now: datetime) -> None:
                   aggregate_type="interaction", aggregate_id=d.interaction_id, org_unit_id=d.org_unit_id, at=now)
 
 
-def _outbound(session: Session, d: OutboundDelivery) -> Outbound:
+def _outbound(session: Session, d: OutboundDelivery, now: datetime) -> Outbound:
     msg = session.get(Message, d.message_id)
     it = session.get(Interaction, d.interaction_id)
     assert msg is not None
     assert it is not None
-    refs = [r for r in session.scalars(select(Message.external_id).where(
+    answered = session.execute(select(Message.external_id, Message.created_at).where(
         Message.interaction_id == it.id, Message.direction == "inbound", Message.external_id.is_not(None))
-        .order_by(Message.id)) if r]
+        .order_by(Message.id)).all()
+    refs = [r.external_id for r in answered if r.external_id]
+    age = (now - answered[-1].created_at).total_seconds() if answered else None
     assert d.recipient is not None
     template = (config.extras_for(session, d.channel, d.org_unit_id).get(f"{d.channel}_notice_template")
                 if d.notice_kind else None)
     return Outbound(message_id=msg.id, channel=d.channel, to=d.recipient, body=msg.body, key=d.key,
                     subject=it.subject, thread_ref=refs[-1] if refs else None, references=tuple(refs),
-                    notice_kind=d.notice_kind, template_id=template, link=d.link)
+                    notice_kind=d.notice_kind, template_id=template, link=d.link, conversation=it.external_ref,
+                    thread_age=age)
 
 
 def due(session: Session, now: datetime, *, limit: int = 100) -> list[int]:

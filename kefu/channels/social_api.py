@@ -27,10 +27,12 @@ _REFUSED: dict[int | str, dict[str, str]] = {
 _JSON = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
-def _extras(request: Request, channel: str, code: str | None) -> dict[str, Any]:
+def _secret(request: Request, channel: str, code: str | None, name: str) -> str | None:
+    """The unit's secret `name` of the channel (its console configuration over KEFU_*)."""
     db: Database = request.app.state.db
     with db.session() as s:
-        return config.extras_for_code(s, request.app.state.settings, channel, code or None)
+        value = getattr(config.settings_for_code(s, request.app.state.settings, channel, code or None), name)
+    return value.get_secret_value() if value is not None else None
 
 
 @router.get("/channels/weibo", response_class=PlainTextResponse,
@@ -39,7 +41,7 @@ def weibo_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce: 
                  org: Org = "") -> PlainTextResponse:
     """The fans-service platform's URL check: echostr back when the signature holds."""
     try:
-        weibo.check_signature(_extras(request, weibo.CHANNEL, org).get("weibo_app_secret"), signature, timestamp,
+        weibo.check_signature(_secret(request, weibo.CHANNEL, org, "weibo_app_secret"), signature, timestamp,
                               nonce)
     except BadPayload as exc:
         reject(request.app.state.db, request.app.state.settings, weibo.CHANNEL, status=exc.status,
@@ -58,7 +60,7 @@ async def weibo_push(request: Request, signature: Q = "", timestamp: Q = "", non
     mentions: list[dict[str, Any]] = []
 
     def parse(raw: bytes) -> Parsed:
-        weibo.check_signature(_extras(request, weibo.CHANNEL, org).get("weibo_app_secret"), signature, timestamp,
+        weibo.check_signature(_secret(request, weibo.CHANNEL, org, "weibo_app_secret"), signature, timestamp,
                               nonce)
         parsed, found = weibo.parse(raw)
         mentions.extend(found)
@@ -80,7 +82,7 @@ async def qq_callback(request: Request, org: Org = "") -> JSONResponse:
     answer: dict[str, str] = {}
 
     def parse(raw: bytes) -> Parsed:
-        secret = _extras(request, qq.CHANNEL, org).get("qq_bot_secret")
+        secret = _secret(request, qq.CHANNEL, org, "qq_bot_secret")
         qq.verify(secret, signature, timestamp, raw)
         assert secret is not None
         check = qq.validation_answer(secret, raw)

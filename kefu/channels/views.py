@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kefu.channels import config, inbound
 from kefu.channels.models import OutboundDelivery
@@ -17,6 +18,7 @@ from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.deps import DbSession, OptionalId
 from kefu.core.errors import Forbidden, InvalidInput, NotFound
+from kefu.interactions.models import Interaction, Message
 from kefu.org import service as org
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, env, render, request_locale
@@ -40,7 +42,33 @@ def adapters_of(settings: Settings) -> list[dict[str, Any]]:
         {"channel": "sms", "name": ("短信", "SMS"), "inbound": True, "outbound": sms_out, "detail": sms_detail},
         {"channel": "email", "name": ("电子邮件", "E-mail"), "inbound": True, "outbound": bool(settings.smtp_host),
          "detail": f"SMTP {settings.smtp_host or '—'}:{settings.smtp_port} · {settings.email_from}"},
+        {"channel": "webchat", "name": ("网页在线客服", "Web chat"), "inbound": True, "outbound": True,
+         "detail": "WebSocket /api/v1/webchat/ws"},
+        {"channel": "weibo", "name": ("微博", "Weibo"), "inbound": bool(settings.weibo_app_secret),
+         "outbound": bool(settings.weibo_access_token), "detail": settings.weibo_api_base},
+        {"channel": "im", "name": ("QQ 机器人", "QQ bot"), "inbound": bool(settings.qq_bot_secret),
+         "outbound": bool(settings.qq_app_id and settings.qq_bot_secret),
+         "detail": f"AppID {settings.qq_app_id or '—'} · {settings.qq_api_base}"},
+        {"channel": "app", "name": ("App 推送（掌厅）", "App push"), "inbound": True,
+         "outbound": bool(settings.app_push_key and settings.app_push_secret),
+         "detail": f"AppKey {settings.app_push_key or '—'} · {settings.app_push_base}"},
     ]
+
+
+def activity(session: Session, units: list[int]) -> dict[str, dict[str, Any]]:
+    """Per channel, in these units: the last message in and out, and the deliveries failed and waiting."""
+    out: dict[str, dict[str, Any]] = {}
+    for channel, direction, last in session.execute(
+            select(Interaction.channel, Message.direction, func.max(Message.created_at))
+            .join(Interaction, Interaction.id == Message.interaction_id)
+            .where(Interaction.org_unit_id.in_(units)).group_by(Interaction.channel, Message.direction)):
+        out.setdefault(channel, {})[f"last_{direction}"] = last
+    for channel, status, n in session.execute(
+            select(OutboundDelivery.channel, OutboundDelivery.status, func.count())
+            .where(OutboundDelivery.org_unit_id.in_(units), OutboundDelivery.status.in_(("failed", "queued")))
+            .group_by(OutboundDelivery.channel, OutboundDelivery.status)):
+        out.setdefault(channel, {})[status] = n
+    return out
 
 
 def _allowed(request: Request, principal: PagePrincipal) -> None:
@@ -64,7 +92,8 @@ def channels_page(request: Request, session: DbSession, principal: PagePrincipal
     rejections, total = inbound.list_rejections(session, principal, limit=20)
     settings: Settings = request.app.state.settings
     return render(request, "channels/status.html",
-                  {"adapters": adapters_of(settings), "counts": counts, "troubled": troubled,
+                  {"adapters": adapters_of(settings), "activity": activity(session, units), "counts": counts,
+                   "troubled": troubled,
                    "rejections": rejections, "rejections_total": total}, active="channels")
 
 
@@ -125,3 +154,14 @@ async def save_config(request: Request, session: DbSession, principal: PagePrinc
         ctx = _config_context(request, session, principal, unit_id, channel, error=exc.message, form=form)
         return render(request, "channels/config.html", ctx, status_code=exc.status, active="channels")
     return RedirectResponse(f"/console/channels/config?unit={unit_id}&channel={channel}&saved=1", status_code=303)
+
+
+@router.post("/console/webchat/interactions/{interaction_id}/typing", dependencies=[CsrfProtect])
+def agent_typing(interaction_id: int, session: DbSession, principal: PagePrincipal) -> Response:
+    """The reply box's typing signal on a web chat (kefu/web/static/typing.js): the visitor sees it."""
+    from kefu.channels.webchat_api import announce_agent_typing
+
+    if not principal.can("interactions.write"):
+        raise Forbidden("you may not answer conversations")
+    announce_agent_typing(session, principal, interaction_id)
+    return Response(status_code=204)

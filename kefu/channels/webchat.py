@@ -14,6 +14,15 @@ publishes a notice on the hub channel `webchat` naming the visitor; the visitor'
 (in any process) read the new messages from the database. A reconnect asks for everything after the
 last message id it has, so nothing is lost while it was away. Delivered: when the widget says it has
 shown a reply (`seen`), its delivery is marked delivered through the ordinary delivery report.
+
+Logging in with a number (then one customer): the visitor gives a Chinese mobile number; a one-time code
+(kefu.customers.linking) goes to it by SMS through the ordinary outbound path (a message of the visitor's
+customer on a new SMS interaction, kind `login_code`); when the code comes back the visitor's address
+joins the number's customer (evidence `sms_code`: the web chat customer, which has no number, is merged
+into the number's), so the agent sees one customer and one history across channels.
+
+Typing: the widget's `typing` frame and an agent's typing (`agent_typing`) are notices on the hub, never
+stored: the agent's console hears `typing-<interaction id>`, the widget a `typing` frame.
 """
 
 from __future__ import annotations
@@ -28,14 +37,20 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 
+import phonenumbers
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kefu.channels.adapters import DeliveryReport, Outbound, Sent, register
 from kefu.core import pubsub
 from kefu.core.config import Settings
+from kefu.core.errors import NotFound
+from kefu.customers import linking
 from kefu.customers import service as customers
+from kefu.customers.phone import InvalidPhone, parse_phone
+from kefu.interactions import service as interactions
 from kefu.interactions.models import Interaction, Message
+from kefu.org import service as org
 
 CHANNEL = "webchat"
 HUB_CHANNEL = "webchat"
@@ -184,6 +199,76 @@ def seen_reports(lines: list[Line], upto: int) -> list[DeliveryReport]:
 
 def provider_id(message_id: int) -> str:
     return f"webchat:{message_id}"
+
+
+# ---- logging in with a number ---------------------------------------------------------------------
+
+LOGIN_CODES = 3  # codes one visitor may ask for in LOGIN_WINDOW seconds
+LOGIN_WINDOW = 600.0
+_MOBILE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def mobile(raw: str) -> str:
+    """The E.164 form of a Chinese mobile number; InvalidPhone for anything else (a fixed line, abroad)."""
+    num = parse_phone(raw)
+    if num.country_code != 86 or phonenumbers.number_type(num) not in _MOBILE:
+        raise InvalidPhone(f"'{raw[:32]}' is not a Chinese mobile number", details={"reason": "not_mobile"})
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def login_code_text(code: str) -> str:
+    return f"【在线客服】您的验证码是 {code}，10 分钟内有效，用于网页客服登录。如非本人操作请忽略。"
+
+
+def start_login(session: Session, settings: Settings, visitor: Visitor, phone: str, *, at: datetime) -> datetime:
+    """Send a login code to the number by SMS (queued with the visitor's customer); returns its expiry.
+    Flushes, never commits."""
+    e164 = mobile(phone)
+    unit = _unit(session, visitor)
+    customer, _ = customers.identify(session, kind="webchat", value=visitor.id, org_unit_id=unit, at=at)
+    code, expires = linking.start_code(session, kind="webchat", value=visitor.id, phone=e164,
+                                       secret=_link_secret(settings), at=at)
+    interactions.send_to_address(session, customer_id=customer.id, org_unit_id=customer.org_unit_id, channel="sms",
+                                 to=e164, body=login_code_text(code), subject="网页客服登录验证码", kind="login_code",
+                                 at=at)
+    return expires
+
+
+def finish_login(session: Session, settings: Settings, visitor: Visitor, phone: str, code: str, *,
+                 at: datetime) -> linking.LinkResult:
+    """The code came back: the visitor joins the number's customer (linking.CodeRejected when wrong; the
+    try is flushed and counts, so the caller commits either way)."""
+    return linking.verify_code(session, kind="webchat", value=visitor.id, phone=mobile(phone), code=code,
+                               secret=_link_secret(settings), org_unit_id=_unit(session, visitor), at=at)
+
+
+def _unit(session: Session, visitor: Visitor) -> int:
+    unit = org.unit_by_code_or_none(session, visitor.org_code)
+    if unit is None:
+        raise NotFound("the chat's org unit no longer exists", code="unknown_org_unit")
+    return unit.id
+
+
+def _link_secret(settings: Settings) -> bytes:
+    return settings.secret_key.get_secret_value().encode()
+
+
+def open_interaction(session: Session, visitor: str) -> tuple[int, int] | None:
+    """(id, org unit) of the visitor's open web chat conversation, if any."""
+    cid = customer_of(session, visitor)
+    if cid is None:
+        return None
+    row = session.execute(select(Interaction.id, Interaction.org_unit_id).where(
+        Interaction.customer_id.in_(customers.customer_ids_of(session, cid)), Interaction.channel == CHANNEL,
+        Interaction.status == "open").order_by(Interaction.id.desc()).limit(1)).first()
+    return (row.id, row.org_unit_id) if row is not None else None
+
+
+def visitor_of(session: Session, interaction_id: int) -> str | None:
+    """The visitor address of a web chat interaction (its last visitor message's sender)."""
+    return session.scalar(select(Message.sender).where(Message.interaction_id == interaction_id,
+                                                       Message.channel == CHANNEL, Message.direction == "inbound")
+                          .order_by(Message.id.desc()).limit(1))
 
 
 # ---- outbound -------------------------------------------------------------------------------------

@@ -4,12 +4,20 @@ database hop per frame through the same paths as every other channel (kefu.chann
 Frames are JSON objects with a `type`. From the widget:
 - `{"type": "sync", "after": <message id>}`: send me everything after this id (on every (re)connect);
 - `{"type": "message", "id": "<client id>", "text": "..."}`: a visitor's message, stored once per id;
-- `{"type": "seen", "upto": <message id>}`: the agent's messages up to this id are on screen (delivered).
+- `{"type": "seen", "upto": <message id>}`: the agent's messages up to this id are on screen (delivered);
+- `{"type": "typing"}`: the visitor is typing (the agent's console shows it for a few seconds; not stored);
+- `{"type": "login", "phone": "<Chinese mobile number>"}`: send me a login code by SMS;
+- `{"type": "verify", "phone": ..., "code": "<6 digits>"}`: the code I received (then one customer).
 From the server:
 - `{"type": "session", "token": ..., "visitor": ...}` first, always (a new visitor gets a new token);
 - `{"type": "messages", "items": [...]}` after a sync and whenever the conversation gets a message;
 - `{"type": "ack", "id": "<client id>", "message_id": N}` when a message is stored;
-- `{"type": "error", "code": ..., "message": ..., "retry_after"?: seconds}`.
+- `{"type": "typing", "who": "agent"}` while an agent is typing an answer;
+- `{"type": "login", "state": "code_sent", "phone": <masked>, "expires_at"}` and then `{"type": "login",
+  "state": "linked" | "suggested"}` (linked: the chat is now the number's customer's);
+- `{"type": "error", "code": ..., "message": ..., "retry_after"?: seconds, "tries_left"?: n}`.
+
+The agent's typing comes from `POST /api/v1/webchat/interactions/{id}/typing` (the console's reply box).
 
 Refused: a forged or expired token (close 4401), too many new sessions from one address or frames from
 one visitor (4429), an unknown org unit (4404), a frame above the limit (1009). A message frame that
@@ -20,6 +28,7 @@ inbound rejection, as on every channel; a refused message creates nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -32,16 +41,24 @@ from kefu.channels.adapters import Parsed
 from kefu.channels.inbound import InboundMessage, InboundResult
 from kefu.channels.ingest import ingest, reject
 from kefu.core import pubsub
+from kefu.core.auth import Principal
+from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.db import Database
+from kefu.core.deps import DbSession, require
 from kefu.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from kefu.customers import linking
+from kefu.customers.phone import mask_phone
+from kefu.interactions import service as interactions
 from kefu.org import service as org
+from kefu.web import live
 
 router = APIRouter(tags=["channels"])
 
 sessions = webchat.Window(webchat.SESSIONS_PER_MINUTE, 60.0)
 messages = webchat.Window(webchat.MESSAGES_PER_MINUTE, 60.0)
 frames = webchat.Window(webchat.MESSAGES_PER_MINUTE * 3, 60.0)
+logins = webchat.Window(webchat.LOGIN_CODES, webchat.LOGIN_WINDOW)
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -60,10 +77,15 @@ class Conversation:
         self.reported = 0  # the agent's messages up to this id are marked delivered
         self.wake = asyncio.Event()
         self._send_lock = asyncio.Lock()
+        self._typing_in: tuple[int, int] | None = None  # the open conversation the visitor types in
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.ws.send_text(json.dumps(frame, ensure_ascii=False))
+
+    async def agent_typing(self) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self.send({"type": "typing", "who": "agent"})
 
     async def error(self, code: str, message: str, **extra: Any) -> None:
         await self.send({"type": "error", "code": code, "message": message, **extra})
@@ -113,8 +135,80 @@ class Conversation:
             upto = frame.get("upto")
             if isinstance(upto, int) and upto > self.reported:
                 await run_in_threadpool(self._seen, upto)
-        elif kind != "typing":
-            await self.error("unknown_frame", "frame types: sync, message, seen, typing")
+        elif kind == "typing":
+            await run_in_threadpool(self._typing)
+        elif kind == "login":
+            await self._login(frame)
+        elif kind == "verify":
+            await self._verify(frame)
+        else:
+            await self.error("unknown_frame", "frame types: sync, message, seen, typing, login, verify")
+
+    def _typing(self) -> None:
+        """Tell the consoles showing the visitor's open conversation (none yet: nobody to tell)."""
+        if self._typing_in is None:
+            with self.db.session() as s:
+                self._typing_in = webchat.open_interaction(s, self.visitor.id)
+        if self._typing_in is not None:
+            iid, unit = self._typing_in
+            with contextlib.suppress(pubsub.HubUnavailable):
+                pubsub.current().publish(live.CHANNEL, live.Notice(
+                    f"typing-{iid}", "webchat.typing", unit, {"interaction_id": iid, "who": "visitor"}).to_message())
+
+    async def _login(self, frame: dict[str, Any]) -> None:
+        phone = frame.get("phone")
+        if not isinstance(phone, str):
+            await self.error("invalid_phone", "a login needs a phone number")
+            return
+        if not logins.allow(self.visitor.id, time.monotonic()):
+            await self.error("rate_limited", f"at most {webchat.LOGIN_CODES} codes in "
+                                             f"{int(webchat.LOGIN_WINDOW / 60)} minutes",
+                             retry_after=round(logins.retry_after(self.visitor.id, time.monotonic()), 1))
+            return
+        try:
+            e164, expires = await run_in_threadpool(self._start_login, phone)
+        except (InvalidInput, NotFound) as exc:
+            await self.error(exc.code, exc.message)
+            return
+        self._wake_dispatcher()
+        await self.send({"type": "login", "state": "code_sent", "phone": mask_phone(e164),
+                         "expires_at": expires.isoformat()})
+
+    def _start_login(self, phone: str) -> tuple[str, Any]:
+        with self.db.unit_of_work() as s:
+            return webchat.mobile(phone), webchat.start_login(s, self.settings, self.visitor, phone, at=utcnow())
+
+    async def _verify(self, frame: dict[str, Any]) -> None:
+        phone, code = frame.get("phone"), frame.get("code")
+        if not isinstance(phone, str) or not isinstance(code, str) or not code.strip().isdigit():
+            await self.error("code_rejected", "a verification needs the phone number and the code")
+            return
+        try:
+            result = await run_in_threadpool(self._finish_login, phone, code)
+        except linking.CodeRejected as exc:
+            await self.error(exc.code, exc.message, **({"tries_left": exc.details["tries_left"]}
+                                                        if exc.details and "tries_left" in exc.details else {}))
+            return
+        except (InvalidInput, NotFound) as exc:
+            await self.error(exc.code, exc.message)
+            return
+        self._typing_in = None  # the conversation may belong to another customer now
+        self._wake_dispatcher()
+        await self.send({"type": "login", "state": "suggested" if result.action == "suggest" else "linked"})
+        self.wake.set()
+
+    def _finish_login(self, phone: str, code: str) -> linking.LinkResult:
+        with self.db.session() as s:
+            try:
+                result = webchat.finish_login(s, self.settings, self.visitor, phone, code, at=utcnow())
+            finally:
+                s.commit()  # a wrong code's try counts too: five wrong codes and the code is dead
+            return result
+
+    def _wake_dispatcher(self) -> None:
+        dispatcher = getattr(self.ws.app.state, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.wake()
 
     async def _message(self, frame: dict[str, Any], raw: str) -> None:
         cid, text = frame.get("id"), frame.get("text")
@@ -136,9 +230,8 @@ class Conversation:
             await self.error(exc.code, exc.message, id=cid)
             return
         await self.send({"type": "ack", "id": cid, "message_id": result.message_id})
-        dispatcher = getattr(self.ws.app.state, "dispatcher", None)
-        if dispatcher is not None and not result.duplicate:
-            dispatcher.wake()
+        if not result.duplicate:
+            self._wake_dispatcher()
         self.wake.set()
 
     def _store(self, msg: InboundMessage, raw: str) -> InboundResult:
@@ -206,7 +299,11 @@ async def webchat_ws(ws: WebSocket) -> None:
     loop = asyncio.get_running_loop()
 
     def notice(m: pubsub.Message) -> None:
-        if m.get("visitor") == visitor.id:
+        if m.get("visitor") != visitor.id:
+            return
+        if m.get("typing"):
+            asyncio.run_coroutine_threadsafe(conv.agent_typing(), loop)
+        else:
             loop.call_soon_threadsafe(conv.wake.set)
 
     def reconnected() -> None:  # the hub was away: notices may be lost, read again
@@ -231,3 +328,20 @@ async def webchat_ws(ws: WebSocket) -> None:
     finally:
         unsubscribe()
         pusher.cancel()
+
+
+@router.post("/webchat/interactions/{interaction_id}/typing", status_code=204, response_model=None)
+def agent_typing(interaction_id: int, session: DbSession,
+                 principal: Principal = require("interactions.write")) -> None:
+    """An agent is typing an answer on a web chat conversation: the visitor's widget shows it (not stored)."""
+    announce_agent_typing(session, principal, interaction_id)
+
+
+def announce_agent_typing(session: Any, principal: Principal, interaction_id: int) -> None:
+    """Tell the visitor's widget that an agent is typing on this (visible) web chat interaction."""
+    it = interactions.get_visible(session, principal, interaction_id, with_messages=False)
+    visitor = webchat.visitor_of(session, it.id) if it.channel == webchat.CHANNEL else None
+    if visitor is None:
+        raise NotFound(f"interaction {interaction_id} is not a web chat with a visitor", code="not_webchat")
+    with contextlib.suppress(pubsub.HubUnavailable):
+        pubsub.current().publish(webchat.HUB_CHANNEL, {"visitor": visitor, "typing": True})

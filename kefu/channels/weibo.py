@@ -12,7 +12,14 @@ subscribe, unsubscribe, scan) is a channel event. A `mention` is a public post o
 account (data.subtype "status" or "comment", data.key its id): visible to everyone and to the media
 (舆情), so its ticket is raised to at least high priority and the event `channel.public_mention` is
 recorded. The app secret is the unit's console configuration (kefu.channels.config, `weibo_app_secret`).
-Replies to Weibo are not sent by kefu (the platform's reply API is not implemented: no outbound side).
+
+Outbound: `WeiboAdapter`, the customer-service message API (客服消息, `POST <weibo_api_base>/2/messages/
+reply.json?access_token=`, form-encoded `receiver_id`, `type=text`, `data` = the JSON {"text": ...}, and
+`save_sender_box`): a private message to the customer, within 48 hours of their last message (once for
+a mention), never after they unfollowed. A text has fewer than 300 characters; a longer reply is sent as
+several. The API answers {"result": true, ...} (no message id, no delivery report: a reply it took is
+"sent") or {"error", "error_code", "request"}: system errors and rate limits (1xxxx) are tried again,
+the rest (window closed, unknown receiver) fail for good.
 """
 
 from __future__ import annotations
@@ -23,8 +30,21 @@ import json
 from datetime import datetime
 from typing import Any
 
-from kefu.channels.adapters import BadPayload, BadSignature, ChannelEvent, Parsed
+import httpx
+
+from kefu.channels.adapters import (
+    BadPayload,
+    BadSignature,
+    ChannelEvent,
+    Outbound,
+    Parsed,
+    PermanentFailure,
+    Sent,
+    TemporaryFailure,
+    register,
+)
 from kefu.channels.inbound import InboundMessage
+from kefu.core.config import Settings
 
 CHANNEL = "weibo"
 _MESSAGES = {"text", "image", "voice", "position"}
@@ -95,3 +115,57 @@ def _time(value: Any) -> datetime | None:
         return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y")
     except ValueError:
         return None
+
+
+# ---- outbound ----
+
+TEXT_LIMIT = 299  # characters of one private message (fewer than 300)
+# Error codes worth another attempt: system error, service unavailable, too many pending tasks, the IP's,
+# the user's and the user's per-API rate limits; an expired or invalid access token (set a new one).
+_TEMPORARY = {10001, 10002, 10009, 10022, 10023, 10024, 21327, 21332}
+
+
+def chunks(text: str, size: int = TEXT_LIMIT) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+class WeiboAdapter:
+    channel = CHANNEL
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.weibo_access_token
+        self.url = settings.weibo_api_base.rstrip("/") + "/2/messages/reply.json"
+        self.token = settings.weibo_access_token.get_secret_value()
+        self.timeout = settings.outbound_timeout_seconds
+
+    def send(self, out: Outbound) -> Sent:
+        if not out.to.isdigit():
+            raise PermanentFailure(f"not a Weibo user id: {out.to[:40]!r}")
+        for part in chunks(out.body):
+            form = {"receiver_id": out.to, "type": "text", "save_sender_box": "1",
+                    "data": json.dumps({"text": part}, ensure_ascii=False)}
+            try:
+                r = httpx.post(self.url, params={"access_token": self.token}, data=form, timeout=self.timeout)
+            except httpx.HTTPError as exc:
+                raise TemporaryFailure(f"Weibo API unreachable: {type(exc).__name__}") from None
+            _check(r)
+        return Sent(())  # the API names no message and reports no delivery
+
+
+def _check(r: httpx.Response) -> None:
+    try:
+        doc = r.json()
+    except ValueError:
+        doc = {}
+    if r.status_code == 200 and isinstance(doc, dict) and doc.get("result") is True:
+        return
+    code = doc.get("error_code") if isinstance(doc, dict) else None
+    what = f"Weibo API {r.status_code} {code}: {str(doc.get('error') if isinstance(doc, dict) else r.text)[:200]}"
+    if r.status_code >= 500 or r.status_code == 429 or code in _TEMPORARY or code is None:
+        raise TemporaryFailure(what)
+    raise PermanentFailure(what)
+
+
+@register(CHANNEL)
+def _adapter(settings: Settings) -> WeiboAdapter | None:
+    return WeiboAdapter(settings) if settings.weibo_access_token else None

@@ -86,6 +86,22 @@ class Settings(BaseSettings):
     wechat_app_id: str | None = None
     wechat_app_secret: SecretStr | None = None
     wechat_api_base: str = "https://api.weixin.qq.com"
+    # Weibo (fans-service platform): the app secret that signs its pushes, the access token of the
+    # developer mode (replies through the customer-service message API) and the API base.
+    weibo_app_secret: SecretStr | None = None
+    weibo_access_token: SecretStr | None = None
+    weibo_api_base: str = "https://m.api.weibo.com"
+    # QQ bot (open platform): AppID and AppSecret (callbacks' Ed25519 key; the access token for replies),
+    # the OpenAPI base and the base of the token endpoint (app/getAppAccessToken).
+    qq_app_id: str | None = None
+    qq_bot_secret: SecretStr | None = None
+    qq_api_base: str = "https://api.sgroup.qq.com"
+    qq_auth_base: str = "https://bots.qq.com"
+    # App push (the operator's app, 掌厅): a JPush-compatible push API (v3 /v3/push, HTTP Basic with the
+    # app key and master secret), the customer addressed by the alias their app registered (their app user id).
+    app_push_base: str = "https://api.jpush.cn"
+    app_push_key: str | None = None
+    app_push_secret: SecretStr | None = None
     # SMS: "http" (an HTTP SMS gateway) or "cmpp" (China Mobile CMPP 2.0 over TCP to the ISMG).
     sms_transport: Literal["http", "cmpp"] = "http"
     sms_gateway_url: str | None = None

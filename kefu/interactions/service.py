@@ -449,11 +449,12 @@ def sync_call(session: Session, it: Interaction, *, offered_at: datetime, queued
 
 
 def send_to_address(session: Session, *, customer_id: int, org_unit_id: int, channel: str, to: str, body: str,
-                    subject: str | None = None, at: datetime | None = None) -> Interaction:
-    """A message kefu starts to a given address (a handoff link): a new outbound interaction with it."""
+                    subject: str | None = None, kind: str = "handoff", at: datetime | None = None) -> Interaction:
+    """A message kefu starts to a given address (a handoff link, a login code): a new outbound interaction
+    with it."""
     at = at or utcnow()
     _check_channel(channel)
     it = _outbound_interaction(session, customer_id=customer_id, org_unit_id=org_unit_id, channel=channel, at=at,
                                subject=subject)
-    _system_message(session, it, body=body, to=to, kind="handoff", author_id=None, at=at)
+    _system_message(session, it, body=body, to=to, kind=kind, author_id=None, at=at)
     return it

@@ -5,12 +5,12 @@ submitter's `client_ref` (a repeated submission answers the ids it gave before a
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.channels import http_fake
 
 
 @dataclass
@@ -47,26 +47,10 @@ class FakeGateway:
 
 @contextmanager
 def serve(fake: FakeGateway) -> Iterator[FakeGateway]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, out = (fake.submit(self.headers.get("Authorization", ""), body) if self.path == "/send"
-                           else (404, {"error": "not found"}))
-            raw = json.dumps(out).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+    def handle(_method: str, path: str, _query: dict[str, str], headers: dict[str, str],
+               body: bytes) -> tuple[int, Any]:
+        return fake.submit(headers.get("authorization", ""), body) if path == "/send" else (404, {"error": "not found"})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_fake.serve(handle) as base:
+        fake.url = base
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

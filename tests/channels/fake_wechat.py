@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+
+from tests.channels import http_fake
 
 
 @dataclass
@@ -114,33 +113,7 @@ class FakeWeChat:
 
 @contextmanager
 def serve(fake: FakeWeChat) -> Iterator[FakeWeChat]:
-    class Handler(BaseHTTPRequestHandler):
-        def _do(self, method: str) -> None:
-            url = urlparse(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            out = json.dumps(fake.handle(method, url.path, query, body), ensure_ascii=False).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def do_GET(self) -> None:
-            self._do("GET")
-
-        def do_POST(self) -> None:
-            self._do("POST")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_fake.serve(lambda method, path, query, _headers, body: (200, fake.handle(method, path, query, body))) \
+            as base:
+        fake.base = base
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -209,6 +209,11 @@ def test_the_channels_page_shows_adapters_deliveries_and_refusals(client: TestCl
     page = client.get("/console/channels")
     assert page.status_code == 200
     assert "微信公众号" in page.text
+    row = page.text.split('data-channel="sms"')[1].split("</tr>")[0]
+    assert row.count("—") == 1  # the gateway's URL is not set; the last message in and out are shown
+    assert "1 / 0" in row  # one failed delivery, none waiting
+    for channel in ("webchat", "weibo", "im", "app"):
+        assert f'data-channel="{channel}"' in page.text
     assert "invalid number" in page.text
     assert "invalid_phone" in page.text
     assert 'href="/console/channels"' in page.text

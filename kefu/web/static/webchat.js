@@ -66,8 +66,29 @@
   send.type = "submit";
   form.appendChild(input);
   form.appendChild(send);
+  var typing = el("p", "kefu-chat-typing", "");
+  typing.setAttribute("aria-live", "polite");
+  // Log in with a mobile number: a code by SMS, then the chat is the number's customer's.
+  var login = el("form", "kefu-chat-login");
+  var phone = el("input", "kefu-chat-phone");
+  phone.type = "tel";
+  phone.name = "phone";
+  phone.placeholder = "手机号（登录后可查看您的全部服务记录）";
+  var code = el("input", "kefu-chat-code");
+  code.name = "code";
+  code.inputMode = "numeric";
+  code.maxLength = 6;
+  code.placeholder = "短信验证码";
+  code.hidden = true;
+  var go = el("button", "kefu-chat-login-go", "获取验证码");
+  go.type = "submit";
+  login.appendChild(phone);
+  login.appendChild(code);
+  login.appendChild(go);
   panel.appendChild(head);
+  panel.appendChild(login);
   panel.appendChild(log);
+  panel.appendChild(typing);
   panel.appendChild(status);
   panel.appendChild(form);
   document.body.appendChild(toggle);
@@ -78,6 +99,8 @@
   var last = 0;
   var ws = null;
   var retry = 1000;
+  var typingTimer = null;
+  var typedAt = 0;
 
   function line(direction, body, note) {
     var li = el("li", "kefu-chat-line kefu-chat-" + (direction === "outbound" ? "agent" : "me"));
@@ -140,6 +163,20 @@
       flush();
     } else if (f.type === "messages") {
       received(f.items || []);
+    } else if (f.type === "typing") {
+      typing.textContent = "客服正在输入…";
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
+    } else if (f.type === "login") {
+      if (f.state === "code_sent") {
+        code.hidden = false;
+        go.textContent = "登录";
+        status.textContent = "验证码已发送至 " + f.phone;
+        code.focus();
+      } else {
+        login.hidden = true;
+        status.textContent = f.state === "linked" ? "已登录，客服可查看您的服务记录" : "已提交，客服核实后关联您的记录";
+      }
     } else if (f.type === "ack") {
       state.pending = state.pending.filter(function (p) { return p.id !== f.id; });
       save();
@@ -184,6 +221,18 @@
     wire({ type: "message", id: p.id, text: text });
   }
   form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (now - typedAt > 3000) { typedAt = now; wire({ type: "typing" }); }
+  });
+  login.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (code.hidden) {
+      wire({ type: "login", phone: phone.value.trim() });
+    } else {
+      wire({ type: "verify", phone: phone.value.trim(), code: code.value.trim() });
+    }
+  });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
   });
