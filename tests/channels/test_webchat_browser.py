@@ -69,12 +69,17 @@ def test_a_customer_chats_with_an_agent_through_the_widget(browser: Any, live_se
     agent.wait_for_url(f"{base}/console/tickets/{ticket_id}")
     agent.wait_for_selector("text=请问副卡怎么办理？需要带什么证件？")
 
-    # the customer adds a line; it appears on the agent's open page without a reload
+    # the customer types (the agent sees it, nothing is stored), then adds a line; it appears on the agent's
+    # open page without a reload
+    customer.wait_for_timeout(3_100)  # the widget tells of typing at most every 3 s
     customer.fill("#kefu-chat textarea", "我是广州的号码")
-    customer.click("#kefu-chat button[type=submit]")
+    agent.wait_for_selector("#visitor-typing:has-text('正在输入')", timeout=20_000)
+    customer.click("#kefu-chat .kefu-chat-form button[type=submit]")
     agent.wait_for_selector("text=我是广州的号码", timeout=20_000)
 
-    # the agent replies; the customer sees it live
+    # the agent types (the customer sees it), then replies; the customer sees the reply live
+    agent.fill("#reply-body", "您好，请携带")
+    customer.wait_for_selector("#kefu-chat .kefu-chat-typing:has-text('客服正在输入')", timeout=20_000)
     agent.fill("#reply-body", "您好，请携带机主身份证原件到任一营业厅办理。")
     agent.click("#reply-box button[type=submit]")
     reply = customer.wait_for_selector("#kefu-chat li.kefu-chat-agent .kefu-chat-body", timeout=20_000)
