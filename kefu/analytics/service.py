@@ -422,6 +422,26 @@ def channel_tiles(session: Session, unit_ids: Sequence[int], *, now: datetime, z
     return tiles
 
 
+def queue_tiles(session: Session, unit_ids: Sequence[int], path: str, *, now: datetime, zone: str = ZONE,
+                exclude_short: bool = True, overrides: Mapping[tuple[str, str], Any] | None = None) -> list[QueueTile]:
+    """The wall's tile of each routing queue of the branch of the unit at ``path`` (from routing's own queue
+    figures: waiting now and the oldest waiting item; today's items of the units ``unit_ids``), coloured by
+    the queue's thresholds (the administrators' for this queue over the defaults of its media)."""
+    from kefu.analytics import wall as colours
+    from kefu.routing import service as routing
+
+    today = sum_by(queue_tallies(session, today_grid(now, zone), unit_ids=unit_ids), lambda k: k[1])
+    overrides = thresholds(session) if overrides is None else overrides
+    tiles = []
+    for s in routing.branch_queue_stats(session, path):
+        longest = max(0.0, (now - s.oldest_since).total_seconds()) if s.oldest_since is not None else None
+        t = today.get(s.queue.key, kpi.Tally())
+        media = s.queue.channel if s.queue.channel in colours.LONGEST_WAIT else "ticket"
+        th = colours.thresholds_for(media, overrides.get(("queue", s.queue.key)))
+        tiles.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)))
+    return tiles
+
+
 def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, exclude_short: bool = True) -> Wall:
     """What the supervisor wall shows for the principal's subtree, now: per channel, waiting and the
     longest wait, today's offered / answered / abandoned and service level, the agents by state; per
@@ -448,14 +468,8 @@ def wall(session: Session, principal: Any, *, now: datetime, zone: str = ZONE, e
                 by_media[m][presence] += 1
     tiles = channel_tiles(session, unit_ids, now=now, zone=zone, exclude_short=exclude_short, overrides=overrides,
                           agents=by_media)
-    qtoday = sum_by(queue_tallies(session, grid, unit_ids=unit_ids), lambda k: k[1])
-    queues = []
-    for s in routing.queue_stats(session, principal):
-        longest = max(0.0, (now - s.oldest_since).total_seconds()) if s.oldest_since is not None else None
-        t = qtoday.get(s.queue.key, kpi.Tally())
-        media = s.queue.channel if s.queue.channel in colours.LONGEST_WAIT else "ticket"
-        th = colours.thresholds_for(media, overrides.get(("queue", s.queue.key)))
-        queues.append(QueueTile(s, t, longest, colours.tile_levels(t, longest, media, th, exclude_short=exclude_short)))
+    queues = queue_tiles(session, unit_ids, principal.org_path, now=now, zone=zone, exclude_short=exclude_short,
+                         overrides=overrides)
     at_risk = session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.type == "complaint", Ticket.first_reply_at.is_(None), Ticket.reply_due_at <= now + AT_RISK,
         Ticket.status.in_(lifecycle.OPEN_STATUSES), Ticket.org_unit_id.in_(unit_ids))) or 0

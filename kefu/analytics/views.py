@@ -78,7 +78,10 @@ def alerts_fragment(request: Request, session: DbSession, principal: PagePrincip
 
     _allowed(request, principal, "analytics.wall")
     units = org.list_units(session, principal)
+    from kefu.routing import service as routing
+
     ctx = {"alerts": alerts.open_alerts(session, [u.id for u in units]), "unit_names": {u.id: u.name for u in units},
+           "queue_names": {q.key: (q.name, q.name_en or q.name) for q in routing.queues(session, principal)},
            "metric_names": METRIC_NAMES, **names()}
     return render(request, "analytics/_alerts.html", ctx)
 

@@ -665,7 +665,13 @@ class QueueStats:
 
 def queue_stats(session: Session, principal: Principal) -> list[QueueStats]:
     """Per queue of the principal's branch: items waiting, offered, held, and the oldest waiting one."""
-    rows = queues(session, principal)
+    return branch_queue_stats(session, principal.org_path)
+
+
+def branch_queue_stats(session: Session, path: str) -> list[QueueStats]:
+    """Per queue of the branch of the unit at ``path`` (its subtree and the units above it): items waiting,
+    offered, held, and the oldest waiting one."""
+    rows = _of_branch(session, store.active_queues(session), path)
     counts: dict[tuple[str, str], int] = {}
     oldest: dict[str, datetime] = {}
     for key, state, n, first in session.execute(

@@ -68,3 +68,59 @@ def test_a_red_tile_raises_one_alert_per_unit_pushed_live_and_cleared(client: Te
     assert [e.name for e in _events(db)][3:] == ["analytics.alert_cleared"] * 3
     login(client, "sup_gd")
     assert "data-alert=" not in client.get("/console/wall/alerts").text
+
+
+def test_a_red_queue_tile_raises_alerts_for_its_unit_and_above_and_clears(client: TestClient, world: World,
+                                                                          db) -> None:  # type: ignore[no-untyped-def]
+    from kefu.routing import service as routing
+    from kefu.routing.models import RoutingItem
+
+    gz, province = world.units["gz"], world.units["province"]
+    now = DAY0 + timedelta(hours=10)
+    with db.unit_of_work() as s:
+        routing.save_queue(s, None, routing.QueueSpec(key="zchat", name="在线队列", name_en="Chat queue",
+                                                      channel="chat", org_unit_id=gz))
+        routing.save_queue(s, None, routing.QueueSpec(key="zprov", name="省队列", channel="chat",
+                                                      org_unit_id=province))
+
+        def item(key: str, unit: int, enq: timedelta, state: str, assigned: timedelta | None = None) -> None:
+            s.add(RoutingItem(queue_key=key, entry_queue_key=key, channel="chat", org_unit_id=unit,
+                              enqueued_at=now - enq, queue_since=now - enq, state=state,
+                              assigned_at=now - assigned if assigned is not None else None))
+        # zchat: one item answered after 10 s (today: 1 offered, 1 answered within 20 s: 100 %), one waiting
+        # for 200 s: above the chat's red line (180 s) on the longest wait only
+        item("zchat", gz, timedelta(minutes=30), "assigned", assigned=timedelta(minutes=30) - timedelta(seconds=10))
+        item("zchat", gz, timedelta(seconds=200), "waiting")
+        # zprov: waiting 100 s: amber (above 60 s), no alert
+        item("zprov", province, timedelta(seconds=100), "waiting")
+    with db.unit_of_work() as s:
+        tiles = {q.stats.queue.key: q for q in service.queue_tiles(s, [gz], "/", now=now)}
+        assert (tiles["zchat"].today.offered, tiles["zchat"].today.answered, tiles["zchat"].today.pending) == (1, 1, 1)
+        assert tiles["zchat"].longest_wait == 200
+        assert tiles["zchat"].levels == {"service_level": "green", "abandonment": "green", "answer_rate": "green",
+                                         "longest_wait": "red", "tile": "red"}
+        assert tiles["zprov"].levels["tile"] == "amber"
+        raised, cleared = alerts.check(s, now=now)
+        rows = {a.org_unit_id: a for a in s.scalars(select(WallAlert))}
+    assert cleared == [] and sorted(raised) == sorted(a.id for a in rows.values())
+    assert sorted(rows) == sorted([gz, province, world.units["group"]])  # not Shenzhen, which only sees it
+    assert {(a.target, a.metrics) for a in rows.values()} == {("queue:zchat", "longest_wait")}
+    login(client, "sup_gd")
+    assert 'data-queue="zchat"' in client.get("/console/wall").text
+    frag = client.get("/console/wall/alerts").text
+    assert "广州 · 队列 在线队列 越过红线（最长等待（秒））" in frag
+    # the province's queue turns red under a stricter threshold for it alone: alerts for the province and the
+    # group (its unit and the one above), not for the cities below
+    with db.unit_of_work() as s:
+        service.set_threshold(s, scope="queue", target="zprov", metric="longest_wait", amber=30, red=90, at=now)
+        raised, cleared = alerts.check(s, now=now + timedelta(minutes=1))
+        new = {(a.org_unit_id, a.target) for a in s.scalars(select(WallAlert).where(WallAlert.id.in_(raised)))}
+    assert cleared == []
+    assert new == {(province, "queue:zprov"), (world.units["group"], "queue:zprov")}
+    # a looser threshold for zchat: its alerts clear, the province's stay
+    with db.unit_of_work() as s:
+        service.set_threshold(s, scope="queue", target="zchat", metric="longest_wait", amber=300, red=600, at=now)
+        raised, cleared = alerts.check(s, now=now + timedelta(minutes=2))
+        open_ = {(a.org_unit_id, a.target) for a in s.scalars(select(WallAlert).where(WallAlert.cleared_at.is_(None)))}
+    assert raised == [] and sorted(cleared) == sorted(a.id for a in rows.values())
+    assert open_ == new
