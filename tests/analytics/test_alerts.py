@@ -102,7 +102,8 @@ def test_a_red_queue_tile_raises_alerts_for_its_unit_and_above_and_clears(client
         assert tiles["zprov"].levels["tile"] == "amber"
         raised, cleared = alerts.check(s, now=now)
         rows = {a.org_unit_id: a for a in s.scalars(select(WallAlert))}
-    assert cleared == [] and sorted(raised) == sorted(a.id for a in rows.values())
+    assert cleared == []
+    assert sorted(raised) == sorted(a.id for a in rows.values())
     assert sorted(rows) == sorted([gz, province, world.units["group"]])  # not Shenzhen, which only sees it
     assert {(a.target, a.metrics) for a in rows.values()} == {("queue:zchat", "longest_wait")}
     login(client, "sup_gd")
@@ -122,5 +123,6 @@ def test_a_red_queue_tile_raises_alerts_for_its_unit_and_above_and_clears(client
         service.set_threshold(s, scope="queue", target="zchat", metric="longest_wait", amber=300, red=600, at=now)
         raised, cleared = alerts.check(s, now=now + timedelta(minutes=2))
         open_ = {(a.org_unit_id, a.target) for a in s.scalars(select(WallAlert).where(WallAlert.cleared_at.is_(None)))}
-    assert raised == [] and sorted(cleared) == sorted(a.id for a in rows.values())
+    assert raised == []
+    assert sorted(cleared) == sorted(a.id for a in rows.values())
     assert open_ == new
