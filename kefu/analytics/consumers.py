@@ -66,19 +66,30 @@ QUALITY_TICKET_EVENTS = ("ticket.created", "ticket.updated", "ticket.classified"
 QUALITY_INTERACTION_EVENTS = ("interaction.opened", "interaction.updated")
 
 
-@bus.consumer("analytics.quality", *QUALITY_TICKET_EVENTS, *QUALITY_INTERACTION_EVENTS)
+@bus.consumer("analytics.quality", *QUALITY_TICKET_EVENTS, *QUALITY_INTERACTION_EVENTS, *CUSTOMER_EVENTS)
 def on_quality_event(session: Session, event: Event) -> None:
     """The complaint / appeal / first-contact summary (kefu/analytics/quality.py): a ticket's event observes
-    it and the customer's complaints of the month after; an interaction's the interaction and the customer's
-    contacts of the week before."""
+    it, the customer's complaints of the month after and the ticket's contacts (counted under its category);
+    an interaction's the interaction and the customer's contacts of the week before; a customer's new tier
+    their complaints, appeals and contacts (counted under their tier)."""
     from kefu.analytics import quality
+    from kefu.interactions.models import Interaction
+    from kefu.tickets.models import Ticket
 
+    if event.name == "customer.tiers_recomputed" and not event.payload.get("per_customer_events", True):
+        quality.observe(session, **quality.off_tier(session))
+        return
     if event.aggregate_id is None:
         return
+    ref = int(event.aggregate_id)
     if event.name in QUALITY_TICKET_EVENTS and event.aggregate_type == "ticket":
-        quality.observe(session, tickets=quality.neighbours_of_ticket(session, int(event.aggregate_id)))
+        quality.observe(session, tickets=quality.neighbours_of_ticket(session, ref),
+                        contacts=session.scalars(select(Interaction.id).where(Interaction.ticket_id == ref)))
     elif event.name in QUALITY_INTERACTION_EVENTS and event.aggregate_type == "interaction":
-        quality.observe(session, contacts=quality.neighbours_of_contact(session, int(event.aggregate_id)))
+        quality.observe(session, contacts=quality.neighbours_of_contact(session, ref))
+    elif event.name == "customer.tier_changed":
+        quality.observe(session, tickets=session.scalars(select(Ticket.id).where(Ticket.customer_id == ref)),
+                        contacts=session.scalars(select(Interaction.id).where(Interaction.customer_id == ref)))
 
 
 @bus.consumer("analytics.occupancy", "routing.agent_presence_changed")

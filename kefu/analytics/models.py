@@ -218,6 +218,8 @@ class QualityFact(Base):
     day: Mapped[int] = mapped_column(Integer)
     org_unit_id: Mapped[int] = mapped_column(BigId)
     channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40), server_default="")  # first-level key ('' none)
+    tier: Mapped[str] = mapped_column(String(16), server_default="")  # the customer's ('' none)
     opened: Mapped[float] = mapped_column(Float)
     reply_due: Mapped[float | None] = mapped_column(Float)
     first_reply: Mapped[float | None] = mapped_column(Float)
@@ -235,7 +237,8 @@ QUALITY_SUMS = ("complaints", "complaint_repeats", "replied_on_time", "replied_l
 
 class DayQualitySummary(Base):
     """Complaint, appeal and first-contact sums per local day × org unit × channel (the complaint's
-    channel, the contact's): the reports' complaint and resolution figures."""
+    channel, the contact's) × first-level category (the complaint's, the contact's ticket's) × customer
+    tier: the reports' complaint and resolution figures (migration 0708 added the last two keys)."""
 
     __tablename__ = "analytics_daily_quality"
 
@@ -243,6 +246,8 @@ class DayQualitySummary(Base):
     day: Mapped[int] = mapped_column(Integer)
     org_unit_id: Mapped[int] = mapped_column(BigId)
     channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40), server_default="")
+    tier: Mapped[str] = mapped_column(String(16), server_default="")
     complaints: Mapped[int] = mapped_column(BigInteger, default=0)
     complaint_repeats: Mapped[int] = mapped_column(BigInteger, default=0)
     replied_on_time: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -252,7 +257,8 @@ class DayQualitySummary(Base):
     contacts: Mapped[int] = mapped_column(BigInteger, default=0)  # inbound contacts of a known customer
     contacts_returned: Mapped[int] = mapped_column(BigInteger, default=0)  # ... followed by another within 7 days
 
-    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", name="uq_analytics_daily_quality_key"),)
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "category", "tier",
+                                       name="uq_analytics_daily_quality_key"),)
 
 
 class AgentPresenceNow(Base):

@@ -25,6 +25,7 @@ period, an index). :func:`rebuild` recomputes facts and sums of a period from th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -37,7 +38,9 @@ from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
-KEYS = ("day", "org_unit_id", "channel")
+KEYS = ("day", "org_unit_id", "channel", "category", "tier")
+#: The keys a report can break the figures down by (besides the day).
+DIMENSIONS = ("org_unit_id", "channel", "category", "tier")
 FACT_COLS = ("kind", "ref_id", "type", *KEYS, "opened", "reply_due", "first_reply", "repeat")
 REPEAT_WINDOW = timedelta(days=kpi.REPEAT_DAYS)
 RETURN_WINDOW = timedelta(days=kpi.FCR_DAYS)
@@ -59,20 +62,22 @@ def sums_of(fact: dict[str, Any]) -> dict[str, int]:
             "contacts_returned": int(fact["type"] == "contact" and fact["repeat"])}
 
 
-def _ticket_fact(t: Ticket, issue: str | None, repeat: bool) -> dict[str, Any]:
+def _ticket_fact(t: Ticket, issue: str | None, repeat: bool, tier: str | None) -> dict[str, Any]:
     opened = t.opened_at.timestamp()
     due = t.reply_due_at.timestamp() if t.reply_due_at is not None else opened + kpi.REPLY_DAYS * kpi.DAY
     complaint = t.type == "complaint"
     return {"kind": "ticket", "ref_id": t.id, "type": t.type, "day": _day(opened), "org_unit_id": t.org_unit_id,
-            "channel": t.channel or "", "opened": opened, "reply_due": due if complaint else None,
+            "channel": t.channel or "", "category": issue or "", "tier": tier or "", "opened": opened,
+            "reply_due": due if complaint else None,
             "first_reply": t.first_reply_at.timestamp() if complaint and t.first_reply_at is not None else None,
             "repeat": repeat}
 
 
-def _contact_fact(it: Interaction, returned: bool) -> dict[str, Any]:
+def _contact_fact(it: Interaction, returned: bool, issue: str | None, tier: str | None) -> dict[str, Any]:
     opened = it.offered_at.timestamp()
     return {"kind": "contact", "ref_id": it.id, "type": "contact", "day": _day(opened),
-            "org_unit_id": it.org_unit_id, "channel": it.channel, "opened": opened, "reply_due": None,
+            "org_unit_id": it.org_unit_id, "channel": it.channel, "category": issue or "", "tier": tier or "",
+            "opened": opened, "reply_due": None,
             "first_reply": None, "repeat": returned}
 
 
@@ -83,6 +88,12 @@ def _issue(session: Session, category_id: int | None) -> str | None:
     return key.split(".")[0] if key else None
 
 
+def _tier(session: Session, customer_id: int | None) -> str | None:
+    from kefu.customers.models import Customer
+
+    return session.scalar(select(Customer.tier).where(Customer.id == customer_id)) if customer_id else None
+
+
 def _counted_complaint(t: Any = Ticket) -> Any:
     return and_(t.type == "complaint", t.status != "merged")
 
@@ -90,7 +101,7 @@ def _counted_complaint(t: Any = Ticket) -> Any:
 def ticket_fact(session: Session, t: Ticket) -> dict[str, Any] | None:
     """The fact row a ticket makes now (None: neither a complaint nor an appeal)."""
     if t.type == "appeal":
-        return _ticket_fact(t, None, False)
+        return _ticket_fact(t, _issue(session, t.category_id), False, _tier(session, t.customer_id))
     if t.type != "complaint" or t.status == "merged":
         return None
     issue = _issue(session, t.category_id)
@@ -101,7 +112,7 @@ def ticket_fact(session: Session, t: Ticket) -> dict[str, Any] | None:
             Ticket.opened_at >= t.opened_at - REPEAT_WINDOW,
             or_(Ticket.opened_at < t.opened_at, and_(Ticket.opened_at == t.opened_at, Ticket.id < t.id))))
         repeat = any(_issue(session, c) == issue for c in session.scalars(earlier))
-    return _ticket_fact(t, issue, repeat)
+    return _ticket_fact(t, issue, repeat, _tier(session, t.customer_id))
 
 
 def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
@@ -112,7 +123,9 @@ def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
     later = session.scalar(select(i.id).where(
         i.direction == "inbound", i.customer_id == it.customer_id, i.offered_at > it.offered_at,
         i.offered_at <= it.offered_at + RETURN_WINDOW).limit(1))
-    return _contact_fact(it, later is not None)
+    category_id = (session.scalar(select(Ticket.category_id).where(Ticket.id == it.ticket_id))
+                   if it.ticket_id is not None else None)
+    return _contact_fact(it, later is not None, _issue(session, category_id), _tier(session, it.customer_id))
 
 
 def _add(session: Session, fact: dict[str, Any], sign: int) -> None:
@@ -175,6 +188,22 @@ def neighbours_of_contact(session: Session, interaction_id: int) -> list[int]:
         i.offered_at >= it.offered_at - RETURN_WINDOW, i.id != it.id))]
 
 
+def off_tier(session: Session) -> dict[str, list[int]]:
+    """The tickets and contacts counted under a tier their customer no longer has (after a bulk recompute of
+    the tiers that sent no event per customer)."""
+    from kefu.customers.models import Customer
+
+    f = QualityFact
+    tier = func.coalesce(Customer.tier, "")
+    tickets = session.scalars(select(f.ref_id).join(Ticket, Ticket.id == f.ref_id)
+                              .join(Customer, Customer.id == Ticket.customer_id)
+                              .where(f.kind == "ticket", f.tier != tier))
+    contacts = session.scalars(select(f.ref_id).join(Interaction, Interaction.id == f.ref_id)
+                               .join(Customer, Customer.id == Interaction.customer_id)
+                               .where(f.kind == "contact", f.tier != tier))
+    return {"tickets": list(tickets), "contacts": list(contacts)}
+
+
 # ---- rebuilding from the raw tables --------------------------------------------------------------------------
 
 def rebuild(session: Session, *, start: datetime | None = None, end: datetime | None = None) -> int:
@@ -195,25 +224,31 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
     def inside(at: datetime) -> bool:
         return (lo is None or at >= lo) and (hi is None or at < hi)
 
+    from kefu.customers.models import Customer
+
     t = Ticket
     rows = list(session.execute(
-        select(t, Category.key).outerjoin(Category, Category.id == t.category_id)
+        select(t, Category.key, Customer.tier).outerjoin(Category, Category.id == t.category_id)
+        .outerjoin(Customer, Customer.id == t.customer_id)
         .where(_counted_complaint(), *span(t.opened_at, None if lo is None else lo - REPEAT_WINDOW, hi))
         .order_by(t.opened_at, t.id)))
-    issues = [key.split(".")[0] if key else None for _, key in rows]
+    issues = [key.split(".")[0] if key else None for _, key, _ in rows]
     flags = kpi.repeat_flags([kpi.Complaint(x.opened_at.timestamp(), x.customer_id, issue)
-                              for (x, _), issue in zip(rows, issues, strict=True)])
-    facts = [_ticket_fact(x, issue, flag) for (x, _), issue, flag in zip(rows, issues, flags, strict=True)
+                              for (x, _, _), issue in zip(rows, issues, strict=True)])
+    facts = [_ticket_fact(x, issue, flag, tier) for (x, _, tier), issue, flag in zip(rows, issues, flags, strict=True)
              if inside(x.opened_at)]
-    facts += [_ticket_fact(x, None, False) for x in session.scalars(
-        select(t).where(t.type == "appeal", *span(t.opened_at, lo, hi)))]
+    facts += [_ticket_fact(x, key.split(".")[0] if key else None, False, tier) for x, key, tier in session.execute(
+        select(t, Category.key, Customer.tier).outerjoin(Category, Category.id == t.category_id)
+        .outerjoin(Customer, Customer.id == t.customer_id).where(t.type == "appeal", *span(t.opened_at, lo, hi)))]
     i = Interaction
-    its = list(session.scalars(select(i).where(
-        i.direction == "inbound", i.customer_id.is_not(None),
-        *span(i.offered_at, lo, None if hi is None else hi + RETURN_WINDOW))))
-    returned = kpi.first_contact_flags([(x.customer_id, x.offered_at.timestamp()) for x in its])
-    facts += [_contact_fact(x, first is False) for x, first in zip(its, returned, strict=True)
-              if inside(x.offered_at)]
+    its = list(session.execute(
+        select(i, Category.key, Customer.tier).outerjoin(Ticket, Ticket.id == i.ticket_id)
+        .outerjoin(Category, Category.id == Ticket.category_id).outerjoin(Customer, Customer.id == i.customer_id)
+        .where(i.direction == "inbound", i.customer_id.is_not(None),
+               *span(i.offered_at, lo, None if hi is None else hi + RETURN_WINDOW))))
+    returned = kpi.first_contact_flags([(x.customer_id, x.offered_at.timestamp()) for x, _, _ in its])
+    facts += [_contact_fact(x, first is False, key.split(".")[0] if key else None, tier)
+              for (x, key, tier), first in zip(its, returned, strict=True) if inside(x.offered_at)]
     for n in range(0, len(facts), 1000):
         session.execute(insert(QualityFact), facts[n:n + 1000])
     f = QualityFact
@@ -226,7 +261,7 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
             count(and_(complaint, f.first_reply <= f.reply_due)),
             count(and_(complaint, f.first_reply > f.reply_due)), count(and_(complaint, f.first_reply.is_(None))),
             count(f.type == "appeal"), count(f.type == "contact"), count(and_(f.type == "contact", f.repeat))]
-    keys = [f.day, f.org_unit_id, f.channel]
+    keys = [getattr(f, k) for k in KEYS]
     session.execute(insert(DayQualitySummary).from_select(
         [*KEYS, *QUALITY_SUMS], select(*keys, *sums).where(*span(f.day, lo_day, hi_day)).group_by(*keys)))
     session.flush()
@@ -241,29 +276,60 @@ def _scoped(q: Any, table: Any, first: date, end: date, unit_ids: Sequence[int],
     return q.where(table.channel.in_(list(channels))) if channels is not None else q
 
 
+@dataclass(frozen=True)
+class Figures:
+    """A period's complaint figures (customers 0: a part's customer base is not kept) and first-contact
+    resolution (resolved at first contact, contacts of a known customer)."""
+
+    complaints: Any  # kefu.analytics.service.ComplaintFigures
+    fcr: tuple[int, int]
+
+
+def figures_by(session: Session, first: date, end: date, *, by: Sequence[str], unit_ids: Iterable[int],
+               now: datetime, channels: Iterable[str] | None = None) -> dict[tuple[Any, ...], Figures]:
+    """The complaint and first-contact figures of the local days [first, end) from the summary, per the named
+    keys (of DIMENSIONS; none: one row, key ()); only keys with a complaint, an appeal or a contact."""
+    from kefu.analytics import service
+
+    for k in by:
+        if k not in DIMENSIONS:
+            raise ValueError(f"unknown breakdown {k!r} (one of {', '.join(DIMENSIONS)})")
+    units = list(unit_ids)
+    q, f = DayQualitySummary, QualityFact
+    sums = session.execute(_scoped(
+        select(*(getattr(q, k) for k in by), *(func.sum(getattr(q, n)) for n in QUALITY_SUMS)),
+        q, first, end, units, channels).group_by(*(getattr(q, k) for k in by)))
+    overdue = {tuple(row[:-1]): int(row[-1]) for row in session.execute(_scoped(
+        select(*(getattr(f, k) for k in by), func.count()).where(
+            f.type == "complaint", f.first_reply.is_(None), f.reply_due < now.timestamp()),
+        f, first, end, units, channels).group_by(*(getattr(f, k) for k in by)))}
+    out = {}
+    for row in sums:
+        key = tuple(row[:len(by)])
+        complaints, repeats, on_time, late, unreplied, appeals, contacts, returned = (
+            int(v or 0) for v in row[len(by):])
+        if complaints or appeals or contacts:
+            late_now = overdue.get(key, 0)
+            out[key] = Figures(service.ComplaintFigures(
+                complaints, kpi.ReplyTally(on_time, late, late_now, unreplied - late_now), repeats, appeals, 0),
+                (contacts - returned, contacts))
+    return out
+
+
 def complaint_figures(session: Session, first: date, end: date, *, unit_ids: Iterable[int], now: datetime,
                       channels: Iterable[str] | None = None) -> Any:
     """:func:`kefu.analytics.service.complaint_figures` of the local days [first, end), from the summary."""
     from kefu.analytics import service
 
     units = list(unit_ids)
-    q = DayQualitySummary
-    row = session.execute(_scoped(select(*(func.sum(getattr(q, n)) for n in QUALITY_SUMS)), q, first, end, units,
-                                  channels)).one()
-    complaints, repeats, on_time, late, unreplied, appeals, _, _ = (int(v or 0) for v in row)
-    f = QualityFact
-    overdue = session.scalar(_scoped(select(func.count()).select_from(f).where(
-        f.type == "complaint", f.first_reply.is_(None), f.reply_due < now.timestamp()), f, first, end, units,
-        channels)) or 0
-    return service.ComplaintFigures(complaints, kpi.ReplyTally(on_time, late, overdue, unreplied - overdue),
-                                    repeats, appeals, service.customer_base(session, units))
+    got = figures_by(session, first, end, by=(), unit_ids=units, now=now, channels=channels).get(())
+    c = got.complaints if got is not None else service.ComplaintFigures(0, kpi.ReplyTally(), 0, 0, 0)
+    return replace(c, customers=service.customer_base(session, units))
 
 
 def first_contact(session: Session, first: date, end: date, *, unit_ids: Iterable[int],
                   channels: Iterable[str] | None = None) -> tuple[int, int]:
     """:func:`kefu.analytics.service.first_contact` of the local days [first, end), from the summary:
     (resolved at first contact, contacts of a known customer)."""
-    q = DayQualitySummary
-    contacts, returned = session.execute(_scoped(
-        select(func.sum(q.contacts), func.sum(q.contacts_returned)), q, first, end, list(unit_ids), channels)).one()
-    return int(contacts or 0) - int(returned or 0), int(contacts or 0)
+    got = figures_by(session, first, end, by=(), unit_ids=unit_ids, now=datetime.now(UTC), channels=channels).get(())
+    return got.fcr if got is not None else (0, 0)

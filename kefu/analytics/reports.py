@@ -25,12 +25,13 @@ CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "emai
 MEDIA_NAMES = {"voice": ("热线", "Hotline"), "chat": ("在线会话", "Chats"), "message": ("消息", "Messages"),
                "ticket": ("工单", "Tickets")}
 PERIOD_NAMES = {"day": ("日报", "Daily"), "week": ("周报", "Weekly"), "month": ("月报", "Monthly")}
-#: A report's figures broken down by one key of the daily summaries (kefu/analytics/summary.py).
-BREAKDOWNS = {"unit": "org_unit_id", "channel": "channel", "queue": "queue_key", "category": "category",
-              "tier": "tier", "agent": "agent_id"}
+#: A report's figures broken down by keys of the daily summaries (kefu/analytics/summary.py); the complaint,
+#: appeal and first-contact figures too where the quality summary has the keys (kefu/analytics/quality.py).
+BREAKDOWNS = {"unit": ("org_unit_id",), "channel": ("channel",), "queue": ("queue_key",), "category": ("category",),
+              "tier": ("tier",), "category_tier": ("category", "tier"), "agent": ("agent_id",)}
 BREAKDOWN_NAMES = {"unit": ("单位", "Unit"), "channel": ("渠道", "Channel"), "queue": ("队列", "Queue"),
                    "category": ("问题分类", "Category"), "tier": ("客户等级", "Customer tier"),
-                   "agent": ("坐席", "Agent")}
+                   "category_tier": ("问题分类×客户等级", "Category × customer tier"), "agent": ("坐席", "Agent")}
 TIER_NAMES = {"diamond": ("钻石", "Diamond"), "gold": ("金卡", "Gold"), "silver": ("银卡", "Silver"),
               "standard": ("普通", "Standard")}
 
@@ -61,6 +62,7 @@ class Row:
     label: str
     start: datetime
     tally: kpi.Tally
+    quality: Any = None  # a breakdown's part: its quality.Figures (complaints, appeals, first contact)
 
 
 @dataclass
@@ -125,7 +127,8 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     from kefu.analytics import journeys
 
     repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
-    parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh) if by else []
+    parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh,
+                      now=now if zone == ZONE else None) if by else []
     recs = journeys.channel_recommendations(session, t0, t1, unit_ids=unit_ids)
     from kefu.handoffs import service as handoffs
     from kefu.sla import surveys
@@ -165,35 +168,50 @@ def _category_names(session: Session, keys: list[str], *, zh: bool) -> dict[str,
 
 
 def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *, unit_ids: list[int],
-              channels: list[str] | None, zh: bool = True) -> list[Row]:
-    """The local days [first, end) per value of ``by``, named (a unit's, an agent's, a category's name),
-    largest first; contacts without one (no queue, no agent) are named "—", last."""
-    from sqlalchemy import select
-
-    from kefu.analytics import summary
-    from kefu.org import service as org
-    from kefu.org.models import OrgUnit
+              channels: list[str] | None, zh: bool = True, now: datetime | None = None) -> list[Row]:
+    """The local days [first, end) per value of ``by``, named (a unit's, an agent's, a category's name;
+    "category · tier" for two keys), largest first; contacts without one (no queue, no agent) are named "—",
+    last. With ``now``, a part also has its complaint, appeal and first-contact figures when the quality
+    summary keeps them by ``by`` (not per queue or agent); a part with those figures and no contacts too."""
+    from kefu.analytics import quality, summary
 
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r} (one of {', '.join(BREAKDOWNS)})")
-    parts = summary.breakdown(session, first, end, by=(BREAKDOWNS[by],), unit_ids=unit_ids, channels=channels)
-    values = [k[0] for k in parts]
-    i = 0 if zh else 1
-    names: dict[Any, str]
-    if by == "unit":
-        names = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(values))).all())
-    elif by == "agent":
-        names = {uid: u.display_name for uid, u in org.users(session, [v for v in values if v]).items()}
-    elif by == "category":
-        names = _category_names(session, values, zh=zh)
-    elif by == "channel":
-        names = {c: CHANNEL_NAMES[c][i] for c in values if c in CHANNEL_NAMES}
-    elif by == "tier":
-        names = {t: TIER_NAMES[t][i] for t in values if t in TIER_NAMES}
-    else:
-        names = {}
-    rows = [Row(str(names.get(v, v)) if v not in ("", 0) else "—", t0, t) for (v,), t in parts.items()]
+    keys = BREAKDOWNS[by]
+    parts = summary.breakdown(session, first, end, by=keys, unit_ids=unit_ids, channels=channels)
+    figures: dict[tuple[Any, ...], Any] = {}
+    if now is not None and set(keys) <= set(quality.DIMENSIONS):
+        figures = quality.figures_by(session, first, end, by=keys, unit_ids=unit_ids, now=now, channels=channels)
+    names = [_names(session, k, [v[n] for v in (*parts, *figures)], zh=zh) for n, k in enumerate(keys)]
+
+    def label(values: tuple[Any, ...]) -> str:
+        if all(v in ("", 0) for v in values):
+            return "—"
+        return " · ".join(str(m.get(v, v)) if v not in ("", 0) else "—" for m, v in zip(names, values, strict=True))
+
+    rows = [Row(label(v), t0, parts.get(v, kpi.Tally()), figures.get(v)) for v in {**parts, **figures}]
     return sorted(rows, key=lambda r: (r.label == "—", -r.tally.offered, r.label))
+
+
+def _names(session: Session, key: str, values: list[Any], *, zh: bool) -> dict[Any, str]:
+    """The names of the values of a breakdown's key (a unit's, an agent's, a category's)."""
+    from sqlalchemy import select
+
+    from kefu.org import service as org
+    from kefu.org.models import OrgUnit
+
+    i = 0 if zh else 1
+    if key == "org_unit_id":
+        return dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(values))).all())
+    if key == "agent_id":
+        return {uid: u.display_name for uid, u in org.users(session, [v for v in values if v]).items()}
+    if key == "category":
+        return _category_names(session, values, zh=zh)
+    if key == "channel":
+        return {c: CHANNEL_NAMES[c][i] for c in values if c in CHANNEL_NAMES}
+    if key == "tier":
+        return {t: TIER_NAMES[t][i] for t in values if t in TIER_NAMES}
+    return {}
 
 
 # ---- tables and exports ---------------------------------------------------------------------------
@@ -221,6 +239,24 @@ COLUMNS: list[tuple[str, str, Callable[[kpi.Tally], Any]]] = [
 ]
 
 
+def quality_figures() -> Any:
+    """No complaints, appeals or contacts of a known customer."""
+    from kefu.analytics import quality
+
+    return quality.Figures(service.ComplaintFigures(0, kpi.ReplyTally(), 0, 0, 0), (0, 0))
+
+
+#: The complaint, appeal and first-contact columns of a breakdown (of a part's quality.Figures).
+QUALITY_COLUMNS: list[tuple[str, str, Callable[[Any], Any]]] = [
+    ("投诉量", "Complaints", lambda q: q.complaints.complaints),
+    ("投诉15日回复率%", "Complaint replies within 15 days %", lambda q: _pct(q.complaints.replies.on_time_rate())),
+    ("重复投诉率%(30天)", "Repeat complaints % (30 days)", lambda q: _pct(q.complaints.repeat_rate())),
+    ("越级投诉(申诉)量", "Escalations (appeals)", lambda q: q.complaints.appeals),
+    ("一次解决率%(7天)", "First-contact resolution % (7 days)",
+     lambda q: _pct(q.fcr[0] / q.fcr[1] if q.fcr[1] else None)),
+]
+
+
 def table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
     """Headers and rows (the period's intervals, then the total)."""
     headers = ["时段" if zh else "Interval"] + [c[0] if zh else c[1] for c in COLUMNS]
@@ -234,7 +270,12 @@ def parts_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[lis
     if report.by is None:
         return [], []
     headers = [BREAKDOWN_NAMES[report.by][0 if zh else 1]] + [c[0] if zh else c[1] for c in COLUMNS]
-    return headers, [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.parts]
+    if not any(r.quality is not None for r in report.parts):
+        return headers, [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.parts]
+    empty = quality_figures()
+    return headers + [c[0] if zh else c[1] for c in QUALITY_COLUMNS], [
+        [r.label] + [f(r.tally) for _, _, f in COLUMNS] + [f(r.quality or empty) for _, _, f in QUALITY_COLUMNS]
+        for r in report.parts]
 
 
 def recommendation_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
