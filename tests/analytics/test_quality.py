@@ -180,3 +180,97 @@ def test_events_keep_the_quality_summary(db, world: World) -> None:  # type: ign
         quality.rebuild(s)
     with db.session() as s:
         assert _tables(s) == kept
+
+
+def test_figures_by_category_and_tier_by_hand_in_the_report_kept_and_rebuilt(
+        client, db, world: World) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    from kefu.core import events
+    from tests.web.conftest import login
+
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        roots = list(s.scalars(select(Category).where(Category.parent_id.is_(None)).order_by(Category.key)))
+        billing = next(c for c in roots if c.key == "billing")
+        other = next(c for c in roots if c.key != "billing")
+        child = s.scalars(select(Category).where(Category.parent_id == billing.id)).first()
+        assert child is not None
+        a, b, c = _customers(s, gz, 3)
+        a.tier, b.tier, c.tier = "gold", "gold", "standard"
+        t1 = complaint(s, gz, DAY0 + timedelta(hours=1), customer_id=a.id, category_id=billing.id,
+                       replied_after_days=2)  # on time
+        t2 = complaint(s, gz, DAY0 + timedelta(hours=3), customer_id=a.id, category_id=child.id)  # repeat, open
+        complaint(s, gz, DAY0 + timedelta(hours=2), customer_id=b.id, category_id=other.id,
+                  replied_after_days=0.5)  # on time
+        complaint(s, gz, DAY0 + timedelta(hours=4), customer_id=c.id, category_id=billing.id)  # open, due day 15
+        complaint(s, gz, DAY0 + timedelta(hours=5), customer_id=b.id, category_id=billing.id, type="appeal")
+        first = call(s, gz, DAY0 + timedelta(hours=1), wait=3, talk=60, customer_id=a.id)  # A came back: not FCR
+        again = call(s, gz, DAY0 + timedelta(hours=3), wait=3, talk=60, customer_id=a.id)
+        call(s, gz, DAY0 + timedelta(hours=4), wait=3, talk=60, customer_id=c.id)  # no ticket: no category
+        s.flush()
+        first.ticket_id, again.ticket_id = t1.id, t2.id
+        _observe_all(s)
+        from kefu.analytics import summary
+
+        summary.rebuild(s)
+        names = (billing.name, other.name)
+    now = DAY0 + timedelta(days=1)
+
+    def figures(s: Session, at: Any = now) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        got = quality.figures_by(s, DAY, DAY + timedelta(days=1), by=("category", "tier"), unit_ids=[gz], now=at)
+        return {k: (f.complaints.complaints, f.complaints.repeats, f.complaints.replies, f.complaints.appeals, f.fcr)
+                for k, f in got.items()}
+
+    R = quality.kpi.ReplyTally
+    expected = {("billing", "gold"): (2, 1, R(on_time=1, open=1), 1, (1, 2)),
+                (other.key, "gold"): (1, 0, R(on_time=1), 0, (0, 0)),
+                ("billing", "standard"): (1, 0, R(open=1), 0, (0, 0)),
+                ("", "standard"): (0, 0, R(), 0, (1, 1))}
+    with db.session() as s:
+        assert figures(s) == expected
+        assert figures(s, DAY0 + timedelta(days=20))[("billing", "standard")][2] == R(overdue=1)
+        assert quality.figures_by(s, DAY, DAY + timedelta(days=1), by=("tier",), unit_ids=[gz], now=now)[
+            ("gold",)].complaints.complaints == 3
+        rep = reports.build(s, period="day", start=DAY, unit_id=gz, unit_ids=[gz], channel=None, now=now,
+                            by="category_tier")
+    headers, rows = reports.parts_table(rep)
+    assert headers[0] == "问题分类×客户等级"
+    assert headers[-5:] == ["投诉量", "投诉15日回复率%", "重复投诉率%(30天)", "越级投诉(申诉)量", "一次解决率%(7天)"]
+    # offered contacts first (2, 1), then by name; the figures: complaints, on time %, repeat %, appeals, FCR %
+    assert [(r[0], r[1], *r[-5:]) for r in rows] == [
+        (f"{names[0]} · 金卡", 2, 2, 100.0, 50.0, 1, 50.0),
+        ("— · 普通", 1, 0, None, None, 0, 100.0),
+        *sorted([(f"{names[0]} · 普通", 0, 1, None, 0.0, 0, None),
+                 (f"{names[1]} · 金卡", 0, 1, 100.0, 0.0, 0, None)]),
+    ]
+    # the console's chooser offers it; the page and the CSV show the figures
+    login(client, "sup_gd")
+    q = f"period=day&day={DAY.isoformat()}&unit={gz}&by=category_tier"
+    page = client.get(f"/console/reports?{q}").text
+    assert '<option value="category_tier" selected>问题分类×客户等级</option>' in page
+    assert 'data-by="category_tier"' in page
+    lines = list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
+    at = next(n for n, line in enumerate(lines) if line[:1] == ["问题分类×客户等级"])
+    assert lines[at + 1][0] == f"{names[0]} · 金卡"
+    assert lines[at + 1][-5:] == ["2", "50.0", "50.0", "1", "50.0"]  # read now: the open one is overdue by then
+    # C becomes a gold customer: the consumer moves their complaint and contact to the gold rows
+    with db.unit_of_work() as s:
+        cust = s.get(Customer, c.id)
+        assert cust is not None
+        cust.tier = "gold"
+        events.record(s, "customer.tier_changed", {"from": "standard", "to": "gold", "reason": "test"},
+                      aggregate_type="customer", aggregate_id=cust.id, org_unit_id=gz, at=now)
+    bus.dispatch_pending(db)
+    moved = {**expected, ("billing", "gold"): (3, 1, R(on_time=1, open=2), 1, (1, 2)),
+             ("", "gold"): (0, 0, R(), 0, (1, 1))}
+    del moved[("billing", "standard")], moved[("", "standard")]
+    with db.session() as s:
+        assert figures(s) == moved
+        kept = _tables(s)
+    with db.unit_of_work() as s:
+        quality.rebuild(s)
+    with db.session() as s:
+        assert _tables(s) == kept
+        assert figures(s) == moved
