@@ -216,8 +216,12 @@ def _names(session: Session, key: str, values: list[Any], *, zh: bool) -> dict[A
 
 # ---- tables and exports ---------------------------------------------------------------------------
 
-def _pct(v: float | None) -> float | None:
+def pct(v: float | None) -> float | None:
+    """A share 0..1 as a percentage rounded to 2 places (None stays None)."""
     return None if v is None else round(v * 100, 2)
+
+
+_pct = pct
 
 
 def _sec(v: float | None) -> float | None:

@@ -36,7 +36,7 @@ from kefu.core.deps import DbSession, Id, is_id_text
 from kefu.core.errors import Forbidden
 from kefu.routing.views import MEDIA_NAMES, PRESENCE_NAMES
 from kefu.web.i18n import translator
-from kefu.web.render import CsrfProtect, PagePrincipal, is_htmx, render, request_locale
+from kefu.web.render import VENDOR_DIR, CsrfProtect, PagePrincipal, is_htmx, render, request_locale
 
 NAV = (("wall", "/console/wall", "analytics.wall", 45), ("reports", "/console/reports", "analytics.reports", 46))
 router = APIRouter(include_in_schema=False)
@@ -148,6 +148,13 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         labels, [r.tally.abandoned for r in rep.rows], [r.tally.abandonment() for r in rep.rows],
         bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
+    echarts = {"labels": labels, "charts": {
+        "volume": {"bar": "呼入量" if zh else "Offered", "line": "20秒接通率%" if zh else "20 s service level %",
+                   "bars": [r.tally.offered for r in rep.rows], "target": 80,
+                   "values": [reports.pct(r.tally.service_level(20)) for r in rep.rows]},
+        "abandon": {"bar": "放弃量" if zh else "Abandoned", "line": "放弃率%" if zh else "Abandonment %",
+                    "bars": [r.tally.abandoned for r in rep.rows], "target": None,
+                    "values": [reports.pct(r.tally.abandonment()) for r in rep.rows]}}}
     part_headers, part_rows = reports.parts_table(rep, zh=zh)
     rec_headers, rec_rows = reports.recommendation_table(rep, zh=zh)
     handoff_headers, handoff_rows = reports.handoff_table(rep, zh=zh)
@@ -159,6 +166,7 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
                 "sections": reports.sections(rep, zh=zh),
                 "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
+                "echarts": echarts, "echarts_installed": (VENDOR_DIR / "echarts.min.js").is_file(),
                 "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),
                 "saved": reports.saved(session, org.visible_unit_ids(session, principal)),
