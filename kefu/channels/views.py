@@ -16,7 +16,7 @@ from kefu.channels import config, inbound
 from kefu.channels.models import OutboundDelivery
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
-from kefu.core.deps import DbSession, OptionalId
+from kefu.core.deps import DbSession, Id, OptionalId
 from kefu.core.errors import Forbidden, InvalidInput, NotFound
 from kefu.interactions.models import Interaction, Message
 from kefu.org import service as org
@@ -157,7 +157,7 @@ async def save_config(request: Request, session: DbSession, principal: PagePrinc
 
 
 @router.post("/console/webchat/interactions/{interaction_id}/typing", dependencies=[CsrfProtect])
-def agent_typing(interaction_id: int, session: DbSession, principal: PagePrincipal) -> Response:
+def agent_typing(interaction_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
     """The reply box's typing signal on a web chat (kefu/web/static/typing.js): the visitor sees it."""
     from kefu.channels.webchat_api import announce_agent_typing
 

@@ -45,7 +45,7 @@ from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.db import Database
-from kefu.core.deps import DbSession, require
+from kefu.core.deps import DbSession, Id, require
 from kefu.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from kefu.customers import linking
 from kefu.customers.phone import mask_phone
@@ -331,7 +331,7 @@ async def webchat_ws(ws: WebSocket) -> None:
 
 
 @router.post("/webchat/interactions/{interaction_id}/typing", status_code=204, response_model=None)
-def agent_typing(interaction_id: int, session: DbSession,
+def agent_typing(interaction_id: Id, session: DbSession,
                  principal: Principal = require("interactions.write")) -> None:
     """An agent is typing an answer on a web chat conversation: the visitor's widget shows it (not stored)."""
     announce_agent_typing(session, principal, interaction_id)

@@ -393,6 +393,7 @@ def ticket_conversation(
 ) -> HTMLResponse:
     """The parts of the ticket page that change while it is open (swapped out-of-band by htmx)."""
     ctx = _ticket_context(session, principal, ticket_id)
+    ctx["keep_reason"] = True  # a live refresh must not wipe a reason being typed
     return render(request, "partials/ticket_live.html", ctx)
 
 
@@ -442,7 +443,8 @@ def ticket_reply(
             f"/console/tickets/{ticket_id}#m{message.id if message else ''}", status_code=303
         )
     ctx = _ticket_context(session, principal, ticket_id)
-    ctx.update(reply_error=error, reply_body=body if error else "", just_sent=message.id if message else None)
+    ctx.update(reply_error=error, reply_body=body if error else "", just_sent=message.id if message else None,
+               keep_reason=True)
     return render(request, "partials/ticket_live.html", ctx, status_code=status_code)
 
 

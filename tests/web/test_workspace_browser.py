@@ -53,6 +53,12 @@ def test_an_agent_takes_a_wechat_complaint_from_offer_to_resolution(
     page.click("#reply-box button[type=submit]")
     page.wait_for_selector("text=维修师傅今天下午上门")
     page.fill("#status-buttons input[name=reason]", "已安排上门维修，客户认可")
+    # the customer writes meanwhile: the page refreshes live and keeps the reason being typed
+    r = http.post(f"{base}/api/v1/inbound/wechat", headers=world.auth("admin"), json={
+        "message_id": "wx-browser-2", "sender": "o_wx_browser", "text": "好的，下午等师傅", "org_unit_code": "GZ"})
+    assert r.status_code in (200, 201), r.text
+    page.wait_for_selector("text=下午等师傅", timeout=20_000)
+    assert page.input_value("#status-buttons input[name=reason]") == "已安排上门维修，客户认可"
     page.click("#status-buttons button[value=resolved]")
     page.wait_for_function("() => document.querySelector('#ticket-head').dataset.status === 'resolved'",
                            timeout=20_000)
