@@ -284,20 +284,24 @@ NO_ENTERED = Entered({}, {})
 
 def entered_days(session: Session, org_unit_id: int, first: date, last: date) -> Entered:
     """The special days entered for the unit or any unit above it that touch ``first``..``last``, day by
-    day (a later entry wins a day two entries share)."""
+    day. Where two entries share a day the nearer unit's wins (a city's own day over its province's,
+    whatever the order they were entered in); between two entries of the same unit, the later one."""
     unit = session.get(OrgUnit, org_unit_id)
     if unit is None:
         return NO_ENTERED
     ancestors = [int(p) for p in unit.path.strip("/").split("/") if p] or [org_unit_id]
-    rows = session.scalars(
-        select(WorkforceSpecialDay)
-        .where(
+    if org_unit_id not in ancestors:
+        ancestors.append(org_unit_id)
+    depth = {uid: k for k, uid in enumerate(ancestors)}  # the root first, the unit itself last
+    found = session.scalars(
+        select(WorkforceSpecialDay).where(
             WorkforceSpecialDay.org_unit_id.in_(ancestors),
             WorkforceSpecialDay.first_day <= last,
             WorkforceSpecialDay.last_day >= first,
         )
-        .order_by(WorkforceSpecialDay.id)
     )
+    # applied farthest first, so that nearer (and, within a unit, later) entries overwrite
+    rows = sorted(found, key=lambda r: (depth[r.org_unit_id], r.id))
     kinds: dict[date, str] = {}
     effects: dict[date, float] = {}
     for row in rows:
@@ -1008,6 +1012,27 @@ def build_roster(session: Session, principal: Principal, body: RosterIn) -> dict
     for a in wanted:
         if a.user_id not in people:
             raise WorkforceInputError(f"user {a.user_id} is no active agent of this unit")
+    # an agent works at most one shift a day: one already on another unit's roster that day (a province's
+    # roster takes its cities' agents, a city's its own) is refused when named, left out otherwise
+    elsewhere = {
+        uid: unit_id
+        for uid, unit_id in session.execute(
+            select(WorkforceShift.user_id, WorkforceShift.org_unit_id).where(
+                WorkforceShift.user_id.in_([a.user_id for a in wanted]),
+                WorkforceShift.day == body.day,
+                WorkforceShift.org_unit_id != body.org_unit_id,
+            )
+        )
+        if uid is not None
+    }
+    if body.agents is not None:
+        for a in body.agents:
+            if a.user_id in elsewhere:
+                raise WorkforceInputError(
+                    f"user {a.user_id} already has a shift on {body.day.isoformat()} "
+                    f"in unit {elsewhere[a.user_id]}"
+                )
+    wanted = [a for a in wanted if a.user_id not in elsewhere]
     start = _day_start(body.day, body.tz)
     rest = timedelta(hours=body.min_rest_hours)
     previous: dict[int, datetime] = {}

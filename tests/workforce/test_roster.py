@@ -168,3 +168,47 @@ def test_console_builds_the_roster_and_shows_adherence(client: TestClient, db: D
     with db.unit_of_work() as s:
         mine = s.scalars(select(WorkforceShift).where(WorkforceShift.user_id == world.users["agent_gz"])).one()
         assert mine.start_at.hour >= 10
+
+
+def test_an_agent_gets_at_most_one_shift_a_day_across_province_and_city_rosters(
+    client: TestClient, db: Database, world: World
+) -> None:
+    gz, sz = world.users["agent_gz"], world.users["agent_sz"]
+    base = {"day": DAY, "calls": CALLS, "aht": 180, "patience": 300, "rules": RULES, "time_limit": 5}
+    city = client.post(f"{API}/roster", json={**base, "org_unit_id": world.units["gz"]}, headers=world.auth("sup_gd"))
+    assert city.status_code == 200, city.text
+    assert [s["user_id"] for s in city.json()["shifts"] if s["user_id"] is not None] == [gz]
+
+    # the province's roster takes its agents of every city but the one already on Guangzhou's roster
+    province = client.post(f"{API}/roster", json={**base, "org_unit_id": world.units["province"]},
+                           headers=world.auth("sup_gd"))
+    assert province.status_code == 200, province.text
+    with db.unit_of_work() as s:
+        rows = list(s.scalars(select(WorkforceShift).where(WorkforceShift.user_id.is_not(None))))
+        assert sorted((r.user_id, r.org_unit_id) for r in rows) == sorted(
+            [(gz, world.units["gz"]), (sz, world.units["province"])])
+        before = s.scalar(select(func.count()).select_from(WorkforceShift))
+
+    # named for the province that day, the Guangzhou agent is refused and nothing changes
+    named = client.post(f"{API}/roster", json={**base, "org_unit_id": world.units["province"],
+                                               "agents": [{"user_id": gz}, {"user_id": sz}]},
+                        headers=world.auth("sup_gd"))
+    assert named.status_code == 422
+    assert f"user {gz} already has a shift on {DAY} in unit {world.units['gz']}" in named.text
+    with db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(WorkforceShift)) == before
+
+    # Guangzhou's roster built again replaces its own shift; the agent still has one shift that day
+    again = client.post(f"{API}/roster", json={**base, "org_unit_id": world.units["gz"]}, headers=world.auth("sup_gd"))
+    assert again.status_code == 200, again.text
+    with db.unit_of_work() as s:
+        per_agent = s.execute(
+            select(WorkforceShift.user_id, func.count()).where(WorkforceShift.user_id.is_not(None),
+                                                               WorkforceShift.day == date(2026, 11, 24))
+            .group_by(WorkforceShift.user_id)).all()
+        assert sorted(per_agent) == sorted([(gz, 1), (sz, 1)])
+    # the next day is another day: both are free again (rest permitting)
+    nxt = client.post(f"{API}/roster", json={**base, "org_unit_id": world.units["province"], "day": "2026-11-25"},
+                      headers=world.auth("sup_gd"))
+    assert nxt.status_code == 200, nxt.text
+    assert sorted(s["user_id"] for s in nxt.json()["shifts"] if s["user_id"] is not None) == sorted([gz, sz])

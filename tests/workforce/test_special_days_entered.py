@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from kefu.core.db import Database
 from kefu.interactions import calls
-from kefu.workforce import forecast, history
+from kefu.workforce import forecast, history, service
 from kefu.workforce.models import WorkforceSpecialDay
 from tests.conftest import World
 from tests.web.conftest import csrf_of, login
@@ -157,3 +157,31 @@ def test_supervisors_see_special_days_but_may_not_change_them(client: TestClient
     assert 'id="sd-form"' not in page.text
     r = client.post("/console/workforce/special-days", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 403
+
+
+def test_a_citys_own_special_day_overrides_its_provinces_whatever_the_order_entered(
+    client: TestClient, db: Database, world: World
+) -> None:
+    def add(unit: str, name: str, kind: str, first: str, last: str, effect: float | None) -> None:
+        r = client.post(f"{API}/special-days", json={"org_unit_id": world.units[unit], "name": name, "kind": kind,
+                                                     "first_day": first, "last_day": last, "effect_pct": effect},
+                        headers=world.auth("admin"))
+        assert r.status_code == 201, r.text
+
+    add("gz", "广州光缆中断", "outage", "2026-05-02", "2026-05-02", -40)  # the city's first
+    add("province", "全省促销", "campaign", "2026-05-01", "2026-05-03", 50)  # then its province's, later id
+    add("gz", "广州节庆", "holiday", "2026-05-03", "2026-05-03", None)  # the city's, no stated effect
+    first, last = date(2026, 5, 1), date(2026, 5, 3)
+    with db.unit_of_work() as s:
+        city = service.entered_days(s, world.units["gz"], first, last)
+        other_city = service.entered_days(s, world.units["sz"], first, last)
+        province = service.entered_days(s, world.units["province"], first, last)
+    assert city.kinds == {date(2026, 5, 1): "campaign", date(2026, 5, 2): "outage", date(2026, 5, 3): "holiday"}
+    assert city.effects == {date(2026, 5, 1): 1.5, date(2026, 5, 2): 0.6}
+    assert other_city.kinds == province.kinds == {first + timedelta(days=k): "campaign" for k in range(3)}
+    assert other_city.effects == province.effects == {first + timedelta(days=k): 1.5 for k in range(3)}
+    # between two entries of the same unit the later one wins
+    add("gz", "广州二次中断", "outage", "2026-05-02", "2026-05-02", -10)
+    with db.unit_of_work() as s:
+        again = service.entered_days(s, world.units["gz"], first, last)
+    assert (again.kinds[date(2026, 5, 2)], again.effects[date(2026, 5, 2)]) == ("outage", 0.9)
