@@ -1,15 +1,22 @@
 """A real day of a call log (Technion "Anonymous Bank" format) replayed through the routing engine.
 
-The day's offered calls keep their real arrival times, service times and (for abandons) queue times;
-an answered call's patience is its queue time plus an exponential residual with the class's mean
-patience, estimated from the day by the exponential MLE (as in benchmarks/workforce_reallog.py). The
-agents are the ones the log shows serving, on duty in every half-hour in which they served (an upper
-bound on the real staffing: one call in an interval counts the whole interval), each skilled in the
-call types they served that day. One voice queue per call type requires its skill; the bank's
-priority customers (priority 2) get the gold tier, the green channel. Nothing is tuned to the log.
+The day's offered calls keep their real arrival times, service times and (for abandons) queue times.
+An answered call's patience is unknown beyond its wait: it is drawn from the day's own empirical patience
+law (Kaplan-Meier on queue times, abandons observed and answered calls censored) conditioned on exceeding
+its wait (``km_patience``; else the exponential residual of the class's MLE mean). The agents are the ones
+the log shows serving, each skilled in the call types they served that day, on duty in every half-hour in
+which they served (an upper bound on the real staffing), or only in the slots the log shows them ready
+(``ready_only``) or logged in (``logged_in``: first to last call, split at long gaps). After each call an
+agent is not ready for a time drawn from the day's after-call gaps (``after_call``, see after_call_gaps):
+the log's service time stops when the customer hangs up, not when the agent can take the next call.
+
+One voice queue per call type requires its skill; calls are served in the order of their time in queue,
+and the bank's priority customers (priority 2) are credited 90 seconds of waiting at the outset, the rule
+the log's documentation states (PRIORITY_HEAD_START). Nothing is tuned to the log's service level.
 
 Classes are (call type, customer group), so the service level, ASA and abandonment of each can be
-set beside the log's own.
+set beside the log's own (the log's priority 0 also marks callers whose id was not recorded because they
+did not wait, so the log's own per-group figures are skewed; the total is not).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 import numpy as np
 
@@ -26,7 +34,7 @@ from kefu.routing.engine import Engine
 from kefu.routing.model import Agent, EngineConfig, QueueConfig, Reach, Ring, WorkItem
 from kefu.routing.simulation import EngineRouter, RosterCrew
 from kefu.workforce.errors import WorkforceInputError
-from kefu.workforce.history import CallRecord, handle_time_fit, ready_agents
+from kefu.workforce.history import CallRecord, handle_time_fit, logged_in_agents, ready_agents
 from kefu.workforce.simulator import (
     CallClass,
     Calls,
@@ -41,6 +49,12 @@ from kefu.workforce.simulator import (
 )
 
 PRIORITY_CUSTOMER = 2  # the log's priority column: 2 marks the bank's priority customers
+#: The bank's rule (the log's documentation): calls are served in the order of their time in queue and a
+#: priority customer is credited this many seconds of waiting at the outset. Priority 0 and 1 are regular.
+PRIORITY_HEAD_START = 90.0
+#: Seconds without a call that end an agent's login (logged_in staffing) and that an after-call gap must
+#: stay under to count (longer: a break or the shift's end, which the staffing per interval accounts for).
+LONG_GAP = 1800
 GROUPS = ("priority", "regular")
 
 
@@ -109,10 +123,79 @@ def _class_law(rows: Sequence[CallRecord], fallback: Sequence[CallRecord], name:
                      patience)
 
 
-def _roster(rows: Sequence[CallRecord], interval: int,
-            ready_only: bool = False) -> tuple[list[Agent], list[frozenset[int]], list[str]]:
+def after_call_gaps(rows: Sequence[CallRecord], *, within: int = LONG_GAP) -> list[float]:
+    """Each agent's time from the end of a call to the start of their next one, observed where a call they
+    could take (of a type they served that day) was waiting when the first ended: a ready agent would
+    have taken it at once, so the gap is the agent's not-ready time after a call (wrap-up, the ring of
+    the next call, a pause). Gaps of ``within`` seconds or more are left out (the agent's shift or a long
+    break, which the staffing per interval accounts for)."""
+    served = sorted((r for r in rows if r.answered and r.server is not None and r.ser_start is not None),
+                    key=lambda r: (r.server or "", r.ser_start or 0))
+    skills: dict[str, set[str]] = defaultdict(set)
+    for r in served:
+        skills[r.server or ""].add(r.call_type)
+    day = 86_400
+    waiting: dict[str, np.ndarray] = {}
+    for r in rows:
+        if r.q_start is not None and r.q_time > 0:
+            w = waiting.setdefault(r.call_type, np.zeros(day + 1, dtype=np.int32))
+            w[min(r.q_start, day)] += 1
+            w[min(r.q_start + r.q_time, day)] -= 1
+    waits = {t: np.cumsum(w)[:day] > 0 for t, w in waiting.items()}
+    gaps: list[float] = []
+    for a, b in pairwise(served):
+        if a.server != b.server or a.ser_start is None or b.ser_start is None:
+            continue
+        end = a.ser_start + a.ser_time
+        gap = b.ser_start - end
+        if 0 <= gap < within and end < day and any(waits[t][end] for t in skills[a.server or ""] if t in waits):
+            gaps.append(float(gap))
+    return gaps
+
+
+def patience_survival(rows: Sequence[CallRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier estimate of the patience of the day's offered calls: an abandon's queue time is an
+    observed patience, an answered call's a censored one. (times, survival just after each time)."""
+    events: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # time -> [abandons, answered]
+    for r in rows:
+        events[r.q_time][0 if r.abandoned else 1] += 1
+    at_risk = len(rows)
+    times, surv = [], []
+    s = 1.0
+    for t in sorted(events):
+        died, censored = events[t]
+        if died and at_risk > 0:
+            s *= 1 - died / at_risk
+            times.append(float(t))
+            surv.append(s)
+        at_risk -= died + censored
+    return np.array(times), np.array(surv)
+
+
+def residual_patience(rng: np.random.Generator, waited: np.ndarray, times: np.ndarray,
+                      surv: np.ndarray) -> np.ndarray:
+    """Patience of calls known to have waited ``waited`` without abandoning, drawn from the Kaplan-Meier
+    law conditioned on exceeding the wait (infinite beyond its last observed abandon, or on a day without
+    abandons)."""
+    if not len(times):
+        return np.full(len(waited), math.inf)
+    def s_at(t: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(times, t, side="right")
+        return np.where(k > 0, surv[np.maximum(k - 1, 0)], 1.0)
+
+    target = rng.random(len(waited)) * s_at(waited)
+    # the first event time whose survival falls to the target or below (survival is non-increasing)
+    k = np.searchsorted(-surv, -target, side="left")
+    out = np.where(k < len(times), times[np.minimum(k, len(times) - 1)], math.inf)
+    return np.maximum(out, waited + 1e-9)
+
+
+def _roster(
+    rows: Sequence[CallRecord], interval: int, ready_only: bool = False, logged_in: int | None = None
+) -> tuple[list[Agent], list[frozenset[int]], list[str]]:
     """The day's agents (ids by name), their skills (the call types they served) and who served when
-    (``ready_only``: who was ready when, kefu.workforce.history.ready_agents)."""
+    (``ready_only``: who was ready when, kefu.workforce.history.ready_agents; ``logged_in``: who was logged
+    in, kefu.workforce.history.logged_in_agents)."""
     names = sorted({r.server for r in rows if r.answered and r.server is not None})
     ids = {name: k + 1 for k, name in enumerate(names)}
     skills: dict[int, set[str]] = defaultdict(set)
@@ -124,7 +207,10 @@ def _roster(rows: Sequence[CallRecord], interval: int,
             end = min(86_399, r.ser_start + max(r.ser_time - 1, 0))
             for k in range(r.ser_start // interval, end // interval + 1):
                 slots[k].add(agent_id)
-    if ready_only:
+    if logged_in is not None:
+        ready = logged_in_agents(rows, interval, gap_seconds=logged_in)
+        slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
+    elif ready_only:
         ready = ready_agents(rows, interval)
         slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
     types = sorted({r.call_type for r in rows})
@@ -135,17 +221,21 @@ def _roster(rows: Sequence[CallRecord], interval: int,
 
 def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 10, seed: int = 0,
                target_time: float = 20.0, interval_minutes: int = 30, aging_per_minute: float = 60.0,
-               widen_after: float | None = None, ready_only: bool = False) -> DayReplay:
+               widen_after: float | None = None, ready_only: bool = False, after_call: bool = True,
+               km_patience: bool = True, logged_in: int | None = None) -> DayReplay:
     """Replay ``day`` through the engine ``replications`` times; per-class measures beside the log's.
 
     ``widen_after`` adds a bullseye ring: after that many seconds any agent on duty may take any call.
-    ``ready_only`` staffs each interval with the agents the log shows ready then (not merely on duty).
+    ``ready_only`` staffs each interval with the agents the log shows ready then (not merely on duty);
+    ``logged_in`` (seconds) with those logged in, a gap that long ending a login. ``after_call`` keeps an
+    agent not ready after each call for a gap drawn from the day's after-call gaps; ``km_patience`` draws
+    answered calls' patience from the day's Kaplan-Meier law (else an exponential residual).
     """
     rows = offered_on(records, day)
     if not rows:
         raise WorkforceInputError(f"no offered call on {day}")
     interval = interval_minutes * 60
-    agents, roster, types = _roster(rows, interval, ready_only)
+    agents, roster, types = _roster(rows, interval, ready_only, logged_in)
     if not agents:
         raise WorkforceInputError(f"no answered call on {day}: no agent to replay with")
     keys = [(t, g) for t in types for g in GROUPS if any(r.call_type == t and _group(r) == g for r in rows)]
@@ -164,15 +254,38 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
 
     def item_of(call: int, klass: int, t: float) -> WorkItem:
         call_type, group = keys[klass]
-        return WorkItem(call, call_type, "voice", t, tier="gold" if group == GROUPS[0] else None)
+        head_start = PRIORITY_HEAD_START * aging_per_minute / 60 if group == GROUPS[0] else 0.0
+        return WorkItem(call, call_type, "voice", t, extra_priority=head_start)
 
     def router(_: Sequence[CallClass], __: Staffing) -> EngineRouter:
         return EngineRouter(Engine(config, queues), item_of, RosterCrew(agents, roster))
 
     staffing = Staffing([len(r) for r in roster], float(interval))
 
+    gaps = np.array(after_call_gaps(rows, within=logged_in or LONG_GAP)) if after_call else np.zeros(0)
+    km = patience_survival(rows) if km_patience else None
+
     def calls(rng: np.random.Generator) -> Calls:
-        return replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
+        if not after_call and km is None:
+            return replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
+        time = np.array([float(r.queue_arrival or 0) for r in rows])
+        klass = np.array([index[(r.call_type, _group(r))] for r in rows], dtype=int)
+        service = np.array([float(r.ser_time) if r.answered and r.ser_time > 0 else -1.0 for r in rows])
+        for c_index, c in enumerate(classes):
+            mask = (klass == c_index) & (service < 0)
+            service[mask] = c.service.draw(rng, int(mask.sum()))
+        if len(gaps):
+            service += rng.choice(gaps, len(rows))
+        patience = np.array([float(r.q_time) for r in rows])
+        answered = np.array([not r.abandoned for r in rows])
+        if km is not None:
+            patience[answered] = residual_patience(rng, patience[answered], *km)
+        else:
+            for i in np.flatnonzero(answered):
+                mean = classes[klass[i]].patience_mean
+                patience[i] += math.inf if mean is None else rng.exponential(mean)
+        order = np.argsort(time, kind="stable")
+        return Calls(time[order], klass[order], service[order], patience[order], np.zeros(len(rows), dtype=bool))
 
     summary = replicate(calls, staffing, classes, replications=replications, seed=seed, target_time=target_time,
                         agent_router=router)

@@ -96,15 +96,20 @@ class DayError:
 
 
 def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replications: int = 5,
-                seed: int = 0, ready_only: bool = True, interval_minutes: int = 5) -> list[DayError]:
+                seed: int = 0, ready_only: bool = True, interval_minutes: int = 5, after_call: bool = True,
+                km_patience: bool = True, logged_in: int | None = None) -> list[DayError]:
     """The first ``days`` days of the month's log (those with offered calls), each replayed through the
-    routing engine (kefu.routing.replay: real arrivals, service and patience; the agents who served,
-    on shift in each half-hour they served, with their skills; the priority customers first), beside
-    what the log says the day's service level was. Nothing is fitted to the log's service level.
+    routing engine (kefu.routing.replay: real arrivals, service and abandons' patience; answered calls'
+    patience from the day's Kaplan-Meier law; the agents who served, with their skills, not ready after
+    each call for a gap drawn from the day's after-call gaps; calls in order of time in queue, priority
+    customers credited the 90 s the bank's rule gives them), beside what the log says the day's service
+    level was. Nothing is fitted to the log's service level.
 
     ``ready_only`` (the default) staffs each ``interval_minutes`` slot with the agents the log shows ready
-    in it (kefu.workforce.history.ready_agents: serving, or idle with no call of theirs waiting); without
-    it, with every agent in each half-hour they served in (an upper bound: interval_minutes 30)."""
+    in it (kefu.workforce.history.ready_agents: serving, or idle with no call of theirs waiting);
+    ``logged_in`` (seconds) with those logged in (first to last call, a gap that long a logout); with
+    neither, every agent in each half-hour they served in (an upper bound: interval_minutes 30).
+    ``after_call`` and ``km_patience`` off give the earlier replay (for comparison)."""
     from kefu.routing.replay import offered_on, replay_day
 
     files = sorted(data_dir.glob(f"{month}_*.txt"))
@@ -117,7 +122,7 @@ def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replicatio
     out = []
     for d in wanted:
         rep = replay_day(records, d, replications=replications, seed=seed, interval_minutes=interval_minutes,
-                         ready_only=ready_only)
+                         ready_only=ready_only, after_call=after_call, km_patience=km_patience, logged_in=logged_in)
         sl = rep.total.service_level
         out.append(DayError(d, rep.offered, rep.agents, rep.agent_hours, rep.total.log_service_level, sl.mean,
                             (sl.high - sl.low) / 2, rep.fifo.service_level.mean))

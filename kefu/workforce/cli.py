@@ -168,17 +168,25 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         seed: int = typer.Option(0),
         ready: bool = typer.Option(True, "--ready/--on-duty",
                                    help="ready: agents ready per 5 minutes; on-duty: every half-hour served in"),
+        logged_in: bool = typer.Option(False, "--logged-in",
+                                       help="agents logged in per 5 minutes (first to last call, 30-min gap a logout)"),
+        after_call: bool = typer.Option(True, "--after-call/--no-after-call",
+                                        help="agents not ready after each call for the day's after-call gaps"),
+        km_patience: bool = typer.Option(True, "--km-patience/--exponential-patience",
+                                         help="answered calls' patience from the day's Kaplan-Meier law"),
     ) -> None:
         """Real days replayed with the staffing inferred from the log: predicted vs the log's service level."""
         import time
 
+        from kefu.routing.replay import LONG_GAP
         from kefu.workforce import bench
 
         started = time.perf_counter()
         try:
             rows = bench.replay_days(data or bench.DEFAULT_DATA, month=month, days=days,
-                                     replications=replications, seed=seed, ready_only=ready,
-                                     interval_minutes=5 if ready else 30)
+                                     replications=replications, seed=seed, ready_only=ready and not logged_in,
+                                     interval_minutes=5 if ready or logged_in else 30, after_call=after_call,
+                                     km_patience=km_patience, logged_in=LONG_GAP if logged_in else None)
         except FileNotFoundError as exc:
             typer.echo(f"skipped: {exc}", err=True)
             raise typer.Exit(0) from None

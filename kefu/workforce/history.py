@@ -359,3 +359,38 @@ def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds:
         per_slot = ready[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
         out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
     return out
+
+
+def logged_in_agents(
+    rows: Sequence[CallRecord], slot_seconds: int, *, gap_seconds: int = 1800
+) -> dict[str, list[bool]]:
+    """Which agents of one day's log were logged in during each slot of ``slot_seconds``, inferred from the
+    log alone (it records no logins): from the start of an agent's first call to the end of their last,
+    logged out wherever they took no call for ``gap_seconds`` or more (a break, the end of a shift). An agent
+    counts in a slot when logged in for at least half of it. Logged in is not ready: the not-ready time
+    after each call (wrap-up, pauses) is kefu.routing.replay.after_call_gaps."""
+    import numpy as np
+
+    day = 86_400
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for r in rows:
+        if r.answered and r.server is not None and r.ser_start is not None:
+            spans[r.server].append((min(r.ser_start, day), min(r.ser_start + max(r.ser_time, 1), day)))
+    slots = day // slot_seconds
+    out: dict[str, list[bool]] = {}
+    for name in sorted(spans):
+        on = np.zeros(day + 1, dtype=np.int32)
+        calls = sorted(spans[name])
+        start, end = calls[0]
+        for a, b in calls[1:]:
+            if a - end >= gap_seconds:
+                on[start] += 1
+                on[end] -= 1
+                start = a
+            end = max(end, b)
+        on[start] += 1
+        on[end] -= 1
+        logged = np.cumsum(on)[:day] > 0
+        per_slot = logged[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
+        out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
+    return out

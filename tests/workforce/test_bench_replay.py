@@ -45,3 +45,87 @@ def test_ready_agents_are_on_duty_and_not_idle_while_a_call_of_theirs_waits() ->
     assert list(ready) == ["ANAT"]
     on = [k for k, v in enumerate(ready["ANAT"]) if v]
     assert on == [120, 121, 124, 125]  # 10:00-10:10 and 10:20-10:30 of the half-hour she served in
+
+
+def _with_priority(line: str, priority: int) -> str:
+    fields = line.split("\t")
+    fields[3] = str(priority)
+    return "\t".join(fields)
+
+
+def test_after_call_gaps_are_taken_only_where_a_call_of_the_agents_waited() -> None:
+    from kefu.routing.replay import after_call_gaps
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    lines = [
+        HEADER,
+        row(1, day, 36_000 - 6, outcome="AGENT", service=300, server="ANAT"),  # 10:00:00-10:05:00
+        row(2, day, 36_240 - 6, outcome="AGENT", queue=90, service=60, server="ANAT"),  # waits 10:04-10:05:30
+        row(3, day, 37_200 - 6, outcome="AGENT", service=60, server="ANAT"),  # 10:20: nothing waited before
+        row(4, day, 37_200 - 6, outcome="AGENT", service=600, server="BASCH"),  # 10:20-10:30
+        row(5, day, 37_500 - 6, outcome="AGENT", queue=400, service=60, server="BASCH"),  # waits 10:25-10:31:40
+        row(6, day, 45_000 - 6, outcome="AGENT", queue=5, service=60, server="BASCH"),
+    ]
+    records = history.parse_call_log(lines).records
+    # ANAT came back 30 s after call 1 while call 2 waited; BASCH 100 s after call 4 while call 5 waited;
+    # ANAT's 13.5 idle minutes after call 2 saw no call waiting, BASCH's 3.5 hours are past the long gap
+    assert sorted(after_call_gaps(records)) == [30.0, 100.0]
+    assert after_call_gaps(records, within=100) == [30.0]
+
+
+def test_patience_is_the_days_kaplan_meier_law_beyond_each_answered_calls_wait() -> None:
+    import numpy as np
+
+    from kefu.routing.replay import patience_survival, residual_patience
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    lines = [HEADER,
+             row(1, day, 36_000, outcome="HANG", queue=10), row(2, day, 36_100, outcome="HANG", queue=30),
+             row(3, day, 36_200, outcome="AGENT", queue=20, service=60, server="ANAT"),
+             row(4, day, 36_400, outcome="AGENT", queue=40, service=60, server="ANAT")]
+    times, surv = patience_survival(history.parse_call_log(lines).records)
+    assert times.tolist() == [10.0, 30.0]
+    assert surv.tolist() == [0.75, 0.375]  # 1 of 4 at risk hung up at 10 s, 1 of 2 at 30 s
+    rng = np.random.default_rng(0)
+    after_20 = residual_patience(rng, np.full(4000, 20.0), times, surv)
+    # beyond 20 s the law has S(20) = 0.75: half of it ends at 30 s, the rest never abandons
+    assert set(after_20.tolist()) == {30.0, float("inf")}
+    assert float(np.mean(after_20 == 30.0)) == pytest.approx(0.5, abs=0.03)
+    from_0 = residual_patience(rng, np.zeros(4000), times, surv)
+    assert float(np.mean(from_0 == 10.0)) == pytest.approx(0.25, abs=0.03)
+    assert float(np.mean(from_0 == 30.0)) == pytest.approx(0.375, abs=0.03)
+
+
+def test_logged_in_runs_from_first_to_last_call_and_a_long_gap_is_a_logout() -> None:
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    lines = [HEADER,
+             row(1, day, 36_000 - 6, outcome="AGENT", service=300, server="ANAT"),  # 10:00-10:05
+             row(2, day, 37_200 - 6, outcome="AGENT", service=300, server="ANAT"),  # 10:20-10:25
+             row(3, day, 41_400 - 6, outcome="AGENT", service=300, server="ANAT")]  # 11:30-11:35: 65 min later
+    logged = history.logged_in_agents(history.parse_call_log(lines).records, 300, gap_seconds=1800)
+    assert [k for k, on in enumerate(logged["ANAT"]) if on] == [120, 121, 122, 123, 124, 138]
+
+
+@pytest.mark.parametrize(("later", "first"), [(60, "PS/priority"), (120, "PS/regular")])
+def test_priority_customers_are_credited_ninety_seconds_in_the_queue(later: int, first: str) -> None:
+    from kefu.routing.replay import replay_day
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    lines = [HEADER,
+             _with_priority(row(1, day, 36_000 - 6, outcome="AGENT", service=600, server="ANAT"), 1),  # 10:00-10:10
+             _with_priority(row(2, day, 36_300 - 6, outcome="AGENT", queue=360, service=60, server="ANAT"), 1),
+             row(3, day, 36_300 + later - 6, outcome="AGENT", queue=300 - later, service=60, server="ANAT")]
+    records = history.parse_call_log(lines).records
+    rep = replay_day(records, day, replications=2, after_call=False)
+    asa = {c.name: c.asa.mean for c in rep.classes}
+    # ANAT frees at 10:10, when the regular call 2 has waited 300 s and the priority one 300 - later s plus
+    # the 90 credited; the regular class's mean also holds call 1, answered at once
+    if first == "PS/priority":
+        assert asa == {"PS/priority": 300.0 - later, "PS/regular": 360.0 / 2}
+    else:
+        assert asa == {"PS/priority": 360.0 - later, "PS/regular": 300.0 / 2}
