@@ -13,7 +13,8 @@ give the same results for the same corpus:
                   the first stage, so the model can lift an FAQ but not sink it; other
                   kinds (their titles name a topic, not a question) and a query without Chinese (the
                   model learned from Chinese pairs) use the first stage here
-    score       = (first stage + match) / 2 + feedback prior (bounded, +-0.21) + category boost
+    score       = (1 - w) first stage + w match + feedback prior (bounded, +-0.21) + category boost,
+                  w = match_weight(), chosen on training question sets (benchmarks/knowledge_train_rerank.py)
 
 Term coverage weighs each query term by its background IDF (jieba's dictionary frequencies), so
 流量 counts more than 问题. Character overlap is what keeps a typo-ridden question (副卡扣废) on the
@@ -23,6 +24,7 @@ least SEMANTIC_FLOOR; a search whose best score stays under GAP_SCORE counts as 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -410,9 +412,49 @@ def rank(
     match = _matches(q, qvec, hits, first, title_vectors, emb_name)
     for j, h in enumerate(hits):
         h.match = round(match[j], 6)
-        h.score = round(0.5 * (first[j] + match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
+        h.score = round(blend(first[j], match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
     hits.sort(key=lambda h: (-h.score, h.article_id))
     return hits, qvec
+
+
+@lru_cache(maxsize=1)
+def match_weight() -> float:
+    """The weight of the match in :func:`blend`, chosen on training question sets only by
+    ``benchmarks/knowledge_train_rerank.py`` (shipped as ``text/rerank.json``)."""
+    from importlib import resources
+
+    raw = resources.files("kefu.knowledge.text").joinpath("rerank.json").read_text(encoding="utf-8")
+    weight = float(json.loads(raw)["match_weight"])
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"rerank.json: match_weight {weight} is not in [0, 1]")
+    return weight
+
+
+def blend(first: float, match: float, weight: float | None = None) -> float:
+    """A hit's score before feedback and category: the first stage and the match, mixed by
+    ``weight`` (:func:`match_weight` unless given). At 0 it is the first stage alone, the fusion
+    the re-rank starts from; the weight is chosen so the re-rank does not lose to it."""
+    w = match_weight() if weight is None else weight
+    return (1.0 - w) * first + w * match
+
+
+def choose_match_weight(
+    figures: dict[str, dict[float, tuple[float, float]]], grid: tuple[float, ...]
+) -> float:
+    """The weight to ship, from each training set's ``(recall@5, MRR@10)`` at every weight of ``grid``
+    (which holds 0): among the weights that lose to 0 (the first stage alone) on no set in either
+    figure, the one with the best mean of (recall@5 + MRR@10) / 2 over the sets (each set counts the
+    same; the smaller weight on a tie). 0 when every other weight loses somewhere."""
+    if 0.0 not in grid:
+        raise ValueError("the grid must hold 0, the first stage alone")
+    best_w, best = 0.0, -1.0
+    for w in sorted(grid):
+        if not all(f[w][0] >= f[0.0][0] and f[w][1] >= f[0.0][1] for f in figures.values()):
+            continue
+        value = sum((f[w][0] + f[w][1]) / 2 for f in figures.values()) / max(len(figures), 1)
+        if value > best + 1e-12:
+            best_w, best = w, value
+    return best_w
 
 
 def _matches(
