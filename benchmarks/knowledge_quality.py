@@ -141,6 +141,19 @@ def product_candidates(embedder: Embedder, ps) -> Candidates:  # type: ignore[no
     return out
 
 
+def product_per_query(cands: Candidates, weight: float) -> tuple[list[float], list[float]]:
+    """Per query: hit@5 (0 or 1) and reciprocal rank in the top 10 (0 when missing), at ``weight``."""
+    from kefu.knowledge.search import blend
+
+    hits5, rr = [], []
+    for gold, hits in cands:
+        ids = [a for _, a in sorted((-round(blend(f, m, weight), 6), a) for a, f, m in hits)[:10]]
+        rank = ids.index(gold) + 1 if gold in ids else 0
+        hits5.append(float(0 < rank <= 5))
+        rr.append(1.0 / rank if rank else 0.0)
+    return hits5, rr
+
+
 def product_figures(cands: Candidates, weight: float) -> tuple[float, float, float]:
     """R@1, R@5, MRR@10 of kefu's ranking with the match mixed in at ``weight`` (0: first stage alone),
     ordered as ``search.rank`` orders (score, then article id; no feedback or category here)."""
