@@ -87,22 +87,31 @@ def eval_sets() -> list[PairSet]:
     ]
 
 
+_vectors: dict[str, dict[str, np.ndarray]] = {}  # embedder name -> text -> vector, for this process
+
+
 def embed_cached(embedder: Embedder, texts: list[str], tag: str) -> np.ndarray:
     """Vectors for ``texts``, cached in ``benchmarks/out/emb-<embedder>-<tag>.npz``."""
     OUT.mkdir(parents=True, exist_ok=True)
     unique = sorted(set(texts))
     digest = hashlib.md5("\n".join(unique).encode()).hexdigest()[:12]
     path = OUT / f"emb-{embedder.name}-{tag}-{digest}.npy"
+    memo = _vectors.setdefault(embedder.name, {})
     if path.exists():
         vecs = np.load(path)
     else:
-        t0 = time.perf_counter()
-        vecs = embedder.encode(unique)
-        print(
-            f"  embedded {len(unique)} texts with {embedder.name} in {time.perf_counter() - t0:.1f}s",
-            flush=True,
-        )
+        missing = [t for t in unique if t not in memo]  # texts another tag already embedded are reused
+        if missing:
+            t0 = time.perf_counter()
+            fresh = embedder.encode(missing)
+            print(
+                f"  embedded {len(missing)} texts with {embedder.name} in {time.perf_counter() - t0:.1f}s",
+                flush=True,
+            )
+            memo.update(zip(missing, fresh, strict=True))
+        vecs = np.vstack([memo[t] for t in unique]) if unique else np.zeros((0, embedder.dim), np.float32)
         np.save(path, vecs)
+    memo.update(zip(unique, vecs, strict=True))
     pos = {t: i for i, t in enumerate(unique)}
     return vecs[[pos[t] for t in texts]]
 

@@ -89,13 +89,28 @@ def bench_knowledge(
     n: int = typer.Option(100_000),
     queries: int = typer.Option(300),
     pg: str = typer.Option(None, help="PostgreSQL URL for a scratch database"),
+    quality: bool = typer.Option(
+        False, "--quality", help="ranking and pair-score quality on held-out question sets, with the goals met"
+    ),
+    max_pairs: int = typer.Option(None, "--max-pairs", help="--quality: first N pairs of each set (all: slow)"),
+    only: str = typer.Option(None, help="--quality: one set (bq-heldout-half, afqmc-dev or lcqmc-test)"),
 ) -> None:
-    """Search latency with N generated articles (see benchmarks/knowledge_latency.py)."""
+    """Search latency with N generated articles (benchmarks/knowledge_latency.py), or with --quality
+    recall@5 and MRR@10 of every method, fusion and kefu's search, the pair score's AUC per held-out
+    set and whether each goal is met (benchmarks/knowledge_quality.py)."""
     import runpy
     import sys
 
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "knowledge_latency.py"
-    sys.argv = [str(script), "--n", str(n), "--queries", str(queries)] + (["--pg", pg] if pg else [])
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    if quality:
+        script = bench / "knowledge_quality.py"
+        sys.path.insert(0, str(bench))
+        sys.argv = [str(script)] + (["--max-pairs", str(max_pairs)] if max_pairs else []) + (
+            ["--only", only] if only else []
+        )
+    else:
+        script = bench / "knowledge_latency.py"
+        sys.argv = [str(script), "--n", str(n), "--queries", str(queries)] + (["--pg", pg] if pg else [])
     runpy.run_path(str(script), run_name="__main__")
 
 

@@ -13,7 +13,8 @@ give the same results for the same corpus:
                   the first stage, so the model can lift an FAQ but not sink it; other
                   kinds (their titles name a topic, not a question) and a query without Chinese (the
                   model learned from Chinese pairs) use the first stage here
-    score       = (first stage + match) / 2 + feedback prior (bounded, +-0.21) + category boost
+    score       = (1 - w) first stage + w match + feedback prior (bounded, +-0.21) + category boost,
+                  w = match_weight(), chosen on training question sets (benchmarks/knowledge_train_rerank.py)
 
 Term coverage weighs each query term by its background IDF (jieba's dictionary frequencies), so
 流量 counts more than 问题. Character overlap is what keeps a typo-ridden question (副卡扣废) on the
@@ -23,6 +24,7 @@ least SEMANTIC_FLOOR; a search whose best score stays under GAP_SCORE counts as 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from markupsafe import Markup, escape
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
@@ -410,9 +413,58 @@ def rank(
     match = _matches(q, qvec, hits, first, title_vectors, emb_name)
     for j, h in enumerate(hits):
         h.match = round(match[j], 6)
-        h.score = round(0.5 * (first[j] + match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
+        h.score = round(blend(first[j], match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
     hits.sort(key=lambda h: (-h.score, h.article_id))
     return hits, qvec
+
+
+@lru_cache(maxsize=1)
+def match_weight() -> float:
+    """The weight of the match in :func:`blend`, chosen on training question sets only by
+    ``benchmarks/knowledge_train_rerank.py`` (shipped as ``text/rerank.json``)."""
+    from importlib import resources
+
+    raw = resources.files("kefu.knowledge.text").joinpath("rerank.json").read_text(encoding="utf-8")
+    weight = float(json.loads(raw)["match_weight"])
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"rerank.json: match_weight {weight} is not in [0, 1]")
+    return weight
+
+
+def blend(first: float, match: float, weight: float | None = None) -> float:
+    """A hit's score before feedback and category: the first stage and the match, mixed by
+    ``weight`` (:func:`match_weight` unless given). At 0 it is the first stage alone, the fusion
+    the re-rank starts from; the weight is chosen so the re-rank does not lose to it."""
+    w = match_weight() if weight is None else weight
+    return (1.0 - w) * first + w * match
+
+
+def choose_match_weight(per_query: dict[str, dict[float, tuple[list[float], list[float]]]]) -> float:
+    """The weight to ship, from each training set's per-query ``(hit@5, reciprocal rank@10)`` lists at
+    every weight tried (0, the first stage alone, among them).
+
+    A weight qualifies when it loses to 0 on no set, neither in recall@5 nor in MRR@10. Its value is
+    the mean over the sets (each counts the same) of the per-query (hit@5 + reciprocal rank) / 2. Of
+    the qualifying weights, the smallest whose value is within one standard error of the best one's
+    is chosen (the one-standard-error rule: the figures are flat near the top, and a smaller weight
+    stays closer to the fusion it starts from, for FAQ sets unlike the training sets)."""
+    if 0.0 not in next(iter(per_query.values()), {0.0: None}):
+        raise ValueError("the weights tried must include 0, the first stage alone")
+    sets = list(per_query.values())
+
+    def means(w: float) -> list[tuple[float, float]]:
+        return [(float(np.mean(f[w][0])), float(np.mean(f[w][1]))) for f in sets]
+
+    def values(f: dict[float, tuple[list[float], list[float]]], w: float) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = (np.asarray(f[w][0], dtype=float) + np.asarray(f[w][1], dtype=float)) / 2
+        return out
+
+    base = means(0.0)
+    ok = [w for w in sorted(sets[0]) if all(m[0] >= b[0] and m[1] >= b[1] for m, b in zip(means(w), base, strict=True))]
+    value = {w: float(np.mean([values(f, w).mean() for f in sets])) for w in ok}
+    best = max(ok, key=lambda w: (value[w], -w))
+    se = math.sqrt(sum(values(f, best).var(ddof=1) / len(f[best][0]) for f in sets if len(f[best][0]) > 1)) / len(sets)
+    return min(w for w in ok if value[w] >= value[best] - se - 1e-12)
 
 
 def _matches(
