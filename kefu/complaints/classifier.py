@@ -29,6 +29,20 @@ MODEL_RESOURCE = "model.json"
 MODEL_FORMAT = 1
 
 
+def type_applies(type_: str, confidence: float, threshold: float, voices_grievance: bool,
+                 threshold_without_grievance: float | None) -> bool:
+    """Whether a predicted type is sure enough to be applied: the one rule, used when classifying
+    (`Prediction.type_applies`), when choosing thresholds (training.py) and when measuring (bench.py).
+
+    At or above the head's `threshold`; and a complaint whose text voices no grievance (labels.grievance_terms:
+    "查一下话费") also at or above `threshold_without_grievance` when the model has one."""
+    if confidence < threshold:
+        return False
+    if type_ == "complaint" and not voices_grievance and threshold_without_grievance is not None:
+        return confidence >= threshold_without_grievance
+    return True
+
+
 class ModelMissing(RuntimeError):
     """No model file: run `kefu complaints retrain`."""
 
@@ -69,11 +83,8 @@ class Prediction:
     def type_applies(self) -> bool:
         """Confident enough to apply: above the head's threshold, and a complaint whose text voices no
         grievance (labels.grievance_terms: "查一下话费") above the higher one chosen for such texts."""
-        if self.type_confidence < self.type_threshold:
-            return False
-        plain = self.complaint_threshold_without_grievance
-        return not (self.type == "complaint" and not self.grievance_terms and plain is not None
-                    and self.type_confidence < plain)
+        return type_applies(self.type, self.type_confidence, self.type_threshold, bool(self.grievance_terms),
+                            self.complaint_threshold_without_grievance)
 
     @property
     def apply_type(self) -> str | None:

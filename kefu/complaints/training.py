@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from kefu.complaints import features
+from kefu.complaints.classifier import type_applies
 from kefu.complaints.labels import CATEGORIES, TYPES, grievance_terms
 
 DATASET = "stc3-weibo-helpdesk-zh"
@@ -215,8 +216,8 @@ def _fit_head(texts: list[str], y: list[str], order: Sequence[str], target: floa
     applied = conf >= th
     if "complaint" in classes and "inquiry" in classes:  # the type head
         th_plain = max(th, _without_grievance(texts, classes, pred, conf, right, target))
-        plain = np.asarray([not grievance_terms(x) for x in texts])
-        applied &= ~((pred == classes.index("complaint")) & plain & (conf < th_plain))
+        applied = np.asarray([type_applies(classes[k], float(p_), th, bool(grievance_terms(x)), th_plain)
+                              for k, p_, x in zip(pred, conf, texts, strict=True)], dtype=bool)
     return HeadFit(classes, c, t, th, f1, float(accuracy_score(yi, pred)), float(applied.mean()),
                    float(right[applied].mean()) if applied.any() else 0.0, th_plain)
 

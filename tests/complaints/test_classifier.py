@@ -116,6 +116,23 @@ def test_a_complaint_that_voices_no_grievance_needs_the_higher_threshold() -> No
     assert old.apply_type == "complaint"
 
 
+@pytest.mark.parametrize(("type_", "confidence", "voices", "plain", "applies"), [
+    ("complaint", 0.72, True, 0.93, False),  # below the head's threshold (0.73)
+    ("complaint", 0.73, True, 0.93, True),  # at it, with a grievance
+    ("complaint", 0.92, False, 0.93, False),  # no grievance: needs 0.93
+    ("complaint", 0.93, False, 0.93, True),
+    ("complaint", 0.80, False, None, True),  # a model without the grievance threshold
+    ("inquiry", 0.80, False, 0.93, True),  # only complaints need a grievance
+    ("inquiry", 0.50, False, None, False),
+])
+def test_type_applies_is_the_one_rule(type_: str, confidence: float, voices: bool, plain: float | None,
+                                      applies: bool) -> None:
+    assert classifier.type_applies(type_, confidence, 0.73, voices, plain) is applies
+    p = classifier.Prediction(type_, confidence, "billing", 0.9, False, (), 0.73, 0.6,
+                              grievance_terms=("乱扣",) if voices else (), complaint_threshold_without_grievance=plain)
+    assert p.type_applies is applies
+
+
 def test_training_chooses_the_grievance_threshold_on_the_folds_and_the_model_keeps_it(tmp_path: Path) -> None:
     doc = training.fit(_examples())
     head = doc["heads"]["type"]
