@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,24 @@ def type_applies(type_: str, confidence: float, threshold: float, voices_grievan
     if type_ == "complaint" and not voices_grievance and threshold_without_grievance is not None:
         return confidence >= threshold_without_grievance
     return True
+
+
+def type_given_category(type_probs: np.ndarray, type_classes: Sequence[str],
+                        category_other: float | np.ndarray) -> np.ndarray:
+    """The type head's probabilities with "other" (not about an operator or a device, the guide) decided by the
+    category head: the mass the type head gives to complaint and other together is split between them by the
+    category head's probability of "other". The category head sees far more examples of what is and is not
+    about an operator (every labelled category), and the two labels almost always agree (a type "other" is a
+    category "other"; docs/complaints.md). Used by training (on cross-validated probabilities, before the
+    thresholds are chosen) and by `Model.classify`, so both apply the same rule."""
+    if "complaint" not in type_classes or "other" not in type_classes:
+        return type_probs
+    out = np.array(type_probs, dtype=np.float64, copy=True)
+    c, o = type_classes.index("complaint"), type_classes.index("other")
+    mass = out[..., c] + out[..., o]
+    out[..., o] = mass * category_other
+    out[..., c] = mass * (1.0 - category_other)
+    return out
 
 
 class ModelMissing(RuntimeError):
@@ -103,6 +122,9 @@ class Model:
         self.data = data
         self.vocabulary: dict[str, int] = {t: i for i, t in enumerate(data["vocabulary"])}
         self.idf: list[float] = list(data["idf"])
+        # what a model trained before these options did: no grievance marker, type "other" on its own
+        self.grievance_feature = bool(data.get("features", {}).get("grievance_marker", False))
+        self.type_other_by_category = bool(data.get("type_other_by_category", False))
         self.heads: dict[str, Head] = {
             name: Head(tuple(h["classes"]), np.asarray(h["coef"], dtype=np.float32),
                        np.asarray(h["intercept"], dtype=np.float32), float(h["temperature"]),
@@ -116,13 +138,18 @@ class Model:
         return {k: v for k, v in self.data.items() if k not in ("vocabulary", "idf", "heads")}
 
     def classify(self, text: str) -> Prediction:
-        vec = features.weighted(text, self.vocabulary, self.idf)
+        vec = features.weighted(text, self.vocabulary, self.idf, grievance=self.grievance_feature)
         cols = np.fromiter(vec.keys(), dtype=np.int64, count=len(vec))
         vals = np.fromiter(vec.values(), dtype=np.float32, count=len(vec))
         best: dict[str, tuple[str, float]] = {}
         alternatives: dict[str, list[tuple[str, float]]] = {}
+        probs = {name: head.probabilities(cols, vals) for name, head in self.heads.items()}
+        if self.type_other_by_category:
+            cat = self.heads["category"]
+            other = float(probs["category"][cat.classes.index("other")]) if "other" in cat.classes else 0.0
+            probs["type"] = type_given_category(probs["type"], self.heads["type"].classes, other)
         for name, head in self.heads.items():
-            p = head.probabilities(cols, vals)
+            p = probs[name]
             order = np.argsort(-p)
             best[name] = (head.classes[order[0]], float(p[order[0]]))
             alternatives[name] = [(head.classes[i], round(float(p[i]), 3)) for i in order[:3]]
