@@ -71,7 +71,8 @@ def test_near_duplicates_share_a_group_and_masked_digits_do_not_count() -> None:
     g = training.near_duplicate_groups(["宽带断网三天了报修没人来修", "宽带断网三天了，报修没人来修！！",
                                         "话费被多扣了五十块", "********** ********", "**********"])
     assert g[0] == g[1]
-    assert len({g[0], g[2], g[3]}) == 3 and g[3] != g[4]
+    assert len({g[0], g[2], g[3]}) == 3
+    assert g[3] != g[4]
 
 
 def test_escalation_terms_name_the_regulator_media_and_courts() -> None:
@@ -125,7 +126,8 @@ def test_a_written_model_predicts_what_scikit_learn_predicts(tmp_path: Path) -> 
     got = [m.classify(t) for t in probes]
     assert [p.category for p in got] == list(ref.predict(vec.transform(probes)))
     # no "other" among these categories: the type head is the classifier's own
-    assert doc["features"] == {"grievance_marker": True} and doc["type_other_by_category"] is False
+    assert doc["features"] == {"grievance_marker": True}
+    assert doc["type_other_by_category"] is False
     assert [p.type for p in got] == list(ref_type.predict(vec.transform(probes)))
     p = m.classify("宽带断网了，再不修我就投诉到工信部")
     assert p.category == "broadband"
