@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,38 @@ from kefu.complaints.labels import TICKET_TYPE_OF, escalation_terms, grievance_t
 
 MODEL_RESOURCE = "model.json"
 MODEL_FORMAT = 1
+
+
+def type_applies(type_: str, confidence: float, threshold: float, voices_grievance: bool,
+                 threshold_without_grievance: float | None) -> bool:
+    """Whether a predicted type is sure enough to be applied: the one rule, used when classifying
+    (`Prediction.type_applies`), when choosing thresholds (training.py) and when measuring (bench.py).
+
+    At or above the head's `threshold`; and a complaint whose text voices no grievance (labels.grievance_terms:
+    "查一下话费") also at or above `threshold_without_grievance` when the model has one."""
+    if confidence < threshold:
+        return False
+    if type_ == "complaint" and not voices_grievance and threshold_without_grievance is not None:
+        return confidence >= threshold_without_grievance
+    return True
+
+
+def type_given_category(type_probs: np.ndarray, type_classes: Sequence[str],
+                        category_other: float | np.ndarray) -> np.ndarray:
+    """The type head's probabilities with "other" (not about an operator or a device, the guide) decided by the
+    category head: the mass the type head gives to complaint and other together is split between them by the
+    category head's probability of "other". The category head sees far more examples of what is and is not
+    about an operator (every labelled category), and the two labels almost always agree (a type "other" is a
+    category "other"; docs/complaints.md). Used by training (on cross-validated probabilities, before the
+    thresholds are chosen) and by `Model.classify`, so both apply the same rule."""
+    if "complaint" not in type_classes or "other" not in type_classes:
+        return type_probs
+    out = np.array(type_probs, dtype=np.float64, copy=True)
+    c, o = type_classes.index("complaint"), type_classes.index("other")
+    mass = out[..., c] + out[..., o]
+    out[..., o] = mass * category_other
+    out[..., c] = mass * (1.0 - category_other)
+    return out
 
 
 class ModelMissing(RuntimeError):
@@ -69,11 +102,8 @@ class Prediction:
     def type_applies(self) -> bool:
         """Confident enough to apply: above the head's threshold, and a complaint whose text voices no
         grievance (labels.grievance_terms: "查一下话费") above the higher one chosen for such texts."""
-        if self.type_confidence < self.type_threshold:
-            return False
-        plain = self.complaint_threshold_without_grievance
-        return not (self.type == "complaint" and not self.grievance_terms and plain is not None
-                    and self.type_confidence < plain)
+        return type_applies(self.type, self.type_confidence, self.type_threshold, bool(self.grievance_terms),
+                            self.complaint_threshold_without_grievance)
 
     @property
     def apply_type(self) -> str | None:
@@ -92,6 +122,9 @@ class Model:
         self.data = data
         self.vocabulary: dict[str, int] = {t: i for i, t in enumerate(data["vocabulary"])}
         self.idf: list[float] = list(data["idf"])
+        # what a model trained before these options did: no grievance marker, type "other" on its own
+        self.grievance_feature = bool(data.get("features", {}).get("grievance_marker", False))
+        self.type_other_by_category = bool(data.get("type_other_by_category", False))
         self.heads: dict[str, Head] = {
             name: Head(tuple(h["classes"]), np.asarray(h["coef"], dtype=np.float32),
                        np.asarray(h["intercept"], dtype=np.float32), float(h["temperature"]),
@@ -105,13 +138,18 @@ class Model:
         return {k: v for k, v in self.data.items() if k not in ("vocabulary", "idf", "heads")}
 
     def classify(self, text: str) -> Prediction:
-        vec = features.weighted(text, self.vocabulary, self.idf)
+        vec = features.weighted(text, self.vocabulary, self.idf, grievance=self.grievance_feature)
         cols = np.fromiter(vec.keys(), dtype=np.int64, count=len(vec))
         vals = np.fromiter(vec.values(), dtype=np.float32, count=len(vec))
         best: dict[str, tuple[str, float]] = {}
         alternatives: dict[str, list[tuple[str, float]]] = {}
+        probs = {name: head.probabilities(cols, vals) for name, head in self.heads.items()}
+        if self.type_other_by_category:
+            cat = self.heads["category"]
+            other = float(probs["category"][cat.classes.index("other")]) if "other" in cat.classes else 0.0
+            probs["type"] = type_given_category(probs["type"], self.heads["type"].classes, other)
         for name, head in self.heads.items():
-            p = head.probabilities(cols, vals)
+            p = probs[name]
             order = np.argsort(-p)
             best[name] = (head.classes[order[0]], float(p[order[0]]))
             alternatives[name] = [(head.classes[i], round(float(p[i]), 3)) for i in order[:3]]

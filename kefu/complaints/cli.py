@@ -92,12 +92,14 @@ def segment() -> None:
 def bench_classify(
     data: Path | None = typer.Option(None, help="the shared data folder (default ../shared/data)"),
     model: Path | None = typer.Option(None, help="a model file (default: the shipped one)"),
+    cv: bool = typer.Option(False, help="also grouped 5-fold cross-validation of both recipes (minutes)"),
 ) -> None:
     """Macro-F1, per-class F1, confusion matrices and type accuracy on the held-out labelled dialogues,
-    against a keyword baseline (and a zero-shot embedding one) in the same run; load and classify times."""
+    against the previous recipe trained in the same run, a keyword baseline (and a zero-shot embedding one);
+    load and classify times."""
     from kefu.complaints import bench
 
-    bench.run(data, model, typer.echo)
+    bench.run(data, model, typer.echo, cv=cv)
 
 
 def bench_surge(

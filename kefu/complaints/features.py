@@ -1,4 +1,6 @@
-"""The classifier's features: overlapping character 1- to 3-grams of the normalised text.
+"""The classifier's features: overlapping character 1- to 3-grams of the normalised text, plus a marker of
+whether the text voices a grievance (labels.grievance_terms: `<g>` once per grievance word, at most three, or
+`<nog>`), which tells a complaint from a question better than the characters alone (docs/complaints.md).
 
 Pure and shared by training and classification, so both see exactly the same terms. Character n-grams
 need no segmenter (jieba takes about a second to load) and did better than jieba words on held-out
@@ -11,6 +13,7 @@ import math
 import re
 from collections import Counter
 
+from kefu.complaints.labels import grievance_terms
 from kefu.knowledge.text.segment import normalize
 
 NGRAMS = (1, 2, 3)
@@ -24,19 +27,35 @@ _MENTION = re.compile(rf"@{_NAME}(?:联通|电信|移动|10010|10000|10086|天�
 _MARKS = (("<?>", "?？"), ("<!>", "!！"), ("<...>", "…"))
 
 
-def terms(text: str, ngrams: tuple[int, ...] = NGRAMS) -> list[str]:
-    """Character n-grams within each run of letters, digits and Chinese characters."""
-    text = _MENTION.sub(" ", text[:MAX_CHARS])
-    out: list[str] = [mark for mark, chars in _MARKS if any(c in text for c in chars)]
+GRIEVANCE = "<g>"
+NO_GRIEVANCE = "<nog>"
+MAX_GRIEVANCE_MARKS = 3
+
+
+def terms(text: str, ngrams: tuple[int, ...] = NGRAMS, *, grievance: bool = False) -> list[str]:
+    """Character n-grams within each run of letters, digits and Chinese characters (and, with `grievance`,
+    the grievance marker)."""
+    text = text[:MAX_CHARS]
+    out: list[str] = []
+    if grievance:
+        found = len(grievance_terms(text))
+        out.extend([GRIEVANCE] * min(found, MAX_GRIEVANCE_MARKS) if found else [NO_GRIEVANCE])
+    text = _MENTION.sub(" ", text)
+    out.extend(mark for mark, chars in _MARKS if any(c in text for c in chars))
     for run in normalize(text).split(" "):
         for n in ngrams:
             out.extend(run[i:i + n] for i in range(len(run) - n + 1))
     return out
 
 
-def weighted(text: str, vocabulary: dict[str, int], idf: list[float]) -> dict[int, float]:
+def grievance_terms_of(text: str) -> list[str]:
+    """`terms` with the grievance marker (the analyser of models trained with it)."""
+    return terms(text, grievance=True)
+
+
+def weighted(text: str, vocabulary: dict[str, int], idf: list[float], *, grievance: bool = False) -> dict[int, float]:
     """Sublinear TF-IDF of `text` over `vocabulary`, L2-normalised: {column: weight}."""
-    counts = Counter(t for t in terms(text) if t in vocabulary)
+    counts = Counter(t for t in terms(text, grievance=grievance) if t in vocabulary)
     vec = {vocabulary[t]: (1.0 + math.log(c)) * idf[vocabulary[t]] for t, c in counts.items()}
     norm = math.sqrt(sum(v * v for v in vec.values()))
     return {k: v / norm for k, v in vec.items()} if norm > 0 else {}

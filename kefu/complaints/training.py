@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from kefu.complaints import features
+from kefu.complaints.classifier import type_applies, type_given_category
 from kefu.complaints.labels import CATEGORIES, TYPES, grievance_terms
 
 DATASET = "stc3-weibo-helpdesk-zh"
@@ -90,10 +92,51 @@ def relabelled() -> dict[str, tuple[str, str, bool]]:
 
 # ---- fitting ------------------------------------------------------------------------------------------
 
-def _vectorizer() -> Any:
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained. The defaults are the shipped recipe; `BASELINE` is the one shipped before
+    (December 2026), kept so that `kefu bench classify` can train both on the same dialogues and compare."""
+
+    grievance_feature: bool = True  # features.terms(grievance=True)
+    type_other_by_category: bool = True  # classifier.type_given_category
+    type_c_by_accuracy: bool = True  # the type head's C chosen by accuracy (its goal), not macro-F1
+
+
+SHIPPED = Recipe()
+BASELINE = Recipe(grievance_feature=False, type_other_by_category=False, type_c_by_accuracy=False)
+NEAR_DUPLICATE = 0.6  # cosine of character 3-gram TF-IDF (masked digits ignored) at which two texts are one group
+_MASK = re.compile(r"\*+")
+
+
+def near_duplicate_groups(texts: Sequence[str], threshold: float = NEAR_DUPLICATE) -> list[int]:
+    """A group number per text: texts whose character 3-gram TF-IDF cosine reaches `threshold` (directly or
+    through others) share one, so cross-validation never puts a near-duplicate on both sides of a split.
+    Masked digits (`****`) are left out: they made unrelated order-number messages look alike."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer=features.terms, sublinear_tf=True, min_df=MIN_DF, dtype=np.float32)
+    cleaned = [_MASK.sub("", t) for t in texts]
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if any(c.strip() for c in cleaned):
+        m = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(cleaned)
+        sim = (m @ m.T).tocoo()
+        for i, j, v in zip(sim.row, sim.col, sim.data, strict=True):
+            if i < j and v >= threshold:
+                parent[root(int(i))] = root(int(j))
+    return [root(i) for i in range(len(texts))]
+
+
+def _vectorizer(recipe: Recipe = SHIPPED) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer = features.grievance_terms_of if recipe.grievance_feature else features.terms
+    return TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=MIN_DF, dtype=np.float32)
 
 
 def _svc(c: float) -> Any:
@@ -102,21 +145,23 @@ def _svc(c: float) -> Any:
     return LinearSVC(C=c, class_weight="balanced", random_state=SEED)
 
 
-def _cv_scores(texts: list[str], y: list[str], c: float, classes: list[str]) -> np.ndarray:
-    """Decision scores of each text from a model that did not see it (vectoriser refitted per fold)."""
-    from sklearn.model_selection import StratifiedKFold
+def _cv_scores(texts: list[str], y: list[str], c: float, classes: list[str], groups: Sequence[int],
+               recipe: Recipe = SHIPPED) -> np.ndarray:
+    """Decision scores of each text from a model that did not see it nor any near-duplicate of it
+    (vectoriser refitted per fold)."""
+    from sklearn.model_selection import StratifiedGroupKFold
 
     counts = {k: y.count(k) for k in set(y)}
-    splits = max(2, min(FOLDS, max(2, min(counts.values()))))
-    folds = StratifiedKFold(n_splits=splits, shuffle=True, random_state=SEED)
+    splits = max(2, min(FOLDS, max(2, min(counts.values())), len(set(groups))))
+    folds = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=SEED)
     out = np.zeros((len(texts), len(classes)), dtype=np.float64)
     ya = np.asarray(y)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes rarer than the folds
-        for tr, te in folds.split(texts, ya):
-            vec = _vectorizer()
+        for tr, te in folds.split(texts, ya, groups):
+            vec = _vectorizer(recipe)
             a = vec.fit_transform([texts[i] for i in tr])
             m = _svc(c).fit(a, ya[tr])
             s = m.decision_function(vec.transform([texts[i] for i in te]))
@@ -174,6 +219,7 @@ class HeadFit:
     cv_applied_precision: float
     # type head: the threshold for a complaint whose text has no grievance word (see _without_grievance)
     threshold_without_grievance: float | None = None
+    cv_probabilities: np.ndarray | None = None  # (texts, classes), what the thresholds were chosen on
 
 
 def _without_grievance(texts: list[str], classes: list[str], pred: np.ndarray, conf: np.ndarray,
@@ -192,49 +238,71 @@ def _without_grievance(texts: list[str], classes: list[str], pred: np.ndarray, c
 
 
 def _fit_head(texts: list[str], y: list[str], order: Sequence[str], target: float,
-              log: Callable[[str], None]) -> HeadFit:
+              log: Callable[[str], None], *, groups: Sequence[int], recipe: Recipe = SHIPPED,
+              by_accuracy: bool = False,
+              adjust: Callable[[np.ndarray, list[str]], np.ndarray] | None = None) -> HeadFit:
+    """C chosen by cross-validated macro-F1 (or accuracy), the temperature, the thresholds; `adjust` turns the
+    cross-validated probabilities into the ones the classifier will give (the type head: type_given_category)."""
     from sklearn.metrics import accuracy_score, f1_score
 
     classes = [k for k in order if k in set(y)]
     yi = np.asarray([classes.index(k) for k in y])
-    best: tuple[float, float, np.ndarray] | None = None
+    best: tuple[float, float, float, np.ndarray] | None = None
     for c in C_GRID:
-        s = _cv_scores(texts, y, c, classes)
-        f1 = float(f1_score(yi, s.argmax(axis=1), average="macro"))
-        log(f"  C={c:<4} cross-validated macro-F1 {f1:.3f}")
-        if best is None or f1 > best[0]:
-            best = (f1, c, s)
+        s = _cv_scores(texts, y, c, classes, groups, recipe)
+        t = _temperature(s, yi)
+        p = _softmax(s, t)
+        if adjust is not None:
+            p = adjust(p, classes)
+        f1 = float(f1_score(yi, p.argmax(axis=1), average="macro"))
+        acc = float(accuracy_score(yi, p.argmax(axis=1)))
+        log(f"  C={c:<4} cross-validated macro-F1 {f1:.3f}, accuracy {acc:.3f}")
+        key = acc if by_accuracy else f1
+        if best is None or key > best[0]:
+            best = (key, c, t, p)
     assert best is not None
-    f1, c, s = best
-    t = _temperature(s, yi)
-    p = _softmax(s, t)
+    _, c, t, p = best
     pred, conf = p.argmax(axis=1), p.max(axis=1)
+    f1 = float(f1_score(yi, pred, average="macro"))
     right = (pred == yi).astype(np.float64)
     th = _threshold(conf, right, target)
     th_plain = None
     applied = conf >= th
     if "complaint" in classes and "inquiry" in classes:  # the type head
         th_plain = max(th, _without_grievance(texts, classes, pred, conf, right, target))
-        plain = np.asarray([not grievance_terms(x) for x in texts])
-        applied &= ~((pred == classes.index("complaint")) & plain & (conf < th_plain))
+        applied = np.asarray([type_applies(classes[k], float(p_), th, bool(grievance_terms(x)), th_plain)
+                              for k, p_, x in zip(pred, conf, texts, strict=True)], dtype=bool)
     return HeadFit(classes, c, t, th, f1, float(accuracy_score(yi, pred)), float(applied.mean()),
-                   float(right[applied].mean()) if applied.any() else 0.0, th_plain)
+                   float(right[applied].mean()) if applied.any() else 0.0, th_plain, p)
 
 
-def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISION,
+def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISION, recipe: Recipe = SHIPPED,
         log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Train the model on `examples` and return it as the JSON document `classifier.Model` reads."""
     texts = [e.text for e in examples]
+    groups = near_duplicate_groups(texts)
     heads: dict[str, Any] = {}
     fits: dict[str, HeadFit] = {}
-    vec = _vectorizer()
+    vec = _vectorizer(recipe)
     x = vec.fit_transform(texts)
     vocabulary = vec.get_feature_names_out().tolist()
-    for name, order in (("type", TYPES), ("category", CATEGORIES)):
+    adjust: Callable[[np.ndarray, list[str]], np.ndarray] | None = None
+    # the category head first: with `type_other_by_category` its cross-validated probability of "other"
+    # decides the type head's complaint-or-other, as it will when classifying
+    for name, order in (("category", CATEGORIES), ("type", TYPES)):
         y = [getattr(e, name) for e in examples]
         log(f"{name}:")
-        hf = _fit_head(texts, y, order, target_precision, log)
+        hf = _fit_head(texts, y, order, target_precision, log, groups=groups, recipe=recipe,
+                       by_accuracy=name == "type" and recipe.type_c_by_accuracy,
+                       adjust=adjust if name == "type" else None)
         fits[name] = hf
+        if name == "category" and recipe.type_other_by_category and "other" in hf.classes:
+            assert hf.cv_probabilities is not None
+            p_other = hf.cv_probabilities[:, hf.classes.index("other")]
+
+            def adjust(p: np.ndarray, classes: list[str], p_other: np.ndarray = p_other) -> np.ndarray:
+                return type_given_category(p, classes, p_other)
+
         m = _svc(hf.c).fit(x, np.asarray(y))
         coef = m.coef_ if len(m.classes_) > 2 else np.vstack([-m.coef_[0], m.coef_[0]])
         intercept = m.intercept_ if len(m.classes_) > 2 else np.array([-m.intercept_[0], m.intercept_[0]])
@@ -242,6 +310,7 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
                        "temperature": hf.temperature, "threshold": hf.threshold}
         if hf.threshold_without_grievance is not None:
             heads[name]["threshold_without_grievance"] = hf.threshold_without_grievance
+    heads = {"type": heads["type"], "category": heads["category"]}
     # drop terms no head leans on (keeps the file small; their score contribution is below 1e-4)
     weight = np.max(np.vstack([np.abs(h["coef"]) for h in heads.values()]), axis=0)
     keep = np.nonzero(weight >= 1e-3)[0]
@@ -254,8 +323,11 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
         pools[e.pool] = pools.get(e.pool, 0) + 1
     return {
         "format": 1,
+        "features": {"grievance_marker": recipe.grievance_feature},
+        "type_other_by_category": recipe.type_other_by_category and adjust is not None,
         "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "trained_on": {"examples": len(examples), "pools": pools},
+        "near_duplicates": sum(1 for g in groups if groups.count(g) > 1),  # texts grouped with another
         "target_precision": target_precision,
         "cross_validation": {k: {"C": f.c, "macro_f1": round(f.cv_macro_f1, 4),
                                  "accuracy": round(f.cv_accuracy, 4), "coverage": round(f.cv_coverage, 4),

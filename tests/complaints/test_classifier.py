@@ -27,6 +27,54 @@ def test_weighted_vector_is_unit_length_or_empty(text: str) -> None:
     assert vec == {} or abs(norm - 1.0) < 1e-9
 
 
+def test_terms_carry_a_grievance_marker_when_asked() -> None:
+    assert features.terms("乱扣话费", (1,), grievance=True) == ["<g>", "乱", "扣", "话", "费"]
+    assert features.terms("查话费？", (1,), grievance=True) == ["<nog>", "<?>", "查", "话", "费"]
+    # one marker a grievance word, at most three
+    assert features.terms("乱扣多扣一直不处理", (), grievance=True) == ["<g>", "<g>", "<g>"]
+    assert features.terms("乱扣话费", (1,)) == ["乱", "扣", "话", "费"]  # a model trained without it
+
+
+def test_the_category_head_decides_complaint_or_other() -> None:
+    p = classifier.type_given_category(np.array([0.6, 0.1, 0.3]), ("complaint", "inquiry", "other"), 0.8)
+    assert p == pytest.approx([0.18, 0.1, 0.72])
+    assert classifier.type_given_category(np.array([0.7, 0.3]), ("complaint", "inquiry"), 0.9).tolist() == [0.7, 0.3]
+    rows = classifier.type_given_category(np.array([[0.5, 0.5], [1.0, 0.0]]), ("complaint", "other"),
+                                          np.array([0.0, 0.25]))
+    assert rows.tolist() == [[1.0, 0.0], [0.75, 0.25]]
+
+
+def _tiny_model(type_other_by_category: bool | None) -> classifier.Model:
+    def head(classes: list[str], intercept: list[float]) -> dict[str, object]:
+        return {"classes": classes, "coef": [[0.0]] * len(classes), "intercept": intercept, "temperature": 1.0,
+                "threshold": 0.5}
+
+    doc: dict[str, object] = {"format": 1, "vocabulary": ["宽"], "idf": [1.0],
+                              "heads": {"type": head(["complaint", "other"], [float(np.log(3.0)), 0.0]),
+                                        "category": head(["billing", "other"], [0.0, float(np.log(4.0))])}}
+    if type_other_by_category is not None:
+        doc["type_other_by_category"] = type_other_by_category
+    return classifier.Model(doc)
+
+
+def test_a_model_says_whether_its_type_other_comes_from_the_category_head() -> None:
+    # type head alone: complaint 0.75; category head: other 0.8
+    p = _tiny_model(True).classify("今天天气不错")
+    assert (p.type, p.category) == ("other", "other")
+    assert (p.type_confidence, p.category_confidence) == (pytest.approx(0.8), pytest.approx(0.8))
+    for old in (_tiny_model(None), _tiny_model(False)):  # a model trained before: its type head alone
+        p = old.classify("今天天气不错")
+        assert (p.type, p.type_confidence) == ("complaint", pytest.approx(0.75))
+
+
+def test_near_duplicates_share_a_group_and_masked_digits_do_not_count() -> None:
+    g = training.near_duplicate_groups(["宽带断网三天了报修没人来修", "宽带断网三天了，报修没人来修！！",
+                                        "话费被多扣了五十块", "********** ********", "**********"])
+    assert g[0] == g[1]
+    assert len({g[0], g[2], g[3]}) == 3
+    assert g[3] != g[4]
+
+
 def test_escalation_terms_name_the_regulator_media_and_courts() -> None:
     assert escalation_terms("再不解决我就打12300投诉到工信部，还要找律师") == ["12300", "工信", "律师"]
     assert escalation_terms("@人民日报 @CCTV315 看看") == ["日报", "cctv", "315"]
@@ -69,13 +117,18 @@ def test_a_written_model_predicts_what_scikit_learn_predicts(tmp_path: Path) -> 
     training.write(doc, path)
     m = classifier.load(path)
     c = doc["cross_validation"]["category"]["C"]
-    vec = TfidfVectorizer(analyzer=features.terms, sublinear_tf=True, min_df=training.MIN_DF)
+    vec = TfidfVectorizer(analyzer=features.grievance_terms_of, sublinear_tf=True, min_df=training.MIN_DF)
     x = vec.fit_transform([e.text for e in ex])
     ref = LinearSVC(C=c, class_weight="balanced", random_state=training.SEED).fit(x, [e.category for e in ex])
-    probes = ["宽带一直断网", "话费被多扣了", "手机信号差", "今天天气不错"]
-    expected = ref.predict(vec.transform(probes))
-    got = [m.classify(t).category for t in probes]
-    assert got == list(expected)
+    ref_type = LinearSVC(C=doc["cross_validation"]["type"]["C"], class_weight="balanced",
+                         random_state=training.SEED).fit(x, [e.type for e in ex])
+    probes = ["宽带一直断网", "话费被多扣了", "手机信号差", "今天天气不错", "请问宽带怎么报修？"]
+    got = [m.classify(t) for t in probes]
+    assert [p.category for p in got] == list(ref.predict(vec.transform(probes)))
+    # no "other" among these categories: the type head is the classifier's own
+    assert doc["features"] == {"grievance_marker": True}
+    assert doc["type_other_by_category"] is False
+    assert [p.type for p in got] == list(ref_type.predict(vec.transform(probes)))
     p = m.classify("宽带断网了，再不修我就投诉到工信部")
     assert p.category == "broadband"
     assert p.escalation
@@ -114,6 +167,23 @@ def test_a_complaint_that_voices_no_grievance_needs_the_higher_threshold() -> No
     assert pred("inquiry", 0.80, ()).apply_type == "inquiry"  # only complaints need a grievance
     old = classifier.Prediction("complaint", 0.884, "billing", 0.9, False, (), 0.73, 0.6)  # a model without it
     assert old.apply_type == "complaint"
+
+
+@pytest.mark.parametrize(("type_", "confidence", "voices", "plain", "applies"), [
+    ("complaint", 0.72, True, 0.93, False),  # below the head's threshold (0.73)
+    ("complaint", 0.73, True, 0.93, True),  # at it, with a grievance
+    ("complaint", 0.92, False, 0.93, False),  # no grievance: needs 0.93
+    ("complaint", 0.93, False, 0.93, True),
+    ("complaint", 0.80, False, None, True),  # a model without the grievance threshold
+    ("inquiry", 0.80, False, 0.93, True),  # only complaints need a grievance
+    ("inquiry", 0.50, False, None, False),
+])
+def test_type_applies_is_the_one_rule(type_: str, confidence: float, voices: bool, plain: float | None,
+                                      applies: bool) -> None:
+    assert classifier.type_applies(type_, confidence, 0.73, voices, plain) is applies
+    p = classifier.Prediction(type_, confidence, "billing", 0.9, False, (), 0.73, 0.6,
+                              grievance_terms=("乱扣",) if voices else (), complaint_threshold_without_grievance=plain)
+    assert p.type_applies is applies
 
 
 def test_training_chooses_the_grievance_threshold_on_the_folds_and_the_model_keeps_it(tmp_path: Path) -> None:
