@@ -433,7 +433,10 @@ def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str
                       at: datetime | None = None) -> Any:
     """转派 to a queue by the system (an SLA policy's escalation on breach), whole like `transfer_to_queue`:
     the queue must be an active one of the ticket's branch (QueueNotFound otherwise); nobody set it. A ticket
-    already waiting there without an owner is left as it is (a second breach does not requeue it)."""
+    already waiting there without an owner is left as it is (a second breach does not requeue it). The ticket
+    is released first and pinned to the queue after, in one savepoint: a refused release (the ticket is not
+    open, it changed meanwhile) leaves the ticket and its queue pin exactly as they were, for a caller that
+    records the failure and carries on (kefu.sla's escalation on breach)."""
     from kefu.tickets import service as tickets
 
     at = at or utcnow()
@@ -444,8 +447,10 @@ def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str
     pinned = session.get(RoutingTicketQueue, ticket_id)
     if ticket.assignee_id is None and pinned is not None and pinned.queue_key == q.key:
         return ticket
-    queue_ticket(session, ticket_id, q.key, at=at)
-    return tickets.release_to_queue(session, ticket_id, queue=q.key, actor_id=None, reason=reason, at=at)
+    with session.begin_nested():
+        released = tickets.release_to_queue(session, ticket_id, queue=q.key, actor_id=None, reason=reason, at=at)
+        queue_ticket(session, ticket_id, q.key, at=at)
+    return released
 
 
 def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> RoutingItem | None:
