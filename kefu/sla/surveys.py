@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +28,16 @@ from kefu.core import events
 from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
-from kefu.sla.survey_reply import LABELS, PROMPT, UNSATISFIED, is_satisfied, is_unsatisfied, parse_reply
+from kefu.sla.survey_reply import (
+    LABELS,
+    PROMPT,
+    UNSATISFIED,
+    is_satisfied,
+    is_unsatisfied,
+    mean_score,
+    parse_reply,
+    satisfaction_rate,
+)
 from kefu.tickets import lifecycle
 from kefu.tickets import service as tickets
 
@@ -305,7 +315,16 @@ class Csat:
     sent: int
     answered: int
     satisfied: int
-    score_total: int = 0  # the sum of the answers' scores (1–5)
+    score_total: int  # the sum of the answers' scores (1–5)
+
+    @classmethod
+    def total(cls, rows: Iterable[Csat], key: int | str | None = None) -> Csat:
+        """The figures of these rows together (each sum added: a report's period over its channels)."""
+        sent = answered = satisfied = score_total = 0
+        for r in rows:
+            sent, answered = sent + r.sent, answered + r.answered
+            satisfied, score_total = satisfied + r.satisfied, score_total + r.score_total
+        return cls(key, sent, answered, satisfied, score_total)
 
     @property
     def agent_id(self) -> int | None:
@@ -313,12 +332,12 @@ class Csat:
 
     @property
     def csat(self) -> float | None:
-        return self.satisfied / self.answered if self.answered else None
+        return satisfaction_rate(self.satisfied, self.answered)
 
     @property
     def average(self) -> float | None:
-        """The answers' mean score (1–5)."""
-        return self.score_total / self.answered if self.answered else None
+        """The answers' mean score (1–5); None without answers."""
+        return mean_score(self.score_total, self.answered)
 
     @property
     def response_rate(self) -> float | None:
