@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
+from kefu.core.auth import Principal
 from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
@@ -175,6 +176,20 @@ class SurveyNotDue(Conflict):
 def of_ticket(session: Session, ticket_id: int) -> list[SlaSurvey]:
     """The satisfaction callbacks sent for a ticket, oldest first."""
     return list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket_id).order_by(SlaSurvey.id)))
+
+
+def visible_survey(session: Session, principal: Principal, survey_id: int, *,
+                   channel: str | None = None) -> SlaSurvey:
+    """A survey of the principal's subtree, of `channel` when given (a call task: "call"), for the staff's
+    pages and API (a follow-up to close, a call to record). One that does not exist, is outside the subtree or
+    is of another channel is SurveyLinkInvalid (404: nothing is told about it)."""
+    from kefu.org import service as org
+
+    row = session.get(SlaSurvey, survey_id)
+    if (row is None or (channel is not None and row.channel != channel)
+            or row.org_unit_id not in org.visible_unit_ids(session, principal)):
+        raise SurveyLinkInvalid(f"{'call task' if channel == 'call' else 'survey'} {survey_id} does not exist")
+    return row
 
 
 def call_tasks(session: Session, unit_ids: list[int] | None) -> list[SlaSurvey]:

@@ -292,13 +292,12 @@ def calls(request: Request, session: DbSession, principal: PagePrincipal, error:
 @router.post(f"{BASE}/calls/{{survey_id}}", dependencies=[CsrfProtect])
 async def record_call(request: Request, survey_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
     from kefu.sla import surveys
-    from kefu.sla.api import _call_task
 
     _caller(request, principal)
     form = await request.form()
     raw = str(form.get("choice", "") or "")
     try:
-        surveys.record_call(session, _call_task(session, principal, survey_id),
+        surveys.record_call(session, surveys.visible_survey(session, principal, survey_id, channel="call"),
                             choice=int(raw) if raw in ("1", "2", "3", "4", "5") else None,
                             note=str(form.get("note", ""))[:500])
     except KefuError as exc:
@@ -352,13 +351,12 @@ async def close_followup(request: Request, survey_id: Id, session: DbSession, pr
     from urllib.parse import quote
 
     from kefu.sla import surveys
-    from kefu.sla.api import followup_survey
 
     _need(request, principal, "sla.followup")
     form = await request.form()
     try:
-        surveys.close_followup(session, followup_survey(session, principal, survey_id), actor_id=principal.user_id,
-                               note=str(form.get("note", "") or "")[:500])
+        surveys.close_followup(session, surveys.visible_survey(session, principal, survey_id),
+                               actor_id=principal.user_id, note=str(form.get("note", "") or "")[:500])
     except KefuError as exc:
         session.rollback()
         return RedirectResponse(f"{BASE}/followups?error={quote(exc.message)}", status_code=303)

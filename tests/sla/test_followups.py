@@ -97,3 +97,24 @@ def test_satisfied_answers_make_no_follow_up_and_agents_and_other_branches_do_no
     with w.db.session() as s:
         assert surveys.followups(s, [w.units["sz"]]) == []
         assert surveys.followups(s, [w.units["sz"]], done=True) == []
+
+
+def test_staff_reach_a_survey_of_their_subtree_only_and_a_call_task_only_by_its_channel(
+        w: World, settings: Settings) -> None:
+    """The one lookup behind closing a follow-up and recording a call (API and console alike)."""
+    from tests.knowledge.conftest import principal_of
+
+    tid = _unsatisfied(w, settings)
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert survey.channel == "sms"
+    sup, agent_gz, agent_sz = (principal_of(w.db, u) for u in ("sup_gd", "agent_gz", "agent_sz"))
+    with w.db.session() as s:
+        assert surveys.visible_survey(s, sup, survey.id).id == survey.id
+        assert surveys.visible_survey(s, agent_gz, survey.id).id == survey.id
+        for who, sid, channel, message in ((agent_sz, survey.id, None, f"survey {survey.id} does not exist"),
+                                           (sup, survey.id, "call", f"call task {survey.id} does not exist"),
+                                           (sup, 10**9, None, f"survey {10**9} does not exist")):
+            with pytest.raises(surveys.SurveyLinkInvalid) as err:
+                surveys.visible_survey(s, who, sid, channel=channel)
+            assert err.value.message == message
