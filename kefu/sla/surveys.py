@@ -276,6 +276,17 @@ def followups(session: Session, unit_ids: list[int] | None, *, done: bool = Fals
     return list(session.scalars(q.order_by(SlaSurvey.answered_at, SlaSurvey.id)))
 
 
+def closed_followups(session: Session, unit_ids: list[int] | None, *, limit: int, offset: int = 0) -> list[SlaSurvey]:
+    """The closed follow-ups of these units (None: all), the most recently closed first, `limit` of them from
+    `offset`: the console shows them a page at a time, the list grows for good."""
+    q = select(SlaSurvey).where(SlaSurvey.status == "answered", SlaSurvey.choice <= UNSATISFIED,
+                                SlaSurvey.followed_up_at.is_not(None))
+    if unit_ids is not None:
+        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    return list(session.scalars(q.order_by(SlaSurvey.followed_up_at.desc(), SlaSurvey.id.desc())
+                                .limit(limit).offset(offset)))
+
+
 class FollowUpNotOpen(Conflict):
     code = "survey_followup_not_open"
 
