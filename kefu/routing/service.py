@@ -391,6 +391,13 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
     return done
 
 
+def check_queue_key(key: str) -> None:
+    """A new queue's key: 1-40 ASCII letters, digits, '-' or '_' (InvalidQueue otherwise), for the API and
+    the console alike."""
+    if not (1 <= len(key) <= 40 and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)):
+        raise InvalidQueue("a queue key is 1-40 letters, digits, '-' or '_'", details={"field": "key"})
+
+
 def send_to_queue(session: Session, principal: Principal, ticket_id: int, key: str) -> RoutingTicketQueue:
     """Route this ticket to a queue of the principal's branch instead of by the rules (转派 to a queue). The
     ticket's service clears its owner and records why; the routing intake then queues it here."""
