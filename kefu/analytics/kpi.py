@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Self
 
+from kefu.sla import survey_reply
+
 #: Service-level targets regulators count: answered within 15 s (3G service spec 2009) and 20 s.
 TARGETS = (15, 20)
 #: Abandons faster than this (seconds) are short abandons, excluded where the KPI says so.
@@ -258,14 +260,9 @@ def fcr(flags: Sequence[bool | None]) -> float | None:
 
 
 def csat(scores: Iterable[int]) -> float | None:
-    """满意度: satisfied (4 or 5 of 5) / survey answers. Scores outside 1..5 are refused."""
-    answers = satisfied = 0
-    for s in scores:
-        if not 1 <= s <= 5:
-            raise ValueError(f"a satisfaction score is 1..5, got {s}")
-        answers += 1
-        satisfied += s >= 4
-    return _ratio(satisfied, answers)
+    """满意度: satisfied (4 or 5 of 5) / survey answers. Scores outside 1..5 are refused. The definition is the
+    surveys' own (kefu.sla.survey_reply.csat, pure), the one kefu.sla's figures count by."""
+    return survey_reply.csat(scores)
 
 
 # ---- occupancy ----------------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class Report:
     parts: list[Row] = field(default_factory=list)  # the period's figures per value of ``by``
     recommendations: list[Any] = field(default_factory=list)  # journeys.Recommendation per task type
     task_names: dict[str, str] = field(default_factory=dict)  # first-level category key -> its name
-    csat: Any = None  # kefu.sla.surveys.Csat of the period's surveys (sent, answered, satisfied)
+    csat: Any = None  # kefu.sla.surveys.Csat of the period's surveys (sent, answered, satisfied, score total)
     handoffs: Any = None  # kefu.handoffs.service.HandoffStats of the period
     coverage: list[Any] = field(default_factory=list)  # kefu.sla.service.coverage_report of the first week
     occupancy: list[tuple[str, kpi.Staffing]] = field(default_factory=list)  # per interval (label, staffing)
@@ -135,8 +135,7 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
 
     per_channel = [c for c in surveys.csat_by(session, "channel", since=t0, until=t1, unit_ids=unit_ids)
                    if channel is None or c.key == channel]
-    csat = surveys.Csat(None, sum(c.sent for c in per_channel), sum(c.answered for c in per_channel),
-                        sum(c.satisfied for c in per_channel))
+    csat = surveys.Csat.total(per_channel)
     rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
                  handoffs.stats(session, unit_ids, start=t0, end=t1))

@@ -159,9 +159,9 @@ async def save_config(request: Request, session: DbSession, principal: PagePrinc
 @router.post("/console/webchat/interactions/{interaction_id}/typing", dependencies=[CsrfProtect])
 def agent_typing(interaction_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
     """The reply box's typing signal on a web chat (kefu/web/static/typing.js): the visitor sees it."""
-    from kefu.channels.webchat_api import announce_agent_typing
+    from kefu.channels import webchat
 
     if not principal.can("interactions.write"):
         raise Forbidden("you may not answer conversations")
-    announce_agent_typing(session, principal, interaction_id)
+    webchat.announce_agent_typing(session, principal, interaction_id)
     return Response(status_code=204)

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from kefu.channels.adapters import DeliveryReport, Outbound, Sent, register
 from kefu.core import pubsub
+from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.errors import NotFound
 from kefu.customers import linking
@@ -269,6 +270,17 @@ def visitor_of(session: Session, interaction_id: int) -> str | None:
     return session.scalar(select(Message.sender).where(Message.interaction_id == interaction_id,
                                                        Message.channel == CHANNEL, Message.direction == "inbound")
                           .order_by(Message.id.desc()).limit(1))
+
+
+def announce_agent_typing(session: Session, principal: Principal, interaction_id: int) -> None:
+    """Tell the visitor's widget that an agent is typing on this (visible) web chat interaction (not stored),
+    for the API's and the console's typing routes."""
+    it = interactions.get_visible(session, principal, interaction_id, with_messages=False)
+    visitor = visitor_of(session, it.id) if it.channel == CHANNEL else None
+    if visitor is None:
+        raise NotFound(f"interaction {interaction_id} is not a web chat with a visitor", code="not_webchat")
+    with contextlib.suppress(pubsub.HubUnavailable):
+        pubsub.current().publish(HUB_CHANNEL, {"visitor": visitor, "typing": True})
 
 
 # ---- outbound -------------------------------------------------------------------------------------

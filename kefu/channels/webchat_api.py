@@ -49,7 +49,6 @@ from kefu.core.deps import DbSession, Id, require
 from kefu.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from kefu.customers import linking
 from kefu.customers.phone import mask_phone
-from kefu.interactions import service as interactions
 from kefu.org import service as org
 from kefu.web import live
 
@@ -334,14 +333,4 @@ async def webchat_ws(ws: WebSocket) -> None:
 def agent_typing(interaction_id: Id, session: DbSession,
                  principal: Principal = require("interactions.write")) -> None:
     """An agent is typing an answer on a web chat conversation: the visitor's widget shows it (not stored)."""
-    announce_agent_typing(session, principal, interaction_id)
-
-
-def announce_agent_typing(session: Any, principal: Principal, interaction_id: int) -> None:
-    """Tell the visitor's widget that an agent is typing on this (visible) web chat interaction."""
-    it = interactions.get_visible(session, principal, interaction_id, with_messages=False)
-    visitor = webchat.visitor_of(session, it.id) if it.channel == webchat.CHANNEL else None
-    if visitor is None:
-        raise NotFound(f"interaction {interaction_id} is not a web chat with a visitor", code="not_webchat")
-    with contextlib.suppress(pubsub.HubUnavailable):
-        pubsub.current().publish(webchat.HUB_CHANNEL, {"visitor": visitor, "typing": True})
+    webchat.announce_agent_typing(session, principal, interaction_id)

@@ -233,7 +233,7 @@ def tariff_advice(body: AdviceIn, session: DbSession, principal: Principal = req
     result = plans.advise(session, Usage(body.data_gb, body.minutes, body.sms), current_fee=body.current_fee,
                           customer=plans.customer_of_ticket(session, principal, body.ticket_id))
     a = result.advice
-    chosen = next((p for p in plans.catalogue(session) if a is not None and p.key == a.plan.key), None)
+    chosen = result.plan
     return AdviceRead(current_fee=result.current_fee,
                       current_plan=result.current_plan.key if result.current_plan is not None else None,
                       plan=PlanRead.model_validate(chosen) if chosen is not None else None,

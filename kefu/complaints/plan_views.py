@@ -78,5 +78,5 @@ def advice_page(request: Request, session: DbSession, principal: PagePrincipal, 
                               customer=customer)
     return render(request, "complaints/tariff_advice.html",
                   {"ticket_id": ticket_id, "customer": customer, "result": result,
-                   "mine": plans.current_plan(session, customer),
+                   "mine": result.current_plan if result is not None else plans.current_plan(session, customer),
                    "form": {"data_gb": data_gb, "minutes": minutes, "sms": sms, "current_fee": current_fee}})

@@ -90,6 +90,7 @@ class AdviceFor:
     current_plan: TariffPlan | None
     advice: tariffs.Advice | None
     covering: int  # active plans that cover the usage
+    plan: TariffPlan | None = None  # the advised plan's catalogue row (None without advice)
 
 
 def customer_of_ticket(session: Session, principal: Any, ticket_id: int | None) -> Any | None:
@@ -105,12 +106,14 @@ def customer_of_ticket(session: Session, principal: Any, ticket_id: int | None) 
     return customers.resolve(session, customers.get(session, ticket.customer_id))
 
 
-def current_plan(session: Session, customer: Any | None) -> TariffPlan | None:
-    """The catalogue plan the customer is on: the one whose key or name is their `plan`."""
+def current_plan(session: Session, customer: Any | None, *, rows: list[TariffPlan] | None = None
+                 ) -> TariffPlan | None:
+    """The catalogue plan the customer is on: the one whose key or name is their `plan` (among `rows`, the
+    catalogue read already, when given)."""
     label = (getattr(customer, "plan", None) or "").strip()
     if not label:
         return None
-    return next((p for p in catalogue(session) if label in (p.key, p.name)), None)
+    return next((p for p in (catalogue(session) if rows is None else rows) if label in (p.key, p.name)), None)
 
 
 def advise(session: Session, usage: tariffs.Usage, *, current_fee: Decimal | None, customer: Any | None = None
@@ -119,12 +122,13 @@ def advise(session: Session, usage: tariffs.Usage, *, current_fee: Decimal | Non
     now is `current_fee`, else their plan's fee, else their ARPU."""
     if usage.data_gb < 0 or usage.minutes < 0 or usage.sms < 0:
         raise InvalidUsage("usage is 0 or more", details={"field": "usage"})
-    mine = current_plan(session, customer)
+    rows = catalogue(session)  # read once: the customer's plan, the plans on sale and the advised one's row
+    mine = current_plan(session, customer, rows=rows)
     if current_fee is None:
         current_fee = Decimal(mine.monthly_fee) if mine is not None else Decimal(getattr(customer, "arpu", 0) or 0)
     if current_fee < 0:
         raise InvalidUsage("what the customer pays is 0 or more", details={"field": "current_fee"})
-    active = [_plan(p) for p in catalogue(session, active_only=True)]
-    return AdviceFor(usage, current_fee, mine,
-                     tariffs.advise(active, [usage], current_fee, current_plan=mine.key if mine is not None else None),
-                     sum(tariffs.covers(p, usage) for p in active))
+    active = [_plan(p) for p in rows if p.active]
+    advice = tariffs.advise(active, [usage], current_fee, current_plan=mine.key if mine is not None else None)
+    chosen = next((p for p in rows if p.key == advice.plan.key), None) if advice is not None else None
+    return AdviceFor(usage, current_fee, mine, advice, sum(tariffs.covers(p, usage) for p in active), chosen)

@@ -23,6 +23,7 @@ playbook.role_set, playbook.ticket_linked, playbook.faq_pushed, playbook.ended.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -573,7 +574,9 @@ def mark_overdue_steps(session: Session, *, at: datetime | None = None) -> list[
 # "extra": the playbook's extra queues are opened (kefu.routing.service.set_queue_open) and its staff serve
 # them as well (routing's update_agent, with a place for the queue's medium); off, the queues it opened close
 # again and the staff leave the queues it added (a queue open already, or served already, stays as it was).
-# A run's switches go off when it ends.
+# Two active runs can hold the same extra queue (and the same person on it): what a run going off opened or
+# added is undone only when no other active run holds it; otherwise the undoing passes to a run that does
+# (the first by id), so the last holder to go off closes the queue. A run's switches go off when it ends.
 
 SWITCHES = ("ivr", "overflow", "extra")
 OVERFLOW_AFTER = 1.0
@@ -654,7 +657,7 @@ def _switch_off(session: Session, principal: Principal, r: PlaybookRun, kind: st
         with contextlib.suppress(NotFound):  # an administrator removed it already
             ivr.delete_node(session, was["node_key"])
     elif kind == "extra":
-        _extra_off(session, principal, was)
+        _extra_off(session, principal, r, was)
     else:
         row = routing.queue(session, principal, was["queue"])
         routing.save_queue(session, principal, _queue_spec(row, overflow_to=was["prev_to"],
@@ -711,20 +714,73 @@ def _extra_on(session: Session, principal: Principal, p: Playbook) -> dict[str, 
         routing.update_agent(session, principal, uid, queues=[*row.queues, *added],
                              channels={**row.channels, **dict.fromkeys(new_media, 1)})
         staff[str(uid)] = {"queues": added, "media": new_media}
-    return {"queues": list(p.extra_queues), "opened": opened, "staff": staff}
+    return {"queues": list(p.extra_queues), "opened": opened, "staff": staff, "media": sorted(media),
+            "staff_ids": sorted(p.staff_ids or ())}
 
 
-def _extra_off(session: Session, principal: Principal, was: dict[str, Any]) -> None:
+def _extra_holders(session: Session, principal: Principal, run_id: int) -> list[tuple[PlaybookRun, dict[str, Any]]]:
+    """The other active runs with their extra queues on, by id, each with a copy of its extra state; one
+    recorded before "media" and "staff_ids" were kept gets them filled in (its queues' media, its playbook's
+    staff)."""
     from kefu.routing import service as routing
 
+    out = []
+    for r in session.scalars(select(PlaybookRun).where(PlaybookRun.state == "active", PlaybookRun.id != run_id)
+                             .order_by(PlaybookRun.id)):
+        state = copy.deepcopy((r.switches or {}).get("extra"))
+        if state is None:
+            continue
+        if "media" not in state:
+            media = set()
+            for key in state["queues"]:
+                with contextlib.suppress(NotFound):  # retired meanwhile
+                    media.add(routing.queue(session, principal, key).channel)
+            state["media"] = sorted(media)
+        if "staff_ids" not in state:
+            p = session.get(Playbook, r.playbook_id)
+            state["staff_ids"] = sorted(p.staff_ids or ()) if p is not None else []
+        out.append((r, state))
+    return out
+
+
+def _extra_off(session: Session, principal: Principal, r: PlaybookRun, was: dict[str, Any]) -> None:
+    """Undo what the run's extra switch did, but what another active run holds as well: that undoing passes
+    to the first such run (see above)."""
+    from kefu.routing import service as routing
+
+    holders = _extra_holders(session, principal, r.id)
+
+    def holder(*, queue: str | None = None, medium: str | None = None, uid: int | None = None) -> Any:
+        for _, st in holders:
+            if ((queue is None or queue in st["queues"]) and (medium is None or medium in st["media"])
+                    and (uid is None or uid in st["staff_ids"])):
+                return st
+        return None
+
     for key in was.get("opened", ()):
+        st = holder(queue=key)
+        if st is not None:
+            st["opened"].append(key)
+            continue
         with contextlib.suppress(NotFound):  # the queue was retired meanwhile
             routing.set_queue_open(session, principal, key, False)
     for uid, change in (was.get("staff") or {}).items():
-        row = routing.default_profile(session, int(uid))
-        channels = {m: n for m, n in row.channels.items() if m not in change["media"]}
-        routing.update_agent(session, principal, int(uid),
-                             queues=[k for k in row.queues if k not in change["queues"]], channels=channels)
+        queues: list[str] = []
+        media: list[str] = []
+        for field, undo, held in (("queues", queues, change["queues"]), ("media", media, change["media"])):
+            for x in held:
+                st = holder(uid=int(uid), **({"queue": x} if field == "queues" else {"medium": x}))
+                if st is None:
+                    undo.append(x)
+                else:
+                    st["staff"].setdefault(uid, {"queues": [], "media": []})[field].append(x)
+        if queues or media:
+            row = routing.default_profile(session, int(uid))
+            routing.update_agent(session, principal, int(uid), queues=[k for k in row.queues if k not in queues],
+                                 channels={m: n for m, n in row.channels.items() if m not in media})
+    for h, st in holders:
+        if st != (h.switches or {})["extra"]:
+            h.switches = {**(h.switches or {}), "extra": st}
 
 
 # ---- resources ----------------------------------------------------------------------------------------------

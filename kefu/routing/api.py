@@ -3,13 +3,12 @@
 An agent's request that the routing writer answers (going available, accepting an offer) is committed in a
 transaction of its own and then waits, briefly, for the writer to process it: the answer says what
 happened (an accepted offer and its ticket, or 409 when the offer had already ended). If the writer has
-not answered within ANSWER_SECONDS the answer is 202 with `pending: true`; the result follows on the
+not answered within answers.ANSWER_SECONDS the answer is 202 with `pending: true`; the result follows on the
 console's live stream and in GET /routing/me.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -21,9 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from kefu.core.auth import Principal
 from kefu.core.db import Database
 from kefu.core.deps import DbSession, Id, require, require_token
+from kefu.routing import answers, service
 from kefu.routing import rules as routing_rules
-from kefu.routing import service
-from kefu.routing.models import RoutingInput, RoutingItem, RoutingOffer
+from kefu.routing.models import RoutingItem, RoutingOffer
 from kefu.routing.schemas import (
     AgentRow,
     AgentStatusRead,
@@ -39,7 +38,6 @@ from kefu.routing.schemas import (
 )
 
 router = APIRouter(tags=["routing"])
-ANSWER_SECONDS = 3.0
 T = TypeVar("T")
 
 
@@ -51,24 +49,6 @@ def _db(request: Request) -> Database:
 def _in_transaction(db: Database, work: Callable[[Session], T]) -> T:
     with db.unit_of_work() as s:
         return work(s)
-
-
-async def _processed(db: Database, input_id: int) -> bool:
-    """Wait until the routing writer has processed an input (or ANSWER_SECONDS passed)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + ANSWER_SECONDS
-
-    def done() -> bool:
-        with db.session() as s:
-            row = s.get(RoutingInput, input_id)
-            return row is not None and row.processed_at is not None
-
-    while True:
-        if await run_in_threadpool(done):
-            return True
-        if loop.time() > deadline:
-            return False
-        await asyncio.sleep(0.02)
 
 
 def offer_read(session: Session, offer: RoutingOffer) -> OfferRead:
@@ -101,7 +81,7 @@ async def set_my_presence(body: PresenceIn, request: Request,
     db = _db(request)
     row = await run_in_threadpool(_in_transaction, db, lambda s: service.set_presence(
         s, principal, body.presence, body.reason))
-    done = await _processed(db, row.id)
+    done = await answers.processed(db, row.id)
     status = await run_in_threadpool(_in_read, db, lambda s: status_read(s, principal.user_id))
     return JSONResponse(status.model_dump(mode="json"), status_code=200 if done else 202)
 
@@ -115,7 +95,7 @@ async def _answer(request: Request, principal: Principal, offer_id: int, accept:
     db = _db(request)
     row = await run_in_threadpool(_in_transaction, db, lambda s: service.answer_offer(
         s, principal, offer_id, accept=accept))
-    done = await _processed(db, row.id)
+    done = await answers.processed(db, row.id)
 
     def read(s: Session) -> OfferRead:
         offer = s.get(RoutingOffer, offer_id)
@@ -198,7 +178,7 @@ def move_agent(user_id: Id, body: AgentUpdate, session: DbSession,
 def save_queue(key: str, body: QueueIn, session: DbSession,
                principal: Principal = require("routing.admin")) -> QueueRead:
     """Create or change a queue (checked against the engine's rules before anything is stored)."""
-    _check_key(key)
+    service.check_queue_key(key)
     row = service.save_queue(session, principal, service.QueueSpec(key=key, **body.model_dump()))
     return QueueRead.model_validate(row)
 
@@ -232,9 +212,3 @@ def put_rules(body: list[RuleIO], session: DbSession, principal: Principal = req
 def make_defaults(session: DbSession, principal: Principal = require("routing.admin")) -> list[QueueRead]:
     """A queue per media, a complaints queue, and their rules, for an installation that has none."""
     return [QueueRead.model_validate(q) for q in service.ensure_defaults(session, principal.org_unit_id)]
-
-
-def _check_key(key: str) -> None:
-    if not (1 <= len(key) <= 40 and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)):
-        raise service.InvalidQueue("a queue key is 1-40 letters, digits, '-' or '_'", details={"field": "key"})
-

@@ -391,6 +391,13 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
     return done
 
 
+def check_queue_key(key: str) -> None:
+    """A new queue's key: 1-40 ASCII letters, digits, '-' or '_' (InvalidQueue otherwise), for the API and
+    the console alike."""
+    if not (1 <= len(key) <= 40 and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)):
+        raise InvalidQueue("a queue key is 1-40 letters, digits, '-' or '_'", details={"field": "key"})
+
+
 def send_to_queue(session: Session, principal: Principal, ticket_id: int, key: str) -> RoutingTicketQueue:
     """Route this ticket to a queue of the principal's branch instead of by the rules (转派 to a queue). The
     ticket's service clears its owner and records why; the routing intake then queues it here."""
@@ -433,7 +440,10 @@ def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str
                       at: datetime | None = None) -> Any:
     """转派 to a queue by the system (an SLA policy's escalation on breach), whole like `transfer_to_queue`:
     the queue must be an active one of the ticket's branch (QueueNotFound otherwise); nobody set it. A ticket
-    already waiting there without an owner is left as it is (a second breach does not requeue it)."""
+    already waiting there without an owner is left as it is (a second breach does not requeue it). The ticket
+    is released first and pinned to the queue after, in one savepoint: a refused release (the ticket is not
+    open, it changed meanwhile) leaves the ticket and its queue pin exactly as they were, for a caller that
+    records the failure and carries on (kefu.sla's escalation on breach)."""
     from kefu.tickets import service as tickets
 
     at = at or utcnow()
@@ -444,8 +454,10 @@ def escalate_to_queue(session: Session, ticket_id: int, key: str, *, reason: str
     pinned = session.get(RoutingTicketQueue, ticket_id)
     if ticket.assignee_id is None and pinned is not None and pinned.queue_key == q.key:
         return ticket
-    queue_ticket(session, ticket_id, q.key, at=at)
-    return tickets.release_to_queue(session, ticket_id, queue=q.key, actor_id=None, reason=reason, at=at)
+    with session.begin_nested():
+        released = tickets.release_to_queue(session, ticket_id, queue=q.key, actor_id=None, reason=reason, at=at)
+        queue_ticket(session, ticket_id, q.key, at=at)
+    return released
 
 
 def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> RoutingItem | None:

@@ -29,9 +29,8 @@ from kefu.core.db import Database
 from kefu.core.deps import DbSession, Id, require_token
 from kefu.core.errors import Forbidden, KefuError
 from kefu.org import service as org
+from kefu.routing import answers, service
 from kefu.routing import rules as routing_rules
-from kefu.routing import service
-from kefu.routing.api import _processed
 from kefu.routing.models import RoutingItem, RoutingOffer
 from kefu.web.i18n import translator
 from kefu.web.render import CsrfProtect, PagePrincipal, is_htmx, render, request_locale
@@ -118,7 +117,7 @@ async def presence(request: Request, presence: Annotated[str, Form(max_length=16
         input_id = await run_in_threadpool(submit)
     except KefuError as exc:
         return await run_in_threadpool(_bar_response, request, principal, note=exc.message, status_code=exc.status)
-    await _processed(db, input_id)
+    await answers.processed(db, input_id)
     return await run_in_threadpool(_bar_response, request, principal)
 
 
@@ -137,7 +136,7 @@ async def _answer(request: Request, principal: Principal, offer_id: int, accept:
                                        note=tr("这条来单已结束。", "This offer has ended.")
                                        if isinstance(exc, service.OfferNotOpen) else exc.message,
                                        status_code=exc.status)
-    done = await _processed(db, input_id)
+    done = await answers.processed(db, input_id)
 
     def outcome() -> tuple[str, int | None]:
         with db.session() as s:
@@ -270,9 +269,7 @@ async def save_queue(request: Request, session: DbSession, principal: PagePrinci
     key = str(form.get("key", "") or "").strip()
     unit = str(form.get("org_unit_id", "") or "")
     try:
-        from kefu.routing.api import _check_key
-
-        _check_key(key)
+        service.check_queue_key(key)
         name_en = str(form.get("name_en", "") or "").strip()[:100] or None
         spec = service.QueueSpec(
             key=key, name=str(form.get("name", "") or key).strip()[:100], name_en=name_en,

@@ -183,8 +183,8 @@ def call_tasks(session: DbSession, principal: Principal = require("sla.callback"
 def record_call(survey_id: Id, body: CallAnswerIn, session: DbSession,
                 principal: Principal = require("sla.callback")) -> SlaSurvey:
     """What the customer said on the call (an unsatisfied answer reopens the ticket), or null: no answer."""
-    return surveys.record_call(session, _call_task(session, principal, survey_id), choice=body.choice,
-                               note=body.note)
+    return surveys.record_call(session, surveys.visible_survey(session, principal, survey_id, channel="call"),
+                               choice=body.choice, note=body.note)
 
 
 @router.get("/sla/followups", response_model=list[SurveyRead])
@@ -198,23 +198,8 @@ def followups(session: DbSession, done: bool = False,
 def close_followup(survey_id: Id, body: FollowUpIn, session: DbSession,
                    principal: Principal = require("sla.followup")) -> SlaSurvey:
     """Close an unsatisfied answer's follow-up with what was done (409 when it has none open)."""
-    return surveys.close_followup(session, followup_survey(session, principal, survey_id),
+    return surveys.close_followup(session, surveys.visible_survey(session, principal, survey_id),
                                   actor_id=principal.user_id, note=body.note)
-
-
-def followup_survey(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:
-    row = session.get(SlaSurvey, survey_id)
-    if row is None or row.org_unit_id not in org.visible_unit_ids(session, principal):
-        raise surveys.SurveyLinkInvalid(f"survey {survey_id} does not exist")
-    return row
-
-
-def _call_task(session: Session, principal: Principal, survey_id: int) -> SlaSurvey:
-    row = session.get(SlaSurvey, survey_id)
-    visible = org.visible_unit_ids(session, principal)
-    if row is None or row.channel != "call" or row.org_unit_id not in visible:
-        raise surveys.SurveyLinkInvalid(f"call task {survey_id} does not exist")
-    return row
 
 
 # ---- reports -------------------------------------------------------------------------------------------

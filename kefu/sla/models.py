@@ -145,7 +145,8 @@ class SlaSurvey(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # an unsatisfied answer (1-2) is a follow-up for the supervisors of its unit until one closes it with a
-    # note of what was done (migration 0505)
+    # note of what was done (migration 0505; 0506 closed, with a note and no closer, those 0505 made of the
+    # answers given on the old 1-3 scale)
     followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     followed_up_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     follow_up_note: Mapped[str | None] = mapped_column(String(500))

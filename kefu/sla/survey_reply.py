@@ -1,8 +1,8 @@
 """Reading a customer's answer to a satisfaction survey (回访) on a 1–5 scale. Pure.
 
 The scale (the survey text says it: `PROMPT`): 5 非常满意, 4 满意, 3 一般, 2 不满意, 1 非常不满意. A higher
-score is better, as in the KPI definitions (kefu.analytics.kpi.csat: satisfied is 4 or 5); 1 and 2 are
-unsatisfied (`is_unsatisfied`) and reopen the ticket.
+score is better; satisfied is 4 or 5 (`is_satisfied`, the one definition: the surveys' figures and the KPI
+kefu.analytics.kpi.csat count by it, `csat`); 1 and 2 are unsatisfied (`is_unsatisfied`) and reopen the ticket.
 
 `parse_reply(text)` gives the score or None when the text is not an answer (a new question, several
 scores, a number out of range), and `opted_out` for "TD"/"退订". Digits are read after NFKC (full-width
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 VERY_UNSATISFIED, UNSATISFIED, NEUTRAL, SATISFIED, VERY_SATISFIED = 1, 2, 3, 4, 5
@@ -54,7 +55,30 @@ def is_unsatisfied(choice: int | None) -> bool:
 
 
 def is_satisfied(choice: int | None) -> bool:
+    """满意: 4 or 5 of 5 (满意 / 非常满意). The one definition: the surveys' figures (kefu.sla.surveys.csat_by)
+    and the KPI (kefu.analytics.kpi.csat) both count by it."""
     return choice is not None and choice >= SATISFIED
+
+
+def satisfaction_rate(satisfied: int, answered: int) -> float | None:
+    """满意度 CSAT: satisfied answers / answers; None (no data, shown "—") without answers."""
+    return satisfied / answered if answered else None
+
+
+def mean_score(score_total: int, answered: int) -> float | None:
+    """The answers' mean score (1–5); None (no data) without answers, never 0.0."""
+    return score_total / answered if answered else None
+
+
+def csat(scores: Iterable[int]) -> float | None:
+    """满意度 of these answers (`is_satisfied` / answers); scores outside 1..5 are refused (ValueError)."""
+    answered = satisfied = 0
+    for score in scores:
+        if not VERY_UNSATISFIED <= score <= VERY_SATISFIED:
+            raise ValueError(f"a satisfaction score is 1..5, got {score}")
+        answered += 1
+        satisfied += is_satisfied(score)
+    return satisfaction_rate(satisfied, answered)
 
 
 def _side(choice: int) -> int:

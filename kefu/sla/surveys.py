@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,10 +25,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
+from kefu.core.auth import Principal
 from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
-from kefu.sla.survey_reply import LABELS, PROMPT, UNSATISFIED, is_satisfied, is_unsatisfied, parse_reply
+from kefu.sla.survey_reply import (
+    LABELS,
+    PROMPT,
+    UNSATISFIED,
+    is_satisfied,
+    is_unsatisfied,
+    mean_score,
+    parse_reply,
+    satisfaction_rate,
+)
 from kefu.tickets import lifecycle
 from kefu.tickets import service as tickets
 
@@ -167,6 +178,20 @@ def of_ticket(session: Session, ticket_id: int) -> list[SlaSurvey]:
     return list(session.scalars(select(SlaSurvey).where(SlaSurvey.ticket_id == ticket_id).order_by(SlaSurvey.id)))
 
 
+def visible_survey(session: Session, principal: Principal, survey_id: int, *,
+                   channel: str | None = None) -> SlaSurvey:
+    """A survey of the principal's subtree, of `channel` when given (a call task: "call"), for the staff's
+    pages and API (a follow-up to close, a call to record). One that does not exist, is outside the subtree or
+    is of another channel is SurveyLinkInvalid (404: nothing is told about it)."""
+    from kefu.org import service as org
+
+    row = session.get(SlaSurvey, survey_id)
+    if (row is None or (channel is not None and row.channel != channel)
+            or row.org_unit_id not in org.visible_unit_ids(session, principal)):
+        raise SurveyLinkInvalid(f"{'call task' if channel == 'call' else 'survey'} {survey_id} does not exist")
+    return row
+
+
 def call_tasks(session: Session, unit_ids: list[int] | None) -> list[SlaSurvey]:
     """The call surveys still to make (oldest first), of these units (None: all)."""
     q = select(SlaSurvey).where(SlaSurvey.channel == "call", SlaSurvey.status == "sent")
@@ -251,6 +276,17 @@ def followups(session: Session, unit_ids: list[int] | None, *, done: bool = Fals
     return list(session.scalars(q.order_by(SlaSurvey.answered_at, SlaSurvey.id)))
 
 
+def closed_followups(session: Session, unit_ids: list[int] | None, *, limit: int, offset: int = 0) -> list[SlaSurvey]:
+    """The closed follow-ups of these units (None: all), the most recently closed first, `limit` of them from
+    `offset`: the console shows them a page at a time, the list grows for good."""
+    q = select(SlaSurvey).where(SlaSurvey.status == "answered", SlaSurvey.choice <= UNSATISFIED,
+                                SlaSurvey.followed_up_at.is_not(None))
+    if unit_ids is not None:
+        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    return list(session.scalars(q.order_by(SlaSurvey.followed_up_at.desc(), SlaSurvey.id.desc())
+                                .limit(limit).offset(offset)))
+
+
 class FollowUpNotOpen(Conflict):
     code = "survey_followup_not_open"
 
@@ -305,7 +341,16 @@ class Csat:
     sent: int
     answered: int
     satisfied: int
-    score_total: int = 0  # the sum of the answers' scores (1–5)
+    score_total: int  # the sum of the answers' scores (1–5)
+
+    @classmethod
+    def total(cls, rows: Iterable[Csat], key: int | str | None = None) -> Csat:
+        """The figures of these rows together (each sum added: a report's period over its channels)."""
+        sent = answered = satisfied = score_total = 0
+        for r in rows:
+            sent, answered = sent + r.sent, answered + r.answered
+            satisfied, score_total = satisfied + r.satisfied, score_total + r.score_total
+        return cls(key, sent, answered, satisfied, score_total)
 
     @property
     def agent_id(self) -> int | None:
@@ -313,12 +358,12 @@ class Csat:
 
     @property
     def csat(self) -> float | None:
-        return self.satisfied / self.answered if self.answered else None
+        return satisfaction_rate(self.satisfied, self.answered)
 
     @property
     def average(self) -> float | None:
-        """The answers' mean score (1–5)."""
-        return self.score_total / self.answered if self.answered else None
+        """The answers' mean score (1–5); None without answers."""
+        return mean_score(self.score_total, self.answered)
 
     @property
     def response_rate(self) -> float | None:

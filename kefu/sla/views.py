@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -292,13 +292,12 @@ def calls(request: Request, session: DbSession, principal: PagePrincipal, error:
 @router.post(f"{BASE}/calls/{{survey_id}}", dependencies=[CsrfProtect])
 async def record_call(request: Request, survey_id: Id, session: DbSession, principal: PagePrincipal) -> Response:
     from kefu.sla import surveys
-    from kefu.sla.api import _call_task
 
     _caller(request, principal)
     form = await request.form()
     raw = str(form.get("choice", "") or "")
     try:
-        surveys.record_call(session, _call_task(session, principal, survey_id),
+        surveys.record_call(session, surveys.visible_survey(session, principal, survey_id, channel="call"),
                             choice=int(raw) if raw in ("1", "2", "3", "4", "5") else None,
                             note=str(form.get("note", ""))[:500])
     except KefuError as exc:
@@ -328,9 +327,14 @@ async def plan_call(request: Request, ticket_id: Id, session: DbSession, princip
 
 # ---- supervisors' follow-ups of unsatisfied answers (回访不满意跟进) --------------------------------------------
 
+DONE_PAGE = 20  # closed follow-ups shown a page at a time
+
+
 @router.get(f"{BASE}/followups")
-def followups(request: Request, session: DbSession, principal: PagePrincipal, error: str = "") -> HTMLResponse:
-    """The unsatisfied answers of my subtree to follow up (oldest first), and the last ones closed."""
+def followups(request: Request, session: DbSession, principal: PagePrincipal, error: str = "",
+              done_page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    """The unsatisfied answers of my subtree to follow up (oldest first), and the closed ones a page of
+    DONE_PAGE at a time, the most recently closed first (`done_page`: older pages)."""
     from kefu.sla import surveys
     from kefu.sla.survey_reply import LABELS
     from kefu.tickets import service as tickets
@@ -338,12 +342,15 @@ def followups(request: Request, session: DbSession, principal: PagePrincipal, er
     _need(request, principal, "sla.followup")
     units = org.visible_unit_ids(session, principal)
     open_rows = surveys.followups(session, units)
-    done = surveys.followups(session, units, done=True)[-20:][::-1]
+    done = surveys.closed_followups(session, units, limit=DONE_PAGE + 1, offset=(done_page - 1) * DONE_PAGE)
+    older = len(done) > DONE_PAGE
+    done = done[:DONE_PAGE]
     rows = [*open_rows, *done]
     subjects = {t.id: t.subject for t in (tickets.get(session, r.ticket_id) for r in rows) if t is not None}
     people = org.users(session, {u for r in rows for u in (r.agent_id, r.followed_up_by_id) if u is not None})
-    return render(request, "sla/followups.html", {"open": open_rows, "done": done, "subjects": subjects,
-                                                  "people": people, "labels": LABELS, "error": error[:200]},
+    return render(request, "sla/followups.html", {"open": open_rows, "done": done, "done_page": done_page,
+                                                  "older": older, "subjects": subjects, "people": people,
+                                                  "labels": LABELS, "error": error[:200]},
                   active="sla_followups")
 
 
@@ -352,13 +359,12 @@ async def close_followup(request: Request, survey_id: Id, session: DbSession, pr
     from urllib.parse import quote
 
     from kefu.sla import surveys
-    from kefu.sla.api import followup_survey
 
     _need(request, principal, "sla.followup")
     form = await request.form()
     try:
-        surveys.close_followup(session, followup_survey(session, principal, survey_id), actor_id=principal.user_id,
-                               note=str(form.get("note", "") or "")[:500])
+        surveys.close_followup(session, surveys.visible_survey(session, principal, survey_id),
+                               actor_id=principal.user_id, note=str(form.get("note", "") or "")[:500])
     except KefuError as exc:
         session.rollback()
         return RedirectResponse(f"{BASE}/followups?error={quote(exc.message)}", status_code=303)

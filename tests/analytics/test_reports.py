@@ -284,6 +284,11 @@ def test_satisfaction_and_handoffs_in_the_report_by_hand(
         got = dict(reports.summary(rep))
         assert got["满意度%(满意/答复)"] == 66.67  # 2 of 3 answers
         assert got["满意度调查答复/发出"] == "3 / 4"
+        assert (rep.csat.satisfied, rep.csat.score_total, rep.csat.average) == (2, 12, 4.0)  # (4 + 5 + 3) / 3
+        later = reports.build(s, period="day", start=DAY + timedelta(days=1), unit_id=gz, unit_ids=[gz],
+                              channel=None, now=DAY0 + timedelta(days=2))
+        assert (later.csat.sent, later.csat.answered, later.csat.csat, later.csat.average) == (0, 0, None, None)
+        assert dict(reports.summary(later))["满意度%(满意/答复)"] is None
         assert got["热线转数字渠道率%"] == 100.0  # 4 handoffs of 4 calls
         assert got["转接节省热线分钟"] == 5.0
         sms = reports.build(s, period="day", start=DAY, unit_id=gz, unit_ids=[gz], channel="sms",

@@ -133,3 +133,39 @@ def test_the_api_keeps_the_catalogue_for_administrators_and_advises_anyone_who_r
     assert (r.json()["plan"], r.json()["monthly_saving"], r.json()["covering"]) == (None, None, 1)  # 129 covers
     assert client.post("/api/v1/complaints/tariff-advice", json={"minutes": -1},
                        headers=world.auth("agent_gz")).status_code == 422
+
+
+def test_tariff_advice_reads_the_plan_catalogue_once_per_request(client: TestClient, world: World) -> None:
+    """The customer's plan, the plans on sale and the advised plan come from one read of the catalogue, on the
+    API and on the console page, with the same answer as before."""
+    from sqlalchemy import event
+
+    _catalogue(client)
+    with world.db.unit_of_work() as s:
+        c = customers.create_customer(s, phone="13812345679", org_unit_id=world.units["gz"], plan="5G 尊享 129 元")
+        tid = tickets.create_ticket(s, type="complaint", subject="话费太贵了", org_unit_id=world.units["gz"],
+                                    customer_id=c.id).id
+    client.cookies.clear()
+    login(client, "agent_gz")
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_a) -> None:  # type: ignore[no-untyped-def]
+        if "FROM tariff_plans" in statement:
+            reads.append(statement)
+
+    event.listen(world.db.engine, "before_cursor_execute", count)
+    try:
+        api = client.post("/api/v1/complaints/tariff-advice", json={"data_gb": 12.5, "minutes": 150, "ticket_id": tid},
+                          headers=world.auth("agent_gz"))
+        after_api = len(reads)
+        page = client.get(f"/console/complaints/tariff-advice?ticket_id={tid}&data_gb=12.5&minutes=150")
+        after_page = len(reads)
+        plain = client.get(f"/console/complaints/tariff-advice?ticket_id={tid}")
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", count)
+    got = api.json()
+    assert (got["plan"]["key"], got["current_plan"], got["current_fee"], got["monthly_saving"]) == (
+        "easy_39", "5g_129", "129.00", "90.00")
+    assert 'data-advised="easy_39"' in page.text
+    assert "当前套餐 5G 尊享 129 元 ¥129.00" in " ".join(plain.text.split())
+    assert (after_api, after_page - after_api, len(reads) - after_page) == (1, 1, 1)

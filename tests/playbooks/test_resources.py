@@ -12,6 +12,7 @@ from sqlalchemy import select
 from kefu.interactions.models import Interaction, Message
 from kefu.knowledge.models import PushDelivery
 from kefu.org import service as org
+from kefu.playbooks.models import PlaybookRun
 from kefu.routing import service as routing
 from tests.collaboration.support import console_login
 from tests.conftest import World
@@ -84,7 +85,8 @@ def test_resources_the_extra_queues_switch_and_the_faq_push(client: TestClient, 
     assert r.json()["switches"]["extra"] == {
         "queues": ["chat_extra", "voice_gz"], "opened": ["chat_extra"],
         "staff": {str(world.users["agent_sz"]): {"queues": ["chat_extra", "voice_gz"], "media": ["chat"]},
-                  str(world.users["agent_gz"]): {"queues": ["chat_extra"], "media": []}}}
+                  str(world.users["agent_gz"]): {"queues": ["chat_extra"], "media": []}},
+        "media": ["chat", "voice"], "staff_ids": sorted([world.users["agent_sz"], world.users["agent_gz"]])}
     during = _routing(world)
     assert (during["chat_extra"], during["voice_gz"]) == (True, True)
     assert during["agent_sz"] == (["chat_extra", "voice_backup", "voice_gz"], {"voice": 1, "chat": 1})
@@ -231,3 +233,49 @@ def test_the_console_edits_resources_with_choosers_and_shows_them_on_the_run(cli
     assert '<b data-told="restored">2</b>' in page
     assert "恢复通知 · 2 位客户" in page
     assert _routing(world)["chat_extra"] is False
+
+
+def _run_with_extra(client: TestClient, world: World, body: dict[str, Any]) -> int:
+    book = client.post(f"{API}/playbooks", json=body, headers=world.auth("admin"))
+    assert book.status_code == 201, book.text
+    rid: int = client.post(f"{API}/playbooks/{book.json()['id']}/runs", json={"org_unit_id": world.units["gz"]},
+                           headers=world.auth("sup_gd")).json()["id"]
+    r = client.post(f"{API}/playbook-runs/{rid}/switches", json={"switch": "extra", "on": True},
+                    headers=world.auth("sup_gd"))
+    assert r.status_code == 200, r.text
+    return rid
+
+
+def _end(client: TestClient, world: World, rid: int) -> None:
+    r = client.post(f"{API}/playbook-runs/{rid}/end", json={"review": "恢复"}, headers=world.auth("sup_gd"))
+    assert (r.status_code, r.json()["switches"]) == (200, None)
+
+
+def test_two_runs_holding_the_same_extra_queue_close_it_only_when_both_have_ended(
+        client: TestClient, world: World) -> None:
+    """Run A opens 在线增援 and puts agent_sz on it (with a chat place); run B, of another playbook, names the
+    same queue and the same person and finds it all done. Ending A leaves everything to B; ending B undoes
+    it. The other way round, ending B first changes nothing and ending A undoes it."""
+    outage = make_outage(world)
+    _queues(world)
+    before = _routing(world)
+    sz = world.users["agent_sz"]
+    opened = (["chat_extra", "voice_backup"], {"voice": 1, "chat": 1})
+    for first, second in (("a", "b"), ("b", "a")):
+        runs = {name: _run_with_extra(client, world, playbook_body(
+            world, outage, key=f"bb-outage-{name}-{first}", trigger="manual", staff_ids=[sz],
+            extra_queues=["chat_extra"])) for name in ("a", "b")}
+        during = _routing(world)
+        assert (during["chat_extra"], during["agent_sz"]) == (True, opened)
+        if first == "a":  # B switched on before runs kept their media and staff: they are worked out
+            with world.db.unit_of_work() as s:
+                b = s.get(PlaybookRun, runs["b"])
+                assert b is not None
+                assert b.switches is not None
+                b.switches = {"extra": {k: v for k, v in b.switches["extra"].items()
+                                        if k not in ("media", "staff_ids")}}
+        _end(client, world, runs[first])
+        after_first = _routing(world)
+        assert (after_first["chat_extra"], after_first["agent_sz"]) == (True, opened)
+        _end(client, world, runs[second])
+        assert _routing(world) == before

@@ -9,16 +9,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kefu.core.config import Settings
+from kefu.core.errors import Conflict
 from kefu.core.events import OutboxEvent
 from kefu.routing import service as routing
-from kefu.routing.models import RoutingItem
+from kefu.routing.models import RoutingItem, RoutingTicketQueue
 from kefu.sla import service as sla
 from kefu.tickets import service as tickets
 from tests.conftest import World
 from tests.routing.flow import Flow
 from tests.routing.test_api_and_console import _login
 from tests.sla.test_calendar import bj
-from tests.sla.test_service import _policy, _scan, assigned_and_breached
+from tests.sla.test_service import _policy, _scan, _ticket, assigned_and_breached
 
 
 @pytest.fixture
@@ -118,3 +119,38 @@ def test_the_admin_chooses_the_escalation_queue_in_the_console_and_the_api_shows
     wrong = client.put(f"/api/v1/sla/policies/{p.id}", headers=world.auth("admin"),
                        json={"name": "x", "first_response_minutes": 120, "breach_queue_key": "nope"})
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (422, "sla_invalid_policy")
+
+
+def _as_it_stands(w: World, tid: int) -> tuple[object, ...]:
+    with w.db.session() as s:
+        t = tickets.get(s, tid)
+        assert t is not None
+        pin = s.get(RoutingTicketQueue, tid)
+        return (t.status, t.assignee_id, t.version, t.updated_at,
+                None if pin is None else (pin.queue_key, pin.set_by_id, pin.set_at),
+                len(_payloads(w, "ticket.transferred", tid)))
+
+
+@pytest.mark.parametrize("pinned", [None, "chat"])
+def test_a_refused_escalation_leaves_the_ticket_and_its_queue_pin_as_they_were(
+        world: World, flow: Flow, pinned: str | None) -> None:
+    """The queue is right, the ticket is not open any more: the release is refused (ticket_not_open) and
+    the caller carries on in the same transaction and commits. Nothing of the escalation is left: no pin to
+    the escalation queue (nor a changed one), the owner kept, no transfer recorded."""
+    w = world
+    tid = _ticket(w, bj(2026, 3, 2, 9))
+    with w.db.unit_of_work() as s:
+        tickets.assign(s, tid, assignee_id=w.users["agent_gz"], actor_id=w.users["sup_gd"], at=bj(2026, 3, 2, 9, 5))
+        if pinned is not None:
+            routing.queue_ticket(s, tid, pinned, set_by_id=w.users["sup_gd"], at=bj(2026, 3, 2, 10))
+        tickets.change_status(s, tid, "resolved", actor_id=w.users["agent_gz"], reason="已解决",
+                              at=bj(2026, 3, 2, 15))
+    flow.settle()
+    before = _as_it_stands(w, tid)
+    assert before[1] == w.users["agent_gz"]
+    assert before[4] == (None if pinned is None else (pinned, w.users["sup_gd"], bj(2026, 3, 2, 10)))
+    with w.db.unit_of_work() as s:
+        with pytest.raises(Conflict) as err:
+            routing.escalate_to_queue(s, tid, "complaints", reason="SLA breach (resolution)", at=bj(2026, 3, 2, 16))
+        assert err.value.code == "ticket_not_open"
+    assert _as_it_stands(w, tid) == before

@@ -97,3 +97,78 @@ def test_satisfied_answers_make_no_follow_up_and_agents_and_other_branches_do_no
     with w.db.session() as s:
         assert surveys.followups(s, [w.units["sz"]]) == []
         assert surveys.followups(s, [w.units["sz"]], done=True) == []
+
+
+def test_staff_reach_a_survey_of_their_subtree_only_and_a_call_task_only_by_its_channel(
+        w: World, settings: Settings) -> None:
+    """The one lookup behind closing a follow-up and recording a call (API and console alike)."""
+    from tests.knowledge.conftest import principal_of
+
+    tid = _unsatisfied(w, settings)
+    survey = _survey(w, tid)
+    assert survey is not None
+    assert survey.channel == "sms"
+    sup, agent_gz, agent_sz = (principal_of(w.db, u) for u in ("sup_gd", "agent_gz", "agent_sz"))
+    with w.db.session() as s:
+        assert surveys.visible_survey(s, sup, survey.id).id == survey.id
+        assert surveys.visible_survey(s, agent_gz, survey.id).id == survey.id
+        for who, sid, channel, message in ((agent_sz, survey.id, None, f"survey {survey.id} does not exist"),
+                                           (sup, survey.id, "call", f"call task {survey.id} does not exist"),
+                                           (sup, 10**9, None, f"survey {10**9} does not exist")):
+            with pytest.raises(surveys.SurveyLinkInvalid) as err:
+                surveys.visible_survey(s, who, sid, channel=channel)
+            assert err.value.message == message
+
+
+def test_the_closed_follow_ups_are_shown_a_page_at_a_time_the_most_recent_first(
+        w: World, settings: Settings, client: TestClient) -> None:
+    """45 closed follow-ups and one open: the page lists the open one and the 20 most recently closed, with a
+    link to the older ones; the third page has the last 5 and no further link."""
+    from datetime import timedelta
+
+    from kefu.core.clock import utcnow
+    from kefu.sla.models import SlaSurvey
+    from kefu.sla.views import DONE_PAGE
+
+    tid = _unsatisfied(w, settings)
+    survey = _survey(w, tid)
+    assert survey is not None
+    t0 = utcnow() - timedelta(days=30)
+    with w.db.unit_of_work() as s:
+        closed = []
+        for n in range(45):
+            row = SlaSurvey(ticket_id=tid, customer_id=survey.customer_id, org_unit_id=survey.org_unit_id,
+                            channel="sms", status="answered", choice=1 + n % 2, sent_at=t0, expires_at=t0,
+                            answered_at=t0, followed_up_at=t0 + timedelta(hours=n),
+                            followed_up_by_id=w.users["sup_gd"], follow_up_note=f"已回电 {n}")
+            s.add(row)
+            s.flush()
+            closed.append(row.id)
+    newest_first = closed[::-1]
+    _login(client, "sup_gd")
+
+    def shown(page: str) -> list[int]:
+        import re
+
+        return [int(x) for x in re.findall(r'data-followed-up="(\d+)"', page)]
+
+    first = client.get("/console/sla/followups").text
+    assert DONE_PAGE == 20
+    assert f'data-followup="{survey.id}"' in first
+    assert shown(first) == newest_first[:20]
+    assert 'href="/console/sla/followups?done_page=2#followups-done"' in first
+    assert 'data-page="newer"' not in first
+    second = client.get("/console/sla/followups", params={"done_page": 2}).text
+    assert shown(second) == newest_first[20:40]
+    assert 'href="/console/sla/followups?done_page=3#followups-done"' in second
+    assert 'href="/console/sla/followups?done_page=1#followups-done"' in second
+    third = client.get("/console/sla/followups", params={"done_page": 3}).text
+    assert shown(third) == newest_first[40:]
+    assert 'data-page="older"' not in third
+    assert "第3页" in third
+    beyond = client.get("/console/sla/followups", params={"done_page": 9}).text
+    assert (shown(beyond), "没有更早的跟进记录。" in beyond) == ([], True)
+    assert client.get("/console/sla/followups", params={"done_page": 0}).status_code == 422
+    with w.db.session() as s:
+        assert [r.id for r in surveys.closed_followups(s, [w.units["gz"]], limit=3, offset=1)] == newest_first[1:4]
+        assert surveys.closed_followups(s, [w.units["sz"]], limit=50) == []

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kefu.analytics import kpi
+from kefu.sla import survey_reply
 from kefu.sla.survey_reply import (
     LABELS,
     NEUTRAL,
@@ -21,6 +23,7 @@ from kefu.sla.survey_reply import (
     is_unsatisfied,
     parse_reply,
 )
+from kefu.sla.surveys import Csat
 
 CASES = [
     ("5", VERY_SATISFIED), ("５", VERY_SATISFIED), (" 5 ", VERY_SATISFIED), ("5。", VERY_SATISFIED),
@@ -76,6 +79,29 @@ def test_unsatisfied_is_one_and_two_and_satisfied_four_and_five() -> None:
     assert [s for s in range(1, 6) if is_satisfied(s)] == [4, 5]
     assert not is_unsatisfied(None)
     assert not is_satisfied(None)
+
+
+@given(st.lists(st.integers(1, 5), max_size=30))
+def test_satisfied_is_defined_once_the_kpi_and_the_survey_figures_count_by_it(scores: list[int]) -> None:
+    want = sum(1 for s in scores if s >= 4) / len(scores) if scores else None
+    assert survey_reply.csat(scores) == want
+    assert kpi.csat(scores) == want
+    row = Csat("sms", len(scores) + 1, len(scores), sum(map(is_satisfied, scores)), sum(scores))
+    assert row.csat == want
+    assert row.average == (sum(scores) / len(scores) if scores else None)
+
+
+def test_no_answers_is_no_data_not_zero() -> None:
+    assert (survey_reply.csat([]), survey_reply.satisfaction_rate(0, 0), survey_reply.mean_score(0, 0)) == (
+        None, None, None)
+    empty = Csat.total([])
+    assert (empty.sent, empty.answered, empty.csat, empty.average) == (0, 0, None, None)
+    sent_only = Csat.total([Csat("sms", 3, 0, 0, 0), Csat("wechat", 1, 0, 0, 0)])
+    assert (sent_only.sent, sent_only.csat, sent_only.average, sent_only.response_rate) == (4, None, None, 0.0)
+    both = Csat.total([Csat("sms", 3, 2, 1, 7), Csat("wechat", 1, 1, 1, 5)])
+    assert (both.answered, both.satisfied, both.csat, both.average) == (3, 2, 2 / 3, 4.0)
+    with pytest.raises(ValueError, match=r"got 6"):
+        survey_reply.csat([4, 6])
 
 
 @given(st.text(max_size=80))
