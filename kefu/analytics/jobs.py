@@ -22,14 +22,16 @@ def scheduled_reports(ctx: JobContext) -> None:
     log.info("made %d scheduled report(s)", len(made))
 
 
-@job("analytics.mail_reports", queue="maintenance", cron="45 16 * * *")
+@job("analytics.mail_reports", queue="maintenance", cron="*/15 * * * *")
 def mail_reports(ctx: JobContext) -> None:
-    """The reports scheduled by e-mail (kefu/analytics/mailing.py), at 00:45 in China, after the day's
-    summaries are settled."""
+    """The reports scheduled by e-mail (kefu/analytics/mailing.py): every quarter hour, the periods due
+    today (from 00:45 in China, after the day's summaries are settled) and the failed ones whose next
+    try has come; the mails go out once this run commits."""
     from kefu.analytics import mailing
 
-    sent = mailing.send_due(ctx.session, ctx.settings, now=ctx.now)
-    log.info("mailed %d scheduled report(s)", len(sent))
+    claimed = mailing.send_due(ctx.session, ctx.settings, now=ctx.now)
+    if claimed:
+        log.info("mailing %d scheduled report(s) after commit", len(claimed))
 
 
 @job("analytics.wall_alerts", queue="maintenance", cron="* * * * *")

@@ -313,17 +313,31 @@ class ReportSchedule(Base):
     __table_args__ = (CheckConstraint("cadence in ('day','week','month')", name="cadence"),)
 
 
+MAILING_STATES = ("due", "sending", "sent", "failed")
+
+
 class ReportMailing(Base):
-    """One period's report sent for a schedule: sent once per schedule and period."""
+    """One period's report of a schedule and how its sending goes (kefu/analytics/mailing.py), once per
+    schedule and period: ``due`` (to send), ``sending`` (claimed by a run, sent after its commit; a run
+    that died leaves it to be tried again at ``next_try_at``), ``sent``, ``failed`` (the last attempt's
+    error; tried again at ``next_try_at``, or given up when it is empty). Migration 0709 added the state."""
 
     __tablename__ = "analytics_report_mailings"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     schedule_id: Mapped[int] = mapped_column(BigId, ForeignKey("analytics_report_schedules.id", ondelete="CASCADE"))
     first_day: Mapped[date] = mapped_column(Date)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(8), server_default="sent")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("schedule_id", "first_day", name="uq_analytics_report_mailings_period"),)
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "first_day", name="uq_analytics_report_mailings_period"),
+        CheckConstraint("state in ('due','sending','sent','failed')", name="state"),
+        Index("ix_analytics_report_mailings_next", "state", "next_try_at"),
+    )
 
 
 class WallAlert(Base):

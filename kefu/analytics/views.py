@@ -326,7 +326,8 @@ def _schedules_context(session: Any, principal: Principal, **extra: Any) -> dict
     rows = mailing.visible(session, principal)
     units = org.list_units(session, principal)
     unit_names = {u.id: u.name for u in units}
-    return {"schedules": rows, "units": units, "unit_names": unit_names, "channels": CHANNELS,
+    return {"schedules": rows, "retries": mailing.retries(session, [r.id for r in rows]), "units": units,
+            "unit_names": unit_names, "channels": CHANNELS,
             "cadences": mailing.CADENCES, "cadence_names": mailing.CADENCE_NAMES,
             "breakdowns": reports.BREAKDOWN_NAMES, **names(), **extra}
 
