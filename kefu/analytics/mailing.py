@@ -129,7 +129,7 @@ def message(settings: Settings, rep: reports.Report, *, title: str, to: list[str
 
 def backoff(attempts: int) -> timedelta:
     """The wait before the next try after ``attempts`` failed ones: 15 min, 30 min, 1 h, 2 h."""
-    return RETRY_FIRST * (2 ** (attempts - 1))
+    return RETRY_FIRST * (1 << max(attempts - 1, 0))
 
 
 def _enqueue_due(session: Session, *, now: datetime) -> None:
