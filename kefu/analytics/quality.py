@@ -165,11 +165,12 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
 
 
 def neighbours_of_ticket(session: Session, ticket_id: int) -> list[int]:
-    """The ticket and the customer's complaints of the month after it (whose repeat flag it may change)."""
+    """The ticket and the customer's complaints of the month after it (whose repeat flag it may change),
+    of every category: a complaint given another category changes the flags of both its old and its new
+    category's later complaints. Whatever the ticket's type now: a complaint re-typed to another type no
+    longer makes the later ones repeats (and one re-typed to a complaint does)."""
     t = session.get(Ticket, ticket_id)
-    if t is None:
-        return [ticket_id]
-    if t.customer_id is None or t.type != "complaint":
+    if t is None or t.customer_id is None:
         return [ticket_id]
     return [ticket_id, *session.scalars(select(Ticket.id).where(
         Ticket.type == "complaint", Ticket.customer_id == t.customer_id, Ticket.opened_at >= t.opened_at,
