@@ -36,9 +36,15 @@ def mail_reports(ctx: JobContext) -> None:
 
 @job("analytics.wall_alerts", queue="maintenance", cron="* * * * *")
 def wall_alerts(ctx: JobContext) -> None:
-    """Raise and clear the wall's alerts (kefu/analytics/alerts.py); the console pushes them live."""
-    from kefu.analytics import alerts
+    """Raise and clear the wall's alerts (kefu/analytics/alerts.py) of the units with activity since the
+    last run (every unit now and then); the console pushes them live."""
+    from sqlalchemy import func, select
 
-    raised, cleared = alerts.check(ctx.session, now=ctx.now)
+    from kefu.analytics import alerts
+    from kefu.jobs.models import PeriodicRun
+
+    since = ctx.session.scalar(select(func.max(PeriodicRun.due_at)).where(  # the last run that committed
+        PeriodicRun.job == "analytics.wall_alerts", PeriodicRun.due_at < ctx.now))
+    raised, cleared = alerts.check(ctx.session, now=ctx.now, since=since)
     if raised or cleared:
         log.info("wall alerts: %d raised, %d cleared", len(raised), len(cleared))
