@@ -224,6 +224,10 @@ class QualityFact(Base):
     reply_due: Mapped[float | None] = mapped_column(Float)
     first_reply: Mapped[float | None] = mapped_column(Float)
     repeat: Mapped[bool] = mapped_column(Boolean)
+    # who handled it (migration 0710): a contact's routing queue (the first it entered) and agent; a
+    # ticket's, those of its first contact ('' and 0 when none)
+    queue_key: Mapped[str] = mapped_column(String(40), server_default="")
+    agent_id: Mapped[int] = mapped_column(BigId, server_default="0")
 
     __table_args__ = (
         Index("ix_analytics_quality_facts_day", "day"),
@@ -259,6 +263,32 @@ class DayQualitySummary(Base):
 
     __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "category", "tier",
                                        name="uq_analytics_daily_quality_key"),)
+
+
+class DayHandlerQualitySummary(Base):
+    """The same sums as DayQualitySummary per local day × org unit × channel × routing queue × agent (of
+    the contact, or of the complaint's first contact): complaint figures by queue and by agent (migration
+    0710)."""
+
+    __tablename__ = "analytics_daily_quality_handlers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    agent_id: Mapped[int] = mapped_column(BigId)
+    complaints: Mapped[int] = mapped_column(BigInteger, default=0)
+    complaint_repeats: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_on_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_late: Mapped[int] = mapped_column(BigInteger, default=0)
+    unreplied: Mapped[int] = mapped_column(BigInteger, default=0)
+    appeals: Mapped[int] = mapped_column(BigInteger, default=0)
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)
+    contacts_returned: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "agent_id",
+                                       name="uq_analytics_daily_quality_handlers_key"),)
 
 
 class AgentPresenceNow(Base):

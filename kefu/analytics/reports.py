@@ -172,7 +172,8 @@ def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *
     """The local days [first, end) per value of ``by``, named (a unit's, an agent's, a category's name;
     "category · tier" for two keys), largest first; contacts without one (no queue, no agent) are named "—",
     last. With ``now``, a part also has its complaint, appeal and first-contact figures when the quality
-    summary keeps them by ``by`` (not per queue or agent); a part with those figures and no contacts too."""
+    summaries keep them by ``by`` (per queue or agent: of the contact, a complaint's first contact); a part
+    with those figures and no contacts too."""
     from kefu.analytics import quality, summary
 
     if by not in BREAKDOWNS:
@@ -261,6 +262,21 @@ QUALITY_COLUMNS: list[tuple[str, str, Callable[[Any], Any]]] = [
 ]
 
 
+def _per_thousand(n: int, of: int) -> float | None:
+    return round(n * 1000 / of, 2) if of else None
+
+
+#: The rates of a queue's or an agent's complaints (breakdowns by queue or agent): complaints per 1,000
+#: contacts answered, and escalations (appeals) per 100 complaints (the rates per customer are not theirs).
+HANDLER_COLUMNS: list[tuple[str, str, Callable[[Row, Any], Any]]] = [
+    ("投诉率(每千次接通)", "Complaints per 1,000 answered",
+     lambda r, q: _per_thousand(q.complaints.complaints, r.tally.answered)),
+    ("越级投诉率%(申诉/投诉)", "Escalation rate % (appeals / complaints)",
+     lambda r, q: round(q.complaints.appeals * 100 / q.complaints.complaints, 2) if q.complaints.complaints
+     else None),
+]
+
+
 def table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
     """Headers and rows (the period's intervals, then the total)."""
     headers = ["时段" if zh else "Interval"] + [c[0] if zh else c[1] for c in COLUMNS]
@@ -277,9 +293,10 @@ def parts_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[lis
     if not any(r.quality is not None for r in report.parts):
         return headers, [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.parts]
     empty = quality_figures()
-    return headers + [c[0] if zh else c[1] for c in QUALITY_COLUMNS], [
+    rates = HANDLER_COLUMNS if report.by in ("queue", "agent") else []
+    return headers + [c[0] if zh else c[1] for c in (*QUALITY_COLUMNS, *rates)], [
         [r.label] + [f(r.tally) for _, _, f in COLUMNS] + [f(r.quality or empty) for _, _, f in QUALITY_COLUMNS]
-        for r in report.parts]
+        + [g(r, r.quality or empty) for _, _, g in rates] for r in report.parts]
 
 
 def recommendation_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
