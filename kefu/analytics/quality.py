@@ -126,7 +126,8 @@ def _handlers(session: Session, ticket_ids: Sequence[int]) -> dict[int, tuple[st
     for n in range(0, len(ticket_ids), 1000):
         for tid, iid, agent in session.execute(select(i.ticket_id, i.id, i.agent_id).where(
                 i.ticket_id.in_(ticket_ids[n:n + 1000])).order_by(i.offered_at.desc(), i.id.desc())):
-            firsts[int(tid)] = (iid, agent or 0)  # the earliest wins, last
+            if tid is not None:
+                firsts[tid] = (iid, agent or 0)  # the earliest wins, last
     queues = _entry_queues(session, [iid for iid, _ in firsts.values()], RoutingItem)
     return {tid: (queues.get(iid, ""), agent) for tid, (iid, agent) in firsts.items()}
 
