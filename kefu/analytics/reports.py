@@ -351,6 +351,42 @@ def coverage_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[
     return headers, rows
 
 
+def table_charts(report: Report, *, zh: bool = True) -> dict[str, dict[str, Any]]:
+    """The charts of the report's tables besides the intervals' (ECharts' data, and the server's SVG
+    from the same figures): per part of the breakdown its contacts and answer rate, per handoff direction
+    its handoffs and completion rate, per media its hours covered and 7×24 coverage. Each: its own labels,
+    bars (a count), values (a percentage or None), names, a target percentage or None, a title."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def chart(key: str, labels: list[str], bars: list[float], values: list[float | None], bar: tuple[str, str],
+              line: tuple[str, str], title: tuple[str, str], target: float | None = None) -> None:
+        if labels:
+            i = 0 if zh else 1
+            out[key] = {"labels": labels, "bars": bars, "values": values, "bar": bar[i], "line": line[i],
+                        "target": target, "title": title[i]}
+
+    if report.by is not None:
+        parts = report.parts[:30]  # the largest
+        chart("parts", [r.label for r in parts], [r.tally.offered for r in parts],
+              [_pct(r.tally.answer_rate()) for r in parts], ("呼入量", "Offered"), ("接通率%", "Answer rate %"),
+              (f"按{BREAKDOWN_NAMES[report.by][0]}：呼入量与接通率", f"By {BREAKDOWN_NAMES[report.by][1].lower()}: "
+               "offered and answer rate"))
+    h = report.handoffs
+    if h is not None and h.offered:
+        i = 0 if zh else 1
+        chart("handoffs", [f"{CHANNEL_NAMES.get(d.from_channel, (d.from_channel,) * 2)[i]}→"
+                           f"{CHANNEL_NAMES.get(d.to_channel, (d.to_channel,) * 2)[i]}" for d in h.directions],
+              [d.offered for d in h.directions], [_pct(d.completion_rate) for d in h.directions],
+              ("转接量", "Handoffs"), ("完成率%", "Completion %"), ("转接量与完成率", "Handoffs and completion"))
+    if report.coverage:
+        i = 0 if zh else 1
+        chart("coverage", [MEDIA_NAMES.get(key, (key, key))[i] for key, _, _ in report.coverage],
+              [round(row.covered_seconds / 3600, 1) for _, _, row in report.coverage],
+              [_pct(row.ratio) for _, _, row in report.coverage], ("覆盖小时", "Hours covered"),
+              ("7×24覆盖率%", "7×24 coverage %"), ("7×24 服务覆盖", "7×24 coverage"), target=100)
+    return out
+
+
 def _hours(seconds: float) -> float:
     return round(seconds / 3600, 2)
 
