@@ -172,7 +172,7 @@ def send_due(session: Session, settings: Settings, *, now: datetime) -> list[int
                                         ReportMailing.next_try_at <= now, ReportMailing.attempts < MAX_ATTEMPTS)
             .order_by(ReportMailing.schedule_id, ReportMailing.first_day).with_for_update(skip_locked=True))
     claimed: list[tuple[int, int, EmailMessage]] = []
-    for m in session.scalars(todo):
+    for m in list(session.scalars(todo)):
         row = session.get(ReportSchedule, m.schedule_id)
         unit = session.get(OrgUnit, row.org_unit_id) if row is not None else None
         if row is None or unit is None:
