@@ -70,10 +70,14 @@ def presence_seconds(session: Session, start: datetime, end: datetime, *, unit_i
         k = (int((hour * kpi.HOUR + offset) // width), user, presence)
         out[k] = out.get(k, 0.0) + seconds
 
-    for hour, user, presence, seconds in session.execute(
-            select(h.hour, h.user_id, h.presence, h.seconds)
-            .where(h.hour >= lo, h.hour < hi, h.org_unit_id.in_(list(unit_ids)))):
-        add(hour, user, presence, seconds)
+    # summed per bucket by the database (a month of a thousand agents is 720,000 hour rows, 4 s in Python)
+    bucket = (h.hour * kpi.HOUR + int(offset)) // width
+    for b, user, presence, seconds in session.execute(
+            select(bucket, h.user_id, h.presence, func.sum(h.seconds))
+            .where(h.hour >= lo, h.hour < hi, h.org_unit_id.in_(list(unit_ids)))
+            .group_by(bucket, h.user_id, h.presence)):
+        k = (int(b), user, presence)
+        out[k] = out.get(k, 0.0) + float(seconds)
     n = AgentPresenceNow
     for user, presence, since in session.execute(
             select(n.user_id, n.presence, n.since).where(n.org_unit_id.in_(list(unit_ids)),
