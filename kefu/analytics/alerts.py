@@ -7,13 +7,21 @@ is red no more (`analytics.alert_cleared`). The live console (kefu/web/live.py) 
 their subtree at once (analytics/_alerts.html), and the wall refreshes. One open alert per unit and tile,
 so a tile that stays red raises nothing more. A queue's tile alerts the queue's own unit and the units
 above it (target ``queue:<key>``), not the units below that merely see the queue on their wall.
+
+The minute's check recomputes only the units whose tiles can have changed since its last run
+(:func:`units_to_check`): those with a contact of today offered, answered or ended since then, a contact or
+a routing item waiting now (a longest wait grows with no event), an open alert (to clear it), and the units
+above them. Everything else cannot change colour without one of those, except the thresholds and the day
+(today's figures start again at local midnight): a changed threshold, a new day, a first run and every
+quarter hour (``FULL_EVERY``, a safety net for what no row dates, such as an override removed) check every
+unit.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import service
@@ -25,16 +33,55 @@ from kefu.core import events
 SHOWN = 10
 
 
-def check(session: Session, *, now: datetime) -> tuple[list[int], list[int]]:
-    """Raise and clear the alerts of every org unit; returns (raised, cleared) alert ids."""
+#: Every unit is checked on the minutes that are a multiple of this.
+FULL_EVERY = 15
+#: How far before the last run the activity is looked at again (a transaction that committed late).
+SLACK = timedelta(minutes=2)
+
+
+def units_to_check(session: Session, *, now: datetime, since: datetime | None) -> set[int] | None:
+    """The org units whose tiles can have changed since ``since`` (the last run), or None for every unit
+    (no last run, a new day, a changed threshold, the quarter-hour full check)."""
+    from kefu.analytics.models import ContactFact, WallThreshold
+    from kefu.org.models import OrgUnit
+    from kefu.routing.models import RoutingItem, RoutingQueue
+
+    midnight = service.local_midnight(now)
+    if since is None or since < midnight or now.minute % FULL_EVERY == 0:
+        return None
+    if session.scalar(select(WallThreshold.id).where(WallThreshold.updated_at > since - SLACK).limit(1)) is not None:
+        return None
+    t0 = (since - SLACK).timestamp()
+    f = ContactFact
+    active: set[int] = set(session.scalars(select(f.org_unit_id).distinct().where(
+        f.hour >= int(midnight.timestamp() // 3600), or_(f.offered > t0, f.answered > t0, f.ended > t0))))
+    active |= set(session.scalars(select(f.org_unit_id).distinct().where(
+        f.pending.is_(True), f.offered >= (now - service.WAITING_LOOKBACK - SLACK).timestamp())))
+    active |= set(session.scalars(select(RoutingQueue.org_unit_id).distinct().join(
+        RoutingItem, RoutingItem.queue_key == RoutingQueue.key).where(RoutingItem.state == "waiting")))
+    active |= set(session.scalars(select(WallAlert.org_unit_id).distinct().where(WallAlert.cleared_at.is_(None))))
+    if not active:
+        return set()
+    paths: dict[int, str] = {i: p for i, p in session.execute(select(OrgUnit.id, OrgUnit.path))}
+    prefixes = {paths[u] for u in active if u in paths}
+    return {u for u, path in paths.items() if any(p.startswith(path) for p in prefixes)}
+
+
+def check(session: Session, *, now: datetime, since: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Raise and clear the alerts of the org units whose tiles can have changed since ``since`` (the last
+    run; None: of every unit); returns (raised, cleared) alert ids."""
     from kefu.org import service as org
     from kefu.org.models import OrgUnit
 
+    only = units_to_check(session, now=now, since=since)
+    if only is not None and not only:
+        return [], []
     overrides = service.thresholds(session)
     open_: dict[tuple[int, str], WallAlert] = {
         (a.org_unit_id, a.target): a for a in session.scalars(select(WallAlert).where(WallAlert.cleared_at.is_(None)))}
     raised, cleared = [], []
-    for unit in session.scalars(select(OrgUnit).order_by(OrgUnit.path)):
+    units = select(OrgUnit).order_by(OrgUnit.path)
+    for unit in session.scalars(units if only is None else units.where(OrgUnit.id.in_(only))):
         unit_ids = org.subtree_ids(session, unit.path)
         tiles = service.channel_tiles(session, unit_ids, now=now, overrides=overrides)
         queues = [q for q in service.queue_tiles(session, unit_ids, unit.path, now=now, overrides=overrides)

@@ -178,13 +178,35 @@ def _split(rng: random.Random, total: int, weights: list[float]) -> list[int]:
     return parts
 
 
+def _quality(rng: random.Random, n: int) -> dict[str, int]:
+    """The complaint, appeal and first-contact sums of ``n`` contacts (about 4 complaints per 1,000)."""
+    complaints = round(n * rng.uniform(0.002, 0.006))
+    replied = round(complaints * rng.uniform(0.85, 0.95))
+    late = round(replied * 0.05)
+    contacts = round(n * 0.7)
+    return {"complaints": complaints, "complaint_repeats": round(complaints * rng.uniform(0.05, 0.15)),
+            "replied_on_time": replied - late, "replied_late": late, "unreplied": complaints - replied,
+            "appeals": round(complaints * rng.uniform(0.0, 0.05)), "contacts": contacts,
+            "contacts_returned": round(contacts * rng.uniform(0.1, 0.3))}
+
+
 def generate_summaries(db: Database, interactions: int, days: int, cities: int, agents: int,
                        seed: int = 11) -> dict[str, Any]:
     """The hourly and daily summary rows that ``interactions`` contacts over ``days`` days make (in a
     province of ``cities`` cities with ``agents`` agents, each on one channel and queue): the rows are drawn
-    per (day, city, channel, queue) and cut by hour, and by agent × category × tier; no raw rows."""
+    per (day, city, channel, queue) and cut by hour, and by agent × category × tier; the complaint and
+    first-contact sums per category × tier and per queue × agent; each agent's presence per hour of an
+    8-hour shift a day (occupancy); no raw rows."""
     from kefu.analytics import summary
-    from kefu.analytics.models import SUMS, DaySummary, HourSummary
+    from kefu.analytics.models import (
+        QUALITY_SUMS,
+        SUMS,
+        AgentHourSummary,
+        DayHandlerQualitySummary,
+        DayQualitySummary,
+        DaySummary,
+        HourSummary,
+    )
     from kefu.analytics.reports import local_instant
     from kefu.analytics.summary import HOUR, day_number
 
@@ -203,6 +225,9 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
     shares = [CHANNEL_SHARE[k[1]] / sum(1 for x in keys if x[1] == k[1]) for k in keys]
     hours: list[dict[str, Any]] = []
     daily: list[dict[str, Any]] = []
+    quality: dict[tuple[Any, ...], dict[str, int]] = {}
+    handlers: list[dict[str, Any]] = []
+    presence: list[dict[str, Any]] = []
     made = 0
     for d in range(days):
         day = DAY + timedelta(days=d)
@@ -215,7 +240,17 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                     hours.append({"hour": first_hour + h, "org_unit_id": unit, "channel": ch, "queue_key": queue,
                                   **_sums(rng, m, media)})
             people = staff[key] + [0]  # 0: contacts no agent answered
+            for cell, m in zip([(c, t) for c in CATEGORIES for t in TIERS],
+                               _split(rng, n, [rng.random() for _ in range(len(CATEGORIES) * len(TIERS))]),
+                               strict=True):
+                if m:
+                    sums = quality.setdefault((day_number(day), unit, ch, *cell), dict.fromkeys(QUALITY_SUMS, 0))
+                    for k, v in _quality(rng, m).items():
+                        sums[k] += v
             for agent, m in zip(people, _split(rng, n, [1.0] * len(staff[key]) + [0.3]), strict=True):
+                if m:
+                    handlers.append({"day": day_number(day), "org_unit_id": unit, "channel": ch, "queue_key": queue,
+                                     "agent_id": agent, **_quality(rng, m)})
                 cells = _split(rng, m, [rng.random() for _ in range(len(CATEGORIES) * len(TIERS))])
                 for i, c in enumerate(cells):
                     if c:
@@ -223,7 +258,22 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                                       "category": CATEGORIES[i // len(TIERS)], "tier": TIERS[i % len(TIERS)],
                                       "agent_id": agent, **_sums(rng, c, media)})
             made += n
-        for table, rows in ((HourSummary, hours), (DaySummary, daily)):
+            for agent in staff[key]:  # an 8-hour shift from 07:00 to 15:00 local at the latest
+                shift = rng.randrange(8)
+                for h in range(first_hour + 7 + shift, first_hour + 15 + shift):
+                    work = rng.uniform(2800, 3300)
+                    acw = work * rng.uniform(0.1, 0.25)
+                    for state, secs in (("available", work - acw), ("after_call_work", acw),
+                                        ("break", 3600 - work)):
+                        presence.append({"hour": h, "user_id": agent, "org_unit_id": unit, "presence": state,
+                                         "seconds": secs})
+        if d == days - 1:
+            daily_quality = [{"day": k[0], "org_unit_id": k[1], "channel": k[2], "category": k[3], "tier": k[4],
+                              **v} for k, v in quality.items()]
+        else:
+            daily_quality = []
+        for table, rows in ((HourSummary, hours), (DaySummary, daily), (DayQualitySummary, daily_quality),
+                            (DayHandlerQualitySummary, handlers), (AgentHourSummary, presence)):
             if len(rows) > 20_000 or d == days - 1:
                 for i in range(0, len(rows), 20_000):
                     _insert(db, table, rows[i:i + 20_000])
@@ -237,7 +287,8 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                     .group_by(*cols)))
     analyze(db)
     with db.session() as s:
-        counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t, _ in summary.ROLLUPS}
+        counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in
+                  (*(t for t, _ in summary.ROLLUPS), DayQualitySummary, DayHandlerQualitySummary, AgentHourSummary)}
     t0 = local_instant(DAY)
     return {**w, "start": t0, "end": t0 + timedelta(days=days), "interactions": made, "rows": counts}
 
@@ -260,8 +311,17 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
                 echo: Callable[[str], None]) -> None:
     """Report and wall latency over summary rows for ``interactions`` contacts, against a COUNT and a
     one-column SUM over the same summary rows, in the same run."""
-    from kefu.analytics import reports, service, summary
-    from kefu.analytics.models import DayAgentSummary, DaySummary, DayTopicSummary, DayUnitSummary, HourSummary
+    from kefu.analytics import occupancy, quality, reports, service, summary
+    from kefu.analytics.models import (
+        AgentHourSummary,
+        DayAgentSummary,
+        DayHandlerQualitySummary,
+        DayQualitySummary,
+        DaySummary,
+        DayTopicSummary,
+        DayUnitSummary,
+        HourSummary,
+    )
     from kefu.analytics.service import Grid
     from kefu.org import service as org
 
@@ -278,7 +338,7 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
         d_lo, d_hi = summary.day_number(DAY), summary.day_number(DAY) + days
 
         def rows_of(table: Any) -> list[Any]:
-            if table is HourSummary:
+            if table in (HourSummary, AgentHourSummary):
                 return [table.hour >= lo, table.hour < hi, table.org_unit_id.in_(units)]
             return [table.day >= d_lo, table.day < d_hi, table.org_unit_id.in_(units)]
 
@@ -286,7 +346,8 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
         cases: list[tuple[str, Callable[[], Any], Any]] = [
             ("the whole period per day x channel x unit", lambda: service.tallies(s, Grid(start, end), unit_ids=units),
              DayUnitSummary),
-            ("monthly report (contacts by day from the summaries; complaints, FCR: raw tables, empty here)",
+            ("monthly report (by day, every section: contacts, complaints, FCR, occupancy from the summaries; "
+             "journeys, handoffs: raw tables, empty here)",
              lambda: reports.build(s, period="month", start=DAY, unit_id=w["province"].id, unit_ids=units,
                                    channel=None, now=end + timedelta(days=1)), DayUnitSummary),
             ("daily report of the last day (by hour; the same)",
@@ -300,19 +361,41 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
              lambda: summary.breakdown(s, DAY, end_day, by=("category", "tier"), unit_ids=units), DayTopicSummary),
             ("per agent x category, the whole period",
              lambda: summary.breakdown(s, DAY, end_day, by=("agent_id", "category"), unit_ids=units), DaySummary),
+            ("complaints and FCR per category x tier, the whole period",
+             lambda: quality.figures_by(s, DAY, end_day, by=("category", "tier"), unit_ids=units, now=end),
+             DayQualitySummary),
+            ("complaints and FCR per queue, the whole period",
+             lambda: quality.figures_by(s, DAY, end_day, by=("queue_key",), unit_ids=units, now=end),
+             DayHandlerQualitySummary),
+            ("complaints and FCR per agent, the whole period",
+             lambda: quality.figures_by(s, DAY, end_day, by=("agent_id",), unit_ids=units, now=end),
+             DayHandlerQualitySummary),
+            ("occupancy per agent, the whole period",
+             lambda: occupancy.per_agent(s, DAY, end_day, unit_ids=units, now=end, zone_start=start, zone_end=end),
+             AgentHourSummary),
+            ("occupancy per day, the whole period",
+             lambda: occupancy.per_interval(s, Grid(start, end, service.DAY_MINUTES), unit_ids=units, now=end),
+             AgentHourSummary),
+            ("occupancy per hour of the last day",
+             lambda: occupancy.per_interval(s, Grid(reports.local_instant(last), end, 60), unit_ids=units, now=end),
+             AgentHourSummary),
         ]
+        measure = {DayQualitySummary: "complaints", DayHandlerQualitySummary: "complaints",
+                   AgentHourSummary: "seconds"}
         refs = {}
         for table in dict.fromkeys(t for _, _, t in cases):
             def count(table: Any = table) -> Any:
                 return s.scalar(select(func.count()).select_from(table).where(*rows_of(table)))
 
-            def scan(table: Any = table) -> Any:
-                return s.scalar(select(func.sum(table.offered)).where(*rows_of(table)))
+            col = measure.get(table, "offered")
+
+            def scan(table: Any = table, col: str = col) -> Any:
+                return s.scalar(select(func.sum(getattr(table, col))).where(*rows_of(table)))
 
             rc, rs = timed(count, repeats), timed(scan, repeats)
             refs[table] = rs
             echo(f"reference: {table.__tablename__}, the period's {count():,} rows: COUNT(*) {rc * 1000:.1f} ms, "
-                 f"SUM(offered) (reads each row; {scan():,} offered) {rs * 1000:.1f} ms")
+                 f"SUM({col}) (reads each row; {round(scan() or 0):,} {col}) {rs * 1000:.1f} ms")
         for name, fn, table in cases:
             dt = timed(fn, repeats)
             echo(f"{name}: {dt * 1000:.1f} ms ({dt / refs[table]:.1f} x the SUM over {table.__tablename__})")

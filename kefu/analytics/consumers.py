@@ -63,15 +63,17 @@ def on_contact_event(session: Session, event: Event) -> None:
 
 QUALITY_TICKET_EVENTS = ("ticket.created", "ticket.updated", "ticket.classified", "ticket.replied",
                          "ticket.transitioned", "ticket.merged")
-QUALITY_INTERACTION_EVENTS = ("interaction.opened", "interaction.updated")
+QUALITY_INTERACTION_EVENTS = ("interaction.opened", "interaction.updated", "interaction.closed")
 
 
-@bus.consumer("analytics.quality", *QUALITY_TICKET_EVENTS, *QUALITY_INTERACTION_EVENTS, *CUSTOMER_EVENTS)
+@bus.consumer("analytics.quality", *QUALITY_TICKET_EVENTS, *QUALITY_INTERACTION_EVENTS, *CUSTOMER_EVENTS,
+              *ROUTING_EVENTS)
 def on_quality_event(session: Session, event: Event) -> None:
     """The complaint / appeal / first-contact summary (kefu/analytics/quality.py): a ticket's event observes
     it, the customer's complaints of the month after and the ticket's contacts (counted under its category);
-    an interaction's the interaction and the customer's contacts of the week before; a customer's new tier
-    their complaints, appeals and contacts (counted under their tier)."""
+    an interaction's the interaction and the customer's contacts of the week before, and its ticket (counted
+    under its first contact's queue and agent), a routing event's the same for its interaction; a customer's
+    new tier their complaints, appeals and contacts (counted under their tier)."""
     from kefu.analytics import quality
     from kefu.interactions.models import Interaction
     from kefu.tickets.models import Ticket
@@ -79,14 +81,18 @@ def on_quality_event(session: Session, event: Event) -> None:
     if event.name == "customer.tiers_recomputed" and not event.payload.get("per_customer_events", True):
         quality.observe(session, **quality.off_tier(session))
         return
-    if event.aggregate_id is None:
+    if event.aggregate_id is None and event.name not in ROUTING_EVENTS:
         return
-    ref = int(event.aggregate_id)
+    ref = int(event.aggregate_id or 0)
     if event.name in QUALITY_TICKET_EVENTS and event.aggregate_type == "ticket":
         quality.observe(session, tickets=quality.neighbours_of_ticket(session, ref),
                         contacts=session.scalars(select(Interaction.id).where(Interaction.ticket_id == ref)))
-    elif event.name in QUALITY_INTERACTION_EVENTS and event.aggregate_type == "interaction":
-        quality.observe(session, contacts=quality.neighbours_of_contact(session, ref))
+    elif event.name in ROUTING_EVENTS or (event.name in QUALITY_INTERACTION_EVENTS
+                                          and event.aggregate_type == "interaction"):
+        for iid in interactions_of(session, event) if event.name in ROUTING_EVENTS else [ref]:
+            ticket = session.scalar(select(Interaction.ticket_id).where(Interaction.id == iid))
+            quality.observe(session, contacts=quality.neighbours_of_contact(session, iid),
+                            tickets=[ticket] if ticket is not None else [])
     elif event.name == "customer.tier_changed":
         quality.observe(session, tickets=session.scalars(select(Ticket.id).where(Ticket.customer_id == ref)),
                         contacts=session.scalars(select(Interaction.id).where(Interaction.customer_id == ref)))

@@ -22,21 +22,29 @@ def scheduled_reports(ctx: JobContext) -> None:
     log.info("made %d scheduled report(s)", len(made))
 
 
-@job("analytics.mail_reports", queue="maintenance", cron="45 16 * * *")
+@job("analytics.mail_reports", queue="maintenance", cron="*/15 * * * *")
 def mail_reports(ctx: JobContext) -> None:
-    """The reports scheduled by e-mail (kefu/analytics/mailing.py), at 00:45 in China, after the day's
-    summaries are settled."""
+    """The reports scheduled by e-mail (kefu/analytics/mailing.py): every quarter hour, the periods due
+    today (from 00:45 in China, after the day's summaries are settled) and the failed ones whose next
+    try has come; the mails go out once this run commits."""
     from kefu.analytics import mailing
 
-    sent = mailing.send_due(ctx.session, ctx.settings, now=ctx.now)
-    log.info("mailed %d scheduled report(s)", len(sent))
+    claimed = mailing.send_due(ctx.session, ctx.settings, now=ctx.now)
+    if claimed:
+        log.info("mailing %d scheduled report(s) after commit", len(claimed))
 
 
 @job("analytics.wall_alerts", queue="maintenance", cron="* * * * *")
 def wall_alerts(ctx: JobContext) -> None:
-    """Raise and clear the wall's alerts (kefu/analytics/alerts.py); the console pushes them live."""
-    from kefu.analytics import alerts
+    """Raise and clear the wall's alerts (kefu/analytics/alerts.py) of the units with activity since the
+    last run (every unit now and then); the console pushes them live."""
+    from sqlalchemy import func, select
 
-    raised, cleared = alerts.check(ctx.session, now=ctx.now)
+    from kefu.analytics import alerts
+    from kefu.jobs.models import PeriodicRun
+
+    since = ctx.session.scalar(select(func.max(PeriodicRun.due_at)).where(  # the last run that committed
+        PeriodicRun.job == "analytics.wall_alerts", PeriodicRun.due_at < ctx.now))
+    raised, cleared = alerts.check(ctx.session, now=ctx.now, since=since)
     if raised or cleared:
         log.info("wall alerts: %d raised, %d cleared", len(raised), len(cleared))

@@ -3,23 +3,28 @@ channel or all, a breakdown), the recipients and the cadence (every day yesterda
 Monday last week's, on the 1st last month's) on the console (/console/reports/schedules); the periodic job
 (kefu/analytics/jobs.py) sends each due report once per schedule and period through the operator's SMTP
 server (the settings' smtp_*, the channels' e-mail path: kefu.channels.email.smtp_send), as a short summary
-in the body with the XLSX attached.
+in the body with the XLSX attached. Each period's mailing keeps its state (ReportMailing: due, sending,
+sent, failed with its attempts and error): the mail goes out after the run's transaction commits, and a
+failed one is tried again by the later runs with a growing wait, up to MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from kefu.analytics import reports, service
 from kefu.analytics.models import ReportMailing, ReportSchedule
 from kefu.core.config import Settings
+from kefu.core.db import SQLITE_BEGIN
 from kefu.core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,9 @@ CADENCE_NAMES = {"day": ("每天（昨日日报）", "Every day (yesterday's dai
                  "week": ("每周一（上周周报）", "Every Monday (last week's report)"),
                  "month": ("每月1日（上月月报）", "On the 1st (last month's report)")}
 MAX_RECIPIENTS = 20
+SEND_FROM = timedelta(minutes=45)  # local time after midnight when the day's summaries are settled
+MAX_ATTEMPTS = 5
+RETRY_FIRST = timedelta(minutes=15)
 _ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
@@ -88,6 +96,18 @@ def delete(session: Session, principal: Any, schedule_id: int) -> None:
     session.flush()
 
 
+def retries(session: Session, schedule_ids: list[int]) -> dict[int, ReportMailing]:
+    """Per schedule, its failed mailing still to be tried again (the earliest period), for the console."""
+    out: dict[int, ReportMailing] = {}
+    if not schedule_ids:
+        return out
+    for m in session.scalars(select(ReportMailing).where(
+            ReportMailing.schedule_id.in_(schedule_ids), ReportMailing.state == "failed",
+            ReportMailing.next_try_at.is_not(None)).order_by(ReportMailing.first_day)):
+        out.setdefault(m.schedule_id, m)
+    return out
+
+
 def message(settings: Settings, rep: reports.Report, *, title: str, to: list[str]) -> EmailMessage:
     """The mail of one report: the summary figures and the interval table's total in the body, the XLSX
     attached."""
@@ -107,42 +127,132 @@ def message(settings: Settings, rep: reports.Report, *, title: str, to: list[str
     return msg
 
 
-def send_due(session: Session, settings: Settings, *, now: datetime) -> list[int]:
-    """Send every schedule's report due today (the local date of ``now``) that was not sent yet; returns the
-    schedules sent. A schedule whose mail fails keeps the error (shown on the console) and is tried again
-    on the next run."""
-    import smtplib
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next try after ``attempts`` failed ones: 15 min, 30 min, 1 h, 2 h."""
+    return RETRY_FIRST * (1 << max(attempts - 1, 0))
 
-    from kefu.channels.email import smtp_send
+
+def _enqueue_due(session: Session, *, now: datetime) -> None:
+    """A ``due`` mailing for each schedule's period due today that has none yet (from 00:45 local time,
+    when the day's summaries are settled)."""
+    if now < service.local_midnight(now) + SEND_FROM:
+        return
+    due = dict(reports.due_periods(service.local_date(now)))
+    for row in session.scalars(select(ReportSchedule).where(ReportSchedule.cadence.in_(due))
+                               .order_by(ReportSchedule.id)):
+        first, _ = reports.period_bounds(row.cadence, due[row.cadence])
+        if session.scalar(select(ReportMailing.id).where(ReportMailing.schedule_id == row.id,
+                                                         ReportMailing.first_day == first)) is not None:
+            continue
+        sp = session.begin_nested()  # a second run adding the same period concurrently wins
+        try:
+            session.add(ReportMailing(schedule_id=row.id, first_day=first, state="due", attempts=0,
+                                      next_try_at=now))
+            session.flush()
+        except IntegrityError:
+            sp.rollback()
+            continue
+        sp.commit()
+
+
+def send_due(session: Session, settings: Settings, *, now: datetime) -> list[int]:
+    """Claim every mailing to send now (a period newly due today, or a failed one whose next try has come)
+    and send them once ``session`` commits, outside the transaction (``_send_after_commit``); returns the
+    schedules claimed. Each attempt counts; a failed one is tried again after ``backoff``, up to
+    MAX_ATTEMPTS, its error shown on the console meanwhile. A run that dies after its commit leaves its
+    claims ``sending`` until their next try, when the next run takes them again."""
     from kefu.org import service as org
     from kefu.org.models import OrgUnit
 
     if not settings.smtp_host:
         log.warning("scheduled report mail: no SMTP server configured (smtp_host)")
         return []
-    sent = []
-    due = dict((p, d) for p, d in reports.due_periods(service.local_date(now)))
-    for row in session.scalars(select(ReportSchedule).order_by(ReportSchedule.id)):
-        if row.cadence not in due:
+    _enqueue_due(session, now=now)
+    todo = (select(ReportMailing).where(ReportMailing.state.in_(("due", "sending", "failed")),
+                                        ReportMailing.next_try_at <= now, ReportMailing.attempts < MAX_ATTEMPTS)
+            .order_by(ReportMailing.schedule_id, ReportMailing.first_day).with_for_update(skip_locked=True))
+    claimed: list[tuple[int, int, EmailMessage]] = []
+    for m in list(session.scalars(todo)):
+        row = session.get(ReportSchedule, m.schedule_id)
+        unit = session.get(OrgUnit, row.org_unit_id) if row is not None else None
+        if row is None or unit is None:
             continue
-        first, _ = reports.period_bounds(row.cadence, due[row.cadence])
-        done = session.scalar(select(ReportMailing.id).where(ReportMailing.schedule_id == row.id,
-                                                              ReportMailing.first_day == first))
-        unit = session.get(OrgUnit, row.org_unit_id)
-        if done is not None or unit is None:
-            continue
-        rep = reports.build(session, period=row.cadence, start=due[row.cadence], unit_id=unit.id,
+        rep = reports.build(session, period=row.cadence, start=m.first_day, unit_id=unit.id,
                             unit_ids=org.subtree_ids(session, unit.path), channel=row.channel, now=now,
                             by=row.breakdown)
         title = reports.report_title(rep, unit.name, zh=True)
+        m.state, m.attempts = "sending", m.attempts + 1
+        m.next_try_at = now + backoff(m.attempts)  # the lease: tried again then if this run dies
+        claimed.append((m.id, row.id, message(settings, rep, title=title, to=row.recipients.split())))
+    session.flush()
+    if claimed:
+        pending: list[_Pending] = session.info.setdefault(_PENDING, [])
+        pending += [_Pending(settings, mid, msg, now) for mid, _, msg in claimed]
+    return [sid for _, sid, _ in claimed]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    settings: Settings
+    mailing_id: int
+    msg: EmailMessage
+    now: datetime
+
+
+_PENDING = "kefu_report_mails"
+
+
+def _send(p: _Pending) -> str | None:
+    """Hand one mail to the SMTP server; the error, or None when it was taken."""
+    import smtplib
+
+    from kefu.channels.email import smtp_send
+
+    try:
+        smtp_send(p.settings, p.msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return None
+
+
+def _record(session: Session, p: _Pending, error: str | None) -> None:
+    """Keep one attempt's outcome on the mailing and its schedule (what the console shows)."""
+    m = session.get(ReportMailing, p.mailing_id)
+    if m is None or m.state != "sending":  # the schedule was deleted meanwhile
+        return
+    row = session.get(ReportSchedule, m.schedule_id)
+    if error is None:
+        m.state, m.sent_at, m.next_try_at, m.last_error = "sent", p.now, None, None
+        if row is not None:
+            row.last_sent_at, row.last_error = p.now, None
+        return
+    m.state, m.last_error = "failed", error
+    m.next_try_at = p.now + backoff(m.attempts) if m.attempts < MAX_ATTEMPTS else None
+    if m.next_try_at is None:
+        error = f"{error} (gave up after {m.attempts} attempts)"[:300]
+    if row is not None:
+        row.last_error = error
+    log.warning("scheduled report %d (%s) not sent, attempt %d: %s", m.schedule_id, m.first_day, m.attempts,
+                error)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    """The claimed mails of a committed run: each sent outside any transaction, then its outcome kept in
+    a short write transaction of its own."""
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    writer = session.get_bind().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+    for p in pending:
+        error = _send(p)
         try:
-            smtp_send(settings, message(settings, rep, title=title, to=row.recipients.split()))
-        except (OSError, smtplib.SMTPException) as exc:
-            row.last_error = f"{type(exc).__name__}: {exc}"[:300]
-            log.warning("scheduled report %d not sent: %s", row.id, row.last_error)
-            continue
-        session.add(ReportMailing(schedule_id=row.id, first_day=first, sent_at=now))
-        row.last_sent_at, row.last_error = now, None
-        session.flush()
-        sent.append(row.id)
-    return sent
+            with Session(writer) as s, s.begin():
+                _record(s, p, error)
+        except DBAPIError:  # the mail is out or not; the lease lets the next run see to the row
+            log.exception("could not record scheduled report mailing %d", p.mailing_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -224,6 +224,10 @@ class QualityFact(Base):
     reply_due: Mapped[float | None] = mapped_column(Float)
     first_reply: Mapped[float | None] = mapped_column(Float)
     repeat: Mapped[bool] = mapped_column(Boolean)
+    # who handled it (migration 0710): a contact's routing queue (the first it entered) and agent; a
+    # ticket's, those of its first contact ('' and 0 when none)
+    queue_key: Mapped[str] = mapped_column(String(40), server_default="")
+    agent_id: Mapped[int] = mapped_column(BigId, server_default="0")
 
     __table_args__ = (
         Index("ix_analytics_quality_facts_day", "day"),
@@ -259,6 +263,32 @@ class DayQualitySummary(Base):
 
     __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "category", "tier",
                                        name="uq_analytics_daily_quality_key"),)
+
+
+class DayHandlerQualitySummary(Base):
+    """The same sums as DayQualitySummary per local day × org unit × channel × routing queue × agent (of
+    the contact, or of the complaint's first contact): complaint figures by queue and by agent (migration
+    0710)."""
+
+    __tablename__ = "analytics_daily_quality_handlers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue_key: Mapped[str] = mapped_column(String(40))
+    agent_id: Mapped[int] = mapped_column(BigId)
+    complaints: Mapped[int] = mapped_column(BigInteger, default=0)
+    complaint_repeats: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_on_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    replied_late: Mapped[int] = mapped_column(BigInteger, default=0)
+    unreplied: Mapped[int] = mapped_column(BigInteger, default=0)
+    appeals: Mapped[int] = mapped_column(BigInteger, default=0)
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)
+    contacts_returned: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "queue_key", "agent_id",
+                                       name="uq_analytics_daily_quality_handlers_key"),)
 
 
 class AgentPresenceNow(Base):
@@ -313,17 +343,31 @@ class ReportSchedule(Base):
     __table_args__ = (CheckConstraint("cadence in ('day','week','month')", name="cadence"),)
 
 
+MAILING_STATES = ("due", "sending", "sent", "failed")
+
+
 class ReportMailing(Base):
-    """One period's report sent for a schedule: sent once per schedule and period."""
+    """One period's report of a schedule and how its sending goes (kefu/analytics/mailing.py), once per
+    schedule and period: ``due`` (to send), ``sending`` (claimed by a run, sent after its commit; a run
+    that died leaves it to be tried again at ``next_try_at``), ``sent``, ``failed`` (the last attempt's
+    error; tried again at ``next_try_at``, or given up when it is empty). Migration 0709 added the state."""
 
     __tablename__ = "analytics_report_mailings"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     schedule_id: Mapped[int] = mapped_column(BigId, ForeignKey("analytics_report_schedules.id", ondelete="CASCADE"))
     first_day: Mapped[date] = mapped_column(Date)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(8), server_default="sent")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("schedule_id", "first_day", name="uq_analytics_report_mailings_period"),)
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "first_day", name="uq_analytics_report_mailings_period"),
+        CheckConstraint("state in ('due','sending','sent','failed')", name="state"),
+        Index("ix_analytics_report_mailings_next", "state", "next_try_at"),
+    )
 
 
 class WallAlert(Base):

@@ -57,23 +57,28 @@ def observe(session: Session, user_id: int, presence: str, at: datetime) -> bool
 
 
 def presence_seconds(session: Session, start: datetime, end: datetime, *, unit_ids: Sequence[int], now: datetime,
-                     hours: int = 1, offset: float = 0.0) -> dict[tuple[int, int, str], float]:
+                     hours: int | None = 1, offset: float = 0.0) -> dict[tuple[int, int, str], float]:
     """Seconds per (bucket, agent, presence) in [start, end) (whole UTC hours), buckets of ``hours`` hours
     aligned on local time (``offset`` seconds east of UTC; the bucket is its number since the epoch), with
-    each agent's current presence counted up to ``now``."""
+    each agent's current presence counted up to ``now``; ``hours`` None: one bucket (0) for the whole span."""
     h = AgentHourSummary
     lo, hi = int(start.timestamp() // kpi.HOUR), -int(-end.timestamp() // kpi.HOUR)
-    width = hours * kpi.HOUR
+    width = (hours or 1) * kpi.HOUR
     out: dict[tuple[int, int, str], float] = {}
 
     def add(hour: int, user: int, presence: str, seconds: float) -> None:
-        k = (int((hour * kpi.HOUR + offset) // width), user, presence)
+        k = (int((hour * kpi.HOUR + offset) // width) if hours is not None else 0, user, presence)
         out[k] = out.get(k, 0.0) + seconds
 
-    for hour, user, presence, seconds in session.execute(
-            select(h.hour, h.user_id, h.presence, h.seconds)
-            .where(h.hour >= lo, h.hour < hi, h.org_unit_id.in_(list(unit_ids)))):
-        add(hour, user, presence, seconds)
+    # summed per bucket by the database (a month of a thousand agents is 720,000 hour rows, 4 s in Python)
+    bucket = (h.hour * kpi.HOUR + int(offset)) // width
+    keys = (bucket, h.user_id, h.presence) if hours is not None else (h.user_id, h.presence)
+    for *key, seconds in session.execute(
+            select(*keys, func.sum(h.seconds))
+            .where(h.hour >= lo, h.hour < hi, h.org_unit_id.in_(list(unit_ids))).group_by(*keys)):
+        b, user, presence = key if hours is not None else (0, *key)
+        k = (int(b), user, presence)
+        out[k] = out.get(k, 0.0) + float(seconds)
     n = AgentPresenceNow
     for user, presence, since in session.execute(
             select(n.user_id, n.presence, n.since).where(n.org_unit_id.in_(list(unit_ids)),
@@ -109,7 +114,7 @@ def per_agent(session: Session, first: Any, end: Any, *, unit_ids: Sequence[int]
 
     calls = summary.breakdown(session, first, end, by=("agent_id",), unit_ids=unit_ids, channels=["voice"])
     handling = {agent: t.handle_sum for (agent,), t in calls.items() if agent}
-    secs = presence_seconds(session, zone_start, zone_end, unit_ids=unit_ids, now=now)
+    secs = presence_seconds(session, zone_start, zone_end, unit_ids=unit_ids, now=now, hours=None)
     return staffing(secs, handling, lambda k: k[1])
 
 

@@ -33,15 +33,18 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
-from kefu.analytics.models import QUALITY_SUMS, DayQualitySummary, QualityFact
+from kefu.analytics.models import QUALITY_SUMS, DayHandlerQualitySummary, DayQualitySummary, QualityFact
 from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
 KEYS = ("day", "org_unit_id", "channel", "category", "tier")
-#: The keys a report can break the figures down by (besides the day).
-DIMENSIONS = ("org_unit_id", "channel", "category", "tier")
-FACT_COLS = ("kind", "ref_id", "type", *KEYS, "opened", "reply_due", "first_reply", "repeat")
+#: The keys of the sums per handler (DayHandlerQualitySummary): the routing queue and the agent.
+HANDLER_KEYS = ("day", "org_unit_id", "channel", "queue_key", "agent_id")
+#: The keys a report can break the figures down by (besides the day): of one summary or the other.
+DIMENSIONS = ("org_unit_id", "channel", "category", "tier", "queue_key", "agent_id")
+FACT_COLS = ("kind", "ref_id", "type", *KEYS, "opened", "reply_due", "first_reply", "repeat", "queue_key",
+             "agent_id")
 REPEAT_WINDOW = timedelta(days=kpi.REPEAT_DAYS)
 RETURN_WINDOW = timedelta(days=kpi.FCR_DAYS)
 
@@ -62,7 +65,8 @@ def sums_of(fact: dict[str, Any]) -> dict[str, int]:
             "contacts_returned": int(fact["type"] == "contact" and fact["repeat"])}
 
 
-def _ticket_fact(t: Ticket, issue: str | None, repeat: bool, tier: str | None) -> dict[str, Any]:
+def _ticket_fact(t: Ticket, issue: str | None, repeat: bool, tier: str | None,
+                 handler: tuple[str, int] = ("", 0)) -> dict[str, Any]:
     opened = t.opened_at.timestamp()
     due = t.reply_due_at.timestamp() if t.reply_due_at is not None else opened + kpi.REPLY_DAYS * kpi.DAY
     complaint = t.type == "complaint"
@@ -70,15 +74,16 @@ def _ticket_fact(t: Ticket, issue: str | None, repeat: bool, tier: str | None) -
             "channel": t.channel or "", "category": issue or "", "tier": tier or "", "opened": opened,
             "reply_due": due if complaint else None,
             "first_reply": t.first_reply_at.timestamp() if complaint and t.first_reply_at is not None else None,
-            "repeat": repeat}
+            "repeat": repeat, "queue_key": handler[0], "agent_id": handler[1]}
 
 
-def _contact_fact(it: Interaction, returned: bool, issue: str | None, tier: str | None) -> dict[str, Any]:
+def _contact_fact(it: Interaction, returned: bool, issue: str | None, tier: str | None,
+                  queue: str | None = None) -> dict[str, Any]:
     opened = it.offered_at.timestamp()
     return {"kind": "contact", "ref_id": it.id, "type": "contact", "day": _day(opened),
             "org_unit_id": it.org_unit_id, "channel": it.channel, "category": issue or "", "tier": tier or "",
             "opened": opened, "reply_due": None,
-            "first_reply": None, "repeat": returned}
+            "first_reply": None, "repeat": returned, "queue_key": queue or "", "agent_id": it.agent_id or 0}
 
 
 def _issue(session: Session, category_id: int | None) -> str | None:
@@ -94,6 +99,48 @@ def _tier(session: Session, customer_id: int | None) -> str | None:
     return session.scalar(select(Customer.tier).where(Customer.id == customer_id)) if customer_id else None
 
 
+def _entry_queue(session: Session, interaction_id: int) -> str | None:
+    """The routing queue the contact first entered (as the contact summaries key it)."""
+    from kefu.routing.models import RoutingItem
+
+    return session.scalar(select(RoutingItem.entry_queue_key).where(RoutingItem.interaction_id == interaction_id)
+                          .order_by(RoutingItem.id).limit(1))
+
+
+def _handler(session: Session, ticket_id: int) -> tuple[str, int]:
+    """A ticket's queue and agent: those of its first contact ('' and 0 when it has none)."""
+    i = Interaction
+    first = session.execute(select(i.id, i.agent_id).where(i.ticket_id == ticket_id)
+                            .order_by(i.offered_at, i.id).limit(1)).first()
+    if first is None:
+        return "", 0
+    return _entry_queue(session, first[0]) or "", first[1] or 0
+
+
+def _handlers(session: Session, ticket_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """:func:`_handler` of many tickets at once (the rebuild)."""
+    from kefu.routing.models import RoutingItem
+
+    i = Interaction
+    firsts: dict[int, tuple[int, int]] = {}
+    for n in range(0, len(ticket_ids), 1000):
+        for tid, iid, agent in session.execute(select(i.ticket_id, i.id, i.agent_id).where(
+                i.ticket_id.in_(ticket_ids[n:n + 1000])).order_by(i.offered_at.desc(), i.id.desc())):
+            if tid is not None:
+                firsts[tid] = (iid, agent or 0)  # the earliest wins, last
+    queues = _entry_queues(session, [iid for iid, _ in firsts.values()], RoutingItem)
+    return {tid: (queues.get(iid, ""), agent) for tid, (iid, agent) in firsts.items()}
+
+
+def _entry_queues(session: Session, interaction_ids: Sequence[int], item: Any) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for n in range(0, len(interaction_ids), 1000):
+        for iid, key in session.execute(select(item.interaction_id, item.entry_queue_key).where(
+                item.interaction_id.in_(interaction_ids[n:n + 1000])).order_by(item.id.desc())):
+            out[iid] = key or ""  # the first item wins, last
+    return out
+
+
 def _counted_complaint(t: Any = Ticket) -> Any:
     return and_(t.type == "complaint", t.status != "merged")
 
@@ -101,7 +148,8 @@ def _counted_complaint(t: Any = Ticket) -> Any:
 def ticket_fact(session: Session, t: Ticket) -> dict[str, Any] | None:
     """The fact row a ticket makes now (None: neither a complaint nor an appeal)."""
     if t.type == "appeal":
-        return _ticket_fact(t, _issue(session, t.category_id), False, _tier(session, t.customer_id))
+        return _ticket_fact(t, _issue(session, t.category_id), False, _tier(session, t.customer_id),
+                            _handler(session, t.id))
     if t.type != "complaint" or t.status == "merged":
         return None
     issue = _issue(session, t.category_id)
@@ -112,7 +160,7 @@ def ticket_fact(session: Session, t: Ticket) -> dict[str, Any] | None:
             Ticket.opened_at >= t.opened_at - REPEAT_WINDOW,
             or_(Ticket.opened_at < t.opened_at, and_(Ticket.opened_at == t.opened_at, Ticket.id < t.id))))
         repeat = any(_issue(session, c) == issue for c in session.scalars(earlier))
-    return _ticket_fact(t, issue, repeat, _tier(session, t.customer_id))
+    return _ticket_fact(t, issue, repeat, _tier(session, t.customer_id), _handler(session, t.id))
 
 
 def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
@@ -125,11 +173,14 @@ def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
         i.offered_at <= it.offered_at + RETURN_WINDOW).limit(1))
     category_id = (session.scalar(select(Ticket.category_id).where(Ticket.id == it.ticket_id))
                    if it.ticket_id is not None else None)
-    return _contact_fact(it, later is not None, _issue(session, category_id), _tier(session, it.customer_id))
+    return _contact_fact(it, later is not None, _issue(session, category_id), _tier(session, it.customer_id),
+                         _entry_queue(session, it.id))
 
 
 def _add(session: Session, fact: dict[str, Any], sign: int) -> None:
-    bump(session, DayQualitySummary, {k: fact[k] for k in KEYS}, sums_of(fact), sign, QUALITY_SUMS)
+    sums = sums_of(fact)
+    bump(session, DayQualitySummary, {k: fact[k] for k in KEYS}, sums, sign, QUALITY_SUMS)
+    bump(session, DayHandlerQualitySummary, {k: fact[k] for k in HANDLER_KEYS}, sums, sign, QUALITY_SUMS)
 
 
 def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = ()) -> int:
@@ -165,11 +216,12 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
 
 
 def neighbours_of_ticket(session: Session, ticket_id: int) -> list[int]:
-    """The ticket and the customer's complaints of the month after it (whose repeat flag it may change)."""
+    """The ticket and the customer's complaints of the month after it (whose repeat flag it may change),
+    of every category: a complaint given another category changes the flags of both its old and its new
+    category's later complaints. Whatever the ticket's type now: a complaint re-typed to another type no
+    longer makes the later ones repeats (and one re-typed to a complaint does)."""
     t = session.get(Ticket, ticket_id)
-    if t is None:
-        return [ticket_id]
-    if t.customer_id is None or t.type != "complaint":
+    if t is None or t.customer_id is None:
         return [ticket_id]
     return [ticket_id, *session.scalars(select(Ticket.id).where(
         Ticket.type == "complaint", Ticket.customer_id == t.customer_id, Ticket.opened_at >= t.opened_at,
@@ -220,6 +272,7 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
 
     session.execute(delete(QualityFact).where(*span(QualityFact.day, lo_day, hi_day)))
     session.execute(delete(DayQualitySummary).where(*span(DayQualitySummary.day, lo_day, hi_day)))
+    session.execute(delete(DayHandlerQualitySummary).where(*span(DayHandlerQualitySummary.day, lo_day, hi_day)))
 
     def inside(at: datetime) -> bool:
         return (lo is None or at >= lo) and (hi is None or at < hi)
@@ -235,11 +288,16 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
     issues = [key.split(".")[0] if key else None for _, key, _ in rows]
     flags = kpi.repeat_flags([kpi.Complaint(x.opened_at.timestamp(), x.customer_id, issue)
                               for (x, _, _), issue in zip(rows, issues, strict=True)])
-    facts = [_ticket_fact(x, issue, flag, tier) for (x, _, tier), issue, flag in zip(rows, issues, flags, strict=True)
-             if inside(x.opened_at)]
-    facts += [_ticket_fact(x, key.split(".")[0] if key else None, False, tier) for x, key, tier in session.execute(
+    appeals = list(session.execute(
         select(t, Category.key, Customer.tier).outerjoin(Category, Category.id == t.category_id)
-        .outerjoin(Customer, Customer.id == t.customer_id).where(t.type == "appeal", *span(t.opened_at, lo, hi)))]
+        .outerjoin(Customer, Customer.id == t.customer_id).where(t.type == "appeal", *span(t.opened_at, lo, hi))))
+    from kefu.routing.models import RoutingItem
+
+    handlers = _handlers(session, [x.id for (x, _, _) in rows if inside(x.opened_at)] + [x.id for x, _, _ in appeals])
+    facts = [_ticket_fact(x, issue, flag, tier, handlers.get(x.id, ("", 0)))
+             for (x, _, tier), issue, flag in zip(rows, issues, flags, strict=True) if inside(x.opened_at)]
+    facts += [_ticket_fact(x, key.split(".")[0] if key else None, False, tier, handlers.get(x.id, ("", 0)))
+              for x, key, tier in appeals]
     i = Interaction
     its = list(session.execute(
         select(i, Category.key, Customer.tier).outerjoin(Ticket, Ticket.id == i.ticket_id)
@@ -247,7 +305,8 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
         .where(i.direction == "inbound", i.customer_id.is_not(None),
                *span(i.offered_at, lo, None if hi is None else hi + RETURN_WINDOW))))
     returned = kpi.first_contact_flags([(x.customer_id, x.offered_at.timestamp()) for x, _, _ in its])
-    facts += [_contact_fact(x, first is False, key.split(".")[0] if key else None, tier)
+    queues = _entry_queues(session, [x.id for x, _, _ in its if inside(x.offered_at)], RoutingItem)
+    facts += [_contact_fact(x, first is False, key.split(".")[0] if key else None, tier, queues.get(x.id))
               for (x, key, tier), first in zip(its, returned, strict=True) if inside(x.offered_at)]
     for n in range(0, len(facts), 1000):
         session.execute(insert(QualityFact), facts[n:n + 1000])
@@ -261,9 +320,10 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
             count(and_(complaint, f.first_reply <= f.reply_due)),
             count(and_(complaint, f.first_reply > f.reply_due)), count(and_(complaint, f.first_reply.is_(None))),
             count(f.type == "appeal"), count(f.type == "contact"), count(and_(f.type == "contact", f.repeat))]
-    keys = [getattr(f, k) for k in KEYS]
-    session.execute(insert(DayQualitySummary).from_select(
-        [*KEYS, *QUALITY_SUMS], select(*keys, *sums).where(*span(f.day, lo_day, hi_day)).group_by(*keys)))
+    for table, names in ((DayQualitySummary, KEYS), (DayHandlerQualitySummary, HANDLER_KEYS)):
+        keys = [getattr(f, k) for k in names]
+        session.execute(insert(table).from_select(
+            [*names, *QUALITY_SUMS], select(*keys, *sums).where(*span(f.day, lo_day, hi_day)).group_by(*keys)))
     session.flush()
     return len(facts)
 
@@ -288,14 +348,19 @@ class Figures:
 def figures_by(session: Session, first: date, end: date, *, by: Sequence[str], unit_ids: Iterable[int],
                now: datetime, channels: Iterable[str] | None = None) -> dict[tuple[Any, ...], Figures]:
     """The complaint and first-contact figures of the local days [first, end) from the summary, per the named
-    keys (of DIMENSIONS; none: one row, key ()); only keys with a complaint, an appeal or a contact."""
+    keys (of DIMENSIONS; none: one row, key ()); only keys with a complaint, an appeal or a contact. By
+    queue or agent, from the sums per handler (with neither category nor tier)."""
     from kefu.analytics import service
 
     for k in by:
         if k not in DIMENSIONS:
             raise ValueError(f"unknown breakdown {k!r} (one of {', '.join(DIMENSIONS)})")
+    per_handler = bool({"queue_key", "agent_id"} & set(by))
+    if per_handler and {"category", "tier"} & set(by):
+        raise ValueError("the figures per queue or agent are not kept per category or tier")
     units = list(unit_ids)
-    q, f = DayQualitySummary, QualityFact
+    q: Any = DayHandlerQualitySummary if per_handler else DayQualitySummary
+    f = QualityFact
     sums = session.execute(_scoped(
         select(*(getattr(q, k) for k in by), *(func.sum(getattr(q, n)) for n in QUALITY_SUMS)),
         q, first, end, units, channels).group_by(*(getattr(q, k) for k in by)))

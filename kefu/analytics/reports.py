@@ -171,7 +171,8 @@ def breakdown(session: Session, by: str, first: date, end: date, t0: datetime, *
     """The local days [first, end) per value of ``by``, named (a unit's, an agent's, a category's name;
     "category · tier" for two keys), largest first; contacts without one (no queue, no agent) are named "—",
     last. With ``now``, a part also has its complaint, appeal and first-contact figures when the quality
-    summary keeps them by ``by`` (not per queue or agent); a part with those figures and no contacts too."""
+    summaries keep them by ``by`` (per queue or agent: of the contact, a complaint's first contact); a part
+    with those figures and no contacts too."""
     from kefu.analytics import quality, summary
 
     if by not in BREAKDOWNS:
@@ -260,6 +261,21 @@ QUALITY_COLUMNS: list[tuple[str, str, Callable[[Any], Any]]] = [
 ]
 
 
+def _per_thousand(n: int, of: int) -> float | None:
+    return round(n * 1000 / of, 2) if of else None
+
+
+#: The rates of a queue's or an agent's complaints (breakdowns by queue or agent): complaints per 1,000
+#: contacts answered, and escalations (appeals) per 100 complaints (the rates per customer are not theirs).
+HANDLER_COLUMNS: list[tuple[str, str, Callable[[Row, Any], Any]]] = [
+    ("投诉率(每千次接通)", "Complaints per 1,000 answered",
+     lambda r, q: _per_thousand(q.complaints.complaints, r.tally.answered)),
+    ("越级投诉率%(申诉/投诉)", "Escalation rate % (appeals / complaints)",
+     lambda r, q: round(q.complaints.appeals * 100 / q.complaints.complaints, 2) if q.complaints.complaints
+     else None),
+]
+
+
 def table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
     """Headers and rows (the period's intervals, then the total)."""
     headers = ["时段" if zh else "Interval"] + [c[0] if zh else c[1] for c in COLUMNS]
@@ -276,9 +292,10 @@ def parts_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[lis
     if not any(r.quality is not None for r in report.parts):
         return headers, [[r.label] + [f(r.tally) for _, _, f in COLUMNS] for r in report.parts]
     empty = quality_figures()
-    return headers + [c[0] if zh else c[1] for c in QUALITY_COLUMNS], [
+    rates = HANDLER_COLUMNS if report.by in ("queue", "agent") else []
+    return headers + [c[0] if zh else c[1] for c in (*QUALITY_COLUMNS, *rates)], [
         [r.label] + [f(r.tally) for _, _, f in COLUMNS] + [f(r.quality or empty) for _, _, f in QUALITY_COLUMNS]
-        for r in report.parts]
+        + [g(r, r.quality or empty) for _, _, g in rates] for r in report.parts]
 
 
 def recommendation_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[list[Any]]]:
@@ -331,6 +348,42 @@ def coverage_table(report: Report, *, zh: bool = True) -> tuple[list[str], list[
              ("是" if zh else "yes") if row.full else ("否" if zh else "no")]
             for key, queues, row in report.coverage]
     return headers, rows
+
+
+def table_charts(report: Report, *, zh: bool = True) -> dict[str, dict[str, Any]]:
+    """The charts of the report's tables besides the intervals' (ECharts' data, and the server's SVG
+    from the same figures): per part of the breakdown its contacts and answer rate, per handoff direction
+    its handoffs and completion rate, per media its hours covered and 7×24 coverage. Each: its own labels,
+    bars (a count), values (a percentage or None), names, a target percentage or None, a title."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def chart(key: str, labels: list[str], bars: list[float], values: list[float | None], bar: tuple[str, str],
+              line: tuple[str, str], title: tuple[str, str], target: float | None = None) -> None:
+        if labels:
+            i = 0 if zh else 1
+            out[key] = {"labels": labels, "bars": bars, "values": values, "bar": bar[i], "line": line[i],
+                        "target": target, "title": title[i]}
+
+    if report.by is not None:
+        parts = report.parts[:30]  # the largest
+        chart("parts", [r.label for r in parts], [r.tally.offered for r in parts],
+              [_pct(r.tally.answer_rate()) for r in parts], ("呼入量", "Offered"), ("接通率%", "Answer rate %"),
+              (f"按{BREAKDOWN_NAMES[report.by][0]}：呼入量与接通率", f"By {BREAKDOWN_NAMES[report.by][1].lower()}: "
+               "offered and answer rate"))
+    h = report.handoffs
+    if h is not None and h.offered:
+        i = 0 if zh else 1
+        chart("handoffs", [f"{CHANNEL_NAMES.get(d.from_channel, (d.from_channel,) * 2)[i]}→"
+                           f"{CHANNEL_NAMES.get(d.to_channel, (d.to_channel,) * 2)[i]}" for d in h.directions],
+              [d.offered for d in h.directions], [_pct(d.completion_rate) for d in h.directions],
+              ("转接量", "Handoffs"), ("完成率%", "Completion %"), ("转接量与完成率", "Handoffs and completion"))
+    if report.coverage:
+        i = 0 if zh else 1
+        chart("coverage", [MEDIA_NAMES.get(key, (key, key))[i] for key, _, _ in report.coverage],
+              [round(row.covered_seconds / 3600, 1) for _, _, row in report.coverage],
+              [_pct(row.ratio) for _, _, row in report.coverage], ("覆盖小时", "Hours covered"),
+              ("7×24覆盖率%", "7×24 coverage %"), ("7×24 服务覆盖", "7×24 coverage"), target=100)
+    return out
 
 
 def _hours(seconds: float) -> float:

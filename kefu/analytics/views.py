@@ -148,7 +148,7 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
         labels, [r.tally.abandoned for r in rep.rows], [r.tally.abandonment() for r in rep.rows],
         bar_name="放弃量" if zh else "Abandoned", line_name="放弃率" if zh else "Abandonment",
         title="放弃量与放弃率" if zh else "Abandoned and abandonment rate")
-    echarts = {"labels": labels, "charts": {
+    echarts: dict[str, Any] = {"labels": labels, "charts": {
         "volume": {"bar": "呼入量" if zh else "Offered", "line": "20秒接通率%" if zh else "20 s service level %",
                    "bars": [r.tally.offered for r in rep.rows], "target": 80,
                    "values": [reports.pct(r.tally.service_level(20)) for r in rep.rows]},
@@ -159,6 +159,13 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
     rec_headers, rec_rows = reports.recommendation_table(rep, zh=zh)
     handoff_headers, handoff_rows = reports.handoff_table(rep, zh=zh)
     coverage_headers, coverage_rows = reports.coverage_table(rep, zh=zh)
+    table_charts: dict[str, Markup] = {}
+    for key, spec in reports.table_charts(rep, zh=zh).items():  # the breakdown, handoffs, coverage
+        table_charts[key] = Markup(charts.bars_and_line(
+            spec["labels"], spec["bars"], [None if v is None else v / 100 for v in spec["values"]],
+            bar_name=spec["bar"], line_name=spec["line"], target=None if spec["target"] is None
+            else spec["target"] / 100, title=spec["title"]))
+        echarts["charts"][key] = spec
     ctx.update({"report": rep, "headers": headers, "rows": rows, "summary": reports.summary(rep, zh=zh),
                 "part_headers": part_headers, "part_rows": part_rows, "rec_headers": rec_headers,
                 "rec_rows": rec_rows, "handoff_headers": handoff_headers, "handoff_rows": handoff_rows,
@@ -167,7 +174,7 @@ def reports_page(request: Request, session: DbSession, principal: PagePrincipal)
                 "breakdowns": reports.BREAKDOWN_NAMES,
                 "title": reports.report_title(rep, ctx["unit"].name, zh=zh), "chart_volume": Markup(volume),
                 "echarts": echarts, "echarts_installed": (VENDOR_DIR / "echarts.min.js").is_file(),
-                "chart_abandon": Markup(abandon), "periods": reports.PERIODS,
+                "chart_abandon": Markup(abandon), "table_charts": table_charts, "periods": reports.PERIODS,
                 "period_names": reports.PERIOD_NAMES, **names(),
                 "saved": reports.saved(session, org.visible_unit_ids(session, principal)),
                 "qs": urlencode({"period": rep.period, "day": ctx["day"].isoformat(), "unit": ctx["unit"].id,
@@ -326,7 +333,8 @@ def _schedules_context(session: Any, principal: Principal, **extra: Any) -> dict
     rows = mailing.visible(session, principal)
     units = org.list_units(session, principal)
     unit_names = {u.id: u.name for u in units}
-    return {"schedules": rows, "units": units, "unit_names": unit_names, "channels": CHANNELS,
+    return {"schedules": rows, "retries": mailing.retries(session, [r.id for r in rows]), "units": units,
+            "unit_names": unit_names, "channels": CHANNELS,
             "cadences": mailing.CADENCES, "cadence_names": mailing.CADENCE_NAMES,
             "breakdowns": reports.BREAKDOWN_NAMES, **names(), **extra}
 

@@ -126,3 +126,78 @@ def test_a_red_queue_tile_raises_alerts_for_its_unit_and_above_and_clears(client
     assert raised == []
     assert sorted(cleared) == sorted(a.id for a in rows.values())
     assert open_ == new
+
+
+def test_the_minute_check_recomputes_only_the_units_with_activity_and_finds_what_a_full_check_finds(
+        world: World, db) -> None:  # type: ignore[no-untyped-def]
+    """Minute by minute, the check looks only at the units with a contact changed since its last run, a
+    contact waiting or an open alert (and the units above them); a full check right after each finds
+    nothing to raise or clear."""
+    from kefu.interactions.models import Interaction
+
+    u = world.units
+    above_gz = {u["gz"], u["province"], u["group"]}
+    base = DAY0 + timedelta(hours=9, minutes=1)  # 09:01 in China
+
+    def tick(m: int, expected: set[int] | None) -> tuple[list[int], list[int]]:
+        now, since = base + timedelta(minutes=m), base + timedelta(minutes=m - 1)
+        with db.unit_of_work() as s:
+            assert alerts.units_to_check(s, now=now, since=since) == expected
+            got = alerts.check(s, now=now, since=since)
+        with db.unit_of_work() as s:
+            assert alerts.check(s, now=now) == ([], [])  # every unit: nothing else changed
+        return got
+
+    def open_alerts() -> set[tuple[int, str]]:
+        with db.session() as s:
+            return {(a.org_unit_id, a.target)
+                    for a in s.scalars(select(WallAlert).where(WallAlert.cleared_at.is_(None)))}
+
+    assert tick(1, set()) == ([], [])  # nothing happened: no unit is looked at
+    with db.unit_of_work() as s:  # four callers in Guangzhou give up after 30 s: the hotline turns red
+        counted(s, [call(s, u["gz"], base + timedelta(minutes=1, seconds=5 * n), abandon_after=30) for n in range(4)])
+    raised, _ = tick(2, above_gz)
+    assert len(raised) == 3
+    assert open_alerts() == {(unit, "channel:voice") for unit in above_gz}
+    assert tick(3, above_gz) == ([], [])  # the open alerts are looked at (to clear them), not Shenzhen
+    with db.unit_of_work() as s:  # a caller in Shenzhen waits
+        waiting = call(s, u["sz"], base + timedelta(minutes=3, seconds=10))
+        counted(s, [waiting])
+        wid = waiting.id
+    tick(4, above_gz | {u["sz"]})
+    tick(5, above_gz | {u["sz"]})  # still waiting: the longest wait grows with no event
+    assert (u["sz"], "channel:voice") in open_alerts()
+    with db.unit_of_work() as s:  # answered at last, after a long wait
+        it = s.get(Interaction, wid)
+        assert it is not None
+        it.answered_at = base + timedelta(minutes=5, seconds=20)
+        counted(s, [it])
+    tick(6, above_gz | {u["sz"]})  # the answer is activity; the alert stays open (the service level is red)
+    with db.unit_of_work() as s:  # a looser hotline: every unit is checked, the alerts clear
+        for metric, amber, red in (("service_level", 0.05, 0.0), ("abandonment", 0.99, 1.0),
+                                   ("answer_rate", 0.05, 0.0), ("longest_wait", 600, 900)):
+            service.set_threshold(s, scope="channel", target="voice", metric=metric, amber=amber, red=red,
+                                  at=base + timedelta(minutes=6, seconds=30))
+    tick(7, None)
+    assert open_alerts() == set()
+    assert tick(8, None) == ([], [])  # the change is looked back at for a while (alerts.SLACK)
+    assert tick(10, set()) == ([], [])  # quiet again
+    with db.session() as s:
+        assert alerts.units_to_check(s, now=base + timedelta(minutes=13), since=base + timedelta(minutes=12)) == set()
+        # every quarter hour, after a new day and without a last run: every unit
+        assert alerts.units_to_check(s, now=base + timedelta(minutes=29), since=base + timedelta(minutes=28)) is None
+        assert alerts.units_to_check(s, now=DAY0 + timedelta(minutes=1), since=DAY0 - timedelta(minutes=1)) is None
+        assert alerts.units_to_check(s, now=base, since=None) is None
+    # the job (its last run is the one before it, in periodic_runs): the overrides removed, the hotline of
+    # Guangzhou and Shenzhen is red again
+    from kefu.jobs import registry
+
+    registry.load()
+    with db.unit_of_work() as s:
+        for metric in ("service_level", "abandonment", "answer_rate", "longest_wait"):
+            service.set_threshold(s, scope="channel", target="voice", metric=metric, amber=None, red=None,
+                                  at=base + timedelta(minutes=11))
+    assert registry.run_periodic(db, "analytics.wall_alerts", base + timedelta(minutes=11)) is True
+    assert open_alerts() == {(unit, "channel:voice") for unit in above_gz | {u["sz"]}}
+    assert registry.run_periodic(db, "analytics.wall_alerts", base + timedelta(minutes=12)) is True
+    assert len(_events(db)) == 3 + 1 + 4 + 4  # raised, raised for Shenzhen, cleared, raised again: once each

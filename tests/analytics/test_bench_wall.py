@@ -30,5 +30,11 @@ def test_bench_reports_prints_latency_against_a_sum_over_the_same_summary_rows()
     assert re.search(r"reference: analytics_hourly, the period's [\d,]+ rows: COUNT\(\*\) \d+\.\d ms, SUM\(offered\) "
                      r"\(reads each row; 19,99\d offered\)", out)
     for label, table in (("supervisor wall on the last day", "analytics_hourly"),
-                         ("a row per agent, the whole period", "analytics_daily_agents")):
+                         ("a row per agent, the whole period", "analytics_daily_agents"),
+                         ("complaints and FCR per category x tier, the whole period", "analytics_daily_quality"),
+                         ("complaints and FCR per agent, the whole period", "analytics_daily_quality_handlers"),
+                         ("occupancy per agent, the whole period", "analytics_agent_hours"),
+                         ("occupancy per hour of the last day", "analytics_agent_hours")):
         assert re.search(rf"{re.escape(label)}: \d+\.\d ms \(\d+\.\d x the SUM over {table}\)", out)
+    assert re.search(r"reference: analytics_agent_hours, the period's [\d,]+ rows: COUNT\(\*\) \d+\.\d ms, "
+                     r"SUM\(seconds\) \(reads each row; [\d,]+ seconds\)", out)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import consumers, quality, reports, service
-from kefu.analytics.models import QUALITY_SUMS, DayQualitySummary, QualityFact
+from kefu.analytics.models import QUALITY_SUMS, DayHandlerQualitySummary, DayQualitySummary, QualityFact
 from kefu.core.events import bus
 from kefu.customers.models import Customer
 from kefu.interactions import service as interactions
@@ -135,10 +135,10 @@ def test_generated_month_equals_the_raw_tables_and_the_backfill(db, world: World
 
 def _tables(s: Session) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
-    for table in (QualityFact, DayQualitySummary):
+    for table in (QualityFact, DayQualitySummary, DayHandlerQualitySummary):
         cols = [c for c in table.__table__.c if c.name != "id"]
         rows = [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in s.execute(select(*cols))]
-        if table is DayQualitySummary:  # rows emptied by the consumer are kept, never made by a rebuild
+        if table is not QualityFact:  # rows emptied by the consumer are kept, never made by a rebuild
             sums = [n for n, c in enumerate(cols) if c.name in QUALITY_SUMS]
             rows = [r for r in rows if any(r[n] for n in sums)]
         out[table.__tablename__] = sorted(rows, key=repr)
@@ -274,3 +274,39 @@ def test_figures_by_category_and_tier_by_hand_in_the_report_kept_and_rebuilt(
     with db.session() as s:
         assert _tables(s) == kept
         assert figures(s) == moved
+
+
+def test_a_re_typed_or_re_categorised_complaint_recomputes_the_repeat_flags_around_it(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    """A complaint given another category or another type changes which of the customer's later complaints
+    are repeats; the summary follows by the events alone, and equals a rebuild at every step."""
+    gz = world.units["gz"]
+    with db.unit_of_work() as s:
+        cust = _customers(s, gz, 1)[0].id
+        ids = [tickets.create_ticket(s, type="complaint", subject=f"投诉{n}", org_unit_id=gz, customer_id=cust,
+                                     channel="voice", category_key=cat, at=DAY0 + timedelta(hours=h)).id
+               for n, (cat, h) in enumerate((("billing", 2), ("billing", 6), ("network", 8)))]
+    a, b, c = ids
+
+    def step(**change: Any) -> dict[int, bool]:
+        if change:
+            ref = change.pop("ticket")
+            with db.unit_of_work() as s:
+                tickets.update(s, ref, actor_id=world.users["sup_gd"], **change)
+        bus.dispatch_pending(db)
+        with db.session() as s:
+            flags = {f.ref_id: f.repeat for f in s.scalars(select(QualityFact).where(QualityFact.kind == "ticket"))}
+            f = quality.complaint_figures(s, DAY, DAY + timedelta(days=1), unit_ids=[gz], now=DAY0)
+            assert f.repeats == sum(flags.values())
+            kept = _tables(s)
+        with db.unit_of_work() as s:
+            quality.rebuild(s)
+        with db.session() as s:
+            assert _tables(s) == kept
+        return flags
+
+    assert step() == {a: False, b: True, c: False}
+    assert step(ticket=b, category_key="network") == {a: False, b: False, c: True}  # b moves to c's matter
+    assert step(ticket=a, category_key="network") == {a: False, b: True, c: True}
+    assert step(ticket=a, type="inquiry") == {b: False, c: True}  # no longer a complaint: b is the first
+    assert step(ticket=a, type="complaint") == {a: False, b: True, c: True}
+    assert step(ticket=b, category_key="billing") == {a: False, b: False, c: True}  # c still repeats a

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from kefu.analytics import mailing
-from kefu.analytics.models import ReportSchedule
+from kefu.analytics.models import ReportMailing, ReportSchedule
 from kefu.core.config import Settings
 from tests.analytics.support import DAY0
 from tests.analytics.test_reports import _small_day
@@ -74,8 +74,8 @@ def test_a_scheduled_report_is_mailed_once_per_period(client: TestClient, world:
     assert "分项" in load_workbook(io.BytesIO(next(weekly.iter_attachments()).get_content())).sheetnames
 
 
-def test_a_failed_mail_is_shown_and_sent_on_the_next_run(client: TestClient, world: World, db, settings: Settings,
-                                                         sink: tuple[Sink, int]) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_failed_mail_is_tried_again_later_and_sent_once(client: TestClient, world: World, db, settings: Settings,
+                                                          sink: tuple[Sink, int]) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     got, port = sink
     _small_day(db, world)
     login(client, "sup_gd")
@@ -84,17 +84,85 @@ def test_a_failed_mail_is_shown_and_sent_on_the_next_run(client: TestClient, wor
                                                     "unit": str(world.units["province"]), "recipients": "a@gd.cn"})
     tuesday = DAY0 + timedelta(days=1, minutes=45)
     down = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": free_port()})  # nothing listens
-    with db.unit_of_work() as s:
-        assert mailing.send_due(s, down, now=tuesday) == []
-    assert "发送失败" in client.get("/console/reports/schedules").text
     up = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
-    with db.unit_of_work() as s:
-        assert len(mailing.send_due(s, up, now=tuesday)) == 1
-    assert len(got.got) == 1
+
+    def run(at_minute: int, smtp: Settings) -> list[int]:
+        with db.unit_of_work() as s:
+            return mailing.send_due(s, smtp, now=tuesday + timedelta(minutes=at_minute))
+
+    def state() -> tuple[str, int, str | None, str | None]:
+        with db.unit_of_work(write=False) as s:
+            m = s.scalars(select(ReportMailing)).one()
+            iso = [t.isoformat() if t else None for t in (m.next_try_at, m.sent_at)]
+            return (m.state, m.attempts, iso[0], iso[1])
+
+    with db.unit_of_work(write=False) as s:
+        sid = s.scalars(select(ReportSchedule.id)).one()
+    assert run(-1, up) == []  # 00:44 in China: not yet due
+    assert run(0, down) == [sid]  # claimed, tried after the commit: the server is down
+    assert state() == ("failed", 1, "2026-03-02T17:00:00+00:00", None)  # tried again in 15 minutes
+    page = client.get("/console/reports/schedules").text
+    assert "发送失败" in page
+    assert "2026-03-02 的报表已尝试 1 次，将于" in page
+    assert run(0, up) == []  # not before its next try
+    assert run(14, up) == []
+    assert got.got == []
+    assert run(15, down) == [sid]  # second attempt fails too: the wait doubles
+    assert state() == ("failed", 2, "2026-03-02T17:30:00+00:00", None)
+    assert run(45, up) == [sid]  # the server is back
+    assert state() == ("sent", 3, None, "2026-03-02T17:30:00+00:00")
+    assert run(60, up) == []  # sent once
+    assert run(24 * 60, up) == [sid]  # the next day is the next period
+    assert [m["Subject"] for m in got.got] == ["广东 · 全部渠道 · 日报 2026-03-02", "广东 · 全部渠道 · 日报 2026-03-03"]
     page = client.get("/console/reports/schedules").text
     assert "发送失败" not in page
     [row] = [line for line in page.splitlines() if "data-schedule=" in line]
-    sid = row.split('data-schedule="')[1].split('"')[0]
+    assert f'data-schedule="{sid}"' in row
     assert client.post(f"/console/reports/schedules/{sid}/delete", data={"csrf_token": token},
                        follow_redirects=False).status_code == 303
     assert "还没有发送计划。" in client.get("/console/reports/schedules").text
+
+
+def test_a_mail_that_keeps_failing_is_given_up_after_the_last_attempt(client: TestClient, world: World, db,
+                                                                      settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    login(client, "sup_gd")
+    token = csrf_of(client.get("/console/reports/schedules").text)
+    client.post("/console/reports/schedules", data={"csrf_token": token, "cadence": "day",
+                                                    "unit": str(world.units["province"]), "recipients": "a@gd.cn"})
+    down = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": free_port()})
+    at = DAY0 + timedelta(days=1, minutes=45)
+    tries = []
+    for _ in range(8):
+        with db.unit_of_work() as s:
+            if mailing.send_due(s, down, now=at):
+                tries.append(at)
+        at += timedelta(minutes=15)
+        with db.unit_of_work(write=False) as s:
+            m = s.scalars(select(ReportMailing)).one()
+            at = max(at, m.next_try_at or at)
+    assert [(t - tries[0]).total_seconds() / 60 for t in tries] == [0, 15, 45, 105, 225]  # 15, 30, 60, 120 min
+    with db.unit_of_work(write=False) as s:
+        m = s.scalars(select(ReportMailing)).one()
+        assert (m.state, m.attempts, m.next_try_at) == ("failed", mailing.MAX_ATTEMPTS, None)
+    assert "(gave up after 5 attempts)" in client.get("/console/reports/schedules").text
+
+
+def test_the_mail_is_sent_only_when_the_run_commits(world: World, db, settings: Settings,
+                                                    sink: tuple[Sink, int]) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    got, port = sink
+    up = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+    tuesday = DAY0 + timedelta(days=1, minutes=45)
+    with db.unit_of_work() as s:
+        s.add(ReportSchedule(cadence="day", org_unit_id=world.units["province"], channel=None, breakdown=None,
+                             recipients="a@gd.cn", created_at=DAY0))
+    try:
+        with db.unit_of_work() as s:
+            assert len(mailing.send_due(s, up, now=tuesday)) == 1
+            assert got.got == []  # nothing goes out inside the transaction
+            raise RuntimeError("the run fails after claiming")
+    except RuntimeError:
+        pass
+    assert got.got == []  # rolled back: not sent, still due
+    with db.unit_of_work() as s:
+        assert len(mailing.send_due(s, up, now=tuesday)) == 1
+    assert len(got.got) == 1

@@ -9,7 +9,8 @@
   var charts = [];
   document.querySelectorAll("[data-echart]").forEach(function (el) {
     var c = data.charts[el.getAttribute("data-echart")];
-    if (!c || !data.labels.length) return;
+    var labels = c && c.labels ? c.labels : data.labels;  // a table's chart has its own (parts, directions)
+    if (!c || !labels.length) return;
     el.hidden = false;
     var line = {name: c.line, type: "line", yAxisIndex: 1, data: c.values, connectNulls: false, symbolSize: 4};
     if (c.target != null) {
@@ -21,7 +22,7 @@
       tooltip: {trigger: "axis"},
       legend: {data: [c.bar, c.line], top: 0},
       grid: {left: 48, right: 48, top: 32, bottom: 28},
-      xAxis: {type: "category", data: data.labels},
+      xAxis: {type: "category", data: labels},
       yAxis: [{type: "value", minInterval: 1}, {type: "value", min: 0, max: 100, axisLabel: {formatter: "{value}%"}}],
       series: [{name: c.bar, type: "bar", data: c.bars, itemStyle: {color: "#0b5cad"}}, line]
     });
