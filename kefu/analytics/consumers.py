@@ -6,8 +6,11 @@ first-contact summary (kefu/analytics/quality.py) from the tickets' and interact
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from kefu.core.events import Event, bus
 
@@ -15,6 +18,24 @@ INTERACTION_EVENTS = ("interaction.opened", "interaction.updated", "interaction.
 ROUTING_EVENTS = ("routing.offered", "routing.offer_accepted", "routing.overflowed")
 TICKET_EVENTS = ("ticket.classified", "ticket.updated")
 CUSTOMER_EVENTS = ("customer.tier_changed", "customer.tiers_recomputed")
+
+
+# What a consumer's transaction observed already (summary.observe's and quality.observe's `seen`): a batch of
+# events often names one interaction or ticket several times (a new contact's ticket.created and
+# interaction.opened; ticket.classified and the ticket.updated of the category it applied), and the consumers
+# write only facts and sums, never what those are computed from. Forgotten when any transaction or savepoint
+# of the session ends, so a batch rolled back and run again event by event observes everything again.
+_SEEN = "kefu_analytics_seen"
+
+
+def _seen(session: Session, kind: str) -> Any:
+    memo: dict[str, set[Any]] = session.info.setdefault(_SEEN, {})
+    return memo.setdefault(kind, set())
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_seen(session: Session, _transaction: SessionTransaction) -> None:
+    session.info.pop(_SEEN, None)
 
 
 def interactions_of(session: Session, event: Event) -> list[int]:
@@ -58,7 +79,7 @@ def on_contact_event(session: Session, event: Event) -> None:
 
     ids = interactions_of(session, event)
     if ids:
-        summary.observe(session, ids)
+        summary.observe(session, ids, seen=_seen(session, "contacts"))
 
 
 QUALITY_TICKET_EVENTS = ("ticket.created", "ticket.updated", "ticket.classified", "ticket.replied",
@@ -79,23 +100,25 @@ def on_quality_event(session: Session, event: Event) -> None:
     from kefu.tickets.models import Ticket
 
     if event.name == "customer.tiers_recomputed" and not event.payload.get("per_customer_events", True):
-        quality.observe(session, **quality.off_tier(session))
+        quality.observe(session, **quality.off_tier(session), seen=_seen(session, "quality"))
         return
     if event.aggregate_id is None and event.name not in ROUTING_EVENTS:
         return
     ref = int(event.aggregate_id or 0)
     if event.name in QUALITY_TICKET_EVENTS and event.aggregate_type == "ticket":
         quality.observe(session, tickets=quality.neighbours_of_ticket(session, ref),
-                        contacts=session.scalars(select(Interaction.id).where(Interaction.ticket_id == ref)))
+                        contacts=session.scalars(select(Interaction.id).where(Interaction.ticket_id == ref)),
+                        seen=_seen(session, "quality"))
     elif event.name in ROUTING_EVENTS or (event.name in QUALITY_INTERACTION_EVENTS
                                           and event.aggregate_type == "interaction"):
         for iid in interactions_of(session, event) if event.name in ROUTING_EVENTS else [ref]:
             ticket = session.scalar(select(Interaction.ticket_id).where(Interaction.id == iid))
             quality.observe(session, contacts=quality.neighbours_of_contact(session, iid),
-                            tickets=[ticket] if ticket is not None else [])
+                            tickets=[ticket] if ticket is not None else [], seen=_seen(session, "quality"))
     elif event.name == "customer.tier_changed":
         quality.observe(session, tickets=session.scalars(select(Ticket.id).where(Ticket.customer_id == ref)),
-                        contacts=session.scalars(select(Interaction.id).where(Interaction.customer_id == ref)))
+                        contacts=session.scalars(select(Interaction.id).where(Interaction.customer_id == ref)),
+                        seen=_seen(session, "quality"))
 
 
 @bus.consumer("analytics.occupancy", "routing.agent_presence_changed")

@@ -177,17 +177,29 @@ def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
                          _entry_queue(session, it.id))
 
 
-def _add(session: Session, fact: dict[str, Any], sign: int) -> None:
-    sums = sums_of(fact)
-    bump(session, DayQualitySummary, {k: fact[k] for k in KEYS}, sums, sign, QUALITY_SUMS)
-    bump(session, DayHandlerQualitySummary, {k: fact[k] for k in HANDLER_KEYS}, sums, sign, QUALITY_SUMS)
+def _deltas(old: dict[str, Any] | None, new: dict[str, Any] | None,
+            keys: tuple[str, ...]) -> list[tuple[dict[str, Any], dict[str, int]]]:
+    """Per summary row key (the ``keys`` of a fact), the net change of each sum when fact ``old`` is replaced
+    by ``new`` (one row when both are counted under the same key; none whose sums do not change)."""
+    rows: dict[tuple[Any, ...], dict[str, int]] = {}
+    for fact, sign in ((old, -1), (new, 1)):
+        if fact is not None:
+            acc = rows.setdefault(tuple(fact[k] for k in keys), dict.fromkeys(QUALITY_SUMS, 0))
+            for n, v in sums_of(fact).items():
+                acc[n] += sign * v
+    return [(dict(zip(keys, key, strict=True)), acc) for key, acc in rows.items() if any(acc.values())]
 
 
-def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = ()) -> int:
+def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = (),
+            seen: set[tuple[str, int]] | None = None) -> int:
     """Bring facts and sums up to date with these tickets and interactions as they are now; returns how many
-    facts changed. Idempotent."""
+    facts changed. Idempotent. ``seen``: the ("ticket" | "contact", id) observed already in this transaction
+    with nothing they are computed from changed since (summary.observe); skipped, and the others added."""
     cols = QualityFact.__table__.c
     work = [("ticket", i) for i in sorted(set(tickets))] + [("contact", i) for i in sorted(set(contacts))]
+    if seen is not None:
+        work = [w for w in work if w not in seen]
+        seen.update(work)
     if work and session.get_bind().dialect.name == "postgresql":  # one writer at a time (summary.observe)
         session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 1)))
     changed = 0
@@ -205,9 +217,9 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
         if old == new:
             continue
         changed += 1
-        for fact, sign in ((old, -1), (new, 1)):
-            if fact is not None:
-                _add(session, fact, sign)
+        for table, keys in ((DayQualitySummary, KEYS), (DayHandlerQualitySummary, HANDLER_KEYS)):
+            for key, change in _deltas(old, new, keys):
+                bump(session, table, key, change, 1, QUALITY_SUMS)
         if old is not None:
             session.execute(delete(QualityFact).where(QualityFact.kind == kind, QualityFact.ref_id == ref))
         if new is not None:

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, select, update
+from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
@@ -131,30 +132,71 @@ def fact_of(session: Session, it: Interaction) -> dict[str, Any] | None:
             "pending": c.answered is None and c.ended is None}
 
 
-def _add(session: Session, table: Table, keys: Sequence[str],
-         fact: dict[str, Any], sign: int) -> None:
-    """Add (sign 1) or take out (-1) one contact's sums to its row of ``table`` (made when missing)."""
-    bump(session, table, {k: fact[k] for k in keys}, sums_of(kpi.tally([_contact(fact)])), sign, SUMS)
+Delta = tuple[Table, dict[str, Any], dict[str, Any]]
+
+
+def _deltas(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Delta]:
+    """What replacing contact fact ``old`` by ``new`` changes in the summary tables: per table and row key,
+    the net change of each sum (one row each when both facts are counted under the same key, as when a
+    contact is answered in the hour it was offered; none for a row whose sums do not change)."""
+    out: list[Delta] = []
+    old_sums = sums_of(kpi.tally([_contact(old)])) if old is not None else None
+    new_sums = sums_of(kpi.tally([_contact(new)])) if new is not None else None
+    for table, keys in ROLLUPS:
+        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for fact, sums, sign in ((old, old_sums, -1), (new, new_sums, 1)):
+            if fact is None or sums is None:
+                continue
+            key = tuple(fact[k] for k in keys)
+            acc = rows.setdefault(key, dict.fromkeys(SUMS, 0))
+            for n, v in sums.items():
+                acc[n] += sign * v
+        for key, acc in rows.items():
+            if any(acc.values()):
+                out.append((table, dict(zip(keys, key, strict=True)), acc))
+    return out
 
 
 def bump(session: Session, table: Any, key: dict[str, Any], sums: dict[str, Any], sign: int,
          columns: Sequence[str], *, extra: dict[str, Any] | None = None) -> None:
     """Add (sign 1) or take out (-1) ``sums`` to the row of ``table`` with this key (made, all ``columns``
-    0 and the ``extra`` values, when missing): the summary tables' one way of counting."""
-    from kefu.core.db import insert_unless_exists
+    0 and the ``extra`` values, when missing): the summary tables' one way of counting. One statement,
+    INSERT ... ON CONFLICT (key) DO UPDATE SET column = column + the change."""
+    values = {**key, **(extra or {}), **dict.fromkeys(columns, 0)}
+    for n, v in sums.items():
+        values[n] = sign * v
+    dialect = session.get_bind().dialect.name
+    stmt = _upsert(dialect, table, tuple(key), tuple(extra or ()), tuple(columns))
+    session.execute(stmt, [values])
 
-    session.execute(insert_unless_exists(session.get_bind().dialect.name, table, *key),
-                    [{**key, **(extra or {}), **dict.fromkeys(columns, 0)}])
-    session.execute(update(table).where(*(getattr(table, k) == v for k, v in key.items()))
-                    .values({n: getattr(table, n) + sign * v for n, v in sums.items() if v}))
+
+@lru_cache(maxsize=64)
+def _upsert(dialect: str, table: Any, keys: tuple[str, ...], extra: tuple[str, ...],
+            columns: tuple[str, ...]) -> Any:
+    """INSERT of a summary row that adds its ``columns`` to the existing row's on a conflict of ``keys``
+    (built once per table and shape: building costs more than running)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    t = table.__table__
+    stmt = dialect_insert(t)
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={n: t.c[n] + stmt.excluded[n] for n in columns})
 
 
-def observe(session: Session, interaction_ids: Iterable[int]) -> int:
+def observe(session: Session, interaction_ids: Iterable[int], *, seen: set[int] | None = None) -> int:
     """Bring facts and summaries up to date with these interactions as they are now; returns how many
-    contacts changed. Idempotent: observing an unchanged interaction writes nothing."""
+    contacts changed. Idempotent: observing an unchanged interaction writes nothing.
+
+    ``seen``: interactions observed already in this transaction, since when nothing they are computed from
+    changed (the consumer's batch of events: kefu/analytics/consumers.py); skipped, and those observed now
+    added to it."""
     changed = 0
     fact_cols = ContactFact.__table__.c
-    ids = sorted(set(interaction_ids))
+    ids = sorted(set(interaction_ids) - (seen or set()))
+    if seen is not None:
+        seen.update(ids)
     if ids and session.get_bind().dialect.name == "postgresql":  # one summary writer at a time
         session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 0)))
     for iid in ids:
@@ -166,10 +208,8 @@ def observe(session: Session, interaction_ids: Iterable[int]) -> int:
         if old == new:
             continue
         changed += 1
-        for fact, sign in ((old, -1), (new, 1)):
-            if fact is not None:
-                for table, keys in ROLLUPS:
-                    _add(session, table, keys, fact, sign)
+        for table, key, change in _deltas(old, new):
+            bump(session, table, key, change, 1, SUMS)
         if old is not None:
             session.execute(delete(ContactFact).where(ContactFact.interaction_id == iid))
         if new is not None:

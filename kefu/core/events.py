@@ -99,6 +99,10 @@ class Consumer:
     # batch at once (one query instead of one an event); the others count as handled. It may also load
     # what the handler reads into the session (the batch's rows, by primary key).
     prefilter: Callable[[Session, list[Event]], list[Event]] | None = None
+    # Delivery order within a batch, lowest first (then the order of subscription): each consumer's share of
+    # a batch commits on its own, so a consumer someone waits on (routing's intake: a new ticket to offer)
+    # goes before those that only keep figures (analytics) or refine a ticket later (the classifier).
+    order: int = 0
 
     def wants(self, event_name: str) -> bool:
         if "*" in self.events or event_name in self.events:
@@ -163,8 +167,8 @@ class EventBus:
     consumers: dict[str, Consumer] = field(default_factory=dict)
 
     def subscribe(self, name: str, events: Iterable[str], handler: Handler, *, durable: bool = True,
-                  db_only: bool = False, prefilter: Prefilter | None = None) -> None:
-        self.consumers[name] = Consumer(name, frozenset(events), handler, durable, db_only, prefilter)
+                  db_only: bool = False, prefilter: Prefilter | None = None, order: int = 0) -> None:
+        self.consumers[name] = Consumer(name, frozenset(events), handler, durable, db_only, prefilter, order)
 
     def consumer(self, name: str, *events: str, durable: bool = True, db_only: bool = False,
                  prefilter: Prefilter | None = None) -> Callable[[Handler], Handler]:
@@ -225,7 +229,7 @@ class EventBus:
         if not batch:
             return 0
         failures: dict[int, str] = {}
-        for c in list(self.consumers.values()):
+        for c in sorted(self.consumers.values(), key=lambda c: c.order):
             wanted = [ev for ev in batch if c.wants(ev.name)]
             if wanted:
                 for event_id, error in self._deliver(db, c, wanted).items():

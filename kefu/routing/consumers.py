@@ -39,5 +39,7 @@ def on_certificate(session: Session, event: Event) -> None:
 
 
 def register() -> None:
-    bus.subscribe(CONSUMER, EVENTS, on_event, db_only=True)
+    # first in each batch: a new ticket reaches the writer before the classifier and the figures have run
+    # (the classification's own event brings the ticket back when it changed its type or category)
+    bus.subscribe(CONSUMER, EVENTS, on_event, db_only=True, order=-1)
     bus.subscribe(CERTIFICATES, ("certificate.issued", "certificate.revoked"), on_certificate, db_only=True)

@@ -83,6 +83,22 @@ def test_each_event_is_delivered_once_to_each_subscribed_consumer(db: Database, 
     assert sorted(rows) == [("test_a", first), ("test_a", second), ("test_b", second)]
 
 
+def test_consumers_get_a_batch_in_their_order_then_in_the_order_they_subscribed(db: Database, seen: Seen) -> None:
+    # routing's intake is subscribed with order -1 so that a new ticket reaches the routing writer before the
+    # classifier and the figures have run on the batch
+    bus.subscribe("test_a", ["test.*"], seen.handler("test_a"))
+    bus.subscribe("test_b", ["test.*"], seen.handler("test_b"), order=-1)
+    bus.subscribe("test_notice", ["test.*"], seen.handler("test_notice"))
+    first, second = _record(db, "test.first_happened", "test.second_happened")
+
+    assert bus.dispatch_pending(db) == 2
+
+    assert [c for c in seen.calls if c[0].startswith("test_")] == [
+        ("test_b", first, "test.first_happened"), ("test_b", second, "test.second_happened"),
+        ("test_a", first, "test.first_happened"), ("test_a", second, "test.second_happened"),
+        ("test_notice", first, "test.first_happened"), ("test_notice", second, "test.second_happened")]
+
+
 def test_events_committed_before_a_crash_are_dispatched_by_the_next_process(db_url: str, seen: Seen) -> None:
     crashed = Database(db_url)
     ids = _record(crashed, "test.first_happened", "test.second_happened")
