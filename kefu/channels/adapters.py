@@ -8,7 +8,8 @@ An adapter speaks one provider's protocol:
   subscription). A payload it cannot accept raises `BadPayload` (a clear 4xx; the caller keeps it as
   an inbound rejection and creates nothing);
 - outbound: `send(Outbound)` hands one reply to the provider and returns the provider's ids (one per
-  part), or raises `TemporaryFailure` (retried with back-off) or `PermanentFailure` (marked failed);
+  part), or raises `TemporaryFailure` (retried with back-off) or `PermanentFailure` (marked failed),
+  naming the parts it had sent before the failure (`accepted`); a retry is given them (`Outbound.sent_parts`);
 - delivery status: reports come back inbound (`Parsed.reports`) and are applied by kefu.channels.outbound.
 
 `adapter_for(settings, channel)` gives the configured adapter of a channel, or None when the channel
@@ -44,6 +45,9 @@ class Outbound:
     link: str | None = None  # a notice's link (a survey's answer page): the template message's button (url)
     conversation: str | None = None  # the conversation's reference on the provider (a QQ group: "group:<openid>")
     thread_age: float | None = None  # seconds since the message answered (thread_ref) arrived (reply windows)
+    # The provider ids of the parts an earlier attempt had accepted before it failed (a long Weibo reply is
+    # sent text by text): an adapter that sends parts one by one sends only the others.
+    sent_parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,13 @@ class BadSignature(BadPayload):
 
 
 class SendFailure(Exception):
-    def __init__(self, message: str) -> None:
+    """`accepted`: the provider ids of the parts the provider took in this attempt before it failed (kept
+    on the delivery, so that the next attempt does not send them again)."""
+
+    def __init__(self, message: str, *, accepted: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.accepted = accepted
 
 
 class TemporaryFailure(SendFailure):

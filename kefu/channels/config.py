@@ -80,6 +80,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("imap_username", setting=False),
         Field("imap_password", "secret", setting=False),
         Field("imap_ssl", "bool", setting=False),
+        Field("imap_ca_file", max_length=500, setting=False),
         Field("imap_mailbox", max_length=100, setting=False),
     ),
     "weibo": (Field("weibo_app_secret", "secret"), Field("weibo_access_token", "secret"),

@@ -4,7 +4,9 @@ SMTP ingress (kefu.channels.email: threading, auto-replies and bounces, attachme
 Never lost, never twice: a mail is marked \\Seen only after it was stored (or kept as an inbound rejection);
 a poll interrupted in between finds it unseen again, and the inbound path stores a Message-ID once.
 The mailbox of each org unit is its e-mail configuration on the console (kefu.channels.config:
-`imap_host`, `imap_port`, `imap_username`, `imap_password`, `imap_ssl`, `imap_mailbox`); the listener
+`imap_host`, `imap_port`, `imap_username`, `imap_password`, `imap_ssl`, `imap_mailbox`, `imap_ca_file`: over
+SSL (IMAPS) the server's certificate and host name are verified, against the system's CAs or this PEM file
+for a mail server with a certificate of the operator's own CA); the listener
 `kefu channels imap-poll [--every 60]` polls each configured one (like `smtp-ingress` and `cmpp-listen`,
 a long-running process of its own: each mail is its own transaction, which a job's cannot be).
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import imaplib
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,7 @@ class Mailbox:
     ssl: bool = False
     mailbox: str = "INBOX"
     org_code: str | None = None  # the unit the mail goes to
+    ca_file: str | None = None  # the CA (PEM) the server's certificate is checked against; None: the system's
 
 
 @dataclass
@@ -52,13 +56,18 @@ def mailbox_of(extras: dict[str, Any], org_code: str | None = None) -> Mailbox |
     ssl = bool(extras.get("imap_ssl"))
     return Mailbox(str(extras["imap_host"]), int(extras.get("imap_port") or (993 if ssl else 143)),
                    str(extras["imap_username"]), str(extras["imap_password"]), ssl,
-                   str(extras.get("imap_mailbox") or "INBOX"), org_code)
+                   str(extras.get("imap_mailbox") or "INBOX"), org_code, str(extras.get("imap_ca_file") or "") or None)
 
 
 def poll(db: Database, settings: Settings, box: Mailbox, *, timeout: float = 30.0) -> Polled:
     out = Polled()
-    cls = imaplib.IMAP4_SSL if box.ssl else imaplib.IMAP4
-    with cls(box.host, box.port, timeout=timeout) as c:
+    c: imaplib.IMAP4
+    if box.ssl:  # the server's certificate and name are checked (the system's CAs, or the mailbox's CA file)
+        c = imaplib.IMAP4_SSL(box.host, box.port, ssl_context=ssl.create_default_context(cafile=box.ca_file),
+                              timeout=timeout)
+    else:
+        c = imaplib.IMAP4(box.host, box.port, timeout=timeout)
+    with c:
         c.login(box.username, box.password)
         typ, _ = c.select(_quoted(box.mailbox))
         if typ != "OK":

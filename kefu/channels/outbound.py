@@ -6,7 +6,9 @@ the event until a consumer commits), and a queued row is attempted again by the 
 until it is sent or fails for good. Never sent twice by kefu: an attempt locks the row and sends only
 a queued one, and its outcome commits with the status; a process dying between the provider's answer
 and the commit leaves the row queued, and the next attempt hands the provider the same idempotency key
-(`key`), which the provider uses to drop the repeat.
+(`key`), which the provider uses to drop the repeat. A reply sent as several provider messages one request
+each (a long Weibo reply) keeps every part the provider took, also when a later part fails
+(`SendFailure.accepted`); the retry is told them (`Outbound.sent_parts`) and sends only the rest.
 
 A delivery report can arrive before its send is committed (a gateway reporting as it answers the
 submit; the web chat widget showing a reply the moment it is published). Such a report is held
@@ -87,21 +89,34 @@ def attempt(session: Session, settings: Settings, delivery_id: int, *, now: date
     if not d.recipient:
         return _finish(session, d, "failed", now, error="no_recipient: the conversation has no customer address")
     d.attempts += 1
+    done = list(session.scalars(select(OutboundPart.provider_id).where(OutboundPart.delivery_id == d.id)
+                                .order_by(OutboundPart.id)))
     try:
-        sent = adapter.send(_outbound(session, d, now))
+        sent = adapter.send(_outbound(session, d, now, tuple(done)))
     except PermanentFailure as exc:
+        _record_parts(session, d, done, exc.accepted)
         return _finish(session, d, "failed", now, error=exc.message)
     except TemporaryFailure as exc:
+        _record_parts(session, d, done, exc.accepted)
         return _retry_later(session, settings, d, now, exc.message)
     except Exception as exc:  # a bug or an unexpected protocol answer: kept, retried, never lost
         return _retry_later(session, settings, d, now, f"{type(exc).__name__}: {exc}")
-    for pid in sent.provider_ids:
-        session.add(OutboundPart(delivery_id=d.id, channel=d.channel, provider_id=pid, status="sent"))
+    _record_parts(session, d, done, sent.provider_ids)
     d.sent_at = now
     status = _finish(session, d, "sent", now)
     if sent.provider_ids:
         return apply_held(session, channel=d.channel, provider_ids=sent.provider_ids, now=now).get(d.id, status)
     return status
+
+
+def _record_parts(session: Session, d: OutboundDelivery, done: list[str], provider_ids: Iterable[str]) -> None:
+    """The parts the provider took (those not recorded by an earlier attempt already)."""
+    known = set(done)
+    for pid in provider_ids:
+        if pid not in known:
+            known.add(pid)
+            session.add(OutboundPart(delivery_id=d.id, channel=d.channel, provider_id=pid, status="sent"))
+    session.flush()
 
 
 def _retry_later(session: Session, settings: Settings, d: OutboundDelivery, now: datetime, error: str) -> str:
@@ -137,7 +152,7 @@ def _announce(session: Session, d: OutboundDelivery, now: datetime) -> None:
                   aggregate_type="interaction", aggregate_id=d.interaction_id, org_unit_id=d.org_unit_id, at=now)
 
 
-def _outbound(session: Session, d: OutboundDelivery, now: datetime) -> Outbound:
+def _outbound(session: Session, d: OutboundDelivery, now: datetime, sent_parts: tuple[str, ...] = ()) -> Outbound:
     msg = session.get(Message, d.message_id)
     it = session.get(Interaction, d.interaction_id)
     assert msg is not None
@@ -153,7 +168,7 @@ def _outbound(session: Session, d: OutboundDelivery, now: datetime) -> Outbound:
     return Outbound(message_id=msg.id, channel=d.channel, to=d.recipient, body=msg.body, key=d.key,
                     subject=it.subject, thread_ref=refs[-1] if refs else None, references=tuple(refs),
                     notice_kind=d.notice_kind, template_id=template, link=d.link, conversation=it.external_ref,
-                    thread_age=age)
+                    thread_age=age, sent_parts=sent_parts)
 
 
 def due(session: Session, now: datetime, *, limit: int = 100) -> list[int]:

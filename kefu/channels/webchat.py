@@ -19,10 +19,13 @@ Logging in with a number (then one customer): the visitor gives a Chinese mobile
 (kefu.customers.linking) goes to it by SMS through the ordinary outbound path (a message of the visitor's
 customer on a new SMS interaction, kind `login_code`); when the code comes back the visitor's address
 joins the number's customer (evidence `sms_code`: the web chat customer, which has no number, is merged
-into the number's), so the agent sees one customer and one history across channels.
+into the number's), so the agent sees one customer and one history across channels. Codes are limited per
+visitor (in the process) and per number, whichever visitor asks (`KEFU_LOGIN_CODES_PER_NUMBER_PER_HOUR`,
+`KEFU_LOGIN_CODE_INTERVAL_SECONDS`, counted from the codes stored): over it nothing is stored or sent.
 
 Typing: the widget's `typing` frame and an agent's typing (`agent_typing`) are notices on the hub, never
-stored: the agent's console hears `typing-<interaction id>`, the widget a `typing` frame.
+stored: the agent's console hears `typing-<interaction id>`, the widget a `typing` frame; only while the
+conversation is open (a closed one is told nothing, and an agent typing on it is refused).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import secrets
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import phonenumbers
 from sqlalchemy import bindparam, select
@@ -204,7 +207,8 @@ def provider_id(message_id: int) -> str:
 
 # ---- logging in with a number ---------------------------------------------------------------------
 
-LOGIN_CODES = 3  # codes one visitor may ask for in LOGIN_WINDOW seconds
+LOGIN_CODES = 3  # codes one visitor may ask for in LOGIN_WINDOW seconds (this process's count; the number's
+# own limit, whoever asks, is counted in the database: Settings.login_codes_per_number_per_hour)
 LOGIN_WINDOW = 600.0
 _MOBILE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
@@ -223,8 +227,11 @@ def login_code_text(code: str) -> str:
 
 def start_login(session: Session, settings: Settings, visitor: Visitor, phone: str, *, at: datetime) -> datetime:
     """Send a login code to the number by SMS (queued with the visitor's customer); returns its expiry.
-    Flushes, never commits."""
+    linking.TooManyCodes (nothing written, nothing sent) when the number had its share of codes lately,
+    whichever visitor asked. Flushes, never commits."""
     e164 = mobile(phone)
+    linking.check_code_quota(session, e164, at=at, per_window=settings.login_codes_per_number_per_hour,
+                             interval=timedelta(seconds=settings.login_code_interval_seconds))
     unit = _unit(session, visitor)
     customer, _ = customers.identify(session, kind="webchat", value=visitor.id, org_unit_id=unit, at=at)
     code, expires = linking.start_code(session, kind="webchat", value=visitor.id, phone=e164,
@@ -265,6 +272,14 @@ def open_interaction(session: Session, visitor: str) -> tuple[int, int] | None:
     return (row.id, row.org_unit_id) if row is not None else None
 
 
+def typing_target(session: Session, visitor: str, known: tuple[int, int] | None) -> tuple[int, int] | None:
+    """(id, org unit) of the conversation the visitor's typing goes to: `known` while it is still open, else
+    the visitor's open one now (None: nobody to tell). A closed conversation is told nothing."""
+    if known is not None and session.scalar(select(Interaction.status).where(Interaction.id == known[0])) == "open":
+        return known
+    return open_interaction(session, visitor)
+
+
 def visitor_of(session: Session, interaction_id: int) -> str | None:
     """The visitor address of a web chat interaction (its last visitor message's sender)."""
     return session.scalar(select(Message.sender).where(Message.interaction_id == interaction_id,
@@ -273,12 +288,14 @@ def visitor_of(session: Session, interaction_id: int) -> str | None:
 
 
 def announce_agent_typing(session: Session, principal: Principal, interaction_id: int) -> None:
-    """Tell the visitor's widget that an agent is typing on this (visible) web chat interaction (not stored),
-    for the API's and the console's typing routes."""
+    """Tell the visitor's widget that an agent is typing on this (visible, open) web chat interaction (not
+    stored), for the API's and the console's typing routes (409 interaction_closed once it has ended)."""
     it = interactions.get_visible(session, principal, interaction_id, with_messages=False)
     visitor = visitor_of(session, it.id) if it.channel == CHANNEL else None
     if visitor is None:
         raise NotFound(f"interaction {interaction_id} is not a web chat with a visitor", code="not_webchat")
+    if it.status != "open":  # the visitor's widget is not told about a conversation that has ended
+        raise interactions.InteractionClosed(f"interaction {interaction_id} is closed")
     with contextlib.suppress(pubsub.HubUnavailable):
         pubsub.current().publish(HUB_CHANNEL, {"visitor": visitor, "typing": True})
 

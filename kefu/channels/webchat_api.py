@@ -15,7 +15,8 @@ From the server:
 - `{"type": "typing", "who": "agent"}` while an agent is typing an answer;
 - `{"type": "login", "state": "code_sent", "phone": <masked>, "expires_at"}` and then `{"type": "login",
   "state": "linked" | "suggested"}` (linked: the chat is now the number's customer's);
-- `{"type": "error", "code": ..., "message": ..., "retry_after"?: seconds, "tries_left"?: n}`.
+- `{"type": "error", "code": ..., "message": ..., "retry_after"?: seconds, "tries_left"?: n}`; a login code
+  refused because the number had its share (`too_many_codes`) also says `"status": 429`.
 
 The agent's typing comes from `POST /api/v1/webchat/interactions/{id}/typing` (the console's reply box).
 
@@ -144,10 +145,10 @@ class Conversation:
             await self.error("unknown_frame", "frame types: sync, message, seen, typing, login, verify")
 
     def _typing(self) -> None:
-        """Tell the consoles showing the visitor's open conversation (none yet: nobody to tell)."""
-        if self._typing_in is None:
-            with self.db.session() as s:
-                self._typing_in = webchat.open_interaction(s, self.visitor.id)
+        """Tell the consoles showing the visitor's open conversation (none: nobody to tell). The one known
+        is checked to be still open: once closed it is dropped, and a new open one is looked for."""
+        with self.db.session() as s:
+            self._typing_in = webchat.typing_target(s, self.visitor.id, self._typing_in)
         if self._typing_in is not None:
             iid, unit = self._typing_in
             with contextlib.suppress(pubsub.HubUnavailable):
@@ -166,6 +167,9 @@ class Conversation:
             return
         try:
             e164, expires = await run_in_threadpool(self._start_login, phone)
+        except linking.TooManyCodes as exc:
+            await self.error(exc.code, exc.message, status=exc.status, retry_after=exc.details["retry_after"])
+            return
         except (InvalidInput, NotFound) as exc:
             await self.error(exc.code, exc.message)
             return
@@ -197,12 +201,17 @@ class Conversation:
         self.wake.set()
 
     def _finish_login(self, phone: str, code: str) -> linking.LinkResult:
-        with self.db.session() as s:
+        """One unit of work: the code's use and the link commit together (their events after), or nothing
+        does. A rejected code commits its try alone (nothing else is written before the code is checked):
+        five wrong codes and the code is dead."""
+        rejected: linking.CodeRejected | None = None
+        with self.db.unit_of_work() as s:
             try:
-                result = webchat.finish_login(s, self.settings, self.visitor, phone, code, at=utcnow())
-            finally:
-                s.commit()  # a wrong code's try counts too: five wrong codes and the code is dead
-            return result
+                return webchat.finish_login(s, self.settings, self.visitor, phone, code, at=utcnow())
+            except linking.CodeRejected as exc:
+                rejected = exc
+        assert rejected is not None
+        raise rejected
 
     def _wake_dispatcher(self) -> None:
         dispatcher = getattr(self.ws.app.state, "dispatcher", None)

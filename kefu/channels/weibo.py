@@ -17,9 +17,11 @@ Outbound: `WeiboAdapter`, the customer-service message API (客服消息, `POST 
 reply.json?access_token=`, form-encoded `receiver_id`, `type=text`, `data` = the JSON {"text": ...}, and
 `save_sender_box`): a private message to the customer, within 48 hours of their last message (once for
 a mention), never after they unfollowed. A text has fewer than 300 characters; a longer reply is sent as
-several. The API answers {"result": true, ...} (no message id, no delivery report: a reply it took is
-"sent") or {"error", "error_code", "request"}: system errors and rate limits (1xxxx) are tried again,
-the rest (window closed, unknown receiver) fail for good.
+several, one request each. The API answers {"result": true, ...} (no message id, no delivery report: a reply
+it took is "sent") or {"error", "error_code", "request"}: system errors and rate limits (1xxxx) are tried
+again, the rest (window closed, unknown receiver) fail for good. Each text taken is kept as a part of the
+delivery (`part_id`: the delivery's key and the text's place), also when a later text fails, so that a retry
+sends only the texts the customer does not have yet.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from kefu.channels.adapters import (
     Outbound,
     Parsed,
     PermanentFailure,
+    SendFailure,
     Sent,
     TemporaryFailure,
     register,
@@ -141,15 +144,32 @@ class WeiboAdapter:
     def send(self, out: Outbound) -> Sent:
         if not out.to.isdigit():
             raise PermanentFailure(f"not a Weibo user id: {out.to[:40]!r}")
-        for part in chunks(out.body):
+        texts = chunks(out.body)
+        ids = tuple(part_id(out.key, i, len(texts)) for i in range(1, len(texts) + 1))
+        done = set(out.sent_parts)
+        accepted: list[str] = []
+        for pid, part in zip(ids, texts, strict=True):
+            if pid in done:  # taken by an earlier attempt: the customer has it
+                continue
             form = {"receiver_id": out.to, "type": "text", "save_sender_box": "1",
                     "data": json.dumps({"text": part}, ensure_ascii=False)}
             try:
-                r = httpx.post(self.url, params={"access_token": self.token}, data=form, timeout=self.timeout)
-            except httpx.HTTPError as exc:
-                raise TemporaryFailure(f"Weibo API unreachable: {type(exc).__name__}") from None
-            _check(r)
-        return Sent(())  # the API names no message and reports no delivery
+                try:
+                    r = httpx.post(self.url, params={"access_token": self.token}, data=form,
+                                   timeout=self.timeout)
+                except httpx.HTTPError as exc:
+                    raise TemporaryFailure(f"Weibo API unreachable: {type(exc).__name__}") from None
+                _check(r)
+            except SendFailure as exc:
+                exc.accepted = tuple(accepted)
+                raise
+            accepted.append(pid)
+        return Sent(ids)
+
+
+def part_id(key: str, seq: int, total: int) -> str:
+    """kefu's id of one text of a reply (the API names no message): the delivery's key and the text's place."""
+    return f"{key}:{seq}/{total}"
 
 
 def _check(r: httpx.Response) -> None:

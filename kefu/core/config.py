@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = Field(15, ge=1)
     login_lockout_minutes: int = Field(15, ge=1)
     login_per_ip_per_minute: int = Field(20, ge=1)
+    # One-time login codes by SMS (a web chat visitor logging in with a number): at most
+    # `login_codes_per_number_per_hour` codes to one number in any hour, and one every
+    # `login_code_interval_seconds`, whichever visitor asks (counted in the database: every process agrees).
+    login_codes_per_number_per_hour: int = Field(5, ge=1)
+    login_code_interval_seconds: int = Field(60, ge=0)
     # Password hashes computed at once per process (Argon2 takes 64 MiB each), and how long a login
     # waits for a free slot before it is answered 503.
     password_hash_concurrency: int = Field(2, ge=1)

@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.clock import utcnow
-from kefu.core.errors import Conflict, InvalidInput, NotFound
+from kefu.core.errors import Conflict, InvalidInput, KefuError, NotFound
 from kefu.customers import service
 from kefu.customers.models import Customer, CustomerIdentity, IdentityLinkCode, IdentityLinkSuggestion
 from kefu.customers.phone import normalize_phone
@@ -49,6 +52,13 @@ class InvalidEvidence(InvalidInput):
 
 class CodeRejected(InvalidInput):
     code = "code_rejected"
+
+
+class TooManyCodes(KefuError):
+    """A number was sent as many codes as it may be for now (`details.retry_after`: seconds to wait)."""
+
+    status = 429
+    code = "too_many_codes"
 
 
 class SuggestionNotFound(NotFound):
@@ -192,6 +202,38 @@ def start_code(session: Session, *, kind: str, value: str, phone: str, secret: b
                                  expires_at=at + CODE_TTL, attempts=0, created_at=at))
     session.flush()
     return code, at + CODE_TTL
+
+
+CODE_WINDOW = timedelta(hours=1)
+
+
+def code_wait(issued: Sequence[datetime], *, at: datetime, per_window: int, interval: timedelta,
+              window: timedelta = CODE_WINDOW) -> float:
+    """Seconds until a number that was sent codes at `issued` may be sent another (0: now): at most
+    `per_window` in any `window`, and `interval` apart. Pure."""
+    recent = sorted(t for t in issued if t > at - window)
+    waits = [0.0]
+    if recent:
+        waits.append((recent[-1] + interval - at).total_seconds())
+    if len(recent) >= per_window:
+        waits.append((recent[-per_window] + window - at).total_seconds())
+    return max(waits)
+
+
+def check_code_quota(session: Session, phone: str, *, at: datetime, per_window: int, interval: timedelta) -> None:
+    """Refuse (TooManyCodes, 429) a code to a number that was sent its share lately, whoever asked: counted
+    from the codes stored, so every process agrees. On PostgreSQL the number's requests take turns (an
+    advisory lock until the transaction ends); SQLite's writers take turns already."""
+    e164 = normalize_phone(phone)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"link-code:{e164}".encode())})
+    issued = list(session.scalars(select(IdentityLinkCode.created_at).where(
+        IdentityLinkCode.phone == e164, IdentityLinkCode.created_at > at - CODE_WINDOW)))
+    wait = code_wait(issued, at=at, per_window=per_window, interval=interval)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise TooManyCodes(f"该号码获取验证码过于频繁，请 {seconds} 秒后再试（too many codes sent to this number; "
+                           f"try again in {seconds} s）", details={"retry_after": seconds})
 
 
 def verify_code(session: Session, *, kind: str, value: str, phone: str, code: str, secret: bytes, org_unit_id: int,

@@ -140,4 +140,7 @@ class IdentityLinkCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_identity_link_codes_address", "kind", "value", "phone"),)
+    __table_args__ = (
+        Index("ix_identity_link_codes_address", "kind", "value", "phone"),
+        Index("ix_identity_link_codes_phone", "phone", "created_at"),  # codes sent to a number lately
+    )

@@ -3,9 +3,9 @@
 Weibo (fans-service customer-service messages): `POST /2/messages/reply.json?access_token=`, form-encoded
 `receiver_id`, `type`, `data` (JSON {"text"}), `save_sender_box`; answers {"result": true, "sender_id",
 "receiver_id", "type", "data"}, or {"error", "error_code", "request"}: 21332 for another access token, 10001
-(system error) while told to be busy; a receiver who has not written within 48 hours, who unfollowed, or
-whose mention was answered already (one reply a mention), and a text of 300 characters or more, are refused
-with HTTP 400 (the error codes of these refusals are the fake's own).
+(system error) while told to be busy (`busy` requests, or once after `busy_after` texts); a receiver who has
+not written within 48 hours, who unfollowed, or whose mention was answered already (one reply a mention), and a
+text of 300 characters or more, are refused with HTTP 400 (the error codes of these refusals are the fake's own).
 
 QQ bot: `POST /app/getAppAccessToken` {"appId", "clientSecret"} → {"access_token", "expires_in": "7200"};
 `POST /v2/users/{openid}/messages` and `/v2/groups/{group_openid}/messages` with `Authorization: QQBot
@@ -48,6 +48,7 @@ class FakeWeibo:
     mentioned: dict[str, datetime] = field(default_factory=dict)  # uid -> their mention, not answered yet
     unfollowed: set[str] = field(default_factory=set)
     busy: int = 0
+    busy_after: int | None = None  # busy once when this many texts have been taken
     sent: list[dict[str, Any]] = field(default_factory=list)
     clock: Clock = _now
     base: str = ""
@@ -58,8 +59,10 @@ class FakeWeibo:
             return 404, self._error(10014, "Insufficient app permissions", path)
         if query.get("access_token") != self.token:
             return 403, self._error(21332, "invalid_access_token")
-        if self.busy:
-            self.busy -= 1
+        if self.busy or self.busy_after == len(self.sent):
+            self.busy = max(self.busy - 1, 0)
+            if self.busy_after == len(self.sent):
+                self.busy_after = None
             return 500, self._error(10001, "system error")
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         to, kind = form.get("receiver_id", ""), form.get("type")

@@ -6,18 +6,25 @@ the reason when dovecot cannot run here (apt-get install dovecot-imapd)."""
 from __future__ import annotations
 
 import imaplib
+import ipaddress
 import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 
 from kefu.channels import config, imap
@@ -39,6 +46,50 @@ def _free_port() -> int:
 
 @pytest.fixture
 def dovecot() -> Iterator[int]:
+    yield from _dovecot(None)
+
+
+@pytest.fixture
+def dovecot_ssl(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """Dovecot over SSL only (IMAPS), with a certificate for 127.0.0.1 from a CA made here: (port, the CA's PEM)."""
+    ca = tmp_path / "ca.pem"
+    cert, key = _certificate(ca)
+    for port in _dovecot((cert, key)):
+        yield port, ca
+
+
+def _certificate(ca_path: Path) -> tuple[bytes, bytes]:
+    """A throwaway CA (written to ca_path) and the server's certificate for 127.0.0.1 it signed (PEM, key)."""
+    now = datetime.now(UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("kefu test CA")).issuer_name(name("kefu test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return leaf.public_bytes(serialization.Encoding.PEM), key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def _dovecot(tls: tuple[bytes, bytes] | None) -> Iterator[int]:
     if not DOVECOT.exists():
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
     try:
@@ -58,6 +109,12 @@ def dovecot() -> Iterator[int]:
     (root / "passwd").chmod(0o644)
     if os.getuid() == 0:
         os.chown(root / "mail", me.pw_uid, me.pw_gid)
+    if tls is not None:
+        (root / "cert.pem").write_bytes(tls[0])
+        (root / "key.pem").write_bytes(tls[1])
+        (root / "key.pem").chmod(0o600)
+    plain, secure = (0, port) if tls is not None else (port, 0)
+    ssl_conf = f"ssl = required\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem" if tls else "ssl = no"
     conf = root / "dovecot.conf"
     conf.write_text(f"""
 base_dir = {root}/run
@@ -65,7 +122,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl_conf}
 first_valid_uid = {me.pw_uid}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -83,10 +140,12 @@ userdb {{
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
-    port = {port}
+    port = {plain}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {secure}
+    ssl = yes
   }}
 }}
 service anvil {{
@@ -120,8 +179,14 @@ service imap-login {{
         shutil.rmtree(root, ignore_errors=True)
 
 
-def deliver(port: int, raw: bytes) -> None:
-    with imaplib.IMAP4("127.0.0.1", port) as c:
+def _connect(port: int, ca: Path | None) -> imaplib.IMAP4:
+    if ca is None:
+        return imaplib.IMAP4("127.0.0.1", port)
+    return imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(cafile=str(ca)))
+
+
+def deliver(port: int, raw: bytes, ca: Path | None = None) -> None:
+    with _connect(port, ca) as c:
         c.login(USER, PASSWORD)
         typ, _ = c.append("INBOX", None, None, raw)
         assert typ == "OK"
@@ -140,8 +205,8 @@ def mail(msg_id: str, body: str, *, sender: str = "zhou.min@example.com", **head
     return m.as_bytes()
 
 
-def unseen(port: int) -> int:
-    with imaplib.IMAP4("127.0.0.1", port) as c:
+def unseen(port: int, ca: Path | None = None) -> int:
+    with _connect(port, ca) as c:
         c.login(USER, PASSWORD)
         c.select("INBOX")
         _, found = c.uid("SEARCH", "UNSEEN")
@@ -192,3 +257,26 @@ def test_wrong_credentials_raise_and_leave_the_mail_unseen(dovecot: int, world: 
         imap.poll(world.db, settings, imap.Mailbox("127.0.0.1", dovecot, USER, "wrong"))
     assert unseen(dovecot) == 1
     assert counts(world.db)["messages"] == 0
+
+
+def test_a_mailbox_over_ssl_is_polled_when_its_certificate_checks_out(dovecot_ssl: tuple[int, Path], world: World,
+                                                                      settings: Settings) -> None:
+    port, ca = dovecot_ssl
+    deliver(port, mail("s1", "宽带每天晚上八点断线。"), ca)
+    with pytest.raises(ssl.SSLCertVerificationError):  # a certificate no trusted CA signed: not a word sent
+        imap.poll(world.db, settings, imap.Mailbox("127.0.0.1", port, USER, PASSWORD, ssl=True))
+    assert unseen(port, ca) == 1
+    assert counts(world.db)["messages"] == 0
+    with world.db.unit_of_work() as s:  # the operator's CA, set on the console
+        config.save(s, settings, org_unit_id=world.units["gz"], channel="email",
+                    form={"imap_host": "127.0.0.1", "imap_port": str(port), "imap_username": USER,
+                          "imap_password": PASSWORD, "imap_ssl": "1", "imap_ca_file": str(ca)},
+                    actor_id=None, at=utcnow())
+    [(unit, box)] = imap.configured(world.db, settings)
+    assert (unit, box.ssl, box.ca_file) == (world.units["gz"], True, str(ca))
+    got = imap.poll(world.db, settings, box)
+    assert (got.stored, got.refused) == (1, 0)
+    assert unseen(port, ca) == 0
+    with world.db.session() as s:
+        rows = s.execute(select(Message.sender, Message.body, Interaction.org_unit_id).join(Interaction)).all()
+        assert [tuple(r) for r in rows] == [("zhou.min@example.com", "宽带每天晚上八点断线。", world.units["gz"])]

@@ -91,6 +91,47 @@ def test_a_weibo_mention_is_answered_once_and_a_busy_api_is_tried_again(
     assert [m["text"] for m in wb.sent] == ["您好，已安排专人处理骚扰电话问题"]
 
 
+def _parts(world: World, delivery_id: int) -> list[str]:
+    with world.db.session() as s:
+        return list(s.scalars(select(OutboundPart.provider_id).where(OutboundPart.delivery_id == delivery_id)
+                              .order_by(OutboundPart.id)))
+
+
+def test_a_long_weibo_reply_failing_after_its_first_text_sends_only_the_rest_on_the_retry(
+        client: TestClient, world: World, accounts: None, wb: FakeWeibo) -> None:
+    assert weibo(client, PRIVATE).text == "success"
+    wb.wrote["2489518277"] = utcnow()
+    body = "".join(chr(0x4E00 + i) for i in range(650))  # 650 different characters: 299 + 299 + 52
+    wb.busy_after = 1  # the API takes the first text, then answers "system error" once
+    long = _reply(client, world, body)
+    settle(world)
+    d = delivery(world, long)
+    assert (d.status, d.attempts, d.last_error) == ("queued", 1, "Weibo API 500 10001: system error")
+    assert [m["text"] for m in wb.sent] == [body[:299]]
+    assert _parts(world, d.id) == [f"{d.key}:1/3"]
+    assert d.next_attempt_at is not None
+    retry_at(world, d.next_attempt_at)
+    d = delivery(world, long)
+    assert (d.status, d.attempts) == ("sent", 2)
+    assert [m["text"] for m in wb.sent] == [body[:299], body[299:598], body[598:]]  # each text once, in order
+    assert _parts(world, d.id) == [f"{d.key}:1/3", f"{d.key}:2/3", f"{d.key}:3/3"]
+    retry_at(world, d.next_attempt_at or utcnow() + timedelta(hours=1))  # nothing left to send
+    assert len(wb.sent) == 3
+
+
+def test_a_long_weibo_reply_refused_after_its_first_text_fails_and_keeps_what_was_sent(
+        client: TestClient, world: World, accounts: None, wb: FakeWeibo) -> None:
+    assert weibo(client, MENTION).text == "success"
+    wb.mentioned["3311223344"] = utcnow()  # a mention gets one text: the second is refused for good
+    long = _reply(client, world, "谢" * 400)
+    settle(world)
+    d = delivery(world, long)
+    assert (d.status, d.attempts, d.last_error) == ("failed", 1,
+                                                    "Weibo API 400 20015: no message quota for this receiver")
+    assert [len(m["text"]) for m in wb.sent] == [299]
+    assert _parts(world, d.id) == [f"{d.key}:1/2"]
+
+
 def test_a_weibo_reply_to_a_fan_who_unfollowed_fails_for_good(client: TestClient, world: World, accounts: None,
                                                               wb: FakeWeibo) -> None:
     weibo(client, PRIVATE)

@@ -13,7 +13,7 @@ from kefu.core.db import Database
 from kefu.core.events import OutboxEvent
 from kefu.interactions.models import Interaction
 from kefu.web import live
-from tests.channels.test_webchat import open_chat, until
+from tests.channels.test_webchat import frame, open_chat, until
 from tests.channels.test_webchat_login import send
 from tests.conftest import World
 
@@ -48,6 +48,55 @@ def test_typing_goes_both_ways_and_is_stored_nowhere(client: TestClient, world: 
         cm.__exit__(None, None, None)
     finally:
         stop()
+
+
+def test_a_closed_conversation_gets_no_typing_and_the_next_one_does(client: TestClient, world: World,
+                                                                   db: Database) -> None:
+    heard: list[dict[str, Any]] = []
+    stop = pubsub.current().subscribe(live.CHANNEL, heard.append)
+    cm, ws, _ = open_chat(client)
+    try:
+        send(ws, type="sync", after=0)
+        until(ws, "messages")
+        send(ws, type="message", id="c1", text="在吗")
+        until(ws, "ack")
+        until(ws, "messages")
+        with db.session() as s:
+            first = s.scalars(select(Interaction.id)).one()
+        send(ws, type="typing")  # the conversation is known to the connection now
+        _round_trip(ws)
+        assert [h["kind"] for h in heard] == [f"typing-{first}"]
+        r = client.post(f"/api/v1/interactions/{first}/close", json={"outcome": "answered"},
+                        headers=world.auth("agent_gz"))
+        assert r.status_code == 200, r.text
+        heard.clear()
+        send(ws, type="typing")  # the closed conversation is told nothing
+        _round_trip(ws)
+        assert heard == []
+        r = client.post(f"/api/v1/webchat/interactions/{first}/typing", headers=world.auth("agent_gz"))
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "interaction_closed")
+        send(ws, type="sync", after=10**9)
+        assert frame(ws)["type"] == "messages"  # no typing frame for the closed conversation
+        send(ws, type="message", id="c2", text="还有一个问题")  # a new conversation
+        until(ws, "ack")
+        until(ws, "messages")
+        with db.session() as s:
+            second = s.scalar(select(Interaction.id).where(Interaction.status == "open"))
+        assert second is not None
+        assert second != first
+        send(ws, type="typing")
+        _round_trip(ws)
+        assert [(h["kind"], h["data"]) for h in heard] == [
+            (f"typing-{second}", {"interaction_id": second, "who": "visitor"})]
+    finally:
+        cm.__exit__(None, None, None)
+        stop()
+
+
+def _round_trip(ws: Any) -> None:
+    """A sync answered: the frames sent before it were handled."""
+    send(ws, type="sync", after=10**9)
+    until(ws, "messages")
 
 
 def _events(db: Database) -> int:

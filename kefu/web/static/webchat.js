@@ -185,6 +185,8 @@
       var li = f.id && local[f.id];
       if (f.code === "rate_limited") {
         status.textContent = "发送过于频繁，请稍后再试";
+      } else if (f.code === "too_many_codes") {
+        status.textContent = "该号码获取验证码过于频繁，请 " + Math.ceil(f.retry_after || 60) + " 秒后再试";
       } else if (li) {
         mark(li, "发送失败：" + f.message);
         state.pending = state.pending.filter(function (p) { return p.id !== f.id; });
