@@ -165,7 +165,7 @@ def create_token(
     body: TokenCreate, session: DbSession, settings: AppSettings, principal: Principal = require("tokens.admin")
 ) -> TokenCreated:
     """A token for a user of the caller's subtree (default: the caller). The secret is in this answer only."""
-    owner = service.user_visible(session, principal, body.user_id or principal.user_id)
+    owner = service.user_visible(session, principal, principal.user_id if body.user_id is None else body.user_id)
     secret, tok = service.create_api_token(session, owner.id, body.name, scopes=body.scopes,
                                            expires_at=body.expires_at, days=settings.token_days,
                                            created_by=principal.user_id)

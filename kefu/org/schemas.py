@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from kefu.core.text import Name
 
@@ -80,7 +80,8 @@ class UserUpdate(Schema):
 
 class TokenCreate(Schema):
     name: str = Field(min_length=1, max_length=100)
-    user_id: int | None = None
+    # The owner (default: the caller). A number, never a JSON true/false (which pydantic would take for 1/0).
+    user_id: StrictInt | None = Field(default=None, ge=1, le=2**63 - 1)
     # Narrow the token to part of its owner's role: permission names or "inbound:<channel>".
     # Left out: the owner's whole role.
     scopes: list[str] | None = Field(default=None, max_length=64)

@@ -44,6 +44,20 @@ def test_api_token_authenticates_and_revoked_token_does_not(client: TestClient, 
     assert client.get("/api/v1/me", headers=h).status_code == 401
 
 
+def test_a_token_for_an_owner_given_as_true_false_or_zero_is_refused_and_none_is_made(
+        client: TestClient, world: World) -> None:
+    before = client.get("/api/v1/tokens", headers=world.auth("admin")).json()["total"]
+    for owner in (False, True, 0, -1):
+        r = client.post("/api/v1/tokens", json={"name": "gateway", "user_id": owner}, headers=world.auth("admin"))
+        assert r.status_code == 422, owner
+    assert client.get("/api/v1/tokens", headers=world.auth("admin")).json()["total"] == before
+    r = client.post("/api/v1/tokens", json={"name": "gateway", "user_id": world.users["agent_gz"]},
+                    headers=world.auth("admin"))
+    assert r.status_code == 201
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['token']}"}).json()[
+        "username"] == "agent_gz"
+
+
 def test_agent_may_not_create_users(client: TestClient, world: World) -> None:
     r = client.post("/api/v1/users", headers=world.auth("agent_gz"), json={
         "username": "x1", "display_name": "X", "role": "agent", "org_unit_id": world.units["gz"]})

@@ -231,7 +231,7 @@ def test_the_supervisor_sees_the_engines_move_suggestion_and_applies_it(client: 
         admin = org.user(s, world.users["admin"])
         assert admin is not None
         routing.update_agent(s, org.principal_for(s, admin), agent, queues=["chat"])
-    flow.message("sms", "13812345678", "宽带坏了", org_unit_code="GZ")
+    flow.message("sms", "13812345678", "宽带怎么办理", org_unit_code="GZ")
     flow.settle()
     assert flow.offers() == []
     for _ in range(3):  # the backlog ages while the agent idles; the engine checks every minute

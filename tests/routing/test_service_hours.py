@@ -56,7 +56,7 @@ def test_outside_its_hours_a_queue_overflows_and_within_them_it_keeps_its_work(f
 
     flow.clock.advance(6.5 * 3600)  # 09:30: open
     flow.settle()
-    flow.message("sms", "13912345678", "宽带坏了", org_unit_code="GZ")
+    flow.message("sms", "13912345678", "宽带怎么办理", org_unit_code="GZ")
     flow.settle()
     day = flow.items()[1]
     assert (day.entry_queue_key, day.queue_key, day.state, day.agent_id) == ("messages", "messages", "offered", agent)
@@ -87,7 +87,7 @@ def test_a_queue_closed_by_hand_stays_closed_within_its_hours(flow: Flow, world:
         assert admin is not None
         routing.set_queue_open(s, org.principal_for(s, admin), "messages", True)
     flow.settle()
-    flow.message("sms", "13912345678", "宽带坏了", org_unit_code="GZ")
+    flow.message("sms", "13912345678", "宽带怎么办理", org_unit_code="GZ")
     flow.settle()
     assert flow.items()[1].queue_key == "messages"
 
