@@ -34,7 +34,15 @@ from kefu.routing.engine import Engine
 from kefu.routing.model import Agent, EngineConfig, QueueConfig, Reach, Ring, WorkItem
 from kefu.routing.simulation import EngineRouter, RosterCrew
 from kefu.workforce.errors import WorkforceInputError
-from kefu.workforce.history import CallRecord, handle_time_fit, logged_in_agents, ready_agents
+from kefu.workforce.history import (
+    CallRecord,
+    calls_waiting,
+    handle_time_fit,
+    kaplan_meier,
+    logged_in_agents,
+    ready_agents,
+    served_types,
+)
 from kefu.workforce.simulator import (
     CallClass,
     Calls,
@@ -131,17 +139,9 @@ def after_call_gaps(rows: Sequence[CallRecord], *, within: int = LONG_GAP) -> li
     break, which the staffing per interval accounts for)."""
     served = sorted((r for r in rows if r.answered and r.server is not None and r.ser_start is not None),
                     key=lambda r: (r.server or "", r.ser_start or 0))
-    skills: dict[str, set[str]] = defaultdict(set)
-    for r in served:
-        skills[r.server or ""].add(r.call_type)
+    skills = served_types(rows)
     day = 86_400
-    waiting: dict[str, np.ndarray] = {}
-    for r in rows:
-        if r.q_start is not None and r.q_time > 0:
-            w = waiting.setdefault(r.call_type, np.zeros(day + 1, dtype=np.int32))
-            w[min(r.q_start, day)] += 1
-            w[min(r.q_start + r.q_time, day)] -= 1
-    waits = {t: np.cumsum(w)[:day] > 0 for t, w in waiting.items()}
+    waits = calls_waiting(rows)
     gaps: list[float] = []
     for a, b in pairwise(served):
         if a.server != b.server or a.ser_start is None or b.ser_start is None:
@@ -156,20 +156,8 @@ def after_call_gaps(rows: Sequence[CallRecord], *, within: int = LONG_GAP) -> li
 def patience_survival(rows: Sequence[CallRecord]) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan-Meier estimate of the patience of the day's offered calls: an abandon's queue time is an
     observed patience, an answered call's a censored one. (times, survival just after each time)."""
-    events: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # time -> [abandons, answered]
-    for r in rows:
-        events[r.q_time][0 if r.abandoned else 1] += 1
-    at_risk = len(rows)
-    times, surv = [], []
-    s = 1.0
-    for t in sorted(events):
-        died, censored = events[t]
-        if died and at_risk > 0:
-            s *= 1 - died / at_risk
-            times.append(float(t))
-            surv.append(s)
-        at_risk -= died + censored
-    return np.array(times), np.array(surv)
+    times, survival = kaplan_meier([(float(r.q_time), r.abandoned) for r in rows])
+    return np.array(times), np.array(survival)
 
 
 def residual_patience(rng: np.random.Generator, waited: np.ndarray, times: np.ndarray,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from kefu.workforce.errors import WorkforceInputError
 
@@ -314,6 +315,30 @@ def kaplan_meier(sample: Sequence[tuple[float, bool]]) -> tuple[list[float], lis
     return times, survival
 
 
+def served_types(rows: Sequence[CallRecord]) -> dict[str, set[str]]:
+    """The call types each agent of one day's log served that day (the skills the log shows)."""
+    skills: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r.answered and r.server is not None and r.ser_start is not None:
+            skills[r.server].add(r.call_type)
+    return skills
+
+
+def calls_waiting(rows: Sequence[CallRecord]) -> dict[str, Any]:
+    """Per call type of one day's log, whether a call of that type was waiting in the queue at each second
+    of the day (a boolean numpy array of 86,400)."""
+    import numpy as np
+
+    day = 86_400
+    waiting: dict[str, Any] = {}
+    for r in rows:
+        if r.q_start is not None and r.q_time > 0:
+            w = waiting.setdefault(r.call_type, np.zeros(day + 1, dtype=np.int32))
+            w[min(r.q_start, day)] += 1
+            w[min(r.q_start + r.q_time, day)] -= 1
+    return {t: np.cumsum(w)[:day] > 0 for t, w in waiting.items()}
+
+
 def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds: int = 1800) -> dict[str, list[bool]]:
     """Which agents of one day's log were ready for calls in each slot of ``slot_seconds``, inferred from
     the log alone (it records no logins): an agent is on duty in each ``duty_seconds`` period in which they
@@ -325,17 +350,8 @@ def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds:
 
     day = 86_400
     served = [r for r in rows if r.answered and r.server is not None and r.ser_start is not None]
-    skills: dict[str, set[str]] = defaultdict(set)
-    for r in served:
-        assert r.server is not None
-        skills[r.server].add(r.call_type)
-    waiting: dict[str, np.ndarray] = {}
-    for r in rows:
-        if r.q_start is not None and r.q_time > 0:
-            w = waiting.setdefault(r.call_type, np.zeros(day + 1, dtype=np.int32))
-            w[min(r.q_start, day)] += 1
-            w[min(r.q_start + r.q_time, day)] -= 1
-    waiting_now = {t: np.cumsum(w)[:day] > 0 for t, w in waiting.items()}
+    skills = served_types(rows)
+    waiting_now = calls_waiting(rows)
     out: dict[str, list[bool]] = {}
     slots = day // slot_seconds
     for name in sorted(skills):
