@@ -4,11 +4,10 @@ the outbound deliveries, channel events recorded; a refused payload kept as an i
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from kefu.channels import inbound, outbound
 from kefu.channels.adapters import Parsed
@@ -17,7 +16,7 @@ from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.config import Settings
-from kefu.core.db import Database
+from kefu.core.db import Database, xact_lock
 
 
 @dataclass
@@ -67,9 +66,7 @@ def _add_fragment(db: Database, settings: Settings, frag: Any) -> inbound.Inboun
 
     sender = inbound.sender_value(sms.CHANNEL, frag.sender)
     with db.unit_of_work() as s:
-        if s.get_bind().dialect.name == "postgresql":  # the parts of one message, one at a time
-            key = zlib.crc32(f"{sender}:{frag.ref}:{frag.total}".encode())
-            s.execute(text("select pg_advisory_xact_lock(:k)"), {"k": key})
+        xact_lock(s, f"{sender}:{frag.ref}:{frag.total}")  # the parts of one message, one at a time
         exists = s.scalar(select(SmsFragment.id).where(SmsFragment.sender == sender, SmsFragment.ref == frag.ref,
                                                        SmsFragment.total == frag.total, SmsFragment.seq == frag.seq))
         if exists is None:

@@ -230,12 +230,11 @@ def start_login(session: Session, settings: Settings, visitor: Visitor, phone: s
     linking.TooManyCodes (nothing written, nothing sent) when the number had its share of codes lately,
     whichever visitor asked. Flushes, never commits."""
     e164 = mobile(phone)
-    linking.check_code_quota(session, e164, at=at, per_window=settings.login_codes_per_number_per_hour,
-                             interval=timedelta(seconds=settings.login_code_interval_seconds))
+    code, expires = linking.start_code(
+        session, kind="webchat", value=visitor.id, phone=e164, secret=_link_secret(settings), at=at,
+        quota=(settings.login_codes_per_number_per_hour, timedelta(seconds=settings.login_code_interval_seconds)))
     unit = _unit(session, visitor)
     customer, _ = customers.identify(session, kind="webchat", value=visitor.id, org_unit_id=unit, at=at)
-    code, expires = linking.start_code(session, kind="webchat", value=visitor.id, phone=e164,
-                                       secret=_link_secret(settings), at=at)
     interactions.send_to_address(session, customer_id=customer.id, org_unit_id=customer.org_unit_id, channel="sms",
                                  to=e164, body=login_code_text(code), subject="网页客服登录验证码", kind="login_code",
                                  at=at)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -175,6 +176,13 @@ class Database:
 
 _AFTER_COMMIT = "kefu_after_commit"
 log = logging.getLogger("kefu.db")
+
+
+def xact_lock(session: Session, name: str) -> None:
+    """Make the transactions that name ``name`` take turns until each ends: on PostgreSQL an advisory
+    transaction lock keyed by the name's CRC-32; SQLite's writers take turns already, so none there."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
 
 
 def after_commit(session: Session, work: Callable[[Session], None]) -> None:

@@ -25,16 +25,16 @@ import hashlib
 import hmac
 import math
 import secrets
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.clock import utcnow
+from kefu.core.db import xact_lock
 from kefu.core.errors import Conflict, InvalidInput, KefuError, NotFound
 from kefu.customers import service
 from kefu.customers.models import Customer, CustomerIdentity, IdentityLinkCode, IdentityLinkSuggestion
@@ -192,11 +192,14 @@ def _hash(secret: bytes, kind: str, value: str, phone: str, code: str) -> str:
 
 
 def start_code(session: Session, *, kind: str, value: str, phone: str, secret: bytes,
-               at: datetime | None = None) -> tuple[str, datetime]:
+               at: datetime | None = None, quota: tuple[int, timedelta] | None = None) -> tuple[str, datetime]:
     """A six-digit code for the address to prove it holds the number; the caller sends it to the number
-    by SMS. Kept hashed; valid CODE_TTL, CODE_ATTEMPTS tries."""
+    by SMS. Kept hashed; valid CODE_TTL, CODE_ATTEMPTS tries. ``quota`` (codes per CODE_WINDOW, interval):
+    refused first (TooManyCodes, nothing written) when the number had its share lately (check_code_quota)."""
     at = at or utcnow()
     v, e164 = service.normalize_identity(kind, value), normalize_phone(phone)
+    if quota is not None:
+        check_code_quota(session, e164, at=at, per_window=quota[0], interval=quota[1])
     code = f"{secrets.randbelow(1_000_000):06d}"
     session.add(IdentityLinkCode(kind=kind, value=v, phone=e164, code_hash=_hash(secret, kind, v, e164, code),
                                  expires_at=at + CODE_TTL, attempts=0, created_at=at))
@@ -225,8 +228,7 @@ def check_code_quota(session: Session, phone: str, *, at: datetime, per_window: 
     from the codes stored, so every process agrees. On PostgreSQL the number's requests take turns (an
     advisory lock until the transaction ends); SQLite's writers take turns already."""
     e164 = normalize_phone(phone)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"link-code:{e164}".encode())})
+    xact_lock(session, f"link-code:{e164}")
     issued = list(session.scalars(select(IdentityLinkCode.created_at).where(
         IdentityLinkCode.phone == e164, IdentityLinkCode.created_at > at - CODE_WINDOW)))
     wait = code_wait(issued, at=at, per_window=per_window, interval=interval)
