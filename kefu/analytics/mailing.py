@@ -18,13 +18,13 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kefu.analytics import reports, service
 from kefu.analytics.models import ReportMailing, ReportSchedule
 from kefu.core.config import Settings
-from kefu.core.db import SQLITE_BEGIN
+from kefu.core.db import SQLITE_BEGIN, insert_unless_exists
 from kefu.core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -138,21 +138,13 @@ def _enqueue_due(session: Session, *, now: datetime) -> None:
     if now < service.local_midnight(now) + SEND_FROM:
         return
     due = dict(reports.due_periods(service.local_date(now)))
+    add = insert_unless_exists(session.get_bind().dialect.name, ReportMailing, "schedule_id", "first_day")
     for row in session.scalars(select(ReportSchedule).where(ReportSchedule.cadence.in_(due))
                                .order_by(ReportSchedule.id)):
         first, _ = reports.period_bounds(row.cadence, due[row.cadence])
-        if session.scalar(select(ReportMailing.id).where(ReportMailing.schedule_id == row.id,
-                                                         ReportMailing.first_day == first)) is not None:
-            continue
-        sp = session.begin_nested()  # a second run adding the same period concurrently wins
-        try:
-            session.add(ReportMailing(schedule_id=row.id, first_day=first, state="due", attempts=0,
-                                      next_try_at=now))
-            session.flush()
-        except IntegrityError:
-            sp.rollback()
-            continue
-        sp.commit()
+        # a period mailed already, or added by a concurrent run, is left as it is
+        session.execute(add, [{"schedule_id": row.id, "first_day": first, "state": "due", "attempts": 0,
+                               "next_try_at": now}])
 
 
 def send_due(session: Session, settings: Settings, *, now: datetime) -> list[int]:

@@ -271,8 +271,7 @@ HANDLER_COLUMNS: list[tuple[str, str, Callable[[Row, Any], Any]]] = [
     ("投诉率(每千次接通)", "Complaints per 1,000 answered",
      lambda r, q: _per_thousand(q.complaints.complaints, r.tally.answered)),
     ("越级投诉率%(申诉/投诉)", "Escalation rate % (appeals / complaints)",
-     lambda r, q: round(q.complaints.appeals * 100 / q.complaints.complaints, 2) if q.complaints.complaints
-     else None),
+     lambda r, q: None if (rate := q.complaints.escalation_rate()) is None else round(rate * 100, 2)),
 ]
 
 

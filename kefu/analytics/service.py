@@ -215,6 +215,10 @@ class ComplaintFigures:
     def repeat_rate(self) -> float | None:
         return self.repeats / self.complaints if self.complaints else None
 
+    def escalation_rate(self) -> float | None:
+        """Escalations (appeals) per complaint: a queue's or an agent's measure (the MIIT one is per customer)."""
+        return self.appeals / self.complaints if self.complaints else None
+
     def appeals_per_million(self) -> float | None:
         return kpi.per_million(self.appeals, self.customers)
 

@@ -241,8 +241,7 @@ def run(data_dir: Path | None, model_path: Path | None, echo: Echo, *, cv: bool 
              f"(target {model.info.get('target_precision')}); the rest is left to the agent")
     plain = model.heads["type"].threshold_without_grievance
     # what the head's threshold alone would apply (no grievance rule), against what is applied
-    said = [i for i, p in enumerate(preds) if p.type == "complaint" and classifier.type_applies(
-        p.type, p.type_confidence, p.type_threshold, bool(p.grievance_terms), threshold_without_grievance=None)]
+    said = [i for i, p in enumerate(preds) if p.type == "complaint" and p.type_confidence >= p.type_threshold]
     kept = [i for i in said if preds[i].type_applies]
     if plain is not None:
         def right_of(rows: list[int]) -> float:

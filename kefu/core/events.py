@@ -171,9 +171,9 @@ class EventBus:
         self.consumers[name] = Consumer(name, frozenset(events), handler, durable, db_only, prefilter, order)
 
     def consumer(self, name: str, *events: str, durable: bool = True, db_only: bool = False,
-                 prefilter: Prefilter | None = None) -> Callable[[Handler], Handler]:
+                 prefilter: Prefilter | None = None, order: int = 0) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.subscribe(name, events, fn, durable=durable, db_only=db_only, prefilter=prefilter)
+            self.subscribe(name, events, fn, durable=durable, db_only=db_only, prefilter=prefilter, order=order)
             return fn
 
         return deco

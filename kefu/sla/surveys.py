@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -265,24 +265,25 @@ def _store_answer(session: Session, survey: SlaSurvey, choice: int, text: str, a
                       aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
 
 
-def followups(session: Session, unit_ids: list[int] | None, *, done: bool = False) -> list[SlaSurvey]:
+def _followups(unit_ids: list[int] | None, *, done: bool) -> Select[SlaSurvey]:
     """The unsatisfied answers (1-2) of these units (None: all) whose supervisor follow-up is open (or, with
-    `done`, closed), oldest answer first: the supervisor's list of customers to call back about the handling."""
+    `done`, closed)."""
     closed = SlaSurvey.followed_up_at.is_not(None)
     q = select(SlaSurvey).where(SlaSurvey.status == "answered", SlaSurvey.choice <= UNSATISFIED,
                                 closed if done else ~closed)
-    if unit_ids is not None:
-        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
-    return list(session.scalars(q.order_by(SlaSurvey.answered_at, SlaSurvey.id)))
+    return q if unit_ids is None else q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+
+
+def followups(session: Session, unit_ids: list[int] | None, *, done: bool = False) -> list[SlaSurvey]:
+    """The unsatisfied answers (1-2) of these units (None: all) whose supervisor follow-up is open (or, with
+    `done`, closed), oldest answer first: the supervisor's list of customers to call back about the handling."""
+    return list(session.scalars(_followups(unit_ids, done=done).order_by(SlaSurvey.answered_at, SlaSurvey.id)))
 
 
 def closed_followups(session: Session, unit_ids: list[int] | None, *, limit: int, offset: int = 0) -> list[SlaSurvey]:
     """The closed follow-ups of these units (None: all), the most recently closed first, `limit` of them from
     `offset`: the console shows them a page at a time, the list grows for good."""
-    q = select(SlaSurvey).where(SlaSurvey.status == "answered", SlaSurvey.choice <= UNSATISFIED,
-                                SlaSurvey.followed_up_at.is_not(None))
-    if unit_ids is not None:
-        q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
+    q = _followups(unit_ids, done=True)
     return list(session.scalars(q.order_by(SlaSurvey.followed_up_at.desc(), SlaSurvey.id.desc())
                                 .limit(limit).offset(offset)))
 

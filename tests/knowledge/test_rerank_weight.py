@@ -18,7 +18,7 @@ def test_blend_mixes_first_stage_and_match_by_the_weight() -> None:
     assert blend(0.4, 0.8) == pytest.approx((1 - match_weight()) * 0.4 + match_weight() * 0.8)
 
 
-def test_the_shipped_weight_was_chosen_on_training_sets_only() -> None:
+def test_the_shipped_weight_file_names_training_sets_only_and_its_weight_is_the_one_search_uses() -> None:
     raw = resources.files("kefu.knowledge.text").joinpath("rerank.json").read_text(encoding="utf-8")
     spec = json.loads(raw)
     assert 0.0 <= match_weight() == spec["match_weight"] <= 1.0
