@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
 from kefu.analytics.models import QUALITY_SUMS, DayHandlerQualitySummary, DayQualitySummary, QualityFact
-from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number
+from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number, net_change
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
@@ -177,19 +177,6 @@ def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
                          _entry_queue(session, it.id))
 
 
-def _deltas(old: dict[str, Any] | None, new: dict[str, Any] | None,
-            keys: tuple[str, ...]) -> list[tuple[dict[str, Any], dict[str, int]]]:
-    """Per summary row key (the ``keys`` of a fact), the net change of each sum when fact ``old`` is replaced
-    by ``new`` (one row when both are counted under the same key; none whose sums do not change)."""
-    rows: dict[tuple[Any, ...], dict[str, int]] = {}
-    for fact, sign in ((old, -1), (new, 1)):
-        if fact is not None:
-            acc = rows.setdefault(tuple(fact[k] for k in keys), dict.fromkeys(QUALITY_SUMS, 0))
-            for n, v in sums_of(fact).items():
-                acc[n] += sign * v
-    return [(dict(zip(keys, key, strict=True)), acc) for key, acc in rows.items() if any(acc.values())]
-
-
 def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = (),
             seen: set[tuple[str, int]] | None = None) -> int:
     """Bring facts and sums up to date with these tickets and interactions as they are now; returns how many
@@ -218,7 +205,8 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
             continue
         changed += 1
         for table, keys in ((DayQualitySummary, KEYS), (DayHandlerQualitySummary, HANDLER_KEYS)):
-            for key, change in _deltas(old, new, keys):
+            for key, change in net_change(old, None if old is None else sums_of(old), new,
+                                          None if new is None else sums_of(new), keys, QUALITY_SUMS):
                 bump(session, table, key, change, 1, QUALITY_SUMS)
         if old is not None:
             session.execute(delete(QualityFact).where(QualityFact.kind == kind, QualityFact.ref_id == ref))

@@ -135,26 +135,29 @@ def fact_of(session: Session, it: Interaction) -> dict[str, Any] | None:
 Delta = tuple[Table, dict[str, Any], dict[str, Any]]
 
 
+def net_change(old: dict[str, Any] | None, old_sums: dict[str, Any] | None, new: dict[str, Any] | None,
+               new_sums: dict[str, Any] | None, keys: Sequence[str],
+               columns: Sequence[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Per summary row key (the ``keys`` of a fact), the net change of each sum when fact ``old`` (counting
+    ``old_sums``) is replaced by ``new`` (``new_sums``): one row when both are counted under the same key, none
+    for a row whose sums do not change. The summaries' (contacts', quality's) one way of netting. Pure."""
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for fact, sums, sign in ((old, old_sums, -1), (new, new_sums, 1)):
+        if fact is None or sums is None:
+            continue
+        acc = rows.setdefault(tuple(fact[k] for k in keys), dict.fromkeys(columns, 0))
+        for n, v in sums.items():
+            acc[n] += sign * v
+    return [(dict(zip(keys, key, strict=True)), acc) for key, acc in rows.items() if any(acc.values())]
+
+
 def _deltas(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Delta]:
     """What replacing contact fact ``old`` by ``new`` changes in the summary tables: per table and row key,
-    the net change of each sum (one row each when both facts are counted under the same key, as when a
-    contact is answered in the hour it was offered; none for a row whose sums do not change)."""
-    out: list[Delta] = []
+    the net change of each sum (as when a contact is answered in the hour it was offered: one row)."""
     old_sums = sums_of(kpi.tally([_contact(old)])) if old is not None else None
     new_sums = sums_of(kpi.tally([_contact(new)])) if new is not None else None
-    for table, keys in ROLLUPS:
-        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for fact, sums, sign in ((old, old_sums, -1), (new, new_sums, 1)):
-            if fact is None or sums is None:
-                continue
-            key = tuple(fact[k] for k in keys)
-            acc = rows.setdefault(key, dict.fromkeys(SUMS, 0))
-            for n, v in sums.items():
-                acc[n] += sign * v
-        for key, acc in rows.items():
-            if any(acc.values()):
-                out.append((table, dict(zip(keys, key, strict=True)), acc))
-    return out
+    return [(table, key, change) for table, keys in ROLLUPS
+            for key, change in net_change(old, old_sums, new, new_sums, keys, SUMS)]
 
 
 def bump(session: Session, table: Any, key: dict[str, Any], sums: dict[str, Any], sign: int,
