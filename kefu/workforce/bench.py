@@ -28,6 +28,7 @@ class ForecastBench:
     train_backtest: float  # chosen model's WAPE in the training backtests
     train_baseline: float  # the 8-week mean's, on the same days
     wape: dict[str, float]  # method -> WAPE on the held-out days
+    monthly: dict[str, dict[str, float]]  # "YYYY-MM" -> method -> WAPE on that month's held-out days
     holidays: dict[date, str]
     seconds: float
 
@@ -45,20 +46,31 @@ def run(data_dir: Path, *, split: date, country: str = "IL", interval_minutes: i
         raise ValueError(f"the split {split} leaves no training or no held-out days")
     years = sorted({d.year for d in counts})
     holidays = forecast.public_holidays(country, years)
-    special = forecast.special_kinds(holidays)
+    special = forecast.special_kinds(holidays, forecast.public_holidays(country, years, category="optional"))
     candidates = forecast.CANDIDATES if not quick else tuple(c for c in forecast.CANDIDATES if not c.pooled_profile)
     model, backtest, baseline = forecast.choose_model(train, special, candidates=candidates)
-    scores = forecast.rolling_scores(
-        counts,
-        test,
-        {
-            "model": forecast.configured(model, special),
-            "mean_8_weeks": forecast.same_weekday_mean,
-            "seasonal_naive": forecast.seasonal_naive,
-            "first_pass": forecast.seasonal_forecast,
-        },
-    )
-    return ForecastBench(model, len(train), len(test), backtest, baseline, scores, holidays,
+    chosen = forecast.configured(model, special)
+
+    methods = {
+        "model": chosen,
+        "mean_8_weeks": forecast.same_weekday_mean,
+        "seasonal_naive": forecast.seasonal_naive,
+        "first_pass": forecast.seasonal_forecast,
+    }
+    predicted = {name: forecast.rolling_forecast(counts, test, 7, f) for name, f in methods.items()}
+    # a bound, not a forecaster: the model's intraday shape scaled to each day's real total (what a perfect
+    # daily level would leave: the profile's error and the counts' own chance)
+    predicted["true_day_total"] = {
+        d: [v * sum(counts[d]) / sum(f) if sum(f) else 0.0 for v in f] for d, f in predicted["model"].items()
+    }
+    scores = {name: forecast.wape(p, {d: counts[d] for d in test}) for name, p in predicted.items()}
+    months = sorted({(d.year, d.month) for d in test})
+    monthly = {
+        f"{y}-{m:02d}": {name: forecast.wape(p, {d: counts[d] for d in test if (d.year, d.month) == (y, m)})
+                         for name, p in predicted.items()}
+        for y, m in months
+    }
+    return ForecastBench(model, len(train), len(test), backtest, baseline, scores, monthly, holidays,
                          time.perf_counter() - started)
 
 
@@ -73,6 +85,11 @@ def report(b: ForecastBench) -> str:
     for name, w in b.wape.items():
         lines.append(f"{name:<16}{w:>9.4f}{w / base:>13.3f}{w / naive:>10.3f}")
     lines.append(f"model vs 8-week mean: {100 * (1 - b.wape['model'] / base):+.1f} % lower WAPE; {b.seconds:.1f} s")
+    for month, per in b.monthly.items():
+        lines.append(f"  {month}: model {per['model']:.4f}, 8-week mean {per['mean_8_weeks']:.4f}, "
+                     f"{100 * (1 - per['model'] / per['mean_8_weeks']):+.1f} % lower")
+    lines.append(f"(true_day_total: the model's intraday shape scaled to each day's real total, what a perfect daily "
+                 f"level would give: {100 * (1 - b.wape['true_day_total'] / base):+.1f} % below the 8-week mean)")
     return "\n".join(lines)
 
 

@@ -168,31 +168,42 @@ class ModelConfig:
     #: Weight of each neighbouring interval when smoothing the pooled profile (0: none): a call's half-hour
     #: is partly chance, so a thin interval borrows from the two beside it.
     smooth: float = 0.0
+    #: The first ``month_start`` business days of each month are special days of their own (``bd1``,
+    #: ``bd2`` ...: salaries and statements bring calls), each learning its share as holidays do.
+    month_start: int = 0
+    #: Observances (the calendar's optional days: Purim, Tisha B'Av ...) kept as a kind of their own;
+    #: without, they are normal days.
+    observances: bool = False
 
     def describe(self) -> str:
         return (
             f"level {self.level} of {self.level_weeks} wk, profile {self.profile_weeks} wk"
             f"{', special days' if self.specials else ''}{', pooled profile' if self.pooled_profile else ''}"
             f"{f', smoothed {self.smooth:g}' if self.smooth else ''}"
+            f"{f', first {self.month_start} business days of the month' if self.month_start else ''}"
+            f"{', observances' if self.observances else ''}"
         )
 
 
 CANDIDATES: tuple[ModelConfig, ...] = tuple(
-    ModelConfig(lw, pw, lv, sp, pool, sm)
+    ModelConfig(lw, pw, lv, sp, pool, sm, ms if sp else 0, ob and sp)
     for lw in (1, 2, 4, 6, 8)
     for pw in (4, 8, 12, 26)
     for lv in ("mean", "median")
     for sp in (True, False)
     for pool in (False, True)
     for sm in (0.0, 0.25)
-    if not (lw <= 2 and lv == "median")
+    for ms in (0, 3, 5)
+    for ob in (False, True)
+    if not (lw <= 2 and lv == "median") and (sp or (ms == 0 and not ob))
 )
 #: The few the console and API choose among on a unit's own history (a request must stay quick).
 QUICK_CANDIDATES: tuple[ModelConfig, ...] = tuple(
-    ModelConfig(lw, pw, lv, True, False, sm)
+    ModelConfig(lw, pw, lv, True, False, sm, ms, True)
     for lw, lv in ((4, "mean"), (8, "median"))
     for pw in (8, 12)
     for sm in (0.0, 0.25)
+    for ms in (0, 3)
 )
 
 
@@ -250,10 +261,11 @@ def _kindred_weekdays(history: History, origin: date, width: int) -> dict[int, s
     }
 
 
-def special_kinds(holidays: Mapping[date, str]) -> dict[date, str]:
+def special_kinds(holidays: Mapping[date, str], observances: Mapping[date, str] | None = None) -> dict[date, str]:
     """Public holidays and the days they bend: each holiday is ``holiday``, the day before a run of them
     ``eve`` (customers call early, offices close early), the first day after it ``after`` (what the
-    holiday held back). Each kind learns its own share of a normal day."""
+    holiday held back); ``observances`` (days the calendar marks but that are not days off for all) not
+    already one of those are ``observance``. Each kind learns its own share of a normal day."""
     out: dict[date, str] = {d: "holiday" for d in holidays}
     for d in sorted(holidays):
         out.setdefault(d - timedelta(days=1), "eve")
@@ -261,6 +273,40 @@ def special_kinds(holidays: Mapping[date, str]) -> dict[date, str]:
         while after in holidays:
             after += timedelta(days=1)
         out.setdefault(after, "after")
+    for d in sorted(observances or ()):
+        out.setdefault(d, "observance")
+    return out
+
+
+def business_weekdays(history: History) -> set[int]:
+    """The weekdays a business is open for: those whose median daily total in ``history`` is at least
+    half the busiest weekday's (the bank's Friday and Saturday are not; none is when all are quiet)."""
+    totals: dict[int, list[float]] = {}
+    for d, v in history.items():
+        totals.setdefault(d.weekday(), []).append(float(sum(v)))
+    medians = {wd: _median(t) for wd, t in totals.items()}
+    top = max(medians.values(), default=0.0)
+    return {wd for wd, m in medians.items() if top > 0 and m >= top / 2}
+
+
+def month_start_kinds(
+    first: date, last: date, count: int, weekdays: set[int], special: SpecialDays | None = None
+) -> dict[date, str]:
+    """The first ``count`` business days (a day of ``weekdays`` that is not a holiday in ``special``) of
+    each month from ``first`` to ``last``, as kinds ``bd1`` .. ``bd<count>``; a day that is already a
+    special day keeps its own kind (it still counts as a business day unless a holiday)."""
+    special = special or {}
+    out: dict[date, str] = {}
+    index = 0
+    day = first.replace(day=1)  # count from the month's start even when ``first`` is not the 1st
+    while day <= last:
+        if day.day == 1:
+            index = 0
+        if day.weekday() in weekdays and special.get(day) not in ("holiday", "observance"):
+            index += 1
+            if index <= count and day not in special and day >= first:
+                out[day] = f"bd{index}"
+        day += timedelta(days=1)
     return out
 
 
@@ -275,8 +321,8 @@ def special_factor(
     past = [d for d in special if d < origin]
     if kind is not None and any(special[d] == kind for d in past):
         past = [d for d in past if special[d] == kind]
-    elif kind in ENTERED_KINDS:
-        return 1.0  # no earlier campaign (or outage): holidays say nothing about it
+    elif kind in ENTERED_KINDS or kind == "observance" or (kind or "").startswith("bd"):
+        return 1.0  # no earlier day of this kind (a campaign, an outage ...): holidays say nothing about it
     ratios = []
     for s in sorted(past):
         base = sum(_base(normal, s, s, config, width))
@@ -299,6 +345,12 @@ def model_forecast(
     ``special``, so that history of that day stays out of normal days' levels and profiles)."""
     width, origin = _start(history, days)
     special = special if (special and config.specials) else {}
+    if not config.observances:
+        special = {d: k for d, k in special.items() if k != "observance"}
+    if config.month_start and config.specials:
+        first = min(history)
+        open_days = business_weekdays({d: v for d, v in history.items() if d not in special})
+        special = {**special, **month_start_kinds(first, max(days), config.month_start, open_days, special)}
     effects = effects or {}
     normal = {d: v for d, v in history.items() if d not in special} or history
     kinds = {special[d] for d in days if d in special and d not in effects}
@@ -316,9 +368,10 @@ def model_forecast(
     return out
 
 
-def _rolling(history: History, test_days: Sequence[date], step_days: int,
-             forecaster: Callable[[History, list[date]], Forecast]) -> float:
-    """WAPE of ``forecaster`` re-run at each block of ``step_days`` test days on all history before it."""
+def rolling_forecast(history: History, test_days: Sequence[date], step_days: int,
+                     forecaster: Callable[[History, list[date]], Forecast]) -> Forecast:
+    """``forecaster`` re-run at each block of ``step_days`` test days on all history before it (a test day
+    with no history before its block is left out)."""
     predicted: Forecast = {}
     block_start = test_days[0]
     while block_start <= test_days[-1]:
@@ -327,8 +380,14 @@ def _rolling(history: History, test_days: Sequence[date], step_days: int,
         if block and train:
             predicted.update(forecaster(train, block))
         block_start += timedelta(days=step_days)
-    test = {d: history[d] for d in test_days if d in predicted}
-    return wape(predicted, test)
+    return predicted
+
+
+def _rolling(history: History, test_days: Sequence[date], step_days: int,
+             forecaster: Callable[[History, list[date]], Forecast]) -> float:
+    """WAPE of :func:`rolling_forecast` over the test days it forecast."""
+    predicted = rolling_forecast(history, test_days, step_days, forecaster)
+    return wape(predicted, {d: history[d] for d in test_days if d in predicted})
 
 
 def configured(
@@ -376,13 +435,18 @@ def rolling_scores(
     return {name: _rolling(history, test_days, step_days, f) for name, f in forecasters.items()}
 
 
-def public_holidays(country: str, years: Sequence[int]) -> dict[date, str]:
+def public_holidays(country: str, years: Sequence[int], *, category: str = "public") -> dict[date, str]:
     """Public holidays of ``country`` (ISO code: CN for the operators, IL for the bank log ...) from the
-    `holidays` package's calendars."""
+    `holidays` package's calendars; ``category="optional"``: its observances (days marked but not off for
+    all: Purim, Tisha B'Av ...), empty when the country's calendar has none."""
     import holidays
 
     try:
         calendar = holidays.country_holidays(country, years=list(years))
+        if category != "public":
+            if category not in getattr(calendar, "supported_categories", ()):
+                return {}
+            calendar = holidays.country_holidays(country, years=list(years), categories=(category,))
     except NotImplementedError:
         raise WorkforceInputError(f"no public-holiday calendar for country '{country}'") from None
     return {d: str(name) for d, name in sorted(calendar.items())}

@@ -266,9 +266,13 @@ FORECAST_HISTORY_WEEKS = 16
 
 
 def special_days(country: str, days: Iterable[date]) -> dict[date, str]:
-    """Public holidays of ``country`` over the years of ``days``, with their eves and the days after, by kind."""
+    """Public holidays of ``country`` over the years of ``days``, with their eves and the days after, and its
+    calendar's observances, by kind."""
     years = sorted({d.year for d in days})
-    return forecast.special_kinds(forecast.public_holidays(country, years)) if years else {}
+    if not years:
+        return {}
+    observances = forecast.public_holidays(country, years, category="optional")
+    return forecast.special_kinds(forecast.public_holidays(country, years), observances)
 
 
 @dataclass(frozen=True, slots=True)
