@@ -11,8 +11,10 @@ agent is not ready for a time drawn from the day's after-call gaps (``after_call
 the log's service time stops when the customer hangs up, not when the agent can take the next call.
 
 One voice queue per call type requires its skill; calls are served in the order of their time in queue,
-and the bank's priority customers (priority 2) are credited 90 seconds of waiting at the outset, the rule
-the log's documentation states (PRIORITY_HEAD_START). Nothing is tuned to the log's service level.
+and the bank's priority customers (priority 2) are credited some seconds of waiting at the outset: the
+credit the day's own service order shows (history.priority_head_start: 85-90 s from February, none in early
+January), the documented 90 s (PRIORITY_HEAD_START) when the day has no pair to tell. Nothing is tuned to
+the log's service level.
 
 Classes are (call type, customer group), so the service level, ASA and abandonment of each can be
 set beside the log's own (the log's priority 0 also marks callers whose id was not recorded because they
@@ -40,6 +42,7 @@ from kefu.workforce.history import (
     handle_time_fit,
     kaplan_meier,
     logged_in_agents,
+    priority_head_start,
     ready_agents,
     served_types,
 )
@@ -88,6 +91,7 @@ class DayReplay:
     total: ClassReplay
     unrouted: float  # mean calls per replication no agent could take
     fifo: ClassReplay  # reference: the same calls and head count as one FIFO pool, any agent for any call
+    head_start: float  # the priority customers' credit, seconds
 
 
 def offered_on(records: Sequence[CallRecord], day: date) -> list[CallRecord]:
@@ -210,7 +214,8 @@ def _roster(
 def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 10, seed: int = 0,
                target_time: float = 20.0, interval_minutes: int = 30, aging_per_minute: float = 60.0,
                widen_after: float | None = None, ready_only: bool = False, after_call: bool = True,
-               km_patience: bool = True, logged_in: int | None = None) -> DayReplay:
+               km_patience: bool = True, logged_in: int | None = None,
+               head_start: float | None = None) -> DayReplay:
     """Replay ``day`` through the engine ``replications`` times; per-class measures beside the log's.
 
     ``widen_after`` adds a bullseye ring: after that many seconds any agent on duty may take any call.
@@ -218,10 +223,15 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     ``logged_in`` (seconds) with those logged in, a gap that long ending a login. ``after_call`` keeps an
     agent not ready after each call for a gap drawn from the day's after-call gaps; ``km_patience`` draws
     answered calls' patience from the day's Kaplan-Meier law (else an exponential residual).
+    ``head_start``: the priority customers' credit in seconds; None: the one the day's service order shows.
     """
     rows = offered_on(records, day)
     if not rows:
         raise WorkforceInputError(f"no offered call on {day}")
+    if head_start is None:
+        estimated = priority_head_start(rows, priority=PRIORITY_CUSTOMER)
+        head_start = PRIORITY_HEAD_START if estimated is None else estimated
+    credit = head_start
     interval = interval_minutes * 60
     agents, roster, types = _roster(rows, interval, ready_only, logged_in)
     if not agents:
@@ -242,8 +252,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
 
     def item_of(call: int, klass: int, t: float) -> WorkItem:
         call_type, group = keys[klass]
-        head_start = PRIORITY_HEAD_START * aging_per_minute / 60 if group == GROUPS[0] else 0.0
-        return WorkItem(call, call_type, "voice", t, extra_priority=head_start)
+        extra = credit * aging_per_minute / 60 if group == GROUPS[0] else 0.0
+        return WorkItem(call, call_type, "voice", t, extra_priority=extra)
 
     def router(_: Sequence[CallClass], __: Staffing) -> EngineRouter:
         return EngineRouter(Engine(config, queues), item_of, RosterCrew(agents, roster))
@@ -292,5 +302,5 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
 
     return DayReplay(day, len(rows), len(agents), sum(len(r) for r in roster) * interval / 3600, out,
                      total("all", summary), float(np.mean([d.unrouted for d in summary.days])),
-                     total("all, FIFO pool", pooled))
+                     total("all, FIFO pool", pooled), credit)
 

@@ -106,6 +106,7 @@ class DayError:
     predicted: float  # the replay's mean service level (answered within T / answered)
     half_width: float  # its 95 % confidence half-width over the replications
     fifo: float  # the same calls and head count as one FIFO pool (no skills, no priority)
+    head_start: float = 0.0  # the priority customers' credit the replay gave, seconds
 
     @property
     def error_points(self) -> float | None:
@@ -114,13 +115,14 @@ class DayError:
 
 def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replications: int = 5,
                 seed: int = 0, ready_only: bool = True, interval_minutes: int = 5, after_call: bool = True,
-                km_patience: bool = True, logged_in: int | None = None) -> list[DayError]:
+                km_patience: bool = True, logged_in: int | None = None,
+                head_start: float | None = None) -> list[DayError]:
     """The first ``days`` days of the month's log (those with offered calls), each replayed through the
     routing engine (kefu.routing.replay: real arrivals, service and abandons' patience; answered calls'
     patience from the day's Kaplan-Meier law; the agents who served, with their skills, not ready after
     each call for a gap drawn from the day's after-call gaps; calls in order of time in queue, priority
-    customers credited the 90 s the bank's rule gives them), beside what the log says the day's service
-    level was. Nothing is fitted to the log's service level.
+    customers credited the seconds the day's service order shows, or ``head_start``), beside what the log
+    says the day's service level was. Nothing is fitted to the log's service level.
 
     ``ready_only`` (the default) staffs each ``interval_minutes`` slot with the agents the log shows ready
     in it (kefu.workforce.history.ready_agents: serving, or idle with no call of theirs waiting);
@@ -139,16 +141,17 @@ def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replicatio
     out = []
     for d in wanted:
         rep = replay_day(records, d, replications=replications, seed=seed, interval_minutes=interval_minutes,
-                         ready_only=ready_only, after_call=after_call, km_patience=km_patience, logged_in=logged_in)
+                         ready_only=ready_only, after_call=after_call, km_patience=km_patience, logged_in=logged_in,
+                         head_start=head_start)
         sl = rep.total.service_level
         out.append(DayError(d, rep.offered, rep.agents, rep.agent_hours, rep.total.log_service_level, sl.mean,
-                            (sl.high - sl.low) / 2, rep.fifo.service_level.mean))
+                            (sl.high - sl.low) / 2, rep.fifo.service_level.mean, rep.head_start))
     return out
 
 
 def replay_report(rows: list[DayError], seconds: float) -> str:
     lines = [f"{'day':<11}{'calls':>7}{'agents':>7}{'agent-h':>8}{'SL log':>8}{'replay':>8}{'±95%':>7}"
-             f"{'error pts':>10}{'FIFO pool':>10}"]
+             f"{'error pts':>10}{'FIFO pool':>10}{'credit s':>9}"]
     errors = []
     for r in rows:
         e = r.error_points
@@ -157,7 +160,7 @@ def replay_report(rows: list[DayError], seconds: float) -> str:
         log = "-" if r.log_service_level is None else f"{r.log_service_level:.3f}"
         err = "-" if e is None else f"{e:+.1f}"
         lines.append(f"{r.day.isoformat():<11}{r.offered:>7,}{r.agents:>7}{r.agent_hours:>8.1f}{log:>8}"
-                     f"{r.predicted:>8.3f}{r.half_width:>7.3f}{err:>10}{r.fifo:>10.3f}")
+                     f"{r.predicted:>8.3f}{r.half_width:>7.3f}{err:>10}{r.fifo:>10.3f}{r.head_start:>9.0f}")
     if errors:
         mae = sum(abs(e) for e in errors) / len(errors)
         within = sum(1 for e in errors if abs(e) <= 3)

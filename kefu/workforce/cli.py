@@ -174,11 +174,14 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                                         help="agents not ready after each call for the day's after-call gaps"),
         km_patience: bool = typer.Option(True, "--km-patience/--exponential-patience",
                                          help="answered calls' patience from the day's Kaplan-Meier law"),
+        documented_credit: bool = typer.Option(
+            False, "--documented-credit",
+            help="priority customers credited the documented 90 s, not the credit the day's service order shows"),
     ) -> None:
         """Real days replayed with the staffing inferred from the log: predicted vs the log's service level."""
         import time
 
-        from kefu.routing.replay import LONG_GAP
+        from kefu.routing.replay import LONG_GAP, PRIORITY_HEAD_START
         from kefu.workforce import bench
 
         started = time.perf_counter()
@@ -186,7 +189,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
             rows = bench.replay_days(data or bench.DEFAULT_DATA, month=month, days=days,
                                      replications=replications, seed=seed, ready_only=ready and not logged_in,
                                      interval_minutes=5 if ready or logged_in else 30, after_call=after_call,
-                                     km_patience=km_patience, logged_in=LONG_GAP if logged_in else None)
+                                     km_patience=km_patience, logged_in=LONG_GAP if logged_in else None,
+                                     head_start=PRIORITY_HEAD_START if documented_credit else None)
         except FileNotFoundError as exc:
             typer.echo(f"skipped: {exc}", err=True)
             raise typer.Exit(0) from None

@@ -410,3 +410,40 @@ def logged_in_agents(
         per_slot = logged[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
         out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
     return out
+
+
+def priority_head_start(rows: Sequence[CallRecord], *, priority: int = 2) -> float | None:
+    """The waiting credit (seconds) a ``priority`` customer gets over the others, estimated from the
+    service order the log shows: for each pair of answered calls of one type where a priority call joined
+    the queue ``d`` seconds after another (non-priority) call that was still waiting, the priority call
+    was answered first or not. A credit h would have it first exactly when d < h; the estimate is the h
+    that the fewest pairs contradict (the smallest such h on a tie). None without any such pair."""
+    by_type: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)  # (joined, answered, priority)
+    for r in rows:
+        if r.answered and r.q_start is not None and r.ser_start is not None:
+            by_type[r.call_type].append((r.q_start, r.ser_start, r.priority == priority))
+    pairs: list[tuple[int, bool]] = []  # (d, the priority call was answered first)
+    for calls in by_type.values():
+        calls.sort()
+        for k, (joined, answered, favoured) in enumerate(calls):
+            if favoured:
+                continue
+            for other_joined, other_answered, other_favoured in calls[k + 1:]:
+                if other_joined >= answered:
+                    break
+                if other_favoured:
+                    pairs.append((other_joined - joined, other_answered < answered))
+    if not pairs:
+        return None
+    pairs.sort()
+    # h at 0 (no credit): every pair the priority call won contradicts it; raising h past a pair's d
+    # makes a pair it won agree and a pair it lost contradict
+    errors = best_errors = sum(1 for _, first in pairs if first)
+    best = 0
+    for k, (d, first) in enumerate(pairs):
+        errors += -1 if first else 1
+        if k + 1 < len(pairs) and pairs[k + 1][0] == d:
+            continue  # h lies between distinct values of d
+        if errors < best_errors:
+            best_errors, best = errors, d + 1
+    return float(best)

@@ -111,7 +111,7 @@ def test_logged_in_runs_from_first_to_last_call_and_a_long_gap_is_a_logout() -> 
 
 
 @pytest.mark.parametrize(("later", "first"), [(60, "PS/priority"), (120, "PS/regular")])
-def test_priority_customers_are_credited_ninety_seconds_in_the_queue(later: int, first: str) -> None:
+def test_priority_customers_are_credited_the_given_seconds_in_the_queue(later: int, first: str) -> None:
     from kefu.routing.replay import replay_day
     from tests.workforce.support import HEADER, row
 
@@ -121,7 +121,8 @@ def test_priority_customers_are_credited_ninety_seconds_in_the_queue(later: int,
              _with_priority(row(2, day, 36_300 - 6, outcome="AGENT", queue=360, service=60, server="ANAT"), 1),
              row(3, day, 36_300 + later - 6, outcome="AGENT", queue=300 - later, service=60, server="ANAT")]
     records = history.parse_call_log(lines).records
-    rep = replay_day(records, day, replications=2, after_call=False)
+    rep = replay_day(records, day, replications=2, after_call=False, head_start=90.0)
+    assert rep.head_start == 90.0
     asa = {c.name: c.asa.mean for c in rep.classes}
     # ANAT frees at 10:10, when the regular call 2 has waited 300 s and the priority one 300 - later s plus
     # the 90 credited; the regular class's mean also holds call 1, answered at once
@@ -129,3 +130,50 @@ def test_priority_customers_are_credited_ninety_seconds_in_the_queue(later: int,
         assert asa == {"PS/priority": 300.0 - later, "PS/regular": 360.0 / 2}
     else:
         assert asa == {"PS/priority": 360.0 - later, "PS/regular": 300.0 / 2}
+
+
+def _queued(call_id: int, joined: int, answered: int, priority: int, call_type: str = "PS") -> history.CallRecord:
+    return history.CallRecord(call_id, call_id, None, priority, call_type, date(1999, 3, 1), joined - 6, joined,
+                              joined, answered - joined, history.Outcome.AGENT, answered, 60, "ANAT")
+
+
+def test_the_priority_credit_is_the_one_the_days_service_order_shows() -> None:
+    rows = [
+        _queued(1, 0, 100, 0),  # regular, waits 0-100
+        _queued(2, 10, 60, 1),  # regular, waits 10-60
+        _queued(3, 30, 50, 2),  # priority, 30 s after call 1 and 20 s after call 2: answered before both
+        _queued(4, 80, 120, 2),  # priority, 80 s after call 1 (call 2 gone): answered after it
+    ]
+    # pairs (seconds later, priority first): (20, yes), (30, yes), (80, no); a credit of 31 s to 80 s
+    # contradicts none: the smallest is the estimate
+    assert history.priority_head_start(rows) == 31.0
+    others = [
+        _queued(5, 40, 45, 2, "NE"),  # another type's queue: no pair with the PS calls
+        history.CallRecord(6, 6, None, 2, "PS", date(1999, 3, 1), 29, 35, 35, 50, history.Outcome.HANG,
+                           None, 0, None),  # abandoned: never answered, no pair
+    ]
+    assert history.priority_head_start(rows + others) == 31.0
+    # taking priority 1 for the favoured group: call 2 overtook call 1, 10 s ahead of it
+    assert history.priority_head_start(rows, priority=1) == 11.0
+    assert history.priority_head_start(rows[:2]) is None  # no priority call at all
+    # a priority call that waited behind one joined earlier: no credit fits better than none
+    assert history.priority_head_start([_queued(1, 0, 30, 0), _queued(2, 5, 40, 2)]) == 0.0
+
+
+def test_the_replay_credits_priority_customers_what_the_days_log_shows() -> None:
+    from kefu.routing.replay import PRIORITY_HEAD_START, replay_day
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    # in the log a priority call 120 s behind a waiting regular one was answered first: credit 121 s
+    lines = [HEADER,
+             _with_priority(row(1, day, 36_000 - 6, outcome="AGENT", service=600, server="ANAT"), 1),
+             _with_priority(row(2, day, 36_300 - 6, outcome="AGENT", queue=360, service=60, server="ANAT"), 1),
+             row(3, day, 36_420 - 6, outcome="AGENT", queue=180, service=60, server="ANAT")]
+    records = history.parse_call_log(lines).records
+    rep = replay_day(records, day, replications=2, after_call=False)
+    assert rep.head_start == 121.0
+    assert {c.name: c.asa.mean for c in rep.classes} == {"PS/priority": 180.0, "PS/regular": 360.0 / 2}
+    # a day with no pair to tell: the documented credit
+    alone = replay_day(history.parse_call_log(lines[:2]).records, day, replications=2, after_call=False)
+    assert alone.head_start == PRIORITY_HEAD_START
