@@ -167,13 +167,15 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         replications: int = typer.Option(5, min=2, max=100),
         seed: int = typer.Option(0),
         ready: bool = typer.Option(True, "--ready/--on-duty",
-                                   help="ready: agents ready per 5 minutes; on-duty: every half-hour served in"),
+                                   help="ready: agents ready per slot; on-duty: every half-hour served in"),
         logged_in: bool = typer.Option(False, "--logged-in",
-                                       help="agents logged in per 5 minutes (first to last call, 30-min gap a logout)"),
+                                       help="agents logged in per slot (first to last call, 30-min gap a logout)"),
         after_call: bool = typer.Option(True, "--after-call/--no-after-call",
                                         help="agents not ready after each call for the day's after-call gaps"),
         km_patience: bool = typer.Option(True, "--km-patience/--exponential-patience",
                                          help="answered calls' patience from the day's Kaplan-Meier law"),
+        slot_minutes: int = typer.Option(5, "--slot-minutes", min=1, max=30,
+                                         help="minutes a staffing slot lasts (a divisor of 30)"),
         documented_credit: bool = typer.Option(
             False, "--documented-credit",
             help="priority customers credited the documented 90 s, not the credit the day's service order shows"),
@@ -184,11 +186,14 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         from kefu.routing.replay import LONG_GAP, PRIORITY_HEAD_START
         from kefu.workforce import bench
 
+        if 30 % slot_minutes:
+            raise typer.BadParameter(f"{slot_minutes} does not divide 30", param_hint="--slot-minutes")
         started = time.perf_counter()
         try:
             rows = bench.replay_days(data or bench.DEFAULT_DATA, month=month, days=days,
                                      replications=replications, seed=seed, ready_only=ready and not logged_in,
-                                     interval_minutes=5 if ready or logged_in else 30, after_call=after_call,
+                                     interval_minutes=slot_minutes if ready or logged_in else 30,
+                                     after_call=after_call,
                                      km_patience=km_patience, logged_in=LONG_GAP if logged_in else None,
                                      head_start=PRIORITY_HEAD_START if documented_credit else None)
         except FileNotFoundError as exc:

@@ -177,3 +177,21 @@ def test_the_replay_credits_priority_customers_what_the_days_log_shows() -> None
     # a day with no pair to tell: the documented credit
     alone = replay_day(history.parse_call_log(lines[:2]).records, day, replications=2, after_call=False)
     assert alone.head_start == PRIORITY_HEAD_START
+
+
+def test_replay_bench_takes_the_staffing_slot_length_and_refuses_one_that_does_not_divide_the_half_hour(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from kefu.cli import app
+
+    (tmp_path / "03_March.txt").write_text("\n".join(make_log(date(1999, 3, 1), 2, per_hour=6)) + "\n")
+    args = ["bench", "replay", "--data", str(tmp_path), "--month", "03", "--days", "1", "--replications", "2"]
+    out = CliRunner().invoke(app, [*args, "--slot-minutes", "1"])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[1].startswith("1999-03-01")
+    assert out.output.splitlines()[0].endswith("credit s")
+    refused = CliRunner().invoke(app, [*args, "--slot-minutes", "7"])
+    assert refused.exit_code == 2
+    assert "7 does not divide 30" in refused.output
