@@ -322,6 +322,26 @@ class AgentHourSummary(Base):
     )
 
 
+class AgentDaySummary(Base):
+    """The agent hours rolled up per local day (Asia/Shanghai, days since the epoch) × org unit × agent ×
+    presence: the seconds of the day's hours of analytics_agent_hours, kept from the same events (migration
+    0711), so occupancy over weeks and months reads a row per agent and day instead of one per hour."""
+
+    __tablename__ = "analytics_agent_days"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    user_id: Mapped[int] = mapped_column(BigId)
+    presence: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        UniqueConstraint("day", "org_unit_id", "user_id", "presence", name="uq_analytics_agent_days_key"),
+        Index("ix_analytics_agent_days_unit", "org_unit_id", "day"),
+    )
+
+
 class ReportSchedule(Base):
     """A report sent by e-mail on a cadence (kefu/analytics/mailing.py): every day yesterday's daily report,
     every Monday last week's, or on the 1st last month's, of one org unit's subtree (one channel or all,
