@@ -201,6 +201,7 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
     from kefu.analytics.models import (
         QUALITY_SUMS,
         SUMS,
+        AgentDaySummary,
         AgentHourSummary,
         DayHandlerQualitySummary,
         DayQualitySummary,
@@ -285,10 +286,17 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                 s.execute(insert(rollup).from_select(
                     [*names, *SUMS], select(*cols, *(func.sum(getattr(DaySummary, n)) for n in SUMS))
                     .group_by(*cols)))
+        # the agent days: sums of the agent hours, as migration 0711 backfills them
+        ah = AgentHourSummary
+        agent_day = [(ah.hour * HOUR + summary.DAY_OFFSET) // summary.DAY, ah.org_unit_id, ah.user_id, ah.presence]
+        s.execute(insert(AgentDaySummary).from_select(
+            ["day", "org_unit_id", "user_id", "presence", "seconds"],
+            select(*agent_day, func.sum(ah.seconds)).group_by(*agent_day)))
     analyze(db)
     with db.session() as s:
         counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in
-                  (*(t for t, _ in summary.ROLLUPS), DayQualitySummary, DayHandlerQualitySummary, AgentHourSummary)}
+                  (*(t for t, _ in summary.ROLLUPS), DayQualitySummary, DayHandlerQualitySummary, AgentHourSummary,
+                   AgentDaySummary)}
     t0 = local_instant(DAY)
     return {**w, "start": t0, "end": t0 + timedelta(days=days), "interactions": made, "rows": counts}
 
@@ -313,6 +321,7 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
     one-column SUM over the same summary rows, in the same run."""
     from kefu.analytics import occupancy, quality, reports, service, summary
     from kefu.analytics.models import (
+        AgentDaySummary,
         AgentHourSummary,
         DayAgentSummary,
         DayHandlerQualitySummary,
@@ -370,18 +379,18 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
             ("complaints and FCR per agent, the whole period",
              lambda: quality.figures_by(s, DAY, end_day, by=("agent_id",), unit_ids=units, now=end),
              DayHandlerQualitySummary),
-            ("occupancy per agent, the whole period",
+            ("occupancy per agent, the whole period (agent days)",
              lambda: occupancy.per_agent(s, DAY, end_day, unit_ids=units, now=end, zone_start=start, zone_end=end),
-             AgentHourSummary),
-            ("occupancy per day, the whole period",
+             AgentDaySummary),
+            ("occupancy per day, the whole period (agent days)",
              lambda: occupancy.per_interval(s, Grid(start, end, service.DAY_MINUTES), unit_ids=units, now=end),
-             AgentHourSummary),
+             AgentDaySummary),
             ("occupancy per hour of the last day",
              lambda: occupancy.per_interval(s, Grid(reports.local_instant(last), end, 60), unit_ids=units, now=end),
              AgentHourSummary),
         ]
         measure = {DayQualitySummary: "complaints", DayHandlerQualitySummary: "complaints",
-                   AgentHourSummary: "seconds"}
+                   AgentHourSummary: "seconds", AgentDaySummary: "seconds"}
         refs = {}
         for table in dict.fromkeys(t for _, _, t in cases):
             def count(table: Any = table) -> Any:

@@ -79,11 +79,11 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         until: str | None = typer.Option(None, help="last local day (YYYY-MM-DD), inclusive; default: all"),
     ) -> None:
         """Recompute the contact facts, the hourly and daily summaries and the complaint / appeal /
-        first-contact summary from the raw tables (after an
+        first-contact summary and the satisfaction survey summary from the raw tables (after an
         import, or to check the counters the events consumer keeps). Whole local days (China time)."""
         from datetime import date, timedelta
 
-        from kefu.analytics import quality, summary
+        from kefu.analytics import quality, satisfaction, summary
         from kefu.analytics.reports import local_instant
         from kefu.core.config import get_settings
         from kefu.core.db import Database
@@ -106,7 +106,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                 hi = None if last is None else local_instant(last + timedelta(days=1))
                 n = summary.rebuild(s, start=lo, end=hi)
                 m = quality.rebuild(s, start=lo, end=hi)
+                k = satisfaction.rebuild(s, start=lo, end=hi)
         finally:
             db.dispose()
         typer.echo(f"counted {n} contacts into the summary tables, {m} complaints, appeals and contacts of known "
-                   "customers into the quality summary")
+                   f"customers into the quality summary, {k} satisfaction surveys into the survey summary")

@@ -129,3 +129,13 @@ def on_presence_event(session: Session, event: Event) -> None:
     user, presence = event.payload.get("user_id"), event.payload.get("presence")
     if user is not None and presence:
         occupancy.observe(session, int(user), str(presence), event.occurred_at)
+
+
+@bus.consumer("analytics.surveys", "survey.sent", "survey.answered")
+def on_survey_event(session: Session, event: Event) -> None:
+    """The satisfaction summary (kefu/analytics/satisfaction.py): the survey sent or answered."""
+    from kefu.analytics import satisfaction
+
+    survey = event.payload.get("survey_id")
+    if survey is not None:
+        satisfaction.observe(session, [int(survey)], seen=_seen(session, "surveys"))

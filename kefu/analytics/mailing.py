@@ -17,14 +17,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import reports, service
 from kefu.analytics.models import ReportMailing, ReportSchedule
 from kefu.core.config import Settings
-from kefu.core.db import SQLITE_BEGIN, insert_unless_exists
+from kefu.core.db import after_commit, insert_unless_exists
 from kefu.core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -149,7 +148,7 @@ def _enqueue_due(session: Session, *, now: datetime) -> None:
 
 def send_due(session: Session, settings: Settings, *, now: datetime) -> list[int]:
     """Claim every mailing to send now (a period newly due today, or a failed one whose next try has come)
-    and send them once ``session`` commits, outside the transaction (``_send_after_commit``); returns the
+    and send them once ``session`` commits, outside the transaction (``_deliver``); returns the
     schedules claimed. Each attempt counts; a failed one is tried again after ``backoff``, up to
     MAX_ATTEMPTS, its error shown on the console meanwhile. A run that dies after its commit leaves its
     claims ``sending`` until their next try, when the next run takes them again."""
@@ -167,7 +166,11 @@ def send_due(session: Session, settings: Settings, *, now: datetime) -> list[int
     for m in list(session.scalars(todo)):
         row = session.get(ReportSchedule, m.schedule_id)
         unit = session.get(OrgUnit, row.org_unit_id) if row is not None else None
-        if row is None or unit is None:
+        if row is None or unit is None:  # nothing to report on: failed for good, not due forever
+            m.state, m.next_try_at = "failed", None
+            m.last_error = "the schedule's org unit no longer exists" if row is not None else "no such schedule"
+            if row is not None:
+                row.last_error = m.last_error
             continue
         rep = reports.build(session, period=row.cadence, start=m.first_day, unit_id=unit.id,
                             unit_ids=org.subtree_ids(session, unit.path), channel=row.channel, now=now,
@@ -178,8 +181,8 @@ def send_due(session: Session, settings: Settings, *, now: datetime) -> list[int
         claimed.append((m.id, row.id, message(settings, rep, title=title, to=row.recipients.split())))
     session.flush()
     if claimed:
-        pending: list[_Pending] = session.info.setdefault(_PENDING, [])
-        pending += [_Pending(settings, mid, msg, now) for mid, _, msg in claimed]
+        pending = [_Pending(settings, mid, msg, now) for mid, _, msg in claimed]
+        after_commit(session, lambda s: _deliver(s, pending))
     return [sid for _, sid, _ in claimed]
 
 
@@ -191,7 +194,6 @@ class _Pending:
     now: datetime
 
 
-_PENDING = "kefu_report_mails"
 
 
 def _send(p: _Pending) -> str | None:
@@ -228,23 +230,11 @@ def _record(session: Session, p: _Pending, error: str | None) -> None:
                 error)
 
 
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    """The claimed mails of a committed run: each sent outside any transaction, then its outcome kept in
-    a short write transaction of its own."""
-    pending: list[_Pending] = session.info.pop(_PENDING, [])
-    if not pending:
-        return
-    writer = session.get_bind().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-    for p in pending:
-        error = _send(p)
-        try:
-            with Session(writer) as s, s.begin():
-                _record(s, p, error)
-        except DBAPIError:  # the mail is out or not; the lease lets the next run see to the row
-            log.exception("could not record scheduled report mailing %d", p.mailing_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _deliver(session: Session, pending: list[_Pending]) -> None:
+    """The claimed mails of a committed run (kefu.core.db.after_commit): all handed to the SMTP server
+    before ``session`` touches the database (its transaction begins with the first statement, so no
+    transaction is open while a mail goes out), then their outcomes kept in its one short transaction;
+    if that fails, the lease lets the next run see to the rows."""
+    outcomes = [(p, _send(p)) for p in pending]
+    for p, error in outcomes:
+        _record(session, p, error)

@@ -322,6 +322,69 @@ class AgentHourSummary(Base):
     )
 
 
+class AgentDaySummary(Base):
+    """The agent hours rolled up per local day (Asia/Shanghai, days since the epoch) × org unit × agent ×
+    presence: the seconds of the day's hours of analytics_agent_hours, kept from the same events (migration
+    0711), so occupancy over weeks and months reads a row per agent and day instead of one per hour."""
+
+    __tablename__ = "analytics_agent_days"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    user_id: Mapped[int] = mapped_column(BigId)
+    presence: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        UniqueConstraint("day", "org_unit_id", "user_id", "presence", name="uq_analytics_agent_days_key"),
+        Index("ix_analytics_agent_days_unit", "org_unit_id", "day"),
+    )
+
+
+class _SurveyKeys:
+    """What a survey is counted under: its local day sent, org unit, channel, agent (0: none) and routing
+    queue ('' none)."""
+
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int] = mapped_column(BigId)
+    queue_key: Mapped[str] = mapped_column(String(40))
+
+
+class SurveyFact(_SurveyKeys, Base):
+    """A satisfaction survey (kefu.sla's SlaSurvey) as the survey summary last counted it
+    (kefu/analytics/satisfaction.py): the keys it is counted under and its answer."""
+
+    __tablename__ = "analytics_survey_facts"
+
+    survey_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    answered: Mapped[bool] = mapped_column(Boolean)
+    satisfied: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[int] = mapped_column(Integer)
+
+
+class DaySurveySummary(_SurveyKeys, Base):
+    """Satisfaction surveys per local day sent (Asia/Shanghai, days since the epoch) × org unit × channel ×
+    agent (0: none) × routing queue ('' none): sent, answered, satisfied (kefu.sla.survey_reply.is_satisfied)
+    and the answers' score total (migration 0712)."""
+
+    __tablename__ = "analytics_daily_surveys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    score_total: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("day", "org_unit_id", "channel", "agent_id", "queue_key",
+                         name="uq_analytics_daily_surveys_key"),
+        Index("ix_analytics_daily_surveys_unit", "org_unit_id", "day"),
+    )
+
+
 class ReportSchedule(Base):
     """A report sent by e-mail on a cadence (kefu/analytics/mailing.py): every day yesterday's daily report,
     every Monday last week's, or on the 1st last month's, of one org unit's subtree (one channel or all,

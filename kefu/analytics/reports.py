@@ -133,9 +133,13 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     from kefu.handoffs import service as handoffs
     from kefu.sla import surveys
 
-    per_channel = [c for c in surveys.csat_by(session, "channel", since=t0, until=t1, unit_ids=unit_ids)
-                   if channel is None or c.key == channel]
-    csat = surveys.Csat.total(per_channel)
+    if zone == ZONE:  # the survey summary's days are China's
+        from kefu.analytics import satisfaction
+
+        csat = satisfaction.csat(session, first, end, unit_ids=unit_ids, channels=channels)
+    else:
+        per_channel = surveys.csat_by(session, "channel", since=t0, until=t1, unit_ids=unit_ids)
+        csat = surveys.Csat.total(c for c in per_channel if channel is None or c.key == channel)
     rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
                  handoffs.stats(session, unit_ids, start=t0, end=t1))

@@ -144,7 +144,15 @@ def send_for_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
                                            channel="voice", body=text, actor_id=None, ticket_id=ticket_id, at=at)
     survey.interaction_id, survey.message_id = msg.interaction_id, msg.id
     session.flush()
+    _sent(session, survey)
     return survey
+
+
+def _sent(session: Session, survey: SlaSurvey) -> None:
+    events.record(session, "survey.sent", {"survey_id": survey.id, "ticket_id": survey.ticket_id,
+                                           "channel": survey.channel},
+                  aggregate_type="ticket", aggregate_id=survey.ticket_id, org_unit_id=survey.org_unit_id,
+                  at=survey.sent_at)
 
 
 def call_task(session: Session, ticket_id: int, *, at: datetime | None = None) -> SlaSurvey:
@@ -166,6 +174,7 @@ def call_task(session: Session, ticket_id: int, *, at: datetime | None = None) -
                        status="sent", sent_at=at, expires_at=at + timedelta(hours=ANSWER_HOURS))
     session.add(survey)
     session.flush()
+    _sent(session, survey)
     return survey
 
 
@@ -249,6 +258,9 @@ def on_customer_message(session: Session, *, customer_id: int, body: str, at: da
 def _store_answer(session: Session, survey: SlaSurvey, choice: int, text: str, at: datetime) -> None:
     survey.status, survey.choice, survey.answered_at, survey.answer_text = "answered", choice, at, text[:500]
     session.flush()
+    events.record(session, "survey.answered", {"survey_id": survey.id, "ticket_id": survey.ticket_id,
+                                               "choice": choice},
+                  aggregate_type="ticket", aggregate_id=survey.ticket_id, org_unit_id=survey.org_unit_id, at=at)
     ticket = tickets.get(session, survey.ticket_id)
     if ticket is None:
         return

@@ -95,3 +95,17 @@ def province_day_report(client: Any, province: int, day: date) -> tuple[str, lis
     q = f"period=day&day={day.isoformat()}&unit={province}"
     page = client.get(f"/console/reports?{q}").text
     return page, list(csv.reader(io.StringIO(client.get(f"/console/reports/export.csv?{q}").text.lstrip("\ufeff"))))
+
+
+def redeliver_presence(db: Any, n: int) -> None:
+    """Hand the ``n``-th agent presence event (from 0) to the occupancy consumer again, as a redelivery."""
+    from sqlalchemy import select
+
+    from kefu.analytics import consumers
+    from kefu.core import events
+
+    with db.unit_of_work() as s:
+        ev = s.scalars(select(events.OutboxEvent).where(events.OutboxEvent.name == "routing.agent_presence_changed")
+                       .order_by(events.OutboxEvent.id)).all()[n]
+        consumers.on_presence_event(s, events.Event(ev.id, ev.name, ev.aggregate_type, ev.aggregate_id,
+                                                    ev.org_unit_id, ev.payload, ev.occurred_at))

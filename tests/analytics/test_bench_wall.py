@@ -33,8 +33,13 @@ def test_bench_reports_prints_latency_against_a_sum_over_the_same_summary_rows()
                          ("a row per agent, the whole period", "analytics_daily_agents"),
                          ("complaints and FCR per category x tier, the whole period", "analytics_daily_quality"),
                          ("complaints and FCR per agent, the whole period", "analytics_daily_quality_handlers"),
-                         ("occupancy per agent, the whole period", "analytics_agent_hours"),
+                         ("occupancy per agent, the whole period (agent days)", "analytics_agent_days"),
+                         ("occupancy per day, the whole period (agent days)", "analytics_agent_days"),
                          ("occupancy per hour of the last day", "analytics_agent_hours")):
         assert re.search(rf"{re.escape(label)}: \d+\.\d ms \(\d+\.\d x the SUM over {table}\)", out)
-    assert re.search(r"reference: analytics_agent_hours, the period's [\d,]+ rows: COUNT\(\*\) \d+\.\d ms, "
-                     r"SUM\(seconds\) \(reads each row; [\d,]+ seconds\)", out)
+    seconds = {t: re.search(rf"reference: {t}, the period's [\d,]+ rows: COUNT\(\*\) \d+\.\d ms, "
+                            r"SUM\(seconds\) \(reads each row; ([\d,]+) seconds\)", out)
+               for t in ("analytics_agent_hours", "analytics_agent_days")}
+    assert all(seconds.values())
+    # the agent days hold the agent hours' seconds, no more, no less
+    assert seconds["analytics_agent_hours"].group(1) == seconds["analytics_agent_days"].group(1)  # type: ignore[union-attr]

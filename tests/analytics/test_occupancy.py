@@ -14,7 +14,7 @@ from kefu.analytics import consumers, kpi, quality, reports, summary
 from kefu.analytics.models import AgentHourSummary
 from kefu.core import events
 from kefu.core.events import bus
-from tests.analytics.support import DAY0, call, province_day_report
+from tests.analytics.support import DAY0, call, province_day_report, redeliver_presence
 from tests.conftest import World
 
 DAY = date(2026, 3, 2)  # DAY0 is its local midnight (UTC+8)
@@ -82,11 +82,7 @@ def test_occupancy_per_agent_and_per_hour_by_hand(db, world: World) -> None:  # 
                   ["11:00", 0.5, 0.0, 0.0, 0.0]]
     assert r2 == [[name, 1.67, 0.08, 0.25, 19.05]]
     # a redelivered event changes nothing
-    with db.unit_of_work() as s:
-        ev = s.scalars(select(events.OutboxEvent).where(events.OutboxEvent.name == "routing.agent_presence_changed")
-                       .order_by(events.OutboxEvent.id)).all()[1]
-        consumers.on_presence_event(s, events.Event(ev.id, ev.name, ev.aggregate_type, ev.aggregate_id,
-                                                    ev.org_unit_id, ev.payload, ev.occurred_at))
+    redeliver_presence(db, 1)
     with db.session() as s:
         again = {(h.hour - int(DAY0.timestamp() // 3600), h.presence): h.seconds
                  for h in s.scalars(select(AgentHourSummary).where(AgentHourSummary.user_id == agent))}

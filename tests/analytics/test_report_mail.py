@@ -166,3 +166,33 @@ def test_the_mail_is_sent_only_when_the_run_commits(world: World, db, settings: 
     with db.unit_of_work() as s:
         assert len(mailing.send_due(s, up, now=tuesday)) == 1
     assert len(got.got) == 1
+
+
+def test_a_schedule_whose_unit_is_gone_fails_with_the_reason_instead_of_staying_due(
+        world: World, db, db_url: str, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """The org unit's foreign key deletes its schedules with it; a unit gone past it (deleted with the
+    checks off, as a bulk repair might) leaves its mailing failed for good with the reason, mailed never."""
+    import sqlalchemy as sa
+
+    smtp = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": free_port()})
+    with db.unit_of_work() as s:
+        s.add(ReportSchedule(cadence="day", org_unit_id=world.units["sz"], channel=None, breakdown=None,
+                             recipients="sz@gd.10086.cn", created_by_id=None, created_at=DAY0))
+    db.dispose()
+    eng = sa.create_engine(db_url)
+    with eng.begin() as con:
+        if eng.dialect.name == "postgresql":
+            con.execute(sa.text("SET LOCAL session_replication_role = replica"))  # no foreign key triggers
+        else:
+            con.execute(sa.text("PRAGMA foreign_keys=OFF"))  # before the transaction's first write
+        con.execute(sa.text("DELETE FROM org_units WHERE id = :u"), {"u": world.units["sz"]})
+    eng.dispose()
+    tuesday = DAY0 + timedelta(days=1, minutes=45)
+    for later in (0, 60):
+        with db.unit_of_work() as s:
+            assert mailing.send_due(s, smtp, now=tuesday + timedelta(minutes=later)) == []
+    with db.unit_of_work(write=False) as s:
+        m = s.scalars(select(ReportMailing)).one()
+        assert (m.state, m.attempts, m.next_try_at, m.last_error) == (
+            "failed", 0, None, "the schedule's org unit no longer exists")
+        assert s.scalars(select(ReportSchedule)).one().last_error == "the schedule's org unit no longer exists"

@@ -228,12 +228,14 @@ def test_the_rebuild_command_counts_whole_days_and_refuses_bad_dates(db, world: 
         result = runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-02", "--until", "2026-03-02"])
         assert result.exit_code == 0, result.output
         assert result.output.strip() == ("counted 2 contacts into the summary tables, 1 complaints, appeals and "
-                                         "contacts of known customers into the quality summary")
+                                         "contacts of known customers into the quality summary, 0 satisfaction "
+                                         "surveys into the survey summary")
         t = _day_tally(db, gz)
         assert (t.offered, t.answered, t.abandoned) == (2, 1, 1)
         everything = runner.invoke(app, ["analytics", "rebuild"])
         assert everything.output.strip() == ("counted 3 contacts into the summary tables, 2 complaints, appeals "
-                                             "and contacts of known customers into the quality summary")
+                                             "and contacts of known customers into the quality summary, 0 satisfaction "
+                                             "surveys into the survey summary")
         bad = runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-32"])
         assert bad.exit_code == 2
         assert "--since is a date YYYY-MM-DD" in bad.output
