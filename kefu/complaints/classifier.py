@@ -124,6 +124,7 @@ class Model:
         self.idf: list[float] = list(data["idf"])
         # what a model trained before these options did: no grievance marker, type "other" on its own
         self.grievance_feature = bool(data.get("features", {}).get("grievance_marker", False))
+        self.asking_feature = bool(data.get("features", {}).get("asking_marker", False))
         self.type_other_by_category = bool(data.get("type_other_by_category", False))
         self.heads: dict[str, Head] = {
             name: Head(tuple(h["classes"]), np.asarray(h["coef"], dtype=np.float32),
@@ -138,7 +139,8 @@ class Model:
         return {k: v for k, v in self.data.items() if k not in ("vocabulary", "idf", "heads")}
 
     def classify(self, text: str) -> Prediction:
-        vec = features.weighted(text, self.vocabulary, self.idf, grievance=self.grievance_feature)
+        vec = features.weighted(text, self.vocabulary, self.idf, grievance=self.grievance_feature,
+                                asking=self.asking_feature)
         cols = np.fromiter(vec.keys(), dtype=np.int64, count=len(vec))
         vals = np.fromiter(vec.values(), dtype=np.float32, count=len(vec))
         best: dict[str, tuple[str, float]] = {}

@@ -1,6 +1,8 @@
 """The classifier's features: overlapping character 1- to 3-grams of the normalised text, plus a marker of
 whether the text voices a grievance (labels.grievance_terms: `<g>` once per grievance word, at most three, or
-`<nog>`), which tells a complaint from a question better than the characters alone (docs/complaints.md).
+`<nog>`), which tells a complaint from a question better than the characters alone, and markers of how the
+customer asks (labels.question_terms: `<q>` per question form, at most three, or `<noq>`; labels.request_terms:
+`<r>` per request verb, at most three) (docs/complaints.md).
 
 Pure and shared by training and classification, so both see exactly the same terms. Character n-grams
 need no segmenter (jieba takes about a second to load) and did better than jieba words on held-out
@@ -13,7 +15,7 @@ import math
 import re
 from collections import Counter
 
-from kefu.complaints.labels import grievance_terms
+from kefu.complaints.labels import grievance_terms, question_terms, request_terms
 from kefu.knowledge.text.segment import normalize
 
 NGRAMS = (1, 2, 3)
@@ -29,17 +31,29 @@ _MARKS = (("<?>", "?？"), ("<!>", "!！"), ("<...>", "…"))
 
 GRIEVANCE = "<g>"
 NO_GRIEVANCE = "<nog>"
-MAX_GRIEVANCE_MARKS = 3
+QUESTION = "<q>"
+NO_QUESTION = "<noq>"
+REQUEST = "<r>"
+MAX_GRIEVANCE_MARKS = 3  # also the most question or request marks
 
 
-def terms(text: str, ngrams: tuple[int, ...] = NGRAMS, *, grievance: bool = False) -> list[str]:
+def _marks(found: int, mark: str, none: str | None) -> list[str]:
+    if found:
+        return [mark] * min(found, MAX_GRIEVANCE_MARKS)
+    return [none] if none else []
+
+
+def terms(text: str, ngrams: tuple[int, ...] = NGRAMS, *, grievance: bool = False, asking: bool = False) -> list[str]:
     """Character n-grams within each run of letters, digits and Chinese characters (and, with `grievance`,
-    the grievance marker)."""
+    the grievance marker; with `asking`, the question and request markers: `<q>` per question form, at most
+    three, or `<noq>`, and `<r>` per request verb, labels.question_terms / request_terms)."""
     text = text[:MAX_CHARS]
     out: list[str] = []
     if grievance:
-        found = len(grievance_terms(text))
-        out.extend([GRIEVANCE] * min(found, MAX_GRIEVANCE_MARKS) if found else [NO_GRIEVANCE])
+        out.extend(_marks(len(grievance_terms(text)), GRIEVANCE, NO_GRIEVANCE))
+    if asking:
+        out.extend(_marks(len(question_terms(text)), QUESTION, NO_QUESTION))
+        out.extend(_marks(len(request_terms(text)), REQUEST, None))
     text = _MENTION.sub(" ", text)
     out.extend(mark for mark, chars in _MARKS if any(c in text for c in chars))
     for run in normalize(text).split(" "):
@@ -53,9 +67,15 @@ def grievance_terms_of(text: str) -> list[str]:
     return terms(text, grievance=True)
 
 
-def weighted(text: str, vocabulary: dict[str, int], idf: list[float], *, grievance: bool = False) -> dict[int, float]:
+def asking_terms_of(text: str) -> list[str]:
+    """`terms` with the grievance, question and request markers (the analyser of models trained with them)."""
+    return terms(text, grievance=True, asking=True)
+
+
+def weighted(text: str, vocabulary: dict[str, int], idf: list[float], *, grievance: bool = False,
+             asking: bool = False) -> dict[int, float]:
     """Sublinear TF-IDF of `text` over `vocabulary`, L2-normalised: {column: weight}."""
-    counts = Counter(t for t in terms(text, grievance=grievance) if t in vocabulary)
+    counts = Counter(t for t in terms(text, grievance=grievance, asking=asking) if t in vocabulary)
     vec = {vocabulary[t]: (1.0 + math.log(c)) * idf[vocabulary[t]] for t, c in counts.items()}
     norm = math.sqrt(sum(v * v for v in vec.values()))
     return {k: v / norm for k, v in vec.items()} if norm > 0 else {}

@@ -65,3 +65,27 @@ def grievance_terms(text: str) -> list[str]:
     for term in escalation_terms(text):
         seen.setdefault(term, None)
     return list(seen)
+
+
+# How a customer asks (the guide: an inquiry "asks for information", a request "asks for an action"): question
+# forms and request verbs. Written once from the guide's definitions before any measurement, never fitted to
+# data; they are features the type head weighs (features.terms), not rules. A complaint asks too ("怎么回事",
+# "凭什么"): what tells the two apart is learnt together with the grievance words.
+_QUESTION = re.compile(
+    r"请问|咨询|想问|问一下|问下|请教|吗|怎么|怎样|如何|多少|是否|能否|能不能|可不可以|可以不|有没有|哪里|哪儿|"
+    r"哪个|哪些|什么时候|何时|几点|几号|求解|求助|求指导|需要什么|要什么",
+)
+_REQUEST = re.compile(
+    r"办理|开通|取消|退订|关闭|申请|变更|更改|更换|改成|换成|转成|升级|降级|注销|销户|补卡|过户|携号|帮我|帮忙|"
+    r"我要办|我想办|我想要|麻烦|预约",
+)
+
+
+def question_terms(text: str) -> list[str]:
+    """The question forms in `text`, in order, without repeats ("宽带资费是多少" → ["多少"])."""
+    return list(dict.fromkeys(m.group(0) for m in _QUESTION.finditer(text)))
+
+
+def request_terms(text: str) -> list[str]:
+    """The request verbs in `text`, in order, without repeats ("帮我取消彩铃" → ["帮我", "取消"])."""
+    return list(dict.fromkeys(m.group(0) for m in _REQUEST.finditer(text)))

@@ -95,15 +95,17 @@ def relabelled() -> dict[str, tuple[str, str, bool]]:
 @dataclass(frozen=True)
 class Recipe:
     """How a model is trained. The defaults are the shipped recipe; `BASELINE` is the one shipped before
-    (December 2026), kept so that `kefu bench classify` can train both on the same dialogues and compare."""
+    (December 2026, second round), kept so that `kefu bench classify` can train both on the same dialogues and
+    compare."""
 
     grievance_feature: bool = True  # features.terms(grievance=True)
     type_other_by_category: bool = True  # classifier.type_given_category
     type_c_by_accuracy: bool = True  # the type head's C chosen by accuracy (its goal), not macro-F1
+    asking_feature: bool = True  # features.terms(asking=True): question and request markers
 
 
 SHIPPED = Recipe()
-BASELINE = Recipe(grievance_feature=False, type_other_by_category=False, type_c_by_accuracy=False)
+BASELINE = Recipe(asking_feature=False)
 NEAR_DUPLICATE = 0.6  # cosine of character 3-gram TF-IDF (masked digits ignored) at which two texts are one group
 _MASK = re.compile(r"\*+")
 
@@ -135,7 +137,8 @@ def near_duplicate_groups(texts: Sequence[str], threshold: float = NEAR_DUPLICAT
 def _vectorizer(recipe: Recipe = SHIPPED) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    analyzer = features.grievance_terms_of if recipe.grievance_feature else features.terms
+    analyzer = (features.asking_terms_of if recipe.asking_feature else
+                features.grievance_terms_of if recipe.grievance_feature else features.terms)
     return TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=MIN_DF, dtype=np.float32)
 
 
@@ -323,7 +326,8 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
         pools[e.pool] = pools.get(e.pool, 0) + 1
     return {
         "format": 1,
-        "features": {"grievance_marker": recipe.grievance_feature},
+        "features": {"grievance_marker": recipe.grievance_feature or recipe.asking_feature,
+                     **({"asking_marker": True} if recipe.asking_feature else {})},
         "type_other_by_category": recipe.type_other_by_category and adjust is not None,
         "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "trained_on": {"examples": len(examples), "pools": pools},

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu.complaints import classifier, features, training
-from kefu.complaints.labels import CATEGORIES, escalation_terms, grievance_terms
+from kefu.complaints.labels import CATEGORIES, escalation_terms, grievance_terms, question_terms, request_terms
 
 
 def test_terms_are_character_ngrams_of_each_run_with_question_marks() -> None:
@@ -33,6 +33,22 @@ def test_terms_carry_a_grievance_marker_when_asked() -> None:
     # one marker a grievance word, at most three
     assert features.terms("乱扣多扣一直不处理", (), grievance=True) == ["<g>", "<g>", "<g>"]
     assert features.terms("乱扣话费", (1,)) == ["乱", "扣", "话", "费"]  # a model trained without it
+
+
+def test_terms_carry_question_and_request_markers_when_asked() -> None:
+    assert features.terms("宽带资费是多少", (), asking=True) == ["<q>"]
+    assert features.terms("帮我取消彩铃", (), asking=True) == ["<noq>", "<r>", "<r>"]
+    assert features.terms("查话费", (1,), grievance=True, asking=True) == ["<nog>", "<noq>", "查", "话", "费"]
+    # one marker a question form, at most three
+    assert features.terms("请问怎么办理，要多少钱，是否需要身份证", (), asking=True) == ["<q>", "<q>", "<q>", "<r>"]
+    assert features.terms("宽带资费是多少", (1,)) == ["宽", "带", "资", "费", "是", "多", "少"]  # a model without them
+
+
+def test_question_and_request_terms_are_how_a_customer_asks() -> None:
+    assert question_terms("宽带资费是多少？怎么办理") == ["多少", "怎么"]
+    assert request_terms("宽带资费是多少？怎么办理") == ["办理"]
+    assert request_terms("麻烦帮我取消彩铃，取消") == ["麻烦", "帮我", "取消"]
+    assert (question_terms("宽带坏了"), request_terms("宽带坏了")) == ([], [])
 
 
 def test_the_category_head_decides_complaint_or_other() -> None:
@@ -117,7 +133,7 @@ def test_a_written_model_predicts_what_scikit_learn_predicts(tmp_path: Path) -> 
     training.write(doc, path)
     m = classifier.load(path)
     c = doc["cross_validation"]["category"]["C"]
-    vec = TfidfVectorizer(analyzer=features.grievance_terms_of, sublinear_tf=True, min_df=training.MIN_DF)
+    vec = TfidfVectorizer(analyzer=features.asking_terms_of, sublinear_tf=True, min_df=training.MIN_DF)
     x = vec.fit_transform([e.text for e in ex])
     ref = LinearSVC(C=c, class_weight="balanced", random_state=training.SEED).fit(x, [e.category for e in ex])
     ref_type = LinearSVC(C=doc["cross_validation"]["type"]["C"], class_weight="balanced",
@@ -126,7 +142,7 @@ def test_a_written_model_predicts_what_scikit_learn_predicts(tmp_path: Path) -> 
     got = [m.classify(t) for t in probes]
     assert [p.category for p in got] == list(ref.predict(vec.transform(probes)))
     # no "other" among these categories: the type head is the classifier's own
-    assert doc["features"] == {"grievance_marker": True}
+    assert doc["features"] == {"grievance_marker": True, "asking_marker": True}
     assert doc["type_other_by_category"] is False
     assert [p.type for p in got] == list(ref_type.predict(vec.transform(probes)))
     p = m.classify("宽带断网了，再不修我就投诉到工信部")
@@ -200,7 +216,7 @@ def test_training_chooses_the_grievance_threshold_on_the_folds_and_the_model_kee
 
 
 def test_the_shipped_model_does_not_apply_complaint_to_a_plain_question() -> None:
-    for text in ("查一下话费", "我的套餐有问题"):
+    for text in ("查一下话费", "我的套餐有问题", "宽带资费是多少"):
         p = classifier.load().classify(text)
         assert (p.grievance_terms, p.apply_type) == ((), None), text
 

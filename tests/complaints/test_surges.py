@@ -16,7 +16,7 @@ from tests.conftest import World
 from tests.web.conftest import csrf_of, login
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
-TEXT = "我的话费怎么无缘无故多扣了50元？太坑了！"
+TEXT = "这个月话费多扣了50元，账单不对，太坑了！"
 
 
 def _ticket(world: World, at: datetime, unit: str = "gz", text: str = TEXT) -> int:
