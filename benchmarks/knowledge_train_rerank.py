@@ -27,17 +27,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from multiprocessing import Pool
 
 import numpy as np
 from knowledge_data import ROOT, available, train_sets
-from knowledge_quality import product_candidates, product_figures, product_per_query
+from knowledge_quality import Query, product_candidates, product_figures, product_per_query
 
 from kefu.knowledge.search import HAND_SET, Weights, choose_first_stage, choose_match_weight
 from kefu.knowledge.text.embed import UseEmbedder
 
 OUT = ROOT / "kefu" / "knowledge" / "text" / "rerank.json"
 GRID = tuple(round(float(w), 2) for w in np.linspace(0.0, 1.0, 21))
-GRID_STEP = 0.05
+GRID_STEP = 0.1
 
 
 def triples(step: float) -> list[tuple[float, float, float]]:
@@ -49,9 +50,28 @@ def triples(step: float) -> list[tuple[float, float, float]]:
     ]
 
 
+_cands: dict[str, list[Query]] = {}
+
+
+def _share(cands: dict[str, list[Query]]) -> None:
+    _cands.update(cands)
+
+
+def _per_query_grid(job: tuple[str, list[Weights]]) -> list[tuple[list[float], list[float]]]:
+    name, ws = job
+    return [product_per_query(_cands[name], w) for w in ws]
+
+
+def figures(hits5: list[float], rr: list[float]) -> tuple[float, float, float]:
+    n = max(len(rr), 1)
+    return sum(r == 1.0 for r in rr) / n, sum(hits5) / n, sum(rr) / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-pairs", type=int, default=2000, help="first N pairs of each training set")
+    parser.add_argument("--step", type=float, default=GRID_STEP, help="grid step of the first-stage weights")
+    parser.add_argument("--jobs", type=int, default=2, help="processes scoring the grid")
     args = parser.parse_args()
     if not available():
         raise SystemExit("the zh-question-matching data is not here (set KEFU_QM_DATA)")
@@ -62,16 +82,18 @@ def main() -> None:
         print(f"== {ps.name}: {len(ps)} pairs, {int(ps.labels.sum())} positive", flush=True)
         cands[ps.name] = product_candidates(embedder, ps)
     t0 = time.perf_counter()
-    grid = triples(GRID_STEP)
-    first_pq = {name: {t: product_per_query(c, Weights(*t, 0.0)) for t in grid} for name, c in cands.items()}
-    fs = choose_first_stage(first_pq)
-    print(f"first stage: chose cosine/terms/chars {fs} over {len(grid)} triples in {time.perf_counter() - t0:.0f}s")
+    grid = triples(args.step)
+    with Pool(args.jobs, initializer=_share, initargs=(cands,)) as pool:
+        jobs = [(n, [Weights(*t, 0.0) for t in grid]) for n in cands]
+        first_pq = dict(zip(cands, pool.map(_per_query_grid, jobs), strict=True))
+        fs = choose_first_stage({n: dict(zip(grid, f, strict=True)) for n, f in first_pq.items()})
+        print(f"first stage: chose cosine/terms/chars {fs} of {len(grid)} triples in {time.perf_counter() - t0:.0f}s")
+        found = pool.map(_per_query_grid, [(n, [Weights(*fs, w) for w in GRID]) for n in cands])
+    per_query = {n: dict(zip(GRID, f, strict=True)) for n, f in zip(cands, found, strict=True)}
     per_set: dict[str, dict[float, tuple[float, float, float]]] = {}
-    per_query: dict[str, dict[float, tuple[list[float], list[float]]]] = {}
-    for name, c in cands.items():
-        per_set[name] = {w: product_figures(c, Weights(*fs, w)) for w in GRID}
-        per_query[name] = {w: product_per_query(c, Weights(*fs, w)) for w in GRID}
-        hand = product_figures(c, HAND_SET)
+    for name in cands:
+        per_set[name] = {w: figures(*per_query[name][w]) for w in GRID}
+        hand = product_figures(cands[name], HAND_SET)
         print(f"  {name}: hand-set weights R@1 {hand[0]:.4f}  R@5 {hand[1]:.4f}  MRR@10 {hand[2]:.4f}")
         for w in GRID:
             r1, r5, mrr = per_set[name][w]
@@ -82,7 +104,7 @@ def main() -> None:
         "match_weight": weight,
         "source": "benchmarks/knowledge_train_rerank.py",
         "chosen_on": [f"{name} (first {args.max_pairs} pairs)" for name in per_set],
-        "rule": f"first stage: of the weight triples (step {GRID_STEP}, summing to 1) within one standard error"
+        "rule": f"first stage: of the weight triples (step {args.step}, summing to 1) within one standard error"
         " (5 folds of each training set's queries) of the best mean (R@5 + MRR@10) / 2 at w = 0, the one"
         " nearest the hand-set 0.45/0.35/0.20; then w: the smallest grid weight losing to w = 0 on no training"
         " set whose mean (R@5 + MRR@10) / 2 is within one standard error of the best such weight's",
