@@ -72,8 +72,36 @@ def interactions_of(session: Session, event: Event) -> list[int]:
     return []
 
 
+def on_contact_events(session: Session, events: list[Event]) -> None:
+    """:func:`on_contact_event` of a batch of events: the interactions they name (the routing items' and the
+    tickets' in one query each) observed at once (summary.observe reads them with one query a table)."""
+    from kefu.analytics import summary
+    from kefu.interactions.models import Interaction
+    from kefu.routing.models import RoutingItem
+
+    ids: set[int] = set()
+    items: set[int] = set()
+    tickets: set[int] = set()
+    for event in events:
+        if event.name in ROUTING_EVENTS:
+            if event.payload.get("item_id") is not None:
+                items.add(int(event.payload["item_id"]))
+        elif event.name in TICKET_EVENTS and event.aggregate_type == "ticket" and event.aggregate_id is not None:
+            if event.name != "ticket.updated" or "category_id" in (event.payload.get("changed") or ()):
+                tickets.add(int(event.aggregate_id))
+        else:
+            ids.update(interactions_of(session, event))
+    for part in summary.chunks(sorted(items)):
+        ids.update(i for i in session.scalars(select(RoutingItem.interaction_id).where(RoutingItem.id.in_(part)))
+                   if i is not None)
+    for part in summary.chunks(sorted(tickets)):
+        ids.update(session.scalars(select(Interaction.id).where(Interaction.ticket_id.in_(part))))
+    if ids:
+        summary.observe(session, ids, seen=_seen(session, "contacts"))
+
+
 @bus.consumer("analytics.summaries", *INTERACTION_EVENTS, *ROUTING_EVENTS, *TICKET_EVENTS,
-              *CUSTOMER_EVENTS)
+              *CUSTOMER_EVENTS, db_only=True, batch=on_contact_events)
 def on_contact_event(session: Session, event: Event) -> None:
     from kefu.analytics import summary
 

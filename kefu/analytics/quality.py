@@ -34,7 +34,18 @@ from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
 from kefu.analytics.models import QUALITY_SUMS, DayHandlerQualitySummary, DayQualitySummary, QualityFact
-from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number, net_change
+from kefu.analytics.summary import (
+    DAY,
+    DAY_OFFSET,
+    LOCK_CLASS,
+    bump,
+    chunks,
+    day_number,
+    entry_queues,
+    issues_of,
+    net_change,
+    tiers_of,
+)
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
@@ -86,55 +97,18 @@ def _contact_fact(it: Interaction, returned: bool, issue: str | None, tier: str 
             "first_reply": None, "repeat": returned, "queue_key": queue or "", "agent_id": it.agent_id or 0}
 
 
-def _chunks(ids: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
-    for n in range(0, len(ids), size):
-        yield ids[n:n + size]
-
-
-def _issues(session: Session, category_ids: Iterable[int | None]) -> dict[int, str | None]:
-    """The first-level category (the issue) of each of these categories."""
-    ids = sorted({c for c in category_ids if c is not None})
-    out: dict[int, str | None] = {}
-    for part in _chunks(ids):
-        for cid, key in session.execute(select(Category.id, Category.key).where(Category.id.in_(part))):
-            out[cid] = key.split(".")[0] if key else None
-    return out
-
-
-def _tiers(session: Session, customer_ids: Iterable[int | None]) -> dict[int, str | None]:
-    from kefu.customers.models import Customer
-
-    ids = sorted({c for c in customer_ids if c is not None})
-    out: dict[int, str | None] = {}
-    for part in _chunks(ids):
-        for cid, tier in session.execute(select(Customer.id, Customer.tier).where(Customer.id.in_(part))):
-            out[cid] = tier
-    return out
-
-
 def _handlers(session: Session, ticket_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
     """A ticket's queue and agent: those of its first contact (absent when it has none: '' and 0)."""
-    from kefu.routing.models import RoutingItem
 
     i = Interaction
     firsts: dict[int, tuple[int, int]] = {}
-    for part in _chunks(ticket_ids, 1000):
+    for part in chunks(ticket_ids, 1000):
         for tid, iid, agent in session.execute(select(i.ticket_id, i.id, i.agent_id).where(
                 i.ticket_id.in_(part)).order_by(i.offered_at.desc(), i.id.desc())):
             if tid is not None:
                 firsts[tid] = (iid, agent or 0)  # the earliest wins, last
-    queues = _entry_queues(session, [iid for iid, _ in firsts.values()], RoutingItem)
+    queues = entry_queues(session, [iid for iid, _ in firsts.values()])
     return {tid: (queues.get(iid, ""), agent) for tid, (iid, agent) in firsts.items()}
-
-
-def _entry_queues(session: Session, interaction_ids: Sequence[int], item: Any) -> dict[int, str]:
-    """The routing queue each contact first entered (as the contact summaries key it)."""
-    out: dict[int, str] = {}
-    for part in _chunks(interaction_ids, 1000):
-        for iid, key in session.execute(select(item.interaction_id, item.entry_queue_key).where(
-                item.interaction_id.in_(part)).order_by(item.id.desc())):
-            out[iid] = key or ""  # the first item wins, last
-    return out
 
 
 def _counted_complaint(t: Any = Ticket) -> Any:
@@ -145,7 +119,7 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
     """The fact row each of these tickets makes now (absent: not found, or neither a complaint nor an appeal),
     read with one query a table for all of them."""
     ts: list[Ticket] = []
-    for part in _chunks(ticket_ids):
+    for part in chunks(ticket_ids):
         ts += session.scalars(select(Ticket).where(Ticket.id.in_(part))
                               .execution_options(populate_existing=True))
     ts = [t for t in ts if t.type == "appeal" or (t.type == "complaint" and t.status != "merged")]
@@ -157,16 +131,16 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
     if complaints:
         lo = min(t.opened_at for t in complaints) - REPEAT_WINDOW
         hi = max(t.opened_at for t in complaints)
-        for part in _chunks(sorted({t.customer_id for t in complaints if t.customer_id is not None})):
+        for part in chunks(sorted({t.customer_id for t in complaints if t.customer_id is not None})):
             for tid, cust, opened, cat in session.execute(
                     select(Ticket.id, Ticket.customer_id, Ticket.opened_at, Ticket.category_id).where(
                         _counted_complaint(), Ticket.customer_id.in_(part), Ticket.opened_at >= lo,
                         Ticket.opened_at <= hi)):
                 if cust is not None:
                     earlier.setdefault(cust, []).append((tid, opened, cat))
-    issues = _issues(session, [t.category_id for t in ts]
+    issues = issues_of(session, [t.category_id for t in ts]
                      + [cat for rows in earlier.values() for _, _, cat in rows])
-    tiers = _tiers(session, [t.customer_id for t in ts])
+    tiers = tiers_of(session, [t.customer_id for t in ts])
     handlers = _handlers(session, [t.id for t in ts])
     out = {}
     for t in ts:
@@ -184,11 +158,10 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
 def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The fact row each of these interactions makes now (absent: not found, or not an inbound contact of a
     known customer), read with one query a table for all of them."""
-    from kefu.routing.models import RoutingItem
 
     i = Interaction
     its: list[Interaction] = []
-    for part in _chunks(interaction_ids):
+    for part in chunks(interaction_ids):
         its += session.scalars(select(i).where(i.id.in_(part)).execution_options(populate_existing=True))
     its = [it for it in its if it.direction == "inbound" and it.customer_id is not None]
     if not its:
@@ -197,18 +170,18 @@ def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     lo = min(it.offered_at for it in its)
     hi = max(it.offered_at for it in its) + RETURN_WINDOW
     later: dict[int, list[datetime]] = {}
-    for part in _chunks(sorted({it.customer_id for it in its if it.customer_id is not None})):
+    for part in chunks(sorted({it.customer_id for it in its if it.customer_id is not None})):
         for cust, offered in session.execute(select(i.customer_id, i.offered_at).where(
                 i.direction == "inbound", i.customer_id.in_(part), i.offered_at > lo, i.offered_at <= hi)):
             if cust is not None:
                 later.setdefault(cust, []).append(offered)
     categories: dict[int, int | None] = {}
-    for part in _chunks(sorted({it.ticket_id for it in its if it.ticket_id is not None})):
+    for part in chunks(sorted({it.ticket_id for it in its if it.ticket_id is not None})):
         for tid, cat in session.execute(select(Ticket.id, Ticket.category_id).where(Ticket.id.in_(part))):
             categories[tid] = cat
-    issues = _issues(session, categories.values())
-    tiers = _tiers(session, [it.customer_id for it in its])
-    queues = _entry_queues(session, [it.id for it in its], RoutingItem)
+    issues = issues_of(session, categories.values())
+    tiers = tiers_of(session, [it.customer_id for it in its])
+    queues = entry_queues(session, [it.id for it in its])
     out = {}
     for it in its:
         assert it.customer_id is not None
@@ -237,7 +210,7 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
     ids = {kind: [ref for k, ref in work if k == kind] for kind in ("ticket", "contact")}
     olds: dict[tuple[str, int], dict[str, Any]] = {}
     for kind, refs in ids.items():
-        for part in _chunks(refs):
+        for part in chunks(refs):
             for row in session.execute(select(*cols).where(cols.kind == kind, cols.ref_id.in_(part))).mappings():
                 olds[(kind, row["ref_id"])] = dict(row)
     news = {("ticket", ref): f for ref, f in ticket_facts(session, ids["ticket"]).items()}
@@ -259,7 +232,7 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
         if new is not None:
             added.append(new)
     for kind, refs in gone.items():
-        for part in _chunks(refs):
+        for part in chunks(refs):
             session.execute(delete(QualityFact).where(QualityFact.kind == kind, QualityFact.ref_id.in_(part)))
     if added:
         session.execute(insert(QualityFact), added)
@@ -276,7 +249,7 @@ def _near(session: Session, table: Any, ids: Iterable[int], kind: Any, before: t
     wanted = sorted(set(ids))
     out = set(wanted)
     rows: list[tuple[int, int | None, datetime]] = []
-    for part in _chunks(wanted):
+    for part in chunks(wanted):
         rows += session.execute(select(col_id, cust, at).where(col_id.in_(part), cust.is_not(None))).tuples()
     if not rows:
         return sorted(out)
@@ -284,7 +257,7 @@ def _near(session: Session, table: Any, ids: Iterable[int], kind: Any, before: t
     mine: dict[int | None, list[tuple[int, datetime]]] = {}
     for rid, customer, when in rows:
         mine.setdefault(customer, []).append((rid, when))
-    for part in _chunks(sorted(c for c in mine if c is not None)):
+    for part in chunks(sorted(c for c in mine if c is not None)):
         for oid, customer, when in session.execute(select(col_id, cust, at).where(
                 kind, cust.in_(part), at >= lo, at <= hi)):
             if any(oid != rid and t - before <= when <= t + after for rid, t in mine[customer]):
@@ -368,7 +341,6 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
     appeals = list(session.execute(
         select(t, Category.key, Customer.tier).outerjoin(Category, Category.id == t.category_id)
         .outerjoin(Customer, Customer.id == t.customer_id).where(t.type == "appeal", *span(t.opened_at, lo, hi))))
-    from kefu.routing.models import RoutingItem
 
     handlers = _handlers(session, [x.id for (x, _, _) in rows if inside(x.opened_at)] + [x.id for x, _, _ in appeals])
     facts = [_ticket_fact(x, issue, flag, tier, handlers.get(x.id, ("", 0)))
@@ -382,7 +354,7 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
         .where(i.direction == "inbound", i.customer_id.is_not(None),
                *span(i.offered_at, lo, None if hi is None else hi + RETURN_WINDOW))))
     returned = kpi.first_contact_flags([(x.customer_id, x.offered_at.timestamp()) for x, _, _ in its])
-    queues = _entry_queues(session, [x.id for x, _, _ in its if inside(x.offered_at)], RoutingItem)
+    queues = entry_queues(session, [x.id for x, _, _ in its if inside(x.offered_at)])
     facts += [_contact_fact(x, first is False, key.split(".")[0] if key else None, tier, queues.get(x.id))
               for (x, key, tier), first in zip(its, returned, strict=True) if inside(x.offered_at)]
     for n in range(0, len(facts), 1000):
