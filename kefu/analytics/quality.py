@@ -250,7 +250,8 @@ def _near(session: Session, table: Any, ids: Iterable[int], kind: Any, before: t
     out = set(wanted)
     rows: list[tuple[int, int | None, datetime]] = []
     for part in chunks(wanted):
-        rows += session.execute(select(col_id, cust, at).where(col_id.in_(part), cust.is_not(None))).tuples()
+        rows += [(r[0], r[1], r[2]) for r in session.execute(
+            select(col_id, cust, at).where(col_id.in_(part), cust.is_not(None)))]
     if not rows:
         return sorted(out)
     lo, hi = min(r[2] for r in rows) - before, max(r[2] for r in rows) + after
