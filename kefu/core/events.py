@@ -146,9 +146,7 @@ def write_deferred(session: Session) -> int:
     pending: list[dict[str, Any]] = session.info.pop(_DEFERRED, [])
     if pending:
         session.flush()  # events recorded through the ORM earlier in the transaction come first
-        # one statement with a VALUES row per event, not executemany: psycopg runs that as a pipeline, whose
-        # round trips cost more CPU than the statement (the rows keep their order, so do their ids)
-        session.connection().execute(insert(OutboxEvent).values(pending))
+        session.connection().execute(insert(OutboxEvent), pending)
     return len(pending)
 
 
