@@ -72,8 +72,36 @@ def interactions_of(session: Session, event: Event) -> list[int]:
     return []
 
 
+def on_contact_events(session: Session, events: list[Event]) -> None:
+    """:func:`on_contact_event` of a batch of events: the interactions they name (the routing items' and the
+    tickets' in one query each) observed at once (summary.observe reads them with one query a table)."""
+    from kefu.analytics import summary
+    from kefu.interactions.models import Interaction
+    from kefu.routing.models import RoutingItem
+
+    ids: set[int] = set()
+    items: set[int] = set()
+    tickets: set[int] = set()
+    for event in events:
+        if event.name in ROUTING_EVENTS:
+            if event.payload.get("item_id") is not None:
+                items.add(int(event.payload["item_id"]))
+        elif event.name in TICKET_EVENTS and event.aggregate_type == "ticket" and event.aggregate_id is not None:
+            if event.name != "ticket.updated" or "category_id" in (event.payload.get("changed") or ()):
+                tickets.add(int(event.aggregate_id))
+        else:
+            ids.update(interactions_of(session, event))
+    for part in summary.chunks(sorted(items)):
+        ids.update(i for i in session.scalars(select(RoutingItem.interaction_id).where(RoutingItem.id.in_(part)))
+                   if i is not None)
+    for part in summary.chunks(sorted(tickets)):
+        ids.update(session.scalars(select(Interaction.id).where(Interaction.ticket_id.in_(part))))
+    if ids:
+        summary.observe(session, ids, seen=_seen(session, "contacts"))
+
+
 @bus.consumer("analytics.summaries", *INTERACTION_EVENTS, *ROUTING_EVENTS, *TICKET_EVENTS,
-              *CUSTOMER_EVENTS)
+              *CUSTOMER_EVENTS, db_only=True, batch=on_contact_events)
 def on_contact_event(session: Session, event: Event) -> None:
     from kefu.analytics import summary
 
@@ -87,8 +115,46 @@ QUALITY_TICKET_EVENTS = ("ticket.created", "ticket.updated", "ticket.classified"
 QUALITY_INTERACTION_EVENTS = ("interaction.opened", "interaction.updated", "interaction.closed")
 
 
+def on_quality_events(session: Session, events: list[Event]) -> None:
+    """:func:`on_quality_event` of a batch of events, observing all they name at once (quality.observe reads
+    the facts of all of them with one query a table): the tickets' and interactions' neighbours, their
+    contacts and tickets are read with one query each for the batch. A customer's event (rare) is handled
+    on its own."""
+    from kefu.analytics import quality
+    from kefu.interactions.models import Interaction
+    from kefu.routing.models import RoutingItem
+
+    ticket_refs: set[int] = set()
+    contact_refs: set[int] = set()
+    items: set[int] = set()
+    for event in events:
+        if event.name in CUSTOMER_EVENTS:
+            on_quality_event(session, event)
+        elif event.name in ROUTING_EVENTS:
+            if event.payload.get("item_id") is not None:
+                items.add(int(event.payload["item_id"]))
+        elif event.aggregate_id is None:
+            continue
+        elif event.name in QUALITY_TICKET_EVENTS and event.aggregate_type == "ticket":
+            ticket_refs.add(int(event.aggregate_id))
+        elif event.name in QUALITY_INTERACTION_EVENTS and event.aggregate_type == "interaction":
+            contact_refs.add(int(event.aggregate_id))
+    if items:
+        contact_refs.update(i for i in session.scalars(select(RoutingItem.interaction_id).where(
+            RoutingItem.id.in_(sorted(items)))) if i is not None)
+    i = Interaction
+    tickets = quality.neighbours_of_tickets(session, ticket_refs) if ticket_refs else []
+    contacts = quality.neighbours_of_contacts(session, contact_refs) if contact_refs else []
+    if ticket_refs:  # a ticket's contacts (counted under its category)
+        contacts += session.scalars(select(i.id).where(i.ticket_id.in_(sorted(ticket_refs))))
+    if contact_refs:  # a contact's ticket (counted under its first contact's queue and agent)
+        tickets += (t for t in session.scalars(select(i.ticket_id).where(i.id.in_(sorted(contact_refs))))
+                    if t is not None)
+    quality.observe(session, tickets=tickets, contacts=contacts, seen=_seen(session, "quality"))
+
+
 @bus.consumer("analytics.quality", *QUALITY_TICKET_EVENTS, *QUALITY_INTERACTION_EVENTS, *CUSTOMER_EVENTS,
-              *ROUTING_EVENTS)
+              *ROUTING_EVENTS, db_only=True, batch=on_quality_events)
 def on_quality_event(session: Session, event: Event) -> None:
     """The complaint / appeal / first-contact summary (kefu/analytics/quality.py): a ticket's event observes
     it, the customer's complaints of the month after and the ticket's contacts (counted under its category);

@@ -29,12 +29,23 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
 from kefu.analytics.models import QUALITY_SUMS, DayHandlerQualitySummary, DayQualitySummary, QualityFact
-from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number, net_change
+from kefu.analytics.summary import (
+    DAY,
+    DAY_OFFSET,
+    LOCK_CLASS,
+    bump,
+    chunks,
+    day_number,
+    entry_queues,
+    issues_of,
+    net_change,
+    tiers_of,
+)
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
@@ -86,121 +97,129 @@ def _contact_fact(it: Interaction, returned: bool, issue: str | None, tier: str 
             "first_reply": None, "repeat": returned, "queue_key": queue or "", "agent_id": it.agent_id or 0}
 
 
-def _issue(session: Session, category_id: int | None) -> str | None:
-    if category_id is None:
-        return None
-    key = session.scalar(select(Category.key).where(Category.id == category_id))
-    return key.split(".")[0] if key else None
-
-
-def _tier(session: Session, customer_id: int | None) -> str | None:
-    from kefu.customers.models import Customer
-
-    return session.scalar(select(Customer.tier).where(Customer.id == customer_id)) if customer_id else None
-
-
-def _entry_queue(session: Session, interaction_id: int) -> str | None:
-    """The routing queue the contact first entered (as the contact summaries key it)."""
-    from kefu.routing.models import RoutingItem
-
-    return session.scalar(select(RoutingItem.entry_queue_key).where(RoutingItem.interaction_id == interaction_id)
-                          .order_by(RoutingItem.id).limit(1))
-
-
-def _handler(session: Session, ticket_id: int) -> tuple[str, int]:
-    """A ticket's queue and agent: those of its first contact ('' and 0 when it has none)."""
-    i = Interaction
-    first = session.execute(select(i.id, i.agent_id).where(i.ticket_id == ticket_id)
-                            .order_by(i.offered_at, i.id).limit(1)).first()
-    if first is None:
-        return "", 0
-    return _entry_queue(session, first[0]) or "", first[1] or 0
-
-
 def _handlers(session: Session, ticket_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
-    """:func:`_handler` of many tickets at once (the rebuild)."""
-    from kefu.routing.models import RoutingItem
+    """A ticket's queue and agent: those of its first contact (absent when it has none: '' and 0)."""
 
     i = Interaction
     firsts: dict[int, tuple[int, int]] = {}
-    for n in range(0, len(ticket_ids), 1000):
+    for part in chunks(ticket_ids, 1000):
         for tid, iid, agent in session.execute(select(i.ticket_id, i.id, i.agent_id).where(
-                i.ticket_id.in_(ticket_ids[n:n + 1000])).order_by(i.offered_at.desc(), i.id.desc())):
+                i.ticket_id.in_(part)).order_by(i.offered_at.desc(), i.id.desc())):
             if tid is not None:
                 firsts[tid] = (iid, agent or 0)  # the earliest wins, last
-    queues = _entry_queues(session, [iid for iid, _ in firsts.values()], RoutingItem)
+    queues = entry_queues(session, [iid for iid, _ in firsts.values()])
     return {tid: (queues.get(iid, ""), agent) for tid, (iid, agent) in firsts.items()}
-
-
-def _entry_queues(session: Session, interaction_ids: Sequence[int], item: Any) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for n in range(0, len(interaction_ids), 1000):
-        for iid, key in session.execute(select(item.interaction_id, item.entry_queue_key).where(
-                item.interaction_id.in_(interaction_ids[n:n + 1000])).order_by(item.id.desc())):
-            out[iid] = key or ""  # the first item wins, last
-    return out
 
 
 def _counted_complaint(t: Any = Ticket) -> Any:
     return and_(t.type == "complaint", t.status != "merged")
 
 
-def ticket_fact(session: Session, t: Ticket) -> dict[str, Any] | None:
-    """The fact row a ticket makes now (None: neither a complaint nor an appeal)."""
-    if t.type == "appeal":
-        return _ticket_fact(t, _issue(session, t.category_id), False, _tier(session, t.customer_id),
-                            _handler(session, t.id))
-    if t.type != "complaint" or t.status == "merged":
-        return None
-    issue = _issue(session, t.category_id)
-    repeat = False
-    if t.customer_id is not None:
-        earlier = (select(Ticket.category_id).where(
-            _counted_complaint(), Ticket.customer_id == t.customer_id, Ticket.id != t.id,
-            Ticket.opened_at >= t.opened_at - REPEAT_WINDOW,
-            or_(Ticket.opened_at < t.opened_at, and_(Ticket.opened_at == t.opened_at, Ticket.id < t.id))))
-        repeat = any(_issue(session, c) == issue for c in session.scalars(earlier))
-    return _ticket_fact(t, issue, repeat, _tier(session, t.customer_id), _handler(session, t.id))
+def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The fact row each of these tickets makes now (absent: not found, or neither a complaint nor an appeal),
+    read with one query a table for all of them."""
+    ts: list[Ticket] = []
+    for part in chunks(ticket_ids):
+        ts += session.scalars(select(Ticket).where(Ticket.id.in_(part))
+                              .execution_options(populate_existing=True))
+    ts = [t for t in ts if t.type == "appeal" or (t.type == "complaint" and t.status != "merged")]
+    if not ts:
+        return {}
+    # the customers' counted complaints that may come before one of these (kpi.REPEAT_DAYS)
+    complaints = [t for t in ts if t.type == "complaint" and t.customer_id is not None]
+    earlier: dict[int, list[tuple[int, datetime, int | None]]] = {}
+    if complaints:
+        lo = min(t.opened_at for t in complaints) - REPEAT_WINDOW
+        hi = max(t.opened_at for t in complaints)
+        for part in chunks(sorted({t.customer_id for t in complaints if t.customer_id is not None})):
+            for tid, cust, opened, cat in session.execute(
+                    select(Ticket.id, Ticket.customer_id, Ticket.opened_at, Ticket.category_id).where(
+                        _counted_complaint(), Ticket.customer_id.in_(part), Ticket.opened_at >= lo,
+                        Ticket.opened_at <= hi)):
+                if cust is not None:
+                    earlier.setdefault(cust, []).append((tid, opened, cat))
+    issues = issues_of(session, [t.category_id for t in ts]
+                     + [cat for rows in earlier.values() for _, _, cat in rows])
+    tiers = tiers_of(session, [t.customer_id for t in ts])
+    handlers = _handlers(session, [t.id for t in ts])
+    out = {}
+    for t in ts:
+        issue = issues.get(t.category_id) if t.category_id is not None else None
+        repeat = t.type == "complaint" and t.customer_id is not None and any(
+            tid != t.id and opened >= t.opened_at - REPEAT_WINDOW
+            and (opened < t.opened_at or (opened == t.opened_at and tid < t.id))
+            and (issues.get(cat) if cat is not None else None) == issue
+            for tid, opened, cat in earlier.get(t.customer_id, ()))
+        out[t.id] = _ticket_fact(t, issue, repeat, tiers.get(t.customer_id) if t.customer_id else None,
+                                 handlers.get(t.id, ("", 0)))
+    return out
 
 
-def contact_fact(session: Session, it: Interaction) -> dict[str, Any] | None:
-    """The fact row an interaction makes now (None: not an inbound contact of a known customer)."""
-    if it.direction != "inbound" or it.customer_id is None:
-        return None
+def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The fact row each of these interactions makes now (absent: not found, or not an inbound contact of a
+    known customer), read with one query a table for all of them."""
+
     i = Interaction
-    later = session.scalar(select(i.id).where(
-        i.direction == "inbound", i.customer_id == it.customer_id, i.offered_at > it.offered_at,
-        i.offered_at <= it.offered_at + RETURN_WINDOW).limit(1))
-    category_id = (session.scalar(select(Ticket.category_id).where(Ticket.id == it.ticket_id))
-                   if it.ticket_id is not None else None)
-    return _contact_fact(it, later is not None, _issue(session, category_id), _tier(session, it.customer_id),
-                         _entry_queue(session, it.id))
+    its: list[Interaction] = []
+    for part in chunks(interaction_ids):
+        its += session.scalars(select(i).where(i.id.in_(part)).execution_options(populate_existing=True))
+    its = [it for it in its if it.direction == "inbound" and it.customer_id is not None]
+    if not its:
+        return {}
+    # the customers' inbound contacts that may come after one of these (kpi.FCR_DAYS)
+    lo = min(it.offered_at for it in its)
+    hi = max(it.offered_at for it in its) + RETURN_WINDOW
+    later: dict[int, list[datetime]] = {}
+    for part in chunks(sorted({it.customer_id for it in its if it.customer_id is not None})):
+        for cust, offered in session.execute(select(i.customer_id, i.offered_at).where(
+                i.direction == "inbound", i.customer_id.in_(part), i.offered_at > lo, i.offered_at <= hi)):
+            if cust is not None:
+                later.setdefault(cust, []).append(offered)
+    categories: dict[int, int | None] = {}
+    for part in chunks(sorted({it.ticket_id for it in its if it.ticket_id is not None})):
+        for tid, cat in session.execute(select(Ticket.id, Ticket.category_id).where(Ticket.id.in_(part))):
+            categories[tid] = cat
+    issues = issues_of(session, categories.values())
+    tiers = tiers_of(session, [it.customer_id for it in its])
+    queues = entry_queues(session, [it.id for it in its])
+    out = {}
+    for it in its:
+        assert it.customer_id is not None
+        returned = any(it.offered_at < o <= it.offered_at + RETURN_WINDOW for o in later.get(it.customer_id, ()))
+        cat = categories.get(it.ticket_id) if it.ticket_id is not None else None
+        out[it.id] = _contact_fact(it, returned, issues.get(cat) if cat is not None else None,
+                                   tiers.get(it.customer_id), queues.get(it.id))
+    return out
 
 
 def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = (),
             seen: set[tuple[str, int]] | None = None) -> int:
     """Bring facts and sums up to date with these tickets and interactions as they are now; returns how many
     facts changed. Idempotent. ``seen``: the ("ticket" | "contact", id) observed already in this transaction
-    with nothing they are computed from changed since (summary.observe); skipped, and the others added."""
+    with nothing they are computed from changed since (summary.observe); skipped, and the others added.
+    Reads the old and the new facts of all of them with one query a table."""
     cols = QualityFact.__table__.c
     work = [("ticket", i) for i in sorted(set(tickets))] + [("contact", i) for i in sorted(set(contacts))]
     if seen is not None:
         work = [w for w in work if w not in seen]
         seen.update(work)
-    if work and session.get_bind().dialect.name == "postgresql":  # one writer at a time (summary.observe)
+    if not work:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":  # one writer at a time (summary.observe)
         session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 1)))
+    ids = {kind: [ref for k, ref in work if k == kind] for kind in ("ticket", "contact")}
+    olds: dict[tuple[str, int], dict[str, Any]] = {}
+    for kind, refs in ids.items():
+        for part in chunks(refs):
+            for row in session.execute(select(*cols).where(cols.kind == kind, cols.ref_id.in_(part))).mappings():
+                olds[(kind, row["ref_id"])] = dict(row)
+    news = {("ticket", ref): f for ref, f in ticket_facts(session, ids["ticket"]).items()}
+    news.update({("contact", ref): f for ref, f in contact_facts(session, ids["contact"]).items()})
+    gone: dict[str, list[int]] = {"ticket": [], "contact": []}
+    added: list[dict[str, Any]] = []
     changed = 0
     for kind, ref in work:
-        old_row = session.execute(select(*cols).where(cols.kind == kind, cols.ref_id == ref)).mappings().first()
-        old = dict(old_row) if old_row is not None else None
-        new: dict[str, Any] | None
-        if kind == "ticket":
-            t = session.scalar(select(Ticket).where(Ticket.id == ref).execution_options(populate_existing=True))
-            new = ticket_fact(session, t) if t is not None else None
-        else:
-            it = session.scalar(select(Interaction).where(Interaction.id == ref)
-                                .execution_options(populate_existing=True))
-            new = contact_fact(session, it) if it is not None else None
+        old, new = olds.get((kind, ref)), news.get((kind, ref))
         if old == new:
             continue
         changed += 1
@@ -209,35 +228,67 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
                                           None if new is None else sums_of(new), keys, QUALITY_SUMS):
                 bump(session, table, key, change, 1, QUALITY_SUMS)
         if old is not None:
-            session.execute(delete(QualityFact).where(QualityFact.kind == kind, QualityFact.ref_id == ref))
+            gone[kind].append(ref)
         if new is not None:
-            session.execute(insert(QualityFact), [new])
+            added.append(new)
+    for kind, refs in gone.items():
+        for part in chunks(refs):
+            session.execute(delete(QualityFact).where(QualityFact.kind == kind, QualityFact.ref_id.in_(part)))
+    if added:
+        session.execute(insert(QualityFact), added)
     return changed
 
 
-def neighbours_of_ticket(session: Session, ticket_id: int) -> list[int]:
-    """The ticket and the customer's complaints of the month after it (whose repeat flag it may change),
+def _near(session: Session, table: Any, ids: Iterable[int], kind: Any, before: timedelta,
+          after: timedelta) -> list[int]:
+    """These rows of ``table`` (tickets or interactions) and, for each with a customer, the customer's rows
+    of ``kind`` (a condition) opened from ``before`` before it to ``after`` after it: one query for the rows,
+    one for the others."""
+    col_id, cust, at = table.id, table.customer_id, (
+        table.opened_at if table is Ticket else table.offered_at)
+    wanted = sorted(set(ids))
+    out = set(wanted)
+    rows: list[tuple[int, int | None, datetime]] = []
+    for part in chunks(wanted):
+        rows += [(r[0], r[1], r[2]) for r in session.execute(
+            select(col_id, cust, at).where(col_id.in_(part), cust.is_not(None)))]
+    if not rows:
+        return sorted(out)
+    lo, hi = min(r[2] for r in rows) - before, max(r[2] for r in rows) + after
+    mine: dict[int | None, list[tuple[int, datetime]]] = {}
+    for rid, customer, when in rows:
+        mine.setdefault(customer, []).append((rid, when))
+    for part in chunks(sorted(c for c in mine if c is not None)):
+        for oid, customer, when in session.execute(select(col_id, cust, at).where(
+                kind, cust.in_(part), at >= lo, at <= hi)):
+            if any(oid != rid and t - before <= when <= t + after for rid, t in mine[customer]):
+                out.add(oid)
+    return sorted(out)
+
+
+def neighbours_of_tickets(session: Session, ticket_ids: Iterable[int]) -> list[int]:
+    """The tickets and their customers' complaints of the month after each (whose repeat flag it may change),
     of every category: a complaint given another category changes the flags of both its old and its new
     category's later complaints. Whatever the ticket's type now: a complaint re-typed to another type no
     longer makes the later ones repeats (and one re-typed to a complaint does)."""
-    t = session.get(Ticket, ticket_id)
-    if t is None or t.customer_id is None:
-        return [ticket_id]
-    return [ticket_id, *session.scalars(select(Ticket.id).where(
-        Ticket.type == "complaint", Ticket.customer_id == t.customer_id, Ticket.opened_at >= t.opened_at,
-        Ticket.opened_at <= t.opened_at + REPEAT_WINDOW, Ticket.id != t.id))]
+    return _near(session, Ticket, ticket_ids, Ticket.type == "complaint", timedelta(0), REPEAT_WINDOW)
+
+
+def neighbours_of_ticket(session: Session, ticket_id: int) -> list[int]:
+    """:func:`neighbours_of_tickets` of one ticket."""
+    return neighbours_of_tickets(session, [ticket_id])
+
+
+def neighbours_of_contacts(session: Session, interaction_ids: Iterable[int]) -> list[int]:
+    """The interactions and their customers' contacts of the week before each (whose returned flag it may
+    change)."""
+    return _near(session, Interaction, interaction_ids, Interaction.direction == "inbound", RETURN_WINDOW,
+                 timedelta(0))
 
 
 def neighbours_of_contact(session: Session, interaction_id: int) -> list[int]:
-    """The interaction and the customer's contacts of the week before it (whose returned flag it may
-    change)."""
-    it = session.get(Interaction, interaction_id)
-    if it is None or it.customer_id is None:
-        return [interaction_id]
-    i = Interaction
-    return [interaction_id, *session.scalars(select(i.id).where(
-        i.customer_id == it.customer_id, i.direction == "inbound", i.offered_at <= it.offered_at,
-        i.offered_at >= it.offered_at - RETURN_WINDOW, i.id != it.id))]
+    """:func:`neighbours_of_contacts` of one interaction."""
+    return neighbours_of_contacts(session, [interaction_id])
 
 
 def off_tier(session: Session) -> dict[str, list[int]]:
@@ -291,7 +342,6 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
     appeals = list(session.execute(
         select(t, Category.key, Customer.tier).outerjoin(Category, Category.id == t.category_id)
         .outerjoin(Customer, Customer.id == t.customer_id).where(t.type == "appeal", *span(t.opened_at, lo, hi))))
-    from kefu.routing.models import RoutingItem
 
     handlers = _handlers(session, [x.id for (x, _, _) in rows if inside(x.opened_at)] + [x.id for x, _, _ in appeals])
     facts = [_ticket_fact(x, issue, flag, tier, handlers.get(x.id, ("", 0)))
@@ -305,7 +355,7 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
         .where(i.direction == "inbound", i.customer_id.is_not(None),
                *span(i.offered_at, lo, None if hi is None else hi + RETURN_WINDOW))))
     returned = kpi.first_contact_flags([(x.customer_id, x.offered_at.timestamp()) for x, _, _ in its])
-    queues = _entry_queues(session, [x.id for x, _, _ in its if inside(x.offered_at)], RoutingItem)
+    queues = entry_queues(session, [x.id for x, _, _ in its if inside(x.offered_at)])
     facts += [_contact_fact(x, first is False, key.split(".")[0] if key else None, tier, queues.get(x.id))
               for (x, key, tier), first in zip(its, returned, strict=True) if inside(x.offered_at)]
     for n in range(0, len(facts), 1000):

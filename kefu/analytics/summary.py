@@ -102,34 +102,77 @@ def _empty(t: kpi.Tally) -> bool:
 
 # ---- keeping them from events -------------------------------------------------------------------------------
 
-def _dimensions(session: Session, it: Interaction) -> dict[str, Any]:
-    """The contact's queue (the routing queue it first entered), the first-level category of its ticket, its
-    customer's tier and its agent, as they are now ('' and 0 when there is none)."""
+def chunks(ids: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    """``ids`` in parts small enough for one IN list."""
+    for n in range(0, len(ids), size):
+        yield ids[n:n + size]
+
+
+def issues_of(session: Session, category_ids: Iterable[int | None]) -> dict[int, str | None]:
+    """The first-level category (the issue) of each of these categories, in one query."""
+    from kefu.tickets.models import Category
+
+    ids = sorted({c for c in category_ids if c is not None})
+    out: dict[int, str | None] = {}
+    for part in chunks(ids):
+        for cid, key in session.execute(select(Category.id, Category.key).where(Category.id.in_(part))):
+            out[cid] = key.split(".")[0] if key else None
+    return out
+
+
+def tiers_of(session: Session, customer_ids: Iterable[int | None]) -> dict[int, str | None]:
+    """Each of these customers' tier, in one query."""
     from kefu.customers.models import Customer
-    from kefu.routing.models import RoutingItem
-    from kefu.tickets.models import Category, Ticket
 
-    queue = session.scalar(select(RoutingItem.entry_queue_key).where(RoutingItem.interaction_id == it.id)
-                           .order_by(RoutingItem.id).limit(1))
-    category = None
-    if it.ticket_id is not None:
-        category = session.scalar(select(Category.key).join(Ticket, Ticket.category_id == Category.id)
-                                  .where(Ticket.id == it.ticket_id))
-    tier = session.scalar(select(Customer.tier).where(Customer.id == it.customer_id)) if it.customer_id else None
-    return {"queue_key": queue or "", "category": category.split(".")[0] if category else "", "tier": tier or "",
-            "agent_id": it.agent_id or 0}
+    ids = sorted({c for c in customer_ids if c is not None})
+    out: dict[int, str | None] = {}
+    for part in chunks(ids):
+        for cid, tier in session.execute(select(Customer.id, Customer.tier).where(Customer.id.in_(part))):
+            out[cid] = tier
+    return out
 
 
-def fact_of(session: Session, it: Interaction) -> dict[str, Any] | None:
-    """The fact row the interaction makes now (None: not a contact)."""
-    c = contact_of(it)
-    if c is None:
-        return None
-    offered = it.offered_at.timestamp()
-    return {"interaction_id": it.id, "hour": int(offered // HOUR), "day": int((offered + DAY_OFFSET) // DAY),
-            "org_unit_id": it.org_unit_id, "channel": it.channel, **_dimensions(session, it), "offered": offered,
-            "start": c.queue_start, "answered": c.answered, "ended": c.ended, "abandoned": c.abandoned,
-            "pending": c.answered is None and c.ended is None}
+def entry_queues(session: Session, interaction_ids: Sequence[int]) -> dict[int, str]:
+    """The routing queue each contact first entered ('' when its first item had none; absent: no item)."""
+    from kefu.routing.models import RoutingItem as item
+
+    out: dict[int, str] = {}
+    for part in chunks(interaction_ids, 1000):
+        for iid, key in session.execute(select(item.interaction_id, item.entry_queue_key).where(
+                item.interaction_id.in_(part)).order_by(item.id.desc())):
+            if iid is not None:
+                out[iid] = key or ""  # the first item wins, last
+    return out
+
+
+def facts_of(session: Session, its: Sequence[Interaction]) -> dict[int, dict[str, Any]]:
+    """The fact row each of these interactions makes now (absent: not a contact), with its contact's queue
+    (the routing queue it first entered), the first-level category of its ticket, its customer's tier and its
+    agent as they are now ('' and 0 when there is none): one query a table for all of them."""
+    from kefu.tickets.models import Ticket
+
+    contacts = [(it, c) for it in its if (c := contact_of(it)) is not None]
+    if not contacts:
+        return {}
+    categories: dict[int, int | None] = {}
+    for part in chunks(sorted({it.ticket_id for it, _ in contacts if it.ticket_id is not None})):
+        for tid, cat in session.execute(select(Ticket.id, Ticket.category_id).where(Ticket.id.in_(part))):
+            categories[tid] = cat
+    issues = issues_of(session, categories.values())
+    tiers = tiers_of(session, [it.customer_id for it, _ in contacts])
+    queues = entry_queues(session, [it.id for it, _ in contacts])
+    out = {}
+    for it, c in contacts:
+        offered = it.offered_at.timestamp()
+        cat = categories.get(it.ticket_id) if it.ticket_id is not None else None
+        out[it.id] = {
+            "interaction_id": it.id, "hour": int(offered // HOUR), "day": int((offered + DAY_OFFSET) // DAY),
+            "org_unit_id": it.org_unit_id, "channel": it.channel, "queue_key": queues.get(it.id, ""),
+            "category": (issues.get(cat) if cat is not None else None) or "",
+            "tier": (tiers.get(it.customer_id) if it.customer_id else None) or "", "agent_id": it.agent_id or 0,
+            "offered": offered, "start": c.queue_start, "answered": c.answered, "ended": c.ended,
+            "abandoned": c.abandoned, "pending": c.answered is None and c.ended is None}
+    return out
 
 
 Delta = tuple[Table, dict[str, Any], dict[str, Any]]
@@ -195,28 +238,40 @@ def observe(session: Session, interaction_ids: Iterable[int], *, seen: set[int] 
     ``seen``: interactions observed already in this transaction, since when nothing they are computed from
     changed (the consumer's batch of events: kefu/analytics/consumers.py); skipped, and those observed now
     added to it."""
-    changed = 0
     fact_cols = ContactFact.__table__.c
     ids = sorted(set(interaction_ids) - (seen or set()))
     if seen is not None:
         seen.update(ids)
-    if ids and session.get_bind().dialect.name == "postgresql":  # one summary writer at a time
+    if not ids:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":  # one summary writer at a time
         session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 0)))
+    its: list[Interaction] = []
+    olds: dict[int, dict[str, Any]] = {}
+    for part in chunks(ids):
+        its += session.scalars(select(Interaction).where(Interaction.id.in_(part))
+                               .execution_options(populate_existing=True))
+        for row in session.execute(select(*fact_cols).where(fact_cols.interaction_id.in_(part))).mappings():
+            olds[row["interaction_id"]] = dict(row)
+    news = facts_of(session, its)
+    gone: list[int] = []
+    added: list[dict[str, Any]] = []
+    changed = 0
     for iid in ids:
-        it = session.scalar(select(Interaction).where(Interaction.id == iid)
-                            .execution_options(populate_existing=True))
-        old_row = session.execute(select(*fact_cols).where(fact_cols.interaction_id == iid)).mappings().first()
-        old = dict(old_row) if old_row is not None else None
-        new = fact_of(session, it) if it is not None else None
+        old, new = olds.get(iid), news.get(iid)
         if old == new:
             continue
         changed += 1
         for table, key, change in _deltas(old, new):
             bump(session, table, key, change, 1, SUMS)
         if old is not None:
-            session.execute(delete(ContactFact).where(ContactFact.interaction_id == iid))
+            gone.append(iid)
         if new is not None:
-            session.execute(insert(ContactFact), [new])
+            added.append(new)
+    for part in chunks(gone):
+        session.execute(delete(ContactFact).where(ContactFact.interaction_id.in_(part)))
+    if added:
+        session.execute(insert(ContactFact), added)
     return changed
 
 

@@ -77,6 +77,7 @@ class Event:
 
 
 Handler = Callable[[Session, Event], None]
+BatchHandler = Callable[[Session, list["Event"]], None]
 Prefilter = Callable[[Session, list["Event"]], list["Event"]]
 
 
@@ -103,6 +104,10 @@ class Consumer:
     # a batch commits on its own, so a consumer someone waits on (routing's intake: a new ticket to offer)
     # goes before those that only keep figures (analytics) or refine a ticket later (the classifier).
     order: int = 0
+    # A db_only handler's batch form: what the handler does for each of the events, done for all of them at
+    # once (reading what they need in one query a table instead of one an event). Used where the events are
+    # handled together; when one of them fails, the batch is handled again event by event with `handler`.
+    batch: BatchHandler | None = None
 
     def wants(self, event_name: str) -> bool:
         if "*" in self.events or event_name in self.events:
@@ -167,13 +172,17 @@ class EventBus:
     consumers: dict[str, Consumer] = field(default_factory=dict)
 
     def subscribe(self, name: str, events: Iterable[str], handler: Handler, *, durable: bool = True,
-                  db_only: bool = False, prefilter: Prefilter | None = None, order: int = 0) -> None:
-        self.consumers[name] = Consumer(name, frozenset(events), handler, durable, db_only, prefilter, order)
+                  db_only: bool = False, prefilter: Prefilter | None = None, order: int = 0,
+                  batch: BatchHandler | None = None) -> None:
+        self.consumers[name] = Consumer(name, frozenset(events), handler, durable, db_only, prefilter, order,
+                                        batch)
 
     def consumer(self, name: str, *events: str, durable: bool = True, db_only: bool = False,
-                 prefilter: Prefilter | None = None, order: int = 0) -> Callable[[Handler], Handler]:
+                 prefilter: Prefilter | None = None, order: int = 0,
+                 batch: BatchHandler | None = None) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.subscribe(name, events, fn, durable=durable, db_only=db_only, prefilter=prefilter, order=order)
+            self.subscribe(name, events, fn, durable=durable, db_only=db_only, prefilter=prefilter, order=order,
+                           batch=batch)
             return fn
 
         return deco
@@ -309,11 +318,15 @@ def _narrowed(session: Session, c: Consumer, events: list[Event]) -> list[Event]
 
 
 def _handle_together(session: Session, c: Consumer, events: list[Event]) -> bool:
-    """Run the handler on every event in one savepoint; False (and nothing kept) if one of them failed."""
+    """Run the handler on every event (its batch form on all of them) in one savepoint; False (and nothing
+    kept) if one of them failed."""
     sp = session.begin_nested()
     try:
-        for ev in events:
-            c.handler(session, ev)
+        if c.batch is not None:
+            c.batch(session, events)
+        else:
+            for ev in events:
+                c.handler(session, ev)
         session.flush()
         sp.commit()
         return True

@@ -24,6 +24,13 @@ def on_event(session: Session, event: Event) -> None:
                        at=event.occurred_at)
 
 
+def on_events(session: Session, events: list[Event]) -> None:
+    """`on_event` of a batch: its inputs in one INSERT."""
+    service.submit_many(session, "ticket", [({"ticket_id": ev.aggregate_id, "event": ev.name}, ev.occurred_at)
+                                            for ev in events
+                                            if ev.aggregate_type == "ticket" and ev.aggregate_id is not None])
+
+
 CERTIFICATES = "routing.certificates"
 
 
@@ -41,5 +48,5 @@ def on_certificate(session: Session, event: Event) -> None:
 def register() -> None:
     # first in each batch: a new ticket reaches the writer before the classifier and the figures have run
     # (the classification's own event brings the ticket back when it changed its type or category)
-    bus.subscribe(CONSUMER, EVENTS, on_event, db_only=True, order=-1)
+    bus.subscribe(CONSUMER, EVENTS, on_event, db_only=True, order=-1, batch=on_events)
     bus.subscribe(CERTIFICATES, ("certificate.issued", "certificate.revoked"), on_certificate, db_only=True)

@@ -308,15 +308,21 @@ class Writer:
     # decisions that touch them (`_preload`), so projecting a decision runs no query.
 
     def _preload_inputs(self, s: Session, rows: list[RoutingInput]) -> None:
-        """The agents and offers this round's inputs name, in two queries."""
+        """The tickets, agents and offers this round's inputs name, in a query each."""
+        from kefu.tickets.models import Ticket
+
         agents: set[int] = set()
         offers: set[int] = set()
+        tickets: set[int] = set()
         for row in rows:
             p = row.payload or {}
+            if row.kind == "ticket" and isinstance(p.get("ticket_id"), int):
+                tickets.add(p["ticket_id"])
             if row.kind in ("presence", "agent", "offer") and isinstance(p.get("user_id"), int):
                 agents.add(p["user_id"])
             if row.kind == "offer" and isinstance(p.get("offer_id"), int):
                 offers.add(p["offer_id"])
+        self._rows += _load(s, Ticket, Ticket.id, tickets)
         self._rows += _load(s, RoutingAgent, RoutingAgent.user_id, agents)
         if offers:
             loaded = _load(s, RoutingOffer, RoutingOffer.id, offers)

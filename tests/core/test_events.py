@@ -212,6 +212,29 @@ def test_a_database_only_consumer_handles_a_batch_together_and_a_failure_still_h
              ("test_flaky", ids[0]), ("test_flaky", ids[2])])
 
 
+def test_a_batch_form_handles_the_batch_at_once_and_after_a_failure_the_handler_takes_each_event(
+        db: Database, seen: Seen) -> None:
+    ids = _record(db, "test.one", "test.two", "test.three")
+    batches: list[list[int]] = []
+
+    def together(session, evs: list[Event]) -> None:  # type: ignore[no-untyped-def]
+        batches.append([ev.id for ev in evs])
+        events.record(session, "done.by", {"consumer": "test_a", "event": 0}, at=T0)
+        if len(batches) == 2:
+            raise RuntimeError("the second batch fails")
+
+    bus.subscribe("test_a", ["test.*"], _writer("test_a"), db_only=True, batch=together)
+    assert bus.dispatch_pending(db) == 3
+    assert batches == [ids]
+    assert _done(db) == [0]  # one write for the batch, none event by event
+
+    more = _record(db, "test.four", "test.five")
+    assert bus.dispatch_pending(db) >= 2
+    assert batches == [ids, more]
+    # the failed batch form's write is rolled back; the handler then took each event
+    assert _done(db) == [0, more[0], more[1]]
+
+
 def test_a_prefilter_narrows_the_batch_and_the_events_it_drops_count_as_handled(db: Database, seen: Seen) -> None:
     ids = _record(db, "test.one", "test.two", "test.three")
     batches: list[list[int]] = []
