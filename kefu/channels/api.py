@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from kefu.channels import inbound, outbound
+from kefu.channels.limits import body_limit, read_limited
 from kefu.channels.schemas import DeliveryRead, InboundAccepted, RejectionPage, RejectionRead
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
@@ -32,15 +33,7 @@ from kefu.interactions.models import CHANNELS
 
 router = APIRouter(tags=["channels"])
 
-# Refused while streaming: a body this much larger than the text limit cannot hold an acceptable message.
-_ENVELOPE_BYTES = 64 * 1024
 PERMISSION = "inbound.post"
-
-
-def body_limit(settings: Settings) -> int:
-    """The largest inbound request body read: the text limit (4 bytes a character at most) plus the
-    JSON envelope around it."""
-    return settings.max_message_bytes * 4 + _ENVELOPE_BYTES
 
 
 @router.post("/inbound/{channel}", response_model=InboundAccepted, status_code=201,
@@ -56,27 +49,11 @@ async def post_inbound(channel: str, request: Request,
         raise Forbidden(f"this token may not post on channel '{channel}'", code="channel_not_allowed",
                         details={"channel": channel})
     limit = body_limit(settings)
-    raw, size = await _read_limited(request, limit)
+    raw, size = await read_limited(request, limit)
     result = await run_in_threadpool(_store, request, channel, raw, size, limit, principal)
     body = {"customer_id": result.customer_id, "interaction_id": result.interaction_id,
             "message_id": result.message_id, "ticket_id": result.ticket_id}
     return JSONResponse(body, status_code=200 if result.duplicate else 201)
-
-
-async def _read_limited(request: Request, limit: int) -> tuple[bytes, int]:
-    """The body, or its first `limit` + 1 bytes when it is larger (then the size is what Content-Length
-    claimed or what was read before stopping). Stops reading at the limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return b"", int(declared)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        chunks.append(chunk)
-        if size > limit:
-            break
-    return b"".join(chunks), size
 
 
 def _store(request: Request, channel: str, raw: bytes, size: int, limit: int,

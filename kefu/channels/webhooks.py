@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from kefu.channels import config, sms, wechat
 from kefu.channels.adapters import BadPayload, Parsed
-from kefu.channels.api import _read_limited, body_limit
 from kefu.channels.ingest import Ingested, ingest, reject
+from kefu.channels.limits import body_limit, read_limited
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.db import Database
@@ -109,7 +109,7 @@ async def accept(request: Request, channel: str, parse: Callable[[bytes], Parsed
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     limit = body_limit(settings)
-    raw, size = await _read_limited(request, limit)
+    raw, size = await read_limited(request, limit)
 
     def work() -> Ingested:
         try:

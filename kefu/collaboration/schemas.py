@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kefu.collaboration.models import TARGET_KINDS, TEAM_DOMAINS
 from kefu.collaboration.service import MAX_DUE_MINUTES, MAX_TARGETS, MIN_DUE_MINUTES
+from kefu.core.body import Body, BodyId
 from kefu.customers.pii import FreeText
 
 INT64 = 2**63 - 1
@@ -17,23 +18,23 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class TargetIn(BaseModel):
+class TargetIn(Body):
     kind: str = Field(description=f"one of {', '.join(TARGET_KINDS)}", max_length=8)
     id: int | None = Field(default=None, ge=1, le=INT64, description="the unit, team or user (not for a role)")
     role: str | None = Field(default=None, max_length=16, description="for kind role: support, expert, ...")
 
 
-class ConsultsIn(BaseModel):
+class ConsultsIn(Body):
     targets: list[TargetIn] = Field(min_length=1, max_length=MAX_TARGETS)
     question: str = Field(min_length=1, max_length=4000)
     due_minutes: int = Field(ge=MIN_DUE_MINUTES, le=MAX_DUE_MINUTES)
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(Body):
     answer: str = Field(min_length=1, max_length=8000)
 
 
-class ConsultArticleIn(BaseModel):
+class ConsultArticleIn(Body):
     kind: str = Field(default="faq", max_length=20, description="the article kind (faq, script, ...)")
     department: str | None = Field(default=None, max_length=100)
 
@@ -75,7 +76,7 @@ class ConsultRead(Schema):
     notes: list[NoteRead] = Field(default_factory=list, description="the shared timeline, oldest first")
 
 
-class NoteIn(BaseModel):
+class NoteIn(Body):
     body: str = Field(min_length=1, max_length=4000)
 
 
@@ -97,14 +98,14 @@ class ConsultList(BaseModel):
     offset: int
 
 
-class TeamIn(BaseModel):
+class TeamIn(Body):
     key: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=100)
     name_en: str | None = Field(default=None, max_length=100)
     domain: str = Field(description=f"one of {', '.join(TEAM_DOMAINS)}", max_length=16)
     description: str | None = Field(default=None, max_length=2000)
-    member_ids: list[int] = Field(default_factory=list, max_length=200)
-    lead_ids: list[int] = Field(default_factory=list, max_length=200)
+    member_ids: list[BodyId] = Field(default_factory=list, max_length=200)
+    lead_ids: list[BodyId] = Field(default_factory=list, max_length=200)
     active: bool = True
 
 
@@ -126,7 +127,7 @@ class TeamRead(Schema):
     members: list[MemberRead] = Field(default_factory=list)
 
 
-class SuggestionIn(BaseModel):
+class SuggestionIn(Body):
     kind: str = Field(description="problem | suggestion", max_length=12)
     topic: str = Field(description="script | knowledge | process | system | product | other", max_length=12)
     title: str = Field(min_length=1, max_length=200)
@@ -135,7 +136,7 @@ class SuggestionIn(BaseModel):
     ticket_id: int | None = Field(default=None, ge=1, le=INT64)
 
 
-class SuggestionStatusIn(BaseModel):
+class SuggestionStatusIn(Body):
     to: str = Field(description="accepted | rejected | in_progress | done | merged", max_length=12)
     reason: str | None = Field(default=None, max_length=4000)
     merge_into_id: int | None = Field(default=None, ge=1, le=INT64)
@@ -192,7 +193,7 @@ class ComparisonRead(Schema):
     median_ratio: float | None = Field(description="median hours networked / linear (< 1: consults are faster)")
 
 
-class CustomerNoticeIn(BaseModel):
+class CustomerNoticeIn(Body):
     state: str = Field(max_length=16, description="consulting | handed_over | concluded")
 
 
@@ -210,7 +211,7 @@ class CustomerNoticesRead(BaseModel):
     tellable: list[str] = Field(description="the states that may be told now (not the one told last)")
 
 
-class NoticeTemplateIn(BaseModel):
+class NoticeTemplateIn(Body):
     body: str | None = Field(default=None, max_length=500, description="{ticket}: the ticket number; empty: the "
                                                                        "built-in text")
 

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body, BodyId
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -31,13 +33,13 @@ class ClassificationRead(Schema):
     created_at: datetime
 
 
-class ReviewIn(Schema):
+class ReviewIn(Schema, Body):
     type: str = Field(max_length=16, description="complaint / inquiry / request / suggestion / praise / other")
     category: str = Field(max_length=16, description="a first-level category key, e.g. 'billing'")
     escalation: bool = False
 
 
-class ClassifyIn(Schema):
+class ClassifyIn(Schema, Body):
     text: str = Field(min_length=1, max_length=20_000)
 
 
@@ -81,7 +83,7 @@ class SurgeList(Schema):
     offset: int
 
 
-class CompensationIn(Schema):
+class CompensationIn(Schema, Body):
     kind: str = Field(max_length=16, description="bill_credit / refund / data_pack / minutes / free_trial / "
                                                  "gift_points")
     amount: Decimal = Field(description="value in yuan (a data pack or minutes at their price)")
@@ -89,7 +91,7 @@ class CompensationIn(Schema):
     request_approval: bool = Field(default=False, description="above your authority: ask for approval")
 
 
-class DecisionIn(Schema):
+class DecisionIn(Schema, Body):
     approve: bool
     reason: str | None = Field(default=None, max_length=500)
 
@@ -113,7 +115,7 @@ class CompensationList(Schema):
     items: list[CompensationRead]
 
 
-class AppealIn(Schema):
+class AppealIn(Schema, Body):
     source: str = Field(max_length=24, description="miit_12300 / provincial_authority / consumer_12315 / media / "
                                                    "group_hq")
     received_on: date
@@ -124,7 +126,7 @@ class AppealIn(Schema):
     outcome: str | None = Field(default=None, max_length=16)
 
 
-class AppealUpdate(Schema):
+class AppealUpdate(Schema, Body):
     accepted_on: date | None = None
     answered_on: date | None = None
     outcome: str | None = Field(default=None, max_length=16)
@@ -163,7 +165,7 @@ class SegmentRead(Schema):
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-class BudgetIn(Schema):
+class BudgetIn(Schema, Body):
     month: str = Field(pattern=MONTH, description="YYYY-MM (China time)")
     amount: Decimal = Field(description="yuan, 0 to 100,000,000, in fen")
 
@@ -201,7 +203,7 @@ class MeasureList(Schema):
     items: list[MeasureRead]
 
 
-class PlanIn(Schema):
+class PlanIn(Schema, Body):
     name: str = Field(min_length=1, max_length=100)
     name_en: str | None = Field(default=None, max_length=100)
     monthly_fee: Decimal = Field(description="yuan, in fen")
@@ -226,12 +228,12 @@ class PlanList(Schema):
     items: list[PlanRead]
 
 
-class AdviceIn(Schema):
+class AdviceIn(Schema, Body):
     data_gb: float = Field(default=0.0, ge=0, description="the busiest recent month, GB")
     minutes: int = Field(default=0, ge=0)
     sms: int = Field(default=0, ge=0)
     current_fee: Decimal | None = Field(default=None, ge=0, description="default: the plan's fee, else ARPU")
-    ticket_id: int | None = Field(default=None, description="the customer of this ticket (their plan and ARPU)")
+    ticket_id: BodyId | None = Field(default=None, description="the customer of this ticket (their plan and ARPU)")
 
 
 class AdviceRead(Schema):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from kefu.core.auth import Principal
+from kefu.core.body import INT64_MAX
 from kefu.core.config import Settings
 from kefu.core.db import Database
 from kefu.core.errors import Forbidden, Unauthorized
@@ -127,7 +128,6 @@ class Page(BaseModel):
 
 
 # Ids are positive and stored as 64-bit integers: a larger one is answered 422, never passed to the database.
-INT64_MAX = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=INT64_MAX)]
 QueryId = Annotated[int, Query(ge=1, le=INT64_MAX)]
 OptionalId = Annotated[int | None, Query(ge=1, le=INT64_MAX)]

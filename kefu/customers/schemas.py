@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body, BodyId
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -15,9 +17,9 @@ class CustomerBase(Schema):
     plan: str | None = Field(default=None, max_length=100)
 
 
-class CustomerCreate(CustomerBase):
+class CustomerCreate(CustomerBase, Body):
     phone: str = Field(min_length=1, max_length=64)
-    org_unit_id: int
+    org_unit_id: BodyId
     arpu: Decimal = Decimal("0")
     tenure_months: int = 0
     share_voice: float = 0.0
@@ -26,11 +28,11 @@ class CustomerCreate(CustomerBase):
     share_vas: float = 0.0
 
 
-class CustomerUpdate(CustomerBase):
+class CustomerUpdate(CustomerBase, Body):
     """Only the fields sent are changed; `null` clears name, plan or phone."""
 
     phone: str | None = Field(default=None, max_length=64)
-    org_unit_id: int | None = None
+    org_unit_id: BodyId | None = None
     arpu: Decimal | None = None
     tenure_months: int | None = None
     share_voice: float | None = None
@@ -39,7 +41,7 @@ class CustomerUpdate(CustomerBase):
     share_vas: float | None = None
 
 
-class IdentityCreate(Schema):
+class IdentityCreate(Schema, Body):
     kind: str
     value: str = Field(min_length=1, max_length=255)
 
@@ -51,8 +53,8 @@ class IdentityRead(Schema):
     created_at: datetime
 
 
-class MergeIn(Schema):
-    merge_id: int
+class MergeIn(Schema, Body):
+    merge_id: BodyId
 
 
 class CustomerRead(CustomerBase):
@@ -83,13 +85,13 @@ class CustomerPage(Schema):
     offset: int
 
 
-class TierRuleIO(Schema):
+class TierRuleIO(Schema, Body):
     tier: str
     min_arpu: Decimal
     min_tenure_months: int
 
 
-class TierRulesIn(Schema):
+class TierRulesIn(Schema, Body):
     rules: list[TierRuleIO]
 
 
@@ -105,7 +107,7 @@ class TierRecomputeRead(Schema):
     transitions: dict[str, int]
 
 
-class VipThresholdIO(Schema):
+class VipThresholdIO(Schema, Body):
     vip_min_arpu: Decimal
 
 
@@ -125,7 +127,7 @@ class ImportReportRead(Schema):
     rejected: list[RejectionRead]
 
 
-class LinkEvidenceIn(Schema):
+class LinkEvidenceIn(Schema, Body):
     """An address and a number seen together (kefu/customers/linking.py says what each evidence allows)."""
 
     kind: str = Field(min_length=1, max_length=20)
@@ -134,7 +136,7 @@ class LinkEvidenceIn(Schema):
     evidence: str = Field(min_length=1, max_length=20)
 
 
-class LinkCodeIn(Schema):
+class LinkCodeIn(Schema, Body):
     kind: str = Field(min_length=1, max_length=20)
     value: str = Field(min_length=1, max_length=255)
     phone: str = Field(min_length=3, max_length=40)
@@ -168,5 +170,5 @@ class SuggestionRead(Schema):
     created_at: datetime
 
 
-class SuggestionDecisionIn(Schema):
+class SuggestionDecisionIn(Schema, Body):
     accept: bool

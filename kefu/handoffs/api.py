@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kefu.core.auth import Principal
+from kefu.core.body import Body
 from kefu.core.deps import AppSettings, DbSession, require
 from kefu.core.errors import InvalidInput
 from kefu.handoffs import service
@@ -18,7 +19,7 @@ from kefu.handoffs.models import Handoff
 router = APIRouter(tags=["handoffs"])
 
 
-class HandoffIn(BaseModel):
+class HandoffIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: int = Field(ge=1, le=2**63 - 1)
@@ -27,7 +28,7 @@ class HandoffIn(BaseModel):
     interaction_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the call it comes from")
 
 
-class CompleteIn(BaseModel):
+class CompleteIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=5, max_length=200)

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body
 from kefu.customers.pii import FreeText
 
 
@@ -54,11 +55,11 @@ class InteractionPage(Schema):
     offset: int
 
 
-class ReplyCreate(Schema):
+class ReplyCreate(Schema, Body):
     body: str = Field(min_length=1, max_length=20_000)
 
 
-class CloseRequest(Schema):
+class CloseRequest(Schema, Body):
     outcome: str
 
 

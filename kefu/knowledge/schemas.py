@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body, BodyId
 from kefu.customers.pii import FreeText
 
 
@@ -11,12 +12,12 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class ArticleBase(Schema):
+class ArticleBase(Schema, Body):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1)
     kind: str
     department: str = Field(min_length=1, max_length=100)
-    org_unit_id: int | None = None
+    org_unit_id: BodyId | None = None
     tags: list[str] = []
     category_keys: list[str] = []
     valid_from: datetime | None = None
@@ -34,7 +35,7 @@ class ArticleUpdate(ArticleBase):
     )
 
 
-class TransitionCreate(Schema):
+class TransitionCreate(Schema, Body):
     to: str
     version: int | None = None
     reason: str | None = Field(default=None, max_length=500)
@@ -112,17 +113,17 @@ class SuggestionsRead(Schema):
     search_id: int | None
 
 
-class FeedbackCreate(Schema):
-    article_id: int
+class FeedbackCreate(Schema, Body):
+    article_id: BodyId
     helpful: bool
     query: str | None = Field(default=None, max_length=1000)
     category_key: str | None = None
-    ticket_id: int | None = None
-    search_id: int | None = None
+    ticket_id: BodyId | None = None
+    search_id: BodyId | None = None
 
 
-class ClickCreate(Schema):
-    article_id: int
+class ClickCreate(Schema, Body):
+    article_id: BodyId
 
 
 class TopicRead(Schema):
@@ -133,12 +134,12 @@ class TopicRead(Schema):
     last_at: datetime
 
 
-class PushCreate(Schema):
+class PushCreate(Schema, Body):
     title: str = Field(min_length=1, max_length=200)
     message: str = Field(default="", max_length=20_000)
-    faq_article_id: int | None = None
-    plan_article_id: int | None = None
-    unit_ids: list[int] = []
+    faq_article_id: BodyId | None = None
+    plan_article_id: BodyId | None = None
+    unit_ids: list[BodyId] = []
     skills: list[str] = []
     queues: list[str] = []
 
@@ -167,14 +168,14 @@ class ReadStatusRow(Schema):
     acknowledged_at: datetime | None
 
 
-class QuestionCreate(Schema):
+class QuestionCreate(Schema, Body):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=20_000)
     category_key: str | None = None
     skill_key: str | None = None
 
 
-class AnswerCreate(Schema):
+class AnswerCreate(Schema, Body):
     body: str = Field(min_length=1, max_length=20_000)
 
 
@@ -204,7 +205,7 @@ class QuestionRead(Schema):
     answers: list[AnswerRead] | None = None
 
 
-class ToArticleCreate(Schema):
+class ToArticleCreate(Schema, Body):
     kind: str = "faq"
     department: str | None = None
 
@@ -217,5 +218,5 @@ class LeaderRowRead(Schema):
     points: int
 
 
-class DuplicatePrecisionIn(BaseModel):
+class DuplicatePrecisionIn(Body):
     precision: float = Field(ge=0.5, le=1.0, description="one of the shipped rows (0.70, 0.75, ... 0.95)")

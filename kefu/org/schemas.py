@@ -4,8 +4,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body, BodyId
 from kefu.core.text import Name
 
 
@@ -13,17 +14,17 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class LoginIn(Schema):
+class LoginIn(Schema, Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
 
 
-class OrgUnitCreate(Schema):
+class OrgUnitCreate(Schema, Body):
     kind: str
     code: str = Field(min_length=1, max_length=32)
     name: Name = Field(min_length=1, max_length=100)
     name_en: Name | None = None
-    parent_id: int | None = None
+    parent_id: BodyId | None = None
 
 
 class OrgUnitRead(Schema):
@@ -36,16 +37,16 @@ class OrgUnitRead(Schema):
     path: str
 
 
-class SkillLevel(Schema):
+class SkillLevel(Schema, Body):
     key: str
     level: int = Field(ge=1, le=5)
 
 
-class UserCreate(Schema):
+class UserCreate(Schema, Body):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     display_name: Name = Field(min_length=1, max_length=100)
     role: str
-    org_unit_id: int
+    org_unit_id: BodyId
     password: str | None = Field(default=None, min_length=8, max_length=200)
     authority_limit: Decimal = Field(default=Decimal("0"), ge=0)
     skills: list[SkillLevel] = []
@@ -68,20 +69,20 @@ class Me(UserRead):
     permissions: list[str]
 
 
-class UserUpdate(Schema):
+class UserUpdate(Schema, Body):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: str | None = None
-    org_unit_id: int | None = None
+    org_unit_id: BodyId | None = None
     active: bool | None = None
     authority_limit: Decimal | None = Field(default=None, ge=0)
     locale: str | None = Field(default=None, max_length=8)
     password: str | None = Field(default=None, min_length=8, max_length=200)
 
 
-class TokenCreate(Schema):
+class TokenCreate(Schema, Body):
     name: str = Field(min_length=1, max_length=100)
-    # The owner (default: the caller). A number, never a JSON true/false (which pydantic would take for 1/0).
-    user_id: StrictInt | None = Field(default=None, ge=1, le=2**63 - 1)
+    # The owner (default: the caller): a JSON integer, never true/false (kefu/core/body.py).
+    user_id: BodyId | None = None
     # Narrow the token to part of its owner's role: permission names or "inbound:<channel>".
     # Left out: the owner's whole role.
     scopes: list[str] | None = Field(default=None, max_length=64)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body, BodyId
 from kefu.customers.pii import FreeText
 
 INT64 = 2**63 - 1
@@ -16,14 +17,14 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class StepIn(BaseModel):
+class StepIn(Body):
     title: str = Field(min_length=1, max_length=200)
     owner_role: str = Field(max_length=16, description="agent | support | expert | supervisor | analyst | admin")
     owner_user_id: int | None = Field(default=None, ge=1, le=INT64)
     due_minutes: int = Field(ge=1, le=30 * 24 * 60)
 
 
-class PlaybookIn(BaseModel):
+class PlaybookIn(Body):
     key: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=100)
     name_en: str | None = Field(default=None, max_length=100)
@@ -42,10 +43,10 @@ class PlaybookIn(BaseModel):
     window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60,
                                 description="a threshold playbook starts when min_count tickets in scope opened "
                                             "within this many minutes")
-    staff_ids: list[int] = Field(default_factory=list, max_length=100,
+    staff_ids: list[BodyId] = Field(default_factory=list, max_length=100,
                                  description="resources: the users it calls in (put on the extra queues by that "
                                              "switch)")
-    script_article_ids: list[int] = Field(default_factory=list, max_length=20,
+    script_article_ids: list[BodyId] = Field(default_factory=list, max_length=20,
                                           description="resources: published knowledge articles agents answer with")
     faq_article_id: int | None = Field(default=None, ge=1, le=INT64,
                                        description="resources: the published FAQ pushed to the front line")
@@ -93,34 +94,34 @@ class PlaybookRead(Schema):
     steps: list[StepRead] = Field(default_factory=list)
 
 
-class StartIn(BaseModel):
+class StartIn(Body):
     org_unit_id: int | None = Field(default=None, ge=1, le=INT64)
     category_id: int | None = Field(default=None, ge=1, le=INT64)
 
 
-class StepDoneIn(BaseModel):
+class StepDoneIn(Body):
     skip: bool = False
     note: str | None = Field(default=None, max_length=2000)
 
 
-class NoticeIn(BaseModel):
+class NoticeIn(Body):
     body: str = Field(min_length=1, max_length=500)
     state: str = Field(default="fault", max_length=8,
                        description="fault | restored: each affected customer is told of each state once")
 
 
-class RoleIn(BaseModel):
+class RoleIn(Body):
     role: str = Field(description="commander | communications | support_lead", max_length=16)
     user_id: int | None = Field(default=None, ge=1, le=INT64, description="null clears the role")
 
 
-class SwitchIn(BaseModel):
+class SwitchIn(Body):
     switch: str = Field(description="ivr | overflow | extra (open the extra queues, the staff on them)",
                         max_length=16)
     on: bool
 
 
-class EndIn(BaseModel):
+class EndIn(Body):
     review: str | None = Field(default=None, max_length=8000)
     tell_restored: bool = Field(default=False, description="tell the affected customers the fault is over")
     restored_body: str | None = Field(default=None, max_length=500,
@@ -177,7 +178,7 @@ class MeasuresRead(Schema):
     compensation_yuan: float = Field(description="compensation granted on the linked tickets (against the budget)")
 
 
-class LinkIn(BaseModel):
+class LinkIn(Body):
     ticket_id: int = Field(ge=1, le=INT64)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body, BodyId
 from kefu.customers.pii import FreeText
 
 INT64 = 2**63 - 1
@@ -15,7 +16,7 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class SampleIn(BaseModel):
+class SampleIn(Body):
     days: int = Field(default=7, ge=1, le=366, description="resolved within the last N days")
     share: float = Field(default=0.1, ge=0, le=1, description="random share of each agent's other contacts")
     seed: int | None = Field(default=None, ge=0, le=INT64, description="for a reproducible draw")
@@ -47,16 +48,16 @@ class InspectionList(BaseModel):
     offset: int
 
 
-class ScoreIn(BaseModel):
+class ScoreIn(Body):
     marks: dict[str, int] = Field(description="item key → marks (0 to the item's maximum)", max_length=50)
     comment: str = Field(default="", max_length=4000)
 
 
-class AppealIn(BaseModel):
+class AppealIn(Body):
     reason: str = Field(min_length=1, max_length=4000)
 
 
-class DecideIn(BaseModel):
+class DecideIn(Body):
     marks: dict[str, int] | None = Field(default=None, max_length=50,
                                          description="null upholds the score; marks revise it")
 
@@ -76,19 +77,19 @@ class CalibrationRowRead(BaseModel):
     revised: int
 
 
-class QuestionIn(BaseModel):
+class QuestionIn(Body):
     article_id: int = Field(ge=1, le=INT64, description="the course article the question comes from")
     text: str = Field(min_length=1, max_length=1000)
     options: list[str] = Field(min_length=2, max_length=6)
     answer: int = Field(ge=0, le=5, description="the index of the right option")
 
 
-class CourseIn(BaseModel):
+class CourseIn(Body):
     key: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=100)
     skill: str = Field(min_length=1, max_length=40, description="the skill the certificate is for")
     org_unit_id: int = Field(ge=1, le=INT64, description="its holders of cert.take in this subtree take it")
-    article_ids: list[int] = Field(min_length=1, max_length=50)
+    article_ids: list[BodyId] = Field(min_length=1, max_length=50)
     questions: list[QuestionIn] = Field(min_length=1, max_length=100)
     pass_percent: int = Field(default=80, ge=1, le=100)
     valid_days: int = Field(default=365, ge=1, le=3 * 366)
@@ -114,7 +115,7 @@ class CourseRead(Schema):
     active: bool
 
 
-class AnswersIn(BaseModel):
+class AnswersIn(Body):
     answers: list[int] = Field(min_length=1, max_length=100, description="one option index per question, in order")
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body
 from kefu.routing.service import AGENT_PRESENCES, BREAK_REASONS
 
 
@@ -41,7 +42,7 @@ class AgentStatusRead(Schema):
     held: list[HeldRead]
 
 
-class PresenceIn(BaseModel):
+class PresenceIn(Body):
     presence: str = Field(description=f"one of {', '.join(AGENT_PRESENCES)}", max_length=16)
     reason: str | None = Field(default=None, description=f"for a break: one of {', '.join(BREAK_REASONS)}",
                                max_length=40)
@@ -52,7 +53,7 @@ class AnswerRead(Schema):
     pending: bool = Field(description="the routing writer has not answered yet (it will: watch the offer)")
 
 
-class QueueIn(BaseModel):
+class QueueIn(Body):
     name: str = Field(min_length=1, max_length=100)
     name_en: str | None = Field(default=None, max_length=100)
     channel: str = Field(description="voice | chat | message | ticket", max_length=16)
@@ -102,7 +103,7 @@ class QueueStatsRead(Schema):
     oldest_since: datetime | None
 
 
-class RuleIO(Schema):
+class RuleIO(Schema, Body):
     queue_key: str = Field(max_length=40)
     channels: list[str] = Field(default_factory=list, max_length=20)
     types: list[str] = Field(default_factory=list, max_length=10)
@@ -110,7 +111,7 @@ class RuleIO(Schema):
     tiers: list[str] = Field(default_factory=list, max_length=10)
 
 
-class AgentUpdate(BaseModel):
+class AgentUpdate(Body):
     queues: list[str] | None = Field(default=None, max_length=100)
     channels: dict[str, int] | None = None
     capacity: int | None = Field(default=None, ge=1, le=1000)

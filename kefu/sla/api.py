@@ -7,7 +7,7 @@
     GET  /tickets/{ticket_id}/surveys                                              its satisfaction callbacks
     POST /tickets/{ticket_id}/surveys/call                                         put it on the call list
     GET  /sla/call-tasks, POST /sla/call-tasks/{survey_id}                         survey calls to make, record one
-    GET  /sla/followups?done=false, POST /sla/followups/{survey_id}              unsatisfied answers to follow up
+    GET  /sla/followups?done=false&limit&offset, POST /sla/followups/{survey_id}  unsatisfied answers to follow up
     GET  /sla/csat?by=agent|channel|category|unit|queue|day&days=30                      CSAT of my subtree (sla.report)
     GET  /sla/coverage?week=YYYY-MM-DD                                             7×24 coverage per channel
 
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
-from kefu.core.deps import DbSession, Id, require
+from kefu.core.deps import DbSession, Id, Paging, require
 from kefu.org import service as org
 from kefu.sla import service, surveys
 from kefu.sla.models import SlaCalendar, SlaPolicy, SlaSurvey
@@ -42,6 +42,7 @@ from kefu.sla.schemas import (
     GapRead,
     PolicyIn,
     PolicyRead,
+    SurveyPage,
     SurveyRead,
 )
 from kefu.tickets import service as tickets
@@ -187,11 +188,15 @@ def record_call(survey_id: Id, body: CallAnswerIn, session: DbSession,
                                choice=body.choice, note=body.note)
 
 
-@router.get("/sla/followups", response_model=list[SurveyRead])
-def followups(session: DbSession, done: bool = False,
-              principal: Principal = require("sla.followup")) -> list[SlaSurvey]:
-    """The unsatisfied survey answers (1-2) of my subtree whose follow-up is open (`done`: closed)."""
-    return surveys.followups(session, org.visible_unit_ids(session, principal), done=done)
+@router.get("/sla/followups", response_model=SurveyPage)
+def followups(session: DbSession, page: Paging, done: bool = False,
+              principal: Principal = require("sla.followup")) -> SurveyPage:
+    """The unsatisfied survey answers (1-2) of my subtree whose follow-up is open, oldest answer first
+    (`done`: closed, the most recently closed first), a page at a time (`limit`, `offset`)."""
+    rows, total = surveys.followup_page(session, org.visible_unit_ids(session, principal), done=done,
+                                        limit=page.limit, offset=page.offset)
+    return SurveyPage(items=[SurveyRead.model_validate(r) for r in rows], total=total, limit=page.limit,
+                      offset=page.offset)
 
 
 @router.post("/sla/followups/{survey_id}", response_model=SurveyRead)

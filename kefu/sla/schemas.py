@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body
 from kefu.customers.pii import FreeText
 from kefu.sla.models import DAY_KINDS, ON_BREACH
 
@@ -17,7 +18,7 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class CalendarIn(BaseModel):
+class CalendarIn(Body):
     name: str = Field(min_length=1, max_length=100)
     weekly: list[str] = Field(min_length=7, max_length=7, description='Monday first, e.g. "09:00-12:00, 13:30-18:00" '
                                                                        '("" = closed)')
@@ -42,13 +43,13 @@ class CalendarRead(Schema):
     days: list[CalendarDayRead] = []
 
 
-class CalendarDayIn(BaseModel):
+class CalendarDayIn(Body):
     kind: str | None = Field(default=None, description=f"one of {', '.join(DAY_KINDS)}; null clears the day",
                              max_length=8)
     name: str = Field(default="", max_length=100)
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(Body):
     name: str = Field(min_length=1, max_length=100)
     position: int = Field(default=0, ge=0, le=10_000)
     types: list[str] = Field(default=[], max_length=20)
@@ -125,11 +126,18 @@ class SurveyRead(Schema):
     follow_up_note: FreeText | None = None
 
 
-class FollowUpIn(BaseModel):
+class SurveyPage(Schema):
+    items: list[SurveyRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class FollowUpIn(Body):
     note: str = Field(min_length=1, max_length=500, description="what was done for the customer")
 
 
-class CallAnswerIn(BaseModel):
+class CallAnswerIn(Body):
     choice: int | None = Field(ge=1, le=5, description="the customer's 1 (very unsatisfied) to 5 (very satisfied);"
                                                        " null: nobody answered or the customer declined")
     note: str = Field(default="", max_length=500)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -298,6 +298,17 @@ def closed_followups(session: Session, unit_ids: list[int] | None, *, limit: int
     q = _followups(unit_ids, done=True)
     return list(session.scalars(q.order_by(SlaSurvey.followed_up_at.desc(), SlaSurvey.id.desc())
                                 .limit(limit).offset(offset)))
+
+
+def followup_page(session: Session, unit_ids: list[int] | None, *, done: bool, limit: int,
+                  offset: int = 0) -> tuple[list[SlaSurvey], int]:
+    """One page of `followups` (open: oldest answer first) or of `closed_followups` (most recently closed
+    first), and how many there are in all."""
+    rows = (closed_followups(session, unit_ids, limit=limit, offset=offset) if done else
+            list(session.scalars(_followups(unit_ids, done=False).order_by(SlaSurvey.answered_at, SlaSurvey.id)
+                                 .limit(limit).offset(offset))))
+    total = session.scalar(select(func.count()).select_from(_followups(unit_ids, done=done).subquery()))
+    return rows, int(total or 0)
 
 
 class FollowUpNotOpen(Conflict):

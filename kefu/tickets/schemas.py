@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body, BodyId
 from kefu.customers.pii import FreeText
 
 
@@ -11,18 +12,18 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class TicketCreate(Schema):
+class TicketCreate(Schema, Body):
     type: str
     subject: str = Field(min_length=1, max_length=200)
-    org_unit_id: int | None = None  # default: the caller's own unit
-    customer_id: int | None = None
+    org_unit_id: BodyId | None = None  # default: the caller's own unit
+    customer_id: BodyId | None = None
     channel: str | None = None
     description: str | None = Field(default=None, max_length=20_000)
     category: str | None = Field(default=None, description="category key, e.g. 'billing.refund'")
     priority: str | None = None
 
 
-class TicketUpdate(Schema):
+class TicketUpdate(Schema, Body):
     subject: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = None
     priority: str | None = None
@@ -30,19 +31,19 @@ class TicketUpdate(Schema):
     expected_version: int | None = None
 
 
-class TransitionCreate(Schema):
+class TransitionCreate(Schema, Body):
     to: str
     reason: str | None = Field(default=None, max_length=2000)
     expected_version: int | None = None
 
 
-class AssignIn(Schema):
-    assignee_id: int
+class AssignIn(Schema, Body):
+    assignee_id: BodyId
     expected_version: int | None = None
 
 
-class MergeIn(Schema):
-    into_id: int
+class MergeIn(Schema, Body):
+    into_id: BodyId
     reason: str = Field(min_length=1, max_length=2000)
 
 

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kefu.core.body import Body
 from kefu.voice.callstate import CtiEvent, derived_event_id
 
 Kind = Literal["offered", "ivr", "queued", "ringing", "answered", "held", "retrieved", "transferred", "abandoned",
@@ -12,7 +13,7 @@ Kind = Literal["offered", "ivr", "queued", "ringing", "answered", "held", "retri
 Ref = Field(default=None, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")
 
 
-class CtiEventIn(BaseModel):
+class CtiEventIn(Body):
     """One event of the switch. `at` carries its zone; `event_id` is the switch's own id (sequence number),
     derived from kind, time and detail when the switch sends none."""
 
@@ -37,7 +38,7 @@ class CtiEventIn(BaseModel):
                         queue=self.queue, agent=self.agent, recording_url=self.recording_url)
 
 
-class CtiBatch(BaseModel):
+class CtiBatch(Body):
     model_config = ConfigDict(extra="forbid")
 
     events: list[CtiEventIn] = Field(min_length=1, max_length=1000)
@@ -84,7 +85,7 @@ class CallRead(BaseModel):
     events: int
 
 
-class IvrNodeIn(BaseModel):
+class IvrNodeIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from kefu.core.body import Body, BodyId
+
 Model = Literal["a", "c"]
 
 # What a real contact centre can have, with room to spare: the largest operators' provincial centres run a few
@@ -68,7 +70,7 @@ def check_load(calls: float, aht: float | None, interval_minutes: float, where: 
                          f"(calls x AHT / interval length); at most {MAX_LOAD_ERLANGS:,.0f} is accepted")
 
 
-class ErlangIn(BaseModel):
+class ErlangIn(Body):
     calls: Calls = Field(description="calls offered in one interval")
     interval_minutes: IntervalMinutes = 30
     aht: Seconds = Field(description="average handle time, seconds")
@@ -82,7 +84,7 @@ class ErlangIn(BaseModel):
         return self
 
 
-class StaffingIn(BaseModel):
+class StaffingIn(Body):
     calls: Calls
     interval_minutes: IntervalMinutes = 30
     aht: Seconds
@@ -100,7 +102,7 @@ class StaffingIn(BaseModel):
         return self
 
 
-class RulesSpec(BaseModel):
+class RulesSpec(Body):
     """Shift rules in minutes, as an administrator thinks of them; converted to intervals when planning."""
 
     shift_minutes: list[Minutes] = Field(default_factory=lambda: [240, 480], min_length=1, max_length=12)
@@ -114,14 +116,14 @@ class RulesSpec(BaseModel):
 
 
 class RulesRead(RulesSpec):
-    org_unit_id: int
-    source_org_unit_id: int | None = Field(None, description="unit whose row applies; none: built-in default")
+    org_unit_id: BodyId
+    source_org_unit_id: BodyId | None = Field(None, description="unit whose row applies; none: built-in default")
 
 
-class PlanIn(BaseModel):
+class PlanIn(Body):
     """A day's plan. With ``calls`` the workload is given; without, it is forecast from the unit's history."""
 
-    org_unit_id: int
+    org_unit_id: BodyId
     channel: Channel = "voice"
     day: Day
     interval_minutes: Literal[15, 30, 60] = 30
@@ -163,8 +165,8 @@ class WhatIfIn(PlanIn):
         return self
 
 
-class ForecastIn(BaseModel):
-    org_unit_id: int
+class ForecastIn(Body):
+    org_unit_id: BodyId
     channel: Channel = "voice"
     start_day: Day
     days: int = Field(7, ge=1, le=62)
@@ -175,10 +177,10 @@ class ForecastIn(BaseModel):
     country: Country = "CN"
 
 
-class SimulateIn(BaseModel):
+class SimulateIn(Body):
     """A saved plan (``plan_id``), or calls and agents per interval."""
 
-    plan_id: int | None = None
+    plan_id: BodyId | None = None
     calls: list[Calls] | None = Field(None, max_length=MAX_INTERVALS)
     agents: list[Agents] | None = Field(None, max_length=MAX_INTERVALS)
     interval_minutes: Annotated[float, Field(le=240)] = 30
@@ -222,14 +224,12 @@ class PlanRead(PlanSummary):
 
 # ---- several skills and channels ---------------------------------------------------------------------
 
-INT64_MAX = 2**63 - 1
-BodyId = Annotated[int, Field(ge=1, le=INT64_MAX)]
 MAX_DEMANDS = 20
 MAX_NAMED_AGENTS = 500  # the assignment search recurses once per agent
 MAX_CONCURRENCY = 10
 
 
-class DemandIn(BaseModel):
+class DemandIn(Body):
     """One skill on one channel: contacts per interval over the day (every demand the same length)."""
 
     skill_id: BodyId
@@ -243,7 +243,7 @@ class DemandIn(BaseModel):
     answer_within: Seconds | None = Field(None, description="e-mail: seconds from arrival to answer")
 
 
-class MultiSkillIn(BaseModel):
+class MultiSkillIn(Body):
     """A day's demand on several skills and channels, and the named agents on shift to cover it."""
 
     org_unit_id: BodyId
@@ -272,10 +272,10 @@ class MultiSkillIn(BaseModel):
 SpecialKind = Literal["campaign", "outage", "holiday"]
 
 
-class SpecialDayIn(BaseModel):
+class SpecialDayIn(Body):
     """Days an administrator marks for the forecast of a unit and the units below it."""
 
-    org_unit_id: int
+    org_unit_id: BodyId
     name: str = Field(min_length=1, max_length=200)
     kind: SpecialKind
     first_day: Day
@@ -310,10 +310,10 @@ class SpecialDayRead(BaseModel):
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 
 
-class AgentAvailability(BaseModel):
+class AgentAvailability(Body):
     """When one named agent can work on the day (local time of the roster's zone)."""
 
-    user_id: int
+    user_id: BodyId
     earliest_start: Clock | None = None
     latest_end: Clock | None = None
 

@@ -340,7 +340,7 @@ def special_days_add(
     try:
         body = SpecialDayIn.model_validate(
             {
-                "org_unit_id": org_unit,
+                "org_unit_id": int(org_unit) if is_id_text(org_unit) else org_unit,  # the body takes integers only
                 "name": name,
                 "kind": kind,
                 "first_day": first_day,

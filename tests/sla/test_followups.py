@@ -12,7 +12,7 @@ from kefu.core.events import OutboxEvent
 from kefu.sla import surveys
 from tests.conftest import World
 from tests.routing.test_api_and_console import _login
-from tests.sla.test_surveys import _resolve, _sms, _status, _survey
+from tests.sla.test_surveys import PHONE, _resolve, _sms, _status, _survey
 
 API = "/api/v1"
 
@@ -25,11 +25,11 @@ def w(world: World) -> World:
     return world
 
 
-def _unsatisfied(w: World, settings: Settings, text: str = "很差，问题根本没解决") -> int:
-    tid = _sms(w, settings, "宽带一直掉线").ticket_id
+def _unsatisfied(w: World, settings: Settings, text: str = "很差，问题根本没解决", sender: str = PHONE) -> int:
+    tid = _sms(w, settings, "宽带一直掉线", sender=sender).ticket_id
     assert tid is not None
     _resolve(w, tid)
-    _sms(w, settings, text)
+    _sms(w, settings, text, sender=sender)
     assert _status(w, tid) == "in_progress"
     return tid
 
@@ -78,7 +78,8 @@ def test_satisfied_answers_make_no_follow_up_and_agents_and_other_branches_do_no
     survey = _survey(w, tid)
     assert survey is not None
     auth = w.auth
-    assert [r["id"] for r in client.get(f"{API}/sla/followups", headers=auth("sup_gd")).json()] == [survey.id]
+    assert [r["id"] for r in client.get(f"{API}/sla/followups", headers=auth("sup_gd")).json()["items"]] == [
+        survey.id]
     assert client.get(f"{API}/sla/followups", headers=auth("agent_gz")).status_code == 403
     assert client.post(f"{API}/sla/followups/{survey.id}", json={"note": "x"},
                        headers=auth("agent_gz")).status_code == 403
@@ -91,9 +92,10 @@ def test_satisfied_answers_make_no_follow_up_and_agents_and_other_branches_do_no
     assert (done.json()["follow_up_note"], done.json()["followed_up_by_id"]) == ("已回电致歉", w.users["sup_gd"])
     again = client.post(f"{API}/sla/followups/{survey.id}", json={"note": "再次"}, headers=auth("sup_gd"))
     assert again.status_code == 409
-    assert client.get(f"{API}/sla/followups", headers=auth("sup_gd")).json() == []
+    assert client.get(f"{API}/sla/followups", headers=auth("sup_gd")).json() == {
+        "items": [], "total": 0, "limit": 50, "offset": 0}
     assert [r["id"] for r in client.get(f"{API}/sla/followups", params={"done": "true"},
-                                        headers=auth("sup_gd")).json()] == [survey.id]
+                                        headers=auth("sup_gd")).json()["items"]] == [survey.id]
     with w.db.session() as s:
         assert surveys.followups(s, [w.units["sz"]]) == []
         assert surveys.followups(s, [w.units["sz"]], done=True) == []
@@ -172,3 +174,28 @@ def test_the_closed_follow_ups_are_shown_a_page_at_a_time_the_most_recent_first(
     with w.db.session() as s:
         assert [r.id for r in surveys.closed_followups(s, [w.units["gz"]], limit=3, offset=1)] == newest_first[1:4]
         assert surveys.closed_followups(s, [w.units["sz"]], limit=50) == []
+
+
+def test_follow_ups_come_a_page_at_a_time_open_oldest_first_closed_latest_first(
+        w: World, settings: Settings, client: TestClient) -> None:
+    sup = w.auth("sup_gd")
+    ids = []
+    for n in range(3):
+        survey = _survey(w, _unsatisfied(w, settings, "2", sender=f"1380013810{n}"))
+        assert survey is not None
+        ids.append(survey.id)
+    url = f"{API}/sla/followups"
+    first = client.get(url, params={"limit": 2}, headers=sup).json()
+    assert ([r["id"] for r in first["items"]], first["total"], first["limit"], first["offset"]) == (
+        ids[:2], 3, 2, 0)
+    assert [r["id"] for r in client.get(url, params={"limit": 2, "offset": 2}, headers=sup).json()["items"]] == [
+        ids[2]]
+    for survey_id in ids:  # closed in order: the last closed is listed first
+        assert client.post(f"{url}/{survey_id}", json={"note": "已回电"}, headers=sup).status_code == 200
+    done = client.get(url, params={"done": "true", "limit": 2}, headers=sup).json()
+    assert ([r["id"] for r in done["items"]], done["total"]) == ([ids[2], ids[1]], 3)
+    assert [r["id"] for r in client.get(url, params={"done": "true", "limit": 2, "offset": 2},
+                                        headers=sup).json()["items"]] == [ids[0]]
+    assert client.get(url, params={"done": "true"}, headers=sup).json()["limit"] == 50  # the API's default page
+    for bad in ({"limit": 0}, {"limit": 201}, {"offset": -1}):
+        assert client.get(url, params={"done": "true", **bad}, headers=sup).status_code == 422, bad

@@ -233,6 +233,65 @@ BROWSER_ARGS = [
 ]
 
 
+class RecordingBrowser:
+    """The test's chromium, keeping what every page it opens did: console messages, page errors, and each
+    request with its answer's status and timing. When a test fails, `dump` writes a screenshot, the page's
+    HTML and that log of every page to a directory, so an intermittent failure explains itself."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+        self.pages: list[tuple[Any, list[str]]] = []
+        self._t0 = time.monotonic()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    def _stamp(self) -> str:
+        return f"{time.monotonic() - self._t0:8.3f}s"
+
+    def _record(self, page: Any) -> Any:
+        log: list[str] = []
+        self.pages.append((page, log))
+        page.on("console", lambda m: log.append(f"{self._stamp()} console.{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: log.append(f"{self._stamp()} pageerror: {e}"))
+        page.on("request", lambda r: log.append(f"{self._stamp()} -> {r.method} {r.url}"))
+        page.on("response", lambda r: log.append(f"{self._stamp()} <- {r.status} {r.request.method} {r.url}"))
+        page.on("requestfailed", lambda r: log.append(f"{self._stamp()} xx {r.method} {r.url}: {r.failure}"))
+        return page
+
+    def new_page(self, **kwargs: Any) -> Any:
+        return self._record(self._browser.new_page(**kwargs))
+
+    def new_context(self, **kwargs: Any) -> Any:
+        context = self._browser.new_context(**kwargs)
+        context.on("page", self._record)
+        return context
+
+    def dump(self, directory: Path) -> str:
+        lines = [f"browser pages of the failed test, saved in {directory}"]
+        for n, (page, log) in enumerate(self.pages):
+            if not page.is_closed():
+                try:
+                    page.screenshot(path=str(directory / f"page{n}.png"), full_page=True)
+                    (directory / f"page{n}.html").write_text(page.content())
+                    lines.append(f"page {n} at {page.url}: page{n}.png, page{n}.html")
+                except Exception as exc:  # the page may be what broke
+                    lines.append(f"page {n}: no screenshot ({exc})")
+            (directory / f"page{n}.log").write_text("\n".join(log) + "\n")
+            lines += [f"page {n}: last of {len(log)} events (all in page{n}.log):", *log[-60:]]
+        return "\n".join(lines)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    recorder = getattr(item, "funcargs", {}).get("browser")
+    if report.when == "call" and report.failed and isinstance(recorder, RecordingBrowser):
+        directory = item.config._tmp_path_factory.mktemp("browser-failure")  # type: ignore[attr-defined]
+        report.sections.append(("browser network, console and screenshots", recorder.dump(directory)))
+
+
 @pytest.fixture
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
@@ -247,6 +306,6 @@ def browser() -> Iterator[object]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
-            yield b
+            yield RecordingBrowser(b)
         finally:
             b.close()

@@ -1,0 +1,44 @@
+"""The base of every JSON request body: its integers are strict.
+
+Pydantic's lax mode reads JSON `true`/`false` as 1/0, a whole float such as `1.0` as 1 and `"1"` as 1,
+so `{"assignee_id": true}` would assign ticket 1's agent. A request body is JSON a client typed, so
+its integer fields (ids, counts, minutes, at any depth: lists, optional values) take JSON integers
+only, and anything else is the ordinary 422. Query and path parameters are not bodies: they arrive
+as text and keep their lax parsing.
+
+A body model subclasses `Body` (beside its domain's `Schema` when it has one); the rule is applied
+once here, to the model's own fields, so a nested model is strict when it is a `Body` too.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, GetCoreSchemaHandler
+from pydantic_core import CoreSchema
+
+INT64_MAX = 2**63 - 1
+
+# A database id in a body: a JSON integer from 1 to the largest BIGINT (beyond it the database errs).
+BodyId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+
+
+def _strict_ints(schema: Any, owner: type) -> None:
+    if isinstance(schema, dict):
+        if schema.get("type") == "model" and schema.get("cls") is not owner:
+            return  # another model's fields: strict only if that model is a Body itself
+        if schema.get("type") == "int":
+            schema["strict"] = True
+        for value in schema.values():
+            _strict_ints(value, owner)
+    elif isinstance(schema, list):
+        for value in schema:
+            _strict_ints(value, owner)
+
+
+class Body(BaseModel):
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: type[BaseModel], handler: GetCoreSchemaHandler,
+                                     /) -> CoreSchema:
+        schema = handler(source)
+        _strict_ints(schema, cls)
+        return schema
