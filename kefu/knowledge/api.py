@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from kefu.core.auth import Principal
-from kefu.core.deps import INT64_MAX, DbSession, Id, Offset, OptionalId, Paging, QueryId, require
+from kefu.core.body import INT64_MAX
+from kefu.core.deps import DbSession, Id, Offset, OptionalId, Paging, QueryId, require
 from kefu.knowledge import gaps, push, qa, search, service, settings
 from kefu.knowledge.models import Article
 from kefu.knowledge.schemas import (

@@ -31,8 +31,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
+from kefu.core.body import INT64_MAX
 from kefu.core.deps import (
-    INT64_MAX,
     DbSession,
     FormId,
     Id,
