@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
 from kefu.analytics.models import AgentDaySummary, AgentHourSummary, AgentPresenceNow
-from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump
+from kefu.analytics.summary import DAY, DAY_OFFSET, bump, writer_lock
 
 #: The presences counted (offline time is no staffed time and is not kept).
 COUNTED = ("available", "after_call_work", "break", "not_ready")
@@ -37,8 +37,7 @@ def observe(session: Session, user_id: int, presence: str, at: datetime) -> bool
     """The agent's presence changed to ``presence`` at ``at``; returns whether anything was counted."""
     from kefu.org import service as org
 
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 2)))
+    writer_lock(session, 2)
     t = at.timestamp()
     row = session.get(AgentPresenceNow, user_id, populate_existing=True)
     if row is None:

@@ -37,14 +37,14 @@ from kefu.analytics.models import QUALITY_SUMS, DayHandlerQualitySummary, DayQua
 from kefu.analytics.summary import (
     DAY,
     DAY_OFFSET,
-    LOCK_CLASS,
-    bump,
     chunks,
     day_number,
     entry_queues,
     issues_of,
     net_change,
+    net_facts,
     tiers_of,
+    writer_lock,
 )
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
@@ -192,6 +192,15 @@ def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     return out
 
 
+def _deltas(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Any]:
+    """What replacing quality fact ``old`` by ``new`` changes in the category and the queue/agent summaries."""
+    old_sums = None if old is None else sums_of(old)
+    new_sums = None if new is None else sums_of(new)
+    return [(table, key, change)
+            for table, keys in ((DayQualitySummary, KEYS), (DayHandlerQualitySummary, HANDLER_KEYS))
+            for key, change in net_change(old, old_sums, new, new_sums, keys, QUALITY_SUMS)]
+
+
 def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = (),
             seen: set[tuple[str, int]] | None = None) -> int:
     """Bring facts and sums up to date with these tickets and interactions as they are now; returns how many
@@ -205,8 +214,7 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
         seen.update(work)
     if not work:
         return 0
-    if session.get_bind().dialect.name == "postgresql":  # one writer at a time (summary.observe)
-        session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 1)))
+    writer_lock(session, 1)
     ids = {kind: [ref for k, ref in work if k == kind] for kind in ("ticket", "contact")}
     olds: dict[tuple[str, int], dict[str, Any]] = {}
     for kind, refs in ids.items():
@@ -215,22 +223,8 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
                 olds[(kind, row["ref_id"])] = dict(row)
     news = {("ticket", ref): f for ref, f in ticket_facts(session, ids["ticket"]).items()}
     news.update({("contact", ref): f for ref, f in contact_facts(session, ids["contact"]).items()})
-    gone: dict[str, list[int]] = {"ticket": [], "contact": []}
-    added: list[dict[str, Any]] = []
-    changed = 0
-    for kind, ref in work:
-        old, new = olds.get((kind, ref)), news.get((kind, ref))
-        if old == new:
-            continue
-        changed += 1
-        for table, keys in ((DayQualitySummary, KEYS), (DayHandlerQualitySummary, HANDLER_KEYS)):
-            for key, change in net_change(old, None if old is None else sums_of(old), new,
-                                          None if new is None else sums_of(new), keys, QUALITY_SUMS):
-                bump(session, table, key, change, 1, QUALITY_SUMS)
-        if old is not None:
-            gone[kind].append(ref)
-        if new is not None:
-            added.append(new)
+    changed, gone_refs, added = net_facts(session, work, olds, news, _deltas, QUALITY_SUMS)
+    gone = {kind: [ref for k, ref in gone_refs if k == kind] for kind in ("ticket", "contact")}
     for kind, refs in gone.items():
         for part in chunks(refs):
             session.execute(delete(QualityFact).where(QualityFact.kind == kind, QualityFact.ref_id.in_(part)))

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics.models import DaySurveySummary, SurveyFact
-from kefu.analytics.summary import DAY, DAY_OFFSET, LOCK_CLASS, bump, day_number, net_change
+from kefu.analytics.summary import DAY, DAY_OFFSET, chunks, day_number, net_change, net_facts, writer_lock
 
 KEYS = ("day", "org_unit_id", "channel", "agent_id", "queue_key")
 SUMS = ("sent", "answered", "satisfied", "score_total")
@@ -44,6 +44,12 @@ def _sums(f: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"sent": 1, "answered": int(f["answered"]), "satisfied": int(f["satisfied"]), "score_total": f["score"]}
 
 
+def _deltas(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Any]:
+    """What replacing survey fact ``old`` by ``new`` changes in the daily survey summary."""
+    return [(DaySurveySummary, key, change)
+            for key, change in net_change(old, _sums(old), new, _sums(new), KEYS, SUMS)]
+
+
 def observe(session: Session, survey_ids: Iterable[int], *, seen: set[int] | None = None) -> int:
     """Bring facts and summary up to date with these surveys as they are now (a survey gone: taken out);
     returns how many changed. ``seen``: surveys observed already in this transaction (skipped; the ones
@@ -55,24 +61,19 @@ def observe(session: Session, survey_ids: Iterable[int], *, seen: set[int] | Non
         seen.update(ids)
     if not ids:
         return 0
-    if session.get_bind().dialect.name == "postgresql":  # one summary writer at a time (summary.py)
-        session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 3)))
+    writer_lock(session, 3)
     cols = SurveyFact.__table__.c
-    olds = {r["survey_id"]: dict(r) for r in session.execute(
-        select(*cols).where(SurveyFact.survey_id.in_(ids))).mappings()}
-    news = {s.id: fact_of(s) for s in session.scalars(select(SlaSurvey).where(SlaSurvey.id.in_(ids)))}
-    changed = 0
-    for sid in ids:
-        old, new = olds.get(sid), news.get(sid)
-        if old == new:
-            continue
-        changed += 1
-        for key, change in net_change(old, _sums(old), new, _sums(new), KEYS, SUMS):
-            bump(session, DaySurveySummary, key, change, 1, SUMS)
-        if old is not None:
-            session.execute(delete(SurveyFact).where(SurveyFact.survey_id == sid))
-        if new is not None:
-            session.execute(insert(SurveyFact), [new])
+    olds: dict[int, dict[str, Any]] = {}
+    news: dict[int, dict[str, Any]] = {}
+    for part in chunks(ids):
+        olds.update((r["survey_id"], dict(r)) for r in session.execute(
+            select(*cols).where(SurveyFact.survey_id.in_(part))).mappings())
+        news.update((s.id, fact_of(s)) for s in session.scalars(select(SlaSurvey).where(SlaSurvey.id.in_(part))))
+    changed, gone, added = net_facts(session, ids, olds, news, _deltas, SUMS)
+    for part in chunks(gone):
+        session.execute(delete(SurveyFact).where(SurveyFact.survey_id.in_(part)))
+    if added:
+        session.execute(insert(SurveyFact), added)
     session.flush()
     return changed
 

@@ -216,6 +216,35 @@ def bump(session: Session, table: Any, key: dict[str, Any], sums: dict[str, Any]
     session.execute(stmt, [values])
 
 
+def writer_lock(session: Session, summary: int) -> None:
+    """On PostgreSQL, one writer at a time of this summary (0 contacts, 1 quality, 2 occupancy, 3 surveys) until
+    the transaction ends: its facts are read, netted and written back as one step."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, summary)))
+
+
+def net_facts(session: Session, refs: Iterable[Any], olds: dict[Any, dict[str, Any]],
+              news: dict[Any, dict[str, Any]], deltas: Any,
+              columns: Sequence[str]) -> tuple[int, list[Any], list[dict[str, Any]]]:
+    """Each fact of ``refs`` going from ``olds[ref]`` to ``news[ref]`` (absent: none) netted into its summary
+    rows (``deltas(old, new)``: the (table, key, change) it makes, bumped over ``columns``): the summaries'
+    one loop. Returns how many facts changed, the refs whose old fact is to be deleted and the new facts to
+    insert (the caller's fact table)."""
+    changed, gone, added = 0, [], []
+    for ref in refs:
+        old, new = olds.get(ref), news.get(ref)
+        if old == new:
+            continue
+        changed += 1
+        for table, key, change in deltas(old, new):
+            bump(session, table, key, change, 1, columns)
+        if old is not None:
+            gone.append(ref)
+        if new is not None:
+            added.append(new)
+    return changed, gone, added
+
+
 @lru_cache(maxsize=64)
 def _upsert(dialect: str, table: Any, keys: tuple[str, ...], extra: tuple[str, ...],
             columns: tuple[str, ...]) -> Any:
@@ -244,8 +273,7 @@ def observe(session: Session, interaction_ids: Iterable[int], *, seen: set[int] 
         seen.update(ids)
     if not ids:
         return 0
-    if session.get_bind().dialect.name == "postgresql":  # one summary writer at a time
-        session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, 0)))
+    writer_lock(session, 0)
     its: list[Interaction] = []
     olds: dict[int, dict[str, Any]] = {}
     for part in chunks(ids):
@@ -253,21 +281,7 @@ def observe(session: Session, interaction_ids: Iterable[int], *, seen: set[int] 
                                .execution_options(populate_existing=True))
         for row in session.execute(select(*fact_cols).where(fact_cols.interaction_id.in_(part))).mappings():
             olds[row["interaction_id"]] = dict(row)
-    news = facts_of(session, its)
-    gone: list[int] = []
-    added: list[dict[str, Any]] = []
-    changed = 0
-    for iid in ids:
-        old, new = olds.get(iid), news.get(iid)
-        if old == new:
-            continue
-        changed += 1
-        for table, key, change in _deltas(old, new):
-            bump(session, table, key, change, 1, SUMS)
-        if old is not None:
-            gone.append(iid)
-        if new is not None:
-            added.append(new)
+    changed, gone, added = net_facts(session, ids, olds, facts_of(session, its), _deltas, SUMS)
     for part in chunks(gone):
         session.execute(delete(ContactFact).where(ContactFact.interaction_id.in_(part)))
     if added:
