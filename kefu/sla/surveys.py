@@ -289,7 +289,12 @@ def _followups(unit_ids: list[int] | None, *, done: bool) -> Select[SlaSurvey]:
 def followups(session: Session, unit_ids: list[int] | None, *, done: bool = False) -> list[SlaSurvey]:
     """The unsatisfied answers (1-2) of these units (None: all) whose supervisor follow-up is open (or, with
     `done`, closed), oldest answer first: the supervisor's list of customers to call back about the handling."""
-    return list(session.scalars(_followups(unit_ids, done=done).order_by(SlaSurvey.answered_at, SlaSurvey.id)))
+    return list(session.scalars(_in_order(_followups(unit_ids, done=done))))
+
+
+def _in_order(q: Select[SlaSurvey]) -> Select[SlaSurvey]:
+    """Follow-ups oldest answer first."""
+    return q.order_by(SlaSurvey.answered_at, SlaSurvey.id)
 
 
 def closed_followups(session: Session, unit_ids: list[int] | None, *, limit: int, offset: int = 0) -> list[SlaSurvey]:
@@ -305,8 +310,7 @@ def followup_page(session: Session, unit_ids: list[int] | None, *, done: bool, l
     """One page of `followups` (open: oldest answer first) or of `closed_followups` (most recently closed
     first), and how many there are in all."""
     rows = (closed_followups(session, unit_ids, limit=limit, offset=offset) if done else
-            list(session.scalars(_followups(unit_ids, done=False).order_by(SlaSurvey.answered_at, SlaSurvey.id)
-                                 .limit(limit).offset(offset))))
+            list(session.scalars(_in_order(_followups(unit_ids, done=False)).limit(limit).offset(offset))))
     total = session.scalar(select(func.count()).select_from(_followups(unit_ids, done=done).subquery()))
     return rows, int(total or 0)
 
