@@ -1,11 +1,13 @@
-"""Integer fields of JSON request bodies take JSON integers only (kefu/core/body.py).
+"""Integer fields of JSON request bodies take JSON integers only, float fields JSON numbers only and never
+NaN or Infinity (kefu/core/body.py).
 
 Pydantic's lax mode would read `true` as 1 and `1.0` as 1: `{"assignee_id": true}` assigned a ticket to
-user 1. The first test walks the OpenAPI document, so a new body model that is not a `Body` fails here.
+user 1. The walking tests go through the OpenAPI document, so a new body model that is not a `Body` fails here.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,18 +28,19 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _integers(spec: dict[str, Any], schema: dict[str, Any], path: tuple[str | int, ...] = ()
-              ) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
-    """Where an integer may stand in a body, as ("targets", 0, "id") for a list of objects, with its schema."""
+def _integers(spec: dict[str, Any], schema: dict[str, Any], path: tuple[str | int, ...] = (),
+              kind: str = "integer") -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """Where an integer (or a `kind` = "number") may stand in a body, as ("targets", 0, "id") for a list of
+    objects, with its schema."""
     schema = _resolve(spec, schema)
-    if schema.get("type") == "integer":
+    if schema.get("type") == kind:
         yield path, schema
     for option in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
-        yield from _integers(spec, option, path)
+        yield from _integers(spec, option, path, kind)
     if schema.get("type") == "array" and "items" in schema:
-        yield from _integers(spec, schema["items"], (*path, 0))
+        yield from _integers(spec, schema["items"], (*path, 0), kind)
     for name, prop in schema.get("properties", {}).items():
-        yield from _integers(spec, prop, (*path, name))
+        yield from _integers(spec, prop, (*path, name), kind)
 
 
 def _body_with(path: tuple[str | int, ...], value: Any) -> Any:
@@ -77,6 +80,46 @@ def test_every_integer_in_every_json_body_refuses_true_false_and_fractions(
                 checked += 1
     assert lax == [], lax
     assert checked >= 5 * 150  # the walk found the bodies (161 integer fields when this was written)
+
+
+def test_every_float_in_every_json_body_refuses_true_text_nan_and_infinity(
+        client: TestClient, app: FastAPI, world: World) -> None:
+    admin = {**world.auth("admin"), "content-type": "application/json"}
+    checked, lax = 0, []
+    for method, url, schema, spec in _json_operations(app):
+        texts = {path for path, _ in _integers(spec, schema, kind="string")}  # money (Decimal) takes "30.50"
+        for path in {path for path, _ in _integers(spec, schema, kind="number")}:
+            # as a careless client writes them: Python's json.dumps writes NaN and Infinity, 1e999 reads as inf
+            for raw in ("true", "false", '"1.5"', "NaN", "Infinity", "-Infinity", "1e999", "-1e999"):
+                if raw == '"1.5"' and path in texts:
+                    continue
+                body = json.dumps(_body_with(path, "\0")).replace('"\\u0000"', raw)
+                r = client.request(method, url, content=body, headers=admin)
+                field = ".".join(str(part) for part in path)
+                error = r.json()["error"] if r.status_code == 422 else {}
+                refused = error.get("code") == "malformed_json" or any(
+                    e["field"] == field for e in error.get("details", {}).get("fields", []))
+                if not refused:
+                    lax.append((method, url, path, raw, r.status_code))
+                checked += 1
+    assert lax == [], lax
+    assert checked >= 8 * 20  # the walk found the bodies' floats
+
+
+def test_a_customer_share_of_nan_infinity_or_true_is_refused_and_a_whole_number_is_a_float(
+        client: TestClient, world: World) -> None:
+    admin = {**world.auth("admin"), "content-type": "application/json"}
+    r = client.post(f"{API}/customers", json={"phone": "13912345678", "org_unit_id": world.units["gz"],
+                                              "share_data": 0.5}, headers=admin)
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    before = client.get(f"{API}/customers/{cid}", headers=admin).json()
+    for raw in ("NaN", "1e999", "true", '"0.5"'):
+        r = client.patch(f"{API}/customers/{cid}", content=f'{{"share_data": {raw}}}', headers=admin)
+        assert r.status_code == 422, raw
+    assert client.get(f"{API}/customers/{cid}", headers=admin).json() == before
+    r = client.patch(f"{API}/customers/{cid}", content='{"share_data": 1}', headers=admin)
+    assert (r.status_code, r.json()["share_data"]) == (200, 1.0)
 
 
 def test_every_id_in_a_json_body_starts_at_1(app: FastAPI) -> None:
