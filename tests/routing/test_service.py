@@ -100,7 +100,9 @@ def test_an_unanswered_offer_times_out_and_the_item_waits_again(flow: Flow) -> N
     flow.settle()
     (offer,) = flow.offers("offered")
 
-    flow.clock.advance(61)  # the messages queue's offer time-out is 60 s
+    assert offer.expires_at is not None
+    assert (offer.expires_at - offer.offered_at).total_seconds() == 60  # the messages queue's offer time-out
+    flow.clock.past(offer.expires_at)
     flow.settle()
 
     assert flow.offers()[0].state == "timed_out"
