@@ -142,11 +142,34 @@ def _get(session: Session, ticket_id: int) -> Ticket:
     return t
 
 
-def _check_version(ticket: Ticket, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != ticket.version:
+def _check_version(ticket: Ticket, expected_version: int | None, *, session: Session | None = None) -> None:
+    """The change is refused if the ticket moved on from the version its author saw. Given `session`, the
+    system's own edits since then (`system_edits_since`) do not count: a person's status click is not
+    refused because the classifier filed the ticket a moment after the page was shown."""
+    if (expected_version is not None and expected_version != ticket.version
+            and (session is None or system_edits_since(session, ticket, expected_version) is None)):
         raise StaleTicket(f"ticket {ticket.id} was changed by someone else (version {ticket.version}, "
                           f"you had {expected_version}); reload it", details={"expected": expected_version,
                                                                                "current": ticket.version})
+
+
+def system_edits_since(session: Session, ticket: Ticket, version: int) -> list[Any] | None:
+    """The `ticket.updated` events that made every version after `version` up to the ticket's current
+    one, when each was the system's (no actor: the classifier, the SLA's priority raise, social
+    monitoring); None when anything else moved it (a person, a status move, the customer's message, an
+    assignment) or a version is unaccounted for."""
+    from kefu.core.events import OutboxEvent
+
+    if not 0 < version < ticket.version:
+        return None
+    wanted = set(range(version + 1, ticket.version + 1))
+    edits = [e for e in session.scalars(select(OutboxEvent)
+                                        .where(OutboxEvent.aggregate_type == "ticket",
+                                               OutboxEvent.aggregate_id == ticket.id,
+                                               OutboxEvent.name == "ticket.updated")
+                                        .order_by(OutboxEvent.id.desc()).limit(len(wanted)))
+             if e.payload.get("version") in wanted and e.payload.get("actor_id") is None]
+    return edits if {e.payload["version"] for e in edits} == wanted and len(edits) == len(wanted) else None
 
 
 def _flush(session: Session, ticket: Ticket) -> None:
@@ -353,7 +376,7 @@ def change_status(session: Session, ticket_id: int, to_status: str, *, actor_id:
                   at: datetime | None = None) -> Ticket:
     at = at or utcnow()
     t = _get(session, ticket_id)
-    _check_version(t, expected_version)
+    _check_version(t, expected_version, session=session)
     if to_status == lifecycle.ASSIGNED and t.assignee_id is None:
         raise InvalidInput("a ticket is assigned by naming an assignee (POST /tickets/{id}/assign)",
                            code="assignee_required")
@@ -619,8 +642,10 @@ def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: s
     shown = {k: v for k, v in changes.items() if k in ("subject", "priority", "type", "category_id")}
     if "category_id" in shown:
         shown["category"] = category_key
+    # `version`: the one this change makes (the mapper's version counter adds 1 at the flush below)
     events.record(session, "ticket.updated", {"changed": sorted(changes), "actor_id": actor_id, **shown,
-                                              "reason": (reason or "").strip() or None},
+                                              "reason": (reason or "").strip() or None,
+                                              "version": t.version + 1},
                   aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
     _flush(session, t)
     return t

@@ -235,3 +235,47 @@ def test_find_open_and_list_for_customer(db: Database, world: World) -> None:
         assert tickets.find_open_for_customer(s, [c.id]) is old
         assert [t.id for t in tickets.list_for_customer(s, [c.id])] == [new.id, old.id]
         assert tickets.find_open_for_customer(s, []) is None
+
+
+def test_a_status_change_is_not_refused_for_the_systems_own_edits_since_the_version_seen(
+        db: Database, world: World) -> None:
+    """The page showed version 1; the classifier then filed the ticket (a `ticket.updated` by nobody). The
+    agent's click still carries version 1 and goes through, under the rules of the ticket as it is now."""
+    with db.unit_of_work() as s:
+        tid = add_ticket(s, org_unit_id=world.units["gz"]).id
+        tickets.update(s, tid, actor_id=None, type="complaint", category_key="billing.unexplained_deduction",
+                       reason="classifier", at=T0)
+        tickets.update(s, tid, actor_id=None, priority="high", at=T0 + days(1))  # the SLA's raise
+    with db.unit_of_work() as s:
+        t = tickets.change_status(s, tid, "in_progress", actor_id=world.users["agent_gz"], expected_version=1,
+                                  at=T0 + days(1))
+        assert (t.status, t.type, t.priority, t.version) == ("in_progress", "complaint", "high", 4)
+        versions = [e.payload["version"] for e in s.scalars(
+            select(OutboxEvent).where(OutboxEvent.name == "ticket.updated").order_by(OutboxEvent.id))]
+        assert versions == [2, 3]
+
+
+@pytest.mark.parametrize("meanwhile", ["a person's edit", "a status move", "the customer's message",
+                                       "a person's move before the system's edit"])
+def test_a_status_change_is_refused_when_more_than_the_system_edited_since(
+        db: Database, world: World, meanwhile: str) -> None:
+    agent = world.users["agent_gz"]
+    with db.unit_of_work() as s:
+        tid = add_ticket(s, org_unit_id=world.units["gz"]).id
+        tickets.change_status(s, tid, "in_progress", actor_id=agent, at=T0)  # version 2
+        tickets.update(s, tid, actor_id=None, type="complaint", at=T0)  # the classifier: version 3
+        if meanwhile == "a person's edit":
+            tickets.update(s, tid, actor_id=world.users["sup_gd"], priority="urgent", at=T0)
+        elif meanwhile == "a status move":
+            tickets.change_status(s, tid, "waiting_customer", actor_id=None, reason="等待客户", at=T0)
+        elif meanwhile == "the customer's message":
+            tickets.on_customer_message(s, tickets._get(s, tid), at=T0 + days(1))
+    seen = 1 if meanwhile == "a person's move before the system's edit" else 2
+    with db.unit_of_work() as s:
+        before = snapshot(s, tid)
+        current = tickets._get(s, tid).version
+        with pytest.raises(Conflict) as e:
+            tickets.change_status(s, tid, "resolved", actor_id=agent, reason="已解答", expected_version=seen,
+                                  at=T0 + days(2))
+        assert (e.value.code, e.value.details) == ("stale_ticket", {"expected": seen, "current": current})
+        assert snapshot(s, tid) == before
