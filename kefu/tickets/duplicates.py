@@ -7,13 +7,13 @@ ticket without a customer,
 open tickets of the same category (or, without a category, of the same org unit) opened within
 DUPLICATE_WINDOW. Each candidate's subject and description are compared with this ticket's by
 `kefu.knowledge.text.score.match_scores` (the learned pair score, a probability that both texts ask
-the same thing); those at or above DUPLICATE_THRESHOLD are returned, best first.
+the same thing); those at or above the threshold (`duplicate_threshold`) are returned, best first.
 
 The threshold is chosen on training question pairs for a stated precision (chosen by an administrator on
-/console/knowledge/duplicates, seeing each one's held-out precision and recall; else KEFU_DUPLICATE_PRECISION,
-default 0.7; the table is made by `kefu bench duplicates --write`, which also reports precision and
-recall on held-out pairs); at most MAX_CANDIDATES candidates are scored (newest first, within the
-caller's scope), which bounds the work to one embedding batch.
+/console/knowledge/duplicates, seeing the precision and recall the training curve expects at each point;
+else KEFU_DUPLICATE_PRECISION, default 0.70; the points are made by `kefu bench duplicates --write`, which
+also reports precision, recall and AUC on held-out pairs); at most MAX_CANDIDATES candidates are scored
+(newest first, within the caller's scope), which bounds the work to one embedding batch.
 """
 
 from __future__ import annotations
