@@ -231,18 +231,35 @@ def net_facts(session: Session, refs: Iterable[Any], olds: dict[Any, dict[str, A
     one loop. Returns how many facts changed, the refs whose old fact is to be deleted and the new facts to
     insert (the caller's fact table)."""
     changed, gone, added = 0, [], []
+    rows: dict[tuple[Any, tuple[tuple[str, Any], ...]], dict[str, Any]] = {}  # (table, key) -> net change
     for ref in refs:
         old, new = olds.get(ref), news.get(ref)
         if old == new:
             continue
         changed += 1
         for table, key, change in deltas(old, new):
-            bump(session, table, key, change, 1, columns)
+            net = rows.setdefault((table, tuple(key.items())), {})
+            for n, v in change.items():
+                net[n] = net.get(n, 0) + v
         if old is not None:
             gone.append(ref)
         if new is not None:
             added.append(new)
+    _bump_rows(session, rows, columns)
     return changed, gone, added
+
+
+def _bump_rows(session: Session, rows: dict[tuple[Any, tuple[tuple[str, Any], ...]], dict[str, Any]],
+               columns: Sequence[str]) -> None:
+    """`bump` each (table, key) row by its net change: one executemany per table and key shape, rows in
+    key order (the order concurrent writers of other summaries meet them in)."""
+    dialect = session.get_bind().dialect.name
+    shapes: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for (table, key), change in sorted(rows.items(), key=lambda r: (r[0][0].__name__, repr(r[0][1]))):
+        values = {**dict(key), **dict.fromkeys(columns, 0), **change}
+        shapes.setdefault((table, tuple(k for k, _ in key)), []).append(values)
+    for (table, names), batch in shapes.items():
+        session.execute(_upsert(dialect, table, names, (), tuple(columns)), batch)
 
 
 @lru_cache(maxsize=64)

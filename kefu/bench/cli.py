@@ -36,9 +36,13 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         reference_seconds: int = typer.Option(
             10, min=0, max=600, help="PostgreSQL: run pgbench -N -c 8 -j 2 this long before and after (0: not)"
         ),
+        drain_seconds: float = typer.Option(
+            300, min=0, max=3600, help="after posting, wait this long at most for the outbox to drain"
+        ),
     ) -> None:
         """Inbound messages per second through POST /api/v1/inbound/{channel} on a live local server,
-        beside pgbench's commit rate on the same PostgreSQL."""
+        beside pgbench's commit rate on the same PostgreSQL; then the outbox's drain and the CPU per
+        message in all (posting and dispatch)."""
         from kefu.bench import ingest as bench
 
         _exit_cleanly_on_sigterm()
@@ -51,6 +55,7 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
             max_seconds=max_seconds,
             echo=typer.echo,
             reference_seconds=reference_seconds,
+            drain_seconds=drain_seconds,
         )
         if result.accepted == 0:
             raise typer.Exit(1)

@@ -7,6 +7,12 @@ returning ones (who continue their open interaction and ticket) across channels.
 latency percentiles, errors and the CPU the server (and PostgreSQL) spent per message. Bounded by a
 message count and a time limit; loopback only.
 
+A message accepted is not yet a message processed: its events (message.received, ticket.created ...)
+wait in the outbox for the dispatcher's consumers (classification, routing intake, the summaries). So
+after posting the bench waits (bounded) for the outbox to drain, and prints both the CPU per message
+while posting and the CPU per message in all (posting and dispatch), the drain time, and the
+end-to-end rate: messages accepted / (posting + drain) seconds.
+
 On PostgreSQL the reference is pgbench's own commit rate on the same server (`pgbench -N -c 8 -j 2`,
 run before and after the load, each on a throwaway database): the machine is shared and noisy, so the
 bench prints its throughput as a share of the database's in the same run.
@@ -20,6 +26,7 @@ import random
 import re
 import shutil
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,6 +68,11 @@ class IngestResult:
     stopped_by_time: bool = False
     server_cpu_s: float = 0.0  # CPU of the server processes while posting
     database_cpu_s: float = 0.0  # CPU of the database server's processes meanwhile (PostgreSQL only)
+    drain_seconds: float = 0.0  # after posting, until the outbox had no pending event
+    drained: bool = True  # False: still pending events when the bounded wait ended
+    pending_left: int = 0
+    total_server_cpu_s: float = 0.0  # CPU of the server processes from the first post until drained
+    total_database_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     reference: list[PgbenchRun] = field(default_factory=list)  # pgbench before and after, same run
 
@@ -69,8 +81,18 @@ class IngestResult:
         return self.server_cpu_s * 1000 / self.sent if self.sent else 0.0
 
     @property
+    def total_server_cpu_ms_per_message(self) -> float:
+        return self.total_server_cpu_s * 1000 / self.sent if self.sent else 0.0
+
+    @property
     def per_second(self) -> float:
         return self.accepted / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def processed_per_second(self) -> float:
+        """Messages accepted and dispatched (outbox drained) per second, from the first post."""
+        total = self.seconds + self.drain_seconds
+        return self.accepted / total if total > 0 and self.drained else 0.0
 
     @property
     def reference_tps(self) -> float:
@@ -93,9 +115,22 @@ class IngestResult:
             + (f"; server CPU {cpu:.2f} ms/message (~{1000 / cpu:.0f} msg/s per core)" if cpu else "")
             + (f", database CPU {db_cpu:.2f} ms/message" if self.database_cpu_s else "")
             + (f"; statuses {dict(sorted(self.statuses.items()))}" if self.errors else "")
+            + f"\n  {self._dispatch_line()}"
             + (f"\n  reference: pgbench -N -c 8 -j 2 {', '.join(r.label for r in self.reference)}; "
-               f"kefu = {100 * self.per_second / ref:.1f} % of pgbench's mean {ref:.0f} tps" if ref else "")
+               f"kefu = {100 * self.per_second / ref:.1f} % of pgbench's mean {ref:.0f} tps while posting"
+               + (f", {100 * self.processed_per_second / ref:.1f} % end to end" if self.drained else "")
+               if ref else "")
         )
+
+    def _dispatch_line(self) -> str:
+        if not self.drained:
+            return (f"outbox NOT drained: {self.pending_left} events still pending after {self.drain_seconds:.1f} s "
+                    f"of waiting; server CPU so far {self.total_server_cpu_ms_per_message:.2f} ms/message")
+        db_cpu = self.total_database_cpu_s * 1000 / self.sent if self.sent else 0.0
+        return (f"outbox drained {self.drain_seconds:.1f} s after the last post; end to end "
+                f"{self.processed_per_second:.0f} msg/s processed; server CPU in all (posting and dispatch) "
+                f"{self.total_server_cpu_ms_per_message:.2f} ms/message"
+                + (f", database CPU in all {db_cpu:.2f} ms/message" if self.total_database_cpu_s else ""))
 
 
 @dataclass(frozen=True)
@@ -223,6 +258,35 @@ def pgbench(pg_admin_url: str, *, seconds: int, when: str, scale: int = 10) -> P
     return PgbenchRun(when, float(tps.group(1)) if tps else 0.0, float(lat.group(1)) if lat else 0.0)
 
 
+def pending_events(url: str) -> int:
+    """Events the outbox still holds for dispatch (as the dispatcher selects them)."""
+    from sqlalchemy import create_engine, func, select
+
+    from kefu.core.events import MAX_ATTEMPTS, OutboxEvent
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            return int(c.scalar(select(func.count()).select_from(OutboxEvent).where(
+                OutboxEvent.dispatched_at.is_(None), OutboxEvent.attempts < MAX_ATTEMPTS)) or 0)
+    finally:
+        engine.dispose()
+
+
+def wait_drained(url: str, *, max_seconds: float, poll: float = 0.2) -> tuple[float, int]:
+    """Wait until the outbox has no pending event on two polls in a row (a consumer's work may record
+    more events), or `max_seconds`; returns the seconds waited and the events still pending."""
+    t0 = time.monotonic()
+    empty = 0
+    while True:
+        left = pending_events(url)
+        empty = empty + 1 if left == 0 else 0
+        waited = time.monotonic() - t0
+        if empty >= 2 or waited >= max_seconds:
+            return waited, left
+        time.sleep(poll)
+
+
 def run(
     *,
     db: str = "sqlite",
@@ -233,9 +297,11 @@ def run(
     echo: Any = print,
     pg_admin_url: str = PG_ADMIN_URL,
     reference_seconds: int = 10,
+    drain_seconds: float = 300.0,
 ) -> IngestResult:
-    """The whole bench: pgbench (PostgreSQL), fresh database, seed, server, load, pgbench again.
-    Returns the figures (also echoed). `reference_seconds=0` skips pgbench."""
+    """The whole bench: pgbench (PostgreSQL), fresh database, seed, server, load, the outbox's drain
+    (waited for at most `drain_seconds`), pgbench again. Returns the figures (also echoed).
+    `reference_seconds=0` skips pgbench."""
     result = IngestResult(db=db, workers=workers, clients=clients)
     if db == "postgres" and reference_seconds > 0:
         before = pgbench(pg_admin_url, seconds=reference_seconds, when="before")
@@ -255,6 +321,12 @@ def run(
             result.server_cpu_s = server.cpu_seconds() - cpu0
             if db == "postgres":
                 result.database_cpu_s = postgres_cpu_seconds() - db0
+            echo(f"posted in {result.seconds:.1f} s; waiting for the outbox to drain")
+            result.drain_seconds, result.pending_left = wait_drained(url, max_seconds=drain_seconds)
+            result.drained = result.pending_left == 0
+            result.total_server_cpu_s = server.cpu_seconds() - cpu0
+            if db == "postgres":
+                result.total_database_cpu_s = postgres_cpu_seconds() - db0
     if result.reference:
         after = pgbench(pg_admin_url, seconds=reference_seconds, when="after")
         if after is not None:

@@ -89,20 +89,43 @@ def for_ticket(session: Session, ticket_id: int) -> list[Appeal]:
     return list(session.scalars(select(Appeal).where(Appeal.ticket_id == ticket_id).order_by(Appeal.id)))
 
 
-def earlier_same_category(session: Session, ticket: Ticket, category: str) -> int | None:
-    """The same customer's (or a merged one's) newest other ticket of `category` opened in the 30 days before."""
-    if ticket.customer_id is None:
-        return None
-    from kefu.customers import service as customers
+class EarlierSameCategory:
+    """For a batch of tickets being classified: the same customer's (or a merged one's) newest other ticket
+    of a category opened in the 30 days before each one. The families and their classified tickets of the
+    period are read once (two queries); the batch's own classifications are told with `add` as they are made."""
 
-    family = customers.customer_ids_of(session, ticket.customer_id)
-    since = ensure_aware(ticket.opened_at) - timedelta(days=REPEAT_DAYS)
-    q = (select(Ticket.id).join(Classification, Classification.ticket_id == Ticket.id)
-         .where(Ticket.customer_id.in_(family), Ticket.id != ticket.id, Ticket.opened_at >= since,
-                Ticket.opened_at <= ticket.opened_at, Classification.predicted_category == category)
-         .order_by(Ticket.opened_at.desc()).limit(1))
-    found = session.scalar(q)
-    return int(found) if found is not None else None
+    def __init__(self, session: Session, batch: list[Ticket]) -> None:
+        from kefu.customers import service as customers
+
+        mine = [t for t in batch if t.customer_id is not None]
+        self.family = {c: set(f) for c, f in customers.families(session, {t.customer_id for t in mine
+                                                                            if t.customer_id is not None}).items()}
+        self.by_customer: dict[int, list[tuple[datetime, int, str]]] = {}
+        if not mine:
+            return
+        members = set().union(*self.family.values())
+        lo = min(ensure_aware(t.opened_at) for t in mine) - timedelta(days=REPEAT_DAYS)
+        hi = max(ensure_aware(t.opened_at) for t in mine)
+        for tid, cid, opened, category in session.execute(
+                select(Ticket.id, Ticket.customer_id, Ticket.opened_at, Classification.predicted_category)
+                .join(Classification, Classification.ticket_id == Ticket.id)
+                .where(Ticket.customer_id.in_(members), Ticket.opened_at >= lo, Ticket.opened_at <= hi)):
+            self.by_customer.setdefault(int(cid or 0), []).append((ensure_aware(opened), tid, category))
+
+    def find(self, ticket: Ticket, category: str) -> int | None:
+        if ticket.customer_id is None:
+            return None
+        opened = ensure_aware(ticket.opened_at)
+        since = opened - timedelta(days=REPEAT_DAYS)
+        found = max(((at, tid) for cid in self.family.get(ticket.customer_id, {ticket.customer_id})
+                     for at, tid, cat in self.by_customer.get(cid, ())
+                     if cat == category and tid != ticket.id and since <= at <= opened), default=None)
+        return found[1] if found is not None else None
+
+    def add(self, ticket: Ticket, category: str) -> None:
+        if ticket.customer_id is not None:
+            self.by_customer.setdefault(ticket.customer_id, []).append(
+                (ensure_aware(ticket.opened_at), ticket.id, category))
 
 
 def list_visible(session: Session, principal: Principal, *, open_only: bool = False, limit: int = 200

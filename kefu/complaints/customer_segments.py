@@ -128,24 +128,35 @@ def of_customer(session: Session, customer_id: int | None) -> CustomerSegment | 
 def ensure(session: Session, customer_id: int | None, *, at: datetime | None = None) -> CustomerSegment | None:
     """The customer's segment, assigned now with the newest model when they have none yet (None when no model
     was fitted or there is no such customer)."""
-    found = of_customer(session, customer_id)
-    if found is not None or customer_id is None:
-        return found
-    m = latest_model(session)
-    if m is None:
-        return None
-    from kefu.customers import service as customers
-    from kefu.customers.models import Customer
+    return ensure_many(session, [(customer_id, at or utcnow())])[0]
 
-    c = session.get(Customer, customer_id)
-    if c is None:
-        return None
-    cid = customers.resolve(session, c).id
-    at = at or utcnow()
-    ids, x = rows(session, [cid], at=at)
-    if not ids:
-        return None
-    row = CustomerSegment(**_row(m, cid, int(_nearest(m, x)[0]), at))
-    session.add(row)
-    session.flush()
-    return row
+
+def ensure_many(session: Session, wanted: Sequence[tuple[int | None, datetime]]) -> list[CustomerSegment | None]:
+    """`ensure` for each (customer, time) in turn (a customer's first time assigns them), reading the
+    customers' survivors and their stored segments with one query each, and the newest model once if one
+    of them has no segment yet."""
+    from kefu.customers import service as customers
+
+    survivor = customers.survivors(session, {c for c, _ in wanted if c is not None})
+    stored = {s.customer_id: s for s in session.scalars(
+        select(CustomerSegment).where(CustomerSegment.customer_id.in_(set(survivor.values()))))} if survivor else {}
+    model: list[SegmentModel | None] = []
+    out: list[CustomerSegment | None] = []
+    for customer_id, at in wanted:
+        cid = survivor.get(customer_id) if customer_id is not None else None
+        if cid is None or cid in stored:
+            out.append(stored.get(cid) if cid is not None else None)
+            continue
+        if not model:
+            model.append(latest_model(session))
+        m = model[0]
+        ids, x = rows(session, [cid], at=at) if m is not None else ([], None)
+        if m is None or not ids or x is None:
+            out.append(None)
+            continue
+        row = CustomerSegment(**_row(m, cid, int(_nearest(m, x)[0]), at))
+        session.add(row)
+        session.flush()
+        stored[cid] = row
+        out.append(row)
+    return out

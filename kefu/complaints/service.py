@@ -6,6 +6,7 @@ Services flush, never commit. Events: `ticket.classified` (routing re-reads the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -73,44 +74,63 @@ def classify_ticket(session: Session, ticket_id: int, *, at: datetime | None = N
     a complaint so starts its 15-day reply clock; it also takes its customer's segment priority when that
     is higher (kefu/complaints/customer_segments.py). Nothing is applied to a ticket an agent created or
     that is already finished."""
-    at = at or utcnow()
-    ticket = tickets.get(session, ticket_id)
-    if ticket is None or for_ticket(session, ticket_id) is not None:
-        return None
-    m = model or classifier.model()
-    p = m.classify(ticket_text(ticket))
-    intake = ticket.created_by_id is None and ticket.status not in CLOSED
-    new_type = p.apply_type if intake and ticket.type == "inquiry" else None
-    if new_type == ticket.type:
-        new_type = None
-    new_category = p.apply_category if intake and ticket.category_id is None else None
+    return classify_tickets(session, [(ticket_id, at or utcnow())], model=model)[0]
+
+
+def classify_tickets(session: Session, work: Sequence[tuple[int, datetime]], *,
+                     model: classifier.Model | None = None) -> list[Classification | None]:
+    """`classify_ticket` for each (ticket, time) in turn, reading what the tickets need with one query a
+    table for all of them (their classifications so far, their customers' segments and families, the
+    families' earlier classified tickets) instead of about seven queries a ticket."""
     from kefu.complaints import customer_segments
+    from kefu.complaints.appeals import EarlierSameCategory
 
-    seg = customer_segments.ensure(session, ticket.customer_id, at=at)
-    new_priority = (seg.priority if intake and seg is not None
-                    and PRIORITIES.index(seg.priority) > PRIORITIES.index(ticket.priority) else None)
-    if new_type is not None or new_category is not None or new_priority is not None:
-        tickets.update(session, ticket.id, actor_id=None, type=new_type, category_key=new_category,
-                       priority=new_priority, at=at)
-    from kefu.complaints.appeals import earlier_same_category
-
-    c = Classification(
-        repeat_of_id=earlier_same_category(session, ticket, p.category),
-        ticket_id=ticket.id, org_unit_id=ticket.org_unit_id, predicted_type=p.type,
-        type_confidence=round(p.type_confidence, 4), predicted_category=p.category,
-        category_confidence=round(p.category_confidence, 4), escalation=p.escalation,
-        escalation_terms=list(p.escalation_terms), applied_type=new_type, applied_category=new_category,
-        model_version=str(m.info.get("trained_at", ""))[:40],
-        status="applied" if (new_type or new_category) else "suggested", created_at=at)
-    session.add(c)
+    done = set(session.scalars(select(Classification.ticket_id)
+                               .where(Classification.ticket_id.in_({tid for tid, _ in work}))))
+    todo: list[tuple[int, Any, datetime]] = []
+    for i, (ticket_id, at) in enumerate(work):
+        ticket = tickets.get(session, ticket_id)
+        if ticket is not None and ticket_id not in done:
+            done.add(ticket_id)
+            todo.append((i, ticket, at))
+    out: list[Classification | None] = [None] * len(work)
+    if not todo:
+        return out
+    m = model or classifier.model()
+    segs = customer_segments.ensure_many(session, [(t.customer_id, at) for _, t, at in todo])
+    earlier = EarlierSameCategory(session, [t for _, t, _ in todo])
+    for (i, ticket, at), seg in zip(todo, segs, strict=True):
+        p = m.classify(ticket_text(ticket))
+        intake = ticket.created_by_id is None and ticket.status not in CLOSED
+        new_type = p.apply_type if intake and ticket.type == "inquiry" else None
+        if new_type == ticket.type:
+            new_type = None
+        new_category = p.apply_category if intake and ticket.category_id is None else None
+        new_priority = (seg.priority if intake and seg is not None
+                        and PRIORITIES.index(seg.priority) > PRIORITIES.index(ticket.priority) else None)
+        if new_type is not None or new_category is not None or new_priority is not None:
+            tickets.update(session, ticket.id, actor_id=None, type=new_type, category_key=new_category,
+                           priority=new_priority, at=at)
+        c = Classification(
+            repeat_of_id=earlier.find(ticket, p.category),
+            ticket_id=ticket.id, org_unit_id=ticket.org_unit_id, predicted_type=p.type,
+            type_confidence=round(p.type_confidence, 4), predicted_category=p.category,
+            category_confidence=round(p.category_confidence, 4), escalation=p.escalation,
+            escalation_terms=list(p.escalation_terms), applied_type=new_type, applied_category=new_category,
+            model_version=str(m.info.get("trained_at", ""))[:40],
+            status="applied" if (new_type or new_category) else "suggested", created_at=at)
+        earlier.add(ticket, p.category)
+        session.add(c)
+        events.record(session, "ticket.classified",
+                      {"type": p.type, "type_confidence": c.type_confidence, "category": p.category,
+                       "category_confidence": c.category_confidence, "escalation": p.escalation,
+                       "applied_type": new_type, "applied_category": new_category,
+                       "repeat_of_id": c.repeat_of_id, "segment": seg.segment if seg is not None else None,
+                       "applied_priority": new_priority},
+                      aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
+        out[i] = c
     session.flush()
-    events.record(session, "ticket.classified",
-                  {"type": p.type, "type_confidence": c.type_confidence, "category": p.category,
-                   "category_confidence": c.category_confidence, "escalation": p.escalation,
-                   "applied_type": new_type, "applied_category": new_category, "repeat_of_id": c.repeat_of_id,
-                   "segment": seg.segment if seg is not None else None, "applied_priority": new_priority},
-                  aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
-    return c
+    return out
 
 
 @dataclass

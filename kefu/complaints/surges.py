@@ -50,23 +50,50 @@ def hourly_counts(session: Session, *, category: str, org_unit_id: int, channel:
 def check(session: Session, ticket_id: int, *, at: datetime | None = None,
           config: SurgeConfig = CONFIG) -> Surge | None:
     """Judge the key of a classified ticket at `at` (its opening); record and announce a new surge."""
-    c = session.scalars(select(Classification).where(Classification.ticket_id == ticket_id)).first()
-    t = session.get(Ticket, ticket_id)
-    if c is None or t is None:
-        return None
-    at = ensure_aware(at or t.opened_at)
-    end = _hour(at) + timedelta(hours=1)  # the window ends with the hour the ticket came in
-    channel = t.channel or ""
-    category, unit = c.predicted_category, t.org_unit_id
-    quiet_since = end - timedelta(hours=config.suppress_hours)
-    recent = session.scalar(select(func.count()).select_from(Surge).where(
-        Surge.category == category, Surge.org_unit_id == unit, Surge.channel == channel,
-        Surge.window_end > quiet_since))
-    if recent:
-        return None
-    hist_hours = config.history_days * 24
-    counts = hourly_counts(session, category=category, org_unit_id=unit, channel=channel, end=end,
-                           hours=hist_hours + config.window_hours)
+    return check_many(session, [(ticket_id, at)], config=config)[0]
+
+
+def check_many(session: Session, work: list[tuple[int, datetime | None]], *,
+               config: SurgeConfig = CONFIG) -> list[Surge | None]:
+    """`check` for each (ticket, time) in turn: the tickets' classifications are read with one query, and a
+    key's recent surges and hourly counts once per window end (a surge recorded meanwhile is counted)."""
+    ids = {tid for tid, _ in work}
+    classified = {c.ticket_id: c for c in session.scalars(select(Classification)
+                                                           .where(Classification.ticket_id.in_(ids)))}
+    alerted: dict[tuple[str, int, str, datetime], bool] = {}
+    history: dict[tuple[str, int, str, datetime], list[int]] = {}
+    out: list[Surge | None] = []
+    for ticket_id, at in work:
+        c, t = classified.get(ticket_id), session.get(Ticket, ticket_id)
+        if c is None or t is None:
+            out.append(None)
+            continue
+        end = _hour(ensure_aware(at or t.opened_at)) + timedelta(hours=1)  # the window ends with the ticket's hour
+        key = (c.predicted_category, t.org_unit_id, t.channel or "", end)
+        if key not in alerted:
+            alerted[key] = _alerted_since(session, *key[:3], end - timedelta(hours=config.suppress_hours))
+        if alerted[key]:
+            out.append(None)
+            continue
+        if key not in history:
+            history[key] = hourly_counts(session, category=key[0], org_unit_id=key[1], channel=key[2], end=end,
+                                         hours=config.history_days * 24 + config.window_hours)
+        s = _judged(session, *key, history[key], config)
+        if s is not None:  # the key is quiet now, at every window end this batch judges it at
+            alerted.update({k: True for k in alerted if k[:3] == key[:3] and k[3] - timedelta(
+                hours=config.suppress_hours) < s.window_end})
+        out.append(s)
+    return out
+
+
+def _alerted_since(session: Session, category: str, unit: int, channel: str, since: datetime) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Surge).where(
+        Surge.category == category, Surge.org_unit_id == unit, Surge.channel == channel, Surge.window_end > since)))
+
+
+def _judged(session: Session, category: str, unit: int, channel: str, end: datetime, counts: list[int],
+            config: SurgeConfig) -> Surge | None:
+    """Judge a key's hourly counts (history, then the window ending at `end`); record a surge if it is one."""
     window = counts[-config.window_hours:]
     if sum(window) < config.min_count:
         return None

@@ -619,13 +619,63 @@ def lineage_ids(session: Session, customer_id: int) -> list[int]:
 
 def customer_ids_of(session: Session, customer_id: int) -> list[int]:
     """The customer and every customer merged into it (directly or through a chain), customer first."""
-    family, frontier = [customer_id], [customer_id]
-    while frontier and len(family) < 10_000:
-        children = session.scalars(select(Customer.id).where(Customer.merged_into_id.in_(frontier))
-                                   .order_by(Customer.id))
-        frontier = [i for i in children if i not in family]
-        family.extend(frontier)
-    return family
+    return families(session, [customer_id])[customer_id]
+
+
+def families(session: Session, customer_ids: Iterable[int]) -> dict[int, list[int]]:
+    """`customer_ids_of` for several customers, with one query per level of merges for all of them (one
+    query when none has a customer merged into it)."""
+    roots = sorted(set(customer_ids))
+    found: dict[int, list[int]] = {r: [r] for r in roots}
+    frontier = {r: [r] for r in roots}
+    while frontier:
+        below = {i for ids in frontier.values() for i in ids}
+        children: dict[int, list[int]] = {}
+        for cid, parent in session.execute(select(Customer.id, Customer.merged_into_id)
+                                           .where(Customer.merged_into_id.in_(below)).order_by(Customer.id)):
+            children.setdefault(int(parent or 0), []).append(cid)
+        nxt = {}
+        for root, ids in frontier.items():
+            family = found[root]
+            if len(family) >= 10_000:
+                continue
+            new = [i for i in sorted({c for p in ids for c in children.get(p, ())}) if i not in family]
+            family.extend(new)
+            if new:
+                nxt[root] = new
+        frontier = nxt
+    return found
+
+
+def survivors(session: Session, customer_ids: Iterable[int]) -> dict[int, int]:
+    """The surviving customer of each of these customers (`resolve` for several, with one query per step
+    of the merge chains); customers that do not exist are left out."""
+    rows: dict[int, int | None] = {r[0]: r[1] for r in session.execute(
+        select(Customer.id, Customer.merged_into_id).where(Customer.id.in_(set(customer_ids))))}
+    out: dict[int, int] = {}
+    chains = {cid: [cid] for cid in rows}
+    for _ in range(_MAX_MERGE_DEPTH):
+        todo = {c: chain for c, chain in chains.items() if rows.get(chain[-1]) is not None
+                and len(chain) < _MAX_MERGE_DEPTH}
+        for c, chain in chains.items():
+            if c not in todo:
+                out[c] = chain[-1]
+        missing = {int(rows[chain[-1]] or 0) for chain in todo.values()} - rows.keys()
+        if missing:
+            rows.update({r[0]: r[1] for r in session.execute(
+                select(Customer.id, Customer.merged_into_id).where(Customer.id.in_(missing)))})
+        chains = {}
+        for c, chain in todo.items():
+            nxt = int(rows[chain[-1]] or 0)
+            if nxt not in rows or nxt in chain:  # gone, or a cycle: stop where the chain is
+                out[c] = chain[-1]
+            else:
+                chains[c] = [*chain, nxt]
+        if not chains:
+            break
+    for c, chain in chains.items():
+        out[c] = chain[-1]
+    return out
 
 
 def search(session: Session, principal: Principal, *, phone: str | None = None, q: str | None = None,

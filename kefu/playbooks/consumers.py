@@ -33,6 +33,17 @@ def on_ticket_created(session: Session, event: Event) -> None:
         service.on_ticket_created(session, int(event.aggregate_id), at=event.occurred_at)
 
 
+def ticket_events(session: Session, events: list[Event]) -> list[Event]:
+    """The batch's new tickets, unless no run is active and no keyword or threshold playbook either (then
+    none of them is handled: nothing would be linked or started); their tickets read at once."""
+    from kefu.playbooks import service
+    from kefu.tickets import service as tickets
+
+    if not service.links_tickets(session):
+        return []
+    return tickets.hold_event_tickets(session, events)
+
+
 def on_run_event(_session: Session, event: Event) -> None:
     hub = pubsub.current()
     for kind in ("playbooks", f"playbook-run-{event.aggregate_id}"):
@@ -46,5 +57,6 @@ def on_run_event(_session: Session, event: Event) -> None:
 
 def register() -> None:
     bus.subscribe("playbooks.surge", ("complaint.surge_detected",), on_surge)
-    bus.subscribe("playbooks.tickets", ("ticket.created",), on_ticket_created)
+    bus.subscribe("playbooks.tickets", ("ticket.created",), on_ticket_created, db_only=True,
+                  prefilter=ticket_events)
     bus.subscribe("playbooks.live", ("playbook.*",), on_run_event, durable=False)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from kefu.core import events
@@ -953,6 +953,14 @@ def _link(session: Session, r: PlaybookRun, ticket_id: int, how: str, at: dateti
     session.flush()
     _event(session, r, "playbook.ticket_linked", at, ticket_id=ticket_id, how=how)
     return True
+
+
+def links_tickets(session: Session) -> bool:
+    """Whether a new ticket may be linked or start a run (an active run, or an active keyword or threshold
+    playbook): one query; without either `on_ticket_created` does nothing."""
+    return bool(session.scalar(select(
+        exists().where(PlaybookRun.state == "active")
+        | exists().where(Playbook.active.is_(True), Playbook.trigger.in_(("keyword", "threshold"))))))
 
 
 def on_ticket_created(session: Session, ticket_id: int, *, at: datetime) -> list[PlaybookRun]:

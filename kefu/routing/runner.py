@@ -58,7 +58,7 @@ from kefu.routing.model import (
     PresenceChanged,
     QueueStateChanged,
 )
-from kefu.routing.models import RoutingAgent, RoutingInput, RoutingItem, RoutingOffer
+from kefu.routing.models import LIVE_ITEM, RoutingAgent, RoutingInput, RoutingItem, RoutingOffer
 
 log = logging.getLogger("kefu.routing")
 
@@ -308,7 +308,7 @@ class Writer:
     # decisions that touch them (`_preload`), so projecting a decision runs no query.
 
     def _preload_inputs(self, s: Session, rows: list[RoutingInput]) -> None:
-        """The tickets, agents and offers this round's inputs name, in a query each."""
+        """The tickets (and their live items), agents and offers this round's inputs name, in a query each."""
         from kefu.tickets.models import Ticket
 
         agents: set[int] = set()
@@ -323,6 +323,10 @@ class Writer:
             if row.kind == "offer" and isinstance(p.get("offer_id"), int):
                 offers.add(p["offer_id"])
         self._rows += _load(s, Ticket, Ticket.id, tickets)
+        if tickets:  # their live items (reconcile_ticket finds each by its id then: no entity query a ticket)
+            with s.no_autoflush:
+                self._rows += list(s.scalars(select(RoutingItem).where(RoutingItem.ticket_id.in_(sorted(tickets)),
+                                                                       RoutingItem.state.in_(LIVE_ITEM))))
         self._rows += _load(s, RoutingAgent, RoutingAgent.user_id, agents)
         if offers:
             loaded = _load(s, RoutingOffer, RoutingOffer.id, offers)

@@ -75,7 +75,27 @@ def on_survey_event(session: Session, event: Event) -> None:
         surveys.on_customer_message(session, customer_id=int(customer_id), body=msg.body, at=event.occurred_at)
 
 
-@bus.consumer("sla.next_response", "message.received", "message.sent")
+def _next_response_events(session: Session, events: list[Event]) -> list[Event]:
+    """The batch's tickets read at once; a customer's message is handled only on a ticket that had its first
+    reply and is not finished (on any other, `service.on_customer_message` does nothing)."""
+    from kefu.tickets import service as tickets
+
+    ids = {ev.payload["ticket_id"] for ev in events if isinstance(ev.payload.get("ticket_id"), int)}
+    held = {t.id: t for t in tickets.hold(session, ids)}
+    kept = []
+    for ev in events:
+        ticket_id = ev.payload.get("ticket_id")
+        if not isinstance(ticket_id, int):
+            continue
+        t = held.get(ticket_id)
+        if ev.name == "message.received" and (t is None or t.first_reply_at is None or t.status in service.STOPPING):
+            continue
+        kept.append(ev)
+    return kept
+
+
+@bus.consumer("sla.next_response", "message.received", "message.sent", db_only=True,
+              prefilter=_next_response_events)
 def on_message(session: Session, event: Event) -> None:
     """A customer's message starts the ticket's next-response clock; an agent's reply (not a notice) stops it."""
     ticket_id = event.payload.get("ticket_id")

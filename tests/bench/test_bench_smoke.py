@@ -33,6 +33,10 @@ def test_ingest_posts_every_message_through_a_live_server_and_reports_counts() -
     assert result.per_second > 0
     assert "12/12 messages accepted" in lines[-1]
     assert "errors 0" in lines[-1]
+    # then the outbox drained: every message's events dispatched, the CPU in all counted
+    assert (result.drained, result.pending_left) == (True, 0)
+    assert result.total_server_cpu_s >= result.server_cpu_s
+    assert "outbox drained" in lines[-1]
 
 
 def test_inbox_seeds_the_tickets_asked_for_and_times_every_case() -> None:

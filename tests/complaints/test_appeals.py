@@ -100,3 +100,29 @@ def test_a_second_complaint_of_the_same_category_is_marked_a_repeat(client: Test
     got = [client.get(f"/api/v1/complaints/tickets/{i}/classification", headers=world.auth("admin")).json()
            for i in ids]
     assert [g["repeat_of_id"] for g in got] == [None, ids[0], None]
+
+
+def test_tickets_classified_together_mark_repeats_as_one_by_one(world: World) -> None:
+    """The batch form (one event batch's tickets at once) sees the batch's own earlier classifications, also
+    those of a customer merged into the ticket's, and classifies a ticket given twice once."""
+    from kefu.complaints import service
+    from kefu.complaints.models import Classification
+    from kefu.customers import service as customers
+    from kefu.tickets import service as tickets
+
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with world.db.unit_of_work() as s:
+        unit = world.units["gz"]
+        kept = customers.create_customer(s, name="甲", phone="+8613800138000", org_unit_id=unit)
+        gone = customers.create_customer(s, name="甲", phone="+8613800138001", org_unit_id=unit)
+        customers.merge(s, kept.id, gone.id, at=at)
+        made = [tickets.create_ticket(s, type="inquiry", subject=subject, org_unit_id=unit, customer_id=cid,
+                                      channel="sms", at=at + timedelta(hours=i))
+                for i, (subject, cid) in enumerate([("我的话费怎么无缘无故多扣了50元？", gone.id),
+                                                    ("又多扣了话费，怎么回事！", kept.id),
+                                                    ("宽带断网了，报修没人来！", kept.id)])]
+        ids = [t.id for t in made]
+        got = service.classify_tickets(s, [(ids[0], at), (ids[1], at), (ids[1], at), (ids[2], at)])
+        assert [c.ticket_id if c else None for c in got] == [ids[0], ids[1], None, ids[2]]
+        rows = {c.ticket_id: c.repeat_of_id for c in s.scalars(select(Classification))}
+    assert rows == {ids[0]: None, ids[1]: ids[0], ids[2]: None}
