@@ -8,7 +8,10 @@ the log shows serving, each skilled in the call types they served that day, on d
 which they served (an upper bound on the real staffing), or only in the slots the log shows them ready
 (``ready_only``) or logged in (``logged_in``: first to last call, split at long gaps). After each call an
 agent is not ready for a time drawn from the day's after-call gaps (``after_call``, see after_call_gaps):
-the log's service time stops when the customer hangs up, not when the agent can take the next call.
+the log's service time stops when the customer hangs up, not when the agent can take the next call; the
+roster then counts those gaps as ready time (they are charged to the calls, not taken twice). A roster
+slot is a head count (kefu.routing.simulation.RosterCrew): an agent who leaves it during a call holds a
+place until the call ends.
 
 One voice queue per call type requires its skill; calls are served in the order of their time in queue,
 and the bank's priority customers (priority 2) are credited some seconds of waiting at the outset: the
@@ -28,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import pairwise
 
 import numpy as np
 
@@ -38,13 +40,12 @@ from kefu.routing.simulation import EngineRouter, RosterCrew
 from kefu.workforce.errors import WorkforceInputError
 from kefu.workforce.history import (
     CallRecord,
-    calls_waiting,
+    after_call_spans,
     handle_time_fit,
     kaplan_meier,
     logged_in_agents,
     priority_head_start,
     ready_agents,
-    served_types,
 )
 from kefu.workforce.simulator import (
     CallClass,
@@ -140,21 +141,8 @@ def after_call_gaps(rows: Sequence[CallRecord], *, within: int = LONG_GAP) -> li
     could take (of a type they served that day) was waiting when the first ended: a ready agent would
     have taken it at once, so the gap is the agent's not-ready time after a call (wrap-up, the ring of
     the next call, a pause). Gaps of ``within`` seconds or more are left out (the agent's shift or a long
-    break, which the staffing per interval accounts for)."""
-    served = sorted((r for r in rows if r.answered and r.server is not None and r.ser_start is not None),
-                    key=lambda r: (r.server or "", r.ser_start or 0))
-    skills = served_types(rows)
-    day = 86_400
-    waits = calls_waiting(rows)
-    gaps: list[float] = []
-    for a, b in pairwise(served):
-        if a.server != b.server or a.ser_start is None or b.ser_start is None:
-            continue
-        end = a.ser_start + a.ser_time
-        gap = b.ser_start - end
-        if 0 <= gap < within and end < day and any(waits[t][end] for t in skills[a.server or ""] if t in waits):
-            gaps.append(float(gap))
-    return gaps
+    break, which the staffing per interval accounts for). kefu.workforce.history.after_call_spans."""
+    return [float(b - a) for _, a, b in after_call_spans(rows, within=within)]
 
 
 def patience_survival(rows: Sequence[CallRecord]) -> tuple[np.ndarray, np.ndarray]:
@@ -183,11 +171,13 @@ def residual_patience(rng: np.random.Generator, waited: np.ndarray, times: np.nd
 
 
 def _roster(
-    rows: Sequence[CallRecord], interval: int, ready_only: bool = False, logged_in: int | None = None
+    rows: Sequence[CallRecord], interval: int, ready_only: bool = False, logged_in: int | None = None,
+    after_call: int | None = None,
 ) -> tuple[list[Agent], list[frozenset[int]], list[str]]:
     """The day's agents (ids by name), their skills (the call types they served) and who served when
-    (``ready_only``: who was ready when, kefu.workforce.history.ready_agents; ``logged_in``: who was logged
-    in, kefu.workforce.history.logged_in_agents)."""
+    (``ready_only``: who was ready when, kefu.workforce.history.ready_agents, with the not-ready time after
+    calls shorter than ``after_call`` seconds counted as ready when the replay charges it to the calls;
+    ``logged_in``: who was logged in, kefu.workforce.history.logged_in_agents)."""
     names = sorted({r.server for r in rows if r.answered and r.server is not None})
     ids = {name: k + 1 for k, name in enumerate(names)}
     skills: dict[int, set[str]] = defaultdict(set)
@@ -203,7 +193,7 @@ def _roster(
         ready = logged_in_agents(rows, interval, gap_seconds=logged_in)
         slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
     elif ready_only:
-        ready = ready_agents(rows, interval)
+        ready = ready_agents(rows, interval, after_call_within=after_call)
         slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
     types = sorted({r.call_type for r in rows})
     agents = [Agent(agent_id, frozenset(skills[agent_id]), {t: 1 for t in skills[agent_id]}, {"voice": 1})
@@ -215,7 +205,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
                target_time: float = 20.0, interval_minutes: int = 30, aging_per_minute: float = 60.0,
                widen_after: float | None = None, ready_only: bool = False, after_call: bool = True,
                km_patience: bool = True, logged_in: int | None = None,
-               head_start: float | None = None) -> DayReplay:
+               head_start: float | None = None, slot_seconds: int | None = None,
+               wrap_up_present: bool = True) -> DayReplay:
     """Replay ``day`` through the engine ``replications`` times; per-class measures beside the log's.
 
     ``widen_after`` adds a bullseye ring: after that many seconds any agent on duty may take any call.
@@ -224,6 +215,9 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     agent not ready after each call for a gap drawn from the day's after-call gaps; ``km_patience`` draws
     answered calls' patience from the day's Kaplan-Meier law (else an exponential residual).
     ``head_start``: the priority customers' credit in seconds; None: the one the day's service order shows.
+    ``slot_seconds`` (else ``interval_minutes``): the staffing slot. ``wrap_up_present``: with ``after_call``
+    and ``ready_only``, the not-ready time after calls counts as ready in the roster, since the replay
+    charges it to the calls (False takes it from the agents twice, as before).
     """
     rows = offered_on(records, day)
     if not rows:
@@ -232,8 +226,9 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
         estimated = priority_head_start(rows, priority=PRIORITY_CUSTOMER)
         head_start = PRIORITY_HEAD_START if estimated is None else estimated
     credit = head_start
-    interval = interval_minutes * 60
-    agents, roster, types = _roster(rows, interval, ready_only, logged_in)
+    interval = slot_seconds or interval_minutes * 60
+    agents, roster, types = _roster(rows, interval, ready_only, logged_in,
+                                    (logged_in or LONG_GAP) if after_call and wrap_up_present else None)
     if not agents:
         raise WorkforceInputError(f"no answered call on {day}: no agent to replay with")
     keys = [(t, g) for t in types for g in GROUPS if any(r.call_type == t and _group(r) == g for r in rows)]

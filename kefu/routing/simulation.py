@@ -115,6 +115,7 @@ class RosterCrew(Crew):
         self.finishing: set[int] = set()  # left the roster during a call, offline, still serving
         self.pending: list[int] = []  # on the roster, waiting for a place
         self.places = 0  # agents the current interval lists
+        self.wanted: frozenset[int] | None = None
         self.introduced = False
 
     def on_interval(self, interval: int, agents: int, t: float, busy: set[int]) -> list[Event]:
@@ -123,6 +124,9 @@ class RosterCrew(Crew):
             self.introduced = True
             events.extend(AgentUpdated(a, t) for a in self.profiles.values())
         wanted = self._wanted(interval)
+        if wanted == self.wanted:
+            return events
+        self.wanted = wanted
         self.places = len(wanted)
         back = self.finishing & wanted  # left earlier during a call, on the roster again: still busy
         self.finishing -= back
