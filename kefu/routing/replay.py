@@ -114,6 +114,22 @@ def _group(r: CallRecord) -> str:
     return GROUPS[0] if r.priority == PRIORITY_CUSTOMER else GROUPS[1]
 
 
+def priority_shares(records: Sequence[CallRecord], day: date) -> dict[str, float]:
+    """Per call type, the share of priority customers among the calls that queued on the days before
+    ``day`` in ``records`` (on ``day`` itself when there are none): the log records the priority of those
+    only. A caller answered without queueing is logged priority 0 whoever they are (the log's
+    documentation: a system bug left their customer id unrecorded), and whether a caller queues depends on
+    the agents free when they call, not on who they are."""
+    earlier = [r for r in records if r.day < day and r.q_start is not None and (r.answered or r.abandoned)]
+    queued = earlier or [r for r in records if r.day == day and r.q_start is not None
+                         and (r.answered or r.abandoned)]
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in queued:
+        counts[r.call_type][0] += r.priority == PRIORITY_CUSTOMER
+        counts[r.call_type][1] += 1
+    return {t: favoured / total for t, (favoured, total) in counts.items()}
+
+
 def _log_measures(rows: Sequence[CallRecord], target: float) -> tuple[float | None, float | None, float]:
     answered = [r for r in rows if r.answered]
     abandoned = sum(1 for r in rows if r.abandoned)
@@ -206,7 +222,7 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
                widen_after: float | None = None, ready_only: bool = False, after_call: bool = True,
                km_patience: bool = True, logged_in: int | None = None,
                head_start: float | None = None, slot_seconds: int | None = None,
-               wrap_up_present: bool = True) -> DayReplay:
+               wrap_up_present: bool = True, unrecorded_priority: bool = True) -> DayReplay:
     """Replay ``day`` through the engine ``replications`` times; per-class measures beside the log's.
 
     ``widen_after`` adds a bullseye ring: after that many seconds any agent on duty may take any call.
@@ -217,7 +233,10 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     ``head_start``: the priority customers' credit in seconds; None: the one the day's service order shows.
     ``slot_seconds`` (else ``interval_minutes``): the staffing slot. ``wrap_up_present``: with ``after_call``
     and ``ready_only``, the not-ready time after calls counts as ready in the roster, since the replay
-    charges it to the calls (False takes it from the agents twice, as before).
+    charges it to the calls (False takes it from the agents twice, as before). ``unrecorded_priority``:
+    each call the log shows answered without queueing (its priority unrecorded, logged 0) is a priority
+    customer with the share ``priority_shares`` gives for its type, drawn per replication; the classes
+    stay the log's labels, so each is set beside the log's own figures for it.
     """
     rows = offered_on(records, day)
     if not rows:
@@ -245,9 +264,22 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
         agents = [Agent(a.id, everyone, a.skills, a.channels) for a in agents]
     config = EngineConfig(max_priority=1e6, move_check_every=1e18)
 
+    labelled = np.array([_group(r) == GROUPS[0] for r in rows])
+    unknown = np.array([r.answered and r.q_start is None for r in rows]) if unrecorded_priority else None
+    shares = priority_shares(records, day)
+    share = np.array([shares.get(r.call_type, 0.0) for r in rows])
+    arrival_order = np.argsort(np.array([float(r.queue_arrival or 0) for r in rows]), kind="stable")
+    favoured = [labelled[arrival_order]]  # the priority customers of the replication running, by call
+
+    def draw_favoured(rng: np.random.Generator) -> None:
+        out = labelled.copy()
+        if unknown is not None:
+            out[unknown] = rng.random(int(unknown.sum())) < share[unknown]
+        favoured[0] = out[arrival_order]
+
     def item_of(call: int, klass: int, t: float) -> WorkItem:
-        call_type, group = keys[klass]
-        extra = credit * aging_per_minute / 60 if group == GROUPS[0] else 0.0
+        call_type, _ = keys[klass]
+        extra = credit * aging_per_minute / 60 if favoured[0][call] else 0.0
         return WorkItem(call, call_type, "voice", t, extra_priority=extra)
 
     def router(_: Sequence[CallClass], __: Staffing) -> EngineRouter:
@@ -260,7 +292,9 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
 
     def calls(rng: np.random.Generator) -> Calls:
         if not after_call and km is None:
-            return replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
+            day_calls = replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
+            draw_favoured(rng)
+            return day_calls
         time = np.array([float(r.queue_arrival or 0) for r in rows])
         klass = np.array([index[(r.call_type, _group(r))] for r in rows], dtype=int)
         service = np.array([float(r.ser_time) if r.answered and r.ser_time > 0 else -1.0 for r in rows])
@@ -277,7 +311,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
             for i in np.flatnonzero(answered):
                 mean = classes[klass[i]].patience_mean
                 patience[i] += math.inf if mean is None else rng.exponential(mean)
-        order = np.argsort(time, kind="stable")
+        draw_favoured(rng)
+        order = arrival_order
         return Calls(time[order], klass[order], service[order], patience[order], np.zeros(len(rows), dtype=bool))
 
     summary = replicate(calls, staffing, classes, replications=replications, seed=seed, target_time=target_time,

@@ -141,6 +141,9 @@ def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replicatio
     wanted = sorted({r.day for r in records if offered_on([r], r.day)})[:days]
     if not wanted:
         raise FileNotFoundError(f"no offered call in {month}_*.txt")
+    # the month before, if present: the history the priority shares of unrecorded callers come from
+    before = sorted(data_dir.glob(f"{int(month) - 1:02d}_*.txt")) if month.isdigit() else []
+    records = history.read_call_log(before).records + records
     out = []
     for d in wanted:
         rep = replay_day(records, d, replications=replications, seed=seed, slot_seconds=slot_seconds,

@@ -218,3 +218,32 @@ def test_replay_bench_takes_the_staffing_slot_in_seconds_and_refuses_one_that_do
     refused = CliRunner().invoke(app, [*args, "--slot-seconds", "7"])
     assert refused.exit_code == 2
     assert "7 does not divide 1800" in refused.output
+
+
+def test_a_caller_answered_at_once_in_the_log_is_a_priority_customer_by_the_share_history_shows() -> None:
+    """The log writes priority 0 for every caller it answered without queueing (their id went unrecorded).
+    History: every caller who queued the day before was a priority customer. On the replayed day, with one
+    agent, call 3 (answered at once in the log, priority 0) waits in the replay beside call 2 (regular,
+    queued a minute before it) and, credited the documented 90 s, goes first."""
+    from kefu.routing.replay import priority_shares, replay_day
+    from tests.workforce.support import HEADER, row
+
+    before, day = date(1999, 2, 28), date(1999, 3, 1)
+    lines = [
+        HEADER,
+        row(1, before, 36_000 - 6, outcome="AGENT", queue=30, service=60, server="ANAT"),
+        row(2, day, 36_000 - 6, outcome="AGENT", service=600, server="ANAT"),  # 10:00-10:10, at once
+        _with_priority(row(3, day, 36_060 - 6, outcome="AGENT", queue=540, service=300, server="ANAT"), 1),
+        _with_priority(row(4, day, 36_120 - 6, outcome="AGENT", service=60, server="ANAT"), 0),
+    ]
+    records = history.parse_call_log(lines).records
+    assert priority_shares(records, day) == {"PS": 1.0}
+    assert priority_shares(records, before) == {"PS": 1.0}  # no earlier day: the day's own queued calls
+    assert priority_shares(records[1:], day) == {"PS": 0.0}  # the day's own: call 3, regular
+
+    # call 4 first at 10:10 (waited 480 s), then call 3 (600 s); without it, call 3 (540 s), call 4 (780 s)
+    rep = replay_day(records, day, replications=2, after_call=False)
+    assert rep.head_start == 90.0
+    assert rep.total.asa.mean == (0 + 600 + 480) / 3
+    unrecorded = replay_day(records, day, replications=2, after_call=False, unrecorded_priority=False)
+    assert unrecorded.total.asa.mean == (0 + 540 + 780) / 3
