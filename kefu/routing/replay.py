@@ -285,7 +285,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     def router(_: Sequence[CallClass], __: Staffing) -> EngineRouter:
         return EngineRouter(Engine(config, queues), item_of, RosterCrew(agents, roster))
 
-    staffing = Staffing([len(r) for r in roster], float(interval))
+    staffing = Staffing([len(r) for r in roster], float(interval),
+                        [k for k in range(1, len(roster)) if roster[k] != roster[k - 1]])
 
     gaps = np.array(after_call_gaps(rows, within=logged_in or LONG_GAP)) if after_call else np.zeros(0)
     km = patience_survival(rows) if km_patience else None

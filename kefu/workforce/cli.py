@@ -174,7 +174,7 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                                         help="agents not ready after each call for the day's after-call gaps"),
         km_patience: bool = typer.Option(True, "--km-patience/--exponential-patience",
                                          help="answered calls' patience from the day's Kaplan-Meier law"),
-        slot_seconds: int = typer.Option(10, "--slot-seconds", min=1, max=1800,
+        slot_seconds: int = typer.Option(1, "--slot-seconds", min=1, max=1800,
                                          help="seconds a staffing slot lasts (a divisor of 1800)"),
         documented_credit: bool = typer.Option(
             False, "--documented-credit",

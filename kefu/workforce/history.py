@@ -404,7 +404,7 @@ def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds:
         on_duty = np.repeat(duty, duty_seconds)[:day]
         ready = on_duty & (serving | ~blocked | wrapping[name]) if name in wrapping else on_duty & (serving | ~blocked)
         per_slot = ready[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
-        out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
+        out[name] = (2 * per_slot >= slot_seconds).tolist()
     return out
 
 
@@ -439,7 +439,7 @@ def logged_in_agents(
         on[end] -= 1
         logged = np.cumsum(on)[:day] > 0
         per_slot = logged[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
-        out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
+        out[name] = (2 * per_slot >= slot_seconds).tolist()
     return out
 
 

@@ -222,3 +222,18 @@ def test_a_named_roster_on_one_queue_is_the_fifo_pool_of_its_head_count_call_for
     routed = simulate_day_routed(calls, staffing, 20, classes, _roster_router(8, roster)(classes, staffing))
     _same_day(routed, simulate_day(calls, staffing, 20, classes, FifoRouter(classes)))
     assert routed.unrouted == 0
+    # told where the roster changes, the loop visits those intervals only, with the same day
+    changes = [k for k in range(1, len(roster)) if roster[k] != roster[k - 1]]
+    sparse = Staffing(staffing.agents, 1800, changes)
+    _same_day(simulate_day_routed(calls, sparse, 20, classes, _roster_router(8, roster)(classes, sparse)), routed)
+
+
+def test_a_schedule_told_its_changes_must_list_every_change_of_count() -> None:
+    from kefu.workforce.errors import WorkforceInputError
+
+    assert Staffing([2, 2, 3], 60, [2]).steps() == [2, 3]
+    assert Staffing([2, 2, 3], 60).steps() == [1, 2, 3]
+    with pytest.raises(WorkforceInputError, match="each count change"):
+        Staffing([2, 2, 3], 60, [1])
+    with pytest.raises(WorkforceInputError, match="each count change"):
+        Staffing([2, 2, 3], 60, [2, 3])
