@@ -8,7 +8,10 @@ the log shows serving, each skilled in the call types they served that day, on d
 which they served (an upper bound on the real staffing), or only in the slots the log shows them ready
 (``ready_only``) or logged in (``logged_in``: first to last call, split at long gaps). After each call an
 agent is not ready for a time drawn from the day's after-call gaps (``after_call``, see after_call_gaps):
-the log's service time stops when the customer hangs up, not when the agent can take the next call.
+the log's service time stops when the customer hangs up, not when the agent can take the next call; the
+roster then counts those gaps as ready time (they are charged to the calls, not taken twice). A roster
+slot is a head count (kefu.routing.simulation.RosterCrew): an agent who leaves it during a call holds a
+place until the call ends.
 
 One voice queue per call type requires its skill; calls are served in the order of their time in queue,
 and the bank's priority customers (priority 2) are credited some seconds of waiting at the outset: the
@@ -28,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import pairwise
 
 import numpy as np
 
@@ -38,13 +40,12 @@ from kefu.routing.simulation import EngineRouter, RosterCrew
 from kefu.workforce.errors import WorkforceInputError
 from kefu.workforce.history import (
     CallRecord,
-    calls_waiting,
+    after_call_spans,
     handle_time_fit,
     kaplan_meier,
     logged_in_agents,
     priority_head_start,
     ready_agents,
-    served_types,
 )
 from kefu.workforce.simulator import (
     CallClass,
@@ -113,6 +114,22 @@ def _group(r: CallRecord) -> str:
     return GROUPS[0] if r.priority == PRIORITY_CUSTOMER else GROUPS[1]
 
 
+def priority_shares(records: Sequence[CallRecord], day: date) -> dict[str, float]:
+    """Per call type, the share of priority customers among the calls that queued on the days before
+    ``day`` in ``records`` (on ``day`` itself when there are none): the log records the priority of those
+    only. A caller answered without queueing is logged priority 0 whoever they are (the log's
+    documentation: a system bug left their customer id unrecorded), and whether a caller queues depends on
+    the agents free when they call, not on who they are."""
+    earlier = [r for r in records if r.day < day and r.q_start is not None and (r.answered or r.abandoned)]
+    queued = earlier or [r for r in records if r.day == day and r.q_start is not None
+                         and (r.answered or r.abandoned)]
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in queued:
+        counts[r.call_type][0] += r.priority == PRIORITY_CUSTOMER
+        counts[r.call_type][1] += 1
+    return {t: favoured / total for t, (favoured, total) in counts.items()}
+
+
 def _log_measures(rows: Sequence[CallRecord], target: float) -> tuple[float | None, float | None, float]:
     answered = [r for r in rows if r.answered]
     abandoned = sum(1 for r in rows if r.abandoned)
@@ -140,21 +157,8 @@ def after_call_gaps(rows: Sequence[CallRecord], *, within: int = LONG_GAP) -> li
     could take (of a type they served that day) was waiting when the first ended: a ready agent would
     have taken it at once, so the gap is the agent's not-ready time after a call (wrap-up, the ring of
     the next call, a pause). Gaps of ``within`` seconds or more are left out (the agent's shift or a long
-    break, which the staffing per interval accounts for)."""
-    served = sorted((r for r in rows if r.answered and r.server is not None and r.ser_start is not None),
-                    key=lambda r: (r.server or "", r.ser_start or 0))
-    skills = served_types(rows)
-    day = 86_400
-    waits = calls_waiting(rows)
-    gaps: list[float] = []
-    for a, b in pairwise(served):
-        if a.server != b.server or a.ser_start is None or b.ser_start is None:
-            continue
-        end = a.ser_start + a.ser_time
-        gap = b.ser_start - end
-        if 0 <= gap < within and end < day and any(waits[t][end] for t in skills[a.server or ""] if t in waits):
-            gaps.append(float(gap))
-    return gaps
+    break, which the staffing per interval accounts for). kefu.workforce.history.after_call_spans."""
+    return [float(b - a) for _, a, b in after_call_spans(rows, within=within)]
 
 
 def patience_survival(rows: Sequence[CallRecord]) -> tuple[np.ndarray, np.ndarray]:
@@ -183,11 +187,13 @@ def residual_patience(rng: np.random.Generator, waited: np.ndarray, times: np.nd
 
 
 def _roster(
-    rows: Sequence[CallRecord], interval: int, ready_only: bool = False, logged_in: int | None = None
+    rows: Sequence[CallRecord], interval: int, ready_only: bool = False, logged_in: int | None = None,
+    after_call: int | None = None,
 ) -> tuple[list[Agent], list[frozenset[int]], list[str]]:
     """The day's agents (ids by name), their skills (the call types they served) and who served when
-    (``ready_only``: who was ready when, kefu.workforce.history.ready_agents; ``logged_in``: who was logged
-    in, kefu.workforce.history.logged_in_agents)."""
+    (``ready_only``: who was ready when, kefu.workforce.history.ready_agents, with the not-ready time after
+    calls shorter than ``after_call`` seconds counted as ready when the replay charges it to the calls;
+    ``logged_in``: who was logged in, kefu.workforce.history.logged_in_agents)."""
     names = sorted({r.server for r in rows if r.answered and r.server is not None})
     ids = {name: k + 1 for k, name in enumerate(names)}
     skills: dict[int, set[str]] = defaultdict(set)
@@ -203,7 +209,7 @@ def _roster(
         ready = logged_in_agents(rows, interval, gap_seconds=logged_in)
         slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
     elif ready_only:
-        ready = ready_agents(rows, interval)
+        ready = ready_agents(rows, interval, after_call_within=after_call)
         slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
     types = sorted({r.call_type for r in rows})
     agents = [Agent(agent_id, frozenset(skills[agent_id]), {t: 1 for t in skills[agent_id]}, {"voice": 1})
@@ -215,7 +221,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
                target_time: float = 20.0, interval_minutes: int = 30, aging_per_minute: float = 60.0,
                widen_after: float | None = None, ready_only: bool = False, after_call: bool = True,
                km_patience: bool = True, logged_in: int | None = None,
-               head_start: float | None = None) -> DayReplay:
+               head_start: float | None = None, slot_seconds: int | None = None,
+               wrap_up_present: bool = True, unrecorded_priority: bool = True) -> DayReplay:
     """Replay ``day`` through the engine ``replications`` times; per-class measures beside the log's.
 
     ``widen_after`` adds a bullseye ring: after that many seconds any agent on duty may take any call.
@@ -224,6 +231,12 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     agent not ready after each call for a gap drawn from the day's after-call gaps; ``km_patience`` draws
     answered calls' patience from the day's Kaplan-Meier law (else an exponential residual).
     ``head_start``: the priority customers' credit in seconds; None: the one the day's service order shows.
+    ``slot_seconds`` (else ``interval_minutes``): the staffing slot. ``wrap_up_present``: with ``after_call``
+    and ``ready_only``, the not-ready time after calls counts as ready in the roster, since the replay
+    charges it to the calls (False takes it from the agents twice, as before). ``unrecorded_priority``:
+    each call the log shows answered without queueing (its priority unrecorded, logged 0) is a priority
+    customer with the share ``priority_shares`` gives for its type, drawn per replication; the classes
+    stay the log's labels, so each is set beside the log's own figures for it.
     """
     rows = offered_on(records, day)
     if not rows:
@@ -232,8 +245,9 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
         estimated = priority_head_start(rows, priority=PRIORITY_CUSTOMER)
         head_start = PRIORITY_HEAD_START if estimated is None else estimated
     credit = head_start
-    interval = interval_minutes * 60
-    agents, roster, types = _roster(rows, interval, ready_only, logged_in)
+    interval = slot_seconds or interval_minutes * 60
+    agents, roster, types = _roster(rows, interval, ready_only, logged_in,
+                                    (logged_in or LONG_GAP) if after_call and wrap_up_present else None)
     if not agents:
         raise WorkforceInputError(f"no answered call on {day}: no agent to replay with")
     keys = [(t, g) for t in types for g in GROUPS if any(r.call_type == t and _group(r) == g for r in rows)]
@@ -250,22 +264,38 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
         agents = [Agent(a.id, everyone, a.skills, a.channels) for a in agents]
     config = EngineConfig(max_priority=1e6, move_check_every=1e18)
 
+    labelled = np.array([_group(r) == GROUPS[0] for r in rows])
+    unknown = np.array([r.answered and r.q_start is None for r in rows]) if unrecorded_priority else None
+    shares = priority_shares(records, day)
+    share = np.array([shares.get(r.call_type, 0.0) for r in rows])
+    arrival_order = np.argsort(np.array([float(r.queue_arrival or 0) for r in rows]), kind="stable")
+    favoured = [labelled[arrival_order]]  # the priority customers of the replication running, by call
+
+    def draw_favoured(rng: np.random.Generator) -> None:
+        out = labelled.copy()
+        if unknown is not None:
+            out[unknown] = rng.random(int(unknown.sum())) < share[unknown]
+        favoured[0] = out[arrival_order]
+
     def item_of(call: int, klass: int, t: float) -> WorkItem:
-        call_type, group = keys[klass]
-        extra = credit * aging_per_minute / 60 if group == GROUPS[0] else 0.0
+        call_type, _ = keys[klass]
+        extra = credit * aging_per_minute / 60 if favoured[0][call] else 0.0
         return WorkItem(call, call_type, "voice", t, extra_priority=extra)
 
     def router(_: Sequence[CallClass], __: Staffing) -> EngineRouter:
         return EngineRouter(Engine(config, queues), item_of, RosterCrew(agents, roster))
 
-    staffing = Staffing([len(r) for r in roster], float(interval))
+    staffing = Staffing([len(r) for r in roster], float(interval),
+                        [k for k in range(1, len(roster)) if roster[k] != roster[k - 1]])
 
     gaps = np.array(after_call_gaps(rows, within=logged_in or LONG_GAP)) if after_call else np.zeros(0)
     km = patience_survival(rows) if km_patience else None
 
     def calls(rng: np.random.Generator) -> Calls:
         if not after_call and km is None:
-            return replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
+            day_calls = replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
+            draw_favoured(rng)
+            return day_calls
         time = np.array([float(r.queue_arrival or 0) for r in rows])
         klass = np.array([index[(r.call_type, _group(r))] for r in rows], dtype=int)
         service = np.array([float(r.ser_time) if r.answered and r.ser_time > 0 else -1.0 for r in rows])
@@ -282,7 +312,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
             for i in np.flatnonzero(answered):
                 mean = classes[klass[i]].patience_mean
                 patience[i] += math.inf if mean is None else rng.exponential(mean)
-        order = np.argsort(time, kind="stable")
+        draw_favoured(rng)
+        order = arrival_order
         return Calls(time[order], klass[order], service[order], patience[order], np.zeros(len(rows), dtype=bool))
 
     summary = replicate(calls, staffing, classes, replications=replications, seed=seed, target_time=target_time,

@@ -96,12 +96,26 @@ class UniformCrew(Crew):
 
 class RosterCrew(Crew):
     """Named agents on duty in the intervals ``roster[k]`` lists; after the horizon the last non-empty
-    interval's agents stay until the calls are done."""
+    interval's agents stay until the calls are done.
+
+    The roster is a head count as well as a list of names: at no time do more agents work than the
+    interval lists, except that a call is never cut short. An agent who leaves in the middle of a call
+    finishes it and holds one of the interval's places until then; meanwhile an agent who joins waits
+    (``pending``) for a place, and an agent of the roster who is idle, or frees first, gives way. Without
+    this, every change of names at an interval's start would add the leavers' calls to the count, and the
+    finer the intervals the more agents would work at once (the same head count then served faster with
+    skills than as one FIFO pool without). With one queue and agents alike, this is the FIFO pool's head
+    count exactly, call for call.
+    """
 
     def __init__(self, profiles: Sequence[Agent], roster: Sequence[frozenset[int]]) -> None:
         self.profiles = {a.id: a for a in profiles}
         self.roster = list(roster)
-        self.on_duty: set[int] = set()
+        self.on_duty: set[int] = set()  # available to the engine (busy or not)
+        self.finishing: set[int] = set()  # left the roster during a call, offline, still serving
+        self.pending: list[int] = []  # on the roster, waiting for a place
+        self.places = 0  # agents the current interval lists
+        self.wanted: frozenset[int] | None = None
         self.introduced = False
 
     def on_interval(self, interval: int, agents: int, t: float, busy: set[int]) -> list[Event]:
@@ -110,12 +124,46 @@ class RosterCrew(Crew):
             self.introduced = True
             events.extend(AgentUpdated(a, t) for a in self.profiles.values())
         wanted = self._wanted(interval)
+        if wanted == self.wanted:
+            return events
+        self.wanted = wanted
+        self.places = len(wanted)
+        back = self.finishing & wanted  # left earlier during a call, on the roster again: still busy
+        self.finishing -= back
+        events.extend(AgentPresenceChanged(agent_id, Presence.AVAILABLE, t) for agent_id in sorted(back))
+        staying = (self.on_duty & wanted) | back
         for agent_id in sorted(self.on_duty - wanted):
             events.append(AgentPresenceChanged(agent_id, Presence.OFFLINE, t, "shift_end"))
-        for agent_id in sorted(wanted - self.on_duty):
-            events.append(AgentPresenceChanged(agent_id, Presence.AVAILABLE, t))
-        self.on_duty = set(wanted)
+            if agent_id in busy:
+                self.finishing.add(agent_id)
+        self.on_duty = staying & busy  # a call is never cut short
+        # idle agents who stay come first, then the newcomers, as places allow; the rest wait
+        idle = sorted(staying - busy)
+        self.pending = idle + sorted(wanted - staying)
+        admitted = self._admit(t)
+        gave_way = set(self.pending)
+        events.extend(AgentPresenceChanged(a, Presence.OFFLINE, t, "no_place") for a in idle if a in gave_way)
+        events.extend(e for e in admitted if e.agent_id not in staying)
         return events
+
+    def _admit(self, t: float) -> list[AgentPresenceChanged]:
+        events: list[AgentPresenceChanged] = []
+        while self.pending and len(self.on_duty) + len(self.finishing) < self.places:
+            agent_id = self.pending.pop(0)
+            self.on_duty.add(agent_id)
+            events.append(AgentPresenceChanged(agent_id, Presence.AVAILABLE, t))
+        return events
+
+    def before_finish(self, agent_id: int, t: float) -> list[Event]:
+        if agent_id in self.finishing:
+            self.finishing.discard(agent_id)
+            return list(self._admit(t))
+        if agent_id in self.on_duty and len(self.on_duty) + len(self.finishing) > self.places:
+            # more at work than the roster lists (leavers finishing calls): the first free gives way
+            self.on_duty.discard(agent_id)
+            self.pending.insert(0, agent_id)
+            return [AgentPresenceChanged(agent_id, Presence.OFFLINE, t, "no_place")]
+        return []
 
     def _wanted(self, interval: int) -> frozenset[int]:
         if interval < len(self.roster):

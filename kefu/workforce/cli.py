@@ -174,8 +174,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                                         help="agents not ready after each call for the day's after-call gaps"),
         km_patience: bool = typer.Option(True, "--km-patience/--exponential-patience",
                                          help="answered calls' patience from the day's Kaplan-Meier law"),
-        slot_minutes: int = typer.Option(5, "--slot-minutes", min=1, max=30,
-                                         help="minutes a staffing slot lasts (a divisor of 30)"),
+        slot_seconds: int = typer.Option(1, "--slot-seconds", min=1, max=1800,
+                                         help="seconds a staffing slot lasts (a divisor of 1800)"),
         documented_credit: bool = typer.Option(
             False, "--documented-credit",
             help="priority customers credited the documented 90 s, not the credit the day's service order shows"),
@@ -186,13 +186,13 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         from kefu.routing.replay import LONG_GAP, PRIORITY_HEAD_START
         from kefu.workforce import bench
 
-        if 30 % slot_minutes:
-            raise typer.BadParameter(f"{slot_minutes} does not divide 30", param_hint="--slot-minutes")
+        if 1800 % slot_seconds:
+            raise typer.BadParameter(f"{slot_seconds} does not divide 1800", param_hint="--slot-seconds")
         started = time.perf_counter()
         try:
             rows = bench.replay_days(data or bench.DEFAULT_DATA, month=month, days=days,
                                      replications=replications, seed=seed, ready_only=ready and not logged_in,
-                                     interval_minutes=slot_minutes if ready or logged_in else 30,
+                                     slot_seconds=slot_seconds if ready or logged_in else 1800,
                                      after_call=after_call,
                                      km_patience=km_patience, logged_in=LONG_GAP if logged_in else None,
                                      head_start=PRIORITY_HEAD_START if documented_credit else None)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -339,19 +340,49 @@ def calls_waiting(rows: Sequence[CallRecord]) -> dict[str, Any]:
     return {t: np.cumsum(w)[:day] > 0 for t, w in waiting.items()}
 
 
-def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds: int = 1800) -> dict[str, list[bool]]:
+def after_call_spans(rows: Sequence[CallRecord], *, within: int) -> list[tuple[str, int, int]]:
+    """(agent, end of a call, start of their next call) where a call they could take (of a type they
+    served that day) was waiting when the first ended, and the next began less than ``within`` seconds
+    later: the agent's not-ready time after a call (wrap-up, the ring of the next call, a pause). Shorter
+    than ``within`` only: longer is the shift's end or a long break."""
+    served = sorted((r for r in rows if r.answered and r.server is not None and r.ser_start is not None),
+                    key=lambda r: (r.server or "", r.ser_start or 0))
+    skills = served_types(rows)
+    waits = calls_waiting(rows)
+    spans: list[tuple[str, int, int]] = []
+    for a, b in pairwise(served):
+        if a.server != b.server or a.server is None or a.ser_start is None or b.ser_start is None:
+            continue
+        end = a.ser_start + a.ser_time
+        if 0 <= b.ser_start - end < within and end < DAY_SECONDS and any(
+                waits[t][end] for t in skills[a.server] if t in waits):
+            spans.append((a.server, end, b.ser_start))
+    return spans
+
+
+def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds: int = 1800,
+                 after_call_within: int | None = None) -> dict[str, list[bool]]:
     """Which agents of one day's log were ready for calls in each slot of ``slot_seconds``, inferred from
     the log alone (it records no logins): an agent is on duty in each ``duty_seconds`` period in which they
     served, and within it ready while serving, or while idle with no call they could take (of a type they
     served that day) waiting in the queue: a ready agent would have taken it (calls are served as soon as a
     fitting agent is free), so an idle agent while such a call waited was on a break, in wrap-up or
-    otherwise not ready. An agent counts in a slot when ready for at least half of it."""
+    otherwise not ready. An agent counts in a slot when ready for at least half of it.
+
+    With ``after_call_within`` (seconds), the not-ready time right after a call (``after_call_spans``)
+    counts as ready: for a replay that keeps each agent busy after each call for a gap drawn from these
+    spans, which would otherwise take that time from the agent twice."""
     import numpy as np
 
     day = 86_400
     served = [r for r in rows if r.answered and r.server is not None and r.ser_start is not None]
     skills = served_types(rows)
     waiting_now = calls_waiting(rows)
+    wrapping: dict[str, Any] = {}
+    if after_call_within is not None:
+        for name, end, start in after_call_spans(rows, within=after_call_within):
+            mark = wrapping.setdefault(name, np.zeros(day, dtype=bool))
+            mark[end:start] = True
     out: dict[str, list[bool]] = {}
     slots = day // slot_seconds
     for name in sorted(skills):
@@ -371,9 +402,9 @@ def ready_agents(rows: Sequence[CallRecord], slot_seconds: int, *, duty_seconds:
             if t in waiting_now:
                 blocked |= waiting_now[t]
         on_duty = np.repeat(duty, duty_seconds)[:day]
-        ready = on_duty & (serving | ~blocked)
+        ready = on_duty & (serving | ~blocked | wrapping[name]) if name in wrapping else on_duty & (serving | ~blocked)
         per_slot = ready[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
-        out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
+        out[name] = (2 * per_slot >= slot_seconds).tolist()
     return out
 
 
@@ -408,7 +439,7 @@ def logged_in_agents(
         on[end] -= 1
         logged = np.cumsum(on)[:day] > 0
         per_slot = logged[: slots * slot_seconds].reshape(slots, slot_seconds).sum(axis=1)
-        out[name] = [bool(v >= slot_seconds / 2) for v in per_slot]
+        out[name] = (2 * per_slot >= slot_seconds).tolist()
     return out
 
 

@@ -262,6 +262,9 @@ class Staffing:
 
     agents: Sequence[int]
     interval_seconds: float
+    #: the intervals at whose start the schedule changes (the count, or for an agent router who is on
+    #: duty); None: every interval. The agent-by-agent loop schedules those only.
+    changes: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
         bad = [a for a in self.agents if isinstance(a, bool) or not isinstance(a, int) or a < 0]
@@ -269,6 +272,16 @@ class Staffing:
             raise WorkforceInputError("agents must be a non-empty list of integers >= 0")
         if not self.interval_seconds > 0:
             raise WorkforceInputError("interval_seconds must be > 0")
+        if self.changes is not None:
+            given = set(self.changes)
+            if not given <= set(range(1, len(self.agents))) or any(
+                    self.agents[k] != self.agents[k - 1] and k not in given for k in range(1, len(self.agents))):
+                raise WorkforceInputError("changes must list intervals 1.. of the schedule, each count change")
+
+    def steps(self) -> list[int]:
+        """The intervals of ``extended`` at whose start something changes (the one after the horizon too)."""
+        last = len(self.agents)
+        return list(range(1, last + 1)) if self.changes is None else sorted({*self.changes, last})
 
     @property
     def horizon(self) -> float:
@@ -479,7 +492,7 @@ def simulate_day_routed(calls: Calls, staffing: Staffing, target_time: float, cl
     res = _new_result(len(classes))
     horizon, width = staffing.horizon, staffing.interval_seconds
     counts = staffing.extended()
-    heap: list[tuple[float, int, int]] = [(k * width, _STAFF, k) for k in range(1, len(counts))]
+    heap: list[tuple[float, int, int]] = [(k * width, _STAFF, k) for k in staffing.steps()]
     heapq.heapify(heap)
     times, services, patiences = calls.time.tolist(), calls.service.tolist(), calls.patience.tolist()
     klass, ivr = calls.klass.tolist(), calls.ivr.tolist()

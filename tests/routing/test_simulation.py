@@ -3,6 +3,8 @@ Erlang C and Erlang A on one skill, Cobham's waits for two priority classes, and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -154,3 +156,84 @@ def test_c8_aging_decides_who_the_freed_agent_takes(first_call_service: float, f
     assert day.served == 3
     assert pytest.approx(first) == free - (0.2 if first_served == "B" else 0.1)
     assert pytest.approx(second) == free + 50.0 - (0.1 if first_served == "B" else 0.2)
+
+
+# ---------------------------------------------------------------- a named roster is a head count
+
+
+def _roster_router(agents: int,
+                   roster: list[frozenset[int]]) -> Callable[[Sequence[CallClass], Staffing], EngineRouter]:
+    from kefu.routing.model import Agent
+    from kefu.routing.simulation import CALLS_QUEUE, RosterCrew, class_priority_items
+
+    profiles = [Agent(a, frozenset({CALLS_QUEUE}), channels={"voice": 1}) for a in range(1, agents + 1)]
+
+    def make(classes: Sequence[CallClass], staffing: Staffing) -> EngineRouter:
+        queue = QueueConfig(CALLS_QUEUE, "voice")
+        return EngineRouter(Engine(EngineConfig(max_priority=1e9, move_check_every=1e18), [queue]),
+                            class_priority_items(classes), RosterCrew(profiles, roster))
+
+    return make
+
+
+def _calls(times: list[float], services: list[float]) -> Calls:
+    n = len(times)
+    return Calls(np.array(times), np.zeros(n, dtype=int), np.array(services), np.full(n, np.inf),
+                 np.zeros(n, dtype=bool))
+
+
+def test_an_agent_who_leaves_during_a_call_holds_the_place_of_the_one_who_replaces_them() -> None:
+    """One agent a minute: A in the first, B in the second. A's call runs to 1:30; the call at 1:01 waits
+    for the place A holds until then (29 s), as one FIFO pool of one agent makes it wait. (B was let in
+    at 1:00 beside A: two agents at work where the roster lists one, and the call answered at once.)"""
+    classes = [CallClass("calls", ServiceTime(60.0))]
+    calls = _calls([0.0, 61.0], [90.0, 10.0])
+    staffing = Staffing([1, 1], 60)
+    routed = simulate_day_routed(calls, staffing, 20, classes, _roster_router(2, [frozenset({1}), frozenset({2})])(
+        classes, staffing))
+    assert (routed.served, routed.served_within, routed.wait_served) == (2, 1, 29.0)
+    _same_day(routed, simulate_day(calls, staffing, 20, classes, FifoRouter(classes)))
+
+
+def test_an_idle_agent_who_stays_gives_way_while_a_leaver_finishes_a_call() -> None:
+    """A and B in the first minute, B alone in the second. A is on a call to 1:30, B idle: the roster's one
+    place is A's until then, so the call at 1:01 waits for 1:30 (B takes it), as in one FIFO pool."""
+    classes = [CallClass("calls", ServiceTime(60.0))]
+    calls = _calls([0.0, 61.0], [90.0, 10.0])
+    staffing = Staffing([2, 1], 60)
+    routed = simulate_day_routed(calls, staffing, 20, classes,
+                                 _roster_router(2, [frozenset({1, 2}), frozenset({2})])(classes, staffing))
+    assert routed.wait_served == 29.0
+    _same_day(routed, simulate_day(calls, staffing, 20, classes, FifoRouter(classes)))
+
+
+rosters = st.lists(st.frozensets(st.integers(1, 8), max_size=8), min_size=4, max_size=4).filter(lambda r: bool(r[-1]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), roster=rosters, patience=st.one_of(st.none(), st.floats(5, 2_000)))
+def test_a_named_roster_on_one_queue_is_the_fifo_pool_of_its_head_count_call_for_call(
+        seed: int, roster: list[frozenset[int]], patience: float | None) -> None:
+    """Names change at every interval (who leaves, who joins, who comes back), the count is what counts:
+    agents alike on one queue serve each call as one FIFO pool of that many agents does."""
+    calls, classes = _random_day(seed, patience, True, 0.0)
+    classes = [CallClass(c.name, c.service, c.patience_mean, 0, c.ivr_share) for c in classes]
+    staffing = Staffing([len(r) for r in roster], 1800)
+    routed = simulate_day_routed(calls, staffing, 20, classes, _roster_router(8, roster)(classes, staffing))
+    _same_day(routed, simulate_day(calls, staffing, 20, classes, FifoRouter(classes)))
+    assert routed.unrouted == 0
+    # told where the roster changes, the loop visits those intervals only, with the same day
+    changes = [k for k in range(1, len(roster)) if roster[k] != roster[k - 1]]
+    sparse = Staffing(staffing.agents, 1800, changes)
+    _same_day(simulate_day_routed(calls, sparse, 20, classes, _roster_router(8, roster)(classes, sparse)), routed)
+
+
+def test_a_schedule_told_its_changes_must_list_every_change_of_count() -> None:
+    from kefu.workforce.errors import WorkforceInputError
+
+    assert Staffing([2, 2, 3], 60, [2]).steps() == [2, 3]
+    assert Staffing([2, 2, 3], 60).steps() == [1, 2, 3]
+    with pytest.raises(WorkforceInputError, match="each count change"):
+        Staffing([2, 2, 3], 60, [1])
+    with pytest.raises(WorkforceInputError, match="each count change"):
+        Staffing([2, 2, 3], 60, [2, 3])

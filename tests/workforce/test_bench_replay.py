@@ -47,6 +47,29 @@ def test_ready_agents_are_on_duty_and_not_idle_while_a_call_of_theirs_waits() ->
     assert on == [120, 121, 124, 125]  # 10:00-10:10 and 10:20-10:30 of the half-hour she served in
 
 
+def test_the_not_ready_time_after_a_call_is_ready_time_when_the_replay_charges_it_to_the_calls() -> None:
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    lines = [
+        HEADER,
+        row(1, day, 36_000 - 6, outcome="AGENT", service=300, server="ANAT"),  # serves 10:00-10:05
+        row(2, day, 36_240 - 6, outcome="AGENT", queue=90, service=60, server="ANAT"),  # waits 10:04-10:05:30
+    ]
+    records = history.parse_call_log(lines).records
+
+    def slot(hms: tuple[int, int, int]) -> int:  # the 10-second slot of a clock time
+        return (hms[0] * 3600 + hms[1] * 60 + hms[2]) // 10
+
+    away = [k for k in range(slot((10, 0, 0)), slot((10, 10, 0))) if not history.ready_agents(records, 10)["ANAT"][k]]
+    # 10:05:00-10:05:30 idle while call 2 waited: not ready; with the gap charged to call 1, ready
+    assert away == [slot((10, 5, 0)), slot((10, 5, 10)), slot((10, 5, 20))]
+    charged = history.ready_agents(records, 10, after_call_within=1800)["ANAT"]
+    assert all(charged[slot((10, 0, 0)):slot((10, 10, 0))])
+    assert history.after_call_spans(records, within=1800) == [("ANAT", 36_300, 36_330)]
+    assert history.after_call_spans(records, within=30) == []
+
+
 def _with_priority(line: str, priority: int) -> str:
     fields = line.split("\t")
     fields[3] = str(priority)
@@ -179,7 +202,7 @@ def test_the_replay_credits_priority_customers_what_the_days_log_shows() -> None
     assert alone.head_start == PRIORITY_HEAD_START
 
 
-def test_replay_bench_takes_the_staffing_slot_length_and_refuses_one_that_does_not_divide_the_half_hour(
+def test_replay_bench_takes_the_staffing_slot_in_seconds_and_refuses_one_that_does_not_divide_the_half_hour(
     tmp_path: Path,
 ) -> None:
     from typer.testing import CliRunner
@@ -188,10 +211,39 @@ def test_replay_bench_takes_the_staffing_slot_length_and_refuses_one_that_does_n
 
     (tmp_path / "03_March.txt").write_text("\n".join(make_log(date(1999, 3, 1), 2, per_hour=6)) + "\n")
     args = ["bench", "replay", "--data", str(tmp_path), "--month", "03", "--days", "1", "--replications", "2"]
-    out = CliRunner().invoke(app, [*args, "--slot-minutes", "1"])
+    out = CliRunner().invoke(app, [*args, "--slot-seconds", "60"])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[1].startswith("1999-03-01")
     assert out.output.splitlines()[0].endswith("credit s")
-    refused = CliRunner().invoke(app, [*args, "--slot-minutes", "7"])
+    refused = CliRunner().invoke(app, [*args, "--slot-seconds", "7"])
     assert refused.exit_code == 2
-    assert "7 does not divide 30" in refused.output
+    assert "7 does not divide 1800" in refused.output
+
+
+def test_a_caller_answered_at_once_in_the_log_is_a_priority_customer_by_the_share_history_shows() -> None:
+    """The log writes priority 0 for every caller it answered without queueing (their id went unrecorded).
+    History: every caller who queued the day before was a priority customer. On the replayed day, with one
+    agent, call 3 (answered at once in the log, priority 0) waits in the replay beside call 2 (regular,
+    queued a minute before it) and, credited the documented 90 s, goes first."""
+    from kefu.routing.replay import priority_shares, replay_day
+    from tests.workforce.support import HEADER, row
+
+    before, day = date(1999, 2, 28), date(1999, 3, 1)
+    lines = [
+        HEADER,
+        row(1, before, 36_000 - 6, outcome="AGENT", queue=30, service=60, server="ANAT"),
+        row(2, day, 36_000 - 6, outcome="AGENT", service=600, server="ANAT"),  # 10:00-10:10, at once
+        _with_priority(row(3, day, 36_060 - 6, outcome="AGENT", queue=540, service=300, server="ANAT"), 1),
+        _with_priority(row(4, day, 36_120 - 6, outcome="AGENT", service=60, server="ANAT"), 0),
+    ]
+    records = history.parse_call_log(lines).records
+    assert priority_shares(records, day) == {"PS": 1.0}
+    assert priority_shares(records, before) == {"PS": 1.0}  # no earlier day: the day's own queued calls
+    assert priority_shares(records[1:], day) == {"PS": 0.0}  # the day's own: call 3, regular
+
+    # call 4 first at 10:10 (waited 480 s), then call 3 (600 s); without it, call 3 (540 s), call 4 (780 s)
+    rep = replay_day(records, day, replications=2, after_call=False)
+    assert rep.head_start == 90.0
+    assert rep.total.asa.mean == (0 + 600 + 480) / 3
+    unrecorded = replay_day(records, day, replications=2, after_call=False, unrecorded_priority=False)
+    assert unrecorded.total.asa.mean == (0 + 540 + 780) / 3
