@@ -216,6 +216,16 @@ def bump(session: Session, table: Any, key: dict[str, Any], sums: dict[str, Any]
     session.execute(stmt, [values])
 
 
+def unseen(kinds: dict[str, Iterable[int]], seen: set[tuple[str, int]] | None) -> list[tuple[str, int]]:
+    """The (kind, id) of these refs, each kind's sorted, less those in ``seen`` (observed already in this
+    transaction), which the others are added to: the work of an observe over two kinds of facts."""
+    work = [(kind, i) for kind, ids in kinds.items() for i in sorted(set(ids))]
+    if seen is not None:
+        work = [w for w in work if w not in seen]
+        seen.update(work)
+    return work
+
+
 def writer_lock(session: Session, summary: int) -> None:
     """On PostgreSQL, one writer at a time of this summary (0 contacts, 1 quality, 2 occupancy, 3 surveys) until
     the transaction ends: its facts are read, netted and written back as one step."""
@@ -224,11 +234,11 @@ def writer_lock(session: Session, summary: int) -> None:
 
 
 def net_facts(session: Session, refs: Iterable[Any], olds: dict[Any, dict[str, Any]],
-              news: dict[Any, dict[str, Any]], deltas: Any,
-              columns: Sequence[str]) -> tuple[int, list[Any], list[dict[str, Any]]]:
+              news: dict[Any, dict[str, Any]], deltas: Any) -> tuple[int, list[Any], list[dict[str, Any]]]:
     """Each fact of ``refs`` going from ``olds[ref]`` to ``news[ref]`` (absent: none) netted into its summary
-    rows (``deltas(old, new)``: the (table, key, change) it makes, bumped over ``columns``): the summaries'
-    one loop. Returns how many facts changed, the refs whose old fact is to be deleted and the new facts to
+    rows (``deltas(old, new)``: the (table, key, change) it makes, a change naming every sum column of its
+    table, as :func:`net_change` makes it): the summaries' one loop. Returns how many facts changed, the refs
+    whose old fact is to be deleted and the new facts to
     insert (the caller's fact table)."""
     changed, gone, added = 0, [], []
     for ref in refs:
@@ -237,7 +247,7 @@ def net_facts(session: Session, refs: Iterable[Any], olds: dict[Any, dict[str, A
             continue
         changed += 1
         for table, key, change in deltas(old, new):
-            bump(session, table, key, change, 1, columns)
+            bump(session, table, key, change, 1, tuple(change))
         if old is not None:
             gone.append(ref)
         if new is not None:
@@ -281,7 +291,7 @@ def observe(session: Session, interaction_ids: Iterable[int], *, seen: set[int] 
                                .execution_options(populate_existing=True))
         for row in session.execute(select(*fact_cols).where(fact_cols.interaction_id.in_(part))).mappings():
             olds[row["interaction_id"]] = dict(row)
-    changed, gone, added = net_facts(session, ids, olds, facts_of(session, its), _deltas, SUMS)
+    changed, gone, added = net_facts(session, ids, olds, facts_of(session, its), _deltas)
     for part in chunks(gone):
         session.execute(delete(ContactFact).where(ContactFact.interaction_id.in_(part)))
     if added:
