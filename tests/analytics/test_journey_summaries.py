@@ -1,6 +1,8 @@
 """The handoff, return and path summaries kept from events (kefu/analytics/handoffs.py, quality.py):
-hand-computed figures on a small generated day, the same as the raw-table functions, per org unit's subtree (a city supervisor sees the city); a redelivered event changes nothing; the
-consumers' rows are the rebuild's; migration 0713 backfills what the events kept."""
+hand-computed figures on a small generated day, the same as the raw-table functions, per org unit's subtree (a
+city supervisor sees the city); a redelivered event changes nothing; the consumers' rows are the rebuild's;
+migrations 0713 and 0714 backfill what the events kept; rows per agent × category read the agent × category
+roll-up, with the full daily table's figures."""
 
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ from sqlalchemy.orm import Session
 
 from kefu.analytics import consumers, handoffs, journeys, quality, summary
 from kefu.analytics.models import (
+    DayAgentTopicSummary,
     DayHandoffSummary,
     DayPathSummary,
     DayReturnSummary,
+    DaySummary,
+    DayTierSummary,
 )
 from kefu.core.events import Event
 from kefu.customers.models import Customer
@@ -60,7 +65,7 @@ def _handoff(s: Session, cust: int, unit: int, to: str, status: str, saved: floa
 
 def _rows(db: Any, table: Any, cols: tuple[str, ...]) -> set[tuple[Any, ...]]:
     """The table's rows (these columns) with a sum not zero (a row a fact left keeps zero sums)."""
-    keys = 4 if table is DayHandoffSummary else 5
+    keys = {DayHandoffSummary: 4, DayTierSummary: 4}.get(table, 5)
     with db.session() as s:
         return {tuple(getattr(r, c) for c in cols) for r in s.scalars(select(table))
                 if any(getattr(r, c) for c in cols[keys:])}
@@ -232,7 +237,29 @@ def test_a_long_path_keeps_its_last_channels() -> None:
     assert (len(path), path[0], path[-1], n, off) == (journeys.PATH_STEPS, "…", "voice", 30, False)
 
 
-def test_migration_0713_backfills_what_the_events_kept(db, world: World, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_agent_by_category_reads_the_roll_up_with_the_full_table_s_figures(db, world: World) -> None:  # type: ignore[no-untyped-def]
+    from tests.analytics.support import random_day
+
+    gz, sz = world.units["gz"], world.units["sz"]
+    with db.unit_of_work() as s:
+        random_day(s, [gz, sz], 120)
+        s.flush()
+        for n, it in enumerate(s.scalars(select(Interaction).order_by(Interaction.id))):
+            it.agent_id = world.users["agent_gz"] if n % 3 else None
+        s.flush()
+        summary.rebuild(s)
+    with db.session() as s:
+        by = ("agent_id", "category")
+        got = summary.breakdown(s, DAY, NEXT, by=by, unit_ids=[gz])
+        assert got
+        assert got == summary.breakdown(s, DAY, NEXT, by=by, unit_ids=[gz], table=DaySummary)
+        tiers = summary.breakdown(s, DAY, NEXT, by=("tier", "channel"), unit_ids=[gz])  # the tier roll-up
+        assert tiers == summary.breakdown(s, DAY, NEXT, by=("tier", "channel"), unit_ids=[gz], table=DaySummary)
+        rows = s.scalars(select(DayAgentTopicSummary)).all()
+        assert sum(r.offered for r in rows) == sum(r.offered for r in s.scalars(select(DaySummary)))
+
+
+def test_migrations_0713_and_0714_backfill_what_the_events_kept(db, world: World, db_url: str) -> None:  # type: ignore[no-untyped-def]
     from kefu.core.migrate import downgrade, upgrade
 
     gz = world.units["gz"]
@@ -247,9 +274,17 @@ def test_migration_0713_backfills_what_the_events_kept(db, world: World, db_url:
     _deliver(db, "interaction", "interaction.opened", calls)
     _deliver(db, "handoff", "handoff.offered", hs)
     kept = _rows(db, DayHandoffSummary, HANDOFF_COLS)
+    topic_cols = ("day", "org_unit_id", "channel", "agent_id", "category", "offered", "answered", "abandoned")
+    topics = _rows(db, DayAgentTopicSummary, topic_cols)
+    tier_cols = ("day", "org_unit_id", "channel", "tier", "offered", "answered", "abandoned")
+    tiers = _rows(db, DayTierSummary, tier_cols)
     assert sum(r[4] for r in kept) == 2
     assert sum(r[5] for r in kept) == 2
+    assert topics
+    assert tiers
     db.dispose()
     downgrade(db_url, "0712_analytics_surveys")
     upgrade(db_url)
     assert _rows(db, DayHandoffSummary, HANDOFF_COLS) == kept
+    assert _rows(db, DayAgentTopicSummary, topic_cols) == topics
+    assert _rows(db, DayTierSummary, tier_cols) == tiers
