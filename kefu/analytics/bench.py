@@ -463,10 +463,8 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
                                        table=DaySummary), DaySummary),
             ("handoff report (rate, from x to, completed, returned, minutes saved), the whole period",
              lambda: handoffs.stats(s, DAY, end_day, unit_ids=units), DayHandoffSummary),
-            ("repeat contacts and channel switches, the whole period",
-             lambda: journeys.repeat_figures(s, DAY, end_day, unit_ids=units), DayReturnSummary),
-            ("channel recommendation per task type, the whole period",
-             lambda: journeys.recommendations(s, DAY, end_day, unit_ids=units), DayReturnSummary),
+            ("repeat contacts, channel switches and the channel recommendation per task type (one read), "
+             "the whole period", lambda: journeys.returns(s, DAY, end_day, unit_ids=units), DayReturnSummary),
             ("journeys before a complaint, the whole period",
              lambda: journeys.paths(s, DAY, end_day, unit_ids=units), DayPathSummary),
             ("journeys that ended in an escalation, the whole period",

@@ -288,35 +288,42 @@ def _days(q: Any, table: Any, first: date, end: date, unit_ids: Iterable[int],
     return q.where(table.channel.in_(list(channels))) if channels is not None else q
 
 
-def repeat_figures(session: Session, first: date, end: date, *, unit_ids: Iterable[int],
-                   channels: Iterable[str] | None = None) -> RepeatFigures:
-    """:func:`repeat_contacts` of the local days [first, end), from the return summary (analytics_daily_returns):
-    a few rows per day, unit and channel pair."""
+def returns(session: Session, first: date, end: date, *, unit_ids: Iterable[int],
+            min_contacts: int = MIN_CONTACTS) -> tuple[RepeatFigures, list[Recommendation]]:
+    """:func:`repeat_figures` and :func:`recommendations` from one read of the return summary (a report
+    shows both)."""
     from kefu.analytics.models import DayReturnSummary as r
 
     contacts = repeats = 0
     switches: dict[tuple[str, str], int] = {}
-    for ch, nxt, n, back in session.execute(_days(
-            select(r.channel, r.next_channel, func.sum(r.contacts), func.sum(r.returned)), r, first, end, unit_ids,
-            channels).group_by(r.channel, r.next_channel)):
+    tasks: dict[tuple[str, str], list[float]] = {}
+    for cat, ch, nxt, n, back, done, secs in session.execute(_days(
+            select(r.category, r.channel, r.next_channel,
+                   *(func.sum(getattr(r, c)) for c in ("contacts", "returned", "resolved", "resolve_sum"))),
+            r, first, end, unit_ids, None).group_by(r.category, r.channel, r.next_channel)):
         contacts += int(n or 0)
         repeats += int(back or 0)
         if nxt and back:
-            switches[(ch, nxt)] = int(back)
-    return RepeatFigures(contacts, repeats, switches)
+            switches[(ch, nxt)] = switches.get((ch, nxt), 0) + int(back)
+        if cat and n:
+            acc = tasks.setdefault((cat, ch), [0, 0, 0, 0.0])
+            for k, v in enumerate((n, back, done, secs)):
+                acc[k] += v or 0
+    recs = rank([(task, ChannelOutcome(ch, int(n), int(back), int(done), float(secs)))
+                 for (task, ch), (n, back, done, secs) in tasks.items()], min_contacts=min_contacts)
+    return RepeatFigures(contacts, repeats, switches), recs
+
+
+def repeat_figures(session: Session, first: date, end: date, *, unit_ids: Iterable[int]) -> RepeatFigures:
+    """:func:`repeat_contacts` of the local days [first, end), from the return summary (analytics_daily_returns):
+    a few rows per day, unit and channel pair."""
+    return returns(session, first, end, unit_ids=unit_ids)[0]
 
 
 def recommendations(session: Session, first: date, end: date, *, unit_ids: Iterable[int],
                     min_contacts: int = MIN_CONTACTS) -> list[Recommendation]:
     """:func:`channel_recommendations` of the local days [first, end), from the return summary."""
-    from kefu.analytics.models import DayReturnSummary as r
-
-    rows = session.execute(_days(
-        select(r.category, r.channel, *(func.sum(getattr(r, n)) for n in ("contacts", "returned", "resolved",
-                                                                            "resolve_sum"))),
-        r, first, end, unit_ids, None).where(r.category != "").group_by(r.category, r.channel))
-    return rank([(task, ChannelOutcome(ch, int(n or 0), int(back or 0), int(done or 0), float(secs or 0.0)))
-                 for task, ch, n, back, done, secs in rows if n], min_contacts=min_contacts)
+    return returns(session, first, end, unit_ids=unit_ids, min_contacts=min_contacts)[1]
 
 
 def paths(session: Session, first: date, end: date, *, unit_ids: Iterable[int], channels: Iterable[str] | None = None,

@@ -102,8 +102,14 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     minutes = 60 if period == "day" else service.DAY_MINUTES
     grid = Grid(t0, t1, minutes, zone)
     channels = [channel] if channel else None
-    by_bucket = service.sum_by(service.tallies(session, grid, unit_ids=unit_ids, channels=channels),
-                               lambda k: k[0])
+    from kefu.analytics import summary as summaries
+
+    if summaries.usable(grid):  # the intervals' totals added by the database
+        by_bucket = {k[0]: t for k, t in summaries.contact_tallies(session, grid, unit_ids=unit_ids,
+                                                                    channels=channels, whole=True).items()}
+    else:
+        by_bucket = service.sum_by(service.tallies(session, grid, unit_ids=unit_ids, channels=channels),
+                                   lambda k: k[0])
     rows = []
     from kefu.interactions.calls import zone as find_zone
 
@@ -133,8 +139,7 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     if zone == ZONE:  # the survey, return, path and handoff summaries' days are China's
         from kefu.analytics import handoffs, satisfaction
 
-        repeats = journeys.repeat_figures(session, first, end, unit_ids=unit_ids)
-        recs = journeys.recommendations(session, first, end, unit_ids=unit_ids)
+        repeats, recs = journeys.returns(session, first, end, unit_ids=unit_ids)
         csat = satisfaction.csat(session, first, end, unit_ids=unit_ids, channels=channels)
         handed = handoffs.stats(session, first, end, unit_ids=unit_ids)
         before = [journeys.paths(session, first, end, unit_ids=unit_ids, channels=channels, type=type_)
@@ -151,8 +156,6 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
                   for type_ in ("complaint", "appeal")]
     rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat, handed)
-    from kefu.analytics import summary as summaries
-
     rep.channel_by_tier = {k: t.offered + t.pending for k, t in summaries.breakdown(
         session, first, end, by=("tier", "channel"), unit_ids=unit_ids, channels=channels).items()}
     rep.before_complaints, rep.before_appeals = before

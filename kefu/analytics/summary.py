@@ -394,9 +394,12 @@ def _tally_cols(t: Any) -> list[Any]:
 
 
 def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
-                    channels: Iterable[str] | None = None) -> dict[tuple[datetime, str, int], kpi.Tally]:
+                    channels: Iterable[str] | None = None,
+                    whole: bool = False) -> dict[tuple[datetime, str, int], kpi.Tally]:
     """What :func:`kefu.analytics.service.contact_tallies` returns, read from the hourly summary (for a
-    grid that :func:`usable` accepts): per (interval start, channel, org unit)."""
+    grid that :func:`usable` accepts): per (interval start, channel, org unit); ``whole``: per interval only,
+    the channels and units added by the database (keys (start, '', 0): a report's rows read tens of tallies,
+    not thousands)."""
     offset = grid.offset
     h: Any
     if grid.minutes % DAY_MINUTES == 0 and offset == DAY_OFFSET and (grid.start.timestamp() + offset) % DAY == 0:
@@ -408,8 +411,8 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
         h = HourSummary
         bucket = ifloor((h.hour * HOUR + literal(offset)) / float(grid.minutes * 60)).label("k")
         span = (h.hour >= int(grid.start.timestamp() // HOUR), h.hour < -int(-grid.end.timestamp() // HOUR))
-    q = (select(bucket, h.channel, h.org_unit_id, *_tally_cols(h)).where(*span)
-         .group_by(bucket, h.channel, h.org_unit_id))
+    parts = (literal(""), literal(0)) if whole else (h.channel, h.org_unit_id)
+    q = select(bucket, *parts, *_tally_cols(h)).where(*span).group_by(bucket, *(() if whole else parts))
     if unit_ids is not None:
         q = q.where(h.org_unit_id.in_(list(unit_ids)))
     if channels is not None:

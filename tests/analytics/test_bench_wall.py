@@ -40,8 +40,8 @@ def test_bench_reports_prints_latency_against_a_sum_over_the_same_summary_rows()
                           "analytics_daily_agent_topics"),
                          ("handoff report (rate, from x to, completed, returned, minutes saved), the whole period",
                           "analytics_daily_handoffs"),
-                         ("repeat contacts and channel switches, the whole period", "analytics_daily_returns"),
-                         ("channel recommendation per task type, the whole period", "analytics_daily_returns"),
+                         ("repeat contacts, channel switches and the channel recommendation per task type "
+                          "(one read), the whole period", "analytics_daily_returns"),
                          ("journeys before a complaint, the whole period", "analytics_daily_paths"),
                          ("journeys that ended in an escalation, the whole period", "analytics_daily_paths"),
                          ("satisfaction (CSAT), the whole period", "analytics_daily_surveys"),
