@@ -2,7 +2,8 @@
 (opened, answered, ended, corrected by the switch, put in a routing queue, its ticket classified or given
 another category by hand, its customer's tier changed) has its interaction observed again. Observing is
 idempotent, so a redelivered event changes nothing. A second consumer keeps the complaint, appeal and
-first-contact summary (kefu/analytics/quality.py) from the tickets' and interactions' events."""
+first-contact summary (kefu/analytics/quality.py, with the return and path summaries of the journeys) from
+the tickets', interactions' and handoffs' events; a third the handoff summary (kefu/analytics/handoffs.py)."""
 
 from __future__ import annotations
 

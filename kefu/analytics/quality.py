@@ -16,8 +16,13 @@ out and adds the new one, so it is idempotent. The rules are the pure core's (ke
   inbound contact, on any channel, within ``kpi.FCR_DAYS`` after it (strictly later); first-contact
   resolution is 1 - returned / contacts.
 
+A contact's fact also keeps its next contact's channel and the time to its ticket's resolution (the return
+summary: repeat contacts, switches, the channel recommendation), a complaint's or appeal's its channel path
+over the 14 days before (the path summary: kefu.analytics.journeys.path_of).
+
 A new contact can change the flags of the customer's contacts of the week before, and a complaint those of
-the customer's complaints of the month after: the consumer observes them too. Whether an unreplied complaint
+the customer's complaints of the month after: the consumer observes them too; a contact or a handoff also
+the customer's complaints and appeals of the 14 days after (their path). Whether an unreplied complaint
 is overdue depends on the reader's now, so that count is read from the facts (the unreplied ones of the
 period, an index). :func:`rebuild` recomputes facts and sums of a period from the raw tables.
 """
