@@ -190,13 +190,70 @@ def _quality(rng: random.Random, n: int) -> dict[str, int]:
             "contacts_returned": round(contacts * rng.uniform(0.1, 0.3))}
 
 
+#: The channels a customer's contacts go through before a complaint, as the path summary keys them.
+PATH_CHANNELS = ["voice"] * 6 + ["wechat"] * 2 + ["app", "sms", "web", "webchat"]
+
+
+def _paths(rng: random.Random, n: int = 40) -> list[str]:
+    """``n`` distinct channel paths of one to four channels (the most common first: a hotline call)."""
+    out = [""]
+    while len(out) < n:
+        steps = [rng.choice(PATH_CHANNELS) for _ in range(rng.choice([1, 1, 2, 2, 3, 4]))]
+        path = ">".join(ch for i, ch in enumerate(steps) if i == 0 or steps[i - 1] != ch)
+        if path not in out:
+            out.append(path)
+    return out
+
+
+def _journeys(rng: random.Random, day: int, unit: int, ch: str, n: int,
+              paths: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The return, path and (hotline) handoff rows of ``n`` contacts of one day, city and channel: 70 % of a
+    known customer, 10-30 % of them back within 7 days on a channel drawn by share, 60 % resolved; about 4
+    complaints per 1,000 contacts (3 % as many appeals) over the paths, most on the first; on the hotline, a
+    quarter more calls (the IVR's self-served) and 1-3 % of them handed off to each digital channel."""
+    returns: list[dict[str, Any]] = []
+    nexts = list(CHANNEL_SHARE)
+    for cat, m in zip(CATEGORIES, _split(rng, round(n * 0.7), [rng.random() for _ in CATEGORIES]), strict=True):
+        back = round(m * rng.uniform(0.1, 0.3))
+        for nxt, c in zip(["", *nexts], [m - back, *_split(rng, back, [float(v) for v in CHANNEL_SHARE.values()])],
+                          strict=True):
+            if c:
+                done = round(c * 0.6)
+                returns.append({"day": day, "org_unit_id": unit, "channel": ch, "category": cat, "next_channel": nxt,
+                                "contacts": c, "returned": c if nxt else 0, "resolved": done,
+                                "resolve_sum": done * rng.uniform(3600, 86_400)})
+    path_rows: list[dict[str, Any]] = []
+    complaints = round(n * rng.uniform(0.002, 0.006))
+    weights = [1 / (i + 1) for i in range(len(paths))]
+    for type_, total in (("complaint", complaints), ("appeal", round(complaints * 0.03))):
+        for path, k in zip(paths, _split(rng, total, weights) if total else [0] * len(paths), strict=True):
+            if k:
+                path_rows.append({"day": day, "org_unit_id": unit, "channel": ch, "type": type_, "path": path,
+                                  "tickets": k, "contacts": k * (path.count(">") + 1 + rng.randrange(3)) if path else 0,
+                                  "handed_off": round(k * rng.uniform(0.0, 0.2))})
+    handoff_rows: list[dict[str, Any]] = []
+    if ch == "voice":
+        calls = round(n / 0.75)
+        handoff_rows.append({"day": day, "org_unit_id": unit, "from_channel": "voice", "to_channel": "", "calls": calls,
+                             "offered": 0, "opened": 0, "completed": 0, "returned": 0, "saved_seconds": 0.0})
+        for to in ("sms", "wechat", "app"):
+            offered = round(calls * rng.uniform(0.01, 0.03))
+            done, back = round(offered * rng.uniform(0.4, 0.6)), round(offered * rng.uniform(0.05, 0.15))
+            handoff_rows.append({"day": day, "org_unit_id": unit, "from_channel": "voice", "to_channel": to,
+                                 "calls": 0, "offered": offered, "opened": round(offered * 0.75), "completed": done,
+                                 "returned": back, "saved_seconds": done * rng.uniform(200, 280)})
+    return returns, path_rows, handoff_rows
+
+
 def generate_summaries(db: Database, interactions: int, days: int, cities: int, agents: int,
                        seed: int = 11) -> dict[str, Any]:
     """The hourly and daily summary rows that ``interactions`` contacts over ``days`` days make (in a
     province of ``cities`` cities with ``agents`` agents, each on one channel and queue): the rows are drawn
     per (day, city, channel, queue) and cut by hour, and by agent × category × tier; the complaint and
     first-contact sums per category × tier and per queue × agent; each agent's presence per hour of an
-    8-hour shift a day (occupancy); no raw rows."""
+    8-hour shift a day (occupancy); the satisfaction surveys per agent (30 % of the answered contacts surveyed,
+    40 % of those answering); the repeat contacts, journeys and handoffs per city × channel (:func:`_journeys`);
+    no raw rows."""
     from kefu.analytics import summary
     from kefu.analytics.models import (
         QUALITY_SUMS,
@@ -204,8 +261,12 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
         AgentDaySummary,
         AgentHourSummary,
         DayHandlerQualitySummary,
+        DayHandoffSummary,
+        DayPathSummary,
         DayQualitySummary,
+        DayReturnSummary,
         DaySummary,
+        DaySurveySummary,
         HourSummary,
     )
     from kefu.analytics.reports import local_instant
@@ -229,12 +290,19 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
     quality: dict[tuple[Any, ...], dict[str, int]] = {}
     handlers: list[dict[str, Any]] = []
     presence: list[dict[str, Any]] = []
+    surveys: list[dict[str, Any]] = []
+    returns: list[dict[str, Any]] = []
+    paths: list[dict[str, Any]] = []
+    handed: list[dict[str, Any]] = []
+    path_keys = _paths(rng)
     made = 0
     for d in range(days):
         day = DAY + timedelta(days=d)
         first_hour = int(local_instant(day).timestamp()) // HOUR
+        per_channel: dict[tuple[int, str], int] = {}
         for key, n in zip(keys, _split(rng, per_day, shares), strict=True):
             unit, ch, queue = key
+            per_channel[(unit, ch)] = per_channel.get((unit, ch), 0) + n
             media = "voice" if ch == "voice" else "message"
             for h, m in enumerate(_split(rng, n, [float(x) for x in HOURLY_PROFILE])):
                 if m:
@@ -252,6 +320,12 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                 if m:
                     handlers.append({"day": day_number(day), "org_unit_id": unit, "channel": ch, "queue_key": queue,
                                      "agent_id": agent, **_quality(rng, m)})
+                    sent = round(m * 0.88 * 0.3)
+                    answered = round(sent * rng.uniform(0.3, 0.5))
+                    satisfied = round(answered * rng.uniform(0.75, 0.9))
+                    surveys.append({"day": day_number(day), "org_unit_id": unit, "channel": ch, "agent_id": agent,
+                                    "queue_key": queue, "sent": sent, "answered": answered, "satisfied": satisfied,
+                                    "score_total": satisfied * 5 + (answered - satisfied) * 2})
                 cells = _split(rng, m, [rng.random() for _ in range(len(CATEGORIES) * len(TIERS))])
                 for i, c in enumerate(cells):
                     if c:
@@ -268,13 +342,20 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
                                         ("break", 3600 - work)):
                         presence.append({"hour": h, "user_id": agent, "org_unit_id": unit, "presence": state,
                                          "seconds": secs})
+        for (unit, ch), n in per_channel.items():
+            more_returns, more_paths, more_handoffs = _journeys(rng, day_number(day), unit, ch, n, path_keys)
+            returns += more_returns
+            paths += more_paths
+            handed += more_handoffs
         if d == days - 1:
             daily_quality = [{"day": k[0], "org_unit_id": k[1], "channel": k[2], "category": k[3], "tier": k[4],
                               **v} for k, v in quality.items()]
         else:
             daily_quality = []
         for table, rows in ((HourSummary, hours), (DaySummary, daily), (DayQualitySummary, daily_quality),
-                            (DayHandlerQualitySummary, handlers), (AgentHourSummary, presence)):
+                            (DayHandlerQualitySummary, handlers), (AgentHourSummary, presence),
+                            (DaySurveySummary, surveys), (DayReturnSummary, returns), (DayPathSummary, paths),
+                            (DayHandoffSummary, handed)):
             if len(rows) > 20_000 or d == days - 1:
                 for i in range(0, len(rows), 20_000):
                     _insert(db, table, rows[i:i + 20_000])
@@ -296,7 +377,7 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
     with db.session() as s:
         counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in
                   (*(t for t, _ in summary.ROLLUPS), DayQualitySummary, DayHandlerQualitySummary, AgentHourSummary,
-                   AgentDaySummary)}
+                   AgentDaySummary, DaySurveySummary, DayReturnSummary, DayPathSummary, DayHandoffSummary)}
     t0 = local_instant(DAY)
     return {**w, "start": t0, "end": t0 + timedelta(days=days), "interactions": made, "rows": counts}
 
@@ -319,14 +400,20 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
                 echo: Callable[[str], None]) -> None:
     """Report and wall latency over summary rows for ``interactions`` contacts, against a COUNT and a
     one-column SUM over the same summary rows, in the same run."""
-    from kefu.analytics import occupancy, quality, reports, service, summary
+    from kefu.analytics import handoffs, journeys, occupancy, quality, reports, satisfaction, service, summary
     from kefu.analytics.models import (
         AgentDaySummary,
         AgentHourSummary,
         DayAgentSummary,
+        DayAgentTopicSummary,
         DayHandlerQualitySummary,
+        DayHandoffSummary,
+        DayPathSummary,
         DayQualitySummary,
+        DayReturnSummary,
         DaySummary,
+        DaySurveySummary,
+        DayTierSummary,
         DayTopicSummary,
         DayUnitSummary,
         HourSummary,
@@ -355,8 +442,8 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
         cases: list[tuple[str, Callable[[], Any], Any]] = [
             ("the whole period per day x channel x unit", lambda: service.tallies(s, Grid(start, end), unit_ids=units),
              DayUnitSummary),
-            ("monthly report (by day, every section: contacts, complaints, FCR, occupancy from the summaries; "
-             "journeys, handoffs: raw tables, empty here)",
+            ("monthly report (by day, every section from the summaries: contacts, complaints, FCR, occupancy, "
+             "satisfaction, handoffs, repeat contacts, recommendation, journeys)",
              lambda: reports.build(s, period="month", start=DAY, unit_id=w["province"].id, unit_ids=units,
                                    channel=None, now=end + timedelta(days=1)), DayUnitSummary),
             ("daily report of the last day (by hour; the same)",
@@ -368,8 +455,24 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
              lambda: summary.breakdown(s, DAY, end_day, by=("agent_id",), unit_ids=units), DayAgentSummary),
             ("per category x tier, the whole period",
              lambda: summary.breakdown(s, DAY, end_day, by=("category", "tier"), unit_ids=units), DayTopicSummary),
-            ("per agent x category, the whole period",
-             lambda: summary.breakdown(s, DAY, end_day, by=("agent_id", "category"), unit_ids=units), DaySummary),
+            ("per agent x category, the whole period (agent x category roll-up)",
+             lambda: summary.breakdown(s, DAY, end_day, by=("agent_id", "category"), unit_ids=units),
+             DayAgentTopicSummary),
+            ("per agent x category, the whole period, from the full daily table (as before migration 0714)",
+             lambda: summary.breakdown(s, DAY, end_day, by=("agent_id", "category"), unit_ids=units,
+                                       table=DaySummary), DaySummary),
+            ("handoff report (rate, from x to, completed, returned, minutes saved), the whole period",
+             lambda: handoffs.stats(s, DAY, end_day, unit_ids=units), DayHandoffSummary),
+            ("repeat contacts, channel switches and the channel recommendation per task type (one read), "
+             "the whole period", lambda: journeys.returns(s, DAY, end_day, unit_ids=units), DayReturnSummary),
+            ("journeys before a complaint, the whole period",
+             lambda: journeys.paths(s, DAY, end_day, unit_ids=units), DayPathSummary),
+            ("journeys that ended in an escalation, the whole period",
+             lambda: journeys.paths(s, DAY, end_day, unit_ids=units, type="appeal"), DayPathSummary),
+            ("channel use by customer tier, the whole period",
+             lambda: summary.breakdown(s, DAY, end_day, by=("tier", "channel"), unit_ids=units), DayTierSummary),
+            ("satisfaction (CSAT), the whole period",
+             lambda: satisfaction.csat(s, DAY, end_day, unit_ids=units), DaySurveySummary),
             ("complaints and FCR per category x tier, the whole period",
              lambda: quality.figures_by(s, DAY, end_day, by=("category", "tier"), unit_ids=units, now=end),
              DayQualitySummary),
@@ -390,7 +493,8 @@ def run_reports(db: Database, interactions: int, days: int, cities: int, agents:
              AgentHourSummary),
         ]
         measure = {DayQualitySummary: "complaints", DayHandlerQualitySummary: "complaints",
-                   AgentHourSummary: "seconds", AgentDaySummary: "seconds"}
+                   AgentHourSummary: "seconds", AgentDaySummary: "seconds", DayHandoffSummary: "offered",
+                   DayReturnSummary: "contacts", DayPathSummary: "tickets", DaySurveySummary: "sent"}
         refs = {}
         for table in dict.fromkeys(t for _, _, t in cases):
             def count(table: Any = table) -> Any:

@@ -83,7 +83,7 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         import, or to check the counters the events consumer keeps). Whole local days (China time)."""
         from datetime import date, timedelta
 
-        from kefu.analytics import quality, satisfaction, summary
+        from kefu.analytics import handoffs, quality, satisfaction, summary
         from kefu.analytics.reports import local_instant
         from kefu.core.config import get_settings
         from kefu.core.db import Database
@@ -107,7 +107,9 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                 n = summary.rebuild(s, start=lo, end=hi)
                 m = quality.rebuild(s, start=lo, end=hi)
                 k = satisfaction.rebuild(s, start=lo, end=hi)
+                h = handoffs.rebuild(s, start=lo, end=hi)
         finally:
             db.dispose()
         typer.echo(f"counted {n} contacts into the summary tables, {m} complaints, appeals and contacts of known "
-                   f"customers into the quality summary, {k} satisfaction surveys into the survey summary")
+                   f"customers into the quality summary, {k} satisfaction surveys into the survey summary, "
+                   f"{h} handoffs and hotline calls into the handoff summary")

@@ -2,7 +2,8 @@
 (opened, answered, ended, corrected by the switch, put in a routing queue, its ticket classified or given
 another category by hand, its customer's tier changed) has its interaction observed again. Observing is
 idempotent, so a redelivered event changes nothing. A second consumer keeps the complaint, appeal and
-first-contact summary (kefu/analytics/quality.py) from the tickets' and interactions' events."""
+first-contact summary (kefu/analytics/quality.py, with the return and path summaries of the journeys) from
+the tickets', interactions' and handoffs' events; a third the handoff summary (kefu/analytics/handoffs.py)."""
 
 from __future__ import annotations
 
@@ -113,6 +114,8 @@ def on_contact_event(session: Session, event: Event) -> None:
 QUALITY_TICKET_EVENTS = ("ticket.created", "ticket.updated", "ticket.classified", "ticket.replied",
                          "ticket.transitioned", "ticket.merged")
 QUALITY_INTERACTION_EVENTS = ("interaction.opened", "interaction.updated", "interaction.closed")
+#: A handoff offered puts the customer's complaints and appeals of the BEFORE_DAYS after on a handed-off path.
+QUALITY_HANDOFF_EVENTS = ("handoff.offered",)
 
 
 def on_quality_events(session: Session, events: list[Event]) -> None:
@@ -127,6 +130,7 @@ def on_quality_events(session: Session, events: list[Event]) -> None:
     ticket_refs: set[int] = set()
     contact_refs: set[int] = set()
     items: set[int] = set()
+    handoff_refs: set[int] = set()
     for event in events:
         if event.name in CUSTOMER_EVENTS:
             on_quality_event(session, event)
@@ -139,6 +143,8 @@ def on_quality_events(session: Session, events: list[Event]) -> None:
             ticket_refs.add(int(event.aggregate_id))
         elif event.name in QUALITY_INTERACTION_EVENTS and event.aggregate_type == "interaction":
             contact_refs.add(int(event.aggregate_id))
+        elif event.name in QUALITY_HANDOFF_EVENTS and event.aggregate_type == "handoff":
+            handoff_refs.add(int(event.aggregate_id))
     if items:
         contact_refs.update(i for i in session.scalars(select(RoutingItem.interaction_id).where(
             RoutingItem.id.in_(sorted(items)))) if i is not None)
@@ -150,17 +156,23 @@ def on_quality_events(session: Session, events: list[Event]) -> None:
     if contact_refs:  # a contact's ticket (counted under its first contact's queue and agent)
         tickets += (t for t in session.scalars(select(i.ticket_id).where(i.id.in_(sorted(contact_refs))))
                     if t is not None)
+        tickets += quality.tickets_after(session, i, contact_refs)  # their paths
+    if handoff_refs:
+        from kefu.handoffs.models import Handoff
+
+        tickets += quality.tickets_after(session, Handoff, handoff_refs)
     quality.observe(session, tickets=tickets, contacts=contacts, seen=_seen(session, "quality"))
 
 
 @bus.consumer("analytics.quality", *QUALITY_TICKET_EVENTS, *QUALITY_INTERACTION_EVENTS, *CUSTOMER_EVENTS,
-              *ROUTING_EVENTS, db_only=True, batch=on_quality_events)
+              *ROUTING_EVENTS, *QUALITY_HANDOFF_EVENTS, db_only=True, batch=on_quality_events)
 def on_quality_event(session: Session, event: Event) -> None:
     """The complaint / appeal / first-contact summary (kefu/analytics/quality.py): a ticket's event observes
     it, the customer's complaints of the month after and the ticket's contacts (counted under its category);
     an interaction's the interaction and the customer's contacts of the week before, and its ticket (counted
-    under its first contact's queue and agent), a routing event's the same for its interaction; a customer's
-    new tier their complaints, appeals and contacts (counted under their tier)."""
+    under its first contact's queue and agent), a routing event's the same for its interaction; an
+    interaction's or a handoff's also the customer's complaints and appeals of the two weeks after (their
+    channel path); a customer's new tier their complaints, appeals and contacts (counted under their tier)."""
     from kefu.analytics import quality
     from kefu.interactions.models import Interaction
     from kefu.tickets.models import Ticket
@@ -171,6 +183,11 @@ def on_quality_event(session: Session, event: Event) -> None:
     if event.aggregate_id is None and event.name not in ROUTING_EVENTS:
         return
     ref = int(event.aggregate_id or 0)
+    if event.name in QUALITY_HANDOFF_EVENTS and event.aggregate_type == "handoff":
+        from kefu.handoffs.models import Handoff
+
+        quality.observe(session, tickets=quality.tickets_after(session, Handoff, [ref]), seen=_seen(session, "quality"))
+        return
     if event.name in QUALITY_TICKET_EVENTS and event.aggregate_type == "ticket":
         quality.observe(session, tickets=quality.neighbours_of_ticket(session, ref),
                         contacts=session.scalars(select(Interaction.id).where(Interaction.ticket_id == ref)),
@@ -180,7 +197,9 @@ def on_quality_event(session: Session, event: Event) -> None:
         for iid in interactions_of(session, event) if event.name in ROUTING_EVENTS else [ref]:
             ticket = session.scalar(select(Interaction.ticket_id).where(Interaction.id == iid))
             quality.observe(session, contacts=quality.neighbours_of_contact(session, iid),
-                            tickets=[ticket] if ticket is not None else [], seen=_seen(session, "quality"))
+                            tickets=[*([ticket] if ticket is not None else []),
+                                     *quality.tickets_after(session, Interaction, [iid])],
+                            seen=_seen(session, "quality"))
     elif event.name == "customer.tier_changed":
         quality.observe(session, tickets=session.scalars(select(Ticket.id).where(Ticket.customer_id == ref)),
                         contacts=session.scalars(select(Interaction.id).where(Interaction.customer_id == ref)),
@@ -205,3 +224,21 @@ def on_survey_event(session: Session, event: Event) -> None:
     survey = event.payload.get("survey_id")
     if survey is not None:
         satisfaction.observe(session, [int(survey)], seen=_seen(session, "surveys"))
+
+
+def on_handoff_events(session: Session, events: list[Event]) -> None:
+    """:func:`on_handoff_event` of a batch: the handoffs and interactions it names observed at once."""
+    from kefu.analytics import handoffs
+
+    refs = {kind: sorted({int(e.aggregate_id) for e in events
+                          if e.aggregate_type == kind and e.aggregate_id is not None})
+            for kind in ("handoff", "interaction")}
+    handoffs.observe(session, handoffs=refs["handoff"], calls=refs["interaction"], seen=_seen(session, "handoffs"))
+
+
+@bus.consumer("analytics.handoffs", "handoff.offered", "handoff.opened", "handoff.completed", "handoff.returned",
+              "interaction.opened", "interaction.updated", db_only=True, batch=on_handoff_events)
+def on_handoff_event(session: Session, event: Event) -> None:
+    """The handoff summary (kefu/analytics/handoffs.py): a handoff's event observes the handoff, an
+    interaction's the interaction (an inbound hotline call: the handoff rate's denominator)."""
+    on_handoff_events(session, [event])

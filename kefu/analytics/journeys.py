@@ -9,11 +9,12 @@ with its channel, outcome, wait, ticket, and whether it is a *repeat*: another c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi, service
@@ -145,9 +146,15 @@ def recommend(contacts: Iterable[tuple[str, str, float | None, bool]], *,
         if seconds is not None:
             s[2] += 1
             s[3] += seconds
+    return rank([(task, ChannelOutcome(channel, int(n), int(back), int(done), secs))
+                 for (task, channel), (n, back, done, secs) in sums.items()], min_contacts=min_contacts)
+
+
+def rank(outcomes: Iterable[tuple[str, ChannelOutcome]], *, min_contacts: int = MIN_CONTACTS) -> list[Recommendation]:
+    """:func:`recommend` of the sums per (task type, channel) (the summary's, or a count of contacts). Pure."""
     by_task: dict[str, list[ChannelOutcome]] = {}
-    for (task, channel), (n, back, done, secs) in sums.items():
-        by_task.setdefault(task, []).append(ChannelOutcome(channel, int(n), int(back), int(done), secs))
+    for task, outcome in outcomes:
+        by_task.setdefault(task, []).append(outcome)
     out = []
     for task in sorted(by_task):
         ranked = sorted(by_task[task], key=_rank)
@@ -203,30 +210,136 @@ class PathBefore:
         return self.with_handoff / self.complaints if self.complaints else None
 
 
+#: A path keeps at most this many channels (the last ones, after "…"): the summary's key has room for them.
+PATH_STEPS = 20
+
+
+def path_of(opened: float, contacts: Sequence[tuple[float, str]], handoffs: Iterable[float], *,
+            days: int = BEFORE_DAYS) -> tuple[tuple[str, ...], int, bool]:
+    """Pure: the channel path of a complaint opened at ``opened`` from its customer's contacts (time,
+    channel) and handoffs (time) in the ``days`` up to it (at or before the opening: the contact it was made
+    in included): the channels oldest first, a repeated channel once (the last PATH_STEPS, after "…"), the
+    contacts counted, whether a handoff was offered in the window."""
+    window = days * kpi.DAY
+    before = [ch for at, ch in sorted(contacts) if opened - window <= at <= opened]
+    path = tuple(ch for n, ch in enumerate(before) if n == 0 or before[n - 1] != ch)
+    if len(path) > PATH_STEPS:
+        path = ("…", *path[-(PATH_STEPS - 1):])
+    return path, len(before), any(opened - window <= at <= opened for at in handoffs)
+
+
 def paths_before(complaints: Iterable[tuple[int, float]], contacts: Iterable[tuple[int, float, str]],
                  handoffs: Iterable[tuple[int, float]], *, days: int = BEFORE_DAYS) -> list[PathBefore]:
     """Pure: for each complaint (customer, opened), the customer's contacts (customer, time, channel) and
-    handoffs (customer, time) in the ``days`` up to its opening (the contact it was made in included: at
-    or before the opening), grouped by channel path; most complaints first, then the path."""
-    window = days * kpi.DAY
+    handoffs (customer, time) in the ``days`` up to its opening (:func:`path_of`), grouped by channel path;
+    most complaints first, then the path."""
     by_customer: dict[int, list[tuple[float, str]]] = {}
     for cust, at, channel in contacts:
         by_customer.setdefault(cust, []).append((at, channel))
-    for steps_ in by_customer.values():
-        steps_.sort()
     handed: dict[int, list[float]] = {}
     for cust, at in handoffs:
         handed.setdefault(cust, []).append(at)
     sums: dict[tuple[str, ...], list[int]] = {}
     for cust, opened in complaints:
-        before = [ch for at, ch in by_customer.get(cust, []) if opened - window <= at <= opened]
-        path = tuple(ch for n, ch in enumerate(before) if n == 0 or before[n - 1] != ch)
+        path, n, off = path_of(opened, by_customer.get(cust, []), handed.get(cust, []), days=days)
         s = sums.setdefault(path, [0, 0, 0])
         s[0] += 1
-        s[1] += len(before)
-        s[2] += any(opened - window <= at <= opened for at in handed.get(cust, []))
-    rows = [PathBefore(p, n, c, h) for p, (n, c, h) in sums.items()]
+        s[1] += n
+        s[2] += off
+    return sorted_paths(PathBefore(p, n, c, h) for p, (n, c, h) in sums.items())
+
+
+def sorted_paths(rows: Iterable[PathBefore]) -> list[PathBefore]:
+    """Most complaints first, then the path."""
     return sorted(rows, key=lambda r: (-r.complaints, r.path))
+
+
+def next_channels(contacts: Sequence[tuple[int | None, float, int, str]], *,
+                  days: int = kpi.FCR_DAYS) -> dict[int, str]:
+    """Pure: for each contact (customer, time, id, channel), the channel of the same customer's next contact
+    strictly later and within ``days`` (the earliest; of two at one instant the smaller id), '' when none
+    (resolved at first contact, as kpi.first_contact_flags says)."""
+    import bisect
+
+    window = days * kpi.DAY
+    by_customer: dict[int, list[tuple[float, int, str]]] = {}
+    out: dict[int, str] = {}
+    for cust, at, cid, channel in contacts:
+        if cust is None:
+            out[cid] = ""  # no customer, no journey
+        else:
+            by_customer.setdefault(cust, []).append((at, cid, channel))
+    for rows in by_customer.values():
+        rows.sort()
+        times = [r[0] for r in rows]
+        for at, cid, _ in rows:
+            n = bisect.bisect_right(times, at)
+            out[cid] = rows[n][2] if n < len(rows) and rows[n][0] - at <= window else ""
+    return out
+
+
+# ---- the same figures from the summary kept from events (kefu/analytics/quality.py) --------------------------
+
+def _days(q: Any, table: Any, first: date, end: date, unit_ids: Iterable[int],
+          channels: Iterable[str] | None) -> Any:
+    from kefu.analytics.summary import day_number
+
+    q = q.where(table.day >= day_number(first), table.day < day_number(end), table.org_unit_id.in_(list(unit_ids)))
+    return q.where(table.channel.in_(list(channels))) if channels is not None else q
+
+
+def returns(session: Session, first: date, end: date, *, unit_ids: Iterable[int],
+            min_contacts: int = MIN_CONTACTS) -> tuple[RepeatFigures, list[Recommendation]]:
+    """:func:`repeat_figures` and :func:`recommendations` from one read of the return summary (a report
+    shows both)."""
+    from kefu.analytics.models import DayReturnSummary as r
+
+    contacts = repeats = 0
+    switches: dict[tuple[str, str], int] = {}
+    tasks: dict[tuple[str, str], list[float]] = {}
+    for cat, ch, nxt, n, back, done, secs in session.execute(_days(
+            select(r.category, r.channel, r.next_channel,
+                   *(func.sum(getattr(r, c)) for c in ("contacts", "returned", "resolved", "resolve_sum"))),
+            r, first, end, unit_ids, None).group_by(r.category, r.channel, r.next_channel)):
+        contacts += int(n or 0)
+        repeats += int(back or 0)
+        if nxt and back:
+            switches[(ch, nxt)] = switches.get((ch, nxt), 0) + int(back)
+        if cat and n:
+            acc = tasks.setdefault((cat, ch), [0, 0, 0, 0.0])
+            for k, v in enumerate((n, back, done, secs)):
+                acc[k] += v or 0
+    recs = rank([(task, ChannelOutcome(ch, int(n), int(back), int(done), float(secs)))
+                 for (task, ch), (n, back, done, secs) in tasks.items()], min_contacts=min_contacts)
+    return RepeatFigures(contacts, repeats, switches), recs
+
+
+def repeat_figures(session: Session, first: date, end: date, *, unit_ids: Iterable[int]) -> RepeatFigures:
+    """:func:`repeat_contacts` of the local days [first, end), from the return summary (analytics_daily_returns):
+    a few rows per day, unit and channel pair."""
+    return returns(session, first, end, unit_ids=unit_ids)[0]
+
+
+def recommendations(session: Session, first: date, end: date, *, unit_ids: Iterable[int],
+                    min_contacts: int = MIN_CONTACTS) -> list[Recommendation]:
+    """:func:`channel_recommendations` of the local days [first, end), from the return summary."""
+    return returns(session, first, end, unit_ids=unit_ids, min_contacts=min_contacts)[1]
+
+
+def paths(session: Session, first: date, end: date, *, unit_ids: Iterable[int], channels: Iterable[str] | None = None,
+          type: str = "complaint") -> list[PathBefore]:
+    """:func:`before_complaints` of the local days [first, end), from the path summary (analytics_daily_paths)."""
+    from kefu.analytics.models import DayPathSummary as p
+
+    rows = session.execute(_days(
+        select(p.path, func.sum(p.tickets), func.sum(p.contacts), func.sum(p.handed_off)), p, first, end, unit_ids,
+        channels).where(p.type == type).group_by(p.path))
+    return sorted_paths(PathBefore(tuple(path.split(PATH_SEP)) if path else (), int(n), int(c or 0), int(h or 0))
+                        for path, n, c, h in rows if n)
+
+
+#: The separator of a path's channels in the summary's key.
+PATH_SEP = ">"
 
 
 def before_complaints(session: Session, start: datetime, end: datetime, *, unit_ids: list[int],

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, BigId, UTCDateTime
@@ -228,6 +229,15 @@ class QualityFact(Base):
     # ticket's, those of its first contact ('' and 0 when none)
     queue_key: Mapped[str] = mapped_column(String(40), server_default="")
     agent_id: Mapped[int] = mapped_column(BigId, server_default="0")
+    # journeys (migration 0713): a contact's next inbound contact's channel within 7 days ('' none: not
+    # returned) and seconds from it to its ticket's resolution (None: unresolved or no ticket); a complaint's
+    # or appeal's channel path over the 14 days before it (journeys.path_of; None: no known customer), the
+    # contacts on it and whether the customer was handed off in that window
+    next_channel: Mapped[str] = mapped_column(String(16), server_default="")
+    resolve_seconds: Mapped[float | None] = mapped_column(Float)
+    path: Mapped[str | None] = mapped_column(String(200))
+    path_contacts: Mapped[int] = mapped_column(Integer, server_default="0")
+    handed_off: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())
 
     __table_args__ = (
         Index("ix_analytics_quality_facts_day", "day"),
@@ -448,3 +458,139 @@ class WallAlert(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_analytics_alerts_open", "cleared_at", "org_unit_id"),)
+
+
+class _DayUnit:
+    """A summary row's surrogate id, local day (Asia/Shanghai, days since the epoch) and org unit."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+
+
+class DayReturnSummary(_DayUnit, Base):
+    """Contacts of known customers per local day × org unit × channel × first-level category (of the
+    contact's ticket, '' none) × the channel of the customer's next contact within 7 days ('' none): the
+    contacts, those followed by another (returned), those whose ticket was resolved and the seconds to those
+    resolutions: the repeat-contact rate, the channel switches and the channel recommendation per task type
+    (kefu/analytics/quality.py, migration 0713)."""
+
+    __tablename__ = "analytics_daily_returns"
+
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40))
+    next_channel: Mapped[str] = mapped_column(String(16))
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolved: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolve_sum: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        UniqueConstraint("day", "org_unit_id", "channel", "category", "next_channel",
+                         name="uq_analytics_daily_returns_key"),
+        Index("ix_analytics_daily_returns_unit", "org_unit_id", "day"),
+    )
+
+
+RETURN_SUMS = ("contacts", "returned", "resolved", "resolve_sum")
+
+
+class DayPathSummary(_DayUnit, Base):
+    """Complaints and appeals of known customers per local day opened × org unit × channel (the ticket's,
+    '' none) × type × channel path over the 14 days before (kefu.analytics.journeys.path_of, '' no contact):
+    the tickets, the contacts on those paths and the tickets whose customer was handed off in the window
+    (the journeys before a complaint and those that ended in an escalation; migration 0713)."""
+
+    __tablename__ = "analytics_daily_paths"
+
+    channel: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(200))
+    tickets: Mapped[int] = mapped_column(BigInteger, default=0)
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)
+    handed_off: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("day", "org_unit_id", "channel", "type", "path", name="uq_analytics_daily_paths_key"),
+        Index("ix_analytics_daily_paths_unit", "org_unit_id", "day"),
+    )
+
+
+PATH_SUMS = ("tickets", "contacts", "handed_off")
+
+
+class HandoffFact(Base):
+    """A handoff (kind "handoff", ``ref_id`` the handoff) or an inbound hotline call (kind "call", the
+    interaction: the handoff rate's denominator) as the handoff summary last counted it
+    (kefu/analytics/handoffs.py, migration 0713). ``day``: the local day offered."""
+
+    __tablename__ = "analytics_handoff_facts"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    from_channel: Mapped[str] = mapped_column(String(16))
+    to_channel: Mapped[str] = mapped_column(String(16))  # '' for a call
+    status: Mapped[str] = mapped_column(String(10))  # the handoff's; '' for a call
+    opened: Mapped[bool] = mapped_column(Boolean)
+    saved_seconds: Mapped[float] = mapped_column(Float)  # counted for a completed handoff only
+
+    __table_args__ = (Index("ix_analytics_handoff_facts_day", "day"),)
+
+
+class DayHandoffSummary(_DayUnit, Base):
+    """Per local day × org unit × from channel × to channel: the hotline's inbound calls (rows with to
+    channel ''), the handoffs offered, opened, completed, returned (the customer called the hotline within
+    ``handoff_return_hours`` instead) and the hotline seconds the completed ones saved (migration 0713)."""
+
+    __tablename__ = "analytics_daily_handoffs"
+
+    from_channel: Mapped[str] = mapped_column(String(16))
+    to_channel: Mapped[str] = mapped_column(String(16))
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    offered: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened: Mapped[int] = mapped_column(BigInteger, default=0)
+    completed: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    saved_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        UniqueConstraint("day", "org_unit_id", "from_channel", "to_channel", name="uq_analytics_daily_handoffs_key"),
+        Index("ix_analytics_daily_handoffs_unit", "org_unit_id", "day"),
+    )
+
+
+HANDOFF_SUMS = ("calls", "offered", "opened", "completed", "returned", "saved_seconds")
+
+
+class DayAgentTopicSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × agent × first-level category (no queue, no tier):
+    rows per agent × category read a fifth of the full daily table's rows (migration 0714)."""
+
+    __tablename__ = "analytics_daily_agent_topics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int] = mapped_column(BigId)
+    category: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "agent_id", "category",
+                                       name="uq_analytics_daily_agent_topics_key"),)
+
+
+class DayTierSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × customer tier: channel use by customer tier reads
+    thousands of rows, not the topics' hundreds of thousands (migration 0714)."""
+
+    __tablename__ = "analytics_daily_tiers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "tier", name="uq_analytics_daily_tiers_key"),)

@@ -16,8 +16,13 @@ out and adds the new one, so it is idempotent. The rules are the pure core's (ke
   inbound contact, on any channel, within ``kpi.FCR_DAYS`` after it (strictly later); first-contact
   resolution is 1 - returned / contacts.
 
+A contact's fact also keeps its next contact's channel and the time to its ticket's resolution (the return
+summary: repeat contacts, switches, the channel recommendation), a complaint's or appeal's its channel path
+over the 14 days before (the path summary: kefu.analytics.journeys.path_of).
+
 A new contact can change the flags of the customer's contacts of the week before, and a complaint those of
-the customer's complaints of the month after: the consumer observes them too. Whether an unreplied complaint
+the customer's complaints of the month after: the consumer observes them too; a contact or a handoff also
+the customer's complaints and appeals of the 14 days after (their path). Whether an unreplied complaint
 is overdue depends on the reader's now, so that count is read from the facts (the unreplied ones of the
 period, an index). :func:`rebuild` recomputes facts and sums of a period from the raw tables.
 """
@@ -32,8 +37,17 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from kefu.analytics import kpi
-from kefu.analytics.models import QUALITY_SUMS, DayHandlerQualitySummary, DayQualitySummary, QualityFact
+from kefu.analytics import journeys, kpi
+from kefu.analytics.models import (
+    PATH_SUMS,
+    QUALITY_SUMS,
+    RETURN_SUMS,
+    DayHandlerQualitySummary,
+    DayPathSummary,
+    DayQualitySummary,
+    DayReturnSummary,
+    QualityFact,
+)
 from kefu.analytics.summary import (
     DAY,
     DAY_OFFSET,
@@ -44,6 +58,7 @@ from kefu.analytics.summary import (
     net_change,
     net_facts,
     tiers_of,
+    unseen,
     writer_lock,
 )
 from kefu.interactions.models import Interaction
@@ -54,8 +69,12 @@ KEYS = ("day", "org_unit_id", "channel", "category", "tier")
 HANDLER_KEYS = ("day", "org_unit_id", "channel", "queue_key", "agent_id")
 #: The keys a report can break the figures down by (besides the day): of one summary or the other.
 DIMENSIONS = ("org_unit_id", "channel", "category", "tier", "queue_key", "agent_id")
+#: The keys of the return summary (DayReturnSummary: repeat contacts, switches, the channel recommendation) and
+#: of the path summary (DayPathSummary: the journeys before a complaint or an appeal).
+RETURN_KEYS = ("day", "org_unit_id", "channel", "category", "next_channel")
+PATH_KEYS = ("day", "org_unit_id", "channel", "type", "path")
 FACT_COLS = ("kind", "ref_id", "type", *KEYS, "opened", "reply_due", "first_reply", "repeat", "queue_key",
-             "agent_id")
+             "agent_id", "next_channel", "resolve_seconds", "path", "path_contacts", "handed_off")
 REPEAT_WINDOW = timedelta(days=kpi.REPEAT_DAYS)
 RETURN_WINDOW = timedelta(days=kpi.FCR_DAYS)
 
@@ -76,8 +95,29 @@ def sums_of(fact: dict[str, Any]) -> dict[str, int]:
             "contacts_returned": int(fact["type"] == "contact" and fact["repeat"])}
 
 
+def return_sums(fact: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A contact fact's contribution to the return summary (none for a ticket's)."""
+    if fact is None or fact["type"] != "contact":
+        return None
+    secs = fact["resolve_seconds"]
+    return {"contacts": 1, "returned": int(bool(fact["repeat"])), "resolved": int(secs is not None),
+            "resolve_sum": secs or 0.0}
+
+
+def path_sums(fact: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A complaint's or appeal's contribution to the path summary (none for a contact's, or a ticket of no
+    known customer)."""
+    if fact is None or fact["kind"] != "ticket" or fact["path"] is None:
+        return None
+    return {"tickets": 1, "contacts": fact["path_contacts"], "handed_off": int(bool(fact["handed_off"]))}
+
+
+Path = tuple[str | None, int, bool]
+NO_PATH: Path = (None, 0, False)
+
+
 def _ticket_fact(t: Ticket, issue: str | None, repeat: bool, tier: str | None,
-                 handler: tuple[str, int] = ("", 0)) -> dict[str, Any]:
+                 handler: tuple[str, int] = ("", 0), path: Path = NO_PATH) -> dict[str, Any]:
     opened = t.opened_at.timestamp()
     due = t.reply_due_at.timestamp() if t.reply_due_at is not None else opened + kpi.REPLY_DAYS * kpi.DAY
     complaint = t.type == "complaint"
@@ -85,16 +125,21 @@ def _ticket_fact(t: Ticket, issue: str | None, repeat: bool, tier: str | None,
             "channel": t.channel or "", "category": issue or "", "tier": tier or "", "opened": opened,
             "reply_due": due if complaint else None,
             "first_reply": t.first_reply_at.timestamp() if complaint and t.first_reply_at is not None else None,
-            "repeat": repeat, "queue_key": handler[0], "agent_id": handler[1]}
+            "repeat": repeat, "queue_key": handler[0], "agent_id": handler[1], "next_channel": "",
+            "resolve_seconds": None, "path": path[0], "path_contacts": path[1], "handed_off": path[2]}
 
 
 def _contact_fact(it: Interaction, returned: bool, issue: str | None, tier: str | None,
-                  queue: str | None = None) -> dict[str, Any]:
+                  queue: str | None = None, next_channel: str = "",
+                  resolved: datetime | None = None) -> dict[str, Any]:
     opened = it.offered_at.timestamp()
+    secs = (resolved - it.offered_at).total_seconds() if resolved is not None and resolved >= it.offered_at else None
     return {"kind": "contact", "ref_id": it.id, "type": "contact", "day": _day(opened),
             "org_unit_id": it.org_unit_id, "channel": it.channel, "category": issue or "", "tier": tier or "",
             "opened": opened, "reply_due": None,
-            "first_reply": None, "repeat": returned, "queue_key": queue or "", "agent_id": it.agent_id or 0}
+            "first_reply": None, "repeat": returned, "queue_key": queue or "", "agent_id": it.agent_id or 0,
+            "next_channel": next_channel, "resolve_seconds": secs, "path": None, "path_contacts": 0,
+            "handed_off": False}
 
 
 def _handlers(session: Session, ticket_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
@@ -113,6 +158,35 @@ def _handlers(session: Session, ticket_ids: Sequence[int]) -> dict[int, tuple[st
 
 def _counted_complaint(t: Any = Ticket) -> Any:
     return and_(t.type == "complaint", t.status != "merged")
+
+
+def paths_of(session: Session, tickets: Sequence[tuple[int, int, datetime]]) -> dict[int, Path]:
+    """The channel path (journeys.path_of, its channels joined by journeys.PATH_SEP) of each ticket (id,
+    customer, opened) over the BEFORE_DAYS before it: its customer's inbound contacts and handoffs, one query
+    a table per thousand customers."""
+    from kefu.analytics import journeys
+    from kefu.handoffs.models import Handoff
+
+    if not tickets:
+        return {}
+    window = timedelta(days=journeys.BEFORE_DAYS)
+    lo, hi = min(o for _, _, o in tickets) - window, max(o for _, _, o in tickets)
+    contacts: dict[int, list[tuple[float, str]]] = {}
+    handoffs: dict[int, list[float]] = {}
+    i, h = Interaction, Handoff
+    for part in chunks(sorted({c for _, c, _ in tickets}), 1000):
+        for cust, at, ch in session.execute(select(i.customer_id, i.offered_at, i.channel).where(
+                i.customer_id.in_(part), i.direction == "inbound", i.offered_at >= lo, i.offered_at <= hi)):
+            if cust is not None:
+                contacts.setdefault(cust, []).append((at.timestamp(), ch))
+        for hcust, hat in session.execute(select(h.customer_id, h.offered_at).where(
+                h.customer_id.in_(part), h.offered_at >= lo, h.offered_at <= hi)):
+            handoffs.setdefault(hcust, []).append(hat.timestamp())
+    out: dict[int, Path] = {}
+    for tid, cust, opened in tickets:
+        path, n, off = journeys.path_of(opened.timestamp(), contacts.get(cust, []), handoffs.get(cust, []))
+        out[tid] = (journeys.PATH_SEP.join(path), n, off)
+    return out
 
 
 def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -142,6 +216,7 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
                      + [cat for rows in earlier.values() for _, _, cat in rows])
     tiers = tiers_of(session, [t.customer_id for t in ts])
     handlers = _handlers(session, [t.id for t in ts])
+    paths = paths_of(session, [(t.id, t.customer_id, t.opened_at) for t in ts if t.customer_id is not None])
     out = {}
     for t in ts:
         issue = issues.get(t.category_id) if t.category_id is not None else None
@@ -151,7 +226,7 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
             and (issues.get(cat) if cat is not None else None) == issue
             for tid, opened, cat in earlier.get(t.customer_id, ()))
         out[t.id] = _ticket_fact(t, issue, repeat, tiers.get(t.customer_id) if t.customer_id else None,
-                                 handlers.get(t.id, ("", 0)))
+                                 handlers.get(t.id, ("", 0)), paths.get(t.id, NO_PATH))
     return out
 
 
@@ -170,15 +245,20 @@ def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     lo = min(it.offered_at for it in its)
     hi = max(it.offered_at for it in its) + RETURN_WINDOW
     later: dict[int, list[datetime]] = {}
+    seq = {it.id: (it.customer_id, it.offered_at.timestamp(), it.id, it.channel) for it in its}
     for part in chunks(sorted({it.customer_id for it in its if it.customer_id is not None})):
-        for cust, offered in session.execute(select(i.customer_id, i.offered_at).where(
+        for cust, offered, iid, ch in session.execute(select(i.customer_id, i.offered_at, i.id, i.channel).where(
                 i.direction == "inbound", i.customer_id.in_(part), i.offered_at > lo, i.offered_at <= hi)):
             if cust is not None:
                 later.setdefault(cust, []).append(offered)
+                seq[iid] = (cust, offered.timestamp(), iid, ch)
+    nexts = journeys.next_channels(list(seq.values()))
     categories: dict[int, int | None] = {}
+    resolved: dict[int, datetime | None] = {}
     for part in chunks(sorted({it.ticket_id for it in its if it.ticket_id is not None})):
-        for tid, cat in session.execute(select(Ticket.id, Ticket.category_id).where(Ticket.id.in_(part))):
-            categories[tid] = cat
+        for tid, cat, done in session.execute(select(Ticket.id, Ticket.category_id, Ticket.resolved_at)
+                                              .where(Ticket.id.in_(part))):
+            categories[tid], resolved[tid] = cat, done
     issues = issues_of(session, categories.values())
     tiers = tiers_of(session, [it.customer_id for it in its])
     queues = entry_queues(session, [it.id for it in its])
@@ -188,17 +268,23 @@ def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
         returned = any(it.offered_at < o <= it.offered_at + RETURN_WINDOW for o in later.get(it.customer_id, ()))
         cat = categories.get(it.ticket_id) if it.ticket_id is not None else None
         out[it.id] = _contact_fact(it, returned, issues.get(cat) if cat is not None else None,
-                                   tiers.get(it.customer_id), queues.get(it.id))
+                                   tiers.get(it.customer_id), queues.get(it.id), nexts.get(it.id, ""),
+                                   resolved.get(it.ticket_id) if it.ticket_id is not None else None)
     return out
 
 
 def _deltas(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Any]:
-    """What replacing quality fact ``old`` by ``new`` changes in the category and the queue/agent summaries."""
+    """What replacing quality fact ``old`` by ``new`` changes in the category and the queue/agent summaries,
+    and in the return and path summaries."""
     old_sums = None if old is None else sums_of(old)
     new_sums = None if new is None else sums_of(new)
     return [(table, key, change)
-            for table, keys in ((DayQualitySummary, KEYS), (DayHandlerQualitySummary, HANDLER_KEYS))
-            for key, change in net_change(old, old_sums, new, new_sums, keys, QUALITY_SUMS)]
+            for table, keys, olds, news, cols in (
+                (DayQualitySummary, KEYS, old_sums, new_sums, QUALITY_SUMS),
+                (DayHandlerQualitySummary, HANDLER_KEYS, old_sums, new_sums, QUALITY_SUMS),
+                (DayReturnSummary, RETURN_KEYS, return_sums(old), return_sums(new), RETURN_SUMS),
+                (DayPathSummary, PATH_KEYS, path_sums(old), path_sums(new), PATH_SUMS))
+            for key, change in net_change(old, olds, new, news, keys, cols)]
 
 
 def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable[int] = (),
@@ -208,10 +294,7 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
     with nothing they are computed from changed since (summary.observe); skipped, and the others added.
     Reads the old and the new facts of all of them with one query a table."""
     cols = QualityFact.__table__.c
-    work = [("ticket", i) for i in sorted(set(tickets))] + [("contact", i) for i in sorted(set(contacts))]
-    if seen is not None:
-        work = [w for w in work if w not in seen]
-        seen.update(work)
+    work = unseen({"ticket": tickets, "contact": contacts}, seen)
     if not work:
         return 0
     writer_lock(session, 1)
@@ -223,7 +306,7 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
                 olds[(kind, row["ref_id"])] = dict(row)
     news = {("ticket", ref): f for ref, f in ticket_facts(session, ids["ticket"]).items()}
     news.update({("contact", ref): f for ref, f in contact_facts(session, ids["contact"]).items()})
-    changed, gone_refs, added = net_facts(session, work, olds, news, _deltas, QUALITY_SUMS)
+    changed, gone_refs, added = net_facts(session, work, olds, news, _deltas)
     gone = {kind: [ref for k, ref in gone_refs if k == kind] for kind in ("ticket", "contact")}
     for kind, refs in gone.items():
         for part in chunks(refs):
@@ -273,6 +356,33 @@ def neighbours_of_ticket(session: Session, ticket_id: int) -> list[int]:
     return neighbours_of_tickets(session, [ticket_id])
 
 
+def tickets_after(session: Session, table: Any, ids: Iterable[int]) -> list[int]:
+    """The complaints and appeals of the customers of these rows of ``table`` (interactions or handoffs)
+    opened in the BEFORE_DAYS after each (whose channel path it may change)."""
+    from kefu.analytics import journeys
+
+    wanted = sorted(set(ids))
+    rows: list[tuple[int, datetime]] = []
+    for part in chunks(wanted):
+        rows += [(c, at) for c, at in session.execute(select(table.customer_id, table.offered_at).where(
+            table.id.in_(part), table.customer_id.is_not(None))) if c is not None]
+    if not rows:
+        return []
+    window = timedelta(days=journeys.BEFORE_DAYS)
+    lo, hi = min(at for _, at in rows), max(at for _, at in rows) + window
+    mine: dict[int, list[datetime]] = {}
+    for c, at in rows:
+        mine.setdefault(c, []).append(at)
+    t = Ticket
+    out: set[int] = set()
+    for part in chunks(sorted(mine)):
+        for tid, cust, opened in session.execute(select(t.id, t.customer_id, t.opened_at).where(
+                t.type.in_(("complaint", "appeal")), t.customer_id.in_(part), t.opened_at >= lo, t.opened_at <= hi)):
+            if any(at <= opened <= at + window for at in mine.get(cust or 0, ())):
+                out.add(tid)
+    return sorted(out)
+
+
 def neighbours_of_contacts(session: Session, interaction_ids: Iterable[int]) -> list[int]:
     """The interactions and their customers' contacts of the week before each (whose returned flag it may
     change)."""
@@ -317,7 +427,8 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
 
     session.execute(delete(QualityFact).where(*span(QualityFact.day, lo_day, hi_day)))
     session.execute(delete(DayQualitySummary).where(*span(DayQualitySummary.day, lo_day, hi_day)))
-    session.execute(delete(DayHandlerQualitySummary).where(*span(DayHandlerQualitySummary.day, lo_day, hi_day)))
+    for table in (DayHandlerQualitySummary, DayReturnSummary, DayPathSummary):
+        session.execute(delete(table).where(*span(table.day, lo_day, hi_day)))
 
     def inside(at: datetime) -> bool:
         return (lo is None or at >= lo) and (hi is None or at < hi)
@@ -338,20 +449,25 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
         .outerjoin(Customer, Customer.id == t.customer_id).where(t.type == "appeal", *span(t.opened_at, lo, hi))))
 
     handlers = _handlers(session, [x.id for (x, _, _) in rows if inside(x.opened_at)] + [x.id for x, _, _ in appeals])
-    facts = [_ticket_fact(x, issue, flag, tier, handlers.get(x.id, ("", 0)))
+    paths = paths_of(session, [(x.id, x.customer_id, x.opened_at) for x, _, _ in (*rows, *appeals)
+                               if x.customer_id is not None and inside(x.opened_at)])
+    facts = [_ticket_fact(x, issue, flag, tier, handlers.get(x.id, ("", 0)), paths.get(x.id, NO_PATH))
              for (x, _, tier), issue, flag in zip(rows, issues, flags, strict=True) if inside(x.opened_at)]
-    facts += [_ticket_fact(x, key.split(".")[0] if key else None, False, tier, handlers.get(x.id, ("", 0)))
+    facts += [_ticket_fact(x, key.split(".")[0] if key else None, False, tier, handlers.get(x.id, ("", 0)),
+                           paths.get(x.id, NO_PATH))
               for x, key, tier in appeals]
     i = Interaction
     its = list(session.execute(
-        select(i, Category.key, Customer.tier).outerjoin(Ticket, Ticket.id == i.ticket_id)
+        select(i, Category.key, Customer.tier, Ticket.resolved_at).outerjoin(Ticket, Ticket.id == i.ticket_id)
         .outerjoin(Category, Category.id == Ticket.category_id).outerjoin(Customer, Customer.id == i.customer_id)
         .where(i.direction == "inbound", i.customer_id.is_not(None),
                *span(i.offered_at, lo, None if hi is None else hi + RETURN_WINDOW))))
-    returned = kpi.first_contact_flags([(x.customer_id, x.offered_at.timestamp()) for x, _, _ in its])
-    queues = entry_queues(session, [x.id for x, _, _ in its if inside(x.offered_at)])
-    facts += [_contact_fact(x, first is False, key.split(".")[0] if key else None, tier, queues.get(x.id))
-              for (x, key, tier), first in zip(its, returned, strict=True) if inside(x.offered_at)]
+    returned = kpi.first_contact_flags([(x.customer_id, x.offered_at.timestamp()) for x, _, _, _ in its])
+    nexts = journeys.next_channels([(x.customer_id, x.offered_at.timestamp(), x.id, x.channel) for x, _, _, _ in its])
+    queues = entry_queues(session, [x.id for x, _, _, _ in its if inside(x.offered_at)])
+    facts += [_contact_fact(x, first is False, key.split(".")[0] if key else None, tier, queues.get(x.id),
+                            nexts.get(x.id, ""), done)
+              for (x, key, tier, done), first in zip(its, returned, strict=True) if inside(x.offered_at)]
     for n in range(0, len(facts), 1000):
         session.execute(insert(QualityFact), facts[n:n + 1000])
     f = QualityFact
@@ -364,10 +480,21 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
             count(and_(complaint, f.first_reply <= f.reply_due)),
             count(and_(complaint, f.first_reply > f.reply_due)), count(and_(complaint, f.first_reply.is_(None))),
             count(f.type == "appeal"), count(f.type == "contact"), count(and_(f.type == "contact", f.repeat))]
-    for table, names in ((DayQualitySummary, KEYS), (DayHandlerQualitySummary, HANDLER_KEYS)):
+    contact = f.type == "contact"
+    returns = [count(contact), count(and_(contact, f.repeat)), count(and_(contact, f.resolve_seconds.is_not(None))),
+               func.coalesce(func.sum(case((contact, f.resolve_seconds), else_=None)), 0.0)]
+    on_path = and_(f.kind == "ticket", f.path.is_not(None))
+    path_cols = [func.count(), func.sum(f.path_contacts), count(f.handed_off)]
+    tables: list[tuple[Any, tuple[str, ...], list[Any], Any, tuple[str, ...]]] = [
+            (DayQualitySummary, KEYS, sums, None, QUALITY_SUMS),
+            (DayHandlerQualitySummary, HANDLER_KEYS, sums, None, QUALITY_SUMS),
+            (DayReturnSummary, RETURN_KEYS, returns, contact, RETURN_SUMS),
+            (DayPathSummary, PATH_KEYS, path_cols, on_path, PATH_SUMS)]
+    for table, names, cols, only, columns in tables:
         keys = [getattr(f, k) for k in names]
+        q = select(*keys, *cols).where(*span(f.day, lo_day, hi_day))
         session.execute(insert(table).from_select(
-            [*names, *QUALITY_SUMS], select(*keys, *sums).where(*span(f.day, lo_day, hi_day)).group_by(*keys)))
+            [*names, *columns], (q if only is None else q.where(only)).group_by(*keys)))
     session.flush()
     return len(facts)
 

@@ -102,8 +102,14 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
     minutes = 60 if period == "day" else service.DAY_MINUTES
     grid = Grid(t0, t1, minutes, zone)
     channels = [channel] if channel else None
-    by_bucket = service.sum_by(service.tallies(session, grid, unit_ids=unit_ids, channels=channels),
-                               lambda k: k[0])
+    from kefu.analytics import summary as summaries
+
+    if summaries.usable(grid):  # the intervals' totals added by the database
+        by_bucket = {k[0]: t for k, t in summaries.contact_tallies(session, grid, unit_ids=unit_ids,
+                                                                    channels=channels, whole=True).items()}
+    else:
+        by_bucket = service.sum_by(service.tallies(session, grid, unit_ids=unit_ids, channels=channels),
+                                   lambda k: k[0])
     rows = []
     from kefu.interactions.calls import zone as find_zone
 
@@ -126,30 +132,33 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
         fcr = service.first_contact(session, t0, t1, unit_ids=unit_ids, channels=channels)
     from kefu.analytics import journeys
 
-    repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
     parts = breakdown(session, by, first, end, t0, unit_ids=unit_ids, channels=channels, zh=zh,
                       now=now if zone == ZONE else None) if by else []
-    recs = journeys.channel_recommendations(session, t0, t1, unit_ids=unit_ids)
-    from kefu.handoffs import service as handoffs
     from kefu.sla import surveys
 
-    if zone == ZONE:  # the survey summary's days are China's
-        from kefu.analytics import satisfaction
+    if zone == ZONE:  # the survey, return, path and handoff summaries' days are China's
+        from kefu.analytics import handoffs, satisfaction
 
+        repeats, recs = journeys.returns(session, first, end, unit_ids=unit_ids)
         csat = satisfaction.csat(session, first, end, unit_ids=unit_ids, channels=channels)
+        handed = handoffs.stats(session, first, end, unit_ids=unit_ids)
+        before = [journeys.paths(session, first, end, unit_ids=unit_ids, channels=channels, type=type_)
+                  for type_ in ("complaint", "appeal")]
     else:
+        from kefu.handoffs import service as handoff_service
+
+        repeats = journeys.repeat_contacts(session, t0, t1, unit_ids=unit_ids)
+        recs = journeys.channel_recommendations(session, t0, t1, unit_ids=unit_ids)
         per_channel = surveys.csat_by(session, "channel", since=t0, until=t1, unit_ids=unit_ids)
         csat = surveys.Csat.total(c for c in per_channel if channel is None or c.key == channel)
+        handed = handoff_service.stats(session, unit_ids, start=t0, end=t1)
+        before = [journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels, type=type_)
+                  for type_ in ("complaint", "appeal")]
     rep = Report(period, first, end, unit_id, channel, rows, total, complaints, fcr, now, repeats, by, parts,
-                 recs, _category_names(session, [r.task for r in recs], zh=zh), csat,
-                 handoffs.stats(session, unit_ids, start=t0, end=t1))
-    from kefu.analytics import summary as summaries
-
+                 recs, _category_names(session, [r.task for r in recs], zh=zh), csat, handed)
     rep.channel_by_tier = {k: t.offered + t.pending for k, t in summaries.breakdown(
         session, first, end, by=("tier", "channel"), unit_ids=unit_ids, channels=channels).items()}
-    rep.before_complaints = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels)
-    rep.before_appeals = journeys.before_complaints(session, t0, t1, unit_ids=unit_ids, channels=channels,
-                                                    type="appeal")
+    rep.before_complaints, rep.before_appeals = before
     if grid.offset % 3600 == 0:  # presence is kept per UTC hour
         from kefu.analytics import occupancy
 

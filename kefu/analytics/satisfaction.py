@@ -69,7 +69,7 @@ def observe(session: Session, survey_ids: Iterable[int], *, seen: set[int] | Non
         olds.update((r["survey_id"], dict(r)) for r in session.execute(
             select(*cols).where(SurveyFact.survey_id.in_(part))).mappings())
         news.update((s.id, fact_of(s)) for s in session.scalars(select(SlaSurvey).where(SlaSurvey.id.in_(part))))
-    changed, gone, added = net_facts(session, ids, olds, news, _deltas, SUMS)
+    changed, gone, added = net_facts(session, ids, olds, news, _deltas)
     for part in chunks(gone):
         session.execute(delete(SurveyFact).where(SurveyFact.survey_id.in_(part)))
     if added:

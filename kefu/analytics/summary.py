@@ -44,7 +44,9 @@ from kefu.analytics.models import (
     SUMS,
     ContactFact,
     DayAgentSummary,
+    DayAgentTopicSummary,
     DaySummary,
+    DayTierSummary,
     DayTopicSummary,
     DayUnitSummary,
     HourSummary,
@@ -65,14 +67,17 @@ HOUR_KEYS = ("hour", "org_unit_id", "channel", "queue_key")
 DAY_KEYS = ("day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
 #: The daily tables' keys a report can break its figures down by.
 DIMENSIONS = ("org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
-Table = type[HourSummary] | type[DaySummary] | type[DayUnitSummary] | type[DayAgentSummary] | type[DayTopicSummary]
+Table = (type[HourSummary] | type[DaySummary] | type[DayUnitSummary] | type[DayAgentSummary] | type[DayTopicSummary]
+         | type[DayAgentTopicSummary] | type[DayTierSummary])
 #: Every summary table with its keys; the daily ones smallest first (a reader takes the first that has the
 #: keys it needs).
 ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (HourSummary, HOUR_KEYS),
     (DayUnitSummary, ("day", "org_unit_id", "channel", "queue_key")),
+    (DayTierSummary, ("day", "org_unit_id", "channel", "tier")),
     (DayAgentSummary, ("day", "org_unit_id", "channel", "queue_key", "agent_id")),
     (DayTopicSummary, ("day", "org_unit_id", "channel", "queue_key", "category", "tier")),
+    (DayAgentTopicSummary, ("day", "org_unit_id", "channel", "agent_id", "category")),
     (DaySummary, DAY_KEYS),
 )
 
@@ -216,6 +221,16 @@ def bump(session: Session, table: Any, key: dict[str, Any], sums: dict[str, Any]
     session.execute(stmt, [values])
 
 
+def unseen(kinds: dict[str, Iterable[int]], seen: set[tuple[str, int]] | None) -> list[tuple[str, int]]:
+    """The (kind, id) of these refs, each kind's sorted, less those in ``seen`` (observed already in this
+    transaction), which the others are added to: the work of an observe over two kinds of facts."""
+    work = [(kind, i) for kind, ids in kinds.items() for i in sorted(set(ids))]
+    if seen is not None:
+        work = [w for w in work if w not in seen]
+        seen.update(work)
+    return work
+
+
 def writer_lock(session: Session, summary: int) -> None:
     """On PostgreSQL, one writer at a time of this summary (0 contacts, 1 quality, 2 occupancy, 3 surveys) until
     the transaction ends: its facts are read, netted and written back as one step."""
@@ -224,11 +239,11 @@ def writer_lock(session: Session, summary: int) -> None:
 
 
 def net_facts(session: Session, refs: Iterable[Any], olds: dict[Any, dict[str, Any]],
-              news: dict[Any, dict[str, Any]], deltas: Any,
-              columns: Sequence[str]) -> tuple[int, list[Any], list[dict[str, Any]]]:
+              news: dict[Any, dict[str, Any]], deltas: Any) -> tuple[int, list[Any], list[dict[str, Any]]]:
     """Each fact of ``refs`` going from ``olds[ref]`` to ``news[ref]`` (absent: none) netted into its summary
-    rows (``deltas(old, new)``: the (table, key, change) it makes, bumped over ``columns``): the summaries'
-    one loop. Returns how many facts changed, the refs whose old fact is to be deleted and the new facts to
+    rows (``deltas(old, new)``: the (table, key, change) it makes, a change naming every sum column of its
+    table, as :func:`net_change` makes it): the summaries' one loop. Returns how many facts changed, the refs
+    whose old fact is to be deleted and the new facts to
     insert (the caller's fact table)."""
     changed, gone, added = 0, [], []
     rows: dict[tuple[Any, tuple[tuple[str, Any], ...]], dict[str, Any]] = {}  # (table, key) -> net change
@@ -245,21 +260,20 @@ def net_facts(session: Session, refs: Iterable[Any], olds: dict[Any, dict[str, A
             gone.append(ref)
         if new is not None:
             added.append(new)
-    _bump_rows(session, rows, columns)
+    _bump_rows(session, rows)
     return changed, gone, added
 
 
-def _bump_rows(session: Session, rows: dict[tuple[Any, tuple[tuple[str, Any], ...]], dict[str, Any]],
-               columns: Sequence[str]) -> None:
-    """`bump` each (table, key) row by its net change: one executemany per table and key shape, rows in
-    key order (the order concurrent writers of other summaries meet them in)."""
+def _bump_rows(session: Session, rows: dict[tuple[Any, tuple[tuple[str, Any], ...]], dict[str, Any]]) -> None:
+    """`bump` each (table, key) row by its net change (naming every sum column of its table): one
+    executemany per table and shape, rows in key order (the order concurrent writers of other summaries
+    meet them in)."""
     dialect = session.get_bind().dialect.name
-    shapes: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+    shapes: dict[tuple[Any, tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = {}
     for (table, key), change in sorted(rows.items(), key=lambda r: (r[0][0].__name__, repr(r[0][1]))):
-        values = {**dict(key), **dict.fromkeys(columns, 0), **change}
-        shapes.setdefault((table, tuple(k for k, _ in key)), []).append(values)
-    for (table, names), batch in shapes.items():
-        session.execute(_upsert(dialect, table, names, (), tuple(columns)), batch)
+        shapes.setdefault((table, tuple(k for k, _ in key), tuple(change)), []).append({**dict(key), **change})
+    for (table, names, columns), batch in shapes.items():
+        session.execute(_upsert(dialect, table, names, (), columns), batch)
 
 
 @lru_cache(maxsize=64)
@@ -298,7 +312,7 @@ def observe(session: Session, interaction_ids: Iterable[int], *, seen: set[int] 
                                .execution_options(populate_existing=True))
         for row in session.execute(select(*fact_cols).where(fact_cols.interaction_id.in_(part))).mappings():
             olds[row["interaction_id"]] = dict(row)
-    changed, gone, added = net_facts(session, ids, olds, facts_of(session, its), _deltas, SUMS)
+    changed, gone, added = net_facts(session, ids, olds, facts_of(session, its), _deltas)
     for part in chunks(gone):
         session.execute(delete(ContactFact).where(ContactFact.interaction_id.in_(part)))
     if added:
@@ -396,9 +410,12 @@ def _tally_cols(t: Any) -> list[Any]:
 
 
 def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | None = None,
-                    channels: Iterable[str] | None = None) -> dict[tuple[datetime, str, int], kpi.Tally]:
+                    channels: Iterable[str] | None = None,
+                    whole: bool = False) -> dict[tuple[datetime, str, int], kpi.Tally]:
     """What :func:`kefu.analytics.service.contact_tallies` returns, read from the hourly summary (for a
-    grid that :func:`usable` accepts): per (interval start, channel, org unit)."""
+    grid that :func:`usable` accepts): per (interval start, channel, org unit); ``whole``: per interval only,
+    the channels and units added by the database (keys (start, '', 0): a report's rows read tens of tallies,
+    not thousands)."""
     offset = grid.offset
     h: Any
     if grid.minutes % DAY_MINUTES == 0 and offset == DAY_OFFSET and (grid.start.timestamp() + offset) % DAY == 0:
@@ -410,8 +427,8 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
         h = HourSummary
         bucket = ifloor((h.hour * HOUR + literal(offset)) / float(grid.minutes * 60)).label("k")
         span = (h.hour >= int(grid.start.timestamp() // HOUR), h.hour < -int(-grid.end.timestamp() // HOUR))
-    q = (select(bucket, h.channel, h.org_unit_id, *_tally_cols(h)).where(*span)
-         .group_by(bucket, h.channel, h.org_unit_id))
+    parts = (literal(""), literal(0)) if whole else (h.channel, h.org_unit_id)
+    q = select(bucket, *parts, *_tally_cols(h)).where(*span).group_by(bucket, *(() if whole else parts))
     if unit_ids is not None:
         q = q.where(h.org_unit_id.in_(list(unit_ids)))
     if channels is not None:
@@ -427,14 +444,15 @@ def contact_tallies(session: Session, grid: Grid, *, unit_ids: Iterable[int] | N
 
 
 def breakdown(session: Session, first: date, end: date, *, by: Sequence[str], unit_ids: Iterable[int] | None = None,
-              channels: Iterable[str] | None = None) -> dict[tuple[Any, ...], kpi.Tally]:
+              channels: Iterable[str] | None = None, table: Table | None = None) -> dict[tuple[Any, ...], kpi.Tally]:
     """Tallies of the local days [first, end) from the daily summary, per the named keys (of DIMENSIONS,
-    and "day" for the local date): e.g. by=("agent_id",) for a row per agent."""
+    and "day" for the local date): e.g. by=("agent_id",) for a row per agent. Read from the smallest daily
+    roll-up with those keys, or from ``table`` (the benchmark's reference, the tests' check)."""
     for k in by:
         if k not in (*DIMENSIONS, "day"):
             raise ValueError(f"unknown breakdown {k!r} (one of day, {', '.join(DIMENSIONS)})")
     need = {*by, "org_unit_id", "channel"}
-    d: Any = next(t for t, keys in ROLLUPS if keys[0] == "day" and need <= set(keys))
+    d: Any = table or next(t for t, keys in ROLLUPS if keys[0] == "day" and need <= set(keys))
     keys = [getattr(d, k) for k in by]
     q = (select(*keys, *_tally_cols(d)).where(d.day >= day_number(first), d.day < day_number(end))
          .group_by(*keys))

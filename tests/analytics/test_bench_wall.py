@@ -35,7 +35,17 @@ def test_bench_reports_prints_latency_against_a_sum_over_the_same_summary_rows()
                          ("complaints and FCR per agent, the whole period", "analytics_daily_quality_handlers"),
                          ("occupancy per agent, the whole period (agent days)", "analytics_agent_days"),
                          ("occupancy per day, the whole period (agent days)", "analytics_agent_days"),
-                         ("occupancy per hour of the last day", "analytics_agent_hours")):
+                         ("occupancy per hour of the last day", "analytics_agent_hours"),
+                         ("per agent x category, the whole period (agent x category roll-up)",
+                          "analytics_daily_agent_topics"),
+                         ("handoff report (rate, from x to, completed, returned, minutes saved), the whole period",
+                          "analytics_daily_handoffs"),
+                         ("repeat contacts, channel switches and the channel recommendation per task type "
+                          "(one read), the whole period", "analytics_daily_returns"),
+                         ("journeys before a complaint, the whole period", "analytics_daily_paths"),
+                         ("journeys that ended in an escalation, the whole period", "analytics_daily_paths"),
+                         ("satisfaction (CSAT), the whole period", "analytics_daily_surveys"),
+                         ("channel use by customer tier, the whole period", "analytics_daily_tiers")):
         assert re.search(rf"{re.escape(label)}: \d+\.\d ms \(\d+\.\d x the SUM over {table}\)", out)
     seconds = {t: re.search(rf"reference: {t}, the period's [\d,]+ rows: COUNT\(\*\) \d+\.\d ms, "
                             r"SUM\(seconds\) \(reads each row; ([\d,]+) seconds\)", out)

@@ -155,6 +155,7 @@ def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
     import re
     from datetime import date
 
+    from kefu.analytics import quality
     from kefu.handoffs.models import Handoff
     from tests.analytics.support import complaint, province_day_report
 
@@ -187,6 +188,11 @@ def test_journeys_before_a_complaint_by_hand(client: TestClient, world: World,
             ((), 2, 0, 0), (("voice", "wechat", "voice"), 1, 4, 1), (("wechat",), 1, 1, 0)]
         assert [p.path for p in journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz],
                                                            channels=["wechat"])] == [("wechat",)]
+        quality.rebuild(s)  # the report reads the path summary: the same figures
+        day, nxt = date(2026, 3, 2), date(2026, 3, 3)
+        assert journeys.paths(s, day, nxt, unit_ids=[gz]) == got
+        assert [p.path for p in journeys.paths(s, day, nxt, unit_ids=[gz], channels=["wechat"])] == [("wechat",)]
+        assert journeys.paths(s, day, nxt, unit_ids=[world.units["sz"]]) == []  # 深圳 sees none of 广州's
     page, rows = province_day_report(client, world.units["province"], date(2026, 3, 2))
     assert "投诉前的客户旅程（投诉前14天的接触渠道）" in page
     assert re.search(r'<tr><td>热线 → 微信 → 热线</td><td class="num">1</td><td class="num">4.0</td>'

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from kefu.analytics import charts, quality, reports, satisfaction, summary
+from kefu.analytics import charts, handoffs, quality, reports, satisfaction, summary
 from tests.analytics.support import DAY0, call, complaint
 from tests.conftest import World
 from tests.web.conftest import login
@@ -279,6 +279,7 @@ def test_satisfaction_and_handoffs_in_the_report_by_hand(
         summary.rebuild(s)
         quality.rebuild(s)
         satisfaction.rebuild(s)  # the surveys were written here, not sent: no events
+        handoffs.rebuild(s)  # nor the handoffs
     with db.session() as s:
         rep = reports.build(s, period="day", start=DAY, unit_id=gz, unit_ids=[gz], channel=None,
                             now=DAY0 + timedelta(days=2))

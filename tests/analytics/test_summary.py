@@ -229,13 +229,15 @@ def test_the_rebuild_command_counts_whole_days_and_refuses_bad_dates(db, world: 
         assert result.exit_code == 0, result.output
         assert result.output.strip() == ("counted 2 contacts into the summary tables, 1 complaints, appeals and "
                                          "contacts of known customers into the quality summary, 0 satisfaction "
-                                         "surveys into the survey summary")
+                                         "surveys into the survey summary, 2 handoffs and hotline calls into the "
+                                         "handoff summary")
         t = _day_tally(db, gz)
         assert (t.offered, t.answered, t.abandoned) == (2, 1, 1)
         everything = runner.invoke(app, ["analytics", "rebuild"])
         assert everything.output.strip() == ("counted 3 contacts into the summary tables, 2 complaints, appeals "
                                              "and contacts of known customers into the quality summary, 0 satisfaction "
-                                             "surveys into the survey summary")
+                                             "surveys into the survey summary, 3 handoffs and hotline calls into the "
+                                             "handoff summary")
         bad = runner.invoke(app, ["analytics", "rebuild", "--since", "2026-03-32"])
         assert bad.exit_code == 2
         assert "--since is a date YYYY-MM-DD" in bad.output
