@@ -13,27 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from kefu.complaints import classifier, training
-from kefu.complaints.labels import CATEGORIES, TYPES, escalation_terms
+from kefu.complaints.labels import CATEGORIES, CATEGORY_TERMS, TYPES, category_terms, escalation_terms
 
 Echo = Callable[[str], None]
 CV_FOLDS = 5
 ORIGINAL_POOLS = ("sequential", "targeted")  # the labelled dialogues before December 2026 (sequential2)
 
-# The keyword baseline: the words the labelling guide itself gives for each category, first match in this
-# order wins (specific before general); no keyword, "other". Written from the guide, never tuned on data.
-KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("roaming", ("漫游", "国际", "出国", "境外")),
-    ("spam", ("垃圾短信", "骚扰", "诈骗", "推销", "营销")),
-    ("vas", ("增值业务", "订阅", "订购", "彩铃", "退订", "会员")),
-    ("number", ("实名", "销户", "补卡", "携号转网", "过户", "换卡")),
-    ("broadband", ("宽带", "光纤", "装机", "报修", "iptv", "光猫")),
-    ("data", ("流量", "限速")),
-    ("billing", ("话费", "扣费", "账单", "退费", "余额", "缴费", "充值", "扣钱")),
-    ("plan", ("套餐", "资费", "合约", "活动", "权益")),
-    ("network", ("信号", "覆盖", "掉线", "网络", "4g", "3g")),
-    ("terminal", ("手机", "终端", "屏幕", "系统", "sim卡")),
-    ("service", ("态度", "营业厅", "客服", "投诉", "人工")),
-)
+# The keyword baseline: the words the labelling guide itself gives for each category (labels.CATEGORY_TERMS), first
+# match in that order wins (specific before general); no keyword, "other". Written from the guide, never tuned.
+KEYWORDS = CATEGORY_TERMS
 TYPE_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("praise", ("谢谢", "感谢", "赞", "点赞", "满意")),
     ("suggestion", ("建议", "希望增加", "能不能增加")),
@@ -51,11 +39,8 @@ DESCRIPTIONS: dict[str, str] = {  # the guide's definitions, for the zero-shot b
 
 
 def keyword_category(text: str) -> str:
-    low = text.lower()
-    for cat, words in KEYWORDS:
-        if any(w in low for w in words):
-            return cat
-    return "other"
+    found = category_terms(text)
+    return found[0] if found else "other"
 
 
 def keyword_type(text: str) -> str:
@@ -149,7 +134,8 @@ def _timed(model: classifier.Model, text: str) -> float:
 
 def _recipe(r: training.Recipe) -> str:
     return (f"grievance marker {'on' if r.grievance_feature else 'off'}, question and request markers "
-            f"{'on' if r.asking_feature else 'off'}, type other by category "
+            f"{'on' if r.asking_feature else 'off'}, category keyword markers {'on' if r.keyword_feature else 'off'}, "
+            f"type other by category "
             f"{'on' if r.type_other_by_category else 'off'}, "
             f"type C by {'accuracy' if r.type_c_by_accuracy else 'macro-F1'}")
 

@@ -125,6 +125,7 @@ class Model:
         # what a model trained before these options did: no grievance marker, type "other" on its own
         self.grievance_feature = bool(data.get("features", {}).get("grievance_marker", False))
         self.asking_feature = bool(data.get("features", {}).get("asking_marker", False))
+        self.keyword_feature = bool(data.get("features", {}).get("keyword_marker", False))
         self.type_other_by_category = bool(data.get("type_other_by_category", False))
         self.heads: dict[str, Head] = {
             name: Head(tuple(h["classes"]), np.asarray(h["coef"], dtype=np.float32),
@@ -140,7 +141,7 @@ class Model:
 
     def classify(self, text: str) -> Prediction:
         vec = features.weighted(text, self.vocabulary, self.idf, grievance=self.grievance_feature,
-                                asking=self.asking_feature)
+                                asking=self.asking_feature, keywords=self.keyword_feature)
         cols = np.fromiter(vec.keys(), dtype=np.int64, count=len(vec))
         vals = np.fromiter(vec.values(), dtype=np.float32, count=len(vec))
         best: dict[str, tuple[str, float]] = {}

@@ -89,3 +89,28 @@ def question_terms(text: str) -> list[str]:
 def request_terms(text: str) -> list[str]:
     """The request verbs in `text`, in order, without repeats ("帮我取消彩铃" → ["帮我", "取消"])."""
     return list(dict.fromkeys(m.group(0) for m in _REQUEST.finditer(text)))
+
+
+# The words the labelling guide (LABELS.md) gives for each category, specific before general: the keyword baseline
+# of `kefu bench classify` (first match wins) and the category markers among the classifier's features
+# (features.terms(keywords=True)). Written from the guide, never tuned on data.
+CATEGORY_TERMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("roaming", ("漫游", "国际", "出国", "境外")),
+    ("spam", ("垃圾短信", "骚扰", "诈骗", "推销", "营销")),
+    ("vas", ("增值业务", "订阅", "订购", "彩铃", "退订", "会员")),
+    ("number", ("实名", "销户", "补卡", "携号转网", "过户", "换卡")),
+    ("broadband", ("宽带", "光纤", "装机", "报修", "iptv", "光猫")),
+    ("data", ("流量", "限速")),
+    ("billing", ("话费", "扣费", "账单", "退费", "余额", "缴费", "充值", "扣钱")),
+    ("plan", ("套餐", "资费", "合约", "活动", "权益")),
+    ("network", ("信号", "覆盖", "掉线", "网络", "4g", "3g")),
+    ("terminal", ("手机", "终端", "屏幕", "系统", "sim卡")),
+    ("service", ("态度", "营业厅", "客服", "投诉", "人工")),
+)
+
+
+def category_terms(text: str) -> list[str]:
+    """The categories whose guide words occur in `text`, in CATEGORY_TERMS order ("宽带欠费停机了，话费也扣了" →
+    ["broadband", "billing"])."""
+    low = text.lower()
+    return [cat for cat, words in CATEGORY_TERMS if any(w in low for w in words)]

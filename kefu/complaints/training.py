@@ -95,17 +95,18 @@ def relabelled() -> dict[str, tuple[str, str, bool]]:
 @dataclass(frozen=True)
 class Recipe:
     """How a model is trained. The defaults are the shipped recipe; `BASELINE` is the one shipped before
-    (December 2026, second round), kept so that `kefu bench classify` can train both on the same dialogues and
+    (December 2026, third round), kept so that `kefu bench classify` can train both on the same dialogues and
     compare."""
 
     grievance_feature: bool = True  # features.terms(grievance=True)
     type_other_by_category: bool = True  # classifier.type_given_category
     type_c_by_accuracy: bool = True  # the type head's C chosen by accuracy (its goal), not macro-F1
     asking_feature: bool = True  # features.terms(asking=True): question and request markers
+    keyword_feature: bool = True  # features.terms(keywords=True): the guide's category words as markers
 
 
 SHIPPED = Recipe()
-BASELINE = Recipe(asking_feature=False)
+BASELINE = Recipe(keyword_feature=False)
 NEAR_DUPLICATE = 0.6  # cosine of character 3-gram TF-IDF (masked digits ignored) at which two texts are one group
 _MASK = re.compile(r"\*+")
 
@@ -137,7 +138,8 @@ def near_duplicate_groups(texts: Sequence[str], threshold: float = NEAR_DUPLICAT
 def _vectorizer(recipe: Recipe = SHIPPED) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    analyzer = (features.asking_terms_of if recipe.asking_feature else
+    analyzer = (features.keyword_terms_of if recipe.keyword_feature else
+                features.asking_terms_of if recipe.asking_feature else
                 features.grievance_terms_of if recipe.grievance_feature else features.terms)
     return TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=MIN_DF, dtype=np.float32)
 
@@ -148,10 +150,22 @@ def _svc(c: float) -> Any:
     return LinearSVC(C=c, class_weight="balanced", random_state=SEED)
 
 
+def _without_category_markers(vec: Any, x: Any) -> Any:
+    """`x` with the category markers' columns (`<k:...>`, features.terms(keywords=True)) set to zero: the type
+    head never learns from them. They are the guide's words for a category, not evidence of a type; learnt by the
+    type head they acted as a topic prior (billing texts are nearly all complaints, so 「查一下话费」 became a
+    complaint sure enough to be applied; docs/complaints.md)."""
+    from scipy import sparse
+
+    names = vec.get_feature_names_out()
+    keep = np.asarray([0.0 if str(t).startswith("<k:") else 1.0 for t in names], dtype=np.float32)
+    return x @ sparse.diags(keep)
+
+
 def _cv_scores(texts: list[str], y: list[str], c: float, classes: list[str], groups: Sequence[int],
-               recipe: Recipe = SHIPPED) -> np.ndarray:
+               recipe: Recipe = SHIPPED, *, category_markers: bool = True) -> np.ndarray:
     """Decision scores of each text from a model that did not see it nor any near-duplicate of it
-    (vectoriser refitted per fold)."""
+    (vectoriser refitted per fold; `category_markers` False: their columns zeroed, as for the type head)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     counts = {k: y.count(k) for k in set(y)}
@@ -166,8 +180,11 @@ def _cv_scores(texts: list[str], y: list[str], c: float, classes: list[str], gro
         for tr, te in folds.split(texts, ya, groups):
             vec = _vectorizer(recipe)
             a = vec.fit_transform([texts[i] for i in tr])
+            b = vec.transform([texts[i] for i in te])
+            if not category_markers:
+                a, b = _without_category_markers(vec, a), _without_category_markers(vec, b)
             m = _svc(c).fit(a, ya[tr])
-            s = m.decision_function(vec.transform([texts[i] for i in te]))
+            s = m.decision_function(b)
             if s.ndim == 1:
                 s = np.stack([-s, s], axis=1)
             fold_classes = list(m.classes_)
@@ -242,7 +259,7 @@ def _without_grievance(texts: list[str], classes: list[str], pred: np.ndarray, c
 
 def _fit_head(texts: list[str], y: list[str], order: Sequence[str], target: float,
               log: Callable[[str], None], *, groups: Sequence[int], recipe: Recipe = SHIPPED,
-              by_accuracy: bool = False,
+              by_accuracy: bool = False, category_markers: bool = True,
               adjust: Callable[[np.ndarray, list[str]], np.ndarray] | None = None) -> HeadFit:
     """C chosen by cross-validated macro-F1 (or accuracy), the temperature, the thresholds; `adjust` turns the
     cross-validated probabilities into the ones the classifier will give (the type head: type_given_category)."""
@@ -252,7 +269,7 @@ def _fit_head(texts: list[str], y: list[str], order: Sequence[str], target: floa
     yi = np.asarray([classes.index(k) for k in y])
     best: tuple[float, float, float, np.ndarray] | None = None
     for c in C_GRID:
-        s = _cv_scores(texts, y, c, classes, groups, recipe)
+        s = _cv_scores(texts, y, c, classes, groups, recipe, category_markers=category_markers)
         t = _temperature(s, yi)
         p = _softmax(s, t)
         if adjust is not None:
@@ -297,7 +314,7 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
         log(f"{name}:")
         hf = _fit_head(texts, y, order, target_precision, log, groups=groups, recipe=recipe,
                        by_accuracy=name == "type" and recipe.type_c_by_accuracy,
-                       adjust=adjust if name == "type" else None)
+                       category_markers=name == "category", adjust=adjust if name == "type" else None)
         fits[name] = hf
         if name == "category" and recipe.type_other_by_category and "other" in hf.classes:
             assert hf.cv_probabilities is not None
@@ -306,7 +323,7 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
             def adjust(p: np.ndarray, classes: list[str], p_other: np.ndarray = p_other) -> np.ndarray:
                 return type_given_category(p, classes, p_other)
 
-        m = _svc(hf.c).fit(x, np.asarray(y))
+        m = _svc(hf.c).fit(x if name == "category" else _without_category_markers(vec, x), np.asarray(y))
         coef = m.coef_ if len(m.classes_) > 2 else np.vstack([-m.coef_[0], m.coef_[0]])
         intercept = m.intercept_ if len(m.classes_) > 2 else np.array([-m.intercept_[0], m.intercept_[0]])
         heads[name] = {"classes": list(m.classes_), "coef": coef, "intercept": intercept,
@@ -326,8 +343,9 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
         pools[e.pool] = pools.get(e.pool, 0) + 1
     return {
         "format": 1,
-        "features": {"grievance_marker": recipe.grievance_feature or recipe.asking_feature,
-                     **({"asking_marker": True} if recipe.asking_feature else {})},
+        "features": {"grievance_marker": recipe.grievance_feature or recipe.asking_feature or recipe.keyword_feature,
+                     **({"asking_marker": True} if recipe.asking_feature or recipe.keyword_feature else {}),
+                     **({"keyword_marker": True} if recipe.keyword_feature else {})},
         "type_other_by_category": recipe.type_other_by_category and adjust is not None,
         "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "trained_on": {"examples": len(examples), "pools": pools},

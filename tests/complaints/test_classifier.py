@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu.complaints import classifier, features, training
-from kefu.complaints.labels import CATEGORIES, escalation_terms, grievance_terms, question_terms, request_terms
+from kefu.complaints.labels import (
+    CATEGORIES,
+    category_terms,
+    escalation_terms,
+    grievance_terms,
+    question_terms,
+    request_terms,
+)
 
 
 def test_terms_are_character_ngrams_of_each_run_with_question_marks() -> None:
@@ -42,6 +49,22 @@ def test_terms_carry_question_and_request_markers_when_asked() -> None:
     # one marker a question form, at most three
     assert features.terms("请问怎么办理，要多少钱，是否需要身份证", (), asking=True) == ["<q>", "<q>", "<q>", "<r>"]
     assert features.terms("宽带资费是多少", (1,)) == ["宽", "带", "资", "费", "是", "多", "少"]  # a model without them
+
+
+def test_terms_carry_the_guides_category_words_as_markers_when_asked() -> None:
+    k = features.KEYWORD_REPEAT
+    assert features.terms("宽带欠费停机，话费也扣了", (), keywords=True) == ["<k:broadband>"] * k + ["<k:billing>"] * k
+    # the operator's own @mentions are left out first: "客服" in "@中国联通客服" is no service word
+    assert features.terms("@中国联通客服 彩铃乱扣费", (), keywords=True) == ["<k:vas>"] * k + ["<k:billing>"] * k
+    assert features.terms("今天天气不错", (), keywords=True) == []
+    assert features.terms("彩铃", (1,)) == ["彩", "铃"]  # a model trained without them
+    assert features.keyword_terms_of("彩铃")[:2] == ["<nog>", "<noq>"]
+
+
+def test_category_terms_are_the_guides_words_in_its_order() -> None:
+    assert category_terms("宽带欠费停机了，话费也扣了") == ["broadband", "billing"]
+    assert category_terms("IPTV 又看不了") == ["broadband"]  # case-insensitive
+    assert category_terms("今天天气不错") == []
 
 
 def test_question_and_request_terms_are_how_a_customer_asks() -> None:
@@ -133,18 +156,24 @@ def test_a_written_model_predicts_what_scikit_learn_predicts(tmp_path: Path) -> 
     training.write(doc, path)
     m = classifier.load(path)
     c = doc["cross_validation"]["category"]["C"]
-    vec = TfidfVectorizer(analyzer=features.asking_terms_of, sublinear_tf=True, min_df=training.MIN_DF)
+    vec = TfidfVectorizer(analyzer=features.keyword_terms_of, sublinear_tf=True, min_df=training.MIN_DF)
     x = vec.fit_transform([e.text for e in ex])
     ref = LinearSVC(C=c, class_weight="balanced", random_state=training.SEED).fit(x, [e.category for e in ex])
+    # the type head learns without the category markers (their columns zeroed)
+    x_type = training._without_category_markers(vec, x)
     ref_type = LinearSVC(C=doc["cross_validation"]["type"]["C"], class_weight="balanced",
-                         random_state=training.SEED).fit(x, [e.type for e in ex])
+                         random_state=training.SEED).fit(x_type, [e.type for e in ex])
     probes = ["宽带一直断网", "话费被多扣了", "手机信号差", "今天天气不错", "请问宽带怎么报修？"]
     got = [m.classify(t) for t in probes]
     assert [p.category for p in got] == list(ref.predict(vec.transform(probes)))
     # no "other" among these categories: the type head is the classifier's own
-    assert doc["features"] == {"grievance_marker": True, "asking_marker": True}
+    assert doc["features"] == {"grievance_marker": True, "asking_marker": True, "keyword_marker": True}
     assert doc["type_other_by_category"] is False
-    assert [p.type for p in got] == list(ref_type.predict(vec.transform(probes)))
+    x_probes = training._without_category_markers(vec, vec.transform(probes))
+    assert [p.type for p in got] == list(ref_type.predict(x_probes))
+    kw = [i for i, t in enumerate(doc["vocabulary"]) if t.startswith("<k:")]
+    assert kw  # the category head has them ...
+    assert all(row[i] == 0.0 for row in doc["heads"]["type"]["coef"] for i in kw)  # ... the type head never
     p = m.classify("宽带断网了，再不修我就投诉到工信部")
     assert p.category == "broadband"
     assert p.escalation
