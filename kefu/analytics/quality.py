@@ -216,7 +216,9 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
                      + [cat for rows in earlier.values() for _, _, cat in rows])
     tiers = tiers_of(session, [t.customer_id for t in ts])
     handlers = _handlers(session, [t.id for t in ts])
-    paths = paths_of(session, [(t.id, t.customer_id, t.opened_at) for t in ts if t.customer_id is not None])
+    # a merged appeal counts as an appeal but not again as a journey (the raw report leaves it out too)
+    paths = paths_of(session, [(t.id, t.customer_id, t.opened_at) for t in ts
+                               if t.customer_id is not None and t.status != "merged"])
     out = {}
     for t in ts:
         issue = issues.get(t.category_id) if t.category_id is not None else None
@@ -450,7 +452,7 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
 
     handlers = _handlers(session, [x.id for (x, _, _) in rows if inside(x.opened_at)] + [x.id for x, _, _ in appeals])
     paths = paths_of(session, [(x.id, x.customer_id, x.opened_at) for x, _, _ in (*rows, *appeals)
-                               if x.customer_id is not None and inside(x.opened_at)])
+                               if x.customer_id is not None and x.status != "merged" and inside(x.opened_at)])
     facts = [_ticket_fact(x, issue, flag, tier, handlers.get(x.id, ("", 0)), paths.get(x.id, NO_PATH))
              for (x, _, tier), issue, flag in zip(rows, issues, flags, strict=True) if inside(x.opened_at)]
     facts += [_ticket_fact(x, key.split(".")[0] if key else None, False, tier, handlers.get(x.id, ("", 0)),

@@ -232,8 +232,8 @@ def unseen(kinds: dict[str, Iterable[int]], seen: set[tuple[str, int]] | None) -
 
 
 def writer_lock(session: Session, summary: int) -> None:
-    """On PostgreSQL, one writer at a time of this summary (0 contacts, 1 quality, 2 occupancy, 3 surveys) until
-    the transaction ends: its facts are read, netted and written back as one step."""
+    """On PostgreSQL, one writer at a time of this summary (0 contacts, 1 quality, 2 occupancy, 3 surveys,
+    4 handoffs) until the transaction ends: its facts are read, netted and written back as one step."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, summary)))
 

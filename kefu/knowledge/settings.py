@@ -5,7 +5,7 @@ the shipped points (0.60 to 0.95 in steps of 0.01; kefu/knowledge/text/duplicate
 `kefu bench duplicates --write`): its threshold was chosen on the training pairs' curve for that precision,
 and the precision and recall that curve expects there are shown beside it (with those measured on held-out
 pairs), so the trade-off is chosen seeing what it costs. Until an administrator chooses,
-KEFU_DUPLICATE_PRECISION applies (default 0.80).
+KEFU_DUPLICATE_PRECISION applies (default 0.65).
 """
 
 from __future__ import annotations

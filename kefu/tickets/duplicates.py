@@ -11,7 +11,7 @@ the same thing); those at or above the threshold (`duplicate_threshold`) are ret
 
 The threshold is chosen on training question pairs for a stated precision (chosen by an administrator on
 /console/knowledge/duplicates, seeing the precision and recall the training curve expects at each point;
-else KEFU_DUPLICATE_PRECISION, default 0.70; the points are made by `kefu bench duplicates --write`, which
+else KEFU_DUPLICATE_PRECISION, default 0.65; the points are made by `kefu bench duplicates --write`, which
 also reports precision, recall and AUC on held-out pairs); at most MAX_CANDIDATES candidates are scored
 (newest first, within the caller's scope), which bounds the work to one embedding batch.
 """

@@ -230,6 +230,21 @@ def test_a_complaint_s_path_follows_its_contacts_and_handoffs(db, world: World) 
         quality.rebuild(s)
     assert _rows(db, DayPathSummary, PATH_COLS) == kept
 
+    with db.unit_of_work() as s:  # the same escalation again, merged into the first: one journey, as raw
+        again = complaint(s, gz, ten + timedelta(hours=2), customer_id=a, type="appeal")
+        again.status, again.merged_into_id = "merged", tickets[2]
+        s.flush()
+        again_id = again.id
+    _deliver(db, "ticket", "ticket.created", [again_id])
+    assert paths(gz, "appeal") == [(("voice", "wechat"), 1, 3, 1)]
+    with db.session() as s:
+        raw = journeys.before_complaints(s, DAY0, DAY0 + timedelta(days=1), unit_ids=[gz], type="appeal")
+        assert raw == journeys.paths(s, DAY, NEXT, unit_ids=[gz], type="appeal")
+    kept = _rows(db, DayPathSummary, PATH_COLS)
+    with db.unit_of_work() as s:
+        quality.rebuild(s)
+    assert _rows(db, DayPathSummary, PATH_COLS) == kept
+
 
 def test_a_long_path_keeps_its_last_channels() -> None:
     contacts = [(float(n), "voice" if n % 2 else "sms") for n in range(30)]

@@ -11,6 +11,7 @@ from kefu.core.auth import Principal
 from kefu.core.db import Database
 from tests.conftest import World
 from tests.knowledge.corpus import ARTICLES, NOW
+from tests.web.conftest import browser, live_server  # noqa: F401 (fixtures of the browser tests)
 
 
 def principal_of(db: Database, username: str) -> Principal:

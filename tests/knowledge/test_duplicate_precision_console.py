@@ -36,9 +36,9 @@ def test_an_administrator_sees_the_trade_off_and_chooses_a_precision(
     for r in points:  # every point: its threshold and the precision and recall the training curve expects
         assert (f'data-target="{r["target"]:.2f}" data-threshold="{r["threshold"]:.3f}" '
                 f'data-precision="{100 * r["precision"]:.1f}%" data-recall="{100 * r["recall"]:.1f}%"') in page.text
-    default = dupbench.point_for(0.7)
+    default = dupbench.point_for(0.65)
     assert ('<input type="range" name="precision" id="dup-slider" min="0.60" max="0.95" step="0.01" '
-            'value="0.70" list="dup-stops">') in page.text
+            'value="0.65" list="dup-stops">') in page.text
     assert f'<strong id="dup-threshold">{default["threshold"]:.3f}</strong>' in page.text
     assert f'<strong id="dup-recall">{100 * default["recall"]:.1f}%</strong>' in page.text
     assert "系统默认（KEFU_DUPLICATE_PRECISION）" in page.text
@@ -64,7 +64,7 @@ def test_back_office_sees_the_trade_off_but_may_not_change_it(client: TestClient
     login(client, "support_gd")
     page = client.get("/console/knowledge/duplicates")
     assert page.status_code == 200
-    assert 'value="0.70" list="dup-stops" disabled>' in page.text
+    assert 'value="0.65" list="dup-stops" disabled>' in page.text
     r = client.post("/console/knowledge/duplicates", data={"csrf_token": csrf_of(page.text), "precision": "0.95"})
     assert r.status_code == 403
     assert _stored(db) is None
@@ -72,10 +72,10 @@ def test_back_office_sees_the_trade_off_but_may_not_change_it(client: TestClient
 
 def test_the_api_reads_and_sets_the_precision(client: TestClient, db: Database, world: World) -> None:
     got = client.get(API, headers=world.auth("agent_gz")).json()
-    default = dupbench.point_for(0.7)
-    assert (got["precision"], got["threshold"], got["set_by_administrator"]) == (0.7, default["threshold"], False)
+    default = dupbench.point_for(0.65)
+    assert (got["precision"], got["threshold"], got["set_by_administrator"]) == (0.65, default["threshold"], False)
     assert (got["expected_precision"], got["expected_recall"]) == (default["precision"], default["recall"])
-    assert [r["target"] for r in got["rows"] if r["current"]] == [0.7]
+    assert [r["target"] for r in got["rows"] if r["current"]] == [0.65]
     assert client.put(API, json={"precision": 0.8}, headers=world.auth("sup_gd")).status_code == 403
     assert _stored(db) is None
     put = client.put(API, json={"precision": 0.9}, headers=world.auth("admin"))

@@ -35,7 +35,7 @@ def test_the_threshold_follows_the_precision_an_administrator_asks_for(
     assert dupbench.threshold_for(0.99) == table[0.95]
     assert dupbench.threshold_for(0.5) == table[0.6]
     with db.unit_of_work() as s:
-        assert duplicate_threshold(s) == table[0.7]  # the default, 0.70
+        assert duplicate_threshold(s) == table[0.65]  # the default, 0.65
     monkeypatch.setenv("KEFU_DUPLICATE_PRECISION", "0.9")
     config.get_settings.cache_clear()
     try:

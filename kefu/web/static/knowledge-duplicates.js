@@ -14,7 +14,11 @@
     ["threshold", "precision", "recall"].forEach(function (k) {
       document.getElementById(shown[k]).textContent = row.getAttribute("data-" + k);
     });
-    if (picked && picked !== row) { picked.classList.remove("picked"); }
+    if (picked && picked !== row) {
+      picked.classList.remove("picked");
+      if (picked.hasAttribute("data-off-step")) { picked.hidden = true; }  // back off the table
+    }
+    if (row.hidden) { row.hidden = false; row.setAttribute("data-off-step", ""); }
     row.classList.add("picked");
     picked = row;
   }
