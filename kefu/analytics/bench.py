@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal, select
 
 from kefu.core.db import Database
 
@@ -363,9 +363,10 @@ def generate_summaries(db: Database, interactions: int, days: int, cities: int, 
     with db.unit_of_work() as s:  # the day roll-ups: sums of the daily rows, as summary.rebuild makes them
         for rollup, names in summary.ROLLUPS:
             if rollup not in (HourSummary, DaySummary):
-                cols = [getattr(DaySummary, k) for k in names]
+                cols = [getattr(DaySummary, k) for k in names if k != "age_band"]  # no birth years here
+                picked = [getattr(DaySummary, k) if k != "age_band" else literal("") for k in names]
                 s.execute(insert(rollup).from_select(
-                    [*names, *SUMS], select(*cols, *(func.sum(getattr(DaySummary, n)) for n in SUMS))
+                    [*names, *SUMS], select(*picked, *(func.sum(getattr(DaySummary, n)) for n in SUMS))
                     .group_by(*cols)))
         # the agent days: sums of the agent hours, as migration 0711 backfills them
         ah = AgentHourSummary

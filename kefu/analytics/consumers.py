@@ -19,6 +19,8 @@ INTERACTION_EVENTS = ("interaction.opened", "interaction.updated", "interaction.
 ROUTING_EVENTS = ("routing.offered", "routing.offer_accepted", "routing.overflowed")
 TICKET_EVENTS = ("ticket.classified", "ticket.updated")
 CUSTOMER_EVENTS = ("customer.tier_changed", "customer.tiers_recomputed")
+#: A customer's birth year set or changed moves their contacts to another age band (the contact summaries only).
+AGE_EVENTS = ("customer.updated",)
 
 
 # What a consumer's transaction observed already (summary.observe's and quality.observe's `seen`): a batch of
@@ -57,7 +59,9 @@ def interactions_of(session: Session, event: Event) -> list[int]:
         return []  # a new subject or priority moves no contact
     if event.name in TICKET_EVENTS and event.aggregate_type == "ticket" and event.aggregate_id is not None:
         return list(session.scalars(select(Interaction.id).where(Interaction.ticket_id == event.aggregate_id)))
-    if event.name == "customer.tier_changed" and event.aggregate_id is not None:
+    if event.name in AGE_EVENTS and "birth_year" not in (event.payload.get("fields") or ()):
+        return []
+    if event.name in ("customer.tier_changed", *AGE_EVENTS) and event.aggregate_id is not None:
         return list(session.scalars(select(Interaction.id).where(Interaction.customer_id == event.aggregate_id)))
     if event.name == "customer.tiers_recomputed" and not event.payload.get("per_customer_events", True):
         # too many customers changed for an event each: the contacts counted under a tier their customer
@@ -102,7 +106,7 @@ def on_contact_events(session: Session, events: list[Event]) -> None:
 
 
 @bus.consumer("analytics.summaries", *INTERACTION_EVENTS, *ROUTING_EVENTS, *TICKET_EVENTS,
-              *CUSTOMER_EVENTS, db_only=True, batch=on_contact_events)
+              *CUSTOMER_EVENTS, *AGE_EVENTS, db_only=True, batch=on_contact_events)
 def on_contact_event(session: Session, event: Event) -> None:
     from kefu.analytics import summary
 

@@ -73,7 +73,8 @@ class ContactFact(Base):
     When the interaction changes, the summaries lose this contact's old contribution and get its new one,
     so a redelivered or repeated event changes nothing. Times are float seconds since the epoch; ``hour``
     is the UTC hour of ``offered`` (hours since the epoch), ``day`` the local day in the report zone
-    (Asia/Shanghai, days since 1970-01-01). Empty keys: '' (queue, category, tier) and 0 (agent)."""
+    (Asia/Shanghai, days since 1970-01-01); ``age_band`` the customer's at the contact's local year
+    (kefu/customers/ages.py). Empty keys: '' (queue, category, tier, age band) and 0 (agent)."""
 
     __tablename__ = "analytics_contacts"
 
@@ -85,6 +86,7 @@ class ContactFact(Base):
     queue_key: Mapped[str] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(40))
     tier: Mapped[str] = mapped_column(String(16))
+    age_band: Mapped[str] = mapped_column(String(8), server_default="")
     agent_id: Mapped[int] = mapped_column(BigId)
     offered: Mapped[float] = mapped_column(Float)
     start: Mapped[float] = mapped_column(Float)
@@ -594,3 +596,19 @@ class DayTierSummary(_Sums, Base):
     tier: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "tier", name="uq_analytics_daily_tiers_key"),)
+
+
+class DayAgeSummary(_Sums, Base):
+    """Contact sums per local day × org unit × channel × customer age band (kefu/customers/ages.py, '' unknown):
+    channel use by age (migration 0715)."""
+
+    __tablename__ = "analytics_daily_ages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[int] = mapped_column(Integer)
+    org_unit_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    age_band: Mapped[str] = mapped_column(String(8))
+
+    __table_args__ = (UniqueConstraint("day", "org_unit_id", "channel", "age_band",
+                                       name="uq_analytics_daily_ages_key"),)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi, service
 from kefu.analytics.service import ZONE, Grid
+from kefu.customers.ages import BAND_NAMES
 
 PERIODS = ("day", "week", "month")
 CHANNEL_NAMES = {"voice": ("热线", "Hotline"), "sms": ("短信", "SMS"), "email": ("邮件", "E-mail"),
@@ -90,6 +91,7 @@ class Report:
     before_complaints: list[Any] = field(default_factory=list)  # journeys.PathBefore per channel path
     before_appeals: list[Any] = field(default_factory=list)  # the same for escalations (appeals)
     channel_by_tier: dict[tuple[str, str], int] = field(default_factory=dict)  # (tier, channel) -> contacts
+    channel_by_age: dict[tuple[str, str], int] = field(default_factory=dict)  # (age band, channel) -> contacts
 
 
 def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids: list[int],
@@ -158,6 +160,8 @@ def build(session: Session, *, period: str, start: date, unit_id: int, unit_ids:
                  recs, _category_names(session, [r.task for r in recs], zh=zh), csat, handed)
     rep.channel_by_tier = {k: t.offered + t.pending for k, t in summaries.breakdown(
         session, first, end, by=("tier", "channel"), unit_ids=unit_ids, channels=channels).items()}
+    rep.channel_by_age = {k: t.offered + t.pending for k, t in summaries.breakdown(
+        session, first, end, by=("age_band", "channel"), unit_ids=unit_ids, channels=channels).items()}
     rep.before_complaints, rep.before_appeals = before
     if grid.offset % 3600 == 0:  # presence is kept per UTC hour
         from kefu.analytics import occupancy
@@ -450,24 +454,37 @@ def before_complaints_table(report: Report, *, zh: bool = True) -> list[tuple[st
 
 
 def channel_use_table(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:
-    """Channel use by customer segment (tier): the contacts of each tier per channel, and each channel's share
-    of the tier's contacts (none without contacts)."""
-    if not report.channel_by_tier:
+    """Channel use by customer segment: the contacts of each tier, and of each age band at the contact
+    (kefu/customers/ages.py), per channel, with each channel's share of the row's contacts (none without
+    contacts)."""
+    i = 0 if zh else 1
+    unknown = ("未识别客户", "Unknown customer")
+    tier_names = {t: TIER_NAMES[t][i] if t in TIER_NAMES else (t or unknown[i]) for t, _ in report.channel_by_tier}
+    age_names = {b: BAND_NAMES.get(b, (b, b))[i] for b, _ in report.channel_by_age}
+    return [*_channel_use(report.channel_by_tier, list(TIER_NAMES), tier_names, zh=zh, key="channel_use",
+                          title=("渠道使用（按客户等级）", "Channel use by customer tier"),
+                          first=("客户等级", "Customer tier")),
+            *_channel_use(report.channel_by_age, list(BAND_NAMES), age_names, zh=zh, key="channel_use_age",
+                          title=("渠道使用（按年龄段）", "Channel use by age band"), first=("年龄段", "Age band"))]
+
+
+def _channel_use(counts: dict[tuple[str, str], int], order: list[str], names: dict[str, str], *, zh: bool,
+                 key: str, title: tuple[str, str], first: tuple[str, str]) -> list[tuple[str, str, list[str],
+                                                                                        list[list[Any]]]]:
+    """One table of channel use: a row per segment (in ``order``, others after), a column per channel."""
+    if not counts:
         return []
     i = 0 if zh else 1
-    channels = sorted({c for _, c in report.channel_by_tier}, key=lambda c: (list(CHANNEL_NAMES).index(c)
-                                                                            if c in CHANNEL_NAMES else 99, c))
-    tiers = sorted({t for t, _ in report.channel_by_tier}, key=lambda t: (list(TIER_NAMES).index(t)
-                                                                         if t in TIER_NAMES else 99, t))
+    channels = sorted({c for _, c in counts}, key=lambda c: (list(CHANNEL_NAMES).index(c)
+                                                             if c in CHANNEL_NAMES else 99, c))
+    segments = sorted({t for t, _ in counts}, key=lambda t: (order.index(t) if t in order else 99, t))
     rows = []
-    for tier in tiers:
-        counts = [report.channel_by_tier.get((tier, c), 0) for c in channels]
-        total = sum(counts)
-        name = TIER_NAMES[tier][i] if tier in TIER_NAMES else (tier or ("未识别客户" if zh else "Unknown customer"))
-        rows.append([name, *(f"{n} ({_pct(n / total)}%)" if total else "0" for n in counts), total])
-    headers = ["客户等级" if zh else "Customer tier", *(CHANNEL_NAMES.get(c, (c, c))[i] for c in channels),
-               "合计" if zh else "Total"]
-    return [("channel_use", "渠道使用（按客户等级）" if zh else "Channel use by customer tier", headers, rows)]
+    for seg in segments:
+        row = [counts.get((seg, c), 0) for c in channels]
+        total = sum(row)
+        rows.append([names[seg], *(f"{n} ({_pct(n / total)}%)" if total else "0" for n in row), total])
+    headers = [first[i], *(CHANNEL_NAMES.get(c, (c, c))[i] for c in channels), "合计" if zh else "Total"]
+    return [(key, title[i], headers, rows)]
 
 
 def sections(report: Report, *, zh: bool = True) -> list[tuple[str, str, list[str], list[list[Any]]]]:

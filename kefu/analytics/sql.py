@@ -67,3 +67,23 @@ def _first_segment_pg(element: first_segment, compiler: Any, **kw: Any) -> str:
 def _first_segment_sqlite(element: first_segment, compiler: Any, **kw: Any) -> str:
     col = compiler.process(element.clauses, **kw)
     return f"(CASE WHEN instr({col}, '.') > 0 THEN substr({col}, 1, instr({col}, '.') - 1) ELSE {col} END)"
+
+
+class local_year(FunctionElement[int]):
+    """``local_year(seconds)``: the calendar year of this many seconds since the epoch (a local instant when
+    the zone's offset is added first)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "local_year"
+
+
+@compiles(local_year, "postgresql")
+def _local_year_pg(element: local_year, compiler: Any, **kw: Any) -> str:
+    seconds = compiler.process(element.clauses, **kw)
+    return f"CAST(EXTRACT(YEAR FROM TIMESTAMP '1970-01-01' + ({seconds}) * INTERVAL '1 second') AS BIGINT)"
+
+
+@compiles(local_year, "sqlite")
+def _local_year_sqlite(element: local_year, compiler: Any, **kw: Any) -> str:
+    return f"CAST(strftime('%Y', {compiler.process(element.clauses, **kw)}, 'unixepoch') AS INTEGER)"

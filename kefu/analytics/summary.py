@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, select
+from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi
@@ -45,6 +45,7 @@ from kefu.analytics.models import (
     ContactFact,
     DayAgentSummary,
     DayAgentTopicSummary,
+    DayAgeSummary,
     DaySummary,
     DayTierSummary,
     DayTopicSummary,
@@ -52,7 +53,8 @@ from kefu.analytics.models import (
     HourSummary,
 )
 from kefu.analytics.service import DAY_MINUTES, Grid, _human, _tally_columns, _tally_of, contact_of
-from kefu.analytics.sql import epoch, first_segment, ifloor
+from kefu.analytics.sql import epoch, first_segment, ifloor, local_year
+from kefu.customers.ages import BANDS, age_band
 from kefu.interactions.models import Interaction
 
 HOUR = 3600
@@ -62,19 +64,20 @@ DAY_OFFSET = 8 * HOUR
 EPOCH_DAY = date(1970, 1, 1)
 #: The class of analytics' transaction advisory locks on PostgreSQL (two-int keys: a key space of their own).
 LOCK_CLASS = 0x616E61
-FACT_KEYS = ("hour", "day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
+FACT_KEYS = ("hour", "day", "org_unit_id", "channel", "queue_key", "category", "tier", "age_band", "agent_id")
 HOUR_KEYS = ("hour", "org_unit_id", "channel", "queue_key")
 DAY_KEYS = ("day", "org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
 #: The daily tables' keys a report can break its figures down by.
-DIMENSIONS = ("org_unit_id", "channel", "queue_key", "category", "tier", "agent_id")
+DIMENSIONS = ("org_unit_id", "channel", "queue_key", "category", "tier", "agent_id", "age_band")
 Table = (type[HourSummary] | type[DaySummary] | type[DayUnitSummary] | type[DayAgentSummary] | type[DayTopicSummary]
-         | type[DayAgentTopicSummary] | type[DayTierSummary])
+         | type[DayAgentTopicSummary] | type[DayTierSummary] | type[DayAgeSummary])
 #: Every summary table with its keys; the daily ones smallest first (a reader takes the first that has the
 #: keys it needs).
 ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (HourSummary, HOUR_KEYS),
     (DayUnitSummary, ("day", "org_unit_id", "channel", "queue_key")),
     (DayTierSummary, ("day", "org_unit_id", "channel", "tier")),
+    (DayAgeSummary, ("day", "org_unit_id", "channel", "age_band")),
     (DayAgentSummary, ("day", "org_unit_id", "channel", "queue_key", "agent_id")),
     (DayTopicSummary, ("day", "org_unit_id", "channel", "queue_key", "category", "tier")),
     (DayAgentTopicSummary, ("day", "org_unit_id", "channel", "agent_id", "category")),
@@ -125,6 +128,17 @@ def issues_of(session: Session, category_ids: Iterable[int | None]) -> dict[int,
     return out
 
 
+def birth_years_of(session: Session, customer_ids: Iterable[int | None]) -> dict[int, int | None]:
+    """Each of these customers' birth year, in one query."""
+    from kefu.customers.models import Customer
+
+    ids = sorted({c for c in customer_ids if c is not None})
+    out: dict[int, int | None] = {}
+    for part in chunks(ids):
+        out.update(session.execute(select(Customer.id, Customer.birth_year).where(Customer.id.in_(part))).all())
+    return out
+
+
 def tiers_of(session: Session, customer_ids: Iterable[int | None]) -> dict[int, str | None]:
     """Each of these customers' tier, in one query."""
     from kefu.customers.models import Customer
@@ -153,7 +167,8 @@ def entry_queues(session: Session, interaction_ids: Sequence[int]) -> dict[int, 
 def facts_of(session: Session, its: Sequence[Interaction]) -> dict[int, dict[str, Any]]:
     """The fact row each of these interactions makes now (absent: not a contact), with its contact's queue
     (the routing queue it first entered), the first-level category of its ticket, its customer's tier and its
-    agent as they are now ('' and 0 when there is none): one query a table for all of them."""
+    agent as they are now ('' and 0 when there is none), and its customer's age band in the contact's local
+    year: one query a table for all of them."""
     from kefu.tickets.models import Ticket
 
     contacts = [(it, c) for it in its if (c := contact_of(it)) is not None]
@@ -165,6 +180,7 @@ def facts_of(session: Session, its: Sequence[Interaction]) -> dict[int, dict[str
             categories[tid] = cat
     issues = issues_of(session, categories.values())
     tiers = tiers_of(session, [it.customer_id for it, _ in contacts])
+    born = birth_years_of(session, [it.customer_id for it, _ in contacts])
     queues = entry_queues(session, [it.id for it, _ in contacts])
     out = {}
     for it, c in contacts:
@@ -174,7 +190,10 @@ def facts_of(session: Session, its: Sequence[Interaction]) -> dict[int, dict[str
             "interaction_id": it.id, "hour": int(offered // HOUR), "day": int((offered + DAY_OFFSET) // DAY),
             "org_unit_id": it.org_unit_id, "channel": it.channel, "queue_key": queues.get(it.id, ""),
             "category": (issues.get(cat) if cat is not None else None) or "",
-            "tier": (tiers.get(it.customer_id) if it.customer_id else None) or "", "agent_id": it.agent_id or 0,
+            "tier": (tiers.get(it.customer_id) if it.customer_id else None) or "",
+            "age_band": age_band(born.get(it.customer_id) if it.customer_id else None,
+                                 datetime.fromtimestamp(offered + DAY_OFFSET, UTC).year),
+            "agent_id": it.agent_id or 0,
             "offered": offered, "start": c.queue_start, "answered": c.answered, "ended": c.ended,
             "abandoned": c.abandoned, "pending": c.answered is None and c.ended is None}
     return out
@@ -355,7 +374,9 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
     ended = epoch(i.ended_at)
     rows = (select(i.id, ifloor(offered / float(HOUR)), cast(ifloor((offered + DAY_OFFSET) / float(DAY)), Integer),
                    i.org_unit_id, i.channel, func.coalesce(queue, ""), first_level,
-                   func.coalesce(Customer.tier, ""), func.coalesce(i.agent_id, 0), offered,
+                   func.coalesce(Customer.tier, ""),
+                   _age_band_sql(local_year(offered + DAY_OFFSET) - Customer.birth_year),
+                   func.coalesce(i.agent_id, 0), offered,
                    epoch(func.coalesce(i.queued_at, i.offered_at)), answered, ended,
                    and_(i.answered_at.is_(None), func.coalesce(i.outcome, "") == "abandoned"),
                    and_(i.answered_at.is_(None), i.ended_at.is_(None)))
@@ -374,6 +395,11 @@ def rebuild(session: Session, *, start: datetime | None = None, end: datetime | 
             [*keys, *SUMS], select(*key_cols, *_in_sums_order(sums)).where(*facts).group_by(*key_cols)))
     session.flush()
     return session.scalar(select(func.count()).select_from(f).where(*facts)) or 0
+
+
+def _age_band_sql(age: Any) -> Any:
+    """kefu.customers.ages.age_band in SQL, of the age at the contact (NULL: no birth year)."""
+    return case(*((age >= lowest, literal(key)) for key, lowest in reversed(BANDS)), else_=literal(""))
 
 
 def _in_sums_order(cols: list[Any]) -> list[Any]:

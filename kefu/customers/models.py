@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -37,6 +38,8 @@ class Customer(Base):
     plan: Mapped[str | None] = mapped_column(String(100))
     arpu: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     tenure_months: Mapped[int] = mapped_column(Integer, default=0)
+    # The year only (age bands in the reports), never the date of birth nor the ID number it may come from.
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
     share_voice: Mapped[float] = mapped_column(Float, default=0.0)
     share_data: Mapped[float] = mapped_column(Float, default=0.0)
     share_sms: Mapped[float] = mapped_column(Float, default=0.0)

@@ -26,6 +26,7 @@ class CustomerCreate(CustomerBase, Body):
     share_data: float = 0.0
     share_sms: float = 0.0
     share_vas: float = 0.0
+    birth_year: int | None = None  # 1900..this year (422 otherwise): the reports' age bands
 
 
 class CustomerUpdate(CustomerBase, Body):
@@ -39,6 +40,7 @@ class CustomerUpdate(CustomerBase, Body):
     share_data: float | None = None
     share_sms: float | None = None
     share_vas: float | None = None
+    birth_year: int | None = None  # `null` clears it
 
 
 class IdentityCreate(Schema, Body):
@@ -72,6 +74,9 @@ class CustomerRead(CustomerBase):
     share_vas: float
     tier: str
     vip: bool
+    # The birth year for readers with `pii`; the age band (kefu.customers.ages.BANDS, '' unknown) for all.
+    birth_year: int | None
+    age_band: str
     merged_into_id: int | None
     identities: list[IdentityRead]
     created_at: datetime

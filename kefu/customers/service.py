@@ -45,6 +45,7 @@ from kefu.core.clock import utcnow
 from kefu.core.db import insert_unless_exists
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.text import strip_bidi
+from kefu.customers.ages import birth_year_of_id, check_birth_year
 from kefu.customers.models import IDENTITY_KINDS, Customer, CustomerIdentity, CustomerSetting, TierRule
 from kefu.customers.phone import InvalidPhone, normalize_phone
 from kefu.customers.tiers import MAX_ARPU, TIERS, Rule, compute_tier, is_vip, money, validate_rules
@@ -485,9 +486,10 @@ def _ensure_phone_free(session: Session, e164: str, *, owner_id: int | None = No
 def create_customer(session: Session, *, phone: str | None, org_unit_id: int, name: str | None = None,
                     plan: str | None = None, arpu: Decimal | int | str = 0, tenure_months: int = 0,
                     share_voice: float = 0.0, share_data: float = 0.0, share_sms: float = 0.0,
-                    share_vas: float = 0.0, actor_id: int | None = None,
+                    share_vas: float = 0.0, birth_year: int | None = None, actor_id: int | None = None,
                     at: datetime | None = None) -> Customer:
     at = at or utcnow()
+    born = check_birth_year(birth_year, at.year)
     org.org_unit(session, org_unit_id)
     e164 = normalize_phone(phone) if phone is not None else None
     raw = {"name": name, "plan": plan, "arpu": arpu, "tenure_months": tenure_months,
@@ -498,7 +500,7 @@ def create_customer(session: Session, *, phone: str | None, org_unit_id: int, na
     if e164 is not None:
         _ensure_phone_free(session, e164)
     policy = tier_policy(session)
-    c = Customer(phone=e164, org_unit_id=org_unit_id, **values,
+    c = Customer(phone=e164, org_unit_id=org_unit_id, **values, birth_year=born,
                  tier=policy.tier(values["arpu"], values["tenure_months"]), vip=policy.vip(values["arpu"]),
                  created_at=at, updated_at=at)
     try:
@@ -517,7 +519,7 @@ def update_customer(session: Session, customer: Customer, changes: dict[str, Any
     if customer.merged_into_id is not None:
         raise CustomerMerged(f"customer {customer.id} was merged into customer {customer.merged_into_id}",
                              details={"merged_into_id": customer.merged_into_id})
-    unknown = set(changes) - {"phone", "org_unit_id", *PROFILE_FIELDS}
+    unknown = set(changes) - {"phone", "org_unit_id", "birth_year", *PROFILE_FIELDS}
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}", code="invalid_customer")
     new: dict[str, Any] = {}
@@ -534,6 +536,8 @@ def update_customer(session: Session, customer: Customer, changes: dict[str, Any
     for k in PROFILE_FIELDS:
         if k in changes:
             new[k] = _clean(k, changes[k])
+    if "birth_year" in changes:
+        new["birth_year"] = check_birth_year(changes["birth_year"], at.year)
     _check_share_sum(new.get(s, getattr(customer, s)) for s in SHARE_FIELDS)
     changed = [k for k, v in new.items() if getattr(customer, k) != v]
     if not changed:
@@ -790,6 +794,8 @@ def merge(session: Session, keep_id: int, merge_id: int, actor_id: int | None = 
 # ---- CSV import -----------------------------------------------------------------------------
 
 COLUMNS = ("phone", "name", "city", "plan", "arpu", "tenure_months", *SHARE_FIELDS)
+#: Columns a file may add: the birth year, or a 居民身份证号 it is read from (only the year is kept).
+OPTIONAL_COLUMNS = ("birth_year", "id_number")
 
 
 @dataclass(frozen=True)
@@ -837,7 +843,24 @@ class _Row:
     values: dict[str, Any]  # only the cells that were filled in
 
 
-def _parse_row(cells: dict[str, str], units: dict[str, list[int]], default_unit: int | None) -> _Row | str:
+def _birth_year(cells: dict[str, str], this_year: int, problems: list[str]) -> int | None:
+    """The row's birth year: its `birth_year` cell, else the year of birth in its `id_number` (never kept)."""
+    year, number = cells.get("birth_year", ""), cells.get("id_number", "")
+    if year:
+        if not year.isdigit() or not 1900 <= int(year) <= this_year:
+            problems.append(f"birth_year '{year}' is not a year from 1900 to {this_year}")
+            return None
+        return int(year)
+    if number:
+        born = birth_year_of_id(number)
+        if born is None or born > this_year:
+            problems.append("id_number is not a valid 18-digit ID number")  # the number itself is not echoed
+        return born
+    return None
+
+
+def _parse_row(cells: dict[str, str], units: dict[str, list[int]], default_unit: int | None,
+               this_year: int) -> _Row | str:
     """A row's values, or the reasons it is refused ("; "-joined)."""
     problems: list[str] = []
     phone = ""
@@ -891,6 +914,9 @@ def _parse_row(cells: dict[str, str], units: dict[str, list[int]], default_unit:
                 problems.append(f"{k} {cells[k]} is not between 0 and 1")
             else:
                 values[k] = share
+    born = _birth_year(cells, this_year, problems)
+    if born is not None:
+        values["birth_year"] = born
     if problems:
         return "; ".join(problems)
     return _Row(line=0, phone=phone, org_unit_id=unit_id, values=values)
@@ -899,7 +925,9 @@ def _parse_row(cells: dict[str, str], units: dict[str, list[int]], default_unit:
 def import_customers_csv(session: Session, source: str | bytes | IO[str] | IO[bytes], *,
                          actor_org_unit_ids: Collection[int], at: datetime | None = None,
                          default_org_unit_id: int | None = None, actor_id: int | None = None) -> ImportReport:
-    """Import customers: `phone,name,city,plan,arpu,tenure_months,share_voice,share_data,share_sms,share_vas`.
+    """Import customers: `phone,name,city,plan,arpu,tenure_months,share_voice,share_data,share_sms,share_vas`,
+    and optionally `birth_year` or `id_number` (a 居民身份证号: only its birth year is kept; an invalid one
+    refuses the row).
 
     `city` is the code or name of an org unit among `actor_org_unit_ids` (blank: `default_org_unit_id`).
     A known phone updates that customer (blank cells keep what is stored); a new one creates a customer.
@@ -917,7 +945,7 @@ def import_customers_csv(session: Session, source: str | bytes | IO[str] | IO[by
         raise InvalidCsv(f"the file is empty; a header line is needed: {','.join(COLUMNS)}")
     names = [h.strip().lower() for h in header]
     missing = [c for c in COLUMNS if c not in names]
-    extra = [h for h in names if h not in COLUMNS]
+    extra = [h for h in names if h not in (*COLUMNS, *OPTIONAL_COLUMNS)]
     if missing or extra or len(set(names)) != len(names):
         raise InvalidCsv(f"the header must name the columns {','.join(COLUMNS)}"
                          + (f"; missing: {', '.join(missing)}" if missing else "")
@@ -952,7 +980,7 @@ def import_customers_csv(session: Session, source: str | bytes | IO[str] | IO[by
             report.rejected.append(Rejection(line, f"expected {len(names)} columns, found {len(cells_list)}"))
             continue
         cells = {n: c.strip() for n, c in zip(names, cells_list, strict=True)}
-        parsed = _parse_row(cells, units, default_org_unit_id)
+        parsed = _parse_row(cells, units, default_org_unit_id, at.year)
         if isinstance(parsed, str):
             report.rejected.append(Rejection(line, parsed))
             continue
@@ -1012,6 +1040,7 @@ def _write_rows(session: Session, rows: list[_Row], report: ImportReport, allowe
             tenure = r.values.get("tenure_months", 0)
             new.append(Customer(phone=r.phone, org_unit_id=r.org_unit_id, name=r.values.get("name"),
                                 plan=r.values.get("plan"), arpu=arpu, tenure_months=tenure, **merged,
+                                birth_year=r.values.get("birth_year"),
                                 tier=policy.tier(arpu, tenure), vip=policy.vip(arpu), created_at=at,
                                 updated_at=at))
             report.imported += 1

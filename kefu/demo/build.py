@@ -155,7 +155,7 @@ def _build_customers(
         for chunk in _batches(demo.customers, size):
             buf = io.StringIO()
             w = csv.writer(buf)
-            w.writerow(customers.COLUMNS)
+            w.writerow([*customers.COLUMNS, "birth_year"])
             for c in chunk:
                 w.writerow(
                     [
@@ -169,6 +169,7 @@ def _build_customers(
                         c.share_data,
                         c.share_sms,
                         c.share_vas,
+                        c.birth_year or "",
                     ]
                 )
             with db.unit_of_work() as s:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
@@ -148,6 +148,7 @@ class CustomerSpec:
     share_sms: float
     share_vas: float
     identities: tuple[tuple[str, str], ...] = ()  # (kind, value) besides the phone number
+    birth_year: int | None = None  # None: not known (the reports' age band 不详)
 
     @property
     def tier(self) -> str:
@@ -403,6 +404,15 @@ def _mix(rng: random.Random, data_heavy: float) -> tuple[float, float, float, fl
     total = sum(raw)
     v, d, s = (math.floor(x / total * 1000) / 1000 for x in raw[:3])  # down, so the four add up to 1
     return v, d, s, round(1.0 - v - d - s, 3)
+
+
+def _birth_year(rng: random.Random, year: int, tenure_months: int) -> int | None:
+    """A plausible birth year: one in eight unknown, else an adult of 42 ± 14 (18 to 85), old enough to have
+    subscribed at 16."""
+    if rng.random() < 0.125:
+        return None
+    age = min(85, max(18, round(rng.gauss(42, 14)), tenure_months // 12 + 16))
+    return year - age
 
 
 def _customer(rng: random.Random, i: int, used_phones: set[str]) -> CustomerSpec:
@@ -820,6 +830,8 @@ def generate(
     demo.people = _people(rng)
     used: set[str] = set()
     demo.customers = [_customer(rng, i, used) for i in range(customers)]
+    born = random.Random(seed * 7919 + 1)  # a stream of its own: the rest of the operator is as before
+    demo.customers = [replace(c, birth_year=_birth_year(born, day.year, c.tenure_months)) for c in demo.customers]
     if customers == 0:
         return demo
 

@@ -44,7 +44,7 @@ def test_created_customer_is_read_back_with_tier_vip_and_region(client: TestClie
         "id": zhang["id"], "phone": "+8613812345678", "masked": False, "name": "张三", "plan": "5G畅享 199",
         "region": "江苏省连云港市 中国移动", "org_unit_id": world.units["gz"], "arpu": "199.00",
         "tenure_months": 30, "share_voice": 0.2, "share_data": 0.7, "share_sms": 0.05, "share_vas": 0.05,
-        "tier": "gold", "vip": True, "merged_into_id": None,
+        "tier": "gold", "vip": True, "birth_year": None, "age_band": "", "merged_into_id": None,
         "identities": [{"id": zhang["identities"][0]["id"], "kind": "email",
                         "value": "zhang.san@example.com"}],
     }
