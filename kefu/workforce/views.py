@@ -345,7 +345,7 @@ def special_days_add(
                 "kind": kind,
                 "first_day": first_day,
                 "last_day": last_day or None,
-                "effect_pct": effect_pct.strip() or None,
+                "effect_pct": _number_or_text(effect_pct.strip()) if effect_pct.strip() else None,  # numbers only
             }
         )
         row = service.add_special_day(session, principal, body)
@@ -356,6 +356,15 @@ def special_days_add(
         session.rollback()
         return _special_page(request, session, principal, values, exc.message, exc.status)
     return RedirectResponse(f"/console/workforce/special-days?added={row.id}", status_code=303)
+
+
+def _number_or_text(text: str) -> float | str:
+    """A form's number as a float for a body model (strict: it refuses text); text that is no number stays
+    text, for the model's own error message."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 @router.post("/console/workforce/special-days/{special_day_id}/delete", dependencies=[CsrfProtect])

@@ -149,6 +149,21 @@ def test_console_screen_adds_lists_and_removes_special_days(client: TestClient, 
     assert "尚未登记特殊日期" in gone.text
     assert _count(db) == 0
 
+    for typed, shown in (("四十", "effect_pct: Input should be a valid number"),
+                         ("nan", "effect_pct: Input should be a finite number")):
+        bad = client.post("/console/workforce/special-days", data={
+            "csrf_token": token, "org_unit": str(world.units["gz"]), "name": "光缆中断", "kind": "outage",
+            "first_day": "2026-05-02", "last_day": "", "effect_pct": typed})
+        assert bad.status_code == 422
+        assert shown in bad.text
+        assert _count(db) == 0
+    zero = client.post("/console/workforce/special-days", data={
+        "csrf_token": token, "org_unit": str(world.units["gz"]), "name": "光缆中断", "kind": "outage",
+        "first_day": "2026-05-02", "last_day": "", "effect_pct": "0"}, follow_redirects=True)
+    assert zero.status_code == 200, zero.text
+    with db.session() as s:
+        assert s.scalars(select(WorkforceSpecialDay.effect_pct)).one() == 0.0  # typed 0: no effect, not "learn"
+
 
 def test_supervisors_see_special_days_but_may_not_change_them(client: TestClient, world: World) -> None:
     login(client, "sup_gd")
