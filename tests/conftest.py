@@ -12,7 +12,9 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -23,6 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from kefu.core import auth as _auth
+from kefu.core import clock
 from kefu.core.config import Settings
 from kefu.core.db import Database
 from kefu.core.migrate import upgrade
@@ -80,6 +83,26 @@ def db_url(template_db: str, tmp_path: Path) -> Iterator[str]:
         path = tmp_path / "kefu.sqlite3"
         shutil.copy(template_db, path)
         yield f"sqlite:///{path}"
+
+
+def midnight_offset(local: datetime) -> timedelta:
+    """An hour when ``local`` is within 30 minutes of midnight, else nothing."""
+    minute = local.hour * 60 + local.minute
+    return timedelta(hours=1) if minute < 30 or minute >= 23 * 60 + 30 else timedelta(0)
+
+
+@pytest.fixture
+def away_from_midnight(monkeypatch: pytest.MonkeyPatch) -> Iterator[timedelta]:
+    """Keep kefu's clock at least 30 minutes from local midnight in China for a test that counts "today":
+    within 30 minutes of it, the clock runs an hour ahead (in this process, and through KEFU_CLOCK_OFFSET in
+    any process the test starts). Yields the offset added (usually none)."""
+    added = midnight_offset(clock.utcnow().astimezone(ZoneInfo("Asia/Shanghai")))
+    before = clock.offset()
+    if added:
+        clock.shift(before + added)
+        monkeypatch.setenv("KEFU_CLOCK_OFFSET", str((before + added).total_seconds()))
+    yield added
+    clock.shift(before)
 
 
 @pytest.fixture

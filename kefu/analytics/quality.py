@@ -61,6 +61,7 @@ from kefu.analytics.summary import (
     unseen,
     writer_lock,
 )
+from kefu.core.clock import utcnow
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
@@ -569,5 +570,5 @@ def first_contact(session: Session, first: date, end: date, *, unit_ids: Iterabl
                   channels: Iterable[str] | None = None) -> tuple[int, int]:
     """:func:`kefu.analytics.service.first_contact` of the local days [first, end), from the summary:
     (resolved at first contact, contacts of a known customer)."""
-    got = figures_by(session, first, end, by=(), unit_ids=unit_ids, now=datetime.now(UTC), channels=channels).get(())
+    got = figures_by(session, first, end, by=(), unit_ids=unit_ids, now=utcnow(), channels=channels).get(())
     return got.fcr if got is not None else (0, 0)
