@@ -245,15 +245,11 @@ def _owner(session: Session, kind: str, value: str) -> Customer | None:
 
 
 def resolve(session: Session, customer: Customer) -> Customer:
-    """The surviving customer after following `merged_into_id`."""
-    seen = {customer.id}
-    while customer.merged_into_id is not None and len(seen) < _MAX_MERGE_DEPTH:
-        nxt = session.get(Customer, customer.merged_into_id)
-        if nxt is None or nxt.id in seen:
-            break
-        seen.add(nxt.id)
-        customer = nxt
-    return customer
+    """The surviving customer after following `merged_into_id` (`survivors` of one)."""
+    if customer.merged_into_id is None:
+        return customer
+    survivor = survivors(session, [customer.id]).get(customer.id, customer.id)
+    return customer if survivor == customer.id else session.get(Customer, survivor) or customer
 
 
 def identify(session: Session, *, kind: str, value: str, org_unit_id: int, name: str | None = None,
