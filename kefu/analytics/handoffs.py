@@ -118,13 +118,9 @@ def stats(session: Session, first: date, end: date, *, unit_ids: Sequence[int]) 
         .where(d.day >= day_number(first), d.day < day_number(end), d.org_unit_id.in_(list(unit_ids)))
         .group_by(d.from_channel, d.to_channel)).all()
     calls = sum(int(r[2] or 0) for r in rows)
-    dirs = [DirectionStats(f, t, int(offered), int(opened or 0), int(done or 0), int(back or 0))
-            for f, t, _, offered, opened, done, back, _ in rows if offered]
-    dirs.sort(key=lambda x: (-x.offered, x.from_channel, x.to_channel))
-    saved = sum(float(r[7] or 0.0) for r in rows)
-    return HandoffStats(calls=calls, offered=sum(x.offered for x in dirs), opened=sum(x.opened for x in dirs),
-                        completed=sum(x.completed for x in dirs), returned=sum(x.returned for x in dirs),
-                        minutes_saved=round(saved / 60.0, 2), directions=dirs)
+    dirs = [DirectionStats(f, t, int(offered or 0), int(opened or 0), int(done or 0), int(back or 0))
+            for f, t, _, offered, opened, done, back, _ in rows]
+    return HandoffStats.of(calls, dirs, sum(float(r[7] or 0.0) for r in rows))
 
 
 def rebuild(session: Session, *, start: datetime | None = None, end: datetime | None = None) -> int:

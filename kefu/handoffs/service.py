@@ -14,6 +14,7 @@ Services flush, never commit.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -199,6 +200,14 @@ class HandoffStats:
     def handoff_rate(self) -> float | None:
         return self.offered / self.calls if self.calls else None
 
+    @classmethod
+    def of(cls, calls: int, directions: Iterable[DirectionStats], saved_seconds: float) -> HandoffStats:
+        """The totals of these directions (those offered something), the busiest direction first."""
+        dirs = sorted((d for d in directions if d.offered), key=lambda d: (-d.offered, d.from_channel, d.to_channel))
+        return cls(calls=calls, offered=sum(d.offered for d in dirs), opened=sum(d.opened for d in dirs),
+                   completed=sum(d.completed for d in dirs), returned=sum(d.returned for d in dirs),
+                   minutes_saved=round(saved_seconds / 60.0, 2), directions=dirs)
+
 
 def stats(session: Session, unit_ids: list[int], *, start: datetime, end: datetime) -> HandoffStats:
     """Handoffs offered in [start, end) in these units, with the calls offered there in the same period."""
@@ -218,10 +227,7 @@ def stats(session: Session, unit_ids: list[int], *, start: datetime, end: dateti
         d.completed += h.status == "completed"
         d.returned += h.status == "returned"
         saved += h.saved_seconds if h.status == "completed" else 0.0
-    dirs = sorted(by_dir.values(), key=lambda d: (-d.offered, d.from_channel, d.to_channel))
-    return HandoffStats(calls=calls, offered=sum(d.offered for d in dirs), opened=sum(d.opened for d in dirs),
-                        completed=sum(d.completed for d in dirs), returned=sum(d.returned for d in dirs),
-                        minutes_saved=round(saved / 60.0, 2), directions=dirs)
+    return HandoffStats.of(calls, by_dir.values(), saved)
 
 
 def get(session: Session, handoff_id: int) -> Handoff:
