@@ -13,8 +13,9 @@ Documented functions (import them from their modules):
   at all at n = a + beta sqrt(a), without and with abandonment (r = sqrt(patience / aht));
 - ``staffing.square_root_beta(load, aht, target, patience=None)``: the square-root staffing beta of a target;
 - ``staffing.required_agents``, ``staffing.scheduled_agents``, ``staffing.staff_day``: staffing;
-- ``forecast.model_forecast``, ``forecast.choose_model``, ``forecast.same_weekday_mean``,
-  ``forecast.special_kinds``, ``forecast.public_holidays``, ``forecast.wape``: forecasting;
+- ``forecast.model_forecast``, ``forecast.choose_model``, ``forecast.choose_blend`` and ``forecast.blended``
+  (the mean of the best backtested candidates), ``forecast.same_weekday_mean``, ``forecast.special_kinds``,
+  ``forecast.public_holidays``, ``forecast.wape``: forecasting;
 - ``multiskill.required_by_demand``, ``multiskill.email_agents``, ``multiskill.cover``: several skills;
 - ``roster.assign`` (named agents on a day's shifts within their hours and rest) and ``roster.adherence``
   (an agent's adherence to their shift from their presence changes).

@@ -1,10 +1,12 @@
 """`kefu bench forecast`: the forecaster against the baselines on call-log months it was not tuned on.
 
-The log's days before ``split`` are the training part: the model (its level and profile windows, mean or
-median, special days (holidays, their eves and the days after) or not, profile smoothing) is chosen there
-by weekly rolling-origin backtests and nothing after ``split`` is looked at. The days from ``split`` on
-are then forecast a week at a time, each week from all days before it (as a planner would), by the
-chosen model, the 8-week same-weekday mean (the baseline to beat), the 1-week seasonal naive and the
+The log's days before ``split`` are the training part: the candidates (level and profile windows, mean or
+median level or a regression for the daily total, pooled or median intraday shares, special days
+(holidays, their eves and the days after) or not, profile smoothing) are ranked there by weekly
+rolling-origin backtests and nothing after ``split`` is looked at; the model is the blend of the best
+``forecast.COMBINE_TOP`` weighted by 1 / backtest WAPE. The days from ``split`` on are then forecast a
+week at a time, each week from all days before it (as a planner would), by the model, the best single
+candidate, the 8-week same-weekday mean (the baseline to beat), the 1-week seasonal naive and the
 first-pass seasonal model; WAPE of each and its ratio to the baseline.
 """
 
@@ -22,10 +24,10 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / 
 
 @dataclass(frozen=True)
 class ForecastBench:
-    model: forecast.ModelConfig
+    model: forecast.Blend  # the blended candidates with their weights, best first
     train_days: int
     test_days: int
-    train_backtest: float  # chosen model's WAPE in the training backtests
+    train_backtest: float  # the best single candidate's WAPE in the training backtests
     train_baseline: float  # the 8-week mean's, on the same days
     wape: dict[str, float]  # method -> WAPE on the held-out days
     monthly: dict[str, dict[str, float]]  # "YYYY-MM" -> method -> WAPE on that month's held-out days
@@ -36,6 +38,8 @@ class ForecastBench:
 def run(data_dir: Path, *, split: date, country: str = "IL", interval_minutes: int = 30,
         quick: bool = True) -> ForecastBench:
     started = time.perf_counter()
+    if not any(data_dir.glob("[0-9][0-9]_*.txt")) and (data_dir / DEFAULT_DATA.name).is_dir():
+        data_dir = data_dir / DEFAULT_DATA.name  # the shared data folder given: its call-centre log
     files = sorted(data_dir.glob("[0-9][0-9]_*.txt"))
     if not files:
         raise FileNotFoundError(f"no call logs (NN_Month.txt) in {data_dir}")
@@ -48,11 +52,11 @@ def run(data_dir: Path, *, split: date, country: str = "IL", interval_minutes: i
     holidays = forecast.public_holidays(country, years)
     special = forecast.special_kinds(holidays, forecast.public_holidays(country, years, category="optional"))
     candidates = forecast.CANDIDATES if not quick else tuple(c for c in forecast.CANDIDATES if not c.pooled_profile)
-    model, backtest, baseline = forecast.choose_model(train, special, candidates=candidates)
-    chosen = forecast.configured(model, special)
+    model, backtest, baseline = forecast.choose_blend(train, special, candidates=candidates)
 
     methods = {
-        "model": chosen,
+        "model": forecast.blended(model, special),
+        "best_single": forecast.configured(model[0][0], special),
         "mean_8_weeks": forecast.same_weekday_mean,
         "seasonal_naive": forecast.seasonal_naive,
         "first_pass": forecast.seasonal_forecast,
@@ -78,8 +82,9 @@ def report(b: ForecastBench) -> str:
     base = b.wape["mean_8_weeks"]
     naive = b.wape["seasonal_naive"]
     lines = [
-        f"training days {b.train_days}, held-out days {b.test_days}; chosen on training backtests: "
-        f"{b.model.describe()} (backtest WAPE {b.train_backtest:.4f} vs 8-week mean {b.train_baseline:.4f})",
+        f"training days {b.train_days}, held-out days {b.test_days}; chosen on training backtests: the blend of "
+        f"the best {len(b.model)}, first {b.model[0][0].describe()} (backtest WAPE {b.train_backtest:.4f} vs "
+        f"8-week mean {b.train_baseline:.4f})",
         f"{'method':<16}{'WAPE':>9}{'/ 8-wk mean':>13}{'/ naive':>10}",
     ]
     for name, w in b.wape.items():
@@ -87,7 +92,8 @@ def report(b: ForecastBench) -> str:
     lines.append(f"model vs 8-week mean: {100 * (1 - b.wape['model'] / base):+.1f} % lower WAPE; {b.seconds:.1f} s")
     for month, per in b.monthly.items():
         lines.append(f"  {month}: model {per['model']:.4f}, 8-week mean {per['mean_8_weeks']:.4f}, "
-                     f"{100 * (1 - per['model'] / per['mean_8_weeks']):+.1f} % lower")
+                     f"{100 * (1 - per['model'] / per['mean_8_weeks']):+.1f} % lower; best single "
+                     f"{per['best_single']:.4f}, bound {per['true_day_total']:.4f}")
     lines.append(f"(true_day_total: the model's intraday shape scaled to each day's real total, what a perfect daily "
                  f"level would give: {100 * (1 - b.wape['true_day_total'] / base):+.1f} % below the 8-week mean)")
     return "\n".join(lines)

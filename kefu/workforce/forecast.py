@@ -174,6 +174,14 @@ class ModelConfig:
     #: Observances (the calendar's optional days: Purim, Tisha B'Av ...) kept as a kind of their own;
     #: without, they are normal days.
     observances: bool = False
+    #: Daily total from a regression instead (0: off): log total on weekday, the part of the month
+    #: (``MONTH_PARTS`` days each) and a linear trend, fitted to the normal days of the last ``regression``
+    #: weeks, each weighted 0.5 ** (age in weeks / ``REGRESSION_HALF_LIFE``), the month and trend terms
+    #: shrunk toward zero (ridge); see :func:`regression_level`.
+    regression: int = 0
+    #: Intraday shape: ``pooled`` (each interval's share of the summed counts) or ``median`` (each
+    #: interval's median share over the days, not renormalised: see :func:`median_profile`).
+    profile: str = "pooled"
 
     def describe(self) -> str:
         return (
@@ -182,11 +190,16 @@ class ModelConfig:
             f"{f', smoothed {self.smooth:g}' if self.smooth else ''}"
             f"{f', first {self.month_start} business days of the month' if self.month_start else ''}"
             f"{', observances' if self.observances else ''}"
+            f"{f', daily total by regression on {self.regression} wk' if self.regression else ''}"
+            f"{', median shares' if self.profile == 'median' else ''}"
         )
 
 
+#: Weeks of history the regression candidates fit (half a year: every weekday and part of the month
+#: many times over).
+REGRESSION_WEEKS = 26
 CANDIDATES: tuple[ModelConfig, ...] = tuple(
-    ModelConfig(lw, pw, lv, sp, pool, sm, ms if sp else 0, ob and sp)
+    ModelConfig(lw, pw, lv, sp, pool, sm, ms if sp else 0, ob and sp, rg, prof)
     for lw in (1, 2, 4, 6, 8)
     for pw in (4, 8, 12, 26)
     for lv in ("mean", "median")
@@ -195,15 +208,20 @@ CANDIDATES: tuple[ModelConfig, ...] = tuple(
     for sm in (0.0, 0.25)
     for ms in (0, 3, 5)
     for ob in (False, True)
+    for rg in (0, REGRESSION_WEEKS)
+    for prof in ("pooled", "median")
     if not (lw <= 2 and lv == "median") and (sp or (ms == 0 and not ob))
+    and not (rg and (lw != 8 or lv != "median"))  # the regression replaces the level: one level setting
 )
 #: The few the console and API choose among on a unit's own history (a request must stay quick).
 QUICK_CANDIDATES: tuple[ModelConfig, ...] = tuple(
-    ModelConfig(lw, pw, lv, True, False, sm, ms, True)
-    for lw, lv in ((4, "mean"), (8, "median"))
+    ModelConfig(lw, pw, lv, True, False, sm, ms, True, rg, prof)
+    for lw, lv, rg in ((4, "mean", 0), (8, "median", 0), (8, "median", REGRESSION_WEEKS))
     for pw in (8, 12)
     for sm in (0.0, 0.25)
     for ms in (0, 3)
+    for prof in ("pooled", "median")
+    if not (rg and ms)  # the regression's parts of the month stand for the month-start days
 )
 
 
@@ -211,6 +229,88 @@ def _median(values: Sequence[float]) -> float:
     s = sorted(values)
     n = len(s)
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+#: Days in each part of the month of the regression (1-5, 6-10, ... 26-31: pay days and statements).
+MONTH_PARTS = 5
+#: Half-life, in weeks, of a day's weight in the regression.
+REGRESSION_HALF_LIFE = 8.0
+#: Reweighting steps of the regression's Huber fit (a day with a residual beyond 1.345 robust standard
+#: deviations weighs less: an outage's or a burst's day does not move the level of the days around it).
+REGRESSION_HUBER_STEPS = 3
+#: Ridge penalty on the month-part and trend terms (in units of a day of full weight).
+REGRESSION_RIDGE = 4.0
+
+
+def _month_part(day: date) -> int:
+    return min((day.day - 1) // MONTH_PARTS, 30 // MONTH_PARTS - 1)
+
+
+def regression_level(history: History, day: date, origin: date, weeks: int, *,
+                     half_life: float | None = None, ridge: float | None = None,
+                     huber_steps: int | None = None) -> float | None:
+    """Expected daily total of ``day`` from a weighted least-squares fit of log daily total on the
+    weekday (one intercept each), the part of the month and days since ``origin`` over the history days
+    with calls in the ``weeks`` weeks before ``origin``; the month-part and trend terms carry a ridge
+    penalty so that little history leaves them near zero, and ``huber_steps`` reweightings make the fit
+    a Huber one (robust scale from the median absolute residual). None when no day of ``day``'s weekday
+    has calls."""
+    import numpy as np
+
+    half_life = REGRESSION_HALF_LIFE if half_life is None else half_life
+    ridge = REGRESSION_RIDGE if ridge is None else ridge
+    huber_steps = REGRESSION_HUBER_STEPS if huber_steps is None else huber_steps
+    rows = [d for d in history if d < origin and (origin - d).days <= 7 * weeks and sum(history[d]) > 0]
+    weekdays = sorted({d.weekday() for d in rows})
+    if day.weekday() not in weekdays:
+        return None
+    parts = 30 // MONTH_PARTS
+    col = {wd: i for i, wd in enumerate(weekdays)}
+    n_cols = len(weekdays) + (parts - 1) + 1
+
+    def features(d: date) -> list[float]:
+        x = [0.0] * n_cols
+        x[col[d.weekday()]] = 1.0
+        if _month_part(d):
+            x[len(weekdays) + _month_part(d) - 1] = 1.0
+        x[-1] = (d - origin).days / 7.0  # trend, per week
+        return x
+
+    w = np.sqrt([0.5 ** ((origin - d).days / 7.0 / half_life) for d in rows])
+    a = np.asarray([features(d) for d in rows]) * w[:, None]
+    b = np.log([float(sum(history[d])) for d in rows]) * w
+    penalty = np.zeros((n_cols - len(weekdays), n_cols))
+    penalty[:, len(weekdays):] = np.eye(n_cols - len(weekdays)) * math.sqrt(ridge)
+    coef, *_ = np.linalg.lstsq(np.vstack([a, penalty]), np.concatenate([b, np.zeros(len(penalty))]), rcond=None)
+    for _ in range(huber_steps):
+        r = (b - a @ coef) / w
+        scale = 1.4826 * float(np.median(np.abs(r)))
+        if scale <= 0:
+            break
+        hw = np.sqrt(np.minimum(1.0, 1.345 * scale / np.maximum(np.abs(r), 1e-12)))
+        coef, *_ = np.linalg.lstsq(np.vstack([a * hw[:, None], penalty]),
+                                   np.concatenate([b * hw, np.zeros(len(penalty))]), rcond=None)
+    return float(math.exp(float(np.dot(features(day), coef))))
+
+
+def median_profile(days: Sequence[Sequence[int]], level: float, smooth: float = 0.0, width: int = 0) -> list[float]:
+    """``level`` times each interval's median share of its day over ``days`` (days without calls left
+    out: with none, ``width`` zeros), each day's counts first smoothed with weight ``smooth`` on the two
+    neighbouring intervals.
+    Not renormalised: each interval's median is what minimises its absolute error, so the forecast's sum
+    may differ from ``level`` (a thin interval's median share lies below its mean)."""
+    shares = []
+    for counts in days:
+        n = len(counts)
+        smoothed = [
+            counts[i] + smooth * ((counts[i - 1] if i else 0) + (counts[i + 1] if i + 1 < n else 0)) for i in range(n)
+        ]
+        total = sum(smoothed)
+        if total:
+            shares.append([v / total for v in smoothed])
+    if not shares:
+        return [0.0] * width
+    return [level * _median([s[i] for s in shares]) for i in range(len(shares[0]))]
 
 
 def _base(
@@ -222,6 +322,8 @@ def _base(
         return [0.0] * width
     totals = [float(sum(history[d])) for d in level_days]
     level = _median(totals) if config.level == "median" else sum(totals) / len(totals)
+    if config.regression:
+        level = regression_level(history, day, origin, config.regression) or level
     profile_days = _same_weekday_days(history, day, origin, config.profile_weeks)
     if config.pooled_profile:
         kin = kin if kin is not None else _kindred_weekdays(history, origin, width)
@@ -230,6 +332,8 @@ def _base(
             d for d in history
             if d < origin and d.weekday() in same_kind and (origin - d).days <= 7 * config.profile_weeks
         ]
+    if config.profile == "median":
+        return median_profile([history[d] for d in profile_days], level, config.smooth, width)
     pooled = [float(sum(history[d][i] for d in profile_days)) for i in range(width)]
     if config.smooth:
         w = config.smooth
@@ -401,6 +505,29 @@ def configured(
     return run
 
 
+def backtest_candidates(
+    history: History,
+    special: SpecialDays | None = None,
+    effects: Mapping[date, float] | None = None,
+    *,
+    backtest_weeks: int = 8,
+    candidates: Sequence[ModelConfig] = CANDIDATES,
+) -> tuple[list[tuple[float, ModelConfig]], float]:
+    """Every candidate's rolling-origin WAPE over the last ``backtest_weeks`` weeks of ``history`` (weekly
+    origins, history only), best first (ties in candidate order), and the 8-week baseline's WAPE over the
+    same days."""
+    ordered = sorted(history)
+    if len(ordered) < 2:
+        raise WorkforceInputError("need at least two history days to choose a forecast model")
+    first = max(ordered[0] + timedelta(days=7), ordered[-1] - timedelta(days=7 * backtest_weeks - 1))
+    test_days = [d for d in ordered if d >= first] or ordered[-1:]
+    scores = sorted(
+        (_rolling(history, test_days, 7, configured(c, special, effects)), i, c) for i, c in enumerate(candidates)
+    )
+    baseline = _rolling(history, test_days, 7, lambda h, b: same_weekday_mean(h, b))
+    return [(w, c) for w, _, c in scores], baseline
+
+
 def choose_model(
     history: History,
     special: SpecialDays | None = None,
@@ -412,17 +539,79 @@ def choose_model(
     """Pick the candidate with the lowest rolling-origin WAPE over the last ``backtest_weeks`` weeks of
     ``history`` (weekly origins, history only). Returns (model, its backtest WAPE, the 8-week baseline's
     backtest WAPE over the same days)."""
-    ordered = sorted(history)
-    if len(ordered) < 2:
-        raise WorkforceInputError("need at least two history days to choose a forecast model")
-    first = max(ordered[0] + timedelta(days=7), ordered[-1] - timedelta(days=7 * backtest_weeks - 1))
-    test_days = [d for d in ordered if d >= first] or ordered[-1:]
-    scores = [
-        (_rolling(history, test_days, 7, configured(c, special, effects)), i, c) for i, c in enumerate(candidates)
-    ]
-    best_wape, _, best = min(scores)
-    baseline = _rolling(history, test_days, 7, lambda h, b: same_weekday_mean(h, b))
+    scores, baseline = backtest_candidates(
+        history, special, effects, backtest_weeks=backtest_weeks, candidates=candidates
+    )
+    best_wape, best = scores[0]
     return best, best_wape, baseline
+
+
+#: How many of the best backtested candidates the forecast averages (see :func:`blend_weights`): their
+#: errors are partly independent (a level from eight weeks' median and one from a half-year regression
+#: miss on different days), so the average misses less than the best alone.
+COMBINE_TOP = 10
+Blend = tuple[tuple[ModelConfig, float], ...]
+
+
+def blend_weights(scores: Sequence[tuple[float, ModelConfig]], top: int = COMBINE_TOP) -> Blend:
+    """The first ``top`` of ``scores`` (backtest WAPE, model; best first), each weighted by 1 / WAPE,
+    weights summing to 1 (a candidate with zero error takes all the weight, shared among such)."""
+    chosen = list(scores[:top])
+    if not chosen:
+        raise WorkforceInputError("no candidate to blend")
+    perfect = [c for w, c in chosen if w <= 0]
+    if perfect:
+        return tuple((c, 1 / len(perfect)) for c in perfect)
+    total = sum(1 / w for w, _ in chosen)
+    return tuple((c, (1 / w) / total) for w, c in chosen)
+
+
+def describe_blend(models: Blend) -> str:
+    """One line for a blend: how many, their weights' range and the first one."""
+    if len(models) == 1:
+        return models[0][0].describe()
+    weights = [w for _, w in models]
+    return (f"mean of the best {len(models)} by backtest (weights {min(weights):.2f}-{max(weights):.2f}), "
+            f"first: {models[0][0].describe()}")
+
+
+def blend(forecasts: Sequence[tuple[Forecast, float]]) -> Forecast:
+    """Weighted mean, interval by interval, of forecasts of the same days (weights as given)."""
+    if not forecasts:
+        raise WorkforceInputError("nothing to blend")
+    first = forecasts[0][0]
+    return {
+        day: [math.fsum(f[day][i] * w for f, w in forecasts) for i in range(len(values))]
+        for day, values in first.items()
+    }
+
+
+def blended(
+    models: Blend, special: SpecialDays | None = None, effects: Mapping[date, float] | None = None
+) -> Callable[[History, list[date]], Forecast]:
+    """The weighted mean of the models' forecasts, each with the special days and stated effects."""
+
+    def run(history: History, days: list[date]) -> Forecast:
+        return blend([(model_forecast(history, days, c, special, effects), w) for c, w in models])
+
+    return run
+
+
+def choose_blend(
+    history: History,
+    special: SpecialDays | None = None,
+    effects: Mapping[date, float] | None = None,
+    *,
+    backtest_weeks: int = 8,
+    candidates: Sequence[ModelConfig] = CANDIDATES,
+    top: int = COMBINE_TOP,
+) -> tuple[Blend, float, float]:
+    """The ``top`` candidates of the backtests, weighted by :func:`blend_weights`. Returns (the blend, the
+    best single candidate's backtest WAPE, the 8-week baseline's)."""
+    scores, baseline = backtest_candidates(
+        history, special, effects, backtest_weeks=backtest_weeks, candidates=candidates
+    )
+    return blend_weights(scores, top), scores[0][0], baseline
 
 
 def rolling_scores(

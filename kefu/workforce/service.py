@@ -322,18 +322,19 @@ def entered_days(session: Session, org_unit_id: int, first: date, last: date) ->
 
 def chosen_forecast(
     past: forecast.History, wanted: list[date], country: str, entered: Entered = NO_ENTERED
-) -> tuple[forecast.Forecast, forecast.ModelConfig]:
+) -> tuple[forecast.Forecast, forecast.Blend]:
     """The second-pass forecaster on a unit's own history: the quick candidates compared by weekly
-    rolling-origin backtests on ``past`` only, the best one forecasting ``wanted`` with the country's
-    holidays and the days an administrator entered (too little history to compare: the default model)."""
+    rolling-origin backtests on ``past`` only, the blend of the best forecasting ``wanted`` with the
+    country's holidays and the days an administrator entered (too little history to compare: the
+    default model)."""
     special = {**special_days(country, [*past, *wanted]), **entered.kinds}
     try:
-        model, _, _ = forecast.choose_model(
+        models, _, _ = forecast.choose_blend(
             past, special, entered.effects, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES
         )
     except WorkforceInputError:
-        model = forecast.ModelConfig()
-    return forecast.model_forecast(past, wanted, model, special, entered.effects), model
+        models = ((forecast.ModelConfig(), 1.0),)
+    return forecast.blended(models, special, entered.effects)(past, wanted), models
 
 
 def forecast_days(
@@ -378,20 +379,20 @@ def forecast_days(
         test = ordered[-holdout_days:]
         train = {d: v for d, v in past.items() if d < test[0]}
         if any(sum(past[d]) for d in test):
-            _, held_model = chosen_forecast(train, test, country, entered)
+            _, held_models = chosen_forecast(train, test, country, entered)
             held_special = {**special_days(country, ordered), **entered.kinds}
             wapes = forecast.rolling_scores(
                 past,
                 test,
                 {
-                    "model": forecast.configured(held_model, held_special, entered.effects),
+                    "model": forecast.blended(held_models, held_special, entered.effects),
                     "baseline": forecast.same_weekday_mean,
                     "naive": forecast.seasonal_naive,
                 },
             )
             score = {
                 "days": len(test),
-                "model": held_model.describe(),
+                "model": forecast.describe_blend(held_models),
                 "model_wape": num(wapes["model"]),
                 "baseline_wape": num(wapes["baseline"]),
                 "naive_wape": num(wapes["naive"]),
@@ -402,7 +403,7 @@ def forecast_days(
         "interval_minutes": interval_minutes,
         "tz": tz,
         "country": country,
-        "model": model.describe(),
+        "model": forecast.describe_blend(model),
         "history_days": len(past),
         "holdout": score,
         "days": [

@@ -206,8 +206,8 @@ def test_plan_from_history_shows_forecast_and_actual(client: TestClient, db: Dat
     day = date(1999, 3, 22)
     past = {d: v for d, v in counts.items() if d < day}
     special = forecast.special_kinds(forecast.public_holidays("CN", [1999]))
-    chosen, _, _ = forecast.choose_model(past, special, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES)
-    expected = forecast.model_forecast(past, [day], chosen, special)[day]
+    chosen, _, _ = forecast.choose_blend(past, special, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES)
+    expected = forecast.blended(chosen, special)(past, [day])[day]
     assert [row["forecast"] for row in plan["intervals"]] == pytest.approx(expected, abs=1e-3)
     assert expected != forecast.seasonal_forecast(past, [day])[day]  # the second-pass forecaster, not the first
     assert [row["actual"] for row in plan["intervals"]] == counts[day]
@@ -254,7 +254,7 @@ def test_history_and_forecast_endpoints(client: TestClient, db: Database, world:
     assert out["holdout"]["model_wape"] <= out["holdout"]["naive_wape"]
     assert 0 <= out["holdout"]["baseline_wape"] < 1
     assert out["country"] == "CN"
-    assert out["model"].startswith("level ")
+    assert out["model"].startswith("mean of the best 10 by backtest (weights ")
     records = history.parse_call_log(make_log(DAY, 28)).records
     counts = history.arrivals_per_interval(records, 30)
     first = date(1999, 3, 22)

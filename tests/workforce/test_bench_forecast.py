@@ -17,7 +17,9 @@ def test_forecast_bench_scores_every_method_on_the_held_out_days(tmp_path: Path)
     result = bench.run(tmp_path, split=date(1999, 2, 28), country="IL")
     assert result.train_days == 56
     assert result.test_days == 14
-    assert set(result.wape) == {"model", "mean_8_weeks", "seasonal_naive", "first_pass", "true_day_total"}
+    assert set(result.wape) == {
+        "model", "best_single", "mean_8_weeks", "seasonal_naive", "first_pass", "true_day_total"
+    }
     assert all(0 < w < 1 for w in result.wape.values())
     assert list(result.monthly) == ["1999-02", "1999-03"]  # 28 February and the 13 days of March after it
     assert set(result.monthly["1999-03"]) == set(result.wape)

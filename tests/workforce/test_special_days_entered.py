@@ -92,10 +92,10 @@ def test_an_administrator_enters_a_campaign_and_the_forecast_uses_it(
     kinds = {**forecast.special_kinds(forecast.public_holidays("CN", [1999])),
              TARGET: "campaign", TARGET + timedelta(days=1): "campaign"}
     effects = {TARGET: 1.5, TARGET + timedelta(days=1): 1.5}
-    chosen, _, _ = forecast.choose_model(past, kinds, effects, backtest_weeks=4,
+    chosen, _, _ = forecast.choose_blend(past, kinds, effects, backtest_weeks=4,
                                          candidates=forecast.QUICK_CANDIDATES)
-    expected = forecast.model_forecast(past, wanted, chosen, kinds, effects)
-    normal = forecast.model_forecast(past, wanted, chosen, kinds)
+    expected = forecast.blended(chosen, kinds, effects)(past, wanted)
+    normal = forecast.blended(chosen, kinds)(past, wanted)
     for k, row in enumerate(f.json()["days"]):
         assert row["forecast"] == pytest.approx(expected[wanted[k]], abs=1e-3)
     assert sum(expected[TARGET]) == pytest.approx(1.5 * sum(normal[TARGET]))
