@@ -135,6 +135,8 @@ def _timed(model: classifier.Model, text: str) -> float:
 def _recipe(r: training.Recipe) -> str:
     return (f"grievance marker {'on' if r.grievance_feature else 'off'}, question and request markers "
             f"{'on' if r.asking_feature else 'off'}, category keyword markers {'on' if r.keyword_feature else 'off'}, "
+            f"first-line markers {'on' if r.first_line_feature else 'off'}, "
+            f"telecom words {'on' if r.word_feature else 'off'}, "
             f"type other by category "
             f"{'on' if r.type_other_by_category else 'off'}, "
             f"type C by {'accuracy' if r.type_c_by_accuracy else 'macro-F1'}")

@@ -126,6 +126,10 @@ class Model:
         self.grievance_feature = bool(data.get("features", {}).get("grievance_marker", False))
         self.asking_feature = bool(data.get("features", {}).get("asking_marker", False))
         self.keyword_feature = bool(data.get("features", {}).get("keyword_marker", False))
+        self.first_line_feature = bool(data.get("features", {}).get("first_line_marker", False))
+        # the telecom words the model knows (features.terms(words=...)): looked for in every text it classifies
+        self.words: tuple[str, ...] = (tuple(features.word_terms(data["vocabulary"]))
+                                       if data.get("features", {}).get("telecom_words") else ())
         self.type_other_by_category = bool(data.get("type_other_by_category", False))
         self.heads: dict[str, Head] = {
             name: Head(tuple(h["classes"]), np.asarray(h["coef"], dtype=np.float32),
@@ -141,7 +145,8 @@ class Model:
 
     def classify(self, text: str) -> Prediction:
         vec = features.weighted(text, self.vocabulary, self.idf, grievance=self.grievance_feature,
-                                asking=self.asking_feature, keywords=self.keyword_feature)
+                                asking=self.asking_feature, keywords=self.keyword_feature,
+                                first_line=self.first_line_feature, words=self.words)
         cols = np.fromiter(vec.keys(), dtype=np.int64, count=len(vec))
         vals = np.fromiter(vec.values(), dtype=np.float32, count=len(vec))
         best: dict[str, tuple[str, float]] = {}

@@ -70,10 +70,12 @@ def grievance_terms(text: str) -> list[str]:
 # How a customer asks (the guide: an inquiry "asks for information", a request "asks for an action"): question
 # forms and request verbs. Written once from the guide's definitions before any measurement, never fitted to
 # data; they are features the type head weighs (features.terms), not rules. A complaint asks too ("怎么回事",
-# "凭什么"): what tells the two apart is learnt together with the grievance words.
+# "凭什么"): what tells the two apart is learnt together with the grievance words. 查询 / 查一下 / 查下 (asking to be
+# told a balance or a bill: information, the guide's inquiry) were added in the fifth round, when the model with the
+# first-line markers applied "complaint" to 「查一下话费」 (docs/complaints.md).
 _QUESTION = re.compile(
     r"请问|咨询|想问|问一下|问下|请教|吗|怎么|怎样|如何|多少|是否|能否|能不能|可不可以|可以不|有没有|哪里|哪儿|"
-    r"哪个|哪些|什么时候|何时|几点|几号|求解|求助|求指导|需要什么|要什么",
+    r"哪个|哪些|什么时候|何时|几点|几号|求解|求助|求指导|需要什么|要什么|查询|查一下|查下",
 )
 _REQUEST = re.compile(
     r"办理|开通|取消|退订|关闭|申请|变更|更改|更换|改成|换成|转成|升级|降级|注销|销户|补卡|过户|携号|帮我|帮忙|"
@@ -89,6 +91,23 @@ def question_terms(text: str) -> list[str]:
 def request_terms(text: str) -> list[str]:
     """The request verbs in `text`, in order, without repeats ("帮我取消彩铃" → ["帮我", "取消"])."""
     return list(dict.fromkeys(m.group(0) for m in _REQUEST.finditer(text)))
+
+
+# Thanks or praise, and proposals (the guide's praise and suggestion types): written once from the guide's definitions
+# before any measurement, never fitted to data. Features the type head weighs when they open the customer's text
+# with no grievance in that first line (features.terms(first_turn=True)), not rules.
+_PRAISE = re.compile(r"谢谢|感谢|赞|点赞|满意|好评|表扬|辛苦")
+_SUGGESTION = re.compile(r"建议|希望|能不能增加|可以增加|应该")
+
+
+def praise_terms(text: str) -> list[str]:
+    """The words of thanks or praise in `text`, in order, without repeats ("谢谢，师傅很专业" → ["谢谢"])."""
+    return list(dict.fromkeys(m.group(0) for m in _PRAISE.finditer(text)))
+
+
+def suggestion_terms(text: str) -> list[str]:
+    """The words proposing a change in `text`, in order, without repeats ("建议增加夜间流量包" → ["建议"])."""
+    return list(dict.fromkeys(m.group(0) for m in _SUGGESTION.finditer(text)))
 
 
 # The words the labelling guide (LABELS.md) gives for each category, specific before general: the keyword baseline

@@ -10,6 +10,7 @@ threshold for a complaint that voices no grievance) is chosen by cross-validatio
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -103,10 +104,12 @@ class Recipe:
     type_c_by_accuracy: bool = True  # the type head's C chosen by accuracy (its goal), not macro-F1
     asking_feature: bool = True  # features.terms(asking=True): question and request markers
     keyword_feature: bool = True  # features.terms(keywords=True): the guide's category words as markers
+    first_line_feature: bool = True  # features.terms(first_line=True): how the customer's first line opens
+    word_feature: bool = True  # features.terms(words=features.telecom_words()): whole telecom words
 
 
 SHIPPED = Recipe()
-BASELINE = Recipe(keyword_feature=False)
+BASELINE = Recipe(first_line_feature=False, word_feature=False)
 NEAR_DUPLICATE = 0.6  # cosine of character 3-gram TF-IDF (masked digits ignored) at which two texts are one group
 _MASK = re.compile(r"\*+")
 
@@ -138,9 +141,10 @@ def near_duplicate_groups(texts: Sequence[str], threshold: float = NEAR_DUPLICAT
 def _vectorizer(recipe: Recipe = SHIPPED) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    analyzer = (features.keyword_terms_of if recipe.keyword_feature else
-                features.asking_terms_of if recipe.asking_feature else
-                features.grievance_terms_of if recipe.grievance_feature else features.terms)
+    asking = recipe.asking_feature or recipe.keyword_feature
+    analyzer = functools.partial(features.terms, grievance=recipe.grievance_feature or asking, asking=asking,
+                                 keywords=recipe.keyword_feature, first_line=recipe.first_line_feature,
+                                 words=features.telecom_words() if recipe.word_feature else ())
     return TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=MIN_DF, dtype=np.float32)
 
 
@@ -150,22 +154,25 @@ def _svc(c: float) -> Any:
     return LinearSVC(C=c, class_weight="balanced", random_state=SEED)
 
 
-def _without_category_markers(vec: Any, x: Any) -> Any:
-    """`x` with the category markers' columns (`<k:...>`, features.terms(keywords=True)) set to zero: the type
-    head never learns from them. They are the guide's words for a category, not evidence of a type; learnt by the
-    type head they acted as a topic prior (billing texts are nearly all complaints, so 「查一下话费」 became a
-    complaint sure enough to be applied; docs/complaints.md)."""
+def _without_topic_terms(vec: Any, x: Any) -> Any:
+    """`x` with the columns of the category markers (`<k:...>`, features.terms(keywords=True)) and of the telecom
+    words (`<w:...>`, features.terms(words=...)) set to zero: the type head never learns from them. They say what a
+    text is about, not what kind of text it is; learnt by the type head the markers acted as a topic prior (billing
+    texts are nearly all complaints, so 「查一下话费」 became a complaint sure enough to be applied), and the words did
+    the same (「查一下话费」 a complaint at 0.88, above the no-grievance threshold) for no gain in type accuracy
+    (docs/complaints.md)."""
     from scipy import sparse
 
     names = vec.get_feature_names_out()
-    keep = np.asarray([0.0 if str(t).startswith("<k:") else 1.0 for t in names], dtype=np.float32)
+    keep = np.asarray([0.0 if str(t).startswith(("<k:", features.WORD)) else 1.0 for t in names], dtype=np.float32)
     return x @ sparse.diags(keep)
 
 
 def _cv_scores(texts: list[str], y: list[str], c: float, classes: list[str], groups: Sequence[int],
                recipe: Recipe = SHIPPED, *, category_markers: bool = True) -> np.ndarray:
     """Decision scores of each text from a model that did not see it nor any near-duplicate of it
-    (vectoriser refitted per fold; `category_markers` False: their columns zeroed, as for the type head)."""
+    (vectoriser refitted per fold; `category_markers` False: the columns of the category markers and telecom words
+    zeroed, as for the type head)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     counts = {k: y.count(k) for k in set(y)}
@@ -182,7 +189,7 @@ def _cv_scores(texts: list[str], y: list[str], c: float, classes: list[str], gro
             a = vec.fit_transform([texts[i] for i in tr])
             b = vec.transform([texts[i] for i in te])
             if not category_markers:
-                a, b = _without_category_markers(vec, a), _without_category_markers(vec, b)
+                a, b = _without_topic_terms(vec, a), _without_topic_terms(vec, b)
             m = _svc(c).fit(a, ya[tr])
             s = m.decision_function(b)
             if s.ndim == 1:
@@ -323,7 +330,7 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
             def adjust(p: np.ndarray, classes: list[str], p_other: np.ndarray = p_other) -> np.ndarray:
                 return type_given_category(p, classes, p_other)
 
-        m = _svc(hf.c).fit(x if name == "category" else _without_category_markers(vec, x), np.asarray(y))
+        m = _svc(hf.c).fit(x if name == "category" else _without_topic_terms(vec, x), np.asarray(y))
         coef = m.coef_ if len(m.classes_) > 2 else np.vstack([-m.coef_[0], m.coef_[0]])
         intercept = m.intercept_ if len(m.classes_) > 2 else np.array([-m.intercept_[0], m.intercept_[0]])
         heads[name] = {"classes": list(m.classes_), "coef": coef, "intercept": intercept,
@@ -345,7 +352,9 @@ def fit(examples: Sequence[Example], *, target_precision: float = TARGET_PRECISI
         "format": 1,
         "features": {"grievance_marker": recipe.grievance_feature or recipe.asking_feature or recipe.keyword_feature,
                      **({"asking_marker": True} if recipe.asking_feature or recipe.keyword_feature else {}),
-                     **({"keyword_marker": True} if recipe.keyword_feature else {})},
+                     **({"keyword_marker": True} if recipe.keyword_feature else {}),
+                     **({"first_line_marker": True} if recipe.first_line_feature else {}),
+                     **({"telecom_words": True} if recipe.word_feature else {})},
         "type_other_by_category": recipe.type_other_by_category and adjust is not None,
         "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "trained_on": {"examples": len(examples), "pools": pools},

@@ -16,8 +16,10 @@ from kefu.complaints.labels import (
     category_terms,
     escalation_terms,
     grievance_terms,
+    praise_terms,
     question_terms,
     request_terms,
+    suggestion_terms,
 )
 
 
@@ -61,6 +63,36 @@ def test_terms_carry_the_guides_category_words_as_markers_when_asked() -> None:
     assert features.keyword_terms_of("彩铃")[:2] == ["<nog>", "<noq>"]
 
 
+def test_the_first_line_says_how_the_customer_opens() -> None:
+    r = features.FIRST_LINE_REPEAT
+    # a question with no grievance in the first line; a grievance later does not undo how it opened
+    assert features.terms("请问宽带怎么报修？\n修了三天还没人来", (), first_line=True) == ["<q1nog1>"] * r + ["<?>"]
+    # a question that voices a grievance in the same line is no calm question
+    assert features.terms("凭什么乱扣我话费？", (), first_line=True) == ["<?>"]
+    assert features.terms("谢谢你们师傅", (), first_line=True) == ["<p1>"] + ["<p1nog1>"] * r
+    assert features.terms("感谢回复，但是宽带还是断网", (), first_line=True) == ["<p1>"]
+    assert features.terms("建议增加夜间流量包", (), first_line=True) == ["<s1>"] + ["<s1nog1>"] * r
+    assert features.terms("宽带断了\n请问怎么办", (), first_line=True) == []  # only the first line counts
+    assert features.terms("谢谢你们师傅", (1,)) == ["谢", "谢", "你", "们", "师", "傅"]  # a model trained without them
+
+
+def test_praise_and_suggestion_terms_are_the_guides_words() -> None:
+    assert praise_terms("谢谢，师傅很专业，点赞，谢谢") == ["谢谢", "点赞"]
+    assert suggestion_terms("建议增加夜间流量包，希望早日上线") == ["建议", "希望"]
+    assert (praise_terms("宽带坏了"), suggestion_terms("宽带坏了")) == ([], [])
+
+
+def test_terms_carry_whole_telecom_words_when_given() -> None:
+    words = ("携号转网", "国际漫游", "宽带")
+    assert features.terms("我想携号转网，国际漫游怎么办", (), words=words) == ["<w:携号转网>", "<w:国际漫游>"]
+    # once each, whole inside one run (the text is normalised: no word across punctuation), after the operator's
+    # own @mentions are left out
+    assert features.terms("宽带宽带，携号 转网 @中国联通宽带客服", (), words=words) == ["<w:宽带>"]
+    assert features.word_terms(["宽", "<w:携号转网>", "<k:data>", "<w:宽带>"]) == ["携号转网", "宽带"]
+    assert "携号转网" in features.telecom_words()
+    assert all(len(w) >= 2 for w in features.telecom_words())
+
+
 def test_category_terms_are_the_guides_words_in_its_order() -> None:
     assert category_terms("宽带欠费停机了，话费也扣了") == ["broadband", "billing"]
     assert category_terms("IPTV 又看不了") == ["broadband"]  # case-insensitive
@@ -70,6 +102,7 @@ def test_category_terms_are_the_guides_words_in_its_order() -> None:
 def test_question_and_request_terms_are_how_a_customer_asks() -> None:
     assert question_terms("宽带资费是多少？怎么办理") == ["多少", "怎么"]
     assert request_terms("宽带资费是多少？怎么办理") == ["办理"]
+    assert question_terms("帮我查一下话费，想查询账单") == ["查一下", "查询"]  # asking for information
     assert request_terms("麻烦帮我取消彩铃，取消") == ["麻烦", "帮我", "取消"]
     assert (question_terms("宽带坏了"), request_terms("宽带坏了")) == ([], [])
 
@@ -156,23 +189,26 @@ def test_a_written_model_predicts_what_scikit_learn_predicts(tmp_path: Path) -> 
     training.write(doc, path)
     m = classifier.load(path)
     c = doc["cross_validation"]["category"]["C"]
-    vec = TfidfVectorizer(analyzer=features.keyword_terms_of, sublinear_tf=True, min_df=training.MIN_DF)
+    vec = TfidfVectorizer(analyzer=features.first_line_terms_of, sublinear_tf=True, min_df=training.MIN_DF)
     x = vec.fit_transform([e.text for e in ex])
     ref = LinearSVC(C=c, class_weight="balanced", random_state=training.SEED).fit(x, [e.category for e in ex])
     # the type head learns without the category markers (their columns zeroed)
-    x_type = training._without_category_markers(vec, x)
+    x_type = training._without_topic_terms(vec, x)
     ref_type = LinearSVC(C=doc["cross_validation"]["type"]["C"], class_weight="balanced",
                          random_state=training.SEED).fit(x_type, [e.type for e in ex])
     probes = ["宽带一直断网", "话费被多扣了", "手机信号差", "今天天气不错", "请问宽带怎么报修？"]
     got = [m.classify(t) for t in probes]
     assert [p.category for p in got] == list(ref.predict(vec.transform(probes)))
     # no "other" among these categories: the type head is the classifier's own
-    assert doc["features"] == {"grievance_marker": True, "asking_marker": True, "keyword_marker": True}
+    assert doc["features"] == {"grievance_marker": True, "asking_marker": True, "keyword_marker": True,
+                               "first_line_marker": True, "telecom_words": True}
+    assert "<w:宽带>" in doc["vocabulary"]
+    assert "宽带" in m.words  # the model classifies with the words it knows
     assert doc["type_other_by_category"] is False
-    x_probes = training._without_category_markers(vec, vec.transform(probes))
+    x_probes = training._without_topic_terms(vec, vec.transform(probes))
     assert [p.type for p in got] == list(ref_type.predict(x_probes))
-    kw = [i for i, t in enumerate(doc["vocabulary"]) if t.startswith("<k:")]
-    assert kw  # the category head has them ...
+    kw = [i for i, t in enumerate(doc["vocabulary"]) if t.startswith(("<k:", "<w:"))]
+    assert kw  # the category head has the markers and the telecom words ...
     assert all(row[i] == 0.0 for row in doc["heads"]["type"]["coef"] for i in kw)  # ... the type head never
     p = m.classify("宽带断网了，再不修我就投诉到工信部")
     assert p.category == "broadband"
@@ -245,9 +281,14 @@ def test_training_chooses_the_grievance_threshold_on_the_folds_and_the_model_kee
 
 
 def test_the_shipped_model_does_not_apply_complaint_to_a_plain_question() -> None:
-    for text in ("查一下话费", "我的套餐有问题", "宽带资费是多少"):
-        p = classifier.load().classify(text)
-        assert (p.grievance_terms, p.apply_type) == ((), None), text
+    m = classifier.load()
+    for text in ("查一下话费", "宽带资费是多少", "请问宽带资费是多少？", "我想查询一下本月账单"):
+        p = m.classify(text)
+        assert p.grievance_terms == (), text
+        assert p.apply_type != "complaint", text
+    # a lookup asked for is an inquiry, suggested to the agent, not applied
+    p = m.classify("查一下话费")
+    assert (p.type, p.apply_type) == ("inquiry", None)
 
 
 def test_the_shipped_model_loads_and_classifies() -> None:
