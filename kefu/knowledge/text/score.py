@@ -48,6 +48,7 @@ __all__ = [
     "pair_features",
     "pair_score",
     "pair_scores",
+    "pair_tokens",
     "predict_pairs",
     "rank",
     "rrf",
@@ -255,6 +256,40 @@ def lexical_similarity(a: str | Analysed, b: str | Analysed) -> float:
     return 0.5 * (_weighted_overlap(x.char_set, y.char_set, char_idf, max_idf) + bigram)
 
 
+class _Forest:
+    """Boosted regression trees (sklearn's layout: per tree ``feature``/``threshold``/``left``/``right``/
+    ``value`` arrays, ``left`` -1 at a leaf, ``x <= threshold`` goes left) as padded arrays, walked for
+    all trees and rows at once. The logit is ``init + learning_rate * sum of the leaves reached``."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        trees = spec["trees"]
+        width = max(len(t["left"]) for t in trees)
+
+        def pad(key: str, dtype: type, fill: float) -> npt.NDArray[Any]:
+            out: npt.NDArray[Any] = np.full((len(trees), width), fill, dtype=dtype)
+            for i, t in enumerate(trees):
+                out[i, : len(t[key])] = t[key]
+            return out
+
+        self.feature, self.threshold = pad("feature", np.int64, 0), pad("threshold", np.float64, 0.0)
+        self.left, self.right = pad("left", np.int64, -1), pad("right", np.int64, -1)
+        self.value = pad("value", np.float64, 0.0)
+        self.init, self.rate = float(spec["init"]), float(spec["learning_rate"])
+
+    def logit(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        n, t = x.shape[0], self.left.shape[0]
+        tree = np.broadcast_to(np.arange(t), (n, t))
+        row = np.broadcast_to(np.arange(n)[:, None], (n, t))
+        node = np.zeros((n, t), dtype=np.int64)
+        while True:
+            inner = self.left[tree, node] >= 0
+            if not inner.any():
+                break
+            go_left = x[row, self.feature[tree, node]] <= self.threshold[tree, node]
+            node = np.where(inner, np.where(go_left, self.left[tree, node], self.right[tree, node]), node)
+        return np.asarray(self.init + self.rate * self.value[tree, node].sum(axis=1), dtype=np.float64)
+
+
 class PairModel:
     """A fitted pair model read from JSON: logistic regression or gradient-boosted trees.
 
@@ -262,9 +297,11 @@ class PairModel:
     ``kind`` ``"logistic"`` (``mean``, ``scale``, ``coef``, ``intercept``, and optionally
     ``vector_coef`` over the embedding interaction ``[u * v, |u - v|]``, ``word_coef`` over the
     words of the pair (:func:`word_tokens`: ``d:`` a word only one side has, ``s:`` a word both
-    have) and ``cosine_boost``, an extra weight on the standardised cosine chosen on validation
-    data) or ``"gbdt"`` (``init``, ``learning_rate``, ``trees`` of
-    ``feature``/``threshold``/``left``/``right``/``value`` arrays, sklearn's layout).
+    have), ``pair_coef`` over its :func:`pair_tokens` (substitutions and two-character pieces),
+    ``cosine_boost``, an extra weight on the standardised cosine chosen on validation data, and
+    ``forest``, boosted trees over the features whose logit is added with its ``weight``) or
+    ``"gbdt"`` (``init``, ``learning_rate``, ``trees`` of ``feature``/``threshold``/``left``/
+    ``right``/``value`` arrays, sklearn's layout).
     """
 
     def __init__(self, spec: dict[str, Any]) -> None:
@@ -277,10 +314,18 @@ class PairModel:
         self.uses_words: bool = "word_coef" in spec
         self._word_coef: dict[str, float] = dict(spec.get("word_coef") or {})
         self._unseen: dict[str, Any] | None = spec.get("unseen")
+        self.uses_pairs: bool = "pair_coef" in spec
+        self._pair_coef: dict[str, float] = dict(spec.get("pair_coef") or {})
+        forest = spec if self.kind == "gbdt" else spec.get("forest")
+        self._forest: _Forest | None = _Forest(forest) if forest else None
 
     def word_logit(self, tokens: Iterable[str]) -> float:
         """The words' part of the logit (0 for words the model never saw)."""
         return sum(self._word_coef.get(t, 0.0) for t in set(tokens))
+
+    def pair_logit(self, tokens: Iterable[str]) -> float:
+        """The :func:`pair_tokens` part of the logit (0 for tokens the model has no weight for)."""
+        return sum(self._pair_coef.get(t, 0.0) for t in set(tokens))
 
     def unseen_logit(self, words: Sequence[Iterable[str]]) -> npt.NDArray[np.float64]:
         if self._unseen is None:
@@ -296,11 +341,13 @@ class PairModel:
         vectors_a: npt.ArrayLike | None = None,
         vectors_b: npt.ArrayLike | None = None,
         words: Sequence[Iterable[str]] | None = None,
+        pairs: Sequence[Iterable[str]] | None = None,
     ) -> npt.NDArray[np.float64]:
         """Probability that each row of ``features`` is a matching pair.
 
         Models with ``uses_vectors`` also need both sides' embeddings (rows aligned with
-        ``features``); models with ``uses_words`` the pair's :func:`word_tokens` per row.
+        ``features``); models with ``uses_words`` the pair's :func:`word_tokens` per row, models
+        with ``uses_pairs`` its :func:`pair_tokens`.
         """
         x = np.atleast_2d(np.asarray(features, dtype=np.float64))
         if self.kind == "logistic":
@@ -315,26 +362,19 @@ class PairModel:
                 if words is None or len(words) != x.shape[0]:
                     raise ValueError("this pair model needs the word tokens of every pair")
                 z = z + np.array([self.word_logit(w) for w in words]) + self.unseen_logit(words)
+            if self.uses_pairs:
+                if pairs is None or len(pairs) != x.shape[0]:
+                    raise ValueError("this pair model needs the pair tokens of every pair")
+                z = z + np.array([self.pair_logit(p) for p in pairs])
             boost = self.spec.get("cosine_boost")
             if boost:
                 cos_mean, cos_scale = self.spec["mean"][0], self.spec["scale"][0]
                 z = z + float(boost) * (x[:, 0] - cos_mean) / cos_scale
+            if self._forest is not None:
+                z = z + float(self.spec["forest"]["weight"]) * self._forest.logit(x)
         elif self.kind == "gbdt":
-            z = np.full(x.shape[0], float(self.spec["init"]))
-            rate = float(self.spec["learning_rate"])
-            rows = np.arange(x.shape[0])
-            for tree in self.spec["trees"]:
-                feature = np.asarray(tree["feature"])
-                threshold = np.asarray(tree["threshold"])
-                left, right = np.asarray(tree["left"]), np.asarray(tree["right"])
-                node = np.zeros(x.shape[0], dtype=np.int64)
-                while True:
-                    inner = left[node] >= 0
-                    if not inner.any():
-                        break
-                    go_left = x[rows, np.where(inner, feature[node], 0)] <= threshold[node]
-                    node = np.where(inner, np.where(go_left, left[node], right[node]), node)
-                z += rate * np.asarray(tree["value"])[node]
+            assert self._forest is not None
+            z = self._forest.logit(x)
         else:
             raise ValueError(f"unknown pair model kind {self.kind!r}")
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
@@ -344,6 +384,24 @@ def word_tokens(a: Analysed, b: Analysed) -> list[str]:
     """The pair's words for the model: ``d:<word>`` for a word only one side has, ``s:<word>`` for
     a word both have (the model learns which differences change the question: 借款 vs 还款)."""
     return [f"d:{w}" for w in sorted(a.word_set ^ b.word_set)] + [f"s:{w}" for w in sorted(a.word_set & b.word_set)]
+
+
+#: A pair whose sides differ in more words than this on either side gets no word-substitution tokens
+#: (their count grows as the product; such pairs are rarely one question reworded).
+MAX_SUBSTITUTED = 6
+
+
+def pair_tokens(a: Analysed, b: Analysed) -> list[str]:
+    """The pair's substitutions and shared two-character pieces for the model: ``x:<w1>|<w2>`` for a
+    word one side has in place of a word the other has (``x:取消|退订`` may be a rewording,
+    ``x:借款|还款`` is not), ``bs:<piece>`` for a two-character piece both have (what jieba cuts
+    differently still counts: 彩铃 / 彩铃业务). Pieces only one side has are left out: they taught the
+    model that 什么是刷屏 and 什么叫刷屏 differ (the training sets' negatives differ by a character)."""
+    only_a, only_b = sorted(a.word_set - b.word_set), sorted(b.word_set - a.word_set)
+    subs: list[str] = []
+    if len(only_a) <= MAX_SUBSTITUTED and len(only_b) <= MAX_SUBSTITUTED:
+        subs = sorted({"x:" + "|".join(sorted((u, v))) for u in only_a for v in only_b})
+    return subs + [f"bs:{g}" for g in sorted(a.bigram_set & b.bigram_set)]
 
 
 def unseen_word_features(tokens: Iterable[str], known: dict[str, float] | set[str]) -> list[float]:
@@ -403,8 +461,10 @@ def predict_pairs(
     if features is None:
         cos = np.einsum("ij,ij->i", va, vb)
         features = [pair_features(a, b, float(c)) for a, b, c in zip(left, right, cos, strict=True)]
+    model = load_pair_model(embedder_name)
     words = [word_tokens(a, b) for a, b in zip(left, right, strict=True)]
-    probs = load_pair_model(embedder_name).predict(features, va, vb, words)
+    pairs = [pair_tokens(a, b) for a, b in zip(left, right, strict=True)] if model.uses_pairs else None
+    probs = model.predict(features, va, vb, words, pairs)
     # The same text (after normalisation) asks the same thing; the model never saw such pairs.
     same = [bool(a.chars) and a.chars == b.chars for a, b in zip(left, right, strict=True)]
     return np.where(same, 1.0, probs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from kefu.knowledge.text import embed, score
@@ -100,13 +102,39 @@ def test_the_shipped_model_keeps_its_sign_bounds() -> None:
         assert all(v <= 0 for t, v in words.items() if t.startswith("d:"))
         assert all(v >= 0 for t, v in words.items() if t.startswith("s:"))
         assert spec["unseen"]["coef"][0] <= 0 <= spec["unseen"]["coef"][1]
+        pieces = spec.get("pair_coef", {})
+        assert all(v >= 0 for t, v in pieces.items() if t.startswith("bs:"))
+        assert all(t.startswith(("x:", "bs:")) for t in pieces)
 
 
-def test_a_differing_telecom_term_outweighs_the_same_question_frame() -> None:
-    emb = embed.UseEmbedder()
-    same_fault, other_service = score.pair_scores(
-        [("宽带断网了怎么办", "宽带断网怎么处理"), ("宽带断网了怎么办", "宽带移机怎么办理")], embedder=emb
+def test_pair_tokens_name_substitutions_and_shared_pieces() -> None:
+    a, b = score.analyse("彩铃怎么取消"), score.analyse("彩铃如何退订")
+    tokens = score.pair_tokens(a, b)
+    only_a, only_b = sorted(a.word_set - b.word_set), sorted(b.word_set - a.word_set)
+    assert [t for t in tokens if t.startswith("x:")] == sorted(
+        {"x:" + "|".join(sorted((u, v))) for u in only_a for v in only_b}
     )
-    assert same_fault > 0.5 > other_service
-    # near-identical wording scores high, whatever the training sets' habits
-    assert score.pair_scores([("什么是刷屏", "什么叫刷屏？")], embedder=emb)[0] > 0.5
+    assert "x:取消|退订" in tokens
+    assert [t for t in tokens if not t.startswith("x:")] == ["bs:彩铃"]  # pieces one side lacks: none
+    assert sorted(tokens) == sorted(score.pair_tokens(b, a))  # symmetric
+    # sides that differ in more than MAX_SUBSTITUTED words get no substitution tokens
+    long_a = score.analyse("宽带 光猫 路由器 网线 机顶盒 遥控器 电视 手机")
+    long_b = score.analyse("话费 余额 查询 积分 兑换 流量 套餐")
+    assert not [t for t in score.pair_tokens(long_a, long_b) if t.startswith("x:")]
+
+
+def test_boosted_trees_walk_sklearns_layout() -> None:
+    """Two stumps and a tree of depth 2 (``x <= threshold`` goes left, -1 marks a leaf): every row reaches
+    the leaf its features lead to, in one walk over all trees and rows."""
+    names = list(score.FEATURE_NAMES)
+    stump = {"feature": [0, 0, 0], "threshold": [0.5, 0, 0], "left": [1, -1, -1], "right": [2, -1, -1],
+             "value": [0.0, -1.0, 1.0]}
+    deep = {"feature": [1, 0, 2, 0, 0], "threshold": [0.3, 0, 0.7, 0, 0], "left": [1, -1, 3, -1, -1],
+            "right": [2, -1, 4, -1, -1], "value": [0.0, 0.5, 0.0, 2.0, -2.0]}
+    model = score.PairModel({"features": names, "embedder": "test", "kind": "gbdt", "init": 0.25,
+                             "learning_rate": 0.5, "trees": [stump, deep]})
+    rows = [[0.4, 0.2, 0.0], [0.9, 0.2, 0.0], [0.9, 0.5, 0.7], [0.1, 0.5, 0.8]]
+    x = [r + [0.0] * (len(names) - 3) for r in rows]
+    # leaf values: stump -1 / +1 by feature 0; deep: feature 1 <= 0.3 -> 0.5, else feature 2 <= 0.7 -> 2 / -2
+    expected = [0.25 + 0.5 * (-1 + 0.5), 0.25 + 0.5 * (1 + 0.5), 0.25 + 0.5 * (1 + 2.0), 0.25 + 0.5 * (-1 - 2.0)]
+    assert model.predict(x) == pytest.approx([1 / (1 + math.exp(-z)) for z in expected])
