@@ -58,7 +58,7 @@ from kefu.routing.model import (
     PresenceChanged,
     QueueStateChanged,
 )
-from kefu.routing.models import LIVE_ITEM, RoutingAgent, RoutingInput, RoutingItem, RoutingOffer
+from kefu.routing.models import RoutingAgent, RoutingInput, RoutingItem, RoutingOffer
 
 log = logging.getLogger("kefu.routing")
 
@@ -326,10 +326,8 @@ class Writer:
                 offers.add(p["offer_id"])
         self._rows += _load(s, Ticket, Ticket.id, tickets)
         routing_service.read_pins(s, tickets)
-        if tickets:  # their live items (reconcile_ticket finds each by its id then: no entity query a ticket)
-            with s.no_autoflush:
-                self._rows += list(s.scalars(select(RoutingItem).where(among(s, RoutingItem.ticket_id, sorted(tickets)),
-                                                                       RoutingItem.state.in_(LIVE_ITEM))))
+        # their live items (reconcile_ticket finds each by its id then: no entity query a ticket)
+        self._rows += routing_service.read_live_items(s, tickets)
         self._rows += _load(s, RoutingAgent, RoutingAgent.user_id, agents)
         if offers:
             loaded = _load(s, RoutingOffer, RoutingOffer.id, offers)

@@ -357,12 +357,18 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
     ticket = tickets.get(session, ticket_id)
     # The live item's id, then the row (from the session when the writer's round read it already): a
     # column query costs a fraction of an entity query.
-    # Without flushing the round's pending changes first (they go out together at the round's flush, or
-    # the next one a new item makes): an item this round ended but has not written is live in the table
-    # only, so the row's own state decides. (New items are written when made; items never come back.)
-    with session.no_autoflush:
-        item_id = session.scalar(select(RoutingItem.id).where(RoutingItem.ticket_id == ticket_id,
-                                                              RoutingItem.state.in_(LIVE_ITEM)))
+    # From what the writer's round read of its tickets' live items (`read_live_items`, kept up to date with
+    # the items it makes), else one query, without flushing the round's pending changes first (they go out
+    # together at the round's flush, or the next one a new item makes). Either way an item this round ended
+    # but has not written is live in the table only, so the row's own state decides. (New items are written
+    # when made; items never come back.)
+    live: dict[int, int | None] | None = session.info.get(_LIVE)
+    if live is not None and ticket_id in live:
+        item_id = live[ticket_id]
+    else:
+        with session.no_autoflush:
+            item_id = session.scalar(select(RoutingItem.id).where(RoutingItem.ticket_id == ticket_id,
+                                                                  RoutingItem.state.in_(LIVE_ITEM)))
     item = session.get(RoutingItem, item_id) if item_id is not None else None
     if item is not None and item.state not in LIVE_ITEM:
         item = None
@@ -487,6 +493,9 @@ def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> Routi
                       state="waiting", **fields)
     session.add(row)
     session.flush()
+    live: dict[int, int | None] | None = session.info.get(_LIVE)
+    if live is not None:
+        live[ticket.id] = row.id
     _reply_after_hours(session, engine, row, when)
     return row
 
@@ -533,6 +542,23 @@ def _config(session: Session) -> dict[str, Any]:
 
 
 _PINS = "kefu_routing_pins"
+_LIVE = "kefu_routing_live_items"
+
+
+def read_live_items(session: Session, ticket_ids: Iterable[int]) -> list[RoutingItem]:
+    """The live work items of these tickets, read in one query and kept for the session with the tickets
+    that have none (a writer's round, the only maker of items: reconcile_ticket then finds a ticket's item
+    without a query, and the items the round makes are added as they are made)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return []
+    with session.no_autoflush:
+        rows = list(session.scalars(select(RoutingItem).where(among(session, RoutingItem.ticket_id, ids),
+                                                              RoutingItem.state.in_(LIVE_ITEM))))
+    live: dict[int, int | None] = session.info.setdefault(_LIVE, {})
+    live.update(dict.fromkeys(ids))
+    live.update({r.ticket_id: r.id for r in rows if r.ticket_id is not None})
+    return rows
 
 
 def read_pins(session: Session, ticket_ids: Iterable[int]) -> None:
