@@ -13,6 +13,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from kefu.core.db import among
 from kefu.core.events import Event, bus
 
 INTERACTION_EVENTS = ("interaction.opened", "interaction.updated", "interaction.closed", "message.sent")
@@ -97,10 +98,10 @@ def on_contact_events(session: Session, events: list[Event]) -> None:
         else:
             ids.update(interactions_of(session, event))
     for part in summary.chunks(sorted(items)):
-        ids.update(i for i in session.scalars(select(RoutingItem.interaction_id).where(RoutingItem.id.in_(part)))
-                   if i is not None)
+        ids.update(i for i in session.scalars(select(RoutingItem.interaction_id)
+                                              .where(among(session, RoutingItem.id, part))) if i is not None)
     for part in summary.chunks(sorted(tickets)):
-        ids.update(session.scalars(select(Interaction.id).where(Interaction.ticket_id.in_(part))))
+        ids.update(session.scalars(select(Interaction.id).where(among(session, Interaction.ticket_id, part))))
     if ids:
         summary.observe(session, ids, seen=_seen(session, "contacts"))
 
@@ -151,14 +152,14 @@ def on_quality_events(session: Session, events: list[Event]) -> None:
             handoff_refs.add(int(event.aggregate_id))
     if items:
         contact_refs.update(i for i in session.scalars(select(RoutingItem.interaction_id).where(
-            RoutingItem.id.in_(sorted(items)))) if i is not None)
+            among(session, RoutingItem.id, sorted(items)))) if i is not None)
     i = Interaction
     tickets = quality.neighbours_of_tickets(session, ticket_refs) if ticket_refs else []
     contacts = quality.neighbours_of_contacts(session, contact_refs) if contact_refs else []
     if ticket_refs:  # a ticket's contacts (counted under its category)
-        contacts += session.scalars(select(i.id).where(i.ticket_id.in_(sorted(ticket_refs))))
+        contacts += session.scalars(select(i.id).where(among(session, i.ticket_id, sorted(ticket_refs))))
     if contact_refs:  # a contact's ticket (counted under its first contact's queue and agent)
-        tickets += (t for t in session.scalars(select(i.ticket_id).where(i.id.in_(sorted(contact_refs))))
+        tickets += (t for t in session.scalars(select(i.ticket_id).where(among(session, i.id, sorted(contact_refs))))
                     if t is not None)
         tickets += quality.tickets_after(session, i, contact_refs)  # their paths
     if handoff_refs:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.analytics import kpi, service
+from kefu.core.db import among
 from kefu.interactions.models import Interaction
 
 
@@ -367,8 +368,9 @@ def before_complaints(session: Session, start: datetime, end: datetime, *, unit_
         part = customers[n:n + 1000]
         contacts += [(int(c or 0), at.timestamp(), ch) for c, at, ch in session.execute(
             select(i.customer_id, i.offered_at, i.channel).where(
-                i.customer_id.in_(part), i.direction == "inbound", i.offered_at >= since, i.offered_at <= end))]
+                among(session, i.customer_id, part), i.direction == "inbound", i.offered_at >= since,
+                i.offered_at <= end))]
         handoffs += [(c, at.timestamp()) for c, at in session.execute(
-            select(h.customer_id, h.offered_at).where(h.customer_id.in_(part), h.offered_at >= since,
+            select(h.customer_id, h.offered_at).where(among(session, h.customer_id, part), h.offered_at >= since,
                                                       h.offered_at <= end))]
     return paths_before(complaints, contacts, handoffs, days=days)

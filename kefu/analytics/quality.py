@@ -62,6 +62,7 @@ from kefu.analytics.summary import (
     writer_lock,
 )
 from kefu.core.clock import utcnow
+from kefu.core.db import among
 from kefu.interactions.models import Interaction
 from kefu.tickets.models import Category, Ticket
 
@@ -150,7 +151,7 @@ def _handlers(session: Session, ticket_ids: Sequence[int]) -> dict[int, tuple[st
     firsts: dict[int, tuple[int, int]] = {}
     for part in chunks(ticket_ids, 1000):
         for tid, iid, agent in session.execute(select(i.ticket_id, i.id, i.agent_id).where(
-                i.ticket_id.in_(part)).order_by(i.offered_at.desc(), i.id.desc())):
+                among(session, i.ticket_id, part)).order_by(i.offered_at.desc(), i.id.desc())):
             if tid is not None:
                 firsts[tid] = (iid, agent or 0)  # the earliest wins, last
     queues = entry_queues(session, [iid for iid, _ in firsts.values()])
@@ -177,11 +178,11 @@ def paths_of(session: Session, tickets: Sequence[tuple[int, int, datetime]]) -> 
     i, h = Interaction, Handoff
     for part in chunks(sorted({c for _, c, _ in tickets}), 1000):
         for cust, at, ch in session.execute(select(i.customer_id, i.offered_at, i.channel).where(
-                i.customer_id.in_(part), i.direction == "inbound", i.offered_at >= lo, i.offered_at <= hi)):
+                among(session, i.customer_id, part), i.direction == "inbound", i.offered_at >= lo, i.offered_at <= hi)):
             if cust is not None:
                 contacts.setdefault(cust, []).append((at.timestamp(), ch))
         for hcust, hat in session.execute(select(h.customer_id, h.offered_at).where(
-                h.customer_id.in_(part), h.offered_at >= lo, h.offered_at <= hi)):
+                among(session, h.customer_id, part), h.offered_at >= lo, h.offered_at <= hi)):
             handoffs.setdefault(hcust, []).append(hat.timestamp())
     out: dict[int, Path] = {}
     for tid, cust, opened in tickets:
@@ -195,7 +196,7 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
     read with one query a table for all of them."""
     ts: list[Ticket] = []
     for part in chunks(ticket_ids):
-        ts += session.scalars(select(Ticket).where(Ticket.id.in_(part))
+        ts += session.scalars(select(Ticket).where(among(session, Ticket.id, part))
                               .execution_options(populate_existing=True))
     ts = [t for t in ts if t.type == "appeal" or (t.type == "complaint" and t.status != "merged")]
     if not ts:
@@ -209,7 +210,7 @@ def ticket_facts(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[
         for part in chunks(sorted({t.customer_id for t in complaints if t.customer_id is not None})):
             for tid, cust, opened, cat in session.execute(
                     select(Ticket.id, Ticket.customer_id, Ticket.opened_at, Ticket.category_id).where(
-                        _counted_complaint(), Ticket.customer_id.in_(part), Ticket.opened_at >= lo,
+                        _counted_complaint(), among(session, Ticket.customer_id, part), Ticket.opened_at >= lo,
                         Ticket.opened_at <= hi)):
                 if cust is not None:
                     earlier.setdefault(cust, []).append((tid, opened, cat))
@@ -240,7 +241,7 @@ def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     i = Interaction
     its: list[Interaction] = []
     for part in chunks(interaction_ids):
-        its += session.scalars(select(i).where(i.id.in_(part)).execution_options(populate_existing=True))
+        its += session.scalars(select(i).where(among(session, i.id, part)).execution_options(populate_existing=True))
     its = [it for it in its if it.direction == "inbound" and it.customer_id is not None]
     if not its:
         return {}
@@ -251,7 +252,7 @@ def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     seq = {it.id: (it.customer_id, it.offered_at.timestamp(), it.id, it.channel) for it in its}
     for part in chunks(sorted({it.customer_id for it in its if it.customer_id is not None})):
         for cust, offered, iid, ch in session.execute(select(i.customer_id, i.offered_at, i.id, i.channel).where(
-                i.direction == "inbound", i.customer_id.in_(part), i.offered_at > lo, i.offered_at <= hi)):
+                i.direction == "inbound", among(session, i.customer_id, part), i.offered_at > lo, i.offered_at <= hi)):
             if cust is not None:
                 later.setdefault(cust, []).append(offered)
                 seq[iid] = (cust, offered.timestamp(), iid, ch)
@@ -260,7 +261,7 @@ def contact_facts(session: Session, interaction_ids: Sequence[int]) -> dict[int,
     resolved: dict[int, datetime | None] = {}
     for part in chunks(sorted({it.ticket_id for it in its if it.ticket_id is not None})):
         for tid, cat, done in session.execute(select(Ticket.id, Ticket.category_id, Ticket.resolved_at)
-                                              .where(Ticket.id.in_(part))):
+                                              .where(among(session, Ticket.id, part))):
             categories[tid], resolved[tid] = cat, done
     issues = issues_of(session, categories.values())
     tiers = tiers_of(session, [it.customer_id for it in its])
@@ -305,7 +306,8 @@ def observe(session: Session, *, tickets: Iterable[int] = (), contacts: Iterable
     olds: dict[tuple[str, int], dict[str, Any]] = {}
     for kind, refs in ids.items():
         for part in chunks(refs):
-            for row in session.execute(select(*cols).where(cols.kind == kind, cols.ref_id.in_(part))).mappings():
+            for row in session.execute(select(*cols).where(cols.kind == kind,
+                                                           among(session, cols.ref_id, part))).mappings():
                 olds[(kind, row["ref_id"])] = dict(row)
     news = {("ticket", ref): f for ref, f in ticket_facts(session, ids["ticket"]).items()}
     news.update({("contact", ref): f for ref, f in contact_facts(session, ids["contact"]).items()})
@@ -331,7 +333,7 @@ def _near(session: Session, table: Any, ids: Iterable[int], kind: Any, before: t
     rows: list[tuple[int, int | None, datetime]] = []
     for part in chunks(wanted):
         rows += [(r[0], r[1], r[2]) for r in session.execute(
-            select(col_id, cust, at).where(col_id.in_(part), cust.is_not(None)))]
+            select(col_id, cust, at).where(among(session, col_id, part), cust.is_not(None)))]
     if not rows:
         return sorted(out)
     lo, hi = min(r[2] for r in rows) - before, max(r[2] for r in rows) + after
@@ -340,7 +342,7 @@ def _near(session: Session, table: Any, ids: Iterable[int], kind: Any, before: t
         mine.setdefault(customer, []).append((rid, when))
     for part in chunks(sorted(c for c in mine if c is not None)):
         for oid, customer, when in session.execute(select(col_id, cust, at).where(
-                kind, cust.in_(part), at >= lo, at <= hi)):
+                kind, among(session, cust, part), at >= lo, at <= hi)):
             if any(oid != rid and t - before <= when <= t + after for rid, t in mine[customer]):
                 out.add(oid)
     return sorted(out)
@@ -368,7 +370,7 @@ def tickets_after(session: Session, table: Any, ids: Iterable[int]) -> list[int]
     rows: list[tuple[int, datetime]] = []
     for part in chunks(wanted):
         rows += [(c, at) for c, at in session.execute(select(table.customer_id, table.offered_at).where(
-            table.id.in_(part), table.customer_id.is_not(None))) if c is not None]
+            among(session, table.id, part), table.customer_id.is_not(None))) if c is not None]
     if not rows:
         return []
     window = timedelta(days=journeys.BEFORE_DAYS)
@@ -380,7 +382,8 @@ def tickets_after(session: Session, table: Any, ids: Iterable[int]) -> list[int]
     out: set[int] = set()
     for part in chunks(sorted(mine)):
         for tid, cust, opened in session.execute(select(t.id, t.customer_id, t.opened_at).where(
-                t.type.in_(("complaint", "appeal")), t.customer_id.in_(part), t.opened_at >= lo, t.opened_at <= hi)):
+                t.type.in_(("complaint", "appeal")), among(session, t.customer_id, part), t.opened_at >= lo,
+                t.opened_at <= hi)):
             if any(at <= opened <= at + window for at in mine.get(cust or 0, ())):
                 out.add(tid)
     return sorted(out)

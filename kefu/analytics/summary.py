@@ -54,6 +54,7 @@ from kefu.analytics.models import (
 )
 from kefu.analytics.service import DAY_MINUTES, Grid, _human, _tally_columns, _tally_of, contact_of
 from kefu.analytics.sql import epoch, first_segment, ifloor, local_year
+from kefu.core.db import among
 from kefu.customers.ages import BANDS, age_band
 from kefu.interactions.models import Interaction
 
@@ -123,19 +124,22 @@ def issues_of(session: Session, category_ids: Iterable[int | None]) -> dict[int,
     ids = sorted({c for c in category_ids if c is not None})
     out: dict[int, str | None] = {}
     for part in chunks(ids):
-        for cid, key in session.execute(select(Category.id, Category.key).where(Category.id.in_(part))):
+        for cid, key in session.execute(select(Category.id, Category.key).where(among(session, Category.id, part))):
             out[cid] = key.split(".")[0] if key else None
     return out
 
 
-def birth_years_of(session: Session, customer_ids: Iterable[int | None]) -> dict[int, int | None]:
-    """Each of these customers' birth year, in one query."""
+def tiers_and_birth_years_of(session: Session, customer_ids: Iterable[int | None]
+                             ) -> dict[int, tuple[str | None, int | None]]:
+    """Each of these customers' tier and birth year, in one query."""
     from kefu.customers.models import Customer
 
     ids = sorted({c for c in customer_ids if c is not None})
-    out: dict[int, int | None] = {}
+    out: dict[int, tuple[str | None, int | None]] = {}
     for part in chunks(ids):
-        out.update(session.execute(select(Customer.id, Customer.birth_year).where(Customer.id.in_(part))).all())
+        for cid, tier, born in session.execute(select(Customer.id, Customer.tier, Customer.birth_year)
+                                               .where(among(session, Customer.id, part))):
+            out[cid] = (tier, born)
     return out
 
 
@@ -146,7 +150,7 @@ def tiers_of(session: Session, customer_ids: Iterable[int | None]) -> dict[int, 
     ids = sorted({c for c in customer_ids if c is not None})
     out: dict[int, str | None] = {}
     for part in chunks(ids):
-        for cid, tier in session.execute(select(Customer.id, Customer.tier).where(Customer.id.in_(part))):
+        for cid, tier in session.execute(select(Customer.id, Customer.tier).where(among(session, Customer.id, part))):
             out[cid] = tier
     return out
 
@@ -158,10 +162,13 @@ def entry_queues(session: Session, interaction_ids: Sequence[int]) -> dict[int, 
     out: dict[int, str] = {}
     for part in chunks(interaction_ids, 1000):
         for iid, key in session.execute(select(item.interaction_id, item.entry_queue_key).where(
-                item.interaction_id.in_(part)).order_by(item.id.desc())):
+                among(session, item.interaction_id, part)).order_by(item.id.desc())):
             if iid is not None:
                 out[iid] = key or ""  # the first item wins, last
     return out
+
+
+_NO_TRAITS: tuple[None, None] = (None, None)
 
 
 def facts_of(session: Session, its: Sequence[Interaction]) -> dict[int, dict[str, Any]]:
@@ -176,11 +183,10 @@ def facts_of(session: Session, its: Sequence[Interaction]) -> dict[int, dict[str
         return {}
     categories: dict[int, int | None] = {}
     for part in chunks(sorted({it.ticket_id for it, _ in contacts if it.ticket_id is not None})):
-        for tid, cat in session.execute(select(Ticket.id, Ticket.category_id).where(Ticket.id.in_(part))):
+        for tid, cat in session.execute(select(Ticket.id, Ticket.category_id).where(among(session, Ticket.id, part))):
             categories[tid] = cat
     issues = issues_of(session, categories.values())
-    tiers = tiers_of(session, [it.customer_id for it, _ in contacts])
-    born = birth_years_of(session, [it.customer_id for it, _ in contacts])
+    traits = tiers_and_birth_years_of(session, [it.customer_id for it, _ in contacts])
     queues = entry_queues(session, [it.id for it, _ in contacts])
     out = {}
     for it, c in contacts:
@@ -190,8 +196,8 @@ def facts_of(session: Session, its: Sequence[Interaction]) -> dict[int, dict[str
             "interaction_id": it.id, "hour": int(offered // HOUR), "day": int((offered + DAY_OFFSET) // DAY),
             "org_unit_id": it.org_unit_id, "channel": it.channel, "queue_key": queues.get(it.id, ""),
             "category": (issues.get(cat) if cat is not None else None) or "",
-            "tier": (tiers.get(it.customer_id) if it.customer_id else None) or "",
-            "age_band": age_band(born.get(it.customer_id) if it.customer_id else None,
+            "tier": (traits.get(it.customer_id, _NO_TRAITS)[0] if it.customer_id else None) or "",
+            "age_band": age_band(traits.get(it.customer_id, _NO_TRAITS)[1] if it.customer_id else None,
                                  datetime.fromtimestamp(offered + DAY_OFFSET, UTC).year),
             "agent_id": it.agent_id or 0,
             "offered": offered, "start": c.queue_start, "answered": c.answered, "ended": c.ended,
@@ -327,9 +333,9 @@ def observe(session: Session, interaction_ids: Iterable[int], *, seen: set[int] 
     its: list[Interaction] = []
     olds: dict[int, dict[str, Any]] = {}
     for part in chunks(ids):
-        its += session.scalars(select(Interaction).where(Interaction.id.in_(part))
+        its += session.scalars(select(Interaction).where(among(session, Interaction.id, part))
                                .execution_options(populate_existing=True))
-        for row in session.execute(select(*fact_cols).where(fact_cols.interaction_id.in_(part))).mappings():
+        for row in session.execute(select(*fact_cols).where(among(session, fact_cols.interaction_id, part))).mappings():
             olds[row["interaction_id"]] = dict(row)
     changed, gone, added = net_facts(session, ids, olds, facts_of(session, its), _deltas)
     for part in chunks(gone):

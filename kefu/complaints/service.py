@@ -21,6 +21,7 @@ from kefu.complaints.models import Classification
 from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
+from kefu.core.db import among
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.tickets import service as tickets
 from kefu.tickets.models import PRIORITIES
@@ -86,7 +87,7 @@ def classify_tickets(session: Session, work: Sequence[tuple[int, datetime]], *,
     from kefu.complaints.appeals import EarlierSameCategory
 
     done = set(session.scalars(select(Classification.ticket_id)
-                               .where(Classification.ticket_id.in_({tid for tid, _ in work}))))
+                               .where(among(session, Classification.ticket_id, {tid for tid, _ in work}))))
     todo: list[tuple[int, Any, datetime]] = []
     for i, (ticket_id, at) in enumerate(work):
         ticket = tickets.get(session, ticket_id)
@@ -99,18 +100,20 @@ def classify_tickets(session: Session, work: Sequence[tuple[int, datetime]], *,
     m = model or classifier.model()
     segs = customer_segments.ensure_many(session, [(t.customer_id, at) for _, t, at in todo])
     earlier = EarlierSameCategory(session, [t for _, t, _ in todo])
-    for (i, ticket, at), seg in zip(todo, segs, strict=True):
-        p = m.classify(ticket_text(ticket))
-        intake = ticket.created_by_id is None and ticket.status not in CLOSED
-        new_type = p.apply_type if intake and ticket.type == "inquiry" else None
-        if new_type == ticket.type:
-            new_type = None
-        new_category = p.apply_category if intake and ticket.category_id is None else None
-        new_priority = (seg.priority if intake and seg is not None
-                        and PRIORITIES.index(seg.priority) > PRIORITIES.index(ticket.priority) else None)
-        if new_type is not None or new_category is not None or new_priority is not None:
-            tickets.update(session, ticket.id, actor_id=None, type=new_type, category_key=new_category,
-                           priority=new_priority, at=at)
+    preds = [m.classify(ticket_text(ticket)) for _, ticket, _ in todo]
+    # What applies is decided on the ticket as it is under its lock (a customer's message may have changed
+    # it since it was read): the tickets with something to apply are locked and read fresh in one
+    # statement, and their edits flushed together.
+    held = tickets.lock_many(session, [t.id for (_, t, _), p, seg in zip(todo, preds, segs, strict=True)
+                                       if _applies(t, p, seg) != _NOTHING])
+    applied = {tid: _applies(t, p, seg) for (_, ticket, _), p, seg in zip(todo, preds, segs, strict=True)
+               if (t := held.get(tid := ticket.id)) is not None}
+    cats = tickets.categories_by_key(session, {c for _, c, _ in applied.values() if c is not None})
+    for (i, ticket, at), p, seg in zip(todo, preds, segs, strict=True):
+        new_type, new_category, new_priority = applied.get(ticket.id, _NOTHING)
+        if (new_type, new_category, new_priority) != _NOTHING:
+            tickets.edit(session, held[ticket.id], actor_id=None, type=new_type, category_key=new_category,
+                         priority=new_priority, at=at, categories=cats)
         c = Classification(
             repeat_of_id=earlier.find(ticket, p.category),
             ticket_id=ticket.id, org_unit_id=ticket.org_unit_id, predicted_type=p.type,
@@ -129,8 +132,25 @@ def classify_tickets(session: Session, work: Sequence[tuple[int, datetime]], *,
                        "applied_priority": new_priority},
                       aggregate_type="ticket", aggregate_id=ticket.id, org_unit_id=ticket.org_unit_id, at=at)
         out[i] = c
-    session.flush()
+    tickets.flush_edits(session)
     return out
+
+
+_NOTHING: tuple[None, None, None] = (None, None, None)
+
+
+def _applies(ticket: Any, p: Any, seg: Any) -> tuple[str | None, str | None, str | None]:
+    """What a classification applies to a ticket, (type, category, priority) with None where nothing: only
+    at intake (a ticket from a channel, not finished), a sure type to an inquiry, a sure category where it
+    has none, the customer's segment priority when it is higher."""
+    intake = ticket.created_by_id is None and ticket.status not in CLOSED
+    new_type = p.apply_type if intake and ticket.type == "inquiry" else None
+    if new_type == ticket.type:
+        new_type = None
+    new_category = p.apply_category if intake and ticket.category_id is None else None
+    new_priority = (seg.priority if intake and seg is not None
+                    and PRIORITIES.index(seg.priority) > PRIORITIES.index(ticket.priority) else None)
+    return new_type, new_category, new_priority
 
 
 @dataclass

@@ -17,6 +17,7 @@ from kefu.complaints.surge import SurgeConfig, hour_of_week, judge
 from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import ensure_aware, utcnow
+from kefu.core.db import among
 from kefu.core.errors import NotFound
 from kefu.org import service as org
 from kefu.tickets.models import Ticket
@@ -32,19 +33,36 @@ def _hour(at: datetime) -> datetime:
     return ensure_aware(at).replace(minute=0, second=0, microsecond=0)
 
 
-def hourly_counts(session: Session, *, category: str, org_unit_id: int, channel: str, end: datetime,
-                  hours: int) -> list[int]:
-    """Complaints classified into `category` opened in the `hours` hours before `end` (an hour boundary), in
-    the unit, on the channel ("" = none): hourly, oldest first."""
-    start = end - timedelta(hours=hours)
-    q = (select(Ticket.opened_at).join(Classification, Classification.ticket_id == Ticket.id)
-         .where(Classification.predicted_category == category, Ticket.org_unit_id == org_unit_id,
-                Ticket.opened_at >= start, Ticket.opened_at < end))
-    q = q.where(Ticket.channel.is_(None)) if channel == "" else q.where(Ticket.channel == channel)
-    counts = [0] * hours
-    for (opened,) in session.execute(q):
-        counts[int((ensure_aware(opened) - start).total_seconds() // 3600)] += 1
-    return counts
+def _hourly_many(session: Session, keys: list[tuple[str, int, str, datetime]], hours: int
+                 ) -> dict[tuple[str, int, str, datetime], list[int]]:
+    """Each key's (category, unit, channel ("" = none), window end: an hour boundary) complaints classified
+    into the category opened in the `hours` hours before its end, in the unit, on the channel: hourly, oldest
+    first. Counted by the database in one query, an hour a row, from the earliest window's start to the
+    latest end."""
+    from kefu.analytics.sql import epoch, ifloor
+
+    if not keys:
+        return {}
+    base = min(end for *_, end in keys) - timedelta(hours=hours)
+    last = max(end for *_, end in keys)
+    hour = ifloor((epoch(Ticket.opened_at) - base.timestamp()) / 3600)
+    channel = func.coalesce(Ticket.channel, "")
+    q = (select(Classification.predicted_category, Ticket.org_unit_id, channel, hour, func.count())
+         .join(Classification, Classification.ticket_id == Ticket.id)
+         .where(among(session, Classification.predicted_category, {k[0] for k in keys}),
+                among(session, Ticket.org_unit_id, {k[1] for k in keys}),
+                Ticket.opened_at >= base, Ticket.opened_at < last)
+         .group_by(Classification.predicted_category, Ticket.org_unit_id, channel, hour))
+    found: dict[tuple[str, int, str], dict[int, int]] = {}
+    for cat, unit, ch, h, n in session.execute(q):
+        by_hour = found.setdefault((cat, unit, ch), {})
+        by_hour[int(h)] = by_hour.get(int(h), 0) + n
+    out = {}
+    for key in keys:
+        first = round((key[3] - base).total_seconds()) // 3600 - hours  # the key's first hour from `base`
+        by_hour = found.get(key[:3], {})
+        out[key] = [by_hour.get(first + i, 0) for i in range(hours)]
+    return out
 
 
 def check(session: Session, ticket_id: int, *, at: datetime | None = None,
@@ -55,29 +73,30 @@ def check(session: Session, ticket_id: int, *, at: datetime | None = None,
 
 def check_many(session: Session, work: list[tuple[int, datetime | None]], *,
                config: SurgeConfig = CONFIG) -> list[Surge | None]:
-    """`check` for each (ticket, time) in turn: the tickets' classifications are read with one query, and a
-    key's recent surges and hourly counts once per window end (a surge recorded meanwhile is counted)."""
+    """`check` for each (ticket, time) in turn: the tickets' classifications are read with one query, and the
+    keys' recent surges and hourly counts with one query each (a surge recorded meanwhile is counted)."""
     ids = {tid for tid, _ in work}
     classified = {c.ticket_id: c for c in session.scalars(select(Classification)
-                                                           .where(Classification.ticket_id.in_(ids)))}
-    alerted: dict[tuple[str, int, str, datetime], bool] = {}
-    history: dict[tuple[str, int, str, datetime], list[int]] = {}
-    out: list[Surge | None] = []
+                                                           .where(among(session, Classification.ticket_id, ids)))}
+    keys: list[tuple[str, int, str, datetime] | None] = []
     for ticket_id, at in work:
         c, t = classified.get(ticket_id), session.get(Ticket, ticket_id)
         if c is None or t is None:
-            out.append(None)
+            keys.append(None)
             continue
         end = _hour(ensure_aware(at or t.opened_at)) + timedelta(hours=1)  # the window ends with the ticket's hour
-        key = (c.predicted_category, t.org_unit_id, t.channel or "", end)
-        if key not in alerted:
-            alerted[key] = _alerted_since(session, *key[:3], end - timedelta(hours=config.suppress_hours))
-        if alerted[key]:
+        keys.append((c.predicted_category, t.org_unit_id, t.channel or "", end))
+    distinct = list(dict.fromkeys(k for k in keys if k is not None))
+    alerted = _alerted_many(session, distinct, timedelta(hours=config.suppress_hours))
+    history: dict[tuple[str, int, str, datetime], list[int]] = {}
+    out: list[Surge | None] = []
+    for key in keys:
+        if key is None or alerted[key]:
             out.append(None)
             continue
-        if key not in history:
-            history[key] = hourly_counts(session, category=key[0], org_unit_id=key[1], channel=key[2], end=end,
-                                         hours=config.history_days * 24 + config.window_hours)
+        if not history:  # the counts of every key not alerted, at once (only when one is judged)
+            history = _hourly_many(session, [k for k in distinct if not alerted[k]],
+                                   config.history_days * 24 + config.window_hours)
         s = _judged(session, *key, history[key], config)
         if s is not None:  # the key is quiet now, at every window end this batch judges it at
             alerted.update({k: True for k in alerted if k[:3] == key[:3] and k[3] - timedelta(
@@ -86,9 +105,21 @@ def check_many(session: Session, work: list[tuple[int, datetime | None]], *,
     return out
 
 
-def _alerted_since(session: Session, category: str, unit: int, channel: str, since: datetime) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(Surge).where(
-        Surge.category == category, Surge.org_unit_id == unit, Surge.channel == channel, Surge.window_end > since)))
+def _alerted_many(session: Session, keys: list[tuple[str, int, str, datetime]], suppress: timedelta
+                  ) -> dict[tuple[str, int, str, datetime], bool]:
+    """Whether each key (category, unit, channel, window end) had a surge whose window ended within
+    `suppress` before its end (or after it), in one query."""
+    if not keys:
+        return {}
+    since = min(end for *_, end in keys) - suppress
+    latest: dict[tuple[str, int, str], datetime] = {}
+    for cat, unit, ch, last in session.execute(
+            select(Surge.category, Surge.org_unit_id, Surge.channel, func.max(Surge.window_end))
+            .where(among(session, Surge.category, {k[0] for k in keys}),
+                   among(session, Surge.org_unit_id, {k[1] for k in keys}), Surge.window_end > since)
+            .group_by(Surge.category, Surge.org_unit_id, Surge.channel)):
+        latest[(cat, unit, ch)] = ensure_aware(last)
+    return {k: k[:3] in latest and latest[k[:3]] > k[3] - suppress for k in keys}
 
 
 def _judged(session: Session, category: str, unit: int, channel: str, end: datetime, counts: list[int],

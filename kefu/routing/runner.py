@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.clock import utcnow
-from kefu.core.db import Database
+from kefu.core.db import Database, among
 from kefu.routing import store
 from kefu.routing.engine import Engine
 from kefu.routing.model import (
@@ -58,7 +58,7 @@ from kefu.routing.model import (
     PresenceChanged,
     QueueStateChanged,
 )
-from kefu.routing.models import LIVE_ITEM, RoutingAgent, RoutingInput, RoutingItem, RoutingOffer
+from kefu.routing.models import RoutingAgent, RoutingInput, RoutingItem, RoutingOffer
 
 log = logging.getLogger("kefu.routing")
 
@@ -308,7 +308,9 @@ class Writer:
     # decisions that touch them (`_preload`), so projecting a decision runs no query.
 
     def _preload_inputs(self, s: Session, rows: list[RoutingInput]) -> None:
-        """The tickets (and their live items), agents and offers this round's inputs name, in a query each."""
+        """The tickets (with their live items and pins), agents and offers this round's inputs name, in a
+        query each."""
+        from kefu.routing import service as routing_service
         from kefu.tickets.models import Ticket
 
         agents: set[int] = set()
@@ -323,10 +325,9 @@ class Writer:
             if row.kind == "offer" and isinstance(p.get("offer_id"), int):
                 offers.add(p["offer_id"])
         self._rows += _load(s, Ticket, Ticket.id, tickets)
-        if tickets:  # their live items (reconcile_ticket finds each by its id then: no entity query a ticket)
-            with s.no_autoflush:
-                self._rows += list(s.scalars(select(RoutingItem).where(RoutingItem.ticket_id.in_(sorted(tickets)),
-                                                                       RoutingItem.state.in_(LIVE_ITEM))))
+        routing_service.read_pins(s, tickets)
+        # their live items (reconcile_ticket finds each by its id then: no entity query a ticket)
+        self._rows += routing_service.read_live_items(s, tickets)
         self._rows += _load(s, RoutingAgent, RoutingAgent.user_id, agents)
         if offers:
             loaded = _load(s, RoutingOffer, RoutingOffer.id, offers)
@@ -515,7 +516,7 @@ def _load(s: Session, model: Any, key: Any, ids: set[int]) -> list[Any]:
     # No autoflush: a row that is not in the session has no pending change in it, so reading it cannot
     # miss one; the session's changes go out together in the round's flush.
     with s.no_autoflush:
-        loaded = list(s.scalars(select(model).where(key.in_(missing))))
+        loaded = list(s.scalars(select(model).where(among(s, key, missing))))
     return loaded + [row for i in ids if i not in missing and (row := present(i)) is not None]
 
 

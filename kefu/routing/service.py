@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
+from kefu.core.db import among
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.org import service as org
 from kefu.routing import rules as routing_rules
@@ -356,9 +357,21 @@ def reconcile_ticket(session: Session, engine: Engine, ticket_id: int, at: float
     ticket = tickets.get(session, ticket_id)
     # The live item's id, then the row (from the session when the writer's round read it already): a
     # column query costs a fraction of an entity query.
-    item_id = session.scalar(select(RoutingItem.id).where(RoutingItem.ticket_id == ticket_id,
-                                                          RoutingItem.state.in_(LIVE_ITEM)))
+    # From what the writer's round read of its tickets' live items (`read_live_items`, kept up to date with
+    # the items it makes), else one query, without flushing the round's pending changes first (they go out
+    # together at the round's flush, or the next one a new item makes). Either way an item this round ended
+    # but has not written is live in the table only, so the row's own state decides. (New items are written
+    # when made; items never come back.)
+    live: dict[int, int | None] | None = session.info.get(_LIVE)
+    if live is not None and ticket_id in live:
+        item_id = live[ticket_id]
+    else:
+        with session.no_autoflush:
+            item_id = session.scalar(select(RoutingItem.id).where(RoutingItem.ticket_id == ticket_id,
+                                                                  RoutingItem.state.in_(LIVE_ITEM)))
     item = session.get(RoutingItem, item_id) if item_id is not None else None
+    if item is not None and item.state not in LIVE_ITEM:
+        item = None
     unowned = ticket is not None and ticket.status in lifecycle.OPEN_STATUSES and ticket.assignee_id is None
     when = store.from_epoch(at)
     if item is None:
@@ -480,6 +493,9 @@ def _new_item(session: Session, ticket: Any, engine: Engine, at: float) -> Routi
                       state="waiting", **fields)
     session.add(row)
     session.flush()
+    live: dict[int, int | None] | None = session.info.get(_LIVE)
+    if live is not None:
+        live[ticket.id] = row.id
     _reply_after_hours(session, engine, row, when)
     return row
 
@@ -525,17 +541,62 @@ def _config(session: Session) -> dict[str, Any]:
     return cached
 
 
+_PINS = "kefu_routing_pins"
+_LIVE = "kefu_routing_live_items"
+
+
+def read_live_items(session: Session, ticket_ids: Iterable[int]) -> list[RoutingItem]:
+    """The live work items of these tickets, read in one query and kept for the session with the tickets
+    that have none (a writer's round, the only maker of items: reconcile_ticket then finds a ticket's item
+    without a query, and the items the round makes are added as they are made)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return []
+    with session.no_autoflush:
+        rows = list(session.scalars(select(RoutingItem).where(among(session, RoutingItem.ticket_id, ids),
+                                                              RoutingItem.state.in_(LIVE_ITEM))))
+    live: dict[int, int | None] = session.info.setdefault(_LIVE, {})
+    live.update(dict.fromkeys(ids))
+    live.update({r.ticket_id: r.id for r in rows if r.ticket_id is not None})
+    return rows
+
+
+def read_pins(session: Session, ticket_ids: Iterable[int]) -> None:
+    """The queues these tickets were sent to by hand (or none), read in one query and kept for the session
+    (a writer's round: its work items are made without a query a ticket for the pin)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return
+    pins: dict[int, str | None] = session.info.setdefault(_PINS, {})
+    pins.update(dict.fromkeys(ids))
+    with session.no_autoflush:
+        for tid, key in session.execute(select(RoutingTicketQueue.ticket_id, RoutingTicketQueue.queue_key)
+                                        .where(among(session, RoutingTicketQueue.ticket_id, ids))):
+            pins[tid] = key
+
+
 def _item_fields(session: Session, ticket: Any, engine: Engine, at: float) -> dict[str, Any] | None:
     """The work item a ticket makes: its queue by the rules, the queue's media and weight, what priority
     reads (tier, type, category, the ticket's priority, complaint clock at risk, a repeat contact), the place,
-    the preferred agent."""
+    the preferred agent. Its reads (pins, customers, tickets) do not flush the session's pending routing rows
+    first: those change none of them, and go out with the next flush."""
+    with session.no_autoflush:
+        return _item_fields_read(session, ticket, engine, at)
+
+
+def _item_fields_read(session: Session, ticket: Any, engine: Engine, at: float) -> dict[str, Any] | None:
     from kefu.customers import service as customers
     from kefu.tickets import service as tickets
 
     config = _config(session)
     category = config["categories"].get(ticket.category_id)
-    chosen = session.get(RoutingTicketQueue, ticket.id)
-    key = chosen.queue_key if chosen is not None else routing_rules.choose_queue(
+    pins: dict[int, str | None] = session.info.get(_PINS, {})
+    if ticket.id in pins:
+        pinned = pins[ticket.id]
+    else:
+        chosen = session.get(RoutingTicketQueue, ticket.id)
+        pinned = chosen.queue_key if chosen is not None else None
+    key = pinned if pinned is not None else routing_rules.choose_queue(
         config["rules"], channel=ticket.channel, type=ticket.type, category=category, tier=ticket.customer_tier)
     if key is None:
         return None

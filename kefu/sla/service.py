@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.clock import ensure_aware, utcnow
+from kefu.core.db import among
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla import clock as clocks
 from kefu.sla import holidays_cn
@@ -209,7 +210,7 @@ def hold_for_batch(session: Session) -> None:
 def tickets_with_clocks(session: Session, ticket_ids: set[int]) -> set[int]:
     """Which of these tickets have clocks (one statement); held for the session, like the policies, so
     that starting their clocks needs no look first (a ticket given clocks meanwhile is looked up again)."""
-    found = set(session.scalars(select(SlaClock.ticket_id).where(SlaClock.ticket_id.in_(sorted(ticket_ids)))
+    found = set(session.scalars(select(SlaClock.ticket_id).where(among(session, SlaClock.ticket_id, sorted(ticket_ids)))
                                 .distinct())) if ticket_ids else set()
     session.info[_HELD_CLOCKED] = set(found)
     session.info[_HELD_CHECKED] = set(ticket_ids)

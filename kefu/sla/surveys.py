@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import ensure_aware, utcnow
+from kefu.core.db import among
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
 from kefu.sla.survey_reply import (
@@ -343,7 +344,7 @@ def customers_awaiting(session: Session, customer_ids: set[int]) -> set[int]:
     if not customer_ids:
         return set()
     return set(session.scalars(select(SlaSurvey.customer_id).where(
-        SlaSurvey.customer_id.in_(sorted(customer_ids)), SlaSurvey.status == "sent").distinct()))
+        among(session, SlaSurvey.customer_id, sorted(customer_ids)), SlaSurvey.status == "sent").distinct()))
 
 
 def _last_reason(session: Session, ticket_id: int) -> str | None:

@@ -47,6 +47,7 @@ from kefu.core import events
 from kefu.core.auth import Principal
 from kefu.core.clock import ensure_aware, utcnow
 from kefu.core.config import get_settings
+from kefu.core.db import among
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.interactions.models import CHANNELS
 from kefu.org import service as org
@@ -277,7 +278,7 @@ def hold(session: Session, ticket_ids: Iterable[int]) -> list[Ticket]:
     `get` of one of them is answered from the session, without a query (an event consumer's batch).
     Unscoped, like `get`."""
     ids = sorted(set(ticket_ids))
-    rows = list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)))) if ids else []
+    rows = list(session.scalars(select(Ticket).where(among(session, Ticket.id, ids)))) if ids else []
     session.info.setdefault(_HELD, []).extend(rows)  # the session keeps loaded rows only while referred to
     return rows
 
@@ -606,9 +607,34 @@ def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: s
            category_key: str | None = None, priority: str | None = None, type: str | None = None,
            expected_version: int | None = None, at: datetime | None = None, reason: str | None = None) -> Ticket:
     """Edit subject, category, priority or type (None = unchanged). A merged ticket is frozen."""
-    at = at or utcnow()
     t = _get(session, ticket_id)
     _check_version(t, expected_version)
+    if edit(session, t, actor_id=actor_id, subject=subject, category_key=category_key, priority=priority,
+            type=type, at=at, reason=reason):
+        _flush(session, t)
+    return t
+
+
+def lock_many(session: Session, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
+    """`_get` of several tickets in one statement: locked for the rest of the transaction (in id order, so
+    that two such batches queue on each other instead of deadlocking) and read fresh. Absent: no such
+    ticket. For a batch of `edit`s by the system, flushed together (`flush_edits`)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(select(Ticket).where(among(session, Ticket.id, ids)).order_by(Ticket.id).with_for_update()
+                           .execution_options(populate_existing=True))
+    return {t.id: t for t in rows}
+
+
+def edit(session: Session, t: Ticket, *, actor_id: int | None, subject: str | None = None,
+         category_key: str | None = None, priority: str | None = None, type: str | None = None,
+         at: datetime | None = None, reason: str | None = None,
+         categories: dict[str, Category] | None = None) -> bool:
+    """`update` of a ticket the caller holds locked (`_get`, `lock_many`), not flushed: the changes and the
+    `ticket.updated` event; False when nothing changed. `categories`: category rows by key already read
+    (a batch's), else each key is looked up."""
+    at = at or utcnow()
     if t.status == MERGED:
         raise Conflict(f"ticket {t.id} was merged into {t.merged_into_id} and cannot be edited",
                        code="ticket_merged", details={"merged_into_id": t.merged_into_id})
@@ -625,7 +651,8 @@ def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: s
         if priority != t.priority:
             changes["priority"] = priority
     if category_key is not None:
-        cat = category_by_key(session, category_key)
+        cat = categories[category_key] if categories and category_key in categories \
+            else category_by_key(session, category_key)
         if cat.id != t.category_id:
             changes["category_id"] = cat.id
     if type is not None:
@@ -635,20 +662,34 @@ def update(session: Session, ticket_id: int, *, actor_id: int | None, subject: s
             terms = _reply_terms(type)
             changes["reply_due_at"] = sla.reply_due_at(ensure_aware(t.opened_at), terms[0]) if terms else None
     if not changes:
-        return t
+        return False
     for name, value in changes.items():
         setattr(t, name, value)
     t.updated_at = at
     shown = {k: v for k, v in changes.items() if k in ("subject", "priority", "type", "category_id")}
     if "category_id" in shown:
         shown["category"] = category_key
-    # `version`: the one this change makes (the mapper's version counter adds 1 at the flush below)
+    # `version`: the one this change makes (the mapper's version counter adds 1 at the flush)
     events.record(session, "ticket.updated", {"changed": sorted(changes), "actor_id": actor_id, **shown,
                                               "reason": (reason or "").strip() or None,
                                               "version": t.version + 1},
                   aggregate_type="ticket", aggregate_id=t.id, org_unit_id=t.org_unit_id, at=at)
-    _flush(session, t)
-    return t
+    return True
+
+
+def categories_by_key(session: Session, keys: Iterable[str]) -> dict[str, Category]:
+    """The category rows of these keys that exist, in one query."""
+    wanted = sorted(set(keys))
+    return {c.key: c for c in session.scalars(select(Category).where(Category.key.in_(wanted)))} if wanted else {}
+
+
+def flush_edits(session: Session) -> None:
+    """Write a batch of `edit`s (their UPDATEs go out together). Tickets held by `lock_many` cannot go stale;
+    StaleTicket if one was edited without its lock and another transaction changed it meanwhile."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleTicket("a ticket was changed by someone else; reload it") from exc
 
 
 def _related_customers(session: Session, a: int, b: int) -> bool:

@@ -140,3 +140,35 @@ def test_the_ticket_page_box_confirms_in_one_click(client: TestClient, world: Wo
     assert "已确认" in client.get(f"/console/tickets/{tid}").text
     r = client.post(f"/console/complaints/tickets/{tid}/review", data={"type": "complaint", "category": "billing"})
     assert r.status_code == 403  # no CSRF token
+
+
+def test_a_ticket_the_customer_wrote_to_after_it_was_read_is_still_classified_in_its_batch(world: World) -> None:
+    """The classifier's batch read its tickets (as the consumer's prefilter does), then the customer wrote
+    again (the ticket's version moved on) before the classifier applied its labels: applied on the ticket as
+    it is now, in the batch, with nothing refused as stale."""
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+    with world.db.unit_of_work() as s:
+        tid = tickets.create_ticket(s, type="inquiry", subject=COMPLAINT, org_unit_id=world.units["gz"],
+                                    channel="sms", at=at).id
+        other = tickets.create_ticket(s, type="inquiry", subject="查一下话费", org_unit_id=world.units["gz"],
+                                      channel="sms", at=at).id
+    with world.db.session() as s:
+        tickets.hold(s, [tid, other])  # read by the batch
+        with world.db.unit_of_work() as w:  # the customer writes meanwhile
+            tickets.customer_wrote(w, ticket_id=tid, status="new", closed_at=None,
+                                   org_unit_id=world.units["gz"], at=at)
+        done = service.classify_tickets(s, [(tid, at), (other, at)])
+        s.commit()
+    with world.db.session() as s:
+        t = s.get(Ticket, tid)
+        assert t is not None
+        assert done[0] is not None
+        assert done[0].status == "applied"
+        assert done[1] is not None
+        assert (t.type, t.version) == ("complaint", 3)
+        assert tickets.categories_by_id(s)[t.category_id].key == "billing"
+        ev = s.scalars(select(OutboxEvent).where(OutboxEvent.aggregate_id == tid,
+                                                 OutboxEvent.name == "ticket.updated")).all()
+        assert [e.payload["version"] for e in ev] == [3]

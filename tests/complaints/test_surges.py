@@ -74,3 +74,36 @@ def test_supervisors_see_and_acknowledge_surges_of_their_units(client: TestClien
     assert body["items"][0]["acknowledged_by_id"] == world.users["sup_gd"]
     assert client.post("/api/v1/complaints/surges/999999/acknowledge",
                        headers=world.auth("sup_gd")).status_code == 404
+
+
+def test_a_batch_judges_as_one_by_one_would(world: World) -> None:
+    """check_many reads the keys' surges and hourly counts at once: the same surges as checking each ticket
+    in turn, also when a surge found early in the batch quiets its key for the later tickets."""
+    ids: list[tuple[int, datetime]] = []
+    with world.db.unit_of_work() as s:
+        for day in range(1, 15):
+            for unit in ("gz", "sz"):
+                t = tickets.create_ticket(s, type="inquiry", subject=TEXT, org_unit_id=world.units[unit],
+                                          channel="sms", at=NOW - timedelta(days=day))
+                service.classify_ticket(s, t.id, at=t.opened_at, model=classifier.model())
+        for i in range(40):  # a wave in Guangzhou over two hours, a smaller one in Shenzhen
+            unit = "gz" if i % 4 else "sz"
+            at = NOW + timedelta(minutes=3 * i)
+            t = tickets.create_ticket(s, type="inquiry", subject=TEXT, org_unit_id=world.units[unit],
+                                      channel="sms", at=at)
+            service.classify_ticket(s, t.id, at=at, model=classifier.model())
+            ids.append((t.id, at))
+
+    def found(s: object) -> list[tuple[str, int, str, datetime, int]]:
+        return sorted((g.category, g.org_unit_id, g.channel, g.window_end, g.observed)
+                      for g in s.scalars(select(Surge)))  # type: ignore[attr-defined]
+
+    with world.db.unit_of_work() as s:
+        one_by_one = [surges.check(s, tid, at=at) for tid, at in ids]
+        expected = found(s)
+        s.rollback()
+    with world.db.unit_of_work() as s:
+        batch = surges.check_many(s, ids)
+        assert found(s) == expected
+        assert [x is not None for x in batch] == [x is not None for x in one_by_one]
+        assert expected  # the wave was a surge
