@@ -145,14 +145,7 @@ def tiers_and_birth_years_of(session: Session, customer_ids: Iterable[int | None
 
 def tiers_of(session: Session, customer_ids: Iterable[int | None]) -> dict[int, str | None]:
     """Each of these customers' tier, in one query."""
-    from kefu.customers.models import Customer
-
-    ids = sorted({c for c in customer_ids if c is not None})
-    out: dict[int, str | None] = {}
-    for part in chunks(ids):
-        for cid, tier in session.execute(select(Customer.id, Customer.tier).where(among(session, Customer.id, part))):
-            out[cid] = tier
-    return out
+    return {cid: tier for cid, (tier, _) in tiers_and_birth_years_of(session, customer_ids).items()}
 
 
 def entry_queues(session: Session, interaction_ids: Sequence[int]) -> dict[int, str]:
