@@ -7,7 +7,13 @@ every contact of 2025, a year early for part of it. Good enough for bands ten ye
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from kefu.core.errors import InvalidInput
+
+#: Ages count in China's local year (the reports' day is Asia/Shanghai's): 1 January begins at 16:00 UTC.
+CHINA = ZoneInfo("Asia/Shanghai")
 
 EARLIEST_BIRTH_YEAR = 1900
 #: The bands as (key, lowest age): a band holds the ages from its lowest to the next band's; '' is unknown.
@@ -26,6 +32,11 @@ def age_band(birth_year: int | None, year: int) -> str:
         return ""
     age = year - birth_year
     return next(key for key, lowest in reversed(BANDS) if age >= lowest)
+
+
+def local_year(at: datetime) -> int:
+    """The year in China at the instant ``at`` (an aware datetime)."""
+    return at.astimezone(CHINA).year
 
 
 def check_birth_year(value: object, this_year: int) -> int | None:

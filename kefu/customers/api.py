@@ -11,7 +11,7 @@ from kefu.core.clock import utcnow
 from kefu.core.deps import AppSettings, DbSession, Id, OptionalId, Paging, require
 from kefu.core.errors import PayloadTooLarge
 from kefu.customers import linking, service
-from kefu.customers.ages import age_band
+from kefu.customers.ages import age_band, local_year
 from kefu.customers.models import Customer
 from kefu.customers.phone import describe_phone, mask_phone
 from kefu.customers.pii import mask_identity, mask_name
@@ -58,7 +58,7 @@ def customer_read(c: Customer, principal: Principal) -> CustomerRead:
         org_unit_id=c.org_unit_id, plan=c.plan, arpu=c.arpu, tenure_months=c.tenure_months,
         share_voice=c.share_voice, share_data=c.share_data, share_sms=c.share_sms, share_vas=c.share_vas,
         tier=c.tier, vip=c.vip, birth_year=c.birth_year if clear else None,
-        age_band=age_band(c.birth_year, utcnow().year), merged_into_id=c.merged_into_id, identities=identities,
+        age_band=age_band(c.birth_year, local_year(utcnow())), merged_into_id=c.merged_into_id, identities=identities,
         created_at=c.created_at, updated_at=c.updated_at,
     )
 

@@ -45,7 +45,7 @@ from kefu.core.clock import utcnow
 from kefu.core.db import insert_unless_exists
 from kefu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kefu.core.text import strip_bidi
-from kefu.customers.ages import birth_year_of_id, check_birth_year
+from kefu.customers.ages import birth_year_of_id, check_birth_year, local_year
 from kefu.customers.models import IDENTITY_KINDS, Customer, CustomerIdentity, CustomerSetting, TierRule
 from kefu.customers.phone import InvalidPhone, normalize_phone
 from kefu.customers.tiers import MAX_ARPU, TIERS, Rule, compute_tier, is_vip, money, validate_rules
@@ -485,7 +485,7 @@ def create_customer(session: Session, *, phone: str | None, org_unit_id: int, na
                     share_vas: float = 0.0, birth_year: int | None = None, actor_id: int | None = None,
                     at: datetime | None = None) -> Customer:
     at = at or utcnow()
-    born = check_birth_year(birth_year, at.year)
+    born = check_birth_year(birth_year, local_year(at))
     org.org_unit(session, org_unit_id)
     e164 = normalize_phone(phone) if phone is not None else None
     raw = {"name": name, "plan": plan, "arpu": arpu, "tenure_months": tenure_months,
@@ -533,7 +533,7 @@ def update_customer(session: Session, customer: Customer, changes: dict[str, Any
         if k in changes:
             new[k] = _clean(k, changes[k])
     if "birth_year" in changes:
-        new["birth_year"] = check_birth_year(changes["birth_year"], at.year)
+        new["birth_year"] = check_birth_year(changes["birth_year"], local_year(at))
     _check_share_sum(new.get(s, getattr(customer, s)) for s in SHARE_FIELDS)
     changed = [k for k, v in new.items() if getattr(customer, k) != v]
     if not changed:
@@ -976,7 +976,7 @@ def import_customers_csv(session: Session, source: str | bytes | IO[str] | IO[by
             report.rejected.append(Rejection(line, f"expected {len(names)} columns, found {len(cells_list)}"))
             continue
         cells = {n: c.strip() for n, c in zip(names, cells_list, strict=True)}
-        parsed = _parse_row(cells, units, default_org_unit_id, at.year)
+        parsed = _parse_row(cells, units, default_org_unit_id, local_year(at))
         if isinstance(parsed, str):
             report.rejected.append(Rejection(line, parsed))
             continue

@@ -19,7 +19,7 @@ from kefu.core.auth import Principal
 from kefu.core.clock import utcnow
 from kefu.core.deps import DbSession, Id
 from kefu.core.errors import KefuError
-from kefu.customers.ages import BAND_NAMES, age_band
+from kefu.customers.ages import BAND_NAMES, age_band, local_year
 from kefu.org import audit
 from kefu.web.i18n import translator
 from kefu.web.render import PagePrincipal, is_htmx, render, request_locale
@@ -82,7 +82,7 @@ def customer_page(
     visible = set(_visible_unit_ids(session, principal))
     ticket_rows = [tk for tk in tickets.list_for_customer(session, ids) if tk.org_unit_id in visible][:50]
     # the age band for everyone, the birth year itself only for readers with `pii`
-    age = BAND_NAMES[age_band(customer.birth_year, utcnow().year)][
+    age = BAND_NAMES[age_band(customer.birth_year, local_year(utcnow()))][
         0 if request_locale(request, principal).lower().startswith("zh") else 1]
     if customer.birth_year is not None and principal.can("pii"):
         age = f"{age} ({customer.birth_year})"

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kefu.core.clock import utcnow
 from kefu.core.db import Database
+from kefu.core.errors import InvalidInput
 from kefu.customers import service
-from kefu.customers.ages import age_band, birth_year_of_id
+from kefu.customers.ages import age_band, birth_year_of_id, local_year
 from kefu.customers.models import Customer
 from kefu.customers.service import Rejection
 from tests.conftest import World
@@ -25,9 +29,26 @@ def test_age_bands_by_hand() -> None:
     assert birth_year_of_id("440106900307001") is None  # 15 digits: not taken
 
 
+def test_the_year_is_china_s_a_new_year_begins_at_16_utc(db: Database, world: World) -> None:
+    """At 17:00 UTC on 31 December it is already 1 January in China: a customer born that new year can be
+    recorded then (not before), and ages count in China's year (the reports' local year), not UTC's."""
+    assert (local_year(datetime(2030, 12, 31, 15, 59, tzinfo=UTC)),
+            local_year(datetime(2030, 12, 31, 16, 0, tzinfo=UTC))) == (2030, 2031)
+    new_year, eve = datetime(2030, 12, 31, 17, 0, tzinfo=UTC), datetime(2030, 12, 31, 15, 0, tzinfo=UTC)
+    with db.unit_of_work() as s, pytest.raises(InvalidInput):
+        service.create_customer(s, phone="13812345678", org_unit_id=world.units["gz"], birth_year=2031,
+                                at=eve)
+    with db.unit_of_work() as s:
+        c = service.create_customer(s, phone="13812345678", org_unit_id=world.units["gz"], birth_year=2031,
+                                    at=new_year)
+        assert c.birth_year == 2031
+        service.update_customer(s, c, {"birth_year": 2006}, at=new_year)
+        assert age_band(c.birth_year, local_year(new_year)) == "25-34"  # 25 in 2031; 24 in UTC's 2030
+
+
 def test_birth_year_through_the_api_and_its_band_for_readers_without_pii(client: TestClient,
                                                                         world: World) -> None:
-    year = utcnow().year
+    year = local_year(utcnow())
     r = client.post("/api/v1/customers", headers=world.auth("admin"),
                     json={"phone": "13812345678", "org_unit_id": world.units["gz"], "birth_year": 1990})
     assert r.status_code == 201, r.json()
@@ -52,7 +73,7 @@ def test_a_birth_year_outside_1900_to_this_year_is_422_and_nothing_changes(clien
     cid = client.post("/api/v1/customers", headers=world.auth("admin"),
                       json={"phone": "13812345678", "org_unit_id": world.units["gz"],
                             "birth_year": 1985}).json()["id"]
-    for bad in (1800, utcnow().year + 1):
+    for bad in (1800, local_year(utcnow()) + 1):
         r = client.patch(f"/api/v1/customers/{cid}", headers=world.auth("admin"), json={"birth_year": bad})
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_customer")
     with db.session() as s:
@@ -92,7 +113,7 @@ def test_the_customer_page_shows_the_band_and_the_year_only_with_pii(client: Tes
                                                                     db: Database) -> None:
     from tests.web.conftest import login
 
-    year = utcnow().year
+    year = local_year(utcnow())
     with db.unit_of_work() as s:
         cid = service.create_customer(s, phone="13812345678", org_unit_id=world.units["gz"],
                                       birth_year=year - 40).id
