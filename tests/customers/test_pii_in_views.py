@@ -72,3 +72,36 @@ def test_free_text_is_masked_on_console_pages_for_roles_without_pii(client: Test
     html = client.get(f"/console/tickets/{ids['ticket_id']}").text
     assert SUBJECT in html
     assert ID in html
+
+
+def test_a_role_without_pii_cannot_find_the_masked_digits_by_searching_tickets(client: TestClient, world: World,
+                                                                               db: Database) -> None:
+    """The inbox's search (`q`) matches the subject as the role sees it: a guess at the hidden digits finds
+    nothing, what is shown finds the ticket; with `pii` the typed number finds it. Both the console's ticket
+    (ORM) and the inbound message's ticket (the Core insert path) are covered."""
+    ids = _case(client, world)
+    with db.session() as s:
+        inbound = s.scalar(select(Ticket.id).where(Ticket.id != ids["ticket_id"]))
+        masked = s.scalar(select(Ticket.subject_masked).where(Ticket.id == inbound))
+        assert masked == "我的另一个号码139****5678也被扣费了"
+
+    def found(who: str, q: str) -> list[int]:
+        r = client.get(f"{API}/tickets", headers=world.auth(who), params={"q": q})
+        assert r.status_code == 200, r.text
+        return sorted(x["id"] for x in r.json()["items"])
+
+    both = sorted([ids["ticket_id"], inbound])
+    for guess in ("1391234", "12345678", MOBILE, "9123", "1391"):
+        assert found("support_gd", guess) == [], guess
+    assert found("support_gd", "139****5678") == both
+    assert found("support_gd", "5678") == both  # the digits shown
+    assert found("support_gd", "反映扣费") == [ids["ticket_id"]]
+    assert found("agent_gz", "1391234") == both
+    assert found("agent_gz", MOBILE) == both
+    # an edit of the subject keeps the masked copy right
+    r = client.patch(f"{API}/tickets/{ids['ticket_id']}", headers=world.auth("agent_gz"),
+                     json={"subject": "客户13700001111反映扣费"})
+    assert r.status_code == 200, r.text
+    assert found("support_gd", "1391") == []
+    assert found("support_gd", "137****1111") == [ids["ticket_id"]]
+    assert found("support_gd", "0000") == []
