@@ -1,7 +1,8 @@
 """`kefu bench forecast`: the forecaster against the baselines on call-log months it was not tuned on.
 
 The log's days before ``split`` are the training part: the candidates (level and profile windows, mean or
-median level or a regression for the daily total, pooled or median intraday shares, special days
+median level or a regression for the daily total (with or without terms for the month's first business
+days), pooled or median intraday shares (the weekday's own or half the business weekdays' shared shape), special days
 (holidays, their eves and the days after) or not, profile smoothing) are ranked there by weekly
 rolling-origin backtests and nothing after ``split`` is looked at; the model is the blend of the best
 ``forecast.COMBINE_TOP`` weighted by 1 / backtest WAPE. The days from ``split`` on are then forecast a

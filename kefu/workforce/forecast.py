@@ -182,6 +182,13 @@ class ModelConfig:
     #: Intraday shape: ``pooled`` (each interval's share of the summed counts) or ``median`` (each
     #: interval's median share over the days, not renormalised: see :func:`median_profile`).
     profile: str = "pooled"
+    #: With ``median`` shares, the weight of the shape shared by all business weekdays (median shares
+    #: over every open weekday's days of the same ``profile_weeks``) mixed into the weekday's own: five
+    #: times the days, so less noise in each interval, at the cost of what sets a weekday apart.
+    shrink: float = 0.0
+    #: With the regression, terms for the month's first ``regression_days`` business days (see
+    #: :func:`regression_level`).
+    regression_days: int = 0
 
     def describe(self) -> str:
         return (
@@ -192,14 +199,20 @@ class ModelConfig:
             f"{', observances' if self.observances else ''}"
             f"{f', daily total by regression on {self.regression} wk' if self.regression else ''}"
             f"{', median shares' if self.profile == 'median' else ''}"
+            f"{f', {self.shrink:g} shape of all business weekdays' if self.shrink else ''}"
+            f"{f', first {self.regression_days} business days in the regression' if self.regression_days else ''}"
         )
 
 
 #: Weeks of history the regression candidates fit (half a year: every weekday and part of the month
 #: many times over).
 REGRESSION_WEEKS = 26
+#: Weight of the business weekdays' shared shape in the candidates that mix it in (see ModelConfig.shrink).
+SHRINK = 0.5
+#: Month-start terms of the regression candidates that have them (see ModelConfig.regression_days).
+REGRESSION_DAYS = 3
 CANDIDATES: tuple[ModelConfig, ...] = tuple(
-    ModelConfig(lw, pw, lv, sp, pool, sm, ms if sp else 0, ob and sp, rg, prof)
+    ModelConfig(lw, pw, lv, sp, pool, sm, ms if sp else 0, ob and sp, rg, prof, sh, rd)
     for lw in (1, 2, 4, 6, 8)
     for pw in (4, 8, 12, 26)
     for lv in ("mean", "median")
@@ -210,18 +223,24 @@ CANDIDATES: tuple[ModelConfig, ...] = tuple(
     for ob in (False, True)
     for rg in (0, REGRESSION_WEEKS)
     for prof in ("pooled", "median")
+    for sh in (0.0, SHRINK)
+    for rd in (0, REGRESSION_DAYS)
     if not (lw <= 2 and lv == "median") and (sp or (ms == 0 and not ob))
     and not (rg and (lw != 8 or lv != "median"))  # the regression replaces the level: one level setting
+    and not (sh and prof != "median") and not (rd and not rg)
 )
 #: The few the console and API choose among on a unit's own history (a request must stay quick).
 QUICK_CANDIDATES: tuple[ModelConfig, ...] = tuple(
-    ModelConfig(lw, pw, lv, True, False, sm, ms, True, rg, prof)
+    ModelConfig(lw, pw, lv, True, False, sm, ms, True, rg, prof, sh, rd)
     for lw, lv, rg in ((4, "mean", 0), (8, "median", 0), (8, "median", REGRESSION_WEEKS))
     for pw in (8, 12)
     for sm in (0.0, 0.25)
     for ms in (0, 3)
     for prof in ("pooled", "median")
+    for sh in (0.0, SHRINK)
+    for rd in (0, REGRESSION_DAYS)
     if not (rg and ms)  # the regression's parts of the month stand for the month-start days
+    and not (sh and prof != "median") and not (rd and not rg)
 )
 
 
@@ -240,6 +259,9 @@ REGRESSION_HALF_LIFE = 8.0
 REGRESSION_HUBER_STEPS = 3
 #: Ridge penalty on the month-part and trend terms (in units of a day of full weight).
 REGRESSION_RIDGE = 4.0
+#: Ridge penalty on the terms of the month's first business days (lighter: each is one day a month, and
+#: the backtests on the training months preferred 1 to 0.25 and 4); see :func:`regression_level`.
+REGRESSION_MONTH_START_RIDGE = 1.0
 
 
 def _month_part(day: date) -> int:
@@ -248,39 +270,60 @@ def _month_part(day: date) -> int:
 
 def regression_level(history: History, day: date, origin: date, weeks: int, *,
                      half_life: float | None = None, ridge: float | None = None,
-                     huber_steps: int | None = None) -> float | None:
+                     huber_steps: int | None = None, month_days: Mapping[date, int] | None = None,
+                     month_start: int = 0) -> float | None:
     """Expected daily total of ``day`` from a weighted least-squares fit of log daily total on the
     weekday (one intercept each), the part of the month and days since ``origin`` over the history days
     with calls in the ``weeks`` weeks before ``origin``; the month-part and trend terms carry a ridge
     penalty so that little history leaves them near zero, and ``huber_steps`` reweightings make the fit
     a Huber one (robust scale from the median absolute residual). None when no day of ``day``'s weekday
-    has calls."""
+    has calls.
+
+    ``month_start`` > 0 adds one term for each of the month's first ``month_start`` business days,
+    ``month_days`` giving a day's business-day index in its month (see :func:`business_day_index`), with
+    the lighter ridge ``REGRESSION_MONTH_START_RIDGE``: salaries and statements bring calls on those very
+    days, which a 5-day part of the month spreads over days that are not business days."""
+    return regression_fit(history, origin, weeks, half_life=half_life, ridge=ridge, huber_steps=huber_steps,
+                          month_days=month_days, month_start=month_start)(day)
+
+
+def regression_fit(history: History, origin: date, weeks: int, *,
+                   half_life: float | None = None, ridge: float | None = None,
+                   huber_steps: int | None = None, month_days: Mapping[date, int] | None = None,
+                   month_start: int = 0) -> Callable[[date], float | None]:
+    """The fit of :func:`regression_level` for ``origin``, made once: the expected daily total of any day
+    (None for a weekday without calls)."""
     import numpy as np
 
     half_life = REGRESSION_HALF_LIFE if half_life is None else half_life
     ridge = REGRESSION_RIDGE if ridge is None else ridge
     huber_steps = REGRESSION_HUBER_STEPS if huber_steps is None else huber_steps
+    month_days = month_days or {}
     rows = [d for d in history if d < origin and (origin - d).days <= 7 * weeks and sum(history[d]) > 0]
     weekdays = sorted({d.weekday() for d in rows})
-    if day.weekday() not in weekdays:
-        return None
+    if not rows:
+        return lambda day: None
     parts = 30 // MONTH_PARTS
     col = {wd: i for i, wd in enumerate(weekdays)}
-    n_cols = len(weekdays) + (parts - 1) + 1
+    first_day_col = len(weekdays) + parts - 1
+    n_cols = first_day_col + month_start + 1
 
     def features(d: date) -> list[float]:
         x = [0.0] * n_cols
         x[col[d.weekday()]] = 1.0
         if _month_part(d):
             x[len(weekdays) + _month_part(d) - 1] = 1.0
+        if 0 < month_days.get(d, 0) <= month_start:
+            x[first_day_col + month_days[d] - 1] = 1.0
         x[-1] = (d - origin).days / 7.0  # trend, per week
         return x
 
     w = np.sqrt([0.5 ** ((origin - d).days / 7.0 / half_life) for d in rows])
     a = np.asarray([features(d) for d in rows]) * w[:, None]
     b = np.log([float(sum(history[d])) for d in rows]) * w
+    strength = [ridge] * (parts - 1) + [REGRESSION_MONTH_START_RIDGE] * month_start + [ridge]
     penalty = np.zeros((n_cols - len(weekdays), n_cols))
-    penalty[:, len(weekdays):] = np.eye(n_cols - len(weekdays)) * math.sqrt(ridge)
+    penalty[:, len(weekdays):] = np.diag(np.sqrt(strength))
     coef, *_ = np.linalg.lstsq(np.vstack([a, penalty]), np.concatenate([b, np.zeros(len(penalty))]), rcond=None)
     for _ in range(huber_steps):
         r = (b - a @ coef) / w
@@ -290,7 +333,13 @@ def regression_level(history: History, day: date, origin: date, weeks: int, *,
         hw = np.sqrt(np.minimum(1.0, 1.345 * scale / np.maximum(np.abs(r), 1e-12)))
         coef, *_ = np.linalg.lstsq(np.vstack([a * hw[:, None], penalty]),
                                    np.concatenate([b * hw, np.zeros(len(penalty))]), rcond=None)
-    return float(math.exp(float(np.dot(features(day), coef))))
+
+    def level(day: date) -> float | None:
+        if day.weekday() not in col:
+            return None
+        return float(math.exp(float(np.dot(features(day), coef))))
+
+    return level
 
 
 def median_profile(days: Sequence[Sequence[int]], level: float, smooth: float = 0.0, width: int = 0) -> list[float]:
@@ -299,23 +348,27 @@ def median_profile(days: Sequence[Sequence[int]], level: float, smooth: float = 
     neighbouring intervals.
     Not renormalised: each interval's median is what minimises its absolute error, so the forecast's sum
     may differ from ``level`` (a thin interval's median share lies below its mean)."""
-    shares = []
-    for counts in days:
-        n = len(counts)
-        smoothed = [
-            counts[i] + smooth * ((counts[i - 1] if i else 0) + (counts[i + 1] if i + 1 < n else 0)) for i in range(n)
-        ]
-        total = sum(smoothed)
-        if total:
-            shares.append([v / total for v in smoothed])
-    if not shares:
+    import numpy as np
+
+    counts = np.asarray(days, dtype=float)
+    if counts.size == 0:
         return [0.0] * width
-    return [level * _median([s[i] for s in shares]) for i in range(len(shares[0]))]
+    if smooth:
+        beside = np.zeros_like(counts)
+        beside[:, 1:] += counts[:, :-1]
+        beside[:, :-1] += counts[:, 1:]
+        counts = counts + smooth * beside
+    totals = counts.sum(axis=1)
+    shares = counts[totals > 0] / totals[totals > 0, None]
+    if not len(shares):
+        return [0.0] * width
+    return [level * float(m) for m in np.median(shares, axis=0)]
 
 
 def _base(
     history: History, day: date, origin: date, config: ModelConfig, width: int,
-    kin: Mapping[int, set[int]] | None = None,
+    kin: Mapping[int, set[int]] | None = None, month_days: Mapping[date, int] | None = None,
+    peers: set[int] | None = None, fit: Callable[[date], float | None] | None = None,
 ) -> list[float]:
     level_days = _same_weekday_days(history, day, origin, config.level_weeks)
     if not level_days:
@@ -323,7 +376,9 @@ def _base(
     totals = [float(sum(history[d])) for d in level_days]
     level = _median(totals) if config.level == "median" else sum(totals) / len(totals)
     if config.regression:
-        level = regression_level(history, day, origin, config.regression) or level
+        fit = fit or regression_fit(history, origin, config.regression, month_days=month_days,
+                                    month_start=config.regression_days)
+        level = fit(day) or level
     profile_days = _same_weekday_days(history, day, origin, config.profile_weeks)
     if config.pooled_profile:
         kin = kin if kin is not None else _kindred_weekdays(history, origin, width)
@@ -333,7 +388,14 @@ def _base(
             if d < origin and d.weekday() in same_kind and (origin - d).days <= 7 * config.profile_weeks
         ]
     if config.profile == "median":
-        return median_profile([history[d] for d in profile_days], level, config.smooth, width)
+        own = median_profile([history[d] for d in profile_days], level, config.smooth, width)
+        if not (config.shrink and peers and day.weekday() in peers):
+            return own
+        peer_days = [
+            d for d in history if d < origin and d.weekday() in peers and (origin - d).days <= 7 * config.profile_weeks
+        ]
+        shared = median_profile([history[d] for d in peer_days], level, config.smooth, width)
+        return [(1 - config.shrink) * a + config.shrink * b for a, b in zip(own, shared, strict=True)]
     pooled = [float(sum(history[d][i] for d in profile_days)) for i in range(width)]
     if config.smooth:
         w = config.smooth
@@ -400,7 +462,17 @@ def month_start_kinds(
     each month from ``first`` to ``last``, as kinds ``bd1`` .. ``bd<count>``; a day that is already a
     special day keeps its own kind (it still counts as a business day unless a holiday)."""
     special = special or {}
-    out: dict[date, str] = {}
+    index = business_day_index(first, last, weekdays, special)
+    return {d: f"bd{i}" for d, i in index.items() if i <= count and d not in special}
+
+
+def business_day_index(
+    first: date, last: date, weekdays: set[int], special: SpecialDays | None = None
+) -> dict[date, int]:
+    """Each business day from ``first`` to ``last`` (a day of ``weekdays`` that is not a holiday or an
+    observance in ``special``) with its place among its month's business days (1 for the first)."""
+    special = special or {}
+    out: dict[date, int] = {}
     index = 0
     day = first.replace(day=1)  # count from the month's start even when ``first`` is not the 1st
     while day <= last:
@@ -408,18 +480,20 @@ def month_start_kinds(
             index = 0
         if day.weekday() in weekdays and special.get(day) not in ("holiday", "observance"):
             index += 1
-            if index <= count and day not in special and day >= first:
-                out[day] = f"bd{index}"
+            if day >= first:
+                out[day] = index
         day += timedelta(days=1)
     return out
 
 
 def special_factor(
-    history: History, special: SpecialDays, origin: date, config: ModelConfig, kind: str | None = None
+    history: History, special: SpecialDays, origin: date, config: ModelConfig, kind: str | None = None, *,
+    month_days: Mapping[date, int] | None = None, peers: set[int] | None = None,
 ) -> float:
     """Median ratio of what special days (of ``kind``, when given and the history has some) before
     ``origin`` really had to their normal-day forecast (a day absent from the history had no calls);
-    1.0 when the history has none to learn from."""
+    1.0 when the history has none to learn from. ``month_days`` and ``peers`` as for the forecast (see
+    :func:`model_forecast`)."""
     width = _width(history)
     normal = {d: v for d, v in history.items() if d not in special}
     past = [d for d in special if d < origin]
@@ -429,7 +503,7 @@ def special_factor(
         return 1.0  # no earlier day of this kind (a campaign, an outage ...): holidays say nothing about it
     ratios = []
     for s in sorted(past):
-        base = sum(_base(normal, s, s, config, width))
+        base = sum(_base(normal, s, s, config, width, month_days=month_days, peers=peers))
         if base > 0:
             ratios.append(sum(history.get(s, ())) / base)
     return _median(ratios) if ratios else 1.0
@@ -457,12 +531,25 @@ def model_forecast(
         special = {**special, **month_start_kinds(first, max(days), config.month_start, open_days, special)}
     effects = effects or {}
     normal = {d: v for d, v in history.items() if d not in special} or history
+    open_days = business_weekdays(normal) if config.shrink or config.regression_days else set()
+    peers = open_days if config.shrink else None
+    month_days = (  # a special day keeps its own kind: its share was learnt without the month-start terms
+        {d: i for d, i in business_day_index(min(history), max(days), open_days, special).items() if d not in special}
+        if config.regression and config.regression_days else None
+    )
     kinds = {special[d] for d in days if d in special and d not in effects}
-    factors = {kind: special_factor(history, special, origin, config, kind) for kind in kinds}
+    factors = {
+        kind: special_factor(history, special, origin, config, kind, month_days=month_days, peers=peers)
+        for kind in kinds
+    }
     kin = _kindred_weekdays(normal, origin, width) if config.pooled_profile else None
+    fit = (  # one fit for the origin serves every day
+        regression_fit(normal, origin, config.regression, month_days=month_days, month_start=config.regression_days)
+        if config.regression else None
+    )
     out: Forecast = {}
     for day in days:
-        base = _base(normal, day, origin, config, width, kin)
+        base = _base(normal, day, origin, config, width, kin, month_days, peers, fit)
         if day in effects:
             out[day] = [v * effects[day] for v in base]
         elif day in special:

@@ -328,13 +328,22 @@ def chosen_forecast(
     country's holidays and the days an administrator entered (too little history to compare: the
     default model)."""
     special = {**special_days(country, [*past, *wanted]), **entered.kinds}
+    models = chosen_blend(past, special, entered)
+    return forecast.blended(models, special, entered.effects)(past, wanted), models
+
+
+def chosen_blend(
+    past: forecast.History, special: forecast.SpecialDays, entered: Entered = NO_ENTERED
+) -> forecast.Blend:
+    """The blend of the quick candidates best in weekly rolling-origin backtests on ``past`` only (too
+    little history to compare: the default model)."""
     try:
         models, _, _ = forecast.choose_blend(
             past, special, entered.effects, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES
         )
     except WorkforceInputError:
         models = ((forecast.ModelConfig(), 1.0),)
-    return forecast.blended(models, special, entered.effects)(past, wanted), models
+    return models
 
 
 def forecast_days(
@@ -352,8 +361,12 @@ def forecast_days(
     country: str = "CN",
 ) -> dict[str, Any]:
     """The chosen model's, the 8-week same-weekday mean's (the baseline to beat) and the seasonal naive's
-    forecasts of the coming days; on the last ``holdout_days`` history days, the WAPE of each (the model
-    chosen on the days before them); actuals where the days have passed."""
+    forecasts of the coming days; on the last ``holdout_days`` history days, the WAPE of each; actuals
+    where the days have passed.
+
+    One model choice serves both: the blend is chosen on the history before the held-out days (so that
+    their score is an honest one), and the same blend forecasts the coming days from all the history
+    (the choice is the slow part; without held-out days it is made on all the history)."""
     first = start_day - timedelta(weeks=history_weeks)
     records = unit_history(
         session,
@@ -370,33 +383,33 @@ def forecast_days(
         raise WorkforceInputError(f"no call history in the {history_weeks} weeks before {start_day}")
     wanted = [start_day + timedelta(days=k) for k in range(days)]
     entered = entered_days(session, org_unit_id, first, wanted[-1])
-    predicted, model = chosen_forecast(past, wanted, country, entered)
+    special = {**special_days(country, [*past, *wanted]), **entered.kinds}
+    ordered = sorted(past)
+    test = ordered[-holdout_days:] if len(ordered) > holdout_days else []
+    if not any(sum(past[d]) for d in test):
+        test = []  # nothing to score: the model is chosen on all the history
+    model = chosen_blend({d: v for d, v in past.items() if not test or d < test[0]}, special, entered)
+    predicted = forecast.blended(model, special, entered.effects)(past, wanted)
     baseline = forecast.same_weekday_mean(past, wanted)
     naive = forecast.seasonal_naive(past, wanted)
     score = None
-    ordered = sorted(past)
-    if len(ordered) > holdout_days:
-        test = ordered[-holdout_days:]
-        train = {d: v for d, v in past.items() if d < test[0]}
-        if any(sum(past[d]) for d in test):
-            _, held_models = chosen_forecast(train, test, country, entered)
-            held_special = {**special_days(country, ordered), **entered.kinds}
-            wapes = forecast.rolling_scores(
-                past,
-                test,
-                {
-                    "model": forecast.blended(held_models, held_special, entered.effects),
-                    "baseline": forecast.same_weekday_mean,
-                    "naive": forecast.seasonal_naive,
-                },
-            )
-            score = {
-                "days": len(test),
-                "model": forecast.describe_blend(held_models),
-                "model_wape": num(wapes["model"]),
-                "baseline_wape": num(wapes["baseline"]),
-                "naive_wape": num(wapes["naive"]),
-            }
+    if test:
+        wapes = forecast.rolling_scores(
+            past,
+            test,
+            {
+                "model": forecast.blended(model, special, entered.effects),
+                "baseline": forecast.same_weekday_mean,
+                "naive": forecast.seasonal_naive,
+            },
+        )
+        score = {
+            "days": len(test),
+            "model": forecast.describe_blend(model),
+            "model_wape": num(wapes["model"]),
+            "baseline_wape": num(wapes["baseline"]),
+            "naive_wape": num(wapes["naive"]),
+        }
     return {
         "org_unit_id": org_unit_id,
         "channel": channel,

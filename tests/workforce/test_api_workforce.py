@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -260,6 +260,14 @@ def test_history_and_forecast_endpoints(client: TestClient, db: Database, world:
     first = date(1999, 3, 22)
     past = {d: v for d, v in counts.items() if d < first}
     assert out["days"][0]["baseline"] == pytest.approx(forecast.same_weekday_mean(past, [first])[first], abs=1e-3)
+    # one model choice, on the days before the 7 held-out days, is scored on them and forecasts the week
+    assert out["holdout"]["model"] == out["model"]
+    train = {d: v for d, v in past.items() if d < sorted(past)[-7]}
+    special = forecast.special_kinds(forecast.public_holidays("CN", [1999]))
+    chosen, _, _ = forecast.choose_blend(train, special, backtest_weeks=4, candidates=forecast.QUICK_CANDIDATES)
+    wanted = [first + timedelta(days=k) for k in range(7)]
+    expected = forecast.blended(chosen, special)(past, wanted)
+    assert [row["forecast"] for row in out["days"]] == [pytest.approx(expected[d], abs=1e-3) for d in wanted]
     for country, message in (("XX", "no public-holiday calendar for country 'XX'"), ("cn", "pattern")):
         bad = client.post(
             f"{API}/forecast",

@@ -15,6 +15,7 @@ from kefu.workforce.forecast import (
     blend,
     blend_weights,
     blended,
+    business_day_index,
     choose_blend,
     median_profile,
     model_forecast,
@@ -89,6 +90,68 @@ def test_regression_level_huber_steps_let_an_outlier_day_count_less() -> None:
     # an exact fit has no residuals to reweight: the steps change nothing
     flat = {MONDAY + timedelta(days=k): [100] for k in range(28)}
     assert regression_level(flat, wednesday, origin, 8) == pytest.approx(100, rel=1e-9)
+
+
+def test_business_day_index_counts_each_months_open_days_skipping_holidays_and_observances() -> None:
+    # 1999-01-01 is a Friday; open Monday to Friday; 4 January a holiday, 5 January an observance
+    special = {date(1999, 1, 4): "holiday", date(1999, 1, 5): "observance", date(1999, 1, 6): "after"}
+    index = business_day_index(date(1999, 1, 1), date(1999, 2, 2), {0, 1, 2, 3, 4}, special)
+    assert [(d.day, i) for d, i in index.items() if d.month == 1][:4] == [(1, 1), (6, 2), (7, 3), (8, 4)]
+    assert index[date(1999, 1, 29)] == 19
+    assert date(1999, 1, 30) not in index
+    assert (index[date(1999, 2, 1)], index[date(1999, 2, 2)]) == (1, 2)  # each month counts from 1
+    # counted from the month's start even when the range begins later
+    assert business_day_index(date(1999, 1, 7), date(1999, 1, 7), {0, 1, 2, 3, 4}, special) == {date(1999, 1, 7): 3}
+
+
+def test_regression_month_start_terms_learn_the_first_business_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kefu.workforce.forecast as fc
+
+    start = date(1999, 1, 1)
+    days = [start + timedelta(days=k) for k in range(120)]  # January to April
+    month_days = business_day_index(start, date(1999, 5, 31), {0, 1, 2, 3, 4, 5, 6})
+    hist = {d: [200 if month_days[d] == 1 else 100] for d in days}  # every day open, the 1st twice as busy
+    origin = start + timedelta(days=120)  # 1 May
+    monkeypatch.setattr(fc, "REGRESSION_MONTH_START_RIDGE", 0.0)
+    with_terms = regression_level(hist, origin, origin, 26, ridge=0.0, month_days=month_days, month_start=2)
+    assert with_terms == pytest.approx(200, rel=1e-9)
+    assert regression_level(hist, origin + timedelta(days=1), origin, 26, ridge=0.0, month_days=month_days,
+                            month_start=2) == pytest.approx(100, rel=1e-9)
+    # without the terms the 1st is spread over its part of the month (days 1-5)
+    without = regression_level(hist, origin, origin, 26, ridge=0.0)
+    assert without is not None
+    assert 100 < without < 200
+
+
+def test_regression_days_raise_the_months_first_business_days_but_not_a_special_day() -> None:
+    start = date(1999, 1, 1)
+    days = [start + timedelta(days=k) for k in range(120)]
+    month_days = business_day_index(start, date(1999, 5, 31), {0, 1, 2, 3, 4, 5, 6})
+    # every day open, the 1st of each month twice as busy, a little noise for the Huber steps' scale
+    hist = {d: [(200 if month_days[d] == 1 else 100) + (-10, 0, 10)[k % 3]] for k, d in enumerate(days)}
+    first, second = date(1999, 5, 1), date(1999, 5, 2)
+    config = ModelConfig(8, 8, "median", False, regression=26, regression_days=2)
+    out = model_forecast(hist, [first, second], config)
+    plain = model_forecast(hist, [first, second], ModelConfig(8, 8, "median", False, regression=26))
+    assert out[first][0] > 1.3 * out[second][0]
+    assert plain[first][0] < 1.05 * plain[second][0]
+    # a special day keeps its own kind: no month-start term (its share is learnt without them)
+    campaign = model_forecast(hist, [first], ModelConfig(8, 8, "median", True, regression=26, regression_days=2),
+                              {first: "campaign"})
+    assert campaign[first][0] < 1.05 * out[second][0]
+    assert "first 2 business days in the regression" in config.describe()
+
+
+def test_shrink_mixes_the_business_weekdays_shared_shape_into_the_weekdays_own() -> None:
+    # Mondays call in the first interval, every other day in the second; all days have 4 calls
+    hist = {MONDAY + timedelta(days=k): ([4, 0] if k % 7 == 0 else [0, 4]) for k in range(28)}
+    origin = MONDAY + timedelta(days=28)
+    config = ModelConfig(4, 4, "mean", False, profile="median", shrink=0.5)
+    out = model_forecast(hist, [origin, origin + timedelta(days=1)], config)
+    assert out[origin] == [2.0, 2.0]  # half its own [4, 0], half the shared median [0, 4]
+    assert out[origin + timedelta(days=1)] == [0.0, 4.0]
+    assert model_forecast(hist, [origin], ModelConfig(4, 4, "mean", False, profile="median"))[origin] == [4.0, 0.0]
+    assert "0.5 shape of all business weekdays" in config.describe()
 
 
 def test_regression_config_forecasts_level_times_shape() -> None:

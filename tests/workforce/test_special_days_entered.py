@@ -92,7 +92,9 @@ def test_an_administrator_enters_a_campaign_and_the_forecast_uses_it(
     kinds = {**forecast.special_kinds(forecast.public_holidays("CN", [1999])),
              TARGET: "campaign", TARGET + timedelta(days=1): "campaign"}
     effects = {TARGET: 1.5, TARGET + timedelta(days=1): 1.5}
-    chosen, _, _ = forecast.choose_blend(past, kinds, effects, backtest_weeks=4,
+    # one model choice serves the page: made on the days before the 7 held-out days
+    train = {d: v for d, v in past.items() if d < sorted(past)[-7]}
+    chosen, _, _ = forecast.choose_blend(train, kinds, effects, backtest_weeks=4,
                                          candidates=forecast.QUICK_CANDIDATES)
     expected = forecast.blended(chosen, kinds, effects)(past, wanted)
     normal = forecast.blended(chosen, kinds)(past, wanted)
