@@ -213,15 +213,13 @@ def _start_thread(session: Session, channel: str, msg: InboundMessage, sender: s
         ticket_id = tickets.create_for_inbound(session, type="inquiry", subject=_subject(msg),
                                                description=msg.text, channel=channel, customer_id=customer.id,
                                                customer_tier=customer.tier, org_unit_id=unit_id, at=at).id
-    iid = interactions.open_inbound(session, customer_id=customer.id, org_unit_id=unit_id, channel=channel,
-                                    subject=msg.subject, ticket_id=ticket_id,
-                                    external_ref=msg.thread_ref or msg.message_id, at=at)
-    mid = interactions.add_inbound_message(
-        session, interaction_id=iid, org_unit_id=unit_id, customer_id=customer.id, ticket_id=ticket_id,
-        channel=channel, body=msg.text, sender=sender, external_id=msg.message_id,
-        sent_at=msg.sent_at, at=at, touch=False)
-    if mid is None:
+    opened = interactions.open_inbound_with_message(
+        session, customer_id=customer.id, org_unit_id=unit_id, channel=channel, subject=msg.subject,
+        ticket_id=ticket_id, external_ref=msg.thread_ref or msg.message_id, body=msg.text, sender=sender,
+        external_id=msg.message_id, sent_at=msg.sent_at, at=at)
+    if opened is None:
         raise _LostRace(f"message {msg.message_id!r} was stored by a concurrent request")
+    iid, mid = opened
     events.write_deferred(session)
     return InboundResult(customer.id, iid, mid, ticket_id)
 

@@ -340,6 +340,20 @@ def _claim_identity(dialect: str) -> Any:
     return insert_unless_exists(dialect, CustomerIdentity, "kind", "value").returning(CustomerIdentity.id)
 
 
+@lru_cache(maxsize=1)
+def _insert_identified_with_identity() -> Any:
+    """PostgreSQL: `_insert_identified` of a customer known by an identity and `_claim_identity` of it in one
+    statement (data-modifying CTEs). identity_id is NULL when a concurrent transaction holds the value:
+    the caller rolls back (the customer inserted with it goes too). Bind parameters: those of
+    `_insert_identified`, kind and value."""
+    c = _insert_identified("postgresql", False).cte("c")
+    claim = (insert_unless_exists("postgresql", CustomerIdentity, "kind", "value")
+             .values(customer_id=select(c.c.id).scalar_subquery(), kind=bindparam("kind"), value=bindparam("value"),
+                     created_at=bindparam("created_at"))
+             .returning(CustomerIdentity.id).cte("claim"))
+    return select(c.c.id, c.c.tier, c.c.vip, select(claim.c.id).scalar_subquery().label("identity_id"))
+
+
 def create_identified(session: Session, *, kind: str, value: str, org_unit_id: int, name: str | None,
                       at: datetime) -> Known | None:
     """`identify`'s creating half for a normalised value nobody holds, in Core statements: the new
@@ -349,12 +363,17 @@ def create_identified(session: Session, *, kind: str, value: str, org_unit_id: i
     conn = session.connection()
     dialect = conn.dialect.name
     clean_name = _text(name, "name", strict=False)
-    row = conn.execute(_insert_identified(dialect, kind == "phone"),
-                       {"phone": value if kind == "phone" else None, "name": clean_name,
-                        "org_unit_id": org_unit_id, "created_at": at, "updated_at": at}).first()
-    if row is None:
-        return None
-    if kind != "phone":
+    params = {"phone": value if kind == "phone" else None, "name": clean_name, "org_unit_id": org_unit_id,
+              "created_at": at, "updated_at": at}
+    if kind != "phone" and dialect == "postgresql":  # the customer and its identity in one round trip
+        row = conn.execute(_insert_identified_with_identity(), {**params, "kind": kind, "value": value}).first()
+        if row is None or row.identity_id is None:
+            return None
+    else:
+        row = conn.execute(_insert_identified(dialect, kind == "phone"), params).first()
+        if row is None:
+            return None
+    if kind != "phone" and dialect != "postgresql":
         claimed = conn.execute(_claim_identity(dialect), {"customer_id": row.id, "kind": kind, "value": value,
                                                           "created_at": at}).first()
         if claimed is None:

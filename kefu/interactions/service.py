@@ -213,6 +213,58 @@ def open_inbound(session: Session, *, customer_id: int, org_unit_id: int, channe
     return int(iid)
 
 
+_OPENING_FIELDS = ("customer_id", "org_unit_id", "channel", "subject", "offered_at", "last_message_at", "ticket_id",
+                   "external_ref")
+
+
+@lru_cache(maxsize=1)
+def _open_with_message() -> Any:
+    """PostgreSQL: `_OPEN_INBOUND` and the message's `_add_message` in one statement (a data-modifying CTE);
+    returns the message's id and its interaction's, or no row when the channel has the message id already
+    (the interaction was inserted all the same: the caller rolls back). Bind parameters: i_ + each of
+    _OPENING_FIELDS, m_ + each of _MESSAGE_FIELDS but interaction_id."""
+    i = (insert(Interaction).values({**{f: bindparam(f"i_{f}") for f in _OPENING_FIELDS}, "direction": "inbound",
+                                     "status": "open"})
+         .returning(Interaction.id).cte("i"))
+    values: dict[str, Any] = {f: bindparam(f"m_{f}") for f in _MESSAGE_FIELDS if f != "interaction_id"}
+    return (insert_unless_exists("postgresql", Message, "channel", "external_id")
+            .values({**values, "interaction_id": select(i.c.id).scalar_subquery(), "direction": "inbound",
+                     "author_id": None})
+            .returning(Message.id, Message.interaction_id).add_cte(i))
+
+
+def open_inbound_with_message(session: Session, *, customer_id: int, org_unit_id: int, channel: str,
+                              subject: str | None, ticket_id: int, external_ref: str, body: str, sender: str,
+                              external_id: str, sent_at: datetime | None, at: datetime) -> tuple[int, int] | None:
+    """`open_inbound` and its first message (`add_inbound_message`): (interaction id, message id), or None
+    when the channel has stored this message id already (committed by a concurrent request); the
+    caller then rolls back. On PostgreSQL one round trip."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        iid = open_inbound(session, customer_id=customer_id, org_unit_id=org_unit_id, channel=channel,
+                           subject=subject, ticket_id=ticket_id, external_ref=external_ref, at=at)
+        mid = add_inbound_message(session, interaction_id=iid, org_unit_id=org_unit_id, customer_id=customer_id,
+                                  ticket_id=ticket_id, channel=channel, body=body, sender=sender,
+                                  external_id=external_id, sent_at=sent_at, at=at, touch=False)
+        return None if mid is None else (iid, mid)
+    row = conn.execute(_open_with_message(), {
+        "i_customer_id": customer_id, "i_org_unit_id": org_unit_id, "i_channel": channel, "i_subject": subject,
+        "i_offered_at": at, "i_last_message_at": at, "i_ticket_id": ticket_id, "i_external_ref": external_ref,
+        "m_channel": channel, "m_body": body, "m_sender": sender, "m_external_id": external_id, "m_created_at": at,
+        "m_sent_at": sent_at}).first()
+    if row is None:
+        return None
+    iid, mid = int(row[1]), int(row[0])
+    events.defer(session, "interaction.opened",
+                 {"customer_id": customer_id, "channel": channel, "direction": "inbound", "ticket_id": ticket_id},
+                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
+    events.defer(session, "message.received",
+                 {"interaction_id": iid, "message_id": mid, "customer_id": customer_id, "channel": channel,
+                  "ticket_id": ticket_id, "external_id": external_id},
+                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
+    return iid, mid
+
+
 def add_inbound_message(session: Session, *, interaction_id: int, org_unit_id: int, customer_id: int,
                         ticket_id: int | None, channel: str, body: str, sender: str, external_id: str,
                         sent_at: datetime | None, at: datetime, touch: bool) -> int | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +35,9 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     literal_column,
+    null,
     or_,
     select,
     type_coerce,
@@ -422,6 +425,26 @@ _CUSTOMER_MOVE = _CUSTOMER_TOUCH.values(status=bindparam("new_status"))
 _CUSTOMER_REOPEN = _CUSTOMER_MOVE.values(resolved_at=None, closed_at=None)
 
 
+_NEW_TICKET_FIELDS = ("type", "status", "priority", "subject", "description", "channel", "customer_id", "org_unit_id",
+                      "assignee_id", "created_by_id", "merged_into_id", "customer_tier", "opened_at", "updated_at",
+                      "reply_due_at", "first_reply_at", "resolved_at", "closed_at", "version")
+
+
+@lru_cache(maxsize=2)
+def _insert_ticket_with_transition(by_topic: bool) -> Any:
+    """PostgreSQL: the INSERT of a new ticket and of its `new` transition in one statement (a data-modifying
+    CTE); returns the ticket's id. Bind parameters: t_ + each of _NEW_TICKET_FIELDS, and t_category_id, or
+    with `by_topic` the topic whose category the ticket takes (looked up in the statement)."""
+    values: dict[str, Any] = {f: bindparam(f"t_{f}") for f in _NEW_TICKET_FIELDS}
+    values["category_id"] = (select(Category.id).where(Category.key == bindparam("topic")).scalar_subquery()
+                             if by_topic else bindparam("t_category_id"))
+    t = insert(Ticket).values(values).returning(Ticket.id, Ticket.opened_at).cte("t")
+    return (insert(TicketTransition)
+            .from_select(["ticket_id", "from_status", "to_status", "actor_id", "reason", "at"],
+                         select(t.c.id, null(), literal(NEW), null(), null(), t.c.opened_at))
+            .returning(TicketTransition.ticket_id))
+
+
 def create_for_inbound(session: Session, *, type: str, subject: str, description: str, channel: str,
                        customer_id: int, customer_tier: str, org_unit_id: int, at: datetime) -> Ticket:
     """`create_ticket` for a customer's first message, in Core statements: the same default priority and
@@ -443,14 +466,22 @@ def create_for_inbound(session: Session, *, type: str, subject: str, description
            "updated_at": at, "reply_due_at": sla.reply_due_at(at, terms[0]) if terms else None,
            "first_reply_at": None, "resolved_at": None, "closed_at": None, "version": 1}
     conn = session.connection()
-    if topic is not None:  # the category of the topic, looked up in the same statement
-        del row["category_id"]
-        tid = conn.execute(_INSERT_TICKET_TOPIC, {**row, "topic": topic}).scalar_one()
-        row["category_id"] = None  # (the topic's category id is not read back into the returned row)
+    if conn.dialect.name == "postgresql":  # the ticket and its first transition in one round trip
+        params = {f"t_{k}": v for k, v in row.items() if k != "category_id"}
+        if topic is None:
+            params["t_category_id"] = None
+        tid = conn.execute(_insert_ticket_with_transition(topic is not None), {**params, "topic": topic}
+                           ).scalar_one()
     else:
-        tid = conn.execute(_INSERT_TICKET, row).scalar_one()
-    conn.execute(_INSERT_TRANSITION, {"ticket_id": tid, "from_status": None, "to_status": NEW, "actor_id": None,
-                                      "reason": None, "at": at})
+        if topic is not None:  # the category of the topic, looked up in the same statement
+            del row["category_id"]
+            tid = conn.execute(_INSERT_TICKET_TOPIC, {**row, "topic": topic}).scalar_one()
+            row["category_id"] = None
+        else:
+            tid = conn.execute(_INSERT_TICKET, row).scalar_one()
+        conn.execute(_INSERT_TRANSITION, {"ticket_id": tid, "from_status": None, "to_status": NEW, "actor_id": None,
+                                          "reason": None, "at": at})
+    row["category_id"] = None  # (the topic's category id is not read back into the returned row)
     events.defer(session, "ticket.created",
                  {"type": type, "priority": row["priority"], "channel": channel, "customer_id": customer_id,
                   "category": topic, "actor_id": None},

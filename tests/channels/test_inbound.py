@@ -324,10 +324,15 @@ def test_inbound_path_stays_few_statements_and_a_duplicate_is_one_read(db: Datab
     with Statements(db) as duplicate, db.unit_of_work() as s:
         assert inbound.receive(s, settings, "wechat", _wx("w-2")).duplicate
     # A new customer: one read, then the customer and its identity, the ticket and its first transition,
-    # the interaction, the message, and the four events in one statement.
-    assert new.verbs() == ["SELECT dup.mid, dup.iid,", "INSERT INTO customers", "INSERT INTO customer_identities",
-                           "INSERT INTO tickets", "INSERT INTO ticket_transitions", "INSERT INTO interactions",
-                           "INSERT INTO messages", "INSERT INTO outbox_events"], new.sql
+    # the interaction, the message, and the four events in one statement (on PostgreSQL each pair is one
+    # statement: data-modifying CTEs).
+    if db.dialect == "postgresql":
+        assert new.verbs() == ["SELECT dup.mid, dup.iid,", "WITH c AS", "WITH t AS", "WITH i AS",
+                               "INSERT INTO outbox_events"], new.sql
+    else:
+        assert new.verbs() == ["SELECT dup.mid, dup.iid,", "INSERT INTO customers", "INSERT INTO customer_identities",
+                               "INSERT INTO tickets", "INSERT INTO ticket_transitions", "INSERT INTO interactions",
+                               "INSERT INTO messages", "INSERT INTO outbox_events"], new.sql
     # A returning customer: one read; the ticket, the message, the interaction's activity, the event (on
     # PostgreSQL the message and the activity are one statement).
     message = (["WITH m AS"] if db.dialect == "postgresql" else ["INSERT INTO messages", "UPDATE interactions SET"])
