@@ -56,7 +56,7 @@ from kefu.interactions.models import CHANNELS
 from kefu.org import service as org
 from kefu.tickets import lifecycle, sla
 from kefu.tickets.lifecycle import CLOSED, IN_PROGRESS, MERGED, NEW, RESOLVED
-from kefu.tickets.models import PRIORITIES, TICKET_TYPES, Category, Ticket, TicketTransition
+from kefu.tickets.models import PRIORITIES, TICKET_TYPES, Category, Ticket, TicketTransition, masked_subject
 
 TIER_PRIORITY = {"diamond": "urgent", "gold": "high", "silver": "normal", "standard": "normal"}
 TIERS = tuple(TIER_PRIORITY)
@@ -425,9 +425,10 @@ _CUSTOMER_MOVE = _CUSTOMER_TOUCH.values(status=bindparam("new_status"))
 _CUSTOMER_REOPEN = _CUSTOMER_MOVE.values(resolved_at=None, closed_at=None)
 
 
-_NEW_TICKET_FIELDS = ("type", "status", "priority", "subject", "description", "channel", "customer_id", "org_unit_id",
-                      "assignee_id", "created_by_id", "merged_into_id", "customer_tier", "opened_at", "updated_at",
-                      "reply_due_at", "first_reply_at", "resolved_at", "closed_at", "version")
+_NEW_TICKET_FIELDS = ("type", "status", "priority", "subject", "subject_masked", "description", "channel",
+                      "customer_id", "org_unit_id", "assignee_id", "created_by_id", "merged_into_id", "customer_tier",
+                      "opened_at", "updated_at", "reply_due_at", "first_reply_at", "resolved_at", "closed_at",
+                      "version")
 
 
 @lru_cache(maxsize=2)
@@ -465,6 +466,7 @@ def create_for_inbound(session: Session, *, type: str, subject: str, description
            "created_by_id": None, "merged_into_id": None, "customer_tier": customer_tier, "opened_at": at,
            "updated_at": at, "reply_due_at": sla.reply_due_at(at, terms[0]) if terms else None,
            "first_reply_at": None, "resolved_at": None, "closed_at": None, "version": 1}
+    row["subject_masked"] = masked_subject(str(row["subject"]))
     conn = session.connection()
     if conn.dialect.name == "postgresql":  # the ticket and its first transition in one round trip
         params = {f"t_{k}": v for k, v in row.items() if k != "category_id"}

@@ -23,7 +23,7 @@ def test_the_work_runs_in_a_worker_thread_with_the_callers_context_and_returns_i
 
     total, thread, who = asyncio.run(main())
     assert (total, who) == (5, "gateway")
-    assert thread.startswith("kefu-hop-")
+    assert thread.startswith("kefu-hop")
 
 
 def test_an_exception_of_the_work_is_raised_to_the_caller() -> None:
