@@ -1,4 +1,5 @@
-"""How much of an inbound channel request is read: the limit, and a body read that stops at it.
+"""How much of an inbound channel request is read: the limit, and a body read that stops at it; and how
+many refused anonymous callbacks of one address are kept (`count_refusal`).
 
 Shared by the gateway endpoint (`POST /inbound/{channel}`, kefu/channels/api.py) and the providers'
 webhooks (kefu/channels/webhooks.py): both read a body only after authenticating, and never more than
@@ -7,9 +8,12 @@ webhooks (kefu/channels/webhooks.py): both read a body only after authenticating
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 
 from kefu.core.config import Settings
+from kefu.core.errors import KefuError
 
 # Refused while streaming: a body this much larger than the text limit cannot hold an acceptable message.
 _ENVELOPE_BYTES = 64 * 1024
@@ -35,3 +39,26 @@ async def read_limited(request: Request, limit: int) -> tuple[bytes, int]:
         if size > limit:
             break
     return b"".join(chunks), size
+
+
+class TooManyRefusals(KefuError):
+    status = 429
+    code = "too_many_refusals"
+
+
+def _refusals_key(request: Request) -> str:
+    return f"webhook:refused:{request.client.host if request.client else '-'}"
+
+
+def count_refusal(request: Request) -> None:
+    """Count one refused anonymous callback of the request's address; TooManyRefusals (429) once the
+    address has sent its minute's `webhook_refusals_per_ip_per_minute`: the caller then keeps nothing.
+    Only refusals count, so a provider's good callbacks from the same address (or through the same proxy)
+    are never held up by someone else's forged ones."""
+    from kefu.org.login import rate_limiter
+
+    settings: Settings = request.app.state.settings
+    limit = settings.webhook_refusals_per_ip_per_minute
+    if not rate_limiter(request.app.state, settings).hit(_refusals_key(request), limit, 60, time.time()):
+        raise TooManyRefusals(f"more than {limit} refused callbacks from this address in a minute: none is "
+                              "kept until the minute is over; check the account's configuration")

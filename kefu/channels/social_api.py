@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from kefu.channels import config, qq, weibo
 from kefu.channels.adapters import BadPayload, Parsed
 from kefu.channels.ingest import Ingested, reject
-from kefu.channels.webhooks import accept
+from kefu.channels.limits import count_refusal
+from kefu.channels.webhooks import REFUSED, accept
 from kefu.core import events
 from kefu.core.clock import utcnow
 from kefu.core.db import Database
@@ -22,8 +23,6 @@ from kefu.tickets import service as tickets
 router = APIRouter(tags=["channels"])
 Q = Annotated[str, Query(max_length=512)]
 Org = Annotated[str, Query(max_length=32)]
-_REFUSED: dict[int | str, dict[str, str]] = {
-    403: {"description": "bad signature"}, 404: {"description": "channel not configured"}}
 _JSON = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
@@ -36,7 +35,7 @@ def _secret(request: Request, channel: str, code: str | None, name: str) -> str 
 
 
 @router.get("/channels/weibo", response_class=PlainTextResponse,
-            responses={200: {"content": {"text/plain": {}}, "description": "the echostr"}, **_REFUSED})
+            responses={200: {"content": {"text/plain": {}}, "description": "the echostr"}, **REFUSED})
 def weibo_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce: Q = "", echostr: Q = "",
                  org: Org = "") -> PlainTextResponse:
     """The fans-service platform's URL check: echostr back when the signature holds."""
@@ -44,6 +43,7 @@ def weibo_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce: 
         weibo.check_signature(_secret(request, weibo.CHANNEL, org, "weibo_app_secret"), signature, timestamp,
                               nonce)
     except BadPayload as exc:
+        count_refusal(request)
         reject(request.app.state.db, request.app.state.settings, weibo.CHANNEL, status=exc.status,
                reason=f"{exc.code}: {exc.message}", payload=str(request.url.query).encode())
         raise
@@ -52,7 +52,7 @@ def weibo_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce: 
 
 @router.post("/channels/weibo", response_class=PlainTextResponse,
              responses={200: {"content": {"text/plain": {}}, "description": "success"},
-                        413: {"description": "payload too large"}, **_REFUSED},
+                        413: {"description": "payload too large"}, **REFUSED},
              openapi_extra={"requestBody": {"required": True, **_JSON}})
 async def weibo_push(request: Request, signature: Q = "", timestamp: Q = "", nonce: Q = "",
                      org: Org = "") -> PlainTextResponse:
@@ -72,7 +72,7 @@ async def weibo_push(request: Request, signature: Q = "", timestamp: Q = "", non
 
 
 @router.post("/channels/qq", responses={200: {"description": "the ACK (op 12) or the URL check's answer"},
-                                         413: {"description": "payload too large"}, **_REFUSED},
+                                         413: {"description": "payload too large"}, **REFUSED},
              openapi_extra={"requestBody": {"required": True, **_JSON}})
 async def qq_callback(request: Request, org: Org = "") -> JSONResponse:
     """A QQ bot callback: the URL check (op 13) or a private / group-mention message (op 0)."""

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from kefu.channels import config, sms, wechat
 from kefu.channels.adapters import BadPayload, Parsed
 from kefu.channels.ingest import Ingested, ingest, reject
-from kefu.channels.limits import body_limit, read_limited
+from kefu.channels.limits import body_limit, count_refusal, read_limited
 from kefu.core.auth import Principal
 from kefu.core.config import Settings
 from kefu.core.db import Database
@@ -29,12 +29,14 @@ Q = Annotated[str, Query(max_length=512)]
 _XML = {"content": {"application/xml": {"schema": {"type": "string"}}}}
 
 
-_REFUSED: dict[int | str, dict[str, str]] = {
-    403: {"description": "bad signature"}, 404: {"description": "channel not configured"}}
+#: What a provider's callback may be refused with (the social callbacks of kefu.channels.social_api too).
+REFUSED: dict[int | str, dict[str, str]] = {
+    403: {"description": "bad signature"}, 404: {"description": "channel not configured"},
+    429: {"description": "refused, and too many refused callbacks from this address in a minute to keep it"}}
 
 
 @router.get("/channels/wechat", response_class=PlainTextResponse,
-            responses={200: {"content": {"text/plain": {}}, "description": "the echostr"}, **_REFUSED})
+            responses={200: {"content": {"text/plain": {}}, "description": "the echostr"}, **REFUSED})
 def wechat_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce: Q = "",
                   echostr: Q = "", org: Annotated[str, Query(max_length=32)] = "") -> PlainTextResponse:
     """WeChat's server URL verification: echostr back when the signature of token/timestamp/nonce holds.
@@ -44,6 +46,7 @@ def wechat_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce:
         return PlainTextResponse(wechat.verify_url(settings, signature=signature, timestamp=timestamp,
                                                    nonce=nonce, echostr=echostr))
     except BadPayload as exc:
+        count_refusal(request)
         reject(request.app.state.db, settings, wechat.CHANNEL, status=exc.status, reason=f"{exc.code}: {exc.message}",
                payload=str(request.url.query).encode())
         raise
@@ -51,7 +54,7 @@ def wechat_verify(request: Request, signature: Q = "", timestamp: Q = "", nonce:
 
 @router.post("/channels/wechat", response_class=PlainTextResponse,
              responses={200: {"content": {"text/plain": {}}, "description": "success"},
-                        413: {"description": "payload too large"}, **_REFUSED},
+                        413: {"description": "payload too large"}, **REFUSED},
              openapi_extra={"requestBody": {"required": True, **_XML}})
 async def wechat_callback(request: Request) -> PlainTextResponse:
     """A message or event of a WeChat user (plain or safe mode): stored, answered "success"."""
@@ -105,7 +108,9 @@ def _may_post_sms(principal: Principal) -> None:
 
 async def accept(request: Request, channel: str, parse: Callable[[bytes], Parsed], *,
                  principal: Principal | None = None) -> Ingested:
-    """Read the body (bounded), parse it with the adapter and ingest it; a refusal is kept and raised."""
+    """Read the body (bounded), parse it with the adapter and ingest it; a refusal is kept and raised.
+    A refused anonymous callback (a provider's: its signature is its authentication) is answered 429 and
+    not kept once its address has sent a minute's refused callbacks (kefu.channels.limits)."""
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     limit = body_limit(settings)
@@ -117,6 +122,8 @@ async def accept(request: Request, channel: str, parse: Callable[[bytes], Parsed
                 raise PayloadTooLarge(f"payload is {size} bytes; the limit is {limit}", code="message_too_large")
             return ingest(db, settings, channel, parse(raw), principal=principal)
         except (InvalidInput, NotFound, PayloadTooLarge) as exc:
+            if principal is None:
+                count_refusal(request)
             reject(db, settings, channel, status=exc.status, reason=f"{exc.code}: {exc.message}", payload=raw,
                    principal=principal)
             raise

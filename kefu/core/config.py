@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = Field(15, ge=1)
     login_lockout_minutes: int = Field(15, ge=1)
     login_per_ip_per_minute: int = Field(20, ge=1)
+    # The providers' callbacks (WeChat, Weibo, QQ) carry no token: one that fails its signature or names no
+    # configured account is refused and kept for inspection. After `webhook_refusals_per_ip_per_minute`
+    # such refusals from one address, its further refusals that minute are answered 429 and not kept.
+    # Callbacks that pass never count and are never held up, however many a provider sends.
+    webhook_refusals_per_ip_per_minute: int = Field(30, ge=1)
     # One-time login codes by SMS (a web chat visitor logging in with a number): at most
     # `login_codes_per_number_per_hour` codes to one number in any hour, and one every
     # `login_code_interval_seconds`, whichever visitor asks (counted in the database: every process agrees).

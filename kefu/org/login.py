@@ -69,6 +69,10 @@ class RateLimiter(Protocol):
         """Count one attempt for `key`; False when it is over `limit` in the current window."""
         ...
 
+    def over(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
+        """Whether `key` has reached `limit` in the current window (counts nothing)."""
+        ...
+
 
 class MemoryRateLimiter:
     """Fixed windows in process memory (one process's view)."""
@@ -87,6 +91,10 @@ class MemoryRateLimiter:
             count = self._counts.get((key, window), 0) + 1
             self._counts[(key, window)] = count
         return count <= limit
+
+    def over(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
+        with self._lock:
+            return self._counts.get((key, int(now // window_seconds)), 0) >= limit
 
 
 class RedisRateLimiter:
@@ -112,6 +120,16 @@ class RedisRateLimiter:
             log.warning("Redis unavailable for the login limit (%s): counting in this process", exc)
             return self._fallback.hit(key, limit, window_seconds, now)
         return count <= limit
+
+    def over(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
+        import redis
+
+        try:
+            count = self._redis.get(f"kefu:rate:{key}:{int(now // window_seconds)}")
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable for a rate limit (%s): counting in this process", exc)
+            return self._fallback.over(key, limit, window_seconds, now)
+        return count is not None and int(count) >= limit
 
 
 # ---- hashing slots ----------------------------------------------------------------------------------
@@ -153,15 +171,27 @@ class LoginGuard:
 _guard_lock = threading.Lock()
 
 
+def rate_limiter(state: Any, settings: Settings) -> RateLimiter:
+    """The app's per-address counter (in Redis when the app has one: every process counts together),
+    made on first use and kept on `app.state`: logins and the providers' refused callbacks count here."""
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is None:
+        with _guard_lock:
+            limiter = getattr(state, "rate_limiter", None)
+            if limiter is None:
+                limiter = RedisRateLimiter(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
+                state.rate_limiter = limiter
+    return limiter
+
+
 def guard_for(state: Any, settings: Settings) -> LoginGuard:
     """The app's guard (made on first use and kept on `app.state`)."""
     guard: LoginGuard | None = getattr(state, "login_guard", None)
     if guard is None:
+        limiter = rate_limiter(state, settings)
         with _guard_lock:
             guard = getattr(state, "login_guard", None)
             if guard is None:
-                limiter: RateLimiter = (RedisRateLimiter(settings.redis_url) if settings.redis_url
-                                        else MemoryRateLimiter())
                 guard = LoginGuard(limiter, HashSlots(settings.password_hash_concurrency))
                 state.login_guard = guard
     return guard

@@ -215,3 +215,22 @@ def test_a_reply_outside_the_48_hour_window_fails_for_good(client: TestClient, w
     with world.db.session() as s:
         assert s.scalar(select(OutboundDelivery.recipient)) == "o_silent"
     assert fake.sent == []
+
+
+def test_refused_callbacks_of_one_address_are_kept_up_to_the_limit_then_answered_429(client: TestClient,
+                                                                                   world: World) -> None:
+    """Forged callbacks (no token: anyone can send them) are refused and kept for inspection, but one address
+    gets only `webhook_refusals_per_ip_per_minute` of them kept a minute; beyond, 429 and nothing stored.
+    The provider's good callbacks from the same address are never held up."""
+    state = client.app.state  # type: ignore[attr-defined]
+    state.settings = state.settings.model_copy(update={"webhook_refusals_per_ip_per_minute": 3})
+    if time.time() % 60 > 50:  # the count is per minute: keep the test inside one
+        time.sleep(61 - time.time() % 60)
+    codes = [post(client, text(f"伪造{i}", msg_id=str(7000 + i)), token="forged").status_code for i in range(5)]
+    assert codes == [403, 403, 403, 429, 429]
+    r = client.get("/api/v1/channels/wechat", params={"signature": "x", "timestamp": "1", "nonce": "2",
+                                                      "echostr": "e"})
+    assert (r.status_code, r.json()["error"]["code"]) == (429, "too_many_refusals")
+    assert post(client, text("查一下话费")).status_code == 200  # signed: accepted as ever
+    c = counts(world.db)
+    assert (c["rejections"], c["messages"], c["customers"]) == (3, 1, 1)
