@@ -297,30 +297,16 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     gaps = np.array(after_call_gaps(rows, within=logged_in or LONG_GAP)) if after_call else np.zeros(0)
     km = patience_survival(rows) if km_patience else None
 
+    def km_residual(rng: np.random.Generator, waited: np.ndarray) -> np.ndarray:
+        assert km is not None
+        return residual_patience(rng, waited, *km)
+
     def calls(rng: np.random.Generator) -> Calls:
-        if not after_call and km is None:
-            day_calls = replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
-            draw_favoured(rng)
-            return day_calls
-        time = np.array([float(r.queue_arrival or 0) for r in rows])
-        klass = np.array([index[(r.call_type, _group(r))] for r in rows], dtype=int)
-        service = np.array([float(r.ser_time) if r.answered and r.ser_time > 0 else -1.0 for r in rows])
-        for c_index, c in enumerate(classes):
-            mask = (klass == c_index) & (service < 0)
-            service[mask] = c.service.draw(rng, int(mask.sum()))
-        if len(gaps):
-            service += rng.choice(gaps, len(rows))
-        patience = np.array([float(r.q_time) for r in rows])
-        answered = np.array([not r.abandoned for r in rows])
-        if km is not None:
-            patience[answered] = residual_patience(rng, patience[answered], *km)
-        else:
-            for i in np.flatnonzero(answered):
-                mean = classes[klass[i]].patience_mean
-                patience[i] += math.inf if mean is None else rng.exponential(mean)
+        # in arrival order (stable), as ``favoured`` is
+        day_calls = replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))], after_call=gaps,
+                                    residual=None if km is None else km_residual)
         draw_favoured(rng)
-        order = arrival_order
-        return Calls(time[order], klass[order], service[order], patience[order], np.zeros(len(rows), dtype=bool))
+        return day_calls
 
     summary = replicate(calls, staffing, classes, replications=replications, seed=seed, target_time=target_time,
                         agent_router=router)
