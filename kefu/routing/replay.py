@@ -4,7 +4,8 @@ The day's offered calls keep their real arrival times, service times and (for ab
 An answered call's patience is unknown beyond its wait: it is drawn from the day's own empirical patience
 law (Kaplan-Meier on queue times, abandons observed and answered calls censored) conditioned on exceeding
 its wait (``km_patience``; else the exponential residual of the class's MLE mean). The agents are the ones
-the log shows serving, each skilled in the call types they served that day, on duty in every half-hour in
+the log shows serving, each skilled in the call types they served that day (a call the log shows answered
+by no named agent, NO_SERVER, may go to any of them: ``UNNAMED``), on duty in every half-hour in
 which they served (an upper bound on the real staffing), or only in the slots the log shows them ready
 (``ready_only``) or logged in (``logged_in``: first to last call, split at long gaps). After each call an
 agent is not ready for a time drawn from the day's after-call gaps (``after_call``, see after_call_gaps):
@@ -68,6 +69,9 @@ PRIORITY_HEAD_START = 90.0
 #: stay under to count (longer: a break or the shift's end, which the staffing per interval accounts for).
 LONG_GAP = 1800
 GROUPS = ("priority", "regular")
+#: The queue of the calls the log shows answered by no named agent (server NO_SERVER): any agent on the
+#: roster may take them, since the log does not say which skill they needed.
+UNNAMED = "unnamed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +216,7 @@ def _roster(
         ready = ready_agents(rows, interval, after_call_within=after_call)
         slots = [{ids[name] for name, on in ready.items() if on[k]} for k in range(len(slots))]
     types = sorted({r.call_type for r in rows})
-    agents = [Agent(agent_id, frozenset(skills[agent_id]), {t: 1 for t in skills[agent_id]}, {"voice": 1})
+    agents = [Agent(agent_id, frozenset({*skills[agent_id], UNNAMED}), {t: 1 for t in skills[agent_id]}, {"voice": 1})
               for agent_id in sorted(skills)]
     return agents, [frozenset(s) for s in slots], types
 
@@ -257,9 +261,9 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
         by_class[index[(r.call_type, _group(r))]].append(r)
     classes = [_class_law(by_class[k], rows, f"{t}/{g}") for k, (t, g) in enumerate(keys)]
     rings = (Ring(0.0),) if widen_after is None else (Ring(0.0), Ring(widen_after, 1, Reach.ANYWHERE))
-    queues = [QueueConfig(t, "voice", skills={t: 1}, aging_per_minute=aging_per_minute, rings=rings)
-              for t in types]
-    everyone = frozenset(types)
+    queues = [*(QueueConfig(t, "voice", skills={t: 1}, aging_per_minute=aging_per_minute, rings=rings)
+                for t in types), QueueConfig(UNNAMED, "voice", aging_per_minute=aging_per_minute)]
+    everyone = frozenset({*types, UNNAMED})
     if widen_after is not None:  # a widened ring reaches agents only through queues they belong to
         agents = [Agent(a.id, everyone, a.skills, a.channels) for a in agents]
     config = EngineConfig(max_priority=1e6, move_check_every=1e18)
@@ -277,10 +281,12 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
             out[unknown] = rng.random(int(unknown.sum())) < share[unknown]
         favoured[0] = out[arrival_order]
 
+    unnamed = np.array([r.answered and r.server is None for r in rows])[arrival_order]
+
     def item_of(call: int, klass: int, t: float) -> WorkItem:
         call_type, _ = keys[klass]
         extra = credit * aging_per_minute / 60 if favoured[0][call] else 0.0
-        return WorkItem(call, call_type, "voice", t, extra_priority=extra)
+        return WorkItem(call, UNNAMED if unnamed[call] else call_type, "voice", t, extra_priority=extra)
 
     def router(_: Sequence[CallClass], __: Staffing) -> EngineRouter:
         return EngineRouter(Engine(config, queues), item_of, RosterCrew(agents, roster))
@@ -291,30 +297,16 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     gaps = np.array(after_call_gaps(rows, within=logged_in or LONG_GAP)) if after_call else np.zeros(0)
     km = patience_survival(rows) if km_patience else None
 
+    def km_residual(rng: np.random.Generator, waited: np.ndarray) -> np.ndarray:
+        assert km is not None
+        return residual_patience(rng, waited, *km)
+
     def calls(rng: np.random.Generator) -> Calls:
-        if not after_call and km is None:
-            day_calls = replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))])
-            draw_favoured(rng)
-            return day_calls
-        time = np.array([float(r.queue_arrival or 0) for r in rows])
-        klass = np.array([index[(r.call_type, _group(r))] for r in rows], dtype=int)
-        service = np.array([float(r.ser_time) if r.answered and r.ser_time > 0 else -1.0 for r in rows])
-        for c_index, c in enumerate(classes):
-            mask = (klass == c_index) & (service < 0)
-            service[mask] = c.service.draw(rng, int(mask.sum()))
-        if len(gaps):
-            service += rng.choice(gaps, len(rows))
-        patience = np.array([float(r.q_time) for r in rows])
-        answered = np.array([not r.abandoned for r in rows])
-        if km is not None:
-            patience[answered] = residual_patience(rng, patience[answered], *km)
-        else:
-            for i in np.flatnonzero(answered):
-                mean = classes[klass[i]].patience_mean
-                patience[i] += math.inf if mean is None else rng.exponential(mean)
+        # in arrival order (stable), as ``favoured`` is
+        day_calls = replay_arrivals(rng, rows, classes, lambda r: index[(r.call_type, _group(r))], after_call=gaps,
+                                    residual=None if km is None else km_residual)
         draw_favoured(rng)
-        order = arrival_order
-        return Calls(time[order], klass[order], service[order], patience[order], np.zeros(len(rows), dtype=bool))
+        return day_calls
 
     summary = replicate(calls, staffing, classes, replications=replications, seed=seed, target_time=target_time,
                         agent_router=router)

@@ -138,12 +138,16 @@ def poisson_arrivals(rng: np.random.Generator, classes: Sequence[CallClass],
 
 
 def replay_arrivals(rng: np.random.Generator, records: Iterable[CallRecord], classes: Sequence[CallClass],
-                    class_of: Callable[[CallRecord], int], *, replay_patience: bool = True) -> Calls:
+                    class_of: Callable[[CallRecord], int], *, replay_patience: bool = True,
+                    after_call: Sequence[float] | np.ndarray = (),
+                    residual: Callable[[np.random.Generator, np.ndarray], np.ndarray] | None = None) -> Calls:
     """One day's offered calls from the log: real arrival and service times.
 
-    Abandoned calls get their class's service law. With ``replay_patience`` an abandon's patience is its
-    queue time and an answered call's is its queue time plus an exponential residual (memoryless), else
-    patience is drawn from the class.
+    Abandoned calls get their class's service law. ``after_call``: each call's service is lengthened by a
+    draw from these seconds (the agent's not-ready time after it). With ``replay_patience`` an abandon's
+    patience is its queue time and an answered call's is ``residual(rng, waits)`` given the waits, by
+    default its queue time plus an exponential residual of its class's mean (memoryless); else patience is
+    drawn from the class.
     """
     _validate_classes(classes)
     rows = [r for r in records if r.queue_arrival is not None and (r.answered or r.abandoned)]
@@ -153,12 +157,17 @@ def replay_arrivals(rng: np.random.Generator, records: Iterable[CallRecord], cla
     for c_index, c in enumerate(classes):
         mask = (klass == c_index) & (service < 0)
         service[mask] = c.service.draw(rng, int(mask.sum()))
+    if len(after_call):
+        service += rng.choice(np.asarray(after_call, dtype=float), len(rows))
     patience = None
     if replay_patience:
         patience = np.array([float(r.q_time) for r in rows])
-        for i, r in enumerate(rows):
-            mean = classes[klass[i]].patience_mean
-            if not r.abandoned:
+        answered = np.array([not r.abandoned for r in rows], dtype=bool)
+        if residual is not None:
+            patience[answered] = residual(rng, patience[answered])
+        else:
+            for i in np.flatnonzero(answered):
+                mean = classes[klass[i]].patience_mean
                 patience[i] += INF if mean is None else rng.exponential(mean)
     return _finish(rng, classes, time, klass, service, patience)
 

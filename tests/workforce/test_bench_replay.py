@@ -247,3 +247,51 @@ def test_a_caller_answered_at_once_in_the_log_is_a_priority_customer_by_the_shar
     assert rep.total.asa.mean == (0 + 600 + 480) / 3
     unrecorded = replay_day(records, day, replications=2, after_call=False, unrecorded_priority=False)
     assert unrecorded.total.asa.mean == (0 + 540 + 780) / 3
+
+
+def _of_type(line: str, call_type: str) -> str:
+    fields = line.split("\t")
+    fields[4] = call_type
+    return "\t".join(fields)
+
+
+def test_a_call_the_log_shows_answered_by_no_named_agent_goes_to_any_agent_on_the_roster() -> None:
+    from kefu.routing.replay import replay_day
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    # ANAT serves PS only; a TT call answered at once by no named agent (NO_SERVER) at 10:05, while she is
+    # on duty and idle: the log does not say which skill it needed, so she takes it (before, it waited for
+    # an agent skilled in TT, and no one on the day was)
+    lines = [HEADER,
+             row(1, day, 36_000 - 6, outcome="AGENT", service=60, server="ANAT"),  # 10:00-10:01
+             _of_type(row(2, day, 36_300 - 6, outcome="AGENT", service=30), "TT"),  # 10:05, NO_SERVER
+             row(3, day, 36_600 - 6, outcome="AGENT", service=60, server="ANAT")]  # 10:10-10:11
+    records = history.parse_call_log(lines).records
+    assert records[1].server is None
+    assert records[1].answered
+    rep = replay_day(records, day, replications=2, after_call=False, slot_seconds=1, ready_only=True)
+    assert rep.unrouted == 0.0
+    assert {c.name: (c.service_level.mean, c.asa.mean) for c in rep.classes} == {
+        "PS/priority": (1.0, 0.0), "TT/priority": (1.0, 0.0)}
+
+
+def test_replay_arrivals_lengthen_each_service_by_an_after_call_draw_and_take_the_given_patience_law() -> None:
+    import numpy as np
+
+    from kefu.workforce.simulator import CallClass, ServiceTime, replay_arrivals
+    from tests.workforce.support import HEADER, row
+
+    day = date(1999, 3, 1)
+    lines = [HEADER,
+             row(1, day, 36_100 - 6, outcome="AGENT", queue=30, service=200, server="ANAT"),  # joins 10:01:40
+             row(2, day, 36_000 - 6, outcome="HANG", queue=50),  # joins 10:00, abandons after 50 s
+             row(3, day, 36_050 - 6, outcome="AGENT", service=100, server="ANAT")]  # answered at once
+    records = history.parse_call_log(lines).records
+    classes = [CallClass("PS", ServiceTime(120.0), patience_mean=60.0)]
+    calls = replay_arrivals(np.random.default_rng(0), records, classes, lambda r: 0, after_call=[7.0],
+                            residual=lambda rng, waited: waited + 5.0)
+    assert calls.time.tolist() == [36_000.0, 36_050.0, 36_100.0]
+    assert calls.service[1:].tolist() == [107.0, 207.0]  # the abandon's service is drawn from its class, + 7
+    assert calls.service[0] > 7.0
+    assert calls.patience.tolist() == [50.0, 5.0, 35.0]  # an abandon's is its queue time
