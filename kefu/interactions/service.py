@@ -200,6 +200,23 @@ def _add_message_and_touch() -> Any:
     return select(m.c.id).add_cte(touch)
 
 
+def _opened(session: Session, iid: int, *, customer_id: int, channel: str, ticket_id: int | None,
+            org_unit_id: int, at: datetime) -> None:
+    """`interaction.opened` of a contact the customer started (after commit)."""
+    events.defer(session, "interaction.opened",
+                 {"customer_id": customer_id, "channel": channel, "direction": "inbound", "ticket_id": ticket_id},
+                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
+
+
+def _received(session: Session, iid: int, mid: int, *, customer_id: int, channel: str, ticket_id: int | None,
+              external_id: str, org_unit_id: int, at: datetime) -> None:
+    """`message.received` of a customer's message (after commit)."""
+    events.defer(session, "message.received",
+                 {"interaction_id": iid, "message_id": mid, "customer_id": customer_id, "channel": channel,
+                  "ticket_id": ticket_id, "external_id": external_id},
+                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
+
+
 def open_inbound(session: Session, *, customer_id: int, org_unit_id: int, channel: str, subject: str | None,
                  ticket_id: int, external_ref: str, at: datetime) -> int:
     """A new inbound interaction (a contact the customer started); records `interaction.opened`."""
@@ -207,9 +224,8 @@ def open_inbound(session: Session, *, customer_id: int, org_unit_id: int, channe
         "customer_id": customer_id, "org_unit_id": org_unit_id, "channel": channel, "subject": subject,
         "offered_at": at, "last_message_at": at, "ticket_id": ticket_id, "external_ref": external_ref,
     }).scalar_one()
-    events.defer(session, "interaction.opened",
-                 {"customer_id": customer_id, "channel": channel, "direction": "inbound", "ticket_id": ticket_id},
-                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
+    _opened(session, iid, customer_id=customer_id, channel=channel, ticket_id=ticket_id, org_unit_id=org_unit_id,
+            at=at)
     return int(iid)
 
 
@@ -255,13 +271,10 @@ def open_inbound_with_message(session: Session, *, customer_id: int, org_unit_id
     if row is None:
         return None
     iid, mid = int(row[1]), int(row[0])
-    events.defer(session, "interaction.opened",
-                 {"customer_id": customer_id, "channel": channel, "direction": "inbound", "ticket_id": ticket_id},
-                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
-    events.defer(session, "message.received",
-                 {"interaction_id": iid, "message_id": mid, "customer_id": customer_id, "channel": channel,
-                  "ticket_id": ticket_id, "external_id": external_id},
-                 aggregate_type="interaction", aggregate_id=iid, org_unit_id=org_unit_id, at=at)
+    _opened(session, iid, customer_id=customer_id, channel=channel, ticket_id=ticket_id, org_unit_id=org_unit_id,
+            at=at)
+    _received(session, iid, mid, customer_id=customer_id, channel=channel, ticket_id=ticket_id,
+              external_id=external_id, org_unit_id=org_unit_id, at=at)
     return iid, mid
 
 
@@ -285,10 +298,8 @@ def add_inbound_message(session: Session, *, interaction_id: int, org_unit_id: i
             conn.execute(_TOUCH, {"iid": interaction_id, "at": at})
     if mid is None:
         return None
-    events.defer(session, "message.received",
-                 {"interaction_id": interaction_id, "message_id": mid, "customer_id": customer_id,
-                  "channel": channel, "ticket_id": ticket_id, "external_id": external_id},
-                 aggregate_type="interaction", aggregate_id=interaction_id, org_unit_id=org_unit_id, at=at)
+    _received(session, interaction_id, mid, customer_id=customer_id, channel=channel, ticket_id=ticket_id,
+              external_id=external_id, org_unit_id=org_unit_id, at=at)
     return int(mid)
 
 
