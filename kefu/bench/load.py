@@ -17,10 +17,12 @@ import importlib
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -98,7 +100,8 @@ async def _run(host: str, port: int, token: str, streams: list[Iterator[Post]], 
 
 
 def _main() -> None:
-    """`python -m kefu.bench.load '<json>'`: run the load the JSON describes; print the result as JSON."""
+    """`python -m kefu.bench.load '<json>'`: run the load the JSON describes; write the result as JSON to
+    the file the spec names (`out`)."""
     spec = json.loads(sys.argv[1])
     module, _, name = spec["factory"].rpartition(".")
     make: Callable[..., list[Iterator[Post]]] = getattr(importlib.import_module(module), name)
@@ -110,22 +113,26 @@ def _main() -> None:
     except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio works too
         runner = asyncio.run
     result = runner(_run(spec["host"], spec["port"], spec["token"], streams, spec["seconds"]))
-    print(json.dumps({"sent": result.sent, "statuses": dict(result.statuses), "latencies_ms": result.latencies_ms,
-                      "first_errors": result.first_errors, "seconds": result.seconds,
-                      "client_cpu_s": result.client_cpu_s}))
+    # to a file, not stdout: a pipe took the ~200 KB line only in part once (cut at 128 KiB), so the bench
+    # failed to read it after the whole run
+    Path(spec["out"]).write_text(json.dumps({
+        "sent": result.sent, "statuses": dict(result.statuses), "latencies_ms": result.latencies_ms,
+        "first_errors": result.first_errors, "seconds": result.seconds, "client_cpu_s": result.client_cpu_s}))
 
 
 def run_load(host: str, port: int, token: str, *, factory: str, args: dict[str, Any], connections: int,
              seconds: float) -> LoadResult:
     """Post the streams `factory(connections=..., **args)` makes (one per connection) until they end or
     `seconds` pass, from a child process; returns what it measured."""
-    spec = {"host": host, "port": port, "token": token, "factory": factory, "args": args,
-            "connections": connections, "seconds": seconds}
-    proc = subprocess.run([sys.executable, "-m", "kefu.bench.load", json.dumps(spec)], capture_output=True,
-                          text=True, timeout=seconds + 300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the load generator failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "load.json"
+        spec = {"host": host, "port": port, "token": token, "factory": factory, "args": args,
+                "connections": connections, "seconds": seconds, "out": str(out)}
+        proc = subprocess.run([sys.executable, "-m", "kefu.bench.load", json.dumps(spec)], capture_output=True,
+                              text=True, timeout=seconds + 300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the load generator failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        data = json.loads(out.read_text())
     return LoadResult(sent=data["sent"], statuses=Counter(data["statuses"]), latencies_ms=data["latencies_ms"],
                       first_errors=data["first_errors"], seconds=data["seconds"],
                       client_cpu_s=data["client_cpu_s"])
