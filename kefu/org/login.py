@@ -69,10 +69,6 @@ class RateLimiter(Protocol):
         """Count one attempt for `key`; False when it is over `limit` in the current window."""
         ...
 
-    def over(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
-        """Whether `key` has reached `limit` in the current window (counts nothing)."""
-        ...
-
 
 class MemoryRateLimiter:
     """Fixed windows in process memory (one process's view)."""
@@ -91,10 +87,6 @@ class MemoryRateLimiter:
             count = self._counts.get((key, window), 0) + 1
             self._counts[(key, window)] = count
         return count <= limit
-
-    def over(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
-        with self._lock:
-            return self._counts.get((key, int(now // window_seconds)), 0) >= limit
 
 
 class RedisRateLimiter:
@@ -120,16 +112,6 @@ class RedisRateLimiter:
             log.warning("Redis unavailable for the login limit (%s): counting in this process", exc)
             return self._fallback.hit(key, limit, window_seconds, now)
         return count <= limit
-
-    def over(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
-        import redis
-
-        try:
-            count = self._redis.get(f"kefu:rate:{key}:{int(now // window_seconds)}")
-        except redis.RedisError as exc:
-            log.warning("Redis unavailable for a rate limit (%s): counting in this process", exc)
-            return self._fallback.over(key, limit, window_seconds, now)
-        return count is not None and int(count) >= limit
 
 
 # ---- hashing slots ----------------------------------------------------------------------------------
