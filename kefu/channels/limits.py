@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from kefu.core.config import Settings
 from kefu.core.errors import KefuError
+from kefu.core.ratelimit import rate_limiter
 
 # Refused while streaming: a body this much larger than the text limit cannot hold an acceptable message.
 _ENVELOPE_BYTES = 64 * 1024
@@ -55,8 +56,6 @@ def count_refusal(request: Request) -> None:
     address has sent its minute's `webhook_refusals_per_ip_per_minute`: the caller then keeps nothing.
     Only refusals count, so a provider's good callbacks from the same address (or through the same proxy)
     are never held up by someone else's forged ones."""
-    from kefu.org.login import rate_limiter
-
     settings: Settings = request.app.state.settings
     limit = settings.webhook_refusals_per_ip_per_minute
     if not rate_limiter(request.app.state, settings).hit(_refusals_key(request), limit, 60, time.time()):

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import and_, case, delete, or_, select, update
@@ -37,6 +37,7 @@ from kefu.core.clock import utcnow
 from kefu.core.config import Settings
 from kefu.core.db import Database
 from kefu.core.errors import KefuError, Unauthorized
+from kefu.core.ratelimit import RateLimiter, rate_limiter
 from kefu.org import audit
 from kefu.org import service as org
 from kefu.org.models import LoginFailure, User
@@ -60,58 +61,6 @@ class AccountLocked(KefuError):
 class LoginBusy(KefuError):
     status = 503
     code = "login_busy"
-
-
-# ---- the per-address limit ------------------------------------------------------------------------
-
-class RateLimiter(Protocol):
-    def hit(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
-        """Count one attempt for `key`; False when it is over `limit` in the current window."""
-        ...
-
-
-class MemoryRateLimiter:
-    """Fixed windows in process memory (one process's view)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, int], int] = {}
-        self._window = -1
-
-    def hit(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
-        window = int(now // window_seconds)
-        with self._lock:
-            if window != self._window:  # a new window: the old counts are worthless
-                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
-                self._window = window
-            count = self._counts.get((key, window), 0) + 1
-            self._counts[(key, window)] = count
-        return count <= limit
-
-
-class RedisRateLimiter:
-    """Fixed windows in Redis: every process counts together. Falls back to memory if Redis fails."""
-
-    def __init__(self, url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        self._fallback = MemoryRateLimiter()
-
-    def hit(self, key: str, limit: int, window_seconds: int, now: float) -> bool:
-        import redis
-
-        window = int(now // window_seconds)
-        name = f"kefu:rate:{key}:{window}"
-        try:
-            pipe = self._redis.pipeline()
-            pipe.incr(name)
-            pipe.expire(name, window_seconds + 1)
-            count = int(pipe.execute()[0])
-        except redis.RedisError as exc:
-            log.warning("Redis unavailable for the login limit (%s): counting in this process", exc)
-            return self._fallback.hit(key, limit, window_seconds, now)
-        return count <= limit
 
 
 # ---- hashing slots ----------------------------------------------------------------------------------
@@ -151,19 +100,6 @@ class LoginGuard:
 
 
 _guard_lock = threading.Lock()
-
-
-def rate_limiter(state: Any, settings: Settings) -> RateLimiter:
-    """The app's per-address counter (in Redis when the app has one: every process counts together),
-    made on first use and kept on `app.state`: logins and the providers' refused callbacks count here."""
-    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
-    if limiter is None:
-        with _guard_lock:
-            limiter = getattr(state, "rate_limiter", None)
-            if limiter is None:
-                limiter = RedisRateLimiter(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
-                state.rate_limiter = limiter
-    return limiter
 
 
 def guard_for(state: Any, settings: Settings) -> LoginGuard:
