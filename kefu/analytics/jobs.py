@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from kefu.jobs import JobContext, job
+from kefu.jobs import JobContext, job, last_tick
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,9 @@ def mail_reports(ctx: JobContext) -> None:
 def wall_alerts(ctx: JobContext) -> None:
     """Raise and clear the wall's alerts (kefu/analytics/alerts.py) of the units with activity since the
     last run (every unit now and then); the console pushes them live."""
-    from sqlalchemy import func, select
-
     from kefu.analytics import alerts
-    from kefu.jobs.models import PeriodicRun
 
-    since = ctx.session.scalar(select(func.max(PeriodicRun.due_at)).where(  # the last run that committed
-        PeriodicRun.job == "analytics.wall_alerts", PeriodicRun.due_at < ctx.now))
+    since = last_tick(ctx.session, "analytics.wall_alerts", before=ctx.now)
     raised, cleared = alerts.check(ctx.session, now=ctx.now, since=since)
     if raised or cleared:
         log.info("wall alerts: %d raised, %d cleared", len(raised), len(cleared))

@@ -35,6 +35,6 @@ does nothing. Work outside the database (an SMS, a webhook) can still be repeate
 between sending and committing: hand `ctx.key` to the outside service as its idempotency key.
 """
 
-from kefu.jobs.registry import JobContext, defer, job
+from kefu.jobs.registry import JobContext, defer, job, last_tick
 
-__all__ = ["JobContext", "defer", "job"]
+__all__ = ["JobContext", "defer", "job", "last_tick"]

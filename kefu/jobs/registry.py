@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -177,6 +177,13 @@ def run_periodic(db: Database, name: str, tick: datetime, *, attempt: int = 1) -
         s.execute(delete(PeriodicRun).where(PeriodicRun.job == name, PeriodicRun.due_at < tick - KEEP_PERIODIC_RUNS))
         s.commit()
     return True
+
+
+def last_tick(session: Session, name: str, *, before: datetime) -> datetime | None:
+    """The latest tick before `before` at which periodic job `name` ran and committed (None when no run
+    is kept): what a job that works on "what happened since my last run" starts from."""
+    return session.scalar(select(func.max(PeriodicRun.due_at)).where(PeriodicRun.job == name,
+                                                                     PeriodicRun.due_at < before))
 
 
 def tick_time(epoch: float) -> datetime:

@@ -114,6 +114,19 @@ def test_each_tick_of_a_periodic_job_runs_once_however_many_processes_run_it(db:
         assert s.scalar(select(func.count()).select_from(PeriodicRun)) == 3
 
 
+def test_a_periodic_job_finds_the_last_tick_that_ran_before_its_own(db: Database) -> None:
+    """`last_tick`: what a job working on "everything since my last run" starts from (the wall's alerts)."""
+    with db.session() as s:
+        assert registry.last_tick(s, "test.tick", before=T0) is None  # never ran
+    for minutes in (0, 10):
+        assert registry.run_periodic(db, "test.tick", T0 + timedelta(minutes=minutes)) is True
+    with db.session() as s:
+        assert registry.last_tick(s, "test.tick", before=T0 + timedelta(minutes=20)) == T0 + timedelta(minutes=10)
+        assert registry.last_tick(s, "test.tick", before=T0 + timedelta(minutes=10)) == T0  # not its own tick
+        assert registry.last_tick(s, "test.tick", before=T0) is None
+        assert registry.last_tick(s, "test.other", before=T0 + timedelta(hours=1)) is None  # per job
+
+
 def test_a_periodic_tick_missed_while_no_process_was_up_is_skipped_after_ten_minutes(db: Database) -> None:
     registry.JOBS["test.tick"] = registry.Job("test.tick", conftest.tick, "maintenance", "0 * * * *")  # hourly
     assert InlineRunner(db).run_due(T0.timestamp() + 601) == []  # 09:10:01: the 09:00 run is lost
