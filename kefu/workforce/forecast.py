@@ -430,8 +430,9 @@ def _kindred_weekdays(history: History, origin: date, width: int) -> dict[int, s
 def special_kinds(holidays: Mapping[date, str], observances: Mapping[date, str] | None = None) -> dict[date, str]:
     """Public holidays and the days they bend: each holiday is ``holiday``, the day before a run of them
     ``eve`` (customers call early, offices close early), the first day after it ``after`` (what the
-    holiday held back); ``observances`` (days the calendar marks but that are not days off for all) not
-    already one of those are ``observance``. Each kind learns its own share of a normal day."""
+    holiday held back; the forecast moves it to the next day the business is open, see
+    :func:`after_on_business_days`); ``observances`` (days the calendar marks but that are not days off for
+    all) not already one of those are ``observance``. Each kind learns its own share of a normal day."""
     out: dict[date, str] = {d: "holiday" for d in holidays}
     for d in sorted(holidays):
         out.setdefault(d - timedelta(days=1), "eve")
@@ -441,6 +442,24 @@ def special_kinds(holidays: Mapping[date, str], observances: Mapping[date, str] 
         out.setdefault(after, "after")
     for d in sorted(observances or ()):
         out.setdefault(d, "observance")
+    return out
+
+
+def after_on_business_days(special: SpecialDays, weekdays: set[int]) -> dict[date, str]:
+    """``special`` with each ``after`` day that falls on a day the business is closed (not one of
+    ``weekdays``: the bank's Friday after a Thursday holiday, its Saturday after a Friday one) moved to the
+    next day of ``weekdays`` that is not a holiday: the calls a holiday held back come when the lines open
+    again (the bank's Sunday after Shavuot 1999 had 1.7 times its forecast). A day that is already a
+    special day keeps its own kind; unchanged when no weekday is open."""
+    if not weekdays:
+        return dict(special)
+    out = {d: k for d, k in special.items() if not (k == "after" and d.weekday() not in weekdays)}
+    for d, k in sorted(special.items()):
+        if k == "after" and d.weekday() not in weekdays:
+            day = d + timedelta(days=1)
+            while day.weekday() not in weekdays or out.get(day) == "holiday":
+                day += timedelta(days=1)
+            out.setdefault(day, "after")
     return out
 
 
@@ -525,6 +544,9 @@ def model_forecast(
     special = special if (special and config.specials) else {}
     if not config.observances:
         special = {d: k for d, k in special.items() if k != "observance"}
+    if special:  # the day after a holiday is the first day the business is open again
+        special = after_on_business_days(special, business_weekdays({d: v for d, v in history.items()
+                                                                     if d not in special}))
     if config.month_start and config.specials:
         first = min(history)
         open_days = business_weekdays({d: v for d, v in history.items() if d not in special})

@@ -130,3 +130,43 @@ def test_smoothing_lends_each_interval_a_share_of_its_neighbours() -> None:
     smooth = model_forecast(hist, [day], ModelConfig(1, 4, "mean", False, smooth=0.25))[day]
     assert flat == [0.0, 8.0, 0.0, 0.0]
     assert smooth == pytest.approx([4 / 3, 16 / 3, 4 / 3, 0.0])  # same day total, a quarter to each side
+
+
+def test_the_day_after_a_holiday_is_the_next_day_the_business_is_open() -> None:
+    from kefu.workforce.forecast import after_on_business_days, special_kinds
+
+    thursday, friday = START + timedelta(days=4), START + timedelta(days=5)
+    kinds = special_kinds({thursday: "h"})
+    assert kinds[friday] == "after"
+    open_days = {6, 0, 1, 2, 3}  # Sunday to Thursday, as the bank
+    moved = after_on_business_days(kinds, open_days)
+    assert friday not in moved
+    assert moved[START + timedelta(days=7)] == "after"  # the Sunday after
+    assert moved[thursday] == "holiday"
+    assert moved[thursday - timedelta(days=1)] == "eve"
+    assert after_on_business_days(kinds, set()) == kinds  # no open weekday: nothing to move to
+    # a holiday on the next open day is skipped; a day already special keeps its kind
+    sunday = START + timedelta(days=7)
+    assert after_on_business_days({**kinds, sunday: "holiday"}, open_days)[START + timedelta(days=8)] == "after"
+    assert after_on_business_days({**kinds, sunday: "campaign"}, open_days)[sunday] == "campaign"
+
+
+def test_a_holiday_before_the_weekend_doubles_the_next_open_day_not_the_closed_one() -> None:
+    from kefu.workforce.forecast import special_kinds
+
+    # Sunday to Thursday open, Friday and Saturday closed; holidays on Thursdays, and the Sundays after
+    # them (the days the lines open again) take twice a Sunday's calls: the forecast learns that share
+    holidays = {START + timedelta(days=7 * k + 4): f"h{k}" for k in (1, 3, 5, 7)}
+    kinds = special_kinds(holidays)
+    hist = {}
+    for k in range(9 * 7):
+        day = START + timedelta(days=k)
+        share = 0.0 if day.weekday() in (4, 5) or day in holidays else 1.0
+        if day.weekday() == 6 and day - timedelta(days=3) in holidays:
+            share = 2.0
+        hist[day] = [round(10 * s * share) for s in SHAPE]
+    sunday = START + timedelta(days=7 * 8)  # after the holiday of week 7
+    past = {d: v for d, v in hist.items() if d < sunday}
+    config = ModelConfig(level_weeks=2, profile_weeks=4, level="mean", specials=True)
+    assert model_forecast(past, [sunday], config, kinds)[sunday] == pytest.approx([2.0 * v for v in hist[START]])
+
