@@ -26,6 +26,12 @@ the shipped model before: 0.8066). Pair tokens with pieces both have and pieces 
 hashing model's 0.7623 to 0.7705). Also tried, without pair tokens: trees of 300 iterations and 31 leaves
 at rate 0.05 (+0.0009 over 200 / 15 / 0.1) and eight more dense inputs for the trees (IDF sums and maxima of
 the differing and shared words, counts of differing words and characters, length difference: +0.0009).
+Trees stacked on the logistic part instead (inputs: the dense features, ten cheap ones more: Jaccard of 3- and
+4-character pieces, counts and background-IDF sums and maxima of the differing words and characters, length
+difference, difflib ratio; and the logistic part's out-of-fold logit with the shipped parameters; monotonic in
+each) against that logit's 0.8059 on fold 0: 0.7992 (200 iterations, 15 leaves, rate 0.1), 0.8014 (100, 7,
+0.05, 100 pairs a leaf), 0.8060 when averaged half and half with the logit. BQ loses (0.836 to 0.815-0.820)
+what LCQMC gains (0.917 to 0.922): dense features have little left to add to this model.
 
 ``cosine_boost`` (an extra weight on the standardised cosine added to the logit) and the trees' weight are
 chosen on a 20% hash split of the training pool by the mean of the per-dataset AUCs; then the model is
@@ -72,12 +78,13 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {n: _BOUND[v] for n, v in 
 MODEL_PATH = ROOT / "kefu" / "knowledge" / "text" / "pair_model.json"
 #: Pair tokens (``score.pair_tokens``: word substitutions and shared two-character pieces) in the logistic
 #: model. Off: they lift the validation AUC (see above) but the model fitted with them scores near-identical
-#: wording low (什么是刷屏 / 什么叫刷屏 0.32, d:叫 then weighs -0.37; tests/knowledge/text/test_score.py asks > 0.5).
+#: wording low (什么是刷屏 / 什么叫刷屏 0.32, d:叫 then weighs -0.37; tests/knowledge/text/test_score.py asks at
+#: least the default precision's threshold, 0.44 now, that a duplicate ticket needs).
 PAIRS = False
 #: The boosted trees over the dense features; their weight in the logit is chosen on validation among
 #: FOREST_WEIGHTS. Off (0 only): with (0, 0.25, 0.5, 0.75, 1) validation chose cosine boost 0.5 and weight
 #: 0.5 (0.8066 -> 0.8090; held out 0.808 -> 0.811), and that model scores 什么是刷屏 / 什么叫刷屏 0.43
-#: (0.56 before; the test asks > 0.5): too little gain for that.
+#: (0.56 before; the test asks at least 0.44): too little gain for that.
 FOREST: dict[str, Any] = {"max_iter": 200, "max_leaf_nodes": 15, "learning_rate": 0.1}
 FOREST_WEIGHTS: tuple[float, ...] = (0.0,)
 

