@@ -18,6 +18,7 @@ from kefu.complaints.labels import CATEGORIES, CATEGORY_TERMS, TYPES, category_t
 Echo = Callable[[str], None]
 CV_FOLDS = 5
 ORIGINAL_POOLS = ("sequential", "targeted")  # the labelled dialogues before December 2026 (sequential2)
+LATE_POOLS = ("sequential5",)  # held-out dialogues labelled in the seventh round (docs/labelling.md)
 
 # The keyword baseline: the words the labelling guide itself gives for each category (labels.CATEGORY_TERMS), first
 # match in that order wins (specific before general); no keyword, "other". Written from the guide, never tuned.
@@ -192,14 +193,25 @@ def run(data_dir: Path | None, model_path: Path | None, echo: Echo, *, cv: bool 
     if zs is not None:
         z = score(cats, zs, CATEGORIES)
         echo(f"  zero-shot embedding baseline: category macro-F1 {z.macro_f1:.3f}, accuracy {z.accuracy:.3f}")
+
+    def subset(label: str, rows: list[int], *, per_class: bool = False) -> None:
+        s = score([cats[i] for i in rows], [preds[i].category for i in rows], CATEGORIES)
+        st = score([types[i] for i in rows], [preds[i].type for i in rows], TYPES)
+        sb = score([cats[i] for i in rows], [base.category_pred[i] for i in rows], CATEGORIES)
+        stb = score([types[i] for i in rows], [base.type_pred[i] for i in rows], TYPES)
+        echo(f"  the {len(rows)} held out {label}: category macro-F1 {s.macro_f1:.3f} (previous recipe "
+             f"{sb.macro_f1:.3f}), accuracy {s.accuracy:.3f}; type accuracy {st.accuracy:.3f} "
+             f"(previous {stb.accuracy:.3f})")
+        if per_class:
+            echo("    per-class F1 (model / previous recipe) " + ", ".join(
+                f"{c} {f:.2f} / {sb.per_class[c][0]:.2f}" for c, (f, _) in s.per_class.items()))
+
     before = [i for i, e in enumerate(test) if e.pool in ORIGINAL_POOLS]
     if len(before) < len(test):
-        s = score([cats[i] for i in before], [preds[i].category for i in before], CATEGORIES)
-        st = score([types[i] for i in before], [preds[i].type for i in before], TYPES)
-        sb = score([cats[i] for i in before], [base.category_pred[i] for i in before], CATEGORIES)
-        stb = score([types[i] for i in before], [base.type_pred[i] for i in before], TYPES)
-        echo(f"  the {len(before)} held out before the December labels: category macro-F1 {s.macro_f1:.3f} "
-             f"(previous recipe {sb.macro_f1:.3f}), type accuracy {st.accuracy:.3f} (previous {stb.accuracy:.3f})")
+        subset("before the December labels", before)
+    earlier = [i for i, e in enumerate(test) if e.pool not in LATE_POOLS]
+    if len(earlier) < len(test):  # the held-out set the rounds before the seventh measured on, to compare with them
+        subset("before the seventh round (the set earlier rounds measured on)", earlier, per_class=True)
     for pool in sorted({e.pool for e in test}):
         rows = [i for i, e in enumerate(test) if e.pool == pool]
         if len(rows) == len(test):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from kefu.complaints import classifier, features, training
 from kefu.complaints.labels import (
     CATEGORIES,
+    TYPES,
     category_terms,
     escalation_terms,
     grievance_terms,
@@ -158,6 +159,21 @@ def test_the_held_out_quarter_is_fixed_by_the_id() -> None:
     out = [k for k in keys if training.held_out(k)]
     assert 800 < len(out) < 1200
     assert out == [k for k in keys if training.held_out(k)]
+
+
+def test_the_seventh_rounds_labels_are_all_held_out_and_leave_the_training_set_as_it_was() -> None:
+    """The 236 dialogues labelled last (pool sequential5, docs/labelling.md) are the ones the hash holds out: they
+    enlarge the held-out set (186 → 422) and never reach training, which stays 1,366 dialogues."""
+    rows = training._tsv(training.LABELS_RESOURCE)
+    keys = [f"stc3:{r[0]}" for r in rows]
+    assert len(set(keys)) == len(keys) == 1788
+    late = [k for k, r in zip(keys, rows, strict=True) if r[4] == "sequential5"]
+    assert len(late) == 236
+    assert all(training.held_out(k) for k in late)
+    held = [k for k, r in zip(keys, rows, strict=True) if training.held_out(k)]
+    assert len(held) == 422
+    assert len(keys) - len(held) == 1366
+    assert all(r[1] in TYPES and r[2] in CATEGORIES and r[3] in ("0", "1") for r in rows)
 
 
 TEXTS = {
