@@ -77,6 +77,9 @@ GROUPS = ("priority", "regular")
 #: February and April 1-10 by how many of each day's crossing pairs the credits of the days before it
 #: contradict (of 1,947: none 535; 1 day 349, 3 255, 7 232, 14 230, 28 302, every earlier day 326).
 CREDIT_WINDOW_DAYS = 14
+#: The replay's engine: no supervisor moves (never checked: a finite period keeps a timer due while a call
+#: no agent can take waits with infinite patience, and the day's simulation never ends).
+ENGINE_CONFIG = EngineConfig(max_priority=1e6, move_check_every=math.inf)
 #: The queue of the calls the log shows answered by no named agent (server NO_SERVER): any agent on the
 #: roster may take them, since the log does not say which skill they needed.
 UNNAMED = "unnamed"
@@ -295,7 +298,7 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     everyone = frozenset({*types, UNNAMED})
     if widen_after is not None:  # a widened ring reaches agents only through queues they belong to
         agents = [Agent(a.id, everyone, a.skills, a.channels) for a in agents]
-    config = EngineConfig(max_priority=1e6, move_check_every=1e18)
+    config = ENGINE_CONFIG
 
     labelled = np.array([_group(r) == GROUPS[0] for r in rows])
     unknown = np.array([r.answered and r.q_start is None for r in rows]) if unrecorded_priority else None
