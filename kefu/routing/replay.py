@@ -17,8 +17,10 @@ place until the call ends.
 One voice queue per call type requires its skill; calls are served in the order of their time in queue,
 and the bank's priority customers (priority 2) are credited some seconds of waiting at the outset: the
 credit the day's own service order shows (history.priority_head_start: 85-90 s from February, none in early
-January), the documented 90 s (PRIORITY_HEAD_START) when the day has no pair to tell. Nothing is tuned to
-the log's service level.
+January), the documented 90 s (PRIORITY_HEAD_START) when the day has no pair to tell. Each call type is
+credited too, with the credit the service order of the 14 days before shows between calls of different
+types (inferred_type_credits, history.type_credits: from mid-January NW about -90 s behind the others,
+no other type clearly). Nothing is tuned to the log's service level.
 
 Classes are (call type, customer group), so the service level, ASA and abandonment of each can be
 set beside the log's own (the log's priority 0 also marks callers whose id was not recorded because they
@@ -42,11 +44,13 @@ from kefu.workforce.errors import WorkforceInputError
 from kefu.workforce.history import (
     CallRecord,
     after_call_spans,
+    crossing_pairs,
     handle_time_fit,
     kaplan_meier,
     logged_in_agents,
     priority_head_start,
     ready_agents,
+    type_credits,
 )
 from kefu.workforce.simulator import (
     CallClass,
@@ -69,6 +73,13 @@ PRIORITY_HEAD_START = 90.0
 #: stay under to count (longer: a break or the shift's end, which the staffing per interval accounts for).
 LONG_GAP = 1800
 GROUPS = ("priority", "regular")
+#: The days of service order the call types' credits are inferred from (inferred_type_credits). Chosen on
+#: February and April 1-10 by how many of each day's crossing pairs the credits of the days before it
+#: contradict (of 1,947: none 535; 1 day 349, 3 255, 7 232, 14 230, 28 302, every earlier day 326).
+CREDIT_WINDOW_DAYS = 14
+#: The replay's engine: no supervisor moves (never checked: a finite period keeps a timer due while a call
+#: no agent can take waits with infinite patience, and the day's simulation never ends).
+ENGINE_CONFIG = EngineConfig(max_priority=1e6, move_check_every=math.inf)
 #: The queue of the calls the log shows answered by no named agent (server NO_SERVER): any agent on the
 #: roster may take them, since the log does not say which skill they needed.
 UNNAMED = "unnamed"
@@ -97,6 +108,7 @@ class DayReplay:
     unrouted: float  # mean calls per replication no agent could take
     fifo: ClassReplay  # reference: the same calls and head count as one FIFO pool, any agent for any call
     head_start: float  # the priority customers' credit, seconds
+    type_credits: dict[str, float]  # each call type's credit (seconds; 0 for the reference type), inferred
 
 
 def offered_on(records: Sequence[CallRecord], day: date) -> list[CallRecord]:
@@ -132,6 +144,21 @@ def priority_shares(records: Sequence[CallRecord], day: date) -> dict[str, float
         counts[r.call_type][0] += r.priority == PRIORITY_CUSTOMER
         counts[r.call_type][1] += 1
     return {t: favoured / total for t, (favoured, total) in counts.items()}
+
+
+def inferred_type_credits(records: Sequence[CallRecord], day: date, *,
+                          window: int = CREDIT_WINDOW_DAYS) -> dict[str, float]:
+    """Per call type, the waiting credit the service order of the ``window`` days before ``day`` in
+    ``records`` shows (``history.type_credits`` on their ``crossing_pairs``; on ``day`` itself when there
+    is no earlier day): one day has too few pairs of calls of different types that waited together to
+    tell (a few dozen to a few hundred), and the bank's rules changed in January (CREDIT_WINDOW_DAYS)."""
+    by_day: dict[date, list[CallRecord]] = defaultdict(list)
+    for r in records:
+        if r.day <= day:
+            by_day[r.day].append(r)
+    days = sorted(d for d in by_day if d < day)[-window:] or [day]
+    pairs = [p for d in days for p in crossing_pairs(offered_on(by_day[d], d), priority=PRIORITY_CUSTOMER)]
+    return type_credits(pairs)
 
 
 def _log_measures(rows: Sequence[CallRecord], target: float) -> tuple[float | None, float | None, float]:
@@ -226,7 +253,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
                widen_after: float | None = None, ready_only: bool = False, after_call: bool = True,
                km_patience: bool = True, logged_in: int | None = None,
                head_start: float | None = None, slot_seconds: int | None = None,
-               wrap_up_present: bool = True, unrecorded_priority: bool = True) -> DayReplay:
+               wrap_up_present: bool = True, unrecorded_priority: bool = True,
+               type_credit: bool = True) -> DayReplay:
     """Replay ``day`` through the engine ``replications`` times; per-class measures beside the log's.
 
     ``widen_after`` adds a bullseye ring: after that many seconds any agent on duty may take any call.
@@ -240,7 +268,8 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     charges it to the calls (False takes it from the agents twice, as before). ``unrecorded_priority``:
     each call the log shows answered without queueing (its priority unrecorded, logged 0) is a priority
     customer with the share ``priority_shares`` gives for its type, drawn per replication; the classes
-    stay the log's labels, so each is set beside the log's own figures for it.
+    stay the log's labels, so each is set beside the log's own figures for it. ``type_credit``: each call
+    type is credited the waiting the earlier days' service order shows (``inferred_type_credits``).
     """
     rows = offered_on(records, day)
     if not rows:
@@ -249,6 +278,9 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
         estimated = priority_head_start(rows, priority=PRIORITY_CUSTOMER)
         head_start = PRIORITY_HEAD_START if estimated is None else estimated
     credit = head_start
+    credits = inferred_type_credits(records, day) if type_credit else {}
+    floor = min(credits.values(), default=0.0)  # the engine's priorities: only differences matter
+    type_extra = {t: (credits.get(t, 0.0) - floor) * aging_per_minute / 60 for t in {r.call_type for r in rows}}
     interval = slot_seconds or interval_minutes * 60
     agents, roster, types = _roster(rows, interval, ready_only, logged_in,
                                     (logged_in or LONG_GAP) if after_call and wrap_up_present else None)
@@ -266,7 +298,7 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
     everyone = frozenset({*types, UNNAMED})
     if widen_after is not None:  # a widened ring reaches agents only through queues they belong to
         agents = [Agent(a.id, everyone, a.skills, a.channels) for a in agents]
-    config = EngineConfig(max_priority=1e6, move_check_every=1e18)
+    config = ENGINE_CONFIG
 
     labelled = np.array([_group(r) == GROUPS[0] for r in rows])
     unknown = np.array([r.answered and r.q_start is None for r in rows]) if unrecorded_priority else None
@@ -285,7 +317,7 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
 
     def item_of(call: int, klass: int, t: float) -> WorkItem:
         call_type, _ = keys[klass]
-        extra = credit * aging_per_minute / 60 if favoured[0][call] else 0.0
+        extra = (credit * aging_per_minute / 60 if favoured[0][call] else 0.0) + type_extra[call_type]
         return WorkItem(call, UNNAMED if unnamed[call] else call_type, "voice", t, extra_priority=extra)
 
     def router(_: Sequence[CallClass], __: Staffing) -> EngineRouter:
@@ -325,5 +357,5 @@ def replay_day(records: Sequence[CallRecord], day: date, *, replications: int = 
 
     return DayReplay(day, len(rows), len(agents), sum(len(r) for r in roster) * interval / 3600, out,
                      total("all", summary), float(np.mean([d.unrouted for d in summary.days])),
-                     total("all, FIFO pool", pooled), credit)
+                     total("all, FIFO pool", pooled), credit, credits)
 

@@ -14,7 +14,7 @@ first-pass seasonal model; WAPE of each and its ratio to the baseline.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -114,6 +114,7 @@ class DayError:
     half_width: float  # its 95 % confidence half-width over the replications
     fifo: float  # the same calls and head count as one FIFO pool (no skills, no priority)
     head_start: float = 0.0  # the priority customers' credit the replay gave, seconds
+    type_credits: dict[str, float] = field(default_factory=dict)  # each call type's, seconds (inferred)
 
     @property
     def error_points(self) -> float | None:
@@ -123,7 +124,7 @@ class DayError:
 def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replications: int = 5,
                 seed: int = 0, ready_only: bool = True, slot_seconds: int = 1, after_call: bool = True,
                 km_patience: bool = True, logged_in: int | None = None,
-                head_start: float | None = None) -> list[DayError]:
+                head_start: float | None = None, type_credit: bool = True) -> list[DayError]:
     """The first ``days`` days of the month's log (those with offered calls), each replayed through the
     routing engine (kefu.routing.replay: real arrivals, service and abandons' patience; answered calls'
     patience from the day's Kaplan-Meier law; the agents who served, with their skills, not ready after
@@ -139,7 +140,9 @@ def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replicatio
     (January 1999: 5-minute slots +9.1 points, 10-second +3.0, 1-second -0.2);
     ``logged_in`` (seconds) with those logged in (first to last call, a gap that long a logout); with
     neither, every agent in each half-hour they served in (an upper bound: slot_seconds 1800).
-    ``after_call`` and ``km_patience`` off give the earlier replay (for comparison)."""
+    ``after_call`` and ``km_patience`` off give the earlier replay (for comparison). ``type_credit``: each
+    call type credited the waiting the earlier days' service order shows (kefu.routing.replay.
+    inferred_type_credits: February-July, NW about -90 s against the other types)."""
     from kefu.routing.replay import offered_on, replay_day
 
     files = sorted(data_dir.glob(f"{month}_*.txt"))
@@ -156,16 +159,16 @@ def replay_days(data_dir: Path, *, month: str = "01", days: int = 10, replicatio
     for d in wanted:
         rep = replay_day(records, d, replications=replications, seed=seed, slot_seconds=slot_seconds,
                          ready_only=ready_only, after_call=after_call, km_patience=km_patience, logged_in=logged_in,
-                         head_start=head_start)
+                         head_start=head_start, type_credit=type_credit)
         sl = rep.total.service_level
         out.append(DayError(d, rep.offered, rep.agents, rep.agent_hours, rep.total.log_service_level, sl.mean,
-                            (sl.high - sl.low) / 2, rep.fifo.service_level.mean, rep.head_start))
+                            (sl.high - sl.low) / 2, rep.fifo.service_level.mean, rep.head_start, rep.type_credits))
     return out
 
 
 def replay_report(rows: list[DayError], seconds: float) -> str:
     lines = [f"{'day':<11}{'calls':>7}{'agents':>7}{'agent-h':>8}{'SL log':>8}{'replay':>8}{'±95%':>7}"
-             f"{'error pts':>10}{'FIFO pool':>10}{'credit s':>9}"]
+             f"{'error pts':>10}{'FIFO pool':>10}{'credit s':>9}  type credits s"]
     errors = []
     for r in rows:
         e = r.error_points
@@ -174,7 +177,8 @@ def replay_report(rows: list[DayError], seconds: float) -> str:
         log = "-" if r.log_service_level is None else f"{r.log_service_level:.3f}"
         err = "-" if e is None else f"{e:+.1f}"
         lines.append(f"{r.day.isoformat():<11}{r.offered:>7,}{r.agents:>7}{r.agent_hours:>8.1f}{log:>8}"
-                     f"{r.predicted:>8.3f}{r.half_width:>7.3f}{err:>10}{r.fifo:>10.3f}{r.head_start:>9.0f}")
+                     f"{r.predicted:>8.3f}{r.half_width:>7.3f}{err:>10}{r.fifo:>10.3f}{r.head_start:>9.0f}  "
+                     + (" ".join(f"{t}{c:+.0f}" for t, c in sorted(r.type_credits.items()) if c) or "-"))
     if errors:
         mae = sum(abs(e) for e in errors) / len(errors)
         within = sum(1 for e in errors if abs(e) <= 3)

@@ -179,6 +179,9 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
         documented_credit: bool = typer.Option(
             False, "--documented-credit",
             help="priority customers credited the documented 90 s, not the credit the day's service order shows"),
+        type_credit: bool = typer.Option(
+            True, "--type-credit/--no-type-credit",
+            help="each call type credited the waiting the earlier days' service order shows (NW about -90 s)"),
     ) -> None:
         """Real days replayed with the staffing inferred from the log: predicted vs the log's service level."""
         import time
@@ -195,7 +198,8 @@ def register(app: typer.Typer, import_app: typer.Typer, bench_app: typer.Typer) 
                                      slot_seconds=slot_seconds if ready or logged_in else 1800,
                                      after_call=after_call,
                                      km_patience=km_patience, logged_in=LONG_GAP if logged_in else None,
-                                     head_start=PRIORITY_HEAD_START if documented_credit else None)
+                                     head_start=PRIORITY_HEAD_START if documented_credit else None,
+                                     type_credit=type_credit)
         except FileNotFoundError as exc:
             typer.echo(f"skipped: {exc}", err=True)
             raise typer.Exit(0) from None

@@ -14,6 +14,7 @@ Kaplan-Meier gives the survival curve; the exponential MLE gives mean patience =
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -478,3 +479,99 @@ def priority_head_start(rows: Sequence[CallRecord], *, priority: int = 2) -> flo
         if errors < best_errors:
             best_errors, best = errors, d + 1
     return float(best)
+
+
+@dataclass(frozen=True, slots=True)
+class CrossingPair:
+    """Two answered calls of different types that waited together: ``newer`` joined the queue ``later``
+    seconds after ``older``, while it still waited; ``newer_first``: it was answered first. Kept only where
+    the agent who answered the first of the two served the other's type that day too (they had the choice)."""
+
+    older: str
+    newer: str
+    later: int
+    newer_first: bool
+
+
+def crossing_pairs(rows: Sequence[CallRecord], *, priority: int = 2) -> list[CrossingPair]:
+    """The pairs of one day's log that show how call types are served against each other. Both calls of a
+    pair are of the same customer group (``priority`` or not), so the group's own credit plays no part."""
+    skills = served_types(rows)
+    # (joined, answered, type, favoured, server)
+    queued = sorted(((r.q_start, r.ser_start, r.call_type, r.priority == priority, r.server) for r in rows
+                     if r.answered and r.q_start is not None and r.ser_start is not None), key=lambda c: c[:2])
+    out = []
+    for k, (joined, answered, kind, favoured, server) in enumerate(queued):
+        for other_joined, other_answered, other_kind, other_favoured, other_server in queued[k + 1:]:
+            if other_joined >= answered:
+                break
+            if other_kind == kind or other_favoured != favoured:
+                continue
+            newer_first = other_answered < answered
+            chooser, passed_over = (other_server, kind) if newer_first else (server, other_kind)
+            if chooser is None or passed_over not in skills.get(chooser, ()):
+                continue
+            out.append(CrossingPair(kind, other_kind, other_joined - joined, newer_first))
+    return out
+
+
+#: A type's credit moves only when the pairs it changes the verdict of favour the move this clearly:
+#: a one-sided sign test at this level (the pairs that agree with the new credit against those that agree
+#: with the old, each equally likely without a credit).
+CREDIT_EVIDENCE = 0.01
+
+
+def _contradicted(lower: list[int], upper: list[int], credit: int) -> int:
+    """The pairs a credit contradicts: those that need it at least a bound above it or at most one below."""
+    return len(lower) - bisect_right(lower, credit) + bisect_left(upper, credit)
+
+
+def type_credits(pairs: Sequence[CrossingPair], *, evidence: float = CREDIT_EVIDENCE,
+                 rounds: int = 20) -> dict[str, float]:
+    """Per call type, the waiting credit (seconds, relative to the type in most pairs, which gets 0) that
+    the service order of ``pairs`` shows: calls are served in the order of time in queue plus their type's
+    credit, so a newer call first is one whose credit exceeds the older's by more than the seconds between
+    them. Fitted one type at a time (each to the credit the fewest of its pairs contradict, the one nearest
+    its current credit on a tie) until none moves; a type keeps 0 unless the pairs whose verdict a move
+    changes favour it clearly (sign test at ``evidence``). Types in no pair get no entry."""
+    from scipy.stats import binom
+
+    count: dict[str, int] = defaultdict(int)
+    for p in pairs:
+        count[p.older] += 1
+        count[p.newer] += 1
+    if not count:
+        return {}
+    order = sorted(count, key=lambda t: (-count[t], t))
+    credit = {t: 0 for t in order}
+    for _ in range(rounds):
+        moved = False
+        for t in order[1:]:
+            lower: list[int] = []  # the pair agrees when credit >= bound
+            upper: list[int] = []  # ... when credit <= bound
+            for p in pairs:
+                if p.newer == t:  # newer first iff credit - c_older > later
+                    x = p.later + credit[p.older]
+                    (lower.append(x + 1) if p.newer_first else upper.append(x))
+                elif p.older == t:  # newer first iff c_newer - credit > later
+                    x = credit[p.newer] - p.later
+                    (upper.append(x - 1) if p.newer_first else lower.append(x))
+            lower.sort()
+            upper.sort()
+            now = credit[t]
+            best = min({now, *lower, *upper}, key=lambda c: (_contradicted(lower, upper, c), abs(c - now)))
+            gain = _contradicted(lower, upper, now) - _contradicted(lower, upper, best)
+            if gain <= 0:
+                continue
+            # the pairs whose verdict changes between now and best: k agree with best, the rest with now
+            a, b = sorted((now, best))
+            changed = (bisect_right(lower, b) - bisect_right(lower, a)
+                       + bisect_left(upper, b) - bisect_left(upper, a))
+            agree = (changed + gain) // 2
+            if binom.sf(agree - 1, changed, 0.5) >= evidence:
+                continue
+            credit[t] = best
+            moved = True
+        if not moved:
+            break
+    return {t: float(c) for t, c in credit.items()}

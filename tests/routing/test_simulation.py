@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kefu.routing.engine import Engine
 from kefu.routing.model import EngineConfig, QueueConfig, WorkItem
-from kefu.routing.simulation import EngineRouter, UniformCrew, one_queue_router, voice_agent
+from kefu.routing.simulation import CALLS_QUEUE, EngineRouter, UniformCrew, one_queue_router, voice_agent
 from kefu.workforce.erlang import cobham_waits, erlang_a, erlang_c
 from kefu.workforce.simulator import (
     CallClass,
@@ -237,3 +237,22 @@ def test_a_schedule_told_its_changes_must_list_every_change_of_count() -> None:
         Staffing([2, 2, 3], 60, [1])
     with pytest.raises(WorkforceInputError, match="each count change"):
         Staffing([2, 2, 3], 60, [2, 3])
+
+
+def test_a_call_no_agent_can_take_ends_the_replays_day_unrouted() -> None:
+    # the replay's engine: a call of a queue no agent belongs to, with infinite patience, is left waiting
+    # and the day ends (with supervisor moves checked every 1e18 s the loop stepped 1e18 s at a time forever)
+    from kefu.routing.replay import ENGINE_CONFIG
+
+    queues = [QueueConfig(CALLS_QUEUE, "voice"), QueueConfig("nobody", "voice")]
+    classes = [CallClass("a", ServiceTime(60.0)), CallClass("b", ServiceTime(60.0))]
+    calls = Calls(np.array([10.0, 20.0]), np.array([0, 1]), np.array([60.0, 60.0]), np.array([np.inf, np.inf]),
+                  np.array([False, False]))
+
+    def item_of(call: int, klass: int, t: float) -> WorkItem:
+        return WorkItem(call, CALLS_QUEUE if klass == 0 else "nobody", "voice", t)
+
+    staffing = Staffing([1], 1800)
+    day = simulate_day_routed(calls, staffing, 20, classes,
+                              EngineRouter(Engine(ENGINE_CONFIG, queues), item_of, UniformCrew(voice_agent)))
+    assert (day.served, day.unrouted) == (1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -214,7 +215,10 @@ def test_replay_bench_takes_the_staffing_slot_in_seconds_and_refuses_one_that_do
     out = CliRunner().invoke(app, [*args, "--slot-seconds", "60"])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[1].startswith("1999-03-01")
-    assert out.output.splitlines()[0].endswith("credit s")
+    assert out.output.splitlines()[0].endswith("credit s  type credits s")
+    assert out.output.splitlines()[1].endswith("  -")  # one day of one type: no type credited
+    without = CliRunner().invoke(app, [*args, "--no-type-credit"])
+    assert without.exit_code == 0, without.output
     refused = CliRunner().invoke(app, [*args, "--slot-seconds", "7"])
     assert refused.exit_code == 2
     assert "7 does not divide 1800" in refused.output
@@ -295,3 +299,65 @@ def test_replay_arrivals_lengthen_each_service_by_an_after_call_draw_and_take_th
     assert calls.service[1:].tolist() == [107.0, 207.0]  # the abandon's service is drawn from its class, + 7
     assert calls.service[0] > 7.0
     assert calls.patience.tolist() == [50.0, 5.0, 35.0]  # an abandon's is its queue time
+
+
+def _episodes(newer_first: bool, episodes: int = 10, *, day: date = date(1999, 3, 1),
+              newer_priority: int = 1) -> list[history.CallRecord]:
+    """``episodes`` times a PS call joins, a TT call joins 10 s later while it waits, and ANAT (who serves
+    both) answers the TT call first when ``newer_first``, else the PS call."""
+    out = []
+    for k in range(episodes):
+        base = 1_000 * k + 36_000
+        first, second = (base + 30, base + 40) if newer_first else (base + 40, base + 30)
+        ps = _queued(2 * k + 1, base, second, 1)
+        tt = _queued(2 * k + 2, base + 10, first, newer_priority, "TT")
+        out += [replace(ps, day=day), replace(tt, day=day)]
+    return out
+
+
+def test_a_call_type_that_overtakes_in_the_log_is_inferred_a_priority_class_and_none_without_overtaking() -> None:
+    overtaking = history.crossing_pairs(_episodes(True))
+    assert overtaking == [history.CrossingPair("PS", "TT", 10, True)] * 10
+    # TT first every time 10 s behind a PS call: a credit of 11 s is the smallest none contradicts; PS,
+    # first by name of the two types in most pairs, is the reference
+    assert history.type_credits(overtaking) == {"PS": 0.0, "TT": 11.0}
+    in_order = history.crossing_pairs(_episodes(False))
+    assert len(in_order) == 10
+    assert history.type_credits(in_order) == {"PS": 0.0, "TT": 0.0}
+    # three overtakes are not clear evidence (a sign test at 1 %: 1/8 by chance)
+    assert history.type_credits(history.crossing_pairs(_episodes(True, 3))) == {"PS": 0.0, "TT": 0.0}
+    # a TT call of a priority customer overtaking a regular PS call: the customers' own credit, no pair
+    assert history.crossing_pairs(_episodes(True, newer_priority=2)) == []
+    # an agent who never served PS had no choice: no pair
+    assert history.crossing_pairs([replace(r, server="BASCH") if r.call_type == "TT" else r
+                                   for r in _episodes(True)]) == []
+    # the reference is the type in most pairs: a type behind it gets a negative credit
+    behind = history.crossing_pairs([replace(r, call_type="NW" if r.call_type == "PS" else "PS")
+                                     for r in _episodes(True)])
+    other = history.crossing_pairs([replace(r, call_type="IN" if r.call_type == "PS" else "PS")
+                                    for r in _episodes(False, 2)])
+    assert history.type_credits(behind + other) == {"PS": 0.0, "NW": -11.0, "IN": 0.0}
+
+
+def test_the_replay_credits_each_call_type_what_the_earlier_days_service_order_shows() -> None:
+    from kefu.routing.replay import inferred_type_credits, replay_day
+    from tests.workforce.support import HEADER, row
+
+    before, day = date(1999, 2, 28), date(1999, 3, 1)
+    earlier = _episodes(True, day=before)  # TT overtook PS ten times the day before: TT +11 s
+    # the day: ANAT on a call until 10:10; a PS call waits from 10:00:00, a TT call from 10:00:05
+    lines = [HEADER, row(1, day, 35_400 - 6, outcome="AGENT", service=1_200, server="ANAT"),
+             row(2, day, 36_000 - 6, outcome="AGENT", queue=600, service=60, server="ANAT"),
+             row(3, day, 36_005 - 6, outcome="AGENT", queue=655, service=60, server="ANAT")]
+    lines[3] = lines[3].replace("\tPS\t", "\tTT\t")
+    records = earlier + history.parse_call_log(lines).records
+    assert inferred_type_credits(records, day) == {"PS": 0.0, "TT": 11.0}
+    assert inferred_type_credits(records, before) == {"PS": 0.0, "TT": 11.0}  # no earlier day: its own
+    rep = replay_day(records, day, replications=2, after_call=False)
+    assert rep.type_credits == {"PS": 0.0, "TT": 11.0}
+    # TT, credited 11 s, is 6 s ahead of the PS call that joined 5 s before it: answered first at 10:00
+    asa = {c.name: c.asa.mean for c in rep.classes}
+    assert asa == {"PS/priority": 600.0 / 2 + 60 / 2, "TT/priority": 595.0}
+    off = replay_day(records, day, replications=2, after_call=False, type_credit=False)
+    assert off.type_credits == {}
+    assert {c.name: c.asa.mean for c in off.classes} == {"PS/priority": 600.0 / 2, "TT/priority": 595.0 + 60}
