@@ -36,8 +36,7 @@ def _allowed(request: Request, principal: Principal) -> None:
 
 
 def today() -> date:
-    from kefu.complaints.budgets import CHINA
-    from kefu.core.clock import utcnow
+    from kefu.core.clock import CHINA, utcnow
 
     return utcnow().astimezone(CHINA).date()
 

@@ -8,19 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.complaints.models import Budget, Compensation
 from kefu.core.auth import Principal
-from kefu.core.clock import utcnow
+from kefu.core.clock import CHINA, utcnow
 from kefu.core.errors import Conflict, InvalidInput
 from kefu.org import service as org
 from kefu.org.models import OrgUnit
 
-CHINA = ZoneInfo("Asia/Shanghai")
 MAX_BUDGET = Decimal("100000000")
 CENT = Decimal("0.01")
 

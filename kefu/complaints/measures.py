@@ -24,7 +24,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kefu.complaints.budgets import CHINA
+from kefu.core.clock import CHINA
 from kefu.core.errors import InvalidInput
 
 Period = Literal["month", "quarter"]

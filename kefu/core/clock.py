@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+#: China's time (UTC+8, no daylight saving): the local day and year of budgets, ages and reports.
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _offset_from_env() -> timedelta:

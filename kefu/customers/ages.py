@@ -8,12 +8,9 @@ every contact of 2025, a year early for part of it. Good enough for bands ten ye
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from kefu.core.clock import CHINA
 from kefu.core.errors import InvalidInput
-
-#: Ages count in China's local year (the reports' day is Asia/Shanghai's): 1 January begins at 16:00 UTC.
-CHINA = ZoneInfo("Asia/Shanghai")
 
 EARLIEST_BIRTH_YEAR = 1900
 #: The bands as (key, lowest age): a band holds the ages from its lowest to the next band's; '' is unknown.
@@ -35,7 +32,8 @@ def age_band(birth_year: int | None, year: int) -> str:
 
 
 def local_year(at: datetime) -> int:
-    """The year in China at the instant ``at`` (an aware datetime)."""
+    """The year in China at the instant ``at`` (an aware datetime): ages count in China's year, as the
+    reports' days do (1 January begins at 16:00 UTC)."""
     return at.astimezone(CHINA).year
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core import events
 from kefu.core.auth import Principal
-from kefu.core.clock import ensure_aware, utcnow
+from kefu.core.clock import CHINA, ensure_aware, utcnow
 from kefu.core.db import among
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.sla.models import SlaSurvey
@@ -404,7 +404,6 @@ def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
     """Surveys sent, answered and satisfied (4 or 5 of 5) and the answers' score total in [since, until), per
     agent, channel, ticket category, org unit, routing queue or day (Asia/Shanghai); `unit_ids` narrows to the
     surveys of those units (a principal's subtree)."""
-    from zoneinfo import ZoneInfo
 
     from kefu.tickets.models import Category, Ticket
 
@@ -419,10 +418,9 @@ def csat_by(session: Session, by: str, *, since: datetime, until: datetime,
              .outerjoin(Category, Category.id == Ticket.category_id))
     if unit_ids is not None:
         q = q.where(SlaSurvey.org_unit_id.in_(unit_ids))
-    zone = ZoneInfo("Asia/Shanghai")
     acc: dict[int | str | None, list[int]] = {}
     for raw, status, choice in session.execute(q):
-        key = ensure_aware(raw).astimezone(zone).date().isoformat() if isinstance(raw, datetime) else raw
+        key = ensure_aware(raw).astimezone(CHINA).date().isoformat() if isinstance(raw, datetime) else raw
         a = acc.setdefault(key, [0, 0, 0, 0])
         a[0] += 1
         if status == "answered" and choice is not None:
